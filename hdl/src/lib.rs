@@ -1,0 +1,1 @@
+//! Verilog generator for the spikeslice accelerator (filled by the compute-core issue).
