@@ -3,5 +3,20 @@
 //! The contract every part of spikeslice shares. The numbers defined here are the
 //! numbers: the RTL, the driver and the firmware are all tested, bit for bit,
 //! against [`golden`]. The spec this code implements is `docs/semantics.md`.
+//!
+//! - [`numeric`]: bit widths `b_w`, `b_s`, `T` and their integer domains;
+//! - [`neuron`]: the multi-bit IF/LIF neuron (BB paper Eqs. 6-7);
+//! - [`model`]: the model format (JSON spec + safetensors) and its lowering;
+//! - [`golden`]: the reference evaluators (direct, bit-serial, packed);
+//! - [`widths`]: worst-case register widths against an accelerator configuration;
+//! - [`budget`]: MACs, Bit Budget, S-ACE and NS-ACE (Eqs. 4, 8, 9);
+//! - [`dataset`]: the digit datasets and standard file formats.
 
+pub mod budget;
 pub mod dataset;
+pub mod golden;
+pub mod model;
+pub mod neuron;
+pub mod numeric;
+pub mod random;
+pub mod widths;

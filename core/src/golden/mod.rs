@@ -1,0 +1,160 @@
+//! The golden model: the definition of every number the accelerator produces.
+//!
+//! Layers run in order, each for all `T` timesteps before the next
+//! (docs/semantics.md §5). For a feed-forward network this equals time-major
+//! order: layer `l` at step `t` reads only layer `l-1`'s spikes at step `t` and
+//! its own state from step `t-1`, so any order that respects those two
+//! dependencies computes the same values.
+
+mod layer;
+mod matmul;
+pub(crate) mod packed;
+
+pub use layer::{
+    Engine, LayerOutput, LayerTrace, NeuronLayer, RequiredWidths, SpikeStats, Synapses, PAD,
+};
+pub use matmul::MatmulLayer;
+
+use crate::model::Model;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// An input sample that does not fit the model.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InputError {
+    #[error("sample {sample} has {found} values, the model's input has {expected}")]
+    Length {
+        sample: usize,
+        found: usize,
+        expected: usize,
+    },
+    #[error("sample {sample}, value {index} is {value}, which does not fit the model's {bits}-bit input (max {max})")]
+    Range {
+        sample: usize,
+        index: usize,
+        value: u32,
+        bits: u8,
+        max: u32,
+    },
+}
+
+/// The result of one sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleOutput {
+    /// Final readout membranes: the network's output.
+    pub readout: Vec<i64>,
+    /// Index of the largest readout (the lowest index on a tie).
+    pub class: usize,
+    /// Statistics of the input, counted as spikes (for the first layer's NS-ACE).
+    pub input: SpikeStats,
+    /// Spike statistics of each lowered layer's output (the readout's are zero).
+    pub layers: Vec<SpikeStats>,
+}
+
+/// Per-layer traces of one sample, for debugging and equivalence tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkTrace {
+    pub layers: Vec<LayerTrace>,
+}
+
+/// Check a sample against the model's input and convert it to spikes.
+pub fn check_input(model: &Model, sample: usize, values: &[u32]) -> Result<Vec<u8>, InputError> {
+    let expected = model.input_len();
+    if values.len() != expected {
+        return Err(InputError::Length {
+            sample,
+            found: values.len(),
+            expected,
+        });
+    }
+    let bits = model.spec.input.bits.get();
+    let max = u32::from(crate::numeric::mask(bits));
+    values
+        .iter()
+        .enumerate()
+        .map(|(index, &value)| {
+            if value > max {
+                Err(InputError::Range {
+                    sample,
+                    index,
+                    value,
+                    bits,
+                    max,
+                })
+            } else {
+                Ok(value as u8)
+            }
+        })
+        .collect()
+}
+
+/// Run one checked sample through every layer, keeping each layer's trace.
+pub fn trace(model: &Model, input: &[u8], engine: Engine) -> NetworkTrace {
+    let t = model.timesteps();
+    let mut spikes: Vec<Vec<u8>> = vec![input.to_vec(); t];
+    let mut layers = Vec::with_capacity(model.layers.len());
+    for layer in &model.layers {
+        let tr = layer.run(&spikes, engine);
+        spikes = tr.spikes.clone();
+        layers.push(tr);
+    }
+    NetworkTrace { layers }
+}
+
+/// Run one checked sample.
+pub fn run_sample(model: &Model, input: &[u8], engine: Engine) -> SampleOutput {
+    let t = model.timesteps();
+    let inputs: Vec<Vec<u8>> = vec![input.to_vec(); t];
+    let input_stats = SpikeStats::of(&inputs);
+    let mut spikes = inputs;
+    let mut stats = Vec::with_capacity(model.layers.len());
+    let mut readout = Vec::new();
+    for layer in &model.layers {
+        let tr = layer.run(&spikes, engine);
+        stats.push(SpikeStats::of(&tr.spikes));
+        match layer.output {
+            LayerOutput::Membrane => readout = tr.membrane,
+            LayerOutput::Spikes { .. } => spikes = tr.spikes,
+        }
+    }
+    SampleOutput {
+        class: argmax(&readout),
+        readout,
+        input: input_stats,
+        layers: stats,
+    }
+}
+
+/// Run many samples in parallel. Each sample is checked first.
+pub fn run_batch(
+    model: &Model,
+    samples: &[Vec<u32>],
+    engine: Engine,
+) -> Result<Vec<SampleOutput>, InputError> {
+    let inputs: Vec<Vec<u8>> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| check_input(model, i, s))
+        .collect::<Result<_, _>>()?;
+    Ok(run_checked_batch(model, &inputs, engine))
+}
+
+/// Run many already-checked samples in parallel (rayon, one sample per task).
+pub fn run_checked_batch(model: &Model, inputs: &[Vec<u8>], engine: Engine) -> Vec<SampleOutput> {
+    inputs
+        .par_iter()
+        .map(|x| run_sample(model, x, engine))
+        .collect()
+}
+
+/// Index of the largest value; the lowest index wins a tie.
+pub fn argmax(values: &[i64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}

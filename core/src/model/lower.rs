@@ -1,0 +1,559 @@
+//! Validation and lowering of a spec plus tensors into [`NeuronLayer`]s
+//! (docs/semantics.md §2).
+
+use super::spec::{dynamics_of, LayerSpec, ModelSpec, NeuronSpec, PoolMode};
+use super::tensors::{Tensor, TensorData};
+use super::ModelError;
+use crate::golden::{LayerOutput, NeuronLayer, Synapses, PAD};
+use crate::neuron::{Dynamics, Reset};
+use crate::numeric::{SpikeBits, WeightBits};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Largest weight count, neuron count or gather table a layer may have: far
+/// beyond any network this accelerator runs, small enough that a corrupt spec
+/// cannot make us allocate gigabytes.
+const MAX_ELEMENTS: usize = 1 << 28;
+
+/// Activation shape flowing between layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Flat(usize),
+    Map { c: usize, h: usize, w: usize },
+}
+
+impl Shape {
+    fn len(self) -> usize {
+        match self {
+            Shape::Flat(n) => n,
+            Shape::Map { c, h, w } => c * h * w,
+        }
+    }
+    fn describe(self) -> String {
+        match self {
+            Shape::Flat(n) => format!("[{n}]"),
+            Shape::Map { c, h, w } => format!("[{c}, {h}, {w}]"),
+        }
+    }
+}
+
+fn check_size(layer: &str, what: &str, n: usize) -> Result<(), ModelError> {
+    if n == 0 {
+        return Err(ModelError::layer(layer, format!("{what} is zero")));
+    }
+    if n > MAX_ELEMENTS {
+        return Err(ModelError::layer(
+            layer,
+            format!("{what} is {n}, more than the supported {MAX_ELEMENTS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Lower the whole model, checking every layer and tensor.
+pub fn lower(
+    spec: &ModelSpec,
+    tensors: &BTreeMap<String, Tensor>,
+) -> Result<Vec<NeuronLayer>, ModelError> {
+    let mut shape = match spec.input.shape.as_slice() {
+        [n] => Shape::Flat(*n),
+        [c, h, w] => Shape::Map {
+            c: *c,
+            h: *h,
+            w: *w,
+        },
+        other => {
+            return Err(ModelError::Model(format!(
+                "input shape {other:?} must be [N] or [C, H, W]"
+            )))
+        }
+    };
+    if shape.len() == 0 || shape.len() > MAX_ELEMENTS {
+        return Err(ModelError::Model(format!(
+            "input shape {} has {} values: it must have 1..={MAX_ELEMENTS}",
+            shape.describe(),
+            shape.len()
+        )));
+    }
+    if spec.layers.is_empty() {
+        return Err(ModelError::Model("the model has no layers".into()));
+    }
+    let mut names = BTreeSet::new();
+    for (i, l) in spec.layers.iter().enumerate() {
+        let name = l.name();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(ModelError::Model(format!(
+                "layer {i} has name {name:?}: names must be non-empty and use only letters, digits, '_' and '-'"
+            )));
+        }
+        if !names.insert(name) {
+            return Err(ModelError::layer(name, "the name is used by another layer"));
+        }
+        let is_last = i + 1 == spec.layers.len();
+        match (l, is_last) {
+            (LayerSpec::Readout { .. }, false) => {
+                return Err(ModelError::layer(name, "a readout must be the last layer"))
+            }
+            (LayerSpec::Readout { .. }, true) => {}
+            (_, true) => {
+                return Err(ModelError::layer(
+                    name,
+                    format!("the last layer is a {}; a model must end with a readout layer", l.kind()),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let mut used = BTreeSet::new();
+    let mut bits = spec.input.bits;
+    let mut layers = Vec::new();
+    for l in &spec.layers {
+        let name = l.name();
+        match l {
+            LayerSpec::Flatten { .. } => {
+                shape = Shape::Flat(shape.len());
+            }
+            LayerSpec::Dense {
+                outputs,
+                weight_bits,
+                neuron,
+                ..
+            } => {
+                let Shape::Flat(k) = shape else {
+                    return Err(ModelError::layer(
+                        name,
+                        format!("a dense layer needs a flat input, got {}: add a flatten layer before it", shape.describe()),
+                    ));
+                };
+                let layer = weighted(
+                    name,
+                    Synapses::dense(*outputs, k, Vec::new()),
+                    &[*outputs, k],
+                    *weight_bits,
+                    bits,
+                    Some(*neuron),
+                    None,
+                    tensors,
+                    &mut used,
+                )?;
+                shape = Shape::Flat(*outputs);
+                bits = neuron.spike_bits;
+                layers.push(layer);
+            }
+            LayerSpec::Readout {
+                outputs,
+                weight_bits,
+                leak_shift,
+                ..
+            } => {
+                let Shape::Flat(k) = shape else {
+                    return Err(ModelError::layer(
+                        name,
+                        format!("a readout needs a flat input, got {}: add a flatten layer before it", shape.describe()),
+                    ));
+                };
+                let layer = weighted(
+                    name,
+                    Synapses::dense(*outputs, k, Vec::new()),
+                    &[*outputs, k],
+                    *weight_bits,
+                    bits,
+                    None,
+                    Some(*leak_shift),
+                    tensors,
+                    &mut used,
+                )?;
+                layers.push(layer);
+            }
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                groups,
+                weight_bits,
+                neuron,
+                ..
+            } => {
+                let Shape::Map { c, h, w } = shape else {
+                    return Err(ModelError::layer(
+                        name,
+                        format!("conv2d needs a [C, H, W] input, got {}", shape.describe()),
+                    ));
+                };
+                let geo = Geometry::new(name, (c, h, w), *out_channels, *kernel, *stride, *padding, *groups)?;
+                let k = (c / groups) * kernel[0] * kernel[1];
+                let layer = weighted(
+                    name,
+                    geo.synapses(Vec::new()),
+                    &[*out_channels, c / groups, kernel[0], kernel[1]],
+                    *weight_bits,
+                    bits,
+                    Some(*neuron),
+                    None,
+                    tensors,
+                    &mut used,
+                )?;
+                debug_assert_eq!(layer.synapses.fan_in, k);
+                shape = Shape::Map {
+                    c: *out_channels,
+                    h: geo.oh,
+                    w: geo.ow,
+                };
+                bits = neuron.spike_bits;
+                layers.push(layer);
+            }
+            LayerSpec::Pool {
+                mode,
+                kernel,
+                stride,
+                threshold,
+                v_init,
+                neuron,
+                ..
+            } => {
+                let Shape::Map { c, h, w } = shape else {
+                    return Err(ModelError::layer(
+                        name,
+                        format!("pooling needs a [C, H, W] input, got {}", shape.describe()),
+                    ));
+                };
+                let geo = Geometry::new(name, (c, h, w), c, [*kernel; 2], [*stride; 2], [0, 0], c)?;
+                // Pooling is a depthwise conv with every weight +1, which b_w = 1
+                // represents exactly; average pooling divides by the window by
+                // scaling the threshold and the initial membrane.
+                let area = (kernel * kernel) as i64;
+                let scale = match mode {
+                    PoolMode::Sum => 1,
+                    PoolMode::Avg => area,
+                };
+                let th = i64::from(*threshold) * scale;
+                let v0 = i64::from(*v_init) * scale;
+                let to_i32 = |v: i64, what: &str| {
+                    i32::try_from(v).map_err(|_| {
+                        ModelError::layer(name, format!("{what} scaled by the window ({v}) does not fit 32 bits"))
+                    })
+                };
+                let (th, v0) = (to_i32(th, "threshold")?, to_i32(v0, "v_init")?);
+                let synapses = geo.synapses(vec![1i8; c * kernel * kernel]);
+                let layer = NeuronLayer {
+                    name: name.to_string(),
+                    synapses,
+                    weight_bits: WeightBits::new(1).expect("1 is a valid width"),
+                    input_bits: bits,
+                    bias: vec![0; c],
+                    threshold: vec![th; c],
+                    v_init: vec![v0; c],
+                    dynamics: dynamics_of(neuron.leak_shift).map_err(|m| ModelError::layer(name, m))?,
+                    reset: neuron.reset,
+                    output: LayerOutput::Spikes {
+                        bits: neuron.spike_bits.get(),
+                    },
+                };
+                validate_neuron_layer(&layer)?;
+                shape = Shape::Map {
+                    c,
+                    h: geo.oh,
+                    w: geo.ow,
+                };
+                bits = neuron.spike_bits;
+                layers.push(layer);
+            }
+        }
+    }
+    if let Some(extra) = tensors.keys().find(|t| !used.contains(t.as_str())) {
+        return Err(ModelError::ExtraTensor {
+            tensor: extra.clone(),
+        });
+    }
+    Ok(layers)
+}
+
+/// Output geometry of a convolution.
+struct Geometry {
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    k: [usize; 2],
+    s: [usize; 2],
+    pad: [usize; 2],
+    groups: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Geometry {
+    fn new(
+        name: &str,
+        (c, h, w): (usize, usize, usize),
+        o: usize,
+        k: [usize; 2],
+        s: [usize; 2],
+        pad: [usize; 2],
+        groups: usize,
+    ) -> Result<Self, ModelError> {
+        let err = |m: String| Err(ModelError::layer(name, m));
+        if k.contains(&0) || s.contains(&0) {
+            return err(format!("kernel {k:?} and stride {s:?} must be at least 1"));
+        }
+        if groups == 0 || c % groups != 0 || o % groups != 0 {
+            return err(format!(
+                "groups = {groups} must divide both the input channels ({c}) and the output channels ({o})"
+            ));
+        }
+        if pad[0] >= k[0] || pad[1] >= k[1] {
+            return err(format!("padding {pad:?} must be smaller than the kernel {k:?}"));
+        }
+        let (ph, pw) = (h + 2 * pad[0], w + 2 * pad[1]);
+        if k[0] > ph || k[1] > pw {
+            return err(format!(
+                "kernel {k:?} is larger than the padded input {ph}x{pw}"
+            ));
+        }
+        let oh = (ph - k[0]) / s[0] + 1;
+        let ow = (pw - k[1]) / s[1] + 1;
+        check_size(name, "the output size", o * oh * ow)?;
+        check_size(name, "the gather table", groups * oh * ow * (c / groups) * k[0] * k[1])?;
+        Ok(Self {
+            c,
+            h,
+            w,
+            o,
+            k,
+            s,
+            pad,
+            groups,
+            oh,
+            ow,
+        })
+    }
+
+    /// Synapses with an im2col gather table: `k = (ic * KH + ky) * KW + kx`.
+    fn synapses(&self, weights: Vec<i8>) -> Synapses {
+        let cg = self.c / self.groups;
+        let fan_in = cg * self.k[0] * self.k[1];
+        let positions = self.oh * self.ow;
+        let mut gather = Vec::with_capacity(self.groups * positions * fan_in);
+        for g in 0..self.groups {
+            for oy in 0..self.oh {
+                for ox in 0..self.ow {
+                    for icl in 0..cg {
+                        let ic = g * cg + icl;
+                        for ky in 0..self.k[0] {
+                            for kx in 0..self.k[1] {
+                                let iy = (oy * self.s[0] + ky) as isize - self.pad[0] as isize;
+                                let ix = (ox * self.s[1] + kx) as isize - self.pad[1] as isize;
+                                let inside = iy >= 0
+                                    && ix >= 0
+                                    && (iy as usize) < self.h
+                                    && (ix as usize) < self.w;
+                                gather.push(if inside {
+                                    (ic * self.h * self.w + iy as usize * self.w + ix as usize) as u32
+                                } else {
+                                    PAD
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Synapses {
+            outputs: self.o,
+            positions,
+            fan_in,
+            groups: self.groups,
+            input_len: self.c * self.h * self.w,
+            weights,
+            gather: Some(gather),
+        }
+    }
+}
+
+fn take_i8(
+    layer: &str,
+    tensors: &BTreeMap<String, Tensor>,
+    used: &mut BTreeSet<String>,
+    suffix: &str,
+    shape: &[usize],
+) -> Result<Vec<i8>, ModelError> {
+    let t = take(layer, tensors, used, suffix, shape)?;
+    match &t.data {
+        TensorData::I8(d) => Ok(d.clone()),
+        _ => Err(ModelError::tensor(
+            &format!("{layer}.{suffix}"),
+            format!("has dtype {}, expected I8", t.dtype_name()),
+        )),
+    }
+}
+
+fn take_i32(
+    layer: &str,
+    tensors: &BTreeMap<String, Tensor>,
+    used: &mut BTreeSet<String>,
+    suffix: &str,
+    shape: &[usize],
+) -> Result<Vec<i32>, ModelError> {
+    let t = take(layer, tensors, used, suffix, shape)?;
+    match &t.data {
+        TensorData::I32(d) => Ok(d.clone()),
+        _ => Err(ModelError::tensor(
+            &format!("{layer}.{suffix}"),
+            format!("has dtype {}, expected I32", t.dtype_name()),
+        )),
+    }
+}
+
+fn take<'a>(
+    layer: &str,
+    tensors: &'a BTreeMap<String, Tensor>,
+    used: &mut BTreeSet<String>,
+    suffix: &str,
+    shape: &[usize],
+) -> Result<&'a Tensor, ModelError> {
+    let name = format!("{layer}.{suffix}");
+    let t = tensors.get(&name).ok_or_else(|| ModelError::MissingTensor {
+        tensor: name.clone(),
+        layer: layer.to_string(),
+    })?;
+    if t.shape != shape {
+        return Err(ModelError::tensor(
+            &name,
+            format!("has shape {:?}, expected {shape:?}", t.shape),
+        ));
+    }
+    used.insert(name);
+    Ok(t)
+}
+
+/// A dense, conv or readout layer: read and check its tensors.
+#[allow(clippy::too_many_arguments)]
+fn weighted(
+    name: &str,
+    mut synapses: Synapses,
+    weight_shape: &[usize],
+    weight_bits: WeightBits,
+    input_bits: SpikeBits,
+    neuron: Option<NeuronSpec>,
+    readout_leak: Option<Option<u8>>,
+    tensors: &BTreeMap<String, Tensor>,
+    used: &mut BTreeSet<String>,
+) -> Result<NeuronLayer, ModelError> {
+    let o = synapses.outputs;
+    check_size(name, "the output count", o)?;
+    check_size(name, "the weight count", weight_shape.iter().product())?;
+    synapses.weights = take_i8(name, tensors, used, "weight", weight_shape)?;
+    let bias = take_i32(name, tensors, used, "bias", &[o])?;
+    let v_init = take_i32(name, tensors, used, "v_init", &[o])?;
+    let (threshold, dynamics, reset, output) = match neuron {
+        Some(n) => (
+            take_i32(name, tensors, used, "threshold", &[o])?,
+            dynamics_of(n.leak_shift).map_err(|m| ModelError::layer(name, m))?,
+            n.reset,
+            LayerOutput::Spikes {
+                bits: n.spike_bits.get(),
+            },
+        ),
+        None => (
+            Vec::new(),
+            dynamics_of(readout_leak.flatten()).map_err(|m| ModelError::layer(name, m))?,
+            Reset::Soft,
+            LayerOutput::Membrane,
+        ),
+    };
+    let layer = NeuronLayer {
+        name: name.to_string(),
+        synapses,
+        weight_bits,
+        input_bits,
+        bias,
+        threshold,
+        v_init,
+        dynamics,
+        reset,
+        output,
+    };
+    validate_neuron_layer(&layer)?;
+    Ok(layer)
+}
+
+/// Check a lowered layer's internal consistency and value ranges.
+pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
+    let name = l.name.as_str();
+    let err = |m: String| Err(ModelError::layer(name, m));
+    let s = &l.synapses;
+    if s.outputs == 0 || s.positions == 0 || s.fan_in == 0 || s.groups == 0 {
+        return err("outputs, positions, fan-in and groups must all be at least 1".into());
+    }
+    if s.outputs % s.groups != 0 {
+        return err(format!("{} outputs do not divide into {} groups", s.outputs, s.groups));
+    }
+    if s.weights.len() != s.outputs * s.fan_in {
+        return err(format!(
+            "{} weights given, expected outputs x fan-in = {} x {}",
+            s.weights.len(),
+            s.outputs,
+            s.fan_in
+        ));
+    }
+    match &s.gather {
+        None => {
+            if s.groups != 1 || s.positions != 1 || s.fan_in != s.input_len {
+                return err("a layer without a gather table must be dense (1 group, 1 position, fan-in = inputs)".into());
+            }
+        }
+        Some(g) => {
+            if g.len() != s.groups * s.positions * s.fan_in {
+                return err("gather table has the wrong size".into());
+            }
+            if g.iter().any(|&i| i != PAD && i as usize >= s.input_len) {
+                return err("gather table reads outside the input".into());
+            }
+        }
+    }
+    let per_out = [("bias", l.bias.len()), ("v_init", l.v_init.len())];
+    for (what, n) in per_out {
+        if n != s.outputs {
+            return err(format!("{what} has {n} values, expected one per output ({})", s.outputs));
+        }
+    }
+    if let Some((k, &w)) = s
+        .weights
+        .iter()
+        .enumerate()
+        .find(|(_, &w)| !l.weight_bits.contains(i32::from(w)))
+    {
+        let (o, i) = (k / s.fan_in, k % s.fan_in);
+        let range = if l.weight_bits.get() == 1 {
+            "{-1, +1}".to_string()
+        } else {
+            format!("[{}, {}]", l.weight_bits.min_weight(), l.weight_bits.max_weight())
+        };
+        return err(format!(
+            "weight[{o}][{i}] = {w} is outside the b_w = {} range {range}",
+            l.weight_bits.get()
+        ));
+    }
+    if let Dynamics::Lif { leak_shift } = l.dynamics {
+        if !(1..=crate::neuron::MAX_LEAK_SHIFT).contains(&leak_shift) {
+            return err(format!("leak_shift = {leak_shift} is out of range"));
+        }
+    }
+    match l.output {
+        LayerOutput::Spikes { bits } => {
+            SpikeBits::new(u32::from(bits)).map_err(|e| ModelError::layer(name, e))?;
+            if l.threshold.len() != s.outputs {
+                return err(format!(
+                    "threshold has {} values, expected one per output ({})",
+                    l.threshold.len(),
+                    s.outputs
+                ));
+            }
+            if let Some((o, &t)) = l.threshold.iter().enumerate().find(|(_, &t)| t <= 0) {
+                return err(format!("threshold[{o}] = {t}: thresholds must be positive"));
+            }
+        }
+        LayerOutput::Membrane => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Model files: a JSON spec plus integer weights in safetensors
+//! (docs/model-format.md), loaded into validated, lowered [`NeuronLayer`]s.
+
+mod lower;
+mod spec;
+mod tensors;
+
+pub use lower::validate_neuron_layer;
+pub use spec::{dynamics_of, InputSpec, LayerSpec, ModelSpec, NeuronSpec, PoolMode, FORMAT, VERSION};
+pub use tensors::{Tensor, TensorData};
+
+use crate::golden::NeuronLayer;
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Everything that can be wrong with a model. Each message names the file,
+/// layer or tensor and says what was expected.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid model spec: {message}")]
+    Json { path: PathBuf, message: String },
+    #[error("{path}: format is {found:?}, expected {FORMAT:?}: is this a spikeslice model file?")]
+    Format { path: PathBuf, found: String },
+    #[error("{path}: model format version {found} is not supported: this build reads version {VERSION}; convert the model or use a matching spikeslice")]
+    Version { path: PathBuf, found: u64 },
+    #[error("{path} is not a valid safetensors file: {message}")]
+    Safetensors { path: PathBuf, message: String },
+    #[error("layer {layer}: {message}")]
+    Layer { layer: String, message: String },
+    #[error("tensor {tensor}: {message}")]
+    Tensor { tensor: String, message: String },
+    #[error("tensor {tensor} is missing from the weights file (layer {layer} needs it)")]
+    MissingTensor { tensor: String, layer: String },
+    #[error("tensor {tensor} in the weights file belongs to no layer of the spec: remove it or fix the layer name")]
+    ExtraTensor { tensor: String },
+    #[error("the model is invalid: {0}")]
+    Model(String),
+}
+
+impl ModelError {
+    pub fn layer(layer: &str, message: impl Display) -> Self {
+        ModelError::Layer {
+            layer: layer.to_string(),
+            message: message.to_string(),
+        }
+    }
+    pub fn tensor(tensor: &str, message: impl Display) -> Self {
+        ModelError::Tensor {
+            tensor: tensor.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// A validated model: its spec, its tensors, and the compute layers lowered
+/// from them (flatten layers lower to nothing; pooling lowers to a depthwise
+/// neuron layer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub spec: ModelSpec,
+    pub tensors: BTreeMap<String, Tensor>,
+    pub layers: Vec<NeuronLayer>,
+}
+
+impl Model {
+    /// Build a model from a spec and its tensors, validating both.
+    pub fn new(spec: ModelSpec, tensors: BTreeMap<String, Tensor>) -> Result<Self, ModelError> {
+        Self::new_at(Path::new("<memory>"), spec, tensors)
+    }
+
+    fn new_at(
+        path: &Path,
+        spec: ModelSpec,
+        tensors: BTreeMap<String, Tensor>,
+    ) -> Result<Self, ModelError> {
+        if spec.format != FORMAT {
+            return Err(ModelError::Format {
+                path: path.into(),
+                found: spec.format,
+            });
+        }
+        if spec.version != VERSION {
+            return Err(ModelError::Version {
+                path: path.into(),
+                found: u64::from(spec.version),
+            });
+        }
+        let layers = lower::lower(&spec, &tensors)?;
+        Ok(Self {
+            spec,
+            tensors,
+            layers,
+        })
+    }
+
+    /// Load `path` (the JSON spec) and the safetensors file it names.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ModelError> {
+        let path = path.as_ref();
+        let text = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let spec = parse_spec(path, &text)?;
+        let weights_path = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(&spec.weights);
+        let bytes = std::fs::read(&weights_path).map_err(|source| ModelError::Io {
+            path: weights_path.clone(),
+            source,
+        })?;
+        let tensors = tensors::read(&weights_path, &bytes)?;
+        Self::new_at(path, spec, tensors)
+    }
+
+    /// Write the spec to `path` and the weights beside it, as named by
+    /// `spec.weights`.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ModelError> {
+        let path = path.as_ref();
+        let weights_path = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(&self.spec.weights);
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| ModelError::Io { path: p, source }
+        };
+        let json = serde_json::to_string_pretty(&self.spec).expect("spec serializes");
+        std::fs::write(path, json + "\n").map_err(io(path))?;
+        std::fs::write(&weights_path, tensors::write(&self.tensors)?).map_err(io(&weights_path))?;
+        Ok(())
+    }
+
+    pub fn timesteps(&self) -> usize {
+        self.spec.timesteps.get()
+    }
+
+    /// Number of input values one sample has.
+    pub fn input_len(&self) -> usize {
+        self.spec.input.shape.iter().product()
+    }
+
+    /// Number of classes: the readout's width.
+    pub fn classes(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.neurons())
+    }
+
+    /// The layer spec a lowered layer came from.
+    pub fn spec_of(&self, lowered: &NeuronLayer) -> Option<&LayerSpec> {
+        self.spec.layers.iter().find(|l| l.name() == lowered.name)
+    }
+}
+
+/// Parse a spec, checking format and version before the fields, so an old or
+/// foreign file gets the right message rather than a field error.
+pub fn parse_spec(path: &Path, text: &[u8]) -> Result<ModelSpec, ModelError> {
+    let json_err = |e: serde_json::Error| ModelError::Json {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(json_err)?;
+    let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("");
+    if format != FORMAT {
+        return Err(ModelError::Format {
+            path: path.into(),
+            found: format.into(),
+        });
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => {
+            return Err(ModelError::Version {
+                path: path.into(),
+                found: v,
+            })
+        }
+        None => {
+            return Err(ModelError::Json {
+                path: path.into(),
+                message: "missing or non-integer field `version`".into(),
+            })
+        }
+    }
+    serde_json::from_value(value).map_err(json_err)
+}

@@ -1,0 +1,152 @@
+//! Property tests of the golden model (docs/semantics.md): the three
+//! evaluators agree, and the soft-reset neuron is an exact quantizer.
+
+use proptest::prelude::*;
+use spikeslice_core::golden::{self, Engine, LayerOutput, MatmulLayer};
+use spikeslice_core::neuron::{Dynamics, Reset};
+use spikeslice_core::random::{self, Architecture};
+
+/// Direct (the definition), bit-serial (Eq. 3, the hardware's order) and
+/// packed (popcounts) agree on every spike, current and final membrane of
+/// every layer of random MLPs and conv nets.
+fn engines_agree(seed: u64, arch: Architecture) {
+    let mut rng = random::rng(seed);
+    let model = random::model(&mut rng, arch);
+    let bits = model.spec.input.bits.get();
+    let input = random::spikes(&mut rng, model.input_len(), bits, 0.6);
+    let direct = golden::trace(&model, &input, Engine::Direct);
+    let serial = golden::trace(&model, &input, Engine::BitSerial);
+    let packed = golden::trace(&model, &input, Engine::Packed);
+    assert_eq!(direct, serial, "bit-serial differs, seed {seed}");
+    assert_eq!(direct, packed, "packed differs, seed {seed}");
+    let out = golden::run_sample(&model, &input, Engine::Direct);
+    assert_eq!(out, golden::run_sample(&model, &input, Engine::Packed));
+    assert_eq!(
+        out.readout,
+        direct.layers.last().unwrap().membrane,
+        "the readout is the last layer's final membrane"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn engines_agree_on_mlps(seed in any::<u64>()) {
+        engines_agree(seed, Architecture::Mlp);
+    }
+
+    #[test]
+    fn engines_agree_on_conv_nets(seed in any::<u64>()) {
+        engines_agree(seed, Architecture::Conv);
+    }
+
+    /// Eq. 3 term by term: the current is `sum_j 2^j P_j + bias`, with `P_j`
+    /// the mux-accumulate of slice j, for every width pair.
+    #[test]
+    fn bit_serial_identity(seed in any::<u64>(), bw in 1u8..=8, bs in 1u8..=8,
+                           outputs in 1usize..12, inputs in 1usize..150) {
+        let mut rng = random::rng(seed);
+        let layer = random::matmul_layer(&mut rng, outputs, inputs, bw, bs, LayerOutput::Spikes { bits: 3 });
+        let x = random::spikes(&mut rng, inputs, bs, 0.5);
+        let direct: Vec<i64> = (0..outputs)
+            .map(|o| (0..inputs).map(|k| i64::from(layer.weights[o * inputs + k]) * i64::from(x[k])).sum::<i64>()
+                 + i64::from(layer.bias[o]))
+            .collect();
+        let mut serial: Vec<i64> = layer.bias.iter().map(|&b| i64::from(b)).collect();
+        for j in 0..bs {
+            for (acc, p) in serial.iter_mut().zip(layer.slice_partial_sums(&x, j)) {
+                *acc += p << j;
+            }
+        }
+        prop_assert_eq!(&direct, &serial);
+        prop_assert_eq!(&layer.run(std::slice::from_ref(&x)).currents[0], &direct);
+    }
+
+    /// The identity behind the conversion papers: an IF neuron with
+    /// `v_init = theta/2` and soft reset, fed a constant current `I` for `T`
+    /// steps, emits in total `clamp(floor((theta/2 + T*I) / theta), 0, T*(2^b_s - 1))`.
+    #[test]
+    fn soft_reset_counts_are_a_quantizer(theta in 1i32..200, t in 1usize..=64, bs in 1u8..=8,
+                                         current in -300i32..300) {
+        // One neuron, one input of value 1 with weight +1 (b_w = 2), the rest of
+        // the current from the bias.
+        let layer = MatmulLayer {
+            outputs: 1,
+            inputs: 1,
+            weights: vec![1],
+            weight_bits: 2,
+            input_bits: 1,
+            bias: vec![current - 1],
+            threshold: vec![theta],
+            v_init: vec![theta / 2],
+            dynamics: Dynamics::If,
+            reset: Reset::Soft,
+            output: LayerOutput::Spikes { bits: bs },
+        };
+        let trace = layer.run(&vec![vec![1u8]; t]);
+        let total: i64 = trace.spikes.iter().map(|s| i64::from(s[0])).sum();
+        let max = (t as i64) * ((1i64 << bs) - 1);
+        let expected = (i64::from(theta / 2) + t as i64 * i64::from(current))
+            .div_euclid(i64::from(theta))
+            .clamp(0, max);
+        prop_assert_eq!(total, expected);
+    }
+}
+
+#[test]
+fn hard_reset_differs_from_the_quantizer() {
+    // theta = 10, I = 15: soft reset carries the residue (15, 20 -> 1, 2 spikes),
+    // hard reset drops it (15 -> 1, then 15 -> 1).
+    let mk = |reset| MatmulLayer {
+        outputs: 1,
+        inputs: 1,
+        weights: vec![1],
+        weight_bits: 2,
+        input_bits: 1,
+        bias: vec![14],
+        threshold: vec![10],
+        v_init: vec![0],
+        dynamics: Dynamics::If,
+        reset,
+        output: LayerOutput::Spikes { bits: 4 },
+    };
+    let x = vec![vec![1u8]; 2];
+    let soft: Vec<u8> = mk(Reset::Soft).run(&x).spikes.iter().map(|s| s[0]).collect();
+    let hard: Vec<u8> = mk(Reset::Hard).run(&x).spikes.iter().map(|s| s[0]).collect();
+    assert_eq!(soft, vec![1, 2]);
+    assert_eq!(hard, vec![1, 1]);
+}
+
+#[test]
+fn lif_leaks_toward_zero() {
+    // v_init = 64, no input, threshold above reach: 64 -> 48 -> 36 -> 27.
+    let layer = MatmulLayer {
+        outputs: 1,
+        inputs: 1,
+        weights: vec![1],
+        weight_bits: 2,
+        input_bits: 1,
+        bias: vec![0],
+        threshold: vec![1000],
+        v_init: vec![64],
+        dynamics: Dynamics::Lif { leak_shift: 2 },
+        reset: Reset::Soft,
+        output: LayerOutput::Spikes { bits: 1 },
+    };
+    let trace = layer.run(&vec![vec![0u8]; 3]);
+    assert_eq!(trace.membrane, vec![27]);
+}
+
+#[test]
+fn batch_checks_inputs() {
+    let mut rng = random::rng(7);
+    let model = random::model(&mut rng, Architecture::Mlp);
+    let n = model.input_len();
+    let too_short = vec![vec![0u32; n + 1]];
+    let e = golden::run_batch(&model, &too_short, Engine::Packed).unwrap_err().to_string();
+    assert!(e.contains(&format!("has {} values", n + 1)), "{e}");
+    let too_wide = vec![vec![256u32; n]];
+    let e = golden::run_batch(&model, &too_wide, Engine::Packed).unwrap_err().to_string();
+    assert!(e.contains("256") && e.contains("-bit input"), "{e}");
+}
