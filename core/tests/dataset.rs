@@ -139,6 +139,15 @@ fn mnist_5k_standard_split() {
 
     let d = load_mnist_5k().unwrap();
     let (train, test) = split_indices(&d.name, &d.labels, 0.2, MNIST_5K_SPLIT_SEED).unwrap();
+    // Pinned: the documented algorithm (data/README.md has a Python reimplementation).
+    assert_eq!(
+        train[..10],
+        [3625, 3520, 2065, 4670, 4, 243, 4320, 1891, 1420, 2720]
+    );
+    assert_eq!(
+        test[..10],
+        [4230, 1531, 2092, 1888, 381, 921, 3683, 2558, 1844, 536]
+    );
     // Disjoint and covering.
     let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
     all.sort_unstable();
