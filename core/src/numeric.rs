@@ -14,7 +14,9 @@ pub const MAX_TIMESTEPS: u16 = 64;
 /// A width or count outside the contract's range.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RangeError {
-    #[error("weight bits b_w = {0} is out of range: use 1..={MAX_BITS} (1 means weights in {{-1, +1}})")]
+    #[error(
+        "weight bits b_w = {0} is out of range: use 1..={MAX_BITS} (1 means weights in {{-1, +1}})"
+    )]
     WeightBits(u32),
     #[error("spike bits b_s = {0} is out of range: use 1..={MAX_BITS}")]
     SpikeBits(u32),

@@ -3,7 +3,9 @@
 //! a failing case replays from its seed.
 
 use crate::golden::{LayerOutput, MatmulLayer};
-use crate::model::{InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Tensor, FORMAT, VERSION};
+use crate::model::{
+    InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Tensor, FORMAT, VERSION,
+};
 use crate::neuron::{Dynamics, Reset};
 use crate::numeric::{SpikeBits, Timesteps, WeightBits};
 use rand::{Rng, SeedableRng};
@@ -51,7 +53,11 @@ pub fn neuron_kind(rng: &mut impl Rng) -> (Dynamics, Reset) {
             leak_shift: rng.gen_range(1..=6),
         }
     };
-    let reset = if rng.gen_bool(0.5) { Reset::Soft } else { Reset::Hard };
+    let reset = if rng.gen_bool(0.5) {
+        Reset::Soft
+    } else {
+        Reset::Hard
+    };
     (dynamics, reset)
 }
 
@@ -65,12 +71,11 @@ fn threshold_scale(fan_in: usize, weight_bits: WeightBits, input_bits: u8) -> i3
 
 /// Per-output bias, threshold and initial membrane around `scale`.
 fn neuron_params(rng: &mut impl Rng, outputs: usize, scale: i32) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
-    let bias = (0..outputs).map(|_| rng.gen_range(-scale / 2..=scale / 2)).collect();
-    let threshold: Vec<i32> = (0..outputs).map(|_| rng.gen_range(1..=scale)).collect();
-    let v_init = threshold
-        .iter()
-        .map(|&t| rng.gen_range(-t..=t))
+    let bias = (0..outputs)
+        .map(|_| rng.gen_range(-scale / 2..=scale / 2))
         .collect();
+    let threshold: Vec<i32> = (0..outputs).map(|_| rng.gen_range(1..=scale)).collect();
+    let v_init = threshold.iter().map(|&t| rng.gen_range(-t..=t)).collect();
     (bias, threshold, v_init)
 }
 
@@ -139,13 +144,19 @@ fn add_tensors(
     let count: usize = weight_shape.iter().product();
     let fan_in = count / outputs;
     let w = (0..count).map(|_| weight(rng, weight_bits)).collect();
-    let (bias, threshold, v_init) =
-        neuron_params(rng, outputs, threshold_scale(fan_in, weight_bits, input_bits));
+    let (bias, threshold, v_init) = neuron_params(
+        rng,
+        outputs,
+        threshold_scale(fan_in, weight_bits, input_bits),
+    );
     tensors.insert(format!("{name}.weight"), Tensor::i8(weight_shape, w));
     tensors.insert(format!("{name}.bias"), Tensor::i32(vec![outputs], bias));
     tensors.insert(format!("{name}.v_init"), Tensor::i32(vec![outputs], v_init));
     if spiking {
-        tensors.insert(format!("{name}.threshold"), Tensor::i32(vec![outputs], threshold));
+        tensors.insert(
+            format!("{name}.threshold"),
+            Tensor::i32(vec![outputs], threshold),
+        );
     }
 }
 
@@ -163,7 +174,11 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             (vec![n], n)
         }
         Architecture::Conv => {
-            let (c, h, w) = (rng.gen_range(1..=3), rng.gen_range(3..=9), rng.gen_range(3..=9));
+            let (c, h, w) = (
+                rng.gen_range(1..=3),
+                rng.gen_range(3..=9),
+                rng.gen_range(3..=9),
+            );
             (vec![c, h, w], 0)
         }
     };
@@ -205,7 +220,11 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
                 let neuron = neuron_spec(rng);
                 layers.push(LayerSpec::Pool {
                     name: format!("pool{i}"),
-                    mode: if rng.gen_bool(0.5) { PoolMode::Sum } else { PoolMode::Avg },
+                    mode: if rng.gen_bool(0.5) {
+                        PoolMode::Sum
+                    } else {
+                        PoolMode::Avg
+                    },
                     kernel: 2,
                     stride: 2,
                     threshold: rng.gen_range(1..=i32::from(crate::numeric::mask(bits))),
@@ -226,7 +245,15 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
         let name = format!("fc{i}");
         let outputs = rng.gen_range(1..=24);
         let wb = wbits(rng);
-        add_tensors(rng, &mut tensors, &name, vec![outputs, flat], wb, bits, true);
+        add_tensors(
+            rng,
+            &mut tensors,
+            &name,
+            vec![outputs, flat],
+            wb,
+            bits,
+            true,
+        );
         let neuron = neuron_spec(rng);
         layers.push(LayerSpec::Dense {
             name,
@@ -239,7 +266,15 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
     }
     let outputs = rng.gen_range(2..=10);
     let wb = wbits(rng);
-    add_tensors(rng, &mut tensors, "readout", vec![outputs, flat], wb, bits, false);
+    add_tensors(
+        rng,
+        &mut tensors,
+        "readout",
+        vec![outputs, flat],
+        wb,
+        bits,
+        false,
+    );
     layers.push(LayerSpec::Readout {
         name: "readout".into(),
         outputs,

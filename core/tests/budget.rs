@@ -11,8 +11,10 @@ use std::path::Path;
 
 fn model(spec: serde_json::Value, tensors: Vec<(&str, Tensor)>) -> Model {
     let spec = parse_spec(Path::new("test.json"), &serde_json::to_vec(&spec).unwrap()).unwrap();
-    let tensors: BTreeMap<String, Tensor> =
-        tensors.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
+    let tensors: BTreeMap<String, Tensor> = tensors
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
     Model::new(spec, tensors).unwrap()
 }
 
@@ -32,11 +34,17 @@ fn mixed_mlp() -> Model {
         }),
         vec![
             // neuron 0 sums everything, neuron 1 its negation, neuron 2 the first input.
-            ("fc0.weight", Tensor::i8(vec![3, 4], vec![1, 1, 1, 1, -1, -1, -1, -1, 1, 0, 0, 0])),
+            (
+                "fc0.weight",
+                Tensor::i8(vec![3, 4], vec![1, 1, 1, 1, -1, -1, -1, -1, 1, 0, 0, 0]),
+            ),
             ("fc0.bias", Tensor::i32(vec![3], vec![0, 0, 0])),
             ("fc0.threshold", Tensor::i32(vec![3], vec![3, 3, 2])),
             ("fc0.v_init", Tensor::i32(vec![3], vec![0, 0, 0])),
-            ("out.weight", Tensor::i8(vec![2, 3], vec![7, 0, 0, 0, 0, -7])),
+            (
+                "out.weight",
+                Tensor::i8(vec![2, 3], vec![7, 0, 0, 0, 0, -7]),
+            ),
             ("out.bias", Tensor::i32(vec![2], vec![0, 1])),
             ("out.v_init", Tensor::i32(vec![2], vec![0, 0])),
         ],
@@ -57,7 +65,10 @@ fn mixed_precision_mlp_by_hand() {
     let out = &b.layers[1];
     assert_eq!((out.macs, out.bit_budget, out.s_ace), (6, 48, 288));
     assert_eq!((out.params, out.weight_memory_bits), (8, 24));
-    assert_eq!((b.macs, b.s_ace, b.params, b.weight_memory_bits), (18, 432, 23, 48));
+    assert_eq!(
+        (b.macs, b.s_ace, b.params, b.weight_memory_bits),
+        (18, 432, 23, 48)
+    );
     assert_eq!(b.ns_ace, None);
 }
 
@@ -114,13 +125,25 @@ fn conv_pool_net_by_hand() {
     );
     let b = budget(&m, None);
     // conv: n = 2 channels * 9 positions * 9 taps = 162; BB = 2*3*8 = 48; S-ACE = 7776.
-    assert_eq!((b.layers[0].macs, b.layers[0].bit_budget, b.layers[0].s_ace), (162, 48, 7776));
-    assert_eq!((b.layers[0].params, b.layers[0].weight_memory_bits), (20, 54));
+    assert_eq!(
+        (b.layers[0].macs, b.layers[0].bit_budget, b.layers[0].s_ace),
+        (162, 48, 7776)
+    );
+    assert_eq!(
+        (b.layers[0].params, b.layers[0].weight_memory_bits),
+        (20, 54)
+    );
     // pool: n = 2 * 4 * 4 = 32 at b_w = 1 reading 2-bit spikes: BB = 2*1*2 = 4; S-ACE = 128; no params.
-    assert_eq!((b.layers[1].macs, b.layers[1].bit_budget, b.layers[1].s_ace), (32, 4, 128));
+    assert_eq!(
+        (b.layers[1].macs, b.layers[1].bit_budget, b.layers[1].s_ace),
+        (32, 4, 128)
+    );
     assert_eq!((b.layers[1].params, b.layers[1].kind.as_str()), (0, "pool"));
     // readout: n = 80; BB = 2*2*3 = 12; S-ACE = 960; params 90, memory 160 bits.
-    assert_eq!((b.layers[2].macs, b.layers[2].bit_budget, b.layers[2].s_ace), (80, 12, 960));
+    assert_eq!(
+        (b.layers[2].macs, b.layers[2].bit_budget, b.layers[2].s_ace),
+        (80, 12, 960)
+    );
     assert_eq!((b.s_ace, b.params, b.weight_memory_bits), (8864, 110, 214));
 }
 
@@ -154,18 +177,55 @@ fn widths_by_hand() {
     // Current: [-2*3 + 5, 4*3 + 5] = [-1, 17].
     // Membrane: low min(-1, min(4,0) + 4*(-1)) = -4; high max(17, 4 + 4*17) = 72.
     // [-4, 72] needs 8 signed bits.
-    let need = widths::check(&m, AcceleratorWidths { acc_bits: 4, membrane_bits: 8 }).unwrap();
+    let need = widths::check(
+        &m,
+        AcceleratorWidths {
+            acc_bits: 4,
+            membrane_bits: 8,
+        },
+    )
+    .unwrap();
     assert_eq!((need[0].acc_bits, need[0].membrane_bits), (4, 8));
-    assert_eq!((need[0].acc_range, need[0].membrane_range), ((-2, 4), (-4, 72)));
+    assert_eq!(
+        (need[0].acc_range, need[0].membrane_range),
+        ((-2, 4), (-4, 72))
+    );
 
-    let e = widths::check(&m, AcceleratorWidths { acc_bits: 3, membrane_bits: 8 }).unwrap_err();
-    assert!(matches!(&e, WidthError::Accumulator { needed: 4, have: 3, .. }));
+    let e = widths::check(
+        &m,
+        AcceleratorWidths {
+            acc_bits: 3,
+            membrane_bits: 8,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(
+        &e,
+        WidthError::Accumulator {
+            needed: 4,
+            have: 3,
+            ..
+        }
+    ));
     let msg = e.to_string();
-    assert!(msg.contains("layer d") && msg.contains("--acc-bits 4"), "{msg}");
+    assert!(
+        msg.contains("layer d") && msg.contains("--acc-bits 4"),
+        "{msg}"
+    );
 
-    let e = widths::check(&m, AcceleratorWidths { acc_bits: 4, membrane_bits: 7 }).unwrap_err();
+    let e = widths::check(
+        &m,
+        AcceleratorWidths {
+            acc_bits: 4,
+            membrane_bits: 7,
+        },
+    )
+    .unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("layer d") && msg.contains("[-4, 72]") && msg.contains("--membrane-bits 8"), "{msg}");
+    assert!(
+        msg.contains("layer d") && msg.contains("[-4, 72]") && msg.contains("--membrane-bits 8"),
+        "{msg}"
+    );
 }
 
 proptest! {

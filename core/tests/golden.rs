@@ -112,8 +112,18 @@ fn hard_reset_differs_from_the_quantizer() {
         output: LayerOutput::Spikes { bits: 4 },
     };
     let x = vec![vec![1u8]; 2];
-    let soft: Vec<u8> = mk(Reset::Soft).run(&x).spikes.iter().map(|s| s[0]).collect();
-    let hard: Vec<u8> = mk(Reset::Hard).run(&x).spikes.iter().map(|s| s[0]).collect();
+    let soft: Vec<u8> = mk(Reset::Soft)
+        .run(&x)
+        .spikes
+        .iter()
+        .map(|s| s[0])
+        .collect();
+    let hard: Vec<u8> = mk(Reset::Hard)
+        .run(&x)
+        .spikes
+        .iter()
+        .map(|s| s[0])
+        .collect();
     assert_eq!(soft, vec![1, 2]);
     assert_eq!(hard, vec![1, 1]);
 }
@@ -144,9 +154,13 @@ fn batch_checks_inputs() {
     let model = random::model(&mut rng, Architecture::Mlp);
     let n = model.input_len();
     let too_short = vec![vec![0u32; n + 1]];
-    let e = golden::run_batch(&model, &too_short, Engine::Packed).unwrap_err().to_string();
+    let e = golden::run_batch(&model, &too_short, Engine::Packed)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(&format!("has {} values", n + 1)), "{e}");
     let too_wide = vec![vec![256u32; n]];
-    let e = golden::run_batch(&model, &too_wide, Engine::Packed).unwrap_err().to_string();
+    let e = golden::run_batch(&model, &too_wide, Engine::Packed)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("256") && e.contains("-bit input"), "{e}");
 }

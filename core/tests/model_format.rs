@@ -59,7 +59,11 @@ fn load_err(path: &Path) -> String {
     }
 }
 
-fn with_tensors(model: &Model, path: &Path, f: impl FnOnce(&mut std::collections::BTreeMap<String, Tensor>)) {
+fn with_tensors(
+    model: &Model,
+    path: &Path,
+    f: impl FnOnce(&mut std::collections::BTreeMap<String, Tensor>),
+) {
     let mut tensors = model.tensors.clone();
     f(&mut tensors);
     // Write through a model that skips validation: encode the tensors directly.
@@ -73,7 +77,10 @@ fn not_json() {
     let (_d, path, _) = fixture();
     std::fs::write(&path, b"{ this is not json").unwrap();
     let e = load_err(&path);
-    assert!(e.contains("model.json") && e.contains("not a valid model spec"), "{e}");
+    assert!(
+        e.contains("model.json") && e.contains("not a valid model spec"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -81,13 +88,19 @@ fn wrong_format_and_unknown_version() {
     let (_d, path, _) = fixture();
     edit_json(&path, |v| v["format"] = "onnx".into());
     let e = load_err(&path);
-    assert!(e.contains("\"onnx\"") && e.contains("spikeslice-model"), "{e}");
+    assert!(
+        e.contains("\"onnx\"") && e.contains("spikeslice-model"),
+        "{e}"
+    );
     edit_json(&path, |v| {
         v["format"] = "spikeslice-model".into();
         v["version"] = 99.into();
     });
     let e = load_err(&path);
-    assert!(e.contains("version 99") && e.contains("reads version 1"), "{e}");
+    assert!(
+        e.contains("version 99") && e.contains("reads version 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -126,11 +139,18 @@ fn weight_outside_its_range_names_layer_and_index() {
     with_tensors(&model, &path, |t| {
         let w = t.get_mut(&format!("{first}.weight")).unwrap();
         if let TensorData::I8(d) = &mut w.data {
-            d[0] = if bits.get() == 1 { 0 } else { bits.max_weight() as i8 + 1 };
+            d[0] = if bits.get() == 1 {
+                0
+            } else {
+                bits.max_weight() as i8 + 1
+            };
         }
     });
     let e = load_err(&path);
-    assert!(e.contains(&format!("layer {first}")) && e.contains("weight[0][0]"), "{e}");
+    assert!(
+        e.contains(&format!("layer {first}")) && e.contains("weight[0][0]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -141,20 +161,29 @@ fn missing_extra_misshapen_and_mistyped_tensors() {
         t.remove(&format!("{first}.bias"));
     });
     let e = load_err(&path);
-    assert!(e.contains(&format!("{first}.bias")) && e.contains("missing"), "{e}");
+    assert!(
+        e.contains(&format!("{first}.bias")) && e.contains("missing"),
+        "{e}"
+    );
 
     with_tensors(&model, &path, |t| {
         t.insert("ghost.weight".into(), Tensor::i8(vec![1], vec![1]));
     });
     let e = load_err(&path);
-    assert!(e.contains("ghost.weight") && e.contains("belongs to no layer"), "{e}");
+    assert!(
+        e.contains("ghost.weight") && e.contains("belongs to no layer"),
+        "{e}"
+    );
 
     with_tensors(&model, &path, |t| {
         let b = t.get_mut(&format!("{first}.bias")).unwrap();
         b.shape.push(1);
     });
     let e = load_err(&path);
-    assert!(e.contains(&format!("{first}.bias")) && e.contains("shape"), "{e}");
+    assert!(
+        e.contains(&format!("{first}.bias")) && e.contains("shape"),
+        "{e}"
+    );
 
     with_tensors(&model, &path, |t| {
         let b = t.get(&format!("{first}.bias")).unwrap().clone();
@@ -162,7 +191,10 @@ fn missing_extra_misshapen_and_mistyped_tensors() {
         t.insert(format!("{first}.bias"), Tensor::i8(vec![n], vec![0; n]));
     });
     let e = load_err(&path);
-    assert!(e.contains(&format!("{first}.bias")) && e.contains("expected I32"), "{e}");
+    assert!(
+        e.contains(&format!("{first}.bias")) && e.contains("expected I32"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -175,7 +207,10 @@ fn non_positive_threshold() {
         }
     });
     let e = load_err(&path);
-    assert!(e.contains("threshold[0] = 0") && e.contains("positive"), "{e}");
+    assert!(
+        e.contains("threshold[0] = 0") && e.contains("positive"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -185,13 +220,19 @@ fn truncated_and_foreign_weight_files() {
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
     let e = load_err(&path);
-    assert!(e.contains("random.safetensors") && e.contains("not a valid safetensors"), "{e}");
+    assert!(
+        e.contains("random.safetensors") && e.contains("not a valid safetensors"),
+        "{e}"
+    );
     std::fs::write(&weights, b"PK\x03\x04 a zip file, not tensors").unwrap();
     let e = load_err(&path);
     assert!(e.contains("not a valid safetensors"), "{e}");
     std::fs::remove_file(&weights).unwrap();
     let e = load_err(&path);
-    assert!(e.contains("cannot read") && e.contains("random.safetensors"), "{e}");
+    assert!(
+        e.contains("cannot read") && e.contains("random.safetensors"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -203,14 +244,19 @@ fn float_tensors_are_refused() {
     let bytes = safetensors::serialize(vec![("x.weight", view)], &None).unwrap();
     std::fs::write(dir.path().join("random.safetensors"), bytes).unwrap();
     let e = load_err(&path);
-    assert!(e.contains("x.weight") && e.contains("F32") && e.contains("integers only"), "{e}");
+    assert!(
+        e.contains("x.weight") && e.contains("F32") && e.contains("integers only"),
+        "{e}"
+    );
 }
 
 #[test]
 fn structural_errors() {
     // Dense directly after a [C, H, W] input, readout not last, duplicate names.
     let (_d, path, _) = fixture();
-    edit_json(&path, |v| v["input"]["shape"] = serde_json::json!([1, 2, v["input"]["shape"][0]]));
+    edit_json(&path, |v| {
+        v["input"]["shape"] = serde_json::json!([1, 2, v["input"]["shape"][0]])
+    });
     let e = load_err(&path);
     assert!(e.contains("flat input") && e.contains("flatten"), "{e}");
 
@@ -237,17 +283,24 @@ fn conv_geometry_errors() {
     let mut rng = random::rng(3);
     let model = loop {
         let m = random::model(&mut rng, Architecture::Conv);
-        if matches!(m.spec.layers[0], spikeslice_core::model::LayerSpec::Conv2d { .. }) {
+        if matches!(
+            m.spec.layers[0],
+            spikeslice_core::model::LayerSpec::Conv2d { .. }
+        ) {
             break m;
         }
     };
     let dir = tempfile::tempdir().unwrap();
     let path = save(&model, dir.path());
-    edit_json(&path, |v| v["layers"][0]["stride"] = serde_json::json!([0, 1]));
+    edit_json(&path, |v| {
+        v["layers"][0]["stride"] = serde_json::json!([0, 1])
+    });
     let e = load_err(&path);
     assert!(e.contains("stride") && e.contains("at least 1"), "{e}");
     let path = save(&model, dir.path());
-    edit_json(&path, |v| v["layers"][0]["kernel"] = serde_json::json!([50, 50]));
+    edit_json(&path, |v| {
+        v["layers"][0]["kernel"] = serde_json::json!([50, 50])
+    });
     let e = load_err(&path);
     assert!(e.contains("kernel [50, 50]"), "{e}");
 }
@@ -256,5 +309,8 @@ fn conv_geometry_errors() {
 fn errors_are_typed() {
     let (_d, path, _) = fixture();
     edit_json(&path, |v| v["version"] = 2.into());
-    assert!(matches!(Model::load(&path), Err(ModelError::Version { found: 2, .. })));
+    assert!(matches!(
+        Model::load(&path),
+        Err(ModelError::Version { found: 2, .. })
+    ));
 }

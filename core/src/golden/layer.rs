@@ -96,13 +96,10 @@ impl Synapses {
         out.clear();
         match self.gather_row(g, p) {
             None => out.extend_from_slice(x),
-            Some(row) => out.extend(row.iter().map(|&i| {
-                if i == PAD {
-                    0
-                } else {
-                    x[i as usize]
-                }
-            })),
+            Some(row) => out.extend(
+                row.iter()
+                    .map(|&i| if i == PAD { 0 } else { x[i as usize] }),
+            ),
         }
     }
 

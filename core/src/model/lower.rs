@@ -80,7 +80,11 @@ pub fn lower(
     let mut names = BTreeSet::new();
     for (i, l) in spec.layers.iter().enumerate() {
         let name = l.name();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(ModelError::Model(format!(
                 "layer {i} has name {name:?}: names must be non-empty and use only letters, digits, '_' and '-'"
             )));
@@ -97,7 +101,10 @@ pub fn lower(
             (_, true) => {
                 return Err(ModelError::layer(
                     name,
-                    format!("the last layer is a {}; a model must end with a readout layer", l.kind()),
+                    format!(
+                        "the last layer is a {}; a model must end with a readout layer",
+                        l.kind()
+                    ),
                 ))
             }
             _ => {}
@@ -148,7 +155,10 @@ pub fn lower(
                 let Shape::Flat(k) = shape else {
                     return Err(ModelError::layer(
                         name,
-                        format!("a readout needs a flat input, got {}: add a flatten layer before it", shape.describe()),
+                        format!(
+                            "a readout needs a flat input, got {}: add a flatten layer before it",
+                            shape.describe()
+                        ),
                     ));
                 };
                 let layer = weighted(
@@ -180,7 +190,15 @@ pub fn lower(
                         format!("conv2d needs a [C, H, W] input, got {}", shape.describe()),
                     ));
                 };
-                let geo = Geometry::new(name, (c, h, w), *out_channels, *kernel, *stride, *padding, *groups)?;
+                let geo = Geometry::new(
+                    name,
+                    (c, h, w),
+                    *out_channels,
+                    *kernel,
+                    *stride,
+                    *padding,
+                    *groups,
+                )?;
                 let k = (c / groups) * kernel[0] * kernel[1];
                 let layer = weighted(
                     name,
@@ -230,7 +248,10 @@ pub fn lower(
                 let v0 = i64::from(*v_init) * scale;
                 let to_i32 = |v: i64, what: &str| {
                     i32::try_from(v).map_err(|_| {
-                        ModelError::layer(name, format!("{what} scaled by the window ({v}) does not fit 32 bits"))
+                        ModelError::layer(
+                            name,
+                            format!("{what} scaled by the window ({v}) does not fit 32 bits"),
+                        )
                     })
                 };
                 let (th, v0) = (to_i32(th, "threshold")?, to_i32(v0, "v_init")?);
@@ -243,7 +264,8 @@ pub fn lower(
                     bias: vec![0; c],
                     threshold: vec![th; c],
                     v_init: vec![v0; c],
-                    dynamics: dynamics_of(neuron.leak_shift).map_err(|m| ModelError::layer(name, m))?,
+                    dynamics: dynamics_of(neuron.leak_shift)
+                        .map_err(|m| ModelError::layer(name, m))?,
                     reset: neuron.reset,
                     output: LayerOutput::Spikes {
                         bits: neuron.spike_bits.get(),
@@ -302,7 +324,9 @@ impl Geometry {
             ));
         }
         if pad[0] >= k[0] || pad[1] >= k[1] {
-            return err(format!("padding {pad:?} must be smaller than the kernel {k:?}"));
+            return err(format!(
+                "padding {pad:?} must be smaller than the kernel {k:?}"
+            ));
         }
         let (ph, pw) = (h + 2 * pad[0], w + 2 * pad[1]);
         if k[0] > ph || k[1] > pw {
@@ -313,7 +337,11 @@ impl Geometry {
         let oh = (ph - k[0]) / s[0] + 1;
         let ow = (pw - k[1]) / s[1] + 1;
         check_size(name, "the output size", o * oh * ow)?;
-        check_size(name, "the gather table", groups * oh * ow * (c / groups) * k[0] * k[1])?;
+        check_size(
+            name,
+            "the gather table",
+            groups * oh * ow * (c / groups) * k[0] * k[1],
+        )?;
         Ok(Self {
             c,
             h,
@@ -348,7 +376,8 @@ impl Geometry {
                                     && (iy as usize) < self.h
                                     && (ix as usize) < self.w;
                                 gather.push(if inside {
-                                    (ic * self.h * self.w + iy as usize * self.w + ix as usize) as u32
+                                    (ic * self.h * self.w + iy as usize * self.w + ix as usize)
+                                        as u32
                                 } else {
                                     PAD
                                 });
@@ -412,10 +441,12 @@ fn take<'a>(
     shape: &[usize],
 ) -> Result<&'a Tensor, ModelError> {
     let name = format!("{layer}.{suffix}");
-    let t = tensors.get(&name).ok_or_else(|| ModelError::MissingTensor {
-        tensor: name.clone(),
-        layer: layer.to_string(),
-    })?;
+    let t = tensors
+        .get(&name)
+        .ok_or_else(|| ModelError::MissingTensor {
+            tensor: name.clone(),
+            layer: layer.to_string(),
+        })?;
     if t.shape != shape {
         return Err(ModelError::tensor(
             &name,
@@ -486,7 +517,10 @@ pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
         return err("outputs, positions, fan-in and groups must all be at least 1".into());
     }
     if s.outputs % s.groups != 0 {
-        return err(format!("{} outputs do not divide into {} groups", s.outputs, s.groups));
+        return err(format!(
+            "{} outputs do not divide into {} groups",
+            s.outputs, s.groups
+        ));
     }
     if s.weights.len() != s.outputs * s.fan_in {
         return err(format!(
@@ -514,7 +548,10 @@ pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
     let per_out = [("bias", l.bias.len()), ("v_init", l.v_init.len())];
     for (what, n) in per_out {
         if n != s.outputs {
-            return err(format!("{what} has {n} values, expected one per output ({})", s.outputs));
+            return err(format!(
+                "{what} has {n} values, expected one per output ({})",
+                s.outputs
+            ));
         }
     }
     if let Some((k, &w)) = s
@@ -527,7 +564,11 @@ pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
         let range = if l.weight_bits.get() == 1 {
             "{-1, +1}".to_string()
         } else {
-            format!("[{}, {}]", l.weight_bits.min_weight(), l.weight_bits.max_weight())
+            format!(
+                "[{}, {}]",
+                l.weight_bits.min_weight(),
+                l.weight_bits.max_weight()
+            )
         };
         return err(format!(
             "weight[{o}][{i}] = {w} is outside the b_w = {} range {range}",

@@ -6,7 +6,9 @@ mod spec;
 mod tensors;
 
 pub use lower::validate_neuron_layer;
-pub use spec::{dynamics_of, InputSpec, LayerSpec, ModelSpec, NeuronSpec, PoolMode, FORMAT, VERSION};
+pub use spec::{
+    dynamics_of, InputSpec, LayerSpec, ModelSpec, NeuronSpec, PoolMode, FORMAT, VERSION,
+};
 pub use tensors::{Tensor, TensorData};
 
 use crate::golden::NeuronLayer;
@@ -19,11 +21,12 @@ use thiserror::Error;
 /// layer or tensor and says what was expected.
 #[derive(Debug, Error)]
 pub enum ModelError {
-    #[error("cannot read {path}: {source}")]
+    // The I/O error is part of the message, not a `source`, so that reports
+    // which print the whole chain do not print it twice.
+    #[error("cannot read {path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} is not a valid model spec: {message}")]
     Json { path: PathBuf, message: String },
@@ -104,18 +107,18 @@ impl Model {
     /// Load `path` (the JSON spec) and the safetensors file it names.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ModelError> {
         let path = path.as_ref();
-        let text = std::fs::read(path).map_err(|source| ModelError::Io {
+        let text = std::fs::read(path).map_err(|error| ModelError::Io {
             path: path.into(),
-            source,
+            error,
         })?;
         let spec = parse_spec(path, &text)?;
         let weights_path = path
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(&spec.weights);
-        let bytes = std::fs::read(&weights_path).map_err(|source| ModelError::Io {
+        let bytes = std::fs::read(&weights_path).map_err(|error| ModelError::Io {
             path: weights_path.clone(),
-            source,
+            error,
         })?;
         let tensors = tensors::read(&weights_path, &bytes)?;
         Self::new_at(path, spec, tensors)
@@ -131,7 +134,7 @@ impl Model {
             .join(&self.spec.weights);
         let io = |p: &Path| {
             let p = p.to_path_buf();
-            move |source| ModelError::Io { path: p, source }
+            move |error| ModelError::Io { path: p, error }
         };
         let json = serde_json::to_string_pretty(&self.spec).expect("spec serializes");
         std::fs::write(path, json + "\n").map_err(io(path))?;

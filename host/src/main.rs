@@ -1,0 +1,52 @@
+//! `spikeslice`: spend a Bit Budget, see what it buys.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "spikeslice", version, about = "Bit-budget SNN accelerator: models, golden model, metrics", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a model on inputs and report readouts, classes and spike counts.
+    Infer(cli::infer::Args),
+    /// Print the bit-budget table of a model (MACs, BB, S-ACE, NS-ACE, memory).
+    Budget(cli::budget::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Infer(a) => cli::infer::run(a),
+        Command::Budget(a) => cli::budget::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the
+/// message before it already contains (many errors quote their source).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}

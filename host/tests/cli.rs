@@ -1,0 +1,155 @@
+//! The `spikeslice` command line, end to end: results equal the golden model's,
+//! and bad input gives an error a user can act on (never a panic).
+
+use spikeslice_core::golden::{self, Engine};
+use spikeslice_core::model::Model;
+use spikeslice_core::random::{self, Architecture};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn spikeslice(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikeslice"))
+        .args(args)
+        .output()
+        .expect("run spikeslice")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A random model saved in `dir`, and a CSV of random samples for it.
+fn fixture(dir: &Path, seed: u64, samples: usize) -> (Model, Vec<Vec<u8>>) {
+    let mut rng = random::rng(seed);
+    let model = random::model(&mut rng, Architecture::Conv);
+    model.save(dir.join("m.json")).unwrap();
+    let bits = model.spec.input.bits.get();
+    let xs: Vec<Vec<u8>> = (0..samples)
+        .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+        .collect();
+    let csv: String = xs
+        .iter()
+        .map(|x| {
+            x.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("x.csv"), csv).unwrap();
+    (model, xs)
+}
+
+#[test]
+fn infer_writes_the_golden_results() {
+    for seed in [1u64, 2, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, xs) = fixture(dir.path(), seed, 7);
+        let d = dir.path().display();
+        let o = spikeslice(&[
+            "infer",
+            "--model",
+            &format!("{d}/m.json"),
+            "--input",
+            &format!("{d}/x.csv"),
+            "--output",
+            &format!("{d}/out.json"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+        assert_eq!(report["samples"], 7);
+        for (i, x) in xs.iter().enumerate() {
+            let want = golden::run_sample(&model, x, Engine::Direct);
+            let got = &report["results"][i];
+            let readout: Vec<i64> = serde_json::from_value(got["readout"].clone()).unwrap();
+            assert_eq!(readout, want.readout, "seed {seed} sample {i}");
+            assert_eq!(got["class"], want.class);
+            for (l, s) in want.layers.iter().enumerate() {
+                assert_eq!(got["layers"][l]["spike_sum"], s.spike_sum);
+                assert_eq!(got["layers"][l]["spike_events"], s.spike_events);
+            }
+        }
+    }
+}
+
+#[test]
+fn budget_prints_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = fixture(dir.path(), 9, 1);
+    let o = spikeslice(&[
+        "budget",
+        "--model",
+        &dir.path().join("m.json").display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for l in &model.layers {
+        assert!(out.contains(&l.name), "{out}");
+    }
+    assert!(out.contains("S-ACE") && out.contains("total"), "{out}");
+    let o = spikeslice(&[
+        "budget",
+        "--json",
+        "--model",
+        &dir.path().join("m.json").display().to_string(),
+    ]);
+    let b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want = spikeslice_core::budget::budget(&model, None);
+    assert_eq!(b["s_ace"], want.s_ace);
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = fixture(dir.path(), 4, 1);
+    let m = dir.path().join("m.json").display().to_string();
+
+    // A missing model file.
+    let o = spikeslice(&[
+        "infer",
+        "--model",
+        "/no/such/model.json",
+        "--data",
+        "mnist-5k",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/no/such/model.json"), "{}", stderr(&o));
+
+    // Data that does not fit the model's input.
+    let o = spikeslice(&["infer", "--model", &m, "--data", "mnist-5k", "--limit", "3"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("784 values per sample") && e.contains(&model.input_len().to_string()),
+        "{e}"
+    );
+
+    // A CSV sample with a value too wide for the input bits.
+    let wide = vec!["999"; model.input_len()].join(",");
+    std::fs::write(dir.path().join("wide.csv"), wide + "\n").unwrap();
+    let o = spikeslice(&[
+        "infer",
+        "--model",
+        &m,
+        "--input",
+        &dir.path().join("wide.csv").display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("999"), "{}", stderr(&o));
+
+    // An unknown dataset name.
+    let o = spikeslice(&["infer", "--model", &m, "--data", "imagenet-1k"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("imagenet-1k"), "{}", stderr(&o));
+
+    // Nothing panics.
+    for o in [&o] {
+        assert!(!stderr(o).contains("panicked"));
+    }
+}

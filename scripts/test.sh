@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need when it is missing, then runs
+# format, lint and the whole test suite. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Verilator (RTL simulation), yosys (resource estimates), iverilog (baseline):
+# Debian packages, installed when absent.
+need=()
+command -v verilator >/dev/null 2>&1 || need+=(verilator)
+command -v yosys >/dev/null 2>&1 || need+=(yosys)
+command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Verilator builds C++ with the system compiler.
+command -v g++ >/dev/null 2>&1 || { echo "g++ is required to build Verilator models" >&2; exit 1; }
+
+for tool in rustfmt clippy-driver; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: install the rustfmt and clippy components" >&2; exit 1; }
+done
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
