@@ -82,22 +82,58 @@ pub fn from_dataset(model: &Model, data: &Dataset) -> Result<Samples> {
     })
 }
 
-/// Samples of an unlabelled CSV file (one sample per line).
-pub fn from_csv(model: &Model, path: &Path) -> Result<Samples> {
+/// Samples of an input file: a CSV of integers, one sample per line, either
+/// exactly the model's input width (unlabelled) or one more (the label last);
+/// anything else that is not plain CSV (gzip, IDX, CIFAR-10 batches) is read as
+/// a dataset.
+pub fn from_file(model: &Model, path: &Path) -> Result<Samples> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let rows = dataset::parse_unlabelled_csv(&path.display().to_string(), &bytes)?;
-    if rows.is_empty() {
-        bail!("{} holds no samples", path.display());
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !is_csv {
+        let data = dataset::open(&path.display().to_string())?;
+        return from_dataset(model, &data);
     }
+    let name = path.display().to_string();
+    let rows = dataset::parse_unlabelled_csv(&name, &bytes)?;
+    let want = model.input_len();
+    let width = rows.first().map_or(0, |r| r.len());
+    let (rows, labels) = if width == want + 1 {
+        let mut labels = Vec::with_capacity(rows.len());
+        let mut inputs = Vec::with_capacity(rows.len());
+        for (i, mut r) in rows.into_iter().enumerate() {
+            let label = r.pop().unwrap_or_default();
+            if label as usize >= model.classes() {
+                bail!(
+                    "{name}, line {}: the last column is read as the label, and {label} is not a class of model {} (0..{})",
+                    i + 1,
+                    model.spec.name,
+                    model.classes()
+                );
+            }
+            labels.push(label as u8);
+            inputs.push(r);
+        }
+        (inputs, Some(labels))
+    } else if width == want {
+        (rows, None)
+    } else {
+        bail!(
+            "{name} has {width} values per line; model {} takes {want} inputs (or {} with a label last)",
+            model.spec.name,
+            want + 1
+        );
+    };
     let inputs = rows
         .iter()
         .enumerate()
         .map(|(i, r)| check_input(model, i, r))
         .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("in {}", path.display()))?;
+        .with_context(|| format!("in {name}"))?;
     Ok(Samples {
-        source: path.display().to_string(),
+        source: name,
         inputs,
-        labels: None,
+        labels,
     })
 }

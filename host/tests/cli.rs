@@ -153,3 +153,53 @@ fn bad_inputs_give_clear_errors() {
         assert!(!stderr(o).contains("panicked"));
     }
 }
+
+#[test]
+fn a_csv_with_labels_reports_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, xs) = fixture(dir.path(), 11, 6);
+    // Label each sample with the golden class for the first half and a wrong
+    // class for the rest: accuracy must come out at exactly 50%.
+    let classes = model.classes();
+    let csv: String = xs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let class = golden::run_sample(&model, x, Engine::Direct).class;
+            let label = if i < 3 { class } else { (class + 1) % classes };
+            let mut cols: Vec<String> = x.iter().map(|v| v.to_string()).collect();
+            cols.push(label.to_string());
+            cols.join(",") + "\n"
+        })
+        .collect();
+    let path = dir.path().join("labelled.csv");
+    std::fs::write(&path, csv).unwrap();
+    let m = dir.path().join("m.json").display().to_string();
+    let o = spikeslice(&[
+        "infer",
+        "--model",
+        &m,
+        "--input",
+        &path.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("accuracy: 50.00%"), "{}", stdout(&o));
+
+    // A label that is not a class.
+    let bad = xs[0]
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+        + ",99\n";
+    std::fs::write(&path, bad).unwrap();
+    let o = spikeslice(&[
+        "infer",
+        "--model",
+        &m,
+        "--input",
+        &path.display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("99 is not a class"), "{}", stderr(&o));
+}

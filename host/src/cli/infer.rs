@@ -11,7 +11,8 @@ pub struct Args {
     /// The model's JSON spec (its safetensors file sits beside it).
     #[arg(long)]
     model: PathBuf,
-    /// A CSV of inputs: one sample per line, integers separated by commas.
+    /// An input file: a CSV with one sample per line (integers separated by
+    /// commas, optionally the label last), or a dataset file (IDX, CIFAR-10, .csv.gz).
     #[arg(long, conflicts_with = "data", required_unless_present = "data")]
     input: Option<PathBuf>,
     /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label last,
@@ -36,7 +37,10 @@ pub fn run(args: Args) -> Result<()> {
     let model = super::load_model(&args.model)?;
     let samples = match (&args.input, &args.data) {
         (Some(path), _) => {
-            let mut s = input::from_csv(&model, path)?;
+            let mut s = input::from_file(&model, path)?;
+            if let Some(l) = s.labels.as_mut() {
+                l.truncate(args.limit.unwrap_or(usize::MAX));
+            }
             if let Some(n) = args.limit {
                 s.inputs.truncate(n);
             }
