@@ -10,8 +10,11 @@
 //! - [`golden`]: the reference evaluators (direct, bit-serial, packed);
 //! - [`widths`]: worst-case register widths against an accelerator configuration;
 //! - [`budget`]: MACs, Bit Budget, S-ACE and NS-ACE (Eqs. 4, 8, 9);
-//! - [`dataset`]: the digit datasets and standard file formats.
+//! - [`dataset`]: the digit datasets and standard file formats;
+//! - [`accel`]: the accelerator's configuration, register map, descriptors,
+//!   memory layouts, and a functional model that executes them.
 
+pub mod accel;
 pub mod budget;
 pub mod dataset;
 pub mod golden;

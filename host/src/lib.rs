@@ -1,9 +1,11 @@
 //! # spikeslice (host)
 //!
-//! The host side: devices that run models ([`device`]), the inputs they run on
+//! The host side: the compiler from models to programs ([`compiler`]),
+//! devices that run programs ([`device`]), the inputs they run on
 //! ([`input`]) and the reports they produce ([`report`]). The `spikeslice`
 //! binary (src/main.rs) is a thin command line over this library.
 
+pub mod compiler;
 pub mod device;
 pub mod input;
 pub mod report;

@@ -1,10 +1,10 @@
 //! `spikeslice budget`: the bit-budget table (BB paper Eqs. 4, 8, 9).
 
 use anyhow::{Context, Result};
-use spikeslice::device::{self, Backend};
 use spikeslice::input::{self, Split};
 use spikeslice::report;
 use spikeslice_core::budget::budget;
+use spikeslice_core::golden::{self, Engine};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -35,7 +35,12 @@ pub fn run(args: Args) -> Result<()> {
         Some(spec) => {
             let data = input::open_dataset(spec, args.split, args.limit)?;
             let samples = input::from_dataset(&model, &data)?;
-            Some(device::open(Backend::Golden)?.run(&model, &samples.inputs)?)
+            // Firing rates are defined by the golden model (docs/semantics.md §8).
+            Some(golden::run_checked_batch(
+                &model,
+                &samples.inputs,
+                Engine::Packed,
+            ))
         }
         None => None,
     };

@@ -1,6 +1,7 @@
 //! `spikeslice infer`: run a model on a dataset or a CSV of inputs.
 
 use anyhow::{Context, Result};
+use spikeslice::compiler;
 use spikeslice::device::{self, Backend};
 use spikeslice::input::{self, Split};
 use spikeslice::report::{self, InferReport};
@@ -28,6 +29,8 @@ pub struct Args {
     /// Where to run the model.
     #[arg(long, value_enum, default_value = "golden")]
     backend: Backend,
+    #[command(flatten)]
+    accel: super::AccelArgs,
     /// Write per-sample readouts, classes and per-layer spike counts as JSON.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -52,9 +55,19 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, None) => unreachable!("clap requires --input or --data"),
     };
+    let program = compiler::compile(&model, &args.accel.config()?).with_context(|| {
+        format!(
+            "cannot compile model {} for this accelerator",
+            model.spec.name
+        )
+    })?;
     let mut dev = device::open(args.backend)?;
     let started = std::time::Instant::now();
-    let outputs = dev.run(&model, &samples.inputs)?;
+    let outputs: Vec<_> = dev
+        .run(&program, &samples.inputs)?
+        .into_iter()
+        .map(|i| i.output)
+        .collect();
     let seconds = started.elapsed().as_secs_f64();
     let report = InferReport::new(
         &model,

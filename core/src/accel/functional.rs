@@ -1,0 +1,276 @@
+//! A functional model of the accelerator: executes a descriptor chain on a
+//! memory window exactly as the hardware must (same layouts, same checks, same
+//! numbers), with the golden model doing the arithmetic. It is the reference the
+//! compiler is tested against before any RTL runs, and the executable
+//! definition of what the RTL's controller does with a chain.
+
+use super::descriptor::{
+    DescriptorError, LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
+};
+use super::layout;
+use super::regmap::ErrorCode;
+use super::AcceleratorConfig;
+use crate::golden::{Engine, LayerOutput, NeuronLayer, Synapses, PAD};
+use crate::neuron::{Dynamics, Reset};
+use crate::numeric::{SpikeBits, WeightBits};
+use serde::{Deserialize, Serialize};
+
+/// Event counts of a run: what the hardware counters count that depends on the
+/// data, not on timing (cycles come from a cycle model or the RTL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    /// PE additions performed: one per set slice bit per output reading it.
+    pub pe_adds: u64,
+    /// Binary slice vectors processed: `T * b_in * P * G` per layer.
+    pub slices: u64,
+    /// Sum of emitted spike values.
+    pub spikes: u64,
+    /// Bytes of the regions read (the minimum traffic; tiling can add re-reads).
+    pub bytes_read: u64,
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// Neurodynamic updates: neurons times timesteps.
+    pub neuron_updates: u64,
+}
+
+impl Activity {
+    pub fn add(&mut self, o: &Activity) {
+        self.pe_adds += o.pe_adds;
+        self.slices += o.slices;
+        self.spikes += o.spikes;
+        self.bytes_read += o.bytes_read;
+        self.bytes_written += o.bytes_written;
+        self.neuron_updates += o.neuron_updates;
+    }
+}
+
+fn read_i32s(bytes: &[u8]) -> Vec<i32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Decode the descriptor chain at `desc_offset` without running it.
+pub fn decode_chain(
+    window: &[u8],
+    desc_offset: u32,
+    count: u32,
+    config: &AcceleratorConfig,
+) -> Result<Vec<LayerDescriptor>, DescriptorError> {
+    (0..count as usize)
+        .map(|i| {
+            let at = desc_offset as u64 + (i * DESCRIPTOR_BYTES) as u64;
+            let start = (at as usize).min(window.len());
+            let end = (at as usize + DESCRIPTOR_BYTES).min(window.len());
+            LayerDescriptor::decode(&window[start..end], i, at as u32, config, window.len())
+        })
+        .collect()
+}
+
+/// Rebuild the layer a descriptor describes from the window.
+pub fn layer_of(
+    window: &[u8],
+    d: &LayerDescriptor,
+    index: usize,
+    config: &AcceleratorConfig,
+) -> Result<NeuronLayer, DescriptorError> {
+    let region = |off: u32, len: usize| &window[off as usize..off as usize + len];
+    let bad = |m: String| DescriptorError {
+        index,
+        code: ErrorCode::BadField,
+        offset: 0,
+        message: m,
+    };
+    let wb = WeightBits::new(u32::from(d.weight_bits)).map_err(|e| bad(e.to_string()))?;
+    let (o, k) = (d.outputs as usize, d.fan_in as usize);
+    let wbytes = layout::weight_bytes(o, k, config.cols, wb);
+    let weights = layout::unpack_weights(region(d.weights, wbytes), o, k, config.cols, wb);
+    let params = read_i32s(region(d.params, o * PARAM_BYTES));
+    let (mut bias, mut threshold, mut v_init) = (Vec::new(), Vec::new(), Vec::new());
+    for p in params.chunks_exact(3) {
+        bias.push(p[0]);
+        threshold.push(p[1]);
+        v_init.push(p[2]);
+    }
+    let gather = match d.kind {
+        LayerKind::Dense => None,
+        LayerKind::Gather => {
+            let n = d.groups as usize * d.positions as usize * k;
+            let g: Vec<u32> = read_i32s(region(d.gather, n * 4))
+                .into_iter()
+                .map(|v| v as u32)
+                .collect();
+            if let Some(i) = g.iter().position(|&i| i != GATHER_PAD && i >= d.input_len) {
+                return Err(DescriptorError {
+                    index,
+                    code: ErrorCode::BadField,
+                    offset: d.gather + 4 * i as u32,
+                    message: format!("gather entry {i} reads input {} of {}", g[i], d.input_len),
+                });
+            }
+            Some(
+                g.into_iter()
+                    .map(|i| if i == GATHER_PAD { PAD } else { i })
+                    .collect(),
+            )
+        }
+    };
+    let layer = NeuronLayer {
+        name: format!("descriptor {index}"),
+        synapses: Synapses {
+            outputs: o,
+            positions: d.positions as usize,
+            fan_in: k,
+            groups: d.groups as usize,
+            input_len: d.input_len as usize,
+            weights,
+            gather,
+        },
+        weight_bits: wb,
+        input_bits: SpikeBits::new(u32::from(d.input_bits)).map_err(|e| bad(e.to_string()))?,
+        bias,
+        threshold: if d.readout { Vec::new() } else { threshold },
+        v_init,
+        dynamics: if d.leak_shift == 0 {
+            Dynamics::If
+        } else {
+            Dynamics::Lif {
+                leak_shift: d.leak_shift,
+            }
+        },
+        reset: if d.hard_reset {
+            Reset::Hard
+        } else {
+            Reset::Soft
+        },
+        output: if d.readout {
+            LayerOutput::Membrane
+        } else {
+            LayerOutput::Spikes { bits: d.spike_bits }
+        },
+    };
+    crate::model::validate_neuron_layer(&layer).map_err(|e| bad(e.to_string()))?;
+    Ok(layer)
+}
+
+/// PE additions of one layer over its inputs: for every timestep, position and
+/// group, the set bits of the gathered slices, times the outputs reading them.
+pub fn pe_adds(layer: &NeuronLayer, inputs: &[Vec<u8>]) -> u64 {
+    let s = &layer.synapses;
+    let per_group = (s.outputs / s.groups) as u64;
+    let mut patch = Vec::new();
+    let mut adds = 0u64;
+    for x in inputs {
+        for g in 0..s.groups {
+            for p in 0..s.positions {
+                s.gathered(x, g, p, &mut patch);
+                let ones: u64 = patch.iter().map(|v| u64::from(v.count_ones())).sum();
+                adds += ones * per_group;
+            }
+        }
+    }
+    adds
+}
+
+/// Run one decoded layer on the window: read its input planes, compute, write
+/// its output, and count what it did.
+pub fn run_layer(
+    window: &mut [u8],
+    d: &LayerDescriptor,
+    layer: &NeuronLayer,
+    config: &AcceleratorConfig,
+) -> Activity {
+    let t = d.timesteps as usize;
+    let in_bytes = layout::planes_bytes(t, d.input_bits, d.input_len as usize);
+    let inputs = layout::unpack_planes(
+        &window[d.input as usize..d.input as usize + in_bytes],
+        t,
+        d.input_bits,
+        d.input_len as usize,
+    );
+    let trace = layer.run(&inputs, Engine::Packed);
+    let out: Vec<u8> = if d.readout {
+        trace
+            .membrane
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    } else {
+        layout::pack_planes(&trace.spikes, d.spike_bits, d.neurons())
+    };
+    window[d.output as usize..d.output as usize + out.len()].copy_from_slice(&out);
+    let read: usize = d
+        .regions(config)
+        .iter()
+        .filter(|r| !r.write)
+        .map(|r| r.bytes)
+        .sum();
+    Activity {
+        pe_adds: pe_adds(layer, &inputs),
+        slices: (t * usize::from(d.input_bits) * d.positions as usize * d.groups as usize) as u64,
+        spikes: trace.spikes.iter().flatten().map(|&s| u64::from(s)).sum(),
+        bytes_read: (read + DESCRIPTOR_BYTES) as u64,
+        bytes_written: out.len() as u64,
+        neuron_updates: (d.neurons() * t) as u64,
+    }
+}
+
+/// A chain decoded once, to run many samples through the same static regions
+/// (weights, parameters, gather tables do not change between samples).
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub descriptors: Vec<LayerDescriptor>,
+    pub layers: Vec<NeuronLayer>,
+}
+
+impl Chain {
+    pub fn decode(
+        window: &[u8],
+        desc_offset: u32,
+        count: u32,
+        config: &AcceleratorConfig,
+    ) -> Result<Self, DescriptorError> {
+        let descriptors = decode_chain(window, desc_offset, count, config)?;
+        let layers = descriptors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| layer_of(window, d, i, config))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            descriptors,
+            layers,
+        })
+    }
+
+    /// Run every layer in order on `window`.
+    pub fn run(&self, window: &mut [u8], config: &AcceleratorConfig) -> Activity {
+        let mut total = Activity::default();
+        for (d, l) in self.descriptors.iter().zip(&self.layers) {
+            total.add(&run_layer(window, d, l, config));
+        }
+        total
+    }
+}
+
+/// Execute `count` descriptors at `desc_offset` in `window`, writing every
+/// layer's output into the window. Each descriptor is decoded and checked just
+/// before its layer runs, and the run stops at the first bad one with the error
+/// code the hardware reports, as the controller does.
+pub fn execute(
+    window: &mut [u8],
+    desc_offset: u32,
+    count: u32,
+    config: &AcceleratorConfig,
+) -> Result<Activity, DescriptorError> {
+    let mut total = Activity::default();
+    for i in 0..count as usize {
+        let at = desc_offset as u64 + (i * DESCRIPTOR_BYTES) as u64;
+        let start = (at as usize).min(window.len());
+        let end = (at as usize + DESCRIPTOR_BYTES).min(window.len());
+        let d = LayerDescriptor::decode(&window[start..end], i, at as u32, config, window.len())?;
+        let layer = layer_of(window, &d, i, config)?;
+        total.add(&run_layer(window, &d, &layer, config));
+    }
+    Ok(total)
+}

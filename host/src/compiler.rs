@@ -1,0 +1,298 @@
+//! The compiler: model + accelerator configuration -> program.
+//!
+//! A program is everything a device needs to run a model: one DMA window
+//! image holding the descriptor chain, packed weights, per-output parameters
+//! and gather tables (docs/formats.md), and a plan of where each sample's
+//! input goes and where each layer writes. Data flows one way:
+//! model -> program -> device -> report.
+
+use spikeslice_core::accel::descriptor::{
+    LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
+};
+use spikeslice_core::accel::layout;
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::golden::{LayerOutput, NeuronLayer, PAD};
+use spikeslice_core::model::Model;
+use spikeslice_core::neuron::{Dynamics, Reset};
+use spikeslice_core::widths::{self, WidthError};
+use thiserror::Error;
+
+/// Regions start on 64-byte boundaries (a cache line, and an AXI beat multiple).
+const ALIGN: usize = 64;
+
+/// A model that cannot run on a configuration.
+#[derive(Debug, Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    Config(#[from] spikeslice_core::accel::ConfigError),
+    #[error(transparent)]
+    Width(#[from] WidthError),
+    #[error("layer {layer}: {message}")]
+    Layer { layer: String, message: String },
+    #[error(
+        "the program needs a {bytes}-byte DMA window, more than the 4 GiB descriptors can address"
+    )]
+    TooLarge { bytes: usize },
+}
+
+/// Where a spike train or the readout lives in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buffer {
+    pub offset: u32,
+    pub bytes: usize,
+}
+
+/// One named region of the window, for the buffer plan report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub name: String,
+    pub offset: u32,
+    pub bytes: usize,
+}
+
+/// A compiled model.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub model: Model,
+    pub config: AcceleratorConfig,
+    /// The window's initial contents (activation regions are zero).
+    pub image: Vec<u8>,
+    pub desc_offset: u32,
+    pub descriptors: Vec<LayerDescriptor>,
+    /// Input spike planes: `T * b_in` planes of the input vector.
+    pub input: Buffer,
+    /// Each layer's output (spike planes, or the readout's i64 membranes).
+    pub outputs: Vec<Buffer>,
+    pub plan: Vec<Planned>,
+}
+
+impl Program {
+    pub fn window_bytes(&self) -> usize {
+        self.image.len()
+    }
+    /// The input region's contents for one sample: the same image at every
+    /// timestep (direct encoding).
+    pub fn input_planes(&self, sample: &[u8]) -> Vec<u8> {
+        let t = self.model.timesteps();
+        let bits = self.model.spec.input.bits.get();
+        layout::pack_planes(&vec![sample.to_vec(); t], bits, sample.len())
+    }
+}
+
+struct Allocator {
+    next: usize,
+    plan: Vec<Planned>,
+}
+
+impl Allocator {
+    fn take(&mut self, name: String, bytes: usize) -> u32 {
+        let offset = self.next;
+        self.next = (self.next + bytes).div_ceil(ALIGN) * ALIGN;
+        self.plan.push(Planned {
+            name,
+            offset: offset as u32,
+            bytes,
+        });
+        offset as u32
+    }
+}
+
+fn layer_err(layer: &NeuronLayer, message: String) -> CompileError {
+    CompileError::Layer {
+        layer: layer.name.clone(),
+        message,
+    }
+}
+
+/// Check that a layer fits what the configuration was generated for.
+fn check_fit(
+    l: &NeuronLayer,
+    config: &AcceleratorConfig,
+    timesteps: usize,
+) -> Result<(), CompileError> {
+    if l.weight_bits.get() > config.weight_bits_max {
+        return Err(layer_err(
+            l,
+            format!(
+                "b_w = {} but the accelerator supports at most {} (generate it with --weight-bits-max {})",
+                l.weight_bits.get(),
+                config.weight_bits_max,
+                l.weight_bits.get()
+            ),
+        ));
+    }
+    let spike_bits = match l.output {
+        LayerOutput::Spikes { bits } => bits,
+        LayerOutput::Membrane => 1,
+    };
+    let widest = l.input_bits.get().max(spike_bits);
+    if widest > config.spike_bits_max {
+        return Err(layer_err(
+            l,
+            format!(
+                "{widest}-bit spikes but the accelerator supports at most {} (generate it with --spike-bits-max {widest})",
+                config.spike_bits_max
+            ),
+        ));
+    }
+    // Double buffering: one column tile of weights and one timestep of input
+    // planes must each fit half of their buffer so the next can load meanwhile.
+    let tile = layout::weight_tile_bytes(l.synapses.fan_in, config.cols, l.weight_bits);
+    if 2 * tile > config.wbuf_bytes {
+        return Err(layer_err(
+            l,
+            format!(
+                "one column tile of weights is {tile} bytes (fan-in {} x {} columns x {} bits); the {}-byte weight buffer holds two of at most {} bytes",
+                l.synapses.fan_in,
+                config.cols,
+                l.weight_bits.get(),
+                config.wbuf_bytes,
+                config.wbuf_bytes / 2
+            ),
+        ));
+    }
+    let step = usize::from(l.input_bits.get()) * layout::plane_bytes(l.synapses.input_len);
+    if 2 * step > config.abuf_bytes {
+        return Err(layer_err(
+            l,
+            format!(
+                "one timestep of input is {step} bytes ({} values x {} bits); the {}-byte activation buffer holds two of at most {} bytes",
+                l.synapses.input_len,
+                l.input_bits.get(),
+                config.abuf_bytes,
+                config.abuf_bytes / 2
+            ),
+        ));
+    }
+    let _ = timesteps;
+    Ok(())
+}
+
+/// Compile `model` for `config`.
+pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, CompileError> {
+    config.validate()?;
+    widths::check(model, config.widths())?;
+    let t = model.timesteps();
+    for l in &model.layers {
+        check_fit(l, config, t)?;
+    }
+    let mut alloc = Allocator {
+        next: 0,
+        plan: Vec::new(),
+    };
+    let desc_offset = alloc.take("descriptors".into(), model.layers.len() * DESCRIPTOR_BYTES);
+
+    // Static regions: parameters, weights, gather tables.
+    let mut statics = Vec::new();
+    for l in &model.layers {
+        let o = l.synapses.outputs;
+        let params = alloc.take(format!("{}.params", l.name), o * PARAM_BYTES);
+        let wbytes = layout::weight_bytes(o, l.synapses.fan_in, config.cols, l.weight_bits);
+        let weights = alloc.take(format!("{}.weights", l.name), wbytes);
+        let gather = l
+            .synapses
+            .gather
+            .as_ref()
+            .map(|g| alloc.take(format!("{}.gather", l.name), g.len() * 4));
+        statics.push((params, weights, gather));
+    }
+    // Activations: the input, then each layer's output, which the next reads.
+    let in_bits = model.spec.input.bits.get();
+    let input_bytes = layout::planes_bytes(t, in_bits, model.input_len());
+    let input = Buffer {
+        offset: alloc.take("input".into(), input_bytes),
+        bytes: input_bytes,
+    };
+    let mut outputs = Vec::new();
+    for l in &model.layers {
+        let bytes = match l.output {
+            LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()),
+            LayerOutput::Membrane => l.neurons() * 8,
+        };
+        outputs.push(Buffer {
+            offset: alloc.take(format!("{}.output", l.name), bytes),
+            bytes,
+        });
+    }
+    if alloc.next > u32::MAX as usize {
+        return Err(CompileError::TooLarge { bytes: alloc.next });
+    }
+
+    let mut image = vec![0u8; alloc.next];
+    let mut descriptors = Vec::new();
+    let mut layer_input = input;
+    for (i, (l, &(params, weights, gather))) in model.layers.iter().zip(&statics).enumerate() {
+        let s = &l.synapses;
+        let mut p = Vec::with_capacity(s.outputs * PARAM_BYTES);
+        for o in 0..s.outputs {
+            let th = l.threshold.get(o).copied().unwrap_or(0);
+            for v in [l.bias[o], th, l.v_init[o]] {
+                p.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        put(&mut image, params, &p);
+        put(
+            &mut image,
+            weights,
+            &layout::pack_weights(&s.weights, s.outputs, s.fan_in, config.cols, l.weight_bits),
+        );
+        if let (Some(at), Some(g)) = (gather, &s.gather) {
+            let bytes: Vec<u8> = g
+                .iter()
+                .flat_map(|&i| if i == PAD { GATHER_PAD } else { i }.to_le_bytes())
+                .collect();
+            put(&mut image, at, &bytes);
+        }
+        let d = LayerDescriptor {
+            kind: if s.gather.is_some() {
+                LayerKind::Gather
+            } else {
+                LayerKind::Dense
+            },
+            readout: l.output == LayerOutput::Membrane,
+            hard_reset: l.reset == Reset::Hard,
+            leak_shift: match l.dynamics {
+                Dynamics::If => 0,
+                Dynamics::Lif { leak_shift } => leak_shift,
+            },
+            weight_bits: l.weight_bits.get(),
+            input_bits: l.input_bits.get(),
+            spike_bits: match l.output {
+                LayerOutput::Spikes { bits } => bits,
+                LayerOutput::Membrane => 0,
+            },
+            timesteps: t as u32,
+            fan_in: s.fan_in as u32,
+            outputs: s.outputs as u32,
+            positions: s.positions as u32,
+            groups: s.groups as u32,
+            input_len: s.input_len as u32,
+            weights,
+            params,
+            gather: gather.unwrap_or(0),
+            input: layer_input.offset,
+            output: outputs[i].offset,
+        };
+        put(
+            &mut image,
+            desc_offset + (i * DESCRIPTOR_BYTES) as u32,
+            &d.encode(),
+        );
+        descriptors.push(d);
+        layer_input = outputs[i];
+    }
+    Ok(Program {
+        model: model.clone(),
+        config: *config,
+        image,
+        desc_offset,
+        descriptors,
+        input,
+        outputs,
+        plan: alloc.plan,
+    })
+}
+
+fn put(image: &mut [u8], offset: u32, bytes: &[u8]) {
+    image[offset as usize..offset as usize + bytes.len()].copy_from_slice(bytes);
+}

@@ -1,0 +1,163 @@
+//! The compiler and the program path: a compiled program run by the
+//! accelerator's functional model equals the golden model, for random models
+//! on random configurations; models that do not fit get clear errors.
+
+use proptest::prelude::*;
+use spikeslice::compiler::{compile, CompileError};
+use spikeslice::device::{Device, GoldenDevice};
+use spikeslice_core::accel::functional;
+use spikeslice_core::accel::regmap::ErrorCode;
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::golden::{self, Engine};
+use spikeslice_core::random::{self, Architecture};
+
+fn config(rows: usize, cols: usize) -> AcceleratorConfig {
+    AcceleratorConfig {
+        rows,
+        cols,
+        acc_bits: 32,
+        membrane_bits: 48,
+        ..Default::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn programs_compute_the_golden_numbers(seed in any::<u64>(), conv in any::<bool>(),
+                                           rows in 1usize..17, cols in 1usize..17) {
+        let mut rng = random::rng(seed);
+        let model = random::model(&mut rng, if conv { Architecture::Conv } else { Architecture::Mlp });
+        let program = compile(&model, &config(rows, cols)).unwrap();
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..3).map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5)).collect();
+        let got = GoldenDevice.run(&program, &xs).unwrap();
+        for (x, g) in xs.iter().zip(&got) {
+            let want = golden::run_sample(&model, x, Engine::Direct);
+            prop_assert_eq!(&g.output, &want);
+            // Every layer reads T*b_in slices per position and group, and adds a
+            // weight per set bit per output reading it.
+            let trace = golden::trace(&model, x, Engine::Direct);
+            let mut inputs = vec![x.clone(); model.timesteps()];
+            let mut adds = 0;
+            for (l, tr) in model.layers.iter().zip(&trace.layers) {
+                adds += functional::pe_adds(l, &inputs);
+                inputs = tr.spikes.clone();
+            }
+            prop_assert_eq!(g.activity.pe_adds, adds);
+            let spikes: u64 = want.layers.iter().map(|s| s.spike_sum).sum();
+            prop_assert_eq!(g.activity.spikes, spikes);
+        }
+        // The per-descriptor path (decode and check each descriptor just before
+        // running it, as the controller does) writes the same window.
+        let mut a = program.image.clone();
+        let planes = program.input_planes(&xs[0]);
+        a[program.input.offset as usize..][..planes.len()].copy_from_slice(&planes);
+        let mut b = a.clone();
+        functional::execute(&mut a, program.desc_offset, program.descriptors.len() as u32, &program.config).unwrap();
+        functional::Chain::decode(&b, program.desc_offset, program.descriptors.len() as u32, &program.config)
+            .unwrap()
+            .run(&mut b, &program.config);
+        prop_assert!(a == b);
+    }
+}
+
+fn some_model() -> spikeslice_core::model::Model {
+    let mut rng = random::rng(12);
+    random::model(&mut rng, Architecture::Mlp)
+}
+
+#[test]
+fn too_narrow_registers_are_refused() {
+    let model = some_model();
+    let c = AcceleratorConfig {
+        acc_bits: 8,
+        membrane_bits: 8,
+        ..Default::default()
+    };
+    let e = compile(&model, &c).unwrap_err();
+    assert!(matches!(e, CompileError::Width(_)), "{e}");
+    assert!(e.to_string().contains("layer "), "{e}");
+}
+
+#[test]
+fn widths_beyond_the_generated_maximum_are_refused() {
+    let model = some_model();
+    let widest = model
+        .layers
+        .iter()
+        .map(|l| l.weight_bits.get())
+        .max()
+        .unwrap();
+    if widest == 1 {
+        return; // nothing narrower to generate
+    }
+    let c = AcceleratorConfig {
+        weight_bits_max: widest - 1,
+        acc_bits: 32,
+        membrane_bits: 48,
+        ..Default::default()
+    };
+    let e = compile(&model, &c).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("b_w = {widest}")) && e.contains("--weight-bits-max"),
+        "{e}"
+    );
+}
+
+#[test]
+fn layers_larger_than_the_buffers_are_refused() {
+    let model = some_model();
+    let c = AcceleratorConfig {
+        wbuf_bytes: 8,
+        acc_bits: 32,
+        membrane_bits: 48,
+        ..Default::default()
+    };
+    let e = compile(&model, &c).unwrap_err().to_string();
+    assert!(e.contains("weight buffer"), "{e}");
+}
+
+#[test]
+fn a_descriptor_pointing_outside_the_window_is_refused() {
+    let model = some_model();
+    let program = compile(&model, &config(4, 4)).unwrap();
+    let mut image = program.image.clone();
+    // Point the first layer's output past the window: the accelerator must
+    // refuse before writing anything.
+    let mut d = program.descriptors[0];
+    d.output = image.len() as u32 - 8;
+    let at = program.desc_offset as usize;
+    image[at..at + 64].copy_from_slice(&d.encode());
+    let before = image.clone();
+    let e = functional::execute(
+        &mut image,
+        program.desc_offset,
+        program.descriptors.len() as u32,
+        &program.config,
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::OutOfWindow);
+    assert!(e.to_string().contains("output region"), "{e}");
+    assert!(
+        image == before,
+        "nothing is written by a refused descriptor"
+    );
+}
+
+#[test]
+fn a_corrupted_descriptor_is_refused() {
+    let model = some_model();
+    let program = compile(&model, &config(4, 4)).unwrap();
+    let mut image = program.image.clone();
+    image[program.desc_offset as usize + 12] = 0xFF; // widths word: b_w = 15
+    let e = functional::execute(
+        &mut image,
+        program.desc_offset,
+        program.descriptors.len() as u32,
+        &program.config,
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadField);
+}
