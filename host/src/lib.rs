@@ -7,5 +7,6 @@
 
 pub mod compiler;
 pub mod device;
+pub mod energy;
 pub mod input;
 pub mod report;
