@@ -12,7 +12,8 @@
 //! - [`budget`]: MACs, Bit Budget, S-ACE and NS-ACE (Eqs. 4, 8, 9);
 //! - [`dataset`]: the digit datasets and standard file formats;
 //! - [`accel`]: the accelerator's configuration, register map, descriptors,
-//!   memory layouts, and a functional model that executes them.
+//!   memory layouts, and a functional model that executes them;
+//! - [`protocol`]: the CRC-framed host <-> board wire protocol.
 
 pub mod accel;
 pub mod budget;
@@ -21,5 +22,6 @@ pub mod golden;
 pub mod model;
 pub mod neuron;
 pub mod numeric;
+pub mod protocol;
 pub mod random;
 pub mod widths;
