@@ -6,6 +6,7 @@
 pub mod descriptor;
 pub mod functional;
 pub mod layout;
+pub mod register_model;
 pub mod regmap;
 
 use crate::widths::AcceleratorWidths;
