@@ -1,9 +1,105 @@
-//! `spikeslice-fw`: the board-side daemon. Not implemented yet: the board-path issue fills it.
+//! `spikeslice-fw`: the board daemon. Serves one host at a time over a serial
+//! port or TCP; after a client goes away it waits for the next.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::protocol::Link;
+use spikeslice_fw::board::{Board, BoardPaths, Registers};
+use spikeslice_fw::daemon::Daemon;
+use spikeslice_fw::sysfs::Root;
+use spikeslice_fw::{sim, uio};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "spikeslice-fw", version, about = "spikeslice board daemon for the Kria KV260")]
+struct Args {
+    /// Serial port to serve on (e.g. /dev/ttyPS1 or a USB gadget port).
+    #[arg(long, conflicts_with = "listen")]
+    port: Option<String>,
+    /// Baud rate of the serial port.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Serve over TCP instead, e.g. 0.0.0.0:7878.
+    #[arg(long)]
+    listen: Option<String>,
+    /// UIO device of the accelerator's registers.
+    #[arg(long, default_value = "uio0")]
+    uio: String,
+    /// u-dma-buf device for DMA memory.
+    #[arg(long, default_value = "udmabuf0")]
+    udmabuf: String,
+    /// hwmon sensor for board power.
+    #[arg(long, default_value = "ina260_u14")]
+    power_sensor: String,
+    /// Accel app name under /lib/firmware/xilinx/.
+    #[arg(long, default_value = "spikeslice")]
+    app: String,
+    /// Root of /sys, /dev and /lib/firmware (for testing on a fake tree).
+    #[arg(long, default_value = "/")]
+    root: PathBuf,
+    /// Run a simulated board in this directory (a fake /dev and /sys tree and
+    /// the accelerator's functional model) instead of the real hardware.
+    #[arg(long)]
+    simulate: Option<PathBuf>,
+    /// DMA window size of the simulated board, in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    sim_window: usize,
+}
 
 fn main() {
-    eprintln!(
-        "spikeslice-fw {}: the board daemon is not implemented yet (see the board-path issue)",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let (regs, paths): (Box<dyn Registers>, BoardPaths) = match &args.simulate {
+        Some(dir) => {
+            let root = Root(dir.clone());
+            let paths = sim::create_tree(&root, args.sim_window, &args.app)?;
+            (
+                Box::new(sim::SimRegisters::new(&root, AcceleratorConfig::default())?),
+                paths,
+            )
+        }
+        None => {
+            let root = Root(args.root.clone());
+            let paths = BoardPaths {
+                root: root.clone(),
+                udmabuf: args.udmabuf.clone(),
+                power_sensor: args.power_sensor.clone(),
+                app: args.app.clone(),
+            };
+            (Box::new(uio::Uio::open(&root, &args.uio)?), paths)
+        }
+    };
+    let mut daemon = Daemon::new(Board::open(regs, paths)?);
+    if let Some(addr) = &args.listen {
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        eprintln!("spikeslice-fw: listening on {addr}");
+        for stream in listener.incoming() {
+            let stream = stream?;
+            stream.set_read_timeout(Some(Duration::from_millis(50)))?;
+            let mut link = Link::new(stream);
+            if let Err(e) = daemon.serve(&mut link) {
+                eprintln!("spikeslice-fw: client gone: {e}");
+            }
+        }
+        return Ok(());
+    }
+    let port = args.port.as_deref().context("give --port or --listen")?;
+    loop {
+        let serial = serialport::new(port, args.baud)
+            .timeout(Duration::from_millis(50))
+            .open_native()
+            .with_context(|| format!("cannot open {port}"))?;
+        eprintln!("spikeslice-fw: serving on {port} at {} baud", args.baud);
+        let mut link = Link::new(serial);
+        if let Err(e) = daemon.serve(&mut link) {
+            eprintln!("spikeslice-fw: session ended: {e}");
+        }
+    }
 }

@@ -1,1 +1,111 @@
-//! Verilog generator for the spikeslice accelerator (filled by the compute-core issue).
+//! Verilog generator (rust-hdl 0.46) for the spikeslice bit-serial systolic compute core.
+//!
+//! See docs/architecture.md for the dataflow. Blocks, each with its own test bench:
+//! [`pe`], [`array`], [`ppu`], [`ndu`], [`sequencer`]; [`config`] holds the generator
+//! parameters and [`manifest`] describes a generated design.
+
+pub mod array;
+pub mod config;
+pub mod lint;
+pub mod manifest;
+pub mod ndu;
+pub mod pe;
+pub mod ppu;
+pub mod sequencer;
+
+pub use config::{ArrayConfig, ConfigError};
+pub use manifest::Manifest;
+
+use rust_hdl::prelude::*;
+use sequencer::Core;
+use std::path::{Path, PathBuf};
+
+/// File name of the generated Verilog inside the output directory.
+pub const VERILOG_FILE: &str = "spikeslice_core.v"; // == lint::TOP_NAME + ".v"
+/// File name of the manifest inside the output directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn build_verilog<const ACC: usize, const MEM: usize>(cfg: &ArrayConfig) -> String {
+    let mut uut =
+        Core::<ACC, MEM>::new(cfg.rows, cfg.cols, cfg.weight_bits_max, cfg.spike_bits_max);
+    uut.connect_all();
+    generate_verilog(&uut)
+}
+
+/// rust-hdl widths are types: monomorphize the core for each supported width pair.
+macro_rules! dispatch {
+    ($cfg:expr; $($acc:literal),*; $mems:tt) => {
+        match $cfg.acc_bits {
+            $( $acc => dispatch!(@mem $cfg, $acc, $mems), )*
+            other => Err(ConfigError::AccBits(other)),
+        }
+    };
+    (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
+        match $cfg.membrane_bits {
+            $( $mem => Ok(build_verilog::<$acc, $mem>($cfg)), )*
+            other => Err(ConfigError::MembraneBits(other)),
+        }
+    };
+}
+
+/// The Verilog text of the core for `cfg` (lint fix-ups applied, see [`lint`]).
+pub fn verilog(cfg: &ArrayConfig) -> Result<String, ConfigError> {
+    cfg.validate()?;
+    let raw: String = dispatch!(cfg; 16, 20, 24, 28, 32; [24, 32, 40, 48])?;
+    Ok(lint::fixup(&raw, cfg))
+}
+
+/// Writes `spikeslice_core.v` and `manifest.json` into `out_dir` (created if needed).
+pub fn generate(cfg: &ArrayConfig, out_dir: &Path) -> Result<Manifest, GenError> {
+    let text = verilog(cfg)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GenError::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let vpath = out_dir.join(VERILOG_FILE);
+    std::fs::write(&vpath, &text).map_err(io(&vpath))?;
+    let m = manifest_for(cfg, &text);
+    let mpath = out_dir.join(MANIFEST_FILE);
+    let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
+    std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;
+    Ok(m)
+}
+
+/// The manifest of a design without writing anything.
+pub fn manifest_for(cfg: &ArrayConfig, verilog_text: &str) -> Manifest {
+    let file_hash = manifest::sha256_hex(verilog_text.as_bytes());
+    let cfg_json = serde_json::to_string(cfg).expect("config serializes");
+    let hash = manifest::sha256_hex(format!("{cfg_json}\n{file_hash}").as_bytes());
+    Manifest {
+        manifest_version: manifest::MANIFEST_VERSION,
+        generator: format!(
+            "spikeslice-hdl {} (rust-hdl 0.46.0)",
+            env!("CARGO_PKG_VERSION")
+        ),
+        config: cfg.clone(),
+        top_module: lint::TOP_NAME.into(),
+        ports: manifest::ports(cfg),
+        files: vec![manifest::SourceFile {
+            path: VERILOG_FILE.into(),
+            sha256: file_hash,
+        }],
+        hash,
+    }
+}
+
+// Accelerator shell (AXI register file and DMA).
+pub mod axi;
+pub mod csr;
+pub mod dma;

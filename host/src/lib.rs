@@ -8,5 +8,6 @@
 pub mod compiler;
 pub mod device;
 pub mod energy;
+pub mod flash;
 pub mod input;
 pub mod report;

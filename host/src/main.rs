@@ -6,7 +6,7 @@ use std::process::ExitCode;
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "spikeslice", version, about = "Bit-budget SNN accelerator: models, golden model, metrics", long_about = None)]
+#[command(name = "spikeslice", version, about = "Bit-budget SNN accelerator: models, golden model, RTL, board", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +18,10 @@ enum Command {
     Infer(cli::infer::Args),
     /// Print the bit-budget table of a model (MACs, BB, S-ACE, NS-ACE, memory).
     Budget(cli::budget::Args),
+    /// Generate the compute core's Verilog with rust-hdl, and its manifest.
+    GenRtl(cli::gen_rtl::Args),
+    /// Load a bitstream onto a board through its daemon.
+    Flash(cli::flash::Args),
 }
 
 fn main() -> ExitCode {
@@ -25,6 +29,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Infer(a) => cli::infer::run(a),
         Command::Budget(a) => cli::budget::run(a),
+        Command::GenRtl(a) => cli::gen_rtl::run(a),
+        Command::Flash(a) => cli::flash::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

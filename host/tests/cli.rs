@@ -203,3 +203,58 @@ fn a_csv_with_labels_reports_accuracy() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("99 is not a class"), "{}", stderr(&o));
 }
+
+#[test]
+fn gen_rtl_writes_lint_clean_verilog_and_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rtl");
+    let o = spikeslice(&[
+        "gen-rtl",
+        "--rows",
+        "3",
+        "--cols",
+        "5",
+        "--acc-bits",
+        "20",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["config"]["rows"], 3);
+    assert_eq!(manifest["config"]["cols"], 5);
+    assert_eq!(manifest["config"]["acc_bits"], 20);
+    let v = out.join("spikeslice_core.v");
+    // Verilator is a test dependency (scripts/test.sh installs it): a missing
+    // verilator fails this test rather than skipping it.
+    let lint = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", "spikeslice_core"])
+        .arg(&v)
+        .output()
+        .expect("verilator must be installed to run the tests (scripts/test.sh installs it)");
+    assert!(
+        lint.status.success() && lint.stderr.is_empty(),
+        "verilator --lint-only -Wall:\n{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+
+    // A width the generator cannot build is refused with the menu.
+    let o = spikeslice(&[
+        "gen-rtl",
+        "--rows",
+        "2",
+        "--cols",
+        "2",
+        "--acc-bits",
+        "17",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("17") && stderr(&o).contains("24"),
+        "{}",
+        stderr(&o)
+    );
+}

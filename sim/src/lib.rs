@@ -1,1 +1,582 @@
-//! Verilator harness for the generated RTL (filled by the compute-core issue).
+//! Verilator harness for the generated spikeslice compute core.
+//!
+//! [`CoreSim::build`] generates the Verilog for an [`ArrayConfig`], builds it with
+//! Verilator into a shared library (cached by the manifest hash, see [`build`]) and
+//! loads it. [`CoreSim::run_layer`] runs a whole [`MatmulLayer`] through the tile
+//! sequencer: the harness loops over output tiles of C columns, replays the tile's
+//! weights for every chunk of R slices, and puts seeded random valid/ready
+//! backpressure on every stream (results must not depend on it).
+//!
+//! In hardware: the whole K reduction (the PE accumulators hold any K up to 2^16 - 1),
+//! slice recombination, bias, neuron dynamics, spikes and the membrane across all T
+//! timesteps of a tile. In the harness: splitting the outputs into tiles of C columns,
+//! feeding the slices in chunks of R, replaying weights per chunk (the weight buffer
+//! is the next issue's shell), and reassembling outputs.
+
+pub mod build;
+
+use libloading::{Library, Symbol};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use spikeslice_core::golden::{LayerOutput, LayerTrace, MatmulLayer};
+use spikeslice_core::neuron::{Dynamics, Reset};
+use spikeslice_hdl::manifest::Manifest;
+use spikeslice_hdl::ArrayConfig;
+use std::collections::VecDeque;
+use std::ffi::{c_void, CString};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{tool} failed: {message}")]
+    Tool { tool: String, message: String },
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("cannot load {0}: {1}")]
+    Load(PathBuf, String),
+    #[error("layer does not fit this core: {0}")]
+    Layer(String),
+    #[error("simulation: {0}")]
+    Hang(String),
+}
+
+/// How to build the simulator.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Cache directory (default [`build::default_cache_dir`]).
+    pub cache_dir: Option<PathBuf>,
+    /// Build with FST tracing compiled in (a separate cache entry).
+    pub trace: bool,
+}
+
+/// Backpressure: the probability that a stream source offers a beat, or a sink is
+/// ready, in a given cycle. 1.0 = no backpressure.
+#[derive(Debug, Clone, Copy)]
+pub struct Backpressure {
+    pub seed: u64,
+    pub p: f64,
+}
+
+impl Backpressure {
+    pub fn none() -> Self {
+        Backpressure { seed: 0, p: 1.0 }
+    }
+    pub fn random(seed: u64) -> Self {
+        Backpressure { seed, p: 0.7 }
+    }
+}
+
+/// Result of a layer run.
+#[derive(Debug, Clone)]
+pub struct SimRun {
+    pub trace: LayerTrace,
+    /// Clock cycles from the first start to the last done, all tiles.
+    pub cycles: u64,
+    /// Cycles in which the array advanced with a real beat (en with data).
+    pub compute_beats: u64,
+}
+
+type NewFn = unsafe extern "C" fn() -> *mut c_void;
+type FreeFn = unsafe extern "C" fn(*mut c_void);
+type SetFn = unsafe extern "C" fn(*mut c_void, u32, u64);
+type GetFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
+type TickFn = unsafe extern "C" fn(*mut c_void);
+type TraceFn = unsafe extern "C" fn(*mut c_void, *const std::os::raw::c_char) -> i32;
+
+/// A loaded, running instance of the Verilated core.
+pub struct CoreSim {
+    cfg: ArrayConfig,
+    manifest: Manifest,
+    lib_path: PathBuf,
+    /// Whether this `build` call ran Verilator (false = cache hit).
+    pub built: bool,
+    handle: *mut c_void,
+    set: SetFn,
+    get: GetFn,
+    eval: TickFn,
+    tick: TickFn,
+    free: FreeFn,
+    trace_open: TraceFn,
+    ports: Ports,
+    cycle: u64,
+    // Keep the library loaded as long as the function pointers live.
+    _lib: Library,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Ports {
+    rst: u32,
+    cfg_k: u32,
+    cfg_slices: u32,
+    cfg_b_in: u32,
+    cfg_b_w: u32,
+    cfg_b_s: u32,
+    cfg_lif: u32,
+    cfg_leak: u32,
+    cfg_hard: u32,
+    cfg_readout: u32,
+    start: u32,
+    done: u32,
+    error: u32,
+    par_valid: u32,
+    par_ready: u32,
+    par_data: u32,
+    wgt_valid: u32,
+    wgt_ready: u32,
+    wgt_data: Vec<u32>,
+    act_valid: u32,
+    act_ready: u32,
+    act_data: Vec<u32>,
+    spk_valid: u32,
+    spk_ready: u32,
+    spk_data: Vec<u32>,
+    mem_valid: u32,
+    mem_ready: u32,
+    mem_data: u32,
+}
+
+impl Ports {
+    fn from_manifest(m: &Manifest) -> Result<Self, SimError> {
+        let find = |n: &str| -> Result<u32, SimError> {
+            m.ports
+                .iter()
+                .position(|p| p.name == n)
+                .map(|i| i as u32)
+                .ok_or_else(|| SimError::Config(format!("manifest lacks port {n}")))
+        };
+        let lanes = |prefix: &str, n: usize| -> Result<Vec<u32>, SimError> {
+            (0..n).map(|i| find(&format!("{prefix}${i}"))).collect()
+        };
+        let (r, c) = (m.config.rows, m.config.cols);
+        Ok(Ports {
+            rst: find("rst")?,
+            cfg_k: find("cfg_k")?,
+            cfg_slices: find("cfg_slices")?,
+            cfg_b_in: find("cfg_b_in")?,
+            cfg_b_w: find("cfg_b_w")?,
+            cfg_b_s: find("cfg_b_s")?,
+            cfg_lif: find("cfg_lif")?,
+            cfg_leak: find("cfg_leak")?,
+            cfg_hard: find("cfg_hard")?,
+            cfg_readout: find("cfg_readout")?,
+            start: find("start")?,
+            done: find("done")?,
+            error: find("error")?,
+            par_valid: find("par_valid")?,
+            par_ready: find("par_ready")?,
+            par_data: find("par_data")?,
+            wgt_valid: find("wgt_valid")?,
+            wgt_ready: find("wgt_ready")?,
+            wgt_data: lanes("wgt_data", c)?,
+            act_valid: find("act_valid")?,
+            act_ready: find("act_ready")?,
+            act_data: lanes("act_data", r)?,
+            spk_valid: find("spk_valid")?,
+            spk_ready: find("spk_ready")?,
+            spk_data: lanes("spk_data", c)?,
+            mem_valid: find("mem_valid")?,
+            mem_ready: find("mem_ready")?,
+            mem_data: find("mem_data")?,
+        })
+    }
+}
+
+impl Drop for CoreSim {
+    fn drop(&mut self) {
+        // SAFETY: handle came from ss_new of this library and is freed once.
+        unsafe { (self.free)(self.handle) }
+    }
+}
+
+/// Sign-extend the low `bits` of `v`.
+fn sext(v: u64, bits: u32) -> i64 {
+    ((v << (64 - bits)) as i64) >> (64 - bits)
+}
+
+/// The b_w-bit code of a weight on the weight stream (b_w = 1: +1 -> 1, -1 -> 0).
+pub fn weight_code(w: i8, bits: u8) -> u64 {
+    if bits == 1 {
+        u64::from(w > 0)
+    } else {
+        u64::from(w as u8) & ((1u64 << bits) - 1)
+    }
+}
+
+/// A stream source: holds its beat until accepted (valid never drops before ready).
+struct Source<T> {
+    q: VecDeque<T>,
+    offering: bool,
+}
+
+impl<T> Source<T> {
+    fn new(q: VecDeque<T>) -> Self {
+        Source { q, offering: false }
+    }
+    /// Decide this cycle's valid. Returns true when a (new or held) beat is offered.
+    fn offer(&mut self, rng: &mut ChaCha8Rng, p: f64) -> bool {
+        if !self.offering && !self.q.is_empty() && (p >= 1.0 || rng.gen_bool(p)) {
+            self.offering = true;
+        }
+        self.offering
+    }
+}
+
+impl CoreSim {
+    /// Generate, build (unless cached) and load the core for `cfg`.
+    pub fn build(cfg: &ArrayConfig, opts: &SimOptions) -> Result<Self, SimError> {
+        let cache = opts
+            .cache_dir
+            .clone()
+            .unwrap_or_else(build::default_cache_dir);
+        let (lib_path, manifest, built) = build::build_library(cfg, opts.trace, &cache)?;
+        // SAFETY: the library is one we just built from our own generated shim; its
+        // symbols have exactly the declared C signatures.
+        unsafe {
+            let lib = Library::new(&lib_path)
+                .map_err(|e| SimError::Load(lib_path.clone(), e.to_string()))?;
+            let sym = |name: &[u8]| -> Result<*const (), SimError> {
+                let s: Symbol<*const ()> = lib
+                    .get(name)
+                    .map_err(|e| SimError::Load(lib_path.clone(), e.to_string()))?;
+                Ok(*s)
+            };
+            let new: NewFn = std::mem::transmute(sym(b"ss_new")?);
+            let free: FreeFn = std::mem::transmute(sym(b"ss_free")?);
+            let set: SetFn = std::mem::transmute(sym(b"ss_set")?);
+            let get: GetFn = std::mem::transmute(sym(b"ss_get")?);
+            let eval: TickFn = std::mem::transmute(sym(b"ss_eval")?);
+            let tick: TickFn = std::mem::transmute(sym(b"ss_tick")?);
+            let trace_open: TraceFn = std::mem::transmute(sym(b"ss_trace_open")?);
+            let ports = Ports::from_manifest(&manifest)?;
+            let handle = new();
+            let mut sim = CoreSim {
+                cfg: cfg.clone(),
+                manifest,
+                lib_path,
+                built,
+                handle,
+                set,
+                get,
+                eval,
+                tick,
+                free,
+                trace_open,
+                ports,
+                cycle: 0,
+                _lib: lib,
+            };
+            sim.reset();
+            Ok(sim)
+        }
+    }
+
+    pub fn config(&self) -> &ArrayConfig {
+        &self.cfg
+    }
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    pub fn library_path(&self) -> &Path {
+        &self.lib_path
+    }
+    /// Total clock cycles simulated by this instance.
+    pub fn cycles(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Start writing an FST waveform to `path` (needs `SimOptions::trace`).
+    pub fn trace_to(&mut self, path: &Path) -> Result<(), SimError> {
+        let c = CString::new(path.to_string_lossy().as_bytes())
+            .map_err(|e| SimError::Config(e.to_string()))?;
+        // SAFETY: valid handle, NUL-terminated path.
+        let ok = unsafe { (self.trace_open)(self.handle, c.as_ptr()) };
+        if ok == 0 {
+            return Err(SimError::Config(
+                "this simulator was built without tracing; set SimOptions::trace".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn set(&self, port: u32, v: u64) {
+        // SAFETY: valid handle; unknown ports are ignored by the shim.
+        unsafe { (self.set)(self.handle, port, v) }
+    }
+    fn get(&self, port: u32) -> u64 {
+        // SAFETY: as above.
+        unsafe { (self.get)(self.handle, port) }
+    }
+    fn eval(&self) {
+        // SAFETY: as above.
+        unsafe { (self.eval)(self.handle) }
+    }
+    fn tick(&mut self) {
+        // SAFETY: as above.
+        unsafe { (self.tick)(self.handle) }
+        self.cycle += 1;
+    }
+
+    /// Synchronous reset of the control state (two cycles).
+    pub fn reset(&mut self) {
+        let p = self.ports.clone();
+        for port in [
+            p.start,
+            p.par_valid,
+            p.wgt_valid,
+            p.act_valid,
+            p.spk_ready,
+            p.mem_ready,
+        ] {
+            self.set(port, 0);
+        }
+        self.set(p.rst, 1);
+        self.tick();
+        self.tick();
+        self.set(p.rst, 0);
+        self.eval();
+    }
+
+    /// Checks that `layer` fits this core (widths, counters) before running it.
+    pub fn check_layer(&self, layer: &MatmulLayer, timesteps: usize) -> Result<(), SimError> {
+        layer
+            .validate()
+            .map_err(|e| SimError::Layer(e.to_string()))?;
+        let c = &self.cfg;
+        let s = usize::from(layer.input_bits) * timesteps;
+        if layer.inputs == 0 || layer.inputs >= 1 << spikeslice_hdl::config::K_BITS {
+            return Err(SimError::Layer(format!(
+                "inputs {} not in 1..65536",
+                layer.inputs
+            )));
+        }
+        if timesteps == 0 || s >= 1 << spikeslice_hdl::config::SLICE_BITS {
+            return Err(SimError::Layer(format!("b_in*T = {s} not in 1..1024")));
+        }
+        if layer.weight_bits > c.weight_bits_max {
+            return Err(SimError::Layer(format!(
+                "weight_bits {} > weight_bits_max {}",
+                layer.weight_bits, c.weight_bits_max
+            )));
+        }
+        if let LayerOutput::Spikes { bits } = layer.output {
+            if bits > c.spike_bits_max {
+                return Err(SimError::Layer(format!(
+                    "spike bits {bits} > spike_bits_max {}",
+                    c.spike_bits_max
+                )));
+            }
+        }
+        let w = layer.required_widths(timesteps);
+        if w.acc_bits > c.acc_bits || w.membrane_bits > c.membrane_bits {
+            return Err(SimError::Layer(format!(
+                "needs acc {} / membrane {} bits, core has {} / {}",
+                w.acc_bits, w.membrane_bits, c.acc_bits, c.membrane_bits
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `layer` on `inputs` (one vector per timestep) and returns what the core
+    /// produced: spikes per timestep (empty for a readout), final membranes.
+    pub fn run_layer(
+        &mut self,
+        layer: &MatmulLayer,
+        inputs: &[Vec<u8>],
+        bp: Backpressure,
+    ) -> Result<SimRun, SimError> {
+        let t_steps = inputs.len();
+        self.check_layer(layer, t_steps)?;
+        if inputs.iter().any(|x| x.len() != layer.inputs) {
+            return Err(SimError::Layer(
+                "an input vector has the wrong length".into(),
+            ));
+        }
+        let (rows, cols) = (self.cfg.rows, self.cfg.cols);
+        let mbits = self.cfg.membrane_bits;
+        let mmask = (1u64 << mbits) - 1;
+        let p = self.ports.clone();
+        let mut rng = ChaCha8Rng::seed_from_u64(bp.seed);
+        let b_in = usize::from(layer.input_bits);
+        let slices = b_in * t_steps;
+        let k = layer.inputs;
+        let (spike_bits, readout) = match layer.output {
+            LayerOutput::Spikes { bits } => (bits, false),
+            LayerOutput::Membrane => (1, true),
+        };
+        self.set(p.cfg_k, k as u64);
+        self.set(p.cfg_slices, slices as u64);
+        self.set(p.cfg_b_in, b_in as u64);
+        self.set(p.cfg_b_w, u64::from(layer.weight_bits));
+        self.set(p.cfg_b_s, u64::from(spike_bits));
+        let (lif, leak) = match layer.dynamics {
+            Dynamics::If => (0, 0),
+            Dynamics::Lif { leak_shift } => (1, u64::from(leak_shift)),
+        };
+        self.set(p.cfg_lif, lif);
+        self.set(p.cfg_leak, leak);
+        self.set(p.cfg_hard, u64::from(layer.reset == Reset::Hard));
+        self.set(p.cfg_readout, u64::from(readout));
+
+        let mut spikes = if readout {
+            vec![]
+        } else {
+            vec![vec![0u8; layer.outputs]; t_steps]
+        };
+        let mut membrane = vec![0i64; layer.outputs];
+        let start_cycle = self.cycle;
+        let mut compute_beats = 0u64;
+        let chunks = slices.div_ceil(rows);
+        for o0 in (0..layer.outputs).step_by(cols) {
+            let width = cols.min(layer.outputs - o0);
+            // Parameters: C v_init, C bias, C theta (padding: 0, 0, 1).
+            let mut par = VecDeque::new();
+            for (vals, pad) in [
+                (&layer.v_init, 0i32),
+                (&layer.bias, 0),
+                (&layer.threshold, 1),
+            ] {
+                for c in 0..cols {
+                    let v = if c < width { vals[o0 + c] } else { pad };
+                    par.push_back((v as i64 as u64) & mmask);
+                }
+            }
+            let mut wgt = VecDeque::new();
+            let mut act = VecDeque::new();
+            for ch in 0..chunks {
+                for kk in 0..k {
+                    let lanes: Vec<u64> = (0..cols)
+                        .map(|c| {
+                            if c < width {
+                                weight_code(layer.weights[(o0 + c) * k + kk], layer.weight_bits)
+                            } else {
+                                0
+                            }
+                        })
+                        .collect();
+                    wgt.push_back(lanes);
+                    let bitsv: Vec<u64> = (0..rows)
+                        .map(|i| {
+                            let s = ch * rows + i;
+                            if s < slices {
+                                u64::from((inputs[s / b_in][kk] >> (s % b_in)) & 1)
+                            } else {
+                                0
+                            }
+                        })
+                        .collect();
+                    act.push_back(bitsv);
+                }
+            }
+            let mut par = Source::new(par);
+            let mut wgt = Source::new(wgt);
+            let mut act = Source::new(act);
+            let mut t_out = 0usize;
+            let mut c_out = 0usize;
+            self.set(p.start, 1);
+            self.tick();
+            self.set(p.start, 0);
+            // Generous bound: every beat could wait ~1/p cycles, plus the NDU steps.
+            let limit = self.cycle
+                + 64
+                + ((3 * cols + chunks * (k + rows + cols) + slices * 12 + cols) as f64 * 20.0
+                    / bp.p) as u64;
+            loop {
+                if self.cycle > limit {
+                    return Err(SimError::Hang(format!(
+                        "tile at output {o0} did not finish within {} cycles",
+                        limit - start_cycle
+                    )));
+                }
+                let pv = par.offer(&mut rng, bp.p);
+                self.set(p.par_valid, u64::from(pv));
+                if pv {
+                    self.set(p.par_data, par.q[0]);
+                }
+                let wv = wgt.offer(&mut rng, bp.p);
+                self.set(p.wgt_valid, u64::from(wv));
+                if wv {
+                    for (c, &port) in p.wgt_data.iter().enumerate() {
+                        self.set(port, wgt.q[0][c]);
+                    }
+                }
+                let av = act.offer(&mut rng, bp.p);
+                self.set(p.act_valid, u64::from(av));
+                if av {
+                    for (r, &port) in p.act_data.iter().enumerate() {
+                        self.set(port, act.q[0][r]);
+                    }
+                }
+                let sr = bp.p >= 1.0 || rng.gen_bool(bp.p);
+                let mr = bp.p >= 1.0 || rng.gen_bool(bp.p);
+                self.set(p.spk_ready, u64::from(sr));
+                self.set(p.mem_ready, u64::from(mr));
+                self.eval();
+                if pv && self.get(p.par_ready) == 1 {
+                    par.q.pop_front();
+                    par.offering = false;
+                }
+                let wfire = wv && self.get(p.wgt_ready) == 1;
+                let afire = av && self.get(p.act_ready) == 1;
+                if wfire != afire {
+                    return Err(SimError::Hang("weight and slice beats fired apart".into()));
+                }
+                if wfire {
+                    wgt.q.pop_front();
+                    wgt.offering = false;
+                    act.q.pop_front();
+                    act.offering = false;
+                    compute_beats += 1;
+                }
+                if sr && self.get(p.spk_valid) == 1 {
+                    if readout || t_out >= t_steps {
+                        return Err(SimError::Hang("unexpected spike beat".into()));
+                    }
+                    for c in 0..width {
+                        spikes[t_out][o0 + c] = self.get(p.spk_data[c]) as u8;
+                    }
+                    t_out += 1;
+                }
+                if mr && self.get(p.mem_valid) == 1 {
+                    if c_out < width {
+                        membrane[o0 + c_out] = sext(self.get(p.mem_data), mbits);
+                    }
+                    c_out += 1;
+                }
+                let done = self.get(p.done) == 1;
+                let err = self.get(p.error) == 1;
+                self.tick();
+                if done {
+                    if err {
+                        return Err(SimError::Layer("the core flagged the configuration".into()));
+                    }
+                    break;
+                }
+            }
+            self.set(p.par_valid, 0);
+            self.set(p.wgt_valid, 0);
+            self.set(p.act_valid, 0);
+            if !par.q.is_empty()
+                || !wgt.q.is_empty()
+                || c_out != cols
+                || (!readout && t_out != t_steps)
+            {
+                return Err(SimError::Hang(format!(
+                    "tile at output {o0} ended early: {} par, {} wgt beats left, {c_out} membranes, {t_out} spike beats",
+                    par.q.len(),
+                    wgt.q.len()
+                )));
+            }
+        }
+        Ok(SimRun {
+            trace: LayerTrace {
+                spikes,
+                membrane,
+                currents: vec![],
+            },
+            cycles: self.cycle - start_cycle,
+            compute_beats,
+        })
+    }
+}

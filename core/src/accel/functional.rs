@@ -10,7 +10,7 @@ use super::descriptor::{
 use super::layout;
 use super::regmap::ErrorCode;
 use super::AcceleratorConfig;
-use crate::golden::{Engine, LayerOutput, NeuronLayer, Synapses, PAD};
+use crate::golden::{Engine, LayerOutput, NeuronLayer, PackedWeights, Synapses, PAD};
 use crate::neuron::{Dynamics, Reset};
 use crate::numeric::{SpikeBits, WeightBits};
 use serde::{Deserialize, Serialize};
@@ -179,6 +179,7 @@ pub fn run_layer(
     window: &mut [u8],
     d: &LayerDescriptor,
     layer: &NeuronLayer,
+    packed: Option<&PackedWeights>,
     config: &AcceleratorConfig,
 ) -> Activity {
     let t = d.timesteps as usize;
@@ -189,7 +190,7 @@ pub fn run_layer(
         d.input_bits,
         d.input_len as usize,
     );
-    let trace = layer.run(&inputs, Engine::Packed);
+    let trace = layer.run_prepared(&inputs, Engine::Packed, packed);
     let out: Vec<u8> = if d.readout {
         trace
             .membrane
@@ -222,6 +223,7 @@ pub fn run_layer(
 pub struct Chain {
     pub descriptors: Vec<LayerDescriptor>,
     pub layers: Vec<NeuronLayer>,
+    packed: Vec<PackedWeights>,
 }
 
 impl Chain {
@@ -232,22 +234,24 @@ impl Chain {
         config: &AcceleratorConfig,
     ) -> Result<Self, DescriptorError> {
         let descriptors = decode_chain(window, desc_offset, count, config)?;
-        let layers = descriptors
+        let layers: Vec<NeuronLayer> = descriptors
             .iter()
             .enumerate()
             .map(|(i, d)| layer_of(window, d, i, config))
             .collect::<Result<_, _>>()?;
+        let packed = layers.iter().map(PackedWeights::new).collect();
         Ok(Self {
             descriptors,
             layers,
+            packed,
         })
     }
 
     /// Run every layer in order on `window`.
     pub fn run(&self, window: &mut [u8], config: &AcceleratorConfig) -> Activity {
         let mut total = Activity::default();
-        for (d, l) in self.descriptors.iter().zip(&self.layers) {
-            total.add(&run_layer(window, d, l, config));
+        for ((d, l), p) in self.descriptors.iter().zip(&self.layers).zip(&self.packed) {
+            total.add(&run_layer(window, d, l, Some(p), config));
         }
         total
     }
@@ -270,7 +274,7 @@ pub fn execute(
         let end = (at as usize + DESCRIPTOR_BYTES).min(window.len());
         let d = LayerDescriptor::decode(&window[start..end], i, at as u32, config, window.len())?;
         let layer = layer_of(window, &d, i, config)?;
-        total.add(&run_layer(window, &d, &layer, config));
+        total.add(&run_layer(window, &d, &layer, None, config));
     }
     Ok(total)
 }

@@ -13,6 +13,7 @@
 //! - [`Engine::Packed`]: the fast path, bit planes of weights and slices packed
 //!   in `u64` words and combined with popcounts.
 
+use super::packed::PackedWeights;
 use crate::neuron::{step, Dynamics, Reset};
 use crate::numeric::{signed_width, slice_bit, SpikeBits, WeightBits};
 use serde::{Deserialize, Serialize};
@@ -246,7 +247,18 @@ impl NeuronLayer {
 
     /// Run all timesteps. `inputs[t]` is the input vector at timestep `t`.
     pub fn run(&self, inputs: &[Vec<u8>], engine: Engine) -> LayerTrace {
-        let mut currents = Vec::with_capacity(inputs.len());
+        self.run_prepared(inputs, engine, None)
+    }
+
+    /// [`NeuronLayer::run`] with the packed weights prepared beforehand (they
+    /// depend only on the layer, so a batch packs them once).
+    pub fn run_prepared(
+        &self,
+        inputs: &[Vec<u8>],
+        engine: Engine,
+        packed: Option<&PackedWeights>,
+    ) -> LayerTrace {
+        let mut currents: Vec<Vec<i64>> = Vec::with_capacity(inputs.len());
         match engine {
             Engine::Direct => {
                 for x in inputs {
@@ -259,7 +271,14 @@ impl NeuronLayer {
                 }
             }
             Engine::Packed => {
-                let packed = crate::golden::packed::PackedWeights::new(self);
+                let owned;
+                let packed = match packed {
+                    Some(p) => p,
+                    None => {
+                        owned = PackedWeights::new(self);
+                        &owned
+                    }
+                };
                 for (t, x) in inputs.iter().enumerate() {
                     // Equal inputs give equal currents: with direct encoding the
                     // first layer sees the same image every timestep, so it is

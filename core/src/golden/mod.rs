@@ -8,12 +8,13 @@
 
 mod layer;
 mod matmul;
-pub(crate) mod packed;
+mod packed;
 
 pub use layer::{
     Engine, LayerOutput, LayerTrace, NeuronLayer, RequiredWidths, SpikeStats, Synapses, PAD,
 };
 pub use matmul::MatmulLayer;
+pub use packed::PackedWeights;
 
 use crate::model::Model;
 use rayon::prelude::*;
@@ -89,13 +90,33 @@ pub fn check_input(model: &Model, sample: usize, values: &[u32]) -> Result<Vec<u
         .collect()
 }
 
+/// What a model needs for the packed evaluator, built once per model rather
+/// than once per sample: each layer's weights as bit planes.
+pub struct Prepared {
+    packed: Vec<PackedWeights>,
+}
+
+impl Prepared {
+    pub fn new(model: &Model) -> Self {
+        Self {
+            packed: model.layers.iter().map(PackedWeights::new).collect(),
+        }
+    }
+}
+
+fn prepared_for(model: &Model, engine: Engine) -> Option<Prepared> {
+    (engine == Engine::Packed).then(|| Prepared::new(model))
+}
+
 /// Run one checked sample through every layer, keeping each layer's trace.
 pub fn trace(model: &Model, input: &[u8], engine: Engine) -> NetworkTrace {
+    let prepared = prepared_for(model, engine);
     let t = model.timesteps();
     let mut spikes: Vec<Vec<u8>> = vec![input.to_vec(); t];
     let mut layers = Vec::with_capacity(model.layers.len());
-    for layer in &model.layers {
-        let tr = layer.run(&spikes, engine);
+    for (i, layer) in model.layers.iter().enumerate() {
+        let packed = prepared.as_ref().map(|p| &p.packed[i]);
+        let tr = layer.run_prepared(&spikes, engine, packed);
         spikes = tr.spikes.clone();
         layers.push(tr);
     }
@@ -104,14 +125,26 @@ pub fn trace(model: &Model, input: &[u8], engine: Engine) -> NetworkTrace {
 
 /// Run one checked sample.
 pub fn run_sample(model: &Model, input: &[u8], engine: Engine) -> SampleOutput {
+    run_sample_prepared(model, prepared_for(model, engine).as_ref(), input, engine)
+}
+
+/// Run one checked sample with weights prepared by [`Prepared::new`] (used
+/// with [`Engine::Packed`]; ignored by the other engines).
+pub fn run_sample_prepared(
+    model: &Model,
+    prepared: Option<&Prepared>,
+    input: &[u8],
+    engine: Engine,
+) -> SampleOutput {
     let t = model.timesteps();
     let inputs: Vec<Vec<u8>> = vec![input.to_vec(); t];
     let input_stats = SpikeStats::of(&inputs);
     let mut spikes = inputs;
     let mut stats = Vec::with_capacity(model.layers.len());
     let mut readout = Vec::new();
-    for layer in &model.layers {
-        let tr = layer.run(&spikes, engine);
+    for (i, layer) in model.layers.iter().enumerate() {
+        let packed = prepared.map(|p| &p.packed[i]);
+        let tr = layer.run_prepared(&spikes, engine, packed);
         stats.push(SpikeStats::of(&tr.spikes));
         match layer.output {
             LayerOutput::Membrane => readout = tr.membrane,
@@ -142,9 +175,10 @@ pub fn run_batch(
 
 /// Run many already-checked samples in parallel (rayon, one sample per task).
 pub fn run_checked_batch(model: &Model, inputs: &[Vec<u8>], engine: Engine) -> Vec<SampleOutput> {
+    let prepared = prepared_for(model, engine);
     inputs
         .par_iter()
-        .map(|x| run_sample(model, x, engine))
+        .map(|x| run_sample_prepared(model, prepared.as_ref(), x, engine))
         .collect()
 }
 

@@ -1,6 +1,8 @@
 //! One module per subcommand: each parses its arguments and drives the library.
 
 pub mod budget;
+pub mod flash;
+pub mod gen_rtl;
 pub mod infer;
 
 use anyhow::{Context, Result};

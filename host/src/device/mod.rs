@@ -4,9 +4,11 @@
 //! functional model of the accelerator (core), and the simulator and board
 //! backends implement the same trait.
 
+pub mod board;
 mod golden;
 
-pub use golden::GoldenDevice;
+pub use board::BoardDevice;
+pub use golden::{read_results, GoldenDevice};
 
 use crate::compiler::Program;
 use spikeslice_core::accel::functional::Activity;

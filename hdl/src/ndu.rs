@@ -1,0 +1,244 @@
+//! Neurodynamic unit (one per column), exactly the contract of docs/semantics.md (BB
+//! paper Eqs. 6-7 with integer leak, multi-bit spikes and the clamp):
+//!
+//! ```text
+//! integrate: v <- leak(v) + I        leak(v) = v (IF) | v - (v >>> k) (LIF)
+//! spike:     s = v >= theta ? min(floor(v / theta), 2^b_s - 1) : 0
+//! reset:     soft v <- v - s*theta  |  hard v <- (s > 0) ? 0 : v
+//! ```
+//!
+//! No divider and no multiplier: s is found by restoring division over b_s steps,
+//! i = b_s-1 down to 0: if (rem >>> i) >= theta then rem -= theta << i, s |= 1 << i,
+//! starting from rem = v. (rem >>> i) >= theta is rem >= theta*2^i without the wider
+//! product. If v >= (2^b_s - 1)*theta every step subtracts, giving the clamp
+//! s = 2^b_s - 1; if v < theta nothing subtracts, s = 0; otherwise s = floor(v/theta).
+//! In every case rem = v - s*theta, the soft-reset membrane, for free.
+//!
+//! All arithmetic is on `Bits` (two's complement, wrapping; core guarantees no
+//! overflow): signed compares flip the sign bit, arithmetic shifts are ~(~x >> k).
+
+use rust_hdl::prelude::*;
+
+#[derive(LogicBlock)]
+pub struct Ndu<const MEM: usize> {
+    pub clock: Signal<In, Clock>,
+    // Per-output parameters, loaded through a shift chain (see the sequencer).
+    pub par_shift: Signal<In, Bits<3>>,
+    pub chain_in: Signal<In, Bits<MEM>>,
+    pub v_init: Signal<Out, Bits<MEM>>,
+    pub bias: Signal<Out, Bits<MEM>>,
+    pub theta: Signal<Out, Bits<MEM>>,
+    // Layer configuration.
+    pub lif: Signal<In, Bit>,
+    pub leak_shift: Signal<In, Bits<8>>,
+    pub hard: Signal<In, Bit>,
+    // Operations (one at a time, from the sequencer).
+    pub op_init: Signal<In, Bit>,
+    pub op_integrate: Signal<In, Bit>,
+    pub op_div: Signal<In, Bit>,
+    pub div_i: Signal<In, Bits<3>>,
+    pub op_reset: Signal<In, Bit>,
+    pub current: Signal<In, Bits<MEM>>,
+    pub v: Signal<Out, Bits<MEM>>,
+    pub spike: Signal<Out, Bits<8>>,
+    vreg: DFF<Bits<MEM>>,
+    rem: DFF<Bits<MEM>>,
+    s: DFF<Bits<8>>,
+    p_vinit: DFF<Bits<MEM>>,
+    p_bias: DFF<Bits<MEM>>,
+    p_theta: DFF<Bits<MEM>>,
+    leaked: Signal<Local, Bits<MEM>>,
+    vnew: Signal<Local, Bits<MEM>>,
+    shifted: Signal<Local, Bits<MEM>>,
+    sign_idx: Constant<Bits<8>>,
+    sign: Constant<Bits<MEM>>,
+}
+
+impl<const MEM: usize> Default for Ndu<MEM> {
+    fn default() -> Self {
+        let one: Bits<MEM> = 1.into();
+        Self {
+            clock: Default::default(),
+            par_shift: Default::default(),
+            chain_in: Default::default(),
+            v_init: Default::default(),
+            bias: Default::default(),
+            theta: Default::default(),
+            lif: Default::default(),
+            leak_shift: Default::default(),
+            hard: Default::default(),
+            op_init: Default::default(),
+            op_integrate: Default::default(),
+            op_div: Default::default(),
+            div_i: Default::default(),
+            op_reset: Default::default(),
+            current: Default::default(),
+            v: Default::default(),
+            spike: Default::default(),
+            vreg: Default::default(),
+            rem: Default::default(),
+            s: Default::default(),
+            p_vinit: Default::default(),
+            p_bias: Default::default(),
+            p_theta: Default::default(),
+            leaked: Default::default(),
+            vnew: Default::default(),
+            shifted: Default::default(),
+            sign_idx: Constant::new((MEM as u64 - 1).into()),
+            sign: Constant::new(one << (MEM as u64 - 1)),
+        }
+    }
+}
+
+impl<const MEM: usize> Logic for Ndu<MEM> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, vreg, rem, s, p_vinit, p_bias, p_theta);
+        self.v.next = self.vreg.q.val();
+        self.spike.next = self.s.q.val();
+        self.v_init.next = self.p_vinit.q.val();
+        self.bias.next = self.p_bias.q.val();
+        self.theta.next = self.p_theta.q.val();
+        // Parameter chain: bit 0 shifts v_init, bit 1 bias, bit 2 theta.
+        if self.par_shift.val().get_bit(0) {
+            self.p_vinit.d.next = self.chain_in.val();
+        }
+        if self.par_shift.val().get_bit(1) {
+            self.p_bias.d.next = self.chain_in.val();
+        }
+        if self.par_shift.val().get_bit(2) {
+            self.p_theta.d.next = self.chain_in.val();
+        }
+        // leak(v): LIF subtracts the arithmetic shift v >>> k.
+        self.leaked.next = self.vreg.q.val();
+        if self.lif.val() {
+            if self.vreg.q.val().get_bit(self.sign_idx.val().index()) {
+                self.leaked.next =
+                    self.vreg.q.val() - !((!self.vreg.q.val()) >> self.leak_shift.val());
+            } else {
+                self.leaked.next = self.vreg.q.val() - (self.vreg.q.val() >> self.leak_shift.val());
+            }
+        }
+        self.vnew.next = self.leaked.val() + self.current.val();
+        // rem >>> i, for the restoring-division step.
+        if self.rem.q.val().get_bit(self.sign_idx.val().index()) {
+            self.shifted.next = !((!self.rem.q.val()) >> self.div_i.val());
+        } else {
+            self.shifted.next = self.rem.q.val() >> self.div_i.val();
+        }
+        if self.op_init.val() {
+            self.vreg.d.next = self.p_vinit.q.val();
+        }
+        if self.op_integrate.val() {
+            self.vreg.d.next = self.vnew.val();
+            self.rem.d.next = self.vnew.val();
+            self.s.d.next = 0.into();
+        }
+        if self.op_div.val() {
+            // Signed (rem >>> i) >= theta, by flipping the sign bits.
+            if (self.shifted.val() ^ self.sign.val()) >= (self.p_theta.q.val() ^ self.sign.val()) {
+                self.rem.d.next = self.rem.q.val() - (self.p_theta.q.val() << self.div_i.val());
+                self.s.d.next = self.s.q.val().replace_bit(self.div_i.val().index(), true);
+            }
+        }
+        if self.op_reset.val() {
+            if self.hard.val() {
+                if self.s.q.val().any() {
+                    self.vreg.d.next = 0.into();
+                }
+            } else {
+                self.vreg.d.next = self.rem.q.val();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Uut = Ndu<24>;
+
+    fn sx(v: u64) -> i64 {
+        ((v as i64) << 40) >> 40
+    }
+
+    /// Reference for one step, straight from the contract.
+    fn step(v: i64, i: i64, lif: Option<u32>, theta: i64, bs: u32, hard: bool) -> (i64, u8) {
+        let v = match lif {
+            None => v,
+            Some(k) => v - (v >> k),
+        } + i;
+        let s = if v >= theta {
+            (v / theta).min((1 << bs) - 1)
+        } else {
+            0
+        };
+        let v = if hard {
+            if s > 0 {
+                0
+            } else {
+                v
+            }
+        } else {
+            v - s * theta
+        };
+        (v, s as u8)
+    }
+
+    #[test]
+    fn ndu_matches_contract() {
+        type Case = (Option<u32>, bool, u32, i64, i64, Vec<i64>);
+        let cases: Vec<Case> = vec![
+            // (leak, hard, b_s, theta, v_init, currents)
+            (None, false, 1, 10, 5, vec![3, 9, 30, -50, 12]),
+            (Some(2), false, 3, 7, 3, vec![100, -4, 20, 1, 0]),
+            (Some(1), true, 2, 5, -8, vec![40, 2, -30, 9, 11]),
+            (None, true, 8, 3, 1, vec![1000, 2, -7, 765, 3]),
+        ];
+        for (lif, hard, bs, theta, vinit, currents) in cases {
+            let mut uut = Uut::default();
+            uut.connect_all();
+            let mut sim = Simulation::new();
+            sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+            let m = 0xFF_FFFFu64;
+            sim.add_testbench(move |mut sim: Sim<Uut>| {
+                let mut x = sim.init()?;
+                x.lif.next = lif.is_some();
+                x.leak_shift.next = (lif.unwrap_or(0) as u64).into();
+                x.hard.next = hard;
+                for (sel, val) in [(1u64, vinit), (4, theta)] {
+                    x.par_shift.next = sel.into();
+                    x.chain_in.next = ((val as u64) & m).into();
+                    wait_clock_cycle!(sim, clock, x);
+                }
+                x.par_shift.next = 0.into();
+                x.op_init.next = true;
+                wait_clock_cycle!(sim, clock, x);
+                x.op_init.next = false;
+                let mut v = vinit;
+                for &i in currents.iter() {
+                    let (v_want, s_want) = step(v, i, lif, theta, bs, hard);
+                    v = v_want;
+                    x.current.next = ((i as u64) & m).into();
+                    x.op_integrate.next = true;
+                    wait_clock_cycle!(sim, clock, x);
+                    x.op_integrate.next = false;
+                    for d in (0..bs).rev() {
+                        x.op_div.next = true;
+                        x.div_i.next = (d as u64).into();
+                        wait_clock_cycle!(sim, clock, x);
+                    }
+                    x.op_div.next = false;
+                    x.op_reset.next = true;
+                    wait_clock_cycle!(sim, clock, x);
+                    x.op_reset.next = false;
+                    sim_assert_eq!(sim, x.spike.val().to_u64() as u8, s_want, x);
+                    sim_assert_eq!(sim, sx(x.v.val().to_u64()), v_want, x);
+                }
+                sim.done(x)
+            });
+            sim.run(Box::new(uut), 100_000).unwrap();
+        }
+    }
+}

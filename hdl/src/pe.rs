@@ -1,0 +1,144 @@
+//! Processing element: a multiplexer and an accumulator (BB paper App. B: "the binary
+//! input controls the multiplexer to determine whether the accumulator adds the current
+//! weight"). No multiplier: one binary spike slice bit x^(j)_k selects whether the
+//! decoded weight W[o][k] is added, so P_j[o] = sum_k x^(j)_k ? W[o][k] : 0.
+//!
+//! Weights arrive already decoded to 8-bit two's complement (the column decoder in
+//! [`crate::array`] turns b_w-bit codes, including b_w = 1 -> +-1, into values), and are
+//! sign-extended here to the accumulator width.
+//!
+//! Output-stationary: the PE keeps its accumulator, passes the weight down and the
+//! slice bit right (one register each), all gated by the array-wide `en` (a stall
+//! freezes the whole wavefront, so results never depend on stalls). `shift` drains the
+//! column: each accumulator takes the one above it (top row takes zero).
+
+use rust_hdl::prelude::*;
+
+/// Width of a decoded weight (two's complement; b_w <= 8 and +-1 both fit).
+pub const W_BITS: usize = 8;
+
+#[derive(LogicBlock)]
+pub struct Pe<const ACC: usize> {
+    pub clock: Signal<In, Clock>,
+    /// Advance the systolic wavefront by one step.
+    pub en: Signal<In, Bit>,
+    /// Clear the accumulator (start of a chunk).
+    pub clr: Signal<In, Bit>,
+    /// Drain: load the accumulator of the PE above.
+    pub shift: Signal<In, Bit>,
+    pub w_in: Signal<In, Bits<W_BITS>>,
+    pub x_in: Signal<In, Bit>,
+    pub acc_in: Signal<In, Bits<ACC>>,
+    pub w_out: Signal<Out, Bits<W_BITS>>,
+    pub x_out: Signal<Out, Bit>,
+    pub acc_out: Signal<Out, Bits<ACC>>,
+    w: DFF<Bits<W_BITS>>,
+    x: DFF<Bit>,
+    acc: DFF<Bits<ACC>>,
+    /// Ones above bit 7: OR-ing it in sign-extends a negative weight (rust-hdl has no
+    /// sign-extension operator on `Bits`; this maps to plain wiring after synthesis).
+    sext: Constant<Bits<ACC>>,
+}
+
+impl<const ACC: usize> Default for Pe<ACC> {
+    fn default() -> Self {
+        let ones: Bits<ACC> = !Bits::<ACC>::default();
+        Self {
+            clock: Default::default(),
+            en: Default::default(),
+            clr: Default::default(),
+            shift: Default::default(),
+            w_in: Default::default(),
+            x_in: Default::default(),
+            acc_in: Default::default(),
+            w_out: Default::default(),
+            x_out: Default::default(),
+            acc_out: Default::default(),
+            w: Default::default(),
+            x: Default::default(),
+            acc: Default::default(),
+            sext: Constant::new(ones << W_BITS as u64),
+        }
+    }
+}
+
+impl<const ACC: usize> Logic for Pe<ACC> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, w, x, acc);
+        self.w_out.next = self.w.q.val();
+        self.x_out.next = self.x.q.val();
+        self.acc_out.next = self.acc.q.val();
+        if self.en.val() {
+            self.w.d.next = self.w_in.val();
+            self.x.d.next = self.x_in.val();
+            // The mux-accumulate: add the weight only when the slice bit is 1.
+            if self.x_in.val() {
+                if self.w_in.val().get_bit(7) {
+                    self.acc.d.next = self.acc.q.val()
+                        + (bit_cast::<ACC, W_BITS>(self.w_in.val()) | self.sext.val());
+                } else {
+                    self.acc.d.next = self.acc.q.val() + bit_cast::<ACC, W_BITS>(self.w_in.val());
+                }
+            }
+        }
+        if self.shift.val() {
+            self.acc.d.next = self.acc_in.val();
+        }
+        if self.clr.val() {
+            self.acc.d.next = 0.into();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Uut = Pe<24>;
+
+    fn to_acc(v: i64) -> i64 {
+        // Interpret a 24-bit register as signed.
+        (v << 40) >> 40
+    }
+
+    #[test]
+    fn pe_mux_accumulates_shifts_and_clears() {
+        let mut uut = Uut::default();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut sim: Sim<Uut>| {
+            let mut x = sim.init()?;
+            // (bit, weight): expected sum = -3 + 7 + (-128) = -124 (the 5 is masked by bit 0).
+            let seq: [(bool, i8); 4] = [(true, -3), (false, 5), (true, 7), (true, -128)];
+            x.clr.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.clr.next = false;
+            for (b, w) in seq {
+                x.en.next = true;
+                x.x_in.next = b;
+                x.w_in.next = (w as u8 as u64).into();
+                wait_clock_cycle!(sim, clock, x);
+                // A stalled cycle must not change anything.
+                x.en.next = false;
+                x.x_in.next = true;
+                x.w_in.next = 1.into();
+                wait_clock_cycle!(sim, clock, x);
+                sim_assert_eq!(sim, x.w_out.val(), w as u8 as u64, x);
+                sim_assert_eq!(sim, x.x_out.val(), b, x);
+            }
+            sim_assert_eq!(sim, to_acc(x.acc_out.val().to_u64() as i64), -124, x);
+            x.shift.next = true;
+            x.acc_in.next = 77.into();
+            wait_clock_cycle!(sim, clock, x);
+            x.shift.next = false;
+            sim_assert_eq!(sim, x.acc_out.val(), 77, x);
+            x.clr.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            sim_assert_eq!(sim, x.acc_out.val(), 0, x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000).unwrap();
+    }
+}

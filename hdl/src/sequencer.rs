@@ -1,0 +1,394 @@
+//! Tile sequencer: the top of the generated core. Runs one layer tile (all K inputs, up
+//! to C outputs, S = b_in * T binary slices) from valid/ready streams.
+//!
+//! ```text
+//! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0)
+//!   -> Init (v = v_init)
+//!   -> [chunk of up to R slices] Clear -> Compute (K beats of wgt+act, both must be
+//!      valid) -> Flush (R+C-2 steps of zero slice bits) -> Drain (one row per cycle to
+//!      the PPUs; after the last slice of a timestep: Integ -> Div x b_s -> Reset ->
+//!      Emit (one spk beat) , or for a readout layer Integ only) -> ChunkEnd
+//!   -> next chunk, or Out (C beats of final membranes, column 0 first) -> Done -> Idle
+//! ```
+//!
+//! Weights are not buffered in this block: each chunk consumes the tile's K weight beats
+//! again (the harness, later the shell's weight buffer, replays them).
+
+use crate::array::Array;
+use crate::ndu::Ndu;
+use crate::pe::W_BITS;
+use crate::ppu::Ppu;
+use rust_hdl::prelude::*;
+
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum SeqState {
+    Idle,
+    Params,
+    Init,
+    Clear,
+    Compute,
+    Flush,
+    Drain,
+    Integ,
+    Div,
+    Reset,
+    Emit,
+    AfterT,
+    ChunkEnd,
+    Out,
+    Done,
+}
+
+#[derive(LogicBlock)]
+pub struct Core<const ACC: usize, const MEM: usize> {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset of the control state.
+    pub rst: Signal<In, Bit>,
+    // Layer configuration, held stable while busy.
+    pub cfg_k: Signal<In, Bits<16>>,
+    pub cfg_slices: Signal<In, Bits<10>>,
+    pub cfg_b_in: Signal<In, Bits<4>>,
+    pub cfg_b_w: Signal<In, Bits<4>>,
+    pub cfg_b_s: Signal<In, Bits<4>>,
+    pub cfg_lif: Signal<In, Bit>,
+    pub cfg_leak: Signal<In, Bits<8>>,
+    pub cfg_hard: Signal<In, Bit>,
+    pub cfg_readout: Signal<In, Bit>,
+    pub start: Signal<In, Bit>,
+    pub busy: Signal<Out, Bit>,
+    pub done: Signal<Out, Bit>,
+    pub error: Signal<Out, Bit>,
+    // Streams.
+    pub par_valid: Signal<In, Bit>,
+    pub par_ready: Signal<Out, Bit>,
+    pub par_data: Signal<In, Bits<MEM>>,
+    pub wgt_valid: Signal<In, Bit>,
+    pub wgt_ready: Signal<Out, Bit>,
+    pub wgt_data: Vec<Signal<In, Bits<W_BITS>>>,
+    pub act_valid: Signal<In, Bit>,
+    pub act_ready: Signal<Out, Bit>,
+    pub act_data: Vec<Signal<In, Bit>>,
+    pub spk_valid: Signal<Out, Bit>,
+    pub spk_ready: Signal<In, Bit>,
+    pub spk_data: Vec<Signal<Out, Bits<8>>>,
+    pub mem_valid: Signal<Out, Bit>,
+    pub mem_ready: Signal<In, Bit>,
+    pub mem_data: Signal<Out, Bits<MEM>>,
+    array: Array<ACC>,
+    ppus: Vec<Ppu<ACC, MEM>>,
+    ndus: Vec<Ndu<MEM>>,
+    state: DFF<SeqState>,
+    kc: DFF<Bits<16>>,
+    fc: DFF<Bits<8>>,
+    dc: DFF<Bits<10>>,
+    nrows: DFF<Bits<10>>,
+    sbase: DFF<Bits<10>>,
+    j: DFF<Bits<3>>,
+    di: DFF<Bits<3>>,
+    pk: DFF<Bits<2>>,
+    pcol: DFF<Bits<8>>,
+    oc: DFF<Bits<8>>,
+    err: DFF<Bit>,
+    left: Signal<Local, Bits<10>>,
+    bad_cfg: Signal<Local, Bit>,
+    rows_c: Constant<Bits<10>>,
+    cols_m1: Constant<Bits<8>>,
+    flush_len: Constant<Bits<8>>,
+    wb_max: Constant<Bits<4>>,
+    sb_max: Constant<Bits<4>>,
+    _rows: usize,
+    _cols: usize,
+    _cols_m1: usize,
+}
+
+impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
+    pub fn new(rows: usize, cols: usize, weight_bits_max: u8, spike_bits_max: u8) -> Self {
+        Self {
+            clock: Default::default(),
+            rst: Default::default(),
+            cfg_k: Default::default(),
+            cfg_slices: Default::default(),
+            cfg_b_in: Default::default(),
+            cfg_b_w: Default::default(),
+            cfg_b_s: Default::default(),
+            cfg_lif: Default::default(),
+            cfg_leak: Default::default(),
+            cfg_hard: Default::default(),
+            cfg_readout: Default::default(),
+            start: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            error: Default::default(),
+            par_valid: Default::default(),
+            par_ready: Default::default(),
+            par_data: Default::default(),
+            wgt_valid: Default::default(),
+            wgt_ready: Default::default(),
+            wgt_data: (0..cols).map(|_| Default::default()).collect(),
+            act_valid: Default::default(),
+            act_ready: Default::default(),
+            act_data: (0..rows).map(|_| Default::default()).collect(),
+            spk_valid: Default::default(),
+            spk_ready: Default::default(),
+            spk_data: (0..cols).map(|_| Default::default()).collect(),
+            mem_valid: Default::default(),
+            mem_ready: Default::default(),
+            mem_data: Default::default(),
+            array: Array::new(rows, cols),
+            ppus: (0..cols).map(|_| Default::default()).collect(),
+            ndus: (0..cols).map(|_| Default::default()).collect(),
+            state: Default::default(),
+            kc: Default::default(),
+            fc: Default::default(),
+            dc: Default::default(),
+            nrows: Default::default(),
+            sbase: Default::default(),
+            j: Default::default(),
+            di: Default::default(),
+            pk: Default::default(),
+            pcol: Default::default(),
+            oc: Default::default(),
+            err: Default::default(),
+            left: Default::default(),
+            bad_cfg: Default::default(),
+            rows_c: Constant::new((rows as u64).into()),
+            cols_m1: Constant::new((cols as u64 - 1).into()),
+            flush_len: Constant::new((rows as u64 + cols as u64 - 2).into()),
+            wb_max: Constant::new((weight_bits_max as u64).into()),
+            sb_max: Constant::new((spike_bits_max as u64).into()),
+            _rows: rows,
+            _cols: cols,
+            _cols_m1: cols - 1,
+        }
+    }
+}
+
+impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, state, kc, fc, dc, nrows, sbase, j, di, pk, pcol, oc, err);
+        // Defaults: nothing moves.
+        self.array.clock.next = self.clock.val();
+        self.array.en.next = false;
+        self.array.clr.next = false;
+        self.array.shift.next = false;
+        self.array.b_w.next = self.cfg_b_w.val();
+        self.busy.next = self.state.q.val() != SeqState::Idle;
+        self.done.next = self.state.q.val() == SeqState::Done;
+        self.error.next = self.err.q.val();
+        self.par_ready.next = false;
+        self.wgt_ready.next = false;
+        self.act_ready.next = false;
+        self.spk_valid.next = false;
+        self.mem_valid.next = false;
+        self.mem_data.next = 0.into();
+        self.left.next = self.cfg_slices.val() - self.sbase.q.val();
+        self.bad_cfg.next = (self.cfg_b_w.val() == 0)
+            | (self.cfg_b_w.val() > self.wb_max.val())
+            | (self.cfg_b_in.val() == 0)
+            | (self.cfg_b_in.val() > 8)
+            | (self.cfg_k.val() == 0)
+            | (self.cfg_slices.val() == 0)
+            | (!self.cfg_readout.val()
+                & ((self.cfg_b_s.val() == 0) | (self.cfg_b_s.val() > self.sb_max.val())));
+        for r in 0..self._rows {
+            self.array.x_in[r].next = false;
+        }
+        for c in 0..self._cols {
+            self.array.w_in[c].next = self.wgt_data[c].val();
+            self.ppus[c].clock.next = self.clock.val();
+            self.ppus[c].en.next = false;
+            self.ppus[c].j.next = self.j.q.val();
+            self.ppus[c].p.next = self.array.acc_out[c].val();
+            self.ppus[c].bias.next = self.ndus[c].bias.val();
+            self.ndus[c].clock.next = self.clock.val();
+            self.ndus[c].par_shift.next = 0.into();
+            self.ndus[c].lif.next = self.cfg_lif.val();
+            self.ndus[c].leak_shift.next = self.cfg_leak.val();
+            self.ndus[c].hard.next = self.cfg_hard.val();
+            self.ndus[c].op_init.next = false;
+            self.ndus[c].op_integrate.next = false;
+            self.ndus[c].op_div.next = false;
+            self.ndus[c].div_i.next = self.di.q.val();
+            self.ndus[c].op_reset.next = false;
+            self.ndus[c].current.next = self.ppus[c].current.val();
+            self.spk_data[c].next = self.ndus[c].spike.val();
+        }
+        // Parameter chain: column c takes column c+1's value; the last takes the stream.
+        for c in 0..self._cols_m1 {
+            self.ndus[c].chain_in.next = self.ndus[c + 1].v_init.val();
+            if self.pk.q.val() == 1 {
+                self.ndus[c].chain_in.next = self.ndus[c + 1].bias.val();
+            }
+            if self.pk.q.val() == 2 {
+                self.ndus[c].chain_in.next = self.ndus[c + 1].theta.val();
+            }
+        }
+        for c in self._cols_m1..self._cols {
+            self.ndus[c].chain_in.next = self.par_data.val();
+        }
+        match self.state.q.val() {
+            SeqState::Idle => {
+                if self.start.val() {
+                    if self.bad_cfg.val() {
+                        self.err.d.next = true;
+                        self.state.d.next = SeqState::Done;
+                    } else {
+                        self.err.d.next = false;
+                        self.pk.d.next = 0.into();
+                        self.pcol.d.next = 0.into();
+                        self.state.d.next = SeqState::Params;
+                    }
+                }
+            }
+            SeqState::Params => {
+                self.par_ready.next = true;
+                if self.par_valid.val() {
+                    for c in 0..self._cols {
+                        self.ndus[c].par_shift.next = bits::<3>(1) << self.pk.q.val();
+                    }
+                    if self.pcol.q.val() == self.cols_m1.val() {
+                        self.pcol.d.next = 0.into();
+                        self.pk.d.next = self.pk.q.val() + 1;
+                        if self.pk.q.val() == 2 {
+                            self.state.d.next = SeqState::Init;
+                        }
+                    } else {
+                        self.pcol.d.next = self.pcol.q.val() + 1;
+                    }
+                }
+            }
+            SeqState::Init => {
+                for c in 0..self._cols {
+                    self.ndus[c].op_init.next = true;
+                }
+                self.j.d.next = 0.into();
+                self.sbase.d.next = 0.into();
+                self.state.d.next = SeqState::Clear;
+            }
+            SeqState::Clear => {
+                self.array.clr.next = true;
+                self.kc.d.next = 0.into();
+                self.fc.d.next = 0.into();
+                self.dc.d.next = 0.into();
+                self.nrows.d.next = self.left.val();
+                if self.left.val() > self.rows_c.val() {
+                    self.nrows.d.next = self.rows_c.val();
+                }
+                self.state.d.next = SeqState::Compute;
+            }
+            SeqState::Compute => {
+                // Both streams must be valid: a beat pairs weight k with slice bits k.
+                self.wgt_ready.next = self.act_valid.val();
+                self.act_ready.next = self.wgt_valid.val();
+                for r in 0..self._rows {
+                    self.array.x_in[r].next = self.act_data[r].val();
+                }
+                if self.wgt_valid.val() & self.act_valid.val() {
+                    self.array.en.next = true;
+                    self.kc.d.next = self.kc.q.val() + 1;
+                    if self.kc.q.val() + 1 == self.cfg_k.val() {
+                        self.state.d.next = SeqState::Flush;
+                    }
+                }
+            }
+            SeqState::Flush => {
+                // Zero slice bits (the default) add nothing: finish the wavefront.
+                if self.fc.q.val() == self.flush_len.val() {
+                    self.state.d.next = SeqState::Drain;
+                } else {
+                    self.array.en.next = true;
+                    self.fc.d.next = self.fc.q.val() + 1;
+                }
+            }
+            SeqState::Drain => {
+                self.array.shift.next = true;
+                for c in 0..self._cols {
+                    self.ppus[c].en.next = true;
+                }
+                self.dc.d.next = self.dc.q.val() + 1;
+                if bit_cast::<4, 3>(self.j.q.val()) + 1 == self.cfg_b_in.val() {
+                    self.j.d.next = 0.into();
+                    self.state.d.next = SeqState::Integ;
+                } else {
+                    self.j.d.next = self.j.q.val() + 1;
+                    if self.dc.q.val() + 1 == self.nrows.q.val() {
+                        self.state.d.next = SeqState::ChunkEnd;
+                    }
+                }
+            }
+            SeqState::Integ => {
+                for c in 0..self._cols {
+                    self.ndus[c].op_integrate.next = true;
+                }
+                self.di.d.next = bit_cast::<3, 4>(self.cfg_b_s.val() - 1);
+                if self.cfg_readout.val() {
+                    self.state.d.next = SeqState::AfterT;
+                } else {
+                    self.state.d.next = SeqState::Div;
+                }
+            }
+            SeqState::Div => {
+                for c in 0..self._cols {
+                    self.ndus[c].op_div.next = true;
+                }
+                self.di.d.next = self.di.q.val() - 1;
+                if self.di.q.val() == 0 {
+                    self.state.d.next = SeqState::Reset;
+                }
+            }
+            SeqState::Reset => {
+                for c in 0..self._cols {
+                    self.ndus[c].op_reset.next = true;
+                }
+                self.state.d.next = SeqState::Emit;
+            }
+            SeqState::Emit => {
+                self.spk_valid.next = true;
+                if self.spk_ready.val() {
+                    self.state.d.next = SeqState::AfterT;
+                }
+            }
+            SeqState::AfterT => {
+                if self.dc.q.val() == self.nrows.q.val() {
+                    self.state.d.next = SeqState::ChunkEnd;
+                } else {
+                    self.state.d.next = SeqState::Drain;
+                }
+            }
+            SeqState::ChunkEnd => {
+                self.sbase.d.next = self.sbase.q.val() + self.nrows.q.val();
+                if self.left.val() == self.nrows.q.val() {
+                    self.oc.d.next = 0.into();
+                    self.state.d.next = SeqState::Out;
+                } else {
+                    self.state.d.next = SeqState::Clear;
+                }
+            }
+            SeqState::Out => {
+                self.mem_valid.next = true;
+                for c in 0..self._cols {
+                    if self.oc.q.val().index() == c {
+                        self.mem_data.next = self.ndus[c].v.val();
+                    }
+                }
+                if self.mem_ready.val() {
+                    self.oc.d.next = self.oc.q.val() + 1;
+                    if self.oc.q.val() == self.cols_m1.val() {
+                        self.state.d.next = SeqState::Done;
+                    }
+                }
+            }
+            SeqState::Done => {
+                self.state.d.next = SeqState::Idle;
+            }
+            _ => {
+                self.state.d.next = SeqState::Idle;
+            }
+        }
+        if self.rst.val() {
+            self.state.d.next = SeqState::Idle;
+            self.err.d.next = false;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The board backend: the same programs as every other backend, run on a
+//! board through its daemon (`spikeslice-fw`) over a serial port or TCP
+//! (docs/protocol.md). The device uploads the program's window image once,
+//! then per sample the input planes, runs the chain and reads the outputs.
+
+use super::{Device, Inference};
+use crate::compiler::Program;
+use anyhow::{anyhow, bail, Context, Result};
+use spikeslice_core::accel::functional::Activity;
+use spikeslice_core::accel::regmap;
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::protocol::frame::PROTOCOL_VERSION;
+use spikeslice_core::protocol::message::{self, Counters, Request, Response, MAX_CHUNK};
+use spikeslice_core::protocol::Link;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// A byte stream to the daemon.
+pub trait Transport: Read + Write + Send {}
+impl<T: Read + Write + Send> Transport for T {}
+
+/// What the board said in the handshake.
+#[derive(Debug, Clone)]
+pub struct BoardInfo {
+    pub id: u32,
+    pub version: u32,
+    pub config: AcceleratorConfig,
+    pub window_bytes: u64,
+}
+
+/// A connection to a board's daemon.
+pub struct BoardDevice {
+    link: Link<Box<dyn Transport>>,
+    pub info: BoardInfo,
+    /// Identity of the program image on the board, to upload it once.
+    loaded: Option<(usize, u32)>,
+    /// How long a run may take before the daemon gives up.
+    pub run_timeout: Duration,
+    /// Requests time out after this long.
+    pub reply_timeout: Duration,
+}
+
+impl BoardDevice {
+    /// Connect and shake hands. Fails with an actionable message when the
+    /// daemon speaks another protocol or no accelerator is loaded.
+    pub fn connect(transport: Box<dyn Transport>) -> Result<Self> {
+        Self::connect_with(transport, u32::from(PROTOCOL_VERSION))
+    }
+
+    /// [`BoardDevice::connect`] claiming a given protocol version (tests use
+    /// it to check that a mismatch is refused).
+    pub fn connect_with(transport: Box<dyn Transport>, protocol: u32) -> Result<Self> {
+        let mut link = Link::new(transport);
+        link.ack_timeout = Duration::from_millis(300);
+        let reply_timeout = Duration::from_secs(30);
+        let hello = Request::Hello {
+            protocol,
+            client: format!("spikeslice {}", env!("CARGO_PKG_VERSION")),
+        };
+        link.send(&message::encode(&hello))?;
+        let resp: Response = message::decode(&link.recv(reply_timeout)?)?;
+        let info = match resp {
+            Response::Hello {
+                id,
+                version,
+                config,
+                window_bytes,
+                ..
+            } => {
+                let config = AcceleratorConfig::from_registers(|o| {
+                    config.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1)
+                })
+                .context("the board's configuration registers are invalid")?;
+                BoardInfo {
+                    id,
+                    version,
+                    config,
+                    window_bytes,
+                }
+            }
+            Response::Error { kind, message } => bail!("the board refused the handshake ({kind:?}): {message}"),
+            other => bail!("unexpected answer to hello: {other:?}"),
+        };
+        if info.id != regmap::MAGIC {
+            bail!(
+                "the board's ID register reads 0x{:08X}, not a spikeslice accelerator: flash the bitstream first (spikeslice flash)",
+                info.id
+            );
+        }
+        Ok(Self {
+            link,
+            info,
+            loaded: None,
+            run_timeout: Duration::from_secs(10),
+            reply_timeout,
+        })
+    }
+
+    /// One request, one answer; board errors become errors.
+    pub fn request(&mut self, req: &Request) -> Result<Response> {
+        self.link.send(&message::encode(req))?;
+        let resp: Response = message::decode(&self.link.recv(self.reply_timeout)?)?;
+        match resp {
+            Response::Error { kind, message } => Err(anyhow!("the board answered {kind:?}: {message}")),
+            r => Ok(r),
+        }
+    }
+
+    /// Write `data` into the window at `offset`, in chunks.
+    pub fn upload(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        for (i, chunk) in data.chunks(MAX_CHUNK).enumerate() {
+            let at = offset + (i * MAX_CHUNK) as u64;
+            match self.request(&Request::Upload {
+                offset: at,
+                data: chunk.to_vec(),
+            })? {
+                Response::Ok => {}
+                other => bail!("unexpected answer to an upload: {other:?}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Read `len` bytes of the window at `offset`, in chunks.
+    pub fn read(&mut self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let n = (len - out.len()).min(MAX_CHUNK);
+            match self.request(&Request::Read {
+                offset: offset + out.len() as u64,
+                len: n as u32,
+            })? {
+                Response::Data(d) if d.len() == n => out.extend(d),
+                other => bail!("unexpected answer to a read: {other:?}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run the chain at `desc_offset`.
+    pub fn start(&mut self, desc_offset: u32, desc_count: u32) -> Result<Counters> {
+        match self.request(&Request::Run {
+            desc_offset,
+            desc_count,
+            timeout_ms: self.run_timeout.as_millis() as u32,
+        })? {
+            Response::RunDone { counters, .. } => Ok(counters),
+            other => bail!("unexpected answer to run: {other:?}"),
+        }
+    }
+
+    /// Board power in microwatts.
+    pub fn power(&mut self) -> Result<u64> {
+        match self.request(&Request::Power)? {
+            Response::Power { microwatts, .. } => Ok(microwatts),
+            other => bail!("unexpected answer to power: {other:?}"),
+        }
+    }
+}
+
+impl Device for BoardDevice {
+    fn name(&self) -> &str {
+        "board"
+    }
+
+    fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> Result<Vec<Inference>> {
+        if program.config != self.info.config {
+            bail!(
+                "the program was compiled for a {}x{} array, the board has {}x{} (acc {} bits, membrane {}): compile with the board's configuration",
+                program.config.rows,
+                program.config.cols,
+                self.info.config.rows,
+                self.info.config.cols,
+                self.info.config.acc_bits,
+                self.info.config.membrane_bits
+            );
+        }
+        if program.window_bytes() as u64 > self.info.window_bytes {
+            bail!(
+                "the program needs a {}-byte DMA window, the board has {} bytes",
+                program.window_bytes(),
+                self.info.window_bytes
+            );
+        }
+        let identity = (
+            program.image.len(),
+            spikeslice_core::protocol::crc32(&program.image),
+        );
+        if self.loaded != Some(identity) {
+            self.upload(0, &program.image).context("uploading the program")?;
+            self.loaded = Some(identity);
+        }
+        let mut results = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            let planes = program.input_planes(x);
+            self.upload(u64::from(program.input.offset), &planes)?;
+            let counters = self.start(program.desc_offset, program.descriptors.len() as u32)?;
+            // Read every layer's output into a window-shaped buffer, so the
+            // results are read exactly as the golden backend reads them.
+            let mut window = vec![0u8; program.window_bytes()];
+            for buf in &program.outputs {
+                let bytes = self.read(u64::from(buf.offset), buf.bytes)?;
+                window[buf.offset as usize..buf.offset as usize + buf.bytes].copy_from_slice(&bytes);
+            }
+            results.push(Inference {
+                output: super::golden::read_results(program, &window, x),
+                activity: Activity {
+                    pe_adds: counters.pe_adds,
+                    slices: counters.slices,
+                    spikes: counters.spikes,
+                    bytes_read: counters.dma_read_bytes,
+                    bytes_written: counters.dma_write_bytes,
+                    neuron_updates: 0,
+                },
+                cycles: (counters.cycles > 0).then_some(counters.cycles),
+            });
+        }
+        Ok(results)
+    }
+}

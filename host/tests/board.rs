@@ -1,0 +1,249 @@
+//! The board path end to end, with the simulated board: the daemon
+//! (`spikeslice-fw`) on one end of a pseudo-terminal pair or a TCP socket,
+//! the host's board backend on the other, the same compiled programs as every
+//! other backend. Results must equal the golden model bit for bit.
+
+use spikeslice::compiler::compile;
+use spikeslice::device::board::{BoardDevice, Transport};
+use spikeslice::device::Device;
+use spikeslice::flash;
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::bitstream::{Bitstream, KV260_PART};
+use spikeslice_core::golden::{self, Engine};
+use spikeslice_core::protocol::message::{Request, Response};
+use spikeslice_core::protocol::Link;
+use spikeslice_core::random::{self, Architecture};
+use spikeslice_fw::board::Board;
+use spikeslice_fw::daemon::Daemon;
+use spikeslice_fw::sim::{self, SimRegisters};
+use spikeslice_fw::sysfs::Root;
+use serialport::{SerialPort, TTYPort};
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+const WINDOW: usize = 4 << 20;
+
+fn daemon(dir: &std::path::Path) -> Daemon {
+    let root = Root(dir.to_path_buf());
+    let paths = sim::create_tree(&root, WINDOW, "spikeslice").unwrap();
+    let regs = SimRegisters::new(&root, AcceleratorConfig::default()).unwrap();
+    Daemon::new(Board::open(Box::new(regs), paths).unwrap())
+}
+
+/// A daemon serving one end of a pty pair in a thread; returns the other end.
+fn serve_pty(dir: &std::path::Path) -> (TTYPort, std::thread::JoinHandle<Daemon>) {
+    let (mut host, mut board) = TTYPort::pair().expect("a pseudo-terminal pair");
+    host.set_timeout(Duration::from_millis(20)).unwrap();
+    board.set_timeout(Duration::from_millis(20)).unwrap();
+    let mut d = daemon(dir);
+    let handle = std::thread::spawn(move || {
+        let mut link = Link::new(board);
+        let _ = d.serve(&mut link); // ends when the host closes its end
+        d
+    });
+    (host, handle)
+}
+
+#[test]
+fn networks_run_on_the_simulated_board_bit_identical_to_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, server) = serve_pty(dir.path());
+    let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
+    assert_eq!(dev.info.config, AcceleratorConfig::default());
+    for (seed, arch) in [(1u64, Architecture::Mlp), (2, Architecture::Conv), (3, Architecture::Conv)] {
+        let mut rng = random::rng(seed);
+        let model = random::model(&mut rng, arch);
+        let program = compile(&model, &dev.info.config).unwrap();
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..3).map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5)).collect();
+        let got = dev.run(&program, &xs).unwrap();
+        for (x, g) in xs.iter().zip(&got) {
+            assert_eq!(g.output, golden::run_sample(&model, x, Engine::Direct), "seed {seed}");
+            let spikes: u64 = g.output.layers.iter().map(|s| s.spike_sum).sum();
+            assert_eq!(g.activity.spikes, spikes, "the spike counter counts every spike");
+        }
+    }
+    assert!(dev.power().unwrap() > 0);
+    drop(dev);
+    server.join().unwrap();
+}
+
+#[test]
+fn flash_checks_the_part_converts_uploads_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, server) = serve_pty(dir.path());
+    let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
+    let bit = Bitstream::synthetic("spikeslice_top;UserID=0XFFFFFFFF", "xck26-sfvc784-2LV-c", 20_000);
+    let dtbo = b"\xd0\x0d\xfe\xed fake overlay".to_vec();
+    let f = flash::flash(&mut dev, &bit.to_bit(), &dtbo, KV260_PART, false).unwrap();
+    assert_eq!(f.part, "xck26-sfvc784-2LV-c");
+    // The app folder and the FPGA manager's firmware hold the converted image.
+    let app = dir.path().join("lib/firmware/xilinx/spikeslice");
+    assert_eq!(std::fs::read(app.join("spikeslice.bit.bin")).unwrap(), bit.to_bin());
+    assert_eq!(std::fs::read(app.join("spikeslice.dtbo")).unwrap(), dtbo);
+    assert!(app.join("shell.json").exists());
+    let fw = std::fs::read_to_string(dir.path().join("sys/class/fpga_manager/fpga0/firmware")).unwrap();
+    assert_eq!(fw.trim(), "spikeslice.bit.bin");
+
+    // A bitstream for another part is refused on the host, before any upload.
+    let wrong = Bitstream::synthetic("other", "xczu9eg-ffvb1156-2-e", 10).to_bit();
+    let e = flash::flash(&mut dev, &wrong, &dtbo, KV260_PART, false).unwrap_err().to_string();
+    assert!(e.contains("xczu9eg") && e.contains("xck26"), "{e}");
+    drop(dev);
+    let d = server.join().unwrap();
+    assert_eq!(d.loaded, vec!["spikeslice_top".to_string()]);
+}
+
+#[test]
+fn the_firmware_refuses_memory_outside_its_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, server) = serve_pty(dir.path());
+    let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
+    let e = dev.upload(WINDOW as u64 - 4, &[1, 2, 3, 4, 5]).unwrap_err().to_string();
+    assert!(e.contains("OutOfWindow") && e.contains("outside"), "{e}");
+    let e = dev.read(u64::MAX - 2, 8).unwrap_err().to_string();
+    assert!(e.contains("OutOfWindow"), "{e}");
+
+    // A descriptor whose output points past the window: refused before the
+    // accelerator starts, and nothing else in the window changes.
+    let mut rng = random::rng(8);
+    let model = random::model(&mut rng, Architecture::Mlp);
+    let program = compile(&model, &dev.info.config).unwrap();
+    let mut image = program.image.clone();
+    let mut d0 = program.descriptors[0];
+    d0.output = WINDOW as u32 - 8;
+    let at = program.desc_offset as usize;
+    image[at..at + 64].copy_from_slice(&d0.encode());
+    dev.upload(0, &image).unwrap();
+    let e = dev.start(program.desc_offset, program.descriptors.len() as u32).unwrap_err().to_string();
+    assert!(e.contains("OutOfWindow") && e.contains("refused before starting"), "{e}");
+    assert_eq!(dev.read(0, image.len()).unwrap(), image);
+
+    // The device still works afterwards.
+    let x = random::spikes(&mut rng, model.input_len(), model.spec.input.bits.get(), 0.5);
+    let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got[0].output, golden::run_sample(&model, &x, Engine::Direct));
+    drop(dev);
+    server.join().unwrap();
+}
+
+#[test]
+fn an_unknown_protocol_version_is_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, server) = serve_pty(dir.path());
+    let e = BoardDevice::connect_with(Box::new(port), 99).err().unwrap().to_string();
+    assert!(e.contains("protocol 99") && e.contains("update"), "{e}");
+    server.join().unwrap();
+}
+
+/// A transport that corrupts and drops what the host writes.
+struct Faulty<T> {
+    inner: T,
+    state: u64,
+    flipped: u32,
+}
+
+impl<T: Read> Read for Faulty<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<T: Write> Write for Faulty<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // xorshift: deterministic faults.
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        match self.state % 10 {
+            0 => Ok(buf.len()), // dropped
+            1 if buf.len() > 2 => {
+                let mut b = buf.to_vec();
+                let i = (self.state >> 8) as usize % (b.len() - 1);
+                b[i] ^= 0x10;
+                self.flipped += 1;
+                self.inner.write_all(&b)?;
+                Ok(buf.len())
+            }
+            _ => {
+                self.inner.write_all(buf)?;
+                Ok(buf.len())
+            }
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn flipped_bytes_and_dropped_frames_do_not_corrupt_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, server) = serve_pty(dir.path());
+    let faulty: Box<dyn Transport> = Box::new(Faulty {
+        inner: port,
+        state: 0x9E37_79B9_7F4A_7C15,
+        flipped: 0,
+    });
+    let mut dev = BoardDevice::connect(faulty).unwrap();
+    let mut rng = random::rng(21);
+    let model = random::model(&mut rng, Architecture::Conv);
+    let program = compile(&model, &dev.info.config).unwrap();
+    let xs: Vec<Vec<u8>> = (0..4)
+        .map(|_| random::spikes(&mut rng, model.input_len(), model.spec.input.bits.get(), 0.5))
+        .collect();
+    let got = dev.run(&program, &xs).unwrap();
+    for (x, g) in xs.iter().zip(&got) {
+        assert_eq!(g.output, golden::run_sample(&model, x, Engine::Direct));
+    }
+    drop(dev);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_client_that_vanishes_mid_upload_leaves_the_daemon_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut d = daemon(dir.path());
+    let server = std::thread::spawn(move || {
+        for _ in 0..3 {
+            let (stream, _) = listener.accept().unwrap();
+            stream.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            let mut link = Link::new(stream);
+            let _ = d.serve(&mut link);
+        }
+    });
+    let connect = || {
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        BoardDevice::connect(Box::new(s)).unwrap()
+    };
+    // The first client shakes hands, uploads a chunk, then closes the link
+    // halfway through the frame of the next chunk.
+    let mut first = connect();
+    first.upload(0, &vec![7u8; 1024]).unwrap();
+    drop(first);
+    let mut raw = std::net::TcpStream::connect(addr).unwrap();
+    let frame = spikeslice_core::protocol::frame::Frame::data(
+        0,
+        spikeslice_core::protocol::message::encode(&Request::Upload {
+            offset: 0,
+            data: vec![9u8; 30_000],
+        }),
+    )
+    .encode();
+    raw.write_all(&frame[..frame.len() / 2]).unwrap();
+    drop(raw);
+    // The next client is served normally.
+    let mut second = connect();
+    let mut rng = random::rng(5);
+    let model = random::model(&mut rng, Architecture::Mlp);
+    let program = compile(&model, &second.info.config).unwrap();
+    let x = random::spikes(&mut rng, model.input_len(), model.spec.input.bits.get(), 0.5);
+    let got = second.run(&program, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(got[0].output, golden::run_sample(&model, &x, Engine::Direct));
+    assert!(matches!(second.request(&Request::Reset).unwrap(), Response::Ok));
+    drop(second);
+    server.join().unwrap();
+}

@@ -1,0 +1,164 @@
+//! Bit-exact equivalence of the Verilated compute core with the golden model
+//! (`MatmulLayer::run`): every spike of every timestep and every final membrane, under
+//! seeded random valid/ready backpressure on every stream.
+//!
+//! * `ci_subset`: a representative subset (few array shapes, so few Verilator builds;
+//!   builds are cached by manifest hash in `$SPIKESLICE_CACHE` or
+//!   target/spikeslice-sim-cache).
+//! * `soak` (`--ignored`): thousands of cases over all shapes.
+//! * `replay`: re-runs one case: `SPIKESLICE_SEED=<seed> SPIKESLICE_SHAPE=RxC cargo test
+//!   -p spikeslice-tests --test equivalence replay -- --nocapture`.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use spikeslice_core::golden::{LayerOutput, MatmulLayer};
+use spikeslice_core::random;
+use spikeslice_hdl::ArrayConfig;
+use spikeslice_sim::{Backpressure, CoreSim, SimOptions};
+use std::collections::HashMap;
+
+/// One random case, fully determined by its seed (and the array shape).
+fn case(seed: u64, rows: usize, cols: usize, max_k: usize) -> (MatmulLayer, Vec<Vec<u8>>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let weight_bits = rng.gen_range(1..=8u8);
+    let input_bits = rng.gen_range(1..=8u8);
+    let t = rng.gen_range(1..=16usize);
+    // Sizes around the array: multiples and non-multiples of R and C.
+    let outputs = match rng.gen_range(0..3) {
+        0 => cols * rng.gen_range(1..=2),
+        1 => rng.gen_range(1..=2 * cols + 1),
+        _ => cols + 1,
+    };
+    let inputs = match rng.gen_range(0..3) {
+        0 => rows * rng.gen_range(1..=3),
+        _ => rng.gen_range(1..=max_k),
+    };
+    let output = if rng.gen_bool(0.2) {
+        LayerOutput::Membrane
+    } else {
+        LayerOutput::Spikes {
+            bits: rng.gen_range(1..=8),
+        }
+    };
+    let layer = random::matmul_layer(&mut rng, outputs, inputs, weight_bits, input_bits, output);
+    let density = rng.gen_range(0.1..0.9);
+    let xs = (0..t)
+        .map(|_| random::spikes(&mut rng, inputs, input_bits, density))
+        .collect();
+    (layer, xs)
+}
+
+fn config(rows: usize, cols: usize) -> ArrayConfig {
+    ArrayConfig {
+        rows,
+        cols,
+        ..Default::default()
+    }
+}
+
+struct Sims(HashMap<(usize, usize), CoreSim>);
+
+impl Sims {
+    fn get(&mut self, rows: usize, cols: usize) -> &mut CoreSim {
+        self.0.entry((rows, cols)).or_insert_with(|| {
+            let t0 = std::time::Instant::now();
+            let sim = CoreSim::build(&config(rows, cols), &SimOptions::default())
+                .unwrap_or_else(|e| panic!("building the {rows}x{cols} simulator: {e}"));
+            eprintln!(
+                "{rows}x{cols}: {} in {:.1?}",
+                if sim.built { "built" } else { "cached" },
+                t0.elapsed()
+            );
+            sim
+        })
+    }
+}
+
+/// Runs one case; on a mismatch, panics with the seed and the replay command.
+fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
+    let (layer, xs) = case(seed, rows, cols, 70);
+    let want = layer.run(&xs);
+    let sim = sims.get(rows, cols);
+    let replay = format!(
+        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols} cargo test -p spikeslice-tests --test equivalence replay -- --nocapture"
+    );
+    let got = sim
+        .run_layer(&layer, &xs, Backpressure::random(seed))
+        .unwrap_or_else(|e| panic!("seed {seed} on {rows}x{cols}: {e}\nreplay: {replay}"));
+    let what = format!(
+        "seed {seed} on {rows}x{cols}: O={} K={} b_w={} b_in={} T={} {:?} {:?} {:?}",
+        layer.outputs,
+        layer.inputs,
+        layer.weight_bits,
+        layer.input_bits,
+        xs.len(),
+        layer.output,
+        layer.dynamics,
+        layer.reset
+    );
+    assert_eq!(
+        got.trace.spikes, want.spikes,
+        "spikes differ: {what}\nreplay: {replay}"
+    );
+    assert_eq!(
+        got.trace.membrane, want.membrane,
+        "membranes differ: {what}\nreplay: {replay}"
+    );
+}
+
+fn run_cases(shapes: &[(usize, usize)], per_shape: u64, base: u64) {
+    let mut sims = Sims(HashMap::new());
+    for &(r, c) in shapes {
+        for i in 0..per_shape {
+            check(
+                &mut sims,
+                base + (r * 1000 + c) as u64 * 1_000_000 + i,
+                r,
+                c,
+            );
+        }
+    }
+}
+
+#[test]
+fn ci_subset() {
+    run_cases(&[(1, 1), (4, 4), (3, 5), (8, 8)], 25, 0);
+}
+
+#[test]
+fn ci_subset_16x16() {
+    run_cases(&[(16, 16)], 6, 0);
+}
+
+#[test]
+#[ignore = "soak: thousands of cases, run with --ignored"]
+fn soak() {
+    let n: u64 = std::env::var("SPIKESLICE_SOAK_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(500);
+    run_cases(
+        &[(1, 1), (4, 4), (3, 5), (8, 8), (16, 16), (5, 2)],
+        n,
+        7_000_000_000,
+    );
+}
+
+#[test]
+fn replay() {
+    let Some(seed) = std::env::var("SPIKESLICE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    else {
+        eprintln!("set SPIKESLICE_SEED (and SPIKESLICE_SHAPE=RxC) to replay a case");
+        return;
+    };
+    let shape = std::env::var("SPIKESLICE_SHAPE").unwrap_or_else(|_| "4x4".into());
+    let (r, c) = shape
+        .split_once('x')
+        .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
+        .expect("SPIKESLICE_SHAPE must look like 4x4");
+    let mut sims = Sims(HashMap::new());
+    check(&mut sims, seed, r, c);
+    eprintln!("seed {seed} on {r}x{c}: equal");
+}
