@@ -255,6 +255,28 @@ fn throughput(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("packed-rayon", &id), &batch, |b, batch| {
                 b.iter(|| golden::run_checked_batch(&model, batch, Engine::Packed))
             });
+            // The same fast path on one thread, to separate the kernel's gain
+            // from rayon's.
+            let prepared = golden::Prepared::new(&model);
+            group.bench_with_input(
+                BenchmarkId::new("packed-1thread", &id),
+                &batch,
+                |b, batch| {
+                    b.iter(|| {
+                        batch
+                            .iter()
+                            .map(|x| {
+                                golden::run_sample_prepared(
+                                    &model,
+                                    Some(&prepared),
+                                    x,
+                                    Engine::Packed,
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                },
+            );
             group.bench_with_input(
                 BenchmarkId::new("direct-1thread", &id),
                 &batch,

@@ -28,8 +28,49 @@ fn engines_agree(seed: u64, arch: Architecture) {
     );
 }
 
+/// Both kernels of the packed evaluator (bit planes with popcounts, and
+/// events) equal the direct currents on every layer, whichever the automatic
+/// choice would pick.
+fn kernels_agree(seed: u64, arch: Architecture) {
+    let mut rng = random::rng(seed);
+    let model = random::model(&mut rng, arch);
+    let input = random::spikes(
+        &mut rng,
+        model.input_len(),
+        model.spec.input.bits.get(),
+        0.3,
+    );
+    let trace = golden::trace(&model, &input, Engine::Direct);
+    let mut x = input;
+    for (layer, tr) in model.layers.iter().zip(&trace.layers) {
+        let packed = golden::PackedWeights::new(layer);
+        let direct = layer.currents_direct(&x);
+        assert_eq!(
+            packed.currents_bit_planes(layer, &x),
+            direct,
+            "bit planes, seed {seed}"
+        );
+        if let Some(events) = packed.currents_events(layer, &x) {
+            assert_eq!(events, direct, "events, seed {seed}");
+        }
+        if let Some(s) = tr.spikes.first() {
+            x = s.clone();
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn packed_kernels_agree_on_mlps(seed in any::<u64>()) {
+        kernels_agree(seed, Architecture::Mlp);
+    }
+
+    #[test]
+    fn packed_kernels_agree_on_conv_nets(seed in any::<u64>()) {
+        kernels_agree(seed, Architecture::Conv);
+    }
 
     #[test]
     fn engines_agree_on_mlps(seed in any::<u64>()) {

@@ -30,12 +30,9 @@
 //! STATUS.done and the pending interrupt, the buffer registers and IRQ enable keep
 //! their values so a driver can soft-reset and restart without reprogramming them.
 
-/// The register table. hdl/Cargo.toml currently has no `spikeslice-core` dependency
-/// (see docs/shell.md, "Status"), so the table's source file is compiled into this
-/// crate directly: it is the same file, so the RTL still cannot drift from the table.
-/// With the dependency back this becomes `pub use spikeslice_core::accel::regmap;`.
-#[path = "../../core/src/accel/regmap.rs"]
-pub mod regmap;
+/// The register table the register file is generated from: core's, so the RTL
+/// cannot drift from the driver, the firmware and docs/register-map.md.
+pub use spikeslice_core::accel::regmap;
 
 use crate::axi::{finish_verilog, AxiLiteSlave};
 use regmap::{Access, REGISTERS};
@@ -433,10 +430,11 @@ impl Logic for Csr {
                 }
             }
         }
-        if (self.aw_addr.q.val() == self.irq_off.val()) & self.do_write.val() {
-            if self.wbits.val().get_bit(0) {
-                self.pend.d.next = false;
-            }
+        if (self.aw_addr.q.val() == self.irq_off.val())
+            & self.do_write.val()
+            & self.wbits.val().get_bit(0)
+        {
+            self.pend.d.next = false;
         }
         if self.aw_addr.q.val() == self.irq_off.val() {
             self.whit.next = true;
@@ -732,7 +730,10 @@ mod tests {
     }
 
     /// Runs `tb` on a fresh register file held in reset for two cycles.
-    fn bench(tb: fn(&mut Sim<Csr>, Box<Csr>) -> Result<Box<Csr>, SimError>) {
+    /// A test bench body: gets the register file out of reset, returns it.
+    type Tb = fn(&mut Sim<Csr>, Box<Csr>) -> Result<Box<Csr>, SimError>;
+
+    fn bench(tb: Tb) {
         let (mut uut, _) = Csr::new(CFG).unwrap();
         uut.connect_all();
         let mut sim = Simulation::new();

@@ -298,29 +298,37 @@ impl NeuronLayer {
     /// The neurodynamics over precomputed currents.
     pub fn integrate(&self, currents: Vec<Vec<i64>>) -> LayerTrace {
         let p = self.synapses.positions;
-        let mut v: Vec<i64> = (0..self.neurons())
-            .map(|n| i64::from(self.v_init[n / p]))
-            .collect();
+        let outputs = self.synapses.outputs;
+        // Neuron (o, p) has index o * P + p: loop channel-major so each
+        // channel's parameters are read once, not divided out per neuron.
+        let mut v = vec![0i64; self.neurons()];
+        for (o, chunk) in v.chunks_mut(p).enumerate() {
+            chunk.fill(i64::from(self.v_init[o]));
+        }
         let mut spikes = Vec::new();
         match self.output {
             LayerOutput::Membrane => {
                 for cur in &currents {
-                    for (n, vn) in v.iter_mut().enumerate() {
-                        *vn = self.dynamics.leak(*vn) + cur[n];
+                    for (vn, &c) in v.iter_mut().zip(cur) {
+                        *vn = self.dynamics.leak(*vn) + c;
                     }
                 }
             }
             LayerOutput::Spikes { .. } => {
                 let max = self.max_spike();
                 for cur in &currents {
-                    let s: Vec<u8> = v
-                        .iter_mut()
-                        .enumerate()
-                        .map(|(n, vn)| {
-                            let th = i64::from(self.threshold[n / p]);
-                            step(vn, cur[n], th, max, self.dynamics, self.reset)
-                        })
-                        .collect();
+                    let mut s = vec![0u8; self.neurons()];
+                    for o in 0..outputs {
+                        let th = i64::from(self.threshold[o]);
+                        let range = o * p..(o + 1) * p;
+                        for ((sn, vn), &c) in s[range.clone()]
+                            .iter_mut()
+                            .zip(&mut v[range.clone()])
+                            .zip(&cur[range])
+                        {
+                            *sn = step(vn, c, th, max, self.dynamics, self.reset);
+                        }
+                    }
                     spikes.push(s);
                 }
             }

@@ -39,6 +39,9 @@ pub struct PackedWeights {
     /// Coefficient of each plane.
     coeff: Vec<i64>,
     binary: bool,
+    /// The weights transposed, `[g][k][o in group]`, for the event-driven
+    /// kernel; empty when an i32 accumulator could overflow.
+    transposed: Vec<i32>,
 }
 
 /// Bit `b` of each of the 64 bytes, for `b` in `0..planes`, into `out[b]`.
@@ -126,17 +129,113 @@ impl PackedWeights {
                 }
             })
             .collect();
+        // The event-driven kernel accumulates in i32: only when no sum of K
+        // products can leave it.
+        let per_group = syn.outputs / syn.groups;
+        let worst = syn.fan_in as u64 * u64::from(bw.max_weight().unsigned_abs()) * 255;
+        let transposed = if worst < i32::MAX as u64 {
+            let mut t = vec![0i32; syn.groups * syn.fan_in * per_group];
+            for o in 0..syn.outputs {
+                let (g, ol) = (o / per_group, o % per_group);
+                for k in 0..syn.fan_in {
+                    t[(g * syn.fan_in + k) * per_group + ol] =
+                        i32::from(syn.weights[o * syn.fan_in + k]);
+                }
+            }
+            t
+        } else {
+            Vec::new()
+        };
         Self {
             words,
             planes,
             bits,
             coeff,
             binary,
+            transposed,
         }
     }
 
-    /// Currents `sum W x + b` for one timestep's input vector.
+    /// Whether the event-driven kernel is expected to be cheaper for input `x`:
+    /// it costs about one vectorized multiply-add per non-zero input and output
+    /// (eight i32 lanes), the bit-plane kernel `b_w * b_in * K/64` popcounts per
+    /// output whatever the sparsity.
+    fn prefer_events(&self, layer: &NeuronLayer, x: &[u8]) -> bool {
+        if self.transposed.is_empty() {
+            return false;
+        }
+        let nonzero = x.iter().filter(|&&v| v != 0).count() as f64;
+        let density = nonzero / x.len().max(1) as f64;
+        let k = layer.synapses.fan_in as f64;
+        let events = density * k / 8.0;
+        let popcounts = (self.planes * usize::from(layer.input_bits.get()) * self.words) as f64;
+        events < popcounts
+    }
+
+    /// Event-driven currents: each non-zero input adds its value times its
+    /// column of weights to every output reading it (what an event-driven
+    /// SNN simulator does), vectorized over the outputs.
+    /// `None` when the layer's sums could overflow the i32 accumulator.
+    pub fn currents_events(&self, layer: &NeuronLayer, x: &[u8]) -> Option<Vec<i64>> {
+        if self.transposed.is_empty() {
+            return None;
+        }
+        let syn = &layer.synapses;
+        let per_group = syn.outputs / syn.groups;
+        let mut out = vec![0i64; syn.neurons()];
+        let mut acc = vec![0i32; per_group];
+        for g in 0..syn.groups {
+            let wt = &self.transposed[g * syn.fan_in * per_group..(g + 1) * syn.fan_in * per_group];
+            for p in 0..syn.positions {
+                acc.fill(0);
+                let mut add = |k: usize, v: u8| {
+                    let v = i32::from(v);
+                    for (a, &w) in acc.iter_mut().zip(&wt[k * per_group..(k + 1) * per_group]) {
+                        *a += v * w;
+                    }
+                };
+                match &syn.gather {
+                    None => {
+                        for (k, &v) in x.iter().enumerate() {
+                            if v != 0 {
+                                add(k, v);
+                            }
+                        }
+                    }
+                    Some(t) => {
+                        let start = (g * syn.positions + p) * syn.fan_in;
+                        for (k, &i) in t[start..start + syn.fan_in].iter().enumerate() {
+                            if i != PAD {
+                                let v = x[i as usize];
+                                if v != 0 {
+                                    add(k, v);
+                                }
+                            }
+                        }
+                    }
+                }
+                for (ol, &a) in acc.iter().enumerate() {
+                    let o = g * per_group + ol;
+                    out[o * syn.positions + p] = i64::from(a) + i64::from(layer.bias[o]);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Currents `sum W x + b` for one timestep's input vector, by whichever
+    /// kernel is cheaper for this input: bit planes and popcounts, or events.
     pub fn currents(&self, layer: &NeuronLayer, x: &[u8]) -> Vec<i64> {
+        if self.prefer_events(layer, x) {
+            if let Some(c) = self.currents_events(layer, x) {
+                return c;
+            }
+        }
+        self.currents_bit_planes(layer, x)
+    }
+
+    /// Currents by the bit-plane kernel alone (for tests and benchmarks).
+    pub fn currents_bit_planes(&self, layer: &NeuronLayer, x: &[u8]) -> Vec<i64> {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("popcnt") {
