@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The main job on the embedded default data: the example model on the mnist-5k
-# test split through the golden model, then its bit-budget table with firing
-# rates measured on the same split. Extra arguments go to `spikeslice infer`.
+# The main job on the embedded default data: the Bit Budget sweep. Trains (or
+# reuses from the cache) a model for every allocation (b_w, b_s, T) with
+# T*b_w*b_s = 16 on the vendored mnist-5k digits, converts each to an integer
+# SNN, and reports float, quantized-ANN and SNN accuracy, S-ACE and NS-ACE:
+# a table on the terminal, and CSV, JSON and a plot in sweep-out/.
+# Extra arguments go to `spikeslice sweep` (see `spikeslice sweep --help`).
 # Usage: scripts/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p spikeslice
-bin=target/release/spikeslice
-"$bin" infer --model models/mnist-mlp.json --data mnist-5k --split test --backend golden "$@"
-"$bin" budget --model models/mnist-mlp.json --data mnist-5k --split test
+exec target/release/spikeslice sweep "$@"

@@ -49,11 +49,14 @@ impl Board {
     pub fn power_microwatts(&self) -> Result<u64> {
         let root = &self.paths.root;
         let dir = root.path("sys/class/hwmon");
-        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let rel = format!("sys/class/hwmon/{name}");
-            if root.read(&format!("{rel}/name")).ok().as_deref() == Some(self.paths.power_sensor.as_str()) {
+            if root.read(&format!("{rel}/name")).ok().as_deref()
+                == Some(self.paths.power_sensor.as_str())
+            {
                 return root.read_u64(&format!("{rel}/power1_input"));
             }
         }

@@ -85,14 +85,21 @@ impl Daemon {
         for (off, _) in AcceleratorConfig::default().config_registers() {
             values.push((off, regs.read32(off)));
         }
-        AcceleratorConfig::from_registers(|o| values.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1))
-            .map_err(|e| e.to_string())
+        AcceleratorConfig::from_registers(|o| {
+            values.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1)
+        })
+        .map_err(|e| e.to_string())
     }
 
     fn run(&mut self, desc_offset: u32, desc_count: u32, timeout_ms: u32) -> Response {
         let config = match self.config() {
             Ok(c) => c,
-            Err(e) => return error(ErrorKind::Board, format!("the accelerator's configuration registers: {e}")),
+            Err(e) => {
+                return error(
+                    ErrorKind::Board,
+                    format!("the accelerator's configuration registers: {e}"),
+                )
+            }
         };
         if let Err(e) = decode_chain(self.board.dma.as_slice(), desc_offset, desc_count, &config) {
             let kind = if e.code == ErrorCode::OutOfWindow {
@@ -124,7 +131,10 @@ impl Daemon {
         if !fired && st & status::DONE == 0 {
             // Reset so the next run starts clean.
             regs.write32(regmap::CTRL, ctrl::SOFT_RESET);
-            return error(ErrorKind::Timeout, format!("no done within {timeout_ms} ms; the accelerator was reset"));
+            return error(
+                ErrorKind::Timeout,
+                format!("no done within {timeout_ms} ms; the accelerator was reset"),
+            );
         }
         regs.write32(regmap::IRQ_STATUS, 1);
         if let Err(e) = self.board.dma.sync_for_cpu(0, len) {
@@ -172,7 +182,13 @@ impl Daemon {
             }
             Request::Upload { offset, data } => {
                 if data.len() > MAX_CHUNK {
-                    return error(ErrorKind::Malformed, format!("an upload chunk of {} bytes exceeds {MAX_CHUNK}", data.len()));
+                    return error(
+                        ErrorKind::Malformed,
+                        format!(
+                            "an upload chunk of {} bytes exceeds {MAX_CHUNK}",
+                            data.len()
+                        ),
+                    );
                 }
                 if let Some(e) = self.window_check(offset, data.len() as u64) {
                     return e;
@@ -183,7 +199,10 @@ impl Daemon {
             }
             Request::Read { offset, len } => {
                 if len as usize > MAX_CHUNK {
-                    return error(ErrorKind::Malformed, format!("a read of {len} bytes exceeds {MAX_CHUNK}"));
+                    return error(
+                        ErrorKind::Malformed,
+                        format!("a read of {len} bytes exceeds {MAX_CHUNK}"),
+                    );
                 }
                 if let Some(e) = self.window_check(offset, u64::from(len)) {
                     return e;
@@ -211,7 +230,10 @@ impl Daemon {
                 dtbo,
             } => {
                 if bit_len == 0 || bit_len > MAX_BITSTREAM {
-                    return error(ErrorKind::Bitstream, format!("a bitstream of {bit_len} bytes is not plausible"));
+                    return error(
+                        ErrorKind::Bitstream,
+                        format!("a bitstream of {bit_len} bytes is not plausible"),
+                    );
                 }
                 self.pending = Some(PendingBitstream {
                     name,
@@ -224,12 +246,20 @@ impl Daemon {
             }
             Request::BitstreamChunk { offset, data } => {
                 let Some(p) = self.pending.as_mut() else {
-                    return error(ErrorKind::Bitstream, "a bitstream chunk without BitstreamBegin");
-                };
-                if offset != p.data.len() as u64 || p.data.len() as u64 + data.len() as u64 > p.len {
                     return error(
                         ErrorKind::Bitstream,
-                        format!("chunk at {offset} does not follow the {} bytes received (of {})", p.data.len(), p.len),
+                        "a bitstream chunk without BitstreamBegin",
+                    );
+                };
+                if offset != p.data.len() as u64 || p.data.len() as u64 + data.len() as u64 > p.len
+                {
+                    return error(
+                        ErrorKind::Bitstream,
+                        format!(
+                            "chunk at {offset} does not follow the {} bytes received (of {})",
+                            p.data.len(),
+                            p.len
+                        ),
                     );
                 }
                 p.data.extend_from_slice(&data);
@@ -240,7 +270,10 @@ impl Daemon {
                     return error(ErrorKind::Bitstream, "commit without a bitstream");
                 };
                 if p.data.len() as u64 != p.len {
-                    return error(ErrorKind::Bitstream, format!("incomplete: {} of {} bytes", p.data.len(), p.len));
+                    return error(
+                        ErrorKind::Bitstream,
+                        format!("incomplete: {} of {} bytes", p.data.len(), p.len),
+                    );
                 }
                 let crc = crc32(&p.data);
                 if crc != p.crc {

@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "spikeslice-fw", version, about = "spikeslice board daemon for the Kria KV260")]
+#[command(
+    name = "spikeslice-fw",
+    version,
+    about = "spikeslice board daemon for the Kria KV260"
+)]
 struct Args {
     /// Serial port to serve on (e.g. /dev/ttyPS1 or a USB gadget port).
     #[arg(long, conflicts_with = "listen")]
@@ -78,7 +82,8 @@ fn run(args: Args) -> Result<()> {
     };
     let mut daemon = Daemon::new(Board::open(regs, paths)?);
     if let Some(addr) = &args.listen {
-        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen on {addr}"))?;
         eprintln!("spikeslice-fw: listening on {addr}");
         for stream in listener.incoming() {
             let stream = stream?;

@@ -24,9 +24,18 @@ pub fn create_tree(root: &Root, window: usize, app: &str) -> Result<BoardPaths> 
         .open(root.path("dev/udmabuf0"))?;
     f.set_len(window as u64)?;
     let class = "sys/class/u-dma-buf/udmabuf0";
-    root.create(&format!("{class}/phys_addr"), format!("0x{SIM_PHYS:x}\n").as_bytes())?;
+    root.create(
+        &format!("{class}/phys_addr"),
+        format!("0x{SIM_PHYS:x}\n").as_bytes(),
+    )?;
     root.create(&format!("{class}/size"), format!("{window}\n").as_bytes())?;
-    for a in ["sync_offset", "sync_size", "sync_direction", "sync_for_cpu", "sync_for_device"] {
+    for a in [
+        "sync_offset",
+        "sync_size",
+        "sync_direction",
+        "sync_for_cpu",
+        "sync_for_device",
+    ] {
         root.create(&format!("{class}/{a}"), b"0\n")?;
     }
     root.create("sys/class/uio/uio0/maps/map0/size", b"0x1000\n")?;

@@ -16,7 +16,8 @@ impl Root {
     /// An attribute's text, trimmed.
     pub fn read(&self, rel: &str) -> Result<String> {
         let p = self.path(rel);
-        let s = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        let s =
+            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
         Ok(s.trim().to_string())
     }
 
@@ -43,7 +44,8 @@ impl Root {
     pub fn create(&self, rel: &str, contents: &[u8]) -> Result<()> {
         let p = self.path(rel);
         if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         std::fs::write(&p, contents).with_context(|| format!("cannot write {}", p.display()))
     }

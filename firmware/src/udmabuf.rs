@@ -64,10 +64,14 @@ impl UdmaBuf {
 
     fn sync(&self, file: &str, offset: usize, len: usize) -> Result<()> {
         let class = format!("sys/class/u-dma-buf/{}", self.name);
-        self.root.write(&format!("{class}/sync_offset"), &offset.to_string())?;
-        self.root.write(&format!("{class}/sync_size"), &len.to_string())?;
         self.root
-            .write(&format!("{class}/sync_direction"), &DMA_BIDIRECTIONAL.to_string())?;
+            .write(&format!("{class}/sync_offset"), &offset.to_string())?;
+        self.root
+            .write(&format!("{class}/sync_size"), &len.to_string())?;
+        self.root.write(
+            &format!("{class}/sync_direction"),
+            &DMA_BIDIRECTIONAL.to_string(),
+        )?;
         self.root.write(&format!("{class}/{file}"), "1")
     }
 

@@ -22,7 +22,8 @@ impl Uio {
     pub fn open(root: &Root, name: &str) -> Result<Self> {
         let size = root
             .read_u64(&format!("sys/class/uio/{name}/maps/map0/size"))
-            .context("is the accelerator's device-tree overlay loaded (generic-uio)?")? as usize;
+            .context("is the accelerator's device-tree overlay loaded (generic-uio)?")?
+            as usize;
         let dev = root.path(&format!("dev/{name}"));
         let file = OpenOptions::new()
             .read(true)
@@ -41,7 +42,10 @@ impl Uio {
     }
 
     fn ptr(&mut self, offset: u32) -> *mut u32 {
-        assert!(offset % 4 == 0 && (offset as usize) + 4 <= self.map.len(), "register offset");
+        assert!(
+            offset % 4 == 0 && (offset as usize) + 4 <= self.map.len(),
+            "register offset"
+        );
         // SAFETY: in bounds and aligned, checked above.
         unsafe { self.map.as_mut_ptr().add(offset as usize) as *mut u32 }
     }

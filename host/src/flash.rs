@@ -28,7 +28,13 @@ pub fn check(bit: &[u8], part: &str) -> Result<Bitstream> {
 }
 
 /// Flash `bit` (a `.bit` file's bytes) with overlay `dtbo` through `dev`.
-pub fn flash(dev: &mut BoardDevice, bit: &[u8], dtbo: &[u8], part: &str, progress: bool) -> Result<Flashed> {
+pub fn flash(
+    dev: &mut BoardDevice,
+    bit: &[u8],
+    dtbo: &[u8],
+    part: &str,
+    progress: bool,
+) -> Result<Flashed> {
     let b = check(bit, part)?;
     let bin = b.to_bin();
     let name = b.design.split(';').next().unwrap_or("design").to_string();

@@ -22,6 +22,14 @@ enum Command {
     GenRtl(cli::gen_rtl::Args),
     /// Load a bitstream onto a board through its daemon.
     Flash(cli::flash::Args),
+    /// Quantization-aware training of one allocation, converted to an integer model.
+    Train(cli::train::Args),
+    /// Train and measure every allocation of a Bit Budget (table, CSV, JSON, plot).
+    Sweep(cli::sweep::Args),
+    /// Bits against timesteps: the thesis' measurement and logistic fit.
+    Relation(cli::relation::Args),
+    /// Quantize and convert float weights trained elsewhere (PyTorch safetensors).
+    Import(cli::import::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +39,10 @@ fn main() -> ExitCode {
         Command::Budget(a) => cli::budget::run(a),
         Command::GenRtl(a) => cli::gen_rtl::run(a),
         Command::Flash(a) => cli::flash::run(a),
+        Command::Train(a) => cli::train::run(a),
+        Command::Sweep(a) => cli::sweep::run(a),
+        Command::Relation(a) => cli::relation::run(a),
+        Command::Import(a) => cli::import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

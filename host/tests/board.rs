@@ -3,6 +3,7 @@
 //! the host's board backend on the other, the same compiled programs as every
 //! other backend. Results must equal the golden model bit for bit.
 
+use serialport::{SerialPort, TTYPort};
 use spikeslice::compiler::compile;
 use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::device::Device;
@@ -17,7 +18,6 @@ use spikeslice_fw::board::Board;
 use spikeslice_fw::daemon::Daemon;
 use spikeslice_fw::sim::{self, SimRegisters};
 use spikeslice_fw::sysfs::Root;
-use serialport::{SerialPort, TTYPort};
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
@@ -50,17 +50,30 @@ fn networks_run_on_the_simulated_board_bit_identical_to_golden() {
     let (port, server) = serve_pty(dir.path());
     let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
     assert_eq!(dev.info.config, AcceleratorConfig::default());
-    for (seed, arch) in [(1u64, Architecture::Mlp), (2, Architecture::Conv), (3, Architecture::Conv)] {
+    for (seed, arch) in [
+        (1u64, Architecture::Mlp),
+        (2, Architecture::Conv),
+        (3, Architecture::Conv),
+    ] {
         let mut rng = random::rng(seed);
         let model = random::model(&mut rng, arch);
         let program = compile(&model, &dev.info.config).unwrap();
         let bits = model.spec.input.bits.get();
-        let xs: Vec<Vec<u8>> = (0..3).map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5)).collect();
+        let xs: Vec<Vec<u8>> = (0..3)
+            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+            .collect();
         let got = dev.run(&program, &xs).unwrap();
         for (x, g) in xs.iter().zip(&got) {
-            assert_eq!(g.output, golden::run_sample(&model, x, Engine::Direct), "seed {seed}");
+            assert_eq!(
+                g.output,
+                golden::run_sample(&model, x, Engine::Direct),
+                "seed {seed}"
+            );
             let spikes: u64 = g.output.layers.iter().map(|s| s.spike_sum).sum();
-            assert_eq!(g.activity.spikes, spikes, "the spike counter counts every spike");
+            assert_eq!(
+                g.activity.spikes, spikes,
+                "the spike counter counts every spike"
+            );
         }
     }
     assert!(dev.power().unwrap() > 0);
@@ -73,21 +86,31 @@ fn flash_checks_the_part_converts_uploads_and_loads() {
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = serve_pty(dir.path());
     let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
-    let bit = Bitstream::synthetic("spikeslice_top;UserID=0XFFFFFFFF", "xck26-sfvc784-2LV-c", 20_000);
+    let bit = Bitstream::synthetic(
+        "spikeslice_top;UserID=0XFFFFFFFF",
+        "xck26-sfvc784-2LV-c",
+        20_000,
+    );
     let dtbo = b"\xd0\x0d\xfe\xed fake overlay".to_vec();
     let f = flash::flash(&mut dev, &bit.to_bit(), &dtbo, KV260_PART, false).unwrap();
     assert_eq!(f.part, "xck26-sfvc784-2LV-c");
     // The app folder and the FPGA manager's firmware hold the converted image.
     let app = dir.path().join("lib/firmware/xilinx/spikeslice");
-    assert_eq!(std::fs::read(app.join("spikeslice.bit.bin")).unwrap(), bit.to_bin());
+    assert_eq!(
+        std::fs::read(app.join("spikeslice.bit.bin")).unwrap(),
+        bit.to_bin()
+    );
     assert_eq!(std::fs::read(app.join("spikeslice.dtbo")).unwrap(), dtbo);
     assert!(app.join("shell.json").exists());
-    let fw = std::fs::read_to_string(dir.path().join("sys/class/fpga_manager/fpga0/firmware")).unwrap();
+    let fw =
+        std::fs::read_to_string(dir.path().join("sys/class/fpga_manager/fpga0/firmware")).unwrap();
     assert_eq!(fw.trim(), "spikeslice.bit.bin");
 
     // A bitstream for another part is refused on the host, before any upload.
     let wrong = Bitstream::synthetic("other", "xczu9eg-ffvb1156-2-e", 10).to_bit();
-    let e = flash::flash(&mut dev, &wrong, &dtbo, KV260_PART, false).unwrap_err().to_string();
+    let e = flash::flash(&mut dev, &wrong, &dtbo, KV260_PART, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("xczu9eg") && e.contains("xck26"), "{e}");
     drop(dev);
     let d = server.join().unwrap();
@@ -99,7 +122,10 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = serve_pty(dir.path());
     let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
-    let e = dev.upload(WINDOW as u64 - 4, &[1, 2, 3, 4, 5]).unwrap_err().to_string();
+    let e = dev
+        .upload(WINDOW as u64 - 4, &[1, 2, 3, 4, 5])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("OutOfWindow") && e.contains("outside"), "{e}");
     let e = dev.read(u64::MAX - 2, 8).unwrap_err().to_string();
     assert!(e.contains("OutOfWindow"), "{e}");
@@ -115,14 +141,28 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
     let at = program.desc_offset as usize;
     image[at..at + 64].copy_from_slice(&d0.encode());
     dev.upload(0, &image).unwrap();
-    let e = dev.start(program.desc_offset, program.descriptors.len() as u32).unwrap_err().to_string();
-    assert!(e.contains("OutOfWindow") && e.contains("refused before starting"), "{e}");
+    let e = dev
+        .start(program.desc_offset, program.descriptors.len() as u32)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("OutOfWindow") && e.contains("refused before starting"),
+        "{e}"
+    );
     assert_eq!(dev.read(0, image.len()).unwrap(), image);
 
     // The device still works afterwards.
-    let x = random::spikes(&mut rng, model.input_len(), model.spec.input.bits.get(), 0.5);
+    let x = random::spikes(
+        &mut rng,
+        model.input_len(),
+        model.spec.input.bits.get(),
+        0.5,
+    );
     let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
-    assert_eq!(got[0].output, golden::run_sample(&model, &x, Engine::Direct));
+    assert_eq!(
+        got[0].output,
+        golden::run_sample(&model, &x, Engine::Direct)
+    );
     drop(dev);
     server.join().unwrap();
 }
@@ -131,7 +171,10 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
 fn an_unknown_protocol_version_is_refused_with_advice() {
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = serve_pty(dir.path());
-    let e = BoardDevice::connect_with(Box::new(port), 99).err().unwrap().to_string();
+    let e = BoardDevice::connect_with(Box::new(port), 99)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("protocol 99") && e.contains("update"), "{e}");
     server.join().unwrap();
 }
@@ -190,7 +233,14 @@ fn flipped_bytes_and_dropped_frames_do_not_corrupt_results() {
     let model = random::model(&mut rng, Architecture::Conv);
     let program = compile(&model, &dev.info.config).unwrap();
     let xs: Vec<Vec<u8>> = (0..4)
-        .map(|_| random::spikes(&mut rng, model.input_len(), model.spec.input.bits.get(), 0.5))
+        .map(|_| {
+            random::spikes(
+                &mut rng,
+                model.input_len(),
+                model.spec.input.bits.get(),
+                0.5,
+            )
+        })
         .collect();
     let got = dev.run(&program, &xs).unwrap();
     for (x, g) in xs.iter().zip(&got) {
@@ -209,7 +259,9 @@ fn a_client_that_vanishes_mid_upload_leaves_the_daemon_serving() {
     let server = std::thread::spawn(move || {
         for _ in 0..3 {
             let (stream, _) = listener.accept().unwrap();
-            stream.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
             let mut link = Link::new(stream);
             let _ = d.serve(&mut link);
         }
@@ -240,10 +292,21 @@ fn a_client_that_vanishes_mid_upload_leaves_the_daemon_serving() {
     let mut rng = random::rng(5);
     let model = random::model(&mut rng, Architecture::Mlp);
     let program = compile(&model, &second.info.config).unwrap();
-    let x = random::spikes(&mut rng, model.input_len(), model.spec.input.bits.get(), 0.5);
+    let x = random::spikes(
+        &mut rng,
+        model.input_len(),
+        model.spec.input.bits.get(),
+        0.5,
+    );
     let got = second.run(&program, std::slice::from_ref(&x)).unwrap();
-    assert_eq!(got[0].output, golden::run_sample(&model, &x, Engine::Direct));
-    assert!(matches!(second.request(&Request::Reset).unwrap(), Response::Ok));
+    assert_eq!(
+        got[0].output,
+        golden::run_sample(&model, &x, Engine::Direct)
+    );
+    assert!(matches!(
+        second.request(&Request::Reset).unwrap(),
+        Response::Ok
+    ));
     drop(second);
     server.join().unwrap();
 }

@@ -104,6 +104,16 @@ fn budget_prints_the_table() {
     assert_eq!(b["s_ace"], want.s_ace);
 }
 
+/// Run a command that must fail with an error message, not a panic; returns
+/// the message.
+fn failure(args: &[&str]) -> String {
+    let o = spikeslice(args);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    let e = stderr(&o);
+    assert!(e.starts_with("error: ") && !e.contains("panicked"), "{e}");
+    e
+}
+
 #[test]
 fn bad_inputs_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,20 +121,17 @@ fn bad_inputs_give_clear_errors() {
     let m = dir.path().join("m.json").display().to_string();
 
     // A missing model file.
-    let o = spikeslice(&[
+    let e = failure(&[
         "infer",
         "--model",
         "/no/such/model.json",
         "--data",
         "mnist-5k",
     ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("/no/such/model.json"), "{}", stderr(&o));
+    assert!(e.contains("/no/such/model.json"), "{e}");
 
     // Data that does not fit the model's input.
-    let o = spikeslice(&["infer", "--model", &m, "--data", "mnist-5k", "--limit", "3"]);
-    assert!(!o.status.success());
-    let e = stderr(&o);
+    let e = failure(&["infer", "--model", &m, "--data", "mnist-5k", "--limit", "3"]);
     assert!(
         e.contains("784 values per sample") && e.contains(&model.input_len().to_string()),
         "{e}"
@@ -132,26 +139,25 @@ fn bad_inputs_give_clear_errors() {
 
     // A CSV sample with a value too wide for the input bits.
     let wide = vec!["999"; model.input_len()].join(",");
-    std::fs::write(dir.path().join("wide.csv"), wide + "\n").unwrap();
-    let o = spikeslice(&[
+    let wide_path = dir.path().join("wide.csv");
+    std::fs::write(&wide_path, wide + "\n").unwrap();
+    let e = failure(&[
         "infer",
         "--model",
         &m,
         "--input",
-        &dir.path().join("wide.csv").display().to_string(),
+        &wide_path.display().to_string(),
     ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("999"), "{}", stderr(&o));
+    assert!(e.contains("999"), "{e}");
 
     // An unknown dataset name.
-    let o = spikeslice(&["infer", "--model", &m, "--data", "imagenet-1k"]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("imagenet-1k"), "{}", stderr(&o));
+    let e = failure(&["infer", "--model", &m, "--data", "imagenet-1k"]);
+    assert!(e.contains("imagenet-1k"), "{e}");
 
-    // Nothing panics.
-    for o in [&o] {
-        assert!(!stderr(o).contains("panicked"));
-    }
+    // A configuration no accelerator can have.
+    let x = dir.path().join("x.csv").display().to_string();
+    let e = failure(&["infer", "--model", &m, "--input", &x, "--rows", "0"]);
+    assert!(e.contains("rows"), "{e}");
 }
 
 #[test]

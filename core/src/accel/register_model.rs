@@ -119,11 +119,7 @@ impl RegisterModel {
                     self.start(window);
                 }
             }
-            IRQ_STATUS => {
-                if value & 1 != 0 {
-                    self.irq_pending = false;
-                }
-            }
+            IRQ_STATUS if value & 1 != 0 => self.irq_pending = false,
             BUF_BASE_LO => self.buf_base = (self.buf_base & !0xFFFF_FFFF) | u64::from(value),
             BUF_BASE_HI => self.buf_base = (self.buf_base & 0xFFFF_FFFF) | (u64::from(value) << 32),
             BUF_SIZE => self.buf_size = value,

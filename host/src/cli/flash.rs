@@ -32,7 +32,8 @@ impl Connection {
                     .with_context(|| format!("cannot open {port}"))?,
             ),
             (None, Some(addr)) => {
-                let s = std::net::TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+                let s = std::net::TcpStream::connect(addr)
+                    .with_context(|| format!("cannot connect to {addr}"))?;
                 s.set_read_timeout(Some(Duration::from_millis(50)))?;
                 Box::new(s)
             }
@@ -57,15 +58,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let bit = std::fs::read(&args.bitstream).with_context(|| format!("cannot read {}", args.bitstream.display()))?;
-    let dtbo = std::fs::read(&args.dtbo).with_context(|| format!("cannot read {}", args.dtbo.display()))?;
+    let bit = std::fs::read(&args.bitstream)
+        .with_context(|| format!("cannot read {}", args.bitstream.display()))?;
+    let dtbo = std::fs::read(&args.dtbo)
+        .with_context(|| format!("cannot read {}", args.dtbo.display()))?;
     // Check before connecting: a wrong file should not need a board.
     flash::check(&bit, &args.part).with_context(|| format!("{}", args.bitstream.display()))?;
     let mut dev = args.connection.open()?;
     let f = flash::flash(&mut dev, &bit, &dtbo, &args.part, true)?;
     drop(dev);
     // Verify with a fresh handshake: the ID and configuration registers.
-    let dev = args.connection.open().context("the board did not answer after loading")?;
+    let dev = args
+        .connection
+        .open()
+        .context("the board did not answer after loading")?;
     let c = dev.info.config;
     println!(
         "flashed {} for {} ({} bytes); accelerator {}x{}, acc {} bits, membrane {} bits, window {} bytes",

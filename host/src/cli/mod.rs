@@ -3,7 +3,11 @@
 pub mod budget;
 pub mod flash;
 pub mod gen_rtl;
+pub mod import;
 pub mod infer;
+pub mod relation;
+pub mod sweep;
+pub mod train;
 
 use anyhow::{Context, Result};
 use spikeslice_core::model::Model;

@@ -78,7 +78,9 @@ impl BoardDevice {
                     window_bytes,
                 }
             }
-            Response::Error { kind, message } => bail!("the board refused the handshake ({kind:?}): {message}"),
+            Response::Error { kind, message } => {
+                bail!("the board refused the handshake ({kind:?}): {message}")
+            }
             other => bail!("unexpected answer to hello: {other:?}"),
         };
         if info.id != regmap::MAGIC {
@@ -101,7 +103,9 @@ impl BoardDevice {
         self.link.send(&message::encode(req))?;
         let resp: Response = message::decode(&self.link.recv(self.reply_timeout)?)?;
         match resp {
-            Response::Error { kind, message } => Err(anyhow!("the board answered {kind:?}: {message}")),
+            Response::Error { kind, message } => {
+                Err(anyhow!("the board answered {kind:?}: {message}"))
+            }
             r => Ok(r),
         }
     }
@@ -187,7 +191,8 @@ impl Device for BoardDevice {
             spikeslice_core::protocol::crc32(&program.image),
         );
         if self.loaded != Some(identity) {
-            self.upload(0, &program.image).context("uploading the program")?;
+            self.upload(0, &program.image)
+                .context("uploading the program")?;
             self.loaded = Some(identity);
         }
         let mut results = Vec::with_capacity(inputs.len());
@@ -200,7 +205,8 @@ impl Device for BoardDevice {
             let mut window = vec![0u8; program.window_bytes()];
             for buf in &program.outputs {
                 let bytes = self.read(u64::from(buf.offset), buf.bytes)?;
-                window[buf.offset as usize..buf.offset as usize + buf.bytes].copy_from_slice(&bytes);
+                window[buf.offset as usize..buf.offset as usize + buf.bytes]
+                    .copy_from_slice(&bytes);
             }
             results.push(Inference {
                 output: super::golden::read_results(program, &window, x),

@@ -1,0 +1,144 @@
+//! `spikeslice train`, `sweep`, `relation` and `import` end to end on tiny
+//! configurations, and their errors on bad arguments (never a panic).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn spikeslice(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spikeslice"))
+        .args(args)
+        .env("SPIKESLICE_CACHE", cache)
+        .output()
+        .expect("run spikeslice")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Fails with a clear message (no panic, no usage dump from a crash).
+fn fails_with(args: &[&str], needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let o = spikeslice(args, dir.path());
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{args:?} should fail:\n{out}");
+    assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in:\n{err}"
+    );
+}
+
+const TINY: &[&str] = &[
+    "--train-limit",
+    "200",
+    "--test-limit",
+    "50",
+    "--float-epochs",
+    "1",
+    "--qat-epochs",
+    "1",
+];
+
+#[test]
+fn bad_arguments_give_clear_errors() {
+    fails_with(
+        &["sweep", "--budget", "0"],
+        "no allocation meets the budget 0",
+    );
+    fails_with(&["sweep", "--budget", "67"], "use --max");
+    fails_with(&["sweep", "--budget", "5000"], "4096");
+    fails_with(&["sweep", "--data", "nope"], "cannot open dataset 'nope'");
+    fails_with(&["sweep", "--arch", "rnn"], "mlp or cnn");
+    fails_with(
+        &["sweep", "--backend", "sim"],
+        "--backend sim is not available yet",
+    );
+    fails_with(
+        &["sweep", "--verify-sim", "3"],
+        "--verify-sim is not available yet",
+    );
+    fails_with(
+        &["train", "--alloc", "4/2", "--out", "m.json"],
+        "malformed allocation",
+    );
+    fails_with(
+        &["train", "--alloc", "4/9/2", "--out", "m.json"],
+        "b_s = 9 is out of range",
+    );
+    fails_with(
+        &["train", "--data", "missing.csv", "--out", "m.json"],
+        "missing.csv",
+    );
+    fails_with(
+        &["train", "--calibration", "p200", "--out", "m.json"],
+        "percentile",
+    );
+    fails_with(
+        &[
+            "import",
+            "--weights",
+            "nowhere.safetensors",
+            "--out",
+            "m.json",
+        ],
+        "nowhere.safetensors",
+    );
+}
+
+#[test]
+fn train_writes_a_model_that_infer_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let mut args = vec!["train", "--alloc", "2/2/2", "--out", m.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let o = spikeslice(&args, dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("float") && out.contains("SNN (golden)"),
+        "{out}"
+    );
+    assert!(dir.path().join("m.safetensors").exists());
+    let o = spikeslice(
+        &[
+            "infer",
+            "--model",
+            m.to_str().unwrap(),
+            "--data",
+            "mnist-5k",
+            "--limit",
+            "20",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
+#[test]
+fn sweep_writes_outputs_and_reuses_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let mut args = vec!["sweep", "--budget", "2", "--out", out_dir.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let o = spikeslice(&args, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    for a in ["1/1/2", "1/2/1", "2/1/1"] {
+        assert!(out.contains(a), "{a} missing:\n{out}");
+    }
+    assert!(out.contains("not yet available"), "{out}");
+    let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
+    let o = spikeslice(&args, &dir.path().join("cache"));
+    assert!(o.status.success());
+    let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(",true,")),
+        "second run is cached:\n{csv}"
+    );
+}

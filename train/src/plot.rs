@@ -1,0 +1,204 @@
+//! Plots (plotters): accuracy against allocation for a sweep, and the
+//! relation's curves. PNG and SVG from the same drawing code.
+//!
+//! Text needs a TrueType font: plotters is built with its pure-Rust
+//! `ab_glyph` renderer (no system library needed to build), and the font is
+//! read at run time from the usual system locations (DejaVu, Liberation, Lato,
+//! or `$SPIKESLICE_FONT`). Without one, plotting fails with a message and the
+//! sweep's other outputs are still written.
+
+use crate::sweep::SweepReport;
+use anyhow::{anyhow, bail, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::OnceLock;
+
+const FONT_CANDIDATES: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/lato/Lato-Regular.ttf",
+    "/Library/Fonts/Arial.ttf",
+    "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/// Register a sans-serif font once; the error says where we looked.
+fn ensure_font() -> Result<()> {
+    static FONT: OnceLock<Result<(), String>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let env = std::env::var("SPIKESLICE_FONT").ok();
+        for path in env.iter().map(String::as_str).chain(FONT_CANDIDATES.iter().copied()) {
+            if let Ok(bytes) = std::fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err("no TrueType font found (install fonts-dejavu-core, or set SPIKESLICE_FONT to a .ttf file)".into())
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+/// One curve: a name, a colour index and points `(x, y)`.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub dashed: bool,
+}
+
+/// A line chart; `x_labels` (if given) names integer x positions.
+pub struct Chart<'a> {
+    pub title: String,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub series: Vec<Series>,
+    pub x_labels: Option<&'a [String]>,
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let pts = c.series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        bail!("nothing to plot");
+    }
+    let pad_y = ((y1 - y0) * 0.08).max(0.5);
+    let (x0, x1) = if c.x_labels.is_some() {
+        (x0 - 0.5, x1 + 0.5)
+    } else {
+        (x0, x1.max(x0 + 1.0))
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&c.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(x0..x1, (y0 - pad_y)..(y1 + pad_y))
+        .map_err(err)?;
+    let labels = c.x_labels;
+    let fmt = |x: &f64| -> String {
+        match labels {
+            Some(l) => {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < l.len() {
+                    l[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+            None => format!("{x:.0}"),
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(c.x_desc.as_str())
+        .y_desc(c.y_desc.as_str())
+        .x_label_formatter(&fmt)
+        .label_style(("sans-serif", 13));
+    if let Some(l) = labels {
+        mesh.x_labels(l.len() * 2 + 1).disable_x_mesh();
+    }
+    mesh.draw().map_err(err)?;
+    let palette = [BLUE, RED, RGBColor(0, 140, 0), MAGENTA, CYAN, BLACK];
+    for (i, s) in c.series.iter().enumerate() {
+        let col = palette[i % palette.len()];
+        let style = ShapeStyle::from(&col).stroke_width(2);
+        if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col));
+        } else {
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col));
+            // Alternate filled and hollow markers of different sizes, so that
+            // curves that coincide (SNN = quantized ANN) stay visible.
+            let (size, filled) = if i % 2 == 1 { (6, false) } else { (3, true) };
+            let marker = if filled {
+                col.filled()
+            } else {
+                col.stroke_width(2)
+            };
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), size, marker)),
+                )
+                .map_err(err)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Draw `chart` to `path` (`.png` or `.svg`).
+pub fn render(chart: &Chart, path: &Path) -> Result<()> {
+    ensure_font()?;
+    let size = (960, 560);
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("svg") => draw(SVGBackend::new(path, size).into_drawing_area(), chart),
+        Some("png") => draw(BitMapBackend::new(path, size).into_drawing_area(), chart),
+        _ => bail!("plot {}: use a .png or .svg file name", path.display()),
+    }
+}
+
+/// Accuracy (%) against allocation, sorted as in the report (by budget, then
+/// `b_w`, `b_s`, `T`): float, QAT, integer ANN and SNN.
+pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
+    let labels: Vec<String> = r.rows.iter().map(|x| x.alloc.to_string()).collect();
+    let series = |name: &str, f: &dyn Fn(&crate::sweep::SweepRow) -> f64, dashed| Series {
+        name: name.into(),
+        points: r
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as f64, 100.0 * f(x)))
+            .collect(),
+        dashed,
+    };
+    let chart = Chart {
+        title: format!(
+            "{} on {}: test accuracy by allocation (BB {} {})",
+            r.arch,
+            r.data,
+            if r.at_most { "<=" } else { "=" },
+            r.budget,
+        ),
+        x_desc: "allocation b_w/b_s/T".into(),
+        y_desc: "test accuracy (%)".into(),
+        series: vec![
+            series("float", &|x| x.float_accuracy, true),
+            series("quantized ANN (integer)", &|x| x.qann_accuracy, false),
+            series("SNN (golden model)", &|x| x.snn_accuracy, false),
+        ],
+        x_labels: Some(&labels),
+    };
+    render(&chart, path)
+}

@@ -1,0 +1,482 @@
+//! The budget sweep: every allocation `(b_w, b_s, T)` of a Bit Budget, trained
+//! (or taken from the cache), converted, and measured.
+//!
+//! ## Extension points (issue 4)
+//! - [`PerformanceModel`]: the driver's cycle and energy models will implement
+//!   it; [`sweep`] fills [`SweepRow::perf`] when one is given. Until then the
+//!   fps, cycle and energy columns are absent (never invented).
+//! - [`Backend`]: the SNN accuracy comes from the golden model. `Sim` (Verilator)
+//!   and `verify_sim` are refused with a clear message until the simulator can
+//!   run whole networks.
+
+use crate::alloc::{self, Allocation};
+use crate::convert::LayerNoise;
+use crate::data::{self, Data};
+use crate::net::Net;
+use crate::{Evaluation, Stage, TrainConfig, TRAINER_VERSION};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use spikeslice_core::model::Model;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where the SNN runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The golden model (`spikeslice_core::golden`): the definition.
+    Golden,
+    /// Verilator RTL simulation of the accelerator: not available yet (issue 4).
+    Sim,
+}
+
+/// Cycles, throughput and energy of one model on one accelerator
+/// configuration: filled by a [`PerformanceModel`] (issue 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Performance {
+    /// Accelerator configuration, e.g. `"16x16 @ 200 MHz"`.
+    pub config: String,
+    pub cycles_per_inference: u64,
+    pub fps: f64,
+    pub energy_per_inference_j: f64,
+    /// Energy per inference divided by the network's S-ACE (Eq. 8): energy per
+    /// unit of Bit Budget.
+    pub energy_per_bit_budget_j: f64,
+}
+
+/// The hook for the driver's analytical cycle and energy models (issue 4):
+/// implement it and pass it in [`SweepConfig::performance`].
+pub trait PerformanceModel {
+    fn estimate(&self, model: &Model) -> Result<Performance>;
+}
+
+/// What to sweep.
+pub struct SweepConfig {
+    pub budget: u32,
+    /// All allocations with `T b_w b_s <= budget` instead of `==`.
+    pub at_most: bool,
+    /// Data, architecture, seed and hyperparameters (its `alloc` is ignored).
+    pub base: TrainConfig,
+    pub cache_dir: PathBuf,
+    pub backend: Backend,
+    /// Also run this many samples through Verilator and compare (not yet).
+    pub verify_sim: Option<usize>,
+    pub performance: Option<Box<dyn PerformanceModel>>,
+}
+
+/// One allocation's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    pub alloc: Allocation,
+    pub bit_budget: u32,
+    pub float_accuracy: f64,
+    pub qat_accuracy: f64,
+    pub qann_accuracy: f64,
+    pub snn_accuracy: f64,
+    pub snn_qann_agreement: f64,
+    pub params: u64,
+    pub weight_memory_bits: u64,
+    pub macs: u64,
+    pub s_ace: u64,
+    pub ns_ace: Option<f64>,
+    /// Largest per-layer fraction of SNN counts that differ from the
+    /// quantizer of their own input (QFFS "occasional noise").
+    pub max_local_noise: f64,
+    pub noise: Vec<LayerNoise>,
+    /// Taken from the cache rather than trained.
+    pub cached: bool,
+    /// The converted model's JSON spec (in the cache).
+    pub model_path: PathBuf,
+    /// Filled by a [`PerformanceModel`] (issue 4); `None` until then.
+    pub perf: Option<Performance>,
+}
+
+/// The whole sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub budget: u32,
+    pub at_most: bool,
+    pub data: String,
+    pub arch: String,
+    pub seed: u64,
+    pub backend: Backend,
+    pub test_samples: usize,
+    pub float_accuracy: f64,
+    pub rows: Vec<SweepRow>,
+    pub seconds: f64,
+}
+
+/// What the sweep reports while it runs.
+#[derive(Debug, Clone)]
+pub enum SweepEvent {
+    Float {
+        cached: bool,
+    },
+    Start {
+        index: usize,
+        total: usize,
+        alloc: Allocation,
+        cached: bool,
+    },
+    Train {
+        stage: Stage,
+        done: usize,
+        total: usize,
+    },
+    Done {
+        index: usize,
+        row: Box<SweepRow>,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Cache key of the float network: data, architecture, seed, float phase, code version.
+pub fn float_key(cfg: &TrainConfig, data: &Data) -> String {
+    let v = serde_json::json!({
+        "trainer": TRAINER_VERSION,
+        "data": data.digest,
+        "arch": cfg.arch,
+        "seed": cfg.seed,
+        "float": cfg.float,
+    });
+    let mut h = Sha256::new();
+    h.update(v.to_string().as_bytes());
+    hex(&h.finalize()[..8])
+}
+
+/// Cache key of a converted model: the float key plus allocation, QAT phase,
+/// calibration and what the evaluation measures.
+pub fn model_key(cfg: &TrainConfig, data: &Data) -> String {
+    let v = serde_json::json!({
+        "float": float_key(cfg, data),
+        "alloc": cfg.alloc,
+        "qat": cfg.qat,
+        "calibration": cfg.calibration,
+        "noise_samples": cfg.noise_samples,
+    });
+    let mut h = Sha256::new();
+    h.update(v.to_string().as_bytes());
+    hex(&h.finalize()[..8])
+}
+
+/// The float network for `cfg`, from the cache or trained (and cached).
+pub fn float_net(
+    cfg: &TrainConfig,
+    data: &Data,
+    cache: &Path,
+    on: &mut dyn FnMut(SweepEvent),
+) -> Result<(Net, f64, bool)> {
+    let dir = cache.join(format!("float-{}", float_key(cfg, data)));
+    let ckpt = dir.join("float.safetensors");
+    let acc_path = dir.join("float.json");
+    if ckpt.exists() && acc_path.exists() {
+        let mut net = crate::new_net(cfg.arch, data, cfg.seed)?;
+        net.load(&ckpt, None)?;
+        let acc: f64 = serde_json::from_slice(&std::fs::read(&acc_path)?)
+            .with_context(|| format!("corrupt cache file {}", acc_path.display()))?;
+        on(SweepEvent::Float { cached: true });
+        return Ok((net, acc, true));
+    }
+    on(SweepEvent::Float { cached: false });
+    let net = crate::pretrain(cfg, data, &mut |stage, done, total| {
+        on(SweepEvent::Train { stage, done, total })
+    })?;
+    let acc = net.accuracy(&data.test)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    net.save(&ckpt)?;
+    std::fs::write(&acc_path, serde_json::to_string(&acc)?)?;
+    Ok((net, acc, false))
+}
+
+/// A converted model and its evaluation, from the cache when its key matches,
+/// else trained from `float` and stored.
+pub fn cached_model(
+    cfg: &TrainConfig,
+    data: &Data,
+    float: &Net,
+    float_accuracy: f64,
+    cache: &Path,
+    on: &mut dyn FnMut(SweepEvent),
+) -> Result<(Model, Evaluation, PathBuf, bool)> {
+    let dir = cache.join(format!("{}-{}", cfg.alloc.tag(), model_key(cfg, data)));
+    let model_path = dir.join("model.json");
+    let eval_path = dir.join("eval.json");
+    if model_path.exists() && eval_path.exists() {
+        if let (Ok(model), Ok(eval)) = (
+            Model::load(&model_path),
+            serde_json::from_slice::<Evaluation>(&std::fs::read(&eval_path)?),
+        ) {
+            return Ok((model, eval, model_path, true));
+        }
+        // An unreadable entry (interrupted write, older format): retrain.
+    }
+    let mut r = crate::train_from(
+        cfg,
+        data,
+        float,
+        float_accuracy,
+        &mut |stage, done, total| on(SweepEvent::Train { stage, done, total }),
+    )?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    r.model.spec.weights = "model.safetensors".into();
+    r.model
+        .save(&model_path)
+        .with_context(|| format!("cannot write {}", model_path.display()))?;
+    r.net.save(&dir.join("qat.safetensors"))?;
+    // eval.json last: its presence marks a complete entry.
+    std::fs::write(&eval_path, serde_json::to_string_pretty(&r.eval)?)?;
+    Ok((r.model, r.eval, model_path, false))
+}
+
+/// Run the sweep.
+pub fn sweep(cfg: &SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepReport> {
+    if cfg.backend == Backend::Sim {
+        bail!("--backend sim is not available yet: running whole networks in Verilator needs the shell and driver of issue 4; use --backend golden");
+    }
+    if cfg.verify_sim.is_some() {
+        bail!("--verify-sim is not available yet: it needs the Verilator whole-network driver of issue 4");
+    }
+    let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
+    let started = Instant::now();
+    let base = &cfg.base;
+    let data = data::load(&base.data, base.train_limit, base.test_limit)?;
+    let (float, float_accuracy, _) = float_net(base, &data, &cfg.cache_dir, on)?;
+    let mut rows = Vec::with_capacity(allocs.len());
+    for (index, &a) in allocs.iter().enumerate() {
+        let mut c = base.clone();
+        c.alloc = a;
+        let dir = cfg
+            .cache_dir
+            .join(format!("{}-{}", a.tag(), model_key(&c, &data)));
+        on(SweepEvent::Start {
+            index,
+            total: allocs.len(),
+            alloc: a,
+            cached: dir.join("eval.json").exists(),
+        });
+        let (model, eval, model_path, cached) =
+            cached_model(&c, &data, &float, float_accuracy, &cfg.cache_dir, on)?;
+        let perf = match &cfg.performance {
+            Some(p) => Some(p.estimate(&model)?),
+            None => None,
+        };
+        let row = SweepRow {
+            alloc: a,
+            bit_budget: a.budget(),
+            float_accuracy: eval.float_accuracy,
+            qat_accuracy: eval.qat_accuracy,
+            qann_accuracy: eval.qann_accuracy,
+            snn_accuracy: eval.snn_accuracy,
+            snn_qann_agreement: eval.snn_qann_agreement,
+            params: eval.budget.params,
+            weight_memory_bits: eval.budget.weight_memory_bits,
+            macs: eval.budget.macs,
+            s_ace: eval.budget.s_ace,
+            ns_ace: eval.budget.ns_ace,
+            max_local_noise: eval
+                .noise
+                .iter()
+                .map(|n| n.local_rate())
+                .fold(0.0, f64::max),
+            noise: eval.noise,
+            cached,
+            model_path,
+            perf,
+        };
+        on(SweepEvent::Done {
+            index,
+            row: Box::new(row.clone()),
+        });
+        rows.push(row);
+    }
+    Ok(SweepReport {
+        budget: cfg.budget,
+        at_most: cfg.at_most,
+        data: base.data.clone(),
+        arch: base.arch.to_string(),
+        seed: base.seed,
+        backend: cfg.backend,
+        test_samples: data.test.len(),
+        float_accuracy,
+        rows,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}", 100.0 * x)
+}
+
+impl SweepReport {
+    /// The row with the best SNN accuracy (the smallest budget, then the first, on a tie).
+    pub fn best(&self) -> Option<&SweepRow> {
+        self.rows
+            .iter()
+            .fold(None, |best: Option<&SweepRow>, r| match best {
+                Some(b) if b.snn_accuracy >= r.snn_accuracy => Some(b),
+                _ => Some(r),
+            })
+    }
+
+    /// The BB paper's comparison for static images: among allocations of the
+    /// same budget and the same `b_w`, does the one that spends most on `b_s`
+    /// beat the one that spends most on `T`? One line per such pair.
+    pub fn spike_bits_vs_timesteps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut keys: Vec<(u32, u32)> = self
+            .rows
+            .iter()
+            .map(|r| (r.bit_budget, r.alloc.b_w))
+            .collect();
+        keys.dedup();
+        for (bb, bw) in keys {
+            let group: Vec<&SweepRow> = self
+                .rows
+                .iter()
+                .filter(|r| r.bit_budget == bb && r.alloc.b_w == bw)
+                .collect();
+            if group.len() < 2 {
+                continue;
+            }
+            let bits = group.iter().max_by_key(|r| r.alloc.b_s).expect("non-empty");
+            let time = group.iter().max_by_key(|r| r.alloc.t).expect("non-empty");
+            let verdict = if bits.snn_accuracy > time.snn_accuracy {
+                "spike bits win"
+            } else if bits.snn_accuracy < time.snn_accuracy {
+                "timesteps win"
+            } else {
+                "tie"
+            };
+            out.push(format!(
+                "BB {bb}, b_w {bw}: {} {}% vs {} {}%: {verdict}",
+                bits.alloc,
+                pct(bits.snn_accuracy),
+                time.alloc,
+                pct(time.snn_accuracy)
+            ));
+        }
+        out
+    }
+
+    /// The terminal table.
+    pub fn table(&self) -> comfy_table::Table {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        let mut header = vec![
+            "b_w/b_s/T",
+            "BB",
+            "levels",
+            "float %",
+            "QAT %",
+            "qANN %",
+            "SNN %",
+            "SNN=qANN %",
+            "params",
+            "weight KiB",
+            "S-ACE (M)",
+            "NS-ACE (M)",
+            "noise %",
+            "cached",
+        ];
+        let with_perf = self.rows.iter().any(|r| r.perf.is_some());
+        if with_perf {
+            header.extend(["cycles", "fps", "uJ/inf"]);
+        }
+        t.set_header(header);
+        for r in &self.rows {
+            let mut row = vec![
+                r.alloc.to_string(),
+                r.bit_budget.to_string(),
+                r.alloc.levels().to_string(),
+                pct(r.float_accuracy),
+                pct(r.qat_accuracy),
+                pct(r.qann_accuracy),
+                pct(r.snn_accuracy),
+                pct(r.snn_qann_agreement),
+                r.params.to_string(),
+                format!("{:.1}", r.weight_memory_bits as f64 / 8192.0),
+                format!("{:.2}", r.s_ace as f64 / 1e6),
+                r.ns_ace.map_or("-".into(), |v| format!("{:.2}", v / 1e6)),
+                format!("{:.1}", 100.0 * r.max_local_noise),
+                if r.cached { "yes" } else { "no" }.into(),
+            ];
+            if with_perf {
+                match &r.perf {
+                    Some(p) => row.extend([
+                        p.cycles_per_inference.to_string(),
+                        format!("{:.0}", p.fps),
+                        format!("{:.3}", p.energy_per_inference_j * 1e6),
+                    ]),
+                    None => row.extend(["-".to_string(), "-".into(), "-".into()]),
+                }
+            }
+            t.add_row(row);
+        }
+        t
+    }
+
+    /// CSV, one row per allocation (performance columns empty until issue 4).
+    pub fn csv(&self) -> String {
+        let mut s = String::from(
+            "b_w,b_s,T,bit_budget,levels,float_acc,qat_acc,qann_acc,snn_acc,snn_qann_agreement,params,weight_memory_bits,macs,s_ace,ns_ace,max_local_noise,cached,cycles,fps,energy_per_inference_j,energy_per_bit_budget_j,model\n",
+        );
+        for r in &self.rows {
+            let p = r.perf.as_ref();
+            s.push_str(&format!(
+                "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{:.5},{},{},{},{},{},{}\n",
+                r.alloc.b_w,
+                r.alloc.b_s,
+                r.alloc.t,
+                r.bit_budget,
+                r.alloc.levels(),
+                r.float_accuracy,
+                r.qat_accuracy,
+                r.qann_accuracy,
+                r.snn_accuracy,
+                r.snn_qann_agreement,
+                r.params,
+                r.weight_memory_bits,
+                r.macs,
+                r.s_ace,
+                r.ns_ace.map_or(String::new(), |v| format!("{v:.0}")),
+                r.max_local_noise,
+                r.cached,
+                p.map_or(String::new(), |p| p.cycles_per_inference.to_string()),
+                p.map_or(String::new(), |p| format!("{:.1}", p.fps)),
+                p.map_or(String::new(), |p| format!("{:e}", p.energy_per_inference_j)),
+                p.map_or(String::new(), |p| format!("{:e}", p.energy_per_bit_budget_j)),
+                r.model_path.display(),
+            ));
+        }
+        s
+    }
+
+    /// Write `sweep.csv`, `sweep.json`, `sweep.png` and `sweep.svg` into `dir`.
+    /// A plot that cannot be drawn (no font on the machine) is a warning in the
+    /// returned list, not a failure of the sweep.
+    pub fn write(&self, dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut written = Vec::new();
+        let mut warnings = Vec::new();
+        let csv = dir.join("sweep.csv");
+        std::fs::write(&csv, self.csv())
+            .with_context(|| format!("cannot write {}", csv.display()))?;
+        written.push(csv);
+        let json = dir.join("sweep.json");
+        std::fs::write(&json, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| format!("cannot write {}", json.display()))?;
+        written.push(json);
+        for ext in ["png", "svg"] {
+            let p = dir.join(format!("sweep.{ext}"));
+            match crate::plot::sweep_plot(self, &p) {
+                Ok(()) => written.push(p),
+                Err(e) => warnings.push(format!("no plot {}: {e:#}", p.display())),
+            }
+        }
+        Ok((written, warnings))
+    }
+}

@@ -1,0 +1,141 @@
+//! The sweep: complete enumeration, the cache, and bad arguments.
+
+use spikeslice_train::alloc::{enumerate, Allocation, MAX_BUDGET};
+use spikeslice_train::sweep::{sweep, Backend, SweepConfig};
+use spikeslice_train::{PhaseConfig, TrainConfig};
+use std::collections::BTreeSet;
+
+/// Every allocation by brute force.
+fn brute(budget: u32, at_most: bool) -> BTreeSet<(u32, u32, u32)> {
+    let mut s = BTreeSet::new();
+    for b_w in 1..=8 {
+        for b_s in 1..=8 {
+            for t in 1..=64 {
+                let bb = b_w * b_s * t;
+                if bb == budget || (at_most && bb <= budget) {
+                    s.insert((b_w, b_s, t));
+                }
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn enumeration_is_complete() {
+    let mut nonempty = 0;
+    for budget in 0..=MAX_BUDGET + 3 {
+        for at_most in [false, true] {
+            let expected = brute(budget, at_most);
+            match enumerate(budget, at_most) {
+                Ok(v) => {
+                    let got: BTreeSet<_> = v.iter().map(|a| (a.b_w, a.b_s, a.t)).collect();
+                    assert_eq!(got.len(), v.len(), "duplicates at {budget}");
+                    assert_eq!(got, expected, "budget {budget} at_most {at_most}");
+                    assert!(v.iter().all(|a| Allocation::new(a.b_w, a.b_s, a.t).is_ok()));
+                    nonempty += 1;
+                }
+                Err(e) => assert!(expected.is_empty(), "budget {budget}: {e}"),
+            }
+        }
+    }
+    assert!(nonempty > 1000);
+    // Worked by hand: 8 = 1*1*8, 1*2*4, 1*4*2, 1*8*1, 2*1*4, 2*2*2, 2*4*1, 4*1*2, 4*2*1, 8*1*1.
+    assert_eq!(enumerate(8, false).unwrap().len(), 10);
+}
+
+#[test]
+fn impossible_budgets_say_why() {
+    let e = enumerate(0, false).unwrap_err().to_string();
+    assert!(e.contains("budget 0") && e.contains("at least 1"), "{e}");
+    // 67 is prime and above 64: no T * b_w * b_s with the contract's ranges.
+    let e = enumerate(67, false).unwrap_err().to_string();
+    assert!(e.contains("67") && e.contains("--max"), "{e}");
+    assert_eq!(enumerate(67, true).unwrap().len(), brute(67, true).len());
+    let e = enumerate(MAX_BUDGET + 1, false).unwrap_err().to_string();
+    assert!(e.contains("4096"), "{e}");
+}
+
+fn tiny_sweep(cache: &std::path::Path, seed: u64, train_limit: usize) -> SweepConfig {
+    SweepConfig {
+        budget: 2,
+        at_most: false,
+        base: TrainConfig {
+            seed,
+            float: PhaseConfig {
+                epochs: 1,
+                lr: 2e-3,
+                batch: 50,
+            },
+            qat: PhaseConfig {
+                epochs: 1,
+                lr: 1e-3,
+                batch: 50,
+            },
+            train_limit: Some(train_limit),
+            test_limit: Some(50),
+            noise_samples: 20,
+            ..TrainConfig::default()
+        },
+        cache_dir: cache.to_path_buf(),
+        backend: Backend::Golden,
+        verify_sim: None,
+        performance: None,
+    }
+}
+
+#[test]
+fn cached_models_are_reused_and_invalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |cfg: &SweepConfig| sweep(cfg, &mut |_| {}).unwrap();
+    let first = run(&tiny_sweep(dir.path(), 1, 200));
+    // BB = 2: 1/1/2, 1/2/1, 2/1/1.
+    assert_eq!(first.rows.len(), 3);
+    assert!(first.rows.iter().all(|r| !r.cached));
+    let again = run(&tiny_sweep(dir.path(), 1, 200));
+    assert!(
+        again.rows.iter().all(|r| r.cached),
+        "second run reuses every model"
+    );
+    for (a, b) in first.rows.iter().zip(&again.rows) {
+        assert_eq!(
+            (a.snn_accuracy, a.qann_accuracy, a.s_ace),
+            (b.snn_accuracy, b.qann_accuracy, b.s_ace)
+        );
+        assert_eq!(a.model_path, b.model_path);
+    }
+    // Another seed, or other data, is another key.
+    let seed = run(&tiny_sweep(dir.path(), 2, 200));
+    assert!(seed.rows.iter().all(|r| !r.cached));
+    let data = run(&tiny_sweep(dir.path(), 1, 150));
+    assert!(data.rows.iter().all(|r| !r.cached));
+    // Other QAT hyperparameters: retrain the quantized models.
+    let mut cfg = tiny_sweep(dir.path(), 1, 200);
+    cfg.base.qat.lr = 5e-4;
+    assert!(run(&cfg).rows.iter().all(|r| !r.cached));
+    // The outputs are written.
+    let out = dir.path().join("out");
+    let (files, _warnings) = first.write(&out).unwrap();
+    assert!(files.iter().any(|f| f.ends_with("sweep.csv")));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn sim_backend_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny_sweep(dir.path(), 1, 100);
+    cfg.backend = Backend::Sim;
+    let e = sweep(&cfg, &mut |_| {}).unwrap_err().to_string();
+    assert!(
+        e.contains("not available yet") && e.contains("issue 4"),
+        "{e}"
+    );
+    let mut cfg = tiny_sweep(dir.path(), 1, 100);
+    cfg.verify_sim = Some(5);
+    let e = sweep(&cfg, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("--verify-sim is not available yet"), "{e}");
+}

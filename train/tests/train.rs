@@ -1,0 +1,300 @@
+//! Training and conversion: determinism, the exact SNN = quantized-ANN
+//! identity on one-hidden-layer networks, and bad input.
+
+use spikeslice_core::dataset::SplitMix64;
+use spikeslice_core::golden::{self, Engine, LayerOutput};
+use spikeslice_core::model::{
+    InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, Tensor, FORMAT, VERSION,
+};
+use spikeslice_core::neuron::Reset;
+use spikeslice_core::numeric::{SpikeBits, Timesteps, WeightBits};
+use spikeslice_train::alloc::Allocation;
+use spikeslice_train::arch::Arch;
+use spikeslice_train::{convert, data, train, PhaseConfig, TrainConfig};
+use std::collections::BTreeMap;
+
+/// A small, fast configuration: 300 training digits, 100 test digits.
+fn tiny(alloc: &str, arch: Arch) -> TrainConfig {
+    TrainConfig {
+        alloc: alloc.parse().unwrap(),
+        arch,
+        float: PhaseConfig {
+            epochs: 2,
+            lr: 2e-3,
+            batch: 50,
+        },
+        qat: PhaseConfig {
+            epochs: 1,
+            lr: 1e-3,
+            batch: 50,
+        },
+        train_limit: Some(300),
+        test_limit: Some(100),
+        noise_samples: 100,
+        ..TrainConfig::default()
+    }
+}
+
+fn floats(r: &spikeslice_train::TrainResult) -> BTreeMap<String, Vec<u32>> {
+    r.net
+        .tensors()
+        .into_iter()
+        .map(|(k, t)| {
+            let v: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+            (k, v.into_iter().map(f32::to_bits).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn training_is_deterministic_for_a_seed() {
+    let cfg = tiny("3/2/2", Arch::Mlp);
+    let a = train(&cfg, &mut |_, _, _| {}).unwrap();
+    let b = train(&cfg, &mut |_, _, _| {}).unwrap();
+    // Bit-identical float weights, scales and steps, and identical integer models.
+    assert_eq!(floats(&a), floats(&b));
+    assert_eq!(a.model, b.model);
+    assert_eq!(a.eval, b.eval);
+    // A different seed gives different weights (the seed is really used).
+    let mut other = cfg.clone();
+    other.seed = 2;
+    let c = train(&other, &mut |_, _, _| {}).unwrap();
+    assert_ne!(floats(&a), floats(&c));
+}
+
+#[test]
+fn cnn_trains_and_converts_deterministically() {
+    let cfg = tiny("4/2/1", Arch::Cnn);
+    let a = train(&cfg, &mut |_, _, _| {}).unwrap();
+    let b = train(&cfg, &mut |_, _, _| {}).unwrap();
+    assert_eq!(a.model, b.model);
+    // Better than chance after a few hundred digits.
+    assert!(a.eval.snn_accuracy > 0.3, "{:?}", a.eval.snn_accuracy);
+    assert_eq!(
+        a.eval.noise[0].local_mismatches, 0,
+        "first conv layer sees constant input"
+    );
+}
+
+/// SNN hidden spike counts (summed over T) for one sample.
+fn snn_counts(model: &Model, x: &[u8]) -> Vec<Vec<i64>> {
+    let tr = golden::trace(model, x, Engine::Direct);
+    model
+        .layers
+        .iter()
+        .zip(&tr.layers)
+        .map(|(l, t)| match l.output {
+            LayerOutput::Membrane => t.membrane.clone(),
+            LayerOutput::Spikes { .. } => {
+                let mut c = vec![0i64; l.neurons()];
+                for step in &t.spikes {
+                    for (a, &s) in c.iter_mut().zip(step) {
+                        *a += i64::from(s);
+                    }
+                }
+                c
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn trained_one_hidden_layer_snn_equals_its_quantized_ann_exactly() {
+    // One hidden layer: its input (the pixels) is constant in time, so by the
+    // soft-reset identity (docs/semantics.md §7) every hidden spike count
+    // equals the integer ANN's quantized activation, and the readout (linear in
+    // the counts) equals exactly too.
+    for alloc in ["1/1/1", "2/3/2", "4/1/5", "8/2/3"] {
+        let r = train(&tiny(alloc, Arch::Mlp), &mut |_, _, _| {}).unwrap();
+        let d = data::load("mnist-5k", Some(10), Some(100)).unwrap();
+        for i in 0..d.test.len() {
+            let x = d.test.sample(i);
+            assert_eq!(
+                snn_counts(&r.model, x),
+                convert::qann(&r.model, x),
+                "{alloc}, sample {i}"
+            );
+        }
+        assert_eq!(r.eval.snn_qann_agreement, 1.0, "{alloc}");
+        assert_eq!(r.eval.snn_accuracy, r.eval.qann_accuracy, "{alloc}");
+        for n in &r.eval.noise {
+            assert_eq!(
+                (n.local_mismatches, n.chain_mismatches),
+                (0, 0),
+                "{alloc} {}",
+                n.layer
+            );
+            assert!(n.compared > 0);
+        }
+        // The conversion folded the pre-charge: v_init in [0, theta).
+        let l = &r.model.layers[0];
+        for (v, th) in l.v_init.iter().zip(&l.threshold) {
+            assert!((0..*th).contains(v), "v_init {v} theta {th}");
+        }
+    }
+}
+
+/// A random dense -> readout model with thresholds, biases and v_init in
+/// `[0, theta)` as the converter produces them.
+fn random_one_layer(rng: &mut SplitMix64, k: usize, h: usize, a: Allocation) -> Model {
+    let wb = WeightBits::new(a.b_w).unwrap();
+    let mut w = |n: usize| -> Vec<i8> {
+        (0..n)
+            .map(|_| {
+                let m = wb.max_weight();
+                let v = rng.below((2 * m + 1) as usize) as i32 - m;
+                if a.b_w == 1 && v == 0 {
+                    1
+                } else {
+                    v as i8
+                }
+            })
+            .collect()
+    };
+    let w1 = w(h * k);
+    let w2 = w(10 * h);
+    let theta: Vec<i32> = (0..h).map(|_| 1 + rng.below(300) as i32).collect();
+    let v1: Vec<i32> = theta
+        .iter()
+        .map(|&t| rng.below(t as usize) as i32)
+        .collect();
+    let b1: Vec<i32> = (0..h).map(|_| rng.below(400) as i32 - 200).collect();
+    let b2: Vec<i32> = (0..10).map(|_| rng.below(400) as i32 - 200).collect();
+    let v2: Vec<i32> = (0..10).map(|_| rng.below(50) as i32 - 25).collect();
+    let mut t = BTreeMap::new();
+    t.insert("fc1.weight".into(), Tensor::i8(vec![h, k], w1));
+    t.insert("fc1.bias".into(), Tensor::i32(vec![h], b1));
+    t.insert("fc1.threshold".into(), Tensor::i32(vec![h], theta));
+    t.insert("fc1.v_init".into(), Tensor::i32(vec![h], v1));
+    t.insert("out.weight".into(), Tensor::i8(vec![10, h], w2));
+    t.insert("out.bias".into(), Tensor::i32(vec![10], b2));
+    t.insert("out.v_init".into(), Tensor::i32(vec![10], v2));
+    let spec = ModelSpec {
+        format: FORMAT.into(),
+        version: VERSION,
+        name: "r".into(),
+        weights: "r.safetensors".into(),
+        timesteps: Timesteps::new(a.t).unwrap(),
+        input: InputSpec {
+            shape: vec![k],
+            bits: SpikeBits::new(4).unwrap(),
+        },
+        layers: vec![
+            LayerSpec::Dense {
+                name: "fc1".into(),
+                outputs: h,
+                weight_bits: wb,
+                neuron: NeuronSpec {
+                    spike_bits: SpikeBits::new(a.b_s).unwrap(),
+                    reset: Reset::Soft,
+                    leak_shift: None,
+                },
+            },
+            LayerSpec::Readout {
+                name: "out".into(),
+                outputs: 10,
+                weight_bits: wb,
+                leak_shift: None,
+            },
+        ],
+    };
+    Model::new(spec, t).unwrap()
+}
+
+#[test]
+fn random_one_hidden_layer_models_equal_the_integer_ann() {
+    let mut rng = SplitMix64::new(11);
+    for case in 0..60 {
+        let a = Allocation::new(
+            1 + rng.below(8) as u32,
+            1 + rng.below(8) as u32,
+            1 + rng.below(16) as u32,
+        )
+        .unwrap();
+        let (k, h) = (1 + rng.below(40), 1 + rng.below(20));
+        let model = random_one_layer(&mut rng, k, h, a);
+        for _ in 0..10 {
+            let x: Vec<u8> = (0..model.input_len())
+                .map(|_| rng.below(16) as u8)
+                .collect();
+            assert_eq!(
+                snn_counts(&model, &x),
+                convert::qann(&model, &x),
+                "case {case} at {a}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let e = data::load("no-such-set", None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no-such-set") && e.contains("built-in"), "{e}");
+    for bad in ["4/2", "4/2/x", "0/1/1", "1/9/1", "1/1/65"] {
+        let e = bad.parse::<Allocation>().unwrap_err().to_string();
+        assert!(e.contains(bad) || e.contains("out of range"), "{bad}: {e}");
+    }
+    let e = "mlpx".parse::<Arch>().unwrap_err();
+    assert!(e.contains("mlp or cnn"), "{e}");
+}
+
+#[test]
+fn imported_pytorch_weights_convert_like_our_own() {
+    use spikeslice_train::{finetune, import, pretrain};
+    let mut cfg = tiny("4/2/2", Arch::Mlp);
+    cfg.qat.epochs = 0; // post-training quantization, as `spikeslice import` does by default
+    let d = data::load(&cfg.data, cfg.train_limit, cfg.test_limit).unwrap();
+    let float = pretrain(&cfg, &d, &mut |_, _, _| {}).unwrap();
+    // nn.Sequential(Linear, ReLU, Linear).state_dict() names.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("torch.safetensors");
+    let t = float.tensors();
+    let mut torch = std::collections::HashMap::new();
+    torch.insert("0.weight".to_string(), t["fc1.weight"].clone());
+    torch.insert("0.bias".to_string(), t["fc1.bias"].clone());
+    torch.insert("2.weight".to_string(), t["out.weight"].clone());
+    torch.insert("2.bias".to_string(), t["out.bias"].clone());
+    candle_core::safetensors::save(&torch, &path).unwrap();
+    let imported = import::load_float(&path, Arch::Mlp, &d, cfg.seed).unwrap();
+    let ours = finetune(&cfg, &d, &float, &mut |_, _, _| {}).unwrap();
+    let theirs = finetune(&cfg, &d, &imported, &mut |_, _, _| {}).unwrap();
+    let a = convert::convert(&ours, "m", 8).unwrap();
+    let b = convert::convert(&theirs, "m", 8).unwrap();
+    assert_eq!(
+        a, b,
+        "same weights, same conversion path, same integer model"
+    );
+
+    // A layer of the wrong shape is named in the error.
+    torch.insert(
+        "2.weight".to_string(),
+        candle_core::Tensor::zeros((10, 7), candle_core::DType::F32, &candle_core::Device::Cpu)
+            .unwrap(),
+    );
+    candle_core::safetensors::save(&torch, &path).unwrap();
+    let e = format!(
+        "{:#}",
+        import::load_float(&path, Arch::Mlp, &d, 1).unwrap_err()
+    );
+    assert!(e.contains("2.weight") && e.contains("[10, 7]"), "{e}");
+    // An integer file (a spikeslice model) is refused with a hint.
+    let m = dir.path().join("int.safetensors");
+    let mut ints = std::collections::HashMap::new();
+    ints.insert(
+        "fc1.weight".to_string(),
+        candle_core::Tensor::zeros(
+            (128, 784),
+            candle_core::DType::U8,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap(),
+    );
+    candle_core::safetensors::save(&ints, &m).unwrap();
+    let e = format!(
+        "{:#}",
+        import::load_float(&m, Arch::Mlp, &d, 1).unwrap_err()
+    );
+    assert!(e.contains("float weights"), "{e}");
+}
