@@ -1,26 +1,49 @@
-//! Simulated clock cycles per second of the Verilated core (8x8 and 16x16) on a dense
-//! layer: `cargo bench -p spikeslice-sim --bench sim_speed`. Criterion reports the time
-//! per layer run; cycles/s = cycles per run (printed) / time per run.
+//! Simulated clock cycles per second of the Verilated core (8x8 and 16x16):
+//! `cargo bench -p spikeslice-sim --bench sim_speed`.
+//!
+//! Workload: `spikeslice_sim::iverilog::baseline_layer(256, 7)` (K = 1024, 256 outputs,
+//! 8-bit weights, b_in = 1, T = 8), no backpressure: the layer the Icarus baseline
+//! (`--example iverilog_baseline`) runs. Criterion's throughput is in elements =
+//! simulated cycles per layer run, so "thrpt" reads as cycles/s. The figure includes
+//! the Rust harness (stream queues, one FFI call per port per cycle), which is what
+//! the equivalence suite pays.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use spikeslice_core::golden::LayerOutput;
-use spikeslice_core::random;
 use spikeslice_hdl::ArrayConfig;
-use spikeslice_sim::{Backpressure, CoreSim, SimOptions};
+use spikeslice_sim::{iverilog, Backpressure, CoreSim, SimOptions};
+use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("verilator");
     g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(2));
+    g.measurement_time(Duration::from_secs(8));
+    let (layer, xs) = iverilog::baseline_layer(256, 7);
+    let golden = layer.run(&xs);
     for n in [8usize, 16] {
-        let cfg = ArrayConfig { rows: n, cols: n, ..Default::default() };
+        let cfg = ArrayConfig {
+            rows: n,
+            cols: n,
+            ..Default::default()
+        };
         let mut sim = CoreSim::build(&cfg, &SimOptions::default()).expect("build");
-        let mut rng = random::rng(3);
-        let layer = random::matmul_layer(&mut rng, 2 * n, 256, 8, 1, LayerOutput::Spikes { bits: 2 });
-        let xs: Vec<Vec<u8>> = (0..n).map(|_| random::spikes(&mut rng, 256, 1, 0.5)).collect();
-        let cycles = sim.run_layer(&layer, &xs, Backpressure::none()).expect("run").cycles;
-        eprintln!("{n}x{n}: {cycles} cycles per run");
-        g.throughput(Throughput::Elements(cycles));
+        let run = sim
+            .run_layer(&layer, &xs, Backpressure::none())
+            .expect("run");
+        assert_eq!(
+            run.trace.spikes, golden.spikes,
+            "{n}x{n} differs from golden"
+        );
+        assert_eq!(
+            run.trace.membrane, golden.membrane,
+            "{n}x{n} differs from golden"
+        );
+        eprintln!("{n}x{n}: {} cycles per layer run", run.cycles);
+        g.throughput(Throughput::Elements(run.cycles));
         g.bench_function(format!("{n}x{n}_cycles"), |b| {
-            b.iter(|| sim.run_layer(&layer, &xs, Backpressure::none()).expect("run"))
+            b.iter(|| {
+                sim.run_layer(&layer, &xs, Backpressure::none())
+                    .expect("run")
+            })
         });
     }
     g.finish();

@@ -1,8 +1,10 @@
 //! Measures PE utilization on a large dense tile: K = 1024 inputs, 256 outputs,
-//! b_in * T = 8 binary slices (b_in = 1, T = 8), no backpressure.
-//! ideal cycles = K * O * S / (R * C); utilization = ideal / measured.
+//! S = b_in * T binary slices (default b_in = 1, T = 8), no backpressure, and checks
+//! the spikes and final membranes against the golden model.
+//! ideal cycles = K * O * S / (R * C); utilization = ideal / measured cycles.
 //!
-//! `cargo run --release -p spikeslice-sim --example utilization -- 8 8`
+//! `cargo run --release -p spikeslice-sim --example utilization -- R C [b_in T [b_s]]`
+//! (b_s: bits of the output spikes, default 1; it sets the neuron steps per timestep.)
 use spikeslice_core::golden::LayerOutput;
 use spikeslice_core::random;
 use spikeslice_hdl::ArrayConfig;
@@ -17,12 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.first().copied().unwrap_or(8),
         args.get(1).copied().unwrap_or(8),
     );
-    let (k, o, t, b_s) = (
-        1024usize,
-        256usize,
-        8usize,
-        args.get(2).copied().unwrap_or(1) as u8,
-    );
+    let (k, o) = (1024usize, 256usize);
+    let b_in = args.get(2).copied().unwrap_or(1) as u8;
+    let t = args.get(3).copied().unwrap_or(8);
+    let b_s = args.get(4).copied().unwrap_or(1) as u8;
+    let s_slices = usize::from(b_in) * t;
     let cfg = ArrayConfig {
         rows,
         cols,
@@ -30,23 +31,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut sim = CoreSim::build(&cfg, &SimOptions::default())?;
     let mut rng = random::rng(1);
-    let layer = random::matmul_layer(&mut rng, o, k, 8, 1, LayerOutput::Spikes { bits: b_s });
+    let layer = random::matmul_layer(&mut rng, o, k, 8, b_in, LayerOutput::Spikes { bits: b_s });
     let xs: Vec<Vec<u8>> = (0..t)
-        .map(|_| random::spikes(&mut rng, k, 1, 0.5))
+        .map(|_| random::spikes(&mut rng, k, b_in, 0.5))
         .collect();
     let t0 = std::time::Instant::now();
     let run = sim.run_layer(&layer, &xs, Backpressure::none())?;
     let wall = t0.elapsed().as_secs_f64();
+    let golden = layer.run(&xs);
+    assert_eq!(run.trace.spikes, golden.spikes, "RTL differs from golden");
     assert_eq!(
-        run.trace.spikes,
-        layer.run(&xs).spikes,
+        run.trace.membrane, golden.membrane,
         "RTL differs from golden"
     );
-    let ideal = (k * o * t) as f64 / (rows * cols) as f64;
+    let ideal = (k * o * s_slices) as f64 / (rows * cols) as f64;
     println!(
-        "{rows}x{cols} K={k} O={o} S={t} b_s={b_s}: {} cycles, ideal {ideal:.0}, utilization {:.1}%, {:.2} Mcycles/s simulated",
+        "{rows}x{cols} K={k} O={o} S={s_slices} (b_in={b_in} T={t}) b_s={b_s}: {} cycles, ideal {ideal:.0}, utilization {:.1}%, compute beats {} ({:.1}% of cycles), {:.2} Mcycles/s simulated",
         run.cycles,
         100.0 * ideal / run.cycles as f64,
+        run.compute_beats,
+        100.0 * run.compute_beats as f64 / run.cycles as f64,
         run.cycles as f64 / wall / 1e6
     );
     Ok(())

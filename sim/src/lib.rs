@@ -14,6 +14,7 @@
 //! is the next issue's shell), and reassembling outputs.
 
 pub mod build;
+pub mod iverilog;
 
 use libloading::{Library, Symbol};
 use rand::{Rng, SeedableRng};
@@ -445,6 +446,9 @@ impl CoreSim {
             let mut wgt = VecDeque::new();
             let mut act = VecDeque::new();
             for ch in 0..chunks {
+                // `kk` indexes the weight rows and every timestep's input at
+                // once: an iterator over one of them would hide the other.
+                #[allow(clippy::needless_range_loop)]
                 for kk in 0..k {
                     let lanes: Vec<u64> = (0..cols)
                         .map(|c| {
