@@ -535,3 +535,51 @@ pub fn run(
         dir: dir.to_path_buf(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small non-square core with output padding (O not a multiple of C), multi-bit
+    /// input slices, and both a spiking and a readout layer: the test bench's own
+    /// check and the parsed outputs must equal the golden model. Fails when
+    /// `iverilog` is missing (scripts/test.sh installs it).
+    #[test]
+    fn icarus_matches_golden_on_small_layers() {
+        assert!(
+            Command::new("iverilog").arg("-V").output().is_ok(),
+            "iverilog is not on PATH: install Debian's `iverilog` (scripts/test.sh does)"
+        );
+        let cfg = ArrayConfig {
+            rows: 2,
+            cols: 3,
+            ..Default::default()
+        };
+        let mut rng = spikeslice_core::random::rng(11);
+        for (i, output) in [LayerOutput::Spikes { bits: 3 }, LayerOutput::Membrane]
+            .into_iter()
+            .enumerate()
+        {
+            let layer = spikeslice_core::random::matmul_layer(&mut rng, 5, 20, 4, 2, output);
+            let xs: Vec<Vec<u8>> = (0..3)
+                .map(|_| spikeslice_core::random::spikes(&mut rng, 20, 2, 0.5))
+                .collect();
+            let dir = std::env::temp_dir().join(format!(
+                "spikeslice_iverilog_test_{}_{i}",
+                std::process::id()
+            ));
+            let run = run(&cfg, &layer, &xs, &dir).expect("iverilog run");
+            let golden = layer.run(&xs);
+            assert_eq!(
+                run.errors,
+                0,
+                "test bench mismatches, see {}",
+                dir.display()
+            );
+            assert_eq!(run.trace.spikes, golden.spikes);
+            assert_eq!(run.trace.membrane, golden.membrane);
+            assert_eq!(run.compute_beats, 3 * 2 * 20, "2 tiles x 3 chunks x K");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
