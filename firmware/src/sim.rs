@@ -6,8 +6,8 @@
 
 use crate::board::{BoardPaths, Registers};
 use crate::sysfs::Root;
-use anyhow::{bail, Context, Result};
-use memmap2::{MmapMut, MmapOptions};
+use anyhow::{bail, Result};
+use memmap2::MmapMut;
 use spikeslice_core::accel::register_model::RegisterModel;
 use spikeslice_core::accel::AcceleratorConfig;
 use std::fs::OpenOptions;
@@ -64,12 +64,10 @@ pub struct SimRegisters {
 
 impl SimRegisters {
     pub fn new(root: &Root, config: AcceleratorConfig) -> Result<Self> {
-        let dev = root.path("dev/udmabuf0");
-        let file = OpenOptions::new().read(true).write(true).open(&dev)?;
-        let len = file.metadata()?.len() as usize;
-        // SAFETY: a shared mapping of a regular file, like the PL's view of DDR.
-        let window = unsafe { MmapOptions::new().len(len).map_mut(&file) }
-            .with_context(|| format!("cannot map {}", dev.display()))?;
+        let len = std::fs::metadata(root.path("dev/udmabuf0"))?.len() as usize;
+        // SAFETY: a second shared mapping of the buffer, like the PL's view of
+        // DDR beside the CPU's; the model reads and writes it only during a run.
+        let (_file, window) = unsafe { root.map_device("dev/udmabuf0", len)? };
         Ok(Self {
             model: RegisterModel::new(config),
             window,

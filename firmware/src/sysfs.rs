@@ -2,6 +2,8 @@
 //! a temporary directory in tests (so the same code runs against a fake tree).
 
 use anyhow::{Context, Result};
+use memmap2::{MmapMut, MmapOptions};
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 /// The root of `/sys`, `/dev` and `/lib/firmware`.
@@ -48,6 +50,24 @@ impl Root {
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         std::fs::write(&p, contents).with_context(|| format!("cannot write {}", p.display()))
+    }
+
+    /// Open a device file read-write and map its first `size` bytes shared.
+    ///
+    /// # Safety
+    /// The caller accesses the mapping as the device requires (volatile for
+    /// registers); the memory may change under it, as device memory does.
+    pub unsafe fn map_device(&self, rel: &str, size: usize) -> Result<(File, MmapMut)> {
+        let dev = self.path(rel);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&dev)
+            .with_context(|| format!("cannot open {}", dev.display()))?;
+        // SAFETY: upheld by the caller, see above.
+        let map = unsafe { MmapOptions::new().len(size).map_mut(&file) }
+            .with_context(|| format!("cannot map {} ({size} bytes)", dev.display()))?;
+        Ok((file, map))
     }
 
     pub fn root(&self) -> &Path {

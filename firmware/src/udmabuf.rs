@@ -4,8 +4,7 @@
 
 use crate::sysfs::Root;
 use anyhow::{bail, Context, Result};
-use memmap2::{MmapMut, MmapOptions};
-use std::fs::OpenOptions;
+use memmap2::MmapMut;
 
 /// One u-dma-buf buffer, mapped.
 pub struct UdmaBuf {
@@ -28,16 +27,9 @@ impl UdmaBuf {
         if size == 0 {
             bail!("{name} has size 0");
         }
-        let dev = root.path(&format!("dev/{name}"));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&dev)
-            .with_context(|| format!("cannot open {}", dev.display()))?;
         // SAFETY: the mapping is shared with the device (and, in tests, with the
         // simulated accelerator); all accesses go through this mapping's slice.
-        let map = unsafe { MmapOptions::new().len(size).map_mut(&file) }
-            .with_context(|| format!("cannot map {} ({size} bytes)", dev.display()))?;
+        let (_file, map) = unsafe { root.map_device(&format!("dev/{name}"), size)? };
         Ok(Self {
             root: root.clone(),
             name: name.to_string(),

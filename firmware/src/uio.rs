@@ -6,8 +6,8 @@
 use crate::board::Registers;
 use crate::sysfs::Root;
 use anyhow::{Context, Result};
-use memmap2::{MmapMut, MmapOptions};
-use std::fs::{File, OpenOptions};
+use memmap2::MmapMut;
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -24,16 +24,9 @@ impl Uio {
             .read_u64(&format!("sys/class/uio/{name}/maps/map0/size"))
             .context("is the accelerator's device-tree overlay loaded (generic-uio)?")?
             as usize;
-        let dev = root.path(&format!("dev/{name}"));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&dev)
-            .with_context(|| format!("cannot open {}", dev.display()))?;
         // SAFETY: map 0 of a UIO device is the register file; accesses below are
         // volatile and 32-bit aligned.
-        let map = unsafe { MmapOptions::new().len(size).map_mut(&file) }
-            .with_context(|| format!("cannot map {}", dev.display()))?;
+        let (file, map) = unsafe { root.map_device(&format!("dev/{name}"), size)? };
         Ok(Self {
             name: name.to_string(),
             file,

@@ -406,14 +406,10 @@ fn take_i8(
     suffix: &str,
     shape: &[usize],
 ) -> Result<Vec<i8>, ModelError> {
-    let t = take(layer, tensors, used, suffix, shape)?;
-    match &t.data {
-        TensorData::I8(d) => Ok(d.clone()),
-        _ => Err(ModelError::tensor(
-            &format!("{layer}.{suffix}"),
-            format!("has dtype {}, expected I8", t.dtype_name()),
-        )),
-    }
+    take_as(layer, tensors, used, suffix, shape, "I8", |d| match d {
+        TensorData::I8(v) => Some(v),
+        _ => None,
+    })
 }
 
 fn take_i32(
@@ -423,14 +419,29 @@ fn take_i32(
     suffix: &str,
     shape: &[usize],
 ) -> Result<Vec<i32>, ModelError> {
+    take_as(layer, tensors, used, suffix, shape, "I32", |d| match d {
+        TensorData::I32(v) => Some(v),
+        _ => None,
+    })
+}
+
+/// A tensor of the dtype `pick` accepts (named `dtype` in the error).
+fn take_as<T: Clone>(
+    layer: &str,
+    tensors: &BTreeMap<String, Tensor>,
+    used: &mut BTreeSet<String>,
+    suffix: &str,
+    shape: &[usize],
+    dtype: &str,
+    pick: impl Fn(&TensorData) -> Option<&Vec<T>>,
+) -> Result<Vec<T>, ModelError> {
     let t = take(layer, tensors, used, suffix, shape)?;
-    match &t.data {
-        TensorData::I32(d) => Ok(d.clone()),
-        _ => Err(ModelError::tensor(
+    pick(&t.data).cloned().ok_or_else(|| {
+        ModelError::tensor(
             &format!("{layer}.{suffix}"),
-            format!("has dtype {}, expected I32", t.dtype_name()),
-        )),
-    }
+            format!("has dtype {}, expected {dtype}", t.dtype_name()),
+        )
+    })
 }
 
 fn take<'a>(
