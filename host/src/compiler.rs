@@ -105,11 +105,7 @@ fn layer_err(layer: &NeuronLayer, message: String) -> CompileError {
 }
 
 /// Check that a layer fits what the configuration was generated for.
-fn check_fit(
-    l: &NeuronLayer,
-    config: &AcceleratorConfig,
-    timesteps: usize,
-) -> Result<(), CompileError> {
+fn check_fit(l: &NeuronLayer, config: &AcceleratorConfig) -> Result<(), CompileError> {
     if l.weight_bits.get() > config.weight_bits_max {
         return Err(layer_err(
             l,
@@ -164,7 +160,6 @@ fn check_fit(
             ),
         ));
     }
-    let _ = timesteps;
     Ok(())
 }
 
@@ -174,7 +169,7 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
     widths::check(model, config.widths())?;
     let t = model.timesteps();
     for l in &model.layers {
-        check_fit(l, config, t)?;
+        check_fit(l, config)?;
     }
     let mut alloc = Allocator {
         next: 0,
