@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Verilator (RTL simulation), yosys (resource estimates), iverilog (baseline):
-# Debian packages, installed when absent.
+# Verilator (RTL simulation and lint) and iverilog (the baseline's self-check):
+# Debian packages, installed when absent. (yosys, for the resource figures of
+# docs/performance.md, is not needed by the tests.)
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
-command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+# Verilator builds its models with make and the system C++ compiler.
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   SUDO=""
@@ -17,8 +20,6 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# Verilator builds C++ with the system compiler.
-command -v g++ >/dev/null 2>&1 || { echo "g++ is required to build Verilator models" >&2; exit 1; }
 
 for tool in rustfmt clippy-driver; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: install the rustfmt and clippy components" >&2; exit 1; }
