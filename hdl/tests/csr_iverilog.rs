@@ -6,9 +6,10 @@
 //!
 //! Skips without `iverilog` on PATH, except when `CI` is set (then it fails).
 
+mod common;
+
 use spikeslice_hdl::csr::{self, regmap::*, CsrLayout};
 use std::fmt::Write;
-use std::process::Command;
 
 const CFG: &[(u32, u32)] = &[
     (CFG_ARRAY, 0x0008_0008),
@@ -159,38 +160,12 @@ fn testbench() -> String {
 
 #[test]
 fn csr_generated_verilog_simulation() {
-    let ok = Command::new("iverilog")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty());
-    if !ok {
-        panic!("iverilog is not on PATH: install Debian's `iverilog` (scripts/test.sh does)");
-    }
-    let dir = std::env::temp_dir().join(format!("spikeslice-csr-iverilog-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("spikeslice_csr.v"), csr::verilog(CFG).unwrap()).unwrap();
-    std::fs::write(dir.join("tb.v"), testbench()).unwrap();
-    let out = Command::new("iverilog")
-        .args(["-g2012", "-o"])
-        .arg(dir.join("sim"))
-        .arg(dir.join("tb.v"))
-        .arg(dir.join("spikeslice_csr.v"))
-        .output()
-        .expect("run iverilog");
-    assert!(
-        out.status.success(),
-        "iverilog: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let log = common::run_icarus(
+        "csr-iverilog",
+        "spikeslice_csr.v",
+        &csr::verilog(CFG).unwrap(),
+        &testbench(),
     );
-    let run = Command::new("vvp")
-        .arg("-n")
-        .arg(dir.join("sim"))
-        .output()
-        .expect("run vvp");
-    let log = String::from_utf8_lossy(&run.stdout).into_owned();
-    if std::env::var_os("SPIKESLICE_KEEP").is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
     assert!(
         log.lines().any(|l| l == "PASS") && !log.contains("FAIL"),
         "generated register-file Verilog failed its test bench:\n{log}"

@@ -6,15 +6,9 @@
 //!
 //! Skips without `iverilog` on PATH, except when `CI` is set (then it fails).
 
-use spikeslice_hdl::dma::{self, DmaParams};
-use std::process::Command;
+mod common;
 
-fn present(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty())
-}
+use spikeslice_hdl::dma::{self, DmaParams};
 
 /// The self-checking test bench (Verilog-2012).
 const TB: &str = r##"// Smoke test bench of the *generated* DMA Verilog (128-bit): run by hdl/tests/dma_iverilog.rs
@@ -106,39 +100,13 @@ endmodule
 
 #[test]
 fn dma_generated_verilog_smoke_simulation() {
-    if !present("iverilog") {
-        panic!("iverilog is not on PATH: install Debian's `iverilog` (scripts/test.sh does)");
-    }
     let v = dma::verilog(&DmaParams {
         data_bits: 128,
         max_burst: 256,
         max_outstanding: 4,
     })
     .unwrap();
-    let dir = std::env::temp_dir().join(format!("spikeslice-dma-iverilog-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("spikeslice_dma.v"), v).unwrap();
-    let tb = dir.join("tb.v");
-    std::fs::write(&tb, TB).unwrap();
-    let out = Command::new("iverilog")
-        .args(["-g2012", "-o"])
-        .arg(dir.join("sim"))
-        .arg(&tb)
-        .arg(dir.join("spikeslice_dma.v"))
-        .output()
-        .expect("run iverilog");
-    assert!(
-        out.status.success(),
-        "iverilog: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new("vvp")
-        .arg("-n")
-        .arg(dir.join("sim"))
-        .output()
-        .expect("run vvp");
-    let log = String::from_utf8_lossy(&run.stdout).into_owned();
-    let _ = std::fs::remove_dir_all(&dir);
+    let log = common::run_icarus("dma-iverilog", "spikeslice_dma.v", &v, TB);
     assert!(
         log.lines().any(|l| l == "PASS") && !log.contains("FAIL"),
         "generated DMA Verilog failed its smoke test bench:\n{log}"
