@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
-# Verilator builds its models with make and the system C++ compiler.
+# Verilator builds its models with make and the system C++ compiler, and links
+# zlib for FST waveforms.
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   SUDO=""

@@ -7,7 +7,9 @@
 //!   target/spikeslice-sim-cache).
 //! * `soak` (`--ignored`): thousands of cases over all shapes.
 //! * `replay`: re-runs one case: `SPIKESLICE_SEED=<seed> SPIKESLICE_SHAPE=RxC cargo test
-//!   -p spikeslice-tests --test equivalence replay -- --nocapture`.
+//!   -p spikeslice-tests --test equivalence replay -- --ignored --nocapture`; add
+//!   `SPIKESLICE_TRACE=out.fst` for its waveform.
+//! * `waveform_on_demand`: a traced build writes an FST file of a run.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -56,14 +58,28 @@ fn config(rows: usize, cols: usize) -> ArrayConfig {
     }
 }
 
-struct Sims(HashMap<(usize, usize), CoreSim>);
+/// Simulators by shape, built once; traced ones when `trace` is set.
+struct Sims(HashMap<(usize, usize), CoreSim>, Option<std::path::PathBuf>);
 
 impl Sims {
+    fn new() -> Self {
+        Sims(HashMap::new(), None)
+    }
+
     fn get(&mut self, rows: usize, cols: usize) -> &mut CoreSim {
+        let trace = self.1.clone();
         self.0.entry((rows, cols)).or_insert_with(|| {
             let t0 = std::time::Instant::now();
-            let sim = CoreSim::build(&config(rows, cols), &SimOptions::default())
+            let options = SimOptions {
+                trace: trace.is_some(),
+                ..SimOptions::default()
+            };
+            let mut sim = CoreSim::build(&config(rows, cols), &options)
                 .unwrap_or_else(|e| panic!("building the {rows}x{cols} simulator: {e}"));
+            if let Some(path) = &trace {
+                sim.trace_to(path)
+                    .unwrap_or_else(|e| panic!("tracing to {}: {e}", path.display()));
+            }
             eprintln!(
                 "{rows}x{cols}: {} in {:.1?}",
                 if sim.built { "built" } else { "cached" },
@@ -80,7 +96,7 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
     let want = layer.run(&xs);
     let sim = sims.get(rows, cols);
     let replay = format!(
-        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols} cargo test -p spikeslice-tests --test equivalence replay -- --nocapture"
+        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols} cargo test -p spikeslice-tests --test equivalence replay -- --ignored --nocapture"
     );
     let got = sim
         .run_layer(&layer, &xs, Backpressure::random(seed))
@@ -107,7 +123,7 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
 }
 
 fn run_cases(shapes: &[(usize, usize)], per_shape: u64, base: u64) {
-    let mut sims = Sims(HashMap::new());
+    let mut sims = Sims::new();
     for &(r, c) in shapes {
         for i in 0..per_shape {
             check(
@@ -145,20 +161,33 @@ fn soak() {
 }
 
 #[test]
+#[ignore = "replays one case: set SPIKESLICE_SEED and SPIKESLICE_SHAPE"]
 fn replay() {
-    let Some(seed) = std::env::var("SPIKESLICE_SEED")
+    let seed = std::env::var("SPIKESLICE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-    else {
-        eprintln!("set SPIKESLICE_SEED (and SPIKESLICE_SHAPE=RxC) to replay a case");
-        return;
-    };
+        .expect("set SPIKESLICE_SEED (and SPIKESLICE_SHAPE=RxC) to replay a case");
     let shape = std::env::var("SPIKESLICE_SHAPE").unwrap_or_else(|_| "4x4".into());
     let (r, c) = shape
         .split_once('x')
         .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
         .expect("SPIKESLICE_SHAPE must look like 4x4");
-    let mut sims = Sims(HashMap::new());
+    let mut sims = Sims::new();
+    sims.1 = std::env::var_os("SPIKESLICE_TRACE").map(Into::into);
     check(&mut sims, seed, r, c);
     eprintln!("seed {seed} on {r}x{c}: equal");
+}
+
+/// Waveforms on demand: a traced build of a small core writes a non-trivial
+/// FST file while it runs a case that still matches the golden model.
+#[test]
+fn waveform_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let fst = dir.path().join("case.fst");
+    let mut sims = Sims::new();
+    sims.1 = Some(fst.clone());
+    check(&mut sims, 42, 2, 2);
+    drop(sims); // closes the trace
+    let bytes = std::fs::metadata(&fst).map(|m| m.len()).unwrap_or(0);
+    assert!(bytes > 1000, "the FST file has {bytes} bytes");
 }
