@@ -81,14 +81,7 @@ impl Daemon {
 
     fn config(&mut self) -> Result<AcceleratorConfig, String> {
         let regs = &mut self.board.regs;
-        let mut values = Vec::new();
-        for (off, _) in AcceleratorConfig::default().config_registers() {
-            values.push((off, regs.read32(off)));
-        }
-        AcceleratorConfig::from_registers(|o| {
-            values.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1)
-        })
-        .map_err(|e| e.to_string())
+        AcceleratorConfig::from_registers(|o| regs.read32(o)).map_err(|e| e.to_string())
     }
 
     fn run(&mut self, desc_offset: u32, desc_count: u32, timeout_ms: u32) -> Response {

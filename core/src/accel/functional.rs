@@ -51,6 +51,20 @@ fn read_i32s(bytes: &[u8]) -> Vec<i32> {
         .collect()
 }
 
+/// Decode and check descriptor `index` of the chain at `desc_offset`; a
+/// descriptor running past the window's end is refused by the decoder.
+fn decode_at(
+    window: &[u8],
+    desc_offset: u32,
+    index: usize,
+    config: &AcceleratorConfig,
+) -> Result<LayerDescriptor, DescriptorError> {
+    let at = desc_offset as usize + index * DESCRIPTOR_BYTES;
+    let start = at.min(window.len());
+    let end = (at + DESCRIPTOR_BYTES).min(window.len());
+    LayerDescriptor::decode(&window[start..end], index, at as u32, config, window.len())
+}
+
 /// Decode the descriptor chain at `desc_offset` without running it.
 pub fn decode_chain(
     window: &[u8],
@@ -59,12 +73,7 @@ pub fn decode_chain(
     config: &AcceleratorConfig,
 ) -> Result<Vec<LayerDescriptor>, DescriptorError> {
     (0..count as usize)
-        .map(|i| {
-            let at = desc_offset as u64 + (i * DESCRIPTOR_BYTES) as u64;
-            let start = (at as usize).min(window.len());
-            let end = (at as usize + DESCRIPTOR_BYTES).min(window.len());
-            LayerDescriptor::decode(&window[start..end], i, at as u32, config, window.len())
-        })
+        .map(|i| decode_at(window, desc_offset, i, config))
         .collect()
 }
 
@@ -269,10 +278,7 @@ pub fn execute(
 ) -> Result<Activity, DescriptorError> {
     let mut total = Activity::default();
     for i in 0..count as usize {
-        let at = desc_offset as u64 + (i * DESCRIPTOR_BYTES) as u64;
-        let start = (at as usize).min(window.len());
-        let end = (at as usize + DESCRIPTOR_BYTES).min(window.len());
-        let d = LayerDescriptor::decode(&window[start..end], i, at as u32, config, window.len())?;
+        let d = decode_at(window, desc_offset, i, config)?;
         let layer = layer_of(window, &d, i, config)?;
         total.add(&run_layer(window, &d, &layer, None, config));
     }

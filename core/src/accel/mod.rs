@@ -121,7 +121,13 @@ impl AcceleratorConfig {
 
     /// Rebuild a configuration from its registers (what a driver does after
     /// reading them from a device).
-    pub fn from_registers(read: impl Fn(u32) -> u32) -> Result<Self, ConfigError> {
+    /// [`AcceleratorConfig::from_registers`] from `(offset, value)` pairs, as
+    /// the protocol's handshake carries them (a missing register reads 0).
+    pub fn from_register_values(values: &[(u32, u32)]) -> Result<Self, ConfigError> {
+        Self::from_registers(|o| values.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1))
+    }
+
+    pub fn from_registers(mut read: impl FnMut(u32) -> u32) -> Result<Self, ConfigError> {
         use regmap::*;
         let array = read(CFG_ARRAY);
         let widths = read(CFG_WIDTHS);
@@ -157,10 +163,7 @@ mod tests {
             ..Default::default()
         };
         let regs = c.config_registers();
-        let back = AcceleratorConfig::from_registers(|off| {
-            regs.iter().find(|(o, _)| *o == off).map_or(0, |r| r.1)
-        })
-        .unwrap();
+        let back = AcceleratorConfig::from_register_values(&regs).unwrap();
         assert_eq!(back, c);
     }
 }

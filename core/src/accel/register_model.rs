@@ -179,7 +179,7 @@ mod tests {
         let c = AcceleratorConfig::default();
         let mut m = RegisterModel::new(c);
         assert_eq!(m.read(regmap::ID), regmap::MAGIC);
-        let back = AcceleratorConfig::from_registers(|o| m.clone().read(o)).unwrap();
+        let back = AcceleratorConfig::from_registers(|o| m.read(o)).unwrap();
         assert_eq!(back, c);
         m.counters[0] = 0x1_2345_6789;
         assert_eq!(m.read(regmap::CNT_CYCLES_LO), 0x2345_6789);

@@ -342,45 +342,40 @@ impl NeuronLayer {
 
     /// Currents for one timestep by the plain loop: `sum_k W x + b`.
     pub fn currents_direct(&self, x: &[u8]) -> Vec<i64> {
-        let syn = &self.synapses;
-        let mut out = vec![0i64; self.neurons()];
-        let mut patch = Vec::with_capacity(syn.fan_in);
-        for g in 0..syn.groups {
-            let per_group = syn.outputs / syn.groups;
-            for p in 0..syn.positions {
-                syn.gathered(x, g, p, &mut patch);
-                for o in g * per_group..(g + 1) * per_group {
-                    let acc: i64 = syn
-                        .row(o)
-                        .iter()
-                        .zip(&patch)
-                        .map(|(&w, &xv)| i64::from(w) * i64::from(xv))
-                        .sum();
-                    out[o * syn.positions + p] = acc + i64::from(self.bias[o]);
-                }
-            }
-        }
-        out
+        self.per_neuron(x, |o, row, patch| {
+            let acc: i64 = row
+                .iter()
+                .zip(patch)
+                .map(|(&w, &xv)| i64::from(w) * i64::from(xv))
+                .sum();
+            acc + i64::from(self.bias[o])
+        })
     }
 
     /// One binary slice's partial sums `P_j` (the PE's mux-accumulate): the
     /// slice bit selects whether the weight is added. No multiplications.
     pub fn slice_partial_sums(&self, x: &[u8], slice: u8) -> Vec<i64> {
+        self.per_neuron(x, |_, row, patch| {
+            row.iter()
+                .zip(patch)
+                .filter(|&(_, &xv)| slice_bit(xv, slice))
+                .map(|(&w, _)| i64::from(w))
+                .sum()
+        })
+    }
+
+    /// One value per neuron `(o, p)`: `f(o, weights of o, inputs o reads at p)`,
+    /// gathering each position's inputs once per group.
+    fn per_neuron(&self, x: &[u8], f: impl Fn(usize, &[i8], &[u8]) -> i64) -> Vec<i64> {
         let syn = &self.synapses;
+        let per_group = syn.outputs / syn.groups;
         let mut out = vec![0i64; self.neurons()];
         let mut patch = Vec::with_capacity(syn.fan_in);
         for g in 0..syn.groups {
-            let per_group = syn.outputs / syn.groups;
             for p in 0..syn.positions {
                 syn.gathered(x, g, p, &mut patch);
                 for o in g * per_group..(g + 1) * per_group {
-                    let mut acc = 0i64;
-                    for (&w, &xv) in syn.row(o).iter().zip(&patch) {
-                        if slice_bit(xv, slice) {
-                            acc += i64::from(w);
-                        }
-                    }
-                    out[o * syn.positions + p] = acc;
+                    out[o * syn.positions + p] = f(o, syn.row(o), &patch);
                 }
             }
         }

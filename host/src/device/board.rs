@@ -67,10 +67,8 @@ impl BoardDevice {
                 window_bytes,
                 ..
             } => {
-                let config = AcceleratorConfig::from_registers(|o| {
-                    config.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1)
-                })
-                .context("the board's configuration registers are invalid")?;
+                let config = AcceleratorConfig::from_register_values(&config)
+                    .context("the board's configuration registers are invalid")?;
                 BoardInfo {
                     id,
                     version,
