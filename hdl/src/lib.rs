@@ -2,7 +2,9 @@
 //!
 //! See docs/architecture.md for the dataflow. Blocks, each with its own test bench:
 //! [`pe`], [`array`], [`ppu`], [`ndu`], [`sequencer`]; [`config`] holds the generator
-//! parameters and [`manifest`] describes a generated design.
+//! parameters and [`manifest`] describes a generated design. The accelerator shell:
+//! [`axi`], [`csr`], [`dma`], [`buffer`], [`controller`] and the top [`shell`]
+//! (`spikeslice_shell`, docs/shell.md).
 
 pub mod array;
 pub mod config;
@@ -29,6 +31,8 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub enum GenError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error("cannot generate the shell: {0}")]
+    Shell(Box<shell::ShellError>),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -109,3 +113,8 @@ pub fn manifest_for(cfg: &ArrayConfig, verilog_text: &str) -> Manifest {
 pub mod axi;
 pub mod csr;
 pub mod dma;
+pub mod vivado;
+// Accelerator shell: buffers, descriptor controller, shell top.
+pub mod buffer;
+pub mod controller;
+pub mod shell;

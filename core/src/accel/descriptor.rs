@@ -259,7 +259,14 @@ impl LayerDescriptor {
                 });
             }
         }
-        Ok(())
+        super::buffers::BufferPlan::new(config)
+            .fit(self)
+            .map_err(|e| DescriptorError {
+                index,
+                code: ErrorCode::BufferOverflow,
+                offset: at,
+                message: format!("it does not fit the on-chip buffers: {e}"),
+            })
     }
 
     /// Neurons this layer computes (`O * P`).

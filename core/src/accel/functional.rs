@@ -10,7 +10,7 @@ use super::descriptor::{
 use super::layout;
 use super::regmap::ErrorCode;
 use super::AcceleratorConfig;
-use crate::golden::{Engine, LayerOutput, NeuronLayer, PackedWeights, Synapses, PAD};
+use crate::golden::{Engine, LayerOutput, LayerTrace, NeuronLayer, PackedWeights, Synapses, PAD};
 use crate::neuron::{Dynamics, Reset};
 use crate::numeric::{SpikeBits, WeightBits};
 use serde::{Deserialize, Serialize};
@@ -191,6 +191,26 @@ pub fn run_layer(
     packed: Option<&PackedWeights>,
     config: &AcceleratorConfig,
 ) -> Activity {
+    let golden = |l: &NeuronLayer, x: &[Vec<u8>]| {
+        Ok::<_, std::convert::Infallible>(l.run_prepared(x, Engine::Packed, packed))
+    };
+    match run_layer_with(window, d, layer, config, golden) {
+        Ok(a) => a,
+        Err(never) => match never {},
+    }
+}
+
+/// [`run_layer`] with another engine doing the arithmetic: `compute` gets the
+/// layer and its input spikes (one vector per timestep) and returns the
+/// layer's trace; the window reads and writes and the counts are the
+/// functional model's. The Verilator backend passes the simulated core here.
+pub fn run_layer_with<E>(
+    window: &mut [u8],
+    d: &LayerDescriptor,
+    layer: &NeuronLayer,
+    config: &AcceleratorConfig,
+    compute: impl FnOnce(&NeuronLayer, &[Vec<u8>]) -> Result<LayerTrace, E>,
+) -> Result<Activity, E> {
     let t = d.timesteps as usize;
     let in_bytes = layout::planes_bytes(t, d.input_bits, d.input_len as usize);
     let inputs = layout::unpack_planes(
@@ -199,7 +219,7 @@ pub fn run_layer(
         d.input_bits,
         d.input_len as usize,
     );
-    let trace = layer.run_prepared(&inputs, Engine::Packed, packed);
+    let trace = compute(layer, &inputs)?;
     let out: Vec<u8> = if d.readout {
         trace
             .membrane
@@ -216,14 +236,14 @@ pub fn run_layer(
         .filter(|r| !r.write)
         .map(|r| r.bytes)
         .sum();
-    Activity {
+    Ok(Activity {
         pe_adds: pe_adds(layer, &inputs),
         slices: (t * usize::from(d.input_bits) * d.positions as usize * d.groups as usize) as u64,
         spikes: trace.spikes.iter().flatten().map(|&s| u64::from(s)).sum(),
         bytes_read: (read + DESCRIPTOR_BYTES) as u64,
         bytes_written: out.len() as u64,
         neuron_updates: (d.neurons() * t) as u64,
-    }
+    })
 }
 
 /// A chain decoded once, to run many samples through the same static regions
@@ -259,10 +279,20 @@ impl Chain {
     /// Run every layer in order on `window`.
     pub fn run(&self, window: &mut [u8], config: &AcceleratorConfig) -> Activity {
         let mut total = Activity::default();
-        for ((d, l), p) in self.descriptors.iter().zip(&self.layers).zip(&self.packed) {
-            total.add(&run_layer(window, d, l, Some(p), config));
+        for a in self.run_layers(window, config) {
+            total.add(&a);
         }
         total
+    }
+
+    /// [`Chain::run`], counting each layer on its own.
+    pub fn run_layers(&self, window: &mut [u8], config: &AcceleratorConfig) -> Vec<Activity> {
+        self.descriptors
+            .iter()
+            .zip(&self.layers)
+            .zip(&self.packed)
+            .map(|((d, l), p)| run_layer(window, d, l, Some(p), config))
+            .collect()
     }
 }
 

@@ -3,6 +3,8 @@
 //! and firmware program them, and [`functional`] executes them in software so
 //! the whole path can be checked against the golden model.
 
+pub mod buffers;
+pub mod cycles;
 pub mod descriptor;
 pub mod functional;
 pub mod layout;

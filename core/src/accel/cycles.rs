@@ -1,0 +1,368 @@
+//! The analytic cycle model: how many clock cycles and DMA bytes a layer takes
+//! on a given accelerator configuration, computed from its descriptor alone, so
+//! a sweep can report fps without simulating every image.
+//!
+//! It is the shell's cycle formula (docs/shell.md "Cycle formula"): the
+//! controller runs one phase after the other (fetch, size arithmetic, checks,
+//! input planes, then per output tile: parameters, weights, the core, and at
+//! the end the write-back), so the count is a sum of phase lengths. For a
+//! memory that answers every read command with its first beat `L` cycles
+//! later and every write burst with its response `L` cycles after the last
+//! beat, with no backpressure, the formula is **exact**: `hdl/tests/shell.rs`
+//! checks it equal to the RTL's `CNT_CYCLES` in rust-hdl's simulator, and
+//! `sim/tests/shell.rs` and `tests/tests/network_sim.rs` against the Verilated
+//! shell. The bare core's part ([`tile_cycles`]) is checked on its own against
+//! the Verilated core in `tests/tests/cycle_model.rs`.
+
+use super::buffers::output_words;
+use super::descriptor::{LayerDescriptor, LayerKind};
+use super::layout;
+use super::AcceleratorConfig;
+use crate::numeric::WeightBits;
+use serde::{Deserialize, Serialize};
+
+/// Size computations per descriptor in the controller's sequential
+/// multiplier/divider (docs/shell.md "math" phase).
+pub const MATH_OPS: u64 = 19;
+/// Cycles of one multiply or divide in the sequential unit (a 64-step
+/// shift-add / restoring loop).
+pub const MATH_ITERS: u64 = 64;
+
+/// One output tile's shape, as the core sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileShape {
+    /// Fan-in K: weight/slice beats per chunk.
+    pub fan_in: u64,
+    /// Input spike bits `b_in`.
+    pub input_bits: u64,
+    pub timesteps: u64,
+    /// Output spike bits `b_s`; `None` for a readout (integrate only).
+    pub spike_bits: Option<u64>,
+}
+
+impl TileShape {
+    /// Binary slice vectors `S = b_in * T` (BB paper Eq. 3 applied over time).
+    pub fn slices(&self) -> u64 {
+        self.input_bits * self.timesteps
+    }
+
+    fn of(d: &LayerDescriptor) -> Self {
+        Self {
+            fan_in: u64::from(d.fan_in),
+            input_bits: u64::from(d.input_bits),
+            timesteps: u64::from(d.timesteps),
+            spike_bits: (!d.readout).then_some(u64::from(d.spike_bits)),
+        }
+    }
+}
+
+/// Cycles of one output tile on an `rows x cols` core, from the cycle `start`
+/// is seen to the cycle `done` is high, both included. `emit` is how long the
+/// core's Emit state lasts per timestep: 1 when the spike sink is always ready
+/// (the bare core), `C * b_s` behind the shell's output writer, which takes
+/// one spike bit per cycle. This follows the sequencer's states one by one
+/// (hdl/src/sequencer.rs; their names are in the comments).
+pub fn tile_cycles_with_emit(shape: &TileShape, rows: u64, cols: u64, emit: u64) -> u64 {
+    let s = shape.slices();
+    let b_in = shape.input_bits;
+    // Idle (start seen) + Params (3C beats: v_init, bias, theta) + Init.
+    let mut cycles = 1 + 3 * cols + 1;
+    // Integ, then Div (b_s steps of the restoring division), Reset, Emit, and
+    // AfterT; a readout integrates only (Integ, AfterT).
+    let per_timestep = match shape.spike_bits {
+        Some(b_s) => 1 + b_s + 1 + emit + 1,
+        None => 2,
+    };
+    let mut done = 0u64; // slices drained so far
+    while done < s {
+        let nrows = rows.min(s - done);
+        // Clear, Compute (K beats), Flush (R + C - 2 steps, then the exit cycle),
+        // Drain (one row a cycle), ChunkEnd.
+        cycles += 1 + shape.fan_in + (rows + cols - 2) + 1 + nrows + 1;
+        // Timesteps completed in this chunk: slices whose bit index is b_in - 1.
+        let completed = (done + nrows) / b_in - done / b_in;
+        cycles += completed * per_timestep;
+        done += nrows;
+    }
+    // Out (C membranes) + Done.
+    cycles + cols + 1
+}
+
+/// [`tile_cycles_with_emit`] of the bare core, every stream always ready.
+pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
+    tile_cycles_with_emit(shape, rows, cols, 1)
+}
+
+/// The core's cycles for one run inside the shell: from the cycle after the
+/// controller's `start` to `done` (so one less than [`tile_cycles`] counts),
+/// with Emit stalled for the `C * b_s` spike bits of the output writer.
+pub fn shell_tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
+    let emit = shape.spike_bits.map_or(1, |b_s| cols * b_s);
+    tile_cycles_with_emit(shape, rows, cols, emit) - 1
+}
+
+/// The core's runs for one layer: `G` groups x `P` positions x
+/// `ceil((O / G) / C)` column tiles, each over the layer's fan-in (for a
+/// dense layer, `G = P = 1`).
+pub fn layer_tiles(d: &LayerDescriptor, cols: u64) -> u64 {
+    let per_group = u64::from(d.outputs / d.groups.max(1));
+    u64::from(d.groups) * u64::from(d.positions) * per_group.div_ceil(cols)
+}
+
+/// Cycles of a DMA read phase of `fields` gearbox fields (one per cycle): the
+/// command, `L` cycles to the first beat, the fields, the completion.
+pub fn read_phase_cycles(fields: u64, latency: u64) -> u64 {
+    fields + latency + 4
+}
+
+/// Cycles of the output write-back of `words` 64-bit words: the command, per
+/// beat its words plus two cycles, a stall of `L - words_per_beat` cycles at
+/// each burst boundary after the first, and the last response `L + 1` cycles.
+pub fn write_phase_cycles(words: u64, beat_bytes: u64, max_burst: u64, latency: u64) -> u64 {
+    let wpb = beat_bytes / 8;
+    let beats = words.div_ceil(wpb);
+    let bursts = beats.div_ceil(max_burst);
+    1 + (words + 2 * beats + 1)
+        + bursts.saturating_sub(1) * latency.saturating_sub(wpb)
+        + latency
+        + 1
+}
+
+/// Timing of the memory system behind the AXI master.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DmaTiming {
+    /// Cycles from a read command's handshake to its first beat, and from a
+    /// write burst's last beat to its response.
+    pub latency: u64,
+}
+
+impl Default for DmaTiming {
+    fn default() -> Self {
+        // ~200 ns to DDR4 through an HP port at 200 MHz (Zynq UltraScale+ TRM
+        // UG1085, "PS-PL interfaces"; a typical figure, not measured here).
+        Self { latency: 40 }
+    }
+}
+
+/// Predicted cost of one layer (one descriptor).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerCycles {
+    /// Runs of the core (output tiles x positions x groups met).
+    pub tiles: u64,
+    /// Cycles the core is running.
+    pub compute: u64,
+    /// Cycles of DMA phases: descriptor fetch, input planes, parameters,
+    /// weights, gather rows, write-back (nothing overlaps: no double
+    /// buffering yet, docs/shell.md).
+    pub dma: u64,
+    /// Of `dma`, the weight loads (`K C` codes per tile, one per cycle).
+    pub weight_load: u64,
+    /// Cycles of control: size arithmetic, checks, clearing the output buffer.
+    pub control: u64,
+    /// PE-cycles of useful work: `K * O * P * S / (R * C)`, i.e. the cycles an
+    /// array that adds on every PE in every cycle would need.
+    pub ideal: u64,
+    /// Bytes the DMA reads (`CNT_DMA_RD`: whole beats, docs/shell.md
+    /// "Counters").
+    pub dma_read_bytes: u64,
+    /// Bytes the DMA writes (`CNT_DMA_WR`: the output region).
+    pub dma_write_bytes: u64,
+    /// On-chip buffer traffic in bits: every DMA byte written into or read out
+    /// of a buffer, plus the buffer reads that feed the array (per compute beat
+    /// `C * b_w` weight bits and `R` slice bits; per tile `3C` parameters of
+    /// the membrane width).
+    pub buffer_bits: u64,
+    /// Total cycles of the layer: `compute + dma + control`.
+    pub total: u64,
+}
+
+impl LayerCycles {
+    /// PE utilization: useful PE-cycles over available PE-cycles.
+    pub fn utilization(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.ideal as f64 / self.total as f64
+        }
+    }
+
+    pub fn add(&mut self, o: &LayerCycles) {
+        self.tiles += o.tiles;
+        self.compute += o.compute;
+        self.dma += o.dma;
+        self.weight_load += o.weight_load;
+        self.control += o.control;
+        self.ideal += o.ideal;
+        self.dma_read_bytes += o.dma_read_bytes;
+        self.dma_write_bytes += o.dma_write_bytes;
+        self.buffer_bits += o.buffer_bits;
+        self.total += o.total;
+    }
+}
+
+/// The analytic model of one accelerator configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CycleModel {
+    pub config: AcceleratorConfig,
+    pub dma: DmaTiming,
+}
+
+impl CycleModel {
+    pub fn new(config: AcceleratorConfig) -> Self {
+        Self {
+            config,
+            dma: DmaTiming::default(),
+        }
+    }
+
+    /// Bytes a read of `len` bytes at `offset` moves: whole beats.
+    fn read_bytes(&self, offset: u64, len: u64) -> u64 {
+        let b = self.config.axi_data_bytes as u64;
+        (len + offset % b).div_ceil(b) * b
+    }
+
+    /// Predict one layer, the descriptor at window offset `at`.
+    pub fn layer(&self, d: &LayerDescriptor, at: u64) -> LayerCycles {
+        let cfg = &self.config;
+        let (r, c) = (cfg.rows as u64, cfg.cols as u64);
+        let l = self.dma.latency;
+        let rd = |fields| read_phase_cycles(fields, l);
+        let shape = TileShape::of(d);
+        let (k, o) = (u64::from(d.fan_in), u64::from(d.outputs));
+        let (p, g) = (u64::from(d.positions), u64::from(d.groups.max(1)));
+        let s = shape.slices();
+        let plane_words = u64::from(d.input_len).div_ceil(64);
+        let out_words = output_words(d);
+        let gather = d.kind == LayerKind::Gather;
+        let core = shell_tile_cycles(&shape, r, c);
+        let opg = (o / g).max(1);
+        let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
+            .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
+            as u64;
+
+        let mut x = LayerCycles::default();
+        // Fetch, decode, size arithmetic, region and fit checks.
+        x.dma += rd(16);
+        x.control += 1 + MATH_OPS * (MATH_ITERS + 2) + 2;
+        x.dma_read_bytes += self.read_bytes(at, 64);
+        if gather {
+            x.dma += rd(g * p * k); // the table check
+            x.dma_read_bytes += self.read_bytes(u64::from(d.gather), 4 * g * p * k);
+        }
+        // Input planes, then clearing the output buffer.
+        x.dma += rd(s * plane_words);
+        x.dma_read_bytes += self.read_bytes(u64::from(d.input), s * plane_words * 8);
+        x.control += out_words;
+        let (mut o0, mut g_lo, mut tile) = (0u64, 0u64, 0u64);
+        while o0 < o {
+            let nv = c.min(o - o0);
+            let advance = o0 / opg - g_lo; // steps to the tile's first group
+            g_lo = o0 / opg;
+            x.control += 2 + advance + 1; // TileStart, GAdv, TileEnd
+            x.dma += rd(3 * nv) + rd(k * c);
+            x.weight_load += rd(k * c);
+            x.dma_read_bytes += self.read_bytes(u64::from(d.params) + 12 * o0, 12 * nv)
+                + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
+            if gather {
+                let groups = (o0 + nv - 1) / opg - g_lo + 1;
+                // PosStart; per position GrpStart; per (position, group) the
+                // gather row, GPre, CoreGo, the core, TileMul, MathRun, RunEnd.
+                x.control += 1 + p * (1 + groups * (2 + 1 + MATH_ITERS + 1));
+                x.dma += p * groups * rd(k);
+                x.compute += p * groups * core;
+                x.tiles += p * groups;
+                for pos in 0..p {
+                    for grp in g_lo..g_lo + groups {
+                        x.dma_read_bytes +=
+                            self.read_bytes(u64::from(d.gather) + 4 * k * (grp * p + pos), 4 * k);
+                    }
+                }
+            } else {
+                x.control += 1 + 1 + MATH_ITERS; // CoreGo, TileMul, MathRun
+                x.compute += core;
+                x.tiles += 1;
+            }
+            o0 += c;
+            tile += 1;
+        }
+        x.dma += write_phase_cycles(
+            out_words,
+            cfg.axi_data_bytes as u64,
+            cfg.max_burst_beats as u64,
+            l,
+        );
+        x.control += 1; // Next
+        x.dma_write_bytes = d
+            .regions(cfg)
+            .iter()
+            .filter(|r| r.write)
+            .map(|r| r.bytes as u64)
+            .sum();
+        x.ideal = (k * o * p * s).div_ceil(r * c);
+        let beats = x.tiles * s.div_ceil(r) * k;
+        x.buffer_bits = 8 * (x.dma_read_bytes + x.dma_write_bytes)
+            + beats * (c * u64::from(d.weight_bits) + r)
+            + x.tiles * 3 * c * u64::from(cfg.membrane_bits);
+        x.total = x.compute + x.dma + x.control;
+        x
+    }
+
+    /// Predict a chain whose descriptors start at window offset
+    /// `descriptor_offset`: per layer, and the whole run (`CNT_CYCLES`: the
+    /// layers plus the final cycle).
+    pub fn chain(
+        &self,
+        descriptors: &[LayerDescriptor],
+        descriptor_offset: u64,
+    ) -> (Vec<LayerCycles>, LayerCycles) {
+        let layers: Vec<LayerCycles> = descriptors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| self.layer(d, descriptor_offset + 64 * i as u64))
+            .collect();
+        let mut total = LayerCycles::default();
+        for l in &layers {
+            total.add(l);
+        }
+        total.control += 1; // Finish
+        total.total += 1;
+        (layers, total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_costs_its_fan_in_plus_the_wavefront() {
+        let base = TileShape {
+            fan_in: 100,
+            input_bits: 1,
+            timesteps: 4,
+            spike_bits: Some(1),
+        };
+        let more_k = TileShape {
+            fan_in: 101,
+            ..base
+        };
+        // One chunk of 4 slices on a 4-row core: one more k is one more cycle.
+        assert_eq!(tile_cycles(&more_k, 4, 4), tile_cycles(&base, 4, 4) + 1);
+        // Two chunks on a 2-row core: one more k is two more cycles.
+        assert_eq!(tile_cycles(&more_k, 2, 4), tile_cycles(&base, 2, 4) + 2);
+    }
+
+    #[test]
+    fn slices_cost_the_same_however_bits_and_timesteps_split_except_the_neuron_steps() {
+        let split = |b_in, t| TileShape {
+            fan_in: 500,
+            input_bits: b_in,
+            timesteps: t,
+            spike_bits: None,
+        };
+        let a = tile_cycles(&split(1, 8), 8, 8);
+        let b = tile_cycles(&split(8, 1), 8, 8);
+        // Readout neuron steps: 2 per timestep.
+        assert_eq!(a - b, 2 * (8 - 1));
+    }
+}

@@ -1,0 +1,2081 @@
+//! The descriptor-driven controller of the accelerator shell (docs/shell.md,
+//! "Controller"). On `start` it runs `DESC_COUNT` layer descriptors from
+//! `DESC_OFFSET` through the DMA, with no host between layers, and leaves the window
+//! exactly as `spikeslice_core::accel::functional::execute` does.
+//!
+//! Per descriptor (a flat FSM, one phase after the other, no overlap):
+//!
+//! ```text
+//! DescCmd/DescRd/DescWait  read the 64-byte descriptor (16 words)
+//! Decode                   magic/version (code 1), kind (2, at + 8), fields (2)
+//! MathSet/MathRun/MathStore 19 sequential multiplies/divides (64 cycles each): region
+//!                          sizes, tile and plane geometry, O / G
+//! Regions                  O mod G (2); weights, params, input, output, gather inside
+//!                          the window (code 3)
+//! Fit                      on-chip buffer limits (code 6, BufferOverflow)
+//! GchkCmd/GchkRd/GchkWait  gather layers: every table entry (code 2 at the entry)
+//! ActCmd/ActRd/ActWait     all T*b_in input planes -> activation banks (bank r holds
+//!                          the planes s with s mod R = r)
+//! Clr                      zero the output buffer words of this layer
+//! per column tile of C outputs:
+//!   TileStart/GAdv         valid columns; first group of the tile
+//!   ParCmd/ParRd/ParWait   the tile's bias/threshold/v_init (threshold <= 0: code 2)
+//!   WgtCmd/WgtRd/WgtWait   the packed tile -> one weight bank per column (code k at
+//!                          address k)
+//!   dense:  CoreGo/CoreRun the core runs the tile: par beats from the registers, one
+//!                          (wgt, act) beat per cycle from the banks, spikes / final
+//!                          membranes written into the output buffer
+//!   gather: per position, per group meeting the tile: GrowCmd/GrowRd/GrowWait (the
+//!           gather row), GPre, CoreGo/CoreRun (act lanes read through the row),
+//!           TileMul/RunEnd
+//!   TileMul/TileEnd        PE additions = set slice bits x columns written
+//! OutCmd/OutWr/OutWait     the output buffer -> the layer's output region
+//! Next                     next descriptor, or Finish (done) / Fail (error + done)
+//! ```
+//!
+//! Every DMA error (refused command, SLVERR, DECERR) ends the run with the DMA's code
+//! and offset; the controller waits for the DMA's completion pulse first, so it never
+//! leaves a command half done (except on soft reset, where Idle drains the engines).
+
+use crate::buffer::{Bram, Unpack, BRAM_ADDR_BITS};
+use crate::pe::W_BITS;
+use rust_hdl::prelude::*;
+
+// The cycle formula lives in core (the contract the driver's cycle model and this
+// RTL share); the RTL's sequencing must keep it exact (hdl/tests/shell.rs).
+pub use spikeslice_core::accel::cycles::{
+    read_phase_cycles, write_phase_cycles, MATH_ITERS, MATH_OPS,
+};
+
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum CtlState {
+    Idle,
+    DescCmd,
+    DescRd,
+    DescWait,
+    Decode,
+    MathSet,
+    MathRun,
+    MathStore,
+    Regions,
+    Fit,
+    GchkCmd,
+    GchkRd,
+    GchkWait,
+    ActCmd,
+    ActRd,
+    ActWait,
+    Clr,
+    TileStart,
+    GAdv,
+    ParCmd,
+    ParRd,
+    ParWait,
+    WgtCmd,
+    WgtRd,
+    WgtWait,
+    PosStart,
+    GrpStart,
+    GrowCmd,
+    GrowRd,
+    GrowWait,
+    GPre,
+    CoreGo,
+    CoreRun,
+    TileMul,
+    RunEnd,
+    TileEnd,
+    OutCmd,
+    OutWr,
+    OutWait,
+    Next,
+    Finish,
+    Fail,
+}
+
+// The buffer plan is part of the contract: the compiler and the functional model
+// refuse what the Fit state refuses.
+pub use spikeslice_core::accel::buffers::BufferPlan;
+
+/// The controller, with its buffers. `D`/`S`: DMA beat bits/bytes, `W2` = 2 * D,
+/// `MEM`: membrane width of the core.
+#[derive(LogicBlock)]
+pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM: usize> {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset (AXI reset or CTRL soft reset).
+    pub rst: Signal<In, Bit>,
+    pub start: Signal<In, Bit>,
+    pub buf_size: Signal<In, Bits<32>>,
+    pub desc_offset: Signal<In, Bits<32>>,
+    pub desc_count: Signal<In, Bits<32>>,
+    pub busy: Signal<Out, Bit>,
+    /// High from the end of a run to the next start (the CSR sets STATUS.done on its
+    /// rising edge).
+    pub done: Signal<Out, Bit>,
+    pub error: Signal<Out, Bit>,
+    pub error_code: Signal<Out, Bits<8>>,
+    pub desc_index: Signal<Out, Bits<32>>,
+    pub err_offset: Signal<Out, Bits<32>>,
+    /// Start pulse for the DMA's counters.
+    pub cnt_clear: Signal<Out, Bit>,
+    pub cnt_cycles: Signal<Out, Bits<64>>,
+    pub cnt_busy: Signal<Out, Bits<64>>,
+    pub cnt_pe_adds: Signal<Out, Bits<64>>,
+    pub cnt_slices: Signal<Out, Bits<64>>,
+    pub cnt_spikes: Signal<Out, Bits<64>>,
+    // DMA read engine.
+    pub rd_cmd_valid: Signal<Out, Bit>,
+    pub rd_cmd_ready: Signal<In, Bit>,
+    pub rd_cmd_offset: Signal<Out, Bits<32>>,
+    pub rd_cmd_len: Signal<Out, Bits<32>>,
+    pub rd_valid: Signal<In, Bit>,
+    pub rd_ready: Signal<Out, Bit>,
+    pub rd_data: Signal<In, Bits<D>>,
+    pub rd_done: Signal<In, Bit>,
+    pub rd_err: Signal<In, Bits<8>>,
+    pub rd_err_offset: Signal<In, Bits<32>>,
+    // DMA write engine.
+    pub wr_cmd_valid: Signal<Out, Bit>,
+    pub wr_cmd_ready: Signal<In, Bit>,
+    pub wr_cmd_offset: Signal<Out, Bits<32>>,
+    pub wr_cmd_len: Signal<Out, Bits<32>>,
+    pub wr_valid: Signal<Out, Bit>,
+    pub wr_ready: Signal<In, Bit>,
+    pub wr_data: Signal<Out, Bits<D>>,
+    pub wr_done: Signal<In, Bit>,
+    pub wr_err: Signal<In, Bits<8>>,
+    pub wr_err_offset: Signal<In, Bits<32>>,
+    // Core (hdl/src/sequencer.rs) configuration and streams.
+    pub c_cfg_k: Signal<Out, Bits<16>>,
+    pub c_cfg_slices: Signal<Out, Bits<10>>,
+    pub c_cfg_b_in: Signal<Out, Bits<4>>,
+    pub c_cfg_b_w: Signal<Out, Bits<4>>,
+    pub c_cfg_b_s: Signal<Out, Bits<4>>,
+    pub c_cfg_lif: Signal<Out, Bit>,
+    pub c_cfg_leak: Signal<Out, Bits<8>>,
+    pub c_cfg_hard: Signal<Out, Bit>,
+    pub c_cfg_readout: Signal<Out, Bit>,
+    pub c_start: Signal<Out, Bit>,
+    pub c_busy: Signal<In, Bit>,
+    pub c_done: Signal<In, Bit>,
+    pub c_error: Signal<In, Bit>,
+    pub c_par_valid: Signal<Out, Bit>,
+    pub c_par_ready: Signal<In, Bit>,
+    pub c_par_data: Signal<Out, Bits<MEM>>,
+    pub c_wgt_valid: Signal<Out, Bit>,
+    pub c_wgt_ready: Signal<In, Bit>,
+    pub c_wgt_data: Vec<Signal<Out, Bits<W_BITS>>>,
+    pub c_act_valid: Signal<Out, Bit>,
+    pub c_act_ready: Signal<In, Bit>,
+    pub c_act_data: Vec<Signal<Out, Bit>>,
+    pub c_spk_valid: Signal<In, Bit>,
+    pub c_spk_ready: Signal<Out, Bit>,
+    pub c_spk_data: Vec<Signal<In, Bits<8>>>,
+    pub c_mem_valid: Signal<In, Bit>,
+    pub c_mem_ready: Signal<Out, Bit>,
+    pub c_mem_data: Signal<In, Bits<MEM>>,
+    // Buffers.
+    unp: Unpack<D, W2>,
+    wbank: Vec<Bram<Bits<8>>>,
+    abank: Vec<Bram<Bits<64>>>,
+    obank: Vec<Bram<Bit>>,
+    gbuf: Bram<Bits<32>>,
+    // FSM.
+    state: DFF<CtlState>,
+    ret: DFF<CtlState>,
+    lsize: DFF<Bits<32>>,
+    dcnt: DFF<Bits<32>>,
+    idx: DFF<Bits<32>>,
+    at: DFF<Bits<32>>,
+    wi: DFF<Bits<5>>,
+    // Descriptor words.
+    magic: DFF<Bits<32>>,
+    ver: DFF<Bits<32>>,
+    flags: DFF<Bits<32>>,
+    widths: DFF<Bits<32>>,
+    tt: DFF<Bits<32>>,
+    kk_n: DFF<Bits<32>>,
+    oo: DFF<Bits<32>>,
+    pp: DFF<Bits<32>>,
+    gg: DFF<Bits<32>>,
+    ilen: DFF<Bits<32>>,
+    woff: DFF<Bits<32>>,
+    poff: DFF<Bits<32>>,
+    ioff: DFF<Bits<32>>,
+    goff: DFF<Bits<32>>,
+    ooff: DFF<Bits<32>>,
+    // Decoded fields.
+    bw: Signal<Local, Bits<4>>,
+    bin: Signal<Local, Bits<4>>,
+    bs: Signal<Local, Bits<4>>,
+    kind: Signal<Local, Bits<8>>,
+    readout: Signal<Local, Bit>,
+    leak: Signal<Local, Bits<8>>,
+    badf: Signal<Local, Bit>,
+    pw: Signal<Local, Bits<32>>,
+    opw: Signal<Local, Bits<32>>,
+    // Sequential multiply / divide.
+    op: DFF<Bits<5>>,
+    md_a: DFF<Bits<64>>,
+    md_b: DFF<Bits<64>>,
+    md_acc: DFF<Bits<64>>,
+    md_cnt: DFF<Bits<7>>,
+    md_div: DFF<Bit>,
+    md_rem: Signal<Local, Bits<64>>,
+    set_a: Signal<Local, Bits<64>>,
+    set_b: Signal<Local, Bits<64>>,
+    set_div: Signal<Local, Bit>,
+    // Geometry (results of the math phase).
+    s_sl: DFF<Bits<64>>,
+    in_words: DFF<Bits<64>>,
+    cbw: DFF<Bits<64>>,
+    tile_words: DFF<Bits<64>>,
+    ntiles: DFF<Bits<64>>,
+    w_words: DFF<Bits<64>>,
+    par_bytes: DFF<Bits<64>>,
+    nn: DFF<Bits<64>>,
+    oplanes: DFF<Bits<64>>,
+    out_words: DFF<Bits<64>>,
+    chunks: DFF<Bits<64>>,
+    a_words: DFF<Bits<64>>,
+    tstride: DFF<Bits<64>>,
+    opg: DFF<Bits<64>>,
+    rem_og: DFF<Bits<64>>,
+    gp: DFF<Bits<64>>,
+    gpk: DFF<Bits<64>>,
+    kp: DFF<Bits<64>>,
+    sl_tot: DFF<Bits<64>>,
+    cp: DFF<Bits<64>>,
+    end_g: Signal<Local, Bits<64>>,
+    gather: Signal<Local, Bit>,
+    // Gather iteration.
+    gbad: DFF<Bit>,
+    gbad_i: DFF<Bits<32>>,
+    glo_s: DFF<Bits<32>>,
+    glo_off: DFF<Bits<32>>,
+    gs: DFF<Bits<32>>,
+    goffc: DFF<Bits<32>>,
+    pos: DFF<Bits<32>>,
+    pofs: DFF<Bits<32>>,
+    nbase: DFF<Bits<32>>,
+    nrun: DFF<Bits<32>>,
+    mrun: DFF<Bits<32>>,
+    gcur: DFF<Bits<32>>,
+    gnext: Signal<Local, Bits<32>>,
+    gidx: Signal<Local, Bits<32>>,
+    kn1: Signal<Local, Bits<16>>,
+    ocol: Signal<Local, Bits<32>>,
+    ocol_ok: Signal<Local, Bit>,
+    mcol: Signal<Local, Bits<32>>,
+    mcol_ok: Signal<Local, Bit>,
+    ncg: Signal<Local, Bits<32>>,
+    ghi: Signal<Local, Bits<32>>,
+    end_w: Signal<Local, Bits<64>>,
+    end_p: Signal<Local, Bits<64>>,
+    end_i: Signal<Local, Bits<64>>,
+    end_o: Signal<Local, Bits<64>>,
+    // DMA read phases.
+    skp: DFF<Bits<8>>,
+    rdn: DFF<Bit>,
+    rerr: DFF<Bits<8>>,
+    reoff: DFF<Bits<32>>,
+    wdn: DFF<Bit>,
+    werr: DFF<Bits<8>>,
+    weoff: DFF<Bits<32>>,
+    cmd_off: Signal<Local, Bits<32>>,
+    cmd_len: Signal<Local, Bits<32>>,
+    take: Signal<Local, Bit>,
+    dw: Signal<Local, Bits<32>>,
+    nlow: Signal<Local, Bits<6>>,
+    k_ones32: Constant<Bits<64>>,
+    lc: DFF<Bits<32>>,
+    lr: DFF<Bits<8>>,
+    lw: DFF<Bits<32>>,
+    lbase: DFF<Bits<32>>,
+    // Tile.
+    o0: DFF<Bits<32>>,
+    pcur: DFF<Bits<32>>,
+    wcur: DFF<Bits<32>>,
+    nvalid: DFF<Bits<32>>,
+    tile_ones: DFF<Bits<64>>,
+    pb: Vec<DFF<Bits<32>>>,
+    pt: Vec<DFF<Bits<32>>>,
+    pv: Vec<DFF<Bits<32>>>,
+    pf: DFF<Bits<2>>,
+    pcol: DFF<Bits<8>>,
+    bth: DFF<Bit>,
+    // Core feed.
+    ppk: DFF<Bits<2>>,
+    ppc: DFF<Bits<8>>,
+    pword: Signal<Local, Bits<32>>,
+    kk: DFF<Bits<16>>,
+    s0: DFF<Bits<10>>,
+    ab: DFF<Bits<32>>,
+    sv: DFF<Bit>,
+    sact: DFF<Bit>,
+    kn: Signal<Local, Bits<16>>,
+    abn: Signal<Local, Bits<32>>,
+    hs: Signal<Local, Bit>,
+    left: Signal<Local, Bits<10>>,
+    pop: Signal<Local, Bits<8>>,
+    lane: Signal<Local, Bits<64>>,
+    // Output writers.
+    ec: DFF<Bits<8>>,
+    ej: DFF<Bits<4>>,
+    jb: DFF<Bits<32>>,
+    tb: DFF<Bits<32>>,
+    moc: DFF<Bits<8>>,
+    ssel: Signal<Local, Bits<8>>,
+    sbit: Signal<Local, Bit>,
+    sshift: Signal<Local, Bits<8>>,
+    m64: Signal<Local, Bits<64>>,
+    o_we_all: Signal<Local, Bit>,
+    o_we_one: Signal<Local, Bit>,
+    o_addr: Signal<Local, Bits<32>>,
+    ra: DFF<Bits<32>>,
+    rv: DFF<Bit>,
+    bv: DFF<Bit>,
+    ocnt: DFF<Bits<2>>,
+    ob: DFF<Bits<D>>,
+    word: Signal<Local, Bits<64>>,
+    fin: Signal<Local, Bit>,
+    // Result.
+    donef: DFF<Bit>,
+    errq: DFF<Bits<8>>,
+    erroff: DFF<Bits<32>>,
+    fcode: Signal<Local, Bits<8>>,
+    foff: Signal<Local, Bits<32>>,
+    // Counters.
+    c_cyc: DFF<Bits<64>>,
+    c_bsy: DFF<Bits<64>>,
+    c_add: DFF<Bits<64>>,
+    c_sl: DFF<Bits<64>>,
+    c_spk: DFF<Bits<64>>,
+    // Constants.
+    k_cols: Constant<Bits<64>>,
+    k_rows: Constant<Bits<64>>,
+    k_cols_m1: Constant<Bits<8>>,
+    k_rows_m1: Constant<Bits<8>>,
+    k_cols12: Constant<Bits<32>>,
+    k_wbmax: Constant<Bits<4>>,
+    k_sbmax: Constant<Bits<4>>,
+    k_kmax: Constant<Bits<32>>,
+    k_adepth: Constant<Bits<64>>,
+    k_odepth: Constant<Bits<64>>,
+    k_bmask: Constant<Bits<32>>,
+    k_wpb: Constant<Bits<2>>,
+    k_magic: Constant<Bits<32>>,
+    k_pad: Constant<Bits<32>>,
+    k_far: Constant<Bits<64>>,
+    k_sext32: Constant<Bits<MEM>>,
+    k_memhalf: Constant<Bits<MEM>>,
+    k_sext64: Constant<Bits<64>>,
+    lane_id: Vec<Constant<Bits<10>>>,
+    bitm: Vec<Constant<Bits<64>>>,
+    _rows: usize,
+    _cols: usize,
+    _obanks: usize,
+}
+
+fn n<T: Default>(k: usize) -> Vec<T> {
+    (0..k).map(|_| Default::default()).collect()
+}
+
+impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controller<D, S, W2, MEM> {
+    pub fn new(cfg: &spikeslice_core::accel::AcceleratorConfig) -> Self {
+        assert_eq!(D, 8 * cfg.axi_data_bytes, "beat width");
+        assert_eq!(S * 8, D);
+        assert_eq!(W2, 2 * D);
+        let plan = BufferPlan::new(cfg);
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let sext32 = if MEM > 32 {
+            ((1u128 << MEM) - 1) ^ ((1u128 << 32) - 1)
+        } else {
+            0
+        };
+        Controller {
+            clock: Default::default(),
+            rst: Default::default(),
+            start: Default::default(),
+            buf_size: Default::default(),
+            desc_offset: Default::default(),
+            desc_count: Default::default(),
+            busy: Default::default(),
+            done: Default::default(),
+            error: Default::default(),
+            error_code: Default::default(),
+            desc_index: Default::default(),
+            err_offset: Default::default(),
+            cnt_clear: Default::default(),
+            cnt_cycles: Default::default(),
+            cnt_busy: Default::default(),
+            cnt_pe_adds: Default::default(),
+            cnt_slices: Default::default(),
+            cnt_spikes: Default::default(),
+            rd_cmd_valid: Default::default(),
+            rd_cmd_ready: Default::default(),
+            rd_cmd_offset: Default::default(),
+            rd_cmd_len: Default::default(),
+            rd_valid: Default::default(),
+            rd_ready: Default::default(),
+            rd_data: Default::default(),
+            rd_done: Default::default(),
+            rd_err: Default::default(),
+            rd_err_offset: Default::default(),
+            wr_cmd_valid: Default::default(),
+            wr_cmd_ready: Default::default(),
+            wr_cmd_offset: Default::default(),
+            wr_cmd_len: Default::default(),
+            wr_valid: Default::default(),
+            wr_ready: Default::default(),
+            wr_data: Default::default(),
+            wr_done: Default::default(),
+            wr_err: Default::default(),
+            wr_err_offset: Default::default(),
+            c_cfg_k: Default::default(),
+            c_cfg_slices: Default::default(),
+            c_cfg_b_in: Default::default(),
+            c_cfg_b_w: Default::default(),
+            c_cfg_b_s: Default::default(),
+            c_cfg_lif: Default::default(),
+            c_cfg_leak: Default::default(),
+            c_cfg_hard: Default::default(),
+            c_cfg_readout: Default::default(),
+            c_start: Default::default(),
+            c_busy: Default::default(),
+            c_done: Default::default(),
+            c_error: Default::default(),
+            c_par_valid: Default::default(),
+            c_par_ready: Default::default(),
+            c_par_data: Default::default(),
+            c_wgt_valid: Default::default(),
+            c_wgt_ready: Default::default(),
+            c_wgt_data: n(cols),
+            c_act_valid: Default::default(),
+            c_act_ready: Default::default(),
+            c_act_data: n(rows),
+            c_spk_valid: Default::default(),
+            c_spk_ready: Default::default(),
+            c_spk_data: n(cols),
+            c_mem_valid: Default::default(),
+            c_mem_ready: Default::default(),
+            c_mem_data: Default::default(),
+            unp: Unpack::new(),
+            wbank: (0..cols).map(|_| Bram::new(plan.wbank_depth)).collect(),
+            abank: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
+            obank: (0..64).map(|_| Bram::new(plan.obuf_words)).collect(),
+            gbuf: Bram::new(plan.wbank_depth),
+            state: Default::default(),
+            ret: Default::default(),
+            lsize: Default::default(),
+            dcnt: Default::default(),
+            idx: Default::default(),
+            at: Default::default(),
+            wi: Default::default(),
+            magic: Default::default(),
+            ver: Default::default(),
+            flags: Default::default(),
+            widths: Default::default(),
+            tt: Default::default(),
+            kk_n: Default::default(),
+            oo: Default::default(),
+            pp: Default::default(),
+            gg: Default::default(),
+            ilen: Default::default(),
+            woff: Default::default(),
+            poff: Default::default(),
+            ioff: Default::default(),
+            goff: Default::default(),
+            ooff: Default::default(),
+            bw: Default::default(),
+            bin: Default::default(),
+            bs: Default::default(),
+            kind: Default::default(),
+            readout: Default::default(),
+            leak: Default::default(),
+            badf: Default::default(),
+            pw: Default::default(),
+            opw: Default::default(),
+            op: Default::default(),
+            md_a: Default::default(),
+            md_b: Default::default(),
+            md_acc: Default::default(),
+            md_cnt: Default::default(),
+            md_div: Default::default(),
+            md_rem: Default::default(),
+            set_a: Default::default(),
+            set_b: Default::default(),
+            set_div: Default::default(),
+            s_sl: Default::default(),
+            in_words: Default::default(),
+            cbw: Default::default(),
+            tile_words: Default::default(),
+            ntiles: Default::default(),
+            w_words: Default::default(),
+            par_bytes: Default::default(),
+            nn: Default::default(),
+            oplanes: Default::default(),
+            out_words: Default::default(),
+            chunks: Default::default(),
+            a_words: Default::default(),
+            tstride: Default::default(),
+            opg: Default::default(),
+            rem_og: Default::default(),
+            gp: Default::default(),
+            gpk: Default::default(),
+            kp: Default::default(),
+            sl_tot: Default::default(),
+            cp: Default::default(),
+            end_g: Default::default(),
+            gather: Default::default(),
+            gbad: Default::default(),
+            gbad_i: Default::default(),
+            glo_s: Default::default(),
+            glo_off: Default::default(),
+            gs: Default::default(),
+            goffc: Default::default(),
+            pos: Default::default(),
+            pofs: Default::default(),
+            nbase: Default::default(),
+            nrun: Default::default(),
+            mrun: Default::default(),
+            gcur: Default::default(),
+            gnext: Default::default(),
+            gidx: Default::default(),
+            kn1: Default::default(),
+            ocol: Default::default(),
+            ocol_ok: Default::default(),
+            mcol: Default::default(),
+            mcol_ok: Default::default(),
+            ncg: Default::default(),
+            ghi: Default::default(),
+            end_w: Default::default(),
+            end_p: Default::default(),
+            end_i: Default::default(),
+            end_o: Default::default(),
+            skp: Default::default(),
+            rdn: Default::default(),
+            rerr: Default::default(),
+            reoff: Default::default(),
+            wdn: Default::default(),
+            werr: Default::default(),
+            weoff: Default::default(),
+            cmd_off: Default::default(),
+            cmd_len: Default::default(),
+            take: Default::default(),
+            dw: Default::default(),
+            nlow: Default::default(),
+            k_ones32: Constant::new(0xFFFF_FFFFu64.into()),
+            lc: Default::default(),
+            lr: Default::default(),
+            lw: Default::default(),
+            lbase: Default::default(),
+            o0: Default::default(),
+            pcur: Default::default(),
+            wcur: Default::default(),
+            nvalid: Default::default(),
+            tile_ones: Default::default(),
+            pb: n(cols),
+            pt: n(cols),
+            pv: n(cols),
+            pf: Default::default(),
+            pcol: Default::default(),
+            bth: Default::default(),
+            ppk: Default::default(),
+            ppc: Default::default(),
+            pword: Default::default(),
+            kk: Default::default(),
+            s0: Default::default(),
+            ab: Default::default(),
+            sv: Default::default(),
+            sact: Default::default(),
+            kn: Default::default(),
+            abn: Default::default(),
+            hs: Default::default(),
+            left: Default::default(),
+            pop: Default::default(),
+            lane: Default::default(),
+            ec: Default::default(),
+            ej: Default::default(),
+            jb: Default::default(),
+            tb: Default::default(),
+            moc: Default::default(),
+            ssel: Default::default(),
+            sbit: Default::default(),
+            sshift: Default::default(),
+            m64: Default::default(),
+            o_we_all: Default::default(),
+            o_we_one: Default::default(),
+            o_addr: Default::default(),
+            ra: Default::default(),
+            rv: Default::default(),
+            bv: Default::default(),
+            ocnt: Default::default(),
+            ob: Default::default(),
+            word: Default::default(),
+            fin: Default::default(),
+            donef: Default::default(),
+            errq: Default::default(),
+            erroff: Default::default(),
+            fcode: Default::default(),
+            foff: Default::default(),
+            c_cyc: Default::default(),
+            c_bsy: Default::default(),
+            c_add: Default::default(),
+            c_sl: Default::default(),
+            c_spk: Default::default(),
+            k_cols: Constant::new((cols as u64).into()),
+            k_rows: Constant::new((rows as u64).into()),
+            k_cols_m1: Constant::new((cols as u64 - 1).into()),
+            k_rows_m1: Constant::new((rows as u64 - 1).into()),
+            k_cols12: Constant::new((cols as u64 * 12).into()),
+            k_wbmax: Constant::new(u64::from(cfg.weight_bits_max).into()),
+            k_sbmax: Constant::new(u64::from(cfg.spike_bits_max).into()),
+            k_kmax: Constant::new((plan.wbank_depth as u64).into()),
+            k_adepth: Constant::new((plan.abank_depth as u64).into()),
+            k_odepth: Constant::new((plan.obuf_words as u64).into()),
+            k_bmask: Constant::new((S as u64 - 1).into()),
+            k_wpb: Constant::new(((D / 64) as u64 - 1).into()),
+            k_pad: Constant::new(0xFFFF_FFFFu64.into()),
+            k_far: Constant::new((1u64 << 40).into()),
+            k_magic: Constant::new(
+                u64::from(spikeslice_core::accel::descriptor::DESCRIPTOR_MAGIC).into(),
+            ),
+            k_sext32: Constant::new(Bits::<MEM>::from(sext32 as u64)),
+            k_memhalf: Constant::new((1u64 << (MEM - 1)).into()),
+            k_sext64: Constant::new((!((1u64 << MEM) - 1)).into()),
+            lane_id: (0..rows)
+                .map(|r| Constant::new((r as u64).into()))
+                .collect(),
+            bitm: (0..64).map(|b| Constant::new((1u64 << b).into())).collect(),
+            _rows: rows,
+            _cols: cols,
+            _obanks: 64,
+        }
+    }
+}
+
+impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controller<D, S, W2, MEM> {
+    /// The FSM state (for test benches and cycle accounting).
+    pub fn fsm_state(&self) -> CtlState {
+        self.state.q.val()
+    }
+}
+
+impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
+    for Controller<D, S, W2, MEM>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, ret, lsize, dcnt, idx, at, wi, magic, ver, flags, widths, tt, kk_n,
+            oo, pp, gg, ilen, woff, poff, ioff, ooff, op, md_a, md_b, md_acc, md_cnt, md_div, s_sl,
+            in_words, cbw, tile_words, ntiles, w_words, par_bytes, nn, oplanes, out_words, chunks,
+            a_words, tstride, opg, rem_og, gp, gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off,
+            gs, goffc, pos, pofs, nbase, nrun, mrun, gcur, goff, skp, rdn, rerr, reoff, wdn, werr,
+            weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, tile_ones, pf, pcol, bth, ppk, ppc,
+            kk, s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv, ocnt, ob, donef, errq, erroff,
+            c_cyc, c_bsy, c_add, c_sl, c_spk
+        );
+        for c in 0..self._cols {
+            self.pb[c].clock.next = self.clock.val();
+            self.pb[c].d.next = self.pb[c].q.val();
+            self.pt[c].clock.next = self.clock.val();
+            self.pt[c].d.next = self.pt[c].q.val();
+            self.pv[c].clock.next = self.clock.val();
+            self.pv[c].d.next = self.pv[c].q.val();
+        }
+        // ---------------- Decoded descriptor fields ----------------
+        self.bw.next = self.widths.q.val().get_bits::<4>(0);
+        self.bin.next = self.widths.q.val().get_bits::<4>(4);
+        self.bs.next = self.widths.q.val().get_bits::<4>(8);
+        self.kind.next = self.flags.q.val().get_bits::<8>(0);
+        self.gather.next = self.kind.val() == 1;
+        self.readout.next = self.flags.q.val().get_bit(8);
+        self.leak.next = self.flags.q.val().get_bits::<8>(16);
+        self.pw.next = (self.ilen.q.val() + 63) >> 6;
+        self.opw.next = bit_cast::<32, 64>((self.nn.q.val() + 63) >> 6);
+        self.badf.next = (self.bw.val() == 0)
+            | (self.bw.val() > self.k_wbmax.val())
+            | (self.bin.val() == 0)
+            | (self.bin.val() > self.k_sbmax.val())
+            | (!self.readout.val() & ((self.bs.val() == 0) | (self.bs.val() > self.k_sbmax.val())))
+            | (self.tt.q.val() == 0)
+            | (self.tt.q.val() > 64)
+            | (self.leak.val() > 16)
+            | (self.kk_n.q.val() == 0)
+            | (self.oo.q.val() == 0)
+            | (self.pp.q.val() == 0)
+            | (self.gg.q.val() == 0)
+            | (self.ilen.q.val() == 0)
+            | (!self.gather.val()
+                & ((self.pp.q.val() != 1)
+                    | (self.gg.q.val() != 1)
+                    | (self.kk_n.q.val() != self.ilen.q.val())));
+        // Region ends (64 bits: sizes are below 2^35 words after the saturating math).
+        self.end_w.next = bit_cast::<64, 32>(self.woff.q.val()) + (self.w_words.q.val() << 3);
+        self.end_p.next = bit_cast::<64, 32>(self.poff.q.val()) + self.par_bytes.q.val();
+        self.end_i.next = bit_cast::<64, 32>(self.ioff.q.val()) + (self.in_words.q.val() << 3);
+        self.end_g.next = bit_cast::<64, 32>(self.goff.q.val()) + (self.gpk.q.val() << 2);
+        // A size of 2^32 words or more is outside every window (and would wrap below).
+        if self.gpk.q.val().get_bits::<32>(32).any() {
+            self.end_g.next = self.k_far.val();
+        }
+        if self.w_words.q.val().get_bits::<32>(32).any() {
+            self.end_w.next = self.k_far.val();
+        }
+        if self.in_words.q.val().get_bits::<32>(32).any() {
+            self.end_i.next = self.k_far.val();
+        }
+        self.end_o.next = bit_cast::<64, 32>(self.ooff.q.val()) + (self.out_words.q.val() << 3);
+        if self.out_words.q.val().get_bits::<32>(32).any() {
+            self.end_o.next = self.k_far.val();
+        }
+
+        // ---------------- Outputs and defaults ----------------
+        self.busy.next = self.state.q.val() != CtlState::Idle;
+        self.done.next = self.donef.q.val();
+        self.error.next = self.errq.q.val() != 0;
+        self.error_code.next = self.errq.q.val();
+        self.desc_index.next = self.idx.q.val();
+        self.err_offset.next = self.erroff.q.val();
+        self.cnt_clear.next = false;
+        self.cnt_cycles.next = self.c_cyc.q.val();
+        self.cnt_busy.next = self.c_bsy.q.val();
+        self.cnt_pe_adds.next = self.c_add.q.val();
+        self.cnt_slices.next = self.c_sl.q.val();
+        self.cnt_spikes.next = self.c_spk.q.val();
+        self.c_cfg_k.next = self.kk_n.q.val().get_bits::<16>(0);
+        self.c_cfg_slices.next = self.s_sl.q.val().get_bits::<10>(0);
+        self.c_cfg_b_in.next = self.bin.val();
+        self.c_cfg_b_w.next = self.bw.val();
+        self.c_cfg_b_s.next = self.bs.val();
+        self.c_cfg_lif.next = self.leak.val() != 0;
+        self.c_cfg_leak.next = self.leak.val();
+        self.c_cfg_hard.next = self.flags.q.val().get_bit(9);
+        self.c_cfg_readout.next = self.readout.val();
+        self.c_start.next = false;
+
+        // DMA read: command offset aligned down to the beat, the skip in the Unpack.
+        self.cmd_off.next = self.at.q.val();
+        self.cmd_len.next = 64.into();
+        self.unp.n.next = 32.into();
+        if (self.state.q.val() == CtlState::ActCmd)
+            | (self.state.q.val() == CtlState::ActRd)
+            | (self.state.q.val() == CtlState::ActWait)
+        {
+            self.cmd_off.next = self.ioff.q.val();
+            self.cmd_len.next = bit_cast::<32, 64>(self.in_words.q.val() << 3);
+            self.unp.n.next = 64.into();
+        }
+        if self.state.q.val() == CtlState::GchkCmd {
+            self.cmd_off.next = self.goff.q.val();
+            self.cmd_len.next = bit_cast::<32, 64>(self.gpk.q.val() << 2);
+        }
+        if self.state.q.val() == CtlState::GrowCmd {
+            self.cmd_off.next = self.goffc.q.val();
+            self.cmd_len.next = self.kk_n.q.val() << 2;
+        }
+        if self.state.q.val() == CtlState::ParCmd {
+            self.cmd_off.next = self.pcur.q.val();
+            self.cmd_len.next = (self.nvalid.q.val() << 3) + (self.nvalid.q.val() << 2);
+        }
+        if (self.state.q.val() == CtlState::WgtCmd)
+            | (self.state.q.val() == CtlState::WgtRd)
+            | (self.state.q.val() == CtlState::WgtWait)
+        {
+            self.cmd_off.next = self.wcur.q.val();
+            self.cmd_len.next = bit_cast::<32, 64>(self.tile_words.q.val() << 3);
+            self.unp.n.next = bit_cast::<7, 4>(self.bw.val());
+        }
+        self.rd_cmd_valid.next = false;
+        self.rd_cmd_offset.next = self.cmd_off.val() & !self.k_bmask.val();
+        self.rd_cmd_len.next = self.cmd_len.val() + (self.cmd_off.val() & self.k_bmask.val());
+        self.unp.clock.next = self.clock.val();
+        self.unp.clear.next = false;
+        self.unp.drain.next = false;
+        self.unp.skip.next = self.skp.q.val();
+        self.unp.in_valid.next = self.rd_valid.val();
+        self.unp.in_data.next = self.rd_data.val();
+        self.rd_ready.next = self.unp.in_ready.val();
+        self.unp.out_ready.next = false;
+        self.take.next = false;
+        self.dw.next = bit_cast::<32, 64>(self.unp.out_data.val());
+        // DMA completions are latched from the command to the end of the phase.
+        if self.rd_done.val() {
+            self.rdn.d.next = true;
+            self.rerr.d.next = self.rd_err.val();
+            self.reoff.d.next = self.rd_err_offset.val();
+        }
+        if self.wr_done.val() {
+            self.wdn.d.next = true;
+            self.werr.d.next = self.wr_err.val();
+            self.weoff.d.next = self.wr_err_offset.val();
+        }
+        self.wr_cmd_valid.next = false;
+        self.wr_cmd_offset.next = self.ooff.q.val();
+        self.wr_cmd_len.next = bit_cast::<32, 64>(self.out_words.q.val() << 3);
+        // Outside OutWr the write stream offers (zero) beats: a write command that a soft
+        // reset interrupted drains instead of blocking the next run's write-back.
+        self.wr_valid.next = true;
+        self.wr_data.next = self.ob.q.val();
+        if self.state.q.val() != CtlState::OutWr {
+            self.wr_data.next = 0.into();
+        }
+
+        // Sequential multiply / divide unit (operands chosen by the states).
+        self.set_a.next = 0.into();
+        self.set_b.next = 0.into();
+        self.set_div.next = false;
+        self.md_rem.next = self.md_acc.q.val() << 1;
+        if self.md_a.q.val().get_bit(63) {
+            self.md_rem.next = (self.md_acc.q.val() << 1) | 1;
+        }
+
+        // Failure report (used by the transitions to Fail).
+        self.fcode.next = 0.into();
+        self.foff.next = 0.into();
+
+        // Buffers: defaults.
+        for c in 0..self._cols {
+            self.wbank[c].clock.next = self.clock.val();
+            self.wbank[c].we.next = false;
+            self.wbank[c].waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val());
+            self.wbank[c].wdata.next = self.unp.out_data.val().get_bits::<8>(0);
+        }
+        for r in 0..self._rows {
+            self.abank[r].clock.next = self.clock.val();
+            self.abank[r].we.next = false;
+            self.abank[r].waddr.next =
+                bit_cast::<BRAM_ADDR_BITS, 32>(self.lbase.q.val() + self.lw.q.val());
+            self.abank[r].wdata.next = self.unp.out_data.val();
+        }
+        // Output columns: in range and in the group being run (dense: one group).
+        self.ocol.next = self.o0.q.val() + bit_cast::<32, 8>(self.ec.q.val());
+        self.ocol_ok.next = (self.ocol.val() < self.oo.q.val())
+            & (self.ocol.val() >= self.gs.q.val())
+            & (bit_cast::<64, 32>(self.ocol.val())
+                < bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val());
+        self.mcol.next = self.o0.q.val() + bit_cast::<32, 8>(self.moc.q.val());
+        self.mcol_ok.next = (self.mcol.val() < self.oo.q.val())
+            & (self.mcol.val() >= self.gs.q.val())
+            & (bit_cast::<64, 32>(self.mcol.val())
+                < bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val());
+        // Valid columns of the tile in the group: min(gs + opg, o0 + nvalid) - max(gs, o0).
+        self.ghi.next = self.o0.q.val() + self.nvalid.q.val();
+        if bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val()
+            < bit_cast::<64, 32>(self.ghi.val())
+        {
+            self.ghi.next = self.gs.q.val() + bit_cast::<32, 64>(self.opg.q.val());
+        }
+        self.ncg.next = self.ghi.val() - self.o0.q.val();
+        if self.gs.q.val() > self.o0.q.val() {
+            self.ncg.next = self.ghi.val() - self.gs.q.val();
+        }
+        // Core feed: the next k (the RAM address) and the current beat.
+        self.kn.next = self.kk.q.val();
+        self.abn.next = self.ab.q.val();
+        self.hs.next =
+            self.sv.q.val() & self.sact.q.val() & self.c_wgt_ready.val() & self.c_act_ready.val();
+        self.left.next = bit_cast::<10, 64>(self.s_sl.q.val()) - self.s0.q.val();
+        self.c_wgt_valid.next = self.sv.q.val() & self.sact.q.val();
+        self.c_act_valid.next = self.sv.q.val() & self.sact.q.val();
+        self.pop.next = 0.into();
+        for c in 0..self._cols {
+            self.c_wgt_data[c].next = self.wbank[c].rdata.val();
+        }
+        // The input index of the beat: k (dense) or the gather entry (padding reads 0).
+        self.gidx.next = bit_cast::<32, 16>(self.kk.q.val());
+        if self.gather.val() {
+            self.gidx.next = self.gcur.q.val();
+        }
+        for r in 0..self._rows {
+            self.lane.next = self.abank[r].rdata.val() >> self.gidx.val().get_bits::<6>(0);
+            self.c_act_data[r].next = self.lane.val().get_bit(0)
+                & (self.lane_id[r].val() < self.left.val())
+                & !(self.gather.val() & (self.gcur.q.val() == self.k_pad.val()));
+            if self.lane.val().get_bit(0)
+                & (self.lane_id[r].val() < self.left.val())
+                & !(self.gather.val() & (self.gcur.q.val() == self.k_pad.val()))
+            {
+                self.pop.next = self.pop.val() + 1;
+            }
+        }
+        // Parameter beats: C v_init, C bias, C theta (column 0 first), sign-extended.
+        self.pword.next = 0.into();
+        for c in 0..self._cols {
+            if self.ppc.q.val().index() == c {
+                if self.ppk.q.val() == 0 {
+                    self.pword.next = self.pv[c].q.val();
+                }
+                if self.ppk.q.val() == 1 {
+                    self.pword.next = self.pb[c].q.val();
+                }
+                if self.ppk.q.val() == 2 {
+                    self.pword.next = self.pt[c].q.val();
+                }
+            }
+        }
+        self.c_par_data.next = bit_cast::<MEM, 32>(self.pword.val());
+        if self.pword.val().get_bit(31) {
+            self.c_par_data.next = bit_cast::<MEM, 32>(self.pword.val()) | self.k_sext32.val();
+        }
+        self.c_par_valid.next = (self.state.q.val() == CtlState::CoreRun) & (self.ppk.q.val() != 3);
+        // Spikes: column ec, bit ej of the current beat; membranes sign-extended to 64.
+        self.ssel.next = 0.into();
+        for c in 0..self._cols {
+            if self.ec.q.val().index() == c {
+                self.ssel.next = self.c_spk_data[c].val();
+            }
+        }
+        self.sshift.next = self.ssel.val() >> self.ej.q.val();
+        self.sbit.next = self.sshift.val().get_bit(0);
+        self.m64.next = bit_cast::<64, MEM>(self.c_mem_data.val());
+        if self.c_mem_data.val() >= self.k_memhalf.val() {
+            self.m64.next = bit_cast::<64, MEM>(self.c_mem_data.val()) | self.k_sext64.val();
+        }
+        self.c_spk_ready.next = false;
+        self.c_mem_ready.next = false;
+        self.nlow.next = self.nrun.q.val().get_bits::<6>(0);
+        self.o_addr.next = self.lc.q.val();
+        self.o_we_all.next = false;
+        self.o_we_one.next = false;
+        // Output buffer read-out word (registered RAM outputs of the 64 bit banks).
+        self.word.next = 0.into();
+        for b in 0..self._obanks {
+            if self.obank[b].rdata.val() {
+                self.word.next = self.word.val() | self.bitm[b].val();
+            }
+        }
+        self.fin.next = false;
+
+        // ---------------- FSM ----------------
+        match self.state.q.val() {
+            CtlState::Idle => {
+                // Drain whatever a soft reset interrupted.
+                self.unp.drain.next = true;
+                if self.start.val() {
+                    self.cnt_clear.next = true;
+                    self.lsize.d.next = self.buf_size.val();
+                    self.dcnt.d.next = self.desc_count.val();
+                    self.at.d.next = self.desc_offset.val();
+                    self.idx.d.next = 0.into();
+                    self.donef.d.next = false;
+                    self.errq.d.next = 0.into();
+                    self.erroff.d.next = 0.into();
+                    self.c_cyc.d.next = 0.into();
+                    self.c_bsy.d.next = 0.into();
+                    self.c_add.d.next = 0.into();
+                    self.c_sl.d.next = 0.into();
+                    self.c_spk.d.next = 0.into();
+                    if self.desc_count.val() == 0 {
+                        self.state.d.next = CtlState::Finish;
+                    } else {
+                        self.state.d.next = CtlState::DescCmd;
+                    }
+                }
+            }
+            CtlState::DescCmd => {
+                self.rd_cmd_valid.next = true;
+                self.unp.clear.next = true;
+                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
+                self.rdn.d.next = false;
+                self.wi.d.next = 0.into();
+                if self.rd_cmd_ready.val() {
+                    self.state.d.next = CtlState::DescRd;
+                }
+            }
+            CtlState::DescRd => {
+                self.unp.out_ready.next = true;
+                self.take.next = self.unp.out_valid.val();
+                if self.take.val() {
+                    self.wi.d.next = self.wi.q.val() + 1;
+                    if self.wi.q.val() == 0 {
+                        self.magic.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 1 {
+                        self.ver.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 2 {
+                        self.flags.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 3 {
+                        self.widths.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 4 {
+                        self.tt.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 5 {
+                        self.kk_n.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 6 {
+                        self.oo.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 7 {
+                        self.pp.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 8 {
+                        self.gg.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 9 {
+                        self.ilen.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 10 {
+                        self.woff.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 11 {
+                        self.poff.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 12 {
+                        self.goff.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 13 {
+                        self.ioff.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 14 {
+                        self.ooff.d.next = self.dw.val();
+                    }
+                    if self.wi.q.val() == 15 {
+                        self.state.d.next = CtlState::DescWait;
+                    }
+                }
+                if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    self.state.d.next = CtlState::DescWait;
+                }
+            }
+            CtlState::DescWait => {
+                self.unp.drain.next = true;
+                if self.rdn.q.val() {
+                    if self.rerr.q.val() != 0 {
+                        self.fcode.next = self.rerr.q.val();
+                        self.foff.next = self.reoff.q.val();
+                        if self.rerr.q.val() == 3 {
+                            self.foff.next = self.at.q.val();
+                        }
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::Decode;
+                    }
+                }
+            }
+            CtlState::Decode => {
+                self.op.d.next = 0.into();
+                if (self.magic.q.val() != self.k_magic.val()) | (self.ver.q.val() != 1) {
+                    self.fcode.next = 1.into();
+                    self.foff.next = self.at.q.val();
+                    self.state.d.next = CtlState::Fail;
+                } else if self.kind.val() > 1 {
+                    self.fcode.next = 2.into();
+                    self.foff.next = self.at.q.val() + 8;
+                    self.state.d.next = CtlState::Fail;
+                } else if self.badf.val() {
+                    self.fcode.next = 2.into();
+                    self.foff.next = self.at.q.val();
+                    self.state.d.next = CtlState::Fail;
+                } else {
+                    self.state.d.next = CtlState::MathSet;
+                }
+            }
+            CtlState::MathSet => {
+                // Operands of operation `op` (each below 2^32: products fit 64 bits).
+                if self.op.q.val() == 0 {
+                    self.set_a.next = bit_cast::<64, 32>(self.tt.q.val());
+                    self.set_b.next = bit_cast::<64, 4>(self.bin.val());
+                }
+                if self.op.q.val() == 1 {
+                    self.set_a.next = self.s_sl.q.val();
+                    self.set_b.next = bit_cast::<64, 32>(self.pw.val());
+                }
+                if self.op.q.val() == 2 {
+                    self.set_a.next = self.k_cols.val();
+                    self.set_b.next = bit_cast::<64, 4>(self.bw.val());
+                }
+                if self.op.q.val() == 3 {
+                    self.set_a.next = bit_cast::<64, 32>(self.kk_n.q.val());
+                    self.set_b.next = self.cbw.q.val();
+                }
+                if self.op.q.val() == 4 {
+                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val()) + self.k_cols.val() - 1;
+                    self.set_b.next = self.k_cols.val();
+                    self.set_div.next = true;
+                }
+                if self.op.q.val() == 5 {
+                    self.set_a.next = self.ntiles.q.val();
+                    self.set_b.next = self.tile_words.q.val();
+                }
+                if self.op.q.val() == 6 {
+                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val());
+                    self.set_b.next = 12.into();
+                }
+                if self.op.q.val() == 7 {
+                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                }
+                if self.op.q.val() == 8 {
+                    self.set_a.next = bit_cast::<64, 32>(self.tt.q.val());
+                    self.set_b.next = bit_cast::<64, 4>(self.bs.val());
+                }
+                if self.op.q.val() == 9 {
+                    self.set_a.next = self.oplanes.q.val();
+                    self.set_b.next = bit_cast::<64, 32>(self.opw.val());
+                }
+                if self.op.q.val() == 10 {
+                    self.set_a.next = self.s_sl.q.val() + self.k_rows.val() - 1;
+                    self.set_b.next = self.k_rows.val();
+                    self.set_div.next = true;
+                }
+                if self.op.q.val() == 11 {
+                    self.set_a.next = self.chunks.q.val();
+                    self.set_b.next = bit_cast::<64, 32>(self.pw.val());
+                }
+                if self.op.q.val() == 12 {
+                    self.set_a.next = bit_cast::<64, 4>(self.bs.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.opw.val());
+                }
+                if self.op.q.val() == 13 {
+                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.gg.q.val());
+                    self.set_div.next = true;
+                }
+                if self.op.q.val() == 14 {
+                    self.set_a.next = bit_cast::<64, 32>(self.gg.q.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                }
+                if self.op.q.val() == 15 {
+                    self.set_a.next = self.gp.q.val();
+                    self.set_b.next = bit_cast::<64, 32>(self.kk_n.q.val());
+                }
+                if self.op.q.val() == 16 {
+                    self.set_a.next = bit_cast::<64, 32>(self.kk_n.q.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                }
+                if self.op.q.val() == 17 {
+                    self.set_a.next = self.s_sl.q.val();
+                    self.set_b.next = self.gp.q.val();
+                }
+                if self.op.q.val() == 18 {
+                    self.set_a.next = self.k_cols.val();
+                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                }
+                // Saturate multiply operands to 32 bits (a saturated size is outside
+                // every window anyway).
+                if !self.set_div.val() {
+                    if self.set_a.val().get_bits::<32>(32).any() {
+                        self.set_a.next = self.k_ones32.val();
+                    }
+                    if self.set_b.val().get_bits::<32>(32).any() {
+                        self.set_b.next = self.k_ones32.val();
+                    }
+                }
+                self.md_a.d.next = self.set_a.val();
+                self.md_b.d.next = self.set_b.val();
+                self.md_div.d.next = self.set_div.val();
+                self.md_acc.d.next = 0.into();
+                self.md_cnt.d.next = 0.into();
+                self.ret.d.next = CtlState::MathStore;
+                self.state.d.next = CtlState::MathRun;
+            }
+            CtlState::MathRun => {
+                self.md_cnt.d.next = self.md_cnt.q.val() + 1;
+                if self.md_div.q.val() {
+                    // Restoring division: quotient shifts into md_a, remainder in md_acc.
+                    self.md_a.d.next = self.md_a.q.val() << 1;
+                    self.md_acc.d.next = self.md_rem.val();
+                    if self.md_rem.val() >= self.md_b.q.val() {
+                        self.md_acc.d.next = self.md_rem.val() - self.md_b.q.val();
+                        self.md_a.d.next = (self.md_a.q.val() << 1) | 1;
+                    }
+                } else {
+                    if self.md_b.q.val().get_bit(0) {
+                        self.md_acc.d.next = self.md_acc.q.val() + self.md_a.q.val();
+                    }
+                    self.md_a.d.next = self.md_a.q.val() << 1;
+                    self.md_b.d.next = self.md_b.q.val() >> 1;
+                }
+                if self.md_cnt.q.val() == 63 {
+                    self.state.d.next = self.ret.q.val();
+                }
+            }
+            CtlState::MathStore => {
+                self.op.d.next = self.op.q.val() + 1;
+                self.state.d.next = CtlState::MathSet;
+                if self.op.q.val() == 0 {
+                    self.s_sl.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 1 {
+                    self.in_words.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 2 {
+                    self.cbw.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 3 {
+                    self.tile_words.d.next = (self.md_acc.q.val() + 63) >> 6;
+                }
+                if self.op.q.val() == 4 {
+                    self.ntiles.d.next = self.md_a.q.val();
+                }
+                if self.op.q.val() == 5 {
+                    self.w_words.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 6 {
+                    self.par_bytes.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 7 {
+                    self.nn.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 8 {
+                    self.oplanes.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 9 {
+                    self.out_words.d.next = self.md_acc.q.val();
+                    if self.readout.val() {
+                        self.out_words.d.next = self.nn.q.val();
+                    }
+                }
+                if self.op.q.val() == 10 {
+                    self.chunks.d.next = self.md_a.q.val();
+                }
+                if self.op.q.val() == 11 {
+                    self.a_words.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 12 {
+                    self.tstride.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 13 {
+                    self.opg.d.next = self.md_a.q.val();
+                    self.rem_og.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 14 {
+                    self.gp.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 15 {
+                    self.gpk.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 16 {
+                    self.kp.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 17 {
+                    self.sl_tot.d.next = self.md_acc.q.val();
+                }
+                if self.op.q.val() == 18 {
+                    self.cp.d.next = self.md_acc.q.val();
+                    self.state.d.next = CtlState::Regions;
+                }
+            }
+            CtlState::Regions => {
+                // In the order of LayerDescriptor::regions: weights, params, input, output.
+                self.state.d.next = CtlState::Fit;
+                if self.gather.val() & (self.end_g.val() > bit_cast::<64, 32>(self.lsize.q.val())) {
+                    self.fcode.next = 3.into();
+                    self.foff.next = self.goff.q.val();
+                    self.state.d.next = CtlState::Fail;
+                }
+                if self.end_o.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
+                    self.fcode.next = 3.into();
+                    self.foff.next = self.ooff.q.val();
+                    self.state.d.next = CtlState::Fail;
+                }
+                if self.end_i.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
+                    self.fcode.next = 3.into();
+                    self.foff.next = self.ioff.q.val();
+                    self.state.d.next = CtlState::Fail;
+                }
+                if self.end_p.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
+                    self.fcode.next = 3.into();
+                    self.foff.next = self.poff.q.val();
+                    self.state.d.next = CtlState::Fail;
+                }
+                if self.end_w.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
+                    self.fcode.next = 3.into();
+                    self.foff.next = self.woff.q.val();
+                    self.state.d.next = CtlState::Fail;
+                }
+                // O must divide into G groups (checked before the regions).
+                if self.rem_og.q.val() != 0 {
+                    self.fcode.next = 2.into();
+                    self.foff.next = self.at.q.val();
+                    self.state.d.next = CtlState::Fail;
+                }
+            }
+            CtlState::Fit => {
+                if (self.kk_n.q.val() > self.k_kmax.val())
+                    | (self.a_words.q.val() > self.k_adepth.val())
+                    | (self.out_words.q.val() > self.k_odepth.val())
+                {
+                    self.fcode.next = 6.into();
+                    self.foff.next = self.at.q.val();
+                    self.state.d.next = CtlState::Fail;
+                } else {
+                    self.c_sl.d.next = self.c_sl.q.val() + self.sl_tot.q.val();
+                    if self.gather.val() {
+                        self.state.d.next = CtlState::GchkCmd;
+                    } else {
+                        self.state.d.next = CtlState::ActCmd;
+                    }
+                }
+            }
+            CtlState::GchkCmd => {
+                self.rd_cmd_valid.next = true;
+                self.unp.clear.next = true;
+                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
+                self.rdn.d.next = false;
+                self.lc.d.next = 0.into();
+                self.gbad.d.next = false;
+                if self.rd_cmd_ready.val() {
+                    self.state.d.next = CtlState::GchkRd;
+                }
+            }
+            CtlState::GchkRd => {
+                // Every entry must be padding or inside the input (the first bad one,
+                // in table order, is reported: code 2 at its offset).
+                self.unp.out_ready.next = true;
+                self.take.next = self.unp.out_valid.val();
+                if self.take.val() {
+                    if !self.gbad.q.val()
+                        & (self.dw.val() != self.k_pad.val())
+                        & (self.dw.val() >= self.ilen.q.val())
+                    {
+                        self.gbad.d.next = true;
+                        self.gbad_i.d.next = self.lc.q.val();
+                    }
+                    self.lc.d.next = self.lc.q.val() + 1;
+                    if bit_cast::<64, 32>(self.lc.q.val() + 1) == self.gpk.q.val() {
+                        self.state.d.next = CtlState::GchkWait;
+                    }
+                }
+                if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    self.state.d.next = CtlState::GchkWait;
+                }
+            }
+            CtlState::GchkWait => {
+                self.unp.drain.next = true;
+                if self.rdn.q.val() {
+                    if self.rerr.q.val() != 0 {
+                        self.fcode.next = self.rerr.q.val();
+                        self.foff.next = self.reoff.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else if self.gbad.q.val() {
+                        self.fcode.next = 2.into();
+                        self.foff.next = self.goff.q.val() + (self.gbad_i.q.val() << 2);
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::ActCmd;
+                    }
+                }
+            }
+            CtlState::ActCmd => {
+                self.rd_cmd_valid.next = true;
+                self.unp.clear.next = true;
+                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
+                self.rdn.d.next = false;
+                self.lc.d.next = 0.into();
+                self.lr.d.next = 0.into();
+                self.lw.d.next = 0.into();
+                self.lbase.d.next = 0.into();
+                if self.rd_cmd_ready.val() {
+                    self.state.d.next = CtlState::ActRd;
+                }
+            }
+            CtlState::ActRd => {
+                self.unp.out_ready.next = true;
+                self.take.next = self.unp.out_valid.val();
+                if self.take.val() {
+                    for r in 0..self._rows {
+                        if self.lr.q.val().index() == r {
+                            self.abank[r].we.next = true;
+                        }
+                    }
+                    self.lc.d.next = self.lc.q.val() + 1;
+                    self.lw.d.next = self.lw.q.val() + 1;
+                    if self.lw.q.val() + 1 == self.pw.val() {
+                        self.lw.d.next = 0.into();
+                        self.lr.d.next = self.lr.q.val() + 1;
+                        if self.lr.q.val() == self.k_rows_m1.val() {
+                            self.lr.d.next = 0.into();
+                            self.lbase.d.next = self.lbase.q.val() + self.pw.val();
+                        }
+                    }
+                    if bit_cast::<64, 32>(self.lc.q.val() + 1) == self.in_words.q.val() {
+                        self.state.d.next = CtlState::ActWait;
+                    }
+                }
+                if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    self.state.d.next = CtlState::ActWait;
+                }
+            }
+            CtlState::ActWait => {
+                self.unp.drain.next = true;
+                self.lc.d.next = 0.into();
+                if self.rdn.q.val() {
+                    if self.rerr.q.val() != 0 {
+                        self.fcode.next = self.rerr.q.val();
+                        self.foff.next = self.reoff.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::Clr;
+                    }
+                }
+            }
+            CtlState::Clr => {
+                self.o_we_all.next = true;
+                self.lc.d.next = self.lc.q.val() + 1;
+                if bit_cast::<64, 32>(self.lc.q.val() + 1) == self.out_words.q.val() {
+                    self.o0.d.next = 0.into();
+                    self.glo_s.d.next = 0.into();
+                    self.glo_off.d.next = self.goff.q.val();
+                    self.nbase.d.next = 0.into();
+                    self.pos.d.next = 0.into();
+                    self.gs.d.next = 0.into();
+                    self.pcur.d.next = self.poff.q.val();
+                    self.wcur.d.next = self.woff.q.val();
+                    self.state.d.next = CtlState::TileStart;
+                }
+            }
+            CtlState::TileStart => {
+                self.nvalid.d.next = self.oo.q.val() - self.o0.q.val();
+                if self.oo.q.val() - self.o0.q.val() > bit_cast::<32, 64>(self.k_cols.val()) {
+                    self.nvalid.d.next = bit_cast::<32, 64>(self.k_cols.val());
+                }
+                for c in 0..self._cols {
+                    self.pb[c].d.next = 0.into();
+                    self.pt[c].d.next = 0.into();
+                    self.pv[c].d.next = 0.into();
+                }
+                self.tile_ones.d.next = 0.into();
+                self.bth.d.next = false;
+                self.state.d.next = CtlState::GAdv;
+            }
+            CtlState::GAdv => {
+                // First group of the tile: advance while the group ends at or before o0.
+                if bit_cast::<64, 32>(self.glo_s.q.val()) + self.opg.q.val()
+                    <= bit_cast::<64, 32>(self.o0.q.val())
+                {
+                    self.glo_s.d.next = self.glo_s.q.val() + bit_cast::<32, 64>(self.opg.q.val());
+                    self.glo_off.d.next =
+                        self.glo_off.q.val() + bit_cast::<32, 64>(self.kp.q.val() << 2);
+                } else {
+                    self.state.d.next = CtlState::ParCmd;
+                }
+            }
+            CtlState::ParCmd => {
+                self.rd_cmd_valid.next = true;
+                self.unp.clear.next = true;
+                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
+                self.rdn.d.next = false;
+                self.lc.d.next = 0.into();
+                self.pf.d.next = 0.into();
+                self.pcol.d.next = 0.into();
+                if self.rd_cmd_ready.val() {
+                    self.state.d.next = CtlState::ParRd;
+                }
+            }
+            CtlState::ParRd => {
+                self.unp.out_ready.next = true;
+                self.take.next = self.unp.out_valid.val();
+                if self.take.val() {
+                    for c in 0..self._cols {
+                        if self.pcol.q.val().index() == c {
+                            if self.pf.q.val() == 0 {
+                                self.pb[c].d.next = self.dw.val();
+                            }
+                            if self.pf.q.val() == 1 {
+                                self.pt[c].d.next = self.dw.val();
+                            }
+                            if self.pf.q.val() == 2 {
+                                self.pv[c].d.next = self.dw.val();
+                            }
+                        }
+                    }
+                    // A spiking layer's thresholds must be positive (code 2, offset 0,
+                    // as the functional model's layer check reports it).
+                    if (self.pf.q.val() == 1)
+                        & !self.readout.val()
+                        & (self.dw.val().get_bit(31) | (self.dw.val() == 0))
+                    {
+                        self.bth.d.next = true;
+                    }
+                    self.pf.d.next = self.pf.q.val() + 1;
+                    if self.pf.q.val() == 2 {
+                        self.pf.d.next = 0.into();
+                        self.pcol.d.next = self.pcol.q.val() + 1;
+                    }
+                    self.lc.d.next = self.lc.q.val() + 1;
+                    if self.lc.q.val() + 1 == (self.nvalid.q.val() << 1) + self.nvalid.q.val() {
+                        self.state.d.next = CtlState::ParWait;
+                    }
+                }
+                if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    self.state.d.next = CtlState::ParWait;
+                }
+            }
+            CtlState::ParWait => {
+                self.unp.drain.next = true;
+                if self.rdn.q.val() {
+                    if self.rerr.q.val() != 0 {
+                        self.fcode.next = self.rerr.q.val();
+                        self.foff.next = self.reoff.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else if self.bth.q.val() {
+                        self.fcode.next = 2.into();
+                        self.foff.next = 0.into();
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::WgtCmd;
+                    }
+                }
+            }
+            CtlState::WgtCmd => {
+                self.rd_cmd_valid.next = true;
+                self.unp.clear.next = true;
+                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
+                self.rdn.d.next = false;
+                self.lr.d.next = 0.into();
+                self.lw.d.next = 0.into();
+                if self.rd_cmd_ready.val() {
+                    self.state.d.next = CtlState::WgtRd;
+                }
+            }
+            CtlState::WgtRd => {
+                self.unp.out_ready.next = true;
+                self.take.next = self.unp.out_valid.val();
+                if self.take.val() {
+                    for c in 0..self._cols {
+                        if self.lr.q.val().index() == c {
+                            self.wbank[c].we.next = true;
+                        }
+                    }
+                    self.lr.d.next = self.lr.q.val() + 1;
+                    if self.lr.q.val() == self.k_cols_m1.val() {
+                        self.lr.d.next = 0.into();
+                        self.lw.d.next = self.lw.q.val() + 1;
+                        if self.lw.q.val() + 1 == self.kk_n.q.val() {
+                            self.state.d.next = CtlState::WgtWait;
+                        }
+                    }
+                }
+                if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    self.state.d.next = CtlState::WgtWait;
+                }
+            }
+            CtlState::WgtWait => {
+                self.unp.drain.next = true;
+                if self.rdn.q.val() {
+                    if self.rerr.q.val() != 0 {
+                        self.fcode.next = self.rerr.q.val();
+                        self.foff.next = self.reoff.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else if self.gather.val() {
+                        self.state.d.next = CtlState::PosStart;
+                    } else {
+                        self.state.d.next = CtlState::CoreGo;
+                    }
+                }
+            }
+            CtlState::PosStart => {
+                self.pos.d.next = 0.into();
+                self.pofs.d.next = 0.into();
+                self.state.d.next = CtlState::GrpStart;
+            }
+            CtlState::GrpStart => {
+                self.gs.d.next = self.glo_s.q.val();
+                self.goffc.d.next = self.glo_off.q.val() + self.pofs.q.val();
+                self.state.d.next = CtlState::GrowCmd;
+            }
+            CtlState::GrowCmd => {
+                self.rd_cmd_valid.next = true;
+                self.unp.clear.next = true;
+                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
+                self.rdn.d.next = false;
+                self.lw.d.next = 0.into();
+                if self.rd_cmd_ready.val() {
+                    self.state.d.next = CtlState::GrowRd;
+                }
+            }
+            CtlState::GrowRd => {
+                self.unp.out_ready.next = true;
+                self.take.next = self.unp.out_valid.val();
+                if self.take.val() {
+                    self.lw.d.next = self.lw.q.val() + 1;
+                    if self.lw.q.val() + 1 == self.kk_n.q.val() {
+                        self.state.d.next = CtlState::GrowWait;
+                    }
+                }
+                if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    self.state.d.next = CtlState::GrowWait;
+                }
+            }
+            CtlState::GrowWait => {
+                self.unp.drain.next = true;
+                if self.rdn.q.val() {
+                    if self.rerr.q.val() != 0 {
+                        self.fcode.next = self.rerr.q.val();
+                        self.foff.next = self.reoff.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::GPre;
+                    }
+                }
+            }
+            CtlState::GPre => {
+                self.state.d.next = CtlState::CoreGo;
+            }
+            CtlState::CoreGo => {
+                self.c_start.next = true;
+                self.ppk.d.next = 0.into();
+                self.ppc.d.next = 0.into();
+                self.kn.next = 0.into();
+                self.abn.next = 0.into();
+                self.s0.d.next = 0.into();
+                self.sv.d.next = true;
+                self.sact.d.next = true;
+                self.ec.d.next = 0.into();
+                self.ej.d.next = 0.into();
+                self.jb.d.next = 0.into();
+                self.tb.d.next = 0.into();
+                self.moc.d.next = 0.into();
+                self.tile_ones.d.next = 0.into();
+                self.gcur.d.next = self.gbuf.rdata.val();
+                self.nrun.d.next = self.nbase.q.val() + self.pos.q.val();
+                self.mrun.d.next = self.nbase.q.val() + self.pos.q.val();
+                self.state.d.next = CtlState::CoreRun;
+            }
+            CtlState::CoreRun => {
+                // Parameters.
+                if (self.ppk.q.val() != 3) & self.c_par_ready.val() {
+                    self.ppc.d.next = self.ppc.q.val() + 1;
+                    if self.ppc.q.val() == self.k_cols_m1.val() {
+                        self.ppc.d.next = 0.into();
+                        self.ppk.d.next = self.ppk.q.val() + 1;
+                    }
+                }
+                // One (wgt, act) beat per cycle from the banks.
+                if self.hs.val() {
+                    self.gcur.d.next = self.gbuf.rdata.val();
+                    self.tile_ones.d.next =
+                        self.tile_ones.q.val() + bit_cast::<64, 8>(self.pop.val());
+                    self.kn.next = self.kk.q.val() + 1;
+                    if bit_cast::<32, 16>(self.kk.q.val() + 1) == self.kk_n.q.val() {
+                        self.kn.next = 0.into();
+                        self.abn.next = self.ab.q.val() + self.pw.val();
+                        self.s0.d.next = self.s0.q.val() + bit_cast::<10, 64>(self.k_rows.val());
+                        if bit_cast::<64, 10>(self.s0.q.val()) + self.k_rows.val()
+                            >= self.s_sl.q.val()
+                        {
+                            self.sact.d.next = false;
+                        }
+                    }
+                }
+                // Spikes: C x b_s single-bit writes, then the beat is accepted.
+                if self.c_spk_valid.val() {
+                    self.o_we_one.next = self.ocol_ok.val();
+                    self.o_addr.next = self.tb.q.val() + self.jb.q.val() + (self.nrun.q.val() >> 6);
+                    if (self.ej.q.val() == 0) & self.ocol_ok.val() {
+                        self.c_spk.d.next = self.c_spk.q.val() + bit_cast::<64, 8>(self.ssel.val());
+                    }
+                    self.ej.d.next = self.ej.q.val() + 1;
+                    self.jb.d.next = self.jb.q.val() + self.opw.val();
+                    if self.ej.q.val() + 1 == self.bs.val() {
+                        self.ej.d.next = 0.into();
+                        self.jb.d.next = 0.into();
+                        self.ec.d.next = self.ec.q.val() + 1;
+                        self.nrun.d.next = self.nrun.q.val() + self.pp.q.val();
+                        if self.ec.q.val() == self.k_cols_m1.val() {
+                            self.ec.d.next = 0.into();
+                            self.nrun.d.next = self.nbase.q.val() + self.pos.q.val();
+                            self.c_spk_ready.next = true;
+                            self.tb.d.next =
+                                self.tb.q.val() + bit_cast::<32, 64>(self.tstride.q.val());
+                        }
+                    }
+                }
+                // Final membranes: written for a readout layer, dropped otherwise.
+                self.c_mem_ready.next = true;
+                if self.c_mem_valid.val() {
+                    self.moc.d.next = self.moc.q.val() + 1;
+                    self.mrun.d.next = self.mrun.q.val() + self.pp.q.val();
+                    self.o_addr.next = self.mrun.q.val();
+                    self.o_we_all.next = self.readout.val() & self.mcol_ok.val();
+                }
+                if self.c_done.val() {
+                    if self.c_error.val() {
+                        self.fcode.next = 2.into();
+                        self.foff.next = self.at.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::TileMul;
+                    }
+                }
+            }
+            CtlState::TileMul => {
+                self.md_a.d.next = self.tile_ones.q.val();
+                self.md_b.d.next = bit_cast::<64, 32>(self.ncg.val());
+                self.md_div.d.next = false;
+                self.md_acc.d.next = 0.into();
+                self.md_cnt.d.next = 0.into();
+                self.ret.d.next = CtlState::TileEnd;
+                if self.gather.val() {
+                    self.ret.d.next = CtlState::RunEnd;
+                }
+                self.state.d.next = CtlState::MathRun;
+            }
+            CtlState::RunEnd => {
+                // Next group of the tile at this position, else the next position.
+                self.c_add.d.next = self.c_add.q.val() + self.md_acc.q.val();
+                self.gs.d.next = self.gs.q.val() + bit_cast::<32, 64>(self.opg.q.val());
+                self.goffc.d.next = self.goffc.q.val() + bit_cast::<32, 64>(self.kp.q.val() << 2);
+                if bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val()
+                    < bit_cast::<64, 32>(self.o0.q.val() + self.nvalid.q.val())
+                {
+                    self.state.d.next = CtlState::GrowCmd;
+                } else {
+                    self.pos.d.next = self.pos.q.val() + 1;
+                    self.pofs.d.next = self.pofs.q.val() + (self.kk_n.q.val() << 2);
+                    if self.pos.q.val() + 1 == self.pp.q.val() {
+                        self.state.d.next = CtlState::TileEnd;
+                    } else {
+                        self.state.d.next = CtlState::GrpStart;
+                    }
+                }
+            }
+            CtlState::TileEnd => {
+                self.pos.d.next = 0.into();
+                self.nbase.d.next = self.nbase.q.val() + bit_cast::<32, 64>(self.cp.q.val());
+                if !self.gather.val() {
+                    self.c_add.d.next = self.c_add.q.val() + self.md_acc.q.val();
+                }
+                self.o0.d.next = self.o0.q.val() + bit_cast::<32, 64>(self.k_cols.val());
+                self.pcur.d.next = self.pcur.q.val() + self.k_cols12.val();
+                self.wcur.d.next =
+                    self.wcur.q.val() + bit_cast::<32, 64>(self.tile_words.q.val() << 3);
+                if bit_cast::<64, 32>(self.o0.q.val()) + self.k_cols.val()
+                    >= bit_cast::<64, 32>(self.oo.q.val())
+                {
+                    self.state.d.next = CtlState::OutCmd;
+                } else {
+                    self.state.d.next = CtlState::TileStart;
+                }
+            }
+            CtlState::OutCmd => {
+                self.wr_cmd_valid.next = true;
+                self.wdn.d.next = false;
+                self.ra.d.next = 0.into();
+                self.rv.d.next = false;
+                self.bv.d.next = false;
+                self.ocnt.d.next = 0.into();
+                if self.wr_cmd_ready.val() {
+                    self.state.d.next = CtlState::OutWr;
+                }
+            }
+            CtlState::OutWr => {
+                self.o_addr.next = self.ra.q.val();
+                self.wr_valid.next = self.bv.q.val();
+                if self.bv.q.val() & self.wr_ready.val() {
+                    self.bv.d.next = false;
+                    self.ocnt.d.next = 0.into();
+                }
+                // Capture the word read in the previous cycle.
+                self.rv.d.next = false;
+                if self.rv.q.val() {
+                    if self.ocnt.q.val() == 0 {
+                        self.ob.d.next = bit_cast::<D, 64>(self.word.val());
+                    } else {
+                        self.ob.d.next =
+                            self.ob.q.val() | (bit_cast::<D, 64>(self.word.val()) << 64);
+                    }
+                    self.ocnt.d.next = self.ocnt.q.val() + 1;
+                    if (self.ocnt.q.val() == self.k_wpb.val())
+                        | (bit_cast::<64, 32>(self.ra.q.val()) == self.out_words.q.val())
+                    {
+                        self.fin.next = true;
+                        self.bv.d.next = true;
+                    }
+                }
+                // Read the next word while no beat waits and this cycle does not fill one.
+                if !self.bv.q.val()
+                    & !self.fin.val()
+                    & (bit_cast::<64, 32>(self.ra.q.val()) < self.out_words.q.val())
+                {
+                    self.rv.d.next = true;
+                    self.ra.d.next = self.ra.q.val() + 1;
+                }
+                if !self.bv.q.val()
+                    & !self.rv.q.val()
+                    & (bit_cast::<64, 32>(self.ra.q.val()) == self.out_words.q.val())
+                {
+                    self.state.d.next = CtlState::OutWait;
+                }
+                if self.wdn.q.val() & (self.werr.q.val() != 0) {
+                    self.state.d.next = CtlState::OutWait;
+                }
+            }
+            CtlState::OutWait => {
+                if self.wdn.q.val() {
+                    if self.werr.q.val() != 0 {
+                        self.fcode.next = self.werr.q.val();
+                        self.foff.next = self.weoff.q.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::Next;
+                    }
+                }
+            }
+            CtlState::Next => {
+                self.idx.d.next = self.idx.q.val() + 1;
+                self.at.d.next = self.at.q.val() + 64;
+                if self.idx.q.val() + 1 == self.dcnt.q.val() {
+                    self.state.d.next = CtlState::Finish;
+                } else {
+                    self.state.d.next = CtlState::DescCmd;
+                }
+            }
+            CtlState::Finish => {
+                self.idx.d.next = self.dcnt.q.val();
+                self.donef.d.next = true;
+                self.state.d.next = CtlState::Idle;
+            }
+            CtlState::Fail => {
+                self.donef.d.next = true;
+                self.state.d.next = CtlState::Idle;
+            }
+        }
+        if self.fcode.val() != 0 {
+            self.errq.d.next = self.fcode.val();
+            self.erroff.d.next = self.foff.val();
+        }
+        self.kk.d.next = self.kn.val();
+        self.ab.d.next = self.abn.val();
+        for c in 0..self._cols {
+            self.wbank[c].raddr.next = bit_cast::<BRAM_ADDR_BITS, 16>(self.kn.val());
+        }
+        // Gather buffer writes (after the FSM has decided `take`).
+        self.gbuf.clock.next = self.clock.val();
+        self.gbuf.we.next = (self.state.q.val() == CtlState::GrowRd) & self.take.val();
+        self.gbuf.waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val());
+        self.gbuf.wdata.next = self.dw.val();
+        // Gather: the entry of the next beat (read one ahead in the gather buffer).
+        self.gnext.next = self.gcur.q.val();
+        if (self.state.q.val() == CtlState::CoreGo) | self.hs.val() {
+            self.gnext.next = self.gbuf.rdata.val();
+        }
+        self.kn1.next = self.kn.val() + 1;
+        if bit_cast::<32, 16>(self.kn.val() + 1) == self.kk_n.q.val() {
+            self.kn1.next = 0.into();
+        }
+        self.gbuf.raddr.next = bit_cast::<BRAM_ADDR_BITS, 16>(self.kn1.val());
+        if self.state.q.val() == CtlState::GPre {
+            self.gbuf.raddr.next = 0.into();
+        }
+        for r in 0..self._rows {
+            self.abank[r].raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+                self.abn.val() + bit_cast::<32, 16>(self.kn.val() >> 6),
+            );
+            if self.gather.val() {
+                self.abank[r].raddr.next =
+                    bit_cast::<BRAM_ADDR_BITS, 32>(self.abn.val() + (self.gnext.val() >> 6));
+            }
+        }
+        for b in 0..self._obanks {
+            self.obank[b].clock.next = self.clock.val();
+            self.obank[b].raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.o_addr.val());
+            self.obank[b].waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.o_addr.val());
+            self.obank[b].we.next = self.o_we_all.val();
+            self.obank[b].wdata.next =
+                self.c_mem_valid.val() & (self.m64.val() & self.bitm[b].val()).any();
+            if self.o_we_one.val() & (self.nlow.val().index() == b) {
+                self.obank[b].we.next = true;
+                self.obank[b].wdata.next = self.sbit.val();
+            }
+        }
+        // Counters.
+        if self.state.q.val() != CtlState::Idle {
+            self.c_cyc.d.next = self.c_cyc.q.val() + 1;
+        }
+        if self.c_busy.val() {
+            self.c_bsy.d.next = self.c_bsy.q.val() + 1;
+        }
+        if self.rst.val() {
+            self.state.d.next = CtlState::Idle;
+            self.donef.d.next = false;
+            self.errq.d.next = 0.into();
+            self.erroff.d.next = 0.into();
+            self.idx.d.next = 0.into();
+            self.sv.d.next = false;
+            self.sact.d.next = false;
+            self.c_cyc.d.next = 0.into();
+            self.c_bsy.d.next = 0.into();
+            self.c_add.d.next = 0.into();
+            self.c_sl.d.next = 0.into();
+            self.c_spk.d.next = 0.into();
+        }
+    }
+}
+
+/// The controller's cycle count (`CNT_CYCLES`, from the start to done inclusive) for
+/// a chain of dense and gather descriptors that runs to the end, on an AXI slave
+/// answering every AR and every write burst's B after `lat` cycles with no
+/// backpressure: `spikeslice_core::accel::cycles::CycleModel` (docs/shell.md,
+/// "Cycle formula"), which the test benches hold equal to the RTL.
+pub fn cycle_estimate(
+    cfg: &spikeslice_core::accel::AcceleratorConfig,
+    descriptors: &[spikeslice_core::accel::descriptor::LayerDescriptor],
+    lat: u64,
+) -> u64 {
+    use spikeslice_core::accel::cycles::{CycleModel, DmaTiming};
+    let model = CycleModel {
+        config: *cfg,
+        dma: DmaTiming { latency: lat },
+    };
+    model.chain(descriptors, 0).1.total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
+    use spikeslice_core::accel::AcceleratorConfig;
+
+    fn cfg() -> AcceleratorConfig {
+        AcceleratorConfig {
+            rows: 2,
+            cols: 3,
+            weight_bits_max: 4,
+            spike_bits_max: 4,
+            acc_bits: 16,
+            membrane_bits: 24,
+            axi_data_bytes: 8,
+            max_burst_beats: 8,
+            wbuf_bytes: 1024,
+            abuf_bytes: 2048,
+            obuf_bytes: 1024,
+        }
+    }
+
+    #[test]
+    fn buffer_plan_from_config() {
+        let p = BufferPlan::new(&cfg());
+        assert_eq!(p.wbank_depth, 256); // pow2(1024 / 3)
+        assert_eq!(p.abank_depth, 128); // 2048 / 8 / 2
+        assert_eq!(p.obuf_words, 128);
+        let d = BufferPlan::new(&AcceleratorConfig::default());
+        assert_eq!(
+            (d.wbank_depth, d.abank_depth, d.obuf_words),
+            (32768, 2048, 8192)
+        );
+    }
+
+    /// The controller alone, with a behavioural read engine serving one descriptor:
+    /// an empty chain finishes at once; a bad magic and a refused descriptor read end
+    /// with the right code, index and offset; the next start runs again.
+    #[test]
+    fn controller_fetch_and_refusals() {
+        let c = cfg();
+        let mut uut = Controller::<64, 8, 128, 24>::new(&c);
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<Controller<64, 8, 128, 24>>| {
+            x.clock.next = !x.clock.val()
+        });
+        sim.add_testbench(move |mut sim: Sim<Controller<64, 8, 128, 24>>| {
+            let mut x = sim.init()?;
+            let good = LayerDescriptor {
+                kind: LayerKind::Dense,
+                readout: false,
+                hard_reset: false,
+                leak_shift: 0,
+                weight_bits: 2,
+                input_bits: 1,
+                spike_bits: 1,
+                timesteps: 1,
+                fan_in: 4,
+                outputs: 2,
+                positions: 1,
+                groups: 1,
+                input_len: 4,
+                weights: 0x100,
+                params: 0x140,
+                gather: 0,
+                input: 0x180,
+                output: 0x1C0,
+            };
+            let mut bad_magic = good.encode();
+            bad_magic[0] ^= 1;
+            // A fan-in of 2^32 - 16: the weight region saturates the size arithmetic and
+            // must be refused as outside the window (code 3 at the weights offset).
+            let huge = LayerDescriptor {
+                fan_in: 0xFFFF_FFF0,
+                input_len: 0xFFFF_FFF0,
+                ..good
+            }
+            .encode();
+            x.rst.next = true;
+            wait_clock_cycles!(sim, clock, x, 2);
+            x.rst.next = false;
+            x.buf_size.next = 0x1000.into();
+            x.rd_cmd_ready.next = true;
+            // (desc_count, refuse the read?, expected code, expected offset)
+            for (count, refuse, code, off, d) in [
+                (0u64, false, 0u64, 0u64, bad_magic),
+                (1, false, 1, 0x40, bad_magic),
+                (1, true, 3, 0x40, bad_magic),
+                (1, false, 3, 0x100, huge),
+                (0, false, 0, 0, huge),
+            ] {
+                x.desc_offset.next = 0x40.into();
+                x.desc_count.next = count.into();
+                x.start.next = true;
+                wait_clock_cycle!(sim, clock, x);
+                x.start.next = false;
+                let mut beats: Vec<u64> = vec![];
+                let mut guard = 0;
+                while !x.done.val() {
+                    guard += 1;
+                    sim_assert!(sim, guard < 5000, x);
+                    x.rd_done.next = false;
+                    x.rd_valid.next = false;
+                    if x.rd_cmd_valid.val() {
+                        sim_assert_eq!(sim, x.rd_cmd_offset.val().to_u64(), 0x40, x);
+                        sim_assert_eq!(sim, x.rd_cmd_len.val().to_u64(), 64, x);
+                        if refuse {
+                            // The engine refuses the command two cycles later.
+                            x.rd_err.next = 3.into();
+                            x.rd_err_offset.next = 0x40.into();
+                            wait_clock_cycle!(sim, clock, x);
+                            x.rd_done.next = true;
+                        } else {
+                            x.rd_err.next = 0.into();
+                            beats = d
+                                .chunks(8)
+                                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+                                .collect();
+                        }
+                    } else if let Some(&b) = beats.first() {
+                        x.rd_valid.next = true;
+                        x.rd_data.next = b.into();
+                        if x.rd_ready.val() {
+                            beats.remove(0);
+                            if beats.is_empty() {
+                                wait_clock_cycle!(sim, clock, x);
+                                x.rd_valid.next = false;
+                                x.rd_done.next = true;
+                            }
+                        }
+                    }
+                    wait_clock_cycle!(sim, clock, x);
+                }
+                x.rd_done.next = false;
+                sim_assert_eq!(sim, x.error_code.val().to_u64(), code, x);
+                sim_assert_eq!(sim, x.error.val(), code != 0, x);
+                sim_assert_eq!(sim, x.err_offset.val().to_u64(), off, x);
+                sim_assert_eq!(
+                    sim,
+                    x.desc_index.val().to_u64(),
+                    if code == 0 { count } else { 0 },
+                    x
+                );
+                wait_clock_cycles!(sim, clock, x, 3);
+            }
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 10_000_000).unwrap();
+    }
+}

@@ -1,0 +1,517 @@
+//! The accelerator shell top (`spikeslice_shell`): the AXI4-Lite register file
+//! ([`crate::csr::Csr`]), the AXI4 DMA ([`crate::dma::Dma`]), the descriptor controller
+//! with its buffers ([`crate::controller::Controller`]) and the compute core
+//! ([`crate::sequencer::Core`]). See docs/shell.md.
+//!
+//! Top ports (the contract of the Verilator harness and the Vivado wrapper):
+//! `clock`, `rst` (synchronous, active high), `s_axi$*` (AXI4-Lite slave, 12 address
+//! bits, 32 data bits), `m_axi$*` (AXI4 master, 64 address bits, 64 or 128 data bits)
+//! and `irq` (level). [`ports`] lists them with directions and widths.
+
+use crate::axi::{Axi4Master, AxiLiteSlave, MASTER_ADDR_BITS};
+use crate::config::{ArrayConfig, ConfigError};
+use crate::controller::Controller;
+use crate::csr::{Csr, CsrError, CsrLayout, ADDR_BITS};
+use crate::dma::{Dma, DmaError, DmaParams};
+use crate::manifest::{self, Dir, Manifest, Port};
+use crate::sequencer::Core;
+use crate::GenError;
+use rust_hdl::prelude::*;
+use spikeslice_core::accel::AcceleratorConfig;
+use std::path::Path;
+
+/// Name of the generated top module (and of the Verilog file, plus `.v`).
+pub const TOP_NAME: &str = "spikeslice_shell";
+/// File name of the generated Verilog inside the output directory.
+pub const VERILOG_FILE: &str = "spikeslice_shell.v";
+/// Read bursts the DMA keeps in flight.
+pub const MAX_OUTSTANDING: usize = 4;
+
+/// Why a shell cannot be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error("invalid accelerator configuration: {0}")]
+    Accel(#[from] spikeslice_core::accel::ConfigError),
+    #[error(transparent)]
+    Array(#[from] ConfigError),
+    #[error(transparent)]
+    Csr(#[from] CsrError),
+    #[error(transparent)]
+    Dma(#[from] DmaError),
+    #[error("buffer size {what} = {bytes} bytes is too small for a {rows}x{cols} array")]
+    Buffer {
+        what: &'static str,
+        bytes: usize,
+        rows: usize,
+        cols: usize,
+    },
+}
+
+/// The compute core's generator parameters of an accelerator configuration.
+pub fn array_config(cfg: &AcceleratorConfig) -> ArrayConfig {
+    ArrayConfig {
+        rows: cfg.rows,
+        cols: cfg.cols,
+        weight_bits_max: cfg.weight_bits_max,
+        spike_bits_max: cfg.spike_bits_max,
+        acc_bits: cfg.acc_bits,
+        membrane_bits: cfg.membrane_bits,
+    }
+}
+
+/// The DMA parameters of an accelerator configuration.
+pub fn dma_params(cfg: &AcceleratorConfig) -> DmaParams {
+    DmaParams {
+        data_bits: cfg.axi_data_bytes * 8,
+        max_burst: cfg.max_burst_beats,
+        max_outstanding: MAX_OUTSTANDING,
+    }
+}
+
+/// Checks everything the generator needs.
+pub fn validate(cfg: &AcceleratorConfig) -> Result<(), ShellError> {
+    cfg.validate()?;
+    array_config(cfg).validate()?;
+    dma_params(cfg).validate()?;
+    let small = |what, bytes: usize, min: usize| {
+        if bytes < min {
+            Err(ShellError::Buffer {
+                what,
+                bytes,
+                rows: cfg.rows,
+                cols: cfg.cols,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    small("wbuf_bytes", cfg.wbuf_bytes, 2 * cfg.cols)?;
+    small("abuf_bytes", cfg.abuf_bytes, 16 * cfg.rows)?;
+    small("obuf_bytes", cfg.obuf_bytes, 16)?;
+    Ok(())
+}
+
+/// The shell top. `ACC`/`MEM`: core widths; `D`/`S`: AXI master data bits/strobes;
+/// `W2` = 2 * `D` (the controller's gearbox window).
+#[derive(LogicBlock)]
+pub struct Shell<
+    const ACC: usize,
+    const MEM: usize,
+    const D: usize,
+    const S: usize,
+    const W2: usize,
+> {
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high (the Vivado wrapper inverts ARESETN).
+    pub rst: Signal<In, Bit>,
+    pub s_axi: AxiLiteSlave<ADDR_BITS, 32, 4>,
+    pub m_axi: Axi4Master<MASTER_ADDR_BITS, D, S>,
+    /// Interrupt (level): CSR IRQ_STATUS.pending & CTRL.irq_enable.
+    pub irq: Signal<Out, Bit>,
+    csr: Csr,
+    dma: Dma<D, S>,
+    ctl: Controller<D, S, W2, MEM>,
+    core: Core<ACC, MEM>,
+    srst: Signal<Local, Bit>,
+    _rows: usize,
+    _cols: usize,
+}
+
+type LiteBus = AxiLiteSlave<ADDR_BITS, 32, 4>;
+type MasterBus<const D: usize, const S: usize> = Axi4Master<MASTER_ADDR_BITS, D, S>;
+
+/// Indices of the register file's port vectors, in table order; checked against the
+/// layout by [`Shell::new`].
+const RW_ORDER: [&str; 5] = [
+    "BUF_BASE_LO",
+    "BUF_BASE_HI",
+    "BUF_SIZE",
+    "DESC_OFFSET",
+    "DESC_COUNT",
+];
+const RO_ORDER: [&str; 2] = ["DESC_INDEX", "ERR_OFFSET"];
+const CNT_ORDER: [&str; 8] = [
+    "CNT_CYCLES",
+    "CNT_BUSY",
+    "CNT_PE_ADDS",
+    "CNT_SLICES",
+    "CNT_DMA_RD",
+    "CNT_DMA_WR",
+    "CNT_DMA_STALL",
+    "CNT_SPIKES",
+];
+
+fn check_layout(l: &CsrLayout) {
+    for (i, n) in RW_ORDER.iter().enumerate() {
+        assert_eq!(l.rw_index(n), Some(i), "CSR rw port of {n}");
+    }
+    for (i, n) in RO_ORDER.iter().enumerate() {
+        assert_eq!(l.ro_index(n), Some(i), "CSR ro port of {n}");
+    }
+    for (i, n) in CNT_ORDER.iter().enumerate() {
+        assert_eq!(l.counter_index(n), Some(i), "CSR counter port of {n}");
+    }
+}
+
+impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W2: usize>
+    Shell<ACC, MEM, D, S, W2>
+{
+    pub fn new(cfg: &AcceleratorConfig) -> Result<Self, ShellError> {
+        validate(cfg)?;
+        let (csr, layout) = Csr::new(&cfg.config_registers())?;
+        check_layout(&layout);
+        Ok(Shell {
+            clock: Default::default(),
+            rst: Default::default(),
+            s_axi: Default::default(),
+            m_axi: Default::default(),
+            irq: Default::default(),
+            csr,
+            dma: Dma::new(&dma_params(cfg))?,
+            ctl: Controller::new(cfg),
+            core: Core::new(cfg.rows, cfg.cols, cfg.weight_bits_max, cfg.spike_bits_max),
+            srst: Default::default(),
+            _rows: cfg.rows,
+            _cols: cfg.cols,
+        })
+    }
+}
+
+impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W2: usize>
+    Shell<ACC, MEM, D, S, W2>
+{
+    /// The controller's FSM state (for test benches and cycle accounting).
+    pub fn controller_state(&self) -> crate::controller::CtlState {
+        self.ctl.fsm_state()
+    }
+}
+
+impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W2: usize> Logic
+    for Shell<ACC, MEM, D, S, W2>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.csr.clock.next = self.clock.val();
+        self.dma.clock.next = self.clock.val();
+        self.ctl.clock.next = self.clock.val();
+        self.core.clock.next = self.clock.val();
+        LiteBus::link(&mut self.s_axi, &mut self.csr.s_axi);
+        MasterBus::<D, S>::link(&mut self.m_axi, &mut self.dma.m_axi);
+        self.irq.next = self.csr.irq.val();
+        // Soft reset (CTRL bit 1) resets the controller and the core; the DMA keeps
+        // running and the idle controller drains it (docs/shell.md).
+        self.srst.next = self.csr.soft_reset.val();
+        self.csr.rst.next = self.rst.val();
+        self.dma.rst.next = self.rst.val();
+        self.ctl.rst.next = self.rst.val() | self.srst.val();
+        self.core.rst.next = self.rst.val() | self.srst.val();
+        // Register file.
+        self.csr.busy.next = self.ctl.busy.val();
+        self.csr.done.next = self.ctl.done.val();
+        self.csr.error.next = self.ctl.error.val();
+        self.csr.error_code.next = self.ctl.error_code.val();
+        self.csr.ro[0].next = self.ctl.desc_index.val();
+        self.csr.ro[1].next = self.ctl.err_offset.val();
+        self.csr.cnt[0].next = self.ctl.cnt_cycles.val();
+        self.csr.cnt[1].next = self.ctl.cnt_busy.val();
+        self.csr.cnt[2].next = self.ctl.cnt_pe_adds.val();
+        self.csr.cnt[3].next = self.ctl.cnt_slices.val();
+        self.csr.cnt[4].next = self.dma.bytes_rd.val();
+        self.csr.cnt[5].next = self.dma.bytes_wr.val();
+        self.csr.cnt[6].next = self.dma.stall_cycles.val();
+        self.csr.cnt[7].next = self.ctl.cnt_spikes.val();
+        self.ctl.start.next = self.csr.start.val();
+        self.ctl.buf_size.next = self.csr.rw[2].val();
+        self.ctl.desc_offset.next = self.csr.rw[3].val();
+        self.ctl.desc_count.next = self.csr.rw[4].val();
+        // DMA.
+        self.dma.buf_base.next = bit_cast::<64, 32>(self.csr.rw[0].val())
+            | (bit_cast::<64, 32>(self.csr.rw[1].val()) << 32);
+        self.dma.buf_size.next = self.csr.rw[2].val();
+        self.dma.cnt_clear.next = self.ctl.cnt_clear.val() | self.srst.val();
+        self.dma.rd_cmd_valid.next = self.ctl.rd_cmd_valid.val();
+        self.ctl.rd_cmd_ready.next = self.dma.rd_cmd_ready.val();
+        self.dma.rd_cmd_offset.next = self.ctl.rd_cmd_offset.val();
+        self.dma.rd_cmd_len.next = self.ctl.rd_cmd_len.val();
+        self.ctl.rd_valid.next = self.dma.rd_valid.val();
+        self.dma.rd_ready.next = self.ctl.rd_ready.val();
+        self.ctl.rd_data.next = self.dma.rd_data.val();
+        self.ctl.rd_done.next = self.dma.rd_done.val();
+        self.ctl.rd_err.next = self.dma.rd_err.val();
+        self.ctl.rd_err_offset.next = self.dma.rd_err_offset.val();
+        self.dma.wr_cmd_valid.next = self.ctl.wr_cmd_valid.val();
+        self.ctl.wr_cmd_ready.next = self.dma.wr_cmd_ready.val();
+        self.dma.wr_cmd_offset.next = self.ctl.wr_cmd_offset.val();
+        self.dma.wr_cmd_len.next = self.ctl.wr_cmd_len.val();
+        self.dma.wr_valid.next = self.ctl.wr_valid.val();
+        self.ctl.wr_ready.next = self.dma.wr_ready.val();
+        self.dma.wr_data.next = self.ctl.wr_data.val();
+        self.ctl.wr_done.next = self.dma.wr_done.val();
+        self.ctl.wr_err.next = self.dma.wr_err.val();
+        self.ctl.wr_err_offset.next = self.dma.wr_err_offset.val();
+        // Core.
+        self.core.cfg_k.next = self.ctl.c_cfg_k.val();
+        self.core.cfg_slices.next = self.ctl.c_cfg_slices.val();
+        self.core.cfg_b_in.next = self.ctl.c_cfg_b_in.val();
+        self.core.cfg_b_w.next = self.ctl.c_cfg_b_w.val();
+        self.core.cfg_b_s.next = self.ctl.c_cfg_b_s.val();
+        self.core.cfg_lif.next = self.ctl.c_cfg_lif.val();
+        self.core.cfg_leak.next = self.ctl.c_cfg_leak.val();
+        self.core.cfg_hard.next = self.ctl.c_cfg_hard.val();
+        self.core.cfg_readout.next = self.ctl.c_cfg_readout.val();
+        self.core.start.next = self.ctl.c_start.val();
+        self.ctl.c_busy.next = self.core.busy.val();
+        self.ctl.c_done.next = self.core.done.val();
+        self.ctl.c_error.next = self.core.error.val();
+        self.core.par_valid.next = self.ctl.c_par_valid.val();
+        self.ctl.c_par_ready.next = self.core.par_ready.val();
+        self.core.par_data.next = self.ctl.c_par_data.val();
+        self.core.wgt_valid.next = self.ctl.c_wgt_valid.val();
+        self.ctl.c_wgt_ready.next = self.core.wgt_ready.val();
+        self.core.act_valid.next = self.ctl.c_act_valid.val();
+        self.ctl.c_act_ready.next = self.core.act_ready.val();
+        self.ctl.c_spk_valid.next = self.core.spk_valid.val();
+        self.core.spk_ready.next = self.ctl.c_spk_ready.val();
+        self.ctl.c_mem_valid.next = self.core.mem_valid.val();
+        self.core.mem_ready.next = self.ctl.c_mem_ready.val();
+        self.ctl.c_mem_data.next = self.core.mem_data.val();
+        for c in 0..self._cols {
+            self.core.wgt_data[c].next = self.ctl.c_wgt_data[c].val();
+            self.ctl.c_spk_data[c].next = self.core.spk_data[c].val();
+        }
+        for r in 0..self._rows {
+            self.core.act_data[r].next = self.ctl.c_act_data[r].val();
+        }
+    }
+}
+
+fn build<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W2: usize>(
+    cfg: &AcceleratorConfig,
+) -> Result<String, ShellError> {
+    let mut uut = Shell::<ACC, MEM, D, S, W2>::new(cfg)?;
+    uut.connect_all();
+    Ok(finish(&generate_verilog(&uut), cfg))
+}
+
+/// Waivers the shell needs beyond [`crate::lint::WAIVERS`], with their reasons.
+pub const SHELL_EXTRA_WAIVERS: &[(&str, &str)] = &[(
+    "UNOPTFLAT",
+    "rust-hdl emits one always @(*) block per module, so a valid/ready pair crossing \
+     two modules (the DMA's read stream and the controller's gearbox: rd_valid in, \
+     rd_ready out) looks like a combinational loop at block granularity although no \
+     signal depends on itself; UNOPTFLAT is a Verilator performance note, and the \
+     rust-hdl simulation (which iterates to a fixed point) checks the settling",
+)];
+
+/// Header, every lint waiver of [`crate::lint::WAIVERS`] (the shell contains the core,
+/// so the core's `UNUSEDSIGNAL` reason applies too, as do the unused high address bits
+/// of the buffers), and the top renamed from rust-hdl's `top`.
+fn finish(raw: &str, cfg: &AcceleratorConfig) -> String {
+    let mut out = format!(
+        "// Generated by spikeslice-hdl with rust-hdl 0.46.0: accelerator shell, {}x{} array, \
+         acc {} / membrane {} bits, {}-bit AXI master.\n\
+         // Do not edit: regenerate with spikeslice_hdl::shell::generate.\n",
+        cfg.rows,
+        cfg.cols,
+        cfg.acc_bits,
+        cfg.membrane_bits,
+        cfg.axi_data_bytes * 8
+    );
+    for (rule, why) in crate::lint::WAIVERS {
+        out.push_str(&format!(
+            "// Waiver {rule}: {why}.\n/* verilator lint_off {rule} */\n"
+        ));
+    }
+    for (rule, why) in SHELL_EXTRA_WAIVERS {
+        out.push_str(&format!(
+            "// Waiver {rule}: {why}.\n/* verilator lint_off {rule} */\n"
+        ));
+    }
+    for line in raw.lines() {
+        if let Some(rest) = line.strip_prefix("module top(") {
+            out.push_str(&format!("module {TOP_NAME}({rest}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+macro_rules! dispatch_shell {
+    ($cfg:expr; $($acc:literal),*; $mems:tt) => {
+        match $cfg.acc_bits {
+            $( $acc => dispatch_shell!(@mem $cfg, $acc, $mems), )*
+            other => Err(ConfigError::AccBits(other).into()),
+        }
+    };
+    (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
+        match $cfg.membrane_bits {
+            $( $mem => if $cfg.axi_data_bytes == 8 {
+                build::<$acc, $mem, 64, 8, 128>($cfg)
+            } else {
+                build::<$acc, $mem, 128, 16, 256>($cfg)
+            }, )*
+            other => Err(ConfigError::MembraneBits(other).into()),
+        }
+    };
+}
+
+/// The Verilog text of the shell for `cfg` (top module `spikeslice_shell`, lint
+/// waivers applied).
+pub fn verilog(cfg: &AcceleratorConfig) -> Result<String, ShellError> {
+    validate(cfg)?;
+    dispatch_shell!(cfg; 16, 20, 24, 28, 32; [24, 32, 40, 48])
+}
+
+/// Every port of `spikeslice_shell`, in declaration order.
+pub fn ports(cfg: &AcceleratorConfig) -> Vec<Port> {
+    let d = (cfg.axi_data_bytes * 8) as u32;
+    let a = MASTER_ADDR_BITS as u32;
+    let la = ADDR_BITS as u32;
+    let mut p = vec![];
+    let mut add = |name: &str, dir: Dir, width: u32| {
+        p.push(Port {
+            name: name.to_string(),
+            dir,
+            width,
+        })
+    };
+    add("clock", Dir::In, 1);
+    add("rst", Dir::In, 1);
+    use Dir::{In, Out};
+    for (n, dir, w) in [
+        ("awaddr", In, la),
+        ("awvalid", In, 1),
+        ("awready", Out, 1),
+        ("wdata", In, 32),
+        ("wstrb", In, 4),
+        ("wvalid", In, 1),
+        ("wready", Out, 1),
+        ("bresp", Out, 2),
+        ("bvalid", Out, 1),
+        ("bready", In, 1),
+        ("araddr", In, la),
+        ("arvalid", In, 1),
+        ("arready", Out, 1),
+        ("rdata", Out, 32),
+        ("rresp", Out, 2),
+        ("rvalid", Out, 1),
+        ("rready", In, 1),
+    ] {
+        add(&format!("s_axi${n}"), dir, w);
+    }
+    for (n, dir, w) in [
+        ("awaddr", Out, a),
+        ("awlen", Out, 8),
+        ("awsize", Out, 3),
+        ("awburst", Out, 2),
+        ("awvalid", Out, 1),
+        ("awready", In, 1),
+        ("wdata", Out, d),
+        ("wstrb", Out, d / 8),
+        ("wlast", Out, 1),
+        ("wvalid", Out, 1),
+        ("wready", In, 1),
+        ("bresp", In, 2),
+        ("bvalid", In, 1),
+        ("bready", Out, 1),
+        ("araddr", Out, a),
+        ("arlen", Out, 8),
+        ("arsize", Out, 3),
+        ("arburst", Out, 2),
+        ("arvalid", Out, 1),
+        ("arready", In, 1),
+        ("rdata", In, d),
+        ("rresp", In, 2),
+        ("rlast", In, 1),
+        ("rvalid", In, 1),
+        ("rready", Out, 1),
+    ] {
+        add(&format!("m_axi${n}"), dir, w);
+    }
+    add("irq", Out, 1);
+    p
+}
+
+/// The manifest of a generated shell (`config` = the core's [`ArrayConfig`]; the hash
+/// also covers the whole accelerator configuration).
+pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Manifest {
+    let file_hash = manifest::sha256_hex(verilog_text.as_bytes());
+    let cfg_json = serde_json::to_string(cfg).expect("config serializes");
+    let hash = manifest::sha256_hex(format!("{cfg_json}\n{file_hash}").as_bytes());
+    Manifest {
+        manifest_version: manifest::MANIFEST_VERSION,
+        generator: format!(
+            "spikeslice-hdl {} (rust-hdl 0.46.0) shell",
+            env!("CARGO_PKG_VERSION")
+        ),
+        config: array_config(cfg),
+        top_module: TOP_NAME.into(),
+        ports: ports(cfg),
+        files: vec![manifest::SourceFile {
+            path: VERILOG_FILE.into(),
+            sha256: file_hash,
+        }],
+        hash,
+    }
+}
+
+/// Writes `spikeslice_shell.v` and `manifest.json` into `out_dir` (created if needed).
+pub fn generate(cfg: &AcceleratorConfig, out_dir: &Path) -> Result<Manifest, GenError> {
+    let text = verilog(cfg).map_err(|e| GenError::Shell(Box::new(e)))?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GenError::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let vpath = out_dir.join(VERILOG_FILE);
+    std::fs::write(&vpath, &text).map_err(io(&vpath))?;
+    let m = manifest_for(cfg, &text);
+    let mpath = out_dir.join(crate::MANIFEST_FILE);
+    let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
+    std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_follow_the_contract() {
+        for bytes in [8usize, 16] {
+            let cfg = AcceleratorConfig {
+                axi_data_bytes: bytes,
+                ..Default::default()
+            };
+            let p = ports(&cfg);
+            assert_eq!(p.len(), 2 + 17 + 25 + 1);
+            assert_eq!(p[0].name, "clock");
+            assert_eq!(p.last().unwrap().name, "irq");
+            let w = |n: &str| p.iter().find(|x| x.name == n).unwrap().width;
+            assert_eq!(w("m_axi$rdata"), 8 * bytes as u32);
+            assert_eq!(w("m_axi$wstrb"), bytes as u32);
+            assert_eq!(w("m_axi$araddr"), 64);
+            assert_eq!(w("s_axi$awaddr"), 12);
+        }
+    }
+
+    #[test]
+    fn refuses_configurations_it_cannot_build() {
+        let bad = |c: AcceleratorConfig| verilog(&c).is_err();
+        assert!(bad(AcceleratorConfig {
+            acc_bits: 18,
+            ..Default::default()
+        }));
+        assert!(bad(AcceleratorConfig {
+            axi_data_bytes: 4,
+            ..Default::default()
+        }));
+        assert!(bad(AcceleratorConfig {
+            wbuf_bytes: 4,
+            ..Default::default()
+        }));
+        assert_eq!(array_config(&AcceleratorConfig::default()).rows, 8);
+    }
+}

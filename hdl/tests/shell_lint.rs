@@ -1,0 +1,153 @@
+//! Generates the shell top (`spikeslice_shell`) and lints it with
+//! `verilator --lint-only -Wall`: any warning fails. Also checks the manifest's ports
+//! against the generated module header.
+
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_hdl::shell;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn lint(tag: &str, text: &str) {
+    if let Some(d) = std::env::var_os("SPIKESLICE_DUMP_DIR") {
+        std::fs::write(PathBuf::from(d).join(format!("{tag}.v")), text).unwrap();
+    }
+    let ok = Command::new("verilator")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "verilator is not on PATH: install Debian's `verilator` (scripts/test.sh does)"
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "spikeslice-shell-top-lint-{}-{tag}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(shell::VERILOG_FILE);
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", shell::TOP_NAME])
+        .arg(&file)
+        .output()
+        .expect("run verilator");
+    let diag = String::from_utf8_lossy(&out.stderr).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success() && !diag.contains("%Warning") && !diag.contains("%Error"),
+        "verilator --lint-only -Wall on {tag}:\n{diag}"
+    );
+}
+
+/// The ports declared in the generated top module, in order: (name, is_output, width).
+fn header_ports(v: &str) -> Vec<(String, bool, u32)> {
+    let start = v
+        .find(&format!("module {}(", shell::TOP_NAME))
+        .expect("top module");
+    let body = &v[start..];
+    let mut out = vec![];
+    for line in body.lines().skip(1) {
+        let l = line.trim();
+        if l.starts_with("//") || l.is_empty() {
+            continue;
+        }
+        let dir = if l.starts_with("input") {
+            false
+        } else if l.starts_with("output") {
+            true
+        } else {
+            break;
+        };
+        let width = match (l.find('['), l.find(':')) {
+            (Some(a), Some(b)) if b > a => l[a + 1..b].trim().parse::<u32>().unwrap() + 1,
+            _ => 1,
+        };
+        let name = l
+            .trim_end_matches(';')
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string();
+        out.push((name, dir, width));
+    }
+    out
+}
+
+fn check(cfg: AcceleratorConfig, tag: &str) {
+    let v = shell::verilog(&cfg).unwrap();
+    assert!(v.contains(&format!("module {}(", shell::TOP_NAME)));
+    let dir =
+        std::env::temp_dir().join(format!("spikeslice-shell-gen-{}-{tag}", std::process::id()));
+    let m = shell::generate(&cfg, &dir).unwrap();
+    assert_eq!(m.top_module, "spikeslice_shell");
+    assert!(dir.join("spikeslice_shell.v").exists() && dir.join("manifest.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut declared = header_ports(&v);
+    let mut listed: Vec<(String, bool, u32)> = m
+        .ports
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.dir == spikeslice_hdl::manifest::Dir::Out,
+                p.width,
+            )
+        })
+        .collect();
+    declared.sort();
+    listed.sort();
+    assert_eq!(declared, listed, "manifest ports != generated ports");
+    lint(tag, &v);
+}
+
+#[test]
+fn shell_verilog_lints_clean_64() {
+    check(
+        AcceleratorConfig {
+            rows: 2,
+            cols: 3,
+            acc_bits: 16,
+            membrane_bits: 24,
+            axi_data_bytes: 8,
+            max_burst_beats: 16,
+            wbuf_bytes: 4096,
+            abuf_bytes: 4096,
+            obuf_bytes: 2048,
+            ..Default::default()
+        },
+        "2x3-64",
+    );
+}
+
+#[test]
+fn shell_verilog_lints_clean_128_default_buffers() {
+    check(
+        AcceleratorConfig {
+            rows: 4,
+            cols: 4,
+            ..Default::default()
+        },
+        "4x4-128",
+    );
+}
+
+#[test]
+fn shell_ports_satisfy_the_vivado_wrapper_contract() {
+    use spikeslice_hdl::vivado::{check_shell_ports, WrapperParams};
+    for bytes in [8usize, 16] {
+        let cfg = AcceleratorConfig {
+            axi_data_bytes: bytes,
+            ..Default::default()
+        };
+        let p = WrapperParams {
+            axi_data_bits: 8 * bytes as u32,
+            ..Default::default()
+        };
+        check_shell_ports(&shell::ports(&cfg), &p).unwrap();
+    }
+}
+
+#[test]
+fn shell_verilog_lints_clean_default_8x8() {
+    check(AcceleratorConfig::default(), "8x8-default");
+}
