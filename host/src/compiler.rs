@@ -6,6 +6,7 @@
 //! input goes and where each layer writes. Data flows one way:
 //! model -> program -> device -> report.
 
+use spikeslice_core::accel::buffers::{minimum_bytes, BufferPlan};
 use spikeslice_core::accel::descriptor::{
     LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
 };
@@ -131,36 +132,68 @@ fn check_fit(l: &NeuronLayer, config: &AcceleratorConfig) -> Result<(), CompileE
             ),
         ));
     }
-    // Double buffering: one column tile of weights and one timestep of input
-    // planes must each fit half of their buffer so the next can load meanwhile.
-    let tile = layout::weight_tile_bytes(l.synapses.fan_in, config.cols, l.weight_bits);
-    if 2 * tile > config.wbuf_bytes {
-        return Err(layer_err(
-            l,
-            format!(
-                "one column tile of weights is {tile} bytes (fan-in {} x {} columns x {} bits); the {}-byte weight buffer holds two of at most {} bytes",
-                l.synapses.fan_in,
-                config.cols,
-                l.weight_bits.get(),
-                config.wbuf_bytes,
-                config.wbuf_bytes / 2
-            ),
-        ));
-    }
-    let step = usize::from(l.input_bits.get()) * layout::plane_bytes(l.synapses.input_len);
-    if 2 * step > config.abuf_bytes {
-        return Err(layer_err(
-            l,
-            format!(
-                "one timestep of input is {step} bytes ({} values x {} bits); the {}-byte activation buffer holds two of at most {} bytes",
-                l.synapses.input_len,
-                l.input_bits.get(),
-                config.abuf_bytes,
-                config.abuf_bytes / 2
-            ),
-        ));
+    Ok(())
+}
+
+/// The controller's Fit check (docs/shell.md), refused here first, with the
+/// buffer size that makes every layer of the model fit.
+fn check_buffers(model: &Model, config: &AcceleratorConfig) -> Result<(), CompileError> {
+    let t = model.timesteps();
+    let plan = BufferPlan::new(config);
+    for l in &model.layers {
+        if let Err(e) = plan.fit(&shape_of(l, t)) {
+            let e = match e.buffer() {
+                Some(b) => {
+                    let most = model
+                        .layers
+                        .iter()
+                        .map(|l| minimum_bytes(config.rows, config.cols, &shape_of(l, t))[b])
+                        .max()
+                        .unwrap_or(0);
+                    e.suggesting(most)
+                }
+                None => e,
+            };
+            return Err(layer_err(l, e.to_string()));
+        }
     }
     Ok(())
+}
+
+/// A layer's descriptor without its window offsets: what the fit check and
+/// the cycle model need.
+fn shape_of(l: &NeuronLayer, t: usize) -> LayerDescriptor {
+    let s = &l.synapses;
+    LayerDescriptor {
+        kind: if s.gather.is_some() {
+            LayerKind::Gather
+        } else {
+            LayerKind::Dense
+        },
+        readout: l.output == LayerOutput::Membrane,
+        hard_reset: l.reset == Reset::Hard,
+        leak_shift: match l.dynamics {
+            Dynamics::If => 0,
+            Dynamics::Lif { leak_shift } => leak_shift,
+        },
+        weight_bits: l.weight_bits.get(),
+        input_bits: l.input_bits.get(),
+        spike_bits: match l.output {
+            LayerOutput::Spikes { bits } => bits,
+            LayerOutput::Membrane => 0,
+        },
+        timesteps: t as u32,
+        fan_in: s.fan_in as u32,
+        outputs: s.outputs as u32,
+        positions: s.positions as u32,
+        groups: s.groups as u32,
+        input_len: s.input_len as u32,
+        weights: 0,
+        params: 0,
+        gather: 0,
+        input: 0,
+        output: 0,
+    }
 }
 
 /// Compile `model` for `config`.
@@ -171,6 +204,7 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
     for l in &model.layers {
         check_fit(l, config)?;
     }
+    check_buffers(model, config)?;
     let mut alloc = Allocator {
         next: 0,
         plan: Vec::new(),
@@ -239,34 +273,12 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
             put(&mut image, at, &bytes);
         }
         let d = LayerDescriptor {
-            kind: if s.gather.is_some() {
-                LayerKind::Gather
-            } else {
-                LayerKind::Dense
-            },
-            readout: l.output == LayerOutput::Membrane,
-            hard_reset: l.reset == Reset::Hard,
-            leak_shift: match l.dynamics {
-                Dynamics::If => 0,
-                Dynamics::Lif { leak_shift } => leak_shift,
-            },
-            weight_bits: l.weight_bits.get(),
-            input_bits: l.input_bits.get(),
-            spike_bits: match l.output {
-                LayerOutput::Spikes { bits } => bits,
-                LayerOutput::Membrane => 0,
-            },
-            timesteps: t as u32,
-            fan_in: s.fan_in as u32,
-            outputs: s.outputs as u32,
-            positions: s.positions as u32,
-            groups: s.groups as u32,
-            input_len: s.input_len as u32,
             weights,
             params,
             gather: gather.unwrap_or(0),
             input: layer_input.offset,
             output: outputs[i].offset,
+            ..shape_of(l, t)
         };
         put(
             &mut image,

@@ -2,7 +2,8 @@
 //!
 //! The host side: the compiler from models to programs ([`compiler`]),
 //! devices that run programs ([`device`]), the inputs they run on
-//! ([`input`]) and the reports they produce ([`report`]). The `spikeslice`
+//! ([`input`]), their cycles, throughput and energy ([`performance`]) and the
+//! reports they produce ([`report`]). The `spikeslice`
 //! binary (src/main.rs) is a thin command line over this library.
 
 pub mod compiler;
@@ -10,4 +11,5 @@ pub mod device;
 pub mod energy;
 pub mod flash;
 pub mod input;
+pub mod performance;
 pub mod report;

@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Run a model on inputs and report readouts, classes and spike counts.
     Infer(cli::infer::Args),
+    /// Run a model on a device (golden, sim, board): accuracy, cycles, fps, energy.
+    Run(cli::run::Args),
     /// Print the bit-budget table of a model (MACs, BB, S-ACE, NS-ACE, memory).
     Budget(cli::budget::Args),
     /// Generate the compute core's Verilog with rust-hdl, and its manifest.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Infer(a) => cli::infer::run(a),
+        Command::Run(a) => cli::run::run(a),
         Command::Budget(a) => cli::budget::run(a),
         Command::GenRtl(a) => cli::gen_rtl::run(a),
         Command::Flash(a) => cli::flash::run(a),

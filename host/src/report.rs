@@ -201,6 +201,101 @@ pub fn firing_table(model: &Model, outputs: &[SampleOutput]) -> String {
     t.to_string()
 }
 
+/// Engineering notation for joules: "1.23 uJ".
+pub fn joules(j: f64) -> String {
+    let (v, unit) = match j.abs() {
+        x if x >= 1.0 => (j, "J"),
+        x if x >= 1e-3 => (j * 1e3, "mJ"),
+        x if x >= 1e-6 => (j * 1e6, "uJ"),
+        x if x >= 1e-9 => (j * 1e9, "nJ"),
+        x if x >= 1e-12 => (j * 1e12, "pJ"),
+        _ => (j * 1e15, "fJ"),
+    };
+    format!("{v:.3} {unit}")
+}
+
+/// The network summary and per-layer table of `spikeslice run`.
+pub fn performance_report(p: &crate::performance::NetworkPerformance) -> String {
+    use crate::performance::CycleSource;
+    let mut out = String::new();
+    let cycles = match (p.cycle_source, p.measured_cycles) {
+        (CycleSource::Measured, Some(m)) => format!(
+            "{} cycles measured (cycle model {}, {:+.2}%)",
+            grouped(m.round() as u64),
+            grouped(p.predicted_cycles),
+            100.0 * (p.predicted_cycles as f64 - m) / m.max(1.0)
+        ),
+        _ => format!(
+            "{} cycles (cycle model; the {} backend counts no cycles)",
+            grouped(p.predicted_cycles),
+            p.backend
+        ),
+    };
+    out.push_str(&format!(
+        "per inference on {}: {cycles}\n  latency {:.1} us, {:.0} fps, PE utilization {:.1}%, DMA {} B read + {} B written\n",
+        p.config,
+        p.latency_s * 1e6,
+        p.fps,
+        100.0 * p.utilization,
+        grouped(p.dma_read_bytes.round() as u64),
+        grouped(p.dma_write_bytes.round() as u64),
+    ));
+    let e = &p.energy;
+    out.push_str(&format!(
+        "  energy (model) {}: PE {}, buffers {}, DMA {}, neurons {}, static {}\n  per synaptic op {} ({} SOPs), per unit of Bit Budget {} (S-ACE {})\n",
+        joules(e.total_j),
+        joules(e.pe_j),
+        joules(e.buffer_j),
+        joules(e.dma_j),
+        joules(e.neuron_j),
+        joules(e.static_j),
+        joules(p.energy_per_sop_j),
+        grouped(p.sops),
+        joules(p.energy_per_bit_budget_j),
+        grouped(p.s_ace),
+    ));
+    if let Some(m) = &p.measured_power {
+        out.push_str(&format!(
+            "  energy (measured on the board) {} per inference: {:.3} W busy - {:.3} W idle over {:.1} s\n",
+            joules(m.energy_per_inference_j),
+            m.busy_w,
+            m.idle_w,
+            m.seconds
+        ));
+    }
+    let mut t = table(&[
+        "layer",
+        "tiles",
+        "cycles (model)",
+        "cycles (measured)",
+        "PE util.",
+        "DMA read B",
+        "DMA write B",
+        "PE adds",
+        "energy",
+        "per BB unit",
+    ]);
+    for l in &p.layers {
+        t.add_row(vec![
+            l.name.clone(),
+            grouped(l.tiles),
+            grouped(l.predicted_cycles),
+            l.measured_cycles
+                .map_or("-".into(), |c| grouped(c.round() as u64)),
+            format!("{:.1}%", 100.0 * l.utilization),
+            grouped(l.dma_read_bytes.round() as u64),
+            grouped(l.dma_write_bytes.round() as u64),
+            l.pe_adds.map_or("-".into(), |a| grouped(a.round() as u64)),
+            l.energy.map_or("-".into(), |e| joules(e.total_j)),
+            l.energy
+                .map_or("-".into(), |e| joules(e.per_bit_budget(l.s_ace))),
+        ]);
+    }
+    right_align(&mut t, 1);
+    out.push_str(&t.to_string());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::grouped;

@@ -264,3 +264,118 @@ fn gen_rtl_writes_lint_clean_verilog_and_a_manifest() {
         stderr(&o)
     );
 }
+
+/// The `run` report's JSON, from `--json`.
+fn run_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let json = dir.join("run.json");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json");
+    let mut args = vec![
+        "run",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        "mnist-5k",
+        "--limit",
+        "4",
+        "--idle-seconds",
+        "0",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = spikeslice(&args);
+    assert!(
+        o.status.success(),
+        "spikeslice run {extra:?}: {}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("accuracy:") && out.contains("fps"),
+        "run {extra:?} printed no accuracy or fps: {out}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
+/// `spikeslice run` on every backend through the same command line: equal
+/// accuracy and per-layer structure; cycles from the model on golden, from the
+/// hardware counter on sim and board (the board: a daemon over a simulated board
+/// with the Verilated shell, reached over TCP), and those two equal.
+#[test]
+fn run_reports_the_same_network_on_every_backend() {
+    use spikeslice_fw::board::Board;
+    use spikeslice_fw::daemon::Daemon;
+    use spikeslice_fw::sysfs::Root;
+    let dir = tempfile::tempdir().unwrap();
+    let golden = run_json(dir.path(), &["--backend", "golden"]);
+    let sim = run_json(dir.path(), &["--backend", "sim", "--clock-mhz", "300"]);
+
+    let board_dir = tempfile::tempdir().unwrap();
+    let root = Root(board_dir.path().to_path_buf());
+    let paths = spikeslice_fw::sim::create_tree(&root, 4 << 20, "spikeslice").unwrap();
+    let regs = spikeslice_fw::rtl::RtlRegisters::new(
+        &root,
+        spikeslice_core::accel::AcceleratorConfig::default(),
+    )
+    .unwrap();
+    let mut daemon = Daemon::new(Board::open(Box::new(regs), paths).unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_millis(20)))
+            .unwrap();
+        let mut link = spikeslice_core::protocol::Link::new(stream);
+        let _ = daemon.serve(&mut link);
+    });
+    let board = run_json(dir.path(), &["--backend", "board", "--tcp", &addr]);
+    server.join().unwrap();
+
+    let acc = |v: &serde_json::Value| v["accuracy"].as_f64().unwrap();
+    let perf = |v: &serde_json::Value, k: &str| v["performance"][k].clone();
+    assert_eq!(acc(&golden), acc(&sim));
+    assert_eq!(acc(&golden), acc(&board));
+    assert_eq!(perf(&golden, "cycle_source"), "model");
+    for v in [&sim, &board] {
+        assert_eq!(perf(v, "cycle_source"), "measured", "{v}");
+        assert_eq!(
+            perf(v, "layers").as_array().unwrap().len(),
+            perf(&golden, "layers").as_array().unwrap().len()
+        );
+    }
+    // Both run the same RTL at the same DDR latency: the same cycle counter.
+    assert_eq!(perf(&sim, "cycles"), perf(&board, "cycles"));
+    // fps = clock / cycles: 300 MHz against the default 200.
+    let fps = |v: &serde_json::Value| perf(v, "fps").as_f64().unwrap();
+    let cycles = perf(&sim, "cycles").as_f64().unwrap();
+    assert!((fps(&sim) - 300e6 / cycles).abs() < 1e-6 * fps(&sim));
+    assert!((fps(&board) - 200e6 / cycles).abs() < 1e-6 * fps(&board));
+}
+
+#[test]
+fn run_refuses_bad_arguments_with_advice() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json");
+    let m = model.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["run", "--model", m, "--clock-mhz", "0"],
+            "is not a clock frequency",
+        ),
+        (
+            vec!["run", "--model", m, "--backend", "board"],
+            "give --port or --tcp",
+        ),
+        (
+            vec!["run", "--model", m, "--data", "no-such-set"],
+            "no-such-set",
+        ),
+        (vec!["run", "--model", m, "--axi-data-bits", "96"], "96"),
+    ] {
+        let o = spikeslice(&args);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(e.contains(says), "{args:?}: {e}");
+        assert!(!e.contains("panicked"), "{args:?}: {e}");
+    }
+}

@@ -106,17 +106,56 @@ fn widths_beyond_the_generated_maximum_are_refused() {
     );
 }
 
+/// Each buffer rule of the controller's Fit check (docs/shell.md) refuses a
+/// layer at compile time, names the generator option, and the size it
+/// suggests does make the program compile; the functional model refuses the
+/// same layer with BufferOverflow, as the RTL does.
 #[test]
-fn layers_larger_than_the_buffers_are_refused() {
-    let model = some_model();
-    let c = AcceleratorConfig {
-        wbuf_bytes: 8,
+fn layers_larger_than_the_buffers_are_refused_with_the_size_that_fits() {
+    // The reference MLP (784 8-bit pixels, 128 hidden neurons): large enough
+    // that 16-byte buffers fail every rule.
+    let model = spikeslice_core::model::Model::load(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json"),
+    )
+    .unwrap();
+    let base = AcceleratorConfig {
         acc_bits: 32,
         membrane_bits: 48,
         ..Default::default()
     };
-    let e = compile(&model, &c).unwrap_err().to_string();
-    assert!(e.contains("weight buffer"), "{e}");
+    let program = compile(&model, &base).unwrap();
+    type Set = fn(&mut AcceleratorConfig, usize);
+    let rules: [(&str, Set); 3] = [
+        ("--wbuf-bytes", |c, v| c.wbuf_bytes = v),
+        ("--abuf-bytes", |c, v| c.abuf_bytes = v),
+        ("--obuf-bytes", |c, v| c.obuf_bytes = v),
+    ];
+    for (option, set) in rules {
+        let mut small = base;
+        set(&mut small, 16);
+        let e = compile(&model, &small).unwrap_err().to_string();
+        assert!(e.contains(option), "{option}: {e}");
+        let need: usize = e
+            .split("at least ")
+            .nth(1)
+            .and_then(|t| t.trim_end_matches(')').parse().ok())
+            .unwrap_or_else(|| panic!("no size in: {e}"));
+        let mut enough = base;
+        set(&mut enough, need);
+        compile(&model, &enough).unwrap_or_else(|e| panic!("{option} {need}: {e}"));
+
+        // The device refuses the same program built for the bigger buffers
+        // when it runs on the small ones.
+        let mut image = program.image.clone();
+        let err = functional::execute(
+            &mut image,
+            program.desc_offset,
+            program.descriptors.len() as u32,
+            &small,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::BufferOverflow, "{option}: {err}");
+    }
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! Verilator harness for the generated spikeslice compute core.
+//! Verilator harness for the generated spikeslice RTL: the compute core
+//! ([`CoreSim`], below) and the whole accelerator shell ([`ShellSim`] in [`shell`]:
+//! registers over AXI4-Lite, memory through the DDR model of [`ddr`]).
 //!
 //! [`CoreSim::build`] generates the Verilog for an [`ArrayConfig`], builds it with
 //! Verilator into a shared library (cached by the manifest hash, see [`build`]) and
@@ -14,7 +16,11 @@
 //! is the next issue's shell), and reassembling outputs.
 
 pub mod build;
+pub mod ddr;
 pub mod iverilog;
+pub mod shell;
+
+pub use shell::ShellSim;
 
 use libloading::{Library, Symbol};
 use rand::{Rng, SeedableRng};
@@ -41,6 +47,9 @@ pub enum SimError {
     Layer(String),
     #[error("simulation: {0}")]
     Hang(String),
+    /// An AXI bus error response or protocol violation (shell simulation).
+    #[error("AXI: {0}")]
+    Axi(String),
 }
 
 /// How to build the simulator.
@@ -439,7 +448,12 @@ impl CoreSim {
                 (&layer.threshold, 1),
             ] {
                 for c in 0..cols {
-                    let v = if c < width { vals[o0 + c] } else { pad };
+                    // A readout has no thresholds: its column gets the pad.
+                    let v = if c < width {
+                        vals.get(o0 + c).copied().unwrap_or(pad)
+                    } else {
+                        pad
+                    };
                     par.push_back((v as i64 as u64) & mmask);
                 }
             }

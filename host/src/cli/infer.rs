@@ -2,7 +2,6 @@
 
 use anyhow::{Context, Result};
 use spikeslice::compiler;
-use spikeslice::device::{self, Backend};
 use spikeslice::input::{self, Split};
 use spikeslice::report::{self, InferReport};
 use std::path::PathBuf;
@@ -26,11 +25,8 @@ pub struct Args {
     /// Use at most this many samples.
     #[arg(long)]
     limit: Option<usize>,
-    /// Where to run the model.
-    #[arg(long, value_enum, default_value = "golden")]
-    backend: Backend,
     #[command(flatten)]
-    accel: super::AccelArgs,
+    device: super::DeviceArgs,
     /// Write per-sample readouts, classes and per-layer spike counts as JSON.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -55,13 +51,13 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, None) => unreachable!("clap requires --input or --data"),
     };
-    let program = compiler::compile(&model, &args.accel.config()?).with_context(|| {
+    let (mut dev, config) = args.device.open()?;
+    let program = compiler::compile(&model, &config).with_context(|| {
         format!(
             "cannot compile model {} for this accelerator",
             model.spec.name
         )
     })?;
-    let mut dev = device::open(args.backend)?;
     let started = std::time::Instant::now();
     let outputs: Vec<_> = dev
         .run(&program, &samples.inputs)?

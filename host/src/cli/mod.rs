@@ -6,45 +6,177 @@ pub mod gen_rtl;
 pub mod import;
 pub mod infer;
 pub mod relation;
+pub mod run;
 pub mod sweep;
 pub mod train;
 
 use anyhow::{Context, Result};
+use spikeslice::device::board::{BoardDevice, Transport};
+use spikeslice::device::{self, Backend, Device};
+use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::model::Model;
 use std::path::Path;
+use std::time::Duration;
 
 /// Load a model, with the path in the error.
 pub fn load_model(path: &Path) -> Result<Model> {
     Model::load(path).with_context(|| format!("cannot load model {}", path.display()))
 }
 
-/// The accelerator configuration a program is compiled for.
+/// `--clock-mhz` in hertz, or an error a user can act on.
+pub fn clock_hz(mhz: f64) -> Result<f64> {
+    if !(mhz.is_finite() && mhz > 0.0) {
+        anyhow::bail!(
+            "--clock-mhz {mhz} is not a clock frequency: give a positive number of MHz, e.g. 200"
+        );
+    }
+    Ok(mhz * 1e6)
+}
+
+/// The accelerator configuration a program is compiled for, or the RTL is
+/// generated for (defaults: `AcceleratorConfig::default()`, docs/shell.md).
 #[derive(clap::Args, Debug, Clone)]
 pub struct AccelArgs {
-    /// PE rows of the array.
-    #[arg(long, default_value_t = 8)]
+    /// PE rows of the array (binary slice vectors side by side).
+    #[arg(long, default_value_t = AcceleratorConfig::default().rows)]
     pub rows: usize,
-    /// PE columns of the array.
-    #[arg(long, default_value_t = 8)]
+    /// PE columns of the array (outputs side by side).
+    #[arg(long, default_value_t = AcceleratorConfig::default().cols)]
     pub cols: usize,
     /// Accumulator width in bits.
-    #[arg(long, default_value_t = spikeslice_core::widths::AcceleratorWidths::default().acc_bits)]
+    #[arg(long, default_value_t = AcceleratorConfig::default().acc_bits)]
     pub acc_bits: u32,
     /// Membrane width in bits.
-    #[arg(long, default_value_t = spikeslice_core::widths::AcceleratorWidths::default().membrane_bits)]
+    #[arg(long, default_value_t = AcceleratorConfig::default().membrane_bits)]
     pub membrane_bits: u32,
+    /// Widest weight a layer may use.
+    #[arg(long, default_value_t = AcceleratorConfig::default().weight_bits_max)]
+    pub weight_bits_max: u8,
+    /// Widest spike a layer may use.
+    #[arg(long, default_value_t = AcceleratorConfig::default().spike_bits_max)]
+    pub spike_bits_max: u8,
+    /// AXI4 master data width in bits (64 or 128).
+    #[arg(long, default_value_t = 8 * AcceleratorConfig::default().axi_data_bytes)]
+    pub axi_data_bits: usize,
+    /// Longest AXI4 burst in beats (at most 256).
+    #[arg(long, default_value_t = AcceleratorConfig::default().max_burst_beats)]
+    pub max_burst_beats: usize,
+    /// Weight buffer size in bytes.
+    #[arg(long, default_value_t = AcceleratorConfig::default().wbuf_bytes)]
+    pub wbuf_bytes: usize,
+    /// Activation buffer size in bytes.
+    #[arg(long, default_value_t = AcceleratorConfig::default().abuf_bytes)]
+    pub abuf_bytes: usize,
+    /// Output buffer size in bytes.
+    #[arg(long, default_value_t = AcceleratorConfig::default().obuf_bytes)]
+    pub obuf_bytes: usize,
 }
 
 impl AccelArgs {
-    pub fn config(&self) -> Result<spikeslice_core::accel::AcceleratorConfig> {
-        let c = spikeslice_core::accel::AcceleratorConfig {
+    pub fn config(&self) -> Result<AcceleratorConfig> {
+        let c = AcceleratorConfig {
             rows: self.rows,
             cols: self.cols,
             acc_bits: self.acc_bits,
             membrane_bits: self.membrane_bits,
-            ..Default::default()
+            weight_bits_max: self.weight_bits_max,
+            spike_bits_max: self.spike_bits_max,
+            axi_data_bytes: self.axi_data_bits / 8,
+            max_burst_beats: self.max_burst_beats,
+            wbuf_bytes: self.wbuf_bytes,
+            abuf_bytes: self.abuf_bytes,
+            obuf_bytes: self.obuf_bytes,
         };
+        if self.axi_data_bits % 8 != 0 {
+            anyhow::bail!(
+                "--axi-data-bits {} is not a whole number of bytes",
+                self.axi_data_bits
+            );
+        }
         c.validate()?;
         Ok(c)
+    }
+}
+
+/// How to reach the board's daemon.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Connection {
+    /// Serial port of the board (e.g. /dev/ttyUSB1).
+    #[arg(long, conflicts_with = "tcp")]
+    pub port: Option<String>,
+    /// Baud rate.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// The daemon's TCP address instead (host:port).
+    #[arg(long)]
+    pub tcp: Option<String>,
+}
+
+impl Connection {
+    /// Connect to a daemon with an accelerator loaded.
+    pub fn open(&self) -> Result<BoardDevice> {
+        BoardDevice::connect(self.transport()?)
+    }
+
+    /// Connect to a daemon that may have no accelerator loaded yet.
+    pub fn open_for_flashing(&self) -> Result<BoardDevice> {
+        BoardDevice::connect_for_flashing(self.transport()?)
+    }
+
+    fn transport(&self) -> Result<Box<dyn Transport>> {
+        Ok(match (&self.port, &self.tcp) {
+            (Some(port), _) => Box::new(
+                serialport::new(port, self.baud)
+                    .timeout(Duration::from_millis(50))
+                    .open_native()
+                    .with_context(|| format!("cannot open {port}"))?,
+            ),
+            (None, Some(addr)) => {
+                let s = std::net::TcpStream::connect(addr)
+                    .with_context(|| format!("cannot connect to {addr}"))?;
+                s.set_read_timeout(Some(Duration::from_millis(50)))?;
+                Box::new(s)
+            }
+            (None, None) => anyhow::bail!("give --port or --tcp to reach the board's daemon"),
+        })
+    }
+}
+
+/// Which device runs the program, and the accelerator it is compiled for.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// Where to run: golden (the functional model), sim (the generated RTL in
+    /// Verilator) or board (a board's daemon over --port or --tcp).
+    #[arg(long, value_enum, default_value = "golden")]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub accel: AccelArgs,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+impl DeviceArgs {
+    /// Open the device; the configuration is the board's own when the device
+    /// has one, else the one given by --rows/--cols/...
+    pub fn open(&self) -> Result<(Box<dyn Device>, AcceleratorConfig)> {
+        let asked = self.accel.config()?;
+        let dev = device::open(self.backend, &asked, || self.connection.open())?;
+        let config = match dev.fixed_config() {
+            Some(c) => {
+                if c.rows != asked.rows || c.cols != asked.cols {
+                    eprintln!(
+                        "note: the {} has a {}x{} array; compiling for it (not {}x{})",
+                        dev.name(),
+                        c.rows,
+                        c.cols,
+                        asked.rows,
+                        asked.cols
+                    );
+                }
+                c
+            }
+            None => asked,
+        };
+        Ok((dev, config))
     }
 }

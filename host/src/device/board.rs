@@ -24,8 +24,11 @@ impl<T: Read + Write + Send> Transport for T {}
 pub struct BoardInfo {
     pub id: u32,
     pub version: u32,
+    /// The accelerator's configuration registers (when one is loaded).
     pub config: AcceleratorConfig,
     pub window_bytes: u64,
+    /// Whether the ID register reads the spikeslice magic.
+    pub accelerator_loaded: bool,
 }
 
 /// A connection to a board's daemon.
@@ -50,6 +53,24 @@ impl BoardDevice {
     /// [`BoardDevice::connect`] claiming a given protocol version (tests use
     /// it to check that a mismatch is refused).
     pub fn connect_with(transport: Box<dyn Transport>, protocol: u32) -> Result<Self> {
+        let dev = Self::handshake(transport, protocol)?;
+        if !dev.info.accelerator_loaded {
+            bail!(
+                "the board's ID register reads 0x{:08X}, not a spikeslice accelerator: flash the bitstream first (spikeslice flash)",
+                dev.info.id
+            );
+        }
+        Ok(dev)
+    }
+
+    /// Connect to a daemon that may have no accelerator loaded yet (a freshly
+    /// booted board), to load one: `info.accelerator_loaded` says which, and
+    /// `info.config` is meaningful only when it is.
+    pub fn connect_for_flashing(transport: Box<dyn Transport>) -> Result<Self> {
+        Self::handshake(transport, u32::from(PROTOCOL_VERSION))
+    }
+
+    fn handshake(transport: Box<dyn Transport>, protocol: u32) -> Result<Self> {
         let mut link = Link::new(transport);
         link.ack_timeout = Duration::from_millis(300);
         let reply_timeout = Duration::from_secs(30);
@@ -67,13 +88,19 @@ impl BoardDevice {
                 window_bytes,
                 ..
             } => {
-                let config = AcceleratorConfig::from_register_values(&config)
-                    .context("the board's configuration registers are invalid")?;
+                let accelerator_loaded = id == regmap::MAGIC;
+                let config = if accelerator_loaded {
+                    AcceleratorConfig::from_register_values(&config)
+                        .context("the board's configuration registers are invalid")?
+                } else {
+                    AcceleratorConfig::default()
+                };
                 BoardInfo {
                     id,
                     version,
                     config,
                     window_bytes,
+                    accelerator_loaded,
                 }
             }
             Response::Error { kind, message } => {
@@ -81,12 +108,6 @@ impl BoardDevice {
             }
             other => bail!("unexpected answer to hello: {other:?}"),
         };
-        if info.id != regmap::MAGIC {
-            bail!(
-                "the board's ID register reads 0x{:08X}, not a spikeslice accelerator: flash the bitstream first (spikeslice flash)",
-                info.id
-            );
-        }
         Ok(Self {
             link,
             info,
@@ -165,6 +186,14 @@ impl Device for BoardDevice {
         "board"
     }
 
+    fn fixed_config(&self) -> Option<AcceleratorConfig> {
+        Some(self.info.config)
+    }
+
+    fn power_watts(&mut self) -> Result<Option<f64>> {
+        Ok(Some(self.power()? as f64 * 1e-6))
+    }
+
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> Result<Vec<Inference>> {
         if program.config != self.info.config {
             bail!(
@@ -193,6 +222,11 @@ impl Device for BoardDevice {
                 .context("uploading the program")?;
             self.loaded = Some(identity);
         }
+        let neuron_updates: u64 = program
+            .descriptors
+            .iter()
+            .map(|d| (d.neurons() * d.timesteps as usize) as u64)
+            .sum();
         let mut results = Vec::with_capacity(inputs.len());
         for x in inputs {
             let planes = program.input_planes(x);
@@ -214,9 +248,12 @@ impl Device for BoardDevice {
                     spikes: counters.spikes,
                     bytes_read: counters.dma_read_bytes,
                     bytes_written: counters.dma_write_bytes,
-                    neuron_updates: 0,
+                    // Not counted in hardware: neurons times timesteps, static.
+                    neuron_updates,
                 },
+                layer_activity: None,
                 cycles: (counters.cycles > 0).then_some(counters.cycles),
+                layer_cycles: None,
             });
         }
         Ok(results)

@@ -5,7 +5,7 @@ use super::{Device, Inference};
 use crate::compiler::Program;
 use anyhow::Context;
 use rayon::prelude::*;
-use spikeslice_core::accel::functional::Chain;
+use spikeslice_core::accel::functional::{Activity, Chain};
 use spikeslice_core::accel::layout;
 use spikeslice_core::golden::{argmax, LayerOutput, SampleOutput, SpikeStats};
 
@@ -62,11 +62,17 @@ impl Device for GoldenDevice {
                 let planes = program.input_planes(x);
                 let at = program.input.offset as usize;
                 window[at..at + planes.len()].copy_from_slice(&planes);
-                let activity = chain.run(&mut window, &program.config);
+                let layers = chain.run_layers(&mut window, &program.config);
+                let mut activity = Activity::default();
+                for a in &layers {
+                    activity.add(a);
+                }
                 Inference {
                     output: read_results(program, &window, x),
                     activity,
+                    layer_activity: Some(layers),
                     cycles: None,
+                    layer_cycles: None,
                 }
             })
             .collect())

@@ -6,12 +6,15 @@
 
 pub mod board;
 mod golden;
+pub mod sim;
 
 pub use board::BoardDevice;
 pub use golden::{read_results, GoldenDevice};
+pub use sim::SimDevice;
 
 use crate::compiler::Program;
 use spikeslice_core::accel::functional::Activity;
+use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::golden::SampleOutput;
 
 /// One sample's result from a device.
@@ -20,8 +23,14 @@ pub struct Inference {
     pub output: SampleOutput,
     /// What the hardware counters count that depends on the data.
     pub activity: Activity,
-    /// Cycles, where the backend measures or models them.
+    /// The same per layer, where the backend can tell layers apart.
+    pub layer_activity: Option<Vec<Activity>>,
+    /// Cycles of the whole chain, where the backend measures them (the sim
+    /// backend: the core's simulated cycles plus the cycle model's DMA; the
+    /// board: its cycle counter). `None` where nothing is measured (golden).
     pub cycles: Option<u64>,
+    /// The same per layer, where the backend can tell layers apart.
+    pub layer_cycles: Option<Vec<u64>>,
 }
 
 /// Something that runs a compiled program on input samples.
@@ -30,6 +39,22 @@ pub trait Device {
     fn name(&self) -> &str;
     /// Run every sample (already checked against the model's input), in order.
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> anyhow::Result<Vec<Inference>>;
+    /// The accelerator configuration the device is fixed to (a board's
+    /// generated design), or `None` when it runs whatever it is given.
+    fn fixed_config(&self) -> Option<AcceleratorConfig> {
+        None
+    }
+    /// Board power in watts, where the device measures it.
+    fn power_watts(&mut self) -> anyhow::Result<Option<f64>> {
+        Ok(None)
+    }
+    /// Ask for per-layer cycles and counts (`Inference::layer_cycles`,
+    /// `layer_activity`) where the device can measure them only at a cost (the
+    /// sim backend: one start per descriptor). Returns whether it will
+    /// measure them.
+    fn measure_layers(&mut self, _on: bool) -> bool {
+        false
+    }
 }
 
 /// The backends `--backend` accepts.
@@ -37,11 +62,23 @@ pub trait Device {
 pub enum Backend {
     /// The accelerator's functional model in software (core): the golden numbers.
     Golden,
+    /// The generated RTL in Verilator (needs `verilator` and `g++`).
+    Sim,
+    /// A board running `spikeslice-fw`, over `--port` or `--tcp`.
+    Board,
 }
 
-/// Open the device for a backend.
-pub fn open(backend: Backend) -> anyhow::Result<Box<dyn Device>> {
+/// Open the device for a backend. `config` is the accelerator the program is
+/// compiled for (a board reports its own: see [`Device::fixed_config`]);
+/// `board` connects to a board's daemon when the board backend is chosen.
+pub fn open(
+    backend: Backend,
+    config: &AcceleratorConfig,
+    board: impl FnOnce() -> anyhow::Result<BoardDevice>,
+) -> anyhow::Result<Box<dyn Device>> {
     Ok(match backend {
         Backend::Golden => Box::new(GoldenDevice),
+        Backend::Sim => Box::new(SimDevice::open(config)?),
+        Backend::Board => Box::new(board()?),
     })
 }

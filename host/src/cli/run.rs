@@ -1,0 +1,128 @@
+//! `spikeslice run`: a model on a device, with accuracy and, per network and
+//! per layer, cycles, latency, fps, PE utilization, DMA bytes and energy.
+
+use anyhow::{Context, Result};
+use spikeslice::compiler;
+use spikeslice::energy::EnergyModel;
+use spikeslice::input::{self, Split};
+use spikeslice::performance::{self, MeasuredPower};
+use spikeslice::report;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model's JSON spec (its safetensors file sits beside it).
+    #[arg(long)]
+    model: PathBuf,
+    /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label
+    /// last, an MNIST IDX file or directory, or CIFAR-10 binary batches.
+    #[arg(long, default_value = "mnist-5k")]
+    data: String,
+    #[arg(long, value_enum, default_value = "test")]
+    split: Split,
+    /// Use at most this many samples (the sim backend runs about a hundred
+    /// MLP images a second: see docs/performance.md).
+    #[arg(long)]
+    limit: Option<usize>,
+    #[command(flatten)]
+    device: super::DeviceArgs,
+    /// Accelerator clock for latency, fps and static energy, in MHz.
+    #[arg(long, default_value_t = 200.0)]
+    clock_mhz: f64,
+    /// Energy table (JSON, fields of docs/energy.md) instead of the xck26 estimates.
+    #[arg(long)]
+    energy_model: Option<PathBuf>,
+    /// Board backend: seconds of idle power to measure before the run.
+    #[arg(long, default_value_t = 5.0)]
+    idle_seconds: f64,
+    /// Measure every layer's cycles and counts on the device, where it can only
+    /// at a cost (sim: one start per descriptor, as many runs as layers).
+    #[arg(long)]
+    per_layer: bool,
+    /// Write the whole report as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let clock_hz = super::clock_hz(args.clock_mhz)?;
+    let energy = match &args.energy_model {
+        Some(p) => EnergyModel::load(p)?,
+        None => EnergyModel::default(),
+    };
+    let model = super::load_model(&args.model)?;
+    let data = input::open_dataset(&args.data, args.split, args.limit)?;
+    let samples = input::from_dataset(&model, &data)?;
+    let (mut dev, config) = args.device.open()?;
+    if args.per_layer && !dev.measure_layers(true) {
+        eprintln!(
+            "note: the {} backend does not measure layers one by one; per-layer figures come \
+             from the cycle model",
+            dev.name()
+        );
+    }
+    let program = compiler::compile(&model, &config).with_context(|| {
+        format!(
+            "cannot compile model {} for the {}x{} accelerator",
+            model.spec.name, config.rows, config.cols
+        )
+    })?;
+    let idle = dev.power_watts()?.map(|first| {
+        // A few readings over the idle window: the INA260 updates a few times a second.
+        let mut readings = vec![first];
+        let until = Instant::now() + Duration::from_secs_f64(args.idle_seconds.max(0.0));
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(250));
+            if let Ok(Some(w)) = dev.power_watts() {
+                readings.push(w);
+            }
+        }
+        readings.iter().sum::<f64>() / readings.len() as f64
+    });
+    let started = Instant::now();
+    let runs = dev.run(&program, &samples.inputs)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let busy = if idle.is_some() {
+        dev.power_watts()?
+    } else {
+        None
+    };
+    let outputs: Vec<_> = runs.iter().map(|r| r.output.clone()).collect();
+    let mut perf = performance::analyze(&program, &runs, &energy, clock_hz, dev.name());
+    if let (Some(idle_w), Some(busy_w)) = (idle, busy) {
+        perf.measured_power = Some(MeasuredPower {
+            idle_w,
+            busy_w,
+            seconds,
+            energy_per_inference_j: (busy_w - idle_w).max(0.0) * seconds / runs.len().max(1) as f64,
+        });
+    }
+    println!(
+        "model {} on {} ({} samples), backend {}, {:.1} samples/s on this host",
+        model.spec.name,
+        samples.source,
+        runs.len(),
+        dev.name(),
+        runs.len() as f64 / seconds.max(1e-9)
+    );
+    if let Some(labels) = samples.labels.as_deref() {
+        println!(
+            "accuracy: {:.2}%",
+            100.0 * report::accuracy(&outputs, labels)
+        );
+    }
+    println!("{}", report::performance_report(&perf));
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "model": model.spec.name,
+            "data": samples.source,
+            "accuracy": samples.labels.as_deref().map(|l| report::accuracy(&outputs, l)),
+            "performance": perf,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

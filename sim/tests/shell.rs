@@ -1,0 +1,551 @@
+//! The generated shell Verilog (`spikeslice_shell.v`) in Verilator, driven as a board
+//! drives it ([`ShellSim`]: AXI4-Lite registers, a DDR model behind the AXI4 master):
+//! seeded random dense and gather chains built with core's encoders must leave the
+//! window **byte for byte** as `functional::execute` leaves it (guard bytes and
+//! untouched regions included), STATUS / DESC_INDEX / ERR_OFFSET as the functional
+//! model says, the counters PE_ADDS / SLICES / SPIKES / DMA_WR equal to its
+//! `Activity`, DMA_RD equal to the read formula of docs/shell.md, and, with a
+//! fixed-latency DDR without backpressure, CNT_CYCLES equal to
+//! `controller::cycle_estimate`. Faults (SLVERR on a read, DECERR on a write, a run
+//! cut short by its cycle limit) end the run without a hang, and the next run on the
+//! same simulator is bit-exact again.
+//!
+//! The Verilator builds are cached (target/spikeslice-sim-cache): the first run of
+//! each configuration takes a minute or two to build.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
+use spikeslice_core::accel::regmap::{self, status, ErrorCode};
+use spikeslice_core::accel::{functional, layout, AcceleratorConfig};
+use spikeslice_core::numeric::WeightBits;
+use spikeslice_hdl::controller::cycle_estimate;
+use spikeslice_sim::ddr::{DdrTiming, Fault, RESP_DECERR, RESP_SLVERR};
+use spikeslice_sim::shell::{dma_read_bytes, write_split_cycles, RunOutcome};
+use spikeslice_sim::{ShellSim, SimError, SimOptions};
+
+const WINDOW: usize = 12 * 1024;
+const MAX_CYCLES: u64 = 2_000_000;
+
+/// A random chain of 1-3 layers (dense, or gather with a random table including
+/// padding when `gather_pct` allows), laid out in a window of `size` bytes with random
+/// garbage everywhere else. Returns (window, descriptor offset, count).
+fn random_chain(
+    rng: &mut ChaCha8Rng,
+    cfg: &AcceleratorConfig,
+    size: usize,
+    gather_pct: f64,
+    big: bool,
+) -> (Vec<u8>, u32, u32) {
+    let mut w: Vec<u8> = (0..size).map(|_| rng.gen()).collect();
+    let n_layers = rng.gen_range(1..=3usize);
+    let t = rng.gen_range(1..=3u32);
+    let mut b_in = rng.gen_range(1..=3u8);
+    let mut k = rng.gen_range(1..=40u32);
+    let align = |x: usize| x.div_ceil(64) * 64;
+    // `big`: up to 60 outputs per layer and the chain anywhere in the first 4 KiB,
+    // so that regions longer than a burst straddle 4 KiB boundaries.
+    let desc_off = 64 * rng.gen_range(0..if big { 64 } else { 3usize });
+    let mut at = align(desc_off + n_layers * DESCRIPTOR_BYTES);
+    let input: Vec<Vec<u8>> = (0..t)
+        .map(|_| {
+            (0..k)
+                .map(|_| rng.gen_range(0..1u32 << b_in) as u8)
+                .collect()
+        })
+        .collect();
+    let packed = layout::pack_planes(&input, b_in, k as usize);
+    let mut in_off = at;
+    w[at..at + packed.len()].copy_from_slice(&packed);
+    at = align(at + packed.len());
+    let mut count = 0;
+    for i in 0..n_layers {
+        let n_in = k;
+        let gather = rng.gen_bool(gather_pct);
+        let (groups, positions) = if gather {
+            (rng.gen_range(1..=3u32), rng.gen_range(1..=4u32))
+        } else {
+            (1, 1)
+        };
+        if gather {
+            k = rng.gen_range(1..=10u32);
+        }
+        let o = groups * rng.gen_range(1..=(if big { 60 } else { 9 } / groups));
+        let readout = i + 1 == n_layers && rng.gen_bool(0.5);
+        let bw = rng.gen_range(1..=cfg.weight_bits_max.min(4));
+        let b_s = if readout {
+            0
+        } else {
+            rng.gen_range(1..=3u8.min(cfg.spike_bits_max))
+        };
+        let wb = WeightBits::new(u32::from(bw)).unwrap();
+        let weights: Vec<i8> = (0..o * k)
+            .map(|_| {
+                if bw == 1 {
+                    if rng.gen_bool(0.5) {
+                        1
+                    } else {
+                        -1
+                    }
+                } else {
+                    rng.gen_range(wb.min_weight()..=wb.max_weight()) as i8
+                }
+            })
+            .collect();
+        let wp = layout::pack_weights(&weights, o as usize, k as usize, cfg.cols, wb);
+        let w_off = at;
+        w[at..at + wp.len()].copy_from_slice(&wp);
+        at = align(at + wp.len());
+        let p_off = at;
+        for _ in 0..o {
+            let vals = [
+                rng.gen_range(-40..=40i32),
+                rng.gen_range(1..=60),
+                rng.gen_range(-10..=10),
+            ];
+            for v in vals {
+                w[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                at += 4;
+            }
+        }
+        at = align(at);
+        let g_off = at;
+        if gather {
+            for _ in 0..groups * positions * k {
+                let e = if rng.gen_bool(0.1) {
+                    u32::MAX
+                } else {
+                    rng.gen_range(0..n_in)
+                };
+                w[at..at + 4].copy_from_slice(&e.to_le_bytes());
+                at += 4;
+            }
+            at = align(at);
+        }
+        let neurons = (o * positions) as usize;
+        let out_off = at;
+        let out_bytes = if readout {
+            neurons * 8
+        } else {
+            layout::planes_bytes(t as usize, b_s, neurons)
+        };
+        at = align(at + out_bytes);
+        let d = LayerDescriptor {
+            kind: if gather {
+                LayerKind::Gather
+            } else {
+                LayerKind::Dense
+            },
+            readout,
+            hard_reset: rng.gen_bool(0.5),
+            leak_shift: if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(1..=3)
+            },
+            weight_bits: bw,
+            input_bits: b_in,
+            spike_bits: b_s,
+            timesteps: t,
+            fan_in: k,
+            outputs: o,
+            positions,
+            groups,
+            input_len: n_in,
+            weights: w_off as u32,
+            params: p_off as u32,
+            gather: if gather { g_off as u32 } else { 0 },
+            input: in_off as u32,
+            output: out_off as u32,
+        };
+        let dat = desc_off + i * DESCRIPTOR_BYTES;
+        w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());
+        count += 1;
+        in_off = out_off;
+        b_in = b_s;
+        k = o * positions;
+        if readout {
+            break;
+        }
+    }
+    assert!(at <= size, "window too small for the chain");
+    (w, desc_off as u32, count)
+}
+
+fn cfg_2x3_64() -> AcceleratorConfig {
+    AcceleratorConfig {
+        rows: 2,
+        cols: 3,
+        weight_bits_max: 4,
+        spike_bits_max: 4,
+        acc_bits: 16,
+        membrane_bits: 24,
+        axi_data_bytes: 8,
+        max_burst_beats: 8,
+        wbuf_bytes: 1024,
+        abuf_bytes: 2048,
+        obuf_bytes: 1024,
+    }
+}
+
+fn cfg_4x4_64() -> AcceleratorConfig {
+    // R = 4 > S for some layers (idle rows masked); bursts of 4 beats (many bursts
+    // per read and per write-back).
+    AcceleratorConfig {
+        rows: 4,
+        cols: 4,
+        weight_bits_max: 4,
+        spike_bits_max: 3,
+        acc_bits: 24,
+        membrane_bits: 32,
+        axi_data_bytes: 8,
+        max_burst_beats: 4,
+        wbuf_bytes: 2048,
+        abuf_bytes: 4096,
+        obuf_bytes: 1024,
+    }
+}
+
+fn cfg_2x2_128() -> AcceleratorConfig {
+    AcceleratorConfig {
+        rows: 2,
+        cols: 2,
+        weight_bits_max: 8,
+        spike_bits_max: 8,
+        acc_bits: 20,
+        membrane_bits: 32,
+        axi_data_bytes: 16,
+        max_burst_beats: 16,
+        wbuf_bytes: 1024,
+        abuf_bytes: 2048,
+        obuf_bytes: 1024,
+    }
+}
+
+fn shell(cfg: &AcceleratorConfig) -> ShellSim {
+    let t = std::time::Instant::now();
+    let s = ShellSim::build(cfg, &SimOptions::default())
+        .unwrap_or_else(|e| panic!("building the {}x{} shell: {e}", cfg.rows, cfg.cols));
+    eprintln!(
+        "shell {}x{} {}-bit: {} in {:.1} s",
+        cfg.rows,
+        cfg.cols,
+        8 * cfg.axi_data_bytes,
+        if s.built { "built" } else { "loaded" },
+        t.elapsed().as_secs_f64()
+    );
+    s
+}
+
+/// Runs one random chain on `sim` with its current DDR timing and checks everything
+/// against the functional model. `exact_cycles`: the DDR has a fixed latency and no
+/// backpressure, so CNT_CYCLES must equal the cycle formula.
+fn check_chain(
+    sim: &mut ShellSim,
+    rng: &mut ChaCha8Rng,
+    gather_pct: f64,
+    big: bool,
+    exact_latency: Option<u64>,
+    what: &str,
+) -> RunOutcome {
+    let cfg = *sim.config();
+    let (w, desc_off, count) = random_chain(rng, &cfg, WINDOW, gather_pct, big);
+    let mut want = w.clone();
+    let act = functional::execute(&mut want, desc_off, count, &cfg)
+        .unwrap_or_else(|e| panic!("{what}: the functional model refused the chain: {e}"));
+    sim.set_window(w.clone());
+    let out = sim
+        .run(desc_off, count, MAX_CYCLES)
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(out.status, status::DONE, "{what}: STATUS {:#x}", out.status);
+    assert_eq!(out.desc_index, count, "{what}: DESC_INDEX");
+    assert_eq!(out.err_offset, 0, "{what}: ERR_OFFSET");
+    if let Some(p) = sim.window().iter().zip(&want).position(|(a, b)| a != b) {
+        panic!(
+            "{what}: window differs first at offset {p:#x}: RTL {:#04x}, functional {:#04x}",
+            sim.window()[p],
+            want[p]
+        );
+    }
+    let c = out.counters;
+    assert_eq!(c.pe_adds, act.pe_adds, "{what}: CNT_PE_ADDS");
+    assert_eq!(c.slices, act.slices, "{what}: CNT_SLICES");
+    assert_eq!(c.spikes, act.spikes, "{what}: CNT_SPIKES");
+    assert_eq!(c.dma_wr, act.bytes_written, "{what}: CNT_DMA_WR");
+    let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
+    assert_eq!(
+        c.dma_rd,
+        dma_read_bytes(&cfg, &ds, desc_off),
+        "{what}: CNT_DMA_RD"
+    );
+    assert!(
+        c.busy > 0 && c.busy < c.cycles,
+        "{what}: CNT_BUSY {} of {}",
+        c.busy,
+        c.cycles
+    );
+    // Controller active from the cycle after the start pulse to the done: the
+    // interrupt follows the done by a couple of register stages.
+    assert!(
+        c.cycles <= out.cycles_to_irq && out.cycles_to_irq <= c.cycles + 8,
+        "{what}: CNT_CYCLES {} vs {} cycles to the interrupt",
+        c.cycles,
+        out.cycles_to_irq
+    );
+    match exact_latency {
+        Some(l) => {
+            let est = cycle_estimate(&cfg, &ds, l);
+            // Exact, except for the 4 KiB write splits the estimate does not count
+            // (see `write_split_cycles`): accepted only as exactly that amount.
+            let split = write_split_cycles(&cfg, &ds, sim.ddr.base, l);
+            assert!(
+                c.cycles == est || (split > 0 && c.cycles == est + split),
+                "{what}: CNT_CYCLES {} vs controller::cycle_estimate {est} (latency {l}, \
+                 4 KiB write splits {split})",
+                c.cycles
+            );
+            if split > 0 {
+                eprintln!("{what}: {split} cycles of 4 KiB write splits");
+            }
+            let dev = (c.cycles as f64 - est as f64).abs() / c.cycles as f64;
+            assert!(dev < 0.02, "{what}: {:.2} % from the estimate", 100.0 * dev);
+            // Every read waits L - 1 cycles for its first beat with nothing on R.
+            if l >= 2 {
+                assert!(c.dma_stall > 0, "{what}: no CNT_DMA_STALL at latency {l}");
+            }
+            assert!(
+                c.dma_stall < c.cycles,
+                "{what}: CNT_DMA_STALL {}",
+                c.dma_stall
+            );
+        }
+        None => {
+            // Backpressure and longer latencies only add cycles.
+            let est = cycle_estimate(&cfg, &ds, sim.ddr.timing.latency_min);
+            assert!(
+                c.cycles >= est,
+                "{what}: {} cycles under backpressure < {est} without",
+                c.cycles
+            );
+        }
+    }
+    out
+}
+
+fn chains(cfg: AcceleratorConfig, seed: u64, n: usize, gather_pct: f64, latency: u64, big: bool) {
+    let mut sim = shell(&cfg);
+    sim.ddr.set_timing(DdrTiming::fixed(latency));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let t = std::time::Instant::now();
+    let c0 = sim.cycles();
+    for i in 0..n {
+        let what = format!(
+            "{}x{} seed {seed} chain {i} (latency {latency})",
+            cfg.rows, cfg.cols
+        );
+        check_chain(&mut sim, &mut rng, gather_pct, big, Some(latency), &what);
+    }
+    eprintln!(
+        "{n} chains, {} cycles in {:.2} s",
+        sim.cycles() - c0,
+        t.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn shell_dense_chains_2x3_64bit_match_functional() {
+    chains(cfg_2x3_64(), 11, 40, 0.0, 4, false);
+}
+
+#[test]
+fn shell_gather_chains_2x3_64bit_match_functional() {
+    chains(cfg_2x3_64(), 12, 40, 0.7, 1, false);
+}
+
+#[test]
+fn shell_dense_and_gather_chains_4x4_64bit_match_functional() {
+    chains(cfg_4x4_64(), 13, 30, 0.0, 9, false);
+    chains(cfg_4x4_64(), 14, 30, 0.6, 5, false);
+}
+
+#[test]
+fn shell_long_bursts_across_4k_boundaries() {
+    // Bursts of up to 64 beats (512 bytes) on 64-byte aligned regions: reads and
+    // write-backs are split at 4 KiB boundaries as well as at max_burst.
+    let cfg = AcceleratorConfig {
+        max_burst_beats: 64,
+        obuf_bytes: 4096,
+        ..cfg_2x3_64()
+    };
+    chains(cfg, 19, 40, 0.5, 12, true);
+}
+
+#[test]
+fn shell_chains_2x2_128bit_match_functional() {
+    // 128-bit data ports: Verilator wide words through the word accessors.
+    chains(cfg_2x2_128(), 15, 30, 0.5, 6, false);
+}
+
+#[test]
+fn shell_under_random_latency_and_backpressure() {
+    let cfg = cfg_4x4_64();
+    let mut sim = shell(&cfg);
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    for i in 0..24 {
+        sim.ddr
+            .set_timing(DdrTiming::random(100 + i, 1, 1 + 10 * (i % 4)));
+        let what = format!("4x4 random timing chain {i}");
+        check_chain(&mut sim, &mut rng, 0.5, false, None, &what);
+    }
+}
+
+/// Runs a chain with an AXI error injected at `fault` (a window offset), checks the
+/// error code, DESC_INDEX and ERR_OFFSET, and that everything outside the victim's
+/// output region is as the functional model leaves the layers before the victim.
+fn faulty_run(sim: &mut ShellSim, rng: &mut ChaCha8Rng, write: bool, resp: u8) {
+    let cfg = *sim.config();
+    let (w, desc_off, count) = random_chain(rng, &cfg, WINDOW, 0.5, false);
+    let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
+    let victim = rng.gen_range(0..count as usize);
+    let vd = ds[victim];
+    let at = u64::from(if write { vd.output } else { vd.weights });
+    sim.ddr.faults = vec![Fault {
+        lo: at,
+        hi: at + 1,
+        resp,
+    }];
+    sim.ddr.fault_hits.clear();
+    let mut want = w.clone();
+    functional::execute(&mut want, desc_off, victim as u32, &cfg).unwrap();
+    sim.set_window(w);
+    let out = sim
+        .run(desc_off, count, MAX_CYCLES)
+        .unwrap_or_else(|e| panic!("fault run: {e}"));
+    let code = if resp == RESP_SLVERR {
+        ErrorCode::AxiSlaveError
+    } else {
+        ErrorCode::AxiDecodeError
+    };
+    assert_eq!(
+        out.error(),
+        Some(Ok(code)),
+        "STATUS {:#x}: the injected {} must end the run",
+        out.status,
+        if write { "write error" } else { "read error" }
+    );
+    assert_eq!(out.desc_index, victim as u32, "DESC_INDEX");
+    // The failing burst starts at the region (every region is 64-byte aligned).
+    assert_eq!(u64::from(out.err_offset), at, "ERR_OFFSET");
+    assert_eq!(sim.ddr.fault_hits.len(), 1, "{:?}", sim.ddr.fault_hits);
+    assert_eq!(sim.ddr.fault_hits[0].offset, at);
+    let r = vd.regions(&cfg)[3];
+    let (lo, hi) = (r.offset as usize, r.offset as usize + r.bytes);
+    for (i, (a, b)) in sim.window().iter().zip(&want).enumerate() {
+        // A failing write leaves its own region as the memory took it.
+        if !(write && (lo..hi).contains(&i)) {
+            assert_eq!(a, b, "window at {i:#x} after the fault");
+        }
+    }
+    sim.ddr.faults.clear();
+}
+
+#[test]
+fn axi_errors_end_the_run_and_the_next_run_is_exact() {
+    let cfg = cfg_2x3_64();
+    let mut sim = shell(&cfg);
+    sim.ddr.set_timing(DdrTiming::fixed(3));
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    for (i, (write, resp)) in [
+        (false, RESP_SLVERR),
+        (true, RESP_DECERR),
+        (false, RESP_DECERR),
+        (true, RESP_SLVERR),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        faulty_run(&mut sim, &mut rng, write, resp);
+        check_chain(
+            &mut sim,
+            &mut rng,
+            0.5,
+            false,
+            Some(3),
+            &format!("after fault {i}"),
+        );
+    }
+}
+
+#[test]
+fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
+    let cfg = cfg_2x3_64();
+    let mut sim = shell(&cfg);
+    sim.ddr.set_timing(DdrTiming::fixed(2));
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    let (w, desc_off, count) = random_chain(&mut rng, &cfg, WINDOW, 0.0, false);
+    sim.set_window(w);
+    // Far too few cycles for any chain (the descriptor arithmetic alone takes 1254).
+    match sim.run(desc_off, count, 300) {
+        Err(SimError::Hang(m)) => assert!(m.contains("STATUS"), "{m}"),
+        other => panic!("expected a hang, got {other:?}"),
+    }
+    // The soft reset left the shell idle; a register write to an unmapped address is a
+    // bus error, not a hang.
+    match sim.write(0xFFC, 1) {
+        Err(SimError::Axi(m)) => assert!(m.contains("0xffc"), "{m}"),
+        other => panic!("expected SLVERR, got {other:?}"),
+    }
+    for i in 0..3 {
+        check_chain(
+            &mut sim,
+            &mut rng,
+            0.5,
+            false,
+            Some(2),
+            &format!("after the hang {i}"),
+        );
+    }
+}
+
+#[test]
+fn registers_identify_the_generated_configuration() {
+    for cfg in [cfg_2x3_64(), cfg_2x2_128()] {
+        let mut sim = shell(&cfg);
+        assert_eq!(sim.read(regmap::ID).unwrap(), regmap::MAGIC);
+        assert_eq!(sim.read(regmap::VERSION).unwrap(), regmap::REGMAP_VERSION);
+        let values: Vec<(u32, u32)> = cfg
+            .config_registers()
+            .into_iter()
+            .map(|(o, _)| (o, sim.read(o).unwrap()))
+            .collect();
+        assert_eq!(values, cfg.config_registers());
+        assert_eq!(
+            AcceleratorConfig::from_register_values(&values).unwrap(),
+            cfg
+        );
+        // Idle after reset: nothing busy, done or failed.
+        assert_eq!(sim.read(regmap::STATUS).unwrap(), 0);
+        // Read-write registers read back what was written.
+        sim.write(regmap::DESC_OFFSET, 0x1234_5640).unwrap();
+        assert_eq!(sim.read(regmap::DESC_OFFSET).unwrap(), 0x1234_5640);
+    }
+}
+
+#[test]
+fn a_traced_shell_writes_a_waveform() {
+    let cfg = cfg_2x3_64();
+    let opts = SimOptions {
+        trace: true,
+        ..Default::default()
+    };
+    let mut sim = ShellSim::build(&cfg, &opts).unwrap();
+    let path = std::env::temp_dir().join(format!("spikeslice-shell-{}.fst", std::process::id()));
+    sim.trace_to(&path).unwrap();
+    sim.ddr.set_timing(DdrTiming::fixed(4));
+    let mut rng = ChaCha8Rng::seed_from_u64(20);
+    check_chain(&mut sim, &mut rng, 0.5, false, Some(4), "traced");
+    drop(sim); // closes the file
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&path);
+    assert!(bytes > 1000, "the FST file has {bytes} bytes");
+}

@@ -1,0 +1,57 @@
+//! Simulated images per second of the reference networks (models/mnist-mlp.json,
+//! models/mnist-cnn.json) on the Verilator backend: the whole accelerator shell
+//! (registers, DMA, controller, buffers, core) at the default 8x8 configuration,
+//! driven through its registers and the DDR model exactly as `spikeslice run
+//! --backend sim` drives it, next to the golden backend on the same program.
+//!
+//! `cargo bench -p spikeslice-tests --bench networks` (a few minutes; the first
+//! run builds the shell with Verilator). Criterion's throughput is in elements =
+//! images, so `thrpt` reads as images per second of host time. Before measuring,
+//! the bench checks the sim's outputs equal the golden backend's.
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use spikeslice::compiler::compile;
+use spikeslice::device::{Device, GoldenDevice, SimDevice};
+use spikeslice::input::{self, Split};
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::model::Model;
+use std::path::Path;
+use std::time::Duration;
+
+/// Images per measured iteration.
+const BATCH: usize = 8;
+
+fn bench(c: &mut Criterion) {
+    let config = AcceleratorConfig::default();
+    let mut sim = SimDevice::open(&config).expect("build the Verilated shell");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut g = c.benchmark_group("networks");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    for name in ["mnist-mlp", "mnist-cnn"] {
+        let model = Model::load(root.join(format!("{name}.json"))).expect("model");
+        let program = compile(&model, &config).expect("compile");
+        let data = input::open_dataset("mnist-5k", Split::Test, Some(BATCH)).expect("data");
+        let xs = input::from_dataset(&model, &data).expect("inputs").inputs;
+        let want = GoldenDevice.run(&program, &xs).expect("golden");
+        let got = sim.run(&program, &xs).expect("sim");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.output, w.output, "{name}: the sim differs from golden");
+        }
+        eprintln!(
+            "{name}: {} simulated cycles per image",
+            got[0].cycles.unwrap_or(0)
+        );
+        g.bench_function(format!("{name}_sim"), |b| {
+            b.iter(|| sim.run(&program, &xs).expect("sim"))
+        });
+        g.bench_function(format!("{name}_golden"), |b| {
+            b.iter(|| GoldenDevice.run(&program, &xs).expect("golden"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,230 @@
+//! The analytic cycle model (core/src/accel/cycles.rs) against the Verilated core:
+//! randomized layers on several array shapes, every stream ready, and the
+//! prediction must match the cycles the simulator counted. The issue asks for
+//! 2%; the model walks the sequencer's states, so we hold it to the cycle.
+//!
+//! Also the BB paper's Table 4 pattern (tests `table4_*`): at a fixed b_w the
+//! cost depends on b_s * T, not on how it is split: on the Verilated core, and
+//! for the whole shell (DMA, buffers, controller) through its cycle formula,
+//! which hdl/tests/shell.rs and sim/tests/shell.rs hold equal to the RTL's
+//! cycle counter.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use spikeslice_core::accel::cycles::{tile_cycles, CycleModel, DmaTiming, TileShape};
+use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::golden::{LayerOutput, MatmulLayer};
+use spikeslice_core::random;
+use spikeslice_hdl::ArrayConfig;
+use spikeslice_sim::{Backpressure, CoreSim, SimOptions};
+
+fn sim(rows: usize, cols: usize) -> CoreSim {
+    let cfg = ArrayConfig {
+        rows,
+        cols,
+        ..Default::default()
+    };
+    CoreSim::build(&cfg, &SimOptions::default())
+        .unwrap_or_else(|e| panic!("building the {rows}x{cols} simulator: {e}"))
+}
+
+fn predicted(layer: &MatmulLayer, t: usize, rows: usize, cols: usize) -> u64 {
+    let shape = TileShape {
+        fan_in: layer.inputs as u64,
+        input_bits: u64::from(layer.input_bits),
+        timesteps: t as u64,
+        spike_bits: match layer.output {
+            LayerOutput::Spikes { bits } => Some(u64::from(bits)),
+            LayerOutput::Membrane => None,
+        },
+    };
+    layer.outputs.div_ceil(cols) as u64 * tile_cycles(&shape, rows as u64, cols as u64)
+}
+
+#[test]
+fn prediction_matches_the_verilated_core_on_random_layers() {
+    for (rows, cols) in [(4, 4), (3, 5), (8, 8)] {
+        let mut sim = sim(rows, cols);
+        for seed in 0..12u64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(0xC1C1E + seed);
+            let t = rng.gen_range(1..=8usize);
+            let input_bits = rng.gen_range(1..=8u8);
+            let outputs = rng.gen_range(1..=3 * cols);
+            let inputs = rng.gen_range(1..=200usize);
+            let output = if rng.gen_bool(0.25) {
+                LayerOutput::Membrane
+            } else {
+                LayerOutput::Spikes {
+                    bits: rng.gen_range(1..=8),
+                }
+            };
+            let wb = rng.gen_range(1..=8u8);
+            let layer = random::matmul_layer(&mut rng, outputs, inputs, wb, input_bits, output);
+            let xs: Vec<Vec<u8>> = (0..t)
+                .map(|_| random::spikes(&mut rng, inputs, input_bits, 0.5))
+                .collect();
+            let run = sim
+                .run_layer(&layer, &xs, Backpressure::none())
+                .unwrap_or_else(|e| panic!("{rows}x{cols} seed {seed}: {e}"));
+            let p = predicted(&layer, t, rows, cols);
+            assert_eq!(
+                run.cycles, p,
+                "{rows}x{cols} seed {seed}: K={inputs} O={outputs} b_in={input_bits} T={t} \
+                 {output:?}: simulated {} cycles, predicted {p}",
+                run.cycles
+            );
+        }
+    }
+}
+
+/// One layer at b_w = 8 with `b_s`-bit input spikes over `t` steps, emitting
+/// `b_s`-bit spikes: the cycles the Verilated core takes, checked against the
+/// model.
+fn table4_cycles(sim: &mut CoreSim, inputs: usize, b_s: u8, t: usize) -> u64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let outputs = 16;
+    let layer = random::matmul_layer(
+        &mut rng,
+        outputs,
+        inputs,
+        8,
+        b_s,
+        LayerOutput::Spikes { bits: b_s },
+    );
+    let xs: Vec<Vec<u8>> = (0..t)
+        .map(|_| random::spikes(&mut rng, inputs, b_s, 0.5))
+        .collect();
+    let run = sim.run_layer(&layer, &xs, Backpressure::none()).unwrap();
+    assert_eq!(run.cycles, predicted(&layer, t, 8, 8));
+    run.cycles
+}
+
+/// The neuron's steps that depend on T alone: Integ, Reset, Emit and AfterT,
+/// once per timestep per tile (the b_s division steps add up to b_s * T).
+const NEURON_FIXED_STEPS: u64 = 4;
+
+#[test]
+fn table4_equal_budgets_take_equal_cycles_and_cycles_grow_linearly() {
+    let mut sim = sim(8, 8);
+    let tiles = 2; // 16 outputs on 8 columns
+    let splits = |bb: usize| -> Vec<(u8, usize)> {
+        [1u8, 2, 4, 8]
+            .into_iter()
+            .filter(|&b| bb % usize::from(b) == 0)
+            .map(|b| (b, bb / usize::from(b)))
+            .collect()
+    };
+    for inputs in [784, 2304] {
+        let mut per_budget = Vec::new();
+        // b_s * T = 8, 16, 32 at b_w = 8: Bit Budgets 64, 128, 256.
+        for bst in [8usize, 16, 32] {
+            let runs: Vec<(usize, u64)> = splits(bst)
+                .into_iter()
+                .map(|(b, t)| (t, table4_cycles(&mut sim, inputs, b, t)))
+                .collect();
+            // Without the per-timestep fixed steps, every split costs the same.
+            let core: Vec<u64> = runs
+                .iter()
+                .map(|&(t, c)| c - tiles * NEURON_FIXED_STEPS * t as u64)
+                .collect();
+            assert!(
+                core.windows(2).all(|w| w[0] == w[1]),
+                "K={inputs} b_s*T={bst}: cycles minus the fixed neuron steps differ: {runs:?}"
+            );
+            let (lo, hi) = (
+                runs.iter().map(|r| r.1).min().unwrap(),
+                runs.iter().map(|r| r.1).max().unwrap(),
+            );
+            let spread = (hi - lo) as f64 / lo as f64;
+            // The paper's xck26 fps differ by <= 0.4% within a budget; ours by the
+            // fixed steps, a few percent at K = 784 and < 1.5% at K = 2304.
+            let bound = if inputs >= 2304 { 0.015 } else { 0.05 };
+            assert!(
+                spread < bound,
+                "K={inputs} b_s*T={bst}: splits differ by {:.2}%: {runs:?}",
+                100.0 * spread
+            );
+            per_budget.push(core[0]);
+        }
+        // Linear in b_s * T: equal increments of the budget, equal increments of
+        // cycles (8 -> 16 -> 32 slices: the second step is twice the first).
+        let (d1, d2) = (per_budget[1] - per_budget[0], per_budget[2] - per_budget[1]);
+        assert_eq!(
+            d2,
+            2 * d1,
+            "K={inputs}: not linear in b_s*T: {per_budget:?}"
+        );
+    }
+}
+
+/// The shell's fixed steps per timestep per tile: the neuron's Integ, Reset and
+/// AfterT (Emit now lasts `C b_s` cycles: the output writer takes one spike
+/// bit per cycle, so it belongs to the budget).
+const SHELL_FIXED_STEPS: u64 = 3;
+
+/// The same pattern for a whole layer on the shell: descriptor fetch, size
+/// arithmetic, input planes, parameters, weights, the core, and the output
+/// write-back, at two DMA latencies.
+#[test]
+fn table4_holds_for_the_whole_shell() {
+    let config = AcceleratorConfig::default(); // 8x8
+    let layer = |inputs: u32, b_s: u8, t: u32| LayerDescriptor {
+        kind: LayerKind::Dense,
+        readout: false,
+        hard_reset: false,
+        leak_shift: 0,
+        weight_bits: 8,
+        input_bits: b_s,
+        spike_bits: b_s,
+        timesteps: t,
+        fan_in: inputs,
+        outputs: 16,
+        positions: 1,
+        groups: 1,
+        input_len: inputs,
+        weights: 0x1_0000,
+        params: 0x1000,
+        gather: 0,
+        input: 0x8_0000,
+        output: 0x9_0000,
+    };
+    let tiles = 2;
+    for latency in [1, 40] {
+        let model = CycleModel {
+            config,
+            dma: DmaTiming { latency },
+        };
+        for inputs in [784u32, 2304] {
+            let mut per_budget = Vec::new();
+            for bst in [8u32, 16, 32] {
+                let runs: Vec<(u32, u64)> = [1u8, 2, 4, 8]
+                    .into_iter()
+                    .filter(|&b| bst % u32::from(b) == 0)
+                    .map(|b| {
+                        let t = bst / u32::from(b);
+                        (t, model.layer(&layer(inputs, b, t), 0).total)
+                    })
+                    .collect();
+                let budget: Vec<u64> = runs
+                    .iter()
+                    .map(|&(t, c)| c - tiles * SHELL_FIXED_STEPS * u64::from(t))
+                    .collect();
+                assert!(
+                    budget.windows(2).all(|w| w[0] == w[1]),
+                    "L={latency} K={inputs} b_s*T={bst}: {runs:?}"
+                );
+                let lo = runs.iter().map(|r| r.1).min().unwrap();
+                let hi = runs.iter().map(|r| r.1).max().unwrap();
+                assert!(
+                    ((hi - lo) as f64) < 0.01 * lo as f64,
+                    "L={latency} K={inputs} b_s*T={bst}: splits differ by more than 1%: {runs:?}"
+                );
+                per_budget.push(budget[0]);
+            }
+            // Linear in b_s * T (8 -> 16 -> 32).
+            let (d1, d2) = (per_budget[1] - per_budget[0], per_budget[2] - per_budget[1]);
+            assert_eq!(d2, 2 * d1, "L={latency} K={inputs}: {per_budget:?}");
+        }
+    }
+}
