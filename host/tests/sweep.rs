@@ -53,14 +53,9 @@ fn bad_arguments_give_clear_errors() {
     fails_with(&["sweep", "--budget", "5000"], "4096");
     fails_with(&["sweep", "--data", "nope"], "cannot open dataset 'nope'");
     fails_with(&["sweep", "--arch", "rnn"], "mlp or cnn");
-    fails_with(
-        &["sweep", "--backend", "sim"],
-        "--backend sim is not available yet",
-    );
-    fails_with(
-        &["sweep", "--verify-sim", "3"],
-        "--verify-sim is not available yet",
-    );
+    fails_with(&["sweep", "--verify-sim", "0"], "--verify-sim 0");
+    fails_with(&["sweep", "--clock-mhz", "0"], "is not a clock frequency");
+    fails_with(&["sweep", "--rows", "0"], "rows");
     fails_with(
         &["train", "--alloc", "4/2", "--out", "m.json"],
         "malformed allocation",
@@ -130,9 +125,26 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
     for a in ["1/1/2", "1/2/1", "2/1/1"] {
         assert!(out.contains(a), "{a} missing:\n{out}");
     }
-    assert!(out.contains("not yet available"), "{out}");
+    assert!(
+        out.contains("cycles, fps and energy: cycle and energy models of the 8x8"),
+        "{out}"
+    );
     let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4);
+    // Every allocation has its cycles, fps and energy columns filled in.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for col in [
+        "cycles",
+        "fps",
+        "energy_per_inference_j",
+        "energy_per_bit_budget_j",
+    ] {
+        let i = header.iter().position(|h| *h == col).expect(col);
+        for l in csv.lines().skip(1) {
+            let v: f64 = l.split(',').nth(i).unwrap().parse().unwrap_or(-1.0);
+            assert!(v > 0.0, "{col} missing in {l}");
+        }
+    }
     assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
     let o = spikeslice(&args, &dir.path().join("cache"));
     assert!(o.status.success());

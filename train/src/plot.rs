@@ -87,7 +87,7 @@ where
         .caption(&c.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(45)
-        .y_label_area_size(55)
+        .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, (y0 - pad_y)..(y1 + pad_y))
         .map_err(err)?;
     let labels = c.x_labels;
@@ -146,14 +146,18 @@ where
                 .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)?;
+    // One curve needs no legend (the title and axis say what it is), and a
+    // legend would hide its points.
+    if c.series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(err)?;
+    }
     root.present().map_err(err)?;
     Ok(())
 }
@@ -169,8 +173,29 @@ pub fn render(chart: &Chart, path: &Path) -> Result<()> {
     }
 }
 
+/// Draw `charts` one above the other into `path` (`.png` or `.svg`).
+pub fn render_stacked(charts: &[Chart], path: &Path) -> Result<()> {
+    ensure_font()?;
+    let size = (960, 420 * charts.len() as u32);
+    fn each<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[Chart]) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        for (area, chart) in root.split_evenly((charts.len(), 1)).into_iter().zip(charts) {
+            draw(area, chart)?;
+        }
+        Ok(())
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("svg") => each(SVGBackend::new(path, size).into_drawing_area(), charts),
+        Some("png") => each(BitMapBackend::new(path, size).into_drawing_area(), charts),
+        _ => bail!("plot {}: use a .png or .svg file name", path.display()),
+    }
+}
+
 /// Accuracy (%) against allocation, sorted as in the report (by budget, then
-/// `b_w`, `b_s`, `T`): float, QAT, integer ANN and SNN.
+/// `b_w`, `b_s`, `T`): float, integer ANN and SNN; below it, when the sweep
+/// has performance figures, fps and energy per inference.
 pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
     let labels: Vec<String> = r.rows.iter().map(|x| x.alloc.to_string()).collect();
     let series = |name: &str, f: &dyn Fn(&crate::sweep::SweepRow) -> f64, dashed| Series {
@@ -200,5 +225,36 @@ pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
         ],
         x_labels: Some(&labels),
     };
-    render(&chart, path)
+    let perf: Option<Vec<&crate::sweep::Performance>> =
+        r.rows.iter().map(|x| x.perf.as_ref()).collect();
+    let Some(perf) = perf.filter(|p| !p.is_empty()) else {
+        return render(&chart, path);
+    };
+    let config = perf[0].config.clone();
+    let line = |name: &str, f: &dyn Fn(&crate::sweep::Performance) -> f64| Series {
+        name: name.into(),
+        points: perf
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as f64, f(p)))
+            .collect(),
+        dashed: false,
+    };
+    let fps = Chart {
+        title: format!("throughput on {config} (cycle model)"),
+        x_desc: "allocation b_w/b_s/T".into(),
+        y_desc: "frames per second".into(),
+        series: vec![line("fps", &|p| p.fps)],
+        x_labels: Some(&labels),
+    };
+    let energy = Chart {
+        title: format!("energy per inference on {config} (energy model, docs/energy.md)"),
+        x_desc: "allocation b_w/b_s/T".into(),
+        y_desc: "energy per inference (uJ)".into(),
+        series: vec![line("energy per inference", &|p| {
+            p.energy_per_inference_j * 1e6
+        })],
+        x_labels: Some(&labels),
+    };
+    render_stacked(&[chart, fps, energy], path)
 }

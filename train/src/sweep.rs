@@ -1,13 +1,14 @@
 //! The budget sweep: every allocation `(b_w, b_s, T)` of a Bit Budget, trained
 //! (or taken from the cache), converted, and measured.
 //!
-//! ## Extension points (issue 4)
-//! - [`PerformanceModel`]: the driver's cycle and energy models will implement
-//!   it; [`sweep`] fills [`SweepRow::perf`] when one is given. Until then the
-//!   fps, cycle and energy columns are absent (never invented).
-//! - [`Backend`]: the SNN accuracy comes from the golden model. `Sim` (Verilator)
-//!   and `verify_sim` are refused with a clear message until the simulator can
-//!   run whole networks.
+//! ## Extension points
+//! - [`PerformanceModel`]: the driver's cycle and energy models (host crate,
+//!   `spikeslice::performance::ModelledPerformance`) fill [`SweepRow::perf`].
+//! - [`Simulator`]: a device that runs whole networks in RTL simulation (host
+//!   crate, the Verilator backend). With [`Backend::Sim`] the SNN accuracy is
+//!   the simulator's; `verify_sim` runs that many test samples through it.
+//!   Either way every simulated sample must equal the golden model's result
+//!   exactly, or the sweep fails.
 
 use crate::alloc::{self, Allocation};
 use crate::convert::LayerNoise;
@@ -17,6 +18,7 @@ use crate::{Evaluation, Stage, TrainConfig, TRAINER_VERSION};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use spikeslice_core::golden::{self, Engine, SampleOutput};
 use spikeslice_core::model::Model;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -27,12 +29,12 @@ use std::time::Instant;
 pub enum Backend {
     /// The golden model (`spikeslice_core::golden`): the definition.
     Golden,
-    /// Verilator RTL simulation of the accelerator: not available yet (issue 4).
+    /// Verilator RTL simulation of the accelerator (a [`Simulator`]).
     Sim,
 }
 
 /// Cycles, throughput and energy of one model on one accelerator
-/// configuration: filled by a [`PerformanceModel`] (issue 4).
+/// configuration: filled by a [`PerformanceModel`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Performance {
     /// Accelerator configuration, e.g. `"16x16 @ 200 MHz"`.
@@ -45,10 +47,16 @@ pub struct Performance {
     pub energy_per_bit_budget_j: f64,
 }
 
-/// The hook for the driver's analytical cycle and energy models (issue 4):
+/// The hook for the driver's analytical cycle and energy models:
 /// implement it and pass it in [`SweepConfig::performance`].
 pub trait PerformanceModel {
     fn estimate(&self, model: &Model) -> Result<Performance>;
+}
+
+/// Whole networks in RTL simulation: the hook for the Verilator backend.
+pub trait Simulator {
+    /// Run `inputs` (checked model inputs) and return one result per sample.
+    fn run(&mut self, model: &Model, inputs: &[Vec<u8>]) -> Result<Vec<SampleOutput>>;
 }
 
 /// What to sweep.
@@ -60,9 +68,11 @@ pub struct SweepConfig {
     pub base: TrainConfig,
     pub cache_dir: PathBuf,
     pub backend: Backend,
-    /// Also run this many samples through Verilator and compare (not yet).
+    /// Also run this many test samples through the simulator and compare.
     pub verify_sim: Option<usize>,
     pub performance: Option<Box<dyn PerformanceModel>>,
+    /// Needed by [`Backend::Sim`] and `verify_sim`.
+    pub simulator: Option<Box<dyn Simulator>>,
 }
 
 /// One allocation's results.
@@ -88,8 +98,11 @@ pub struct SweepRow {
     pub cached: bool,
     /// The converted model's JSON spec (in the cache).
     pub model_path: PathBuf,
-    /// Filled by a [`PerformanceModel`] (issue 4); `None` until then.
+    /// Filled by a [`PerformanceModel`] when one is given.
     pub perf: Option<Performance>,
+    /// Test samples run through the simulator and found equal to the golden
+    /// model (0 without a simulator).
+    pub sim_verified: usize,
 }
 
 /// The whole sweep.
@@ -232,13 +245,20 @@ pub fn cached_model(
     Ok((r.model, r.eval, model_path, false))
 }
 
-/// Run the sweep.
-pub fn sweep(cfg: &SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepReport> {
-    if cfg.backend == Backend::Sim {
-        bail!("--backend sim is not available yet: running whole networks in Verilator needs the shell and driver of issue 4; use --backend golden");
+/// Refuse a `--verify-sim` that verifies nothing (callers check it before they
+/// build a simulator; [`sweep`] checks it again).
+pub fn check_verify_sim(verify_sim: Option<usize>) -> Result<()> {
+    if verify_sim == Some(0) {
+        bail!("--verify-sim 0 verifies nothing: give the number of test samples to simulate");
     }
-    if cfg.verify_sim.is_some() {
-        bail!("--verify-sim is not available yet: it needs the Verilator whole-network driver of issue 4");
+    Ok(())
+}
+
+/// Run the sweep.
+pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepReport> {
+    check_verify_sim(cfg.verify_sim)?;
+    if (cfg.backend == Backend::Sim || cfg.verify_sim.is_some()) && cfg.simulator.is_none() {
+        bail!("--backend sim and --verify-sim need a simulator, and none was given");
     }
     let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
     let started = Instant::now();
@@ -264,13 +284,27 @@ pub fn sweep(cfg: &SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepR
             Some(p) => Some(p.estimate(&model)?),
             None => None,
         };
+        let mut snn_accuracy = eval.snn_accuracy;
+        let mut sim_verified = 0;
+        let sim_samples = match cfg.backend {
+            Backend::Sim => Some(data.test.len()),
+            Backend::Golden => cfg.verify_sim,
+        };
+        if let (Some(n), Some(sim)) = (sim_samples, cfg.simulator.as_mut()) {
+            let (accuracy, n) = verify_on_simulator(sim.as_mut(), &model, &data, n)
+                .with_context(|| format!("allocation {a}"))?;
+            sim_verified = n;
+            if cfg.backend == Backend::Sim {
+                snn_accuracy = accuracy;
+            }
+        }
         let row = SweepRow {
             alloc: a,
             bit_budget: a.budget(),
             float_accuracy: eval.float_accuracy,
             qat_accuracy: eval.qat_accuracy,
             qann_accuracy: eval.qann_accuracy,
-            snn_accuracy: eval.snn_accuracy,
+            snn_accuracy,
             snn_qann_agreement: eval.snn_qann_agreement,
             params: eval.budget.params,
             weight_memory_bits: eval.budget.weight_memory_bits,
@@ -286,6 +320,7 @@ pub fn sweep(cfg: &SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepR
             cached,
             model_path,
             perf,
+            sim_verified,
         };
         on(SweepEvent::Done {
             index,
@@ -305,6 +340,43 @@ pub fn sweep(cfg: &SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepR
         rows,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Run the first `n` test samples through the simulator and compare each with
+/// the golden model. Returns the simulator's accuracy and the samples checked;
+/// any difference is an error naming the sample.
+fn verify_on_simulator(
+    sim: &mut dyn Simulator,
+    model: &Model,
+    data: &Data,
+    n: usize,
+) -> Result<(f64, usize)> {
+    let n = n.min(data.test.len());
+    let inputs: Vec<Vec<u8>> = crate::test_inputs(data).into_iter().take(n).collect();
+    let got = sim.run(model, &inputs)?;
+    let want = golden::run_checked_batch(model, &inputs, Engine::Packed);
+    if got.len() != want.len() {
+        bail!(
+            "the simulator returned {} results for {} samples",
+            got.len(),
+            want.len()
+        );
+    }
+    let mut correct = 0usize;
+    for (i, ((g, w), &y)) in got.iter().zip(&want).zip(&data.test.labels).enumerate() {
+        if g != w {
+            bail!(
+                "RTL simulation differs from the golden model on test sample {i}: \
+                 readout {:?} (class {}) vs golden {:?} (class {}); this is an RTL or driver bug",
+                g.readout,
+                g.class,
+                w.readout,
+                w.class
+            );
+        }
+        correct += usize::from(g.class == usize::from(y));
+    }
+    Ok((correct as f64 / n.max(1) as f64, n))
 }
 
 fn pct(x: f64) -> String {

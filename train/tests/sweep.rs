@@ -1,7 +1,9 @@
 //! The sweep: complete enumeration, the cache, and bad arguments.
 
+use spikeslice_core::golden::{self, Engine, SampleOutput};
+use spikeslice_core::model::Model;
 use spikeslice_train::alloc::{enumerate, Allocation, MAX_BUDGET};
-use spikeslice_train::sweep::{sweep, Backend, SweepConfig};
+use spikeslice_train::sweep::{sweep, Backend, Simulator, SweepConfig};
 use spikeslice_train::{PhaseConfig, TrainConfig};
 use std::collections::BTreeSet;
 
@@ -81,13 +83,17 @@ fn tiny_sweep(cache: &std::path::Path, seed: u64, train_limit: usize) -> SweepCo
         backend: Backend::Golden,
         verify_sim: None,
         performance: None,
+        simulator: None,
     }
 }
 
 #[test]
 fn cached_models_are_reused_and_invalidated() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |cfg: &SweepConfig| sweep(cfg, &mut |_| {}).unwrap();
+    let run = |cfg: &SweepConfig| {
+        let mut cfg = clone_config(cfg);
+        sweep(&mut cfg, &mut |_| {}).unwrap()
+    };
     let first = run(&tiny_sweep(dir.path(), 1, 200));
     // BB = 2: 1/1/2, 1/2/1, 2/1/1.
     assert_eq!(first.rows.len(), 3);
@@ -124,18 +130,82 @@ fn cached_models_are_reused_and_invalidated() {
     assert_eq!(json["rows"].as_array().unwrap().len(), 3);
 }
 
+/// A simulator that answers with the golden model, optionally spoiling one
+/// sample's readout: the sweep must accept the first and fail on the second.
+struct FakeSim {
+    spoil: Option<usize>,
+    calls: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Simulator for FakeSim {
+    fn run(&mut self, model: &Model, inputs: &[Vec<u8>]) -> anyhow::Result<Vec<SampleOutput>> {
+        self.calls.set(self.calls.get() + inputs.len());
+        let mut out = golden::run_checked_batch(model, inputs, Engine::Packed);
+        if let Some(i) = self.spoil {
+            out[i].readout[0] += 1;
+        }
+        Ok(out)
+    }
+}
+
+fn clone_config(c: &SweepConfig) -> SweepConfig {
+    SweepConfig {
+        budget: c.budget,
+        at_most: c.at_most,
+        base: c.base.clone(),
+        cache_dir: c.cache_dir.clone(),
+        backend: c.backend,
+        verify_sim: c.verify_sim,
+        performance: None,
+        simulator: None,
+    }
+}
+
 #[test]
-fn sim_backend_is_refused_clearly() {
+fn simulated_samples_are_verified_against_the_golden_model() {
     let dir = tempfile::tempdir().unwrap();
+    // Without a simulator: a clear error, before any training.
     let mut cfg = tiny_sweep(dir.path(), 1, 100);
     cfg.backend = Backend::Sim;
-    let e = sweep(&cfg, &mut |_| {}).unwrap_err().to_string();
+    let e = sweep(&mut cfg, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("need a simulator"), "{e}");
+    let mut cfg = tiny_sweep(dir.path(), 1, 100);
+    cfg.verify_sim = Some(0);
+    let e = sweep(&mut cfg, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("--verify-sim 0"), "{e}");
+    // --verify-sim 7 with a faithful simulator: 7 samples per allocation.
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut cfg = tiny_sweep(dir.path(), 1, 100);
+    cfg.verify_sim = Some(7);
+    cfg.simulator = Some(Box::new(FakeSim {
+        spoil: None,
+        calls: calls.clone(),
+    }));
+    let r = sweep(&mut cfg, &mut |_| {}).unwrap();
+    assert!(r.rows.iter().all(|row| row.sim_verified == 7));
+    assert_eq!(calls.get(), 7 * r.rows.len());
+    // --backend sim: the SNN accuracy is the simulator's, over the test split.
+    let mut cfg = tiny_sweep(dir.path(), 1, 100);
+    cfg.backend = Backend::Sim;
+    cfg.simulator = Some(Box::new(FakeSim {
+        spoil: None,
+        calls: calls.clone(),
+    }));
+    let sim = sweep(&mut cfg, &mut |_| {}).unwrap();
+    assert!(sim.rows.iter().all(|row| row.sim_verified == 50));
+    for (a, b) in sim.rows.iter().zip(&r.rows) {
+        assert_eq!(a.snn_accuracy, b.snn_accuracy);
+    }
+    // One differing sample fails the sweep loudly, naming the sample.
+    let mut cfg = tiny_sweep(dir.path(), 1, 100);
+    cfg.verify_sim = Some(7);
+    cfg.simulator = Some(Box::new(FakeSim {
+        spoil: Some(3),
+        calls,
+    }));
+    let e = format!("{:#}", sweep(&mut cfg, &mut |_| {}).unwrap_err());
     assert!(
-        e.contains("not available yet") && e.contains("issue 4"),
+        e.contains("differs from the golden model on test sample 3"),
         "{e}"
     );
-    let mut cfg = tiny_sweep(dir.path(), 1, 100);
-    cfg.verify_sim = Some(5);
-    let e = sweep(&cfg, &mut |_| {}).unwrap_err().to_string();
-    assert!(e.contains("--verify-sim is not available yet"), "{e}");
 }

@@ -10,7 +10,18 @@
 use super::train::Common;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use spikeslice_train::sweep::{self, Backend, SweepConfig, SweepEvent};
+use spikeslice::compiler;
+use spikeslice::device::{Device, SimDevice};
+use spikeslice::energy::EnergyModel;
+use spikeslice::input::{self, Split};
+use spikeslice::performance::ModelledPerformance;
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::golden::SampleOutput;
+use spikeslice_core::model::Model;
+use spikeslice_train::sweep::{self, Backend, Simulator, SweepConfig, SweepEvent};
+
+/// Test samples the energy model's data-dependent counts are averaged over.
+const PERF_SAMPLES: usize = 100;
 use spikeslice_train::Stage;
 use std::path::PathBuf;
 
@@ -18,8 +29,27 @@ use std::path::PathBuf;
 pub enum BackendArg {
     /// The golden model (core).
     Golden,
-    /// Verilator RTL simulation (not available yet: needs issue 4's driver).
+    /// The generated RTL in Verilator: every test sample, checked against golden.
     Sim,
+}
+
+/// The Verilator backend as the sweep's simulator: compile each model for the
+/// sweep's accelerator and run it on the simulated core.
+struct SweepSimulator {
+    device: SimDevice,
+    config: AcceleratorConfig,
+}
+
+impl Simulator for SweepSimulator {
+    fn run(&mut self, model: &Model, inputs: &[Vec<u8>]) -> Result<Vec<SampleOutput>> {
+        let program = compiler::compile(model, &self.config)?;
+        Ok(self
+            .device
+            .run(&program, inputs)?
+            .into_iter()
+            .map(|i| i.output)
+            .collect())
+    }
 }
 
 #[derive(clap::Args)]
@@ -35,10 +65,19 @@ pub struct Args {
     /// Where the SNN runs.
     #[arg(long, value_enum, default_value = "golden")]
     backend: BackendArg,
-    /// Also run N samples through Verilator and fail on any difference from
-    /// the golden model (not available yet: needs issue 4's driver).
+    /// Also run the first N test samples through Verilator and fail on any
+    /// difference from the golden model.
     #[arg(long, value_name = "N")]
     verify_sim: Option<usize>,
+    /// The accelerator the cycles, fps and energy columns are for.
+    #[command(flatten)]
+    accel: super::AccelArgs,
+    /// Its clock, in MHz.
+    #[arg(long, default_value_t = 200.0)]
+    clock_mhz: f64,
+    /// Energy table (JSON, docs/energy.md) instead of the xck26 estimates.
+    #[arg(long)]
+    energy_model: Option<PathBuf>,
     /// Directory for sweep.csv, sweep.json, sweep.png and sweep.svg.
     #[arg(long, default_value = "sweep-out")]
     out: PathBuf,
@@ -75,15 +114,40 @@ pub fn run(args: Args) -> Result<()> {
     let allocs = spikeslice_train::alloc::enumerate(args.budget, args.max)?;
     let base = args.common.config(allocs[0]);
     let cache = cache_dir(args.cache);
-    let cfg = SweepConfig {
+    let clock_hz = super::clock_hz(args.clock_mhz)?;
+    sweep::check_verify_sim(args.verify_sim)?;
+    let config = args.accel.config()?;
+    let energy = match &args.energy_model {
+        Some(p) => EnergyModel::load(p)?,
+        None => EnergyModel::default(),
+    };
+    // The data-dependent counts of the energy model (PE additions, spikes)
+    // are averaged over the first test samples.
+    let data = input::open_dataset(&base.data, Split::Test, Some(PERF_SAMPLES))?;
+    let perf_inputs = (0..data.len()).map(|i| data.sample(i).to_vec()).collect();
+    let simulator: Option<Box<dyn Simulator>> =
+        if matches!(args.backend, BackendArg::Sim) || args.verify_sim.is_some() {
+            Some(Box::new(SweepSimulator {
+                device: SimDevice::open(&config)?,
+                config,
+            }))
+        } else {
+            None
+        };
+    let mut cfg = SweepConfig {
         budget: args.budget,
         at_most: args.max,
         base,
         cache_dir: cache.clone(),
         backend,
         verify_sim: args.verify_sim,
-        // Issue 4: the driver's cycle and energy models plug in here.
-        performance: None,
+        performance: Some(Box::new(ModelledPerformance {
+            config,
+            clock_hz,
+            energy,
+            inputs: perf_inputs,
+        })),
+        simulator,
     };
     println!(
         "sweep: {} allocation(s) with BB {} {} on {}, {} network, seed {} (cache {})",
@@ -102,7 +166,7 @@ pub fn run(args: Args) -> Result<()> {
             .progress_chars("=> "),
     );
     let mut stage = None;
-    let report = sweep::sweep(&cfg, &mut |e| match e {
+    let report = sweep::sweep(&mut cfg, &mut |e| match e {
         SweepEvent::Float { cached } => {
             bar.set_prefix("float network");
             if cached {
@@ -166,7 +230,19 @@ pub fn run(args: Args) -> Result<()> {
             println!("  {l}");
         }
     }
-    println!("cycles, fps and energy: not yet available (they need the driver's cycle and energy models, issue 4)");
+    println!(
+        "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz \
+         (docs/performance.md), counts averaged over {PERF_SAMPLES} test samples",
+        config.rows, config.cols, args.clock_mhz
+    );
+    if let Some(n) = report
+        .rows
+        .first()
+        .map(|r| r.sim_verified)
+        .filter(|&n| n > 0)
+    {
+        println!("RTL simulation: {n} test samples per allocation, all equal to the golden model");
+    }
     let (files, warnings) = report.write(&args.out)?;
     for w in warnings {
         eprintln!("warning: {w}");
