@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Verilator (RTL simulation and lint) and iverilog (the baseline's self-check):
-# Debian packages, installed when absent. (yosys, for the resource figures of
-# docs/performance.md, is not needed by the tests.)
+# Verilator (RTL simulation and lint), iverilog (the baseline's self-check) and
+# dtc (the board's overlay): Debian packages, installed when absent. (yosys, for
+# the resource figures of docs/performance.md, is not needed by the tests.)
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
@@ -15,6 +15,8 @@ command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+# dtc compiles the KV260 device-tree overlay (hdl/tests/constraints_ports.rs).
+command -v dtc >/dev/null 2>&1 || need+=(device-tree-compiler)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   SUDO=""

@@ -1,7 +1,8 @@
 //! The wire protocol over a faulty link: flipped bytes and dropped frames are
 //! repaired, nothing is corrupted, duplicated or reordered; the frame decoder
-//! never panics on arbitrary bytes (a proptest corpus; the cargo-fuzz target
-//! comes with the board path).
+//! never panics on arbitrary bytes (a proptest corpus here; the cargo-fuzz
+//! target `fuzz/fuzz_targets/frame_decoder.rs` explores further, see
+//! docs/protocol.md).
 
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};

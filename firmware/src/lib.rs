@@ -6,12 +6,15 @@
 //! host over the CRC-framed protocol of docs/protocol.md.
 //!
 //! The [`board::Registers`] trait is the only seam between the real board
-//! ([`uio`]) and the simulated one ([`sim`]); sysfs, u-dma-buf mapping,
+//! ([`uio`]) and the simulated one (the Verilated RTL in [`rtl`], or the
+//! functional model in [`sim`]); sysfs, u-dma-buf mapping,
 //! power and bitstream loading run the same code against `/` or a fake tree.
 
 pub mod board;
 pub mod daemon;
 pub mod loader;
+#[cfg(feature = "rtl-sim")]
+pub mod rtl;
 pub mod sim;
 pub mod sysfs;
 pub mod udmabuf;

@@ -44,12 +44,50 @@ struct Args {
     #[arg(long, default_value = "/")]
     root: PathBuf,
     /// Run a simulated board in this directory (a fake /dev and /sys tree and
-    /// the accelerator's functional model) instead of the real hardware.
+    /// a simulated accelerator, see --sim-accel) instead of the real hardware.
     #[arg(long)]
     simulate: Option<PathBuf>,
+    /// The simulated board's accelerator: the generated RTL in Verilator (the
+    /// same shell a bitstream holds; needs verilator and g++) or the functional
+    /// model (fast, no tools).
+    #[arg(long, value_enum, default_value_t = SimAccel::default())]
+    sim_accel: SimAccel,
     /// DMA window size of the simulated board, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
     sim_window: usize,
+}
+
+/// What sits behind a simulated board's registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SimAccel {
+    /// The Verilated accelerator shell (firmware built with the `rtl-sim` feature).
+    Rtl,
+    /// The register-level functional model of the accelerator (core).
+    Functional,
+}
+
+impl Default for SimAccel {
+    fn default() -> Self {
+        if cfg!(feature = "rtl-sim") {
+            SimAccel::Rtl
+        } else {
+            SimAccel::Functional
+        }
+    }
+}
+
+fn sim_registers(root: &Root, accel: SimAccel) -> Result<Box<dyn Registers>> {
+    let config = AcceleratorConfig::default();
+    Ok(match accel {
+        #[cfg(feature = "rtl-sim")]
+        SimAccel::Rtl => Box::new(spikeslice_fw::rtl::RtlRegisters::new(root, config)?),
+        #[cfg(not(feature = "rtl-sim"))]
+        SimAccel::Rtl => anyhow::bail!(
+            "this spikeslice-fw was built without the rtl-sim feature: use \
+             --sim-accel functional, or rebuild with default features"
+        ),
+        SimAccel::Functional => Box::new(sim::SimRegisters::new(root, config)?),
+    })
 }
 
 fn main() {
@@ -64,10 +102,7 @@ fn run(args: Args) -> Result<()> {
         Some(dir) => {
             let root = Root(dir.clone());
             let paths = sim::create_tree(&root, args.sim_window, &args.app)?;
-            (
-                Box::new(sim::SimRegisters::new(&root, AcceleratorConfig::default())?),
-                paths,
-            )
+            (sim_registers(&root, args.sim_accel)?, paths)
         }
         None => {
             let root = Root(args.root.clone());
@@ -77,7 +112,16 @@ fn run(args: Args) -> Result<()> {
                 power_sensor: args.power_sensor.clone(),
                 app: args.app.clone(),
             };
-            (Box::new(uio::Uio::open(&root, &args.uio)?), paths)
+            // The overlay that creates the UIO device comes with the bitstream:
+            // start without it so `spikeslice flash` can load one.
+            let uio = uio::Uio::open_or_unloaded(&root, &args.uio)?;
+            if !uio.is_loaded() {
+                eprintln!(
+                    "spikeslice-fw: no /dev/{} yet: serving without an accelerator until a bitstream is loaded",
+                    args.uio
+                );
+            }
+            (Box::new(uio), paths)
         }
     };
     let mut daemon = Daemon::new(Board::open(regs, paths)?);

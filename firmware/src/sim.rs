@@ -1,8 +1,9 @@
 //! The simulated board: a fake `/dev` and `/sys` tree in a directory, and an
 //! accelerator behind it, so the daemon runs unchanged in tests. The
-//! accelerator is the register-level functional model (core); its DMA view is
-//! a second shared mapping of the fake `/dev/udmabuf0`, as the PL sees DDR
-//! independently of the CPU.
+//! accelerator is either the generated RTL in Verilator ([`crate::rtl`], the
+//! default of `spikeslice-fw --simulate`) or, here, the register-level
+//! functional model (core), whose DMA view is a second shared mapping of the
+//! fake `/dev/udmabuf0`, as the PL sees DDR independently of the CPU.
 
 use crate::board::{BoardPaths, Registers};
 use crate::sysfs::Root;
@@ -53,7 +54,18 @@ pub fn create_tree(root: &Root, window: usize, app: &str) -> Result<BoardPaths> 
     })
 }
 
-/// The simulated accelerator's registers.
+/// What the kernel checks when the FPGA manager is given a firmware name: the
+/// file must be in /lib/firmware.
+pub fn check_loaded_firmware(root: &Root) -> Result<()> {
+    let name = root.read("sys/class/fpga_manager/fpga0/firmware")?;
+    if !name.is_empty() && !root.exists(&format!("lib/firmware/{name}")) {
+        bail!("the FPGA manager was given {name}, which is not in /lib/firmware");
+    }
+    Ok(())
+}
+
+/// The simulated accelerator's registers, as the functional model (fast; the
+/// RTL is [`crate::rtl::RtlRegisters`]).
 pub struct SimRegisters {
     model: RegisterModel,
     /// The accelerator's own mapping of the DMA memory.
@@ -90,10 +102,7 @@ impl Registers for SimRegisters {
     fn reopen(&mut self, root: &Root) -> Result<()> {
         // What the kernel would do: the FPGA manager read the firmware file it
         // was given; check it is there, then the new design comes up reset.
-        let name = root.read("sys/class/fpga_manager/fpga0/firmware")?;
-        if !name.is_empty() && !root.exists(&format!("lib/firmware/{name}")) {
-            bail!("the FPGA manager was given {name}, which is not in /lib/firmware");
-        }
+        check_loaded_firmware(root)?;
         self.model = RegisterModel::new(self.model.config);
         self.loads += 1;
         Ok(())

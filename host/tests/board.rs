@@ -1,7 +1,9 @@
 //! The board path end to end, with the simulated board: the daemon
 //! (`spikeslice-fw`) on one end of a pseudo-terminal pair or a TCP socket,
 //! the host's board backend on the other, the same compiled programs as every
-//! other backend. Results must equal the golden model bit for bit.
+//! other backend. Behind the daemon's register seam is the generated
+//! accelerator shell in Verilator (`spikeslice_fw::rtl`). Results must equal
+//! the golden model bit for bit.
 
 use serialport::{SerialPort, TTYPort};
 use spikeslice::compiler::compile;
@@ -16,17 +18,21 @@ use spikeslice_core::protocol::Link;
 use spikeslice_core::random::{self, Architecture};
 use spikeslice_fw::board::Board;
 use spikeslice_fw::daemon::Daemon;
-use spikeslice_fw::sim::{self, SimRegisters};
+use spikeslice_fw::rtl::RtlRegisters;
+use spikeslice_fw::sim;
 use spikeslice_fw::sysfs::Root;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
 const WINDOW: usize = 4 << 20;
 
+/// The daemon over a simulated board whose accelerator is the generated shell
+/// in Verilator: every register access is an AXI4-Lite transaction, every byte
+/// of a run goes through the RTL's DMA.
 fn daemon(dir: &std::path::Path) -> Daemon {
     let root = Root(dir.to_path_buf());
     let paths = sim::create_tree(&root, WINDOW, "spikeslice").unwrap();
-    let regs = SimRegisters::new(&root, AcceleratorConfig::default()).unwrap();
+    let regs = RtlRegisters::new(&root, AcceleratorConfig::default()).unwrap();
     Daemon::new(Board::open(Box::new(regs), paths).unwrap())
 }
 
@@ -112,6 +118,22 @@ fn flash_checks_the_part_converts_uploads_and_loads() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("xczu9eg") && e.contains("xck26"), "{e}");
+
+    // The freshly loaded design runs a network bit-identical to golden.
+    let mut rng = random::rng(77);
+    let model = random::model(&mut rng, Architecture::Mlp);
+    let program = compile(&model, &dev.info.config).unwrap();
+    let x = random::spikes(
+        &mut rng,
+        model.input_len(),
+        model.spec.input.bits.get(),
+        0.5,
+    );
+    let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        got[0].output,
+        golden::run_sample(&model, &x, Engine::Direct)
+    );
     drop(dev);
     let d = server.join().unwrap();
     assert_eq!(d.loaded, vec!["spikeslice_top".to_string()]);
@@ -308,5 +330,42 @@ fn a_client_that_vanishes_mid_upload_leaves_the_daemon_serving() {
         Response::Ok
     ));
     drop(second);
+    server.join().unwrap();
+}
+
+/// A freshly booted board has no `/dev/uio0` until a bitstream's overlay
+/// creates it: the daemon serves anyway, a run is refused with advice, and
+/// the flashing handshake goes through so the first bitstream can be loaded.
+#[test]
+fn a_board_without_an_accelerator_can_be_reached_for_flashing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Root(dir.path().to_path_buf());
+    let paths = sim::create_tree(&root, WINDOW, "spikeslice").unwrap();
+    // No overlay loaded: no UIO device.
+    let _ = std::fs::remove_dir_all(root.path("sys/class/uio"));
+    // One daemon session per connection (each handshake starts a new link).
+    let session = || {
+        let uio = spikeslice_fw::uio::Uio::open_or_unloaded(&root, "uio0").unwrap();
+        assert!(!uio.is_loaded());
+        let mut d = Daemon::new(Board::open(Box::new(uio), paths.clone()).unwrap());
+        let (mut host, mut board) = TTYPort::pair().expect("a pseudo-terminal pair");
+        host.set_timeout(Duration::from_millis(20)).unwrap();
+        board.set_timeout(Duration::from_millis(20)).unwrap();
+        let server = std::thread::spawn(move || {
+            let mut link = Link::new(board);
+            let _ = d.serve(&mut link);
+        });
+        (host, server)
+    };
+    let (host, server) = session();
+    let e = BoardDevice::connect(Box::new(host)).err().expect("refused");
+    assert!(e.to_string().contains("flash the bitstream first"), "{e}");
+    server.join().unwrap();
+    let (host, server) = session();
+    let dev = BoardDevice::connect_for_flashing(Box::new(host)).unwrap();
+    assert!(!dev.info.accelerator_loaded);
+    assert_eq!(dev.info.id, 0);
+    assert_eq!(dev.info.window_bytes, WINDOW as u64);
+    drop(dev);
     server.join().unwrap();
 }

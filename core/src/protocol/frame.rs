@@ -64,6 +64,8 @@ pub enum FrameError {
     Kind(u8),
     #[error("a frame says its payload has {said} bytes but carries {carried}")]
     Length { said: usize, carried: usize },
+    #[error("a frame carries a {len}-byte payload, over the {MAX_PAYLOAD}-byte limit of protocol version {PROTOCOL_VERSION}")]
+    PayloadTooLarge { len: usize },
 }
 
 impl Frame {
@@ -138,6 +140,12 @@ impl Frame {
                 said,
                 carried: body - HEADER,
             });
+        }
+        // The wire limit (MAX_WIRE_FRAME) leaves COBS slack, so a well-formed
+        // frame slightly over the payload limit fits through it: refuse it here,
+        // as the sender would have (found by fuzz/frame_decoder).
+        if said > MAX_PAYLOAD {
+            return Err(FrameError::PayloadTooLarge { len: said });
         }
         Ok(Self {
             kind,
@@ -217,6 +225,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_payload_one_byte_over_the_limit_is_refused() {
+        // Build the frame by hand: `encode` itself refuses such a payload.
+        let payload = vec![0xA5u8; MAX_PAYLOAD + 1];
+        let mut raw = vec![PROTOCOL_VERSION, Kind::Data as u8, 9, 0];
+        raw.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        raw.extend_from_slice(&payload);
+        raw.extend_from_slice(&crc32(&raw).to_le_bytes());
+        let mut wire = cobs::encode_vec(&raw);
+        assert!(wire.len() <= MAX_WIRE_FRAME, "fits through the wire limit");
+        wire.push(0);
+        let got = Decoder::new().push(&wire);
+        assert_eq!(
+            got,
+            vec![Err(FrameError::PayloadTooLarge {
+                len: MAX_PAYLOAD + 1
+            })]
+        );
+        assert!(got[0]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("65536-byte limit"));
+        // Exactly at the limit still decodes.
+        let f = Frame::data(10, vec![0xA5u8; MAX_PAYLOAD]);
+        assert_eq!(Decoder::new().push(&f.encode()), vec![Ok(f)]);
     }
 
     #[test]

@@ -2,46 +2,9 @@
 //! board through its daemon, then verify the accelerator answers.
 
 use anyhow::{Context, Result};
-use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::flash;
 use spikeslice_core::bitstream::KV260_PART;
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// How to reach the board's daemon.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Connection {
-    /// Serial port of the board (e.g. /dev/ttyUSB1).
-    #[arg(long, conflicts_with = "tcp")]
-    pub port: Option<String>,
-    /// Baud rate.
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
-    /// The daemon's TCP address instead (host:port).
-    #[arg(long)]
-    pub tcp: Option<String>,
-}
-
-impl Connection {
-    pub fn open(&self) -> Result<BoardDevice> {
-        let transport: Box<dyn Transport> = match (&self.port, &self.tcp) {
-            (Some(port), _) => Box::new(
-                serialport::new(port, self.baud)
-                    .timeout(Duration::from_millis(50))
-                    .open_native()
-                    .with_context(|| format!("cannot open {port}"))?,
-            ),
-            (None, Some(addr)) => {
-                let s = std::net::TcpStream::connect(addr)
-                    .with_context(|| format!("cannot connect to {addr}"))?;
-                s.set_read_timeout(Some(Duration::from_millis(50)))?;
-                Box::new(s)
-            }
-            (None, None) => anyhow::bail!("give --port or --tcp to reach the board's daemon"),
-        };
-        BoardDevice::connect(transport)
-    }
-}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,7 +17,7 @@ pub struct Args {
     #[arg(long, default_value = KV260_PART)]
     part: String,
     #[command(flatten)]
-    connection: Connection,
+    connection: super::Connection,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -64,7 +27,8 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot read {}", args.dtbo.display()))?;
     // Check before connecting: a wrong file should not need a board.
     flash::check(&bit, &args.part).with_context(|| format!("{}", args.bitstream.display()))?;
-    let mut dev = args.connection.open()?;
+    // The board may have no accelerator yet (the first flash after boot).
+    let mut dev = args.connection.open_for_flashing()?;
     let f = flash::flash(&mut dev, &bit, &dtbo, &args.part, true)?;
     drop(dev);
     // Verify with a fresh handshake: the ID and configuration registers.

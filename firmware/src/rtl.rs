@@ -1,0 +1,131 @@
+//! The simulated board's accelerator as **RTL**: the generated accelerator shell
+//! (`spikeslice_shell`: AXI4-Lite register file, AXI4 DMA, descriptor controller,
+//! buffers, compute core) built by Verilator (`spikeslice-sim`), behind the same
+//! fake `/dev` and `/sys` tree as [`crate::sim`]. The daemon drives it through the
+//! [`Registers`] seam exactly as it drives `/dev/uioN` on a KV260: every register
+//! access is an AXI4-Lite transaction on the simulated bus, and every byte the
+//! accelerator moves goes through its AXI4 master and the DDR model.
+//!
+//! Memory: the PL sees DDR at the u-dma-buf's physical address
+//! ([`crate::sim::SIM_PHYS`]). The DDR model holds its own copy of the buffer;
+//! the copy is refreshed from the CPU's mapping when the daemon writes START (the
+//! daemon has made `sync_for_device` before that, as on the board) and written
+//! back when the interrupt fires (before the daemon's `sync_for_cpu`), which is
+//! what cache maintenance guarantees on the real board: the CPU and the PL agree
+//! on the buffer at those two points only.
+
+use crate::board::Registers;
+use crate::sim::SIM_PHYS;
+use crate::sysfs::Root;
+use anyhow::{Context, Result};
+use memmap2::MmapMut;
+use spikeslice_core::accel::regmap::{self, ctrl};
+use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_sim::{ShellSim, SimOptions};
+use std::time::{Duration, Instant};
+
+/// Cycles clocked between two looks at the wall clock while waiting for the
+/// interrupt.
+const IRQ_POLL_CYCLES: u64 = 4096;
+
+/// The Verilated accelerator shell as the simulated board's registers.
+pub struct RtlRegisters {
+    sim: ShellSim,
+    /// The CPU's view of the DMA buffer (a second shared mapping of the fake
+    /// `/dev/udmabuf0`).
+    window: MmapMut,
+    /// Whether a run is in flight (the DDR copy is the newer one).
+    running: bool,
+    /// Bitstreams "loaded" so far.
+    pub loads: u32,
+}
+
+impl RtlRegisters {
+    /// Build (or take from the Verilator cache) the shell for `config` and reset it.
+    pub fn new(root: &Root, config: AcceleratorConfig) -> Result<Self> {
+        let len = std::fs::metadata(root.path("dev/udmabuf0"))?.len() as usize;
+        // SAFETY: a second shared mapping of the buffer, like the PL's view of DDR
+        // beside the CPU's; it is read and written only at START and at the
+        // interrupt, while the daemon waits.
+        let (_file, window) = unsafe { root.map_device("dev/udmabuf0", len)? };
+        let mut sim = ShellSim::build(&config, &SimOptions::default()).with_context(|| {
+            format!(
+                "cannot build the Verilator model of the {}x{} accelerator shell for the \
+                 simulated board (needs Debian's `verilator` and `g++`; scripts/test.sh \
+                 installs them)",
+                config.rows, config.cols
+            )
+        })?;
+        sim.ddr.base = SIM_PHYS;
+        sim.set_window(vec![0; len]);
+        Ok(Self {
+            sim,
+            window,
+            running: false,
+            loads: 0,
+        })
+    }
+
+    /// The simulator, for tests that inject faults into its DDR model.
+    pub fn shell(&mut self) -> &mut ShellSim {
+        &mut self.sim
+    }
+
+    /// The run is over (interrupt or soft reset): hand the PL's memory back to the
+    /// CPU's mapping.
+    fn finish_run(&mut self) {
+        if self.running {
+            self.window.copy_from_slice(self.sim.window());
+            self.running = false;
+        }
+    }
+}
+
+impl Registers for RtlRegisters {
+    fn read32(&mut self, offset: u32) -> u32 {
+        // A bus error on the board reads as whatever the interconnect returns;
+        // the register file answers SLVERR only for unmapped offsets, which the
+        // daemon never reads.
+        self.sim.read(offset).unwrap_or(0)
+    }
+
+    fn write32(&mut self, offset: u32, value: u32) {
+        if offset == regmap::CTRL && value & ctrl::START != 0 {
+            // The daemon has synced the buffer for the device: the PL now reads
+            // what the CPU wrote.
+            self.sim.window_mut().copy_from_slice(&self.window);
+            self.running = true;
+        }
+        if offset == regmap::CTRL && value & ctrl::SOFT_RESET != 0 {
+            self.finish_run();
+        }
+        // The register file accepts every write to a mapped offset.
+        let _ = self.sim.write(offset, value);
+    }
+
+    fn wait_irq(&mut self, timeout: Duration) -> Result<bool> {
+        let until = Instant::now() + timeout;
+        let fired = loop {
+            if self.sim.clock_until_irq(IRQ_POLL_CYCLES) {
+                break true;
+            }
+            if Instant::now() >= until {
+                break false;
+            }
+        };
+        if fired {
+            self.finish_run();
+        }
+        Ok(fired)
+    }
+
+    fn reopen(&mut self, root: &Root) -> Result<()> {
+        // What the kernel does on a load: the FPGA manager read the firmware file it
+        // was given; check it is there, then the new design comes up from reset.
+        crate::sim::check_loaded_firmware(root)?;
+        self.finish_run();
+        self.sim.reset();
+        self.loads += 1;
+        Ok(())
+    }
+}
