@@ -24,6 +24,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 /// The generated shell's ports (its manifest) for an AXI4 master of
 /// `axi_data_bits` data bits.
 fn shell_ports(axi_data_bits: u32) -> Vec<Port> {
@@ -724,27 +726,14 @@ fn shell_stub(ports: &[Port]) -> String {
 /// scripts/test.sh installs Verilator.
 #[test]
 fn wrapper_lints_clean_with_a_stub_shell() {
-    assert!(
-        tool_present("verilator", "--version"),
-        "verilator is not on PATH (scripts/test.sh installs it)"
-    );
     for bits in [64, 128] {
-        let dir = scratch(&format!("lint{bits}"));
-        let top = dir.join(vivado::VERILOG_FILE);
-        let stub = dir.join(vivado::SHELL_FILE);
-        std::fs::write(&top, wrapper_text(bits)).unwrap();
-        std::fs::write(&stub, shell_stub(&shell_ports(bits))).unwrap();
-        let out = Command::new("verilator")
-            .args(["--lint-only", "-Wall", "--top-module", vivado::TOP_NAME])
-            .arg(&top)
-            .arg(&stub)
-            .output()
-            .expect("run verilator");
-        let diag = String::from_utf8_lossy(&out.stderr).into_owned();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(
-            out.status.success() && !diag.contains("%Warning") && !diag.contains("%Error"),
-            "verilator --lint-only -Wall on the {bits}-bit wrapper:\n{diag}"
+        common::verilator_lint(
+            &format!("wrapper{bits}"),
+            vivado::TOP_NAME,
+            &[
+                (vivado::VERILOG_FILE, &wrapper_text(bits)),
+                (vivado::SHELL_FILE, &shell_stub(&shell_ports(bits))),
+            ],
         );
     }
 }

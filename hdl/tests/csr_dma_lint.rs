@@ -1,48 +1,14 @@
-//! Generates each shell block and lints it with `verilator --lint-only -Wall`.
-//!
-//! Without Verilator on PATH the tests skip (with a message), except when the `CI`
-//! environment variable is set: there a missing Verilator is a failure, so CI cannot
-//! pass by silently not linting.
+//! Generates each shell block and lints it with `verilator --lint-only -Wall`:
+//! any warning fails, and so does a missing Verilator (a lint that cannot run
+//! must not pass; scripts/test.sh installs it).
 
 use spikeslice_hdl::{csr, dma};
-use std::path::PathBuf;
-use std::process::Command;
 
-fn verilator_present() -> bool {
-    Command::new("verilator")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+mod common;
 
-/// Lints `text` as `<top>.v`; returns verilator's diagnostics, or None when skipped.
-/// `SPIKESLICE_DUMP_DIR=dir` also writes the generated file there, for reading.
-fn lint(top: &str, text: &str) -> Option<String> {
-    if let Some(d) = std::env::var_os("SPIKESLICE_DUMP_DIR") {
-        std::fs::write(PathBuf::from(d).join(format!("{top}.v")), text).unwrap();
-    }
-    if !verilator_present() {
-        panic!("verilator is not on PATH: install Debian's `verilator` (scripts/test.sh does)");
-    }
-    let dir: PathBuf = std::env::temp_dir().join(format!(
-        "spikeslice-shell-lint-{}-{top}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{top}.v"));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", top])
-        .arg(&file)
-        .output()
-        .expect("run verilator");
-    let diag = String::from_utf8_lossy(&out.stderr).into_owned();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success() && !diag.contains("%Warning") && !diag.contains("%Error"),
-        "verilator --lint-only -Wall on {top}:\n{diag}"
-    );
-    Some(diag)
+/// Lints `text` as `<top>.v`.
+fn lint(top: &str, text: &str) {
+    common::verilator_lint(top, top, &[(&format!("{top}.v"), text)]);
 }
 
 /// The values `AcceleratorConfig::default().config_registers()` gives (rows 8, cols 8,

@@ -4,39 +4,11 @@
 
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::shell;
-use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
 
 fn lint(tag: &str, text: &str) {
-    if let Some(d) = std::env::var_os("SPIKESLICE_DUMP_DIR") {
-        std::fs::write(PathBuf::from(d).join(format!("{tag}.v")), text).unwrap();
-    }
-    let ok = Command::new("verilator")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "verilator is not on PATH: install Debian's `verilator` (scripts/test.sh does)"
-    );
-    let dir = std::env::temp_dir().join(format!(
-        "spikeslice-shell-top-lint-{}-{tag}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(shell::VERILOG_FILE);
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", shell::TOP_NAME])
-        .arg(&file)
-        .output()
-        .expect("run verilator");
-    let diag = String::from_utf8_lossy(&out.stderr).into_owned();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success() && !diag.contains("%Warning") && !diag.contains("%Error"),
-        "verilator --lint-only -Wall on {tag}:\n{diag}"
-    );
+    common::verilator_lint(tag, shell::TOP_NAME, &[(shell::VERILOG_FILE, text)]);
 }
 
 /// The ports declared in the generated top module, in order: (name, is_output, width).

@@ -14,8 +14,10 @@
 //! every library already in the cache) stays exactly what it was.
 
 use crate::SimError;
+use libloading::{Library, Symbol};
 use spikeslice_hdl::manifest::{Dir, Manifest};
 use spikeslice_hdl::{ArrayConfig, MANIFEST_FILE, VERILOG_FILE};
+use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -305,4 +307,70 @@ pub fn build_design(
         Err(e) => return Err(SimError::Io(dir.clone(), e)),
     }
     Ok((lib, manifest.clone(), true))
+}
+
+pub(crate) type NewFn = unsafe extern "C" fn() -> *mut c_void;
+pub(crate) type FreeFn = unsafe extern "C" fn(*mut c_void);
+pub(crate) type SetFn = unsafe extern "C" fn(*mut c_void, u32, u64);
+pub(crate) type GetFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
+pub(crate) type SetWordFn = unsafe extern "C" fn(*mut c_void, u32, u32, u32);
+pub(crate) type GetWordFn = unsafe extern "C" fn(*mut c_void, u32, u32) -> u32;
+pub(crate) type TickFn = unsafe extern "C" fn(*mut c_void);
+pub(crate) type TraceFn = unsafe extern "C" fn(*mut c_void, *const std::os::raw::c_char) -> i32;
+
+/// The C ABI every generated shim exports, loaded from a built library. The
+/// library stays loaded as long as this value (or the `lib` moved out of it)
+/// lives, which is what keeps the function pointers valid.
+pub(crate) struct Shim {
+    pub lib: Library,
+    pub new: NewFn,
+    pub free: FreeFn,
+    pub set: SetFn,
+    pub get: GetFn,
+    pub eval: TickFn,
+    pub tick: TickFn,
+    pub trace_open: TraceFn,
+    /// `ss_set_word` / `ss_get_word`, exported only by designs with ports wider
+    /// than 64 bits.
+    pub words: Option<(SetWordFn, GetWordFn)>,
+}
+
+impl Shim {
+    /// Load the library at `path`; `wide`: the design has ports over 64 bits.
+    ///
+    /// # Safety
+    /// `path` must be a library built by [`build_design`] from this crate's own
+    /// generated shim, whose symbols have exactly the declared signatures.
+    pub unsafe fn load(path: &Path, wide: bool) -> Result<Self, SimError> {
+        // SAFETY: upheld by the caller, see above.
+        unsafe {
+            let lib = Library::new(path)
+                .map_err(|e| SimError::Load(path.to_path_buf(), e.to_string()))?;
+            let sym = |name: &[u8]| -> Result<*const (), SimError> {
+                let s: Symbol<*const ()> = lib
+                    .get(name)
+                    .map_err(|e| SimError::Load(path.to_path_buf(), e.to_string()))?;
+                Ok(*s)
+            };
+            let words = if wide {
+                Some((
+                    std::mem::transmute::<*const (), SetWordFn>(sym(b"ss_set_word")?),
+                    std::mem::transmute::<*const (), GetWordFn>(sym(b"ss_get_word")?),
+                ))
+            } else {
+                None
+            };
+            Ok(Shim {
+                new: std::mem::transmute::<*const (), NewFn>(sym(b"ss_new")?),
+                free: std::mem::transmute::<*const (), FreeFn>(sym(b"ss_free")?),
+                set: std::mem::transmute::<*const (), SetFn>(sym(b"ss_set")?),
+                get: std::mem::transmute::<*const (), GetFn>(sym(b"ss_get")?),
+                eval: std::mem::transmute::<*const (), TickFn>(sym(b"ss_eval")?),
+                tick: std::mem::transmute::<*const (), TickFn>(sym(b"ss_tick")?),
+                trace_open: std::mem::transmute::<*const (), TraceFn>(sym(b"ss_trace_open")?),
+                words,
+                lib,
+            })
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub mod shell;
 
 pub use shell::ShellSim;
 
-use libloading::{Library, Symbol};
+use libloading::Library;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikeslice_core::golden::{LayerOutput, LayerTrace, MatmulLayer};
@@ -88,12 +88,7 @@ pub struct SimRun {
     pub compute_beats: u64,
 }
 
-type NewFn = unsafe extern "C" fn() -> *mut c_void;
-type FreeFn = unsafe extern "C" fn(*mut c_void);
-type SetFn = unsafe extern "C" fn(*mut c_void, u32, u64);
-type GetFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
-type TickFn = unsafe extern "C" fn(*mut c_void);
-type TraceFn = unsafe extern "C" fn(*mut c_void, *const std::os::raw::c_char) -> i32;
+use build::{FreeFn, GetFn, SetFn, TickFn, TraceFn};
 
 /// A loaded, running instance of the Verilated core.
 pub struct CoreSim {
@@ -241,24 +236,21 @@ impl CoreSim {
             .clone()
             .unwrap_or_else(build::default_cache_dir);
         let (lib_path, manifest, built) = build::build_library(cfg, opts.trace, &cache)?;
-        // SAFETY: the library is one we just built from our own generated shim; its
-        // symbols have exactly the declared C signatures.
+        // SAFETY: the library is one `build_library` just built from our own
+        // generated shim.
+        let build::Shim {
+            lib,
+            new,
+            free,
+            set,
+            get,
+            eval,
+            tick,
+            trace_open,
+            ..
+        } = unsafe { build::Shim::load(&lib_path, false)? };
+        // SAFETY: `new` comes from that library; the handle is freed once, in Drop.
         unsafe {
-            let lib = Library::new(&lib_path)
-                .map_err(|e| SimError::Load(lib_path.clone(), e.to_string()))?;
-            let sym = |name: &[u8]| -> Result<*const (), SimError> {
-                let s: Symbol<*const ()> = lib
-                    .get(name)
-                    .map_err(|e| SimError::Load(lib_path.clone(), e.to_string()))?;
-                Ok(*s)
-            };
-            let new: NewFn = std::mem::transmute(sym(b"ss_new")?);
-            let free: FreeFn = std::mem::transmute(sym(b"ss_free")?);
-            let set: SetFn = std::mem::transmute(sym(b"ss_set")?);
-            let get: GetFn = std::mem::transmute(sym(b"ss_get")?);
-            let eval: TickFn = std::mem::transmute(sym(b"ss_eval")?);
-            let tick: TickFn = std::mem::transmute(sym(b"ss_tick")?);
-            let trace_open: TraceFn = std::mem::transmute(sym(b"ss_trace_open")?);
             let ports = Ports::from_manifest(&manifest)?;
             let handle = new();
             let mut sim = CoreSim {

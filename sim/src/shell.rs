@@ -16,7 +16,7 @@
 use crate::build::{self, Design};
 use crate::ddr::{Ddr, DdrTiming, MasterOut};
 use crate::{SimError, SimOptions};
-use libloading::{Library, Symbol};
+use libloading::Library;
 use spikeslice_core::accel::regmap::{self, ctrl, status, ErrorCode};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::manifest::Manifest;
@@ -31,14 +31,7 @@ pub const DEFAULT_BASE: u64 = 0x8_1234_0000;
 /// (it answers a read in 2 cycles and a write in 3, docs/shell.md).
 const LITE_TIMEOUT: u64 = 64;
 
-type NewFn = unsafe extern "C" fn() -> *mut c_void;
-type FreeFn = unsafe extern "C" fn(*mut c_void);
-type SetFn = unsafe extern "C" fn(*mut c_void, u32, u64);
-type GetFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
-type SetWordFn = unsafe extern "C" fn(*mut c_void, u32, u32, u32);
-type GetWordFn = unsafe extern "C" fn(*mut c_void, u32, u32) -> u32;
-type TickFn = unsafe extern "C" fn(*mut c_void);
-type TraceFn = unsafe extern "C" fn(*mut c_void, *const std::os::raw::c_char) -> i32;
+use crate::build::{FreeFn, GetFn, GetWordFn, SetFn, SetWordFn, TickFn, TraceFn};
 
 /// The eight counters, LO offsets, in register-map order.
 const COUNTERS: [u32; 8] = [
@@ -268,31 +261,22 @@ impl ShellSim {
         let design = Design::shell(cfg)?;
         let (lib_path, manifest, built) = build::build_design(&design, opts.trace, &cache)?;
         let wide = manifest.ports.iter().any(|p| p.width > 64);
-        // SAFETY: the library is one we just built from our own generated shim; its
-        // symbols have exactly the declared C signatures.
+        // SAFETY: the library is one `build_design` just built from our own
+        // generated shim.
+        let build::Shim {
+            lib,
+            new,
+            free,
+            set,
+            get,
+            eval,
+            tick,
+            trace_open,
+            words,
+        } = unsafe { build::Shim::load(&lib_path, wide)? };
+        let (set_word, get_word) = words.unzip();
+        // SAFETY: `new` comes from that library; the handle is freed once, in Drop.
         unsafe {
-            let lib = Library::new(&lib_path)
-                .map_err(|e| SimError::Load(lib_path.clone(), e.to_string()))?;
-            let sym = |name: &[u8]| -> Result<*const (), SimError> {
-                let s: Symbol<*const ()> = lib
-                    .get(name)
-                    .map_err(|e| SimError::Load(lib_path.clone(), e.to_string()))?;
-                Ok(*s)
-            };
-            let new: NewFn = std::mem::transmute(sym(b"ss_new")?);
-            let free: FreeFn = std::mem::transmute(sym(b"ss_free")?);
-            let set: SetFn = std::mem::transmute(sym(b"ss_set")?);
-            let get: GetFn = std::mem::transmute(sym(b"ss_get")?);
-            let eval: TickFn = std::mem::transmute(sym(b"ss_eval")?);
-            let tick: TickFn = std::mem::transmute(sym(b"ss_tick")?);
-            let trace_open: TraceFn = std::mem::transmute(sym(b"ss_trace_open")?);
-            let (set_word, get_word) = if wide {
-                let s: SetWordFn = std::mem::transmute(sym(b"ss_set_word")?);
-                let g: GetWordFn = std::mem::transmute(sym(b"ss_get_word")?);
-                (Some(s), Some(g))
-            } else {
-                (None, None)
-            };
             let p = Ports::from_manifest(&manifest)?;
             let n_ports = manifest.ports.len();
             let handle = new();

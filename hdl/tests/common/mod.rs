@@ -1,7 +1,46 @@
-//! What the shell blocks' Icarus Verilog benches share: compile a generated
-//! design with its self-checking test bench and run it.
+//! What the shell blocks' tests share: compile a generated design with its
+//! self-checking test bench under Icarus Verilog and run it, or lint generated
+//! files with Verilator. Each test crate uses some of these.
+#![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::Command;
+
+/// `verilator --lint-only -Wall --top-module top` on `files` (name, text),
+/// written to a fresh directory named after `tag`; fails on any warning or error
+/// and returns Verilator's diagnostics. Panics when Verilator is missing:
+/// scripts/test.sh installs it, and a lint that cannot run must not pass.
+/// `SPIKESLICE_DUMP_DIR=dir` also writes the files there, for reading.
+pub fn verilator_lint(tag: &str, top: &str, files: &[(&str, &str)]) -> String {
+    let present = Command::new("verilator")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        present,
+        "verilator is not on PATH: install Debian's `verilator` (scripts/test.sh does)"
+    );
+    let dir = std::env::temp_dir().join(format!("spikeslice-lint-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dump = std::env::var_os("SPIKESLICE_DUMP_DIR").map(PathBuf::from);
+    let mut cmd = Command::new("verilator");
+    cmd.args(["--lint-only", "-Wall", "--top-module", top]);
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+        if let Some(d) = &dump {
+            std::fs::write(d.join(format!("{tag}-{name}")), text).unwrap();
+        }
+        cmd.arg(dir.join(name));
+    }
+    let out = cmd.output().expect("run verilator");
+    let diag = String::from_utf8_lossy(&out.stderr).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success() && !diag.contains("%Warning") && !diag.contains("%Error"),
+        "verilator --lint-only -Wall on {tag} ({top}):\n{diag}"
+    );
+    diag
+}
 
 /// Simulate `design` (written as `design_file`) with the test bench `tb` under
 /// iverilog/vvp in a fresh directory named after `name`; returns vvp's output.
