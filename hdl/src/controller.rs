@@ -372,6 +372,14 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     k_sext64: Constant<Bits<64>>,
     lane_id: Vec<Constant<Bits<10>>>,
     bitm: Vec<Constant<Bits<64>>>,
+    // Weight load: a row of C codes per gearbox field (`k_wrow`), else one code.
+    k_wrow: Constant<Bit>,
+    k_cols16: Constant<Bits<16>>,
+    col_id16: Vec<Constant<Bits<16>>>,
+    wrow_bits: Signal<Local, Bits<32>>,
+    wmask: Signal<Local, Bits<64>>,
+    wsh: Vec<Signal<Local, Bits<32>>>,
+    wcode: Vec<Signal<Local, Bits<64>>>,
     _rows: usize,
     _cols: usize,
     _obanks: usize,
@@ -648,6 +656,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
                 .map(|r| Constant::new((r as u64).into()))
                 .collect(),
             bitm: (0..64).map(|b| Constant::new((1u64 << b).into())).collect(),
+            k_wrow: Constant::new(cfg.loads_weight_rows()),
+            k_cols16: Constant::new((cols as u64).into()),
+            col_id16: (0..cols)
+                .map(|c| Constant::new((c as u64).into()))
+                .collect(),
+            wrow_bits: Default::default(),
+            wmask: Default::default(),
+            wsh: n(cols),
+            wcode: n(cols),
             _rows: rows,
             _cols: cols,
             _obanks: 64,
@@ -756,6 +773,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.c_cfg_readout.next = self.readout.val();
         self.c_start.next = false;
 
+        // A weight tile's row of C codes, in bits, and the mask of one code.
+        self.wrow_bits.next = bit_cast::<16, 4>(self.bw.val()) * self.k_cols16.val();
+        self.wmask.next = (bits::<64>(1) << self.bw.val()) - 1;
+
         // DMA read: command offset aligned down to the beat, the skip in the Unpack.
         self.cmd_off.next = self.at.q.val();
         self.cmd_len.next = 64.into();
@@ -787,6 +808,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.cmd_off.next = self.wcur.q.val();
             self.cmd_len.next = bit_cast::<32, 64>(self.tile_words.q.val() << 3);
             self.unp.n.next = bit_cast::<7, 4>(self.bw.val());
+            if self.k_wrow.val() {
+                self.unp.n.next = bit_cast::<7, 32>(self.wrow_bits.val());
+            }
         }
         self.rd_cmd_valid.next = false;
         self.rd_cmd_offset.next = self.cmd_off.val() & !self.k_bmask.val();
@@ -837,11 +861,18 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.foff.next = 0.into();
 
         // Buffers: defaults.
+        // Weight codes out of the gearbox's field: code c of a row at bits
+        // [c b_w, (c + 1) b_w) (layout::pack_weights), or the one code at bit 0.
         for c in 0..self._cols {
+            self.wsh[c].next = 0.into();
+            if self.k_wrow.val() {
+                self.wsh[c].next = bit_cast::<16, 4>(self.bw.val()) * self.col_id16[c].val();
+            }
+            self.wcode[c].next = (self.unp.out_data.val() >> self.wsh[c].val()) & self.wmask.val();
             self.wbank[c].clock.next = self.clock.val();
             self.wbank[c].we.next = false;
             self.wbank[c].waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val());
-            self.wbank[c].wdata.next = self.unp.out_data.val().get_bits::<8>(0);
+            self.wbank[c].wdata.next = self.wcode[c].val().get_bits::<8>(0);
         }
         for r in 0..self._rows {
             self.abank[r].clock.next = self.clock.val();
@@ -1538,7 +1569,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             CtlState::WgtRd => {
                 self.unp.out_ready.next = true;
                 self.take.next = self.unp.out_valid.val();
-                if self.take.val() {
+                if self.take.val() & self.k_wrow.val() {
+                    // A whole row: input lw's code for every column.
+                    for c in 0..self._cols {
+                        self.wbank[c].we.next = true;
+                    }
+                    self.lw.d.next = self.lw.q.val() + 1;
+                    if self.lw.q.val() + 1 == self.kk_n.q.val() {
+                        self.state.d.next = CtlState::WgtWait;
+                    }
+                }
+                if self.take.val() & !self.k_wrow.val() {
                     for c in 0..self._cols {
                         if self.lr.q.val().index() == c {
                             self.wbank[c].we.next = true;

@@ -381,6 +381,22 @@ fn shell_long_bursts_across_4k_boundaries() {
 }
 
 #[test]
+fn shell_loads_one_weight_code_per_cycle_when_a_row_is_wider_than_64_bits() {
+    // The small configurations load a tile's weights a row of C codes per cycle;
+    // 9 columns of up to 8-bit weights make a 72-bit row, wider than the
+    // gearbox's widest field, so this one loads one code per cycle.
+    assert!(cfg_2x3_64().loads_weight_rows() && cfg_2x2_128().loads_weight_rows());
+    let cfg = AcceleratorConfig {
+        cols: 9,
+        weight_bits_max: 8,
+        wbuf_bytes: 2304,
+        ..cfg_2x3_64()
+    };
+    assert!(!cfg.loads_weight_rows());
+    chains(cfg, 16, 20, 0.5, 4, false);
+}
+
+#[test]
 fn shell_chains_2x2_128bit_match_functional() {
     // 128-bit data ports: Verilator wide words through the word accessors.
     chains(cfg_2x2_128(), 15, 30, 0.5, 6, false);

@@ -216,9 +216,15 @@ fn table4_holds_for_the_whole_shell() {
                 );
                 let lo = runs.iter().map(|r| r.1).min().unwrap();
                 let hi = runs.iter().map(|r| r.1).max().unwrap();
+                // The paper's xck26 fps differ by <= 0.4% within a budget; ours by the
+                // fixed steps above, whose share grew when the weight load became a
+                // row per cycle (a 784-input layer at L = 1 is now ~7,000 cycles):
+                // < 2% at K = 784, < 1% at K = 2304.
+                let bound = if inputs >= 2304 { 0.01 } else { 0.02 };
                 assert!(
-                    ((hi - lo) as f64) < 0.01 * lo as f64,
-                    "L={latency} K={inputs} b_s*T={bst}: splits differ by more than 1%: {runs:?}"
+                    ((hi - lo) as f64) < bound * lo as f64,
+                    "L={latency} K={inputs} b_s*T={bst}: splits differ by more than {}%: {runs:?}",
+                    100.0 * bound
                 );
                 per_budget.push(budget[0]);
             }

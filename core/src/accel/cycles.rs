@@ -155,7 +155,8 @@ pub struct LayerCycles {
     /// weights, gather rows, write-back (nothing overlaps: no double
     /// buffering yet, docs/shell.md).
     pub dma: u64,
-    /// Of `dma`, the weight loads (`K C` codes per tile, one per cycle).
+    /// Of `dma`, the weight loads (per tile `K` rows of `C` codes, or `K C`
+    /// codes, one per cycle: `AcceleratorConfig::loads_weight_rows`).
     pub weight_load: u64,
     /// Cycles of control: size arithmetic, checks, clearing the output buffer.
     pub control: u64,
@@ -240,6 +241,10 @@ impl CycleModel {
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
 
+        // Gearbox fields of a weight tile: one per input row of `C` codes, or one
+        // per code.
+        let weight_fields = if cfg.loads_weight_rows() { k } else { k * c };
+
         let mut x = LayerCycles::default();
         // Fetch, decode, size arithmetic, region and fit checks.
         x.dma += rd(16);
@@ -259,8 +264,8 @@ impl CycleModel {
             let advance = o0 / opg - g_lo; // steps to the tile's first group
             g_lo = o0 / opg;
             x.control += 2 + advance + 1; // TileStart, GAdv, TileEnd
-            x.dma += rd(3 * nv) + rd(k * c);
-            x.weight_load += rd(k * c);
+            x.dma += rd(3 * nv) + rd(weight_fields);
+            x.weight_load += rd(weight_fields);
             x.dma_read_bytes += self.read_bytes(u64::from(d.params) + 12 * o0, 12 * nv)
                 + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
             if gather {

@@ -63,6 +63,15 @@ impl Default for AcceleratorConfig {
 pub struct ConfigError(pub String);
 
 impl AcceleratorConfig {
+    /// Whether the controller loads a whole row of a weight tile, the `cols` codes
+    /// of one input, per cycle (true when `cols * weight_bits_max <= 64`, the
+    /// gearbox's widest field), rather than one `b_w`-bit code per cycle. A tile's
+    /// weight load then takes `K` cycles instead of `K * cols` (docs/shell.md,
+    /// "Controller").
+    pub fn loads_weight_rows(&self) -> bool {
+        self.cols * usize::from(self.weight_bits_max) <= 64
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         if !(1..=64).contains(&self.rows) || !(1..=64).contains(&self.cols) {
