@@ -36,6 +36,26 @@ fn daemon(dir: &std::path::Path) -> Daemon {
     Daemon::new(Board::open(Box::new(regs), paths).unwrap())
 }
 
+/// One sample of a seeded random MLP on `dev`: its output must be the golden
+/// model's.
+fn runs_a_random_mlp_exactly(dev: &mut BoardDevice, seed: u64) {
+    let mut rng = random::rng(seed);
+    let model = random::model(&mut rng, Architecture::Mlp);
+    let program = compile(&model, &dev.info.config).unwrap();
+    let x = random::spikes(
+        &mut rng,
+        model.input_len(),
+        model.spec.input.bits.get(),
+        0.5,
+    );
+    let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        got[0].output,
+        golden::run_sample(&model, &x, Engine::Direct),
+        "seed {seed}"
+    );
+}
+
 /// A daemon serving one end of a pty pair in a thread; returns the other end.
 fn serve_pty(dir: &std::path::Path) -> (TTYPort, std::thread::JoinHandle<Daemon>) {
     let (mut host, mut board) = TTYPort::pair().expect("a pseudo-terminal pair");
@@ -120,20 +140,7 @@ fn flash_checks_the_part_converts_uploads_and_loads() {
     assert!(e.contains("xczu9eg") && e.contains("xck26"), "{e}");
 
     // The freshly loaded design runs a network bit-identical to golden.
-    let mut rng = random::rng(77);
-    let model = random::model(&mut rng, Architecture::Mlp);
-    let program = compile(&model, &dev.info.config).unwrap();
-    let x = random::spikes(
-        &mut rng,
-        model.input_len(),
-        model.spec.input.bits.get(),
-        0.5,
-    );
-    let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
-    assert_eq!(
-        got[0].output,
-        golden::run_sample(&model, &x, Engine::Direct)
-    );
+    runs_a_random_mlp_exactly(&mut dev, 77);
     drop(dev);
     let d = server.join().unwrap();
     assert_eq!(d.loaded, vec!["spikeslice_top".to_string()]);
@@ -311,20 +318,7 @@ fn a_client_that_vanishes_mid_upload_leaves_the_daemon_serving() {
     drop(raw);
     // The next client is served normally.
     let mut second = connect();
-    let mut rng = random::rng(5);
-    let model = random::model(&mut rng, Architecture::Mlp);
-    let program = compile(&model, &second.info.config).unwrap();
-    let x = random::spikes(
-        &mut rng,
-        model.input_len(),
-        model.spec.input.bits.get(),
-        0.5,
-    );
-    let got = second.run(&program, std::slice::from_ref(&x)).unwrap();
-    assert_eq!(
-        got[0].output,
-        golden::run_sample(&model, &x, Engine::Direct)
-    );
+    runs_a_random_mlp_exactly(&mut second, 5);
     assert!(matches!(
         second.request(&Request::Reset).unwrap(),
         Response::Ok

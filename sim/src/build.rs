@@ -374,3 +374,12 @@ impl Shim {
         }
     }
 }
+
+/// The index of port `name` in a design's manifest (the shim's port number).
+pub(crate) fn port_index(m: &Manifest, name: &str) -> Result<u32, SimError> {
+    m.ports
+        .iter()
+        .position(|p| p.name == name)
+        .map(|i| i as u32)
+        .ok_or_else(|| SimError::Config(format!("the {} manifest lacks port {name}", m.top_module)))
+}

@@ -144,13 +144,7 @@ struct Ports {
 
 impl Ports {
     fn from_manifest(m: &Manifest) -> Result<Self, SimError> {
-        let find = |n: &str| -> Result<u32, SimError> {
-            m.ports
-                .iter()
-                .position(|p| p.name == n)
-                .map(|i| i as u32)
-                .ok_or_else(|| SimError::Config(format!("manifest lacks port {n}")))
-        };
+        let find = |n: &str| build::port_index(m, n);
         let lanes = |prefix: &str, n: usize| -> Result<Vec<u32>, SimError> {
             (0..n).map(|i| find(&format!("{prefix}${i}"))).collect()
         };

@@ -150,13 +150,7 @@ struct Ports {
 
 impl Ports {
     fn from_manifest(m: &Manifest) -> Result<Self, SimError> {
-        let f = |n: &str| -> Result<u32, SimError> {
-            m.ports
-                .iter()
-                .position(|p| p.name == n)
-                .map(|i| i as u32)
-                .ok_or_else(|| SimError::Config(format!("the shell manifest lacks port {n}")))
-        };
+        let f = |n: &str| build::port_index(m, n);
         Ok(Ports {
             rst: f("rst")?,
             irq: f("irq")?,
