@@ -55,14 +55,18 @@ impl Logic for WeightDecoder {
 }
 
 /// A chain of `len` registers advancing only when `en` is high (the skew of one row or
-/// column). `len` = 0 is a wire.
+/// column), emptied by `clr` (the chunk's accumulator clear: a no-op after a full
+/// chunk, whose flush leaves zeros, but it drops what a soft reset left in flight).
+/// `len` = 0 is a wire.
 #[derive(LogicBlock)]
 pub struct SkewLine<T: Synth> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
+    pub clr: Signal<In, Bit>,
     pub d_in: Signal<In, T>,
     pub d_out: Signal<Out, T>,
     regs: Vec<DFF<T>>,
+    zero: Constant<T>,
     _len: usize,
     _first: usize,
     _last: usize,
@@ -73,9 +77,11 @@ impl<T: Synth> SkewLine<T> {
         Self {
             clock: Default::default(),
             en: Default::default(),
+            clr: Default::default(),
             d_in: Default::default(),
             d_out: Default::default(),
             regs: (0..len).map(|_| Default::default()).collect(),
+            zero: Constant::new(T::default()),
             _len: len,
             _first: len.min(1),
             _last: len.saturating_sub(1),
@@ -102,6 +108,11 @@ impl<T: Synth> Logic for SkewLine<T> {
             }
             for i in 1..self._len {
                 self.regs[i].d.next = self.regs[i - 1].q.val();
+            }
+        }
+        if self.clr.val() {
+            for i in 0..self._len {
+                self.regs[i].d.next = self.zero.val();
             }
         }
     }
@@ -160,6 +171,7 @@ impl<const ACC: usize> Array<ACC> {
             c(format!("dec${col}$b_w"), "b_w");
             c(format!("wskew${col}$clock"), "clock");
             c(format!("wskew${col}$en"), "en");
+            c(format!("wskew${col}$clr"), "clr");
             c(format!("wskew${col}$d_in"), &format!("dec${col}$w"));
             c(
                 format!("acc_out${col}"),
@@ -169,6 +181,7 @@ impl<const ACC: usize> Array<ACC> {
         for row in 0..rows {
             c(format!("xskew${row}$clock"), "clock");
             c(format!("xskew${row}$en"), "en");
+            c(format!("xskew${row}$clr"), "clr");
             c(
                 format!("xskew${row}$d_in"),
                 &format!("x_in${}", rows - 1 - row),
@@ -213,12 +226,14 @@ impl<const ACC: usize> Logic for Array<ACC> {
             self.dec[col].b_w.next = self.b_w.val();
             self.wskew[col].clock.next = self.clock.val();
             self.wskew[col].en.next = self.en.val();
+            self.wskew[col].clr.next = self.clr.val();
             self.wskew[col].d_in.next = self.dec[col].w.val();
             self.acc_out[col].next = self.pes[(rows - 1) * cols + col].acc_out.val();
         }
         for row in 0..rows {
             self.xskew[row].clock.next = self.clock.val();
             self.xskew[row].en.next = self.en.val();
+            self.xskew[row].clr.next = self.clr.val();
             self.xskew[row].d_in.next = self.x_in[rows - 1 - row].val();
         }
         for row in 0..rows {
@@ -254,12 +269,14 @@ impl<const ACC: usize> Logic for Array<ACC> {
             self.dec[col].b_w.connect();
             self.wskew[col].clock.connect();
             self.wskew[col].en.connect();
+            self.wskew[col].clr.connect();
             self.wskew[col].d_in.connect();
             self.acc_out[col].connect();
         }
         for row in 0..self._rows {
             self.xskew[row].clock.connect();
             self.xskew[row].en.connect();
+            self.xskew[row].clr.connect();
             self.xskew[row].d_in.connect();
         }
         for pe in self.pes.iter_mut() {

@@ -86,7 +86,11 @@ impl<const ACC: usize> Logic for Pe<ACC> {
             self.acc.d.next = self.acc_in.val();
         }
         if self.clr.val() {
+            // Also the slice bit in flight: after a full chunk it is 0 anyway (the flush
+            // pushes zeros through), but a run cut short by a soft reset leaves ones
+            // that would add stale weights in the next run's first steps.
             self.acc.d.next = 0.into();
+            self.x.d.next = false;
         }
     }
 }
