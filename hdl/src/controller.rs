@@ -3,7 +3,8 @@
 //! `DESC_OFFSET` through the DMA, with no host between layers, and leaves the window
 //! exactly as `spikeslice_core::accel::functional::execute` does.
 //!
-//! Per descriptor (a flat FSM, one phase after the other, no overlap):
+//! Per descriptor (one FSM for the phases, and a compute engine that feeds the core
+//! while `crun` is high, so that loads can run behind it):
 //!
 //! ```text
 //! DescCmd/DescRd/DescWait  read the 64-byte descriptor (16 words)
@@ -21,16 +22,22 @@
 //!   TileStart/GAdv         valid columns; first group of the tile
 //!   ParCmd/ParRd/ParWait   the tile's bias/threshold/v_init (threshold <= 0: code 2)
 //!   WgtCmd/WgtRd/WgtWait   the packed tile -> one weight bank per column (code k at
-//!                          address k)
-//!   dense:  CoreGo/CoreRun the core runs the tile: par beats from the registers, one
-//!                          (wgt, act) beat per cycle from the banks, spikes / final
-//!                          membranes written into the output buffer
+//!                          address k, in the bank half `lwh`)
+//!   dense:  CoreGo/CoreRun the compute engine runs the tile: par beats from the
+//!                          registers, one (wgt, act) beat per cycle from the banks,
+//!                          spikes / final membranes into the output buffer, PE
+//!                          additions counted per beat
+//!           double buffered (K <= half the bank depth): CoreGo goes on to TileEnd
+//!                          and the next tile's TileStart..WgtWait while the engine
+//!                          runs; TileStart waits until the running tile has taken its
+//!                          parameters, CoreGo and OutCmd until the engine is idle
 //!   gather: per position, per group meeting the tile: GrowCmd/GrowRd/GrowWait (the
 //!           gather row), GPre, CoreGo/CoreRun (act lanes read through the row),
-//!           TileMul/RunEnd
-//!   TileMul/TileEnd        PE additions = set slice bits x columns written
+//!           RunEnd
+//!   TileEnd                next tile, or the write-back
 //! OutCmd/OutWr/OutWait     the output buffer -> the layer's output region
-//! Next                     next descriptor, or Finish (done) / Fail (error + done)
+//! Next                     next descriptor, or Finish (done) / Fail (error + done,
+//!                          once the engine is idle)
 //! ```
 //!
 //! Every DMA error (refused command, SLVERR, DECERR) ends the run with the DMA's code
@@ -82,7 +89,6 @@ pub enum CtlState {
     GPre,
     CoreGo,
     CoreRun,
-    TileMul,
     RunEnd,
     TileEnd,
     OutCmd,
@@ -297,7 +303,22 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pcur: DFF<Bits<32>>,
     wcur: DFF<Bits<32>>,
     nvalid: DFF<Bits<32>>,
-    tile_ones: DFF<Bits<64>>,
+    // Compute engine: the core runs a tile while `crun`; with double buffering
+    // (`dbl`) the FSM loads the next tile meanwhile, into the other half of the
+    // weight banks (`lwh` loads, `cwh` computes) and with `co0`/`cnv`/`cnb` the
+    // running tile's first column, valid columns and first neuron.
+    crun: DFF<Bit>,
+    cerr: DFF<Bit>,
+    dbl: DFF<Bit>,
+    lwh: DFF<Bit>,
+    cwh: DFF<Bit>,
+    co0: DFF<Bits<32>>,
+    cnv: DFF<Bits<32>>,
+    cnb: DFF<Bits<32>>,
+    wboff: Signal<Local, Bits<32>>,
+    rboff: Signal<Local, Bits<32>>,
+    addn: Signal<Local, Bits<32>>,
+    k_khalf: Constant<Bits<32>>,
     pb: Vec<DFF<Bits<32>>>,
     pt: Vec<DFF<Bits<32>>>,
     pv: Vec<DFF<Bits<32>>>,
@@ -582,7 +603,18 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             pcur: Default::default(),
             wcur: Default::default(),
             nvalid: Default::default(),
-            tile_ones: Default::default(),
+            crun: Default::default(),
+            cerr: Default::default(),
+            dbl: Default::default(),
+            lwh: Default::default(),
+            cwh: Default::default(),
+            co0: Default::default(),
+            cnv: Default::default(),
+            cnb: Default::default(),
+            wboff: Default::default(),
+            rboff: Default::default(),
+            addn: Default::default(),
+            k_khalf: Constant::new((plan.wbank_depth as u64 / 2).into()),
             pb: n(cols),
             pt: n(cols),
             pv: n(cols),
@@ -690,9 +722,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             in_words, cbw, tile_words, ntiles, w_words, par_bytes, nn, oplanes, out_words, chunks,
             a_words, tstride, opg, rem_og, gp, gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off,
             gs, goffc, pos, pofs, nbase, nrun, mrun, gcur, goff, skp, rdn, rerr, reoff, wdn, werr,
-            weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, tile_ones, pf, pcol, bth, ppk, ppc,
-            kk, s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv, ocnt, ob, donef, errq, erroff,
-            c_cyc, c_bsy, c_add, c_sl, c_spk
+            weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, crun, cerr, dbl, lwh, cwh, co0, cnv,
+            cnb, pf, pcol, bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv,
+            ocnt, ob, donef, errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
         );
         for c in 0..self._cols {
             self.pb[c].clock.next = self.clock.val();
@@ -861,6 +893,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.foff.next = 0.into();
 
         // Buffers: defaults.
+        // Weight bank halves (double buffering): loads write `lwh`, the core reads `cwh`.
+        self.wboff.next = 0.into();
+        if self.lwh.q.val() {
+            self.wboff.next = self.k_khalf.val();
+        }
+        self.rboff.next = 0.into();
+        if self.cwh.q.val() {
+            self.rboff.next = self.k_khalf.val();
+        }
         // Weight codes out of the gearbox's field: code c of a row at bits
         // [c b_w, (c + 1) b_w) (layout::pack_weights), or the one code at bit 0.
         for c in 0..self._cols {
@@ -871,7 +912,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.wcode[c].next = (self.unp.out_data.val() >> self.wsh[c].val()) & self.wmask.val();
             self.wbank[c].clock.next = self.clock.val();
             self.wbank[c].we.next = false;
-            self.wbank[c].waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val());
+            self.wbank[c].waddr.next =
+                bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val() + self.wboff.val());
             self.wbank[c].wdata.next = self.wcode[c].val().get_bits::<8>(0);
         }
         for r in 0..self._rows {
@@ -882,25 +924,25 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.abank[r].wdata.next = self.unp.out_data.val();
         }
         // Output columns: in range and in the group being run (dense: one group).
-        self.ocol.next = self.o0.q.val() + bit_cast::<32, 8>(self.ec.q.val());
+        self.ocol.next = self.co0.q.val() + bit_cast::<32, 8>(self.ec.q.val());
         self.ocol_ok.next = (self.ocol.val() < self.oo.q.val())
             & (self.ocol.val() >= self.gs.q.val())
             & (bit_cast::<64, 32>(self.ocol.val())
                 < bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val());
-        self.mcol.next = self.o0.q.val() + bit_cast::<32, 8>(self.moc.q.val());
+        self.mcol.next = self.co0.q.val() + bit_cast::<32, 8>(self.moc.q.val());
         self.mcol_ok.next = (self.mcol.val() < self.oo.q.val())
             & (self.mcol.val() >= self.gs.q.val())
             & (bit_cast::<64, 32>(self.mcol.val())
                 < bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val());
         // Valid columns of the tile in the group: min(gs + opg, o0 + nvalid) - max(gs, o0).
-        self.ghi.next = self.o0.q.val() + self.nvalid.q.val();
+        self.ghi.next = self.co0.q.val() + self.cnv.q.val();
         if bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val()
             < bit_cast::<64, 32>(self.ghi.val())
         {
             self.ghi.next = self.gs.q.val() + bit_cast::<32, 64>(self.opg.q.val());
         }
-        self.ncg.next = self.ghi.val() - self.o0.q.val();
-        if self.gs.q.val() > self.o0.q.val() {
+        self.ncg.next = self.ghi.val() - self.co0.q.val();
+        if self.gs.q.val() > self.co0.q.val() {
             self.ncg.next = self.ghi.val() - self.gs.q.val();
         }
         // Core feed: the next k (the RAM address) and the current beat.
@@ -951,7 +993,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         if self.pword.val().get_bit(31) {
             self.c_par_data.next = bit_cast::<MEM, 32>(self.pword.val()) | self.k_sext32.val();
         }
-        self.c_par_valid.next = (self.state.q.val() == CtlState::CoreRun) & (self.ppk.q.val() != 3);
+        self.c_par_valid.next = self.crun.q.val() & (self.ppk.q.val() != 3);
         // Spikes: column ec, bit ej of the current beat; membranes sign-extended to 64.
         self.ssel.next = 0.into();
         for c in 0..self._cols {
@@ -980,6 +1022,71 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         }
         self.fin.next = false;
 
+        // ---------------- Compute engine: the core runs a tile ----------------
+        // Independent of the FSM state, so that with double buffering the FSM loads
+        // the next tile meanwhile. PE additions: per beat, the set slice bits
+        // streamed x the columns written (`Activity::pe_adds`).
+        self.addn.next = bit_cast::<16, 8>(self.pop.val()) * self.ncg.val().get_bits::<16>(0);
+        if self.crun.q.val() {
+            // Parameters.
+            if (self.ppk.q.val() != 3) & self.c_par_ready.val() {
+                self.ppc.d.next = self.ppc.q.val() + 1;
+                if self.ppc.q.val() == self.k_cols_m1.val() {
+                    self.ppc.d.next = 0.into();
+                    self.ppk.d.next = self.ppk.q.val() + 1;
+                }
+            }
+            // One (wgt, act) beat per cycle from the banks.
+            if self.hs.val() {
+                self.gcur.d.next = self.gbuf.rdata.val();
+                self.c_add.d.next = self.c_add.q.val() + bit_cast::<64, 32>(self.addn.val());
+                self.kn.next = self.kk.q.val() + 1;
+                if bit_cast::<32, 16>(self.kk.q.val() + 1) == self.kk_n.q.val() {
+                    self.kn.next = 0.into();
+                    self.abn.next = self.ab.q.val() + self.pw.val();
+                    self.s0.d.next = self.s0.q.val() + bit_cast::<10, 64>(self.k_rows.val());
+                    if bit_cast::<64, 10>(self.s0.q.val()) + self.k_rows.val() >= self.s_sl.q.val()
+                    {
+                        self.sact.d.next = false;
+                    }
+                }
+            }
+            // Spikes: C x b_s single-bit writes, then the beat is accepted.
+            if self.c_spk_valid.val() {
+                self.o_we_one.next = self.ocol_ok.val();
+                self.o_addr.next = self.tb.q.val() + self.jb.q.val() + (self.nrun.q.val() >> 6);
+                if (self.ej.q.val() == 0) & self.ocol_ok.val() {
+                    self.c_spk.d.next = self.c_spk.q.val() + bit_cast::<64, 8>(self.ssel.val());
+                }
+                self.ej.d.next = self.ej.q.val() + 1;
+                self.jb.d.next = self.jb.q.val() + self.opw.val();
+                if self.ej.q.val() + 1 == self.bs.val() {
+                    self.ej.d.next = 0.into();
+                    self.jb.d.next = 0.into();
+                    self.ec.d.next = self.ec.q.val() + 1;
+                    self.nrun.d.next = self.nrun.q.val() + self.pp.q.val();
+                    if self.ec.q.val() == self.k_cols_m1.val() {
+                        self.ec.d.next = 0.into();
+                        self.nrun.d.next = self.cnb.q.val() + self.pos.q.val();
+                        self.c_spk_ready.next = true;
+                        self.tb.d.next = self.tb.q.val() + bit_cast::<32, 64>(self.tstride.q.val());
+                    }
+                }
+            }
+            // Final membranes: written for a readout layer, dropped otherwise.
+            self.c_mem_ready.next = true;
+            if self.c_mem_valid.val() {
+                self.moc.d.next = self.moc.q.val() + 1;
+                self.mrun.d.next = self.mrun.q.val() + self.pp.q.val();
+                self.o_addr.next = self.mrun.q.val();
+                self.o_we_all.next = self.readout.val() & self.mcol_ok.val();
+            }
+            if self.c_done.val() {
+                self.crun.d.next = false;
+                self.cerr.d.next = self.c_error.val();
+            }
+        }
+
         // ---------------- FSM ----------------
         match self.state.q.val() {
             CtlState::Idle => {
@@ -999,6 +1106,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.c_add.d.next = 0.into();
                     self.c_sl.d.next = 0.into();
                     self.c_spk.d.next = 0.into();
+                    self.cerr.d.next = false;
                     if self.desc_count.val() == 0 {
                         self.state.d.next = CtlState::Finish;
                     } else {
@@ -1459,22 +1567,29 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.gs.d.next = 0.into();
                     self.pcur.d.next = self.poff.q.val();
                     self.wcur.d.next = self.woff.q.val();
+                    // Double buffer dense layers whose tile fits half the weight banks.
+                    self.lwh.d.next = false;
+                    self.dbl.d.next =
+                        !self.gather.val() & (self.kk_n.q.val() <= self.k_khalf.val());
                     self.state.d.next = CtlState::TileStart;
                 }
             }
             CtlState::TileStart => {
-                self.nvalid.d.next = self.oo.q.val() - self.o0.q.val();
-                if self.oo.q.val() - self.o0.q.val() > bit_cast::<32, 64>(self.k_cols.val()) {
-                    self.nvalid.d.next = bit_cast::<32, 64>(self.k_cols.val());
+                // The running tile's parameters are consumed in its first 3C cycles;
+                // only then may the next tile's overwrite them.
+                if !self.crun.q.val() | (self.ppk.q.val() == 3) {
+                    self.nvalid.d.next = self.oo.q.val() - self.o0.q.val();
+                    if self.oo.q.val() - self.o0.q.val() > bit_cast::<32, 64>(self.k_cols.val()) {
+                        self.nvalid.d.next = bit_cast::<32, 64>(self.k_cols.val());
+                    }
+                    for c in 0..self._cols {
+                        self.pb[c].d.next = 0.into();
+                        self.pt[c].d.next = 0.into();
+                        self.pv[c].d.next = 0.into();
+                    }
+                    self.bth.d.next = false;
+                    self.state.d.next = CtlState::GAdv;
                 }
-                for c in 0..self._cols {
-                    self.pb[c].d.next = 0.into();
-                    self.pt[c].d.next = 0.into();
-                    self.pv[c].d.next = 0.into();
-                }
-                self.tile_ones.d.next = 0.into();
-                self.bth.d.next = false;
-                self.state.d.next = CtlState::GAdv;
             }
             CtlState::GAdv => {
                 // First group of the tile: advance while the group ends at or before o0.
@@ -1661,107 +1776,58 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.state.d.next = CtlState::CoreGo;
             }
             CtlState::CoreGo => {
-                self.c_start.next = true;
-                self.ppk.d.next = 0.into();
-                self.ppc.d.next = 0.into();
-                self.kn.next = 0.into();
-                self.abn.next = 0.into();
-                self.s0.d.next = 0.into();
-                self.sv.d.next = true;
-                self.sact.d.next = true;
-                self.ec.d.next = 0.into();
-                self.ej.d.next = 0.into();
-                self.jb.d.next = 0.into();
-                self.tb.d.next = 0.into();
-                self.moc.d.next = 0.into();
-                self.tile_ones.d.next = 0.into();
-                self.gcur.d.next = self.gbuf.rdata.val();
-                self.nrun.d.next = self.nbase.q.val() + self.pos.q.val();
-                self.mrun.d.next = self.nbase.q.val() + self.pos.q.val();
-                self.state.d.next = CtlState::CoreRun;
+                // With double buffering the previous tile may still be running: wait
+                // for the core (it is idle again the cycle after its done).
+                if self.cerr.q.val() {
+                    self.fcode.next = 2.into();
+                    self.foff.next = self.at.q.val();
+                    self.state.d.next = CtlState::Fail;
+                } else if !self.crun.q.val() {
+                    self.c_start.next = true;
+                    self.crun.d.next = true;
+                    self.cwh.d.next = self.lwh.q.val();
+                    self.co0.d.next = self.o0.q.val();
+                    self.cnv.d.next = self.nvalid.q.val();
+                    self.cnb.d.next = self.nbase.q.val();
+                    self.ppk.d.next = 0.into();
+                    self.ppc.d.next = 0.into();
+                    self.kn.next = 0.into();
+                    self.abn.next = 0.into();
+                    self.s0.d.next = 0.into();
+                    self.sv.d.next = true;
+                    self.sact.d.next = true;
+                    self.ec.d.next = 0.into();
+                    self.ej.d.next = 0.into();
+                    self.jb.d.next = 0.into();
+                    self.tb.d.next = 0.into();
+                    self.moc.d.next = 0.into();
+                    self.gcur.d.next = self.gbuf.rdata.val();
+                    self.nrun.d.next = self.nbase.q.val() + self.pos.q.val();
+                    self.mrun.d.next = self.nbase.q.val() + self.pos.q.val();
+                    self.state.d.next = CtlState::CoreRun;
+                    if self.dbl.q.val() {
+                        // Load the next tile into the other half while this one runs.
+                        self.lwh.d.next = !self.lwh.q.val();
+                        self.state.d.next = CtlState::TileEnd;
+                    }
+                }
             }
             CtlState::CoreRun => {
-                // Parameters.
-                if (self.ppk.q.val() != 3) & self.c_par_ready.val() {
-                    self.ppc.d.next = self.ppc.q.val() + 1;
-                    if self.ppc.q.val() == self.k_cols_m1.val() {
-                        self.ppc.d.next = 0.into();
-                        self.ppk.d.next = self.ppk.q.val() + 1;
-                    }
-                }
-                // One (wgt, act) beat per cycle from the banks.
-                if self.hs.val() {
-                    self.gcur.d.next = self.gbuf.rdata.val();
-                    self.tile_ones.d.next =
-                        self.tile_ones.q.val() + bit_cast::<64, 8>(self.pop.val());
-                    self.kn.next = self.kk.q.val() + 1;
-                    if bit_cast::<32, 16>(self.kk.q.val() + 1) == self.kk_n.q.val() {
-                        self.kn.next = 0.into();
-                        self.abn.next = self.ab.q.val() + self.pw.val();
-                        self.s0.d.next = self.s0.q.val() + bit_cast::<10, 64>(self.k_rows.val());
-                        if bit_cast::<64, 10>(self.s0.q.val()) + self.k_rows.val()
-                            >= self.s_sl.q.val()
-                        {
-                            self.sact.d.next = false;
-                        }
-                    }
-                }
-                // Spikes: C x b_s single-bit writes, then the beat is accepted.
-                if self.c_spk_valid.val() {
-                    self.o_we_one.next = self.ocol_ok.val();
-                    self.o_addr.next = self.tb.q.val() + self.jb.q.val() + (self.nrun.q.val() >> 6);
-                    if (self.ej.q.val() == 0) & self.ocol_ok.val() {
-                        self.c_spk.d.next = self.c_spk.q.val() + bit_cast::<64, 8>(self.ssel.val());
-                    }
-                    self.ej.d.next = self.ej.q.val() + 1;
-                    self.jb.d.next = self.jb.q.val() + self.opw.val();
-                    if self.ej.q.val() + 1 == self.bs.val() {
-                        self.ej.d.next = 0.into();
-                        self.jb.d.next = 0.into();
-                        self.ec.d.next = self.ec.q.val() + 1;
-                        self.nrun.d.next = self.nrun.q.val() + self.pp.q.val();
-                        if self.ec.q.val() == self.k_cols_m1.val() {
-                            self.ec.d.next = 0.into();
-                            self.nrun.d.next = self.nbase.q.val() + self.pos.q.val();
-                            self.c_spk_ready.next = true;
-                            self.tb.d.next =
-                                self.tb.q.val() + bit_cast::<32, 64>(self.tstride.q.val());
-                        }
-                    }
-                }
-                // Final membranes: written for a readout layer, dropped otherwise.
-                self.c_mem_ready.next = true;
-                if self.c_mem_valid.val() {
-                    self.moc.d.next = self.moc.q.val() + 1;
-                    self.mrun.d.next = self.mrun.q.val() + self.pp.q.val();
-                    self.o_addr.next = self.mrun.q.val();
-                    self.o_we_all.next = self.readout.val() & self.mcol_ok.val();
-                }
+                // The compute engine runs the tile (above); wait for it.
                 if self.c_done.val() {
                     if self.c_error.val() {
                         self.fcode.next = 2.into();
                         self.foff.next = self.at.q.val();
                         self.state.d.next = CtlState::Fail;
+                    } else if self.gather.val() {
+                        self.state.d.next = CtlState::RunEnd;
                     } else {
-                        self.state.d.next = CtlState::TileMul;
+                        self.state.d.next = CtlState::TileEnd;
                     }
                 }
             }
-            CtlState::TileMul => {
-                self.md_a.d.next = self.tile_ones.q.val();
-                self.md_b.d.next = bit_cast::<64, 32>(self.ncg.val());
-                self.md_div.d.next = false;
-                self.md_acc.d.next = 0.into();
-                self.md_cnt.d.next = 0.into();
-                self.ret.d.next = CtlState::TileEnd;
-                if self.gather.val() {
-                    self.ret.d.next = CtlState::RunEnd;
-                }
-                self.state.d.next = CtlState::MathRun;
-            }
             CtlState::RunEnd => {
                 // Next group of the tile at this position, else the next position.
-                self.c_add.d.next = self.c_add.q.val() + self.md_acc.q.val();
                 self.gs.d.next = self.gs.q.val() + bit_cast::<32, 64>(self.opg.q.val());
                 self.goffc.d.next = self.goffc.q.val() + bit_cast::<32, 64>(self.kp.q.val() << 2);
                 if bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val()
@@ -1781,9 +1847,6 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             CtlState::TileEnd => {
                 self.pos.d.next = 0.into();
                 self.nbase.d.next = self.nbase.q.val() + bit_cast::<32, 64>(self.cp.q.val());
-                if !self.gather.val() {
-                    self.c_add.d.next = self.c_add.q.val() + self.md_acc.q.val();
-                }
                 self.o0.d.next = self.o0.q.val() + bit_cast::<32, 64>(self.k_cols.val());
                 self.pcur.d.next = self.pcur.q.val() + self.k_cols12.val();
                 self.wcur.d.next =
@@ -1797,14 +1860,21 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::OutCmd => {
-                self.wr_cmd_valid.next = true;
-                self.wdn.d.next = false;
-                self.ra.d.next = 0.into();
-                self.rv.d.next = false;
-                self.bv.d.next = false;
-                self.ocnt.d.next = 0.into();
-                if self.wr_cmd_ready.val() {
-                    self.state.d.next = CtlState::OutWr;
+                // The last tile's spikes must be in the output buffer first.
+                if self.cerr.q.val() {
+                    self.fcode.next = 2.into();
+                    self.foff.next = self.at.q.val();
+                    self.state.d.next = CtlState::Fail;
+                } else if !self.crun.q.val() {
+                    self.wr_cmd_valid.next = true;
+                    self.wdn.d.next = false;
+                    self.ra.d.next = 0.into();
+                    self.rv.d.next = false;
+                    self.bv.d.next = false;
+                    self.ocnt.d.next = 0.into();
+                    if self.wr_cmd_ready.val() {
+                        self.state.d.next = CtlState::OutWr;
+                    }
                 }
             }
             CtlState::OutWr => {
@@ -1875,8 +1945,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.state.d.next = CtlState::Idle;
             }
             CtlState::Fail => {
-                self.donef.d.next = true;
-                self.state.d.next = CtlState::Idle;
+                // A load that failed behind a running tile: let the tile finish, as
+                // it would have before the load was started.
+                if !self.crun.q.val() {
+                    self.donef.d.next = true;
+                    self.state.d.next = CtlState::Idle;
+                }
             }
         }
         if self.fcode.val() != 0 {
@@ -1886,7 +1960,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.kk.d.next = self.kn.val();
         self.ab.d.next = self.abn.val();
         for c in 0..self._cols {
-            self.wbank[c].raddr.next = bit_cast::<BRAM_ADDR_BITS, 16>(self.kn.val());
+            self.wbank[c].raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+                bit_cast::<32, 16>(self.kn.val()) + self.rboff.val(),
+            );
         }
         // Gather buffer writes (after the FSM has decided `take`).
         self.gbuf.clock.next = self.clock.val();
@@ -1942,6 +2018,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.idx.d.next = 0.into();
             self.sv.d.next = false;
             self.sact.d.next = false;
+            self.crun.d.next = false;
+            self.cerr.d.next = false;
             self.c_cyc.d.next = 0.into();
             self.c_bsy.d.next = 0.into();
             self.c_add.d.next = 0.into();

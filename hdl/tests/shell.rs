@@ -535,6 +535,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
             let victim = rng.below(u64::from(count)) as usize;
             let vat = desc_off as usize + victim * DESCRIPTOR_BYTES;
             let vd = functional::decode_chain(&w, desc_off, count, &cfg).unwrap()[victim];
+            let mut slverr_at = 0u32;
             match case.fault {
                 Fault::None => {}
                 Fault::BadMagic => w[vat] ^= 0x10,
@@ -547,7 +548,18 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                     }
                 }
                 Fault::ReadSlverr => {
-                    let a = u64::from(vd.weights);
+                    // On the first beat of a random tile's weights that no other tile
+                    // shares: with double buffering a later tile loads behind a run.
+                    let wb = WeightBits::new(u32::from(vd.weight_bits)).unwrap();
+                    let tb = layout::weight_tile_bytes(vd.fan_in as usize, cfg.cols, wb) as u64;
+                    let tiles = u64::from(vd.outputs).div_ceil(cfg.cols as u64);
+                    let t = rng.below(tiles);
+                    let b = S as u64;
+                    let mut a = (u64::from(vd.weights) + t * tb).div_ceil(b) * b;
+                    if a >= u64::from(vd.weights) + (t + 1) * tb {
+                        a = u64::from(vd.weights);
+                    }
+                    slverr_at = a as u32;
                     m.err.push((a, a + 1, 2));
                 }
                 Fault::WriteDecerr => {
@@ -583,7 +595,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                         // The victim ran; its output write was refused by the memory.
                         (5u32, victim as u32, vd.output, Some(a))
                     } else {
-                        (4u32, victim as u32, vd.weights, Some(a))
+                        (4u32, victim as u32, slverr_at, Some(a))
                     }
                 }
                 _ => match functional::execute(&mut want[..win_size as usize], desc_off, count, &cfg) {
@@ -618,6 +630,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                     x = cyc(&mut sim, x, &mut m)?;
                     drained = true;
                 }
+                println!("case {ci}: soft reset in {:?}", x.controller_state());
                 x = lite_write(&mut sim, x, &mut m, regmap::CTRL, ctrl::SOFT_RESET | ctrl::IRQ_ENABLE)?;
                 let (x2, st) = lite_read(&mut sim, x, &mut m, regmap::STATUS)?;
                 x = x2;
@@ -664,7 +677,15 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
             sim_assert_eq!(sim, eo, want_off, x);
             if case.fault != Fault::WriteDecerr {
                 if let Some(p) = m.window.iter().zip(&want).position(|(a, b)| a != b) {
-                    println!("case {ci}: window differs first at offset {p:#x}");
+                    println!("case {ci}: window differs first at offset {p:#x} (drained {drained})");
+                    let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
+                    for d in &ds {
+                        println!("  {d:?}");
+                    }
+                    let diff: Vec<usize> = (0..want.len()).filter(|&i| m.window[i] != want[i]).collect();
+                    println!("  {} bytes differ: {:x?}", diff.len(), &diff[..diff.len().min(40)]);
+                    println!("  rtl  {:02x?}", &m.window[p..p + 16]);
+                    println!("  want {:02x?}", &want[p..p + 16]);
                     sim_assert!(sim, false, x);
                 }
             } else {
@@ -723,7 +744,9 @@ fn cfg_2x3_64() -> AcceleratorConfig {
         membrane_bits: 24,
         axi_data_bytes: 8,
         max_burst_beats: 8,
-        wbuf_bytes: 1024,
+        // 64 codes per bank: dense layers with K <= 32 double buffer, K in 33..40
+        // run their tiles one after the other.
+        wbuf_bytes: 192,
         abuf_bytes: 2048,
         obuf_bytes: 1024,
     }

@@ -15,13 +15,14 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use spikeslice_core::accel::cycles::{CycleModel, DmaTiming};
 use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
 use spikeslice_core::accel::regmap::{self, status, ErrorCode};
 use spikeslice_core::accel::{functional, layout, AcceleratorConfig};
 use spikeslice_core::numeric::WeightBits;
 use spikeslice_hdl::controller::cycle_estimate;
 use spikeslice_sim::ddr::{DdrTiming, Fault, RESP_DECERR, RESP_SLVERR};
-use spikeslice_sim::shell::{dma_read_bytes, write_split_cycles, RunOutcome};
+use spikeslice_sim::shell::{dma_read_bytes, write_split_cycles};
 use spikeslice_sim::{ShellSim, SimError, SimOptions};
 
 const WINDOW: usize = 12 * 1024;
@@ -239,7 +240,8 @@ fn shell(cfg: &AcceleratorConfig) -> ShellSim {
 
 /// Runs one random chain on `sim` with its current DDR timing and checks everything
 /// against the functional model. `exact_cycles`: the DDR has a fixed latency and no
-/// backpressure, so CNT_CYCLES must equal the cycle formula.
+/// backpressure, so CNT_CYCLES must equal the cycle formula. Returns the chain's
+/// layers.
 fn check_chain(
     sim: &mut ShellSim,
     rng: &mut ChaCha8Rng,
@@ -247,7 +249,7 @@ fn check_chain(
     big: bool,
     exact_latency: Option<u64>,
     what: &str,
-) -> RunOutcome {
+) -> Vec<LayerDescriptor> {
     let cfg = *sim.config();
     let (w, desc_off, count) = random_chain(rng, &cfg, WINDOW, gather_pct, big);
     let mut want = w.clone();
@@ -329,27 +331,45 @@ fn check_chain(
             );
         }
     }
-    out
+    ds
 }
 
-fn chains(cfg: AcceleratorConfig, seed: u64, n: usize, gather_pct: f64, latency: u64, big: bool) {
+/// `n` random chains at a fixed latency, each checked by [`check_chain`]; returns
+/// every layer run.
+fn chains(
+    cfg: AcceleratorConfig,
+    seed: u64,
+    n: usize,
+    gather_pct: f64,
+    latency: u64,
+    big: bool,
+) -> Vec<LayerDescriptor> {
     let mut sim = shell(&cfg);
     sim.ddr.set_timing(DdrTiming::fixed(latency));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let t = std::time::Instant::now();
     let c0 = sim.cycles();
+    let mut layers = Vec::new();
     for i in 0..n {
         let what = format!(
             "{}x{} seed {seed} chain {i} (latency {latency})",
             cfg.rows, cfg.cols
         );
-        check_chain(&mut sim, &mut rng, gather_pct, big, Some(latency), &what);
+        layers.extend(check_chain(
+            &mut sim,
+            &mut rng,
+            gather_pct,
+            big,
+            Some(latency),
+            &what,
+        ));
     }
     eprintln!(
         "{n} chains, {} cycles in {:.2} s",
         sim.cycles() - c0,
         t.elapsed().as_secs_f64()
     );
+    layers
 }
 
 #[test]
@@ -394,6 +414,38 @@ fn shell_loads_one_weight_code_per_cycle_when_a_row_is_wider_than_64_bits() {
     };
     assert!(!cfg.loads_weight_rows());
     chains(cfg, 16, 20, 0.5, 4, false);
+}
+
+#[test]
+fn shell_double_buffers_dense_tiles_that_fit_half_the_weight_banks() {
+    // 64 codes per weight bank: a dense layer with K <= 32 loads each next tile into
+    // the other half of the banks while the current one runs (docs/shell.md,
+    // "Double buffering"); K in 33..=40 runs its tiles one after the other. Both
+    // schedules must be bit-exact and take exactly the cycles of the formula.
+    let cfg = AcceleratorConfig {
+        wbuf_bytes: 192,
+        ..cfg_2x3_64()
+    };
+    let latency = 5;
+    let layers = chains(cfg, 21, 40, 0.0, latency, false);
+    let model = CycleModel {
+        config: cfg,
+        dma: DmaTiming { latency },
+    };
+    let multi_tile: Vec<_> = layers
+        .iter()
+        .filter(|d| d.outputs as usize > cfg.cols)
+        .collect();
+    let hidden = multi_tile
+        .iter()
+        .filter(|d| model.layer(d, 0).overlap > 0)
+        .count();
+    let serial = multi_tile.iter().filter(|d| d.fan_in > 32).count();
+    assert!(
+        hidden >= 5 && serial >= 1 && hidden + serial == multi_tile.len(),
+        "{hidden} double-buffered and {serial} serial of {} multi-tile layers",
+        multi_tile.len()
+    );
 }
 
 #[test]
@@ -519,6 +571,37 @@ fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
             false,
             Some(2),
             &format!("after the hang {i}"),
+        );
+    }
+}
+
+#[test]
+fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
+    // Cut at random points, most of them while the core runs a tile (it has slice
+    // bits in flight in its PEs and skew lines), then soft-reset: the next chain
+    // must be exact, so nothing of the cut run may add into it.
+    let cfg = cfg_2x3_64();
+    let mut sim = shell(&cfg);
+    sim.ddr.set_timing(DdrTiming::fixed(2));
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    for i in 0..8 {
+        let (w, desc_off, count) = random_chain(&mut rng, &cfg, WINDOW, 0.3, false);
+        let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
+        let est = cycle_estimate(&cfg, &ds, 2);
+        // Past the descriptor arithmetic (about 1,300 cycles), before the done.
+        let cut = rng.gen_range(1300.min(est - 20)..est - 10);
+        sim.set_window(w);
+        match sim.run(desc_off, count, cut) {
+            Err(SimError::Hang(_)) => {}
+            other => panic!("cut {i} at {cut} of {est}: expected a hang, got {other:?}"),
+        }
+        check_chain(
+            &mut sim,
+            &mut rng,
+            0.3,
+            false,
+            Some(2),
+            &format!("after the cut {i} at {cut} of {est} cycles"),
         );
     }
 }

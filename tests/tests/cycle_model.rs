@@ -165,7 +165,11 @@ const SHELL_FIXED_STEPS: u64 = 3;
 
 /// The same pattern for a whole layer on the shell: descriptor fetch, size
 /// arithmetic, input planes, parameters, weights, the core, and the output
-/// write-back, at two DMA latencies.
+/// write-back, at two DMA latencies. The layer's two tiles double buffer (the
+/// second tile's loads run behind the first tile's run, docs/shell.md), so the
+/// pattern is the paper's where the core bounds a tile: from `b_s * T = 16` on
+/// (at 8 the core's ~920 cycles and the ~950 of the next tile's loads cross at
+/// L = 40, and the layer takes whichever is longer).
 #[test]
 fn table4_holds_for_the_whole_shell() {
     let config = AcceleratorConfig::default(); // 8x8
@@ -197,13 +201,15 @@ fn table4_holds_for_the_whole_shell() {
         };
         for inputs in [784u32, 2304] {
             let mut per_budget = Vec::new();
-            for bst in [8u32, 16, 32] {
+            for bst in [16u32, 32, 48] {
                 let runs: Vec<(u32, u64)> = [1u8, 2, 4, 8]
                     .into_iter()
                     .filter(|&b| bst % u32::from(b) == 0)
                     .map(|b| {
                         let t = bst / u32::from(b);
-                        (t, model.layer(&layer(inputs, b, t), 0).total)
+                        let cycles = model.layer(&layer(inputs, b, t), 0);
+                        assert!(cycles.overlap > 0, "the two tiles overlap");
+                        (t, cycles.total)
                     })
                     .collect();
                 let budget: Vec<u64> = runs
@@ -228,9 +234,9 @@ fn table4_holds_for_the_whole_shell() {
                 );
                 per_budget.push(budget[0]);
             }
-            // Linear in b_s * T (8 -> 16 -> 32).
+            // Linear in b_s * T (16 -> 32 -> 48: equal steps).
             let (d1, d2) = (per_budget[1] - per_budget[0], per_budget[2] - per_budget[1]);
-            assert_eq!(d2, 2 * d1, "L={latency} K={inputs}: {per_budget:?}");
+            assert_eq!(d2, d1, "L={latency} K={inputs}: {per_budget:?}");
         }
     }
 }

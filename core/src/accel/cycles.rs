@@ -5,7 +5,10 @@
 //! It is the shell's cycle formula (docs/shell.md "Cycle formula"): the
 //! controller runs one phase after the other (fetch, size arithmetic, checks,
 //! input planes, then per output tile: parameters, weights, the core, and at
-//! the end the write-back), so the count is a sum of phase lengths. For a
+//! the end the write-back), so the count is a sum of phase lengths, less the
+//! loads that double buffering hides behind the core (dense layers whose tile
+//! fits half the weight banks: tile n + 1's parameters and weights load while
+//! tile n computes, [`LayerCycles::overlap`]). For a
 //! memory that answers every read command with its first beat `L` cycles
 //! later and every write burst with its response `L` cycles after the last
 //! beat, with no backpressure, the formula is **exact**: `hdl/tests/shell.rs`
@@ -14,7 +17,7 @@
 //! shell. The bare core's part ([`tile_cycles`]) is checked on its own against
 //! the Verilated core in `tests/tests/cycle_model.rs`.
 
-use super::buffers::output_words;
+use super::buffers::{output_words, BufferPlan};
 use super::descriptor::{LayerDescriptor, LayerKind};
 use super::layout;
 use super::AcceleratorConfig;
@@ -152,8 +155,8 @@ pub struct LayerCycles {
     /// Cycles the core is running.
     pub compute: u64,
     /// Cycles of DMA phases: descriptor fetch, input planes, parameters,
-    /// weights, gather rows, write-back (nothing overlaps: no double
-    /// buffering yet, docs/shell.md).
+    /// weights, gather rows, write-back (as if nothing overlapped; see
+    /// `overlap`).
     pub dma: u64,
     /// Of `dma`, the weight loads (per tile `K` rows of `C` codes, or `K C`
     /// codes, one per cycle: `AcceleratorConfig::loads_weight_rows`).
@@ -173,7 +176,11 @@ pub struct LayerCycles {
     /// `C * b_w` weight bits and `R` slice bits; per tile `3C` parameters of
     /// the membrane width).
     pub buffer_bits: u64,
-    /// Total cycles of the layer: `compute + dma + control`.
+    /// Cycles of `dma + control` that ran while the core computed: the next
+    /// tile's loads behind the current tile (double buffering, docs/shell.md
+    /// "Double buffering").
+    pub overlap: u64,
+    /// Total cycles of the layer: `compute + dma + control - overlap`.
     pub total: u64,
 }
 
@@ -197,6 +204,7 @@ impl LayerCycles {
         self.dma_read_bytes += o.dma_read_bytes;
         self.dma_write_bytes += o.dma_write_bytes;
         self.buffer_bits += o.buffer_bits;
+        self.overlap += o.overlap;
         self.total += o.total;
     }
 }
@@ -245,6 +253,15 @@ impl CycleModel {
         // per code.
         let weight_fields = if cfg.loads_weight_rows() { k } else { k * c };
 
+        // Double buffering (docs/shell.md): a dense layer whose tile fits half
+        // the weight banks loads tile n + 1 while tile n computes.
+        let half = BufferPlan::new(cfg).wbank_depth as u64 / 2;
+        let double = !gather && k <= half;
+        // Cycle (from the first TileStart) at which the core starts the last
+        // tile, for the double-buffered schedule.
+        let mut go: Option<u64> = None;
+        let mut serial_loop = 0u64;
+
         let mut x = LayerCycles::default();
         // Fetch, decode, size arithmetic, region and fit checks.
         x.dma += rd(16);
@@ -265,14 +282,16 @@ impl CycleModel {
             g_lo = o0 / opg;
             x.control += 2 + advance + 1; // TileStart, GAdv, TileEnd
             x.dma += rd(3 * nv) + rd(weight_fields);
+            // TileStart, GAdv and the two loads, up to the cycle the core starts.
+            let load = 2 + advance + rd(3 * nv) + rd(weight_fields);
             x.weight_load += rd(weight_fields);
             x.dma_read_bytes += self.read_bytes(u64::from(d.params) + 12 * o0, 12 * nv)
                 + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
             if gather {
                 let groups = (o0 + nv - 1) / opg - g_lo + 1;
                 // PosStart; per position GrpStart; per (position, group) the
-                // gather row, GPre, CoreGo, the core, TileMul, MathRun, RunEnd.
-                x.control += 1 + p * (1 + groups * (2 + 1 + MATH_ITERS + 1));
+                // gather row, GPre, CoreGo, the core, RunEnd.
+                x.control += 1 + p * (1 + groups * (2 + 1));
                 x.dma += p * groups * rd(k);
                 x.compute += p * groups * core;
                 x.tiles += p * groups;
@@ -283,9 +302,18 @@ impl CycleModel {
                     }
                 }
             } else {
-                x.control += 1 + 1 + MATH_ITERS; // CoreGo, TileMul, MathRun
+                x.control += 1; // CoreGo
                 x.compute += core;
                 x.tiles += 1;
+                // Serially: loads, CoreGo, the core, TileEnd. Double buffered:
+                // the next tile's TileStart waits for the running tile to take
+                // its 3C parameters (3C + 1 cycles after the core's start), and
+                // its CoreGo for the core to be idle again (core + 1).
+                serial_loop += load + 1 + core + 1;
+                go = Some(match go {
+                    None => load,
+                    Some(prev) => (prev + 3 * c + 1 + load).max(prev + core + 1),
+                });
             }
             o0 += c;
             tile += 1;
@@ -297,6 +325,10 @@ impl CycleModel {
             l,
         );
         x.control += 1; // Next
+        if let (true, Some(last)) = (double, go) {
+            // The write-back starts the cycle after the last tile's done.
+            x.overlap = serial_loop - (last + core + 1);
+        }
         x.dma_write_bytes = d
             .regions(cfg)
             .iter()
@@ -308,7 +340,7 @@ impl CycleModel {
         x.buffer_bits = 8 * (x.dma_read_bytes + x.dma_write_bytes)
             + beats * (c * u64::from(d.weight_bits) + r)
             + x.tiles * 3 * c * u64::from(cfg.membrane_bits);
-        x.total = x.compute + x.dma + x.control;
+        x.total = x.compute + x.dma + x.control - x.overlap;
         x
     }
 
@@ -369,5 +401,56 @@ mod tests {
         let b = tile_cycles(&split(8, 1), 8, 8);
         // Readout neuron steps: 2 per timestep.
         assert_eq!(a - b, 2 * (8 - 1));
+    }
+
+    fn dense(fan_in: u32, outputs: u32) -> LayerDescriptor {
+        LayerDescriptor {
+            kind: LayerKind::Dense,
+            readout: false,
+            hard_reset: false,
+            leak_shift: 0,
+            weight_bits: 2,
+            input_bits: 1,
+            spike_bits: 1,
+            timesteps: 2,
+            fan_in,
+            outputs,
+            positions: 1,
+            groups: 1,
+            input_len: fan_in,
+            weights: 0,
+            params: 0,
+            gather: 0,
+            input: 0,
+            output: 0,
+        }
+    }
+
+    #[test]
+    fn double_buffering_hides_the_next_tiles_loads_when_half_the_banks_hold_a_tile() {
+        // 4 columns, 1 KiB of weights: 256 codes per bank, 128 per half.
+        let cfg = AcceleratorConfig {
+            rows: 2,
+            cols: 4,
+            wbuf_bytes: 1024,
+            ..AcceleratorConfig::default()
+        };
+        let model = CycleModel::new(cfg);
+        let core = |k| shell_tile_cycles(&TileShape::of(&dense(k, 4)), 2, 4);
+        for k in [1u32, 17, 128] {
+            let four = model.layer(&dense(k, 16), 0);
+            assert_eq!(
+                four.total + four.overlap,
+                four.compute + four.dma + four.control
+            );
+            // Each of the three later tiles overlaps its loads with a run, and
+            // the layer never takes less than its runs back to back.
+            assert!(four.overlap > 0, "K {k}");
+            assert!(four.total >= 4 * (core(k) + 1), "K {k}");
+        }
+        // K past half the banks: one tile after the other, nothing hidden.
+        let serial = model.layer(&dense(129, 16), 0);
+        assert_eq!(serial.overlap, 0);
+        assert_eq!(serial.total, serial.compute + serial.dma + serial.control);
     }
 }
