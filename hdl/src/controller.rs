@@ -32,8 +32,9 @@
 //!                          runs; TileStart waits until the running tile has taken its
 //!                          parameters, CoreGo and OutCmd until the engine is idle
 //!   gather: per position, per group meeting the tile: GrowCmd/GrowRd/GrowWait (the
-//!           gather row), GPre, CoreGo/CoreRun (act lanes read through the row),
-//!           RunEnd
+//!           gather row, into the row-buffer half `lgh`), GPre, CoreGo/CoreRun (act
+//!           lanes read through the row), RunEnd; double buffered, CoreGo goes on to
+//!           RunEnd and the next row read, GPre waits until the engine is idle
 //!   TileEnd                next tile, or the write-back
 //! OutCmd/OutWr/OutWait     the output buffer -> the layer's output region
 //! Next                     next descriptor, or Finish (done) / Fail (error + done,
@@ -315,6 +316,13 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     co0: DFF<Bits<32>>,
     cnv: DFF<Bits<32>>,
     cnb: DFF<Bits<32>>,
+    cgs: DFF<Bits<32>>,
+    cpos: DFF<Bits<32>>,
+    // Gather-row buffer halves: rows load into `lgh` while the run reads `cgh`.
+    lgh: DFF<Bit>,
+    cgh: DFF<Bit>,
+    lgoff: Signal<Local, Bits<32>>,
+    cgoff: Signal<Local, Bits<32>>,
     wboff: Signal<Local, Bits<32>>,
     rboff: Signal<Local, Bits<32>>,
     addn: Signal<Local, Bits<32>>,
@@ -611,6 +619,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             co0: Default::default(),
             cnv: Default::default(),
             cnb: Default::default(),
+            cgs: Default::default(),
+            cpos: Default::default(),
+            lgh: Default::default(),
+            cgh: Default::default(),
+            lgoff: Default::default(),
+            cgoff: Default::default(),
             wboff: Default::default(),
             rboff: Default::default(),
             addn: Default::default(),
@@ -723,8 +737,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             a_words, tstride, opg, rem_og, gp, gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off,
             gs, goffc, pos, pofs, nbase, nrun, mrun, gcur, goff, skp, rdn, rerr, reoff, wdn, werr,
             weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, crun, cerr, dbl, lwh, cwh, co0, cnv,
-            cnb, pf, pcol, bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv,
-            ocnt, ob, donef, errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
+            cnb, cgs, cpos, lgh, cgh, pf, pcol, bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej, jb,
+            tb, moc, ra, rv, bv, ocnt, ob, donef, errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
         );
         for c in 0..self._cols {
             self.pb[c].clock.next = self.clock.val();
@@ -902,6 +916,14 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         if self.cwh.q.val() {
             self.rboff.next = self.k_khalf.val();
         }
+        self.lgoff.next = 0.into();
+        if self.lgh.q.val() {
+            self.lgoff.next = self.k_khalf.val();
+        }
+        self.cgoff.next = 0.into();
+        if self.cgh.q.val() {
+            self.cgoff.next = self.k_khalf.val();
+        }
         // Weight codes out of the gearbox's field: code c of a row at bits
         // [c b_w, (c + 1) b_w) (layout::pack_weights), or the one code at bit 0.
         for c in 0..self._cols {
@@ -926,24 +948,24 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         // Output columns: in range and in the group being run (dense: one group).
         self.ocol.next = self.co0.q.val() + bit_cast::<32, 8>(self.ec.q.val());
         self.ocol_ok.next = (self.ocol.val() < self.oo.q.val())
-            & (self.ocol.val() >= self.gs.q.val())
+            & (self.ocol.val() >= self.cgs.q.val())
             & (bit_cast::<64, 32>(self.ocol.val())
-                < bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val());
+                < bit_cast::<64, 32>(self.cgs.q.val()) + self.opg.q.val());
         self.mcol.next = self.co0.q.val() + bit_cast::<32, 8>(self.moc.q.val());
         self.mcol_ok.next = (self.mcol.val() < self.oo.q.val())
-            & (self.mcol.val() >= self.gs.q.val())
+            & (self.mcol.val() >= self.cgs.q.val())
             & (bit_cast::<64, 32>(self.mcol.val())
-                < bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val());
+                < bit_cast::<64, 32>(self.cgs.q.val()) + self.opg.q.val());
         // Valid columns of the tile in the group: min(gs + opg, o0 + nvalid) - max(gs, o0).
         self.ghi.next = self.co0.q.val() + self.cnv.q.val();
-        if bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val()
+        if bit_cast::<64, 32>(self.cgs.q.val()) + self.opg.q.val()
             < bit_cast::<64, 32>(self.ghi.val())
         {
-            self.ghi.next = self.gs.q.val() + bit_cast::<32, 64>(self.opg.q.val());
+            self.ghi.next = self.cgs.q.val() + bit_cast::<32, 64>(self.opg.q.val());
         }
         self.ncg.next = self.ghi.val() - self.co0.q.val();
-        if self.gs.q.val() > self.co0.q.val() {
-            self.ncg.next = self.ghi.val() - self.gs.q.val();
+        if self.cgs.q.val() > self.co0.q.val() {
+            self.ncg.next = self.ghi.val() - self.cgs.q.val();
         }
         // Core feed: the next k (the RAM address) and the current beat.
         self.kn.next = self.kk.q.val();
@@ -1067,7 +1089,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.nrun.d.next = self.nrun.q.val() + self.pp.q.val();
                     if self.ec.q.val() == self.k_cols_m1.val() {
                         self.ec.d.next = 0.into();
-                        self.nrun.d.next = self.cnb.q.val() + self.pos.q.val();
+                        self.nrun.d.next = self.cnb.q.val() + self.cpos.q.val();
                         self.c_spk_ready.next = true;
                         self.tb.d.next = self.tb.q.val() + bit_cast::<32, 64>(self.tstride.q.val());
                     }
@@ -1567,10 +1589,11 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.gs.d.next = 0.into();
                     self.pcur.d.next = self.poff.q.val();
                     self.wcur.d.next = self.woff.q.val();
-                    // Double buffer dense layers whose tile fits half the weight banks.
+                    // Double buffer layers whose tile (and gather row) fits half the
+                    // weight banks (and the row buffer).
                     self.lwh.d.next = false;
-                    self.dbl.d.next =
-                        !self.gather.val() & (self.kk_n.q.val() <= self.k_khalf.val());
+                    self.lgh.d.next = false;
+                    self.dbl.d.next = self.kk_n.q.val() <= self.k_khalf.val();
                     self.state.d.next = CtlState::TileStart;
                 }
             }
@@ -1773,7 +1796,11 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::GPre => {
-                self.state.d.next = CtlState::CoreGo;
+                // Primes the row pipeline at the new row's entry 0 (below): only once
+                // the previous run, which reads the other half, is over.
+                if !self.crun.q.val() {
+                    self.state.d.next = CtlState::CoreGo;
+                }
             }
             CtlState::CoreGo => {
                 // With double buffering the previous tile may still be running: wait
@@ -1789,6 +1816,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.co0.d.next = self.o0.q.val();
                     self.cnv.d.next = self.nvalid.q.val();
                     self.cnb.d.next = self.nbase.q.val();
+                    self.cgs.d.next = self.gs.q.val();
+                    self.cpos.d.next = self.pos.q.val();
+                    self.cgh.d.next = self.lgh.q.val();
                     self.ppk.d.next = 0.into();
                     self.ppc.d.next = 0.into();
                     self.kn.next = 0.into();
@@ -1806,9 +1836,13 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.mrun.d.next = self.nbase.q.val() + self.pos.q.val();
                     self.state.d.next = CtlState::CoreRun;
                     if self.dbl.q.val() {
-                        // Load the next tile into the other half while this one runs.
-                        self.lwh.d.next = !self.lwh.q.val();
+                        // Go on loading while this run goes: the next tile's parameters
+                        // and weights (dense), the next gather row (gather).
                         self.state.d.next = CtlState::TileEnd;
+                        if self.gather.val() {
+                            self.lgh.d.next = !self.lgh.q.val();
+                            self.state.d.next = CtlState::RunEnd;
+                        }
                     }
                 }
             }
@@ -1845,6 +1879,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::TileEnd => {
+                // Double buffered, the next tile's weights go to the other half.
+                if self.dbl.q.val() {
+                    self.lwh.d.next = !self.lwh.q.val();
+                }
                 self.pos.d.next = 0.into();
                 self.nbase.d.next = self.nbase.q.val() + bit_cast::<32, 64>(self.cp.q.val());
                 self.o0.d.next = self.o0.q.val() + bit_cast::<32, 64>(self.k_cols.val());
@@ -1967,20 +2005,22 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         // Gather buffer writes (after the FSM has decided `take`).
         self.gbuf.clock.next = self.clock.val();
         self.gbuf.we.next = (self.state.q.val() == CtlState::GrowRd) & self.take.val();
-        self.gbuf.waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val());
+        self.gbuf.waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val() + self.lgoff.val());
         self.gbuf.wdata.next = self.dw.val();
         // Gather: the entry of the next beat (read one ahead in the gather buffer).
         self.gnext.next = self.gcur.q.val();
-        if (self.state.q.val() == CtlState::CoreGo) | self.hs.val() {
+        if ((self.state.q.val() == CtlState::CoreGo) & !self.crun.q.val()) | self.hs.val() {
             self.gnext.next = self.gbuf.rdata.val();
         }
         self.kn1.next = self.kn.val() + 1;
         if bit_cast::<32, 16>(self.kn.val() + 1) == self.kk_n.q.val() {
             self.kn1.next = 0.into();
         }
-        self.gbuf.raddr.next = bit_cast::<BRAM_ADDR_BITS, 16>(self.kn1.val());
-        if self.state.q.val() == CtlState::GPre {
-            self.gbuf.raddr.next = 0.into();
+        self.gbuf.raddr.next =
+            bit_cast::<BRAM_ADDR_BITS, 32>(bit_cast::<32, 16>(self.kn1.val()) + self.cgoff.val());
+        if (self.state.q.val() == CtlState::GPre) & !self.crun.q.val() {
+            // The next run's row, which CoreGo hands to the engine (`cgh` = `lgh`).
+            self.gbuf.raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lgoff.val());
         }
         for r in 0..self._rows {
             self.abank[r].raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(

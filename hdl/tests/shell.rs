@@ -326,7 +326,13 @@ fn random_chain(
             (1, 1)
         };
         if gather {
-            k = rng.range(1, 10) as u32;
+            // Mostly small windows; a quarter of 30..=40 entries, past half the
+            // 2x3 configuration's row buffer (the serial schedule).
+            k = if rng.chance(25) {
+                rng.range(30, 40) as u32
+            } else {
+                rng.range(1, 10) as u32
+            };
         }
         let o = groups * rng.range(1, (9 / groups) as i64) as u32;
         let readout = i + 1 == n_layers && rng.chance(50);
@@ -643,8 +649,14 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
             let c0 = m.cycles;
             let mut n = 0u64;
             let mut hist: std::collections::BTreeMap<String, u64> = Default::default();
+            let trace = std::env::var_os("SPIKESLICE_TRACE").is_some();
+            let mut last_state = None;
             while !x.irq.val() {
                 *hist.entry(format!("{:?}", x.controller_state())).or_default() += 1;
+                if trace && last_state != Some(x.controller_state()) {
+                    last_state = Some(x.controller_state());
+                    println!("  trace {ci} {} {:?}", m.cycles - c0, x.controller_state());
+                }
                 x = cyc(&mut sim, x, &mut m)?;
                 n += 1;
                 if n > 400_000 {
@@ -715,7 +727,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                     println!("  cycle estimate {est} vs CNT_CYCLES {cycles}: {:.2}% ({})", 100.0 * dev, est as i64 - cycles as i64);
                     if std::env::var_os("SPIKESLICE_CYCLES_HIST").is_some() {
                         for d in &ds {
-                            println!("  layer T {} K {} O {} b_in {} b_s {} readout {}", d.timesteps, d.fan_in, d.outputs, d.input_bits, d.spike_bits, d.readout);
+                            println!("  {d:?}");
                         }
                         println!("  {hist:?}");
                     }
@@ -744,8 +756,8 @@ fn cfg_2x3_64() -> AcceleratorConfig {
         membrane_bits: 24,
         axi_data_bytes: 8,
         max_burst_beats: 8,
-        // 64 codes per bank: dense layers with K <= 32 double buffer, K in 33..40
-        // run their tiles one after the other.
+        // 64 codes per bank and row buffer: layers with K <= 32 double buffer, K in
+        // 33..40 run one phase after the other.
         wbuf_bytes: 192,
         abuf_bytes: 2048,
         obuf_bytes: 1024,

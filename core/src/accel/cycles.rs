@@ -6,9 +6,9 @@
 //! controller runs one phase after the other (fetch, size arithmetic, checks,
 //! input planes, then per output tile: parameters, weights, the core, and at
 //! the end the write-back), so the count is a sum of phase lengths, less the
-//! loads that double buffering hides behind the core (dense layers whose tile
-//! fits half the weight banks: tile n + 1's parameters and weights load while
-//! tile n computes, [`LayerCycles::overlap`]). For a
+//! loads that double buffering hides behind the core (layers whose tile fits
+//! half the weight banks: the next tile's parameters and weights, or the next
+//! gather row, load while the core runs, [`LayerCycles::overlap`]). For a
 //! memory that answers every read command with its first beat `L` cycles
 //! later and every write burst with its response `L` cycles after the last
 //! beat, with no backpressure, the formula is **exact**: `hdl/tests/shell.rs`
@@ -119,16 +119,81 @@ pub fn read_phase_cycles(fields: u64, latency: u64) -> u64 {
 }
 
 /// Cycles of the output write-back of `words` 64-bit words: the command, per
-/// beat its words plus two cycles, a stall of `L - words_per_beat` cycles at
-/// each burst boundary after the first, and the last response `L + 1` cycles.
+/// beat its words plus two cycles, at each burst boundary after the first a
+/// stall of `L` less the words of the next burst's first beat (the output
+/// writer reads that beat while it waits for the response), and the last
+/// response `L + 1` cycles.
 pub fn write_phase_cycles(words: u64, beat_bytes: u64, max_burst: u64, latency: u64) -> u64 {
     let wpb = beat_bytes / 8;
     let beats = words.div_ceil(wpb);
     let bursts = beats.div_ceil(max_burst);
-    1 + (words + 2 * beats + 1)
-        + bursts.saturating_sub(1) * latency.saturating_sub(wpb)
-        + latency
-        + 1
+    // The next burst's first beat is full, unless it is the last beat and the
+    // words end inside it.
+    let stalls: u64 = (1..bursts)
+        .map(|j| {
+            let first = j * max_burst;
+            let in_beat = if first + 1 == beats {
+                words - first * wpb
+            } else {
+                wpb
+            };
+            latency.saturating_sub(in_beat)
+        })
+        .sum();
+    1 + (words + 2 * beats + 1) + stalls + latency + 1
+}
+
+/// The controller's tile loop as a schedule of its FSM and its compute engine
+/// (docs/shell.md, "Double buffering"): serially the FSM waits for every run;
+/// double buffered it goes on loading, and only CoreGo (dense) or GPre (gather,
+/// the next row's pipeline priming) waits for the engine to be idle, and the
+/// next tile's TileStart for the running tile to have taken its parameters.
+struct TileSchedule {
+    gather: bool,
+    positions: u64,
+    /// Cycles of one gather-row read.
+    row_read: u64,
+    /// Cycles of one run, from the cycle after CoreGo to the core's done.
+    core: u64,
+    /// Cycles after CoreGo at which the run has taken its 3C parameters.
+    params_taken: u64,
+}
+
+impl TileSchedule {
+    /// Cycles from the first TileStart to the cycle the write-back starts, for
+    /// tiles of (TileStart-to-first-run cycles, groups met).
+    fn cycles(&self, tiles: &[(u64, u64)], double: bool) -> u64 {
+        // `t`: the cycle the FSM enters its next state; `idle`: the first cycle
+        // the engine is idle again; `taken`: the running tile's parameters.
+        let (mut t, mut idle, mut taken) = (0u64, 0u64, 0u64);
+        let run = |t: &mut u64, idle: &mut u64, taken: &mut u64| {
+            // CoreGo at `t` starts the engine; serially the FSM waits in CoreRun.
+            let go = *t;
+            *idle = go + self.core + 1;
+            *taken = go + self.params_taken;
+            *t = if double { go + 1 } else { go + 1 + self.core };
+        };
+        for &(load, groups) in tiles {
+            t = t.max(taken) + load; // TileStart waits for the parameters
+            if self.gather {
+                t += 1; // PosStart
+                for _ in 0..self.positions {
+                    t += 1; // GrpStart
+                    for _ in 0..groups {
+                        t += self.row_read;
+                        t = t.max(idle) + 1; // GPre
+                        run(&mut t, &mut idle, &mut taken);
+                        t += 1; // RunEnd
+                    }
+                }
+            } else {
+                t = t.max(idle); // CoreGo
+                run(&mut t, &mut idle, &mut taken);
+            }
+            t += 1; // TileEnd
+        }
+        t.max(idle) // OutCmd waits for the last run
+    }
 }
 
 /// Timing of the memory system behind the AXI master.
@@ -253,14 +318,14 @@ impl CycleModel {
         // per code.
         let weight_fields = if cfg.loads_weight_rows() { k } else { k * c };
 
-        // Double buffering (docs/shell.md): a dense layer whose tile fits half
-        // the weight banks loads tile n + 1 while tile n computes.
+        // Double buffering (docs/shell.md): a layer whose tile (and gather row)
+        // fits half the weight banks (and the row buffer) loads the next tile, or
+        // the next gather row, while the core runs.
         let half = BufferPlan::new(cfg).wbank_depth as u64 / 2;
-        let double = !gather && k <= half;
-        // Cycle (from the first TileStart) at which the core starts the last
-        // tile, for the double-buffered schedule.
-        let mut go: Option<u64> = None;
-        let mut serial_loop = 0u64;
+        let double = k <= half;
+        // Per tile: the cycles from TileStart to the first run (TileStart, GAdv,
+        // parameters, weights) and the groups its columns meet.
+        let mut tile_plan: Vec<(u64, u64)> = Vec::new();
 
         let mut x = LayerCycles::default();
         // Fetch, decode, size arithmetic, region and fit checks.
@@ -284,11 +349,16 @@ impl CycleModel {
             x.dma += rd(3 * nv) + rd(weight_fields);
             // TileStart, GAdv and the two loads, up to the cycle the core starts.
             let load = 2 + advance + rd(3 * nv) + rd(weight_fields);
+            let groups = if gather {
+                (o0 + nv - 1) / opg - g_lo + 1
+            } else {
+                1
+            };
+            tile_plan.push((load, groups));
             x.weight_load += rd(weight_fields);
             x.dma_read_bytes += self.read_bytes(u64::from(d.params) + 12 * o0, 12 * nv)
                 + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
             if gather {
-                let groups = (o0 + nv - 1) / opg - g_lo + 1;
                 // PosStart; per position GrpStart; per (position, group) the
                 // gather row, GPre, CoreGo, the core, RunEnd.
                 x.control += 1 + p * (1 + groups * (2 + 1));
@@ -305,15 +375,6 @@ impl CycleModel {
                 x.control += 1; // CoreGo
                 x.compute += core;
                 x.tiles += 1;
-                // Serially: loads, CoreGo, the core, TileEnd. Double buffered:
-                // the next tile's TileStart waits for the running tile to take
-                // its 3C parameters (3C + 1 cycles after the core's start), and
-                // its CoreGo for the core to be idle again (core + 1).
-                serial_loop += load + 1 + core + 1;
-                go = Some(match go {
-                    None => load,
-                    Some(prev) => (prev + 3 * c + 1 + load).max(prev + core + 1),
-                });
             }
             o0 += c;
             tile += 1;
@@ -325,9 +386,15 @@ impl CycleModel {
             l,
         );
         x.control += 1; // Next
-        if let (true, Some(last)) = (double, go) {
-            // The write-back starts the cycle after the last tile's done.
-            x.overlap = serial_loop - (last + core + 1);
+        if double {
+            let schedule = TileSchedule {
+                gather,
+                positions: p,
+                row_read: rd(k),
+                core,
+                params_taken: 3 * c + 1,
+            };
+            x.overlap = schedule.cycles(&tile_plan, false) - schedule.cycles(&tile_plan, true);
         }
         x.dma_write_bytes = d
             .regions(cfg)
@@ -452,5 +519,24 @@ mod tests {
         let serial = model.layer(&dense(129, 16), 0);
         assert_eq!(serial.overlap, 0);
         assert_eq!(serial.total, serial.compute + serial.dma + serial.control);
+        // A gather layer reads the next position's row while a run goes: every
+        // run but the first hides all but a cycle of the shorter of its row
+        // read and the run before it (here a run is 52 cycles, a row read 53).
+        let gather = |fan_in| LayerDescriptor {
+            kind: LayerKind::Gather,
+            positions: 6,
+            groups: 2,
+            outputs: 8,
+            input_len: 50,
+            ..dense(fan_in, 8)
+        };
+        let rows = model.layer(&gather(9), 0);
+        let row_read = read_phase_cycles(9, model.dma.latency);
+        let run = rows.compute / rows.tiles;
+        assert!(
+            rows.overlap >= (rows.tiles - 1) * (run.min(row_read) - 1),
+            "{rows:?}"
+        );
+        assert_eq!(model.layer(&gather(129), 0).overlap, 0);
     }
 }
