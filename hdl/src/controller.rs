@@ -628,7 +628,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             wboff: Default::default(),
             rboff: Default::default(),
             addn: Default::default(),
-            k_khalf: Constant::new((plan.wbank_depth as u64 / 2).into()),
+            k_khalf: Constant::new((plan.double_buffer_depth() as u64).into()),
             pb: n(cols),
             pt: n(cols),
             pv: n(cols),

@@ -70,6 +70,15 @@ impl BufferPlan {
         }
     }
 
+    /// Depth of one half of the weight banks and of the gather-row buffer: a
+    /// layer whose fan-in fits it is double buffered, its next tile's weights
+    /// (or next gather row) loading into the other half while the core runs
+    /// (docs/shell.md, "Double buffering"). The controller's `Clr` state and the
+    /// cycle model share this rule.
+    pub fn double_buffer_depth(&self) -> usize {
+        self.wbank_depth / 2
+    }
+
     /// Bytes of block RAM the plan instantiates.
     pub fn ram_bytes(&self) -> usize {
         self.cols * self.wbank_depth + self.rows * self.abank_depth * 8 + self.obuf_words * 8

@@ -321,8 +321,7 @@ impl CycleModel {
         // Double buffering (docs/shell.md): a layer whose tile (and gather row)
         // fits half the weight banks (and the row buffer) loads the next tile, or
         // the next gather row, while the core runs.
-        let half = BufferPlan::new(cfg).wbank_depth as u64 / 2;
-        let double = k <= half;
+        let double = k <= BufferPlan::new(cfg).double_buffer_depth() as u64;
         // Per tile: the cycles from TileStart to the first run (TileStart, GAdv,
         // parameters, weights) and the groups its columns meet.
         let mut tile_plan: Vec<(u64, u64)> = Vec::new();
