@@ -6,9 +6,10 @@
 //! ```
 //!
 //! Deterministic for its fixed seed: single-threaded f32 SGD with a seeded
-//! ChaCha8 generator. Issue 5 (quantization-aware training with candle) will
-//! replace this trainer; it exists so the repository has a real model to test
-//! the CLI, the budget table and the hardware against.
+//! ChaCha8 generator. It wrote `models/mnist-mlp.*`, the repository's example
+//! model, which the CLI, the budget table and the hardware tests run; `spikeslice
+//! train` (quantization-aware training with candle) is the trainer for everything
+//! else.
 //!
 //! # The conversion
 //!

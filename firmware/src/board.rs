@@ -5,16 +5,13 @@
 use crate::sysfs::Root;
 use crate::udmabuf::UdmaBuf;
 use anyhow::{bail, Context, Result};
-use std::time::Duration;
+use spikeslice_core::accel::driver::RegisterBus;
 
-/// Register access and the accelerator's interrupt: the lowest layer, which
-/// is `/dev/uioN` on the board ([`crate::uio::Uio`]) and a simulated
-/// accelerator in tests ([`crate::sim::SimRegisters`]).
-pub trait Registers: Send {
-    fn read32(&mut self, offset: u32) -> u32;
-    fn write32(&mut self, offset: u32, value: u32);
-    /// Wait for the interrupt; `false` on timeout.
-    fn wait_irq(&mut self, timeout: Duration) -> Result<bool>;
+/// Register access and the accelerator's interrupt, the driver's seam
+/// ([`RegisterBus`]): `/dev/uioN` on the board ([`crate::uio::Uio`]) and a
+/// simulated accelerator in tests ([`crate::sim::SimRegisters`],
+/// [`crate::rtl::RtlRegisters`]), plus what a bitstream load changes.
+pub trait Registers: RegisterBus + Send {
     /// Called after a new bitstream was loaded (the device may have changed).
     fn reopen(&mut self, root: &Root) -> Result<()>;
 }

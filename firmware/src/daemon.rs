@@ -5,12 +5,13 @@
 //! buffer (the RTL checks again: docs/formats.md).
 
 use crate::board::Board;
+use crate::board::Registers;
 use crate::loader;
+use spikeslice_core::accel::driver::{BusError, Deadline, Driver, DriverError, Window};
 use spikeslice_core::accel::functional::decode_chain;
-use spikeslice_core::accel::regmap::{self, ctrl, status, ErrorCode};
-use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::accel::regmap::{self, ErrorCode};
 use spikeslice_core::protocol::frame::PROTOCOL_VERSION;
-use spikeslice_core::protocol::message::{self, Counters, ErrorKind, Request, Response, MAX_CHUNK};
+use spikeslice_core::protocol::message::{self, ErrorKind, Request, Response, MAX_CHUNK};
 use spikeslice_core::protocol::{crc32, Link, LinkError};
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -61,38 +62,15 @@ impl Daemon {
         }
     }
 
-    fn read_counters(&mut self) -> Counters {
-        let mut r64 = |lo: u32| {
-            let l = self.board.regs.read32(lo);
-            let h = self.board.regs.read32(lo + 4);
-            u64::from(l) | (u64::from(h) << 32)
-        };
-        Counters {
-            cycles: r64(regmap::CNT_CYCLES_LO),
-            busy: r64(regmap::CNT_BUSY_LO),
-            pe_adds: r64(regmap::CNT_PE_ADDS_LO),
-            slices: r64(regmap::CNT_SLICES_LO),
-            dma_read_bytes: r64(regmap::CNT_DMA_RD_LO),
-            dma_write_bytes: r64(regmap::CNT_DMA_WR_LO),
-            dma_stall_cycles: r64(regmap::CNT_DMA_STALL_LO),
-            spikes: r64(regmap::CNT_SPIKES_LO),
-        }
-    }
-
-    fn config(&mut self) -> Result<AcceleratorConfig, String> {
-        let regs = &mut self.board.regs;
-        AcceleratorConfig::from_registers(|o| regs.read32(o)).map_err(|e| e.to_string())
+    /// The one driver (core), over this board's registers.
+    fn driver(&mut self) -> Driver<&mut dyn Registers> {
+        Driver::new(&mut *self.board.regs)
     }
 
     fn run(&mut self, desc_offset: u32, desc_count: u32, timeout_ms: u32) -> Response {
-        let config = match self.config() {
+        let config = match self.driver().identify() {
             Ok(c) => c,
-            Err(e) => {
-                return error(
-                    ErrorKind::Board,
-                    format!("the accelerator's configuration registers: {e}"),
-                )
-            }
+            Err(e) => return error(ErrorKind::Board, e.to_string()),
         };
         if let Err(e) = decode_chain(self.board.dma.as_slice(), desc_offset, desc_count, &config) {
             let kind = if e.code == ErrorCode::OutOfWindow {
@@ -103,49 +81,29 @@ impl Daemon {
             return error(kind, format!("refused before starting: {e}"));
         }
         let len = self.board.dma.len();
+        let window = match Window::new(self.board.dma.phys_addr(), len) {
+            Ok(w) => w,
+            Err(e) => return error(ErrorKind::Board, e.to_string()),
+        };
         if let Err(e) = self.board.dma.sync_for_device(0, len) {
             return error(ErrorKind::Board, format!("{e:#}"));
         }
-        let phys = self.board.dma.phys_addr();
-        let regs = &mut self.board.regs;
-        regs.write32(regmap::BUF_BASE_LO, phys as u32);
-        regs.write32(regmap::BUF_BASE_HI, (phys >> 32) as u32);
-        regs.write32(regmap::BUF_SIZE, len as u32);
-        regs.write32(regmap::DESC_OFFSET, desc_offset);
-        regs.write32(regmap::DESC_COUNT, desc_count);
-        regs.write32(regmap::IRQ_STATUS, 1);
-        regs.write32(regmap::CTRL, ctrl::IRQ_ENABLE | ctrl::START);
-        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
-        let fired = match regs.wait_irq(timeout) {
-            Ok(f) => f,
-            Err(e) => return error(ErrorKind::Board, format!("{e:#}")),
-        };
-        let st = regs.read32(regmap::STATUS);
-        if !fired && st & status::DONE == 0 {
-            // Reset so the next run starts clean.
-            regs.write32(regmap::CTRL, ctrl::SOFT_RESET);
-            return error(
-                ErrorKind::Timeout,
-                format!("no done within {timeout_ms} ms; the accelerator was reset"),
-            );
-        }
-        regs.write32(regmap::IRQ_STATUS, 1);
+        let deadline = Deadline::time(Duration::from_millis(u64::from(timeout_ms.max(1))));
+        let outcome = self.driver().run(window, desc_offset, desc_count, deadline);
+        // The PL may have written the buffer, whatever the outcome.
         if let Err(e) = self.board.dma.sync_for_cpu(0, len) {
             return error(ErrorKind::Board, format!("{e:#}"));
         }
-        if st & status::ERROR != 0 {
-            let code = status::error_code(st);
-            let what = ErrorCode::from_code(code).map_or("unknown error", |c| c.describe());
-            let index = self.board.regs.read32(regmap::DESC_INDEX);
-            let at = self.board.regs.read32(regmap::ERR_OFFSET);
-            return error(
-                ErrorKind::Accelerator,
-                format!("the accelerator stopped at descriptor {index}: {what} (code {code}, offset 0x{at:X})"),
-            );
-        }
-        Response::RunDone {
-            status: st,
-            counters: self.read_counters(),
+        match outcome {
+            Ok(out) => match out.error() {
+                Some(e) => error(ErrorKind::Accelerator, e.to_string()),
+                None => Response::RunDone {
+                    status: out.status,
+                    counters: out.counters,
+                },
+            },
+            Err(e @ DriverError::Hang { .. }) => error(ErrorKind::Timeout, e.to_string()),
+            Err(e) => error(ErrorKind::Board, e.to_string()),
         }
     }
 
@@ -159,19 +117,18 @@ impl Daemon {
                         format!("the host speaks protocol {protocol}, this daemon speaks {PROTOCOL_VERSION}: update one of them"),
                     );
                 }
-                let regs = &mut self.board.regs;
-                let config = AcceleratorConfig::default()
-                    .config_registers()
-                    .into_iter()
-                    .map(|(o, _)| (o, regs.read32(o)))
-                    .collect();
-                Response::Hello {
-                    protocol: u32::from(PROTOCOL_VERSION),
-                    id: regs.read32(regmap::ID),
-                    version: regs.read32(regmap::VERSION),
-                    config,
-                    window_bytes: self.board.dma.len() as u64,
-                }
+                let window_bytes = self.board.dma.len() as u64;
+                let mut d = self.driver();
+                let mut hello = || -> Result<Response, BusError> {
+                    Ok(Response::Hello {
+                        protocol: u32::from(PROTOCOL_VERSION),
+                        id: d.bus.read32(regmap::ID)?,
+                        version: d.bus.read32(regmap::VERSION)?,
+                        config: d.config_registers()?,
+                        window_bytes,
+                    })
+                };
+                hello().unwrap_or_else(|e| error(ErrorKind::Board, e.to_string()))
             }
             Request::Upload { offset, data } => {
                 if data.len() > MAX_CHUNK {
@@ -208,7 +165,10 @@ impl Daemon {
                 desc_count,
                 timeout_ms,
             } => self.run(desc_offset, desc_count, timeout_ms),
-            Request::Counters => Response::Counters(self.read_counters()),
+            Request::Counters => match self.driver().counters() {
+                Ok(c) => Response::Counters(c),
+                Err(e) => error(ErrorKind::Board, e.to_string()),
+            },
             Request::Power => match self.board.power_microwatts() {
                 Ok(uw) => Response::Power {
                     microwatts: uw,
@@ -281,20 +241,16 @@ impl Daemon {
                 if let Err(e) = self.board.regs.reopen(&self.board.paths.root) {
                     return error(ErrorKind::Board, format!("after loading: {e:#}"));
                 }
-                let id = self.board.regs.read32(regmap::ID);
-                if id != regmap::MAGIC {
-                    return error(
-                        ErrorKind::Bitstream,
-                        format!("loaded, but the ID register reads 0x{id:08X}, not a spikeslice accelerator"),
-                    );
+                if let Err(e) = self.driver().identify() {
+                    return error(ErrorKind::Bitstream, format!("loaded, but {e}"));
                 }
                 self.loaded.push(p.name);
                 Response::Ok
             }
-            Request::Reset => {
-                self.board.regs.write32(regmap::CTRL, ctrl::SOFT_RESET);
-                Response::Ok
-            }
+            Request::Reset => match self.driver().soft_reset() {
+                Ok(()) => Response::Ok,
+                Err(e) => error(ErrorKind::Board, e.to_string()),
+            },
         }
     }
 

@@ -19,10 +19,11 @@ use crate::sim::SIM_PHYS;
 use crate::sysfs::Root;
 use anyhow::{Context, Result};
 use memmap2::MmapMut;
+use spikeslice_core::accel::driver::{BusError, Deadline, RegisterBus};
 use spikeslice_core::accel::regmap::{self, ctrl};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_sim::{ShellSim, SimOptions};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Cycles clocked between two looks at the wall clock while waiting for the
 /// interrupt.
@@ -81,15 +82,12 @@ impl RtlRegisters {
     }
 }
 
-impl Registers for RtlRegisters {
-    fn read32(&mut self, offset: u32) -> u32 {
-        // A bus error on the board reads as whatever the interconnect returns;
-        // the register file answers SLVERR only for unmapped offsets, which the
-        // daemon never reads.
-        self.sim.read(offset).unwrap_or(0)
+impl RegisterBus for RtlRegisters {
+    fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
+        self.sim.read(offset).map_err(|e| BusError(e.to_string()))
     }
 
-    fn write32(&mut self, offset: u32, value: u32) {
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
         if offset == regmap::CTRL && value & ctrl::START != 0 {
             // The daemon has synced the buffer for the device: the PL now reads
             // what the CPU wrote.
@@ -99,17 +97,24 @@ impl Registers for RtlRegisters {
         if offset == regmap::CTRL && value & ctrl::SOFT_RESET != 0 {
             self.finish_run();
         }
-        // The register file accepts every write to a mapped offset.
-        let _ = self.sim.write(offset, value);
+        self.sim
+            .write(offset, value)
+            .map_err(|e| BusError(e.to_string()))
     }
 
-    fn wait_irq(&mut self, timeout: Duration) -> Result<bool> {
-        let until = Instant::now() + timeout;
+    /// Clocks the shell until the interrupt: a board's daemon waits in wall
+    /// time, so this does too (`deadline.time`), and also stops after
+    /// `deadline.cycles` where given.
+    fn wait_irq(&mut self, deadline: Deadline) -> Result<bool, BusError> {
+        let until = deadline.time.map(|t| Instant::now() + t);
+        let mut cycles = deadline.cycles.unwrap_or(u64::MAX);
         let fired = loop {
-            if self.sim.clock_until_irq(IRQ_POLL_CYCLES) {
+            let n = IRQ_POLL_CYCLES.min(cycles);
+            if self.sim.clock_until_irq(n) {
                 break true;
             }
-            if Instant::now() >= until {
+            cycles -= n;
+            if cycles == 0 || until.is_some_and(|u| Instant::now() >= u) {
                 break false;
             }
         };
@@ -118,7 +123,9 @@ impl Registers for RtlRegisters {
         }
         Ok(fired)
     }
+}
 
+impl Registers for RtlRegisters {
     fn reopen(&mut self, root: &Root) -> Result<()> {
         // What the kernel does on a load: the FPGA manager read the firmware file it
         // was given; check it is there, then the new design comes up from reset.

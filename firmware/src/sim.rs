@@ -9,10 +9,10 @@ use crate::board::{BoardPaths, Registers};
 use crate::sysfs::Root;
 use anyhow::{bail, Result};
 use memmap2::MmapMut;
+use spikeslice_core::accel::driver::{BusError, Deadline, RegisterBus};
 use spikeslice_core::accel::register_model::RegisterModel;
 use spikeslice_core::accel::AcceleratorConfig;
 use std::fs::OpenOptions;
-use std::time::Duration;
 
 /// Physical address the fake u-dma-buf reports.
 pub const SIM_PHYS: u64 = 0x7000_0000;
@@ -88,17 +88,19 @@ impl SimRegisters {
     }
 }
 
+impl RegisterBus for SimRegisters {
+    fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
+        self.model.bus(&mut self.window).read32(offset)
+    }
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
+        self.model.bus(&mut self.window).write32(offset, value)
+    }
+    fn wait_irq(&mut self, deadline: Deadline) -> Result<bool, BusError> {
+        self.model.bus(&mut self.window).wait_irq(deadline)
+    }
+}
+
 impl Registers for SimRegisters {
-    fn read32(&mut self, offset: u32) -> u32 {
-        self.model.read(offset)
-    }
-    fn write32(&mut self, offset: u32, value: u32) {
-        self.model.write(offset, value, &mut self.window);
-    }
-    fn wait_irq(&mut self, _timeout: Duration) -> Result<bool> {
-        // The functional model completes a run within the start write.
-        Ok(self.model.irq())
-    }
     fn reopen(&mut self, root: &Root) -> Result<()> {
         // What the kernel would do: the FPGA manager read the firmware file it
         // was given; check it is there, then the new design comes up reset.

@@ -7,10 +7,10 @@ use crate::board::Registers;
 use crate::sysfs::Root;
 use anyhow::{Context, Result};
 use memmap2::MmapMut;
+use spikeslice_core::accel::driver::{BusError, Deadline, RegisterBus};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 /// The register file of UIO device `name`, or nothing while no accelerator is
 /// loaded: on a freshly booted board the overlay that creates `/dev/uioN`
@@ -68,21 +68,31 @@ impl Uio {
     }
 }
 
-impl Registers for Uio {
-    fn read32(&mut self, offset: u32) -> u32 {
+impl RegisterBus for Uio {
+    fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
         // SAFETY: see `ptr`; volatile because the device changes the value.
-        self.ptr(offset)
-            .map_or(0, |p| unsafe { std::ptr::read_volatile(p) })
+        Ok(self
+            .ptr(offset)
+            .map_or(0, |p| unsafe { std::ptr::read_volatile(p) }))
     }
 
-    fn write32(&mut self, offset: u32, value: u32) {
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
         if let Some(p) = self.ptr(offset) {
             // SAFETY: see `ptr`.
             unsafe { std::ptr::write_volatile(p, value) }
         }
+        Ok(())
     }
 
-    fn wait_irq(&mut self, timeout: Duration) -> Result<bool> {
+    fn wait_irq(&mut self, deadline: Deadline) -> Result<bool, BusError> {
+        self.wait(deadline).map_err(|e| BusError(format!("{e:#}")))
+    }
+}
+
+impl Uio {
+    /// Unmask the interrupt and wait for it (UIO: a 4-byte read of the event
+    /// count) until `deadline.time`, or for ever.
+    fn wait(&mut self, deadline: Deadline) -> Result<bool> {
         let Some((file, _)) = self.device.as_mut() else {
             anyhow::bail!(
                 "no accelerator is loaded (no /dev/{}): load a bitstream with `spikeslice flash`",
@@ -96,7 +106,9 @@ impl Registers for Uio {
             events: libc::POLLIN,
             revents: 0,
         };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let ms = deadline
+            .time
+            .map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut pfd, 1, ms) };
         if n < 0 {
@@ -109,7 +121,9 @@ impl Registers for Uio {
         file.read_exact(&mut count)?;
         Ok(true)
     }
+}
 
+impl Registers for Uio {
     fn reopen(&mut self, root: &Root) -> Result<()> {
         *self = Uio::open(root, &self.name.clone())?;
         Ok(())
@@ -131,9 +145,11 @@ mod tests {
         assert!(Uio::open(&root, "uio0").is_err());
         let mut uio = Uio::open_or_unloaded(&root, "uio0").unwrap();
         assert!(!uio.is_loaded());
-        assert_eq!(uio.read32(0), 0);
-        uio.write32(0x10, 5);
-        let e = uio.wait_irq(Duration::from_millis(1)).unwrap_err();
+        assert_eq!(uio.read32(0), Ok(0));
+        uio.write32(0x10, 5).unwrap();
+        let e = uio
+            .wait_irq(Deadline::time(std::time::Duration::from_millis(1)))
+            .unwrap_err();
         assert!(e.to_string().contains("spikeslice flash"), "{e}");
 
         // What loading the overlay creates (a regular file stands in for /dev/uio0).
@@ -145,9 +161,9 @@ mod tests {
         std::fs::write(dir.join("dev/uio0"), &regs).unwrap();
         uio.reopen(&root).unwrap();
         assert!(uio.is_loaded());
-        assert_eq!(uio.read32(0), 0x5353_4C44);
-        uio.write32(4, 7);
-        assert_eq!(uio.read32(4), 7);
+        assert_eq!(uio.read32(0), Ok(0x5353_4C44));
+        uio.write32(4, 7).unwrap();
+        assert_eq!(uio.read32(4), Ok(7));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -206,18 +206,7 @@ impl<const D: usize, const W2: usize> Logic for Unpack<D, W2> {
 mod tests {
     use super::*;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use spikeslice_core::random::{rng as seeded, Draw};
 
     #[test]
     fn bram_reads_what_was_written_one_cycle_later() {
@@ -230,7 +219,7 @@ mod tests {
         });
         sim.add_testbench(move |mut sim: Sim<Bram<Bits<16>>>| {
             let mut x = sim.init()?;
-            let mut rng = Rng(7);
+            let mut rng = seeded(7);
             let mut model = vec![0u64; 64];
             for _ in 0..2000 {
                 let (ra, wa) = (rng.below(80), rng.below(80));
@@ -265,7 +254,7 @@ mod tests {
         });
         sim.add_testbench(move |mut sim: Sim<Unpack<D, W2>>| {
             let mut x = sim.init()?;
-            let mut rng = Rng(seed);
+            let mut rng = seeded(seed);
             for _ in 0..40 {
                 let n = [1u64, 2, 3, 5, 7, 8, 32, 64][rng.below(8) as usize];
                 let skip = rng.below(D as u64 / 8) * 8;

@@ -559,22 +559,7 @@ mod tests {
     use super::*;
     use std::collections::VecDeque;
 
-    /// Deterministic xorshift64*: no `rand` dependency in this crate.
-    pub(crate) struct Rng(u64);
-    impl Rng {
-        pub(crate) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        pub(crate) fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        pub(crate) fn chance(&mut self, pct: u64) -> bool {
-            self.below(100) < pct
-        }
-    }
+    use spikeslice_core::random::{rng as seeded, Draw, TestRng as Rng};
 
     const CFG: &[(u32, u32)] = &[
         (CFG_ARRAY, 0x0004_0010),
@@ -790,7 +775,7 @@ mod tests {
     #[test]
     fn csr_reset_values_and_access_types() {
         bench(|sim, mut x| {
-            let mut rng = Rng(0x1234_5678);
+            let mut rng = seeded(0x1234_5678);
             // Every register's reset value, from the table (CFG_* from the config).
             let ops: Vec<Op> = REGISTERS.iter().map(|r| Op::R(r.offset)).collect();
             let o;
@@ -901,7 +886,7 @@ mod tests {
     #[test]
     fn csr_ctrl_status_irq_semantics() {
         bench(|sim, mut x| {
-            let mut rng = Rng(99);
+            let mut rng = seeded(99);
             let o;
             (x, o) = run(
                 sim,
@@ -1036,7 +1021,7 @@ mod tests {
     #[test]
     fn csr_counter_lo_latches_hi() {
         bench(|sim, mut x| {
-            let mut rng = Rng(7);
+            let mut rng = seeded(7);
             let l = CsrLayout::from_table(CFG).unwrap();
             for (i, c) in l.counters.iter().enumerate() {
                 x.cnt[i].next = (0x0000_0001_0000_0005u64 + ((i as u64) << 40)).into();
@@ -1071,7 +1056,7 @@ mod tests {
     #[test]
     fn csr_random_back_to_back_against_a_model() {
         bench(|sim, mut x| {
-            let mut rng = Rng(0xC5_2026);
+            let mut rng = seeded(0xC5_2026);
             let l = CsrLayout::from_table(CFG).unwrap();
             for (i, _) in l.ro.iter().enumerate() {
                 x.ro[i].next = (0x1000 + i as u64).into();

@@ -1,6 +1,6 @@
 //! Verilog generator (rust-hdl 0.46) for the spikeslice bit-serial systolic compute core.
 //!
-//! See docs/architecture.md for the dataflow. Blocks, each with its own test bench:
+//! See docs/compute-core.md for the dataflow. Blocks, each with its own test bench:
 //! [`pe`], [`array`], [`ppu`], [`ndu`], [`sequencer`]; [`config`] holds the generator
 //! parameters and [`manifest`] describes a generated design. The accelerator shell:
 //! [`axi`], [`csr`], [`dma`], [`buffer`], [`controller`] and the top [`shell`]
@@ -52,13 +52,13 @@ macro_rules! dispatch {
     ($cfg:expr; $($acc:literal),*; $mems:tt) => {
         match $cfg.acc_bits {
             $( $acc => dispatch!(@mem $cfg, $acc, $mems), )*
-            other => Err(ConfigError::AccBits(other)),
+            other => Err(ConfigError::menu("acc_bits", other)),
         }
     };
     (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
         match $cfg.membrane_bits {
             $( $mem => Ok(build_verilog::<$acc, $mem>($cfg)), )*
-            other => Err(ConfigError::MembraneBits(other)),
+            other => Err(ConfigError::menu("membrane_bits", other)),
         }
     };
 }

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Weights are not buffered in this block: each chunk consumes the tile's K weight beats
-//! again (the harness, later the shell's weight buffer, replays them).
+//! again (the shell's weight banks, or a test harness, replay them).
 
 use crate::array::Array;
 use crate::ndu::Ndu;

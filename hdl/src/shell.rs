@@ -9,7 +9,7 @@
 //! and `irq` (level). [`ports`] lists them with directions and widths.
 
 use crate::axi::{Axi4Master, AxiLiteSlave, MASTER_ADDR_BITS};
-use crate::config::{ArrayConfig, ConfigError};
+use crate::config::ConfigError;
 use crate::controller::Controller;
 use crate::csr::{Csr, CsrError, CsrLayout, ADDR_BITS};
 use crate::dma::{Dma, DmaError, DmaParams};
@@ -30,33 +30,12 @@ pub const MAX_OUTSTANDING: usize = 4;
 /// Why a shell cannot be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {
-    #[error("invalid accelerator configuration: {0}")]
-    Accel(#[from] spikeslice_core::accel::ConfigError),
     #[error(transparent)]
-    Array(#[from] ConfigError),
+    Config(#[from] ConfigError),
     #[error(transparent)]
     Csr(#[from] CsrError),
     #[error(transparent)]
     Dma(#[from] DmaError),
-    #[error("buffer size {what} = {bytes} bytes is too small for a {rows}x{cols} array")]
-    Buffer {
-        what: &'static str,
-        bytes: usize,
-        rows: usize,
-        cols: usize,
-    },
-}
-
-/// The compute core's generator parameters of an accelerator configuration.
-pub fn array_config(cfg: &AcceleratorConfig) -> ArrayConfig {
-    ArrayConfig {
-        rows: cfg.rows,
-        cols: cfg.cols,
-        weight_bits_max: cfg.weight_bits_max,
-        spike_bits_max: cfg.spike_bits_max,
-        acc_bits: cfg.acc_bits,
-        membrane_bits: cfg.membrane_bits,
-    }
 }
 
 /// The DMA parameters of an accelerator configuration.
@@ -68,26 +47,11 @@ pub fn dma_params(cfg: &AcceleratorConfig) -> DmaParams {
     }
 }
 
-/// Checks everything the generator needs.
+/// Checks everything the generator needs: the configuration's limits (core)
+/// and the DMA's.
 pub fn validate(cfg: &AcceleratorConfig) -> Result<(), ShellError> {
     cfg.validate()?;
-    array_config(cfg).validate()?;
     dma_params(cfg).validate()?;
-    let small = |what, bytes: usize, min: usize| {
-        if bytes < min {
-            Err(ShellError::Buffer {
-                what,
-                bytes,
-                rows: cfg.rows,
-                cols: cfg.cols,
-            })
-        } else {
-            Ok(())
-        }
-    };
-    small("wbuf_bytes", cfg.wbuf_bytes, 2 * cfg.cols)?;
-    small("abuf_bytes", cfg.abuf_bytes, 16 * cfg.rows)?;
-    small("obuf_bytes", cfg.obuf_bytes, 16)?;
     Ok(())
 }
 
@@ -342,7 +306,7 @@ macro_rules! dispatch_shell {
     ($cfg:expr; $($acc:literal),*; $mems:tt) => {
         match $cfg.acc_bits {
             $( $acc => dispatch_shell!(@mem $cfg, $acc, $mems), )*
-            other => Err(ConfigError::AccBits(other).into()),
+            other => Err(ConfigError::menu("acc_bits", other).into()),
         }
     };
     (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
@@ -352,7 +316,7 @@ macro_rules! dispatch_shell {
             } else {
                 build::<$acc, $mem, 128, 16, 256>($cfg)
             }, )*
-            other => Err(ConfigError::MembraneBits(other).into()),
+            other => Err(ConfigError::menu("membrane_bits", other).into()),
         }
     };
 }
@@ -446,7 +410,7 @@ pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Manifest {
             "spikeslice-hdl {} (rust-hdl 0.46.0) shell",
             env!("CARGO_PKG_VERSION")
         ),
-        config: array_config(cfg),
+        config: cfg.array(),
         top_module: TOP_NAME.into(),
         ports: ports(cfg),
         files: vec![manifest::SourceFile {
@@ -512,6 +476,6 @@ mod tests {
             wbuf_bytes: 4,
             ..Default::default()
         }));
-        assert_eq!(array_config(&AcceleratorConfig::default()).rows, 8);
+        assert_eq!(AcceleratorConfig::default().array().rows, 8);
     }
 }

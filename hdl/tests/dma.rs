@@ -15,21 +15,7 @@ use rust_hdl::prelude::*;
 use spikeslice_hdl::dma::{self, Dma, DmaParams};
 use std::collections::VecDeque;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-}
+use spikeslice_core::random::{rng as seeded, Draw, TestRng as Rng};
 
 const GUARD: u64 = 8192;
 
@@ -461,12 +447,12 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
     let s = std::sync::Arc::new(s);
     sim.add_testbench(move |mut sim: Sim<Dma<D, S>>| {
         let s = s.clone();
-        let mut rng = Rng(s.seed);
+        let mut rng = seeded(s.seed);
         let b = S as u64;
         let mut mem = vec![0u8; (s.size + 2 * GUARD) as usize];
         mem.iter_mut().for_each(|v| *v = rng.next() as u8);
         let mut m = Model {
-            rng: Rng(s.seed ^ 0xABCD),
+            rng: seeded(s.seed ^ 0xABCD),
             b,
             base: s.base,
             size: s.size,

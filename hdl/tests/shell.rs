@@ -8,33 +8,18 @@
 //! SPIKES (= `Activity`), DMA_RD / DMA_WR (= the read formula of docs/shell.md).
 
 use rust_hdl::prelude::*;
-use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
+use spikeslice_core::accel::cycles::CycleModel;
+use spikeslice_core::accel::descriptor::{LayerKind, DESCRIPTOR_BYTES};
 use spikeslice_core::accel::functional;
 use spikeslice_core::accel::regmap::{self, ctrl, status};
 use spikeslice_core::accel::{layout, AcceleratorConfig};
 use spikeslice_core::numeric::WeightBits;
-use spikeslice_hdl::controller::{cycle_estimate, CtlState};
+use spikeslice_hdl::controller::CtlState;
 use spikeslice_hdl::shell::Shell;
 use std::collections::VecDeque;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-}
+use spikeslice_core::random::chain::{chain, config_2x2_128, config_2x3_64, config_4x4_64};
+use spikeslice_core::random::{rng as seeded, Draw, TestRng as Rng};
 
 const BASE: u64 = 0x8_1234_0000;
 
@@ -291,184 +276,6 @@ fn read64<const A: usize, const M: usize, const D: usize, const S: usize, const 
     Ok((x, u64::from(l) | (u64::from(h) << 32)))
 }
 
-/// A random chain of dense layers, laid out in a window of `size` bytes (random
-/// garbage everywhere else). Returns (window, descriptor offset, count).
-fn random_chain(
-    rng: &mut Rng,
-    cfg: &AcceleratorConfig,
-    size: usize,
-    gather_pct: u64,
-) -> (Vec<u8>, u32, u32) {
-    let mut w: Vec<u8> = (0..size).map(|_| rng.next() as u8).collect();
-    let n_layers = 1 + rng.below(3) as usize;
-    let t = rng.range(1, 3) as u32;
-    let mut b_in = rng.range(1, 3) as u8;
-    let mut k = rng.range(1, 40) as u32;
-    let align = |x: usize| x.div_ceil(64) * 64;
-    let desc_off = 64 * rng.below(3) as usize;
-    let mut at = align(desc_off + n_layers * DESCRIPTOR_BYTES);
-    // Input planes of the first layer.
-    let input: Vec<Vec<u8>> = (0..t)
-        .map(|_| (0..k).map(|_| rng.below(1 << b_in) as u8).collect())
-        .collect();
-    let packed = layout::pack_planes(&input, b_in, k as usize);
-    let mut in_off = at;
-    w[at..at + packed.len()].copy_from_slice(&packed);
-    at = align(at + packed.len());
-    for i in 0..n_layers {
-        // Gather layers (conv / pooling lowered to a table): G groups, P positions,
-        // fan-in K, entries anywhere in the input or padding.
-        let n_in = k;
-        let gather = rng.chance(gather_pct);
-        let (groups, positions) = if gather {
-            (rng.range(1, 3) as u32, rng.range(1, 4) as u32)
-        } else {
-            (1, 1)
-        };
-        if gather {
-            // Mostly small windows; a quarter of 30..=40 entries, past half the
-            // 2x3 configuration's row buffer (the serial schedule).
-            k = if rng.chance(25) {
-                rng.range(30, 40) as u32
-            } else {
-                rng.range(1, 10) as u32
-            };
-        }
-        let o = groups * rng.range(1, (9 / groups) as i64) as u32;
-        let readout = i + 1 == n_layers && rng.chance(50);
-        let bw = rng.range(1, i64::from(cfg.weight_bits_max.min(4))) as u8;
-        let b_s = if readout { 0 } else { rng.range(1, 3) as u8 };
-        let wb = WeightBits::new(u32::from(bw)).unwrap();
-        let weights: Vec<i8> = (0..o * k)
-            .map(|_| {
-                if bw == 1 {
-                    if rng.chance(50) {
-                        1
-                    } else {
-                        -1
-                    }
-                } else {
-                    rng.range(i64::from(wb.min_weight()), i64::from(wb.max_weight())) as i8
-                }
-            })
-            .collect();
-        let wp = layout::pack_weights(&weights, o as usize, k as usize, cfg.cols, wb);
-        let w_off = at;
-        w[at..at + wp.len()].copy_from_slice(&wp);
-        at = align(at + wp.len());
-        let p_off = at;
-        for _ in 0..o {
-            let vals = [rng.range(-40, 40), rng.range(1, 60), rng.range(-10, 10)];
-            for v in vals {
-                w[at..at + 4].copy_from_slice(&(v as i32).to_le_bytes());
-                at += 4;
-            }
-        }
-        at = align(at);
-        let g_off = at;
-        if gather {
-            for _ in 0..groups * positions * k {
-                let e = if rng.chance(10) {
-                    u32::MAX
-                } else {
-                    rng.below(u64::from(n_in)) as u32
-                };
-                w[at..at + 4].copy_from_slice(&e.to_le_bytes());
-                at += 4;
-            }
-            at = align(at);
-        }
-        let neurons = (o * positions) as usize;
-        let out_off = at;
-        let out_bytes = if readout {
-            neurons * 8
-        } else {
-            layout::planes_bytes(t as usize, b_s, neurons)
-        };
-        at = align(at + out_bytes);
-        let d = LayerDescriptor {
-            kind: if gather {
-                LayerKind::Gather
-            } else {
-                LayerKind::Dense
-            },
-            readout,
-            hard_reset: rng.chance(50),
-            leak_shift: if rng.chance(50) {
-                0
-            } else {
-                rng.range(1, 3) as u8
-            },
-            weight_bits: bw,
-            input_bits: b_in,
-            spike_bits: b_s,
-            timesteps: t,
-            fan_in: k,
-            outputs: o,
-            positions,
-            groups,
-            input_len: n_in,
-            weights: w_off as u32,
-            params: p_off as u32,
-            gather: if gather { g_off as u32 } else { 0 },
-            input: in_off as u32,
-            output: out_off as u32,
-        };
-        let dat = desc_off + i * DESCRIPTOR_BYTES;
-        w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());
-        in_off = out_off;
-        b_in = b_s;
-        k = o * positions;
-        if readout {
-            break;
-        }
-    }
-    assert!(at <= size, "window too small for the chain");
-    (w, desc_off as u32, n_layers as u32)
-}
-
-/// DMA bytes read by the controller for a chain that ran to the end (docs/shell.md).
-fn dma_read_bytes(w: &[u8], desc_off: u32, count: u32, cfg: &AcceleratorConfig) -> u64 {
-    let b = cfg.axi_data_bytes as u64;
-    let rd = |off: u64, len: u64| (len + off % b).div_ceil(b) * b;
-    let ds = functional::decode_chain(w, desc_off, count, cfg).unwrap();
-    let mut total = 0;
-    for (i, d) in ds.iter().enumerate() {
-        total += rd(u64::from(desc_off) + 64 * i as u64, 64);
-        let t = d.timesteps as usize;
-        total += rd(
-            u64::from(d.input),
-            layout::planes_bytes(t, d.input_bits, d.input_len as usize) as u64,
-        );
-        let wb = WeightBits::new(u32::from(d.weight_bits)).unwrap();
-        let tile = layout::weight_tile_bytes(d.fan_in as usize, cfg.cols, wb) as u64;
-        let tiles = (d.outputs as usize).div_ceil(cfg.cols);
-        let (k, p, g) = (
-            u64::from(d.fan_in),
-            u64::from(d.positions),
-            u64::from(d.groups),
-        );
-        if d.kind == LayerKind::Gather {
-            total += rd(u64::from(d.gather), 4 * g * p * k);
-        }
-        let opg = u64::from(d.outputs / d.groups);
-        for ti in 0..tiles {
-            let o0 = (ti * cfg.cols) as u64;
-            let nv = (u64::from(d.outputs) - o0).min(cfg.cols as u64);
-            total += rd(u64::from(d.params) + 12 * o0, 12 * nv);
-            total += rd(u64::from(d.weights) + tile * ti as u64, tile);
-            if d.kind == LayerKind::Gather {
-                for pos in 0..p {
-                    for grp in o0 / opg..=(o0 + nv - 1) / opg {
-                        total += rd(u64::from(d.gather) + 4 * k * (grp * p + pos), 4 * k);
-                    }
-                }
-            }
-        }
-    }
-    total
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Fault {
     None,
@@ -508,9 +315,9 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
         x.clock.next = !x.clock.val()
     });
     sim.add_testbench(move |mut sim: Sim<Shell<A, M, D, S, W2>>| {
-        let mut rng = Rng(seed);
+        let mut rng = seeded(seed);
         let mut m = Mem {
-            rng: Rng(seed ^ 0x5EED),
+            rng: seeded(seed ^ 0x5EED),
             b: S as u64,
             latency,
             busy_pct,
@@ -535,7 +342,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
         x = cyc(&mut sim, x, &mut m)?;
         x.rst.next = false;
         for (ci, case) in cases.iter().enumerate() {
-            let (mut w, desc_off, count) = random_chain(&mut rng, &cfg, size, gather_pct);
+            let (mut w, desc_off, count) = chain(&mut rng, &cfg, size, gather_pct as f64 / 100.0, false);
             let mut win_size = size as u32;
             m.err.clear();
             let victim = rng.below(u64::from(count)) as usize;
@@ -718,11 +525,19 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                 sim_assert_eq!(sim, spikes, a.spikes, x);
                 if !drained {
                     sim_assert_eq!(sim, wr, a.bytes_written, x);
-                    sim_assert_eq!(sim, rd, dma_read_bytes(&w, desc_off, count, &cfg), x);
+                    sim_assert_eq!(
+                        sim,
+                        rd,
+                        CycleModel::new(cfg).chain_read_bytes(
+                            &functional::decode_chain(&w, desc_off, count, &cfg).unwrap(),
+                            u64::from(desc_off)
+                        ),
+                        x
+                    );
                 }
                 if busy_pct == 0 {
                     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
-                    let est = cycle_estimate(&cfg, &ds, m.latency);
+                    let est = CycleModel::with_latency(cfg, m.latency).chain_cycles(&ds);
                     let dev = (est as f64 - cycles as f64).abs() / cycles as f64;
                     println!("  cycle estimate {est} vs CNT_CYCLES {cycles}: {:.2}% ({})", 100.0 * dev, est as i64 - cycles as i64);
                     if std::env::var_os("SPIKESLICE_CYCLES_HIST").is_some() {
@@ -746,40 +561,6 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
     sim.run(Box::new(uut), 1 << 40).unwrap();
 }
 
-fn cfg_2x3_64() -> AcceleratorConfig {
-    AcceleratorConfig {
-        rows: 2,
-        cols: 3,
-        weight_bits_max: 4,
-        spike_bits_max: 4,
-        acc_bits: 16,
-        membrane_bits: 24,
-        axi_data_bytes: 8,
-        max_burst_beats: 8,
-        // 64 codes per bank and row buffer: layers with K <= 32 double buffer, K in
-        // 33..40 run one phase after the other.
-        wbuf_bytes: 192,
-        abuf_bytes: 2048,
-        obuf_bytes: 1024,
-    }
-}
-
-fn cfg_2x2_128() -> AcceleratorConfig {
-    AcceleratorConfig {
-        rows: 2,
-        cols: 2,
-        weight_bits_max: 8,
-        spike_bits_max: 8,
-        acc_bits: 20,
-        membrane_bits: 32,
-        axi_data_bytes: 16,
-        max_burst_beats: 16,
-        wbuf_bytes: 1024,
-        abuf_bytes: 2048,
-        obuf_bytes: 1024,
-    }
-}
-
 fn ok_cases(n: usize) -> Vec<Case> {
     (0..n)
         .map(|_| Case {
@@ -791,12 +572,12 @@ fn ok_cases(n: usize) -> Vec<Case> {
 
 #[test]
 fn shell_dense_chains_64bit_match_functional() {
-    bench::<16, 24, 64, 8, 128>(cfg_2x3_64(), 1, ok_cases(6), 0, 0, 4);
+    bench::<16, 24, 64, 8, 128>(config_2x3_64(), 1, ok_cases(6), 0, 0, 4);
 }
 
 #[test]
 fn shell_dense_chains_128bit_match_functional() {
-    bench::<20, 32, 128, 16, 256>(cfg_2x2_128(), 2, ok_cases(6), 0, 0, 9);
+    bench::<20, 32, 128, 16, 256>(config_2x2_128(), 2, ok_cases(6), 0, 0, 9);
 }
 
 #[test]
@@ -806,7 +587,7 @@ fn shell_errors_and_recovery() {
         soft_reset_first: soft,
     };
     bench::<16, 24, 64, 8, 128>(
-        cfg_2x3_64(),
+        config_2x3_64(),
         3,
         vec![
             f(Fault::BadMagic, false),
@@ -835,13 +616,13 @@ fn shell_errors_and_recovery() {
 
 #[test]
 fn shell_gather_chains_match_functional() {
-    bench::<16, 24, 64, 8, 128>(cfg_2x3_64(), 5, ok_cases(6), 0, 70, 1);
-    bench::<20, 32, 128, 16, 256>(cfg_2x2_128(), 6, ok_cases(4), 0, 70, 6);
+    bench::<16, 24, 64, 8, 128>(config_2x3_64(), 5, ok_cases(6), 0, 70, 1);
+    bench::<20, 32, 128, 16, 256>(config_2x2_128(), 6, ok_cases(4), 0, 70, 6);
 }
 
 #[test]
 fn shell_under_backpressure() {
-    bench::<16, 24, 64, 8, 128>(cfg_2x3_64(), 4, ok_cases(3), 40, 30, 4);
+    bench::<16, 24, 64, 8, 128>(config_2x3_64(), 4, ok_cases(3), 40, 30, 4);
 }
 
 #[test]
@@ -849,17 +630,8 @@ fn shell_4x4_short_bursts() {
     // R = 4 > S for some layers (idle rows masked), C = 4, bursts of 4 beats (many
     // bursts per read and per write-back).
     let cfg = AcceleratorConfig {
-        rows: 4,
-        cols: 4,
-        weight_bits_max: 4,
-        spike_bits_max: 3,
-        acc_bits: 24,
-        membrane_bits: 32,
         axi_data_bytes: 16,
-        max_burst_beats: 4,
-        wbuf_bytes: 2048,
-        abuf_bytes: 4096,
-        obuf_bytes: 1024,
+        ..config_4x4_64()
     };
     bench::<24, 32, 128, 16, 256>(cfg, 7, ok_cases(5), 0, 50, 5);
 }

@@ -12,7 +12,7 @@ use spikeslice_core::accel::descriptor::{
 };
 use spikeslice_core::accel::layout;
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_core::golden::{LayerOutput, NeuronLayer, PAD};
+use spikeslice_core::golden::{argmax, LayerOutput, NeuronLayer, SampleOutput, SpikeStats, PAD};
 use spikeslice_core::model::Model;
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_core::widths::{self, WidthError};
@@ -77,6 +77,36 @@ impl Program {
         let t = self.model.timesteps();
         let bits = self.model.spec.input.bits.get();
         layout::pack_planes(&vec![sample.to_vec(); t], bits, sample.len())
+    }
+
+    /// A sample's results out of a window the chain ran in: the inverse of
+    /// the output layouts (spike planes per layer, the readout's membranes).
+    pub fn read_results(&self, window: &[u8], input: &[u8]) -> SampleOutput {
+        let t = self.model.timesteps();
+        let mut layers = Vec::with_capacity(self.outputs.len());
+        let mut readout = Vec::new();
+        for (l, buf) in self.model.layers.iter().zip(&self.outputs) {
+            let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
+            match l.output {
+                LayerOutput::Spikes { bits } => {
+                    let spikes = layout::unpack_planes(bytes, t, bits, l.neurons());
+                    layers.push(SpikeStats::of(&spikes));
+                }
+                LayerOutput::Membrane => {
+                    readout = bytes
+                        .chunks_exact(8)
+                        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                        .collect();
+                    layers.push(SpikeStats::default());
+                }
+            }
+        }
+        SampleOutput {
+            class: argmax(&readout),
+            readout,
+            input: SpikeStats::of(&vec![input.to_vec(); t]),
+            layers,
+        }
     }
 }
 

@@ -68,17 +68,38 @@ fn some_model() -> spikeslice_core::model::Model {
     random::model(&mut rng, Architecture::Mlp)
 }
 
+fn mnist_mlp() -> spikeslice_core::model::Model {
+    spikeslice_core::model::Model::load(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json"),
+    )
+    .unwrap()
+}
+
+/// Registers narrower than a layer's worst case are refused naming the
+/// layer; widths the generator cannot build are refused before any model
+/// check, naming the field.
 #[test]
 fn too_narrow_registers_are_refused() {
-    let model = some_model();
-    let c = AcceleratorConfig {
+    let narrow = AcceleratorConfig {
+        acc_bits: 16,
+        membrane_bits: 24,
+        ..Default::default()
+    };
+    // A bias of 2^23 - 1 needs more than the 24 membrane bits.
+    let mut model = some_model();
+    model.layers[0].bias[0] = (1 << 23) - 1;
+    let e = compile(&model, &narrow).unwrap_err();
+    assert!(matches!(e, CompileError::Width(_)), "{e}");
+    assert!(e.to_string().contains("layer "), "{e}");
+    let unbuildable = AcceleratorConfig {
         acc_bits: 8,
         membrane_bits: 8,
         ..Default::default()
     };
-    let e = compile(&model, &c).unwrap_err();
-    assert!(matches!(e, CompileError::Width(_)), "{e}");
-    assert!(e.to_string().contains("layer "), "{e}");
+    match compile(&some_model(), &unbuildable).unwrap_err() {
+        CompileError::Config(c) => assert_eq!(c.field, "acc_bits"),
+        e => panic!("{e}"),
+    }
 }
 
 #[test]
@@ -113,11 +134,8 @@ fn widths_beyond_the_generated_maximum_are_refused() {
 #[test]
 fn layers_larger_than_the_buffers_are_refused_with_the_size_that_fits() {
     // The reference MLP (784 8-bit pixels, 128 hidden neurons): large enough
-    // that 16-byte buffers fail every rule.
-    let model = spikeslice_core::model::Model::load(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json"),
-    )
-    .unwrap();
+    // that the smallest buffers fail every rule.
+    let model = mnist_mlp();
     let base = AcceleratorConfig {
         acc_bits: 32,
         membrane_bits: 48,
@@ -125,14 +143,15 @@ fn layers_larger_than_the_buffers_are_refused_with_the_size_that_fits() {
     };
     let program = compile(&model, &base).unwrap();
     type Set = fn(&mut AcceleratorConfig, usize);
-    let rules: [(&str, Set); 3] = [
-        ("--wbuf-bytes", |c, v| c.wbuf_bytes = v),
-        ("--abuf-bytes", |c, v| c.abuf_bytes = v),
-        ("--obuf-bytes", |c, v| c.obuf_bytes = v),
+    // Each buffer at the smallest size a configuration may have.
+    let rules: [(&str, Set, usize); 3] = [
+        ("--wbuf-bytes", |c, v| c.wbuf_bytes = v, 2 * base.cols),
+        ("--abuf-bytes", |c, v| c.abuf_bytes = v, 16 * base.rows),
+        ("--obuf-bytes", |c, v| c.obuf_bytes = v, 16),
     ];
-    for (option, set) in rules {
+    for (option, set, smallest) in rules {
         let mut small = base;
-        set(&mut small, 16);
+        set(&mut small, smallest);
         let e = compile(&model, &small).unwrap_err().to_string();
         assert!(e.contains(option), "{option}: {e}");
         let need: usize = e

@@ -12,8 +12,8 @@
 //! In hardware: the whole K reduction (the PE accumulators hold any K up to 2^16 - 1),
 //! slice recombination, bias, neuron dynamics, spikes and the membrane across all T
 //! timesteps of a tile. In the harness: splitting the outputs into tiles of C columns,
-//! feeding the slices in chunks of R, replaying weights per chunk (the weight buffer
-//! is the next issue's shell), and reassembling outputs.
+//! feeding the slices in chunks of R, replaying weights per chunk (in the accelerator
+//! the shell's weight banks do this), and reassembling outputs.
 
 pub mod build;
 pub mod ddr;

@@ -17,7 +17,10 @@ use crate::build::{self, Design};
 use crate::ddr::{Ddr, DdrTiming, MasterOut};
 use crate::{SimError, SimOptions};
 use libloading::Library;
-use spikeslice_core::accel::regmap::{self, ctrl, status, ErrorCode};
+use spikeslice_core::accel::driver::{
+    BusError, Deadline, Driver, DriverError, RegisterBus, Window,
+};
+use spikeslice_core::accel::regmap::{self, ctrl};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::manifest::Manifest;
 use std::ffi::{c_void, CString};
@@ -33,57 +36,8 @@ const LITE_TIMEOUT: u64 = 64;
 
 use crate::build::{FreeFn, GetFn, GetWordFn, SetFn, SetWordFn, TickFn, TraceFn};
 
-/// The eight counters, LO offsets, in register-map order.
-const COUNTERS: [u32; 8] = [
-    regmap::CNT_CYCLES_LO,
-    regmap::CNT_BUSY_LO,
-    regmap::CNT_PE_ADDS_LO,
-    regmap::CNT_SLICES_LO,
-    regmap::CNT_DMA_RD_LO,
-    regmap::CNT_DMA_WR_LO,
-    regmap::CNT_DMA_STALL_LO,
-    regmap::CNT_SPIKES_LO,
-];
-
-/// The hardware counters after a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub cycles: u64,
-    pub busy: u64,
-    pub pe_adds: u64,
-    pub slices: u64,
-    pub dma_rd: u64,
-    pub dma_wr: u64,
-    pub dma_stall: u64,
-    pub spikes: u64,
-}
-
-/// What a run left in the registers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunOutcome {
-    pub status: u32,
-    pub desc_index: u32,
-    pub err_offset: u32,
-    pub counters: Counters,
-    /// Clock cycles from the start write's handshake to the interrupt.
-    pub cycles_to_irq: u64,
-}
-
-impl RunOutcome {
-    /// STATUS bits 15:8 (0 = no error).
-    pub fn error_code(&self) -> u32 {
-        status::error_code(self.status)
-    }
-    /// The error, if the run ended with one.
-    pub fn error(&self) -> Option<Result<ErrorCode, u32>> {
-        if self.status & status::ERROR == 0 {
-            None
-        } else {
-            let c = self.error_code();
-            Some(ErrorCode::from_code(c).ok_or(c))
-        }
-    }
-}
+pub use spikeslice_core::accel::counters::Counters;
+pub use spikeslice_core::accel::driver::RunOutcome;
 
 /// The AXI4-Lite slave's outputs in one cycle.
 #[derive(Debug, Clone, Copy)]
@@ -228,6 +182,10 @@ pub struct ShellSim {
     /// of a compute phase; it saves a third of the evaluations).
     dirty: bool,
     cycle: u64,
+    /// The cycles of the last start write's handshake and of the interrupt
+    /// that ended the run ([`ShellSim::last_run_cycles`]).
+    started_at: u64,
+    irq_at: u64,
     _lib: Library,
 }
 
@@ -293,6 +251,8 @@ impl ShellSim {
                 last: vec![None; n_ports],
                 dirty: true,
                 cycle: 0,
+                started_at: 0,
+                irq_at: 0,
                 _lib: lib,
             };
             sim.reset();
@@ -555,64 +515,31 @@ impl ShellSim {
         )))
     }
 
-    /// A 64-bit counter: `_LO` (which latches `_HI`), then `_HI`.
-    pub fn read64(&mut self, lo: u32) -> Result<u64, SimError> {
-        let l = self.read(lo)?;
-        let h = self.read(lo + 4)?;
-        Ok(u64::from(l) | (u64::from(h) << 32))
-    }
-
     /// All eight counters.
     pub fn counters(&mut self) -> Result<Counters, SimError> {
-        let mut v = [0u64; 8];
-        for (x, &lo) in v.iter_mut().zip(&COUNTERS) {
-            *x = self.read64(lo)?;
-        }
-        Ok(Counters {
-            cycles: v[0],
-            busy: v[1],
-            pe_adds: v[2],
-            slices: v[3],
-            dma_rd: v[4],
-            dma_wr: v[5],
-            dma_stall: v[6],
-            spikes: v[7],
-        })
+        Driver::new(self).counters().map_err(bus_error)
     }
 
     /// Soft reset (CTRL bit 1): the controller and the core return to idle, STATUS and
     /// the pending interrupt clear; the DMA drains what it has in flight (the DDR
     /// model keeps answering while the next transactions run).
     pub fn soft_reset(&mut self) -> Result<(), SimError> {
-        self.write(regmap::CTRL, ctrl::SOFT_RESET)
+        Driver::new(self).soft_reset().map_err(bus_error)
     }
 
-    /// Program the window (BUF_BASE = the DDR's base, BUF_SIZE = its length) and the
-    /// chain, acknowledge any old interrupt, and start with the interrupt enabled.
-    pub fn start(&mut self, desc_offset: u32, desc_count: u32) -> Result<(), SimError> {
-        let base = self.ddr.base;
-        let size = u32::try_from(self.ddr.mem.len()).map_err(|_| {
-            SimError::Config(format!(
-                "a {}-byte window does not fit the 32-bit BUF_SIZE",
-                self.ddr.mem.len()
-            ))
-        })?;
-        self.write(regmap::BUF_BASE_LO, base as u32)?;
-        self.write(regmap::BUF_BASE_HI, (base >> 32) as u32)?;
-        self.write(regmap::BUF_SIZE, size)?;
-        self.write(regmap::DESC_OFFSET, desc_offset)?;
-        self.write(regmap::DESC_COUNT, desc_count)?;
-        self.write(regmap::IRQ_STATUS, 1)?;
-        self.write(regmap::CTRL, ctrl::START | ctrl::IRQ_ENABLE)
+    /// Clock cycles of the last [`ShellSim::run`], from the start write's handshake
+    /// to the interrupt.
+    pub fn last_run_cycles(&self) -> u64 {
+        self.irq_at.saturating_sub(self.started_at)
     }
 
-    /// Start the chain and clock until the interrupt (done or error), at most
-    /// `max_cycles`; then read STATUS, DESC_INDEX, ERR_OFFSET and the counters and
-    /// acknowledge the interrupt. A run that ends with an error code is an `Ok`
-    /// outcome (see [`RunOutcome::error`]); no interrupt within `max_cycles` is
-    /// [`SimError::Hang`] with the registers' state, after a soft reset so the next
-    /// run starts clean (as the board daemon does). AXI protocol violations seen by
-    /// the DDR monitor are [`SimError::Axi`].
+    /// Run the chain through the driver (`spikeslice_core::accel::driver`), the
+    /// window being the DDR model's memory (BUF_BASE = its base, BUF_SIZE = its
+    /// length), and clock until the interrupt, at most `max_cycles`. A run that ends
+    /// with an error code is an `Ok` outcome (see [`RunOutcome::error`]); no
+    /// interrupt within `max_cycles` is [`SimError::Hang`], after a soft reset, as
+    /// on a board. AXI protocol violations seen by the DDR monitor are
+    /// [`SimError::Axi`].
     pub fn run(
         &mut self,
         desc_offset: u32,
@@ -620,148 +547,70 @@ impl ShellSim {
         max_cycles: u64,
     ) -> Result<RunOutcome, SimError> {
         self.ddr.violations.clear();
-        self.start(desc_offset, desc_count)?;
-        let c0 = self.cycle;
-        let mut fired = false;
-        while self.cycle - c0 < max_cycles {
-            if self.step(false).0 {
-                fired = true;
-                break;
-            }
-        }
-        let cycles_to_irq = self.cycle - c0;
-        let st = self.read(regmap::STATUS)?;
-        if !fired {
-            let index = self.read(regmap::DESC_INDEX)?;
-            let cycles = self.read64(regmap::CNT_CYCLES_LO)?;
-            self.soft_reset()?;
-            // Let the DMA finish the bursts it has in flight (it drains after a soft
-            // reset), so the next run's counters and timing start clean.
-            for _ in 0..100_000 {
-                if self.ddr.idle() {
-                    break;
-                }
-                self.step(false);
-            }
-            return Err(SimError::Hang(format!(
-                "no interrupt within {max_cycles} cycles: STATUS {st:#010x}, DESC_INDEX \
-                 {index}, CNT_CYCLES {cycles}, DDR idle {}; the shell was soft-reset",
-                self.ddr.idle()
-            )));
-        }
-        let desc_index = self.read(regmap::DESC_INDEX)?;
-        let err_offset = self.read(regmap::ERR_OFFSET)?;
-        let counters = self.counters()?;
-        self.write(regmap::IRQ_STATUS, 1)?;
+        let window = Window::new(self.ddr.base, self.ddr.mem.len())
+            .map_err(|e| SimError::Config(e.to_string()))?;
+        let out = Driver::new(&mut *self)
+            .run(
+                window,
+                desc_offset,
+                desc_count,
+                Deadline::cycles(max_cycles),
+            )
+            .map_err(|e| match e {
+                DriverError::Bus(e) => bus_error(e),
+                e => SimError::Hang(e.to_string()),
+            })?;
         if !self.ddr.violations.is_empty() {
             return Err(SimError::Axi(format!(
                 "AXI4 protocol violations on the master port: {}",
                 self.ddr.violations.join("; ")
             )));
         }
-        if st & status::DONE == 0 {
-            return Err(SimError::Hang(format!(
-                "interrupt without STATUS.done: STATUS {st:#010x}"
-            )));
-        }
-        Ok(RunOutcome {
-            status: st,
-            desc_index,
-            err_offset,
-            counters,
-            cycles_to_irq,
-        })
+        Ok(out)
     }
 }
 
-/// `CNT_DMA_RD` of a chain that ran to the end (docs/shell.md, "Counters"): whole
-/// beats, with `rd(off, len) = ceil((len + off mod B) / B) * B`; per descriptor the
-/// descriptor, the input planes and (gather) the whole table for the check; per tile
-/// the parameters and the weight tile, and (gather) the table rows of every position
-/// and group meeting the tile.
-pub fn dma_read_bytes(
-    cfg: &AcceleratorConfig,
-    descriptors: &[spikeslice_core::accel::descriptor::LayerDescriptor],
-    desc_offset: u32,
-) -> u64 {
-    use spikeslice_core::accel::descriptor::{LayerKind, DESCRIPTOR_BYTES};
-    use spikeslice_core::accel::layout;
-    use spikeslice_core::numeric::WeightBits;
-    let b = cfg.axi_data_bytes as u64;
-    let rd = |off: u64, len: u64| (len + off % b).div_ceil(b) * b;
-    let mut total = 0;
-    for (i, d) in descriptors.iter().enumerate() {
-        total += rd(
-            u64::from(desc_offset) + (DESCRIPTOR_BYTES * i) as u64,
-            DESCRIPTOR_BYTES as u64,
-        );
-        let t = d.timesteps as usize;
-        total += rd(
-            u64::from(d.input),
-            layout::planes_bytes(t, d.input_bits, d.input_len as usize) as u64,
-        );
-        let tile = WeightBits::new(u32::from(d.weight_bits)).map_or(0, |wb| {
-            layout::weight_tile_bytes(d.fan_in as usize, cfg.cols, wb)
-        }) as u64;
-        let tiles = (d.outputs as usize).div_ceil(cfg.cols);
-        let (k, p, g) = (
-            u64::from(d.fan_in),
-            u64::from(d.positions),
-            u64::from(d.groups.max(1)),
-        );
-        let gather = d.kind == LayerKind::Gather;
-        if gather {
-            total += rd(u64::from(d.gather), 4 * g * p * k);
-        }
-        let opg = (u64::from(d.outputs) / g).max(1);
-        for ti in 0..tiles {
-            let o0 = (ti * cfg.cols) as u64;
-            let nv = (u64::from(d.outputs) - o0).min(cfg.cols as u64);
-            total += rd(u64::from(d.params) + 12 * o0, 12 * nv);
-            total += rd(u64::from(d.weights) + tile * ti as u64, tile);
-            if gather {
-                for pos in 0..p {
-                    for grp in o0 / opg..=(o0 + nv - 1) / opg {
-                        total += rd(u64::from(d.gather) + 4 * k * (grp * p + pos), 4 * k);
-                    }
-                }
-            }
-        }
-    }
-    total
+fn bus_error(e: BusError) -> SimError {
+    SimError::Axi(e.0)
 }
 
-/// Cycles the write-backs of `descriptors` take beyond `controller::cycle_estimate`
-/// with a fixed-latency DDR (window at physical `base`), because the estimate counts
-/// `ceil(beats / max_burst)` write bursts per output region while the DMA also splits
-/// at every 4 KiB boundary (docs/shell.md, "Burst splitting"); the write engine has
-/// one burst in flight, so each extra burst costs `max(0, L - B / 8)` cycles, as a
-/// `max_burst` split does. Found by this harness (the mnist-cnn program's first
-/// output region straddles a 4 KiB boundary); 0 once the estimate splits as the DMA
-/// does.
-pub fn write_split_cycles(
-    cfg: &AcceleratorConfig,
-    descriptors: &[spikeslice_core::accel::descriptor::LayerDescriptor],
-    base: u64,
-    latency: u64,
-) -> u64 {
-    let b = cfg.axi_data_bytes as u64;
-    let max_burst = cfg.max_burst_beats as u64;
-    let mut extra = 0;
-    for d in descriptors {
-        for r in d.regions(cfg).iter().filter(|r| r.write) {
-            let words = (r.bytes as u64).div_ceil(8);
-            let beats = words.div_ceil(b / 8);
-            let (mut a, mut n, mut bursts) = (base + u64::from(r.offset), beats, 0u64);
-            while n > 0 {
-                let k = n.min(max_burst).min((4096 - a % 4096) / b).max(1);
-                a += k * b;
-                n -= k;
-                bursts += 1;
-            }
-            extra +=
-                bursts.saturating_sub(beats.div_ceil(max_burst)) * latency.saturating_sub(b / 8);
-        }
+/// The shell's AXI4-Lite port and interrupt as the driver's bus.
+impl RegisterBus for ShellSim {
+    fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
+        self.read(offset).map_err(|e| BusError(e.to_string()))
     }
-    extra
+
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
+        self.write(offset, value)
+            .map_err(|e| BusError(e.to_string()))?;
+        if offset == regmap::CTRL && value & ctrl::START != 0 {
+            self.started_at = self.cycle;
+        }
+        Ok(())
+    }
+
+    fn wait_irq(&mut self, deadline: Deadline) -> Result<bool, BusError> {
+        let limit = deadline.cycles.unwrap_or(u64::MAX);
+        let c0 = self.cycle;
+        while self.cycle - c0 < limit {
+            if self.step(false).0 {
+                self.irq_at = self.cycle;
+                return Ok(true);
+            }
+        }
+        self.irq_at = self.cycle;
+        Ok(false)
+    }
+
+    /// Let the DMA finish the bursts it has in flight (it drains after a soft
+    /// reset), so the next run's counters and timing start clean.
+    fn settle(&mut self) -> Result<(), BusError> {
+        for _ in 0..100_000 {
+            if self.ddr.idle() {
+                break;
+            }
+            self.step(false);
+        }
+        Ok(())
+    }
 }

@@ -6,7 +6,7 @@
 //! model says, the counters PE_ADDS / SLICES / SPIKES / DMA_WR equal to its
 //! `Activity`, DMA_RD equal to the read formula of docs/shell.md, and, with a
 //! fixed-latency DDR without backpressure, CNT_CYCLES equal to
-//! `controller::cycle_estimate`. Faults (SLVERR on a read, DECERR on a write, a run
+//! the cycle model (`CycleModel::chain_cycles`). Faults (SLVERR on a read, DECERR on a write, a run
 //! cut short by its cycle limit) end the run without a hang, and the next run on the
 //! same simulator is bit-exact again.
 //!
@@ -16,218 +16,15 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikeslice_core::accel::cycles::{CycleModel, DmaTiming};
-use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
+use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
 use spikeslice_core::accel::regmap::{self, status, ErrorCode};
-use spikeslice_core::accel::{functional, layout, AcceleratorConfig};
-use spikeslice_core::numeric::WeightBits;
-use spikeslice_hdl::controller::cycle_estimate;
+use spikeslice_core::accel::{functional, AcceleratorConfig};
+use spikeslice_core::random::chain::{chain, config_2x2_128, config_2x3_64, config_4x4_64};
 use spikeslice_sim::ddr::{DdrTiming, Fault, RESP_DECERR, RESP_SLVERR};
-use spikeslice_sim::shell::{dma_read_bytes, write_split_cycles};
 use spikeslice_sim::{ShellSim, SimError, SimOptions};
 
 const WINDOW: usize = 12 * 1024;
 const MAX_CYCLES: u64 = 2_000_000;
-
-/// A random chain of 1-3 layers (dense, or gather with a random table including
-/// padding when `gather_pct` allows), laid out in a window of `size` bytes with random
-/// garbage everywhere else. Returns (window, descriptor offset, count).
-fn random_chain(
-    rng: &mut ChaCha8Rng,
-    cfg: &AcceleratorConfig,
-    size: usize,
-    gather_pct: f64,
-    big: bool,
-) -> (Vec<u8>, u32, u32) {
-    let mut w: Vec<u8> = (0..size).map(|_| rng.gen()).collect();
-    let n_layers = rng.gen_range(1..=3usize);
-    let t = rng.gen_range(1..=3u32);
-    let mut b_in = rng.gen_range(1..=3u8);
-    let mut k = rng.gen_range(1..=40u32);
-    let align = |x: usize| x.div_ceil(64) * 64;
-    // `big`: up to 60 outputs per layer and the chain anywhere in the first 4 KiB,
-    // so that regions longer than a burst straddle 4 KiB boundaries.
-    let desc_off = 64 * rng.gen_range(0..if big { 64 } else { 3usize });
-    let mut at = align(desc_off + n_layers * DESCRIPTOR_BYTES);
-    let input: Vec<Vec<u8>> = (0..t)
-        .map(|_| {
-            (0..k)
-                .map(|_| rng.gen_range(0..1u32 << b_in) as u8)
-                .collect()
-        })
-        .collect();
-    let packed = layout::pack_planes(&input, b_in, k as usize);
-    let mut in_off = at;
-    w[at..at + packed.len()].copy_from_slice(&packed);
-    at = align(at + packed.len());
-    let mut count = 0;
-    for i in 0..n_layers {
-        let n_in = k;
-        let gather = rng.gen_bool(gather_pct);
-        let (groups, positions) = if gather {
-            (rng.gen_range(1..=3u32), rng.gen_range(1..=4u32))
-        } else {
-            (1, 1)
-        };
-        if gather {
-            // Mostly small windows; a quarter of 30..=40 entries, past half the
-            // row buffer of the 64-code configurations (the serial schedule).
-            k = if rng.gen_bool(0.25) {
-                rng.gen_range(30..=40u32)
-            } else {
-                rng.gen_range(1..=10u32)
-            };
-        }
-        let o = groups * rng.gen_range(1..=(if big { 60 } else { 9 } / groups));
-        let readout = i + 1 == n_layers && rng.gen_bool(0.5);
-        let bw = rng.gen_range(1..=cfg.weight_bits_max.min(4));
-        let b_s = if readout {
-            0
-        } else {
-            rng.gen_range(1..=3u8.min(cfg.spike_bits_max))
-        };
-        let wb = WeightBits::new(u32::from(bw)).unwrap();
-        let weights: Vec<i8> = (0..o * k)
-            .map(|_| {
-                if bw == 1 {
-                    if rng.gen_bool(0.5) {
-                        1
-                    } else {
-                        -1
-                    }
-                } else {
-                    rng.gen_range(wb.min_weight()..=wb.max_weight()) as i8
-                }
-            })
-            .collect();
-        let wp = layout::pack_weights(&weights, o as usize, k as usize, cfg.cols, wb);
-        let w_off = at;
-        w[at..at + wp.len()].copy_from_slice(&wp);
-        at = align(at + wp.len());
-        let p_off = at;
-        for _ in 0..o {
-            let vals = [
-                rng.gen_range(-40..=40i32),
-                rng.gen_range(1..=60),
-                rng.gen_range(-10..=10),
-            ];
-            for v in vals {
-                w[at..at + 4].copy_from_slice(&v.to_le_bytes());
-                at += 4;
-            }
-        }
-        at = align(at);
-        let g_off = at;
-        if gather {
-            for _ in 0..groups * positions * k {
-                let e = if rng.gen_bool(0.1) {
-                    u32::MAX
-                } else {
-                    rng.gen_range(0..n_in)
-                };
-                w[at..at + 4].copy_from_slice(&e.to_le_bytes());
-                at += 4;
-            }
-            at = align(at);
-        }
-        let neurons = (o * positions) as usize;
-        let out_off = at;
-        let out_bytes = if readout {
-            neurons * 8
-        } else {
-            layout::planes_bytes(t as usize, b_s, neurons)
-        };
-        at = align(at + out_bytes);
-        let d = LayerDescriptor {
-            kind: if gather {
-                LayerKind::Gather
-            } else {
-                LayerKind::Dense
-            },
-            readout,
-            hard_reset: rng.gen_bool(0.5),
-            leak_shift: if rng.gen_bool(0.5) {
-                0
-            } else {
-                rng.gen_range(1..=3)
-            },
-            weight_bits: bw,
-            input_bits: b_in,
-            spike_bits: b_s,
-            timesteps: t,
-            fan_in: k,
-            outputs: o,
-            positions,
-            groups,
-            input_len: n_in,
-            weights: w_off as u32,
-            params: p_off as u32,
-            gather: if gather { g_off as u32 } else { 0 },
-            input: in_off as u32,
-            output: out_off as u32,
-        };
-        let dat = desc_off + i * DESCRIPTOR_BYTES;
-        w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());
-        count += 1;
-        in_off = out_off;
-        b_in = b_s;
-        k = o * positions;
-        if readout {
-            break;
-        }
-    }
-    assert!(at <= size, "window too small for the chain");
-    (w, desc_off as u32, count)
-}
-
-fn cfg_2x3_64() -> AcceleratorConfig {
-    AcceleratorConfig {
-        rows: 2,
-        cols: 3,
-        weight_bits_max: 4,
-        spike_bits_max: 4,
-        acc_bits: 16,
-        membrane_bits: 24,
-        axi_data_bytes: 8,
-        max_burst_beats: 8,
-        wbuf_bytes: 1024,
-        abuf_bytes: 2048,
-        obuf_bytes: 1024,
-    }
-}
-
-fn cfg_4x4_64() -> AcceleratorConfig {
-    // R = 4 > S for some layers (idle rows masked); bursts of 4 beats (many bursts
-    // per read and per write-back).
-    AcceleratorConfig {
-        rows: 4,
-        cols: 4,
-        weight_bits_max: 4,
-        spike_bits_max: 3,
-        acc_bits: 24,
-        membrane_bits: 32,
-        axi_data_bytes: 8,
-        max_burst_beats: 4,
-        wbuf_bytes: 2048,
-        abuf_bytes: 4096,
-        obuf_bytes: 1024,
-    }
-}
-
-fn cfg_2x2_128() -> AcceleratorConfig {
-    AcceleratorConfig {
-        rows: 2,
-        cols: 2,
-        weight_bits_max: 8,
-        spike_bits_max: 8,
-        acc_bits: 20,
-        membrane_bits: 32,
-        axi_data_bytes: 16,
-        max_burst_beats: 16,
-        wbuf_bytes: 1024,
-        abuf_bytes: 2048,
-        obuf_bytes: 1024,
-    }
-}
 
 fn shell(cfg: &AcceleratorConfig) -> ShellSim {
     let t = std::time::Instant::now();
@@ -257,7 +54,7 @@ fn check_chain(
     what: &str,
 ) -> Vec<LayerDescriptor> {
     let cfg = *sim.config();
-    let (w, desc_off, count) = random_chain(rng, &cfg, WINDOW, gather_pct, big);
+    let (w, desc_off, count) = chain(rng, &cfg, WINDOW, gather_pct, big);
     let mut want = w.clone();
     let act = functional::execute(&mut want, desc_off, count, &cfg)
         .unwrap_or_else(|e| panic!("{what}: the functional model refused the chain: {e}"));
@@ -279,11 +76,11 @@ fn check_chain(
     assert_eq!(c.pe_adds, act.pe_adds, "{what}: CNT_PE_ADDS");
     assert_eq!(c.slices, act.slices, "{what}: CNT_SLICES");
     assert_eq!(c.spikes, act.spikes, "{what}: CNT_SPIKES");
-    assert_eq!(c.dma_wr, act.bytes_written, "{what}: CNT_DMA_WR");
+    assert_eq!(c.dma_write_bytes, act.bytes_written, "{what}: CNT_DMA_WR");
     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
     assert_eq!(
-        c.dma_rd,
-        dma_read_bytes(&cfg, &ds, desc_off),
+        c.dma_read_bytes,
+        CycleModel::new(cfg).chain_read_bytes(&ds, u64::from(desc_off)),
         "{what}: CNT_DMA_RD"
     );
     assert!(
@@ -295,20 +92,21 @@ fn check_chain(
     // Controller active from the cycle after the start pulse to the done: the
     // interrupt follows the done by a couple of register stages.
     assert!(
-        c.cycles <= out.cycles_to_irq && out.cycles_to_irq <= c.cycles + 8,
+        c.cycles <= sim.last_run_cycles() && sim.last_run_cycles() <= c.cycles + 8,
         "{what}: CNT_CYCLES {} vs {} cycles to the interrupt",
         c.cycles,
-        out.cycles_to_irq
+        sim.last_run_cycles()
     );
     match exact_latency {
         Some(l) => {
-            let est = cycle_estimate(&cfg, &ds, l);
+            let model = CycleModel::with_latency(cfg, l);
+            let est = model.chain_cycles(&ds);
             // Exact, except for the 4 KiB write splits the estimate does not count
-            // (see `write_split_cycles`): accepted only as exactly that amount.
-            let split = write_split_cycles(&cfg, &ds, sim.ddr.base, l);
+            // (see `CycleModel::write_split_cycles`): accepted only as exactly that amount.
+            let split = model.write_split_cycles(&ds, sim.ddr.base);
             assert!(
                 c.cycles == est || (split > 0 && c.cycles == est + split),
-                "{what}: CNT_CYCLES {} vs controller::cycle_estimate {est} (latency {l}, \
+                "{what}: CNT_CYCLES {} vs the cycle model's {est} (latency {l}, \
                  4 KiB write splits {split})",
                 c.cycles
             );
@@ -319,17 +117,20 @@ fn check_chain(
             assert!(dev < 0.02, "{what}: {:.2} % from the estimate", 100.0 * dev);
             // Every read waits L - 1 cycles for its first beat with nothing on R.
             if l >= 2 {
-                assert!(c.dma_stall > 0, "{what}: no CNT_DMA_STALL at latency {l}");
+                assert!(
+                    c.dma_stall_cycles > 0,
+                    "{what}: no CNT_DMA_STALL at latency {l}"
+                );
             }
             assert!(
-                c.dma_stall < c.cycles,
+                c.dma_stall_cycles < c.cycles,
                 "{what}: CNT_DMA_STALL {}",
-                c.dma_stall
+                c.dma_stall_cycles
             );
         }
         None => {
             // Backpressure and longer latencies only add cycles.
-            let est = cycle_estimate(&cfg, &ds, sim.ddr.timing.latency_min);
+            let est = CycleModel::with_latency(cfg, sim.ddr.timing.latency_min).chain_cycles(&ds);
             assert!(
                 c.cycles >= est,
                 "{what}: {} cycles under backpressure < {est} without",
@@ -380,18 +181,18 @@ fn chains(
 
 #[test]
 fn shell_dense_chains_2x3_64bit_match_functional() {
-    chains(cfg_2x3_64(), 11, 40, 0.0, 4, false);
+    chains(config_2x3_64(), 11, 40, 0.0, 4, false);
 }
 
 #[test]
 fn shell_gather_chains_2x3_64bit_match_functional() {
-    chains(cfg_2x3_64(), 12, 40, 0.7, 1, false);
+    chains(config_2x3_64(), 12, 40, 0.7, 1, false);
 }
 
 #[test]
 fn shell_dense_and_gather_chains_4x4_64bit_match_functional() {
-    chains(cfg_4x4_64(), 13, 30, 0.0, 9, false);
-    chains(cfg_4x4_64(), 14, 30, 0.6, 5, false);
+    chains(config_4x4_64(), 13, 30, 0.0, 9, false);
+    chains(config_4x4_64(), 14, 30, 0.6, 5, false);
 }
 
 #[test]
@@ -401,7 +202,7 @@ fn shell_long_bursts_across_4k_boundaries() {
     let cfg = AcceleratorConfig {
         max_burst_beats: 64,
         obuf_bytes: 4096,
-        ..cfg_2x3_64()
+        ..config_2x3_64()
     };
     chains(cfg, 19, 40, 0.5, 12, true);
 }
@@ -411,12 +212,12 @@ fn shell_loads_one_weight_code_per_cycle_when_a_row_is_wider_than_64_bits() {
     // The small configurations load a tile's weights a row of C codes per cycle;
     // 9 columns of up to 8-bit weights make a 72-bit row, wider than the
     // gearbox's widest field, so this one loads one code per cycle.
-    assert!(cfg_2x3_64().loads_weight_rows() && cfg_2x2_128().loads_weight_rows());
+    assert!(config_2x3_64().loads_weight_rows() && config_2x2_128().loads_weight_rows());
     let cfg = AcceleratorConfig {
         cols: 9,
         weight_bits_max: 8,
         wbuf_bytes: 2304,
-        ..cfg_2x3_64()
+        ..config_2x3_64()
     };
     assert!(!cfg.loads_weight_rows());
     chains(cfg, 16, 20, 0.5, 4, false);
@@ -431,7 +232,7 @@ fn shell_double_buffers_layers_whose_tile_fits_half_the_banks() {
     // cycles of the formula.
     let cfg = AcceleratorConfig {
         wbuf_bytes: 192,
-        ..cfg_2x3_64()
+        ..config_2x3_64()
     };
     let latency = 5;
     let layers = chains(cfg, 21, 40, 0.5, latency, false);
@@ -470,12 +271,12 @@ fn shell_double_buffers_layers_whose_tile_fits_half_the_banks() {
 #[test]
 fn shell_chains_2x2_128bit_match_functional() {
     // 128-bit data ports: Verilator wide words through the word accessors.
-    chains(cfg_2x2_128(), 15, 30, 0.5, 6, false);
+    chains(config_2x2_128(), 15, 30, 0.5, 6, false);
 }
 
 #[test]
 fn shell_under_random_latency_and_backpressure() {
-    let cfg = cfg_4x4_64();
+    let cfg = config_4x4_64();
     let mut sim = shell(&cfg);
     let mut rng = ChaCha8Rng::seed_from_u64(16);
     for i in 0..24 {
@@ -491,7 +292,7 @@ fn shell_under_random_latency_and_backpressure() {
 /// output region is as the functional model leaves the layers before the victim.
 fn faulty_run(sim: &mut ShellSim, rng: &mut ChaCha8Rng, write: bool, resp: u8) {
     let cfg = *sim.config();
-    let (w, desc_off, count) = random_chain(rng, &cfg, WINDOW, 0.5, false);
+    let (w, desc_off, count) = chain(rng, &cfg, WINDOW, 0.5, false);
     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
     let victim = rng.gen_range(0..count as usize);
     let vd = ds[victim];
@@ -514,8 +315,8 @@ fn faulty_run(sim: &mut ShellSim, rng: &mut ChaCha8Rng, write: bool, resp: u8) {
         ErrorCode::AxiDecodeError
     };
     assert_eq!(
-        out.error(),
-        Some(Ok(code)),
+        out.error().map(|e| e.kind()),
+        Some(Some(code)),
         "STATUS {:#x}: the injected {} must end the run",
         out.status,
         if write { "write error" } else { "read error" }
@@ -538,7 +339,7 @@ fn faulty_run(sim: &mut ShellSim, rng: &mut ChaCha8Rng, write: bool, resp: u8) {
 
 #[test]
 fn axi_errors_end_the_run_and_the_next_run_is_exact() {
-    let cfg = cfg_2x3_64();
+    let cfg = config_2x3_64();
     let mut sim = shell(&cfg);
     sim.ddr.set_timing(DdrTiming::fixed(3));
     let mut rng = ChaCha8Rng::seed_from_u64(17);
@@ -565,11 +366,11 @@ fn axi_errors_end_the_run_and_the_next_run_is_exact() {
 
 #[test]
 fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
-    let cfg = cfg_2x3_64();
+    let cfg = config_2x3_64();
     let mut sim = shell(&cfg);
     sim.ddr.set_timing(DdrTiming::fixed(2));
     let mut rng = ChaCha8Rng::seed_from_u64(18);
-    let (w, desc_off, count) = random_chain(&mut rng, &cfg, WINDOW, 0.0, false);
+    let (w, desc_off, count) = chain(&mut rng, &cfg, WINDOW, 0.0, false);
     sim.set_window(w);
     // Far too few cycles for any chain (the descriptor arithmetic alone takes 1254).
     match sim.run(desc_off, count, 300) {
@@ -599,14 +400,14 @@ fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
     // Cut at random points, most of them while the core runs a tile (it has slice
     // bits in flight in its PEs and skew lines), then soft-reset: the next chain
     // must be exact, so nothing of the cut run may add into it.
-    let cfg = cfg_2x3_64();
+    let cfg = config_2x3_64();
     let mut sim = shell(&cfg);
     sim.ddr.set_timing(DdrTiming::fixed(2));
     let mut rng = ChaCha8Rng::seed_from_u64(22);
     for i in 0..8 {
-        let (w, desc_off, count) = random_chain(&mut rng, &cfg, WINDOW, 0.3, false);
+        let (w, desc_off, count) = chain(&mut rng, &cfg, WINDOW, 0.3, false);
         let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
-        let est = cycle_estimate(&cfg, &ds, 2);
+        let est = CycleModel::with_latency(cfg, 2).chain_cycles(&ds);
         // Past the descriptor arithmetic (about 1,300 cycles), before the done.
         let cut = rng.gen_range(1300.min(est - 20)..est - 10);
         sim.set_window(w);
@@ -627,7 +428,7 @@ fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
 
 #[test]
 fn registers_identify_the_generated_configuration() {
-    for cfg in [cfg_2x3_64(), cfg_2x2_128()] {
+    for cfg in [config_2x3_64(), config_2x2_128()] {
         let mut sim = shell(&cfg);
         assert_eq!(sim.read(regmap::ID).unwrap(), regmap::MAGIC);
         assert_eq!(sim.read(regmap::VERSION).unwrap(), regmap::REGMAP_VERSION);
@@ -651,7 +452,7 @@ fn registers_identify_the_generated_configuration() {
 
 #[test]
 fn a_traced_shell_writes_a_waveform() {
-    let cfg = cfg_2x3_64();
+    let cfg = config_2x3_64();
     let opts = SimOptions {
         trace: true,
         ..Default::default()

@@ -1,6 +1,6 @@
 //! The analytic cycle model (core/src/accel/cycles.rs) against the Verilated core:
 //! randomized layers on several array shapes, every stream ready, and the
-//! prediction must match the cycles the simulator counted. The issue asks for
+//! prediction must match the cycles the simulator counted. The target is
 //! 2%; the model walks the sequencer's states, so we hold it to the cycle.
 //!
 //! Also the BB paper's Table 4 pattern (tests `table4_*`): at a fixed b_w the
@@ -12,7 +12,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use spikeslice_core::accel::cycles::{tile_cycles, CycleModel, DmaTiming, TileShape};
-use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
+use spikeslice_core::accel::descriptor::LayerDescriptor;
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::golden::{LayerOutput, MatmulLayer};
 use spikeslice_core::random;
@@ -174,24 +174,16 @@ const SHELL_FIXED_STEPS: u64 = 3;
 fn table4_holds_for_the_whole_shell() {
     let config = AcceleratorConfig::default(); // 8x8
     let layer = |inputs: u32, b_s: u8, t: u32| LayerDescriptor {
-        kind: LayerKind::Dense,
-        readout: false,
-        hard_reset: false,
-        leak_shift: 0,
         weight_bits: 8,
         input_bits: b_s,
         spike_bits: b_s,
         timesteps: t,
-        fan_in: inputs,
-        outputs: 16,
-        positions: 1,
-        groups: 1,
-        input_len: inputs,
         weights: 0x1_0000,
         params: 0x1000,
         gather: 0,
         input: 0x8_0000,
         output: 0x9_0000,
+        ..LayerDescriptor::dense(inputs, 16)
     };
     let tiles = 2;
     for latency in [1, 40] {

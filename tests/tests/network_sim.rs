@@ -5,7 +5,7 @@
 //! every layer's spike statistics), the same event counts (PE additions, slices,
 //! spikes, bytes written; bytes read = the DMA formula of docs/shell.md), and, with
 //! the default fixed-latency DDR, `CNT_CYCLES` equal to
-//! `spikeslice_hdl::controller::cycle_estimate` (whole chains, and per layer where
+//! the cycle model, `CycleModel::chain_cycles` (whole chains, and per layer where
 //! the device runs one descriptor per start).
 //!
 //! The digit models are the repository's (models/README.md); the random ones
@@ -18,9 +18,7 @@ use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::model::Model;
 use spikeslice_core::random::{self, Architecture};
-use spikeslice_hdl::controller::cycle_estimate;
 use spikeslice_sim::ddr::DdrTiming;
-use spikeslice_sim::shell::{dma_read_bytes, write_split_cycles};
 use std::path::Path;
 
 /// Runs `inputs` on both backends and checks outputs and counts; with a fixed-latency
@@ -36,15 +34,16 @@ fn check(dev: &mut SimDevice, program: &Program, inputs: &[Vec<u8>], what: &str)
     let fixed = dev.timing.latency_min == dev.timing.latency_max && dev.timing.p_ready >= 1.0;
     let latency = dev.timing.latency_min;
     let base = dev.shell().ddr.base;
-    let est = cycle_estimate(&cfg, ds, latency);
+    let model = CycleModel::with_latency(cfg, latency);
+    let est = model.chain_cycles(ds);
     // The estimate does not count write bursts split at 4 KiB boundaries
-    // (`write_split_cycles`; reported): the count must be the estimate, or the
+    // (`CycleModel::write_split_cycles`; reported): the count must be the estimate, or the
     // estimate plus exactly that.
-    let split = write_split_cycles(&cfg, ds, base, latency);
+    let split = model.write_split_cycles(ds, base);
     let exact = |measured: u64, est: u64, split: u64| {
         measured == est || (split > 0 && measured == est + split)
     };
-    let dma_rd = dma_read_bytes(&cfg, ds, program.desc_offset);
+    let dma_rd = model.chain_read_bytes(ds, u64::from(program.desc_offset));
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g.output, w.output, "{what}: sample {i} differs from golden");
         let (a, b) = (&g.activity, &w.activity);
@@ -61,7 +60,7 @@ fn check(dev: &mut SimDevice, program: &Program, inputs: &[Vec<u8>], what: &str)
         if fixed {
             assert!(
                 exact(cycles, est, split),
-                "{what}: sample {i}: CNT_CYCLES {cycles} vs controller::cycle_estimate {est} \
+                "{what}: sample {i}: CNT_CYCLES {cycles} vs the cycle model's {est} \
                  (latency {latency}, 4 KiB write splits {split})"
             );
             let dev_pct = 100.0 * (cycles as f64 - est as f64).abs() / cycles as f64;
@@ -85,8 +84,8 @@ fn check(dev: &mut SimDevice, program: &Program, inputs: &[Vec<u8>], what: &str)
                 if fixed {
                     // A one-descriptor run counts the layer and the Finish cycle.
                     let one = std::slice::from_ref(d);
-                    let e = cycle_estimate(&cfg, one, latency) - 1;
-                    let sp = write_split_cycles(&cfg, one, base, latency);
+                    let e = model.chain_cycles(one) - 1;
+                    let sp = model.write_split_cycles(one, base);
                     assert!(
                         exact(lc[l], e, sp),
                         "{what}: sample {i} layer {l}: {} cycles, estimate {e} (+{sp})",
@@ -199,7 +198,7 @@ fn per_layer_runs_add_up_to_the_whole_chain() {
 }
 
 /// The analytic cycle model (core/src/accel/cycles.rs) against the shell's counter,
-/// within the issue's 2 %, on the digit models with the model's default DDR latency.
+/// within the 2 % target, on the digit models with the model's default DDR latency.
 #[test]
 fn cycle_model_is_within_two_percent_of_the_shell() {
     let config = AcceleratorConfig::default();

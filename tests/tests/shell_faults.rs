@@ -57,7 +57,8 @@ fn an_axi_error_ends_the_run_and_the_next_run_is_exact() {
         eprintln!("fault at 0x{at:X}: {msg}");
         let layer = &program.model.layers[index].name;
         assert!(
-            msg.contains(&format!("stopped at descriptor {index} (layer {layer})"))
+            msg.contains(&format!("stopped at descriptor {index}:"))
+                && msg.ends_with(&format!("(layer {layer})"))
                 && msg.contains(says)
                 && msg.contains(&format!("offset 0x{at:X}")),
             "unclear error for a fault at 0x{at:X}: {msg}"

@@ -2,7 +2,7 @@
 //!
 //! Quantization-aware training on the CPU (candle), conversion to the
 //! spikeslice integer model, and the bit-budget sweep: "for this budget, how
-//! should I spend my bits?" (issue 5; docs/training.md).
+//! should I spend my bits?" (docs/training.md).
 //!
 //! - [`alloc`]: allocations `(b_w, b_s, T)` and their enumeration under a budget;
 //! - [`arch`]: the MLP and the conv net;

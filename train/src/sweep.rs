@@ -491,7 +491,7 @@ impl SweepReport {
         t
     }
 
-    /// CSV, one row per allocation (performance columns empty until issue 4).
+    /// CSV, one row per allocation (performance columns empty where no cycle model was given).
     pub fn csv(&self) -> String {
         let mut s = String::from(
             "b_w,b_s,T,bit_budget,levels,float_acc,qat_acc,qann_acc,snn_acc,snn_qann_agreement,params,weight_memory_bits,macs,s_ace,ns_ace,max_local_noise,cached,cycles,fps,energy_per_inference_j,energy_per_bit_budget_j,model\n",

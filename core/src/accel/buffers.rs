@@ -188,31 +188,18 @@ mod tests {
     /// The suggested minimum is exact: it fits, and half of it does not.
     #[test]
     fn minimum_bytes_fit_and_half_does_not() {
-        use super::super::descriptor::LayerKind;
         for (k, t, b_in, b_s, len, readout) in [
             (784u32, 2u32, 8u8, 2u8, 784u32, false),
             (100, 7, 3, 5, 100, false),
             (3000, 1, 1, 0, 3000, true),
         ] {
             let d = LayerDescriptor {
-                kind: LayerKind::Dense,
                 readout,
-                hard_reset: false,
-                leak_shift: 0,
-                weight_bits: 2,
                 input_bits: b_in,
                 spike_bits: b_s,
                 timesteps: t,
-                fan_in: k,
-                outputs: 300,
-                positions: 1,
-                groups: 1,
                 input_len: len,
-                weights: 0,
-                params: 0,
-                gather: 0,
-                input: 0,
-                output: 0,
+                ..LayerDescriptor::dense(k, 300)
             };
             let [w, a, o] = minimum_bytes(4, 8, &d);
             let cfg = |w: u64, a: u64, o: u64| AcceleratorConfig {

@@ -289,6 +289,61 @@ impl CycleModel {
         }
     }
 
+    /// The model of a memory that answers after `latency` cycles.
+    pub fn with_latency(config: AcceleratorConfig, latency: u64) -> Self {
+        Self {
+            config,
+            dma: DmaTiming { latency },
+        }
+    }
+
+    /// `CNT_CYCLES` of a chain that runs to the end (from the start to done,
+    /// inclusive), on a memory answering every read command and every write
+    /// burst after `dma.latency` cycles with no backpressure.
+    pub fn chain_cycles(&self, descriptors: &[LayerDescriptor]) -> u64 {
+        self.chain(descriptors, 0).1.total
+    }
+
+    /// `CNT_DMA_RD` of a chain at window offset `descriptor_offset` that runs
+    /// to the end: whole beats, `rd(off, len) = ceil((len + off mod B) / B) * B`
+    /// per read; per descriptor the descriptor, the input planes and (gather)
+    /// the whole table for the check; per tile the parameters and the weight
+    /// tile, and (gather) the table rows of every position and group meeting
+    /// the tile.
+    pub fn chain_read_bytes(&self, descriptors: &[LayerDescriptor], descriptor_offset: u64) -> u64 {
+        self.chain(descriptors, descriptor_offset).1.dma_read_bytes
+    }
+
+    /// Cycles the write-backs of `descriptors` take beyond [`Self::chain_cycles`]
+    /// when the window sits at physical address `base`: the model counts
+    /// `ceil(beats / max_burst)` write bursts per output region, while the DMA
+    /// also splits bursts at every 4 KiB boundary (AXI4 forbids crossing one;
+    /// docs/shell.md, "Burst splitting"). The write engine has one burst in
+    /// flight, so each extra burst costs `max(0, L - B / 8)` cycles, as a
+    /// `max_burst` split does.
+    pub fn write_split_cycles(&self, descriptors: &[LayerDescriptor], base: u64) -> u64 {
+        let cfg = &self.config;
+        let b = cfg.axi_data_bytes as u64;
+        let max_burst = cfg.max_burst_beats as u64;
+        let mut extra = 0;
+        for d in descriptors {
+            for r in d.regions(cfg).iter().filter(|r| r.write) {
+                let words = (r.bytes as u64).div_ceil(8);
+                let beats = words.div_ceil(b / 8);
+                let (mut a, mut n, mut bursts) = (base + u64::from(r.offset), beats, 0u64);
+                while n > 0 {
+                    let k = n.min(max_burst).min((4096 - a % 4096) / b).max(1);
+                    a += k * b;
+                    n -= k;
+                    bursts += 1;
+                }
+                extra += bursts.saturating_sub(beats.div_ceil(max_burst))
+                    * self.dma.latency.saturating_sub(b / 8);
+            }
+        }
+        extra
+    }
+
     /// Bytes a read of `len` bytes at `offset` moves: whole beats.
     fn read_bytes(&self, offset: u64, len: u64) -> u64 {
         let b = self.config.axi_data_bytes as u64;
@@ -471,24 +526,8 @@ mod tests {
 
     fn dense(fan_in: u32, outputs: u32) -> LayerDescriptor {
         LayerDescriptor {
-            kind: LayerKind::Dense,
-            readout: false,
-            hard_reset: false,
-            leak_shift: 0,
-            weight_bits: 2,
-            input_bits: 1,
-            spike_bits: 1,
             timesteps: 2,
-            fan_in,
-            outputs,
-            positions: 1,
-            groups: 1,
-            input_len: fan_in,
-            weights: 0,
-            params: 0,
-            gather: 0,
-            input: 0,
-            output: 0,
+            ..LayerDescriptor::dense(fan_in, outputs)
         }
     }
 

@@ -9,6 +9,7 @@ use super::layout;
 use super::regmap::ErrorCode;
 use super::AcceleratorConfig;
 use crate::numeric::{SpikeBits, WeightBits};
+use bitvec::prelude::*;
 use thiserror::Error;
 
 /// Size of one descriptor in bytes.
@@ -80,37 +81,247 @@ pub struct Region {
 
 /// Bytes of per-output parameters: bias, threshold, v_init as i32 each.
 pub const PARAM_BYTES: usize = 12;
+/// Words in a descriptor.
+pub const DESCRIPTOR_WORDS: usize = DESCRIPTOR_BYTES / 4;
+/// Largest `T` a descriptor may ask for (the core's slice counter,
+/// `b_in * T <= 8 * 64`).
+pub const MAX_TIMESTEPS: u32 = 64;
+
+/// One field of a descriptor: bits `[lsb, lsb + bits)` of word `word`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The field's name in [`LayerDescriptor`] (or `magic` / `version`).
+    pub name: &'static str,
+    pub word: usize,
+    pub lsb: u32,
+    pub bits: u32,
+    pub doc: &'static str,
+}
+
+impl Field {
+    /// Byte offset of the field's word from the descriptor's start (what
+    /// `ERR_OFFSET` names for a bad field).
+    pub const fn byte_offset(&self) -> u32 {
+        4 * self.word as u32
+    }
+    /// The field's value in `words` (bits packed by `bitvec`, least
+    /// significant bit first, as the little-endian words are).
+    pub fn get(&self, words: &[u32; DESCRIPTOR_WORDS]) -> u32 {
+        words.view_bits::<Lsb0>()[self.range()].load_le()
+    }
+    /// Store `value`, which must fit the field.
+    fn put(&self, words: &mut [u32; DESCRIPTOR_WORDS], value: u32) {
+        debug_assert!(
+            self.bits == 32 || value >> self.bits == 0,
+            "{} = {value} does not fit {} bits",
+            self.name,
+            self.bits
+        );
+        let r = self.range();
+        words.view_bits_mut::<Lsb0>()[r].store_le(value);
+    }
+    fn range(&self) -> std::ops::Range<usize> {
+        let at = 32 * self.word + self.lsb as usize;
+        at..at + self.bits as usize
+    }
+}
+
+/// A descriptor field's value as a word's bits.
+trait FieldValue: Sized {
+    fn to_bits(self) -> u32;
+    /// `None` for bits that name no value (an unknown layer kind).
+    fn from_bits(bits: u32) -> Option<Self>;
+}
+
+impl FieldValue for u32 {
+    fn to_bits(self) -> u32 {
+        self
+    }
+    fn from_bits(bits: u32) -> Option<Self> {
+        Some(bits)
+    }
+}
+
+impl FieldValue for u8 {
+    fn to_bits(self) -> u32 {
+        u32::from(self)
+    }
+    fn from_bits(bits: u32) -> Option<Self> {
+        u8::try_from(bits).ok()
+    }
+}
+
+impl FieldValue for bool {
+    fn to_bits(self) -> u32 {
+        u32::from(self)
+    }
+    fn from_bits(bits: u32) -> Option<Self> {
+        Some(bits != 0)
+    }
+}
+
+impl FieldValue for LayerKind {
+    fn to_bits(self) -> u32 {
+        self as u32
+    }
+    fn from_bits(bits: u32) -> Option<Self> {
+        match bits {
+            0 => Some(LayerKind::Dense),
+            1 => Some(LayerKind::Gather),
+            _ => None,
+        }
+    }
+}
+
+/// The descriptor format, defined once: every field's word, bits and meaning.
+/// It generates [`field`] (one constant per field, which the controller's RTL
+/// generator reads for its word capture and field slices), [`FIELDS`],
+/// [`LayerDescriptor::encode`] / [`LayerDescriptor::decode`], and the table
+/// of docs/formats.md ([`markdown`]; a test fails when that table is stale).
+macro_rules! descriptor_fields {
+    ($( $(#[doc = $doc:literal])+ $konst:ident: $field:ident: $ty:ty = word $word:literal [$lsb:literal; $bits:literal]; )+) => {
+        /// One constant per descriptor field (see [`FIELDS`]).
+        pub mod field {
+            use super::Field;
+            /// Word 0: [`super::DESCRIPTOR_MAGIC`].
+            pub const MAGIC: Field = Field { name: "magic", word: 0, lsb: 0, bits: 32, doc: "magic `0x444C5353` (\"SSLD\")" };
+            /// Word 1: [`super::DESCRIPTOR_VERSION`].
+            pub const VERSION: Field = Field { name: "version", word: 1, lsb: 0, bits: 32, doc: "format version, 1" };
+            $(
+                $(#[doc = $doc])+
+                pub const $konst: Field = Field {
+                    name: stringify!($field),
+                    word: $word,
+                    lsb: $lsb,
+                    bits: $bits,
+                    doc: concat!($($doc),+),
+                };
+            )+
+        }
+
+        /// Every field, in word and bit order (the words not listed are
+        /// reserved and zero).
+        pub const FIELDS: &[Field] = &[field::MAGIC, field::VERSION, $( field::$konst, )+];
+
+        impl LayerDescriptor {
+            /// The descriptor's 16 words.
+            pub fn to_words(&self) -> [u32; DESCRIPTOR_WORDS] {
+                let mut w = [0u32; DESCRIPTOR_WORDS];
+                field::MAGIC.put(&mut w, DESCRIPTOR_MAGIC);
+                field::VERSION.put(&mut w, DESCRIPTOR_VERSION);
+                $( field::$konst.put(&mut w, FieldValue::to_bits(self.$field)); )+
+                w
+            }
+
+            /// The fields of 16 words, or the first field whose bits name no
+            /// value. Magic and version are not checked here.
+            pub fn from_words(w: &[u32; DESCRIPTOR_WORDS]) -> Result<Self, Field> {
+                Ok(Self {
+                    $( $field: <$ty as FieldValue>::from_bits(field::$konst.get(w)).ok_or(field::$konst)?, )+
+                })
+            }
+        }
+    };
+}
+
+descriptor_fields! {
+    /// How the layer finds its inputs: 0 dense, 1 gather.
+    KIND: kind: LayerKind = word 2 [0; 8];
+    /// The readout: integrate only, write final membranes (i64) instead of spikes.
+    READOUT: readout: bool = word 2 [8; 1];
+    /// Hard reset (1) or reset by subtraction (0).
+    HARD_RESET: hard_reset: bool = word 2 [9; 1];
+    /// LIF leak shift (0 = IF).
+    LEAK_SHIFT: leak_shift: u8 = word 2 [16; 8];
+    /// `b_w`, weight bits.
+    WEIGHT_BITS: weight_bits: u8 = word 3 [0; 4];
+    /// `b_in`, input spike bits.
+    INPUT_BITS: input_bits: u8 = word 3 [4; 4];
+    /// `b_s`, output spike bits (ignored for a readout).
+    SPIKE_BITS: spike_bits: u8 = word 3 [8; 4];
+    /// `T`, timesteps (1..=64).
+    TIMESTEPS: timesteps: u32 = word 4 [0; 32];
+    /// `K`, fan-in of one output.
+    FAN_IN: fan_in: u32 = word 5 [0; 32];
+    /// `O`, outputs (channels).
+    OUTPUTS: outputs: u32 = word 6 [0; 32];
+    /// `P`, positions per output channel (1 for dense).
+    POSITIONS: positions: u32 = word 7 [0; 32];
+    /// `G`, groups (1 for dense; `C` for pooling).
+    GROUPS: groups: u32 = word 8 [0; 32];
+    /// Length of the input spike vector.
+    INPUT_LEN: input_len: u32 = word 9 [0; 32];
+    /// Window offset of the packed weight tiles.
+    WEIGHTS: weights: u32 = word 10 [0; 32];
+    /// Window offset of the per-output parameters (bias, threshold, v_init).
+    PARAMS: params: u32 = word 11 [0; 32];
+    /// Window offset of the gather table (gather layers).
+    GATHER: gather: u32 = word 12 [0; 32];
+    /// Window offset of the input planes (the previous layer's output).
+    INPUT: input: u32 = word 13 [0; 32];
+    /// Window offset of the output planes (or the readout's membranes).
+    OUTPUT: output: u32 = word 14 [0; 32];
+}
+
+/// The descriptor table of docs/formats.md, generated from [`FIELDS`].
+pub fn markdown() -> String {
+    let mut s = String::from("| word | bits | field | meaning |\n| --- | --- | --- | --- |\n");
+    let mut word = 0;
+    for f in FIELDS {
+        while word < f.word {
+            s.push_str(&format!("| {word} | 31:0 | | reserved, 0 |\n"));
+            word += 1;
+        }
+        let bits = if f.bits == 1 {
+            format!("{}", f.lsb)
+        } else {
+            format!("{}:{}", f.lsb + f.bits - 1, f.lsb)
+        };
+        s.push_str(&format!(
+            "| {} | {bits} | `{}` | {} |\n",
+            f.word,
+            f.name,
+            f.doc.trim()
+        ));
+        word = f.word + 1;
+    }
+    for w in word..DESCRIPTOR_WORDS {
+        s.push_str(&format!("| {w} | 31:0 | | reserved, 0 |\n"));
+    }
+    s
+}
 
 impl LayerDescriptor {
+    /// A dense IF layer of `fan_in` inputs and `outputs` outputs (`b_w` 2,
+    /// `b_in` = `b_s` = 1, `T` = 1, soft reset, every offset 0): a starting
+    /// point that tests adjust with struct update syntax.
+    pub fn dense(fan_in: u32, outputs: u32) -> Self {
+        Self {
+            kind: LayerKind::Dense,
+            readout: false,
+            hard_reset: false,
+            leak_shift: 0,
+            weight_bits: 2,
+            input_bits: 1,
+            spike_bits: 1,
+            timesteps: 1,
+            fan_in,
+            outputs,
+            positions: 1,
+            groups: 1,
+            input_len: fan_in,
+            weights: 0,
+            params: 0,
+            gather: 0,
+            input: 0,
+            output: 0,
+        }
+    }
+
     pub fn encode(&self) -> [u8; DESCRIPTOR_BYTES] {
-        let flags = (self.kind as u32)
-            | (u32::from(self.readout) << 8)
-            | (u32::from(self.hard_reset) << 9)
-            | (u32::from(self.leak_shift) << 16);
-        let widths = u32::from(self.weight_bits)
-            | (u32::from(self.input_bits) << 4)
-            | (u32::from(self.spike_bits) << 8);
-        let words = [
-            DESCRIPTOR_MAGIC,
-            DESCRIPTOR_VERSION,
-            flags,
-            widths,
-            self.timesteps,
-            self.fan_in,
-            self.outputs,
-            self.positions,
-            self.groups,
-            self.input_len,
-            self.weights,
-            self.params,
-            self.gather,
-            self.input,
-            self.output,
-            0,
-        ];
         let mut out = [0u8; DESCRIPTOR_BYTES];
-        for (i, w) in words.iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+        for (chunk, w) in out.chunks_exact_mut(4).zip(self.to_words()) {
+            chunk.copy_from_slice(&w.to_le_bytes());
         }
         out
     }
@@ -137,50 +348,27 @@ impl LayerDescriptor {
                 "the descriptor runs past the end of the window".into(),
             ));
         }
-        let w = |i: usize| u32::from_le_bytes(bytes[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
-        if w(0) != DESCRIPTOR_MAGIC || w(1) != DESCRIPTOR_VERSION {
+        let mut w = [0u32; DESCRIPTOR_WORDS];
+        for (x, chunk) in w.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = u32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+        }
+        let (magic, version) = (field::MAGIC.get(&w), field::VERSION.get(&w));
+        if magic != DESCRIPTOR_MAGIC || version != DESCRIPTOR_VERSION {
             return Err(fail(
                 ErrorCode::BadDescriptor,
                 at,
                 format!(
-                    "magic 0x{:08X} version {}: expected 0x{DESCRIPTOR_MAGIC:08X} version {DESCRIPTOR_VERSION}",
-                    w(0),
-                    w(1)
+                    "magic 0x{magic:08X} version {version}: expected 0x{DESCRIPTOR_MAGIC:08X} version {DESCRIPTOR_VERSION}"
                 ),
             ));
         }
-        let flags = w(2);
-        let kind = match flags & 0xFF {
-            0 => LayerKind::Dense,
-            1 => LayerKind::Gather,
-            k => {
-                return Err(fail(
-                    ErrorCode::BadField,
-                    at + 8,
-                    format!("unknown layer kind {k}"),
-                ))
-            }
-        };
-        let d = Self {
-            kind,
-            readout: flags & (1 << 8) != 0,
-            hard_reset: flags & (1 << 9) != 0,
-            leak_shift: ((flags >> 16) & 0xFF) as u8,
-            weight_bits: (w(3) & 0xF) as u8,
-            input_bits: ((w(3) >> 4) & 0xF) as u8,
-            spike_bits: ((w(3) >> 8) & 0xF) as u8,
-            timesteps: w(4),
-            fan_in: w(5),
-            outputs: w(6),
-            positions: w(7),
-            groups: w(8),
-            input_len: w(9),
-            weights: w(10),
-            params: w(11),
-            gather: w(12),
-            input: w(13),
-            output: w(14),
-        };
+        let d = Self::from_words(&w).map_err(|f| {
+            fail(
+                ErrorCode::BadField,
+                at + f.byte_offset(),
+                format!("unknown {} {}", f.name.replace('_', " "), f.get(&w)),
+            )
+        })?;
         d.check(index, at, config, window)?;
         Ok(d)
     }
@@ -213,8 +401,11 @@ impl LayerDescriptor {
                 self.input_bits, self.spike_bits, config.spike_bits_max
             )));
         }
-        if !(1..=64).contains(&self.timesteps) {
-            return Err(bad(format!("T = {} is outside 1..=64", self.timesteps)));
+        if !(1..=MAX_TIMESTEPS).contains(&self.timesteps) {
+            return Err(bad(format!(
+                "T = {} is outside 1..={MAX_TIMESTEPS}",
+                self.timesteps
+            )));
         }
         if self.leak_shift > crate::neuron::MAX_LEAK_SHIFT {
             return Err(bad(format!(

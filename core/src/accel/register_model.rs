@@ -7,7 +7,9 @@
 //! or error with its code), and `CNT_CYCLES` counts what the attached cycle
 //! estimate says (zero when none is attached).
 
+use super::counters::Counters;
 use super::descriptor::DescriptorError;
+use super::driver::{BusError, Deadline, RegisterBus};
 use super::functional::{self, Activity};
 use super::regmap::{self, ctrl, status, ErrorCode};
 use super::AcceleratorConfig;
@@ -25,23 +27,11 @@ pub struct RegisterModel {
     desc_count: u32,
     desc_index: u32,
     err_offset: u32,
-    counters: [u64; 8],
+    counters: Counters,
     latched_hi: u32,
     /// Runs completed since reset, for tests.
     pub runs: u64,
 }
-
-/// Counter order in [`RegisterModel`], matching the `CNT_*` registers.
-const COUNTERS: [u32; 8] = [
-    regmap::CNT_CYCLES_LO,
-    regmap::CNT_BUSY_LO,
-    regmap::CNT_PE_ADDS_LO,
-    regmap::CNT_SLICES_LO,
-    regmap::CNT_DMA_RD_LO,
-    regmap::CNT_DMA_WR_LO,
-    regmap::CNT_DMA_STALL_LO,
-    regmap::CNT_SPIKES_LO,
-];
 
 impl RegisterModel {
     pub fn new(config: AcceleratorConfig) -> Self {
@@ -56,7 +46,7 @@ impl RegisterModel {
             desc_count: 0,
             desc_index: 0,
             err_offset: 0,
-            counters: [0; 8],
+            counters: Counters::default(),
             latched_hi: 0,
             runs: 0,
         }
@@ -70,13 +60,14 @@ impl RegisterModel {
     /// A 32-bit register read.
     pub fn read(&mut self, offset: u32) -> u32 {
         use regmap::*;
-        if let Some(i) = COUNTERS.iter().position(|&o| o == offset) {
-            let v = self.counters[i];
-            self.latched_hi = (v >> 32) as u32;
-            return v as u32;
-        }
-        if COUNTERS.iter().any(|&o| o + 4 == offset) {
-            return self.latched_hi;
+        match Counters::register_index(offset) {
+            Some(Ok(i)) => {
+                let v = self.counters.values()[i];
+                self.latched_hi = (v >> 32) as u32;
+                return v as u32;
+            }
+            Some(Err(_)) => return self.latched_hi,
+            None => {}
         }
         if let Some((_, v)) = self
             .config
@@ -113,7 +104,7 @@ impl RegisterModel {
                 if value & ctrl::SOFT_RESET != 0 {
                     self.status = 0;
                     self.irq_pending = false;
-                    self.counters = [0; 8];
+                    self.counters = Counters::default();
                 }
                 if value & ctrl::START != 0 {
                     self.start(window);
@@ -130,7 +121,7 @@ impl RegisterModel {
     }
 
     fn start(&mut self, window: &mut [u8]) {
-        self.counters = [0; 8];
+        self.counters = Counters::default();
         // The accelerator sees only BUF_SIZE bytes, however large the memory.
         let size = (self.buf_size as usize).min(window.len());
         let result: Result<Activity, DescriptorError> = functional::execute(
@@ -144,11 +135,14 @@ impl RegisterModel {
                 self.status = status::DONE;
                 self.desc_index = self.desc_count;
                 self.err_offset = 0;
-                self.counters[2] = a.pe_adds;
-                self.counters[3] = a.slices;
-                self.counters[4] = a.bytes_read;
-                self.counters[5] = a.bytes_written;
-                self.counters[7] = a.spikes;
+                self.counters = Counters {
+                    pe_adds: a.pe_adds,
+                    slices: a.slices,
+                    dma_read_bytes: a.bytes_read,
+                    dma_write_bytes: a.bytes_written,
+                    spikes: a.spikes,
+                    ..Counters::default()
+                };
             }
             Err(e) => {
                 self.status = status::DONE | status::ERROR | ((e.code as u32) << 8);
@@ -170,6 +164,37 @@ impl RegisterModel {
     }
 }
 
+/// The register model with the memory it reaches through `BUF_BASE`, as a
+/// [`RegisterBus`] for the driver.
+pub struct ModelBus<'a> {
+    pub model: &'a mut RegisterModel,
+    pub window: &'a mut [u8],
+}
+
+impl RegisterModel {
+    /// This model over `window`, for [`super::driver::Driver`].
+    pub fn bus<'a>(&'a mut self, window: &'a mut [u8]) -> ModelBus<'a> {
+        ModelBus {
+            model: self,
+            window,
+        }
+    }
+}
+
+impl RegisterBus for ModelBus<'_> {
+    fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
+        Ok(self.model.read(offset))
+    }
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
+        self.model.write(offset, value, self.window);
+        Ok(())
+    }
+    fn wait_irq(&mut self, _deadline: Deadline) -> Result<bool, BusError> {
+        // A run completes within the start write.
+        Ok(self.model.irq())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,9 +206,9 @@ mod tests {
         assert_eq!(m.read(regmap::ID), regmap::MAGIC);
         let back = AcceleratorConfig::from_registers(|o| m.read(o)).unwrap();
         assert_eq!(back, c);
-        m.counters[0] = 0x1_2345_6789;
+        m.counters.cycles = 0x1_2345_6789;
         assert_eq!(m.read(regmap::CNT_CYCLES_LO), 0x2345_6789);
-        m.counters[0] = 0xFFFF_FFFF_FFFF_FFFF; // a change between LO and HI
+        m.counters.cycles = 0xFFFF_FFFF_FFFF_FFFF; // a change between LO and HI
         assert_eq!(
             m.read(regmap::CNT_CYCLES_HI),
             1,

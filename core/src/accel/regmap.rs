@@ -212,7 +212,7 @@ pub fn markdown() -> String {
     let mut s = String::from(
         "# Register map\n\n\
          Generated from `core/src/accel/regmap.rs`; do not edit by hand\n\
-         (`cargo test -p spikeslice-core --test regmap` fails when this file is stale;\n\
+         (`cargo test -p spikeslice-core --test generated_docs` fails when this file is stale;\n\
          `SPIKESLICE_BLESS=1` on that command rewrites it).\n\n\
          AXI4-Lite, 32-bit registers, byte offsets from the accelerator's base address.\n\
          64-bit counters are `_LO`/`_HI` pairs: read `_LO` first, which latches `_HI`.\n\
@@ -236,6 +236,22 @@ pub fn markdown() -> String {
         if let Some(e) = ErrorCode::from_code(code) {
             s.push_str(&format!("| {code} | {e:?} | {} |\n", e.describe()));
         }
+    }
+    s.push_str(
+        "\n## Counters\n\nThe driver reads them into one `Counters` value \
+         (`core/src/accel/counters.rs`), which the wire protocol carries.\n\n\
+         | registers | `Counters` field |\n| --- | --- |\n",
+    );
+    for c in super::counters::COUNTERS {
+        let lo = REGISTERS
+            .iter()
+            .find(|r| r.offset == c.lo)
+            .map_or("?", |r| r.name);
+        s.push_str(&format!(
+            "| `{lo}` / `{}` | `{}` |\n",
+            lo.replace("_LO", "_HI"),
+            c.name
+        ));
     }
     s
 }

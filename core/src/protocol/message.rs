@@ -43,18 +43,7 @@ pub enum Request {
     Reset,
 }
 
-/// The hardware counters, as read from the register file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
-    pub cycles: u64,
-    pub busy: u64,
-    pub pe_adds: u64,
-    pub slices: u64,
-    pub dma_read_bytes: u64,
-    pub dma_write_bytes: u64,
-    pub dma_stall_cycles: u64,
-    pub spikes: u64,
-}
+pub use crate::accel::counters::Counters;
 
 /// What the board answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

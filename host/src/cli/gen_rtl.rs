@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<()> {
             .context("cannot generate the KV260 wrapper")?;
         (m, vec![top])
     } else {
-        let m = spikeslice_hdl::generate(&spikeslice_hdl::shell::array_config(&cfg), &args.out)
+        let m = spikeslice_hdl::generate(&cfg.array(), &args.out)
             .with_context(|| format!("cannot generate the {what} core"))?;
         (m, Vec::new())
     };

@@ -93,7 +93,8 @@ impl AccelArgs {
                 self.axi_data_bits
             );
         }
-        c.validate()?;
+        c.validate()
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.flag(), e.message))?;
         Ok(c)
     }
 }

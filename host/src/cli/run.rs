@@ -21,8 +21,8 @@ pub struct Args {
     data: String,
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
-    /// Use at most this many samples (the sim backend runs about a hundred
-    /// MLP images a second: see docs/performance.md).
+    /// Use at most this many samples (the sim backend runs a few to a few
+    /// dozen images a second: see docs/performance.md).
     #[arg(long)]
     limit: Option<usize>,
     #[command(flatten)]

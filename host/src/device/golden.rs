@@ -6,41 +6,10 @@ use crate::compiler::Program;
 use anyhow::Context;
 use rayon::prelude::*;
 use spikeslice_core::accel::functional::{Activity, Chain};
-use spikeslice_core::accel::layout;
-use spikeslice_core::golden::{argmax, LayerOutput, SampleOutput, SpikeStats};
 
 /// Runs programs in software.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GoldenDevice;
-
-/// Read a sample's results out of its window.
-pub fn read_results(program: &Program, window: &[u8], input: &[u8]) -> SampleOutput {
-    let t = program.model.timesteps();
-    let mut layers = Vec::with_capacity(program.outputs.len());
-    let mut readout = Vec::new();
-    for (l, buf) in program.model.layers.iter().zip(&program.outputs) {
-        let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
-        match l.output {
-            LayerOutput::Spikes { bits } => {
-                let spikes = layout::unpack_planes(bytes, t, bits, l.neurons());
-                layers.push(SpikeStats::of(&spikes));
-            }
-            LayerOutput::Membrane => {
-                readout = bytes
-                    .chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect();
-                layers.push(SpikeStats::default());
-            }
-        }
-    }
-    SampleOutput {
-        class: argmax(&readout),
-        readout,
-        input: SpikeStats::of(&vec![input.to_vec(); t]),
-        layers,
-    }
-}
 
 impl Device for GoldenDevice {
     fn name(&self) -> &str {
@@ -68,7 +37,7 @@ impl Device for GoldenDevice {
                     activity.add(a);
                 }
                 Inference {
-                    output: read_results(program, &window, x),
+                    output: program.read_results(&window, x),
                     activity,
                     layer_activity: Some(layers),
                     cycles: None,

@@ -9,7 +9,7 @@ mod golden;
 pub mod sim;
 
 pub use board::BoardDevice;
-pub use golden::{read_results, GoldenDevice};
+pub use golden::GoldenDevice;
 pub use sim::SimDevice;
 
 use crate::compiler::Program;
@@ -26,8 +26,7 @@ pub struct Inference {
     /// The same per layer, where the backend can tell layers apart.
     pub layer_activity: Option<Vec<Activity>>,
     /// Cycles of the whole chain, where the backend measures them (the sim
-    /// backend: the core's simulated cycles plus the cycle model's DMA; the
-    /// board: its cycle counter). `None` where nothing is measured (golden).
+    /// backend and a board: the shell's `CNT_CYCLES`). `None` where nothing is measured (golden).
     pub cycles: Option<u64>,
     /// The same per layer, where the backend can tell layers apart.
     pub layer_cycles: Option<Vec<u64>>,

@@ -16,26 +16,19 @@
 //! descriptor at a time (the controller keeps no state between descriptors, so the
 //! window ends the same), each layer's cycles are that run's `CNT_CYCLES` minus the
 //! final Finish cycle, and `cycles` is their sum plus one (what one whole-chain run
-//! counts, `controller::cycle_estimate`'s structure). Off by default: one start per
+//! counts, the cycle model's structure). Off by default: one start per
 //! sample, as on a board, and the per-layer fields are `None`.
 
 use super::{Device, Inference};
 use crate::compiler::Program;
-use crate::device::golden::read_results;
 use anyhow::{bail, Context, Result};
+use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::descriptor::DESCRIPTOR_BYTES;
 use spikeslice_core::accel::functional::{Activity, Chain};
-use spikeslice_core::accel::regmap::ErrorCode;
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_hdl::ArrayConfig;
 use spikeslice_sim::ddr::DdrTiming;
 use spikeslice_sim::shell::RunOutcome;
 use spikeslice_sim::{ShellSim, SimError, SimOptions};
-
-/// The generated core for an accelerator configuration.
-pub fn array_config(c: &AcceleratorConfig) -> ArrayConfig {
-    spikeslice_hdl::shell::array_config(c)
-}
 
 /// A Verilated accelerator shell, its DDR model, and the configuration it was
 /// generated for.
@@ -98,11 +91,8 @@ impl SimDevice {
             return t;
         }
         let t = &self.timing;
-        let est = spikeslice_hdl::controller::cycle_estimate(
-            &self.config,
-            &chain.descriptors,
-            t.latency_max,
-        );
+        let est =
+            CycleModel::with_latency(self.config, t.latency_max).chain_cycles(&chain.descriptors);
         // Every handshake waits ~1/p cycles under backpressure, on both sides.
         let p = t.p_ready.clamp(0.05, 1.0);
         ((4 * est) as f64 / (p * p)) as u64 + 100_000
@@ -133,28 +123,15 @@ impl SimDevice {
             e => anyhow::Error::new(e).context("the simulated accelerator's buses"),
         })?;
         self.sync_for_cpu(0, len);
-        if let Some(e) = out.error() {
-            let index = first + out.desc_index as usize;
+        if let Some(mut e) = out.error() {
+            // The index in the whole chain, where a run started part-way.
+            e.desc_index += first as u32;
             let layer = program
                 .model
                 .layers
-                .get(index)
+                .get(e.desc_index as usize)
                 .map_or("past the last layer", |l| l.name.as_str());
-            let code = out.error_code();
-            let what = match e {
-                Ok(ErrorCode::BufferOverflow) => format!(
-                    "{} (the compiler's fit check and the shell's buffer rules disagree: \
-                     docs/shell.md \"Buffers\")",
-                    ErrorCode::BufferOverflow.describe()
-                ),
-                Ok(c) => c.describe().to_string(),
-                Err(_) => "unknown error".to_string(),
-            };
-            bail!(
-                "the accelerator stopped at descriptor {index} (layer {layer}): {what} \
-                 (code {code}, offset 0x{:X})",
-                out.err_offset
-            );
+            bail!("{e} (layer {layer})");
         }
         Ok(out)
     }
@@ -218,8 +195,8 @@ impl Device for SimDevice {
             spikes: o.counters.spikes,
             // The DMA's counters, as the board reports them: whole beats, with the
             // per-tile parameter and gather re-reads (docs/shell.md "Counters").
-            bytes_read: o.counters.dma_rd,
-            bytes_written: o.counters.dma_wr,
+            bytes_read: o.counters.dma_read_bytes,
+            bytes_written: o.counters.dma_write_bytes,
             // Not counted in hardware: neurons times timesteps, static.
             neuron_updates,
         };
@@ -244,7 +221,7 @@ impl Device for SimDevice {
                     layer_cycles.push(o.counters.cycles.saturating_sub(1));
                 }
                 Inference {
-                    output: read_results(program, self.sim.window(), x),
+                    output: program.read_results(self.sim.window(), x),
                     activity,
                     layer_activity: Some(layer_activity),
                     cycles: Some(layer_cycles.iter().sum::<u64>() + 1),
@@ -255,7 +232,7 @@ impl Device for SimDevice {
                     .run_chain(program, program.desc_offset, n as u32, 0, limit)
                     .with_context(|| format!("sample {i}"))?;
                 Inference {
-                    output: read_results(program, self.sim.window(), x),
+                    output: program.read_results(self.sim.window(), x),
                     activity: activity_of(&o, updates(&chain.descriptors)),
                     layer_activity: None,
                     cycles: Some(o.counters.cycles),

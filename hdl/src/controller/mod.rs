@@ -45,8 +45,11 @@
 //! and offset; the controller waits for the DMA's completion pulse first, so it never
 //! leaves a command half done (except on soft reset, where Idle drains the engines).
 
+mod muldiv;
+
 use crate::buffer::{Bram, Unpack, BRAM_ADDR_BITS};
 use crate::pe::W_BITS;
+pub use muldiv::MulDiv;
 use rust_hdl::prelude::*;
 
 // The cycle formula lives in core (the contract the driver's cycle model and this
@@ -189,7 +192,6 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     gbuf: Bram<Bits<32>>,
     // FSM.
     state: DFF<CtlState>,
-    ret: DFF<CtlState>,
     lsize: DFF<Bits<32>>,
     dcnt: DFF<Bits<32>>,
     idx: DFF<Bits<32>>,
@@ -223,12 +225,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     opw: Signal<Local, Bits<32>>,
     // Sequential multiply / divide.
     op: DFF<Bits<5>>,
-    md_a: DFF<Bits<64>>,
-    md_b: DFF<Bits<64>>,
-    md_acc: DFF<Bits<64>>,
-    md_cnt: DFF<Bits<7>>,
-    md_div: DFF<Bit>,
-    md_rem: Signal<Local, Bits<64>>,
+    muldiv: MulDiv,
     set_a: Signal<Local, Bits<64>>,
     set_b: Signal<Local, Bits<64>>,
     set_div: Signal<Local, Bit>,
@@ -503,7 +500,6 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             obank: (0..64).map(|_| Bram::new(plan.obuf_words)).collect(),
             gbuf: Bram::new(plan.wbank_depth),
             state: Default::default(),
-            ret: Default::default(),
             lsize: Default::default(),
             dcnt: Default::default(),
             idx: Default::default(),
@@ -534,12 +530,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             pw: Default::default(),
             opw: Default::default(),
             op: Default::default(),
-            md_a: Default::default(),
-            md_b: Default::default(),
-            md_acc: Default::default(),
-            md_cnt: Default::default(),
-            md_div: Default::default(),
-            md_rem: Default::default(),
+            muldiv: Default::default(),
             set_a: Default::default(),
             set_b: Default::default(),
             set_div: Default::default(),
@@ -731,14 +722,14 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, ret, lsize, dcnt, idx, at, wi, magic, ver, flags, widths, tt, kk_n,
-            oo, pp, gg, ilen, woff, poff, ioff, ooff, op, md_a, md_b, md_acc, md_cnt, md_div, s_sl,
-            in_words, cbw, tile_words, ntiles, w_words, par_bytes, nn, oplanes, out_words, chunks,
-            a_words, tstride, opg, rem_og, gp, gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off,
-            gs, goffc, pos, pofs, nbase, nrun, mrun, gcur, goff, skp, rdn, rerr, reoff, wdn, werr,
-            weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, crun, cerr, dbl, lwh, cwh, co0, cnv,
-            cnb, cgs, cpos, lgh, cgh, pf, pcol, bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej, jb,
-            tb, moc, ra, rv, bv, ocnt, ob, donef, errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
+            self, clock, state, lsize, dcnt, idx, at, wi, magic, ver, flags, widths, tt, kk_n, oo,
+            pp, gg, ilen, woff, poff, ioff, ooff, op, s_sl, in_words, cbw, tile_words, ntiles,
+            w_words, par_bytes, nn, oplanes, out_words, chunks, a_words, tstride, opg, rem_og, gp,
+            gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off, gs, goffc, pos, pofs, nbase, nrun,
+            mrun, gcur, goff, skp, rdn, rerr, reoff, wdn, werr, weoff, lc, lr, lw, lbase, o0, pcur,
+            wcur, nvalid, crun, cerr, dbl, lwh, cwh, co0, cnv, cnb, cgs, cpos, lgh, cgh, pf, pcol,
+            bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv, ocnt, ob, donef,
+            errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
         );
         for c in 0..self._cols {
             self.pb[c].clock.next = self.clock.val();
@@ -897,10 +888,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.set_a.next = 0.into();
         self.set_b.next = 0.into();
         self.set_div.next = false;
-        self.md_rem.next = self.md_acc.q.val() << 1;
-        if self.md_a.q.val().get_bit(63) {
-            self.md_rem.next = (self.md_acc.q.val() << 1) | 1;
-        }
+        self.muldiv.clock.next = self.clock.val();
+        self.muldiv.load.next = false;
+        self.muldiv.step.next = false;
+        self.muldiv.a.next = 0.into();
+        self.muldiv.b.next = 0.into();
+        self.muldiv.div.next = false;
 
         // Failure report (used by the transitions to Fail).
         self.fcode.next = 0.into();
@@ -1328,98 +1321,81 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                         self.set_b.next = self.k_ones32.val();
                     }
                 }
-                self.md_a.d.next = self.set_a.val();
-                self.md_b.d.next = self.set_b.val();
-                self.md_div.d.next = self.set_div.val();
-                self.md_acc.d.next = 0.into();
-                self.md_cnt.d.next = 0.into();
-                self.ret.d.next = CtlState::MathStore;
+                self.muldiv.a.next = self.set_a.val();
+                self.muldiv.b.next = self.set_b.val();
+                self.muldiv.div.next = self.set_div.val();
+                self.muldiv.load.next = true;
                 self.state.d.next = CtlState::MathRun;
             }
             CtlState::MathRun => {
-                self.md_cnt.d.next = self.md_cnt.q.val() + 1;
-                if self.md_div.q.val() {
-                    // Restoring division: quotient shifts into md_a, remainder in md_acc.
-                    self.md_a.d.next = self.md_a.q.val() << 1;
-                    self.md_acc.d.next = self.md_rem.val();
-                    if self.md_rem.val() >= self.md_b.q.val() {
-                        self.md_acc.d.next = self.md_rem.val() - self.md_b.q.val();
-                        self.md_a.d.next = (self.md_a.q.val() << 1) | 1;
-                    }
-                } else {
-                    if self.md_b.q.val().get_bit(0) {
-                        self.md_acc.d.next = self.md_acc.q.val() + self.md_a.q.val();
-                    }
-                    self.md_a.d.next = self.md_a.q.val() << 1;
-                    self.md_b.d.next = self.md_b.q.val() >> 1;
-                }
-                if self.md_cnt.q.val() == 63 {
-                    self.state.d.next = self.ret.q.val();
+                self.muldiv.step.next = true;
+                if self.muldiv.last.val() {
+                    self.state.d.next = CtlState::MathStore;
                 }
             }
             CtlState::MathStore => {
                 self.op.d.next = self.op.q.val() + 1;
                 self.state.d.next = CtlState::MathSet;
                 if self.op.q.val() == 0 {
-                    self.s_sl.d.next = self.md_acc.q.val();
+                    self.s_sl.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 1 {
-                    self.in_words.d.next = self.md_acc.q.val();
+                    self.in_words.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 2 {
-                    self.cbw.d.next = self.md_acc.q.val();
+                    self.cbw.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 3 {
-                    self.tile_words.d.next = (self.md_acc.q.val() + 63) >> 6;
+                    self.tile_words.d.next = (self.muldiv.product.val() + 63) >> 6;
                 }
                 if self.op.q.val() == 4 {
-                    self.ntiles.d.next = self.md_a.q.val();
+                    self.ntiles.d.next = self.muldiv.quotient.val();
                 }
                 if self.op.q.val() == 5 {
-                    self.w_words.d.next = self.md_acc.q.val();
+                    self.w_words.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 6 {
-                    self.par_bytes.d.next = self.md_acc.q.val();
+                    self.par_bytes.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 7 {
-                    self.nn.d.next = self.md_acc.q.val();
+                    self.nn.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 8 {
-                    self.oplanes.d.next = self.md_acc.q.val();
+                    self.oplanes.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 9 {
-                    self.out_words.d.next = self.md_acc.q.val();
+                    self.out_words.d.next = self.muldiv.product.val();
                     if self.readout.val() {
                         self.out_words.d.next = self.nn.q.val();
                     }
                 }
                 if self.op.q.val() == 10 {
-                    self.chunks.d.next = self.md_a.q.val();
+                    self.chunks.d.next = self.muldiv.quotient.val();
                 }
                 if self.op.q.val() == 11 {
-                    self.a_words.d.next = self.md_acc.q.val();
+                    self.a_words.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 12 {
-                    self.tstride.d.next = self.md_acc.q.val();
+                    self.tstride.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 13 {
-                    self.opg.d.next = self.md_a.q.val();
-                    self.rem_og.d.next = self.md_acc.q.val();
+                    self.opg.d.next = self.muldiv.quotient.val();
+                    self.rem_og.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 14 {
-                    self.gp.d.next = self.md_acc.q.val();
+                    self.gp.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 15 {
-                    self.gpk.d.next = self.md_acc.q.val();
+                    self.gpk.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 16 {
-                    self.kp.d.next = self.md_acc.q.val();
+                    self.kp.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 17 {
-                    self.sl_tot.d.next = self.md_acc.q.val();
+                    self.sl_tot.d.next = self.muldiv.product.val();
                 }
                 if self.op.q.val() == 18 {
-                    self.cp.d.next = self.md_acc.q.val();
+                    self.cp.d.next = self.muldiv.product.val();
                     self.state.d.next = CtlState::Regions;
                 }
             }
@@ -2069,43 +2045,54 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
     }
 }
 
-/// The controller's cycle count (`CNT_CYCLES`, from the start to done inclusive) for
-/// a chain of dense and gather descriptors that runs to the end, on an AXI slave
-/// answering every AR and every write burst's B after `lat` cycles with no
-/// backpressure: `spikeslice_core::accel::cycles::CycleModel` (docs/shell.md,
-/// "Cycle formula"), which the test benches hold equal to the RTL.
-pub fn cycle_estimate(
-    cfg: &spikeslice_core::accel::AcceleratorConfig,
-    descriptors: &[spikeslice_core::accel::descriptor::LayerDescriptor],
-    lat: u64,
-) -> u64 {
-    use spikeslice_core::accel::cycles::{CycleModel, DmaTiming};
-    let model = CycleModel {
-        config: *cfg,
-        dma: DmaTiming { latency: lat },
-    };
-    model.chain(descriptors, 0).1.total
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
+    use spikeslice_core::accel::descriptor::LayerDescriptor;
     use spikeslice_core::accel::AcceleratorConfig;
 
     fn cfg() -> AcceleratorConfig {
-        AcceleratorConfig {
-            rows: 2,
-            cols: 3,
-            weight_bits_max: 4,
-            spike_bits_max: 4,
-            acc_bits: 16,
-            membrane_bits: 24,
-            axi_data_bytes: 8,
-            max_burst_beats: 8,
-            wbuf_bytes: 1024,
-            abuf_bytes: 2048,
-            obuf_bytes: 1024,
+        spikeslice_core::random::chain::config_2x3_64()
+    }
+
+    /// The word capture of `DescRd` (magic, ver, flags, widths, tt, kk_n, oo,
+    /// pp, gg, ilen, woff, poff, goff, ioff, ooff: words 0..=14) and the field
+    /// slices of the decoded fields are the descriptor table's (core): a change
+    /// of the table must change them too.
+    #[test]
+    fn descriptor_capture_follows_the_descriptor_table() {
+        use spikeslice_core::accel::descriptor::field::*;
+        let words = [
+            MAGIC,
+            VERSION,
+            KIND,
+            WEIGHT_BITS,
+            TIMESTEPS,
+            FAN_IN,
+            OUTPUTS,
+            POSITIONS,
+            GROUPS,
+            INPUT_LEN,
+            WEIGHTS,
+            PARAMS,
+            GATHER,
+            INPUT,
+            OUTPUT,
+        ];
+        for (i, f) in words.iter().enumerate() {
+            assert_eq!(f.word, i, "{}", f.name);
+        }
+        let slices = [
+            (KIND, 2, 0, 8),
+            (READOUT, 2, 8, 1),
+            (HARD_RESET, 2, 9, 1),
+            (LEAK_SHIFT, 2, 16, 8),
+            (WEIGHT_BITS, 3, 0, 4),
+            (INPUT_BITS, 3, 4, 4),
+            (SPIKE_BITS, 3, 8, 4),
+        ];
+        for (f, word, lsb, bits) in slices {
+            assert_eq!((f.word, f.lsb, f.bits), (word, lsb, bits), "{}", f.name);
         }
     }
 
@@ -2137,24 +2124,11 @@ mod tests {
         sim.add_testbench(move |mut sim: Sim<Controller<64, 8, 128, 24>>| {
             let mut x = sim.init()?;
             let good = LayerDescriptor {
-                kind: LayerKind::Dense,
-                readout: false,
-                hard_reset: false,
-                leak_shift: 0,
-                weight_bits: 2,
-                input_bits: 1,
-                spike_bits: 1,
-                timesteps: 1,
-                fan_in: 4,
-                outputs: 2,
-                positions: 1,
-                groups: 1,
-                input_len: 4,
                 weights: 0x100,
                 params: 0x140,
-                gather: 0,
                 input: 0x180,
                 output: 0x1C0,
+                ..LayerDescriptor::dense(4, 2)
             };
             let mut bad_magic = good.encode();
             bad_magic[0] ^= 1;

@@ -2,6 +2,8 @@
 //! equivalence tests and benchmarks. Every generator takes an explicit RNG so
 //! a failing case replays from its seed.
 
+pub mod chain;
+
 use crate::golden::{LayerOutput, MatmulLayer};
 use crate::model::{
     InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Tensor, FORMAT, VERSION,
@@ -12,9 +14,39 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
+/// The PRNG every generator and test bench is driven by.
+pub type TestRng = ChaCha8Rng;
+
 /// The PRNG every generator here is meant to be driven by.
-pub fn rng(seed: u64) -> ChaCha8Rng {
+pub fn rng(seed: u64) -> TestRng {
     ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// The draws test benches make, on any RNG.
+pub trait Draw {
+    /// A uniformly random 64-bit word.
+    fn next(&mut self) -> u64;
+    /// Uniform in `0..n` (`n > 0`).
+    fn below(&mut self, n: u64) -> u64;
+    /// True with probability `pct` percent.
+    fn chance(&mut self, pct: u64) -> bool;
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: i64, hi: i64) -> i64;
+}
+
+impl<R: Rng> Draw for R {
+    fn next(&mut self) -> u64 {
+        self.next_u64()
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.gen_range(0..n)
+    }
+    fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        self.gen_range(lo..=hi)
+    }
 }
 
 /// A legal random weight at `bits`.

@@ -1,0 +1,404 @@
+//! The accelerator's configuration, defined once: what the generator builds,
+//! what the compiler compiles for, what every backend runs and what the
+//! configuration registers report. [`AcceleratorConfig::validate`] holds every
+//! limit (the generator's width menu, the register widths, the buffers'
+//! minimum and maximum sizes), so a configuration the RTL cannot be built for
+//! is refused up front, on every backend, naming the field to change.
+//!
+//! Views: [`AcceleratorConfig::array`] (the compute core alone, for the core
+//! generator and its simulator), [`AcceleratorConfig::widths`] (the datapath
+//! registers, for the width check), [`super::buffers::BufferPlan`] (the
+//! on-chip buffers).
+
+use super::regmap;
+use crate::widths::AcceleratorWidths;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Accumulator widths (bits of the PE's partial-sum register) the generator
+/// builds. rust-hdl widths are types (`Bits<N>`), so the generator
+/// monomorphizes the design for a fixed menu of widths.
+pub const ACC_BITS_SUPPORTED: &[u32] = &[16, 20, 24, 28, 32];
+/// Membrane widths (the post-processing current and the membrane) it builds.
+pub const MEMBRANE_BITS_SUPPORTED: &[u32] = &[24, 32, 40, 48];
+/// Largest array dimension (the generated Verilog grows as rows * cols).
+pub const MAX_DIM: usize = 64;
+/// Largest on-chip buffer, in bytes, of each kind (16 MiB: far beyond an
+/// xck26's 5.1 MB of block and Ultra RAM, well inside the 32-bit
+/// configuration registers).
+pub const MAX_BUFFER_BYTES: usize = 16 << 20;
+
+/// A generated accelerator: array shape, datapath widths, AXI port and
+/// on-chip buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceleratorConfig {
+    /// PE rows: binary slice vectors processed side by side.
+    pub rows: usize,
+    /// PE columns: outputs processed side by side.
+    pub cols: usize,
+    pub weight_bits_max: u8,
+    pub spike_bits_max: u8,
+    pub acc_bits: u32,
+    pub membrane_bits: u32,
+    /// AXI4 data width in bytes (8 or 16).
+    pub axi_data_bytes: usize,
+    /// Longest INCR burst, in beats (at most 256).
+    pub max_burst_beats: usize,
+    /// Weight buffer size in bytes.
+    pub wbuf_bytes: usize,
+    /// Activation buffer size in bytes.
+    pub abuf_bytes: usize,
+    /// Output buffer size in bytes.
+    pub obuf_bytes: usize,
+}
+
+impl Default for AcceleratorConfig {
+    fn default() -> Self {
+        Self {
+            rows: 8,
+            cols: 8,
+            weight_bits_max: 8,
+            spike_bits_max: 8,
+            acc_bits: AcceleratorWidths::default().acc_bits,
+            membrane_bits: AcceleratorWidths::default().membrane_bits,
+            axi_data_bytes: 16,
+            max_burst_beats: 256,
+            wbuf_bytes: 256 * 1024,
+            abuf_bytes: 128 * 1024,
+            obuf_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A configuration no accelerator can have: the field (as named in
+/// [`AcceleratorConfig`]) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid accelerator configuration: {message}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: &'static str, message: String) -> Self {
+        Self { field, message }
+    }
+
+    /// A width the generator's menu does not have.
+    pub fn menu(field: &'static str, value: u32) -> Self {
+        let menu = if field == "acc_bits" {
+            ACC_BITS_SUPPORTED
+        } else {
+            MEMBRANE_BITS_SUPPORTED
+        };
+        Self::new(
+            field,
+            format!("{field} {value} is not supported; rust-hdl widths are compile-time, choose one of {menu:?}"),
+        )
+    }
+
+    /// The command-line flag that sets the field (`--acc-bits`, ...).
+    pub fn flag(&self) -> String {
+        match self.field {
+            "axi_data_bytes" => "--axi-data-bits".into(),
+            f => format!("--{}", f.replace('_', "-")),
+        }
+    }
+}
+
+/// The compute core alone: what the core generator and its simulator take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrayConfig {
+    /// Rows of the PE array: binary spike slices processed in parallel.
+    pub rows: usize,
+    /// Columns of the PE array: outputs processed in parallel.
+    pub cols: usize,
+    /// Largest weight width b_w a layer may use (1..=8).
+    pub weight_bits_max: u8,
+    /// Largest spike width b_s a layer may emit (1..=8).
+    pub spike_bits_max: u8,
+    /// Accumulator width of a PE (holds one binary-slice partial sum P_j).
+    pub acc_bits: u32,
+    /// Membrane width (holds the current I and the membrane v).
+    pub membrane_bits: u32,
+}
+
+impl Default for ArrayConfig {
+    fn default() -> Self {
+        AcceleratorConfig::default().array()
+    }
+}
+
+impl ArrayConfig {
+    /// Every limit of the core generator; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |field, m: String| Err(ConfigError::new(field, m));
+        if !(1..=MAX_DIM).contains(&self.rows) {
+            return err(
+                "rows",
+                format!("rows must be in 1..={MAX_DIM}, got {}", self.rows),
+            );
+        }
+        if !(1..=MAX_DIM).contains(&self.cols) {
+            return err(
+                "cols",
+                format!("cols must be in 1..={MAX_DIM}, got {}", self.cols),
+            );
+        }
+        if !(1..=8).contains(&self.weight_bits_max) {
+            return err(
+                "weight_bits_max",
+                format!(
+                    "weight_bits_max must be in 1..=8, got {}",
+                    self.weight_bits_max
+                ),
+            );
+        }
+        if !(1..=8).contains(&self.spike_bits_max) {
+            return err(
+                "spike_bits_max",
+                format!(
+                    "spike_bits_max must be in 1..=8, got {}",
+                    self.spike_bits_max
+                ),
+            );
+        }
+        if !ACC_BITS_SUPPORTED.contains(&self.acc_bits) {
+            return Err(ConfigError::menu("acc_bits", self.acc_bits));
+        }
+        if !MEMBRANE_BITS_SUPPORTED.contains(&self.membrane_bits) {
+            return Err(ConfigError::menu("membrane_bits", self.membrane_bits));
+        }
+        if self.membrane_bits < self.acc_bits {
+            return err(
+                "membrane_bits",
+                format!(
+                    "membrane_bits ({}) must be at least acc_bits ({}): the current I sums partial sums P_j",
+                    self.membrane_bits, self.acc_bits
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// A short name used for module and file names, e.g. `r8c8_w8s8_a24m32`.
+    pub fn tag(&self) -> String {
+        format!(
+            "r{}c{}_w{}s{}_a{}m{}",
+            self.rows,
+            self.cols,
+            self.weight_bits_max,
+            self.spike_bits_max,
+            self.acc_bits,
+            self.membrane_bits
+        )
+    }
+}
+
+impl AcceleratorConfig {
+    /// The compute core's part of the configuration.
+    pub fn array(&self) -> ArrayConfig {
+        ArrayConfig {
+            rows: self.rows,
+            cols: self.cols,
+            weight_bits_max: self.weight_bits_max,
+            spike_bits_max: self.spike_bits_max,
+            acc_bits: self.acc_bits,
+            membrane_bits: self.membrane_bits,
+        }
+    }
+
+    /// The datapath registers' widths.
+    pub fn widths(&self) -> AcceleratorWidths {
+        AcceleratorWidths {
+            acc_bits: self.acc_bits,
+            membrane_bits: self.membrane_bits,
+        }
+    }
+
+    /// Whether the controller loads a whole row of a weight tile, the `cols` codes
+    /// of one input, per cycle (true when `cols * weight_bits_max <= 64`, the
+    /// gearbox's widest field), rather than one `b_w`-bit code per cycle. A tile's
+    /// weight load then takes `K` cycles instead of `K * cols` (docs/shell.md,
+    /// "Controller").
+    pub fn loads_weight_rows(&self) -> bool {
+        self.cols * usize::from(self.weight_bits_max) <= 64
+    }
+
+    /// Every limit of every stage: the core generator's, the AXI port's and
+    /// the buffers' (at least two entries per bank, so each half of a double
+    /// buffer holds one; at most [`MAX_BUFFER_BYTES`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.array().validate()?;
+        let err = |field, m: String| Err(ConfigError::new(field, m));
+        if ![8, 16].contains(&self.axi_data_bytes) {
+            return err(
+                "axi_data_bytes",
+                format!(
+                    "AXI data width {} bits: use 64 or 128",
+                    self.axi_data_bytes * 8
+                ),
+            );
+        }
+        if !(1..=256).contains(&self.max_burst_beats) {
+            return err(
+                "max_burst_beats",
+                format!(
+                    "bursts are 1..=256 beats (AXI4 INCR), got {}",
+                    self.max_burst_beats
+                ),
+            );
+        }
+        for (field, bytes, min) in [
+            ("wbuf_bytes", self.wbuf_bytes, 2 * self.cols),
+            ("abuf_bytes", self.abuf_bytes, 2 * 8 * self.rows),
+            ("obuf_bytes", self.obuf_bytes, 2 * 8),
+        ] {
+            if !(min..=MAX_BUFFER_BYTES).contains(&bytes) {
+                return err(
+                    field,
+                    format!(
+                        "{field} = {bytes}: this {}x{} accelerator's buffer takes {min}..={MAX_BUFFER_BYTES} bytes",
+                        self.rows, self.cols
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The read-only configuration registers' values.
+    pub fn config_registers(&self) -> Vec<(u32, u32)> {
+        use regmap::*;
+        vec![
+            (CFG_ARRAY, (self.rows as u32) | ((self.cols as u32) << 16)),
+            (
+                CFG_WIDTHS,
+                self.acc_bits
+                    | (self.membrane_bits << 8)
+                    | (u32::from(self.weight_bits_max) << 16)
+                    | (u32::from(self.spike_bits_max) << 20),
+            ),
+            (
+                CFG_AXI,
+                (self.axi_data_bytes as u32) | ((self.max_burst_beats as u32) << 8),
+            ),
+            (CFG_WBUF_BYTES, self.wbuf_bytes as u32),
+            (CFG_ABUF_BYTES, self.abuf_bytes as u32),
+            (CFG_OBUF_BYTES, self.obuf_bytes as u32),
+        ]
+    }
+
+    /// [`AcceleratorConfig::from_registers`] from `(offset, value)` pairs, as
+    /// the protocol's handshake carries them (a missing register reads 0).
+    pub fn from_register_values(values: &[(u32, u32)]) -> Result<Self, ConfigError> {
+        Self::from_registers(|o| values.iter().find(|(x, _)| *x == o).map_or(0, |v| v.1))
+    }
+
+    /// Rebuild a configuration from its registers (what a driver does after
+    /// reading them from a device).
+    pub fn from_registers(mut read: impl FnMut(u32) -> u32) -> Result<Self, ConfigError> {
+        use regmap::*;
+        let array = read(CFG_ARRAY);
+        let widths = read(CFG_WIDTHS);
+        let axi = read(CFG_AXI);
+        let c = Self {
+            rows: (array & 0xFFFF) as usize,
+            cols: (array >> 16) as usize,
+            acc_bits: widths & 0xFF,
+            membrane_bits: (widths >> 8) & 0xFF,
+            weight_bits_max: ((widths >> 16) & 0xF) as u8,
+            spike_bits_max: ((widths >> 20) & 0xF) as u8,
+            axi_data_bytes: (axi & 0xFF) as usize,
+            max_burst_beats: ((axi >> 8) & 0x1FF) as usize,
+            wbuf_bytes: read(CFG_WBUF_BYTES) as usize,
+            abuf_bytes: read(CFG_ABUF_BYTES) as usize,
+            obuf_bytes: read(CFG_OBUF_BYTES) as usize,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_registers_round_trip() {
+        let c = AcceleratorConfig {
+            rows: 16,
+            cols: 4,
+            acc_bits: 20,
+            ..Default::default()
+        };
+        let regs = c.config_registers();
+        let back = AcceleratorConfig::from_register_values(&regs).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_its_flag() {
+        let check = |c: AcceleratorConfig, field: &str, flag: &str, says: &str| {
+            let e = c.validate().unwrap_err();
+            assert_eq!(e.field, field);
+            assert_eq!(e.flag(), flag);
+            assert!(e.to_string().contains(says), "{e}");
+        };
+        let d = AcceleratorConfig::default;
+        check(
+            AcceleratorConfig { rows: 0, ..d() },
+            "rows",
+            "--rows",
+            "1..=64",
+        );
+        check(
+            AcceleratorConfig {
+                acc_bits: 18,
+                ..d()
+            },
+            "acc_bits",
+            "--acc-bits",
+            "[16, 20, 24, 28, 32]",
+        );
+        check(
+            AcceleratorConfig {
+                acc_bits: 32,
+                membrane_bits: 24,
+                ..d()
+            },
+            "membrane_bits",
+            "--membrane-bits",
+            "at least acc_bits",
+        );
+        check(
+            AcceleratorConfig {
+                axi_data_bytes: 4,
+                ..d()
+            },
+            "axi_data_bytes",
+            "--axi-data-bits",
+            "64 or 128",
+        );
+        check(
+            AcceleratorConfig {
+                wbuf_bytes: 1_000_000_000_000,
+                ..d()
+            },
+            "wbuf_bytes",
+            "--wbuf-bytes",
+            "16..=16777216",
+        );
+        check(
+            AcceleratorConfig {
+                obuf_bytes: 8,
+                ..d()
+            },
+            "obuf_bytes",
+            "--obuf-bytes",
+            "16..=",
+        );
+        d().validate().unwrap();
+    }
+}

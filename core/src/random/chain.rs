@@ -1,0 +1,214 @@
+//! Random descriptor chains and small accelerator configurations: the one
+//! test kit the rust-hdl benches, the Verilator suites and the board tests
+//! share. A chain is laid out in a window of random garbage, so a test can
+//! check that the accelerator touched exactly what the functional model did.
+
+use crate::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
+use crate::accel::{layout, AcceleratorConfig};
+use crate::numeric::WeightBits;
+use rand::Rng;
+
+/// A random chain of 1-3 layers (dense, or gather with a random table including
+/// padding when `gather_pct` allows), laid out in a window of `size` bytes with random
+/// garbage everywhere else. Returns (window, descriptor offset, count).
+pub fn chain(
+    rng: &mut impl Rng,
+    cfg: &AcceleratorConfig,
+    size: usize,
+    gather_pct: f64,
+    big: bool,
+) -> (Vec<u8>, u32, u32) {
+    let mut w: Vec<u8> = (0..size).map(|_| rng.gen()).collect();
+    let n_layers = rng.gen_range(1..=3usize);
+    let t = rng.gen_range(1..=3u32);
+    let mut b_in = rng.gen_range(1..=3u8);
+    let mut k = rng.gen_range(1..=40u32);
+    let align = |x: usize| x.div_ceil(64) * 64;
+    // `big`: up to 60 outputs per layer and the chain anywhere in the first 4 KiB,
+    // so that regions longer than a burst straddle 4 KiB boundaries.
+    let desc_off = 64 * rng.gen_range(0..if big { 64 } else { 3usize });
+    let mut at = align(desc_off + n_layers * DESCRIPTOR_BYTES);
+    let input: Vec<Vec<u8>> = (0..t)
+        .map(|_| {
+            (0..k)
+                .map(|_| rng.gen_range(0..1u32 << b_in) as u8)
+                .collect()
+        })
+        .collect();
+    let packed = layout::pack_planes(&input, b_in, k as usize);
+    let mut in_off = at;
+    w[at..at + packed.len()].copy_from_slice(&packed);
+    at = align(at + packed.len());
+    let mut count = 0;
+    for i in 0..n_layers {
+        let n_in = k;
+        let gather = rng.gen_bool(gather_pct);
+        let (groups, positions) = if gather {
+            (rng.gen_range(1..=3u32), rng.gen_range(1..=4u32))
+        } else {
+            (1, 1)
+        };
+        if gather {
+            // Mostly small windows; a quarter of 30..=40 entries, past half the
+            // row buffer of the 64-code configurations (the serial schedule).
+            k = if rng.gen_bool(0.25) {
+                rng.gen_range(30..=40u32)
+            } else {
+                rng.gen_range(1..=10u32)
+            };
+        }
+        let o = groups * rng.gen_range(1..=(if big { 60 } else { 9 } / groups));
+        let readout = i + 1 == n_layers && rng.gen_bool(0.5);
+        let bw = rng.gen_range(1..=cfg.weight_bits_max.min(4));
+        let b_s = if readout {
+            0
+        } else {
+            rng.gen_range(1..=3u8.min(cfg.spike_bits_max))
+        };
+        let wb = WeightBits::new(u32::from(bw)).unwrap();
+        let weights: Vec<i8> = (0..o * k)
+            .map(|_| {
+                if bw == 1 {
+                    if rng.gen_bool(0.5) {
+                        1
+                    } else {
+                        -1
+                    }
+                } else {
+                    rng.gen_range(wb.min_weight()..=wb.max_weight()) as i8
+                }
+            })
+            .collect();
+        let wp = layout::pack_weights(&weights, o as usize, k as usize, cfg.cols, wb);
+        let w_off = at;
+        w[at..at + wp.len()].copy_from_slice(&wp);
+        at = align(at + wp.len());
+        let p_off = at;
+        for _ in 0..o {
+            let vals = [
+                rng.gen_range(-40..=40i32),
+                rng.gen_range(1..=60),
+                rng.gen_range(-10..=10),
+            ];
+            for v in vals {
+                w[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                at += 4;
+            }
+        }
+        at = align(at);
+        let g_off = at;
+        if gather {
+            for _ in 0..groups * positions * k {
+                let e = if rng.gen_bool(0.1) {
+                    u32::MAX
+                } else {
+                    rng.gen_range(0..n_in)
+                };
+                w[at..at + 4].copy_from_slice(&e.to_le_bytes());
+                at += 4;
+            }
+            at = align(at);
+        }
+        let neurons = (o * positions) as usize;
+        let out_off = at;
+        let out_bytes = if readout {
+            neurons * 8
+        } else {
+            layout::planes_bytes(t as usize, b_s, neurons)
+        };
+        at = align(at + out_bytes);
+        let d = LayerDescriptor {
+            kind: if gather {
+                LayerKind::Gather
+            } else {
+                LayerKind::Dense
+            },
+            readout,
+            hard_reset: rng.gen_bool(0.5),
+            leak_shift: if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(1..=3)
+            },
+            weight_bits: bw,
+            input_bits: b_in,
+            spike_bits: b_s,
+            timesteps: t,
+            fan_in: k,
+            outputs: o,
+            positions,
+            groups,
+            input_len: n_in,
+            weights: w_off as u32,
+            params: p_off as u32,
+            gather: if gather { g_off as u32 } else { 0 },
+            input: in_off as u32,
+            output: out_off as u32,
+        };
+        let dat = desc_off + i * DESCRIPTOR_BYTES;
+        w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());
+        count += 1;
+        in_off = out_off;
+        b_in = b_s;
+        k = o * positions;
+        if readout {
+            break;
+        }
+    }
+    assert!(at <= size, "window too small for the chain");
+    (w, desc_off as u32, count)
+}
+
+/// 2x3, 64-bit AXI, 8-beat bursts, 1 KiB of weights: buffers small enough
+/// that random chains exercise both the double-buffered and the serial
+/// schedule, and many bursts.
+pub fn config_2x3_64() -> AcceleratorConfig {
+    AcceleratorConfig {
+        rows: 2,
+        cols: 3,
+        weight_bits_max: 4,
+        spike_bits_max: 4,
+        acc_bits: 16,
+        membrane_bits: 24,
+        axi_data_bytes: 8,
+        max_burst_beats: 8,
+        wbuf_bytes: 1024,
+        abuf_bytes: 2048,
+        obuf_bytes: 1024,
+    }
+}
+
+pub fn config_4x4_64() -> AcceleratorConfig {
+    // R = 4 > S for some layers (idle rows masked); bursts of 4 beats (many bursts
+    // per read and per write-back).
+    AcceleratorConfig {
+        rows: 4,
+        cols: 4,
+        weight_bits_max: 4,
+        spike_bits_max: 3,
+        acc_bits: 24,
+        membrane_bits: 32,
+        axi_data_bytes: 8,
+        max_burst_beats: 4,
+        wbuf_bytes: 2048,
+        abuf_bytes: 4096,
+        obuf_bytes: 1024,
+    }
+}
+
+/// 2x2, 128-bit AXI, 8-bit widths.
+pub fn config_2x2_128() -> AcceleratorConfig {
+    AcceleratorConfig {
+        rows: 2,
+        cols: 2,
+        weight_bits_max: 8,
+        spike_bits_max: 8,
+        acc_bits: 20,
+        membrane_bits: 32,
+        axi_data_bytes: 16,
+        max_burst_beats: 16,
+        wbuf_bytes: 1024,
+        abuf_bytes: 2048,
+        obuf_bytes: 1024,
+    }
+}
