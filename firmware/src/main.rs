@@ -132,6 +132,9 @@ fn run(args: Args) -> Result<()> {
         for stream in listener.incoming() {
             let stream = stream?;
             stream.set_read_timeout(Some(Duration::from_millis(50)))?;
+            // The link's small frames (a message, then its ACK) would otherwise
+            // wait for Nagle's algorithm and the peer's delayed ACK.
+            stream.set_nodelay(true)?;
             let mut link = Link::new(stream);
             if let Err(e) = daemon.serve(&mut link) {
                 eprintln!("spikeslice-fw: client gone: {e}");

@@ -136,6 +136,8 @@ impl Connection {
                 let s = std::net::TcpStream::connect(addr)
                     .with_context(|| format!("cannot connect to {addr}"))?;
                 s.set_read_timeout(Some(Duration::from_millis(50)))?;
+                // Small frames and their ACKs: no Nagle delay (the daemon does the same).
+                s.set_nodelay(true)?;
                 Box::new(s)
             }
             (None, None) => anyhow::bail!("give --port or --tcp to reach the board's daemon"),
