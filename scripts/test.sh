@@ -28,6 +28,12 @@ fi
 for tool in rustfmt clippy-driver; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: install the rustfmt and clippy components" >&2; exit 1; }
 done
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+# Each step says how long it took, so a slow step shows in the logs.
+step() {
+  local t0=$SECONDS
+  "$@"
+  echo "test.sh: '$*' took $((SECONDS - t0)) s" >&2
+}
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets --locked -- -D warnings
+step cargo test --workspace --locked

@@ -11,6 +11,9 @@
 //! command are never written), the error code and offset, refused commands issue no
 //! transaction, and the engines accept the next command after an error.
 
+mod common;
+
+use common::{from_bits, to_bits};
 use rust_hdl::prelude::*;
 use spikeslice_hdl::dma::{self, Dma, DmaParams};
 use std::collections::VecDeque;
@@ -31,22 +34,6 @@ fn split(mut addr: u64, mut beats: u64, b: u64, max: u64) -> Vec<(u64, u64)> {
         beats -= n;
     }
     v
-}
-
-fn to_bits<const D: usize>(bytes: &[u8]) -> Bits<D> {
-    let mut x = Bits::<D>::default();
-    for (i, c) in bytes.chunks(8).enumerate() {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        x.set_bits::<64>(i * 64, u64::from_le_bytes(w).into());
-    }
-    x
-}
-
-fn from_bits<const D: usize>(x: Bits<D>) -> Vec<u8> {
-    (0..D / 64)
-        .flat_map(|i| x.get_bits::<64>(i * 64).to_u64().to_le_bytes())
-        .collect()
 }
 
 struct RBurst {

@@ -7,6 +7,9 @@
 //! included), STATUS / DESC_INDEX / ERR_OFFSET, and the counters PE_ADDS, SLICES and
 //! SPIKES (= `Activity`), DMA_RD / DMA_WR (= the read formula of docs/shell.md).
 
+mod common;
+
+use common::{from_bits, to_bits};
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::descriptor::{LayerKind, DESCRIPTOR_BYTES};
@@ -22,22 +25,6 @@ use spikeslice_core::random::chain::{chain, config_2x2_128, config_2x3_64, confi
 use spikeslice_core::random::{rng as seeded, Draw, TestRng as Rng};
 
 const BASE: u64 = 0x8_1234_0000;
-
-fn to_bits<const D: usize>(bytes: &[u8]) -> Bits<D> {
-    let mut x = Bits::<D>::default();
-    for (i, c) in bytes.chunks(8).enumerate() {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        x.set_bits::<64>(i * 64, u64::from_le_bytes(w).into());
-    }
-    x
-}
-
-fn from_bits<const D: usize>(x: Bits<D>) -> Vec<u8> {
-    (0..D / 64)
-        .flat_map(|i| x.get_bits::<64>(i * 64).to_u64().to_le_bytes())
-        .collect()
-}
 
 /// The AXI slave memory and the AXI-Lite master's wires.
 struct Mem {

@@ -10,6 +10,7 @@ use spikeslice_core::accel::buffers::{minimum_bytes, BufferPlan};
 use spikeslice_core::accel::descriptor::{
     LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
 };
+use spikeslice_core::accel::functional::Chain;
 use spikeslice_core::accel::layout;
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::golden::{argmax, LayerOutput, NeuronLayer, SampleOutput, SpikeStats, PAD};
@@ -77,6 +78,19 @@ impl Program {
         let t = self.model.timesteps();
         let bits = self.model.spec.input.bits.get();
         layout::pack_planes(&vec![sample.to_vec(); t], bits, sample.len())
+    }
+
+    /// The descriptor chain decoded and checked from the image, as the
+    /// accelerator will read it: what a backend checks before it starts.
+    pub fn chain(&self) -> anyhow::Result<Chain> {
+        use anyhow::Context;
+        Chain::decode(
+            &self.image,
+            self.desc_offset,
+            self.descriptors.len() as u32,
+            &self.config,
+        )
+        .context("the compiled program's descriptor chain is invalid")
     }
 
     /// A sample's results out of a window the chain ran in: the inverse of

@@ -3,35 +3,37 @@
 //! `DESC_OFFSET` through the DMA, with no host between layers, and leaves the window
 //! exactly as `spikeslice_core::accel::functional::execute` does.
 //!
-//! Per descriptor (one FSM for the phases, and a compute engine that feeds the core
-//! while `crun` is high, so that loads can run behind it):
+//! Per descriptor (one FSM for the phases, a compute engine that feeds the core while
+//! `crun` is high, so that loads can run behind it, and two blocks of their own: every
+//! DMA read phase goes through [`ReadPhase`] (command, fields, drain and completion,
+//! three steps of its own), the size arithmetic through [`MulDiv`]):
 //!
 //! ```text
-//! DescCmd/DescRd/DescWait  read the 64-byte descriptor (16 words)
+//! Desc                     read the 64-byte descriptor (16 words)
 //! Decode                   magic/version (code 1), kind (2, at + 8), fields (2)
-//! MathSet/MathRun/MathStore 19 sequential multiplies/divides (64 cycles each): region
+//! MathSet/MathRun/MathStore 19 multiplies/divides in `MulDiv` (64 cycles each): region
 //!                          sizes, tile and plane geometry, O / G
 //! Regions                  O mod G (2); weights, params, input, output, gather inside
 //!                          the window (code 3)
 //! Fit                      on-chip buffer limits (code 6, BufferOverflow)
-//! GchkCmd/GchkRd/GchkWait  gather layers: every table entry (code 2 at the entry)
-//! ActCmd/ActRd/ActWait     all T*b_in input planes -> activation banks (bank r holds
+//! Gchk                     gather layers: every table entry (code 2 at the entry)
+//! Act                      all T*b_in input planes -> activation banks (bank r holds
 //!                          the planes s with s mod R = r)
 //! Clr                      zero the output buffer words of this layer
 //! per column tile of C outputs:
 //!   TileStart/GAdv         valid columns; first group of the tile
-//!   ParCmd/ParRd/ParWait   the tile's bias/threshold/v_init (threshold <= 0: code 2)
-//!   WgtCmd/WgtRd/WgtWait   the packed tile -> one weight bank per column (code k at
+//!   Par                    the tile's bias/threshold/v_init (threshold <= 0: code 2)
+//!   Wgt                    the packed tile -> one weight bank per column (code k at
 //!                          address k, in the bank half `lwh`)
 //!   dense:  CoreGo/CoreRun the compute engine runs the tile: par beats from the
 //!                          registers, one (wgt, act) beat per cycle from the banks,
 //!                          spikes / final membranes into the output buffer, PE
 //!                          additions counted per beat
 //!           double buffered (K <= half the bank depth): CoreGo goes on to TileEnd
-//!                          and the next tile's TileStart..WgtWait while the engine
+//!                          and the next tile's TileStart..Wgt while the engine
 //!                          runs; TileStart waits until the running tile has taken its
 //!                          parameters, CoreGo and OutCmd until the engine is idle
-//!   gather: per position, per group meeting the tile: GrowCmd/GrowRd/GrowWait (the
+//!   gather: per position, per group meeting the tile: Grow (the
 //!           gather row, into the row-buffer half `lgh`), GPre, CoreGo/CoreRun (act
 //!           lanes read through the row), RunEnd; double buffered, CoreGo goes on to
 //!           RunEnd and the next row read, GPre waits until the engine is idle
@@ -46,10 +48,12 @@
 //! leaves a command half done (except on soft reset, where Idle drains the engines).
 
 mod muldiv;
+mod read_phase;
 
-use crate::buffer::{Bram, Unpack, BRAM_ADDR_BITS};
+use crate::buffer::{Bram, BRAM_ADDR_BITS};
 use crate::pe::W_BITS;
 pub use muldiv::MulDiv;
+pub use read_phase::{ReadPhase, ReadStep};
 use rust_hdl::prelude::*;
 
 // The cycle formula lives in core (the contract the driver's cycle model and this
@@ -61,35 +65,23 @@ pub use spikeslice_core::accel::cycles::{
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum CtlState {
     Idle,
-    DescCmd,
-    DescRd,
-    DescWait,
+    Desc,
     Decode,
     MathSet,
     MathRun,
     MathStore,
     Regions,
     Fit,
-    GchkCmd,
-    GchkRd,
-    GchkWait,
-    ActCmd,
-    ActRd,
-    ActWait,
+    Gchk,
+    Act,
     Clr,
     TileStart,
     GAdv,
-    ParCmd,
-    ParRd,
-    ParWait,
-    WgtCmd,
-    WgtRd,
-    WgtWait,
+    Par,
+    Wgt,
     PosStart,
     GrpStart,
-    GrowCmd,
-    GrowRd,
-    GrowWait,
+    Grow,
     GPre,
     CoreGo,
     CoreRun,
@@ -185,7 +177,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pub c_mem_ready: Signal<Out, Bit>,
     pub c_mem_data: Signal<In, Bits<MEM>>,
     // Buffers.
-    unp: Unpack<D, W2>,
+    rp: ReadPhase<D, S, W2>,
     wbank: Vec<Bram<Bits<8>>>,
     abank: Vec<Bram<Bits<64>>>,
     obank: Vec<Bram<Bit>>,
@@ -279,16 +271,9 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     end_i: Signal<Local, Bits<64>>,
     end_o: Signal<Local, Bits<64>>,
     // DMA read phases.
-    skp: DFF<Bits<8>>,
-    rdn: DFF<Bit>,
-    rerr: DFF<Bits<8>>,
-    reoff: DFF<Bits<32>>,
     wdn: DFF<Bit>,
     werr: DFF<Bits<8>>,
     weoff: DFF<Bits<32>>,
-    cmd_off: Signal<Local, Bits<32>>,
-    cmd_len: Signal<Local, Bits<32>>,
-    take: Signal<Local, Bit>,
     dw: Signal<Local, Bits<32>>,
     nlow: Signal<Local, Bits<6>>,
     k_ones32: Constant<Bits<64>>,
@@ -494,7 +479,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             c_mem_valid: Default::default(),
             c_mem_ready: Default::default(),
             c_mem_data: Default::default(),
-            unp: Unpack::new(),
+            rp: Default::default(),
             wbank: (0..cols).map(|_| Bram::new(plan.wbank_depth)).collect(),
             abank: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
             obank: (0..64).map(|_| Bram::new(plan.obuf_words)).collect(),
@@ -581,16 +566,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             end_p: Default::default(),
             end_i: Default::default(),
             end_o: Default::default(),
-            skp: Default::default(),
-            rdn: Default::default(),
-            rerr: Default::default(),
-            reoff: Default::default(),
             wdn: Default::default(),
             werr: Default::default(),
             weoff: Default::default(),
-            cmd_off: Default::default(),
-            cmd_len: Default::default(),
-            take: Default::default(),
             dw: Default::default(),
             nlow: Default::default(),
             k_ones32: Constant::new(0xFFFF_FFFFu64.into()),
@@ -726,10 +704,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             pp, gg, ilen, woff, poff, ioff, ooff, op, s_sl, in_words, cbw, tile_words, ntiles,
             w_words, par_bytes, nn, oplanes, out_words, chunks, a_words, tstride, opg, rem_og, gp,
             gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off, gs, goffc, pos, pofs, nbase, nrun,
-            mrun, gcur, goff, skp, rdn, rerr, reoff, wdn, werr, weoff, lc, lr, lw, lbase, o0, pcur,
-            wcur, nvalid, crun, cerr, dbl, lwh, cwh, co0, cnv, cnb, cgs, cpos, lgh, cgh, pf, pcol,
-            bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv, ocnt, ob, donef,
-            errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
+            mrun, gcur, goff, wdn, werr, weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, crun,
+            cerr, dbl, lwh, cwh, co0, cnv, cnb, cgs, cpos, lgh, cgh, pf, pcol, bth, ppk, ppc, kk,
+            s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv, ocnt, ob, donef, errq, erroff,
+            c_cyc, c_bsy, c_add, c_sl, c_spk
         );
         for c in 0..self._cols {
             self.pb[c].clock.next = self.clock.val();
@@ -814,60 +792,53 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.wrow_bits.next = bit_cast::<16, 4>(self.bw.val()) * self.k_cols16.val();
         self.wmask.next = (bits::<64>(1) << self.bw.val()) - 1;
 
-        // DMA read: command offset aligned down to the beat, the skip in the Unpack.
-        self.cmd_off.next = self.at.q.val();
-        self.cmd_len.next = 64.into();
-        self.unp.n.next = 32.into();
-        if (self.state.q.val() == CtlState::ActCmd)
-            | (self.state.q.val() == CtlState::ActRd)
-            | (self.state.q.val() == CtlState::ActWait)
-        {
-            self.cmd_off.next = self.ioff.q.val();
-            self.cmd_len.next = bit_cast::<32, 64>(self.in_words.q.val() << 3);
-            self.unp.n.next = 64.into();
+        // DMA reads: one read phase block for every phase (`read_phase.rs`); the
+        // controller picks the region and the field width, and takes the fields.
+        self.rp.clock.next = self.clock.val();
+        self.rp.rst.next = self.rst.val();
+        self.rp.active.next = false;
+        self.rp.drain.next = false;
+        self.rp.last.next = false;
+        self.rp.offset.next = self.at.q.val();
+        self.rp.len.next = 64.into();
+        self.rp.field_bits.next = 32.into();
+        if self.state.q.val() == CtlState::Act {
+            self.rp.offset.next = self.ioff.q.val();
+            self.rp.len.next = bit_cast::<32, 64>(self.in_words.q.val() << 3);
+            self.rp.field_bits.next = 64.into();
         }
-        if self.state.q.val() == CtlState::GchkCmd {
-            self.cmd_off.next = self.goff.q.val();
-            self.cmd_len.next = bit_cast::<32, 64>(self.gpk.q.val() << 2);
+        if self.state.q.val() == CtlState::Gchk {
+            self.rp.offset.next = self.goff.q.val();
+            self.rp.len.next = bit_cast::<32, 64>(self.gpk.q.val() << 2);
         }
-        if self.state.q.val() == CtlState::GrowCmd {
-            self.cmd_off.next = self.goffc.q.val();
-            self.cmd_len.next = self.kk_n.q.val() << 2;
+        if self.state.q.val() == CtlState::Grow {
+            self.rp.offset.next = self.goffc.q.val();
+            self.rp.len.next = self.kk_n.q.val() << 2;
         }
-        if self.state.q.val() == CtlState::ParCmd {
-            self.cmd_off.next = self.pcur.q.val();
-            self.cmd_len.next = (self.nvalid.q.val() << 3) + (self.nvalid.q.val() << 2);
+        if self.state.q.val() == CtlState::Par {
+            self.rp.offset.next = self.pcur.q.val();
+            self.rp.len.next = (self.nvalid.q.val() << 3) + (self.nvalid.q.val() << 2);
         }
-        if (self.state.q.val() == CtlState::WgtCmd)
-            | (self.state.q.val() == CtlState::WgtRd)
-            | (self.state.q.val() == CtlState::WgtWait)
-        {
-            self.cmd_off.next = self.wcur.q.val();
-            self.cmd_len.next = bit_cast::<32, 64>(self.tile_words.q.val() << 3);
-            self.unp.n.next = bit_cast::<7, 4>(self.bw.val());
+        if self.state.q.val() == CtlState::Wgt {
+            self.rp.offset.next = self.wcur.q.val();
+            self.rp.len.next = bit_cast::<32, 64>(self.tile_words.q.val() << 3);
+            self.rp.field_bits.next = bit_cast::<7, 4>(self.bw.val());
             if self.k_wrow.val() {
-                self.unp.n.next = bit_cast::<7, 32>(self.wrow_bits.val());
+                self.rp.field_bits.next = bit_cast::<7, 32>(self.wrow_bits.val());
             }
         }
-        self.rd_cmd_valid.next = false;
-        self.rd_cmd_offset.next = self.cmd_off.val() & !self.k_bmask.val();
-        self.rd_cmd_len.next = self.cmd_len.val() + (self.cmd_off.val() & self.k_bmask.val());
-        self.unp.clock.next = self.clock.val();
-        self.unp.clear.next = false;
-        self.unp.drain.next = false;
-        self.unp.skip.next = self.skp.q.val();
-        self.unp.in_valid.next = self.rd_valid.val();
-        self.unp.in_data.next = self.rd_data.val();
-        self.rd_ready.next = self.unp.in_ready.val();
-        self.unp.out_ready.next = false;
-        self.take.next = false;
-        self.dw.next = bit_cast::<32, 64>(self.unp.out_data.val());
-        // DMA completions are latched from the command to the end of the phase.
-        if self.rd_done.val() {
-            self.rdn.d.next = true;
-            self.rerr.d.next = self.rd_err.val();
-            self.reoff.d.next = self.rd_err_offset.val();
-        }
+        self.rd_cmd_valid.next = self.rp.rd_cmd_valid.val();
+        self.rd_cmd_offset.next = self.rp.rd_cmd_offset.val();
+        self.rd_cmd_len.next = self.rp.rd_cmd_len.val();
+        self.rp.rd_cmd_ready.next = self.rd_cmd_ready.val();
+        self.rp.rd_valid.next = self.rd_valid.val();
+        self.rp.rd_data.next = self.rd_data.val();
+        self.rd_ready.next = self.rp.rd_ready.val();
+        self.rp.rd_done.next = self.rd_done.val();
+        self.rp.rd_err.next = self.rd_err.val();
+        self.rp.rd_err_offset.next = self.rd_err_offset.val();
+        self.dw.next = bit_cast::<32, 64>(self.rp.data.val());
+        // Write completions are latched from the command to the end of the phase.
         if self.wr_done.val() {
             self.wdn.d.next = true;
             self.werr.d.next = self.wr_err.val();
@@ -924,7 +895,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             if self.k_wrow.val() {
                 self.wsh[c].next = bit_cast::<16, 4>(self.bw.val()) * self.col_id16[c].val();
             }
-            self.wcode[c].next = (self.unp.out_data.val() >> self.wsh[c].val()) & self.wmask.val();
+            self.wcode[c].next = (self.rp.data.val() >> self.wsh[c].val()) & self.wmask.val();
             self.wbank[c].clock.next = self.clock.val();
             self.wbank[c].we.next = false;
             self.wbank[c].waddr.next =
@@ -936,7 +907,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.abank[r].we.next = false;
             self.abank[r].waddr.next =
                 bit_cast::<BRAM_ADDR_BITS, 32>(self.lbase.q.val() + self.lw.q.val());
-            self.abank[r].wdata.next = self.unp.out_data.val();
+            self.abank[r].wdata.next = self.rp.data.val();
         }
         // Output columns: in range and in the group being run (dense: one group).
         self.ocol.next = self.co0.q.val() + bit_cast::<32, 8>(self.ec.q.val());
@@ -1106,7 +1077,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         match self.state.q.val() {
             CtlState::Idle => {
                 // Drain whatever a soft reset interrupted.
-                self.unp.drain.next = true;
+                self.rp.drain.next = true;
                 if self.start.val() {
                     self.cnt_clear.next = true;
                     self.lsize.d.next = self.buf_size.val();
@@ -1125,24 +1096,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     if self.desc_count.val() == 0 {
                         self.state.d.next = CtlState::Finish;
                     } else {
-                        self.state.d.next = CtlState::DescCmd;
+                        self.state.d.next = CtlState::Desc;
                     }
                 }
             }
-            CtlState::DescCmd => {
-                self.rd_cmd_valid.next = true;
-                self.unp.clear.next = true;
-                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
-                self.rdn.d.next = false;
-                self.wi.d.next = 0.into();
-                if self.rd_cmd_ready.val() {
-                    self.state.d.next = CtlState::DescRd;
+            CtlState::Desc => {
+                self.rp.active.next = true;
+                if self.rp.in_cmd.val() {
+                    self.wi.d.next = 0.into();
                 }
-            }
-            CtlState::DescRd => {
-                self.unp.out_ready.next = true;
-                self.take.next = self.unp.out_valid.val();
-                if self.take.val() {
+                self.rp.last.next = self.wi.q.val() == 15;
+                if self.rp.take.val() {
                     self.wi.d.next = self.wi.q.val() + 1;
                     if self.wi.q.val() == 0 {
                         self.magic.d.next = self.dw.val();
@@ -1189,27 +1153,18 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     if self.wi.q.val() == 14 {
                         self.ooff.d.next = self.dw.val();
                     }
-                    if self.wi.q.val() == 15 {
-                        self.state.d.next = CtlState::DescWait;
-                    }
                 }
-                if self.rd_done.val() & (self.rd_err.val() != 0) {
-                    self.state.d.next = CtlState::DescWait;
-                }
-            }
-            CtlState::DescWait => {
-                self.unp.drain.next = true;
-                if self.rdn.q.val() {
-                    if self.rerr.q.val() != 0 {
-                        self.fcode.next = self.rerr.q.val();
-                        self.foff.next = self.reoff.q.val();
-                        if self.rerr.q.val() == 3 {
-                            self.foff.next = self.at.q.val();
-                        }
-                        self.state.d.next = CtlState::Fail;
-                    } else {
-                        self.state.d.next = CtlState::Decode;
+                if self.rp.failed.val() {
+                    self.fcode.next = self.rp.err_code.val();
+                    self.foff.next = self.rp.err_offset.val();
+                    // A refused command names the descriptor itself.
+                    if self.rp.err_code.val() == 3 {
+                        self.foff.next = self.at.q.val();
                     }
+                    self.state.d.next = CtlState::Fail;
+                }
+                if self.rp.done.val() {
+                    self.state.d.next = CtlState::Decode;
                 }
             }
             CtlState::Decode => {
@@ -1445,29 +1400,22 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 } else {
                     self.c_sl.d.next = self.c_sl.q.val() + self.sl_tot.q.val();
                     if self.gather.val() {
-                        self.state.d.next = CtlState::GchkCmd;
+                        self.state.d.next = CtlState::Gchk;
                     } else {
-                        self.state.d.next = CtlState::ActCmd;
+                        self.state.d.next = CtlState::Act;
                     }
                 }
             }
-            CtlState::GchkCmd => {
-                self.rd_cmd_valid.next = true;
-                self.unp.clear.next = true;
-                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
-                self.rdn.d.next = false;
-                self.lc.d.next = 0.into();
-                self.gbad.d.next = false;
-                if self.rd_cmd_ready.val() {
-                    self.state.d.next = CtlState::GchkRd;
-                }
-            }
-            CtlState::GchkRd => {
+            CtlState::Gchk => {
                 // Every entry must be padding or inside the input (the first bad one,
                 // in table order, is reported: code 2 at its offset).
-                self.unp.out_ready.next = true;
-                self.take.next = self.unp.out_valid.val();
-                if self.take.val() {
+                self.rp.active.next = true;
+                if self.rp.in_cmd.val() {
+                    self.lc.d.next = 0.into();
+                    self.gbad.d.next = false;
+                }
+                self.rp.last.next = bit_cast::<64, 32>(self.lc.q.val() + 1) == self.gpk.q.val();
+                if self.rp.take.val() {
                     if !self.gbad.q.val()
                         & (self.dw.val() != self.k_pad.val())
                         & (self.dw.val() >= self.ilen.q.val())
@@ -1476,47 +1424,33 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                         self.gbad_i.d.next = self.lc.q.val();
                     }
                     self.lc.d.next = self.lc.q.val() + 1;
-                    if bit_cast::<64, 32>(self.lc.q.val() + 1) == self.gpk.q.val() {
-                        self.state.d.next = CtlState::GchkWait;
-                    }
                 }
-                if self.rd_done.val() & (self.rd_err.val() != 0) {
-                    self.state.d.next = CtlState::GchkWait;
+                if self.rp.failed.val() {
+                    self.fcode.next = self.rp.err_code.val();
+                    self.foff.next = self.rp.err_offset.val();
+                    self.state.d.next = CtlState::Fail;
                 }
-            }
-            CtlState::GchkWait => {
-                self.unp.drain.next = true;
-                if self.rdn.q.val() {
-                    if self.rerr.q.val() != 0 {
-                        self.fcode.next = self.rerr.q.val();
-                        self.foff.next = self.reoff.q.val();
-                        self.state.d.next = CtlState::Fail;
-                    } else if self.gbad.q.val() {
+                if self.rp.done.val() {
+                    if self.gbad.q.val() {
                         self.fcode.next = 2.into();
                         self.foff.next = self.goff.q.val() + (self.gbad_i.q.val() << 2);
                         self.state.d.next = CtlState::Fail;
                     } else {
-                        self.state.d.next = CtlState::ActCmd;
+                        self.state.d.next = CtlState::Act;
                     }
                 }
             }
-            CtlState::ActCmd => {
-                self.rd_cmd_valid.next = true;
-                self.unp.clear.next = true;
-                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
-                self.rdn.d.next = false;
-                self.lc.d.next = 0.into();
-                self.lr.d.next = 0.into();
-                self.lw.d.next = 0.into();
-                self.lbase.d.next = 0.into();
-                if self.rd_cmd_ready.val() {
-                    self.state.d.next = CtlState::ActRd;
+            CtlState::Act => {
+                self.rp.active.next = true;
+                if self.rp.in_cmd.val() {
+                    self.lc.d.next = 0.into();
+                    self.lr.d.next = 0.into();
+                    self.lw.d.next = 0.into();
+                    self.lbase.d.next = 0.into();
                 }
-            }
-            CtlState::ActRd => {
-                self.unp.out_ready.next = true;
-                self.take.next = self.unp.out_valid.val();
-                if self.take.val() {
+                self.rp.last.next =
+                    bit_cast::<64, 32>(self.lc.q.val() + 1) == self.in_words.q.val();
+                if self.rp.take.val() {
                     for r in 0..self._rows {
                         if self.lr.q.val().index() == r {
                             self.abank[r].we.next = true;
@@ -1532,25 +1466,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                             self.lbase.d.next = self.lbase.q.val() + self.pw.val();
                         }
                     }
-                    if bit_cast::<64, 32>(self.lc.q.val() + 1) == self.in_words.q.val() {
-                        self.state.d.next = CtlState::ActWait;
-                    }
                 }
-                if self.rd_done.val() & (self.rd_err.val() != 0) {
-                    self.state.d.next = CtlState::ActWait;
+                if self.rp.failed.val() {
+                    self.fcode.next = self.rp.err_code.val();
+                    self.foff.next = self.rp.err_offset.val();
+                    self.state.d.next = CtlState::Fail;
                 }
-            }
-            CtlState::ActWait => {
-                self.unp.drain.next = true;
-                self.lc.d.next = 0.into();
-                if self.rdn.q.val() {
-                    if self.rerr.q.val() != 0 {
-                        self.fcode.next = self.rerr.q.val();
-                        self.foff.next = self.reoff.q.val();
-                        self.state.d.next = CtlState::Fail;
-                    } else {
-                        self.state.d.next = CtlState::Clr;
-                    }
+                if self.rp.done.val() {
+                    self.lc.d.next = 0.into();
+                    self.state.d.next = CtlState::Clr;
                 }
             }
             CtlState::Clr => {
@@ -1599,25 +1523,19 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.glo_off.d.next =
                         self.glo_off.q.val() + bit_cast::<32, 64>(self.kp.q.val() << 2);
                 } else {
-                    self.state.d.next = CtlState::ParCmd;
+                    self.state.d.next = CtlState::Par;
                 }
             }
-            CtlState::ParCmd => {
-                self.rd_cmd_valid.next = true;
-                self.unp.clear.next = true;
-                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
-                self.rdn.d.next = false;
-                self.lc.d.next = 0.into();
-                self.pf.d.next = 0.into();
-                self.pcol.d.next = 0.into();
-                if self.rd_cmd_ready.val() {
-                    self.state.d.next = CtlState::ParRd;
+            CtlState::Par => {
+                self.rp.active.next = true;
+                if self.rp.in_cmd.val() {
+                    self.lc.d.next = 0.into();
+                    self.pf.d.next = 0.into();
+                    self.pcol.d.next = 0.into();
                 }
-            }
-            CtlState::ParRd => {
-                self.unp.out_ready.next = true;
-                self.take.next = self.unp.out_valid.val();
-                if self.take.val() {
+                self.rp.last.next =
+                    self.lc.q.val() + 1 == (self.nvalid.q.val() << 1) + self.nvalid.q.val();
+                if self.rp.take.val() {
                     for c in 0..self._cols {
                         if self.pcol.q.val().index() == c {
                             if self.pf.q.val() == 0 {
@@ -1645,55 +1563,42 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                         self.pcol.d.next = self.pcol.q.val() + 1;
                     }
                     self.lc.d.next = self.lc.q.val() + 1;
-                    if self.lc.q.val() + 1 == (self.nvalid.q.val() << 1) + self.nvalid.q.val() {
-                        self.state.d.next = CtlState::ParWait;
-                    }
                 }
-                if self.rd_done.val() & (self.rd_err.val() != 0) {
-                    self.state.d.next = CtlState::ParWait;
+                if self.rp.failed.val() {
+                    self.fcode.next = self.rp.err_code.val();
+                    self.foff.next = self.rp.err_offset.val();
+                    self.state.d.next = CtlState::Fail;
                 }
-            }
-            CtlState::ParWait => {
-                self.unp.drain.next = true;
-                if self.rdn.q.val() {
-                    if self.rerr.q.val() != 0 {
-                        self.fcode.next = self.rerr.q.val();
-                        self.foff.next = self.reoff.q.val();
-                        self.state.d.next = CtlState::Fail;
-                    } else if self.bth.q.val() {
+                if self.rp.done.val() {
+                    if self.bth.q.val() {
                         self.fcode.next = 2.into();
                         self.foff.next = 0.into();
                         self.state.d.next = CtlState::Fail;
                     } else {
-                        self.state.d.next = CtlState::WgtCmd;
+                        self.state.d.next = CtlState::Wgt;
                     }
                 }
             }
-            CtlState::WgtCmd => {
-                self.rd_cmd_valid.next = true;
-                self.unp.clear.next = true;
-                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
-                self.rdn.d.next = false;
-                self.lr.d.next = 0.into();
-                self.lw.d.next = 0.into();
-                if self.rd_cmd_ready.val() {
-                    self.state.d.next = CtlState::WgtRd;
+            CtlState::Wgt => {
+                self.rp.active.next = true;
+                if self.rp.in_cmd.val() {
+                    self.lr.d.next = 0.into();
+                    self.lw.d.next = 0.into();
                 }
-            }
-            CtlState::WgtRd => {
-                self.unp.out_ready.next = true;
-                self.take.next = self.unp.out_valid.val();
-                if self.take.val() & self.k_wrow.val() {
-                    // A whole row: input lw's code for every column.
+                // A whole row (input lw's code for every column) per field, or one
+                // code (column lr of input lw).
+                self.rp.last.next = self.lw.q.val() + 1 == self.kk_n.q.val();
+                if !self.k_wrow.val() {
+                    self.rp.last.next = (self.lw.q.val() + 1 == self.kk_n.q.val())
+                        & (self.lr.q.val() == self.k_cols_m1.val());
+                }
+                if self.rp.take.val() & self.k_wrow.val() {
                     for c in 0..self._cols {
                         self.wbank[c].we.next = true;
                     }
                     self.lw.d.next = self.lw.q.val() + 1;
-                    if self.lw.q.val() + 1 == self.kk_n.q.val() {
-                        self.state.d.next = CtlState::WgtWait;
-                    }
                 }
-                if self.take.val() & !self.k_wrow.val() {
+                if self.rp.take.val() & !self.k_wrow.val() {
                     for c in 0..self._cols {
                         if self.lr.q.val().index() == c {
                             self.wbank[c].we.next = true;
@@ -1703,23 +1608,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     if self.lr.q.val() == self.k_cols_m1.val() {
                         self.lr.d.next = 0.into();
                         self.lw.d.next = self.lw.q.val() + 1;
-                        if self.lw.q.val() + 1 == self.kk_n.q.val() {
-                            self.state.d.next = CtlState::WgtWait;
-                        }
                     }
                 }
-                if self.rd_done.val() & (self.rd_err.val() != 0) {
-                    self.state.d.next = CtlState::WgtWait;
+                if self.rp.failed.val() {
+                    self.fcode.next = self.rp.err_code.val();
+                    self.foff.next = self.rp.err_offset.val();
+                    self.state.d.next = CtlState::Fail;
                 }
-            }
-            CtlState::WgtWait => {
-                self.unp.drain.next = true;
-                if self.rdn.q.val() {
-                    if self.rerr.q.val() != 0 {
-                        self.fcode.next = self.rerr.q.val();
-                        self.foff.next = self.reoff.q.val();
-                        self.state.d.next = CtlState::Fail;
-                    } else if self.gather.val() {
+                if self.rp.done.val() {
+                    if self.gather.val() {
                         self.state.d.next = CtlState::PosStart;
                     } else {
                         self.state.d.next = CtlState::CoreGo;
@@ -1734,41 +1631,24 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             CtlState::GrpStart => {
                 self.gs.d.next = self.glo_s.q.val();
                 self.goffc.d.next = self.glo_off.q.val() + self.pofs.q.val();
-                self.state.d.next = CtlState::GrowCmd;
+                self.state.d.next = CtlState::Grow;
             }
-            CtlState::GrowCmd => {
-                self.rd_cmd_valid.next = true;
-                self.unp.clear.next = true;
-                self.skp.d.next = bit_cast::<8, 32>(self.cmd_off.val() & self.k_bmask.val()) << 3;
-                self.rdn.d.next = false;
-                self.lw.d.next = 0.into();
-                if self.rd_cmd_ready.val() {
-                    self.state.d.next = CtlState::GrowRd;
+            CtlState::Grow => {
+                self.rp.active.next = true;
+                if self.rp.in_cmd.val() {
+                    self.lw.d.next = 0.into();
                 }
-            }
-            CtlState::GrowRd => {
-                self.unp.out_ready.next = true;
-                self.take.next = self.unp.out_valid.val();
-                if self.take.val() {
+                self.rp.last.next = self.lw.q.val() + 1 == self.kk_n.q.val();
+                if self.rp.take.val() {
                     self.lw.d.next = self.lw.q.val() + 1;
-                    if self.lw.q.val() + 1 == self.kk_n.q.val() {
-                        self.state.d.next = CtlState::GrowWait;
-                    }
                 }
-                if self.rd_done.val() & (self.rd_err.val() != 0) {
-                    self.state.d.next = CtlState::GrowWait;
+                if self.rp.failed.val() {
+                    self.fcode.next = self.rp.err_code.val();
+                    self.foff.next = self.rp.err_offset.val();
+                    self.state.d.next = CtlState::Fail;
                 }
-            }
-            CtlState::GrowWait => {
-                self.unp.drain.next = true;
-                if self.rdn.q.val() {
-                    if self.rerr.q.val() != 0 {
-                        self.fcode.next = self.rerr.q.val();
-                        self.foff.next = self.reoff.q.val();
-                        self.state.d.next = CtlState::Fail;
-                    } else {
-                        self.state.d.next = CtlState::GPre;
-                    }
+                if self.rp.done.val() {
+                    self.state.d.next = CtlState::GPre;
                 }
             }
             CtlState::GPre => {
@@ -1843,7 +1723,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 if bit_cast::<64, 32>(self.gs.q.val()) + self.opg.q.val()
                     < bit_cast::<64, 32>(self.o0.q.val() + self.nvalid.q.val())
                 {
-                    self.state.d.next = CtlState::GrowCmd;
+                    self.state.d.next = CtlState::Grow;
                 } else {
                     self.pos.d.next = self.pos.q.val() + 1;
                     self.pofs.d.next = self.pofs.q.val() + (self.kk_n.q.val() << 2);
@@ -1950,7 +1830,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 if self.idx.q.val() + 1 == self.dcnt.q.val() {
                     self.state.d.next = CtlState::Finish;
                 } else {
-                    self.state.d.next = CtlState::DescCmd;
+                    self.state.d.next = CtlState::Desc;
                 }
             }
             CtlState::Finish => {
@@ -1978,9 +1858,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 bit_cast::<32, 16>(self.kn.val()) + self.rboff.val(),
             );
         }
-        // Gather buffer writes (after the FSM has decided `take`).
+        // Gather buffer writes (the read phase's `take`).
         self.gbuf.clock.next = self.clock.val();
-        self.gbuf.we.next = (self.state.q.val() == CtlState::GrowRd) & self.take.val();
+        self.gbuf.we.next = (self.state.q.val() == CtlState::Grow) & self.rp.take.val();
         self.gbuf.waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.lw.q.val() + self.lgoff.val());
         self.gbuf.wdata.next = self.dw.val();
         // Gather: the entry of the next beat (read one ahead in the gather buffer).
@@ -2055,7 +1935,7 @@ mod tests {
         spikeslice_core::random::chain::config_2x3_64()
     }
 
-    /// The word capture of `DescRd` (magic, ver, flags, widths, tt, kk_n, oo,
+    /// The word capture of `Desc` (magic, ver, flags, widths, tt, kk_n, oo,
     /// pp, gg, ilen, woff, poff, goff, ioff, ooff: words 0..=14) and the field
     /// slices of the decoded fields are the descriptor table's (core): a change
     /// of the table must change them too.

@@ -3,6 +3,7 @@
 //! files with Verilator. Each test crate uses some of these.
 #![allow(dead_code)]
 
+use rust_hdl::prelude::*;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -80,4 +81,22 @@ pub fn run_icarus(name: &str, design_file: &str, design: &str, tb: &str) -> Stri
         let _ = std::fs::remove_dir_all(&dir);
     }
     String::from_utf8_lossy(&run.stdout).into_owned()
+}
+
+/// A DMA beat of `D` bits from its bytes (little-endian, as AXI carries them).
+pub fn to_bits<const D: usize>(bytes: &[u8]) -> Bits<D> {
+    let mut x = Bits::<D>::default();
+    for (i, c) in bytes.chunks(8).enumerate() {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        x.set_bits::<64>(i * 64, u64::from_le_bytes(w).into());
+    }
+    x
+}
+
+/// The bytes of a DMA beat of `D` bits.
+pub fn from_bits<const D: usize>(x: Bits<D>) -> Vec<u8> {
+    (0..D / 64)
+        .flat_map(|i| x.get_bits::<64>(i * 64).to_u64().to_le_bytes())
+        .collect()
 }

@@ -3,9 +3,8 @@
 
 use super::{Device, Inference};
 use crate::compiler::Program;
-use anyhow::Context;
 use rayon::prelude::*;
-use spikeslice_core::accel::functional::{Activity, Chain};
+use spikeslice_core::accel::functional::Activity;
 
 /// Runs programs in software.
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,13 +16,7 @@ impl Device for GoldenDevice {
     }
 
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> anyhow::Result<Vec<Inference>> {
-        let chain = Chain::decode(
-            &program.image,
-            program.desc_offset,
-            program.descriptors.len() as u32,
-            &program.config,
-        )
-        .context("the compiled program's descriptor chain is invalid")?;
+        let chain = program.chain()?;
         Ok(inputs
             .par_iter()
             .map(|x| {

@@ -160,13 +160,7 @@ impl Device for SimDevice {
         }
         // Refused before starting, as the board daemon does: the hardware would
         // refuse it too, with less context.
-        let chain = Chain::decode(
-            &program.image,
-            program.desc_offset,
-            program.descriptors.len() as u32,
-            &program.config,
-        )
-        .context("the compiled program's descriptor chain is invalid")?;
+        let chain = program.chain()?;
         if u32::try_from(program.window_bytes()).is_err() {
             bail!(
                 "the program needs a {}-byte window, more than BUF_SIZE can hold",
