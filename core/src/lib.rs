@@ -14,10 +14,8 @@
 //! - [`accel`]: the accelerator's configuration, register map, descriptors,
 //!   memory layouts, and a functional model that executes them;
 //! - [`protocol`]: the CRC-framed host <-> board wire protocol;
-//! - [`bitstream`]: Xilinx `.bit` headers, part checks and `.bit.bin` conversion.
 
 pub mod accel;
-pub mod bitstream;
 pub mod budget;
 pub mod dataset;
 pub mod golden;

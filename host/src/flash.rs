@@ -5,10 +5,10 @@
 //! overlay and the CRC-32 of the whole image, loaded by the daemon, and
 //! verified by reading the accelerator's ID and configuration registers.
 
+use crate::bitstream::Bitstream;
 use crate::device::board::BoardDevice;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use spikeslice_core::bitstream::Bitstream;
 use spikeslice_core::protocol::crc32;
 use spikeslice_core::protocol::message::{Request, Response, MAX_CHUNK};
 

@@ -6,12 +6,12 @@
 //! the golden model bit for bit.
 
 use serialport::{SerialPort, TTYPort};
+use spikeslice::bitstream::{Bitstream, KV260_PART};
 use spikeslice::compiler::compile;
 use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::device::Device;
 use spikeslice::flash;
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_core::bitstream::{Bitstream, KV260_PART};
 use spikeslice_core::golden::{self, Engine};
 use spikeslice_core::protocol::message::{Request, Response};
 use spikeslice_core::protocol::Link;

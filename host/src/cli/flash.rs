@@ -2,8 +2,8 @@
 //! board through its daemon, then verify the accelerator answers.
 
 use anyhow::{Context, Result};
+use spikeslice::bitstream::KV260_PART;
 use spikeslice::flash;
-use spikeslice_core::bitstream::KV260_PART;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
