@@ -3,8 +3,9 @@
 //! on random configurations; models that do not fit get clear errors.
 
 use proptest::prelude::*;
-use spikeslice::compiler::{compile, CompileError};
+use spikeslice::compiler::{compile, CompileError, Program};
 use spikeslice::device::{Device, GoldenDevice};
+use spikeslice_core::accel::descriptor::{field, DescriptorError};
 use spikeslice_core::accel::functional;
 use spikeslice_core::accel::regmap::ErrorCode;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -177,6 +178,17 @@ fn layers_larger_than_the_buffers_are_refused_with_the_size_that_fits() {
     }
 }
 
+/// The functional model's refusal of the program's chain in `image`.
+fn refused(program: &Program, image: &mut [u8]) -> DescriptorError {
+    functional::execute(
+        image,
+        program.desc_offset,
+        program.descriptors.len() as u32,
+        &program.config,
+    )
+    .unwrap_err()
+}
+
 #[test]
 fn a_descriptor_pointing_outside_the_window_is_refused() {
     let model = some_model();
@@ -189,13 +201,7 @@ fn a_descriptor_pointing_outside_the_window_is_refused() {
     let at = program.desc_offset as usize;
     image[at..at + 64].copy_from_slice(&d.encode());
     let before = image.clone();
-    let e = functional::execute(
-        &mut image,
-        program.desc_offset,
-        program.descriptors.len() as u32,
-        &program.config,
-    )
-    .unwrap_err();
+    let e = refused(&program, &mut image);
     assert_eq!(e.code, ErrorCode::OutOfWindow);
     assert!(e.to_string().contains("output region"), "{e}");
     assert!(
@@ -209,13 +215,9 @@ fn a_corrupted_descriptor_is_refused() {
     let model = some_model();
     let program = compile(&model, &config(4, 4)).unwrap();
     let mut image = program.image.clone();
-    image[program.desc_offset as usize + 12] = 0xFF; // widths word: b_w = 15
-    let e = functional::execute(
-        &mut image,
-        program.desc_offset,
-        program.descriptors.len() as u32,
-        &program.config,
-    )
-    .unwrap_err();
+    // b_w = 15, past every accelerator's maximum.
+    let at = program.desc_offset + field::WEIGHT_BITS.byte_offset();
+    image[at as usize] = 0xFF;
+    let e = refused(&program, &mut image);
     assert_eq!(e.code, ErrorCode::BadField);
 }

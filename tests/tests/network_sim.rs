@@ -133,16 +133,21 @@ fn digit_models_run_bit_exact_on_the_verilated_shell() {
     }
 }
 
-#[test]
-fn random_networks_at_many_allocations_run_bit_exact() {
-    // Wide datapath: random models may need it; a 4x4 array keeps tiles many.
-    let config = AcceleratorConfig {
+/// A 4x4 array (many tiles per layer) with the widest datapath: random models
+/// may need it.
+fn wide_4x4() -> AcceleratorConfig {
+    AcceleratorConfig {
         rows: 4,
         cols: 4,
         acc_bits: 32,
         membrane_bits: 48,
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn random_networks_at_many_allocations_run_bit_exact() {
+    let config = wide_4x4();
     let mut dev = SimDevice::open(&config).unwrap();
     for seed in 0..32u64 {
         let arch = if seed % 2 == 0 {
@@ -172,13 +177,7 @@ fn random_networks_at_many_allocations_run_bit_exact() {
 
 #[test]
 fn per_layer_runs_add_up_to_the_whole_chain() {
-    let config = AcceleratorConfig {
-        rows: 4,
-        cols: 4,
-        acc_bits: 32,
-        membrane_bits: 48,
-        ..Default::default()
-    };
+    let config = wide_4x4();
     let mut dev = SimDevice::open(&config).unwrap();
     let mut rng = random::rng(0xADD);
     let model = random::model(&mut rng, Architecture::Conv);
