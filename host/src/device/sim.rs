@@ -24,6 +24,7 @@ use crate::compiler::Program;
 use anyhow::{bail, Context, Result};
 use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::descriptor::DESCRIPTOR_BYTES;
+use spikeslice_core::accel::driver::Window;
 use spikeslice_core::accel::functional::{Activity, Chain};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_sim::ddr::DdrTiming;
@@ -161,12 +162,9 @@ impl Device for SimDevice {
         // Refused before starting, as the board daemon does: the hardware would
         // refuse it too, with less context.
         let chain = program.chain()?;
-        if u32::try_from(program.window_bytes()).is_err() {
-            bail!(
-                "the program needs a {}-byte window, more than BUF_SIZE can hold",
-                program.window_bytes()
-            );
-        }
+        // BUF_SIZE must hold the window: the driver's own rule, checked before
+        // the image is placed.
+        Window::new(0, program.window_bytes())?;
         self.sim.ddr.set_timing(self.timing);
         let identity = (
             program.image.len(),
