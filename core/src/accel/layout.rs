@@ -5,48 +5,11 @@
 //! `i % 64` of 64-bit word `i / 64`.
 
 use crate::numeric::WeightBits;
+use bitvec::prelude::*;
 
 /// Bytes of `bits` bits rounded up to whole 64-bit words.
 pub fn words_bytes(bits: usize) -> usize {
     bits.div_ceil(64) * 8
-}
-
-/// A little-endian bit stream writer over 64-bit words.
-struct BitWriter {
-    words: Vec<u64>,
-    pos: usize,
-}
-
-impl BitWriter {
-    fn with_bits(bits: usize) -> Self {
-        Self {
-            words: vec![0; bits.div_ceil(64)],
-            pos: 0,
-        }
-    }
-    fn put(&mut self, value: u64, bits: usize) {
-        for b in 0..bits {
-            if (value >> b) & 1 == 1 {
-                let i = self.pos + b;
-                self.words[i / 64] |= 1 << (i % 64);
-            }
-        }
-        self.pos += bits;
-    }
-    fn bytes(&self) -> Vec<u8> {
-        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
-    }
-}
-
-fn get_bits(bytes: &[u8], pos: usize, bits: usize) -> u64 {
-    let mut v = 0u64;
-    for b in 0..bits {
-        let i = pos + b;
-        if (bytes[i / 8] >> (i % 8)) & 1 == 1 {
-            v |= 1 << b;
-        }
-    }
-    v
 }
 
 /// Bytes of one column tile of packed weights: `K * cols` codes of `b_w` bits,
@@ -72,21 +35,16 @@ pub fn pack_weights(
     weight_bits: WeightBits,
 ) -> Vec<u8> {
     let bw = usize::from(weight_bits.get());
-    let mut out = Vec::with_capacity(weight_bytes(outputs, fan_in, cols, weight_bits));
-    for tile in 0..outputs.div_ceil(cols) {
-        let mut w = BitWriter::with_bits(fan_in * cols * bw);
-        for k in 0..fan_in {
-            for c in 0..cols {
-                let o = tile * cols + c;
-                let code = if o < outputs {
-                    weight_bits.encode(i32::from(weights[o * fan_in + k]))
-                } else {
-                    0
-                };
-                w.put(u64::from(code), bw);
+    let mut out = vec![0u8; weight_bytes(outputs, fan_in, cols, weight_bits)];
+    let tile_bytes = weight_tile_bytes(fan_in, cols, weight_bits);
+    for (tile, bytes) in out.chunks_exact_mut(tile_bytes).enumerate() {
+        let codes = bytes.view_bits_mut::<Lsb0>().chunks_exact_mut(bw);
+        for (i, code) in codes.take(fan_in * cols).enumerate() {
+            let (k, o) = (i / cols, tile * cols + i % cols);
+            if o < outputs {
+                code.store_le(weight_bits.encode(i32::from(weights[o * fan_in + k])));
             }
         }
-        out.extend(w.bytes());
     }
     out
 }
@@ -100,14 +58,14 @@ pub fn unpack_weights(
     weight_bits: WeightBits,
 ) -> Vec<i8> {
     let bw = usize::from(weight_bits.get());
-    let tile_bytes = weight_tile_bytes(fan_in, cols, weight_bits);
+    let tile_bits = weight_tile_bytes(fan_in, cols, weight_bits) * 8;
+    let bits = bytes.view_bits::<Lsb0>();
     let mut w = vec![0i8; outputs * fan_in];
     for o in 0..outputs {
         let (tile, c) = (o / cols, o % cols);
-        let base = tile * tile_bytes * 8;
         for k in 0..fan_in {
-            let code = get_bits(bytes, base + (k * cols + c) * bw, bw) as u8;
-            w[o * fan_in + k] = weight_bits.decode(code) as i8;
+            let at = tile * tile_bits + (k * cols + c) * bw;
+            w[o * fan_in + k] = weight_bits.decode(bits[at..at + bw].load_le::<u8>()) as i8;
         }
     }
     w
@@ -127,15 +85,19 @@ pub fn planes_bytes(timesteps: usize, bits: u8, n: usize) -> usize {
 /// timestep `t` (the binary slices `x^(j)` of BB paper Eq. 3), each plane
 /// padded to whole 64-bit words.
 pub fn pack_planes(spikes: &[Vec<u8>], bits: u8, n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(planes_bytes(spikes.len(), bits, n));
+    let mut out = vec![0u8; planes_bytes(spikes.len(), bits, n)];
+    let mut planes = out.chunks_exact_mut(plane_bytes(n));
     for step in spikes {
         debug_assert_eq!(step.len(), n);
-        for j in 0..bits {
-            let mut w = BitWriter::with_bits(n);
-            for &v in step {
-                w.put(u64::from((v >> j) & 1), 1);
+        for (j, plane) in (0..bits).zip(&mut planes) {
+            // One 64-bit word per 64 values: the loop a compiler vectorises.
+            for (word, values) in plane.chunks_exact_mut(8).zip(step.chunks(64)) {
+                let bits = values
+                    .iter()
+                    .rev()
+                    .fold(0u64, |w, &v| w << 1 | u64::from((v >> j) & 1));
+                word.copy_from_slice(&bits.to_le_bytes());
             }
-            out.extend(w.bytes());
         }
     }
     out
@@ -143,17 +105,20 @@ pub fn pack_planes(spikes: &[Vec<u8>], bits: u8, n: usize) -> Vec<u8> {
 
 /// Inverse of [`pack_planes`].
 pub fn unpack_planes(bytes: &[u8], timesteps: usize, bits: u8, n: usize) -> Vec<Vec<u8>> {
-    let pb = plane_bytes(n);
+    assert!(bytes.len() >= planes_bytes(timesteps, bits, n), "spike planes truncated");
+    let mut planes = bytes.chunks_exact(plane_bytes(n));
     (0..timesteps)
-        .map(|t| {
-            (0..n)
-                .map(|i| {
-                    (0..bits).fold(0u8, |v, j| {
-                        let plane = (t * usize::from(bits) + usize::from(j)) * pb;
-                        v | ((bytes[plane + i / 8] >> (i % 8)) & 1) << j
-                    })
-                })
-                .collect()
+        .map(|_| {
+            let mut step = vec![0u8; n];
+            for (j, plane) in (0..bits).zip(&mut planes) {
+                for (word, values) in plane.chunks_exact(8).zip(step.chunks_mut(64)) {
+                    let bits = u64::from_le_bytes(word.try_into().expect("8-byte chunk"));
+                    for (i, v) in values.iter_mut().enumerate() {
+                        *v |= (((bits >> i) & 1) as u8) << j;
+                    }
+                }
+            }
+            step
         })
         .collect()
 }
