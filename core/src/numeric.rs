@@ -24,6 +24,34 @@ pub enum RangeError {
     Timesteps(u32),
 }
 
+/// The range check of a width or count, `1..=$max`, and its `u32` conversions
+/// (serde reads and writes these types through them, so a model file cannot
+/// hold an out-of-range value).
+macro_rules! bounded {
+    ($name:ident, $repr:ty, $max:expr) => {
+        impl $name {
+            pub fn new(value: u32) -> Result<Self, RangeError> {
+                if (1..=u32::from($max)).contains(&value) {
+                    Ok(Self(value as $repr))
+                } else {
+                    Err(RangeError::$name(value))
+                }
+            }
+        }
+        impl TryFrom<u32> for $name {
+            type Error = RangeError;
+            fn try_from(v: u32) -> Result<Self, RangeError> {
+                Self::new(v)
+            }
+        }
+        impl From<$name> for u32 {
+            fn from(v: $name) -> u32 {
+                u32::from(v.0)
+            }
+        }
+    };
+}
+
 /// Weight width `b_w` in 1..=8.
 ///
 /// `b_w = 1` is the binary case: weights are -1 or +1 (stored as one bit,
@@ -36,13 +64,6 @@ pub enum RangeError {
 pub struct WeightBits(u8);
 
 impl WeightBits {
-    pub fn new(bits: u32) -> Result<Self, RangeError> {
-        if (1..=MAX_BITS as u32).contains(&bits) {
-            Ok(Self(bits as u8))
-        } else {
-            Err(RangeError::WeightBits(bits))
-        }
-    }
     pub fn get(self) -> u8 {
         self.0
     }
@@ -92,17 +113,7 @@ impl WeightBits {
     }
 }
 
-impl TryFrom<u32> for WeightBits {
-    type Error = RangeError;
-    fn try_from(v: u32) -> Result<Self, RangeError> {
-        Self::new(v)
-    }
-}
-impl From<WeightBits> for u32 {
-    fn from(v: WeightBits) -> u32 {
-        u32::from(v.0)
-    }
-}
+bounded!(WeightBits, u8, MAX_BITS);
 
 /// Spike (or input) width `b_s` in 1..=8: spikes are unsigned, `0..=2^b_s - 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -110,13 +121,6 @@ impl From<WeightBits> for u32 {
 pub struct SpikeBits(u8);
 
 impl SpikeBits {
-    pub fn new(bits: u32) -> Result<Self, RangeError> {
-        if (1..=MAX_BITS as u32).contains(&bits) {
-            Ok(Self(bits as u8))
-        } else {
-            Err(RangeError::SpikeBits(bits))
-        }
-    }
     pub fn get(self) -> u8 {
         self.0
     }
@@ -126,17 +130,7 @@ impl SpikeBits {
     }
 }
 
-impl TryFrom<u32> for SpikeBits {
-    type Error = RangeError;
-    fn try_from(v: u32) -> Result<Self, RangeError> {
-        Self::new(v)
-    }
-}
-impl From<SpikeBits> for u32 {
-    fn from(v: SpikeBits) -> u32 {
-        u32::from(v.0)
-    }
-}
+bounded!(SpikeBits, u8, MAX_BITS);
 
 /// Timestep count `T` in 1..=64, one for the whole network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -144,29 +138,12 @@ impl From<SpikeBits> for u32 {
 pub struct Timesteps(u16);
 
 impl Timesteps {
-    pub fn new(t: u32) -> Result<Self, RangeError> {
-        if (1..=u32::from(MAX_TIMESTEPS)).contains(&t) {
-            Ok(Self(t as u16))
-        } else {
-            Err(RangeError::Timesteps(t))
-        }
-    }
     pub fn get(self) -> usize {
         usize::from(self.0)
     }
 }
 
-impl TryFrom<u32> for Timesteps {
-    type Error = RangeError;
-    fn try_from(v: u32) -> Result<Self, RangeError> {
-        Self::new(v)
-    }
-}
-impl From<Timesteps> for u32 {
-    fn from(v: Timesteps) -> u32 {
-        u32::from(v.0)
-    }
-}
+bounded!(Timesteps, u16, MAX_TIMESTEPS);
 
 /// `2^bits - 1` for `bits` in 1..=8.
 pub fn mask(bits: u8) -> u8 {

@@ -133,37 +133,22 @@ impl Default for ArrayConfig {
 impl ArrayConfig {
     /// Every limit of the core generator; the error names the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |field, m: String| Err(ConfigError::new(field, m));
-        if !(1..=MAX_DIM).contains(&self.rows) {
-            return err(
-                "rows",
-                format!("rows must be in 1..={MAX_DIM}, got {}", self.rows),
-            );
-        }
-        if !(1..=MAX_DIM).contains(&self.cols) {
-            return err(
-                "cols",
-                format!("cols must be in 1..={MAX_DIM}, got {}", self.cols),
-            );
-        }
-        if !(1..=8).contains(&self.weight_bits_max) {
-            return err(
-                "weight_bits_max",
-                format!(
-                    "weight_bits_max must be in 1..=8, got {}",
-                    self.weight_bits_max
-                ),
-            );
-        }
-        if !(1..=8).contains(&self.spike_bits_max) {
-            return err(
-                "spike_bits_max",
-                format!(
-                    "spike_bits_max must be in 1..=8, got {}",
-                    self.spike_bits_max
-                ),
-            );
-        }
+        let in_range = |field, value: usize, range: std::ops::RangeInclusive<usize>| {
+            if range.contains(&value) {
+                Ok(())
+            } else {
+                let (lo, hi) = range.into_inner();
+                Err(ConfigError::new(
+                    field,
+                    format!("{field} must be in {lo}..={hi}, got {value}"),
+                ))
+            }
+        };
+        in_range("rows", self.rows, 1..=MAX_DIM)?;
+        in_range("cols", self.cols, 1..=MAX_DIM)?;
+        let max_bits = usize::from(crate::numeric::MAX_BITS);
+        in_range("weight_bits_max", self.weight_bits_max.into(), 1..=max_bits)?;
+        in_range("spike_bits_max", self.spike_bits_max.into(), 1..=max_bits)?;
         if !ACC_BITS_SUPPORTED.contains(&self.acc_bits) {
             return Err(ConfigError::menu("acc_bits", self.acc_bits));
         }
@@ -171,13 +156,13 @@ impl ArrayConfig {
             return Err(ConfigError::menu("membrane_bits", self.membrane_bits));
         }
         if self.membrane_bits < self.acc_bits {
-            return err(
+            return Err(ConfigError::new(
                 "membrane_bits",
                 format!(
                     "membrane_bits ({}) must be at least acc_bits ({}): the current I sums partial sums P_j",
                     self.membrane_bits, self.acc_bits
                 ),
-            );
+            ));
         }
         Ok(())
     }

@@ -105,7 +105,10 @@ pub fn pack_planes(spikes: &[Vec<u8>], bits: u8, n: usize) -> Vec<u8> {
 
 /// Inverse of [`pack_planes`].
 pub fn unpack_planes(bytes: &[u8], timesteps: usize, bits: u8, n: usize) -> Vec<Vec<u8>> {
-    assert!(bytes.len() >= planes_bytes(timesteps, bits, n), "spike planes truncated");
+    assert!(
+        bytes.len() >= planes_bytes(timesteps, bits, n),
+        "spike planes truncated"
+    );
     let mut planes = bytes.chunks_exact(plane_bytes(n));
     (0..timesteps)
         .map(|_| {
