@@ -254,13 +254,16 @@ impl Daemon {
         }
     }
 
-    /// Serve one client until it goes away. A malformed message is answered
-    /// with an error and the session goes on.
+    /// Serve one client until it goes away: a client that closes the link
+    /// ends the session normally (`Ok`); an I/O error or a link that stopped
+    /// acknowledging is an `Err`. A malformed message is answered with an
+    /// error and the session goes on.
     pub fn serve<T: Read + Write>(&mut self, link: &mut Link<T>) -> Result<(), LinkError> {
         loop {
             let payload = match link.recv(Duration::from_secs(3600)) {
                 Ok(p) => p,
                 Err(LinkError::Timeout(_)) => continue,
+                Err(LinkError::Closed) => return Ok(()),
                 Err(e) => return Err(e),
             };
             let resp = match message::decode::<Request>(&payload) {
@@ -269,5 +272,66 @@ impl Daemon {
             };
             link.send(&message::encode(&resp))?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::BoardPaths;
+    use crate::sim::{create_tree, SimRegisters};
+    use crate::sysfs::Root;
+    use spikeslice_core::accel::AcceleratorConfig;
+    use std::io;
+
+    /// A client that sends `input`, then closes the connection (reads 0), or
+    /// fails with `then` instead.
+    struct Client {
+        input: io::Cursor<Vec<u8>>,
+        then: Option<io::ErrorKind>,
+    }
+
+    impl Read for Client {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.input.read(buf)? {
+                0 => self.then.map_or(Ok(0), |k| Err(io::Error::from(k))),
+                n => Ok(n),
+            }
+        }
+    }
+    impl Write for Client {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn daemon(dir: &std::path::Path) -> Daemon {
+        let root = Root(dir.to_path_buf());
+        let paths: BoardPaths = create_tree(&root, 1 << 20, "spikeslice").unwrap();
+        let regs = SimRegisters::new(&root, AcceleratorConfig::default()).unwrap();
+        Daemon::new(Board::open(Box::new(regs), paths).unwrap())
+    }
+
+    #[test]
+    fn a_client_that_disconnects_ends_the_session_normally_and_an_io_error_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = daemon(dir.path());
+        let client = |then| Client {
+            input: io::Cursor::new(Vec::new()),
+            then,
+        };
+        assert!(d.serve(&mut Link::new(client(None))).is_ok());
+        assert!(d
+            .serve(&mut Link::new(client(Some(io::ErrorKind::ConnectionReset))))
+            .is_ok());
+        let err = d
+            .serve(&mut Link::new(client(Some(
+                io::ErrorKind::PermissionDenied,
+            ))))
+            .unwrap_err();
+        assert!(matches!(err, LinkError::Io(_)), "{err}");
     }
 }

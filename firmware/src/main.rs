@@ -136,8 +136,9 @@ fn run(args: Args) -> Result<()> {
             // wait for Nagle's algorithm and the peer's delayed ACK.
             stream.set_nodelay(true)?;
             let mut link = Link::new(stream);
-            if let Err(e) = daemon.serve(&mut link) {
-                eprintln!("spikeslice-fw: client gone: {e}");
+            match daemon.serve(&mut link) {
+                Ok(()) => eprintln!("spikeslice-fw: client disconnected"),
+                Err(e) => eprintln!("spikeslice-fw: client lost: {e}"),
             }
         }
         return Ok(());
@@ -150,8 +151,9 @@ fn run(args: Args) -> Result<()> {
             .with_context(|| format!("cannot open {port}"))?;
         eprintln!("spikeslice-fw: serving on {port} at {} baud", args.baud);
         let mut link = Link::new(serial);
-        if let Err(e) = daemon.serve(&mut link) {
-            eprintln!("spikeslice-fw: session ended: {e}");
+        match daemon.serve(&mut link) {
+            Ok(()) => eprintln!("spikeslice-fw: session ended: the host closed {port}"),
+            Err(e) => eprintln!("spikeslice-fw: session lost: {e}"),
         }
     }
 }
