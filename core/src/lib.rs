@@ -15,6 +15,19 @@
 //!   memory layouts, and a functional model that executes them;
 //! - [`protocol`]: the CRC-framed host <-> board wire protocol;
 
+/// `add(&mut self, other)` for a record of counts: the field-wise sum, for the
+/// statistics that are totalled over layers, timesteps and samples.
+macro_rules! fieldwise_add {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl $ty {
+            /// Add `other`'s counts to these, field by field.
+            pub fn add(&mut self, other: &$ty) {
+                $(self.$field += other.$field;)+
+            }
+        }
+    };
+}
+
 pub mod accel;
 pub mod budget;
 pub mod dataset;

@@ -249,6 +249,20 @@ pub struct LayerCycles {
     pub total: u64,
 }
 
+fieldwise_add!(LayerCycles {
+    tiles,
+    compute,
+    dma,
+    weight_load,
+    control,
+    ideal,
+    dma_read_bytes,
+    dma_write_bytes,
+    buffer_bits,
+    overlap,
+    total
+});
+
 impl LayerCycles {
     /// PE utilization: useful PE-cycles over available PE-cycles.
     pub fn utilization(&self) -> f64 {
@@ -257,20 +271,6 @@ impl LayerCycles {
         } else {
             self.ideal as f64 / self.total as f64
         }
-    }
-
-    pub fn add(&mut self, o: &LayerCycles) {
-        self.tiles += o.tiles;
-        self.compute += o.compute;
-        self.dma += o.dma;
-        self.weight_load += o.weight_load;
-        self.control += o.control;
-        self.ideal += o.ideal;
-        self.dma_read_bytes += o.dma_read_bytes;
-        self.dma_write_bytes += o.dma_write_bytes;
-        self.buffer_bits += o.buffer_bits;
-        self.overlap += o.overlap;
-        self.total += o.total;
     }
 }
 

@@ -33,16 +33,14 @@ pub struct Activity {
     pub neuron_updates: u64,
 }
 
-impl Activity {
-    pub fn add(&mut self, o: &Activity) {
-        self.pe_adds += o.pe_adds;
-        self.slices += o.slices;
-        self.spikes += o.spikes;
-        self.bytes_read += o.bytes_read;
-        self.bytes_written += o.bytes_written;
-        self.neuron_updates += o.neuron_updates;
-    }
-}
+fieldwise_add!(Activity {
+    pe_adds,
+    slices,
+    spikes,
+    bytes_read,
+    bytes_written,
+    neuron_updates
+});
 
 fn read_i32s(bytes: &[u8]) -> Vec<i32> {
     bytes

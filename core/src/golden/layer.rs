@@ -171,6 +171,12 @@ pub struct SpikeStats {
     pub slots: u64,
 }
 
+fieldwise_add!(SpikeStats {
+    spike_sum,
+    spike_events,
+    slots
+});
+
 impl SpikeStats {
     /// Firing rate: spike events per neuron per timestep.
     pub fn firing_rate(&self) -> f64 {
@@ -179,11 +185,6 @@ impl SpikeStats {
         } else {
             self.spike_events as f64 / self.slots as f64
         }
-    }
-    pub fn add(&mut self, other: &SpikeStats) {
-        self.spike_sum += other.spike_sum;
-        self.spike_events += other.spike_events;
-        self.slots += other.slots;
     }
     /// Statistics of a spike train `[t][neuron]`.
     pub fn of(spikes: &[Vec<u8>]) -> Self {
