@@ -37,7 +37,7 @@ pub fn run(args: Args) -> Result<()> {
         .open()
         .context("the board did not answer after loading")?;
     let c = dev.info.config;
-    println!(
+    out!(
         "flashed {} for {} ({} bytes); accelerator {}x{}, acc {} bits, membrane {} bits, window {} bytes",
         f.design, f.part, f.bytes, c.rows, c.cols, c.acc_bits, c.membrane_bits, dev.info.window_bytes
     );
