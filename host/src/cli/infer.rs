@@ -21,7 +21,7 @@ pub struct Args {
     /// directory, or CIFAR-10 binary batches.
     #[arg(long)]
     data: Option<String>,
-    /// Which part of the dataset to use.
+    /// Which part of the --data dataset to use (an --input file is used whole).
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
     /// Use at most this many samples (at least 1).
@@ -41,6 +41,11 @@ const LISTED: usize = 20;
 pub fn run(args: Args) -> Result<()> {
     super::check_limit(args.limit)?;
     args.device.check()?;
+    if args.input.is_some() && args.split != Split::Test {
+        return Err(usage!(
+            "--split chooses a part of a --data dataset; an --input file is used whole: leave --split out"
+        ));
+    }
     let model = super::load_model(&args.model)?;
     if let Some(out) = &args.out {
         super::outputs::check_file_target("--out", out)?;

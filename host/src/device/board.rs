@@ -273,3 +273,16 @@ impl Device for BoardDevice {
         Ok(results)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reply_that_does_not_decode_says_what_to_check() {
+        // A varint that never terminates: what a foreign peer's bytes give.
+        let e = super::decode_reply(&[0xff; 12]).unwrap_err().to_string();
+        assert!(
+            e.contains("not a spikeslice reply") && e.contains("spikeslice-fw"),
+            "{e}"
+        );
+    }
+}
