@@ -47,13 +47,24 @@ pub fn open_dataset_for(
     limit: Option<usize>,
 ) -> Result<Dataset> {
     let path = Path::new(spec);
+    let shape = || match model.spec.input.shape.as_slice() {
+        [n] => Ok([1, 1, *n]),
+        [c, h, w] => Ok([*c, *h, *w]),
+        other => Err(anyhow::anyhow!(
+            "model {} has input shape {other:?}",
+            model.spec.name
+        )),
+    };
+    let bits = model.spec.input.bits.get();
+    if spec == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .context("cannot read standard input")?;
+        let data = dataset::parse_csv("standard input", &bytes, shape()?, bits)?;
+        return open_split(data, split, limit);
+    }
     if is_csv_name(spec) && path.is_file() {
-        let shape = match model.spec.input.shape.as_slice() {
-            [n] => [1, 1, *n],
-            [c, h, w] => [*c, *h, *w],
-            other => bail!("model {} has input shape {other:?}", model.spec.name),
-        };
-        let mut data = dataset::read_csv(path, shape, model.spec.input.bits.get())?;
+        let mut data = dataset::read_csv(path, shape()?, bits)?;
         data.name = spec.to_string();
         return open_split(data, split, limit);
     }

@@ -90,6 +90,42 @@ fn limit_zero_and_flags_that_would_do_nothing_are_usage_errors() {
         );
     }
     refused(
+        &[
+            "run",
+            "--model",
+            &m,
+            "--backend",
+            "board",
+            "--tcp",
+            "127.0.0.1:1",
+            "--baud",
+            "9600",
+        ],
+        2,
+        &["--baud", "--tcp"],
+    );
+    refused(
+        &["sweep", "--backend", "sim", "--verify-sim", "3"],
+        2,
+        &["--verify-sim 3", "--backend sim"],
+    );
+    // The accelerator's limits are the same for every command that takes them.
+    for cmd in [
+        vec!["run", "--model", &m],
+        vec!["infer", "--model", &m, "--data", "mnist-5k"],
+        vec!["gen-rtl", "--out", "never-written"],
+    ] {
+        for (flag, value) in [
+            ("--wbuf-bytes", "1000000000000"),
+            ("--abuf-bytes", "4294967296"),
+        ] {
+            let mut args = cmd.clone();
+            args.extend_from_slice(&[flag, value]);
+            refused(&args, 2, &[flag, value]);
+        }
+    }
+    assert!(!Path::new("never-written").exists());
+    refused(
         &["run", "--model", &m, "--idle-seconds", "1"],
         2,
         &["--idle-seconds", "--backend board"],
@@ -230,6 +266,24 @@ fn csv_data_is_read_alike_by_infer_run_and_budget() {
     ] {
         let o = spikeslice(&args);
         assert!(o.status.success(), "{args:?}: {}", err(&o));
+    }
+    // The same CSV from standard input with --data -.
+    for cmd in ["infer", "budget"] {
+        let mut child = Command::new(BIN)
+            .args([cmd, "--model", &m, "--data", "-", "--split", "all"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(&std::fs::read(&labelled).unwrap()).unwrap();
+        }
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{cmd} --data -: {}", err(&o));
+        assert!(out(&o).contains("4 samples"), "{cmd}: {}", out(&o));
     }
     // A CSV no model gives a shape to: the message names the commands that
     // read any width, not a library function.

@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long)]
     model: PathBuf,
     /// Measure firing rates (for NS-ACE) on this dataset: mnist-5k, optdigits,
-    /// a .csv[.gz] with the label last (read with the model's input shape), IDX
+    /// a .csv[.gz] with the label last (read with the model's input shape; `-`: from standard input), IDX
     /// or CIFAR-10 files.
     #[arg(long)]
     data: Option<String>,

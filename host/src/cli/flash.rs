@@ -21,6 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    args.connection.check()?;
     let bit = std::fs::read(&args.bitstream)
         .with_context(|| format!("cannot read {}", args.bitstream.display()))?;
     let dtbo = std::fs::read(&args.dtbo)

@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "data", required_unless_present = "data")]
     input: Option<PathBuf>,
     /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label last
-    /// (read with the model's input shape), an MNIST IDX images file or
+    /// (read with the model's input shape; `-`: from standard input), an MNIST IDX images file or
     /// directory, or CIFAR-10 binary batches.
     #[arg(long)]
     data: Option<String>,

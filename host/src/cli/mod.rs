@@ -148,7 +148,19 @@ impl Connection {
         BoardDevice::connect_for_flashing(self.transport()?)
     }
 
+    /// Refuse a flag the chosen transport ignores.
+    pub fn check(&self) -> Result<()> {
+        if self.tcp.is_some() && self.baud != DEFAULT_BAUD {
+            return Err(usage!(
+                "--baud {} sets a serial port's speed; --tcp has none: leave --baud out, or use --port",
+                self.baud
+            ));
+        }
+        Ok(())
+    }
+
     fn transport(&self) -> Result<Box<dyn Transport>> {
+        self.check()?;
         Ok(match (&self.port, &self.tcp) {
             (Some(port), _) => Box::new(
                 serialport::new(port, self.baud)
@@ -187,7 +199,9 @@ impl DeviceArgs {
     /// no connection flag unless the backend is the board (it would be ignored).
     pub fn check(&self) -> Result<AcceleratorConfig> {
         let c = self.accel.config()?;
-        if self.backend != Backend::Board {
+        if self.backend == Backend::Board {
+            self.connection.check()?;
+        } else {
             let given = [
                 ("--port", self.connection.port.is_some()),
                 ("--tcp", self.connection.tcp.is_some()),

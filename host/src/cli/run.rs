@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long)]
     model: PathBuf,
     /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label
-    /// last (read with the model's input shape), an MNIST IDX file or
+    /// last (read with the model's input shape; `-`: from standard input), an MNIST IDX file or
     /// directory, or CIFAR-10 binary batches.
     #[arg(long, default_value = "mnist-5k")]
     data: String,

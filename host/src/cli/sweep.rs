@@ -122,6 +122,11 @@ pub fn run(args: Args) -> Result<()> {
     let cache = cache_dir(args.cache.clone());
     let clock_hz = super::clock_hz(args.clock_mhz)?;
     sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
+    if let (Some(n), BackendArg::Sim) = (args.verify_sim, args.backend) {
+        return Err(usage!(
+            "--verify-sim {n} does nothing with --backend sim, which already runs every test sample through Verilator and checks it: leave one out"
+        ));
+    }
     let config = args.accel.config()?;
     super::outputs::check_dir_target("--out", &args.out)?;
     let energy = match &args.energy_model {
