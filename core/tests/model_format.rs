@@ -314,3 +314,57 @@ fn errors_are_typed() {
         Err(ModelError::Version { found: 2, .. })
     ));
 }
+
+#[test]
+fn a_key_given_twice_is_refused_by_name() {
+    let (_d, path, _) = fixture();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let twice = text.replacen("\"timesteps\":", "\"timesteps\": 3, \"timesteps\":", 1);
+    assert_ne!(text, twice);
+    std::fs::write(&path, twice).unwrap();
+    let e = load_err(&path);
+    assert!(e.contains("`timesteps`") && e.contains("twice"), "{e}");
+}
+
+#[test]
+fn a_wrong_value_names_its_layer_and_field() {
+    let (_d, path, model) = fixture();
+    let name = model.spec.layers[1].name().to_string();
+    edit_json(&path, |v| {
+        v["layers"][1]["outputs"] = serde_json::json!([2, 2])
+    });
+    let e = load_err(&path);
+    assert!(
+        e.contains(&format!("layer 1 ({name}), field `outputs`")) && e.contains("sequence"),
+        "{e}"
+    );
+    let (_d, path, _) = fixture();
+    edit_json(&path, |v| v["input"]["bits"] = 9.into());
+    let e = load_err(&path);
+    assert!(
+        e.contains("input, field `bits`: input bits = 9") && !e.contains("spike bits"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_failed_save_keeps_the_previous_model() {
+    let (d, path, model) = fixture();
+    let before = std::fs::read(&path).unwrap();
+    // The weights cannot take their name (a directory is in the way): the
+    // spec is not replaced either, and no temporary file is left.
+    let weights = d.path().join(&model.spec.weights);
+    std::fs::remove_file(&weights).unwrap();
+    std::fs::create_dir(&weights).unwrap();
+    std::fs::write(weights.join("keep"), "x").unwrap();
+    assert!(model.save(&path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let mut names: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut want = vec!["model.json".to_string(), model.spec.weights.clone()];
+    want.sort();
+    assert_eq!(names, want);
+}

@@ -35,8 +35,10 @@ pub struct Bitstream {
 pub enum BitstreamError {
     #[error("not a Xilinx .bit file: the header magic is missing (a .bin or another file?)")]
     Magic,
-    #[error("the .bit header is truncated at byte {at}")]
+    #[error("the .bit header is truncated at byte {at}: the file is incomplete (copy it again)")]
     Truncated { at: usize },
+    #[error("the .bit file's configuration data is cut short: the header says {said} bytes from byte {at}, the file has {has}; the file is incomplete (copy it again)")]
+    DataTruncated { at: usize, said: usize, has: usize },
     #[error("the .bit header has key {found:?} at byte {at} where {expected:?} was expected")]
     Key {
         at: usize,
@@ -112,7 +114,15 @@ impl Bitstream {
         r.key('e')?;
         let len = r.take(4)?;
         let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let data = r.take(len)?.to_vec();
+        let at = r.at;
+        let data = r
+            .take(len)
+            .map_err(|_| BitstreamError::DataTruncated {
+                at,
+                said: len,
+                has: bytes.len() - at,
+            })?
+            .to_vec();
         if !data.windows(4).any(|w| w == SYNC) {
             return Err(BitstreamError::NoSync);
         }
@@ -236,6 +246,9 @@ mod tests {
         );
         let bit = Bitstream::synthetic("d", "xck26", 4).to_bit();
         let e = Bitstream::parse(&bit[..bit.len() - 3]).unwrap_err();
+        assert!(matches!(e, BitstreamError::DataTruncated { .. }), "{e}");
+        assert!(e.to_string().contains("cut short"), "{e}");
+        let e = Bitstream::parse(&bit[..20]).unwrap_err();
         assert!(matches!(e, BitstreamError::Truncated { .. }), "{e}");
         assert_eq!(
             Bitstream::parse(b"PK\x03\x04zip").unwrap_err(),

@@ -26,9 +26,52 @@ pub struct Samples {
     pub labels: Option<Vec<u8>>,
 }
 
+/// Whether a dataset spec or file name is a CSV (plain or gzipped).
+fn is_csv_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".csv") || lower.ends_with(".csv.gz")
+}
+
 /// Open a dataset and take the requested split and count.
 pub fn open_dataset(spec: &str, split: Split, limit: Option<usize>) -> Result<Dataset> {
-    let data = dataset::open(spec)?;
+    open_split(dataset::open(spec)?, split, limit)
+}
+
+/// Open a dataset a model runs on: as [`open_dataset`], but a label-last CSV
+/// of any width is read with the model's input shape and bits (a dataset on
+/// its own can only infer the shape of the common image sizes).
+pub fn open_dataset_for(
+    model: &Model,
+    spec: &str,
+    split: Split,
+    limit: Option<usize>,
+) -> Result<Dataset> {
+    let path = Path::new(spec);
+    let shape = || match model.spec.input.shape.as_slice() {
+        [n] => Ok([1, 1, *n]),
+        [c, h, w] => Ok([*c, *h, *w]),
+        other => Err(anyhow::anyhow!(
+            "model {} has input shape {other:?}",
+            model.spec.name
+        )),
+    };
+    let bits = model.spec.input.bits.get();
+    if spec == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .context("cannot read standard input")?;
+        let data = dataset::parse_csv("standard input", &bytes, shape()?, bits)?;
+        return open_split(data, split, limit);
+    }
+    if is_csv_name(spec) && path.is_file() {
+        let mut data = dataset::read_csv(path, shape()?, bits)?;
+        data.name = spec.to_string();
+        return open_split(data, split, limit);
+    }
+    open_dataset(spec, split, limit)
+}
+
+fn open_split(data: Dataset, split: Split, limit: Option<usize>) -> Result<Dataset> {
     let data = match split {
         Split::All => data,
         Split::Train | Split::Test => {
@@ -85,17 +128,26 @@ pub fn from_dataset(model: &Model, data: &Dataset) -> Result<Samples> {
 /// Samples of an input file: a CSV of integers, one sample per line, either
 /// exactly the model's input width (unlabelled) or one more (the label last);
 /// anything else that is not plain CSV (gzip, IDX, CIFAR-10 batches) is read as
-/// a dataset.
+/// a dataset. `-` reads the CSV from standard input.
 pub fn from_file(model: &Model, path: &Path) -> Result<Samples> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !is_csv {
-        let data = dataset::open(&path.display().to_string())?;
+    let stdin = path.as_os_str() == "-";
+    let bytes = if stdin {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b)
+            .context("cannot read standard input")?;
+        b
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    let name = if stdin {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
+    if !stdin && !is_csv_name(&name) {
+        let data = dataset::open(&name)?;
         return from_dataset(model, &data);
     }
-    let name = path.display().to_string();
     let rows = dataset::parse_unlabelled_csv(&name, &bytes)?;
     let want = model.input_len();
     let width = rows.first().map_or(0, |r| r.len());

@@ -5,9 +5,28 @@ use std::process::ExitCode;
 
 mod cli;
 
+const AFTER_HELP: &str = "\
+Exit status: 0 success; 1 the command failed (the error is on standard error);
+2 a wrong command line (unknown flag, or a value that cannot work); 3 sweep
+finished with some allocations failed (the others were written); 141 standard
+output was closed early (e.g. by `| head`).
+
+Output flags take `-` for standard output; results go to standard output,
+status lines (\"wrote ...\", progress, notes) to standard error.";
+
 #[derive(Parser)]
-#[command(name = "spikeslice", version, about = "Bit-budget SNN accelerator: models, golden model, RTL, board", long_about = None)]
+#[command(
+    name = "spikeslice",
+    version,
+    about = "Bit-budget SNN accelerator: models, golden model, RTL, board",
+    long_about = None,
+    after_help = AFTER_HELP
+)]
 struct Cli {
+    /// Print no status lines or progress on standard error (results and
+    /// errors still appear).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +55,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::say::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Infer(a) => cli::infer::run(a),
         Command::Run(a) => cli::run::run(a),
@@ -46,28 +66,10 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Relation(a) => cli::relation::run(a),
         Command::Import(a) => cli::import::run(a),
-    };
+    }
+    .and_then(|()| cli::say::flush());
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
-            ExitCode::FAILURE
-        }
+        Ok(()) => ExitCode::from(cli::say::EXIT_OK),
+        Err(e) => ExitCode::from(cli::say::finish(&e)),
     }
-}
-
-/// The error and its causes, `: `-separated, leaving out a cause whose text the
-/// message before it already contains (many errors quote their source).
-fn error_chain(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-    }
-    out
 }

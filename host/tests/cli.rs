@@ -277,8 +277,6 @@ fn run_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
         "mnist-5k",
         "--limit",
         "4",
-        "--idle-seconds",
-        "0",
         "--json",
         json.to_str().unwrap(),
     ];
@@ -329,7 +327,10 @@ fn run_reports_the_same_network_on_every_backend() {
         let mut link = spikeslice_core::protocol::Link::new(stream);
         let _ = daemon.serve(&mut link);
     });
-    let board = run_json(dir.path(), &["--backend", "board", "--tcp", &addr]);
+    let board = run_json(
+        dir.path(),
+        &["--backend", "board", "--tcp", &addr, "--idle-seconds", "0"],
+    );
     server.join().unwrap();
 
     let acc = |v: &serde_json::Value| v["accuracy"].as_f64().unwrap();

@@ -49,10 +49,32 @@ fn natural_key(s: &str) -> Vec<(String, u64)> {
     out
 }
 
+/// Refuse a tensor with a NaN or infinite value: quantization would turn it
+/// into an arbitrary integer without a word.
+fn check_finite(path: &Path, name: &str, t: &Tensor) -> Result<()> {
+    let values = t.flatten_all()?.to_vec1::<f32>()?;
+    let bad: Vec<usize> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_finite())
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(&first) = bad.first() {
+        bail!(
+            "{}: tensor {name} has {} NaN or infinite value(s) (the first at flat index {first}: {}): fix or retrain the float weights before importing",
+            path.display(),
+            bad.len(),
+            values[first]
+        );
+    }
+    Ok(())
+}
+
 /// Read the file and map its tensors onto `net`'s layer names.
 pub fn map_tensors(path: &Path, net: &Net) -> Result<HashMap<String, Tensor>> {
-    let raw = candle_core::safetensors::load(path, &candle_core::Device::Cpu)
-        .with_context(|| format!("{} is not a readable safetensors file", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let raw = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu)
+        .with_context(|| format!("{} is not a safetensors file", path.display()))?;
     let mut file = HashMap::new();
     for (k, t) in raw {
         let t = match t.dtype() {
@@ -75,6 +97,7 @@ pub fn map_tensors(path: &Path, net: &Net) -> Result<HashMap<String, Tensor>> {
                 let t = file
                     .get(&k)
                     .with_context(|| format!("{}: tensor {k} is missing", path.display()))?;
+                check_finite(path, &k, t)?;
                 out.insert(k, t.clone());
             }
         }
@@ -110,8 +133,12 @@ pub fn map_tensors(path: &Path, net: &Net) -> Result<HashMap<String, Tensor>> {
                 d.weight_shape()
             );
         }
+        check_finite(path, wk, &w)?;
         let b = match file.get(&bk) {
-            Some(b) => b.clone(),
+            Some(b) => {
+                check_finite(path, &bk, b)?;
+                b.clone()
+            }
             // A layer saved without bias (bias=False): zero bias.
             None => Tensor::zeros(d.outputs, DType::F32, &candle_core::Device::Cpu)?,
         };

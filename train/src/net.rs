@@ -439,8 +439,11 @@ impl Net {
 
     /// Save the float tensors (a checkpoint, not a spikeslice model).
     pub fn save(&self, path: &Path) -> Result<()> {
-        candle_core::safetensors::save(&self.tensors(), path)
-            .with_context(|| format!("cannot write checkpoint {}", path.display()))
+        let tensors = self.tensors();
+        spikeslice_core::model::atomic::write_via(path, |tmp| {
+            candle_core::safetensors::save(&tensors, tmp).map_err(anyhow::Error::from)
+        })
+        .with_context(|| format!("cannot write checkpoint {}", path.display()))
     }
 
     /// Replace the parameters with a checkpoint's (same architecture).

@@ -11,6 +11,7 @@ use crate::sweep::SweepReport;
 use anyhow::{anyhow, bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use spikeslice_core::model::atomic;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -166,11 +167,14 @@ where
 pub fn render(chart: &Chart, path: &Path) -> Result<()> {
     ensure_font()?;
     let size = (960, 560);
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("svg") => draw(SVGBackend::new(path, size).into_drawing_area(), chart),
-        Some("png") => draw(BitMapBackend::new(path, size).into_drawing_area(), chart),
-        _ => bail!("plot {}: use a .png or .svg file name", path.display()),
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext, "svg" | "png") {
+        bail!("plot {}: use a .png or .svg file name", path.display());
     }
+    atomic::write_via(path, |tmp| match ext {
+        "svg" => draw(SVGBackend::new(tmp, size).into_drawing_area(), chart),
+        _ => draw(BitMapBackend::new(tmp, size).into_drawing_area(), chart),
+    })
 }
 
 /// Draw `charts` one above the other into `path` (`.png` or `.svg`).
@@ -186,11 +190,14 @@ pub fn render_stacked(charts: &[Chart], path: &Path) -> Result<()> {
         }
         Ok(())
     }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("svg") => each(SVGBackend::new(path, size).into_drawing_area(), charts),
-        Some("png") => each(BitMapBackend::new(path, size).into_drawing_area(), charts),
-        _ => bail!("plot {}: use a .png or .svg file name", path.display()),
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext, "svg" | "png") {
+        bail!("plot {}: use a .png or .svg file name", path.display());
     }
+    atomic::write_via(path, |tmp| match ext {
+        "svg" => each(SVGBackend::new(tmp, size).into_drawing_area(), charts),
+        _ => each(BitMapBackend::new(tmp, size).into_drawing_area(), charts),
+    })
 }
 
 /// Accuracy (%) against allocation, sorted as in the report (by budget, then

@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spikeslice_core::golden::{self, Engine, SampleOutput};
-use spikeslice_core::model::Model;
+use spikeslice_core::model::{atomic, Model};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -117,7 +117,18 @@ pub struct SweepReport {
     pub test_samples: usize,
     pub float_accuracy: f64,
     pub rows: Vec<SweepRow>,
+    /// Allocations that failed (training, conversion, simulation): the
+    /// others are still measured and reported.
+    #[serde(default)]
+    pub failures: Vec<SweepFailure>,
     pub seconds: f64,
+}
+
+/// An allocation the sweep could not measure, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepFailure {
+    pub alloc: Allocation,
+    pub error: String,
 }
 
 /// What the sweep reports while it runs.
@@ -140,6 +151,12 @@ pub enum SweepEvent {
     Done {
         index: usize,
         row: Box<SweepRow>,
+    },
+    /// The allocation failed; the sweep goes on with the next.
+    Failed {
+        index: usize,
+        alloc: Allocation,
+        error: String,
     },
 }
 
@@ -188,20 +205,24 @@ pub fn float_net(
     let acc_path = dir.join("float.json");
     if ckpt.exists() && acc_path.exists() {
         let mut net = crate::new_net(cfg.arch, data, cfg.seed)?;
-        net.load(&ckpt, None)?;
-        let acc: f64 = serde_json::from_slice(&std::fs::read(&acc_path)?)
-            .with_context(|| format!("corrupt cache file {}", acc_path.display()))?;
-        on(SweepEvent::Float { cached: true });
-        return Ok((net, acc, true));
+        let acc = net.load(&ckpt, None).ok().and_then(|()| {
+            let bytes = std::fs::read(&acc_path).ok()?;
+            serde_json::from_slice::<f64>(&bytes).ok()
+        });
+        if let Some(acc) = acc {
+            on(SweepEvent::Float { cached: true });
+            return Ok((net, acc, true));
+        }
+        // An unreadable entry (damaged, older format): train it again.
     }
     on(SweepEvent::Float { cached: false });
     let net = crate::pretrain(cfg, data, &mut |stage, done, total| {
         on(SweepEvent::Train { stage, done, total })
     })?;
     let acc = net.accuracy(&data.test)?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     net.save(&ckpt)?;
-    std::fs::write(&acc_path, serde_json::to_string(&acc)?)?;
+    // float.json last: its presence marks a complete entry.
+    atomic::write(&acc_path, serde_json::to_string(&acc)?.as_bytes())?;
     Ok((net, acc, false))
 }
 
@@ -219,13 +240,13 @@ pub fn cached_model(
     let model_path = dir.join("model.json");
     let eval_path = dir.join("eval.json");
     if model_path.exists() && eval_path.exists() {
-        if let (Ok(model), Ok(eval)) = (
-            Model::load(&model_path),
-            serde_json::from_slice::<Evaluation>(&std::fs::read(&eval_path)?),
-        ) {
+        let eval = std::fs::read(&eval_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Evaluation>(&b).ok());
+        if let (Ok(model), Some(eval)) = (Model::load(&model_path), eval) {
             return Ok((model, eval, model_path, true));
         }
-        // An unreadable entry (interrupted write, older format): retrain.
+        // An unreadable entry (damaged, older format): train it again.
     }
     let mut r = crate::train_from(
         cfg,
@@ -234,14 +255,16 @@ pub fn cached_model(
         float_accuracy,
         &mut |stage, done, total| on(SweepEvent::Train { stage, done, total }),
     )?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     r.model.spec.weights = "model.safetensors".into();
     r.model
         .save(&model_path)
         .with_context(|| format!("cannot write {}", model_path.display()))?;
     r.net.save(&dir.join("qat.safetensors"))?;
     // eval.json last: its presence marks a complete entry.
-    std::fs::write(&eval_path, serde_json::to_string_pretty(&r.eval)?)?;
+    atomic::write(
+        &eval_path,
+        serde_json::to_string_pretty(&r.eval)?.as_bytes(),
+    )?;
     Ok((r.model, r.eval, model_path, false))
 }
 
@@ -266,6 +289,7 @@ pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<Sw
     let data = data::load(&base.data, base.train_limit, base.test_limit)?;
     let (float, float_accuracy, _) = float_net(base, &data, &cfg.cache_dir, on)?;
     let mut rows = Vec::with_capacity(allocs.len());
+    let mut failures = Vec::new();
     for (index, &a) in allocs.iter().enumerate() {
         let mut c = base.clone();
         c.alloc = a;
@@ -278,55 +302,73 @@ pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<Sw
             alloc: a,
             cached: dir.join("eval.json").exists(),
         });
-        let (model, eval, model_path, cached) =
-            cached_model(&c, &data, &float, float_accuracy, &cfg.cache_dir, on)?;
-        let perf = match &cfg.performance {
-            Some(p) => Some(p.estimate(&model)?),
-            None => None,
+        let (cache_dir, performance, simulator) =
+            (&cfg.cache_dir, &cfg.performance, &mut cfg.simulator);
+        let (backend, verify_sim) = (cfg.backend, cfg.verify_sim);
+        let mut one = || -> Result<SweepRow> {
+            let (model, eval, model_path, cached) =
+                cached_model(&c, &data, &float, float_accuracy, cache_dir, on)?;
+            let perf = match performance {
+                Some(p) => Some(p.estimate(&model)?),
+                None => None,
+            };
+            let mut snn_accuracy = eval.snn_accuracy;
+            let mut sim_verified = 0;
+            let sim_samples = match backend {
+                Backend::Sim => Some(data.test.len()),
+                Backend::Golden => verify_sim,
+            };
+            if let (Some(n), Some(sim)) = (sim_samples, simulator.as_mut()) {
+                let (accuracy, n) = verify_on_simulator(sim.as_mut(), &model, &data, n)
+                    .with_context(|| format!("allocation {a}"))?;
+                sim_verified = n;
+                if backend == Backend::Sim {
+                    snn_accuracy = accuracy;
+                }
+            }
+            Ok(SweepRow {
+                alloc: a,
+                bit_budget: a.budget(),
+                float_accuracy: eval.float_accuracy,
+                qat_accuracy: eval.qat_accuracy,
+                qann_accuracy: eval.qann_accuracy,
+                snn_accuracy,
+                snn_qann_agreement: eval.snn_qann_agreement,
+                params: eval.budget.params,
+                weight_memory_bits: eval.budget.weight_memory_bits,
+                macs: eval.budget.macs,
+                s_ace: eval.budget.s_ace,
+                ns_ace: eval.budget.ns_ace,
+                max_local_noise: eval
+                    .noise
+                    .iter()
+                    .map(|n| n.local_rate())
+                    .fold(0.0, f64::max),
+                noise: eval.noise,
+                cached,
+                model_path,
+                perf,
+                sim_verified,
+            })
         };
-        let mut snn_accuracy = eval.snn_accuracy;
-        let mut sim_verified = 0;
-        let sim_samples = match cfg.backend {
-            Backend::Sim => Some(data.test.len()),
-            Backend::Golden => cfg.verify_sim,
-        };
-        if let (Some(n), Some(sim)) = (sim_samples, cfg.simulator.as_mut()) {
-            let (accuracy, n) = verify_on_simulator(sim.as_mut(), &model, &data, n)
-                .with_context(|| format!("allocation {a}"))?;
-            sim_verified = n;
-            if cfg.backend == Backend::Sim {
-                snn_accuracy = accuracy;
+        match one() {
+            Ok(row) => {
+                on(SweepEvent::Done {
+                    index,
+                    row: Box::new(row.clone()),
+                });
+                rows.push(row);
+            }
+            Err(e) => {
+                let error = format!("{e:#}");
+                on(SweepEvent::Failed {
+                    index,
+                    alloc: a,
+                    error: error.clone(),
+                });
+                failures.push(SweepFailure { alloc: a, error });
             }
         }
-        let row = SweepRow {
-            alloc: a,
-            bit_budget: a.budget(),
-            float_accuracy: eval.float_accuracy,
-            qat_accuracy: eval.qat_accuracy,
-            qann_accuracy: eval.qann_accuracy,
-            snn_accuracy,
-            snn_qann_agreement: eval.snn_qann_agreement,
-            params: eval.budget.params,
-            weight_memory_bits: eval.budget.weight_memory_bits,
-            macs: eval.budget.macs,
-            s_ace: eval.budget.s_ace,
-            ns_ace: eval.budget.ns_ace,
-            max_local_noise: eval
-                .noise
-                .iter()
-                .map(|n| n.local_rate())
-                .fold(0.0, f64::max),
-            noise: eval.noise,
-            cached,
-            model_path,
-            perf,
-            sim_verified,
-        };
-        on(SweepEvent::Done {
-            index,
-            row: Box::new(row.clone()),
-        });
-        rows.push(row);
     }
     Ok(SweepReport {
         budget: cfg.budget,
@@ -338,6 +380,7 @@ pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<Sw
         test_samples: data.test.len(),
         float_accuracy,
         rows,
+        failures,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -531,17 +574,17 @@ impl SweepReport {
     /// A plot that cannot be drawn (no font on the machine) is a warning in the
     /// returned list, not a failure of the sweep.
     pub fn write(&self, dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut written = Vec::new();
         let mut warnings = Vec::new();
         let csv = dir.join("sweep.csv");
-        std::fs::write(&csv, self.csv())
-            .with_context(|| format!("cannot write {}", csv.display()))?;
-        written.push(csv);
         let json = dir.join("sweep.json");
-        std::fs::write(&json, serde_json::to_string_pretty(self)? + "\n")
-            .with_context(|| format!("cannot write {}", json.display()))?;
-        written.push(json);
+        atomic::write_all(&[
+            (csv.clone(), self.csv().into_bytes()),
+            (
+                json.clone(),
+                (serde_json::to_string_pretty(self)? + "\n").into_bytes(),
+            ),
+        ])?;
+        let mut written = vec![csv, json];
         for ext in ["png", "svg"] {
             let p = dir.join(format!("sweep.{ext}"));
             match crate::plot::sweep_plot(self, &p) {

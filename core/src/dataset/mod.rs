@@ -408,8 +408,9 @@ fn open_csv(spec: &str, path: &Path) -> Result<Dataset, DataError> {
                 spec: spec.to_string(),
                 message: format!(
                     "cannot infer the image shape from {columns} columns ({n} pixels + label); \
-                     supported: 785 (1x28x28, 8 bits), 65 (1x8x8, 5 bits), 3073 (3x32x32, 8 \
-                     bits). For other shapes call read_csv with an explicit shape"
+                     a dataset on its own has 785 (1x28x28, 8 bits), 65 (1x8x8, 5 bits) or 3073 \
+                     (3x32x32, 8 bits); infer, run and budget read a CSV of any width with the \
+                     shape of their --model, and infer --input also takes one without labels"
                 ),
             })
         }

@@ -1,7 +1,9 @@
 //! Model files: a JSON spec plus integer weights in safetensors
 //! (docs/model-format.md), loaded into validated, lowered [`NeuronLayer`]s.
 
+pub mod atomic;
 mod lower;
+mod parse;
 mod spec;
 mod tensors;
 
@@ -25,6 +27,11 @@ pub enum ModelError {
     // which print the whole chain do not print it twice.
     #[error("cannot read {path}: {error}")]
     Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot write {path}: {error}")]
+    Write {
         path: PathBuf,
         error: std::io::Error,
     },
@@ -132,14 +139,17 @@ impl Model {
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(&self.spec.weights);
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |error| ModelError::Io { path: p, error }
-        };
         let json = serde_json::to_string_pretty(&self.spec).expect("spec serializes");
-        std::fs::write(path, json + "\n").map_err(io(path))?;
-        std::fs::write(&weights_path, tensors::write(&self.tensors)?).map_err(io(&weights_path))?;
-        Ok(())
+        // Both files are complete before either takes its name; the spec,
+        // which readers open first, is renamed last.
+        atomic::write_all(&[
+            (weights_path, tensors::write(&self.tensors)?),
+            (path.to_path_buf(), (json + "\n").into_bytes()),
+        ])
+        .map_err(|e| ModelError::Write {
+            path: e.path,
+            error: e.error,
+        })
     }
 
     pub fn timesteps(&self) -> usize {
@@ -169,7 +179,7 @@ pub fn parse_spec(path: &Path, text: &[u8]) -> Result<ModelSpec, ModelError> {
         path: path.into(),
         message: e.to_string(),
     };
-    let value: serde_json::Value = serde_json::from_slice(text).map_err(json_err)?;
+    let parse::Unique(value) = serde_json::from_slice(text).map_err(json_err)?;
     let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("");
     if format != FORMAT {
         return Err(ModelError::Format {
@@ -192,5 +202,8 @@ pub fn parse_spec(path: &Path, text: &[u8]) -> Result<ModelSpec, ModelError> {
             })
         }
     }
-    serde_json::from_value(value).map_err(json_err)
+    parse::spec_from_value(value).map_err(|message| ModelError::Json {
+        path: path.into(),
+        message,
+    })
 }

@@ -1,6 +1,6 @@
 //! `spikeslice budget`: the bit-budget table (BB paper Eqs. 4, 8, 9).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use spikeslice::input::{self, Split};
 use spikeslice::report;
 use spikeslice_core::budget::budget;
@@ -9,31 +9,55 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model's JSON spec.
+    /// The model's JSON spec (its safetensors file sits beside it: the
+    /// layers' shapes come from the weights).
     #[arg(long)]
     model: PathBuf,
-    /// Measure firing rates (for NS-ACE) on this dataset.
+    /// Measure firing rates (for NS-ACE) on this dataset: mnist-5k, optdigits,
+    /// a .csv[.gz] with the label last (read with the model's input shape; `-`: from standard input), IDX
+    /// or CIFAR-10 files.
     #[arg(long)]
     data: Option<String>,
     /// Which part of the dataset to measure on.
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
-    /// Measure on at most this many samples.
+    /// Measure on at most this many samples (at least 1).
     #[arg(long)]
     limit: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also write the JSON to this file.
-    #[arg(long)]
-    output: Option<PathBuf>,
+    /// Also write the JSON to this file (`-`: standard output, instead of the
+    /// table).
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    super::check_limit(args.limit)?;
+    if args.data.is_none() {
+        for (flag, given) in [
+            ("--limit", args.limit.is_some()),
+            ("--split", args.split != Split::Test),
+        ] {
+            if given {
+                return Err(usage!(
+                    "{flag} chooses the samples firing rates are measured on: add --data, or leave {flag} out"
+                ));
+            }
+        }
+    }
     let model = super::load_model(&args.model)?;
+    if let Some(out) = &args.out {
+        super::outputs::check_file_target("--out", out)?;
+        let weights = super::weights_path(&args.model, &model);
+        let mut inputs = vec![args.model.as_path(), weights.as_path()];
+        inputs.extend(args.data.as_deref().map(std::path::Path::new));
+        super::outputs::check_not_input("--out", out, &inputs)?;
+    }
     let outputs = match &args.data {
         Some(spec) => {
-            let data = input::open_dataset(spec, args.split, args.limit)?;
+            let data = input::open_dataset_for(&model, spec, args.split, args.limit)?;
             let samples = input::from_dataset(&model, &data)?;
             // Firing rates are defined by the golden model (docs/semantics.md §8).
             Some(golden::run_checked_batch(
@@ -45,11 +69,17 @@ pub fn run(args: Args) -> Result<()> {
         None => None,
     };
     let b = budget(&model, outputs.as_deref());
-    let json = serde_json::to_string_pretty(&b)?;
+    // The file first: a closed or full standard output must not lose it.
+    if let Some(path) = &args.out {
+        super::outputs::write_json(path, &b)?;
+        if super::outputs::is_stdio(path) {
+            return Ok(());
+        }
+    }
     if args.json {
-        println!("{json}");
+        out!("{}", serde_json::to_string_pretty(&b)?);
     } else {
-        println!(
+        out!(
             "model {}: T = {}, input {:?} at {} bits{}",
             model.spec.name,
             model.timesteps(),
@@ -61,12 +91,8 @@ pub fn run(args: Args) -> Result<()> {
                 String::new()
             }
         );
-        println!("{}", report::budget_table(&b));
-        println!("BB = T*b_w*b_s per synapse (Eq. 4); S-ACE = sum n*BB (Eq. 8); NS-ACE = sum fr*n*BB (Eq. 9)");
-    }
-    if let Some(path) = &args.output {
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        out!("{}", report::budget_table(&b));
+        out!("BB = T*b_w*b_s per synapse (Eq. 4); S-ACE = sum n*BB (Eq. 8); NS-ACE = sum fr*n*BB (Eq. 9)");
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    args.connection.check()?;
     let bit = std::fs::read(&args.bitstream)
         .with_context(|| format!("cannot read {}", args.bitstream.display()))?;
     let dtbo = std::fs::read(&args.dtbo)
@@ -37,7 +38,7 @@ pub fn run(args: Args) -> Result<()> {
         .open()
         .context("the board did not answer after loading")?;
     let c = dev.info.config;
-    println!(
+    out!(
         "flashed {} for {} ({} bytes); accelerator {}x{}, acc {} bits, membrane {} bits, window {} bytes",
         f.design, f.part, f.bytes, c.rows, c.cols, c.acc_bits, c.membrane_bits, dev.info.window_bytes
     );

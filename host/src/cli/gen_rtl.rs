@@ -23,26 +23,43 @@ pub struct Args {
     /// build.tcl sets the rate the PS really generates).
     #[arg(long, default_value_t = 200.0)]
     clock_mhz: f64,
-    /// Output directory.
-    #[arg(long)]
+    /// Output directory (created if missing; files of the same names in it
+    /// are replaced, others left alone).
+    #[arg(long, visible_alias = "out-dir", value_name = "DIR")]
     out: PathBuf,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let cfg = args.accel.config()?;
+    let clock_hz = super::clock_hz(args.clock_mhz)?;
+    super::outputs::check_dir_target("--out", &args.out)?;
     let what = format!("{}x{}", cfg.rows, cfg.cols);
+    // Generate into a temporary directory beside --out, then move the files
+    // in: a failure leaves no partial set behind (the temporary directory is
+    // removed when it drops).
+    let parent = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create directory {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".spikeslice-gen-rtl-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot write to {}", parent.display()))?;
+    let dir = staging.path();
     let (manifest, extra): (Manifest, Vec<PathBuf>) = if args.shell {
-        let m = spikeslice_hdl::shell::generate(&cfg, &args.out)
+        let m = spikeslice_hdl::shell::generate(&cfg, dir)
             .with_context(|| format!("cannot generate the {what} accelerator shell"))?;
         let params = WrapperParams {
             axi_data_bits: 8 * cfg.axi_data_bytes as u32,
-            clock_hz: (args.clock_mhz * 1e6).round() as u64,
+            clock_hz: clock_hz.round() as u64,
         };
-        let top = vivado::generate(&spikeslice_hdl::shell::ports(&cfg), &params, &args.out)
+        let top = vivado::generate(&spikeslice_hdl::shell::ports(&cfg), &params, dir)
             .context("cannot generate the KV260 wrapper")?;
         (m, vec![top])
     } else {
-        let m = spikeslice_hdl::generate(&cfg.array(), &args.out)
+        let m = spikeslice_hdl::generate(&cfg.array(), dir)
             .with_context(|| format!("cannot generate the {what} core"))?;
         (m, Vec::new())
     };
@@ -52,12 +69,24 @@ pub fn run(args: Args) -> Result<()> {
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
     );
-    println!(
-        "wrote {} ({} ports) and manifest.json to {}; design hash {}",
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create directory {}", args.out.display()))?;
+    // Every file, the manifest last (it names the others).
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort_by_key(|n| (n == "manifest.json", n.clone()));
+    for name in names {
+        let (from, to) = (dir.join(&name), args.out.join(&name));
+        std::fs::rename(&from, &to).with_context(|| format!("cannot write {}", to.display()))?;
+    }
+    status!(
+        "wrote {} ({} ports) and manifest.json to {}",
         files.join(", "),
         manifest.ports.len(),
-        args.out.display(),
-        &manifest.hash[..16]
+        args.out.display()
     );
+    out!("design hash {}", manifest.hash);
     Ok(())
 }

@@ -5,7 +5,7 @@
 use super::train::{print_eval, save_model, Common};
 use anyhow::{Context, Result};
 use spikeslice_train::alloc::Allocation;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,32 +18,50 @@ pub struct Args {
     /// How to spend the bits: b_w/b_s/T.
     #[arg(long, default_value = "4/2/2")]
     alloc: Allocation,
-    /// Where to write the model's JSON spec (its .safetensors goes beside it).
-    #[arg(long)]
+    /// Where to write the model's JSON spec (its .safetensors goes beside it,
+    /// named after it; neither may be the --weights file).
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
     out: PathBuf,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut cfg = args.common.config(args.alloc);
+    if args.common.float_epochs.is_some() {
+        return Err(usage!(
+            "--float-epochs does not apply to import: the --weights are the trained float network (--qat-epochs fine-tunes them)"
+        ));
+    }
+    let mut cfg = args.common.config(args.alloc)?;
     // Import quantizes after training unless fine-tuning is asked for.
     if args.common.qat_epochs.is_none() {
         cfg.qat.epochs = 0;
+    }
+    let data_path = Path::new(&cfg.data);
+    super::train::check_model_out(&args.out, &[args.weights.as_path(), data_path])?;
+    if !args.weights.is_file() {
+        return Err(usage!(
+            "--weights {}: no such file (give the float weights saved with safetensors)",
+            args.weights.display()
+        ));
     }
     let data = spikeslice_train::data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
     let float = spikeslice_train::import::load_float(&args.weights, cfg.arch, &data, cfg.seed)
         .with_context(|| format!("cannot import {}", args.weights.display()))?;
     let acc = float.accuracy(&data.test)?;
-    println!(
+    status!(
         "imported {} as the {} network: float {:.2}% on {} test samples",
         args.weights.display(),
         cfg.arch,
         100.0 * acc,
         data.test.len()
     );
-    let mut bar = super::train::progress_bar();
+    let mut bar = super::progress::training();
     let mut r = spikeslice_train::train_from(&cfg, &data, &float, acc, &mut bar)?;
-    print_eval(&r.eval);
+    // The model first: a closed or full standard output must not lose it.
     save_model(&mut r.model, &args.out)?;
-    println!("wrote {}", args.out.display());
-    Ok(())
+    status!(
+        "wrote {} and {}",
+        args.out.display(),
+        super::train::weights_beside(&args.out)?.display()
+    );
+    print_eval(&r.eval)
 }

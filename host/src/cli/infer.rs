@@ -12,28 +12,49 @@ pub struct Args {
     #[arg(long)]
     model: PathBuf,
     /// An input file: a CSV with one sample per line (integers separated by
-    /// commas, optionally the label last), or a dataset file (IDX, CIFAR-10, .csv.gz).
+    /// commas, optionally the label last; `-` reads it from standard input), or
+    /// a dataset file (IDX, CIFAR-10).
     #[arg(long, conflicts_with = "data", required_unless_present = "data")]
     input: Option<PathBuf>,
-    /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label last,
-    /// an MNIST IDX images file or directory, or CIFAR-10 binary batches.
+    /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label last
+    /// (read with the model's input shape; `-`: from standard input), an MNIST IDX images file or
+    /// directory, or CIFAR-10 binary batches.
     #[arg(long)]
     data: Option<String>,
-    /// Which part of the dataset to use.
+    /// Which part of the --data dataset to use (an --input file is used whole).
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
-    /// Use at most this many samples.
+    /// Use at most this many samples (at least 1).
     #[arg(long)]
     limit: Option<usize>,
     #[command(flatten)]
     device: super::DeviceArgs,
-    /// Write per-sample readouts, classes and per-layer spike counts as JSON.
-    #[arg(long)]
-    output: Option<PathBuf>,
+    /// Write per-sample readouts, classes and per-layer spike counts as JSON
+    /// to this file (`-`: standard output, instead of the summary).
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
+/// Samples listed on standard output when the data has no labels.
+const LISTED: usize = 20;
+
 pub fn run(args: Args) -> Result<()> {
+    super::check_limit(args.limit)?;
+    args.device.check()?;
+    if args.input.is_some() && args.split != Split::Test {
+        return Err(usage!(
+            "--split chooses a part of a --data dataset; an --input file is used whole: leave --split out"
+        ));
+    }
     let model = super::load_model(&args.model)?;
+    if let Some(out) = &args.out {
+        super::outputs::check_file_target("--out", out)?;
+        let weights = super::weights_path(&args.model, &model);
+        let mut inputs = vec![args.model.as_path(), weights.as_path()];
+        inputs.extend(args.input.as_deref());
+        inputs.extend(args.data.as_deref().map(std::path::Path::new));
+        super::outputs::check_not_input("--out", out, &inputs)?;
+    }
     let samples = match (&args.input, &args.data) {
         (Some(path), _) => {
             let mut s = input::from_file(&model, path)?;
@@ -46,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
             s
         }
         (None, Some(spec)) => {
-            let data = input::open_dataset(spec, args.split, args.limit)?;
+            let data = input::open_dataset_for(&model, spec, args.split, args.limit)?;
             input::from_dataset(&model, &data)?
         }
         (None, None) => unreachable!("clap requires --input or --data"),
@@ -72,7 +93,18 @@ pub fn run(args: Args) -> Result<()> {
         &outputs,
         samples.labels.as_deref(),
     );
-    println!(
+    // The file first: a closed or full standard output must not lose it.
+    let to_stdout = match &args.out {
+        Some(path) => {
+            super::outputs::write_json(path, &report)?;
+            super::outputs::is_stdio(path)
+        }
+        None => false,
+    };
+    if to_stdout {
+        return Ok(());
+    }
+    out!(
         "model {} on {} ({} samples, backend {}, {:.0} samples/s)",
         model.spec.name,
         samples.source,
@@ -81,21 +113,27 @@ pub fn run(args: Args) -> Result<()> {
         outputs.len() as f64 / seconds.max(1e-9)
     );
     if let Some(acc) = report.accuracy {
-        println!("accuracy: {:.2}%", 100.0 * acc);
+        out!("accuracy: {:.2}%", 100.0 * acc);
     } else {
-        for r in report.results.iter().take(20) {
-            println!(
+        for r in report.results.iter().take(LISTED) {
+            out!(
                 "sample {}: class {} readout {:?}",
-                r.index, r.class, r.readout
+                r.index,
+                r.class,
+                r.readout
+            );
+        }
+        let rest = report.results.len().saturating_sub(LISTED);
+        if rest > 0 {
+            out!(
+                "... and {rest} more sample(s){}",
+                match &args.out {
+                    Some(p) => format!(", all in {}", p.display()),
+                    None => ": --out FILE writes them all".into(),
+                }
             );
         }
     }
-    println!("{}", report::firing_table(&model, &outputs));
-    if let Some(path) = &args.output {
-        let json = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
+    out!("{}", report::firing_table(&model, &outputs));
     Ok(())
 }

@@ -1,10 +1,14 @@
 //! One module per subcommand: each parses its arguments and drives the library.
 
+#[macro_use]
+pub mod say;
 pub mod budget;
 pub mod flash;
 pub mod gen_rtl;
 pub mod import;
 pub mod infer;
+pub mod outputs;
+pub mod progress;
 pub mod relation;
 pub mod run;
 pub mod sweep;
@@ -23,12 +27,20 @@ pub fn load_model(path: &Path) -> Result<Model> {
     Model::load(path).with_context(|| format!("cannot load model {}", path.display()))
 }
 
+/// The weights file a loaded model's spec names, beside the spec.
+pub fn weights_path(spec_path: &Path, model: &Model) -> std::path::PathBuf {
+    spec_path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(&model.spec.weights)
+}
+
 /// `--clock-mhz` in hertz, or an error a user can act on.
 pub fn clock_hz(mhz: f64) -> Result<f64> {
     if !(mhz.is_finite() && mhz > 0.0) {
-        anyhow::bail!(
+        return Err(usage!(
             "--clock-mhz {mhz} is not a clock frequency: give a positive number of MHz, e.g. 200"
-        );
+        ));
     }
     Ok(mhz * 1e6)
 }
@@ -88,15 +100,27 @@ impl AccelArgs {
             obuf_bytes: self.obuf_bytes,
         };
         if self.axi_data_bits % 8 != 0 {
-            anyhow::bail!(
+            return Err(usage!(
                 "--axi-data-bits {} is not a whole number of bytes",
                 self.axi_data_bits
-            );
+            ));
         }
         c.validate()
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.flag(), e.message))?;
+            .map_err(|e| usage!("{}: {}", e.flag(), e.message))?;
         Ok(c)
     }
+}
+
+const DEFAULT_BAUD: u32 = 115_200;
+
+/// `--limit`, refused at 0 (it would select no samples).
+pub fn check_limit(limit: Option<usize>) -> Result<()> {
+    if limit == Some(0) {
+        return Err(usage!(
+            "--limit 0 selects no samples: give at least 1, or leave --limit out for all"
+        ));
+    }
+    Ok(())
 }
 
 /// How to reach the board's daemon.
@@ -106,7 +130,7 @@ pub struct Connection {
     #[arg(long, conflicts_with = "tcp")]
     pub port: Option<String>,
     /// Baud rate.
-    #[arg(long, default_value_t = 115_200)]
+    #[arg(long, default_value_t = DEFAULT_BAUD)]
     pub baud: u32,
     /// The daemon's TCP address instead (host:port).
     #[arg(long)]
@@ -124,7 +148,19 @@ impl Connection {
         BoardDevice::connect_for_flashing(self.transport()?)
     }
 
+    /// Refuse a flag the chosen transport ignores.
+    pub fn check(&self) -> Result<()> {
+        if self.tcp.is_some() && self.baud != DEFAULT_BAUD {
+            return Err(usage!(
+                "--baud {} sets a serial port's speed; --tcp has none: leave --baud out, or use --port",
+                self.baud
+            ));
+        }
+        Ok(())
+    }
+
     fn transport(&self) -> Result<Box<dyn Transport>> {
+        self.check()?;
         Ok(match (&self.port, &self.tcp) {
             (Some(port), _) => Box::new(
                 serialport::new(port, self.baud)
@@ -140,7 +176,7 @@ impl Connection {
                 s.set_nodelay(true)?;
                 Box::new(s)
             }
-            (None, None) => anyhow::bail!("give --port or --tcp to reach the board's daemon"),
+            (None, None) => return Err(usage!("give --port or --tcp to reach the board's daemon")),
         })
     }
 }
@@ -159,15 +195,36 @@ pub struct DeviceArgs {
 }
 
 impl DeviceArgs {
+    /// Check the options without opening anything: the configuration, and
+    /// no connection flag unless the backend is the board (it would be ignored).
+    pub fn check(&self) -> Result<AcceleratorConfig> {
+        let c = self.accel.config()?;
+        if self.backend == Backend::Board {
+            self.connection.check()?;
+        } else {
+            let given = [
+                ("--port", self.connection.port.is_some()),
+                ("--tcp", self.connection.tcp.is_some()),
+                ("--baud", self.connection.baud != DEFAULT_BAUD),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+                return Err(usage!(
+                    "{flag} is for the board backend: add --backend board, or leave {flag} out"
+                ));
+            }
+        }
+        Ok(c)
+    }
+
     /// Open the device; the configuration is the board's own when the device
     /// has one, else the one given by --rows/--cols/...
     pub fn open(&self) -> Result<(Box<dyn Device>, AcceleratorConfig)> {
-        let asked = self.accel.config()?;
+        let asked = self.check()?;
         let dev = device::open(self.backend, &asked, || self.connection.open())?;
         let config = match dev.fixed_config() {
             Some(c) => {
                 if c.rows != asked.rows || c.cols != asked.cols {
-                    eprintln!(
+                    status!(
                         "note: the {} has a {}x{} array; compiling for it (not {}x{})",
                         dev.name(),
                         c.rows,

@@ -3,7 +3,8 @@
 //! against bits, matched b -> T, and the logistic fit T(b) = L/(1+e^(-k(b-x0)))).
 
 use super::train::Common;
-use anyhow::{Context, Result};
+use anyhow::Result;
+use spikeslice_core::model::atomic;
 use spikeslice_train::plot::{self, Chart, Series};
 use spikeslice_train::relation::{self, Relation};
 use spikeslice_train::sweep::{self, SweepEvent};
@@ -14,7 +15,12 @@ pub struct Args {
     #[command(flatten)]
     common: Common,
     /// Directory for relation.json, relation.csv and the plots.
-    #[arg(long, default_value = "relation-out")]
+    #[arg(
+        long,
+        visible_alias = "out-dir",
+        value_name = "DIR",
+        default_value = "relation-out"
+    )]
     out: PathBuf,
     /// Model cache (the float network is shared with `sweep`).
     #[arg(long)]
@@ -107,7 +113,7 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
         for ext in ["png", "svg"] {
             let p = dir.join(format!("{name}.{ext}"));
             match plot::render(c, &p) {
-                Ok(()) => println!("wrote {}", p.display()),
+                Ok(()) => status!("wrote {}", p.display()),
                 Err(e) => warnings.push(format!("no plot {}: {e:#}", p.display())),
             }
         }
@@ -116,17 +122,37 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let cfg = args.common.config("8/1/1".parse()?);
+    let cfg = args.common.config("8/1/1".parse()?)?;
+    super::outputs::check_dir_target("--out", &args.out)?;
     let data = spikeslice_train::data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
     let cache = super::sweep::cache_dir(args.cache);
-    let mut bar = super::train::progress_bar();
+    let mut bar = super::progress::training();
     let (float, acc, _) = sweep::float_net(&cfg, &data, &cache, &mut |e| {
         if let SweepEvent::Train { stage, done, total } = e {
             bar(stage, done, total)
         }
     })?;
-    println!("float {} on {}: {:.2}%", cfg.arch, cfg.data, 100.0 * acc);
     let r = relation::measure(&float, cfg.arch, &data, acc, cfg.seed)?;
+    // The files first: a closed or full standard output must not lose them.
+    let json = args.out.join("relation.json");
+    let mut csv = String::from("t,snn_accumulated,snn_stepwise\n");
+    for (i, (a, s)) in r.snn_accumulated.iter().zip(&r.snn_stepwise).enumerate() {
+        csv.push_str(&format!("{},{a:.4},{s:.4}\n", i + 1));
+    }
+    let csv_path = args.out.join("relation.csv");
+    atomic::write_all(&[
+        (csv_path.clone(), csv.into_bytes()),
+        (
+            json.clone(),
+            (serde_json::to_string_pretty(&r)? + "\n").into_bytes(),
+        ),
+    ])?;
+    status!("wrote {}", json.display());
+    status!("wrote {}", csv_path.display());
+    for w in charts(&r, &args.out) {
+        status!("warning: {w}");
+    }
+    out!("float {} on {}: {:.2}%", cfg.arch, cfg.data, 100.0 * acc);
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_header(vec![
@@ -154,9 +180,9 @@ pub fn run(args: Args) -> Result<()> {
             format!("{:.2}", 100.0 * r.snn_stepwise[i]),
         ]);
     }
-    println!("{t}");
+    out!("{t}");
     match r.fit {
-        Some(f) => println!(
+        Some(f) => out!(
             "logistic fit T(b) = L/(1+e^(-k(b-x0))): L = {:.4}, k = {:.4}, x0 = {:.4} (rmse {:.3} timesteps); the bound T = 2^b - 1 would give {}",
             f.l,
             f.k,
@@ -164,22 +190,7 @@ pub fn run(args: Args) -> Result<()> {
             f.rmse,
             (1..=8).map(|b| ((1u32 << b) - 1).to_string()).collect::<Vec<_>>().join(", ")
         ),
-        None => println!("logistic fit: not enough points"),
-    }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let json = args.out.join("relation.json");
-    std::fs::write(&json, serde_json::to_string_pretty(&r)? + "\n")?;
-    println!("wrote {}", json.display());
-    let mut csv = String::from("t,snn_accumulated,snn_stepwise\n");
-    for (i, (a, s)) in r.snn_accumulated.iter().zip(&r.snn_stepwise).enumerate() {
-        csv.push_str(&format!("{},{a:.4},{s:.4}\n", i + 1));
-    }
-    let csv_path = args.out.join("relation.csv");
-    std::fs::write(&csv_path, csv)?;
-    println!("wrote {}", csv_path.display());
-    for w in charts(&r, &args.out) {
-        eprintln!("warning: {w}");
+        None => out!("logistic fit: not enough points"),
     }
     Ok(())
 }

@@ -3,11 +3,12 @@
 
 use anyhow::{Context, Result};
 use spikeslice::compiler;
+use spikeslice::device::Backend;
 use spikeslice::energy::EnergyModel;
 use spikeslice::input::{self, Split};
 use spikeslice::performance::{self, MeasuredPower};
 use spikeslice::report;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -16,12 +17,13 @@ pub struct Args {
     #[arg(long)]
     model: PathBuf,
     /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label
-    /// last, an MNIST IDX file or directory, or CIFAR-10 binary batches.
+    /// last (read with the model's input shape; `-`: from standard input), an MNIST IDX file or
+    /// directory, or CIFAR-10 binary batches.
     #[arg(long, default_value = "mnist-5k")]
     data: String,
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
-    /// Use at most this many samples (the sim backend runs a few to a few
+    /// Use at most this many samples, at least 1 (the sim backend runs a few to a few
     /// dozen images a second: see docs/performance.md).
     #[arg(long)]
     limit: Option<usize>,
@@ -33,30 +35,59 @@ pub struct Args {
     /// Energy table (JSON, fields of docs/energy.md) instead of the xck26 estimates.
     #[arg(long)]
     energy_model: Option<PathBuf>,
-    /// Board backend: seconds of idle power to measure before the run.
-    #[arg(long, default_value_t = 5.0)]
-    idle_seconds: f64,
+    /// Board backend: seconds of idle power to measure before the run
+    /// [default: 5].
+    #[arg(long)]
+    idle_seconds: Option<f64>,
     /// Measure every layer's cycles and counts on the device, where it can only
     /// at a cost (sim: one start per descriptor, as many runs as layers).
     #[arg(long)]
     per_layer: bool,
-    /// Write the whole report as JSON.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    /// Write the whole report as JSON to this file (`-`: standard output,
+    /// instead of the summary).
+    #[arg(long, visible_alias = "json", value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let clock_hz = super::clock_hz(args.clock_mhz)?;
+    super::check_limit(args.limit)?;
+    args.device.check()?;
+    let idle_seconds = match args.idle_seconds {
+        Some(s) if args.device.backend != Backend::Board => {
+            return Err(usage!(
+                "--idle-seconds {s} measures a board's power: add --backend board, or leave it out"
+            ))
+        }
+        Some(s) if !(s.is_finite() && s >= 0.0) => {
+            return Err(usage!(
+                "--idle-seconds {s} is not a duration: give a number of seconds >= 0"
+            ))
+        }
+        Some(s) => s,
+        None => 5.0,
+    };
     let energy = match &args.energy_model {
         Some(p) => EnergyModel::load(p)?,
         None => EnergyModel::default(),
     };
     let model = super::load_model(&args.model)?;
-    let data = input::open_dataset(&args.data, args.split, args.limit)?;
+    if let Some(out) = &args.out {
+        super::outputs::check_file_target("--out", out)?;
+        let weights = super::weights_path(&args.model, &model);
+        let mut inputs = vec![
+            args.model.as_path(),
+            weights.as_path(),
+            Path::new(&args.data),
+        ];
+        inputs.extend(args.energy_model.as_deref());
+        super::outputs::check_not_input("--out", out, &inputs)?;
+    }
+    let data = input::open_dataset_for(&model, &args.data, args.split, args.limit)?;
     let samples = input::from_dataset(&model, &data)?;
     let (mut dev, config) = args.device.open()?;
     if args.per_layer && !dev.measure_layers(true) {
-        eprintln!(
+        status!(
             "note: the {} backend does not measure layers one by one; per-layer figures come \
              from the cycle model",
             dev.name()
@@ -71,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
     let idle = dev.power_watts()?.map(|first| {
         // A few readings over the idle window: the INA260 updates a few times a second.
         let mut readings = vec![first];
-        let until = Instant::now() + Duration::from_secs_f64(args.idle_seconds.max(0.0));
+        let until = Instant::now() + Duration::from_secs_f64(idle_seconds);
         while Instant::now() < until {
             std::thread::sleep(Duration::from_millis(250));
             if let Ok(Some(w)) = dev.power_watts() {
@@ -98,7 +129,24 @@ pub fn run(args: Args) -> Result<()> {
             energy_per_inference_j: (busy_w - idle_w).max(0.0) * seconds / runs.len().max(1) as f64,
         });
     }
-    println!(
+    let accuracy = samples
+        .labels
+        .as_deref()
+        .map(|l| report::accuracy(&outputs, l));
+    // The file first: a closed or full standard output must not lose it.
+    if let Some(path) = &args.out {
+        let json = serde_json::json!({
+            "model": model.spec.name,
+            "data": samples.source,
+            "accuracy": accuracy,
+            "performance": perf,
+        });
+        super::outputs::write_json(path, &json)?;
+        if super::outputs::is_stdio(path) {
+            return Ok(());
+        }
+    }
+    out!(
         "model {} on {} ({} samples), backend {}, {:.1} samples/s on this host",
         model.spec.name,
         samples.source,
@@ -106,23 +154,9 @@ pub fn run(args: Args) -> Result<()> {
         dev.name(),
         runs.len() as f64 / seconds.max(1e-9)
     );
-    if let Some(labels) = samples.labels.as_deref() {
-        println!(
-            "accuracy: {:.2}%",
-            100.0 * report::accuracy(&outputs, labels)
-        );
+    if let Some(acc) = accuracy {
+        out!("accuracy: {:.2}%", 100.0 * acc);
     }
-    println!("{}", report::performance_report(&perf));
-    if let Some(path) = &args.json {
-        let json = serde_json::json!({
-            "model": model.spec.name,
-            "data": samples.source,
-            "accuracy": samples.labels.as_deref().map(|l| report::accuracy(&outputs, l)),
-            "performance": perf,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
+    out!("{}", report::performance_report(&perf));
     Ok(())
 }

@@ -7,9 +7,9 @@
 //! on this 2-core machine (32-50 s while other builds share it), 2 s once cached
 //! (docs/training.md).
 
+use super::progress::Progress;
 use super::train::Common;
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use spikeslice::compiler;
 use spikeslice::device::{Device, SimDevice};
 use spikeslice::energy::EnergyModel;
@@ -79,7 +79,12 @@ pub struct Args {
     #[arg(long)]
     energy_model: Option<PathBuf>,
     /// Directory for sweep.csv, sweep.json, sweep.png and sweep.svg.
-    #[arg(long, default_value = "sweep-out")]
+    #[arg(
+        long,
+        visible_alias = "out-dir",
+        value_name = "DIR",
+        default_value = "sweep-out"
+    )]
     out: PathBuf,
     /// Cache of trained models, keyed by data, architecture, allocation, seed
     /// and training settings (default: $SPIKESLICE_CACHE, else
@@ -111,12 +116,19 @@ pub fn run(args: Args) -> Result<()> {
         BackendArg::Sim => Backend::Sim,
     };
     // Check the budget before loading data, so a bad budget fails at once.
-    let allocs = spikeslice_train::alloc::enumerate(args.budget, args.max)?;
-    let base = args.common.config(allocs[0]);
-    let cache = cache_dir(args.cache);
+    let allocs =
+        spikeslice_train::alloc::enumerate(args.budget, args.max).map_err(|e| usage!("{e:#}"))?;
+    let base = args.common.config(allocs[0])?;
+    let cache = cache_dir(args.cache.clone());
     let clock_hz = super::clock_hz(args.clock_mhz)?;
-    sweep::check_verify_sim(args.verify_sim)?;
+    sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
+    if let (Some(n), BackendArg::Sim) = (args.verify_sim, args.backend) {
+        return Err(usage!(
+            "--verify-sim {n} does nothing with --backend sim, which already runs every test sample through Verilator and checks it: leave one out"
+        ));
+    }
     let config = args.accel.config()?;
+    super::outputs::check_dir_target("--out", &args.out)?;
     let energy = match &args.energy_model {
         Some(p) => EnergyModel::load(p)?,
         None => EnergyModel::default(),
@@ -149,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
         })),
         simulator,
     };
-    println!(
+    status!(
         "sweep: {} allocation(s) with BB {} {} on {}, {} network, seed {} (cache {})",
         allocs.len(),
         if args.max { "<=" } else { "=" },
@@ -159,12 +171,7 @@ pub fn run(args: Args) -> Result<()> {
         cfg.base.seed,
         cache.display()
     );
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>14} {msg:>6} [{bar:30}] {pos}/{len} {elapsed}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
+    let mut bar = Progress::new("{prefix:>14} {msg:>6} [{bar:30}] {pos}/{len} {elapsed}");
     let mut stage = None;
     let report = sweep::sweep(&mut cfg, &mut |e| match e {
         SweepEvent::Float { cached } => {
@@ -200,23 +207,69 @@ pub fn run(args: Args) -> Result<()> {
             }
             bar.set_position(done as u64);
         }
-        SweepEvent::Done { row, .. } => bar.println(format!(
+        SweepEvent::Done { row, .. } => bar.println(&format!(
             "{:>9}: qANN {:.2}%, SNN {:.2}%{}",
             row.alloc.to_string(),
             100.0 * row.qann_accuracy,
             100.0 * row.snn_accuracy,
             if row.cached { " (cached)" } else { "" }
         )),
+        SweepEvent::Failed { alloc, error, .. } => {
+            bar.println(&format!("{:>9}: failed: {error}", alloc.to_string()))
+        }
     })?;
     bar.finish_and_clear();
-    println!("{}", report.table());
-    println!(
+    // The files first: a closed or full standard output must not lose them.
+    let (files, warnings) = report.write(&args.out)?;
+    for w in warnings {
+        status!("warning: {w}");
+    }
+    for f in files {
+        status!("wrote {}", f.display());
+    }
+    if !report.rows.is_empty() {
+        print_report(&report, &args, &config)?;
+    }
+    out!("{:.1} s", report.seconds);
+    if !report.failures.is_empty() {
+        for f in &report.failures {
+            status!("error: allocation {}: {}", f.alloc, f.error);
+        }
+        let what = format!(
+            "{} of {} allocation(s) failed ({})",
+            report.failures.len(),
+            report.failures.len() + report.rows.len(),
+            report
+                .failures
+                .iter()
+                .map(|f| f.alloc.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if report.rows.is_empty() {
+            anyhow::bail!("{what}");
+        }
+        return Err(anyhow::Error::new(super::say::Partial(format!(
+            "{what}; the others are in {}",
+            args.out.display()
+        ))));
+    }
+    Ok(())
+}
+
+fn print_report(
+    report: &sweep::SweepReport,
+    args: &Args,
+    config: &AcceleratorConfig,
+) -> Result<()> {
+    out!("{}", report.table());
+    out!(
         "float model: {:.2}% on {} test samples",
         100.0 * report.float_accuracy,
         report.test_samples
     );
     if let Some(b) = report.best() {
-        println!(
+        out!(
             "best allocation: {} with SNN {:.2}% ({:+.2} points from float)",
             b.alloc,
             100.0 * b.snn_accuracy,
@@ -225,15 +278,17 @@ pub fn run(args: Args) -> Result<()> {
     }
     let lines = report.spike_bits_vs_timesteps();
     if !lines.is_empty() {
-        println!("spike bits against timesteps at a fixed budget and b_w (BB paper):");
+        out!("spike bits against timesteps at a fixed budget and b_w (BB paper):");
         for l in lines {
-            println!("  {l}");
+            out!("  {l}");
         }
     }
-    println!(
+    out!(
         "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz \
          (docs/performance.md), counts averaged over {PERF_SAMPLES} test samples",
-        config.rows, config.cols, args.clock_mhz
+        config.rows,
+        config.cols,
+        args.clock_mhz
     );
     if let Some(n) = report
         .rows
@@ -241,15 +296,7 @@ pub fn run(args: Args) -> Result<()> {
         .map(|r| r.sim_verified)
         .filter(|&n| n > 0)
     {
-        println!("RTL simulation: {n} test samples per allocation, all equal to the golden model");
+        out!("RTL simulation: {n} test samples per allocation, all equal to the golden model");
     }
-    let (files, warnings) = report.write(&args.out)?;
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
-    for f in files {
-        println!("wrote {}", f.display());
-    }
-    println!("{:.1} s", report.seconds);
     Ok(())
 }

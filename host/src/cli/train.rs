@@ -1,12 +1,11 @@
 //! `spikeslice train`: quantization-aware training of one allocation, converted
 //! to an integer model (docs/training.md).
 
-use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::Result;
 use spikeslice_train::alloc::Allocation;
 use spikeslice_train::arch::Arch;
 use spikeslice_train::net::Calibration;
-use spikeslice_train::{Stage, TrainConfig};
+use spikeslice_train::TrainConfig;
 use std::path::{Path, PathBuf};
 
 /// Options shared by train, sweep, relation and import.
@@ -22,25 +21,37 @@ pub struct Common {
     /// Seed of initialisation and shuffling (training is deterministic for a seed).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Epochs of float training (default: 30).
+    /// Epochs of float training [default: 30] (not for import: its weights
+    /// are trained).
     #[arg(long)]
     pub float_epochs: Option<usize>,
-    /// Epochs of quantization-aware fine-tuning (default: 8).
+    /// Epochs of quantization-aware fine-tuning [default: 8; import: 0,
+    /// quantize only].
     #[arg(long)]
     pub qat_epochs: Option<usize>,
     /// Activation calibration before QAT: max, or a percentile pNN (e.g. p99.9).
     #[arg(long, default_value = "p99.9")]
     pub calibration: Calibration,
-    /// Train on the first N training samples only.
+    /// Train on the first N training samples only (N >= 1).
     #[arg(long)]
     pub train_limit: Option<usize>,
-    /// Test on the first N test samples only.
+    /// Test on the first N test samples only (N >= 1).
     #[arg(long)]
     pub test_limit: Option<usize>,
 }
 
 impl Common {
-    pub fn config(&self, alloc: Allocation) -> TrainConfig {
+    pub fn config(&self, alloc: Allocation) -> Result<TrainConfig> {
+        for (flag, v) in [
+            ("--train-limit", self.train_limit),
+            ("--test-limit", self.test_limit),
+        ] {
+            if v == Some(0) {
+                return Err(usage!(
+                    "{flag} 0 selects no samples: give at least 1, or leave {flag} out for all"
+                ));
+            }
+        }
         let mut c = TrainConfig {
             data: self.data.clone(),
             arch: self.arch,
@@ -57,7 +68,7 @@ impl Common {
         if let Some(e) = self.qat_epochs {
             c.qat.epochs = e;
         }
-        c
+        Ok(c)
     }
 }
 
@@ -68,55 +79,62 @@ pub struct Args {
     /// How to spend the bits: b_w/b_s/T (weight bits / spike bits / timesteps).
     #[arg(long, default_value = "4/2/2")]
     alloc: Allocation,
-    /// Where to write the model's JSON spec (its .safetensors goes beside it).
-    #[arg(long)]
+    /// Where to write the model's JSON spec (its .safetensors goes beside it,
+    /// named after it).
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
     out: PathBuf,
 }
 
-/// A progress bar that follows the training stages.
-pub fn progress_bar() -> impl FnMut(Stage, usize, usize) {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>6} [{bar:40}] {pos}/{len} steps {elapsed}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    let mut stage = None;
-    move |s, done, total| {
-        if stage != Some(s) {
-            stage = Some(s);
-            bar.reset();
-            bar.set_length(total as u64);
-            bar.set_message(match s {
-                Stage::Float => "float",
-                Stage::Qat => "QAT",
-            });
-        }
-        bar.set_position(done as u64);
-        if done == total {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// Save a model as `path` with its weights beside it, named after the file.
-pub fn save_model(model: &mut spikeslice_core::model::Model, path: &Path) -> Result<()> {
+/// The weights file a model saved as `path` gets: beside it, named after it.
+pub fn weights_beside(path: &Path) -> Result<PathBuf> {
     let stem = path
         .file_stem()
+        .filter(|_| !super::outputs::is_stdio(path))
         .map(|s| s.to_string_lossy().to_string())
-        .context("--out needs a file name, e.g. model.json")?;
-    model.spec.weights = format!("{stem}.safetensors");
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        .ok_or_else(|| {
+            usage!(
+                "--out {} needs a file name, e.g. model.json (a model is two files, so not -)",
+                path.display()
+            )
+        })?;
+    Ok(path.with_file_name(format!("{stem}.safetensors")))
+}
+
+/// Check before training that `--out` and the weights beside it can be
+/// written and overwrite none of `inputs`.
+pub fn check_model_out(path: &Path, inputs: &[&Path]) -> Result<()> {
+    super::outputs::check_file_target("--out", path)?;
+    let weights = weights_beside(path)?;
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        return Err(usage!(
+            "--out {} names the weights file: give the JSON spec's name, e.g. {}",
+            path.display(),
+            path.with_extension("json").display()
+        ));
     }
-    model
-        .save(path)
-        .with_context(|| format!("cannot write {}", path.display()))
+    super::outputs::check_not_input("--out", path, inputs)?;
+    super::outputs::check_not_input(
+        &format!("--out {} writes its weights to", path.display()),
+        &weights,
+        inputs,
+    )
+}
+
+/// Save a model as `path` with its weights beside it, named after the file
+/// (both written whole before either takes its name).
+pub fn save_model(model: &mut spikeslice_core::model::Model, path: &Path) -> Result<()> {
+    let weights = weights_beside(path)?;
+    model.spec.weights = weights
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    model.save(path)?;
+    Ok(())
 }
 
 /// Print an evaluation: accuracies, noise, budget.
-pub fn print_eval(e: &spikeslice_train::Evaluation) {
-    println!(
+pub fn print_eval(e: &spikeslice_train::Evaluation) -> Result<()> {
+    out!(
         "accuracy on {} test samples: float {:.2}%, QAT {:.2}%, quantized ANN (integer) {:.2}%, SNN (golden) {:.2}%",
         e.test_samples,
         100.0 * e.float_accuracy,
@@ -124,7 +142,7 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) {
         100.0 * e.qann_accuracy,
         100.0 * e.snn_accuracy
     );
-    println!(
+    out!(
         "SNN and quantized ANN agree on {:.2}% of the samples",
         100.0 * e.snn_qann_agreement
     );
@@ -146,9 +164,9 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) {
             format!("{:.4}", n.chain_mean_abs),
         ]);
     }
-    println!("spike counts against the quantized ANN (QFFS \"occasional noise\"):\n{t}");
+    out!("spike counts against the quantized ANN (QFFS \"occasional noise\"):\n{t}");
     let b = &e.budget;
-    println!(
+    out!(
         "MACs {}, S-ACE {}, NS-ACE {}, params {}, weight memory {} bits",
         b.macs,
         b.s_ace,
@@ -156,11 +174,14 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) {
         b.params,
         b.weight_memory_bits
     );
+    Ok(())
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let cfg = args.common.config(args.alloc);
-    println!(
+    let cfg = args.common.config(args.alloc)?;
+    let data_path = Path::new(&cfg.data);
+    check_model_out(&args.out, &[data_path])?;
+    status!(
         "training {} on {} at b_w/b_s/T = {} (BB = {}), seed {}",
         cfg.arch,
         cfg.data,
@@ -169,14 +190,15 @@ pub fn run(args: Args) -> Result<()> {
         cfg.seed
     );
     let started = std::time::Instant::now();
-    let mut bar = progress_bar();
+    let mut bar = super::progress::training();
     let mut r = spikeslice_train::train(&cfg, &mut bar)?;
-    print_eval(&r.eval);
+    // The model first: a closed or full standard output must not lose it.
     save_model(&mut r.model, &args.out)?;
-    println!(
-        "wrote {} ({:.1} s)",
+    status!(
+        "wrote {} and {} ({:.1} s)",
         args.out.display(),
+        weights_beside(&args.out)?.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    print_eval(&r.eval)
 }

@@ -43,6 +43,20 @@ pub struct BoardDevice {
     pub reply_timeout: Duration,
 }
 
+/// A reply from the daemon, or an error that says what to check: a reply
+/// that does not decode comes from a daemon of another protocol (or a port
+/// that is not the daemon's).
+fn decode_reply(bytes: &[u8]) -> Result<Response> {
+    message::decode(bytes).map_err(|e| {
+        anyhow!(
+            "the board's answer is not a spikeslice reply ({e}): check that the port or \
+             address is the spikeslice-fw daemon's and that it is the same version as this \
+             spikeslice ({})",
+            env!("CARGO_PKG_VERSION")
+        )
+    })
+}
+
 impl BoardDevice {
     /// Connect and shake hands. Fails with an actionable message when the
     /// daemon speaks another protocol or no accelerator is loaded.
@@ -79,7 +93,7 @@ impl BoardDevice {
             client: format!("spikeslice {}", env!("CARGO_PKG_VERSION")),
         };
         link.send(&message::encode(&hello))?;
-        let resp: Response = message::decode(&link.recv(reply_timeout)?)?;
+        let resp = decode_reply(&link.recv(reply_timeout)?)?;
         let info = match resp {
             Response::Hello {
                 id,
@@ -120,7 +134,7 @@ impl BoardDevice {
     /// One request, one answer; board errors become errors.
     pub fn request(&mut self, req: &Request) -> Result<Response> {
         self.link.send(&message::encode(req))?;
-        let resp: Response = message::decode(&self.link.recv(self.reply_timeout)?)?;
+        let resp = decode_reply(&self.link.recv(self.reply_timeout)?)?;
         match resp {
             Response::Error { kind, message } => {
                 Err(anyhow!("the board answered {kind:?}: {message}"))
@@ -257,5 +271,18 @@ impl Device for BoardDevice {
             });
         }
         Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reply_that_does_not_decode_says_what_to_check() {
+        // A varint that never terminates: what a foreign peer's bytes give.
+        let e = super::decode_reply(&[0xff; 12]).unwrap_err().to_string();
+        assert!(
+            e.contains("not a spikeslice reply") && e.contains("spikeslice-fw"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,456 @@
+//! Answers that point at what to change: exit statuses that mean something,
+//! `--limit 0` and flags that do nothing refused, model specs with a key twice
+//! or a wrong field named by layer and field, NaN weights refused by name, and
+//! help that says what the command does.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spikeslice");
+
+fn spikeslice(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run spikeslice")
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn model() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/mnist-mlp.json")
+        .display()
+        .to_string()
+}
+
+/// Fails with `code` and a one-line error containing every needle.
+fn refused(args: &[&str], code: i32, needles: &[&str]) {
+    let o = spikeslice(args);
+    let e = err(&o);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
+    assert!(
+        e.starts_with("error: ") && !e.contains("panicked"),
+        "{args:?}: {e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: one line: {e}");
+    for n in needles {
+        assert!(e.contains(n), "{args:?}: expected {n:?} in {e}");
+    }
+}
+
+#[test]
+fn limit_zero_and_flags_that_would_do_nothing_are_usage_errors() {
+    let m = model();
+    for cmd in ["infer", "run"] {
+        refused(
+            &[cmd, "--model", &m, "--data", "mnist-5k", "--limit", "0"],
+            2,
+            &["--limit 0"],
+        );
+    }
+    refused(
+        &[
+            "budget", "--model", &m, "--data", "mnist-5k", "--limit", "0",
+        ],
+        2,
+        &["--limit 0"],
+    );
+    refused(
+        &["budget", "--model", &m, "--limit", "5"],
+        2,
+        &["--limit", "--data"],
+    );
+    refused(
+        &["train", "--out", "m.json", "--test-limit", "0"],
+        2,
+        &["--test-limit 0"],
+    );
+    for (flag, value) in [
+        ("--port", "/dev/ttyUSB1"),
+        ("--tcp", "127.0.0.1:1"),
+        ("--baud", "9600"),
+    ] {
+        refused(
+            &["run", "--model", &m, flag, value],
+            2,
+            &[flag, "--backend board"],
+        );
+        refused(
+            &["infer", "--model", &m, "--data", "mnist-5k", flag, value],
+            2,
+            &[flag, "--backend board"],
+        );
+    }
+    refused(
+        &[
+            "run",
+            "--model",
+            &m,
+            "--backend",
+            "board",
+            "--tcp",
+            "127.0.0.1:1",
+            "--baud",
+            "9600",
+        ],
+        2,
+        &["--baud", "--tcp"],
+    );
+    refused(
+        &["sweep", "--backend", "sim", "--verify-sim", "3"],
+        2,
+        &["--verify-sim 3", "--backend sim"],
+    );
+    // The accelerator's limits are the same for every command that takes them.
+    for cmd in [
+        vec!["run", "--model", &m],
+        vec!["infer", "--model", &m, "--data", "mnist-5k"],
+        vec!["gen-rtl", "--out", "never-written"],
+    ] {
+        for (flag, value) in [
+            ("--wbuf-bytes", "1000000000000"),
+            ("--abuf-bytes", "4294967296"),
+        ] {
+            let mut args = cmd.clone();
+            args.extend_from_slice(&[flag, value]);
+            refused(&args, 2, &[flag, value]);
+        }
+    }
+    assert!(!Path::new("never-written").exists());
+    refused(
+        &["run", "--model", &m, "--idle-seconds", "1"],
+        2,
+        &["--idle-seconds", "--backend board"],
+    );
+    refused(
+        &[
+            "import",
+            "--weights",
+            "w.safetensors",
+            "--out",
+            "m.json",
+            "--float-epochs",
+            "3",
+        ],
+        2,
+        &["--float-epochs", "import"],
+    );
+}
+
+#[test]
+fn exit_statuses_are_documented_and_distinct() {
+    let o = spikeslice(&["--help"]);
+    assert!(o.status.success());
+    let help = out(&o);
+    for s in [
+        "Exit status",
+        "0 success",
+        "1 the command failed",
+        "2 a wrong command line",
+        "3 sweep",
+        "141",
+    ] {
+        assert!(help.contains(s), "--help lacks {s:?}:\n{help}");
+    }
+    // 2: clap's own checks and ours alike; 1: a command that fails.
+    assert_eq!(
+        spikeslice(&["infer", "--no-such-flag"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        spikeslice(&["run", "--model", &model(), "--clock-mhz", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+    refused(
+        &[
+            "infer",
+            "--model",
+            "/no/such/model.json",
+            "--data",
+            "mnist-5k",
+        ],
+        1,
+        &["/no/such/model.json"],
+    );
+}
+
+/// Write a copy of the example model with its spec text changed.
+fn edited_model(dir: &Path, edit: impl FnOnce(String) -> String) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    std::fs::copy(
+        src.join("mnist-mlp.safetensors"),
+        dir.join("mnist-mlp.safetensors"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(src.join("mnist-mlp.json")).unwrap();
+    let p = dir.join("m.json");
+    std::fs::write(&p, edit(text)).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn model_specs_name_the_key_layer_and_field_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    // A key given twice.
+    let m = edited_model(dir.path(), |t| {
+        t.replace(
+            "\"outputs\": 64,",
+            "\"outputs\": 64,\n      \"outputs\": 32,",
+        )
+    });
+    refused(
+        &["budget", "--model", &m],
+        1,
+        &["`outputs`", "twice", "line"],
+    );
+    let m = edited_model(dir.path(), |t| {
+        t.replace("\"timesteps\": 2,", "\"timesteps\": 2, \"timesteps\": 4,")
+    });
+    refused(&["budget", "--model", &m], 1, &["`timesteps`", "twice"]);
+
+    // A pool kernel given as a list: the layer and the field.
+    let pool = r#"{"type": "pool", "name": "p1", "mode": "sum", "kernel": [2, 2], "stride": 2, "threshold": 1, "neuron": {"spike_bits": 1}},
+    {
+      "type": "readout""#;
+    let m = edited_model(dir.path(), |t| {
+        t.replacen("{\n      \"type\": \"readout\"", pool, 1)
+    });
+    refused(
+        &["budget", "--model", &m],
+        1,
+        &["layer 1 (p1)", "field `kernel`", "sequence"],
+    );
+
+    // input.bits out of range: the input's bits, not "spike bits".
+    let m = edited_model(dir.path(), |t| t.replace("\"bits\": 8", "\"bits\": 9"));
+    let o = spikeslice(&["budget", "--model", &m]);
+    let e = err(&o);
+    assert!(
+        e.contains("input, field `bits`") && e.contains("input bits = 9"),
+        "{e}"
+    );
+    assert!(!e.contains("spike bits"), "{e}");
+}
+
+#[test]
+fn csv_data_is_read_alike_by_infer_run_and_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    // Unlabelled, gzipped: infer --input reads it.
+    let rows = (vec!["3"; 784].join(",") + "\n").repeat(3);
+    let gz = dir.path().join("x.csv.gz");
+    let mut enc = flate2_like_gzip(rows.as_bytes());
+    std::fs::write(&gz, &mut enc).unwrap();
+    let o = spikeslice(&["infer", "--model", &m, "--input", gz.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains("3 samples"), "{}", out(&o));
+
+    // A labelled CSV of the model's width: infer, run and budget all read it.
+    let labelled = dir.path().join("l.csv");
+    std::fs::write(&labelled, (vec!["3"; 784].join(",") + ",7\n").repeat(4)).unwrap();
+    let l = labelled.to_str().unwrap();
+    for args in [
+        vec!["infer", "--model", &m, "--data", l, "--split", "all"],
+        vec!["run", "--model", &m, "--data", l, "--split", "all"],
+        vec!["budget", "--model", &m, "--data", l, "--split", "all"],
+    ] {
+        let o = spikeslice(&args);
+        assert!(o.status.success(), "{args:?}: {}", err(&o));
+    }
+    // The same CSV from standard input with --data -.
+    for cmd in ["infer", "budget"] {
+        let mut child = Command::new(BIN)
+            .args([cmd, "--model", &m, "--data", "-", "--split", "all"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(&std::fs::read(&labelled).unwrap()).unwrap();
+        }
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{cmd} --data -: {}", err(&o));
+        assert!(out(&o).contains("4 samples"), "{cmd}: {}", out(&o));
+    }
+    // A CSV no model gives a shape to: the message names the commands that
+    // read any width, not a library function.
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(&odd, "1,2,3,0\n").unwrap();
+    let o = spikeslice(&["train", "--data", odd.to_str().unwrap(), "--out", "m.json"]);
+    let e = err(&o);
+    assert!(
+        !o.status.success() && e.contains("--model") && !e.contains("read_csv"),
+        "{e}"
+    );
+}
+
+/// A stored (uncompressed) gzip member: enough for the reader's gzip path
+/// without a compression library in the tests.
+fn flate2_like_gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    for (i, chunk) in data.chunks(65535).enumerate() {
+        let last = (i + 1) * 65535 >= data.len();
+        out.push(u8::from(last));
+        let n = chunk.len() as u16;
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(!n).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A safetensors file of F32 tensors, written by hand.
+fn safetensors(tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        for v in values {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+        );
+    }
+    let mut h = serde_json::Value::Object(header).to_string().into_bytes();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend(data);
+    out
+}
+
+#[test]
+fn import_refuses_nan_and_infinite_weights_by_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bad) in [
+        ("fc1.weight", f32::NAN),
+        ("out.bias", f32::INFINITY),
+        ("fc1.bias", f32::NEG_INFINITY),
+    ] {
+        let mut t = vec![
+            ("fc1.weight", vec![128, 784], vec![0.01f32; 128 * 784]),
+            ("fc1.bias", vec![128], vec![0.0; 128]),
+            ("out.weight", vec![10, 128], vec![0.01; 10 * 128]),
+            ("out.bias", vec![10], vec![0.0; 10]),
+        ];
+        t.iter_mut().find(|x| x.0 == name).unwrap().2[3] = bad;
+        let w = dir.path().join("w.safetensors");
+        std::fs::write(&w, safetensors(&t)).unwrap();
+        let o = dir.path().join("m.json");
+        refused(
+            &[
+                "import",
+                "--weights",
+                w.to_str().unwrap(),
+                "--out",
+                o.to_str().unwrap(),
+                "--test-limit",
+                "20",
+            ],
+            1,
+            &[name, "NaN or infinite", "index 3"],
+        );
+        assert!(!o.exists());
+    }
+}
+
+#[test]
+fn import_and_flash_say_what_is_wrong_with_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &[
+            "import",
+            "--weights",
+            "/no/such.safetensors",
+            "--out",
+            dir.path().join("m.json").to_str().unwrap(),
+        ],
+        2,
+        &["--weights /no/such.safetensors: no such file"],
+    );
+    let notst = dir.path().join("junk.safetensors");
+    std::fs::write(&notst, "not a tensor file").unwrap();
+    refused(
+        &[
+            "import",
+            "--weights",
+            notst.to_str().unwrap(),
+            "--out",
+            dir.path().join("m.json").to_str().unwrap(),
+            "--test-limit",
+            "20",
+        ],
+        1,
+        &["junk.safetensors is not a safetensors file"],
+    );
+    // A .bit whose configuration data runs past the end of the file.
+    let bit = spikeslice::bitstream::Bitstream::synthetic("d", "xck26-sfvc784-2LV-c", 16).to_bit();
+    let cut = dir.path().join("cut.bit");
+    std::fs::write(&cut, &bit[..bit.len() - 8]).unwrap();
+    let dtbo = dir.path().join("x.dtbo");
+    std::fs::write(&dtbo, "x").unwrap();
+    refused(
+        &[
+            "flash",
+            cut.to_str().unwrap(),
+            "--dtbo",
+            dtbo.to_str().unwrap(),
+            "--tcp",
+            "127.0.0.1:1",
+        ],
+        1,
+        &["cut.bit", "cut short", "incomplete"],
+    );
+}
+
+#[test]
+fn help_matches_behaviour() {
+    let help = |cmd: &str| out(&spikeslice(&[cmd, "--help"]));
+    let h = help("import");
+    assert!(h.contains("import: 0"), "{h}");
+    let h = help("budget");
+    assert!(h.contains("safetensors"), "{h}");
+    for cmd in [
+        "infer", "run", "budget", "train", "import", "gen-rtl", "sweep", "relation",
+    ] {
+        let h = help(cmd);
+        assert!(h.contains("--out"), "{cmd} has no --out:\n{h}");
+    }
+    for cmd in ["infer", "run", "budget"] {
+        assert!(help(cmd).contains("`-`"), "{cmd}: --out - undocumented");
+    }
+}

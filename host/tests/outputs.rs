@@ -1,0 +1,574 @@
+//! Where results go: a closed or full standard output ends a command without
+//! a panic and without losing the files it was asked to write; every file is
+//! written whole or not at all (a full disk leaves the previous file); a
+//! failing command leaves no partial set; no output overwrites an input; `-`
+//! is standard output; status lines go to standard error.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spikeslice");
+
+fn model() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/mnist-mlp.json")
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str], cache: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("SPIKESLICE_CACHE", cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run spikeslice")
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Run with standard output a pipe whose reading end is closed at once, so
+/// that the first line the command prints fails with a broken pipe.
+fn closed_stdout(args: &[&str], cache: &Path) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("SPIKESLICE_CACHE", cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn spikeslice");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for spikeslice")
+}
+
+/// Run with standard output on /dev/full (every write fails with ENOSPC).
+fn full_stdout(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    Command::new(BIN)
+        .args(args)
+        .stdout(full)
+        .output()
+        .expect("run spikeslice")
+}
+
+/// Run with a disk that is full after `bytes` bytes of any one file:
+/// RLIMIT_FSIZE, with SIGXFSZ ignored so that the write fails with EFBIG
+/// (as a full disk fails with ENOSPC) rather than killing the process.
+fn small_disk(args: &[&str], bytes: u64, cache: &Path) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("SPIKESLICE_CACHE", cache);
+    // SAFETY: async-signal-safe calls only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().expect("run spikeslice")
+}
+
+/// Names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn no_panic(o: &Output) {
+    let e = err(o);
+    assert!(!e.contains("panicked"), "{e}");
+    assert_ne!(o.status.code(), Some(101), "{e}");
+}
+
+const TINY: &[&str] = &[
+    "--train-limit",
+    "200",
+    "--test-limit",
+    "50",
+    "--float-epochs",
+    "1",
+    "--qat-epochs",
+    "1",
+];
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_keeps_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = model();
+    let json = |n: &str| d.join(n).display().to_string();
+    for (args, files) in [
+        (
+            vec![
+                "infer",
+                "--model",
+                &m,
+                "--data",
+                "mnist-5k",
+                "--limit",
+                "30",
+                "--out",
+                &json("infer.json"),
+            ],
+            vec![d.join("infer.json")],
+        ),
+        (
+            vec!["budget", "--model", &m, "--out", &json("budget.json")],
+            vec![d.join("budget.json")],
+        ),
+        (
+            vec![
+                "run",
+                "--model",
+                &m,
+                "--limit",
+                "3",
+                "--out",
+                &json("run.json"),
+            ],
+            vec![d.join("run.json")],
+        ),
+        (
+            vec![
+                "gen-rtl",
+                "--rows",
+                "2",
+                "--cols",
+                "2",
+                "--out",
+                &json("rtl"),
+            ],
+            vec![d.join("rtl/manifest.json"), d.join("rtl/spikeslice_core.v")],
+        ),
+    ] {
+        let o = closed_stdout(&args, d);
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", err(&o));
+        assert!(!err(&o).contains("error"), "{args:?}: {}", err(&o));
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{args:?}: {f:?}: {e}"));
+            if f.extension().is_some_and(|e| e == "json") {
+                serde_json::from_slice::<serde_json::Value>(&bytes).expect("whole JSON");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_during_training_commands_keeps_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let sweep_out = dir.path().join("sweep");
+    let mut args = vec![
+        "sweep",
+        "--budget",
+        "1",
+        "--out",
+        sweep_out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(TINY);
+    let o = closed_stdout(&args, &cache);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(141), "{}", err(&o));
+    assert!(sweep_out.join("sweep.csv").exists() && sweep_out.join("sweep.json").exists());
+
+    let rel_out = dir.path().join("relation");
+    let mut args = vec!["relation", "--out", rel_out.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let o = closed_stdout(&args, &cache);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(141), "{}", err(&o));
+    assert!(rel_out.join("relation.json").exists() && rel_out.join("relation.csv").exists());
+
+    let m = dir.path().join("m.json");
+    let mut args = vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let o = closed_stdout(&args, &cache);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(141), "{}", err(&o));
+    assert!(m.exists() && dir.path().join("m.safetensors").exists());
+}
+
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let m = model();
+    for args in [
+        vec!["infer", "--model", &m, "--data", "mnist-5k", "--limit", "3"],
+        vec!["budget", "--model", &m],
+        vec!["budget", "--model", &m, "--out", "-"],
+        vec![
+            "infer", "--model", &m, "--data", "mnist-5k", "--limit", "3", "--out", "-",
+        ],
+    ] {
+        let o = full_stdout(&args);
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", err(&o));
+        assert!(
+            err(&o).contains("cannot write to standard output")
+                && err(&o).contains("No space left"),
+            "{args:?}: {}",
+            err(&o)
+        );
+    }
+    // A device named as the output is written in place, not replaced.
+    let o = run(
+        &["budget", "--model", &m, "--out", "/dev/full"],
+        Path::new("/nonexistent"),
+    );
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("/dev/full"), "{}", err(&o));
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata("/dev/full").unwrap().file_type();
+    assert!(t.is_char_device(), "/dev/full was replaced");
+}
+
+#[test]
+fn a_full_disk_keeps_the_previous_file_and_leaves_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.json");
+    std::fs::write(&out, "previous\n").unwrap();
+    // 200 samples of readouts and spike counts: far over 16 KiB.
+    let o = small_disk(
+        &[
+            "infer",
+            "--model",
+            &model(),
+            "--data",
+            "mnist-5k",
+            "--limit",
+            "200",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        16 << 10,
+        d,
+    );
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("cannot write") && err(&o).contains("out.json"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
+    assert_eq!(listing(d), ["out.json"]);
+
+    // gen-rtl: the shell's Verilog is far over 64 KiB; nothing is left.
+    let rtl = d.join("rtl");
+    let o = small_disk(
+        &["gen-rtl", "--shell", "--out", rtl.to_str().unwrap()],
+        64 << 10,
+        d,
+    );
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(!rtl.exists(), "{:?}", listing(&rtl));
+    assert_eq!(listing(d), ["out.json"]);
+}
+
+#[test]
+fn train_on_a_full_disk_says_write_and_leaves_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("models");
+    std::fs::create_dir(&d).unwrap();
+    let m = d.join("m.json");
+    let cache = dir.path().join("cache");
+    let mut args = vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    // The weights (784 x 128 at one bit, stored as bytes) are over 64 KiB.
+    let o = small_disk(&args, 64 << 10, &cache);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains("cannot write") && !e.contains("cannot read"),
+        "{e}"
+    );
+    assert_eq!(listing(&d), Vec::<String>::new());
+}
+
+#[test]
+fn a_failing_gen_rtl_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rtl = dir.path().join("rtl");
+    for bad in [
+        vec!["--shell", "--clock-mhz", "0"],
+        vec!["--shell", "--wbuf-bytes", "1000000000000"],
+        vec!["--abuf-bytes", "4294967296"],
+    ] {
+        let mut args = vec!["gen-rtl", "--out", rtl.to_str().unwrap()];
+        args.extend_from_slice(&bad);
+        let o = run(&args, dir.path());
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", err(&o));
+        assert!(err(&o).contains(bad[bad.len() - 2]), "{bad:?}: {}", err(&o));
+        assert_eq!(listing(dir.path()), Vec::<String>::new(), "{bad:?}");
+    }
+}
+
+/// A safetensors file of F32 tensors, written by hand (format: an 8-byte
+/// little-endian header length, the JSON header, the data).
+fn safetensors(tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        for v in values {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+        );
+    }
+    let mut h = serde_json::Value::Object(header).to_string().into_bytes();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend(data);
+    out
+}
+
+fn mlp_weights(poison: Option<(&str, f32)>) -> Vec<u8> {
+    let mut t = vec![
+        ("fc1.weight", vec![128, 784], vec![0.01f32; 128 * 784]),
+        ("fc1.bias", vec![128], vec![0.0; 128]),
+        ("out.weight", vec![10, 128], vec![0.01; 10 * 128]),
+        ("out.bias", vec![10], vec![0.0; 10]),
+    ];
+    if let Some((name, v)) = poison {
+        let x = t.iter_mut().find(|x| x.0 == name).unwrap();
+        x.2[5] = v;
+    }
+    safetensors(&t)
+}
+
+#[test]
+fn import_never_overwrites_its_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("X.safetensors");
+    let bytes = mlp_weights(None);
+    std::fs::write(&w, &bytes).unwrap();
+    for out in ["X.json", "X.safetensors", "./sub/../X.json"] {
+        let out = dir.path().join(out);
+        let o = run(
+            &[
+                "import",
+                "--weights",
+                w.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--test-limit",
+                "20",
+            ],
+            dir.path(),
+        );
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(2), "{out:?}: {}", err(&o));
+        assert!(err(&o).contains("X.safetensors"), "{}", err(&o));
+        assert_eq!(
+            std::fs::read(&w).unwrap(),
+            bytes,
+            "--out {out:?} changed the weights"
+        );
+    }
+    // A symbolic link to the weights is the same file.
+    let link = dir.path().join("link.safetensors");
+    std::os::unix::fs::symlink(&w, &link).unwrap();
+    let o = run(
+        &[
+            "import",
+            "--weights",
+            link.to_str().unwrap(),
+            "--out",
+            dir.path().join("X.json").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert_eq!(std::fs::read(&w).unwrap(), bytes);
+}
+
+#[test]
+fn outputs_that_are_inputs_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    let weights = Path::new(&m).with_extension("safetensors");
+    let before = std::fs::read(&weights).unwrap();
+    for args in [
+        vec!["infer", "--model", &m, "--data", "mnist-5k", "--out", &m],
+        vec!["budget", "--model", &m, "--out", weights.to_str().unwrap()],
+        vec!["run", "--model", &m, "--json", &m],
+    ] {
+        let o = run(&args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
+        assert!(err(&o).contains("would overwrite the input"), "{}", err(&o));
+    }
+    assert_eq!(std::fs::read(&weights).unwrap(), before);
+
+    // An output directory under a file fails before training starts.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let started = std::time::Instant::now();
+    let o = run(
+        &["train", "--out", file.join("m.json").to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("is a file, not a directory"),
+        "{}",
+        err(&o)
+    );
+    assert!(started.elapsed().as_secs() < 20, "trained before refusing");
+    let o = run(&["sweep", "--out", file.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+}
+
+#[test]
+fn dash_is_standard_output_and_input_and_status_goes_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    // --out -: the JSON report alone on standard output.
+    let o = run(
+        &[
+            "infer", "--model", &m, "--data", "mnist-5k", "--limit", "3", "--out", "-",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["samples"], 3);
+    let o = run(&["budget", "--model", &m, "--out", "-"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert!(v["s_ace"].as_u64().unwrap() > 0);
+
+    // --input -: the CSV from standard input; 25 unlabelled samples, 20
+    // listed and the rest counted.
+    let row = vec!["1"; 784].join(",") + "\n";
+    let mut child = Command::new(BIN)
+        .args(["infer", "--model", &m, "--input", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(row.repeat(25).as_bytes()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("25 samples") && out.contains("sample 19:"),
+        "{out}"
+    );
+    assert!(out.contains("and 5 more sample(s)"), "{out}");
+
+    // Status lines on standard error; --quiet silences them.
+    let f = dir.path().join("r.json");
+    let args = [
+        "infer",
+        "--model",
+        &m,
+        "--data",
+        "mnist-5k",
+        "--limit",
+        "2",
+        "--out",
+        f.to_str().unwrap(),
+    ];
+    let o = run(&args, dir.path());
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("wrote"));
+    assert!(err(&o).contains("wrote"), "{}", err(&o));
+    let mut quiet = vec!["--quiet"];
+    quiet.extend_from_slice(&args);
+    let o = run(&quiet, dir.path());
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", err(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("accuracy"));
+}
+
+/// The sweep cache directory of each allocation, by tag prefix.
+fn cache_entries(cache: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_corrupted_cache_is_retrained_and_a_failing_allocation_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("out");
+    let mut args = vec!["sweep", "--budget", "2", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(TINY);
+    let o = run(&args, &cache);
+    assert!(o.status.success(), "{}", err(&o));
+
+    // Damage every file of the cache: everything is retrained.
+    for e in cache_entries(&cache) {
+        for f in std::fs::read_dir(&e).unwrap() {
+            std::fs::write(
+                f.unwrap().path(),
+                b"\xff\xff\xff\xff\xff\xff\xff\x7fgarbage",
+            )
+            .unwrap();
+        }
+    }
+    let o = run(&args, &cache);
+    no_panic(&o);
+    assert!(o.status.success(), "{}", err(&o));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
+
+    // One allocation's entry cannot be written (a file where its directory
+    // goes): that allocation fails, the others are reported and written,
+    // and the exit status says so.
+    let victim = cache_entries(&cache)
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("w2"))
+        .expect("the 2/1/1 entry");
+    std::fs::remove_dir_all(&victim).unwrap();
+    std::fs::write(&victim, "in the way").unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    let o = run(&args, &cache);
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("1 of 3 allocation(s) failed (2/1/1)"), "{e}");
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(json["failures"][0]["alloc"]["b_w"], 2, "{json}");
+}
