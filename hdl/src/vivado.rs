@@ -4,6 +4,9 @@
 //! needs to use the shell as a *module reference* in a block design
 //! (constraints/build.tcl).
 //!
+//! The names and numbers the hand-written constraints share with the wrapper are
+//! written into constraints/generated/ by [`kv260`].
+//!
 //! **UNTESTED IN VIVADO AND ON HARDWARE.** The Verilog is linted with Verilator
 //! (`hdl/tests/constraints_ports.rs`); nobody has yet added it to a Vivado block
 //! design. The attributes follow AMD's documented conventions:
@@ -26,8 +29,9 @@
 //!   Interfaces": names ending in `n`/`_n` (`ap_rst_n`) are inferred active low; the
 //!   attribute states it anyway.
 //!
-//! The shell's port contract (docs/shell.md): `clock`, `rst` (synchronous, active
-//! high), the AXI4-Lite slave `s_axi$*` (12-bit address, 32-bit data), the AXI4 master
+//! The shell's port contract is the shell's own port list ([`contract`], from
+//! `crate::shell::ports`; docs/shell.md): `clock`, `rst` (synchronous, active high),
+//! the AXI4-Lite slave `s_axi$*` (12-bit address, 32-bit data), the AXI4 master
 //! `m_axi$*` (64-bit address, 64- or 128-bit data) without IDs, PROT, CACHE, LOCK, QOS,
 //! REGION or USER, and `irq` (level). The wrapper ties the signals the shell does not
 //! carry: AxPROT = 0, AxCACHE = 0b0011 (normal non-cacheable bufferable, AXI4 A4.4),
@@ -35,6 +39,8 @@
 //! ordering), and ignores BID/RID. It refuses a shell port list that lacks a contract
 //! port, has one with the wrong direction or width, or has a port it would not know
 //! how to connect.
+
+pub mod kv260;
 
 use crate::manifest::{Dir, Port};
 use spikeslice_core::accel::AcceleratorConfig;
@@ -131,22 +137,25 @@ pub enum WrapperError {
 
 use Dir::{In, Out};
 
-/// AXI4 master signals the shell does not carry: (suffix, width, tied value). Outputs
-/// of the wrapper.
+/// AXI4 master signals the shell does not carry, on both address channels (`aw*`,
+/// `ar*`): (suffix, width, tied value). Outputs of the wrapper.
 const M_AXI_TIED: &[(&str, u32, u32)] = &[
-    ("awid", MEM_ID_BITS, 0),
-    ("awlock", 1, 0),
-    ("awcache", 4, AXCACHE),
-    ("awprot", 3, 0),
-    ("awqos", 4, 0),
-    ("awregion", 4, 0),
-    ("arid", MEM_ID_BITS, 0),
-    ("arlock", 1, 0),
-    ("arcache", 4, AXCACHE),
-    ("arprot", 3, 0),
-    ("arqos", 4, 0),
-    ("arregion", 4, 0),
+    ("id", MEM_ID_BITS, 0),
+    ("lock", 1, 0),
+    ("cache", 4, AXCACHE),
+    ("prot", 3, 0),
+    ("qos", 4, 0),
+    ("region", 4, 0),
 ];
+
+/// Every tied signal: (wrapper port suffix, width, value), `aw*` then `ar*`.
+fn tied() -> impl Iterator<Item = (String, u32, u32)> {
+    ["aw", "ar"].into_iter().flat_map(|ch| {
+        M_AXI_TIED
+            .iter()
+            .map(move |(sig, width, value)| (format!("{ch}{sig}"), *width, *value))
+    })
+}
 
 /// AXI4 master response IDs the wrapper accepts and ignores (inputs of the wrapper).
 const M_AXI_IGNORED: &[(&str, u32)] = &[("bid", MEM_ID_BITS), ("rid", MEM_ID_BITS)];
@@ -242,8 +251,8 @@ pub fn wrapper_ports(p: &WrapperParams) -> Vec<Port> {
             v.push(port(name, c.dir, c.width));
         }
     }
-    for (sig, width, _) in M_AXI_TIED {
-        v.push(port(format!("{M_AXI_IF}_{sig}"), Out, *width));
+    for (sig, width, _) in tied() {
+        v.push(port(format!("{M_AXI_IF}_{sig}"), Out, width));
     }
     for (sig, width) in M_AXI_IGNORED {
         v.push(port(format!("{M_AXI_IF}_{sig}"), In, *width));
@@ -389,7 +398,7 @@ pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, Wrappe
          wire rst = ~ap_rst_n;\n\n",
     );
     v.push_str("  // Signals the shell does not carry (docs/shell.md): one ID, AxCACHE = 0b0011\n  // (normal non-cacheable bufferable), everything else 0.\n");
-    for (sig, width, value) in M_AXI_TIED {
+    for (sig, width, value) in tied() {
         let _ = writeln!(v, "  assign {M_AXI_IF}_{sig} = {width}'d{value};");
     }
     let _ = write!(v, "\n  {SHELL_NAME} {SHELL_INSTANCE} (\n");
