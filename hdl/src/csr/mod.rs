@@ -432,7 +432,7 @@ mod tests {
             check!(sim, x, !x.irq.val(), "irq while disabled");
             let o;
             (x, o) = run(sim, x, &[Op::R(STATUS), Op::R(IRQ_STATUS)], &mut rng, 0)?;
-            let want = status::DONE | status::ERROR | (5 << 8);
+            let want = status::ERROR_CODE.set(status::DONE | status::ERROR, 5);
             check!(
                 sim,
                 x,
@@ -516,7 +516,10 @@ mod tests {
             check!(
                 sim,
                 x,
-                o.res[2].1 == 0 && o.res[3].1 == 0 && o.res[4].1 == 0xABCD && o.res[5].1 == 4,
+                o.res[2].1 == 0
+                    && o.res[3].1 == 0
+                    && o.res[4].1 == 0xABCD
+                    && o.res[5].1 == ctrl::IRQ_ENABLE,
                 "after soft reset: {:?}",
                 o.res
             );
