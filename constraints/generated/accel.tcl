@@ -3,19 +3,19 @@
 # SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test constraints_ports
 # Included by constraints/build.tcl (source). UNTESTED IN VIVADO AND ON HARDWARE.
 
-# The wrapper as a module reference, and the files the generator writes.
+# The wrapper as a module reference, the files the generator writes, the app.
 set top_module       spikeslice_kv260_top
 set shell_file       spikeslice_shell.v
 set top_file         spikeslice_kv260_top.v
-# The Kria app the bitstream and overlay are installed as.
 set app              spikeslice
-# The wrapper's interfaces and pins, and the PS ports and pins they meet
-# (the overlay's interrupt, clock and AFI numbers are these pins' and ports').
+# The wrapper's interfaces and pins.
 set acc_ctrl_intf    s_axi_control
 set acc_mem_intf     m_axi_mem
 set acc_clk_pin      ap_clk
 set acc_rst_pin      ap_rst_n
 set acc_irq_pin      interrupt
+# The PS ports and pins they meet (the overlay's interrupt, clock and AFI
+# numbers are those of these pins and ports).
 set ps_ctrl_port     M_AXI_HPM0_FPD
 set ps_mem_port      S_AXI_HP0_FPD
 set ps_clk_pin       pl_clk0
@@ -23,7 +23,8 @@ set ps_irq_pin       pl_ps_irq0
 # The register window: the wrapper's AXI4-Lite address space, at the overlay's base.
 set reg_base         0xA0000000
 set reg_range        4K
-# DMA master widths, and the defaults: AcceleratorConfig::default() and the wrapper's clock.
+# DMA master widths.
 set axi_data_widths  {64 128}
+# Defaults: AcceleratorConfig::default()'s DMA width, the wrapper's clock.
 set axi_data_bits    128
 set clock_mhz        200

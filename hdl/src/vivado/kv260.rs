@@ -92,32 +92,62 @@ pub fn tcl() -> String {
     let kib = REG_WINDOW_BYTES / 1024;
     let mut s = header("#", "constraints/build.tcl (source)");
     let widths = AXI_DATA_WIDTHS.map(|w| w.to_string()).join(" ");
-    // (variable, value, the comment that opens a group)
-    let vars: [(&str, String, &str); 18] = [
-        ("top_module", TOP_NAME.into(), "The wrapper as a module reference, and the files the generator writes."),
-        ("shell_file", SHELL_FILE.into(), ""),
-        ("top_file", VERILOG_FILE.into(), ""),
-        ("app", APP.into(), "The Kria app the bitstream and overlay are installed as."),
-        ("acc_ctrl_intf", S_AXI_IF.into(), "The wrapper's interfaces and pins, and the PS ports and pins they meet\n# (the overlay's interrupt, clock and AFI numbers are these pins' and ports')."),
-        ("acc_mem_intf", M_AXI_IF.into(), ""),
-        ("acc_clk_pin", CLOCK_PORT.into(), ""),
-        ("acc_rst_pin", RESET_PORT.into(), ""),
-        ("acc_irq_pin", IRQ_PORT.into(), ""),
-        ("ps_ctrl_port", PS_CTRL_PORT.into(), ""),
-        ("ps_mem_port", PS_MEM_PORT.into(), ""),
-        ("ps_clk_pin", PS_CLOCK_PIN.into(), ""),
-        ("ps_irq_pin", PS_IRQ_PIN.into(), ""),
-        ("reg_base", format!("0x{REG_BASE:08X}"), "The register window: the wrapper's AXI4-Lite address space, at the overlay's base."),
-        ("reg_range", format!("{kib}K"), ""),
-        ("axi_data_widths", format!("{{{widths}}}"), "DMA master widths, and the defaults: AcceleratorConfig::default() and the wrapper's clock."),
-        ("axi_data_bits", p.axi_data_bits.to_string(), ""),
-        ("clock_mhz", (p.clock_hz / 1_000_000).to_string(), ""),
+    let mhz = (p.clock_hz / 1_000_000).to_string();
+    // Groups of (variable, value), each under its comment.
+    let groups: [(&str, Vec<(&str, String)>); 6] = [
+        (
+            "The wrapper as a module reference, the files the generator writes, the app.",
+            vec![
+                ("top_module", TOP_NAME.into()),
+                ("shell_file", SHELL_FILE.into()),
+                ("top_file", VERILOG_FILE.into()),
+                ("app", APP.into()),
+            ],
+        ),
+        (
+            "The wrapper's interfaces and pins.",
+            vec![
+                ("acc_ctrl_intf", S_AXI_IF.into()),
+                ("acc_mem_intf", M_AXI_IF.into()),
+                ("acc_clk_pin", CLOCK_PORT.into()),
+                ("acc_rst_pin", RESET_PORT.into()),
+                ("acc_irq_pin", IRQ_PORT.into()),
+            ],
+        ),
+        (
+            "The PS ports and pins they meet (the overlay's interrupt, clock and AFI\n\
+             # numbers are those of these pins and ports).",
+            vec![
+                ("ps_ctrl_port", PS_CTRL_PORT.into()),
+                ("ps_mem_port", PS_MEM_PORT.into()),
+                ("ps_clk_pin", PS_CLOCK_PIN.into()),
+                ("ps_irq_pin", PS_IRQ_PIN.into()),
+            ],
+        ),
+        (
+            "The register window: the wrapper's AXI4-Lite address space, at the overlay's base.",
+            vec![
+                ("reg_base", format!("0x{REG_BASE:08X}")),
+                ("reg_range", format!("{kib}K")),
+            ],
+        ),
+        (
+            "DMA master widths.",
+            vec![("axi_data_widths", format!("{{{widths}}}"))],
+        ),
+        (
+            "Defaults: AcceleratorConfig::default()'s DMA width, the wrapper's clock.",
+            vec![
+                ("axi_data_bits", p.axi_data_bits.to_string()),
+                ("clock_mhz", mhz),
+            ],
+        ),
     ];
-    for (name, value, why) in vars {
-        if !why.is_empty() {
-            let _ = writeln!(s, "# {why}");
+    for (why, vars) in groups {
+        let _ = writeln!(s, "# {why}");
+        for (name, value) in vars {
+            let _ = writeln!(s, "set {name:<16} {value}");
         }
-        let _ = writeln!(s, "set {name:<16} {value}");
     }
     s
 }
