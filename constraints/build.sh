@@ -12,11 +12,12 @@
 #
 # Settings (environment variables):
 #   OUT            output directory              (default: build/kv260)
-#   ROWS, COLS     PE array shape                (default: 8 x 8)
-#   AXI_DATA_BITS  DMA master width, 64 or 128   (default: 128)
-#   CLOCK_MHZ      pl_clk0 request in MHz        (default: 200)
+#   ROWS, COLS     PE array shape                (default: AcceleratorConfig::default())
+#   AXI_DATA_BITS  DMA master width, 64 or 128   (default: AcceleratorConfig::default())
+#   CLOCK_MHZ      pl_clk0 request in MHz        (default: the wrapper's nominal clock)
 #   JOBS           Vivado parallel jobs          (default: 2)
 #   PL_CLK0_HZ     --dtbo-only: rate for the overlay (default: CLOCK_MHZ * 1e6)
+# The defaults are in constraints/generated/accel.sh.
 #
 # Needs: cargo; Vivado (2022.1 or later, with the KV260 SOM board files) and bootgen
 # on PATH (source <Vivado>/settings64.sh; bootgen ships with Vivado/Vitis); dtc
@@ -29,12 +30,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-APP=spikeslice
+# APP, SHELL_FILE, TOP_FILE, the DEFAULT_* settings and the HP0 width codes
+# AFI_WIDTH_<bits>, generated from the Rust tables (hdl/src/vivado/kv260.rs).
+. "$ROOT/constraints/generated/accel.sh"
 OUT=${OUT:-$ROOT/build/kv260}
-ROWS=${ROWS:-8}
-COLS=${COLS:-8}
-AXI_DATA_BITS=${AXI_DATA_BITS:-128}
-CLOCK_MHZ=${CLOCK_MHZ:-200}
+ROWS=${ROWS:-$DEFAULT_ROWS}
+COLS=${COLS:-$DEFAULT_COLS}
+AXI_DATA_BITS=${AXI_DATA_BITS:-$DEFAULT_AXI_DATA_BITS}
+CLOCK_MHZ=${CLOCK_MHZ:-$DEFAULT_CLOCK_MHZ}
 JOBS=${JOBS:-2}
 RTL=$OUT/rtl
 APPDIR=$OUT/app/$APP
@@ -50,8 +53,8 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"; }
 
 case "$AXI_DATA_BITS" in
-  128) AFI_WIDTH=0 ;;   # config-afi value for a 128-bit HP port
-  64)  AFI_WIDTH=1 ;;   # 64-bit
+  128) AFI_WIDTH=$AFI_WIDTH_128 ;;   # config-afi value for a 128-bit HP port
+  64)  AFI_WIDTH=$AFI_WIDTH_64 ;;
   *) die "AXI_DATA_BITS must be 64 or 128, not $AXI_DATA_BITS" ;;
 esac
 need dtc "install device-tree-compiler"
@@ -59,12 +62,12 @@ mkdir -p "$OUT" "$APPDIR"
 
 if [ "$DTBO_ONLY" -eq 0 ]; then
   # 1. RTL: the shell (hdl/src/shell.rs) and its Vivado wrapper (hdl/src/vivado.rs):
-  # spikeslice_shell.v, spikeslice_kv260_top.v and manifest.json.
+  # $SHELL_FILE, $TOP_FILE and manifest.json.
   cargo run --release -p spikeslice -- gen-rtl --shell \
     --rows "$ROWS" --cols "$COLS" \
     --axi-data-bits "$AXI_DATA_BITS" --clock-mhz "$CLOCK_MHZ" \
     --out "$RTL"
-  for f in spikeslice_shell.v spikeslice_kv260_top.v; do
+  for f in "$SHELL_FILE" "$TOP_FILE"; do
     [ -f "$RTL/$f" ] || die "the generator did not write $RTL/$f"
   done
 
@@ -94,12 +97,16 @@ PL_CLK0_HZ=${PL_CLK0_HZ%%.*}
 case "$PL_CLK0_HZ" in
   ''|*[!0-9]*) die "pl_clk0 rate '$PL_CLK0_HZ' is not an integer number of Hz" ;;
 esac
+# The overlay includes generated/accel.dtsi; the copy of it next to the copy of the
+# overlay gets the build's rate and width.
 DTS=$OUT/$APP.dtsi
+mkdir -p "$OUT/generated"
+cp "$ROOT/constraints/spikeslice.dtsi" "$DTS"
 sed -e "s|assigned-clock-rates = <[0-9]*>; /\* PL_CLK0_HZ \*/|assigned-clock-rates = <$PL_CLK0_HZ>; /* PL_CLK0_HZ */|" \
     -e "/AFI_HP0/s|<4 [0-9]>, <5 [0-9]>|<4 $AFI_WIDTH>, <5 $AFI_WIDTH>|" \
-    "$ROOT/constraints/spikeslice.dtsi" > "$DTS"
-grep -q "assigned-clock-rates = <$PL_CLK0_HZ>;" "$DTS" || die "could not set the clock rate in $DTS"
-grep -q "<4 $AFI_WIDTH>, <5 $AFI_WIDTH>" "$DTS" || die "could not set the HP0 width in $DTS"
+    "$ROOT/constraints/generated/accel.dtsi" > "$OUT/generated/accel.dtsi"
+grep -q "assigned-clock-rates = <$PL_CLK0_HZ>;" "$OUT/generated/accel.dtsi" || die "could not set the clock rate"
+grep -q "<4 $AFI_WIDTH>, <5 $AFI_WIDTH>" "$OUT/generated/accel.dtsi" || die "could not set the HP0 width"
 # Warnings about unresolved phandles (zynqmp_clk, gic, ...) are expected: they are
 # resolved against the running kernel's tree when the overlay is applied.
 dtc -@ -I dts -O dtb -o "$OUT/$APP.dtbo" "$DTS"

@@ -4,25 +4,26 @@
 # *** UNTESTED: this script has never been run in Vivado and its bitstream has never
 # *** been loaded on a KV260. Property and pin names are taken from AMD documentation
 # *** and public block-design scripts (sources below); expect to fix details on the
-# *** first real run. hdl/tests/constraints_ports.rs checks in CI that every name this
-# *** script uses on the accelerator exists in the generated wrapper.
+# *** first real run. Every name and number it shares with the wrapper, the overlay
+# *** and build.sh comes from generated/accel.tcl (written by hdl/src/vivado/kv260.rs);
+# *** hdl/tests/constraints_ports.rs checks in CI that this script restates none.
 #
 # Usage (constraints/build.sh runs it):
 #   vivado -mode batch -source constraints/build.tcl \
 #          -tclargs <rtl_dir> <out_dir> [axi_data_bits] [clock_mhz] [jobs]
 #
-#   rtl_dir        holds spikeslice_shell.v (the generated shell) and
-#                  spikeslice_kv260_top.v (its wrapper, hdl/src/vivado.rs)
-#   out_dir        receives spikeslice.bit, spikeslice.xsa, reports/
-#   axi_data_bits  64 or 128, the DMA master's data width (default 128, the width of
-#                  AcceleratorConfig::default() and the native width of an HP port)
-#   clock_mhz      pl_clk0 in MHz (default 200)
+#   rtl_dir        holds $shell_file (the generated shell) and $top_file (its
+#                  wrapper, hdl/src/vivado.rs)
+#   out_dir        receives $app.bit, $app.xsa, reports/
+#   axi_data_bits  the DMA master's data width, one of $axi_data_widths (default:
+#                  that of AcceleratorConfig::default(), generated/accel.tcl)
+#   clock_mhz      pl_clk0 in MHz (default: the wrapper's nominal clock)
 #   jobs           parallel synthesis/implementation jobs (default 2)
 #
-# Block design:
+# Block design (names as generated/accel.tcl sets them by default):
 #   zynq_ultra_ps_e (KV260 SOM board preset)
-#     M_AXI_HPM0_FPD --> SmartConnect --> spikeslice s_axi_control (AXI4-Lite, 4 KiB at 0xA000_0000)
-#     S_AXI_HP0_FPD  <-- SmartConnect <-- spikeslice m_axi_mem (AXI4, 64/128-bit)
+#     M_AXI_HPM0_FPD --> SmartConnect --> spikeslice s_axi_control (AXI4-Lite, $reg_range at $reg_base)
+#     S_AXI_HP0_FPD  <-- SmartConnect <-- spikeslice m_axi_mem (AXI4, $axi_data_bits bits)
 #     pl_ps_irq0[0]  <-- spikeslice interrupt (level, active high; GIC SPI 89)
 #     pl_clk0 (clock_mhz) --> everything; proc_sys_reset from pl_resetn0
 #
@@ -42,21 +43,16 @@
 #     (constraints/build.sh runs it after this script).
 
 # ---------------------------------------------------------------- parameters
-set top_module      spikeslice_kv260_top
-set shell_file      spikeslice_shell.v
-set top_file        spikeslice_kv260_top.v
+# The names and numbers shared with the generator, the overlay and build.sh
+# (the wrapper's module, files, interfaces and pins; the PS ports and pins they
+# meet; the register window; the defaults of axi_data_bits and clock_mhz) are
+# generated from the Rust tables into generated/accel.tcl.
+set script_dir [file dirname [file normalize [info script]]]
+source [file join $script_dir generated accel.tcl]
 set acc_name        spikeslice_0
 set bd_name         spikeslice_bd
-set app             spikeslice
 set part            xck26-sfvc784-2LV-c
 set board_part_glob xilinx.com:kv260_som:part0:*
-# The accelerator's register window: 4 KiB (12-bit AXI4-Lite address) in the
-# M_AXI_HPM0_FPD aperture (0xA000_0000..0xAFFF_FFFF). The device tree
-# (constraints/spikeslice.dtsi) gives the same base and size to generic-uio.
-set reg_base        0xA0000000
-set reg_range       4K
-set axi_data_bits   128
-set clock_mhz       200
 set jobs            2
 
 if {[llength $argv] < 2} {
@@ -67,10 +63,9 @@ set out_dir [file normalize [lindex $argv 1]]
 if {[llength $argv] > 2} { set axi_data_bits [lindex $argv 2] }
 if {[llength $argv] > 3} { set clock_mhz [lindex $argv 3] }
 if {[llength $argv] > 4} { set jobs [lindex $argv 4] }
-if {$axi_data_bits != 64 && $axi_data_bits != 128} {
-  error "axi_data_bits must be 64 or 128, not $axi_data_bits"
+if {[lsearch -exact $axi_data_widths $axi_data_bits] < 0} {
+  error "axi_data_bits must be one of $axi_data_widths, not $axi_data_bits"
 }
-set script_dir [file dirname [file normalize [info script]]]
 file mkdir $out_dir
 file mkdir [file join $out_dir reports]
 
@@ -130,9 +125,9 @@ if {abs($act_mhz - $clock_mhz) > 0.01 * $clock_mhz} {
 set acc [create_bd_cell -type module -reference $top_module $acc_name]
 
 # The wrapper's m_axi_mem must have the width this script configures HP0 for.
-set acc_mem_width [get_property CONFIG.DATA_WIDTH [get_bd_intf_pins $acc/m_axi_mem]]
+set acc_mem_width [get_property CONFIG.DATA_WIDTH [get_bd_intf_pins $acc/$acc_mem_intf]]
 if {$acc_mem_width != $axi_data_bits} {
-  error "the wrapper's m_axi_mem is $acc_mem_width bits wide but axi_data_bits is $axi_data_bits: regenerate with the same width"
+  error "the wrapper's $acc_mem_intf is $acc_mem_width bits wide but axi_data_bits is $axi_data_bits: regenerate with the same width"
 }
 
 set rst [create_bd_cell -type ip -vlnv xilinx.com:ip:proc_sys_reset rst_pl_clk0]
@@ -142,50 +137,50 @@ set sc_mem [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect smartconnec
 set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {1}] $sc_mem
 
 # Registers: PS -> SmartConnect -> accelerator.
-connect_bd_intf_net [get_bd_intf_pins $ps/M_AXI_HPM0_FPD] [get_bd_intf_pins $sc_ctrl/S00_AXI]
-connect_bd_intf_net [get_bd_intf_pins $sc_ctrl/M00_AXI] [get_bd_intf_pins $acc/s_axi_control]
+connect_bd_intf_net [get_bd_intf_pins $ps/$ps_ctrl_port] [get_bd_intf_pins $sc_ctrl/S00_AXI]
+connect_bd_intf_net [get_bd_intf_pins $sc_ctrl/M00_AXI] [get_bd_intf_pins $acc/$acc_ctrl_intf]
 # Memory: accelerator -> SmartConnect -> HP0 (the SmartConnect also adapts the
 # 64-bit address and 1-bit ID to the port's 49 address and 6 ID bits).
-connect_bd_intf_net [get_bd_intf_pins $acc/m_axi_mem] [get_bd_intf_pins $sc_mem/S00_AXI]
-connect_bd_intf_net [get_bd_intf_pins $sc_mem/M00_AXI] [get_bd_intf_pins $ps/S_AXI_HP0_FPD]
+connect_bd_intf_net [get_bd_intf_pins $acc/$acc_mem_intf] [get_bd_intf_pins $sc_mem/S00_AXI]
+connect_bd_intf_net [get_bd_intf_pins $sc_mem/M00_AXI] [get_bd_intf_pins $ps/$ps_mem_port]
 
 # One clock domain: pl_clk0.
-connect_bd_net [get_bd_pins $ps/pl_clk0] \
+connect_bd_net [get_bd_pins $ps/$ps_clk_pin] \
   [get_bd_pins $ps/maxihpm0_fpd_aclk] \
   [get_bd_pins $ps/saxihp0_fpd_aclk] \
   [get_bd_pins $rst/slowest_sync_clk] \
   [get_bd_pins $sc_ctrl/aclk] \
   [get_bd_pins $sc_mem/aclk] \
-  [get_bd_pins $acc/ap_clk]
+  [get_bd_pins $acc/$acc_clk_pin]
 connect_bd_net [get_bd_pins $ps/pl_resetn0] [get_bd_pins $rst/ext_reset_in]
 connect_bd_net [get_bd_pins $rst/interconnect_aresetn] \
   [get_bd_pins $sc_ctrl/aresetn] \
   [get_bd_pins $sc_mem/aresetn]
-connect_bd_net [get_bd_pins $rst/peripheral_aresetn] [get_bd_pins $acc/ap_rst_n]
+connect_bd_net [get_bd_pins $rst/peripheral_aresetn] [get_bd_pins $acc/$acc_rst_pin]
 
 # Interrupt: level, active high, on pl_ps_irq0[0] = GIC SPI 89 (UG1085).
-connect_bd_net [get_bd_pins $acc/interrupt] [get_bd_pins $ps/pl_ps_irq0]
+connect_bd_net [get_bd_pins $acc/$acc_irq_pin] [get_bd_pins $ps/$ps_irq_pin]
 
 # The wrapper states a nominal FREQ_HZ on ap_clk; use the frequency the PS really
 # makes, or validate_bd_design reports a FREQ_HZ mismatch.
-set clk_hz [get_property CONFIG.FREQ_HZ [get_bd_pins $ps/pl_clk0]]
-if {[catch {set_property CONFIG.FREQ_HZ $clk_hz [get_bd_pins $acc/ap_clk]} msg]} {
-  puts "spikeslice: WARNING: could not set FREQ_HZ on $acc_name/ap_clk ($msg)"
+set clk_hz [get_property CONFIG.FREQ_HZ [get_bd_pins $ps/$ps_clk_pin]]
+if {[catch {set_property CONFIG.FREQ_HZ $clk_hz [get_bd_pins $acc/$acc_clk_pin]} msg]} {
+  puts "spikeslice: WARNING: could not set FREQ_HZ on $acc_name/$acc_clk_pin ($msg)"
 }
 
 # ---------------------------------------------------------------- addresses
 # The register window first, at a fixed place; then everything else (the DMA
 # master's view of DDR through HP0: HP0_DDR_LOW and HP0_DDR_HIGH).
-set ctrl_segs [get_bd_addr_segs -of_objects [get_bd_intf_pins $acc/s_axi_control]]
+set ctrl_segs [get_bd_addr_segs -of_objects [get_bd_intf_pins $acc/$acc_ctrl_intf]]
 if {[llength $ctrl_segs] != 1} {
-  error "expected one address segment on $acc_name/s_axi_control, found: $ctrl_segs"
+  error "expected one address segment on $acc_name/$acc_ctrl_intf, found: $ctrl_segs"
 }
 assign_bd_address -offset $reg_base -range $reg_range \
   -target_address_space [get_bd_addr_spaces $ps/Data] $ctrl_segs
 assign_bd_address
 # HP0 must see DDR, or every DMA access answers DECERR.
-if {[llength [get_bd_addr_segs -quiet -of_objects [get_bd_addr_spaces $acc/m_axi_mem]]] == 0} {
-  error "$acc_name/m_axi_mem has no address segments: HP0 is not mapped"
+if {[llength [get_bd_addr_segs -quiet -of_objects [get_bd_addr_spaces $acc/$acc_mem_intf]]] == 0} {
+  error "$acc_name/$acc_mem_intf has no address segments: HP0 is not mapped"
 }
 
 validate_bd_design

@@ -4,6 +4,9 @@
 //! needs to use the shell as a *module reference* in a block design
 //! (constraints/build.tcl).
 //!
+//! The names and numbers the hand-written constraints share with the wrapper are
+//! written into constraints/generated/ by [`kv260`].
+//!
 //! **UNTESTED IN VIVADO AND ON HARDWARE.** The Verilog is linted with Verilator
 //! (`hdl/tests/constraints_ports.rs`); nobody has yet added it to a Vivado block
 //! design. The attributes follow AMD's documented conventions:
@@ -26,8 +29,9 @@
 //!   Interfaces": names ending in `n`/`_n` (`ap_rst_n`) are inferred active low; the
 //!   attribute states it anyway.
 //!
-//! The shell's port contract (docs/shell.md): `clock`, `rst` (synchronous, active
-//! high), the AXI4-Lite slave `s_axi$*` (12-bit address, 32-bit data), the AXI4 master
+//! The shell's port contract is the shell's own port list ([`contract`], from
+//! `crate::shell::ports`; docs/shell.md): `clock`, `rst` (synchronous, active high),
+//! the AXI4-Lite slave `s_axi$*` (12-bit address, 32-bit data), the AXI4 master
 //! `m_axi$*` (64-bit address, 64- or 128-bit data) without IDs, PROT, CACHE, LOCK, QOS,
 //! REGION or USER, and `irq` (level). The wrapper ties the signals the shell does not
 //! carry: AxPROT = 0, AxCACHE = 0b0011 (normal non-cacheable bufferable, AXI4 A4.4),
@@ -36,7 +40,10 @@
 //! port, has one with the wrong direction or width, or has a port it would not know
 //! how to connect.
 
+pub mod kv260;
+
 use crate::manifest::{Dir, Port};
+use spikeslice_core::accel::AcceleratorConfig;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -63,13 +70,11 @@ pub const RESET_PORT: &str = "ap_rst_n";
 pub const IRQ_PORT: &str = "interrupt";
 
 /// AXI4-Lite address bits: the register window is `1 << REG_ADDR_BITS` = 4 KiB.
-pub const REG_ADDR_BITS: u32 = 12;
-/// AXI4-Lite data bits.
-pub const REG_DATA_BITS: u32 = 32;
+pub const REG_ADDR_BITS: u32 = crate::csr::ADDR_BITS as u32;
 /// Size of the register window in bytes.
 pub const REG_WINDOW_BYTES: u64 = 1 << REG_ADDR_BITS;
 /// AXI4 master address bits (the interconnect slices to the 49 bits of an HP port).
-pub const MEM_ADDR_BITS: u32 = 64;
+pub const MEM_ADDR_BITS: u32 = crate::axi::MASTER_ADDR_BITS as u32;
 /// Width of the tied-off AXI4 master IDs.
 pub const MEM_ID_BITS: u32 = 1;
 /// AxCACHE driven by the wrapper: 0b0011, normal non-cacheable bufferable.
@@ -88,9 +93,10 @@ pub struct WrapperParams {
 }
 
 impl Default for WrapperParams {
+    /// The default accelerator's DMA width at [`DEFAULT_CLOCK_HZ`].
     fn default() -> Self {
         Self {
-            axi_data_bits: 128,
+            axi_data_bits: (AcceleratorConfig::default().axi_data_bytes * 8) as u32,
             clock_hz: DEFAULT_CLOCK_HZ,
         }
     }
@@ -129,142 +135,58 @@ pub enum WrapperError {
     },
 }
 
-/// A width in the contract: fixed, or a function of the master's data width.
-#[derive(Debug, Clone, Copy)]
-enum W {
-    Fixed(u32),
-    Data,
-    Strobe,
-}
-
-impl W {
-    fn bits(self, data_bits: u32) -> u32 {
-        match self {
-            W::Fixed(n) => n,
-            W::Data => data_bits,
-            W::Strobe => data_bits / 8,
-        }
-    }
-}
-
 use Dir::{In, Out};
 
-/// The AXI4-Lite slave signals, direction as seen by the shell.
-const S_AXI: &[(&str, Dir, W)] = &[
-    ("awaddr", In, W::Fixed(REG_ADDR_BITS)),
-    ("awvalid", In, W::Fixed(1)),
-    ("awready", Out, W::Fixed(1)),
-    ("wdata", In, W::Fixed(REG_DATA_BITS)),
-    ("wstrb", In, W::Fixed(REG_DATA_BITS / 8)),
-    ("wvalid", In, W::Fixed(1)),
-    ("wready", Out, W::Fixed(1)),
-    ("bresp", Out, W::Fixed(2)),
-    ("bvalid", Out, W::Fixed(1)),
-    ("bready", In, W::Fixed(1)),
-    ("araddr", In, W::Fixed(REG_ADDR_BITS)),
-    ("arvalid", In, W::Fixed(1)),
-    ("arready", Out, W::Fixed(1)),
-    ("rdata", Out, W::Fixed(REG_DATA_BITS)),
-    ("rresp", Out, W::Fixed(2)),
-    ("rvalid", Out, W::Fixed(1)),
-    ("rready", In, W::Fixed(1)),
-];
-
-/// The AXI4 master signals the shell carries, direction as seen by the shell.
-const M_AXI: &[(&str, Dir, W)] = &[
-    ("awaddr", Out, W::Fixed(MEM_ADDR_BITS)),
-    ("awlen", Out, W::Fixed(8)),
-    ("awsize", Out, W::Fixed(3)),
-    ("awburst", Out, W::Fixed(2)),
-    ("awvalid", Out, W::Fixed(1)),
-    ("awready", In, W::Fixed(1)),
-    ("wdata", Out, W::Data),
-    ("wstrb", Out, W::Strobe),
-    ("wlast", Out, W::Fixed(1)),
-    ("wvalid", Out, W::Fixed(1)),
-    ("wready", In, W::Fixed(1)),
-    ("bresp", In, W::Fixed(2)),
-    ("bvalid", In, W::Fixed(1)),
-    ("bready", Out, W::Fixed(1)),
-    ("araddr", Out, W::Fixed(MEM_ADDR_BITS)),
-    ("arlen", Out, W::Fixed(8)),
-    ("arsize", Out, W::Fixed(3)),
-    ("arburst", Out, W::Fixed(2)),
-    ("arvalid", Out, W::Fixed(1)),
-    ("arready", In, W::Fixed(1)),
-    ("rdata", In, W::Data),
-    ("rresp", In, W::Fixed(2)),
-    ("rlast", In, W::Fixed(1)),
-    ("rvalid", In, W::Fixed(1)),
-    ("rready", Out, W::Fixed(1)),
-];
-
-/// AXI4 master signals the shell does not carry: (suffix, width, tied value). Outputs
-/// of the wrapper.
+/// AXI4 master signals the shell does not carry, on both address channels (`aw*`,
+/// `ar*`): (suffix, width, tied value). Outputs of the wrapper.
 const M_AXI_TIED: &[(&str, u32, u32)] = &[
-    ("awid", MEM_ID_BITS, 0),
-    ("awlock", 1, 0),
-    ("awcache", 4, AXCACHE),
-    ("awprot", 3, 0),
-    ("awqos", 4, 0),
-    ("awregion", 4, 0),
-    ("arid", MEM_ID_BITS, 0),
-    ("arlock", 1, 0),
-    ("arcache", 4, AXCACHE),
-    ("arprot", 3, 0),
-    ("arqos", 4, 0),
-    ("arregion", 4, 0),
+    ("id", MEM_ID_BITS, 0),
+    ("lock", 1, 0),
+    ("cache", 4, AXCACHE),
+    ("prot", 3, 0),
+    ("qos", 4, 0),
+    ("region", 4, 0),
 ];
+
+/// Every tied signal: (wrapper port suffix, width, value), `aw*` then `ar*`.
+fn tied() -> impl Iterator<Item = (String, u32, u32)> {
+    ["aw", "ar"].into_iter().flat_map(|ch| {
+        M_AXI_TIED
+            .iter()
+            .map(move |(sig, width, value)| (format!("{ch}{sig}"), *width, *value))
+    })
+}
 
 /// AXI4 master response IDs the wrapper accepts and ignores (inputs of the wrapper).
 const M_AXI_IGNORED: &[(&str, u32)] = &[("bid", MEM_ID_BITS), ("rid", MEM_ID_BITS)];
 
-/// One connection between a shell port and a wrapper port.
-struct Conn {
-    shell: String,
-    dir: Dir,
-    width: u32,
-    wrapper: String,
+/// The top port contract for an AXI4 master of `data_bits`: the port list of the
+/// shell the generator builds (`crate::shell::ports`), so the wrapper's tables are
+/// the shell's and cannot drift from it.
+pub fn contract(data_bits: u32) -> Vec<Port> {
+    crate::shell::ports(&AcceleratorConfig {
+        axi_data_bytes: data_bits as usize / 8,
+        ..AcceleratorConfig::default()
+    })
 }
 
-fn contract(data_bits: u32) -> Vec<Conn> {
-    let mut c = vec![
-        Conn {
-            shell: "clock".into(),
-            dir: In,
-            width: 1,
-            wrapper: CLOCK_PORT.into(),
-        },
-        Conn {
-            shell: "rst".into(),
-            dir: In,
-            width: 1,
-            wrapper: String::new(), // driven by the inverted reset, not a top port
-        },
-    ];
-    for (sig, dir, w) in S_AXI {
-        c.push(Conn {
-            shell: format!("s_axi${sig}"),
-            dir: *dir,
-            width: w.bits(data_bits),
-            wrapper: format!("{S_AXI_IF}_{sig}"),
-        });
+/// The wrapper port a shell port is connected to; `rst` has none (the wrapper
+/// drives it with the inverted `ap_rst_n`).
+fn wrapper_port(shell_port: &str) -> Option<String> {
+    match shell_port {
+        "clock" => Some(CLOCK_PORT.into()),
+        "rst" => None,
+        "irq" => Some(IRQ_PORT.into()),
+        _ => {
+            let (bundle, sig) = shell_port.split_once('$')?;
+            let intf = match bundle {
+                "s_axi" => S_AXI_IF,
+                "m_axi" => M_AXI_IF,
+                _ => return None,
+            };
+            Some(format!("{intf}_{sig}"))
+        }
     }
-    for (sig, dir, w) in M_AXI {
-        c.push(Conn {
-            shell: format!("m_axi${sig}"),
-            dir: *dir,
-            width: w.bits(data_bits),
-            wrapper: format!("{M_AXI_IF}_{sig}"),
-        });
-    }
-    c.push(Conn {
-        shell: "irq".into(),
-        dir: Out,
-        width: 1,
-        wrapper: IRQ_PORT.into(),
-    });
-    c
 }
 
 fn check_params(p: &WrapperParams) -> Result<(), WrapperError> {
@@ -293,7 +215,7 @@ pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), 
         if shell_ports[..i].iter().any(|q| q.name == port.name) {
             return Err(WrapperError::Duplicate(port.name.clone()));
         }
-        let Some(c) = contract.iter().find(|c| c.shell == port.name) else {
+        let Some(c) = contract.iter().find(|c| c.name == port.name) else {
             return Err(WrapperError::Unknown(port.name.clone()));
         };
         if c.dir != port.dir || c.width != port.width {
@@ -306,8 +228,8 @@ pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), 
     }
     let missing: Vec<String> = contract
         .iter()
-        .filter(|c| !shell_ports.iter().any(|q| q.name == c.shell))
-        .map(|c| format!("`{}` ({})", c.shell, describe(c.dir, c.width)))
+        .filter(|c| !shell_ports.iter().any(|q| q.name == c.name))
+        .map(|c| format!("`{}` ({})", c.name, describe(c.dir, c.width)))
         .collect();
     if !missing.is_empty() {
         return Err(WrapperError::Missing(missing));
@@ -318,20 +240,19 @@ pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), 
 /// Every top-level port of the wrapper, in declaration order (directions as seen by
 /// the wrapper). constraints/build.tcl and the device tree name these.
 pub fn wrapper_ports(p: &WrapperParams) -> Vec<Port> {
-    let d = p.axi_data_bits;
     let port = |name: String, dir: Dir, width: u32| Port { name, dir, width };
     let mut v = vec![
         port(CLOCK_PORT.into(), In, 1),
         port(RESET_PORT.into(), In, 1),
     ];
-    for (sig, dir, w) in S_AXI {
-        v.push(port(format!("{S_AXI_IF}_{sig}"), *dir, w.bits(d)));
+    for c in contract(p.axi_data_bits) {
+        if c.name.contains('$') {
+            let name = wrapper_port(&c.name).expect("every bus port has a wrapper port");
+            v.push(port(name, c.dir, c.width));
+        }
     }
-    for (sig, dir, w) in M_AXI {
-        v.push(port(format!("{M_AXI_IF}_{sig}"), *dir, w.bits(d)));
-    }
-    for (sig, width, _) in M_AXI_TIED {
-        v.push(port(format!("{M_AXI_IF}_{sig}"), Out, *width));
+    for (sig, width, _) in tied() {
+        v.push(port(format!("{M_AXI_IF}_{sig}"), Out, width));
     }
     for (sig, width) in M_AXI_IGNORED {
         v.push(port(format!("{M_AXI_IF}_{sig}"), In, *width));
@@ -357,7 +278,7 @@ fn decl(dir: Dir, width: u32, name: &str) -> String {
 }
 
 /// The X_ attributes of wrapper port `name`, if it carries any.
-fn attributes(name: &str, p: &WrapperParams) -> Vec<String> {
+fn attributes(name: &str, p: &WrapperParams, lite_data_bits: u32) -> Vec<String> {
     let info = |vlnv: &str, intf: &str, logical: &str| {
         format!("(* X_INTERFACE_INFO = \"{vlnv} {intf} {logical}\" *)")
     };
@@ -412,7 +333,7 @@ fn attributes(name: &str, p: &WrapperParams) -> Vec<String> {
                 a.push(mode("slave"));
                 a.push(param(format!(
                     "XIL_INTERFACENAME {intf}, PROTOCOL AXI4LITE, DATA_WIDTH \
-                     {REG_DATA_BITS}, ADDR_WIDTH {REG_ADDR_BITS}, READ_WRITE_MODE READ_WRITE"
+                     {lite_data_bits}, ADDR_WIDTH {REG_ADDR_BITS}, READ_WRITE_MODE READ_WRITE"
                 )));
             }
         }
@@ -427,6 +348,10 @@ fn attributes(name: &str, p: &WrapperParams) -> Vec<String> {
 pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, WrapperError> {
     check_shell_ports(shell_ports, p)?;
     let ports = wrapper_ports(p);
+    let lite_data_bits = ports
+        .iter()
+        .find(|q| q.name == format!("{S_AXI_IF}_wdata"))
+        .map_or(0, |q| q.width);
     let mut v = String::new();
     let _ = write!(
         v,
@@ -459,7 +384,7 @@ pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, Wrappe
         if let Some(w) = waiver {
             let _ = writeln!(v, "  /* verilator lint_off {w} */");
         }
-        for a in attributes(&q.name, p) {
+        for a in attributes(&q.name, p, lite_data_bits) {
             let _ = writeln!(v, "  {a}");
         }
         v.push_str(&decl(q.dir, q.width, &q.name));
@@ -473,15 +398,15 @@ pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, Wrappe
          wire rst = ~ap_rst_n;\n\n",
     );
     v.push_str("  // Signals the shell does not carry (docs/shell.md): one ID, AxCACHE = 0b0011\n  // (normal non-cacheable bufferable), everything else 0.\n");
-    for (sig, width, value) in M_AXI_TIED {
+    for (sig, width, value) in tied() {
         let _ = writeln!(v, "  assign {M_AXI_IF}_{sig} = {width}'d{value};");
     }
     let _ = write!(v, "\n  {SHELL_NAME} {SHELL_INSTANCE} (\n");
     let conns: Vec<String> = contract(p.axi_data_bits)
         .iter()
         .map(|c| {
-            let to = if c.shell == "rst" { "rst" } else { &c.wrapper };
-            format!("    .{}({to})", c.shell)
+            let to = wrapper_port(&c.name).unwrap_or_else(|| "rst".into());
+            format!("    .{}({to})", c.name)
         })
         .collect();
     let _ = writeln!(v, "{}\n  );\n\nendmodule", conns.join(",\n"));
@@ -509,69 +434,6 @@ pub fn generate(
 mod tests {
     use super::*;
 
-    /// The contract of the task statement, written out independently of the tables
-    /// above (so a typo in either shows up).
-    fn contract_ports(d: u32) -> Vec<Port> {
-        let p = |name: &str, dir: Dir, width: u32| Port {
-            name: name.into(),
-            dir,
-            width,
-        };
-        let mut v = vec![p("clock", In, 1), p("rst", In, 1)];
-        for (n, dir, w) in [
-            ("awaddr", In, 12),
-            ("awvalid", In, 1),
-            ("awready", Out, 1),
-            ("wdata", In, 32),
-            ("wstrb", In, 4),
-            ("wvalid", In, 1),
-            ("wready", Out, 1),
-            ("bresp", Out, 2),
-            ("bvalid", Out, 1),
-            ("bready", In, 1),
-            ("araddr", In, 12),
-            ("arvalid", In, 1),
-            ("arready", Out, 1),
-            ("rdata", Out, 32),
-            ("rresp", Out, 2),
-            ("rvalid", Out, 1),
-            ("rready", In, 1),
-        ] {
-            v.push(p(&format!("s_axi${n}"), dir, w));
-        }
-        for (n, dir, w) in [
-            ("awaddr", Out, 64),
-            ("awlen", Out, 8),
-            ("awsize", Out, 3),
-            ("awburst", Out, 2),
-            ("awvalid", Out, 1),
-            ("awready", In, 1),
-            ("wdata", Out, d),
-            ("wstrb", Out, d / 8),
-            ("wlast", Out, 1),
-            ("wvalid", Out, 1),
-            ("wready", In, 1),
-            ("bresp", In, 2),
-            ("bvalid", In, 1),
-            ("bready", Out, 1),
-            ("araddr", Out, 64),
-            ("arlen", Out, 8),
-            ("arsize", Out, 3),
-            ("arburst", Out, 2),
-            ("arvalid", Out, 1),
-            ("arready", In, 1),
-            ("rdata", In, d),
-            ("rresp", In, 2),
-            ("rlast", In, 1),
-            ("rvalid", In, 1),
-            ("rready", Out, 1),
-        ] {
-            v.push(p(&format!("m_axi${n}"), dir, w));
-        }
-        v.push(p("irq", Out, 1));
-        v
-    }
-
     fn params(d: u32) -> WrapperParams {
         WrapperParams {
             axi_data_bits: d,
@@ -582,7 +444,7 @@ mod tests {
     #[test]
     fn contract_is_accepted_at_both_widths_and_every_port_is_connected() {
         for d in [64, 128] {
-            let ports = contract_ports(d);
+            let ports = contract(d);
             let v = verilog(&ports, &params(d)).unwrap();
             assert!(v.contains(&format!("module {TOP_NAME} (")));
             assert!(v.contains(&format!("{SHELL_NAME} {SHELL_INSTANCE} (")));
@@ -604,7 +466,7 @@ mod tests {
 
     #[test]
     fn ports_are_declared_with_their_attributes() {
-        let v = verilog(&contract_ports(128), &params(128)).unwrap();
+        let v = verilog(&contract(128), &params(128)).unwrap();
         for needle in [
             "(* X_INTERFACE_INFO = \"xilinx.com:signal:clock:1.0 ap_clk CLK\" *)",
             "ASSOCIATED_BUSIF s_axi_control:m_axi_mem, ASSOCIATED_RESET ap_rst_n, FREQ_HZ 200000000",
@@ -640,7 +502,7 @@ mod tests {
 
     #[test]
     fn every_missing_port_is_refused_by_name() {
-        let full = contract_ports(64);
+        let full = contract(64);
         for i in 0..full.len() {
             let mut ports = full.clone();
             let gone = ports.remove(i);
@@ -659,18 +521,18 @@ mod tests {
     #[test]
     fn wrong_widths_directions_unknown_and_duplicate_ports_are_refused() {
         // A 64-bit shell wrapped as a 128-bit one.
-        let err = verilog(&contract_ports(64), &params(128)).unwrap_err();
+        let err = verilog(&contract(64), &params(128)).unwrap_err();
         assert!(
             matches!(err, WrapperError::Mismatch { ref name, .. } if name == "m_axi$wdata"),
             "{err}"
         );
-        let mut ports = contract_ports(128);
+        let mut ports = contract(128);
         ports[1].dir = Out; // rst as an output
         assert!(matches!(
             verilog(&ports, &params(128)),
             Err(WrapperError::Mismatch { .. })
         ));
-        let mut ports = contract_ports(128);
+        let mut ports = contract(128);
         ports.push(Port {
             name: "debug".into(),
             dir: Out,
@@ -680,7 +542,7 @@ mod tests {
         assert!(err
             .to_string()
             .contains("`debug` is not in the top port contract"));
-        let mut ports = contract_ports(128);
+        let mut ports = contract(128);
         ports.push(ports[0].clone());
         assert!(matches!(
             verilog(&ports, &params(128)),
@@ -690,7 +552,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_refused() {
-        let ports = contract_ports(64);
+        let ports = contract(64);
         assert!(matches!(
             verilog(&ports, &params(32)),
             Err(WrapperError::DataWidth(32))

@@ -1,25 +1,23 @@
-//! The Vivado scripts and the device tree against the generated wrapper and the
-//! register map (constraints/, hdl/src/vivado.rs; docs/board.md).
+//! The hand-written Vivado script, overlay and build script against what the
+//! generator writes for them (constraints/, hdl/src/vivado.rs; docs/board.md).
 //!
-//! Nothing in constraints/ can run in CI (no Vivado, no board), so this test checks
-//! what can be checked without them: every accelerator pin, interface and address
-//! space that constraints/build.tcl names exists in the wrapper Verilog generated
-//! from the shell's port list; every wrapper interface is connected; the AXI data
-//! width the script configures HP0 for is the wrapper's; the register window and the
-//! interrupt in constraints/spikeslice.dtsi agree with build.tcl, with the register
-//! map (core/src/accel/regmap.rs) and with the daemon's defaults; the wrapper lints
-//! clean with `verilator --lint-only -Wall` next to a stub of the shell; and the
-//! overlay compiles with `dtc`.
-//!
-//! The shell's port list is the generated shell's (`spikeslice_hdl::shell::ports`),
-//! the same list `gen-rtl --shell` writes into manifest.json.
+//! The names and numbers the constraints share with the generated wrapper, the
+//! register map and the default accelerator are generated into
+//! constraints/generated/ (`spikeslice_hdl::vivado::kv260`); the first test fails
+//! when a committed file differs from what the code writes, and
+//! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test constraints_ports`
+//! rewrites them. The other checks cover what is still written by hand: that
+//! build.tcl, spikeslice.dtsi and build.sh include the generated pieces and
+//! restate none of their facts, the block-design connections on the PS side, and
+//! the daemon's defaults (firmware/src/main.rs) against the generated names. The
+//! wrapper lints clean with `verilator --lint-only -Wall` next to a stub of the
+//! shell, and the overlay compiles with `dtc`.
 //!
 //! The checks are functions returning the problems they find, so
-//! `checks_can_fail` can show that a renamed port, pin or window is caught.
+//! `checks_can_fail` can show that a restated fact or a lost include is caught.
 
-use spikeslice_core::accel::{regmap, AcceleratorConfig};
 use spikeslice_hdl::manifest::{Dir, Port};
-use spikeslice_hdl::vivado::{self, WrapperParams};
+use spikeslice_hdl::vivado::{self, kv260, WrapperParams};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,10 +27,7 @@ mod common;
 /// The generated shell's ports (its manifest) for an AXI4 master of
 /// `axi_data_bits` data bits.
 fn shell_ports(axi_data_bits: u32) -> Vec<Port> {
-    spikeslice_hdl::shell::ports(&AcceleratorConfig {
-        axi_data_bytes: axi_data_bits as usize / 8,
-        ..AcceleratorConfig::default()
-    })
+    vivado::contract(axi_data_bits)
 }
 
 fn repo() -> PathBuf {
@@ -47,70 +42,40 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
 }
 
-/// The default width: `AcceleratorConfig::default()`'s DMA master.
-fn default_axi_bits() -> u32 {
-    (AcceleratorConfig::default().axi_data_bytes * 8) as u32
-}
-
 fn wrapper_text(axi_data_bits: u32) -> String {
     let p = WrapperParams {
         axi_data_bits,
-        clock_hz: vivado::DEFAULT_CLOCK_HZ,
+        ..WrapperParams::default()
     };
     vivado::verilog(&shell_ports(axi_data_bits), &p).expect("the contract is accepted")
 }
 
+fn assert_none(problems: Vec<String>) {
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ------------------------------------------------------------------ generated
+
+#[test]
+fn generated_files_are_current() {
+    let bless = std::env::var_os("SPIKESLICE_BLESS").is_some();
+    for (rel, want) in kv260::files() {
+        let path = repo().join(&rel);
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{rel} is stale: run SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test constraints_ports"
+        );
+    }
+}
+
 // ------------------------------------------------------------------ parsing
 
-/// What the wrapper's Verilog declares, read from the text (not from the generator's
-/// tables, so the test checks the file Vivado will read).
-#[derive(Debug, Default)]
-struct Wrapper {
-    module: String,
-    /// Top-level ports: name -> (direction, width).
-    ports: BTreeMap<String, (Dir, u32)>,
-    /// Interfaces named in X_INTERFACE_INFO: name -> its logical ports.
-    interfaces: BTreeMap<String, Vec<String>>,
-    /// Every X_INTERFACE_PARAMETER string.
-    parameters: Vec<String>,
-}
-
-fn parse_wrapper(v: &str) -> Wrapper {
-    let mut w = Wrapper::default();
-    for line in v.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("module ") {
-            w.module = rest.split([' ', '(']).next().unwrap_or("").to_string();
-        } else if let Some(rest) = line.strip_prefix("(* X_INTERFACE_INFO = \"") {
-            let body = rest.split('"').next().unwrap_or("");
-            let f: Vec<&str> = body.split_whitespace().collect();
-            if f.len() == 3 {
-                w.interfaces
-                    .entry(f[1].to_string())
-                    .or_default()
-                    .push(f[2].to_string());
-            }
-        } else if let Some(rest) = line.strip_prefix("(* X_INTERFACE_PARAMETER = \"") {
-            w.parameters
-                .push(rest.split('"').next().unwrap_or("").to_string());
-        } else if line.starts_with("input ") || line.starts_with("output ") {
-            let dir = if line.starts_with("input") {
-                Dir::In
-            } else {
-                Dir::Out
-            };
-            let decl = line.trim_end_matches(';');
-            let width = match (decl.find('['), decl.find(':')) {
-                (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<u32>().unwrap_or(0) + 1,
-                _ => 1,
-            };
-            let name = decl.split_whitespace().last().unwrap_or("").to_string();
-            w.ports.insert(name, (dir, width));
-        }
-    }
-    w
-}
-
-/// One TCL command per entry: continuation lines joined, comments dropped.
+/// One Tcl command per entry: continuation lines joined, comments dropped.
 fn tcl_statements(tcl: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -130,8 +95,8 @@ fn tcl_statements(tcl: &str) -> Vec<String> {
     out
 }
 
-/// `set name value` at the top level of the script: the defaults.
-fn tcl_defaults(tcl: &str) -> BTreeMap<String, String> {
+/// `set name value` at the top level of a script.
+fn tcl_sets(tcl: &str) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
     for line in tcl.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -142,83 +107,22 @@ fn tcl_defaults(tcl: &str) -> BTreeMap<String, String> {
     vars
 }
 
-/// Every use of the accelerator cell in the script: (command, name after `$acc/`).
-fn tcl_acc_refs(tcl: &str) -> Vec<(String, String)> {
+/// What follows each `$<cell>/` in the script: a pin, interface or address space.
+fn tcl_cell_refs(tcl: &str, cell: &str) -> Vec<String> {
+    let tag = format!("${cell}/");
     let mut refs = Vec::new();
     for st in tcl_statements(tcl) {
         let mut rest = st.as_str();
-        while let Some(at) = rest.find("$acc/") {
-            let before = rest[..at].trim_end();
-            let cmd = before
-                .rsplit(['[', ' '])
-                .find(|s| !s.is_empty() && !s.starts_with('-'))
-                .unwrap_or("")
-                .to_string();
-            let name: String = rest[at + 5..]
+        while let Some(at) = rest.find(&tag) {
+            rest = &rest[at + tag.len()..];
+            let name: String = rest
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
                 .collect();
-            refs.push((cmd, name));
-            rest = &rest[at + 5..];
+            refs.push(name);
         }
     }
     refs
-}
-
-/// The body of the device-tree node `<header> {`.
-fn dts_node<'a>(dts: &'a str, header: &str) -> Option<&'a str> {
-    let start = dts.find(&format!("{header} {{"))?;
-    let open = start + dts[start..].find('{')?;
-    let mut depth = 0;
-    for (i, c) in dts[open..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(&dts[open + 1..open + i]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The node (body) that has `compatible = "<compat>"`.
-fn dts_node_compatible<'a>(dts: &'a str, compat: &str) -> Option<&'a str> {
-    let at = dts.find(&format!("compatible = \"{compat}\""))?;
-    let open = dts[..at].rfind('{')?;
-    let header_start = dts[..open].rfind(['\n', ';']).map_or(0, |i| i + 1);
-    dts_node(&dts[header_start..], dts[header_start..open].trim())
-}
-
-fn parse_cell(s: &str) -> Option<u64> {
-    let s = s.trim();
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
-/// The cells of `prop = <...>` (the first group only), and of all groups for
-/// `prop = <a b>, <c d>`.
-fn dts_cells(node: &str, prop: &str) -> Option<Vec<u64>> {
-    let at = node.find(&format!("{prop} = "))?;
-    let value = &node[at + prop.len() + 3..];
-    let end = value.find(';')?;
-    let cells: Option<Vec<u64>> = value[..end]
-        .split(['<', '>', ',', ' ', '\t'])
-        .filter(|s| !s.is_empty())
-        .map(parse_cell)
-        .collect();
-    cells
-}
-
-fn dts_string(node: &str, prop: &str) -> Option<String> {
-    let at = node.find(&format!("{prop} = \""))?;
-    let rest = &node[at + prop.len() + 4..];
-    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// The default of a `spikeslice-fw` flag, from firmware/src/main.rs
@@ -232,357 +136,170 @@ fn firmware_default(main_rs: &str, field: &str) -> Option<String> {
 
 // ------------------------------------------------------------------ checks
 
-/// build.tcl against the wrapper. Returns the problems found.
-fn check_tcl(tcl: &str, wrapper: &Wrapper) -> Vec<String> {
+/// build.tcl: sources the generated names, restates none, names the wrapper and the
+/// PS only through them, and connects every wrapper interface.
+fn check_tcl(tcl: &str, generated: &str) -> Vec<String> {
     let mut bad = Vec::new();
-    let vars = tcl_defaults(tcl);
-    let var = |n: &str| vars.get(n).cloned().unwrap_or_default();
+    let shared = tcl_sets(generated);
     let stmts = tcl_statements(tcl);
-
-    // The module reference names the wrapper; the files are the generator's.
-    if var("top_module") != wrapper.module || wrapper.module != vivado::TOP_NAME {
-        bad.push(format!(
-            "build.tcl top_module {:?}, wrapper module {:?}, generator {:?}",
-            var("top_module"),
-            wrapper.module,
-            vivado::TOP_NAME
-        ));
-    }
     if !stmts
         .iter()
-        .any(|s| s.contains("create_bd_cell -type module -reference $top_module $acc_name"))
+        .any(|s| s == "source [file join $script_dir generated accel.tcl]")
     {
-        bad.push("build.tcl does not instantiate $top_module as a module reference".into());
+        bad.push("build.tcl does not source generated/accel.tcl".into());
     }
-    for (v, want) in [
-        ("shell_file", vivado::SHELL_FILE),
-        ("top_file", vivado::VERILOG_FILE),
-    ] {
-        if var(v) != want {
-            bad.push(format!("build.tcl {v} = {:?}, expected {want:?}", var(v)));
-        }
-    }
-
-    // Every accelerator pin, interface and address space the script names exists.
-    let refs = tcl_acc_refs(tcl);
-    for (cmd, name) in &refs {
-        let ok = match cmd.as_str() {
-            "get_bd_pins" => wrapper.ports.contains_key(name),
-            "get_bd_intf_pins" => wrapper.interfaces.contains_key(name),
-            // An address space belongs to a master interface.
-            "get_bd_addr_spaces" => {
-                wrapper.interfaces.contains_key(name)
-                    && wrapper
-                        .ports
-                        .get(&format!("{name}_awaddr"))
-                        .is_some_and(|(d, _)| *d == Dir::Out)
-            }
-            _ => false,
-        };
-        if !ok {
+    for (name, value) in tcl_sets(tcl) {
+        if shared.contains_key(&name) {
             bad.push(format!(
-                "build.tcl uses `{cmd} $acc/{name}`, which the wrapper {} does not have",
-                wrapper.module
+                "build.tcl sets {name} {value}, which generated/accel.tcl holds"
             ));
         }
     }
-    // ... and every wrapper interface (AXI, clock, reset, interrupt) is connected.
-    for intf in wrapper.interfaces.keys() {
-        let connected = stmts.iter().any(|s| {
+    // Pins and interfaces of the accelerator and the PS only through the generated
+    // names (the PS's clock and interrupt pins pair with the overlay's numbers).
+    for cell in ["acc", "ps"] {
+        for name in tcl_cell_refs(tcl, cell) {
+            let generated_var = name
+                .strip_prefix('$')
+                .is_some_and(|v| shared.contains_key(v));
+            let ps_side = cell == "ps" && !name.starts_with('$');
+            if !generated_var && !ps_side {
+                bad.push(format!("build.tcl names `${cell}/{name}` by hand"));
+            }
+        }
+    }
+    for name in ["pl_clk0", "pl_ps_irq0", "S_AXI_HP0_FPD", "M_AXI_HPM0_FPD"] {
+        if tcl_cell_refs(tcl, "ps").iter().any(|n| n == name) {
+            bad.push(format!("build.tcl names the PS's {name} by hand"));
+        }
+    }
+    // The connections written by hand: each generated interface and pin, to what.
+    let connected = |a: &str, b: &str| {
+        stmts.iter().any(|s| {
             (s.starts_with("connect_bd_net") || s.starts_with("connect_bd_intf_net"))
-                && (s.contains(&format!("$acc/{intf}]")))
-        });
-        if !connected {
-            bad.push(format!("build.tcl never connects the wrapper's {intf}"));
-        }
-    }
-
-    // Specific connections.
-    let net_with = |a: &str, b: &str| {
-        stmts
-            .iter()
-            .any(|s| s.starts_with("connect_bd_net") && s.contains(a) && s.contains(b))
+                && s.contains(&format!("{a}]"))
+                && s.contains(&format!("{b}]"))
+        })
     };
-    for (a, b, what) in [
-        (
-            format!("$acc/{}]", vivado::CLOCK_PORT),
-            "$ps/pl_clk0]".to_string(),
-            "the clock to pl_clk0",
-        ),
-        (
-            format!("$acc/{}]", vivado::RESET_PORT),
-            "$rst/peripheral_aresetn]".to_string(),
-            "the active-low reset to proc_sys_reset's peripheral_aresetn",
-        ),
-        (
-            format!("$acc/{}]", vivado::IRQ_PORT),
-            "$ps/pl_ps_irq0]".to_string(),
-            "the interrupt to pl_ps_irq0",
-        ),
+    for (a, b) in [
+        ("$acc/$acc_clk_pin", "$ps/$ps_clk_pin"),
+        ("$acc/$acc_rst_pin", "$rst/peripheral_aresetn"),
+        ("$acc/$acc_irq_pin", "$ps/$ps_irq_pin"),
+        ("$acc/$acc_ctrl_intf", "$sc_ctrl/M00_AXI"),
+        ("$ps/$ps_ctrl_port", "$sc_ctrl/S00_AXI"),
+        ("$acc/$acc_mem_intf", "$sc_mem/S00_AXI"),
+        ("$ps/$ps_mem_port", "$sc_mem/M00_AXI"),
     ] {
-        if !net_with(&a, &b) {
-            bad.push(format!("build.tcl does not connect {what}"));
+        if !connected(a, b) {
+            bad.push(format!("build.tcl does not connect {a} to {b}"));
         }
     }
-    for needle in [
-        format!(
-            "[get_bd_intf_pins $sc_ctrl/M00_AXI] [get_bd_intf_pins $acc/{}]",
-            vivado::S_AXI_IF
-        ),
-        format!(
-            "[get_bd_intf_pins $acc/{}] [get_bd_intf_pins $sc_mem/S00_AXI]",
-            vivado::M_AXI_IF
-        ),
-        "[get_bd_intf_pins $ps/M_AXI_HPM0_FPD] [get_bd_intf_pins $sc_ctrl/S00_AXI]".into(),
-        "[get_bd_intf_pins $sc_mem/M00_AXI] [get_bd_intf_pins $ps/S_AXI_HP0_FPD]".into(),
-    ] {
-        if !stmts.iter().any(|s| s.contains(&needle)) {
-            bad.push(format!("build.tcl lacks the connection {needle}"));
-        }
-    }
-
-    // The AXI data width: the script's default is the accelerator's default and the
-    // wrapper's, HP0 is configured from it, and the script checks the wrapper's.
-    let tcl_bits: u32 = var("axi_data_bits").parse().unwrap_or(0);
-    let wrapper_bits = wrapper
-        .ports
-        .get(&format!("{}_rdata", vivado::M_AXI_IF))
-        .map(|p| p.1);
-    if Some(tcl_bits) != wrapper_bits || tcl_bits != default_axi_bits() {
-        bad.push(format!(
-            "AXI data width: build.tcl {tcl_bits}, wrapper {wrapper_bits:?}, AcceleratorConfig::default() {}",
-            default_axi_bits()
-        ));
-    }
-    let param = format!(
-        "XIL_INTERFACENAME {}, PROTOCOL AXI4, DATA_WIDTH {tcl_bits},",
-        vivado::M_AXI_IF
-    );
-    if !wrapper.parameters.iter().any(|p| p.starts_with(&param)) {
-        bad.push(format!(
-            "the wrapper's m_axi_mem does not declare DATA_WIDTH {tcl_bits}"
-        ));
-    }
+    // The DMA width configures HP0 and is checked against the wrapper; the register
+    // window is placed at the generated base and size.
     for needle in [
         "CONFIG.PSU__SAXIGP2__DATA_WIDTH $axi_data_bits",
         "CONFIG.PSU__USE__S_AXI_GP2 {1}",
         "CONFIG.PSU__USE__M_AXI_GP0 {1}",
         "CONFIG.PSU__USE__IRQ0 {1}",
         "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ $clock_mhz",
-        "set acc_mem_width [get_property CONFIG.DATA_WIDTH [get_bd_intf_pins $acc/m_axi_mem]]",
+        "set acc_mem_width [get_property CONFIG.DATA_WIDTH [get_bd_intf_pins $acc/$acc_mem_intf]]",
         "if {$acc_mem_width != $axi_data_bits}",
+        "if {[lsearch -exact $axi_data_widths $axi_data_bits] < 0}",
+        "set acc [create_bd_cell -type module -reference $top_module $acc_name]",
+        "assign_bd_address -offset $reg_base -range $reg_range",
     ] {
         if !stmts.iter().any(|s| s.contains(needle)) {
             bad.push(format!("build.tcl lacks `{needle}`"));
         }
     }
-
-    // The register window: the wrapper's AXI4-Lite address width gives its size.
-    let lite_bits = wrapper
-        .ports
-        .get(&format!("{}_awaddr", vivado::S_AXI_IF))
-        .map_or(0, |p| p.1);
-    if var("reg_range") != "4K" || (1u64 << lite_bits) != vivado::REG_WINDOW_BYTES {
-        bad.push(format!(
-            "register window: build.tcl range {}, wrapper {} address bits",
-            var("reg_range"),
-            lite_bits
-        ));
-    }
-    if !stmts.iter().any(|s| {
-        s.starts_with("assign_bd_address -offset $reg_base -range $reg_range")
-            && s.contains("$ctrl_segs")
-    }) {
-        bad.push("build.tcl does not place the register window at $reg_base".into());
-    }
-    // Clock default: the wrapper's nominal FREQ_HZ.
-    let mhz: u64 = var("clock_mhz").parse().unwrap_or(0);
-    if mhz * 1_000_000 != vivado::DEFAULT_CLOCK_HZ {
-        bad.push(format!(
-            "build.tcl clock_mhz {mhz} is not the wrapper's default {} Hz",
-            vivado::DEFAULT_CLOCK_HZ
-        ));
-    }
     bad
 }
 
-/// spikeslice.dtsi against build.tcl, the register map, the wrapper and the daemon.
-fn check_dtsi(dts: &str, tcl: &str, wrapper: &Wrapper, main_rs: &str) -> Vec<String> {
+/// spikeslice.dtsi holds no node of its own: everything comes from the generated
+/// include. The daemon's defaults are the generated names.
+fn check_dtsi(dts: &str, main_rs: &str) -> Vec<String> {
     let mut bad = Vec::new();
-    let vars = tcl_defaults(tcl);
-    let tcl_base = vars.get("reg_base").and_then(|s| parse_cell(s));
-
-    // The register window.
-    match dts_node_compatible(dts, "generic-uio") {
-        None => bad.push("spikeslice.dtsi has no generic-uio node".into()),
-        Some(uio) => {
-            match dts_cells(uio, "reg").as_deref() {
-                Some([hi, lo, shi, slo]) => {
-                    let base = (hi << 32) | lo;
-                    let size = (shi << 32) | slo;
-                    if Some(base) != tcl_base {
-                        bad.push(format!(
-                            "dtsi register base 0x{base:X}, build.tcl reg_base {tcl_base:X?}"
-                        ));
-                    }
-                    if size != vivado::REG_WINDOW_BYTES {
-                        bad.push(format!(
-                            "dtsi register window 0x{size:X} bytes, the wrapper's AXI4-Lite decodes 0x{:X}",
-                            vivado::REG_WINDOW_BYTES
-                        ));
-                    }
-                    if let Some(r) = regmap::REGISTERS
-                        .iter()
-                        .find(|r| u64::from(r.offset) + 4 > size)
-                    {
-                        bad.push(format!(
-                            "register {} at 0x{:03X} lies outside the dtsi window of 0x{size:X} bytes",
-                            r.name, r.offset
-                        ));
-                    }
-                    if size % 4096 != 0 || base % 4096 != 0 {
-                        bad.push("the UIO map must be whole 4 KiB pages".into());
-                    }
-                }
-                other => bad.push(format!("generic-uio reg is {other:?}, expected 4 cells")),
-            }
-            // The interrupt: pl_ps_irq0[0] (the only bit build.tcl drives) = SPI 89,
-            // level high like the wrapper's SENSITIVITY and the register map's
-            // pending-until-W1C IRQ_STATUS.
-            let level_high = wrapper
-                .parameters
-                .iter()
-                .any(|p| p.starts_with("XIL_INTERFACENAME interrupt, SENSITIVITY LEVEL_HIGH"));
-            let held = regmap::by_name("IRQ_STATUS").map(|r| r.access) == Some(regmap::Access::W1c)
-                && regmap::ctrl::IRQ_ENABLE != 0;
-            const GIC_SPI: u64 = 0;
-            const PL_PS_IRQ0_SPI: u64 = 89; // UG1085 "PS-PL Interrupts"
-            const IRQ_TYPE_LEVEL_HIGH: u64 = 4;
-            let want = [GIC_SPI, PL_PS_IRQ0_SPI, IRQ_TYPE_LEVEL_HIGH];
-            if dts_cells(uio, "interrupts").as_deref() != Some(&want[..]) || !level_high || !held {
-                bad.push(format!(
-                    "interrupt: dtsi {:?}, expected {want:?} (wrapper level-high: {level_high}, \
-                     IRQ_STATUS W1C: {held})",
-                    dts_cells(uio, "interrupts")
-                ));
-            }
-            if !uio.contains("interrupt-parent = <&gic>;") {
-                bad.push("the generic-uio node's interrupt-parent is not &gic".into());
-            }
-        }
-    }
-
-    // The bitstream name the overlay loads: the app's, as the daemon installs it.
-    let app = vars.get("app").cloned().unwrap_or_default();
-    let fw_app = firmware_default(main_rs, "app");
-    let full = dts_node(dts, "&fpga_full").unwrap_or("");
-    if dts_string(full, "firmware-name") != Some(format!("{app}.bit.bin"))
-        || fw_app.as_deref() != Some(app.as_str())
+    let code: Vec<&str> = dts
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    if code
+        != [
+            "/dts-v1/;",
+            "/plugin/;",
+            "/include/ \"generated/accel.dtsi\"",
+        ]
     {
         bad.push(format!(
-            "firmware-name {:?}, build.tcl app {app:?}, spikeslice-fw --app default {fw_app:?}",
-            dts_string(full, "firmware-name")
+            "spikeslice.dtsi should only include generated/accel.dtsi, has {code:?}"
         ));
     }
-    // pl_clk0 rate default = build.tcl's default request; build.sh's marker present.
-    let mhz: u64 = vars
-        .get("clock_mhz")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let clk = dts_node(full, "clocking0").unwrap_or("");
-    if dts_cells(clk, "assigned-clock-rates") != Some(vec![mhz * 1_000_000])
-        || !clk.contains("/* PL_CLK0_HZ */")
-    {
-        bad.push(format!(
-            "clocking0 assigned-clock-rates {:?}, build.tcl clock_mhz {mhz} (and the PL_CLK0_HZ marker)",
-            dts_cells(clk, "assigned-clock-rates")
-        ));
-    }
-    // HP0's AFI width (regid 4 read, 5 write) = the default DMA width.
-    let afi = dts_node(full, "afi0").unwrap_or("");
-    let pairs = dts_cells(afi, "config-afi").unwrap_or_default();
-    let width_code = match vars.get("axi_data_bits").map(String::as_str) {
-        Some("128") => Some(0),
-        Some("64") => Some(1),
-        _ => None,
-    };
-    for regid in [4u64, 5] {
-        let v = pairs.chunks(2).find(|p| p[0] == regid).map(|p| p[1]);
-        if v.is_none() || v != width_code {
+    for (flag, want) in [("app", kv260::APP), ("udmabuf", kv260::UDMABUF_DEVICE)] {
+        let have = firmware_default(main_rs, flag);
+        if have.as_deref() != Some(want) {
             bad.push(format!(
-                "config-afi regid {regid} (HP0) = {v:?}, expected {width_code:?} for {:?} bits",
-                vars.get("axi_data_bits")
+                "spikeslice-fw --{flag} default {have:?}, the overlay's {want:?}"
             ));
         }
     }
-    if !afi.contains("/* AFI_HP0 */") {
-        bad.push("the config-afi line lacks the AFI_HP0 marker build.sh edits".into());
-    }
-    // DMA memory: the device the daemon opens.
-    match dts_node_compatible(dts, "ikwzm,u-dma-buf") {
-        None => bad.push("spikeslice.dtsi has no u-dma-buf node".into()),
-        Some(udma) => {
-            let name = dts_string(udma, "device-name");
-            if name != firmware_default(main_rs, "udmabuf") {
-                bad.push(format!(
-                    "u-dma-buf device-name {name:?}, spikeslice-fw --udmabuf default {:?}",
-                    firmware_default(main_rs, "udmabuf")
-                ));
-            }
-            match dts_cells(udma, "size").as_deref() {
-                Some([s]) if *s >= 1 << 20 && s % 4096 == 0 => {}
-                other => bad.push(format!(
-                    "u-dma-buf size {other:?}: want whole pages, >= 1 MiB"
-                )),
-            }
-        }
-    }
     bad
 }
 
-fn assert_none(problems: Vec<String>) {
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+/// build.sh: sources the generated settings and edits the generated overlay's
+/// marked lines.
+fn check_build_sh(sh: &str, dtsi: &str) -> Vec<String> {
+    let mut bad = Vec::new();
+    for needle in [
+        ". \"$ROOT/constraints/generated/accel.sh\"",
+        "\"$ROOT/constraints/generated/accel.dtsi\" > \"$OUT/generated/accel.dtsi\"",
+        "/* PL_CLK0_HZ */",
+        "AFI_HP0",
+        "$AFI_WIDTH_64",
+        "$AFI_WIDTH_128",
+        "constraints/build.tcl",
+        "dtc -@ -I dts -O dtb",
+        "-process_bitstream bin",
+    ] {
+        if !sh.contains(needle) {
+            bad.push(format!("build.sh lacks {needle}"));
+        }
+    }
+    for marker in [kv260::PL_CLK0_MARKER, kv260::AFI_MARKER] {
+        if !dtsi.contains(marker) {
+            bad.push(format!("the generated overlay lacks the marker {marker}"));
+        }
+    }
+    for restated in [
+        "APP=",
+        "spikeslice_shell.v",
+        "spikeslice_kv260_top.v",
+        ":-128}",
+        ":-200}",
+    ] {
+        if sh.contains(restated) {
+            bad.push(format!("build.sh restates {restated}"));
+        }
+    }
+    bad
 }
 
 // ------------------------------------------------------------------ tests
 
 #[test]
-fn build_tcl_names_only_what_the_wrapper_has() {
-    let w = parse_wrapper(&wrapper_text(default_axi_bits()));
-    assert_eq!(w.module, vivado::TOP_NAME);
-    // The parse saw the whole wrapper (guards the parser itself).
-    let expected = vivado::wrapper_ports(&WrapperParams {
-        axi_data_bits: default_axi_bits(),
-        clock_hz: vivado::DEFAULT_CLOCK_HZ,
-    });
-    assert_eq!(w.ports.len(), expected.len());
-    for p in &expected {
-        assert_eq!(w.ports.get(&p.name), Some(&(p.dir, p.width)), "{}", p.name);
-    }
-    for intf in [
-        vivado::S_AXI_IF,
-        vivado::M_AXI_IF,
-        vivado::CLOCK_PORT,
-        vivado::RESET_PORT,
-        vivado::IRQ_PORT,
-    ] {
-        assert!(w.interfaces.contains_key(intf), "{intf}");
-    }
+fn build_tcl_takes_the_shared_names_from_the_generated_include() {
     let tcl = read("constraints/build.tcl");
     assert!(
-        tcl_acc_refs(&tcl).len() >= 8,
+        tcl_cell_refs(&tcl, "acc").len() >= 8,
         "the parser found too few accelerator references"
     );
-    assert_none(check_tcl(&tcl, &w));
+    assert_none(check_tcl(&tcl, &kv260::tcl()));
 }
 
 #[test]
-fn dtsi_agrees_with_build_tcl_regmap_wrapper_and_daemon() {
-    let w = parse_wrapper(&wrapper_text(default_axi_bits()));
+fn overlay_is_the_generated_nodes_and_the_daemon_agrees() {
     assert_none(check_dtsi(
         &read("constraints/spikeslice.dtsi"),
-        &read("constraints/build.tcl"),
-        &w,
         &read("firmware/src/main.rs"),
     ));
 }
@@ -596,77 +313,59 @@ fn shell_json_and_build_sh_agree() {
     // The daemon writes the same shell.json when it installs an app itself.
     let loader = read("firmware/src/loader.rs");
     assert!(loader.contains(r#""shell_type": "XRT_FLAT", "num_slots": "1""#));
-    let sh = read("constraints/build.sh");
-    for needle in [
-        "/* PL_CLK0_HZ */",
-        "AFI_HP0",
-        "constraints/build.tcl",
-        "dtc -@ -I dts -O dtb",
-        "-process_bitstream bin",
-        vivado::SHELL_FILE,
-        vivado::VERILOG_FILE,
-    ] {
-        assert!(sh.contains(needle), "build.sh lacks {needle}");
-    }
+    assert_none(check_build_sh(
+        &read("constraints/build.sh"),
+        &kv260::dtsi(),
+    ));
 }
 
 #[test]
 fn checks_can_fail() {
-    let good = wrapper_text(default_axi_bits());
     let tcl = read("constraints/build.tcl");
+    let generated = kv260::tcl();
     let dts = read("constraints/spikeslice.dtsi");
     let main_rs = read("firmware/src/main.rs");
+    let sh = read("constraints/build.sh");
 
-    // A wrapper port renamed (as if the generator changed a name).
-    let renamed = parse_wrapper(&good.replace("ap_rst_n", "ap_resetn"));
-    let p = check_tcl(&tcl, &renamed);
-    assert!(p.iter().any(|m| m.contains("$acc/ap_rst_n")), "{p:?}");
-    // A pin renamed in the script.
-    let w = parse_wrapper(&good);
-    let p = check_tcl(&tcl.replace("$acc/interrupt]", "$acc/irq]"), &w);
-    assert!(p.iter().any(|m| m.contains("$acc/irq")), "{p:?}");
-    assert!(p.iter().any(|m| m.contains("interrupt")), "{p:?}");
-    // A 64-bit wrapper against the 128-bit script.
-    let p = check_tcl(&tcl, &parse_wrapper(&wrapper_text(64)));
-    assert!(p.iter().any(|m| m.starts_with("AXI data width")), "{p:?}");
-    // A wrong window size, base and interrupt in the overlay.
-    let p = check_dtsi(
-        &dts.replace("0x0 0x1000>", "0x0 0x100>"),
-        &tcl,
-        &w,
-        &main_rs,
+    // A pin named by hand, a fact restated, the include lost.
+    let p = check_tcl(
+        &tcl.replace("$acc/$acc_irq_pin]", "$acc/interrupt]"),
+        &generated,
     );
     assert!(
-        p.iter().any(|m| m.contains("register window 0x100")),
+        p.iter().any(|m| m.contains("`$acc/interrupt` by hand")),
         "{p:?}"
     );
-    assert!(p.iter().any(|m| m.contains("CNT_")), "{p:?}");
-    let p = check_dtsi(
-        &dts.replace("0xa0000000 0x0", "0xa0010000 0x0"),
-        &tcl,
-        &w,
-        &main_rs,
+    assert!(
+        p.iter()
+            .any(|m| m.contains("does not connect $acc/$acc_irq_pin")),
+        "{p:?}"
     );
-    assert!(p.iter().any(|m| m.contains("register base")), "{p:?}");
-    let p = check_dtsi(&dts.replace("<0 89 4>", "<0 90 4>"), &tcl, &w, &main_rs);
-    assert!(p.iter().any(|m| m.starts_with("interrupt")), "{p:?}");
-    let p = check_dtsi(&dts.replace("<0 89 4>", "<0 89 1>"), &tcl, &w, &main_rs);
-    assert!(p.iter().any(|m| m.starts_with("interrupt")), "{p:?}");
-    // The HP0 width and the device name.
-    let p = check_dtsi(
-        &dts.replace("<4 0>, <5 0>", "<4 1>, <5 1>"),
-        &tcl,
-        &w,
-        &main_rs,
+    let p = check_tcl(
+        &tcl.replace("$ps/$ps_irq_pin]", "$ps/pl_ps_irq0]"),
+        &generated,
     );
-    assert!(p.iter().any(|m| m.contains("regid 4")), "{p:?}");
-    let p = check_dtsi(
-        &dts.replace("\"udmabuf0\"", "\"udmabuf1\""),
-        &tcl,
-        &w,
-        &main_rs,
+    assert!(p.iter().any(|m| m.contains("PS's pl_ps_irq0")), "{p:?}");
+    let p = check_tcl(&format!("{tcl}\nset reg_base 0xA0010000\n"), &generated);
+    assert!(p.iter().any(|m| m.contains("sets reg_base")), "{p:?}");
+    let p = check_tcl(&tcl.replace("generated accel.tcl", "accel.tcl"), &generated);
+    assert!(p.iter().any(|m| m.contains("does not source")), "{p:?}");
+    // A node written into the overlay by hand; a daemon default changed.
+    let p = check_dtsi(&dts.replace("/plugin/;", "/plugin/;\n&amba { };"), &main_rs);
+    assert!(p.iter().any(|m| m.contains("should only include")), "{p:?}");
+    let p = check_dtsi(&dts, &main_rs.replace("\"udmabuf0\"", "\"udmabuf1\""));
+    assert!(p.iter().any(|m| m.contains("--udmabuf")), "{p:?}");
+    // build.sh with its own default, and an overlay without the marker it edits.
+    let p = check_build_sh(
+        &sh.replace(
+            "${AXI_DATA_BITS:-$DEFAULT_AXI_DATA_BITS}",
+            "${AXI_DATA_BITS:-128}",
+        ),
+        &kv260::dtsi(),
     );
-    assert!(p.iter().any(|m| m.contains("device-name")), "{p:?}");
+    assert!(p.iter().any(|m| m.contains("restates :-128}")), "{p:?}");
+    let p = check_build_sh(&sh, &kv260::dtsi().replace(kv260::AFI_MARKER, ""));
+    assert!(p.iter().any(|m| m.contains("AFI_HP0")), "{p:?}");
     // The generator itself refuses a shell that lost a contract port.
     let mut ports = shell_ports(128);
     ports.retain(|p| p.name != "irq");

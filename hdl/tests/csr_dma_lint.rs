@@ -2,6 +2,7 @@
 //! any warning fails, and so does a missing Verilator (a lint that cannot run
 //! must not pass; scripts/test.sh installs it).
 
+use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::{csr, dma};
 
 mod common;
@@ -11,20 +12,9 @@ fn lint(top: &str, text: &str) {
     common::verilator_lint(top, top, &[(&format!("{top}.v"), text)]);
 }
 
-/// The values `AcceleratorConfig::default().config_registers()` gives (rows 8, cols 8,
-/// ...); any values do for the lint, these are realistic.
-const CFG: &[(u32, u32)] = &[
-    (csr::regmap::CFG_ARRAY, 0x0008_0008),
-    (csr::regmap::CFG_WIDTHS, 0x0088_2018),
-    (csr::regmap::CFG_AXI, 0x0001_0010),
-    (csr::regmap::CFG_WBUF_BYTES, 256 * 1024),
-    (csr::regmap::CFG_ABUF_BYTES, 128 * 1024),
-    (csr::regmap::CFG_OBUF_BYTES, 64 * 1024),
-];
-
 #[test]
 fn csr_verilog_lints_clean() {
-    let v = csr::verilog(CFG).unwrap();
+    let v = csr::verilog(&AcceleratorConfig::default().config_registers()).unwrap();
     assert!(v.contains(&format!("module {}(", csr::TOP_NAME)));
     lint(csr::TOP_NAME, &v);
 }

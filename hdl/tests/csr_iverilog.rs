@@ -2,23 +2,20 @@
 //! with a test bench generated here from the register table: every register's reset
 //! value and access type, byte strobes, SLVERR on unmapped addresses, the start pulse,
 //! done -> STATUS/IRQ_STATUS/irq, W1C, and the counter LO/HI latch. The exhaustive
-//! bench (random back-to-back traffic) runs on the rust-hdl model (src/csr.rs).
+//! bench (random back-to-back traffic) runs on the rust-hdl model (src/csr/).
 //!
 //! Skips without `iverilog` on PATH, except when `CI` is set (then it fails).
 
 mod common;
 
+use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::csr::{self, regmap::*, CsrLayout};
 use std::fmt::Write;
 
-const CFG: &[(u32, u32)] = &[
-    (CFG_ARRAY, 0x0008_0008),
-    (CFG_WIDTHS, 0x0088_2018),
-    (CFG_AXI, 0x0001_0010),
-    (CFG_WBUF_BYTES, 256 * 1024),
-    (CFG_ABUF_BYTES, 128 * 1024),
-    (CFG_OBUF_BYTES, 64 * 1024),
-];
+/// The configuration registers of the default accelerator.
+fn cfg() -> Vec<(u32, u32)> {
+    AcceleratorConfig::default().config_registers()
+}
 
 const HEAD: &str = r##"`timescale 1ns/1ps
 module tb;
@@ -83,7 +80,7 @@ endmodule
 
 /// The test bench: a fixed harness plus checks generated from [`REGISTERS`].
 fn testbench() -> String {
-    let l = CsrLayout::from_table(CFG).unwrap();
+    let l = CsrLayout::from_table(&cfg()).unwrap();
     let mut tb = HEAD.to_string();
     // Tie the other vector ports (rw outputs are left open; ro inputs = 0x1000 + i).
     let mut ports = String::new();
@@ -96,11 +93,7 @@ fn testbench() -> String {
     tb = tb.replace("/*PORTS*/", &ports);
     let reset = |r: &Register| {
         let ro = l.ro.iter().position(|x| x.1 == r.offset);
-        ro.map(|i| 0x1000 + i as u32).unwrap_or_else(|| {
-            CFG.iter()
-                .find(|c| c.0 == r.offset)
-                .map_or(r.reset, |c| c.1)
-        })
+        ro.map_or(l.reset_value(r), |i| 0x1000 + i as u32)
     };
     for r in REGISTERS {
         writeln!(
@@ -141,7 +134,7 @@ fn testbench() -> String {
     writeln!(
         tb,
         "    rd(12'h{STATUS:x}, 32'h{:x}, 0); rd(12'h{IRQ_STATUS:x}, 1, 0);",
-        status::DONE | status::ERROR | (5 << 8)
+        status::ERROR_CODE.set(status::DONE | status::ERROR, 5)
     )
     .unwrap();
     writeln!(
@@ -163,7 +156,7 @@ fn csr_generated_verilog_simulation() {
     let log = common::run_icarus(
         "csr-iverilog",
         "spikeslice_csr.v",
-        &csr::verilog(CFG).unwrap(),
+        &csr::verilog(&cfg()).unwrap(),
         &testbench(),
     );
     assert!(

@@ -132,6 +132,35 @@ registers! {
     CNT_SPIKES_HI = 0x13C, Ro, 0;
 }
 
+/// A field of a register: `width` bits from bit `lsb` up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub lsb: u32,
+    pub width: u32,
+}
+
+impl Field {
+    /// The field's bits set, the others clear.
+    pub const fn mask(self) -> u32 {
+        (u32::MAX >> (32 - self.width)) << self.lsb
+    }
+    /// The field's value in `word`.
+    pub fn get(self, word: u32) -> u32 {
+        use bitvec::prelude::*;
+        word.view_bits::<Lsb0>()[self.range()].load_le()
+    }
+    /// `word` with the field replaced by the low bits of `value`.
+    pub fn set(self, word: u32, value: u32) -> u32 {
+        use bitvec::prelude::*;
+        let mut w = word;
+        w.view_bits_mut::<Lsb0>()[self.range()].store_le(value);
+        w
+    }
+    fn range(self) -> std::ops::Range<usize> {
+        self.lsb as usize..(self.lsb + self.width) as usize
+    }
+}
+
 /// Bits of [`CTRL`].
 pub mod ctrl {
     pub const START: u32 = 1 << 0;
@@ -141,13 +170,22 @@ pub mod ctrl {
 
 /// Bits of [`STATUS`].
 pub mod status {
+    use super::Field;
     pub const BUSY: u32 = 1 << 0;
     pub const DONE: u32 = 1 << 1;
     pub const ERROR: u32 = 1 << 2;
+    /// Where the [`super::ErrorCode`] of a failed run is.
+    pub const ERROR_CODE: Field = Field { lsb: 8, width: 8 };
     /// The error code field.
     pub fn error_code(status: u32) -> u32 {
-        (status >> 8) & 0xFF
+        ERROR_CODE.get(status)
     }
+}
+
+/// Bits of [`IRQ_STATUS`].
+pub mod irq_status {
+    /// The done interrupt is pending (write 1 to acknowledge).
+    pub const PENDING: u32 = 1 << 0;
 }
 
 /// Error codes in [`STATUS`] bits 15:8.
@@ -273,6 +311,24 @@ mod tests {
         for r in REGISTERS {
             assert_eq!(r.offset % 4, 0, "{} is not word aligned", r.name);
         }
+    }
+
+    #[test]
+    fn fields_pack_and_unpack() {
+        let f = status::ERROR_CODE;
+        assert_eq!(f.mask(), 0xFF00);
+        assert_eq!(f.set(status::DONE, 5), status::DONE | (5 << 8));
+        assert_eq!(f.get(0xFFFF_05FF), 5);
+        assert_eq!(
+            f.set(u32::MAX, 0x1_03),
+            0xFFFF_03FF,
+            "only the field's bits"
+        );
+        let whole = Field { lsb: 0, width: 32 };
+        assert_eq!(
+            (whole.mask(), whole.get(0xDEAD_BEEF)),
+            (u32::MAX, 0xDEAD_BEEF)
+        );
     }
 
     #[test]
