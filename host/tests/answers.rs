@@ -3,38 +3,16 @@
 //! or a wrong field named by layer and field, NaN weights refused by name, and
 //! help that says what the command does.
 
+mod common;
+
+use common::*;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_spikeslice");
-
-fn spikeslice(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run spikeslice")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn model() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/mnist-mlp.json")
-        .display()
-        .to_string()
-}
+use std::process::Stdio;
 
 /// Fails with `code` and a one-line error containing every needle.
 fn refused(args: &[&str], code: i32, needles: &[&str]) {
     let o = spikeslice(args);
-    let e = err(&o);
+    let e = stderr(&o);
     assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
     assert!(
         e.starts_with("error: ") && !e.contains("panicked"),
@@ -48,7 +26,7 @@ fn refused(args: &[&str], code: i32, needles: &[&str]) {
 
 #[test]
 fn limit_zero_and_flags_that_would_do_nothing_are_usage_errors() {
-    let m = model();
+    let m = repo_model("mnist-mlp.json");
     for cmd in ["infer", "run"] {
         refused(
             &[cmd, "--model", &m, "--data", "mnist-5k", "--limit", "0"],
@@ -149,7 +127,7 @@ fn limit_zero_and_flags_that_would_do_nothing_are_usage_errors() {
 fn exit_statuses_are_documented_and_distinct() {
     let o = spikeslice(&["--help"]);
     assert!(o.status.success());
-    let help = out(&o);
+    let help = stdout(&o);
     for s in [
         "Exit status",
         "0 success",
@@ -166,9 +144,15 @@ fn exit_statuses_are_documented_and_distinct() {
         Some(2)
     );
     assert_eq!(
-        spikeslice(&["run", "--model", &model(), "--clock-mhz", "0"])
-            .status
-            .code(),
+        spikeslice(&[
+            "run",
+            "--model",
+            &repo_model("mnist-mlp.json"),
+            "--clock-mhz",
+            "0"
+        ])
+        .status
+        .code(),
         Some(2)
     );
     refused(
@@ -234,7 +218,7 @@ fn model_specs_name_the_key_layer_and_field_to_fix() {
     // input.bits out of range: the input's bits, not "spike bits".
     let m = edited_model(dir.path(), |t| t.replace("\"bits\": 8", "\"bits\": 9"));
     let o = spikeslice(&["budget", "--model", &m]);
-    let e = err(&o);
+    let e = stderr(&o);
     assert!(
         e.contains("input, field `bits`") && e.contains("input bits = 9"),
         "{e}"
@@ -245,15 +229,15 @@ fn model_specs_name_the_key_layer_and_field_to_fix() {
 #[test]
 fn csv_data_is_read_alike_by_infer_run_and_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let m = model();
+    let m = repo_model("mnist-mlp.json");
     // Unlabelled, gzipped: infer --input reads it.
     let rows = (vec!["3"; 784].join(",") + "\n").repeat(3);
     let gz = dir.path().join("x.csv.gz");
-    let mut enc = flate2_like_gzip(rows.as_bytes());
+    let mut enc = gzip(rows.as_bytes());
     std::fs::write(&gz, &mut enc).unwrap();
     let o = spikeslice(&["infer", "--model", &m, "--input", gz.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", err(&o));
-    assert!(out(&o).contains("3 samples"), "{}", out(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("3 samples"), "{}", stdout(&o));
 
     // A labelled CSV of the model's width: infer, run and budget all read it.
     let labelled = dir.path().join("l.csv");
@@ -265,12 +249,11 @@ fn csv_data_is_read_alike_by_infer_run_and_budget() {
         vec!["budget", "--model", &m, "--data", l, "--split", "all"],
     ] {
         let o = spikeslice(&args);
-        assert!(o.status.success(), "{args:?}: {}", err(&o));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
     // The same CSV from standard input with --data -.
     for cmd in ["infer", "budget"] {
-        let mut child = Command::new(BIN)
-            .args([cmd, "--model", &m, "--data", "-", "--split", "all"])
+        let mut child = command(&[cmd, "--model", &m, "--data", "-", "--split", "all"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -282,75 +265,19 @@ fn csv_data_is_read_alike_by_infer_run_and_budget() {
             stdin.write_all(&std::fs::read(&labelled).unwrap()).unwrap();
         }
         let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "{cmd} --data -: {}", err(&o));
-        assert!(out(&o).contains("4 samples"), "{cmd}: {}", out(&o));
+        assert!(o.status.success(), "{cmd} --data -: {}", stderr(&o));
+        assert!(stdout(&o).contains("4 samples"), "{cmd}: {}", stdout(&o));
     }
     // A CSV no model gives a shape to: the message names the commands that
     // read any width, not a library function.
     let odd = dir.path().join("odd.csv");
     std::fs::write(&odd, "1,2,3,0\n").unwrap();
     let o = spikeslice(&["train", "--data", odd.to_str().unwrap(), "--out", "m.json"]);
-    let e = err(&o);
+    let e = stderr(&o);
     assert!(
         !o.status.success() && e.contains("--model") && !e.contains("read_csv"),
         "{e}"
     );
-}
-
-/// A stored (uncompressed) gzip member: enough for the reader's gzip path
-/// without a compression library in the tests.
-fn flate2_like_gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-    for (i, chunk) in data.chunks(65535).enumerate() {
-        let last = (i + 1) * 65535 >= data.len();
-        out.push(u8::from(last));
-        let n = chunk.len() as u16;
-        out.extend_from_slice(&n.to_le_bytes());
-        out.extend_from_slice(&(!n).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out.extend_from_slice(&crc32(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-/// A safetensors file of F32 tensors, written by hand.
-fn safetensors(tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
-    let mut header = serde_json::Map::new();
-    let mut data = Vec::new();
-    for (name, shape, values) in tensors {
-        let start = data.len();
-        for v in values {
-            data.extend_from_slice(&v.to_le_bytes());
-        }
-        header.insert(
-            name.to_string(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
-        );
-    }
-    let mut h = serde_json::Value::Object(header).to_string().into_bytes();
-    while h.len() % 8 != 0 {
-        h.push(b' ');
-    }
-    let mut out = (h.len() as u64).to_le_bytes().to_vec();
-    out.extend(h);
-    out.extend(data);
-    out
 }
 
 #[test]
@@ -369,7 +296,7 @@ fn import_refuses_nan_and_infinite_weights_by_tensor() {
         ];
         t.iter_mut().find(|x| x.0 == name).unwrap().2[3] = bad;
         let w = dir.path().join("w.safetensors");
-        std::fs::write(&w, safetensors(&t)).unwrap();
+        std::fs::write(&w, safetensors_f32(&t)).unwrap();
         let o = dir.path().join("m.json");
         refused(
             &[
@@ -439,7 +366,7 @@ fn import_and_flash_say_what_is_wrong_with_their_files() {
 
 #[test]
 fn help_matches_behaviour() {
-    let help = |cmd: &str| out(&spikeslice(&[cmd, "--help"]));
+    let help = |cmd: &str| stdout(&spikeslice(&[cmd, "--help"]));
     let h = help("import");
     assert!(h.contains("import: 0"), "{h}");
     let h = help("budget");

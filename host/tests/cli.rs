@@ -1,26 +1,14 @@
 //! The `spikeslice` command line, end to end: results equal the golden model's,
 //! and bad input gives an error a user can act on (never a panic).
 
+mod common;
+
+use common::*;
 use spikeslice_core::golden::{self, Engine};
 use spikeslice_core::model::Model;
 use spikeslice_core::random::{self, Architecture};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn spikeslice(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spikeslice"))
-        .args(args)
-        .output()
-        .expect("run spikeslice")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::process::Command;
 
 /// A random model saved in `dir`, and a CSV of random samples for it.
 fn fixture(dir: &Path, seed: u64, samples: usize) -> (Model, Vec<Vec<u8>>) {

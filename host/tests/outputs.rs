@@ -4,31 +4,12 @@
 //! failing command leaves no partial set; no output overwrites an input; `-`
 //! is standard output; status lines go to standard error.
 
+mod common;
+
+use common::*;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_spikeslice");
-
-fn model() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/mnist-mlp.json")
-        .display()
-        .to_string()
-}
-
-fn run(args: &[&str], cache: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("SPIKESLICE_CACHE", cache)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run spikeslice")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Run with standard output a pipe whose reading end is closed at once, so
 /// that the first line the command prints fails with a broken pipe.
@@ -94,27 +75,16 @@ fn listing(dir: &Path) -> Vec<String> {
 }
 
 fn no_panic(o: &Output) {
-    let e = err(o);
+    let e = stderr(o);
     assert!(!e.contains("panicked"), "{e}");
     assert_ne!(o.status.code(), Some(101), "{e}");
 }
-
-const TINY: &[&str] = &[
-    "--train-limit",
-    "200",
-    "--test-limit",
-    "50",
-    "--float-epochs",
-    "1",
-    "--qat-epochs",
-    "1",
-];
 
 #[test]
 fn a_closed_stdout_ends_quietly_and_keeps_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let m = model();
+    let m = repo_model("mnist-mlp.json");
     let json = |n: &str| d.join(n).display().to_string();
     for (args, files) in [
         (
@@ -162,8 +132,8 @@ fn a_closed_stdout_ends_quietly_and_keeps_the_files() {
     ] {
         let o = closed_stdout(&args, d);
         no_panic(&o);
-        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", err(&o));
-        assert!(!err(&o).contains("error"), "{args:?}: {}", err(&o));
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("error"), "{args:?}: {}", stderr(&o));
         for f in files {
             let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{args:?}: {f:?}: {e}"));
             if f.extension().is_some_and(|e| e == "json") {
@@ -185,32 +155,32 @@ fn a_closed_stdout_during_training_commands_keeps_their_files() {
         "--out",
         sweep_out.to_str().unwrap(),
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_TRAINING);
     let o = closed_stdout(&args, &cache);
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(141), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
     assert!(sweep_out.join("sweep.csv").exists() && sweep_out.join("sweep.json").exists());
 
     let rel_out = dir.path().join("relation");
     let mut args = vec!["relation", "--out", rel_out.to_str().unwrap()];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_TRAINING);
     let o = closed_stdout(&args, &cache);
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(141), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
     assert!(rel_out.join("relation.json").exists() && rel_out.join("relation.csv").exists());
 
     let m = dir.path().join("m.json");
     let mut args = vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_TRAINING);
     let o = closed_stdout(&args, &cache);
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(141), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
     assert!(m.exists() && dir.path().join("m.safetensors").exists());
 }
 
 #[test]
 fn a_full_stdout_is_an_error_not_a_panic() {
-    let m = model();
+    let m = repo_model("mnist-mlp.json");
     for args in [
         vec!["infer", "--model", &m, "--data", "mnist-5k", "--limit", "3"],
         vec!["budget", "--model", &m],
@@ -221,22 +191,22 @@ fn a_full_stdout_is_an_error_not_a_panic() {
     ] {
         let o = full_stdout(&args);
         no_panic(&o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", err(&o));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
         assert!(
-            err(&o).contains("cannot write to standard output")
-                && err(&o).contains("No space left"),
+            stderr(&o).contains("cannot write to standard output")
+                && stderr(&o).contains("No space left"),
             "{args:?}: {}",
-            err(&o)
+            stderr(&o)
         );
     }
     // A device named as the output is written in place, not replaced.
-    let o = run(
+    let o = spikeslice_in(
         &["budget", "--model", &m, "--out", "/dev/full"],
         Path::new("/nonexistent"),
     );
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("/dev/full"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/dev/full"), "{}", stderr(&o));
     use std::os::unix::fs::FileTypeExt;
     let t = std::fs::metadata("/dev/full").unwrap().file_type();
     assert!(t.is_char_device(), "/dev/full was replaced");
@@ -253,7 +223,7 @@ fn a_full_disk_keeps_the_previous_file_and_leaves_no_temporary() {
         &[
             "infer",
             "--model",
-            &model(),
+            &repo_model("mnist-mlp.json"),
             "--data",
             "mnist-5k",
             "--limit",
@@ -265,11 +235,11 @@ fn a_full_disk_keeps_the_previous_file_and_leaves_no_temporary() {
         d,
     );
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        err(&o).contains("cannot write") && err(&o).contains("out.json"),
+        stderr(&o).contains("cannot write") && stderr(&o).contains("out.json"),
         "{}",
-        err(&o)
+        stderr(&o)
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous\n");
     assert_eq!(listing(d), ["out.json"]);
@@ -282,7 +252,7 @@ fn a_full_disk_keeps_the_previous_file_and_leaves_no_temporary() {
         d,
     );
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!rtl.exists(), "{:?}", listing(&rtl));
     assert_eq!(listing(d), ["out.json"]);
 }
@@ -295,12 +265,12 @@ fn train_on_a_full_disk_says_write_and_leaves_no_model() {
     let m = d.join("m.json");
     let cache = dir.path().join("cache");
     let mut args = vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_TRAINING);
     // The weights (784 x 128 at one bit, stored as bytes) are over 64 KiB.
     let o = small_disk(&args, 64 << 10, &cache);
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    let e = err(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
     assert!(
         e.contains("cannot write") && !e.contains("cannot read"),
         "{e}"
@@ -319,37 +289,16 @@ fn a_failing_gen_rtl_leaves_nothing() {
     ] {
         let mut args = vec!["gen-rtl", "--out", rtl.to_str().unwrap()];
         args.extend_from_slice(&bad);
-        let o = run(&args, dir.path());
+        let o = spikeslice_in(&args, dir.path());
         no_panic(&o);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", err(&o));
-        assert!(err(&o).contains(bad[bad.len() - 2]), "{bad:?}: {}", err(&o));
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(bad[bad.len() - 2]),
+            "{bad:?}: {}",
+            stderr(&o)
+        );
         assert_eq!(listing(dir.path()), Vec::<String>::new(), "{bad:?}");
     }
-}
-
-/// A safetensors file of F32 tensors, written by hand (format: an 8-byte
-/// little-endian header length, the JSON header, the data).
-fn safetensors(tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
-    let mut header = serde_json::Map::new();
-    let mut data = Vec::new();
-    for (name, shape, values) in tensors {
-        let start = data.len();
-        for v in values {
-            data.extend_from_slice(&v.to_le_bytes());
-        }
-        header.insert(
-            name.to_string(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
-        );
-    }
-    let mut h = serde_json::Value::Object(header).to_string().into_bytes();
-    while h.len() % 8 != 0 {
-        h.push(b' ');
-    }
-    let mut out = (h.len() as u64).to_le_bytes().to_vec();
-    out.extend(h);
-    out.extend(data);
-    out
 }
 
 fn mlp_weights(poison: Option<(&str, f32)>) -> Vec<u8> {
@@ -363,7 +312,7 @@ fn mlp_weights(poison: Option<(&str, f32)>) -> Vec<u8> {
         let x = t.iter_mut().find(|x| x.0 == name).unwrap();
         x.2[5] = v;
     }
-    safetensors(&t)
+    safetensors_f32(&t)
 }
 
 #[test]
@@ -374,7 +323,7 @@ fn import_never_overwrites_its_weights() {
     std::fs::write(&w, &bytes).unwrap();
     for out in ["X.json", "X.safetensors", "./sub/../X.json"] {
         let out = dir.path().join(out);
-        let o = run(
+        let o = spikeslice_in(
             &[
                 "import",
                 "--weights",
@@ -387,8 +336,8 @@ fn import_never_overwrites_its_weights() {
             dir.path(),
         );
         no_panic(&o);
-        assert_eq!(o.status.code(), Some(2), "{out:?}: {}", err(&o));
-        assert!(err(&o).contains("X.safetensors"), "{}", err(&o));
+        assert_eq!(o.status.code(), Some(2), "{out:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("X.safetensors"), "{}", stderr(&o));
         assert_eq!(
             std::fs::read(&w).unwrap(),
             bytes,
@@ -398,7 +347,7 @@ fn import_never_overwrites_its_weights() {
     // A symbolic link to the weights is the same file.
     let link = dir.path().join("link.safetensors");
     std::os::unix::fs::symlink(&w, &link).unwrap();
-    let o = run(
+    let o = spikeslice_in(
         &[
             "import",
             "--weights",
@@ -408,14 +357,14 @@ fn import_never_overwrites_its_weights() {
         ],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(std::fs::read(&w).unwrap(), bytes);
 }
 
 #[test]
 fn outputs_that_are_inputs_are_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
-    let m = model();
+    let m = repo_model("mnist-mlp.json");
     let weights = Path::new(&m).with_extension("safetensors");
     let before = std::fs::read(&weights).unwrap();
     for args in [
@@ -423,9 +372,13 @@ fn outputs_that_are_inputs_are_refused_before_any_work() {
         vec!["budget", "--model", &m, "--out", weights.to_str().unwrap()],
         vec!["run", "--model", &m, "--json", &m],
     ] {
-        let o = run(&args, dir.path());
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
-        assert!(err(&o).contains("would overwrite the input"), "{}", err(&o));
+        let o = spikeslice_in(&args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("would overwrite the input"),
+            "{}",
+            stderr(&o)
+        );
     }
     assert_eq!(std::fs::read(&weights).unwrap(), before);
 
@@ -433,36 +386,36 @@ fn outputs_that_are_inputs_are_refused_before_any_work() {
     let file = dir.path().join("file");
     std::fs::write(&file, "x").unwrap();
     let started = std::time::Instant::now();
-    let o = run(
+    let o = spikeslice_in(
         &["train", "--out", file.join("m.json").to_str().unwrap()],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        err(&o).contains("is a file, not a directory"),
+        stderr(&o).contains("is a file, not a directory"),
         "{}",
-        err(&o)
+        stderr(&o)
     );
     assert!(started.elapsed().as_secs() < 20, "trained before refusing");
-    let o = run(&["sweep", "--out", file.to_str().unwrap()], dir.path());
-    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    let o = spikeslice_in(&["sweep", "--out", file.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]
 fn dash_is_standard_output_and_input_and_status_goes_to_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let m = model();
+    let m = repo_model("mnist-mlp.json");
     // --out -: the JSON report alone on standard output.
-    let o = run(
+    let o = spikeslice_in(
         &[
             "infer", "--model", &m, "--data", "mnist-5k", "--limit", "3", "--out", "-",
         ],
         dir.path(),
     );
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     assert_eq!(v["samples"], 3);
-    let o = run(&["budget", "--model", &m, "--out", "-"], dir.path());
+    let o = spikeslice_in(&["budget", "--model", &m, "--out", "-"], dir.path());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     assert!(v["s_ace"].as_u64().unwrap() > 0);
 
@@ -482,7 +435,7 @@ fn dash_is_standard_output_and_input_and_status_goes_to_stderr() {
         stdin.write_all(row.repeat(25).as_bytes()).unwrap();
     }
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("25 samples") && out.contains("sample 19:"),
@@ -503,14 +456,14 @@ fn dash_is_standard_output_and_input_and_status_goes_to_stderr() {
         "--out",
         f.to_str().unwrap(),
     ];
-    let o = run(&args, dir.path());
-    assert!(o.status.success(), "{}", err(&o));
+    let o = spikeslice_in(&args, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("wrote"));
-    assert!(err(&o).contains("wrote"), "{}", err(&o));
+    assert!(stderr(&o).contains("wrote"), "{}", stderr(&o));
     let mut quiet = vec!["--quiet"];
     quiet.extend_from_slice(&args);
-    let o = run(&quiet, dir.path());
-    assert!(o.status.success() && o.stderr.is_empty(), "{}", err(&o));
+    let o = spikeslice_in(&quiet, dir.path());
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("accuracy"));
 }
 
@@ -530,9 +483,9 @@ fn a_corrupted_cache_is_retrained_and_a_failing_allocation_is_reported() {
     let cache = dir.path().join("cache");
     let out = dir.path().join("out");
     let mut args = vec!["sweep", "--budget", "2", "--out", out.to_str().unwrap()];
-    args.extend_from_slice(TINY);
-    let o = run(&args, &cache);
-    assert!(o.status.success(), "{}", err(&o));
+    args.extend_from_slice(TINY_TRAINING);
+    let o = spikeslice_in(&args, &cache);
+    assert!(o.status.success(), "{}", stderr(&o));
 
     // Damage every file of the cache: everything is retrained.
     for e in cache_entries(&cache) {
@@ -544,9 +497,9 @@ fn a_corrupted_cache_is_retrained_and_a_failing_allocation_is_reported() {
             .unwrap();
         }
     }
-    let o = run(&args, &cache);
+    let o = spikeslice_in(&args, &cache);
     no_panic(&o);
-    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
@@ -561,10 +514,10 @@ fn a_corrupted_cache_is_retrained_and_a_failing_allocation_is_reported() {
     std::fs::remove_dir_all(&victim).unwrap();
     std::fs::write(&victim, "in the way").unwrap();
     std::fs::remove_dir_all(&out).unwrap();
-    let o = run(&args, &cache);
+    let o = spikeslice_in(&args, &cache);
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
-    let e = err(&o);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
     assert!(e.contains("1 of 3 allocation(s) failed (2/1/1)"), "{e}");
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");

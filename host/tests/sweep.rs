@@ -1,16 +1,10 @@
 //! `spikeslice train`, `sweep`, `relation` and `import` end to end on tiny
 //! configurations, and their errors on bad arguments (never a panic).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn spikeslice(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spikeslice"))
-        .args(args)
-        .env("SPIKESLICE_CACHE", cache)
-        .output()
-        .expect("run spikeslice")
-}
+use common::*;
+use std::process::Output;
 
 fn text(o: &Output) -> (String, String) {
     (
@@ -22,7 +16,7 @@ fn text(o: &Output) -> (String, String) {
 /// Fails with a clear message (no panic, no usage dump from a crash).
 fn fails_with(args: &[&str], needle: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let o = spikeslice(args, dir.path());
+    let o = spikeslice_in(args, dir.path());
     let (out, err) = text(&o);
     assert!(!o.status.success(), "{args:?} should fail:\n{out}");
     assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
@@ -31,17 +25,6 @@ fn fails_with(args: &[&str], needle: &str) {
         "{args:?}: expected {needle:?} in:\n{err}"
     );
 }
-
-const TINY: &[&str] = &[
-    "--train-limit",
-    "200",
-    "--test-limit",
-    "50",
-    "--float-epochs",
-    "1",
-    "--qat-epochs",
-    "1",
-];
 
 #[test]
 fn bad_arguments_give_clear_errors() {
@@ -89,8 +72,8 @@ fn train_writes_a_model_that_infer_runs() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.json");
     let mut args = vec!["train", "--alloc", "2/2/2", "--out", m.to_str().unwrap()];
-    args.extend_from_slice(TINY);
-    let o = spikeslice(&args, dir.path());
+    args.extend_from_slice(TINY_TRAINING);
+    let o = spikeslice_in(&args, dir.path());
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(
@@ -98,7 +81,7 @@ fn train_writes_a_model_that_infer_runs() {
         "{out}"
     );
     assert!(dir.path().join("m.safetensors").exists());
-    let o = spikeslice(
+    let o = spikeslice_in(
         &[
             "infer",
             "--model",
@@ -118,8 +101,8 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let mut args = vec!["sweep", "--budget", "2", "--out", out_dir.to_str().unwrap()];
-    args.extend_from_slice(TINY);
-    let o = spikeslice(&args, &dir.path().join("cache"));
+    args.extend_from_slice(TINY_TRAINING);
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     for a in ["1/1/2", "1/2/1", "2/1/1"] {
@@ -146,7 +129,7 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
         }
     }
     assert!(csv.lines().skip(1).all(|l| l.contains(",false,")), "{csv}");
-    let o = spikeslice(&args, &dir.path().join("cache"));
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
     assert!(o.status.success());
     let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
     assert!(
