@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Stdio;
 
 /// Fails with `code` and a one-line error containing every needle.
 fn refused(args: &[&str], code: i32, needles: &[&str]) {
@@ -253,18 +252,10 @@ fn csv_data_is_read_alike_by_infer_run_and_budget() {
     }
     // The same CSV from standard input with --data -.
     for cmd in ["infer", "budget"] {
-        let mut child = command(&[cmd, "--model", &m, "--data", "-", "--split", "all"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            stdin.write_all(&std::fs::read(&labelled).unwrap()).unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
+        let o = spikeslice_with_stdin(
+            &[cmd, "--model", &m, "--data", "-", "--split", "all"],
+            &std::fs::read(&labelled).unwrap(),
+        );
         assert!(o.status.success(), "{cmd} --data -: {}", stderr(&o));
         assert!(stdout(&o).contains("4 samples"), "{cmd}: {}", stdout(&o));
     }

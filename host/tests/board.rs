@@ -7,12 +7,13 @@
 
 use serialport::{SerialPort, TTYPort};
 use spikeslice::bitstream::{Bitstream, KV260_PART};
-use spikeslice::compiler::compile;
+use spikeslice::compiler::{compile, Program};
 use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::device::Device;
 use spikeslice::flash;
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::golden::{self, Engine};
+use spikeslice_core::model::Model;
 use spikeslice_core::protocol::message::{Request, Response};
 use spikeslice_core::protocol::Link;
 use spikeslice_core::random::{self, Architecture};
@@ -42,17 +43,24 @@ fn runs_a_random_mlp_exactly(dev: &mut BoardDevice, seed: u64) {
     let mut rng = random::rng(seed);
     let model = random::model(&mut rng, Architecture::Mlp);
     let program = compile(&model, &dev.info.config).unwrap();
-    let x = random::spikes(
-        &mut rng,
-        model.input_len(),
-        model.spec.input.bits.get(),
-        0.5,
-    );
-    let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
+    runs_exactly(dev, &model, &program, &mut rng, &format!("seed {seed}"));
+}
+
+/// `program` (of `model`) runs one random sample on `dev` exactly as the golden
+/// model does.
+fn runs_exactly(
+    dev: &mut BoardDevice,
+    model: &Model,
+    program: &Program,
+    rng: &mut impl rand::Rng,
+    what: &str,
+) {
+    let x = random::spikes(rng, model.input_len(), model.spec.input.bits.get(), 0.5);
+    let got = dev.run(program, std::slice::from_ref(&x)).unwrap();
     assert_eq!(
         got[0].output,
-        golden::run_sample(&model, &x, Engine::Direct),
-        "seed {seed}"
+        golden::run_sample(model, &x, Engine::Direct),
+        "{what}"
     );
 }
 
@@ -181,17 +189,7 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
     assert_eq!(dev.read(0, image.len()).unwrap(), image);
 
     // The device still works afterwards.
-    let x = random::spikes(
-        &mut rng,
-        model.input_len(),
-        model.spec.input.bits.get(),
-        0.5,
-    );
-    let got = dev.run(&program, std::slice::from_ref(&x)).unwrap();
-    assert_eq!(
-        got[0].output,
-        golden::run_sample(&model, &x, Engine::Direct)
-    );
+    runs_exactly(&mut dev, &model, &program, &mut rng, "after a refusal");
     drop(dev);
     server.join().unwrap();
 }

@@ -8,7 +8,7 @@ use spikeslice_core::golden::{self, Engine};
 use spikeslice_core::model::Model;
 use spikeslice_core::random::{self, Architecture};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A random model saved in `dir`, and a CSV of random samples for it.
 fn fixture(dir: &Path, seed: u64, samples: usize) -> (Model, Vec<Vec<u8>>) {
@@ -95,11 +95,26 @@ fn budget_prints_the_table() {
 /// Run a command that must fail with an error message, not a panic; returns
 /// the message.
 fn failure(args: &[&str]) -> String {
-    let o = spikeslice(args);
-    assert!(!o.status.success(), "{args:?} succeeded");
-    let e = stderr(&o);
+    failed(&spikeslice(args))
+}
+
+/// The error message of a command that must have failed (not panicked).
+fn failed(o: &Output) -> String {
+    assert!(!o.status.success(), "succeeded: {}", stdout(o));
+    let e = stderr(o);
     assert!(e.starts_with("error: ") && !e.contains("panicked"), "{e}");
     e
+}
+
+/// `spikeslice infer --model MODEL --input INPUT`.
+fn infer(model: &str, input: &Path) -> Output {
+    spikeslice(&[
+        "infer",
+        "--model",
+        model,
+        "--input",
+        &input.display().to_string(),
+    ])
 }
 
 #[test]
@@ -129,13 +144,7 @@ fn bad_inputs_give_clear_errors() {
     let wide = vec!["999"; model.input_len()].join(",");
     let wide_path = dir.path().join("wide.csv");
     std::fs::write(&wide_path, wide + "\n").unwrap();
-    let e = failure(&[
-        "infer",
-        "--model",
-        &m,
-        "--input",
-        &wide_path.display().to_string(),
-    ]);
+    let e = failed(&infer(&m, &wide_path));
     assert!(e.contains("999"), "{e}");
 
     // An unknown dataset name.
@@ -169,13 +178,7 @@ fn a_csv_with_labels_reports_accuracy() {
     let path = dir.path().join("labelled.csv");
     std::fs::write(&path, csv).unwrap();
     let m = dir.path().join("m.json").display().to_string();
-    let o = spikeslice(&[
-        "infer",
-        "--model",
-        &m,
-        "--input",
-        &path.display().to_string(),
-    ]);
+    let o = infer(&m, &path);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("accuracy: 50.00%"), "{}", stdout(&o));
 
@@ -187,15 +190,8 @@ fn a_csv_with_labels_reports_accuracy() {
         .join(",")
         + ",99\n";
     std::fs::write(&path, bad).unwrap();
-    let o = spikeslice(&[
-        "infer",
-        "--model",
-        &m,
-        "--input",
-        &path.display().to_string(),
-    ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("99 is not a class"), "{}", stderr(&o));
+    let e = failed(&infer(&m, &path));
+    assert!(e.contains("99 is not a class"), "{e}");
 }
 
 #[test]

@@ -148,34 +148,31 @@ fn a_closed_stdout_during_training_commands_keeps_their_files() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let sweep_out = dir.path().join("sweep");
-    let mut args = vec![
-        "sweep",
-        "--budget",
-        "1",
-        "--out",
-        sweep_out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(TINY_TRAINING);
-    let o = closed_stdout(&args, &cache);
-    no_panic(&o);
-    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
-    assert!(sweep_out.join("sweep.csv").exists() && sweep_out.join("sweep.json").exists());
-
     let rel_out = dir.path().join("relation");
-    let mut args = vec!["relation", "--out", rel_out.to_str().unwrap()];
-    args.extend_from_slice(TINY_TRAINING);
-    let o = closed_stdout(&args, &cache);
-    no_panic(&o);
-    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
-    assert!(rel_out.join("relation.json").exists() && rel_out.join("relation.csv").exists());
-
     let m = dir.path().join("m.json");
-    let mut args = vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()];
-    args.extend_from_slice(TINY_TRAINING);
-    let o = closed_stdout(&args, &cache);
-    no_panic(&o);
-    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
-    assert!(m.exists() && dir.path().join("m.safetensors").exists());
+    let (sweep, rel) = (sweep_out.to_str().unwrap(), rel_out.to_str().unwrap());
+    for (args, files) in [
+        (
+            vec!["sweep", "--budget", "1", "--out", sweep],
+            vec![sweep_out.join("sweep.csv"), sweep_out.join("sweep.json")],
+        ),
+        (
+            vec!["relation", "--out", rel],
+            vec![rel_out.join("relation.json"), rel_out.join("relation.csv")],
+        ),
+        (
+            vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()],
+            vec![m.clone(), dir.path().join("m.safetensors")],
+        ),
+    ] {
+        let args = [args.as_slice(), TINY_TRAINING].concat();
+        let o = closed_stdout(&args, &cache);
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+        for f in files {
+            assert!(f.exists(), "{args:?}: {f:?} missing");
+        }
+    }
 }
 
 #[test]
@@ -422,19 +419,10 @@ fn dash_is_standard_output_and_input_and_status_goes_to_stderr() {
     // --input -: the CSV from standard input; 25 unlabelled samples, 20
     // listed and the rest counted.
     let row = vec!["1"; 784].join(",") + "\n";
-    let mut child = Command::new(BIN)
-        .args(["infer", "--model", &m, "--input", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(row.repeat(25).as_bytes()).unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
+    let o = spikeslice_with_stdin(
+        &["infer", "--model", &m, "--input", "-"],
+        row.repeat(25).as_bytes(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(

@@ -49,11 +49,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     let model = super::load_model(&args.model)?;
     if let Some(out) = &args.out {
-        super::outputs::check_file_target("--out", out)?;
-        let weights = super::weights_path(&args.model, &model);
-        let mut inputs = vec![args.model.as_path(), weights.as_path()];
-        inputs.extend(args.data.as_deref().map(std::path::Path::new));
-        super::outputs::check_not_input("--out", out, &inputs)?;
+        let data = args.data.as_deref().map(std::path::Path::new);
+        super::outputs::check_report_target(out, &args.model, &model, &[data])?;
     }
     let outputs = match &args.data {
         Some(spec) => {

@@ -48,12 +48,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     let model = super::load_model(&args.model)?;
     if let Some(out) = &args.out {
-        super::outputs::check_file_target("--out", out)?;
-        let weights = super::weights_path(&args.model, &model);
-        let mut inputs = vec![args.model.as_path(), weights.as_path()];
-        inputs.extend(args.input.as_deref());
-        inputs.extend(args.data.as_deref().map(std::path::Path::new));
-        super::outputs::check_not_input("--out", out, &inputs)?;
+        let data = args.data.as_deref().map(std::path::Path::new);
+        let inputs = [args.input.as_deref(), data];
+        super::outputs::check_report_target(out, &args.model, &model, &inputs)?;
     }
     let samples = match (&args.input, &args.data) {
         (Some(path), _) => {

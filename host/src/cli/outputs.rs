@@ -3,7 +3,7 @@
 //! and `-` for standard output.
 
 use anyhow::Result;
-use spikeslice_core::model::atomic;
+use spikeslice_core::model::{atomic, Model};
 use std::path::{Component, Path, PathBuf};
 
 /// Whether `path` is `-`: standard output, or standard input for an input.
@@ -64,6 +64,22 @@ pub fn check_not_input(flag: &str, output: &Path, inputs: &[&Path]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Check a report's `--out` before any work: a file can be made there, and it
+/// is neither the model (its spec at `model_path` or its weights) nor one of
+/// the `other` inputs.
+pub fn check_report_target(
+    out: &Path,
+    model_path: &Path,
+    model: &Model,
+    other: &[Option<&Path>],
+) -> Result<()> {
+    check_file_target("--out", out)?;
+    let weights = super::weights_path(model_path, model);
+    let mut inputs = vec![model_path, weights.as_path()];
+    inputs.extend(other.iter().flatten());
+    check_not_input("--out", out, &inputs)
 }
 
 /// Check before long work that a file can be made at `path`: it is not a

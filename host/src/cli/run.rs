@@ -73,15 +73,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let model = super::load_model(&args.model)?;
     if let Some(out) = &args.out {
-        super::outputs::check_file_target("--out", out)?;
-        let weights = super::weights_path(&args.model, &model);
-        let mut inputs = vec![
-            args.model.as_path(),
-            weights.as_path(),
-            Path::new(&args.data),
-        ];
-        inputs.extend(args.energy_model.as_deref());
-        super::outputs::check_not_input("--out", out, &inputs)?;
+        let inputs = [Some(Path::new(&args.data)), args.energy_model.as_deref()];
+        super::outputs::check_report_target(out, &args.model, &model, &inputs)?;
     }
     let data = input::open_dataset_for(&model, &args.data, args.split, args.limit)?;
     let samples = input::from_dataset(&model, &data)?;

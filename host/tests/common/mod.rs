@@ -22,6 +22,20 @@ pub fn spikeslice_in(args: &[&str], cache: &Path) -> Output {
         .expect("run spikeslice")
 }
 
+/// `spikeslice ARGS` with `input` on its standard input (`-` arguments).
+pub fn spikeslice_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn spikeslice");
+    // Written and closed before waiting; a command that stops reading early
+    // (an error) closes the pipe, which is not the test's failure.
+    let _ = child.stdin.take().expect("stdin").write_all(input);
+    child.wait_with_output().expect("run spikeslice")
+}
+
 /// The command, ready to spawn (no standard input).
 pub fn command(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
