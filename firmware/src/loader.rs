@@ -7,6 +7,7 @@
 
 use crate::board::BoardPaths;
 use anyhow::{bail, Context, Result};
+use spikeslice_core::accel::kv260;
 use std::process::Command;
 
 /// The sync word as it appears in a `.bit.bin` (32-bit words byte-swapped).
@@ -34,10 +35,7 @@ pub fn load(paths: &BoardPaths, bin: &[u8], dtbo: &[u8]) -> Result<Method> {
     let dir = format!("lib/firmware/xilinx/{app}");
     root.create(&format!("{dir}/{app}.bit.bin"), bin)?;
     root.create(&format!("{dir}/{app}.dtbo"), dtbo)?;
-    root.create(
-        &format!("{dir}/shell.json"),
-        br#"{ "shell_type": "XRT_FLAT", "num_slots": "1" }"#,
-    )?;
+    root.create(&format!("{dir}/shell.json"), kv260::SHELL_JSON.as_bytes())?;
     if xmutil_available(paths) {
         // Unloading fails when nothing is loaded; that is fine.
         let _ = Command::new("xmutil").arg("unloadapp").output();

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::accel::{kv260, AcceleratorConfig};
 use spikeslice_core::protocol::Link;
 use spikeslice_fw::board::{Board, BoardPaths, Registers};
 use spikeslice_fw::daemon::Daemon;
@@ -32,13 +32,13 @@ struct Args {
     #[arg(long, default_value = "uio0")]
     uio: String,
     /// u-dma-buf device for DMA memory.
-    #[arg(long, default_value = "udmabuf0")]
+    #[arg(long, default_value = kv260::UDMABUF_DEVICE)]
     udmabuf: String,
     /// hwmon sensor for board power.
     #[arg(long, default_value = "ina260_u14")]
     power_sensor: String,
     /// Accel app name under /lib/firmware/xilinx/.
-    #[arg(long, default_value = "spikeslice")]
+    #[arg(long, default_value = kv260::APP)]
     app: String,
     /// Root of /sys, /dev and /lib/firmware (for testing on a fake tree).
     #[arg(long, default_value = "/")]

@@ -8,8 +8,9 @@
 //! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test constraints_ports`
 //! rewrites them. The other checks cover what is still written by hand: that
 //! build.tcl, spikeslice.dtsi and build.sh include the generated pieces and
-//! restate none of their facts, the block-design connections on the PS side, and
-//! the daemon's defaults (firmware/src/main.rs) against the generated names. The
+//! restate none of their facts, and the block-design connections on the PS side
+//! (the daemon's defaults are the same constants of core as the generated names,
+//! `spikeslice_core::accel::kv260`). The
 //! wrapper lints clean with `verilator --lint-only -Wall` next to a stub of the
 //! shell, and the overlay compiles with `dtc`.
 //!
@@ -125,15 +126,6 @@ fn tcl_cell_refs(tcl: &str, cell: &str) -> Vec<String> {
     refs
 }
 
-/// The default of a `spikeslice-fw` flag, from firmware/src/main.rs
-/// (`#[arg(long, default_value = "...")] <field>: String`).
-fn firmware_default(main_rs: &str, field: &str) -> Option<String> {
-    let at = main_rs.find(&format!("    {field}: String"))?;
-    let attr = main_rs[..at].rfind("default_value = \"")?;
-    let rest = &main_rs[attr + 17..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
 // ------------------------------------------------------------------ checks
 
 /// build.tcl: sources the generated names, restates none, names the wrapper and the
@@ -216,8 +208,8 @@ fn check_tcl(tcl: &str, generated: &str) -> Vec<String> {
 }
 
 /// spikeslice.dtsi holds no node of its own: everything comes from the generated
-/// include. The daemon's defaults are the generated names.
-fn check_dtsi(dts: &str, main_rs: &str) -> Vec<String> {
+/// include.
+fn check_dtsi(dts: &str) -> Vec<String> {
     let mut bad = Vec::new();
     let code: Vec<&str> = dts
         .lines()
@@ -234,14 +226,6 @@ fn check_dtsi(dts: &str, main_rs: &str) -> Vec<String> {
         bad.push(format!(
             "spikeslice.dtsi should only include generated/accel.dtsi, has {code:?}"
         ));
-    }
-    for (flag, want) in [("app", kv260::APP), ("udmabuf", kv260::UDMABUF_DEVICE)] {
-        let have = firmware_default(main_rs, flag);
-        if have.as_deref() != Some(want) {
-            bad.push(format!(
-                "spikeslice-fw --{flag} default {have:?}, the overlay's {want:?}"
-            ));
-        }
     }
     bad
 }
@@ -297,22 +281,19 @@ fn build_tcl_takes_the_shared_names_from_the_generated_include() {
 }
 
 #[test]
-fn overlay_is_the_generated_nodes_and_the_daemon_agrees() {
-    assert_none(check_dtsi(
-        &read("constraints/spikeslice.dtsi"),
-        &read("firmware/src/main.rs"),
-    ));
+fn overlay_is_the_generated_nodes() {
+    assert_none(check_dtsi(&read("constraints/spikeslice.dtsi")));
 }
 
 #[test]
 fn shell_json_and_build_sh_agree() {
     let j: serde_json::Value =
         serde_json::from_str(&read("constraints/shell.json")).expect("shell.json is JSON");
-    assert_eq!(j["shell_type"], "XRT_FLAT");
-    assert_eq!(j["num_slots"], "1");
     // The daemon writes the same shell.json when it installs an app itself.
-    let loader = read("firmware/src/loader.rs");
-    assert!(loader.contains(r#""shell_type": "XRT_FLAT", "num_slots": "1""#));
+    let daemons: serde_json::Value =
+        serde_json::from_str(spikeslice_core::accel::kv260::SHELL_JSON).unwrap();
+    assert_eq!(j, daemons);
+    assert_eq!(j["shell_type"], "XRT_FLAT");
     assert_none(check_build_sh(
         &read("constraints/build.sh"),
         &kv260::dtsi(),
@@ -324,7 +305,6 @@ fn checks_can_fail() {
     let tcl = read("constraints/build.tcl");
     let generated = kv260::tcl();
     let dts = read("constraints/spikeslice.dtsi");
-    let main_rs = read("firmware/src/main.rs");
     let sh = read("constraints/build.sh");
 
     // A pin named by hand, a fact restated, the include lost.
@@ -350,11 +330,9 @@ fn checks_can_fail() {
     assert!(p.iter().any(|m| m.contains("sets reg_base")), "{p:?}");
     let p = check_tcl(&tcl.replace("generated accel.tcl", "accel.tcl"), &generated);
     assert!(p.iter().any(|m| m.contains("does not source")), "{p:?}");
-    // A node written into the overlay by hand; a daemon default changed.
-    let p = check_dtsi(&dts.replace("/plugin/;", "/plugin/;\n&amba { };"), &main_rs);
+    // A node written into the overlay by hand.
+    let p = check_dtsi(&dts.replace("/plugin/;", "/plugin/;\n&amba { };"));
     assert!(p.iter().any(|m| m.contains("should only include")), "{p:?}");
-    let p = check_dtsi(&dts, &main_rs.replace("\"udmabuf0\"", "\"udmabuf1\""));
-    assert!(p.iter().any(|m| m.contains("--udmabuf")), "{p:?}");
     // build.sh with its own default, and an overlay without the marker it edits.
     let p = check_build_sh(
         &sh.replace(

@@ -10,6 +10,7 @@ pub mod cycles;
 pub mod descriptor;
 pub mod driver;
 pub mod functional;
+pub mod kv260;
 pub mod layout;
 pub mod register_model;
 pub mod regmap;

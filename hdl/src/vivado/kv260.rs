@@ -21,14 +21,11 @@ use super::{
 use spikeslice_core::accel::{regmap, AcceleratorConfig};
 use std::fmt::Write as _;
 
-/// The Kria app: `/lib/firmware/xilinx/<APP>/<APP>.bit.bin`; the daemon's
-/// `--app` default (firmware/src/main.rs).
-pub const APP: &str = "spikeslice";
+/// The app name and the u-dma-buf device: the daemon's defaults too.
+pub use spikeslice_core::accel::kv260::{APP, UDMABUF_DEVICE};
 /// Base of the register window in the M_AXI_HPM0_FPD aperture (0xA000_0000 ..
 /// 0xAFFF_FFFF).
 pub const REG_BASE: u64 = 0xA000_0000;
-/// The u-dma-buf device of the DMA window; the daemon's `--udmabuf` default.
-pub const UDMABUF_DEVICE: &str = "udmabuf0";
 /// Size of the DMA window the overlay allocates (contiguous, from CMA).
 pub const UDMABUF_BYTES: u64 = 64 << 20;
 /// The PS pin the accelerator's interrupt drives: PL-to-PS interrupt 0.
