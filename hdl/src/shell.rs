@@ -302,30 +302,20 @@ fn finish(raw: &str, cfg: &AcceleratorConfig) -> String {
     out
 }
 
-macro_rules! dispatch_shell {
-    ($cfg:expr; $($acc:literal),*; $mems:tt) => {
-        match $cfg.acc_bits {
-            $( $acc => dispatch_shell!(@mem $cfg, $acc, $mems), )*
-            other => Err(ConfigError::menu("acc_bits", other).into()),
-        }
-    };
-    (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
-        match $cfg.membrane_bits {
-            $( $mem => if $cfg.axi_data_bytes == 8 {
-                build::<$acc, $mem, 64, 8, 128>($cfg)
-            } else {
-                build::<$acc, $mem, 128, 16, 256>($cfg)
-            }, )*
-            other => Err(ConfigError::menu("membrane_bits", other).into()),
-        }
-    };
-}
-
 /// The Verilog text of the shell for `cfg` (top module `spikeslice_shell`, lint
 /// waivers applied).
 pub fn verilog(cfg: &AcceleratorConfig) -> Result<String, ShellError> {
     validate(cfg)?;
-    dispatch_shell!(cfg; 16, 20, 24, 28, 32; [24, 32, 40, 48])
+    macro_rules! build {
+        ($acc:literal, $mem:literal) => {
+            if cfg.axi_data_bytes == 8 {
+                build::<$acc, $mem, 64, 8, 128>(cfg)
+            } else {
+                build::<$acc, $mem, 128, 16, 256>(cfg)
+            }
+        };
+    }
+    crate::width_menu!(cfg.acc_bits, cfg.membrane_bits, build)
 }
 
 /// Every port of `spikeslice_shell`, in declaration order.
