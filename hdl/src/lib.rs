@@ -91,14 +91,24 @@ pub fn verilog(cfg: &ArrayConfig) -> Result<String, ConfigError> {
 /// Writes `spikeslice_core.v` and `manifest.json` into `out_dir` (created if needed).
 pub fn generate(cfg: &ArrayConfig, out_dir: &Path) -> Result<Manifest, GenError> {
     let text = verilog(cfg)?;
+    write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text))
+}
+
+/// Writes a generated design: the Verilog `text` as `verilog_file` and its manifest
+/// into `out_dir` (created if needed); the core and the shell both go through it.
+pub(crate) fn write_design(
+    out_dir: &Path,
+    verilog_file: &str,
+    text: &str,
+    m: Manifest,
+) -> Result<Manifest, GenError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| GenError::Io { path, source }
     };
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let vpath = out_dir.join(VERILOG_FILE);
-    std::fs::write(&vpath, &text).map_err(io(&vpath))?;
-    let m = manifest_for(cfg, &text);
+    let vpath = out_dir.join(verilog_file);
+    std::fs::write(&vpath, text).map_err(io(&vpath))?;
     let mpath = out_dir.join(MANIFEST_FILE);
     let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
     std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;

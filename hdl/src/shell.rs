@@ -414,18 +414,7 @@ pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Manifest {
 /// Writes `spikeslice_shell.v` and `manifest.json` into `out_dir` (created if needed).
 pub fn generate(cfg: &AcceleratorConfig, out_dir: &Path) -> Result<Manifest, GenError> {
     let text = verilog(cfg).map_err(|e| GenError::Shell(Box::new(e)))?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| GenError::Io { path, source }
-    };
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let vpath = out_dir.join(VERILOG_FILE);
-    std::fs::write(&vpath, &text).map_err(io(&vpath))?;
-    let m = manifest_for(cfg, &text);
-    let mpath = out_dir.join(crate::MANIFEST_FILE);
-    let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
-    std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;
-    Ok(m)
+    crate::write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text))
 }
 
 #[cfg(test)]
