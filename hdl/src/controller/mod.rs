@@ -3,10 +3,13 @@
 //! `DESC_OFFSET` through the DMA, with no host between layers, and leaves the window
 //! exactly as `spikeslice_core::accel::functional::execute` does.
 //!
-//! Per descriptor (one FSM for the phases, a compute engine that feeds the core while
-//! `crun` is high, so that loads can run behind it, and two blocks of their own: every
-//! DMA read phase goes through [`ReadPhase`] (command, fields, drain and completion,
-//! three steps of its own), the size arithmetic through [`MulDiv`]):
+//! Per descriptor: one FSM for the phases, a compute engine that feeds the core while
+//! `crun` is high (so that loads can run behind it), and blocks of their own: the
+//! descriptor's field registers and checks ([`Descriptor`], built from core's
+//! descriptor table), every DMA read phase ([`ReadPhase`]: command, fields, drain
+//! and completion, three steps of its own), the size arithmetic ([`MulDiv`]) and the
+//! write-back ([`WriteBack`]). The DMA engines are two bundles, [`ReadClient`] and
+//! [`WriteClient`], linked through to the blocks that use them.
 //!
 //! ```text
 //! Desc                     read the 64-byte descriptor (16 words)
