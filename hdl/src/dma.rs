@@ -114,6 +114,38 @@ pub enum WrState {
 }
 
 /// The DMA: `D` data bits, `S = D / 8` bytes per beat.
+/// The read engine's ports as its client (the controller) sees them: the
+/// command, the data stream and the completion (signals as [`Dma`]'s `rd_*`).
+#[derive(LogicInterface, Default)]
+pub struct ReadClient<const D: usize> {
+    pub cmd_valid: Signal<Out, Bit>,
+    pub cmd_ready: Signal<In, Bit>,
+    pub cmd_offset: Signal<Out, Bits<32>>,
+    pub cmd_len: Signal<Out, Bits<32>>,
+    pub valid: Signal<In, Bit>,
+    pub ready: Signal<Out, Bit>,
+    pub data: Signal<In, Bits<D>>,
+    pub done: Signal<In, Bit>,
+    pub err: Signal<In, Bits<8>>,
+    pub err_offset: Signal<In, Bits<32>>,
+}
+
+/// The write engine's ports as its client (the controller) sees them
+/// (signals as [`Dma`]'s `wr_*`).
+#[derive(LogicInterface, Default)]
+pub struct WriteClient<const D: usize> {
+    pub cmd_valid: Signal<Out, Bit>,
+    pub cmd_ready: Signal<In, Bit>,
+    pub cmd_offset: Signal<Out, Bits<32>>,
+    pub cmd_len: Signal<Out, Bits<32>>,
+    pub valid: Signal<Out, Bit>,
+    pub ready: Signal<In, Bit>,
+    pub data: Signal<Out, Bits<D>>,
+    pub done: Signal<In, Bit>,
+    pub err: Signal<In, Bits<8>>,
+    pub err_offset: Signal<In, Bits<32>>,
+}
+
 #[derive(LogicBlock)]
 pub struct Dma<const D: usize, const S: usize> {
     pub clock: Signal<In, Clock>,

@@ -47,40 +47,68 @@ fn build_verilog<const ACC: usize, const MEM: usize>(cfg: &ArrayConfig) -> Strin
     generate_verilog(&uut)
 }
 
-/// rust-hdl widths are types: monomorphize the core for each supported width pair.
-macro_rules! dispatch {
-    ($cfg:expr; $($acc:literal),*; $mems:tt) => {
-        match $cfg.acc_bits {
-            $( $acc => dispatch!(@mem $cfg, $acc, $mems), )*
-            other => Err(ConfigError::menu("acc_bits", other)),
+/// The generator's width menu: rust-hdl widths are types, so every
+/// (`acc_bits`, `membrane_bits`) pair is a monomorphized instance, and the menu
+/// must be literals. They are core's `ACC_BITS_SUPPORTED` x
+/// `MEMBRANE_BITS_SUPPORTED` (the configuration's `validate` refuses the rest;
+/// a test checks the two lists agree). `width_menu!(acc, mem, build)` expands
+/// to a match that calls the macro `build!(ACC, MEM)` for the pair, or is
+/// `Err(ConfigError::menu(..).into())` for a width outside the menu.
+macro_rules! width_menu {
+    ($acc:expr, $mem:expr, $build:ident) => {
+        $crate::width_menu!(@acc $acc, $mem, $build; [16, 20, 24, 28, 32]; [24, 32, 40, 48])
+    };
+    (@list $list:ident) => {
+        $list!([16, 20, 24, 28, 32]; [24, 32, 40, 48])
+    };
+    (@acc $acc:expr, $mem:expr, $build:ident; [$($a:literal),*]; $mems:tt) => {
+        match $acc {
+            $( $a => $crate::width_menu!(@mem $mem, $build, $a, $mems), )*
+            other => Err($crate::ConfigError::menu("acc_bits", other).into()),
         }
     };
-    (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
-        match $cfg.membrane_bits {
-            $( $mem => Ok(build_verilog::<$acc, $mem>($cfg)), )*
-            other => Err(ConfigError::menu("membrane_bits", other)),
+    (@mem $mem:expr, $build:ident, $a:literal, [$($m:literal),*]) => {
+        match $mem {
+            $( $m => $build!($a, $m), )*
+            other => Err($crate::ConfigError::menu("membrane_bits", other).into()),
         }
     };
 }
+pub(crate) use width_menu;
 
 /// The Verilog text of the core for `cfg` (lint fix-ups applied, see [`lint`]).
 pub fn verilog(cfg: &ArrayConfig) -> Result<String, ConfigError> {
     cfg.validate()?;
-    let raw: String = dispatch!(cfg; 16, 20, 24, 28, 32; [24, 32, 40, 48])?;
+    macro_rules! build {
+        ($acc:literal, $mem:literal) => {
+            Ok::<_, ConfigError>(build_verilog::<$acc, $mem>(cfg))
+        };
+    }
+    let raw: String = width_menu!(cfg.acc_bits, cfg.membrane_bits, build)?;
     Ok(lint::fixup(&raw, cfg))
 }
 
 /// Writes `spikeslice_core.v` and `manifest.json` into `out_dir` (created if needed).
 pub fn generate(cfg: &ArrayConfig, out_dir: &Path) -> Result<Manifest, GenError> {
     let text = verilog(cfg)?;
+    write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text))
+}
+
+/// Writes a generated design: the Verilog `text` as `verilog_file` and its manifest
+/// into `out_dir` (created if needed); the core and the shell both go through it.
+pub(crate) fn write_design(
+    out_dir: &Path,
+    verilog_file: &str,
+    text: &str,
+    m: Manifest,
+) -> Result<Manifest, GenError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| GenError::Io { path, source }
     };
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let vpath = out_dir.join(VERILOG_FILE);
-    std::fs::write(&vpath, &text).map_err(io(&vpath))?;
-    let m = manifest_for(cfg, &text);
+    let vpath = out_dir.join(verilog_file);
+    std::fs::write(&vpath, text).map_err(io(&vpath))?;
     let mpath = out_dir.join(MANIFEST_FILE);
     let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
     std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;
@@ -118,3 +146,22 @@ pub mod vivado;
 pub mod buffer;
 pub mod controller;
 pub mod shell;
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ACC_BITS_SUPPORTED, MEMBRANE_BITS_SUPPORTED};
+
+    /// The literals of `width_menu!` are the configuration's menu: a width added
+    /// to one and not the other would be accepted and fail to build, or never built.
+    #[test]
+    fn width_menu_is_the_configuration_menu() {
+        macro_rules! as_lists {
+            ([$($a:literal),*]; [$($m:literal),*]) => {
+                (vec![$($a),*], vec![$($m),*])
+            };
+        }
+        let (acc, mem): (Vec<u32>, Vec<u32>) = width_menu!(@list as_lists);
+        assert_eq!(acc, ACC_BITS_SUPPORTED);
+        assert_eq!(mem, MEMBRANE_BITS_SUPPORTED);
+    }
+}

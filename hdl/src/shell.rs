@@ -193,26 +193,26 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
             | (bit_cast::<64, 32>(self.csr.rw[1].val()) << 32);
         self.dma.buf_size.next = self.csr.rw[2].val();
         self.dma.cnt_clear.next = self.ctl.cnt_clear.val() | self.srst.val();
-        self.dma.rd_cmd_valid.next = self.ctl.rd_cmd_valid.val();
-        self.ctl.rd_cmd_ready.next = self.dma.rd_cmd_ready.val();
-        self.dma.rd_cmd_offset.next = self.ctl.rd_cmd_offset.val();
-        self.dma.rd_cmd_len.next = self.ctl.rd_cmd_len.val();
-        self.ctl.rd_valid.next = self.dma.rd_valid.val();
-        self.dma.rd_ready.next = self.ctl.rd_ready.val();
-        self.ctl.rd_data.next = self.dma.rd_data.val();
-        self.ctl.rd_done.next = self.dma.rd_done.val();
-        self.ctl.rd_err.next = self.dma.rd_err.val();
-        self.ctl.rd_err_offset.next = self.dma.rd_err_offset.val();
-        self.dma.wr_cmd_valid.next = self.ctl.wr_cmd_valid.val();
-        self.ctl.wr_cmd_ready.next = self.dma.wr_cmd_ready.val();
-        self.dma.wr_cmd_offset.next = self.ctl.wr_cmd_offset.val();
-        self.dma.wr_cmd_len.next = self.ctl.wr_cmd_len.val();
-        self.dma.wr_valid.next = self.ctl.wr_valid.val();
-        self.ctl.wr_ready.next = self.dma.wr_ready.val();
-        self.dma.wr_data.next = self.ctl.wr_data.val();
-        self.ctl.wr_done.next = self.dma.wr_done.val();
-        self.ctl.wr_err.next = self.dma.wr_err.val();
-        self.ctl.wr_err_offset.next = self.dma.wr_err_offset.val();
+        self.dma.rd_cmd_valid.next = self.ctl.dma_rd.cmd_valid.val();
+        self.ctl.dma_rd.cmd_ready.next = self.dma.rd_cmd_ready.val();
+        self.dma.rd_cmd_offset.next = self.ctl.dma_rd.cmd_offset.val();
+        self.dma.rd_cmd_len.next = self.ctl.dma_rd.cmd_len.val();
+        self.ctl.dma_rd.valid.next = self.dma.rd_valid.val();
+        self.dma.rd_ready.next = self.ctl.dma_rd.ready.val();
+        self.ctl.dma_rd.data.next = self.dma.rd_data.val();
+        self.ctl.dma_rd.done.next = self.dma.rd_done.val();
+        self.ctl.dma_rd.err.next = self.dma.rd_err.val();
+        self.ctl.dma_rd.err_offset.next = self.dma.rd_err_offset.val();
+        self.dma.wr_cmd_valid.next = self.ctl.dma_wr.cmd_valid.val();
+        self.ctl.dma_wr.cmd_ready.next = self.dma.wr_cmd_ready.val();
+        self.dma.wr_cmd_offset.next = self.ctl.dma_wr.cmd_offset.val();
+        self.dma.wr_cmd_len.next = self.ctl.dma_wr.cmd_len.val();
+        self.dma.wr_valid.next = self.ctl.dma_wr.valid.val();
+        self.ctl.dma_wr.ready.next = self.dma.wr_ready.val();
+        self.dma.wr_data.next = self.ctl.dma_wr.data.val();
+        self.ctl.dma_wr.done.next = self.dma.wr_done.val();
+        self.ctl.dma_wr.err.next = self.dma.wr_err.val();
+        self.ctl.dma_wr.err_offset.next = self.dma.wr_err_offset.val();
         // Core.
         self.core.cfg_k.next = self.ctl.c_cfg_k.val();
         self.core.cfg_slices.next = self.ctl.c_cfg_slices.val();
@@ -302,30 +302,20 @@ fn finish(raw: &str, cfg: &AcceleratorConfig) -> String {
     out
 }
 
-macro_rules! dispatch_shell {
-    ($cfg:expr; $($acc:literal),*; $mems:tt) => {
-        match $cfg.acc_bits {
-            $( $acc => dispatch_shell!(@mem $cfg, $acc, $mems), )*
-            other => Err(ConfigError::menu("acc_bits", other).into()),
-        }
-    };
-    (@mem $cfg:expr, $acc:literal, [$($mem:literal),*]) => {
-        match $cfg.membrane_bits {
-            $( $mem => if $cfg.axi_data_bytes == 8 {
-                build::<$acc, $mem, 64, 8, 128>($cfg)
-            } else {
-                build::<$acc, $mem, 128, 16, 256>($cfg)
-            }, )*
-            other => Err(ConfigError::menu("membrane_bits", other).into()),
-        }
-    };
-}
-
 /// The Verilog text of the shell for `cfg` (top module `spikeslice_shell`, lint
 /// waivers applied).
 pub fn verilog(cfg: &AcceleratorConfig) -> Result<String, ShellError> {
     validate(cfg)?;
-    dispatch_shell!(cfg; 16, 20, 24, 28, 32; [24, 32, 40, 48])
+    macro_rules! build {
+        ($acc:literal, $mem:literal) => {
+            if cfg.axi_data_bytes == 8 {
+                build::<$acc, $mem, 64, 8, 128>(cfg)
+            } else {
+                build::<$acc, $mem, 128, 16, 256>(cfg)
+            }
+        };
+    }
+    crate::width_menu!(cfg.acc_bits, cfg.membrane_bits, build)
 }
 
 /// Every port of `spikeslice_shell`, in declaration order.
@@ -424,18 +414,7 @@ pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Manifest {
 /// Writes `spikeslice_shell.v` and `manifest.json` into `out_dir` (created if needed).
 pub fn generate(cfg: &AcceleratorConfig, out_dir: &Path) -> Result<Manifest, GenError> {
     let text = verilog(cfg).map_err(|e| GenError::Shell(Box::new(e)))?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| GenError::Io { path, source }
-    };
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let vpath = out_dir.join(VERILOG_FILE);
-    std::fs::write(&vpath, &text).map_err(io(&vpath))?;
-    let m = manifest_for(cfg, &text);
-    let mpath = out_dir.join(crate::MANIFEST_FILE);
-    let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
-    std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;
-    Ok(m)
+    crate::write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text))
 }
 
 #[cfg(test)]

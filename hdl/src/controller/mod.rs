@@ -3,10 +3,13 @@
 //! `DESC_OFFSET` through the DMA, with no host between layers, and leaves the window
 //! exactly as `spikeslice_core::accel::functional::execute` does.
 //!
-//! Per descriptor (one FSM for the phases, a compute engine that feeds the core while
-//! `crun` is high, so that loads can run behind it, and two blocks of their own: every
-//! DMA read phase goes through [`ReadPhase`] (command, fields, drain and completion,
-//! three steps of its own), the size arithmetic through [`MulDiv`]):
+//! Per descriptor: one FSM for the phases, a compute engine that feeds the core while
+//! `crun` is high (so that loads can run behind it), and blocks of their own: the
+//! descriptor's field registers and checks ([`Descriptor`], built from core's
+//! descriptor table), every DMA read phase ([`ReadPhase`]: command, fields, drain
+//! and completion, three steps of its own), the size arithmetic ([`MulDiv`]) and the
+//! write-back ([`WriteBack`]). The DMA engines are two bundles, [`ReadClient`] and
+//! [`WriteClient`], linked through to the blocks that use them.
 //!
 //! ```text
 //! Desc                     read the 64-byte descriptor (16 words)
@@ -47,14 +50,19 @@
 //! and offset; the controller waits for the DMA's completion pulse first, so it never
 //! leaves a command half done (except on soft reset, where Idle drains the engines).
 
+mod descriptor;
 mod muldiv;
 mod read_phase;
+mod writeback;
 
 use crate::buffer::{Bram, BRAM_ADDR_BITS};
+use crate::dma::{ReadClient, WriteClient};
 use crate::pe::W_BITS;
+pub use descriptor::{Descriptor, DescriptorField};
 pub use muldiv::MulDiv;
 pub use read_phase::{ReadPhase, ReadStep};
 use rust_hdl::prelude::*;
+pub use writeback::WriteBack;
 
 // The cycle formula lives in core (the contract the driver's cycle model and this
 // RTL share); the RTL's sequencing must keep it exact (hdl/tests/shell.rs).
@@ -125,28 +133,9 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pub cnt_pe_adds: Signal<Out, Bits<64>>,
     pub cnt_slices: Signal<Out, Bits<64>>,
     pub cnt_spikes: Signal<Out, Bits<64>>,
-    // DMA read engine.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    pub rd_cmd_ready: Signal<In, Bit>,
-    pub rd_cmd_offset: Signal<Out, Bits<32>>,
-    pub rd_cmd_len: Signal<Out, Bits<32>>,
-    pub rd_valid: Signal<In, Bit>,
-    pub rd_ready: Signal<Out, Bit>,
-    pub rd_data: Signal<In, Bits<D>>,
-    pub rd_done: Signal<In, Bit>,
-    pub rd_err: Signal<In, Bits<8>>,
-    pub rd_err_offset: Signal<In, Bits<32>>,
-    // DMA write engine.
-    pub wr_cmd_valid: Signal<Out, Bit>,
-    pub wr_cmd_ready: Signal<In, Bit>,
-    pub wr_cmd_offset: Signal<Out, Bits<32>>,
-    pub wr_cmd_len: Signal<Out, Bits<32>>,
-    pub wr_valid: Signal<Out, Bit>,
-    pub wr_ready: Signal<In, Bit>,
-    pub wr_data: Signal<Out, Bits<D>>,
-    pub wr_done: Signal<In, Bit>,
-    pub wr_err: Signal<In, Bits<8>>,
-    pub wr_err_offset: Signal<In, Bits<32>>,
+    /// The DMA's read engine (every read phase) and write engine (the write-back).
+    pub dma_rd: ReadClient<D>,
+    pub dma_wr: WriteClient<D>,
     // Core (hdl/src/sequencer.rs) configuration and streams.
     pub c_cfg_k: Signal<Out, Bits<16>>,
     pub c_cfg_slices: Signal<Out, Bits<10>>,
@@ -178,6 +167,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pub c_mem_data: Signal<In, Bits<MEM>>,
     // Buffers.
     rp: ReadPhase<D, S, W2>,
+    writer: WriteBack<D>,
     wbank: Vec<Bram<Bits<8>>>,
     abank: Vec<Bram<Bits<64>>>,
     obank: Vec<Bram<Bit>>,
@@ -188,31 +178,9 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     dcnt: DFF<Bits<32>>,
     idx: DFF<Bits<32>>,
     at: DFF<Bits<32>>,
-    wi: DFF<Bits<5>>,
-    // Descriptor words.
-    magic: DFF<Bits<32>>,
-    ver: DFF<Bits<32>>,
-    flags: DFF<Bits<32>>,
-    widths: DFF<Bits<32>>,
-    tt: DFF<Bits<32>>,
-    kk_n: DFF<Bits<32>>,
-    oo: DFF<Bits<32>>,
-    pp: DFF<Bits<32>>,
-    gg: DFF<Bits<32>>,
-    ilen: DFF<Bits<32>>,
-    woff: DFF<Bits<32>>,
-    poff: DFF<Bits<32>>,
-    ioff: DFF<Bits<32>>,
-    goff: DFF<Bits<32>>,
-    ooff: DFF<Bits<32>>,
+    // The descriptor's fields (descriptor.rs).
+    desc: Descriptor,
     // Decoded fields.
-    bw: Signal<Local, Bits<4>>,
-    bin: Signal<Local, Bits<4>>,
-    bs: Signal<Local, Bits<4>>,
-    kind: Signal<Local, Bits<8>>,
-    readout: Signal<Local, Bit>,
-    leak: Signal<Local, Bits<8>>,
-    badf: Signal<Local, Bit>,
     pw: Signal<Local, Bits<32>>,
     opw: Signal<Local, Bits<32>>,
     // Sequential multiply / divide.
@@ -243,7 +211,6 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     sl_tot: DFF<Bits<64>>,
     cp: DFF<Bits<64>>,
     end_g: Signal<Local, Bits<64>>,
-    gather: Signal<Local, Bit>,
     // Gather iteration.
     gbad: DFF<Bit>,
     gbad_i: DFF<Bits<32>>,
@@ -271,9 +238,6 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     end_i: Signal<Local, Bits<64>>,
     end_o: Signal<Local, Bits<64>>,
     // DMA read phases.
-    wdn: DFF<Bit>,
-    werr: DFF<Bits<8>>,
-    weoff: DFF<Bits<32>>,
     dw: Signal<Local, Bits<32>>,
     nlow: Signal<Local, Bits<6>>,
     k_ones32: Constant<Bits<64>>,
@@ -343,13 +307,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     o_we_all: Signal<Local, Bit>,
     o_we_one: Signal<Local, Bit>,
     o_addr: Signal<Local, Bits<32>>,
-    ra: DFF<Bits<32>>,
-    rv: DFF<Bit>,
-    bv: DFF<Bit>,
-    ocnt: DFF<Bits<2>>,
-    ob: DFF<Bits<D>>,
     word: Signal<Local, Bits<64>>,
-    fin: Signal<Local, Bit>,
     // Result.
     donef: DFF<Bit>,
     errq: DFF<Bits<8>>,
@@ -374,8 +332,6 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     k_adepth: Constant<Bits<64>>,
     k_odepth: Constant<Bits<64>>,
     k_bmask: Constant<Bits<32>>,
-    k_wpb: Constant<Bits<2>>,
-    k_magic: Constant<Bits<32>>,
     k_pad: Constant<Bits<32>>,
     k_far: Constant<Bits<64>>,
     k_sext32: Constant<Bits<MEM>>,
@@ -431,26 +387,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             cnt_pe_adds: Default::default(),
             cnt_slices: Default::default(),
             cnt_spikes: Default::default(),
-            rd_cmd_valid: Default::default(),
-            rd_cmd_ready: Default::default(),
-            rd_cmd_offset: Default::default(),
-            rd_cmd_len: Default::default(),
-            rd_valid: Default::default(),
-            rd_ready: Default::default(),
-            rd_data: Default::default(),
-            rd_done: Default::default(),
-            rd_err: Default::default(),
-            rd_err_offset: Default::default(),
-            wr_cmd_valid: Default::default(),
-            wr_cmd_ready: Default::default(),
-            wr_cmd_offset: Default::default(),
-            wr_cmd_len: Default::default(),
-            wr_valid: Default::default(),
-            wr_ready: Default::default(),
-            wr_data: Default::default(),
-            wr_done: Default::default(),
-            wr_err: Default::default(),
-            wr_err_offset: Default::default(),
+            dma_rd: Default::default(),
+            dma_wr: Default::default(),
             c_cfg_k: Default::default(),
             c_cfg_slices: Default::default(),
             c_cfg_b_in: Default::default(),
@@ -480,6 +418,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             c_mem_ready: Default::default(),
             c_mem_data: Default::default(),
             rp: Default::default(),
+            writer: Default::default(),
+            desc: Descriptor::new(cfg),
             wbank: (0..cols).map(|_| Bram::new(plan.wbank_depth)).collect(),
             abank: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
             obank: (0..64).map(|_| Bram::new(plan.obuf_words)).collect(),
@@ -489,29 +429,6 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             dcnt: Default::default(),
             idx: Default::default(),
             at: Default::default(),
-            wi: Default::default(),
-            magic: Default::default(),
-            ver: Default::default(),
-            flags: Default::default(),
-            widths: Default::default(),
-            tt: Default::default(),
-            kk_n: Default::default(),
-            oo: Default::default(),
-            pp: Default::default(),
-            gg: Default::default(),
-            ilen: Default::default(),
-            woff: Default::default(),
-            poff: Default::default(),
-            ioff: Default::default(),
-            goff: Default::default(),
-            ooff: Default::default(),
-            bw: Default::default(),
-            bin: Default::default(),
-            bs: Default::default(),
-            kind: Default::default(),
-            readout: Default::default(),
-            leak: Default::default(),
-            badf: Default::default(),
             pw: Default::default(),
             opw: Default::default(),
             op: Default::default(),
@@ -540,7 +457,6 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             sl_tot: Default::default(),
             cp: Default::default(),
             end_g: Default::default(),
-            gather: Default::default(),
             gbad: Default::default(),
             gbad_i: Default::default(),
             glo_s: Default::default(),
@@ -566,9 +482,6 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             end_p: Default::default(),
             end_i: Default::default(),
             end_o: Default::default(),
-            wdn: Default::default(),
-            werr: Default::default(),
-            weoff: Default::default(),
             dw: Default::default(),
             nlow: Default::default(),
             k_ones32: Constant::new(0xFFFF_FFFFu64.into()),
@@ -630,13 +543,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             o_we_all: Default::default(),
             o_we_one: Default::default(),
             o_addr: Default::default(),
-            ra: Default::default(),
-            rv: Default::default(),
-            bv: Default::default(),
-            ocnt: Default::default(),
-            ob: Default::default(),
             word: Default::default(),
-            fin: Default::default(),
             donef: Default::default(),
             errq: Default::default(),
             erroff: Default::default(),
@@ -658,12 +565,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             k_adepth: Constant::new((plan.abank_depth as u64).into()),
             k_odepth: Constant::new((plan.obuf_words as u64).into()),
             k_bmask: Constant::new((S as u64 - 1).into()),
-            k_wpb: Constant::new(((D / 64) as u64 - 1).into()),
             k_pad: Constant::new(0xFFFF_FFFFu64.into()),
             k_far: Constant::new((1u64 << 40).into()),
-            k_magic: Constant::new(
-                u64::from(spikeslice_core::accel::descriptor::DESCRIPTOR_MAGIC).into(),
-            ),
             k_sext32: Constant::new(Bits::<MEM>::from(sext32 as u64)),
             k_memhalf: Constant::new((1u64 << (MEM - 1)).into()),
             k_sext64: Constant::new((!((1u64 << MEM) - 1)).into()),
@@ -700,14 +603,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, lsize, dcnt, idx, at, wi, magic, ver, flags, widths, tt, kk_n, oo,
-            pp, gg, ilen, woff, poff, ioff, ooff, op, s_sl, in_words, cbw, tile_words, ntiles,
+            self, clock, state, lsize, dcnt, idx, at, op, s_sl, in_words, cbw, tile_words, ntiles,
             w_words, par_bytes, nn, oplanes, out_words, chunks, a_words, tstride, opg, rem_og, gp,
             gpk, kp, sl_tot, cp, gbad, gbad_i, glo_s, glo_off, gs, goffc, pos, pofs, nbase, nrun,
-            mrun, gcur, goff, wdn, werr, weoff, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, crun,
-            cerr, dbl, lwh, cwh, co0, cnv, cnb, cgs, cpos, lgh, cgh, pf, pcol, bth, ppk, ppc, kk,
-            s0, ab, sv, sact, ec, ej, jb, tb, moc, ra, rv, bv, ocnt, ob, donef, errq, erroff,
-            c_cyc, c_bsy, c_add, c_sl, c_spk
+            mrun, gcur, lc, lr, lw, lbase, o0, pcur, wcur, nvalid, crun, cerr, dbl, lwh, cwh, co0,
+            cnv, cnb, cgs, cpos, lgh, cgh, pf, pcol, bth, ppk, ppc, kk, s0, ab, sv, sact, ec, ej,
+            jb, tb, moc, donef, errq, erroff, c_cyc, c_bsy, c_add, c_sl, c_spk
         );
         for c in 0..self._cols {
             self.pb[c].clock.next = self.clock.val();
@@ -717,38 +618,22 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.pv[c].clock.next = self.clock.val();
             self.pv[c].d.next = self.pv[c].q.val();
         }
-        // ---------------- Decoded descriptor fields ----------------
-        self.bw.next = self.widths.q.val().get_bits::<4>(0);
-        self.bin.next = self.widths.q.val().get_bits::<4>(4);
-        self.bs.next = self.widths.q.val().get_bits::<4>(8);
-        self.kind.next = self.flags.q.val().get_bits::<8>(0);
-        self.gather.next = self.kind.val() == 1;
-        self.readout.next = self.flags.q.val().get_bit(8);
-        self.leak.next = self.flags.q.val().get_bits::<8>(16);
-        self.pw.next = (self.ilen.q.val() + 63) >> 6;
+        // ---------------- The descriptor (descriptor.rs) ----------------
+        self.desc.clock.next = self.clock.val();
+        self.desc.restart.next = (self.state.q.val() == CtlState::Desc) & self.rp.in_cmd.val();
+        self.desc.take.next = (self.state.q.val() == CtlState::Desc) & self.rp.take.val();
+        self.desc.word.next = bit_cast::<32, 64>(self.rp.data.val());
+        self.pw.next = (self.desc.input_len.val() + 63) >> 6;
         self.opw.next = bit_cast::<32, 64>((self.nn.q.val() + 63) >> 6);
-        self.badf.next = (self.bw.val() == 0)
-            | (self.bw.val() > self.k_wbmax.val())
-            | (self.bin.val() == 0)
-            | (self.bin.val() > self.k_sbmax.val())
-            | (!self.readout.val() & ((self.bs.val() == 0) | (self.bs.val() > self.k_sbmax.val())))
-            | (self.tt.q.val() == 0)
-            | (self.tt.q.val() > 64)
-            | (self.leak.val() > 16)
-            | (self.kk_n.q.val() == 0)
-            | (self.oo.q.val() == 0)
-            | (self.pp.q.val() == 0)
-            | (self.gg.q.val() == 0)
-            | (self.ilen.q.val() == 0)
-            | (!self.gather.val()
-                & ((self.pp.q.val() != 1)
-                    | (self.gg.q.val() != 1)
-                    | (self.kk_n.q.val() != self.ilen.q.val())));
         // Region ends (64 bits: sizes are below 2^35 words after the saturating math).
-        self.end_w.next = bit_cast::<64, 32>(self.woff.q.val()) + (self.w_words.q.val() << 3);
-        self.end_p.next = bit_cast::<64, 32>(self.poff.q.val()) + self.par_bytes.q.val();
-        self.end_i.next = bit_cast::<64, 32>(self.ioff.q.val()) + (self.in_words.q.val() << 3);
-        self.end_g.next = bit_cast::<64, 32>(self.goff.q.val()) + (self.gpk.q.val() << 2);
+        self.end_w.next =
+            bit_cast::<64, 32>(self.desc.weights_offset.val()) + (self.w_words.q.val() << 3);
+        self.end_p.next =
+            bit_cast::<64, 32>(self.desc.params_offset.val()) + self.par_bytes.q.val();
+        self.end_i.next =
+            bit_cast::<64, 32>(self.desc.input_offset.val()) + (self.in_words.q.val() << 3);
+        self.end_g.next =
+            bit_cast::<64, 32>(self.desc.gather_offset.val()) + (self.gpk.q.val() << 2);
         // A size of 2^32 words or more is outside every window (and would wrap below).
         if self.gpk.q.val().get_bits::<32>(32).any() {
             self.end_g.next = self.k_far.val();
@@ -759,7 +644,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         if self.in_words.q.val().get_bits::<32>(32).any() {
             self.end_i.next = self.k_far.val();
         }
-        self.end_o.next = bit_cast::<64, 32>(self.ooff.q.val()) + (self.out_words.q.val() << 3);
+        self.end_o.next =
+            bit_cast::<64, 32>(self.desc.output_offset.val()) + (self.out_words.q.val() << 3);
         if self.out_words.q.val().get_bits::<32>(32).any() {
             self.end_o.next = self.k_far.val();
         }
@@ -777,20 +663,20 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.cnt_pe_adds.next = self.c_add.q.val();
         self.cnt_slices.next = self.c_sl.q.val();
         self.cnt_spikes.next = self.c_spk.q.val();
-        self.c_cfg_k.next = self.kk_n.q.val().get_bits::<16>(0);
+        self.c_cfg_k.next = self.desc.fan_in.val().get_bits::<16>(0);
         self.c_cfg_slices.next = self.s_sl.q.val().get_bits::<10>(0);
-        self.c_cfg_b_in.next = self.bin.val();
-        self.c_cfg_b_w.next = self.bw.val();
-        self.c_cfg_b_s.next = self.bs.val();
-        self.c_cfg_lif.next = self.leak.val() != 0;
-        self.c_cfg_leak.next = self.leak.val();
-        self.c_cfg_hard.next = self.flags.q.val().get_bit(9);
-        self.c_cfg_readout.next = self.readout.val();
+        self.c_cfg_b_in.next = self.desc.input_bits.val();
+        self.c_cfg_b_w.next = self.desc.weight_bits.val();
+        self.c_cfg_b_s.next = self.desc.spike_bits.val();
+        self.c_cfg_lif.next = self.desc.leak_shift.val() != 0;
+        self.c_cfg_leak.next = self.desc.leak_shift.val();
+        self.c_cfg_hard.next = self.desc.hard_reset.val();
+        self.c_cfg_readout.next = self.desc.readout.val();
         self.c_start.next = false;
 
         // A weight tile's row of C codes, in bits, and the mask of one code.
-        self.wrow_bits.next = bit_cast::<16, 4>(self.bw.val()) * self.k_cols16.val();
-        self.wmask.next = (bits::<64>(1) << self.bw.val()) - 1;
+        self.wrow_bits.next = bit_cast::<16, 4>(self.desc.weight_bits.val()) * self.k_cols16.val();
+        self.wmask.next = (bits::<64>(1) << self.desc.weight_bits.val()) - 1;
 
         // DMA reads: one read phase block for every phase (`read_phase.rs`); the
         // controller picks the region and the field width, and takes the fields.
@@ -803,17 +689,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.rp.len.next = 64.into();
         self.rp.field_bits.next = 32.into();
         if self.state.q.val() == CtlState::Act {
-            self.rp.offset.next = self.ioff.q.val();
+            self.rp.offset.next = self.desc.input_offset.val();
             self.rp.len.next = bit_cast::<32, 64>(self.in_words.q.val() << 3);
             self.rp.field_bits.next = 64.into();
         }
         if self.state.q.val() == CtlState::Gchk {
-            self.rp.offset.next = self.goff.q.val();
+            self.rp.offset.next = self.desc.gather_offset.val();
             self.rp.len.next = bit_cast::<32, 64>(self.gpk.q.val() << 2);
         }
         if self.state.q.val() == CtlState::Grow {
             self.rp.offset.next = self.goffc.q.val();
-            self.rp.len.next = self.kk_n.q.val() << 2;
+            self.rp.len.next = self.desc.fan_in.val() << 2;
         }
         if self.state.q.val() == CtlState::Par {
             self.rp.offset.next = self.pcur.q.val();
@@ -822,38 +708,21 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         if self.state.q.val() == CtlState::Wgt {
             self.rp.offset.next = self.wcur.q.val();
             self.rp.len.next = bit_cast::<32, 64>(self.tile_words.q.val() << 3);
-            self.rp.field_bits.next = bit_cast::<7, 4>(self.bw.val());
+            self.rp.field_bits.next = bit_cast::<7, 4>(self.desc.weight_bits.val());
             if self.k_wrow.val() {
                 self.rp.field_bits.next = bit_cast::<7, 32>(self.wrow_bits.val());
             }
         }
-        self.rd_cmd_valid.next = self.rp.rd_cmd_valid.val();
-        self.rd_cmd_offset.next = self.rp.rd_cmd_offset.val();
-        self.rd_cmd_len.next = self.rp.rd_cmd_len.val();
-        self.rp.rd_cmd_ready.next = self.rd_cmd_ready.val();
-        self.rp.rd_valid.next = self.rd_valid.val();
-        self.rp.rd_data.next = self.rd_data.val();
-        self.rd_ready.next = self.rp.rd_ready.val();
-        self.rp.rd_done.next = self.rd_done.val();
-        self.rp.rd_err.next = self.rd_err.val();
-        self.rp.rd_err_offset.next = self.rd_err_offset.val();
+        ReadClient::<D>::link(&mut self.dma_rd, &mut self.rp.dma);
         self.dw.next = bit_cast::<32, 64>(self.rp.data.val());
-        // Write completions are latched from the command to the end of the phase.
-        if self.wr_done.val() {
-            self.wdn.d.next = true;
-            self.werr.d.next = self.wr_err.val();
-            self.weoff.d.next = self.wr_err_offset.val();
-        }
-        self.wr_cmd_valid.next = false;
-        self.wr_cmd_offset.next = self.ooff.q.val();
-        self.wr_cmd_len.next = bit_cast::<32, 64>(self.out_words.q.val() << 3);
-        // Outside OutWr the write stream offers (zero) beats: a write command that a soft
-        // reset interrupted drains instead of blocking the next run's write-back.
-        self.wr_valid.next = true;
-        self.wr_data.next = self.ob.q.val();
-        if self.state.q.val() != CtlState::OutWr {
-            self.wr_data.next = 0.into();
-        }
+        // The write-back (writeback.rs): the FSM says which of its states it is in.
+        self.writer.clock.next = self.clock.val();
+        self.writer.issue.next =
+            (self.state.q.val() == CtlState::OutCmd) & !self.cerr.q.val() & !self.crun.q.val();
+        self.writer.writing.next = self.state.q.val() == CtlState::OutWr;
+        self.writer.offset.next = self.desc.output_offset.val();
+        self.writer.words.next = self.out_words.q.val();
+        WriteClient::<D>::link(&mut self.dma_wr, &mut self.writer.dma);
 
         // Sequential multiply / divide unit (operands chosen by the states).
         self.set_a.next = 0.into();
@@ -893,7 +762,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         for c in 0..self._cols {
             self.wsh[c].next = 0.into();
             if self.k_wrow.val() {
-                self.wsh[c].next = bit_cast::<16, 4>(self.bw.val()) * self.col_id16[c].val();
+                self.wsh[c].next =
+                    bit_cast::<16, 4>(self.desc.weight_bits.val()) * self.col_id16[c].val();
             }
             self.wcode[c].next = (self.rp.data.val() >> self.wsh[c].val()) & self.wmask.val();
             self.wbank[c].clock.next = self.clock.val();
@@ -911,12 +781,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         }
         // Output columns: in range and in the group being run (dense: one group).
         self.ocol.next = self.co0.q.val() + bit_cast::<32, 8>(self.ec.q.val());
-        self.ocol_ok.next = (self.ocol.val() < self.oo.q.val())
+        self.ocol_ok.next = (self.ocol.val() < self.desc.outputs.val())
             & (self.ocol.val() >= self.cgs.q.val())
             & (bit_cast::<64, 32>(self.ocol.val())
                 < bit_cast::<64, 32>(self.cgs.q.val()) + self.opg.q.val());
         self.mcol.next = self.co0.q.val() + bit_cast::<32, 8>(self.moc.q.val());
-        self.mcol_ok.next = (self.mcol.val() < self.oo.q.val())
+        self.mcol_ok.next = (self.mcol.val() < self.desc.outputs.val())
             & (self.mcol.val() >= self.cgs.q.val())
             & (bit_cast::<64, 32>(self.mcol.val())
                 < bit_cast::<64, 32>(self.cgs.q.val()) + self.opg.q.val());
@@ -945,17 +815,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         }
         // The input index of the beat: k (dense) or the gather entry (padding reads 0).
         self.gidx.next = bit_cast::<32, 16>(self.kk.q.val());
-        if self.gather.val() {
+        if self.desc.gather_layer.val() {
             self.gidx.next = self.gcur.q.val();
         }
         for r in 0..self._rows {
             self.lane.next = self.abank[r].rdata.val() >> self.gidx.val().get_bits::<6>(0);
             self.c_act_data[r].next = self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.left.val())
-                & !(self.gather.val() & (self.gcur.q.val() == self.k_pad.val()));
+                & !(self.desc.gather_layer.val() & (self.gcur.q.val() == self.k_pad.val()));
             if self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.left.val())
-                & !(self.gather.val() & (self.gcur.q.val() == self.k_pad.val()))
+                & !(self.desc.gather_layer.val() & (self.gcur.q.val() == self.k_pad.val()))
             {
                 self.pop.next = self.pop.val() + 1;
             }
@@ -1006,7 +876,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.word.next = self.word.val() | self.bitm[b].val();
             }
         }
-        self.fin.next = false;
+        self.writer.word.next = self.word.val();
 
         // ---------------- Compute engine: the core runs a tile ----------------
         // Independent of the FSM state, so that with double buffering the FSM loads
@@ -1027,7 +897,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.gcur.d.next = self.gbuf.rdata.val();
                 self.c_add.d.next = self.c_add.q.val() + bit_cast::<64, 32>(self.addn.val());
                 self.kn.next = self.kk.q.val() + 1;
-                if bit_cast::<32, 16>(self.kk.q.val() + 1) == self.kk_n.q.val() {
+                if bit_cast::<32, 16>(self.kk.q.val() + 1) == self.desc.fan_in.val() {
                     self.kn.next = 0.into();
                     self.abn.next = self.ab.q.val() + self.pw.val();
                     self.s0.d.next = self.s0.q.val() + bit_cast::<10, 64>(self.k_rows.val());
@@ -1046,11 +916,11 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
                 self.ej.d.next = self.ej.q.val() + 1;
                 self.jb.d.next = self.jb.q.val() + self.opw.val();
-                if self.ej.q.val() + 1 == self.bs.val() {
+                if self.ej.q.val() + 1 == self.desc.spike_bits.val() {
                     self.ej.d.next = 0.into();
                     self.jb.d.next = 0.into();
                     self.ec.d.next = self.ec.q.val() + 1;
-                    self.nrun.d.next = self.nrun.q.val() + self.pp.q.val();
+                    self.nrun.d.next = self.nrun.q.val() + self.desc.positions.val();
                     if self.ec.q.val() == self.k_cols_m1.val() {
                         self.ec.d.next = 0.into();
                         self.nrun.d.next = self.cnb.q.val() + self.cpos.q.val();
@@ -1063,9 +933,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.c_mem_ready.next = true;
             if self.c_mem_valid.val() {
                 self.moc.d.next = self.moc.q.val() + 1;
-                self.mrun.d.next = self.mrun.q.val() + self.pp.q.val();
+                self.mrun.d.next = self.mrun.q.val() + self.desc.positions.val();
                 self.o_addr.next = self.mrun.q.val();
-                self.o_we_all.next = self.readout.val() & self.mcol_ok.val();
+                self.o_we_all.next = self.desc.readout.val() & self.mcol_ok.val();
             }
             if self.c_done.val() {
                 self.crun.d.next = false;
@@ -1102,58 +972,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             }
             CtlState::Desc => {
                 self.rp.active.next = true;
-                if self.rp.in_cmd.val() {
-                    self.wi.d.next = 0.into();
-                }
-                self.rp.last.next = self.wi.q.val() == 15;
-                if self.rp.take.val() {
-                    self.wi.d.next = self.wi.q.val() + 1;
-                    if self.wi.q.val() == 0 {
-                        self.magic.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 1 {
-                        self.ver.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 2 {
-                        self.flags.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 3 {
-                        self.widths.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 4 {
-                        self.tt.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 5 {
-                        self.kk_n.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 6 {
-                        self.oo.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 7 {
-                        self.pp.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 8 {
-                        self.gg.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 9 {
-                        self.ilen.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 10 {
-                        self.woff.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 11 {
-                        self.poff.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 12 {
-                        self.goff.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 13 {
-                        self.ioff.d.next = self.dw.val();
-                    }
-                    if self.wi.q.val() == 14 {
-                        self.ooff.d.next = self.dw.val();
-                    }
-                }
+                self.rp.last.next = self.desc.last.val();
                 if self.rp.failed.val() {
                     self.fcode.next = self.rp.err_code.val();
                     self.foff.next = self.rp.err_offset.val();
@@ -1169,15 +988,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             }
             CtlState::Decode => {
                 self.op.d.next = 0.into();
-                if (self.magic.q.val() != self.k_magic.val()) | (self.ver.q.val() != 1) {
+                if self.desc.bad_header.val() {
                     self.fcode.next = 1.into();
                     self.foff.next = self.at.q.val();
                     self.state.d.next = CtlState::Fail;
-                } else if self.kind.val() > 1 {
+                } else if self.desc.bad_kind.val() {
                     self.fcode.next = 2.into();
                     self.foff.next = self.at.q.val() + 8;
                     self.state.d.next = CtlState::Fail;
-                } else if self.badf.val() {
+                } else if self.desc.bad_field.val() {
                     self.fcode.next = 2.into();
                     self.foff.next = self.at.q.val();
                     self.state.d.next = CtlState::Fail;
@@ -1188,8 +1007,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             CtlState::MathSet => {
                 // Operands of operation `op` (each below 2^32: products fit 64 bits).
                 if self.op.q.val() == 0 {
-                    self.set_a.next = bit_cast::<64, 32>(self.tt.q.val());
-                    self.set_b.next = bit_cast::<64, 4>(self.bin.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.timesteps.val());
+                    self.set_b.next = bit_cast::<64, 4>(self.desc.input_bits.val());
                 }
                 if self.op.q.val() == 1 {
                     self.set_a.next = self.s_sl.q.val();
@@ -1197,14 +1016,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
                 if self.op.q.val() == 2 {
                     self.set_a.next = self.k_cols.val();
-                    self.set_b.next = bit_cast::<64, 4>(self.bw.val());
+                    self.set_b.next = bit_cast::<64, 4>(self.desc.weight_bits.val());
                 }
                 if self.op.q.val() == 3 {
-                    self.set_a.next = bit_cast::<64, 32>(self.kk_n.q.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.fan_in.val());
                     self.set_b.next = self.cbw.q.val();
                 }
                 if self.op.q.val() == 4 {
-                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val()) + self.k_cols.val() - 1;
+                    self.set_a.next =
+                        bit_cast::<64, 32>(self.desc.outputs.val()) + self.k_cols.val() - 1;
                     self.set_b.next = self.k_cols.val();
                     self.set_div.next = true;
                 }
@@ -1213,16 +1033,16 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.set_b.next = self.tile_words.q.val();
                 }
                 if self.op.q.val() == 6 {
-                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.outputs.val());
                     self.set_b.next = 12.into();
                 }
                 if self.op.q.val() == 7 {
-                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val());
-                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.outputs.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.desc.positions.val());
                 }
                 if self.op.q.val() == 8 {
-                    self.set_a.next = bit_cast::<64, 32>(self.tt.q.val());
-                    self.set_b.next = bit_cast::<64, 4>(self.bs.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.timesteps.val());
+                    self.set_b.next = bit_cast::<64, 4>(self.desc.spike_bits.val());
                 }
                 if self.op.q.val() == 9 {
                     self.set_a.next = self.oplanes.q.val();
@@ -1238,25 +1058,25 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.set_b.next = bit_cast::<64, 32>(self.pw.val());
                 }
                 if self.op.q.val() == 12 {
-                    self.set_a.next = bit_cast::<64, 4>(self.bs.val());
+                    self.set_a.next = bit_cast::<64, 4>(self.desc.spike_bits.val());
                     self.set_b.next = bit_cast::<64, 32>(self.opw.val());
                 }
                 if self.op.q.val() == 13 {
-                    self.set_a.next = bit_cast::<64, 32>(self.oo.q.val());
-                    self.set_b.next = bit_cast::<64, 32>(self.gg.q.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.outputs.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.desc.groups.val());
                     self.set_div.next = true;
                 }
                 if self.op.q.val() == 14 {
-                    self.set_a.next = bit_cast::<64, 32>(self.gg.q.val());
-                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.groups.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.desc.positions.val());
                 }
                 if self.op.q.val() == 15 {
                     self.set_a.next = self.gp.q.val();
-                    self.set_b.next = bit_cast::<64, 32>(self.kk_n.q.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.desc.fan_in.val());
                 }
                 if self.op.q.val() == 16 {
-                    self.set_a.next = bit_cast::<64, 32>(self.kk_n.q.val());
-                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                    self.set_a.next = bit_cast::<64, 32>(self.desc.fan_in.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.desc.positions.val());
                 }
                 if self.op.q.val() == 17 {
                     self.set_a.next = self.s_sl.q.val();
@@ -1264,7 +1084,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
                 if self.op.q.val() == 18 {
                     self.set_a.next = self.k_cols.val();
-                    self.set_b.next = bit_cast::<64, 32>(self.pp.q.val());
+                    self.set_b.next = bit_cast::<64, 32>(self.desc.positions.val());
                 }
                 // Saturate multiply operands to 32 bits (a saturated size is outside
                 // every window anyway).
@@ -1320,7 +1140,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
                 if self.op.q.val() == 9 {
                     self.out_words.d.next = self.muldiv.product.val();
-                    if self.readout.val() {
+                    if self.desc.readout.val() {
                         self.out_words.d.next = self.nn.q.val();
                     }
                 }
@@ -1357,29 +1177,31 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             CtlState::Regions => {
                 // In the order of LayerDescriptor::regions: weights, params, input, output.
                 self.state.d.next = CtlState::Fit;
-                if self.gather.val() & (self.end_g.val() > bit_cast::<64, 32>(self.lsize.q.val())) {
+                if self.desc.gather_layer.val()
+                    & (self.end_g.val() > bit_cast::<64, 32>(self.lsize.q.val()))
+                {
                     self.fcode.next = 3.into();
-                    self.foff.next = self.goff.q.val();
+                    self.foff.next = self.desc.gather_offset.val();
                     self.state.d.next = CtlState::Fail;
                 }
                 if self.end_o.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
                     self.fcode.next = 3.into();
-                    self.foff.next = self.ooff.q.val();
+                    self.foff.next = self.desc.output_offset.val();
                     self.state.d.next = CtlState::Fail;
                 }
                 if self.end_i.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
                     self.fcode.next = 3.into();
-                    self.foff.next = self.ioff.q.val();
+                    self.foff.next = self.desc.input_offset.val();
                     self.state.d.next = CtlState::Fail;
                 }
                 if self.end_p.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
                     self.fcode.next = 3.into();
-                    self.foff.next = self.poff.q.val();
+                    self.foff.next = self.desc.params_offset.val();
                     self.state.d.next = CtlState::Fail;
                 }
                 if self.end_w.val() > bit_cast::<64, 32>(self.lsize.q.val()) {
                     self.fcode.next = 3.into();
-                    self.foff.next = self.woff.q.val();
+                    self.foff.next = self.desc.weights_offset.val();
                     self.state.d.next = CtlState::Fail;
                 }
                 // O must divide into G groups (checked before the regions).
@@ -1390,7 +1212,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::Fit => {
-                if (self.kk_n.q.val() > self.k_kmax.val())
+                if (self.desc.fan_in.val() > self.k_kmax.val())
                     | (self.a_words.q.val() > self.k_adepth.val())
                     | (self.out_words.q.val() > self.k_odepth.val())
                 {
@@ -1399,7 +1221,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.state.d.next = CtlState::Fail;
                 } else {
                     self.c_sl.d.next = self.c_sl.q.val() + self.sl_tot.q.val();
-                    if self.gather.val() {
+                    if self.desc.gather_layer.val() {
                         self.state.d.next = CtlState::Gchk;
                     } else {
                         self.state.d.next = CtlState::Act;
@@ -1418,7 +1240,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 if self.rp.take.val() {
                     if !self.gbad.q.val()
                         & (self.dw.val() != self.k_pad.val())
-                        & (self.dw.val() >= self.ilen.q.val())
+                        & (self.dw.val() >= self.desc.input_len.val())
                     {
                         self.gbad.d.next = true;
                         self.gbad_i.d.next = self.lc.q.val();
@@ -1433,7 +1255,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 if self.rp.done.val() {
                     if self.gbad.q.val() {
                         self.fcode.next = 2.into();
-                        self.foff.next = self.goff.q.val() + (self.gbad_i.q.val() << 2);
+                        self.foff.next = self.desc.gather_offset.val() + (self.gbad_i.q.val() << 2);
                         self.state.d.next = CtlState::Fail;
                     } else {
                         self.state.d.next = CtlState::Act;
@@ -1483,17 +1305,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 if bit_cast::<64, 32>(self.lc.q.val() + 1) == self.out_words.q.val() {
                     self.o0.d.next = 0.into();
                     self.glo_s.d.next = 0.into();
-                    self.glo_off.d.next = self.goff.q.val();
+                    self.glo_off.d.next = self.desc.gather_offset.val();
                     self.nbase.d.next = 0.into();
                     self.pos.d.next = 0.into();
                     self.gs.d.next = 0.into();
-                    self.pcur.d.next = self.poff.q.val();
-                    self.wcur.d.next = self.woff.q.val();
+                    self.pcur.d.next = self.desc.params_offset.val();
+                    self.wcur.d.next = self.desc.weights_offset.val();
                     // Double buffer layers whose tile (and gather row) fits half the
                     // weight banks (and the row buffer).
                     self.lwh.d.next = false;
                     self.lgh.d.next = false;
-                    self.dbl.d.next = self.kk_n.q.val() <= self.k_khalf.val();
+                    self.dbl.d.next = self.desc.fan_in.val() <= self.k_khalf.val();
                     self.state.d.next = CtlState::TileStart;
                 }
             }
@@ -1501,8 +1323,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 // The running tile's parameters are consumed in its first 3C cycles;
                 // only then may the next tile's overwrite them.
                 if !self.crun.q.val() | (self.ppk.q.val() == 3) {
-                    self.nvalid.d.next = self.oo.q.val() - self.o0.q.val();
-                    if self.oo.q.val() - self.o0.q.val() > bit_cast::<32, 64>(self.k_cols.val()) {
+                    self.nvalid.d.next = self.desc.outputs.val() - self.o0.q.val();
+                    if self.desc.outputs.val() - self.o0.q.val()
+                        > bit_cast::<32, 64>(self.k_cols.val())
+                    {
                         self.nvalid.d.next = bit_cast::<32, 64>(self.k_cols.val());
                     }
                     for c in 0..self._cols {
@@ -1552,7 +1376,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     // A spiking layer's thresholds must be positive (code 2, offset 0,
                     // as the functional model's layer check reports it).
                     if (self.pf.q.val() == 1)
-                        & !self.readout.val()
+                        & !self.desc.readout.val()
                         & (self.dw.val().get_bit(31) | (self.dw.val() == 0))
                     {
                         self.bth.d.next = true;
@@ -1587,9 +1411,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
                 // A whole row (input lw's code for every column) per field, or one
                 // code (column lr of input lw).
-                self.rp.last.next = self.lw.q.val() + 1 == self.kk_n.q.val();
+                self.rp.last.next = self.lw.q.val() + 1 == self.desc.fan_in.val();
                 if !self.k_wrow.val() {
-                    self.rp.last.next = (self.lw.q.val() + 1 == self.kk_n.q.val())
+                    self.rp.last.next = (self.lw.q.val() + 1 == self.desc.fan_in.val())
                         & (self.lr.q.val() == self.k_cols_m1.val());
                 }
                 if self.rp.take.val() & self.k_wrow.val() {
@@ -1616,7 +1440,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.state.d.next = CtlState::Fail;
                 }
                 if self.rp.done.val() {
-                    if self.gather.val() {
+                    if self.desc.gather_layer.val() {
                         self.state.d.next = CtlState::PosStart;
                     } else {
                         self.state.d.next = CtlState::CoreGo;
@@ -1638,7 +1462,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 if self.rp.in_cmd.val() {
                     self.lw.d.next = 0.into();
                 }
-                self.rp.last.next = self.lw.q.val() + 1 == self.kk_n.q.val();
+                self.rp.last.next = self.lw.q.val() + 1 == self.desc.fan_in.val();
                 if self.rp.take.val() {
                     self.lw.d.next = self.lw.q.val() + 1;
                 }
@@ -1695,7 +1519,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                         // Go on loading while this run goes: the next tile's parameters
                         // and weights (dense), the next gather row (gather).
                         self.state.d.next = CtlState::TileEnd;
-                        if self.gather.val() {
+                        if self.desc.gather_layer.val() {
                             self.lgh.d.next = !self.lgh.q.val();
                             self.state.d.next = CtlState::RunEnd;
                         }
@@ -1709,7 +1533,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                         self.fcode.next = 2.into();
                         self.foff.next = self.at.q.val();
                         self.state.d.next = CtlState::Fail;
-                    } else if self.gather.val() {
+                    } else if self.desc.gather_layer.val() {
                         self.state.d.next = CtlState::RunEnd;
                     } else {
                         self.state.d.next = CtlState::TileEnd;
@@ -1726,8 +1550,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.state.d.next = CtlState::Grow;
                 } else {
                     self.pos.d.next = self.pos.q.val() + 1;
-                    self.pofs.d.next = self.pofs.q.val() + (self.kk_n.q.val() << 2);
-                    if self.pos.q.val() + 1 == self.pp.q.val() {
+                    self.pofs.d.next = self.pofs.q.val() + (self.desc.fan_in.val() << 2);
+                    if self.pos.q.val() + 1 == self.desc.positions.val() {
                         self.state.d.next = CtlState::TileEnd;
                     } else {
                         self.state.d.next = CtlState::GrpStart;
@@ -1746,7 +1570,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.wcur.d.next =
                     self.wcur.q.val() + bit_cast::<32, 64>(self.tile_words.q.val() << 3);
                 if bit_cast::<64, 32>(self.o0.q.val()) + self.k_cols.val()
-                    >= bit_cast::<64, 32>(self.oo.q.val())
+                    >= bit_cast::<64, 32>(self.desc.outputs.val())
                 {
                     self.state.d.next = CtlState::OutCmd;
                 } else {
@@ -1759,65 +1583,21 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     self.fcode.next = 2.into();
                     self.foff.next = self.at.q.val();
                     self.state.d.next = CtlState::Fail;
-                } else if !self.crun.q.val() {
-                    self.wr_cmd_valid.next = true;
-                    self.wdn.d.next = false;
-                    self.ra.d.next = 0.into();
-                    self.rv.d.next = false;
-                    self.bv.d.next = false;
-                    self.ocnt.d.next = 0.into();
-                    if self.wr_cmd_ready.val() {
-                        self.state.d.next = CtlState::OutWr;
-                    }
+                } else if self.writer.accepted.val() {
+                    self.state.d.next = CtlState::OutWr;
                 }
             }
             CtlState::OutWr => {
-                self.o_addr.next = self.ra.q.val();
-                self.wr_valid.next = self.bv.q.val();
-                if self.bv.q.val() & self.wr_ready.val() {
-                    self.bv.d.next = false;
-                    self.ocnt.d.next = 0.into();
-                }
-                // Capture the word read in the previous cycle.
-                self.rv.d.next = false;
-                if self.rv.q.val() {
-                    if self.ocnt.q.val() == 0 {
-                        self.ob.d.next = bit_cast::<D, 64>(self.word.val());
-                    } else {
-                        self.ob.d.next =
-                            self.ob.q.val() | (bit_cast::<D, 64>(self.word.val()) << 64);
-                    }
-                    self.ocnt.d.next = self.ocnt.q.val() + 1;
-                    if (self.ocnt.q.val() == self.k_wpb.val())
-                        | (bit_cast::<64, 32>(self.ra.q.val()) == self.out_words.q.val())
-                    {
-                        self.fin.next = true;
-                        self.bv.d.next = true;
-                    }
-                }
-                // Read the next word while no beat waits and this cycle does not fill one.
-                if !self.bv.q.val()
-                    & !self.fin.val()
-                    & (bit_cast::<64, 32>(self.ra.q.val()) < self.out_words.q.val())
-                {
-                    self.rv.d.next = true;
-                    self.ra.d.next = self.ra.q.val() + 1;
-                }
-                if !self.bv.q.val()
-                    & !self.rv.q.val()
-                    & (bit_cast::<64, 32>(self.ra.q.val()) == self.out_words.q.val())
-                {
-                    self.state.d.next = CtlState::OutWait;
-                }
-                if self.wdn.q.val() & (self.werr.q.val() != 0) {
+                self.o_addr.next = self.writer.read_addr.val();
+                if self.writer.sent.val() {
                     self.state.d.next = CtlState::OutWait;
                 }
             }
             CtlState::OutWait => {
-                if self.wdn.q.val() {
-                    if self.werr.q.val() != 0 {
-                        self.fcode.next = self.werr.q.val();
-                        self.foff.next = self.weoff.q.val();
+                if self.writer.completed.val() {
+                    if self.writer.err_code.val() != 0 {
+                        self.fcode.next = self.writer.err_code.val();
+                        self.foff.next = self.writer.err_offset.val();
                         self.state.d.next = CtlState::Fail;
                     } else {
                         self.state.d.next = CtlState::Next;
@@ -1869,7 +1649,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.gnext.next = self.gbuf.rdata.val();
         }
         self.kn1.next = self.kn.val() + 1;
-        if bit_cast::<32, 16>(self.kn.val() + 1) == self.kk_n.q.val() {
+        if bit_cast::<32, 16>(self.kn.val() + 1) == self.desc.fan_in.val() {
             self.kn1.next = 0.into();
         }
         self.gbuf.raddr.next =
@@ -1882,7 +1662,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.abank[r].raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
                 self.abn.val() + bit_cast::<32, 16>(self.kn.val() >> 6),
             );
-            if self.gather.val() {
+            if self.desc.gather_layer.val() {
                 self.abank[r].raddr.next =
                     bit_cast::<BRAM_ADDR_BITS, 32>(self.abn.val() + (self.gnext.val() >> 6));
             }
@@ -1935,47 +1715,6 @@ mod tests {
         spikeslice_core::random::chain::config_2x3_64()
     }
 
-    /// The word capture of `Desc` (magic, ver, flags, widths, tt, kk_n, oo,
-    /// pp, gg, ilen, woff, poff, goff, ioff, ooff: words 0..=14) and the field
-    /// slices of the decoded fields are the descriptor table's (core): a change
-    /// of the table must change them too.
-    #[test]
-    fn descriptor_capture_follows_the_descriptor_table() {
-        use spikeslice_core::accel::descriptor::field::*;
-        let words = [
-            MAGIC,
-            VERSION,
-            KIND,
-            WEIGHT_BITS,
-            TIMESTEPS,
-            FAN_IN,
-            OUTPUTS,
-            POSITIONS,
-            GROUPS,
-            INPUT_LEN,
-            WEIGHTS,
-            PARAMS,
-            GATHER,
-            INPUT,
-            OUTPUT,
-        ];
-        for (i, f) in words.iter().enumerate() {
-            assert_eq!(f.word, i, "{}", f.name);
-        }
-        let slices = [
-            (KIND, 2, 0, 8),
-            (READOUT, 2, 8, 1),
-            (HARD_RESET, 2, 9, 1),
-            (LEAK_SHIFT, 2, 16, 8),
-            (WEIGHT_BITS, 3, 0, 4),
-            (INPUT_BITS, 3, 4, 4),
-            (SPIKE_BITS, 3, 8, 4),
-        ];
-        for (f, word, lsb, bits) in slices {
-            assert_eq!((f.word, f.lsb, f.bits), (word, lsb, bits), "{}", f.name);
-        }
-    }
-
     #[test]
     fn buffer_plan_from_config() {
         let p = BufferPlan::new(&cfg());
@@ -2024,7 +1763,7 @@ mod tests {
             wait_clock_cycles!(sim, clock, x, 2);
             x.rst.next = false;
             x.buf_size.next = 0x1000.into();
-            x.rd_cmd_ready.next = true;
+            x.dma_rd.cmd_ready.next = true;
             // (desc_count, refuse the read?, expected code, expected offset)
             for (count, refuse, code, off, d) in [
                 (0u64, false, 0u64, 0u64, bad_magic),
@@ -2043,39 +1782,39 @@ mod tests {
                 while !x.done.val() {
                     guard += 1;
                     sim_assert!(sim, guard < 5000, x);
-                    x.rd_done.next = false;
-                    x.rd_valid.next = false;
-                    if x.rd_cmd_valid.val() {
-                        sim_assert_eq!(sim, x.rd_cmd_offset.val().to_u64(), 0x40, x);
-                        sim_assert_eq!(sim, x.rd_cmd_len.val().to_u64(), 64, x);
+                    x.dma_rd.done.next = false;
+                    x.dma_rd.valid.next = false;
+                    if x.dma_rd.cmd_valid.val() {
+                        sim_assert_eq!(sim, x.dma_rd.cmd_offset.val().to_u64(), 0x40, x);
+                        sim_assert_eq!(sim, x.dma_rd.cmd_len.val().to_u64(), 64, x);
                         if refuse {
                             // The engine refuses the command two cycles later.
-                            x.rd_err.next = 3.into();
-                            x.rd_err_offset.next = 0x40.into();
+                            x.dma_rd.err.next = 3.into();
+                            x.dma_rd.err_offset.next = 0x40.into();
                             wait_clock_cycle!(sim, clock, x);
-                            x.rd_done.next = true;
+                            x.dma_rd.done.next = true;
                         } else {
-                            x.rd_err.next = 0.into();
+                            x.dma_rd.err.next = 0.into();
                             beats = d
                                 .chunks(8)
                                 .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
                                 .collect();
                         }
                     } else if let Some(&b) = beats.first() {
-                        x.rd_valid.next = true;
-                        x.rd_data.next = b.into();
-                        if x.rd_ready.val() {
+                        x.dma_rd.valid.next = true;
+                        x.dma_rd.data.next = b.into();
+                        if x.dma_rd.ready.val() {
                             beats.remove(0);
                             if beats.is_empty() {
                                 wait_clock_cycle!(sim, clock, x);
-                                x.rd_valid.next = false;
-                                x.rd_done.next = true;
+                                x.dma_rd.valid.next = false;
+                                x.dma_rd.done.next = true;
                             }
                         }
                     }
                     wait_clock_cycle!(sim, clock, x);
                 }
-                x.rd_done.next = false;
+                x.dma_rd.done.next = false;
                 sim_assert_eq!(sim, x.error_code.val().to_u64(), code, x);
                 sim_assert_eq!(sim, x.error.val(), code != 0, x);
                 sim_assert_eq!(sim, x.err_offset.val().to_u64(), off, x);

@@ -21,6 +21,7 @@
 //! cycles as three states of the controller's own FSM would.
 
 use crate::buffer::Unpack;
+use crate::dma::ReadClient;
 use rust_hdl::prelude::*;
 
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
@@ -59,17 +60,8 @@ pub struct ReadPhase<const D: usize, const S: usize, const W2: usize> {
     pub failed: Signal<Out, Bit>,
     pub err_code: Signal<Out, Bits<8>>,
     pub err_offset: Signal<Out, Bits<32>>,
-    // The DMA read engine.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    pub rd_cmd_ready: Signal<In, Bit>,
-    pub rd_cmd_offset: Signal<Out, Bits<32>>,
-    pub rd_cmd_len: Signal<Out, Bits<32>>,
-    pub rd_valid: Signal<In, Bit>,
-    pub rd_ready: Signal<Out, Bit>,
-    pub rd_data: Signal<In, Bits<D>>,
-    pub rd_done: Signal<In, Bit>,
-    pub rd_err: Signal<In, Bits<8>>,
-    pub rd_err_offset: Signal<In, Bits<32>>,
+    /// The DMA read engine.
+    pub dma: ReadClient<D>,
     gearbox: Unpack<D, W2>,
     step: DFF<ReadStep>,
     /// Bits of the first beat before `offset`.
@@ -101,16 +93,7 @@ impl<const D: usize, const S: usize, const W2: usize> Default for ReadPhase<D, S
             failed: Default::default(),
             err_code: Default::default(),
             err_offset: Default::default(),
-            rd_cmd_valid: Default::default(),
-            rd_cmd_ready: Default::default(),
-            rd_cmd_offset: Default::default(),
-            rd_cmd_len: Default::default(),
-            rd_valid: Default::default(),
-            rd_ready: Default::default(),
-            rd_data: Default::default(),
-            rd_done: Default::default(),
-            rd_err: Default::default(),
-            rd_err_offset: Default::default(),
+            dma: Default::default(),
             gearbox: Unpack::new(),
             step: Default::default(),
             skip: Default::default(),
@@ -129,17 +112,17 @@ impl<const D: usize, const S: usize, const W2: usize> Logic for ReadPhase<D, S, 
         dff_setup!(self, clock, step, skip, completed, code, code_offset);
         // The command, aligned down to the beat; the head is skipped in the gearbox.
         self.head.next = self.offset.val() & self.beat_mask.val();
-        self.rd_cmd_offset.next = self.offset.val() & !self.beat_mask.val();
-        self.rd_cmd_len.next = self.len.val() + self.head.val();
-        self.rd_cmd_valid.next = false;
+        self.dma.cmd_offset.next = self.offset.val() & !self.beat_mask.val();
+        self.dma.cmd_len.next = self.len.val() + self.head.val();
+        self.dma.cmd_valid.next = false;
         self.gearbox.clock.next = self.clock.val();
         self.gearbox.clear.next = false;
         self.gearbox.drain.next = self.drain.val();
         self.gearbox.n.next = self.field_bits.val();
         self.gearbox.skip.next = self.skip.q.val();
-        self.gearbox.in_valid.next = self.rd_valid.val();
-        self.gearbox.in_data.next = self.rd_data.val();
-        self.rd_ready.next = self.gearbox.in_ready.val();
+        self.gearbox.in_valid.next = self.dma.valid.val();
+        self.gearbox.in_data.next = self.dma.data.val();
+        self.dma.ready.next = self.gearbox.in_ready.val();
         self.gearbox.out_ready.next = false;
         self.data.next = self.gearbox.out_data.val();
         self.in_cmd.next = false;
@@ -148,20 +131,20 @@ impl<const D: usize, const S: usize, const W2: usize> Logic for ReadPhase<D, S, 
         self.failed.next = false;
         self.err_code.next = self.code.q.val();
         self.err_offset.next = self.code_offset.q.val();
-        if self.rd_done.val() {
+        if self.dma.done.val() {
             self.completed.d.next = true;
-            self.code.d.next = self.rd_err.val();
-            self.code_offset.d.next = self.rd_err_offset.val();
+            self.code.d.next = self.dma.err.val();
+            self.code_offset.d.next = self.dma.err_offset.val();
         }
         if self.active.val() {
             match self.step.q.val() {
                 ReadStep::Cmd => {
                     self.in_cmd.next = true;
-                    self.rd_cmd_valid.next = true;
+                    self.dma.cmd_valid.next = true;
                     self.gearbox.clear.next = true;
                     self.skip.d.next = bit_cast::<8, 32>(self.head.val()) << 3;
                     self.completed.d.next = false;
-                    if self.rd_cmd_ready.val() {
+                    if self.dma.cmd_ready.val() {
                         self.step.d.next = ReadStep::Data;
                     }
                 }
@@ -171,7 +154,7 @@ impl<const D: usize, const S: usize, const W2: usize> Logic for ReadPhase<D, S, 
                     if self.take.val() & self.last.val() {
                         self.step.d.next = ReadStep::Wait;
                     }
-                    if self.rd_done.val() & (self.rd_err.val() != 0) {
+                    if self.dma.done.val() & (self.dma.err.val() != 0) {
                         self.step.d.next = ReadStep::Wait;
                     }
                 }
@@ -224,16 +207,16 @@ mod tests {
                 x.field_bits.next = 32.into();
                 x.active.next = true;
                 x.last.next = false;
-                x.rd_cmd_ready.next = false;
+                x.dma.cmd_ready.next = false;
                 wait_clock_cycle!(sim, clock, x);
-                sim_assert!(sim, x.in_cmd.val() & x.rd_cmd_valid.val(), x);
-                let base = x.rd_cmd_offset.val().to_u64() as usize;
-                let len = x.rd_cmd_len.val().to_u64() as usize;
+                sim_assert!(sim, x.in_cmd.val() & x.dma.cmd_valid.val(), x);
+                let base = x.dma.cmd_offset.val().to_u64() as usize;
+                let len = x.dma.cmd_len.val().to_u64() as usize;
                 sim_assert_eq!(sim, base, offset & !7, x);
                 sim_assert_eq!(sim, base + len, offset + 4 * fields, x);
-                x.rd_cmd_ready.next = true;
+                x.dma.cmd_ready.next = true;
                 wait_clock_cycle!(sim, clock, x);
-                x.rd_cmd_ready.next = false;
+                x.dma.cmd_ready.next = false;
                 let mut beats: Vec<u64> = memory[base..base + len.div_ceil(8) * 8]
                     .chunks(8)
                     .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
@@ -249,11 +232,11 @@ mod tests {
                 while !(x.done.val() | x.failed.val()) {
                     guard += 1;
                     sim_assert!(sim, guard < 2000, x);
-                    x.rd_done.next = false;
+                    x.dma.done.next = false;
                     if complete_now && !completed {
-                        x.rd_done.next = true;
-                        x.rd_err.next = if fail { 4.into() } else { 0.into() };
-                        x.rd_err_offset.next = if fail { 0x123.into() } else { 0.into() };
+                        x.dma.done.next = true;
+                        x.dma.err.next = if fail { 4.into() } else { 0.into() };
+                        x.dma.err_offset.next = if fail { 0x123.into() } else { 0.into() };
                         completed = true;
                     }
                     // `take` depends on registers only: it is this cycle's.
@@ -262,18 +245,18 @@ mod tests {
                         got.push(x.data.val().to_u64() as u32);
                     }
                     let valid = !beats.is_empty() && r.chance(70);
-                    x.rd_valid.next = valid;
+                    x.dma.valid.next = valid;
                     if valid {
-                        x.rd_data.next = beats[0].into();
+                        x.dma.data.next = beats[0].into();
                     }
-                    let handshake = valid && x.rd_ready.val();
+                    let handshake = valid && x.dma.ready.val();
                     wait_clock_cycle!(sim, clock, x);
                     if handshake {
                         beats.remove(0);
                         complete_now = beats.is_empty();
                     }
                 }
-                x.rd_done.next = false;
+                x.dma.done.next = false;
                 if fail {
                     sim_assert!(sim, x.failed.val() & !x.done.val(), x);
                     sim_assert_eq!(sim, x.err_code.val().to_u64(), 4, x);

@@ -1,0 +1,253 @@
+//! The write-back of a layer: the output buffer's words `[0, words)`, packed
+//! into DMA beats (`D / 64` words a beat, word 0 in the low bits), written to
+//! the layer's output region with one DMA write command of `8 words` bytes
+//! (the DMA splits it into bursts at 4 KiB boundaries and strobes off the tail).
+//!
+//! The controller's FSM keeps the three states (OutCmd, OutWr, OutWait) and
+//! tells the block which one it is in: `issue` (OutCmd, nothing running: the
+//! command is offered until `accepted`), `writing` (OutWr: words are read one
+//! ahead from the buffer at `read_addr`, one a cycle while no full beat waits;
+//! `sent` when the last beat has gone or the DMA reported an error). The DMA's
+//! completion is latched from the command on (`completed`, `err_code`,
+//! `err_offset`), so OutWait only looks at it.
+//!
+//! Outside OutWr the block offers zero beats: a write command that a soft reset
+//! interrupted drains instead of blocking the next run's write-back.
+
+use crate::dma::WriteClient;
+use rust_hdl::prelude::*;
+
+/// `D`: DMA beat bits (64 or 128).
+#[derive(LogicBlock)]
+pub struct WriteBack<const D: usize> {
+    pub clock: Signal<In, Clock>,
+    /// Offer the write command (OutCmd with no tile running).
+    pub issue: Signal<In, Bit>,
+    /// Send the beats (OutWr).
+    pub writing: Signal<In, Bit>,
+    /// The output region's window offset and its size in 64-bit words.
+    pub offset: Signal<In, Bits<32>>,
+    pub words: Signal<In, Bits<64>>,
+    /// The output buffer's word at the `read_addr` of the previous cycle.
+    pub word: Signal<In, Bits<64>>,
+    pub read_addr: Signal<Out, Bits<32>>,
+    /// The DMA took the command.
+    pub accepted: Signal<Out, Bit>,
+    /// Every beat is sent, or the DMA has failed the command: to OutWait.
+    pub sent: Signal<Out, Bit>,
+    /// The DMA's completion of the command, and its result (0 = no error).
+    pub completed: Signal<Out, Bit>,
+    pub err_code: Signal<Out, Bits<8>>,
+    pub err_offset: Signal<Out, Bits<32>>,
+    pub dma: WriteClient<D>,
+    /// The next word to read, and whether a word was read in the last cycle.
+    next_word: DFF<Bits<32>>,
+    word_read: DFF<Bit>,
+    /// A full beat waits for the DMA.
+    beat_full: DFF<Bit>,
+    /// Words already in the beat.
+    beat_words: DFF<Bits<2>>,
+    beat: DFF<Bits<D>>,
+    done_seen: DFF<Bit>,
+    code: DFF<Bits<8>>,
+    code_offset: DFF<Bits<32>>,
+    /// The beat fills in this cycle.
+    fills: Signal<Local, Bit>,
+    last_word_of_beat: Constant<Bits<2>>,
+}
+
+impl<const D: usize> Default for WriteBack<D> {
+    fn default() -> Self {
+        assert!(D == 64 || D == 128, "beat width");
+        Self {
+            clock: Default::default(),
+            issue: Default::default(),
+            writing: Default::default(),
+            offset: Default::default(),
+            words: Default::default(),
+            word: Default::default(),
+            read_addr: Default::default(),
+            accepted: Default::default(),
+            sent: Default::default(),
+            completed: Default::default(),
+            err_code: Default::default(),
+            err_offset: Default::default(),
+            dma: Default::default(),
+            next_word: Default::default(),
+            word_read: Default::default(),
+            beat_full: Default::default(),
+            beat_words: Default::default(),
+            beat: Default::default(),
+            done_seen: Default::default(),
+            code: Default::default(),
+            code_offset: Default::default(),
+            fills: Default::default(),
+            last_word_of_beat: Constant::new(((D / 64) as u64 - 1).into()),
+        }
+    }
+}
+
+impl<const D: usize> Logic for WriteBack<D> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            next_word,
+            word_read,
+            beat_full,
+            beat_words,
+            beat,
+            done_seen,
+            code,
+            code_offset
+        );
+        if self.dma.done.val() {
+            self.done_seen.d.next = true;
+            self.code.d.next = self.dma.err.val();
+            self.code_offset.d.next = self.dma.err_offset.val();
+        }
+        self.completed.next = self.done_seen.q.val();
+        self.err_code.next = self.code.q.val();
+        self.err_offset.next = self.code_offset.q.val();
+        self.dma.cmd_valid.next = self.issue.val();
+        self.dma.cmd_offset.next = self.offset.val();
+        self.dma.cmd_len.next = bit_cast::<32, 64>(self.words.val() << 3);
+        self.accepted.next = self.issue.val() & self.dma.cmd_ready.val();
+        self.dma.valid.next = true;
+        self.dma.data.next = 0.into();
+        self.read_addr.next = self.next_word.q.val();
+        self.sent.next = false;
+        self.fills.next = false;
+        if self.issue.val() {
+            self.done_seen.d.next = false;
+            self.next_word.d.next = 0.into();
+            self.word_read.d.next = false;
+            self.beat_full.d.next = false;
+            self.beat_words.d.next = 0.into();
+        }
+        if self.writing.val() {
+            self.dma.valid.next = self.beat_full.q.val();
+            self.dma.data.next = self.beat.q.val();
+            if self.beat_full.q.val() & self.dma.ready.val() {
+                self.beat_full.d.next = false;
+                self.beat_words.d.next = 0.into();
+            }
+            // Take the word read in the previous cycle into the beat.
+            self.word_read.d.next = false;
+            if self.word_read.q.val() {
+                if self.beat_words.q.val() == 0 {
+                    self.beat.d.next = bit_cast::<D, 64>(self.word.val());
+                } else {
+                    self.beat.d.next =
+                        self.beat.q.val() | (bit_cast::<D, 64>(self.word.val()) << 64);
+                }
+                self.beat_words.d.next = self.beat_words.q.val() + 1;
+                if (self.beat_words.q.val() == self.last_word_of_beat.val())
+                    | (bit_cast::<64, 32>(self.next_word.q.val()) == self.words.val())
+                {
+                    self.fills.next = true;
+                    self.beat_full.d.next = true;
+                }
+            }
+            // Read the next word while no beat waits and this cycle does not fill one.
+            if !self.beat_full.q.val()
+                & !self.fills.val()
+                & (bit_cast::<64, 32>(self.next_word.q.val()) < self.words.val())
+            {
+                self.word_read.d.next = true;
+                self.next_word.d.next = self.next_word.q.val() + 1;
+            }
+            self.sent.next = (!self.beat_full.q.val()
+                & !self.word_read.q.val()
+                & (bit_cast::<64, 32>(self.next_word.q.val()) == self.words.val()))
+                | (self.done_seen.q.val() & (self.code.q.val() != 0));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write-back of 5 words at 128 bits: three beats (the last half full)
+    /// carry the words in order, with DMA backpressure on every other beat;
+    /// then an error from the DMA ends the writing at once with its code and
+    /// offset.
+    #[test]
+    fn writeback_packs_words_into_beats_and_reports_errors() {
+        let mut uut = WriteBack::<128>::default();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<WriteBack<128>>| {
+            x.clock.next = !x.clock.val()
+        });
+        sim.add_testbench(move |mut sim: Sim<WriteBack<128>>| {
+            let mut x = sim.init()?;
+            let buffer: Vec<u64> = (0..5u64)
+                .map(|i| 0x1111_0000_0000_0000 * (i + 1) + i)
+                .collect();
+            for fail in [false, true] {
+                x.offset.next = 0x240.into();
+                x.words.next = (buffer.len() as u64).into();
+                x.issue.next = true;
+                x.dma.cmd_ready.next = false;
+                wait_clock_cycle!(sim, clock, x);
+                sim_assert!(sim, x.dma.cmd_valid.val() && !x.accepted.val(), x);
+                sim_assert_eq!(sim, x.dma.cmd_offset.val().to_u64(), 0x240, x);
+                sim_assert_eq!(sim, x.dma.cmd_len.val().to_u64(), 40, x);
+                x.dma.cmd_ready.next = true;
+                wait_clock_cycle!(sim, clock, x);
+                sim_assert!(sim, x.accepted.val(), x);
+                x.issue.next = false;
+                x.writing.next = true;
+                let mut beats: Vec<u128> = vec![];
+                let mut read_addr = 0usize;
+                let mut cycles = 0;
+                while !x.sent.val() {
+                    cycles += 1;
+                    sim_assert!(sim, cycles < 100, x);
+                    x.dma.done.next = false;
+                    // The registered output buffer: the word at last cycle's address.
+                    x.word.next = buffer.get(read_addr).copied().unwrap_or(0).into();
+                    read_addr = x.read_addr.val().to_u64() as usize;
+                    let ready = cycles % 2 == 0;
+                    x.dma.ready.next = ready;
+                    if x.dma.valid.val() && ready {
+                        beats.push(x.dma.data.val().to_u128());
+                        if fail {
+                            x.dma.err.next = 4.into();
+                            x.dma.err_offset.next = 0x240.into();
+                            x.dma.done.next = true;
+                        }
+                    }
+                    wait_clock_cycle!(sim, clock, x);
+                }
+                x.writing.next = false;
+                if fail {
+                    sim_assert_eq!(sim, beats.len(), 1, x);
+                    wait_clock_cycle!(sim, clock, x);
+                    sim_assert!(sim, x.completed.val(), x);
+                    sim_assert_eq!(sim, x.err_code.val().to_u64(), 4, x);
+                    sim_assert_eq!(sim, x.err_offset.val().to_u64(), 0x240, x);
+                } else {
+                    let want: Vec<u128> = buffer
+                        .chunks(2)
+                        .map(|c| {
+                            c.iter()
+                                .rev()
+                                .fold(0u128, |a, &w| (a << 64) | u128::from(w))
+                        })
+                        .collect();
+                    sim_assert_eq!(sim, beats, want, x);
+                    sim_assert!(sim, !x.completed.val(), x);
+                }
+                x.dma.done.next = false;
+                x.dma.err.next = 0.into();
+                wait_clock_cycle!(sim, clock, x);
+            }
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+}
