@@ -117,24 +117,15 @@ pub(crate) fn write_design(
 
 /// The manifest of a design without writing anything.
 pub fn manifest_for(cfg: &ArrayConfig, verilog_text: &str) -> Manifest {
-    let file_hash = manifest::sha256_hex(verilog_text.as_bytes());
-    let cfg_json = serde_json::to_string(cfg).expect("config serializes");
-    let hash = manifest::sha256_hex(format!("{cfg_json}\n{file_hash}").as_bytes());
-    Manifest {
-        manifest_version: manifest::MANIFEST_VERSION,
-        generator: format!(
-            "spikeslice-hdl {} (rust-hdl 0.46.0)",
-            env!("CARGO_PKG_VERSION")
-        ),
-        config: cfg.clone(),
-        top_module: lint::TOP_NAME.into(),
-        ports: manifest::ports(cfg),
-        files: vec![manifest::SourceFile {
-            path: VERILOG_FILE.into(),
-            sha256: file_hash,
-        }],
-        hash,
-    }
+    Manifest::of_design(
+        "",
+        cfg.clone(),
+        None,
+        lint::TOP_NAME,
+        manifest::ports(cfg),
+        VERILOG_FILE,
+        verilog_text,
+    )
 }
 
 // Accelerator shell (AXI register file and DMA).

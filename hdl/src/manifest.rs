@@ -5,6 +5,7 @@
 use crate::config::{ArrayConfig, K_BITS, SLICE_BITS};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use spikeslice_core::accel::AcceleratorConfig;
 
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -33,12 +34,58 @@ pub struct SourceFile {
 pub struct Manifest {
     pub manifest_version: u32,
     pub generator: String,
+    /// The compute core's configuration.
     pub config: ArrayConfig,
+    /// The whole accelerator's configuration (buffer sizes, AXI width, bursts),
+    /// for a shell; absent for the compute core alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator: Option<AcceleratorConfig>,
     pub top_module: String,
     pub ports: Vec<Port>,
     pub files: Vec<SourceFile>,
     /// sha256 over the config JSON and every source file: the design's identity.
     pub hash: String,
+}
+
+impl Manifest {
+    /// The manifest of one generated Verilog file `file` holding `verilog_text`,
+    /// whose top is `top_module` with `ports`; `what` names the design in the
+    /// generator line (`""` for the core, `" shell"`). The design hash covers the
+    /// configuration that was generated (the accelerator's for a shell) and the
+    /// text.
+    pub fn of_design(
+        what: &str,
+        config: ArrayConfig,
+        accelerator: Option<AcceleratorConfig>,
+        top_module: &str,
+        ports: Vec<Port>,
+        file: &str,
+        verilog_text: &str,
+    ) -> Self {
+        let file_hash = sha256_hex(verilog_text.as_bytes());
+        let cfg_json = match &accelerator {
+            Some(a) => serde_json::to_string(a),
+            None => serde_json::to_string(&config),
+        }
+        .expect("configurations serialize");
+        let hash = sha256_hex(format!("{cfg_json}\n{file_hash}").as_bytes());
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            generator: format!(
+                "spikeslice-hdl {} (rust-hdl 0.46.0){what}",
+                env!("CARGO_PKG_VERSION")
+            ),
+            config,
+            accelerator,
+            top_module: top_module.into(),
+            ports,
+            files: vec![SourceFile {
+                path: file.into(),
+                sha256: file_hash,
+            }],
+            hash,
+        }
+    }
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {

@@ -13,7 +13,7 @@ use crate::config::ConfigError;
 use crate::controller::Controller;
 use crate::csr::{Csr, CsrError, CsrLayout, ADDR_BITS};
 use crate::dma::{Dma, DmaError, DmaParams};
-use crate::manifest::{self, Dir, Manifest, Port};
+use crate::manifest::{Dir, Manifest, Port};
 use crate::sequencer::Core;
 use crate::GenError;
 use rust_hdl::prelude::*;
@@ -391,24 +391,15 @@ pub fn ports(cfg: &AcceleratorConfig) -> Vec<Port> {
 /// The manifest of a generated shell (`config` = the core's [`ArrayConfig`]; the hash
 /// also covers the whole accelerator configuration).
 pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Manifest {
-    let file_hash = manifest::sha256_hex(verilog_text.as_bytes());
-    let cfg_json = serde_json::to_string(cfg).expect("config serializes");
-    let hash = manifest::sha256_hex(format!("{cfg_json}\n{file_hash}").as_bytes());
-    Manifest {
-        manifest_version: manifest::MANIFEST_VERSION,
-        generator: format!(
-            "spikeslice-hdl {} (rust-hdl 0.46.0) shell",
-            env!("CARGO_PKG_VERSION")
-        ),
-        config: cfg.array(),
-        top_module: TOP_NAME.into(),
-        ports: ports(cfg),
-        files: vec![manifest::SourceFile {
-            path: VERILOG_FILE.into(),
-            sha256: file_hash,
-        }],
-        hash,
-    }
+    Manifest::of_design(
+        " shell",
+        cfg.array(),
+        Some(*cfg),
+        TOP_NAME,
+        ports(cfg),
+        VERILOG_FILE,
+        verilog_text,
+    )
 }
 
 /// Writes `spikeslice_shell.v` and `manifest.json` into `out_dir` (created if needed).
@@ -420,6 +411,26 @@ pub fn generate(cfg: &AcceleratorConfig, out_dir: &Path) -> Result<Manifest, Gen
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_records_the_whole_accelerator() {
+        let small = AcceleratorConfig {
+            wbuf_bytes: 4096,
+            ..AcceleratorConfig::default()
+        };
+        let text = "module spikeslice_shell; endmodule";
+        let m = manifest_for(&small, text);
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["accelerator"]["wbuf_bytes"], 4096);
+        assert_eq!(json["config"]["rows"], small.rows);
+        let back: Manifest = serde_json::from_value(json).unwrap();
+        assert_eq!(back.accelerator, Some(small));
+        // The buffer sizes are part of the design's identity.
+        assert_ne!(
+            m.hash,
+            manifest_for(&AcceleratorConfig::default(), text).hash
+        );
+    }
 
     #[test]
     fn ports_follow_the_contract() {
