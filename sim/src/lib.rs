@@ -1,6 +1,6 @@
 //! Verilator harness for the generated spikeslice RTL: the compute core
 //! ([`CoreSim`], below) and the whole accelerator shell ([`ShellSim`] in [`shell`]:
-//! registers over AXI4-Lite, memory through the DDR model of [`ddr`]).
+//! registers over AXI4-Lite, memory through core's DDR model, re-exported as [`ddr`]).
 //!
 //! [`CoreSim::build`] generates the Verilog for an [`ArrayConfig`], builds it with
 //! Verilator into a shared library (cached by the manifest hash, see [`build`]) and
@@ -16,11 +16,13 @@
 //! the shell's weight banks do this), and reassembling outputs.
 
 pub mod build;
-pub mod ddr;
 pub mod iverilog;
 pub mod shell;
 
 pub use shell::ShellSim;
+/// The DDR model behind the shell's AXI4 master (`spikeslice_core::accel::ddr`,
+/// shared with the rust-hdl benches).
+pub use spikeslice_core::accel::ddr;
 
 use libloading::Library;
 use rand::{Rng, SeedableRng};

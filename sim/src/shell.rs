@@ -1,7 +1,8 @@
 //! The whole accelerator shell (`spikeslice_shell.v`: AXI4-Lite register file, AXI4
 //! DMA, descriptor controller, buffers, compute core) in Verilator, driven as a board
-//! drives it: registers over AXI4-Lite, memory through a DDR model ([`crate::ddr`])
-//! behind the AXI4 master.
+//! drives it: registers over AXI4-Lite, memory through the DDR model ([`crate::ddr`])
+//! behind the AXI4 master, whose outputs and inputs [`ShellSim`] moves through the
+//! Verilated ports every cycle.
 //!
 //! [`ShellSim::build`] generates the shell for an [`AcceleratorConfig`], builds it
 //! (cached like [`crate::CoreSim`]) and loads it. [`ShellSim::write`] / [`ShellSim::read`]
@@ -255,6 +256,8 @@ impl ShellSim {
                 irq_at: 0,
                 _lib: lib,
             };
+            // The monitor holds the DMA to the generated burst limit.
+            sim.ddr.max_burst_beats = cfg.max_burst_beats as u64;
             sim.reset();
             Ok(sim)
         }
@@ -437,11 +440,7 @@ impl ShellSim {
             self.set(port, 0);
         }
         self.set(p.rst, 1);
-        let mem = std::mem::take(&mut self.ddr.mem);
-        let mut ddr = Ddr::new(self.ddr.base, 0, self.ddr.beat_bytes, self.ddr.timing);
-        ddr.mem = mem;
-        ddr.faults = std::mem::take(&mut self.ddr.faults);
-        self.ddr = ddr;
+        self.ddr.reset();
         self.step(false);
         self.step(false);
         self.set(p.rst, 0);
