@@ -112,6 +112,16 @@ struct Cmd {
     len: u64,
 }
 
+/// The response injected for the beat at bus address `addr`, from the bench's own
+/// fault list (written independently of the DDR model, which must answer it).
+fn injected(ddr: &Ddr, addr: u64) -> u8 {
+    let (lo, b) = (addr - ddr.base, ddr.beat_bytes as u64);
+    ddr.faults
+        .iter()
+        .find(|f| f.lo < lo + b && lo < f.hi)
+        .map_or(RESP_OKAY, |f| f.resp)
+}
+
 /// What a command must end with: the error code, the error offset, and for a read the
 /// number of beats delivered.
 fn expect(model: &Model, c: Cmd, write: bool) -> (u64, u64, u64) {
@@ -133,14 +143,14 @@ fn expect(model: &Model, c: Cmd, write: bool) -> (u64, u64, u64) {
     };
     if write {
         for (a, n) in split(ddr.base + c.off, beats, b, ddr.max_burst_beats) {
-            let mut responses = (0..n).map(|k| ddr.beat_response(a + k * b));
+            let mut responses = (0..n).map(|k| injected(ddr, a + k * b));
             if let Some(e) = responses.find(|e| *e != RESP_OKAY) {
                 return (code(e), a - ddr.base, 0);
             }
         }
     } else {
         for k in 0..beats {
-            let e = ddr.beat_response(ddr.base + c.off + k * b);
+            let e = injected(ddr, ddr.base + c.off + k * b);
             if e != RESP_OKAY {
                 return (code(e), c.off + k * b, k);
             }
