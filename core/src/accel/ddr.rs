@@ -181,8 +181,7 @@ pub struct Handshakes {
 
 #[derive(Debug, Clone)]
 struct ReadBurst {
-    addr: u64,
-    beats: u64,
+    burst: Burst,
     next: u64,
     delay: u64,
     /// Whether a beat of it was already answered with an error.
@@ -191,8 +190,7 @@ struct ReadBurst {
 
 #[derive(Debug, Clone)]
 struct WriteBurst {
-    addr: u64,
-    beats: u64,
+    burst: Burst,
     got: u64,
     resp: u8,
 }
@@ -337,7 +335,7 @@ impl Ddr {
     fn offer_read_beat(&mut self) {
         let b = self.beat_bytes;
         let f = self.rq.front().expect("due burst");
-        let (addr, beats, next) = (f.addr, f.beats, f.next);
+        let (Burst { addr, beats }, next) = (f.burst, f.next);
         let a = addr + next * b as u64;
         let resp = self.beat_response(a);
         if self.in_window(a, b as u64) {
@@ -361,7 +359,8 @@ impl Ddr {
         self.out.rvalid = true;
     }
 
-    fn check_burst(&mut self, what: &str, addr: u64, len: u64, size: u64, burst: u64) -> u64 {
+    /// Checks a burst at its address handshake and returns it.
+    fn check_burst(&mut self, what: &str, addr: u64, len: u64, size: u64, burst: u64) -> Burst {
         let c = self.cycles;
         let b = self.beat_bytes as u64;
         let beats = len + 1;
@@ -395,7 +394,7 @@ impl Ddr {
             self.violations
                 .push(format!("cycle {c}: {what} {addr:#x} x{beats}: {v}"));
         }
-        beats
+        Burst { addr, beats }
     }
 
     /// AXI4 A3.2.1: once valid is asserted it stays asserted, with the same
@@ -426,43 +425,35 @@ impl Ddr {
         });
         self.check_held("W", held);
         if m.arvalid && self.out.arready {
-            let beats = self.check_burst("AR", m.araddr, m.arlen, m.arsize, m.arburst);
+            let burst = self.check_burst("AR", m.araddr, m.arlen, m.arsize, m.arburst);
             let delay = self.latency();
             self.rq.push_back(ReadBurst {
-                addr: m.araddr,
-                beats,
+                burst,
                 next: 0,
                 delay,
                 hit: false,
             });
-            h.ar = Some(Burst {
-                addr: m.araddr,
-                beats,
-            });
+            h.ar = Some(burst);
         } else if m.arvalid {
             self.ar_pending = Some(ar);
         }
         if self.out.rvalid && m.rready {
             let f = self.rq.front_mut().expect("a burst is being answered");
             f.next += 1;
-            if f.next == f.beats {
+            if f.next == f.burst.beats {
                 self.rq.pop_front();
             }
             self.out.rvalid = false;
             h.r = Some((self.out.rresp, self.out.rlast));
         }
         if m.awvalid && self.out.awready {
-            let beats = self.check_burst("AW", m.awaddr, m.awlen, m.awsize, m.awburst);
+            let burst = self.check_burst("AW", m.awaddr, m.awlen, m.awsize, m.awburst);
             self.wq.push_back(WriteBurst {
-                addr: m.awaddr,
-                beats,
+                burst,
                 got: 0,
                 resp: RESP_OKAY,
             });
-            h.aw = Some(Burst {
-                addr: m.awaddr,
-                beats,
-            });
+            h.aw = Some(burst);
         } else if m.awvalid {
             self.aw_pending = Some(aw);
         }
@@ -492,7 +483,7 @@ impl Ddr {
     fn write_beat(&mut self, m: &MasterOut) {
         let b = self.beat_bytes as u64;
         let f = self.wq.front().expect("W accepted only after an AW");
-        let (addr, beats, got) = (f.addr, f.beats, f.got);
+        let (Burst { addr, beats }, got) = (f.burst, f.got);
         let a = addr + got * b;
         if m.wlast != (got + 1 == beats) {
             let c = self.cycles;
@@ -516,13 +507,13 @@ impl Ddr {
         if f.resp == RESP_OKAY {
             f.resp = resp;
         }
-        if f.got == f.beats {
+        if f.got == f.burst.beats {
             let f = self.wq.pop_front().expect("checked above");
             if f.resp != RESP_OKAY {
                 self.fault_hits.push(FaultHit {
                     write: true,
-                    offset: f.addr.wrapping_sub(self.base),
-                    beats: f.beats,
+                    offset: f.burst.addr.wrapping_sub(self.base),
+                    beats: f.burst.beats,
                     resp: f.resp,
                 });
             }
@@ -536,8 +527,28 @@ impl Ddr {
 mod tests {
     use super::*;
 
-    fn idle_master() -> MasterOut {
+    /// A master offering a read burst of `beats` 8-byte beats at `addr`, taking R.
+    fn ar_master(addr: u64, beats: u64) -> MasterOut {
         MasterOut {
+            arvalid: true,
+            araddr: addr,
+            arlen: beats - 1,
+            arsize: 3,
+            arburst: 1,
+            rready: true,
+            wdata: vec![0; 8],
+            ..Default::default()
+        }
+    }
+
+    /// A master offering a write burst of `beats` 8-byte beats at 0, taking B.
+    fn aw_master(beats: u64) -> MasterOut {
+        MasterOut {
+            awvalid: true,
+            awlen: beats - 1,
+            awsize: 3,
+            awburst: 1,
+            bready: true,
             wdata: vec![0; 8],
             ..Default::default()
         }
@@ -547,13 +558,7 @@ mod tests {
     /// the (cycle, data, resp, last) of every beat.
     fn read(d: &mut Ddr, addr: u64, beats: u64) -> Vec<(u64, Vec<u8>, u8, bool)> {
         d.drive();
-        let mut m = idle_master();
-        m.arvalid = true;
-        m.araddr = addr;
-        m.arlen = beats - 1;
-        m.arsize = 3;
-        m.arburst = 1;
-        m.rready = true;
+        let mut m = ar_master(addr, beats);
         d.observe(&m);
         m.arvalid = false;
         let mut got = vec![];
@@ -594,11 +599,7 @@ mod tests {
         assert!(d.violations.iter().any(|v| v.contains("5 beats > 4")));
         let mut d = Ddr::new(0, 16384, 8, DdrTiming::fixed(1));
         d.drive();
-        let mut m = idle_master();
-        m.awvalid = true;
-        m.awlen = 1;
-        m.awsize = 3;
-        m.awburst = 1;
+        let mut m = aw_master(2);
         d.observe(&m);
         m.awvalid = false;
         d.drive();
@@ -614,11 +615,7 @@ mod tests {
         let mut d = Ddr::new(0, 8192, 8, DdrTiming::fixed(1));
         d.timing.max_outstanding_reads = 0; // ARREADY stays low
         d.drive();
-        let mut m = idle_master();
-        m.arvalid = true;
-        m.araddr = 64;
-        m.arsize = 3;
-        m.arburst = 1;
+        let mut m = ar_master(64, 1);
         d.observe(&m);
         assert!(d.violations.is_empty());
         d.drive();
@@ -662,12 +659,7 @@ mod tests {
             resp: RESP_DECERR,
         });
         d.drive();
-        let mut m = idle_master();
-        m.awvalid = true;
-        m.awlen = 1;
-        m.awsize = 3;
-        m.awburst = 1;
-        m.bready = true;
+        let mut m = aw_master(2);
         d.observe(&m);
         m.awvalid = false;
         m.wvalid = true;
