@@ -40,58 +40,56 @@ fn wbits() -> WeightBits {
     WeightBits::new(WEIGHT_BITS).unwrap()
 }
 
+/// A 3x3 convolution that keeps the image size (stride 1, padding 1).
+fn conv3x3(name: &str, out_channels: usize) -> LayerSpec {
+    LayerSpec::Conv2d {
+        name: name.into(),
+        out_channels,
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        groups: 1,
+        weight_bits: wbits(),
+        neuron: neuron(),
+    }
+}
+
+/// A 2x2 average pool, stride 2: half the image size.
+fn avg_pool2x2(name: &str) -> LayerSpec {
+    LayerSpec::Pool {
+        name: name.into(),
+        mode: PoolMode::Avg,
+        kernel: 2,
+        stride: 2,
+        threshold: 1,
+        v_init: 0,
+        neuron: neuron(),
+    }
+}
+
+/// The last layer: `outputs` classes, read from the membranes.
+fn readout(outputs: usize) -> LayerSpec {
+    LayerSpec::Readout {
+        name: "readout".into(),
+        outputs,
+        weight_bits: wbits(),
+        leak_shift: None,
+    }
+}
+
 /// The two benchmark networks, before thresholds are set.
 fn spec(conv: bool, timesteps: u32) -> ModelSpec {
     let layers = if conv {
         // 1x28x28 -> 8x28x28 -> 8x14x14 -> 16x14x14 -> 16x7x7 -> 784 -> 10.
         vec![
-            LayerSpec::Conv2d {
-                name: "conv1".into(),
-                out_channels: 8,
-                kernel: [3, 3],
-                stride: [1, 1],
-                padding: [1, 1],
-                groups: 1,
-                weight_bits: wbits(),
-                neuron: neuron(),
-            },
-            LayerSpec::Pool {
-                name: "pool1".into(),
-                mode: PoolMode::Avg,
-                kernel: 2,
-                stride: 2,
-                threshold: 1,
-                v_init: 0,
-                neuron: neuron(),
-            },
-            LayerSpec::Conv2d {
-                name: "conv2".into(),
-                out_channels: 16,
-                kernel: [3, 3],
-                stride: [1, 1],
-                padding: [1, 1],
-                groups: 1,
-                weight_bits: wbits(),
-                neuron: neuron(),
-            },
-            LayerSpec::Pool {
-                name: "pool2".into(),
-                mode: PoolMode::Avg,
-                kernel: 2,
-                stride: 2,
-                threshold: 1,
-                v_init: 0,
-                neuron: neuron(),
-            },
+            conv3x3("conv1", 8),
+            avg_pool2x2("pool1"),
+            conv3x3("conv2", 16),
+            avg_pool2x2("pool2"),
             LayerSpec::Flatten {
                 name: "flatten".into(),
             },
-            LayerSpec::Readout {
-                name: "readout".into(),
-                outputs: 10,
-                weight_bits: wbits(),
-                leak_shift: None,
-            },
+            readout(10),
         ]
     } else {
         vec![
@@ -101,12 +99,7 @@ fn spec(conv: bool, timesteps: u32) -> ModelSpec {
                 weight_bits: wbits(),
                 neuron: neuron(),
             },
-            LayerSpec::Readout {
-                name: "readout".into(),
-                outputs: 10,
-                weight_bits: wbits(),
-                leak_shift: None,
-            },
+            readout(10),
         ]
     };
     ModelSpec {

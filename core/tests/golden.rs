@@ -9,7 +9,7 @@ use spikeslice_core::random::{self, Architecture};
 /// Direct (the definition), bit-serial (Eq. 3, the hardware's order) and
 /// packed (popcounts) agree on every spike, current and final membrane of
 /// every layer of random MLPs and conv nets.
-fn engines_agree(seed: u64, arch: Architecture) {
+fn engines_agree_on(seed: u64, arch: Architecture) {
     let mut rng = random::rng(seed);
     let model = random::model(&mut rng, arch);
     let bits = model.spec.input.bits.get();
@@ -31,7 +31,7 @@ fn engines_agree(seed: u64, arch: Architecture) {
 /// Both kernels of the packed evaluator (bit planes with popcounts, and
 /// events) equal the direct currents on every layer, whichever the automatic
 /// choice would pick.
-fn kernels_agree(seed: u64, arch: Architecture) {
+fn kernels_agree_on(seed: u64, arch: Architecture) {
     let mut rng = random::rng(seed);
     let model = random::model(&mut rng, arch);
     let input = random::spikes(
@@ -59,27 +59,48 @@ fn kernels_agree(seed: u64, arch: Architecture) {
     }
 }
 
+/// One neuron with one binary input of weight +1 (b_w = 2), so that an input of
+/// 1 adds one to the current and the rest of it is the bias.
+fn one_neuron(
+    bias: i32,
+    threshold: i32,
+    v_init: i32,
+    dynamics: Dynamics,
+    reset: Reset,
+    spike_bits: u8,
+) -> MatmulLayer {
+    MatmulLayer {
+        outputs: 1,
+        inputs: 1,
+        weights: vec![1],
+        weight_bits: 2,
+        input_bits: 1,
+        bias: vec![bias],
+        threshold: vec![threshold],
+        v_init: vec![v_init],
+        dynamics,
+        reset,
+        output: LayerOutput::Spikes { bits: spike_bits },
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
+    /// On an MLP and a conv net from every seed.
     #[test]
-    fn packed_kernels_agree_on_mlps(seed in any::<u64>()) {
-        kernels_agree(seed, Architecture::Mlp);
+    fn packed_kernels_agree(seed in any::<u64>()) {
+        for arch in [Architecture::Mlp, Architecture::Conv] {
+            kernels_agree_on(seed, arch);
+        }
     }
 
+    /// On an MLP and a conv net from every seed.
     #[test]
-    fn packed_kernels_agree_on_conv_nets(seed in any::<u64>()) {
-        kernels_agree(seed, Architecture::Conv);
-    }
-
-    #[test]
-    fn engines_agree_on_mlps(seed in any::<u64>()) {
-        engines_agree(seed, Architecture::Mlp);
-    }
-
-    #[test]
-    fn engines_agree_on_conv_nets(seed in any::<u64>()) {
-        engines_agree(seed, Architecture::Conv);
+    fn engines_agree(seed in any::<u64>()) {
+        for arch in [Architecture::Mlp, Architecture::Conv] {
+            engines_agree_on(seed, arch);
+        }
     }
 
     /// Eq. 3 term by term: the current is `sum_j 2^j P_j + bias`, with `P_j`
@@ -110,21 +131,7 @@ proptest! {
     #[test]
     fn soft_reset_counts_are_a_quantizer(theta in 1i32..200, t in 1usize..=64, bs in 1u8..=8,
                                          current in -300i32..300) {
-        // One neuron, one input of value 1 with weight +1 (b_w = 2), the rest of
-        // the current from the bias.
-        let layer = MatmulLayer {
-            outputs: 1,
-            inputs: 1,
-            weights: vec![1],
-            weight_bits: 2,
-            input_bits: 1,
-            bias: vec![current - 1],
-            threshold: vec![theta],
-            v_init: vec![theta / 2],
-            dynamics: Dynamics::If,
-            reset: Reset::Soft,
-            output: LayerOutput::Spikes { bits: bs },
-        };
+        let layer = one_neuron(current - 1, theta, theta / 2, Dynamics::If, Reset::Soft, bs);
         let trace = layer.run(&vec![vec![1u8]; t]);
         let total: i64 = trace.spikes.iter().map(|s| i64::from(s[0])).sum();
         let max = (t as i64) * ((1i64 << bs) - 1);
@@ -139,52 +146,18 @@ proptest! {
 fn hard_reset_differs_from_the_quantizer() {
     // theta = 10, I = 15: soft reset carries the residue (15, 20 -> 1, 2 spikes),
     // hard reset drops it (15 -> 1, then 15 -> 1).
-    let mk = |reset| MatmulLayer {
-        outputs: 1,
-        inputs: 1,
-        weights: vec![1],
-        weight_bits: 2,
-        input_bits: 1,
-        bias: vec![14],
-        threshold: vec![10],
-        v_init: vec![0],
-        dynamics: Dynamics::If,
-        reset,
-        output: LayerOutput::Spikes { bits: 4 },
+    let spikes = |reset| -> Vec<u8> {
+        let trace = one_neuron(14, 10, 0, Dynamics::If, reset, 4).run(&[vec![1u8], vec![1u8]]);
+        trace.spikes.iter().map(|s| s[0]).collect()
     };
-    let x = vec![vec![1u8]; 2];
-    let soft: Vec<u8> = mk(Reset::Soft)
-        .run(&x)
-        .spikes
-        .iter()
-        .map(|s| s[0])
-        .collect();
-    let hard: Vec<u8> = mk(Reset::Hard)
-        .run(&x)
-        .spikes
-        .iter()
-        .map(|s| s[0])
-        .collect();
-    assert_eq!(soft, vec![1, 2]);
-    assert_eq!(hard, vec![1, 1]);
+    assert_eq!(spikes(Reset::Soft), vec![1, 2]);
+    assert_eq!(spikes(Reset::Hard), vec![1, 1]);
 }
 
 #[test]
 fn lif_leaks_toward_zero() {
     // v_init = 64, no input, threshold above reach: 64 -> 48 -> 36 -> 27.
-    let layer = MatmulLayer {
-        outputs: 1,
-        inputs: 1,
-        weights: vec![1],
-        weight_bits: 2,
-        input_bits: 1,
-        bias: vec![0],
-        threshold: vec![1000],
-        v_init: vec![64],
-        dynamics: Dynamics::Lif { leak_shift: 2 },
-        reset: Reset::Soft,
-        output: LayerOutput::Spikes { bits: 1 },
-    };
+    let layer = one_neuron(0, 1000, 64, Dynamics::Lif { leak_shift: 2 }, Reset::Soft, 1);
     let trace = layer.run(&vec![vec![0u8]; 3]);
     assert_eq!(trace.membrane, vec![27]);
 }

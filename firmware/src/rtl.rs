@@ -44,11 +44,9 @@ pub struct RtlRegisters {
 impl RtlRegisters {
     /// Build (or take from the Verilator cache) the shell for `config` and reset it.
     pub fn new(root: &Root, config: AcceleratorConfig) -> Result<Self> {
-        let len = std::fs::metadata(root.path("dev/udmabuf0"))?.len() as usize;
-        // SAFETY: a second shared mapping of the buffer, like the PL's view of DDR
-        // beside the CPU's; it is read and written only at START and at the
-        // interrupt, while the daemon waits.
-        let (_file, window) = unsafe { root.map_device("dev/udmabuf0", len)? };
+        // SAFETY: read and written only at START and at the interrupt, while the
+        // daemon waits.
+        let window = unsafe { crate::sim::map_accelerator_view(root)? };
         let mut sim = ShellSim::build(&config, &SimOptions::default()).with_context(|| {
             format!(
                 "cannot build the Verilator model of the {}x{} accelerator shell for the \
@@ -58,7 +56,7 @@ impl RtlRegisters {
             )
         })?;
         sim.ddr.base = SIM_PHYS;
-        sim.set_window(vec![0; len]);
+        sim.set_window(vec![0; window.len()]);
         Ok(Self {
             sim,
             window,

@@ -64,6 +64,19 @@ pub fn check_loaded_firmware(root: &Root) -> Result<()> {
     Ok(())
 }
 
+/// The accelerator's own view of the DMA memory: a second shared mapping of the
+/// fake `/dev/udmabuf0`, as the PL sees DDR independently of the CPU.
+///
+/// # Safety
+/// The caller touches the mapping only while the daemon waits for the
+/// accelerator (a run, its START and its interrupt), as the PL does.
+pub unsafe fn map_accelerator_view(root: &Root) -> Result<MmapMut> {
+    let len = std::fs::metadata(root.path("dev/udmabuf0"))?.len() as usize;
+    // SAFETY: upheld by the caller, see above.
+    let (_file, window) = unsafe { root.map_device("dev/udmabuf0", len)? };
+    Ok(window)
+}
+
 /// The simulated accelerator's registers, as the functional model (fast; the
 /// RTL is [`crate::rtl::RtlRegisters`]).
 pub struct SimRegisters {
@@ -76,10 +89,8 @@ pub struct SimRegisters {
 
 impl SimRegisters {
     pub fn new(root: &Root, config: AcceleratorConfig) -> Result<Self> {
-        let len = std::fs::metadata(root.path("dev/udmabuf0"))?.len() as usize;
-        // SAFETY: a second shared mapping of the buffer, like the PL's view of
-        // DDR beside the CPU's; the model reads and writes it only during a run.
-        let (_file, window) = unsafe { root.map_device("dev/udmabuf0", len)? };
+        // SAFETY: the model reads and writes it only during a run.
+        let window = unsafe { map_accelerator_view(root)? };
         Ok(Self {
             model: RegisterModel::new(config),
             window,

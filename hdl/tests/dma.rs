@@ -1,26 +1,26 @@
-//! Test bench of the DMA (hdl/src/dma.rs) in rust-hdl's simulator, against a
-//! behavioural AXI4 slave memory with seeded random ready/valid delays and read
-//! latencies (bursts answered in order: one ID), random commands, and injected
+//! Test bench of the DMA (hdl/src/dma.rs) in rust-hdl's simulator, against core's
+//! DDR model (`spikeslice_core::accel::ddr`: seeded random ready/valid delays and
+//! read latencies, bursts answered in order: one ID), random commands, and injected
 //! SLVERR/DECERR.
 //!
-//! Checked on every transaction: INCR, full-width size, <= max_burst beats, no 4 KiB
-//! crossing, the whole burst inside the window, bursts equal to the reference split,
-//! read bursts in flight <= max_outstanding, VALID held with stable payload until
-//! READY (AXI4 A3.2.1), WLAST exactly on the last beat. Checked per command: data
-//! delivered (read) or written (write, including the tail strobes: bytes beyond the
-//! command are never written), the error code and offset, refused commands issue no
-//! transaction, and the engines accept the next command after an error.
+//! Checked on every transaction, by the DDR model's monitor: INCR, full-width size,
+//! <= max_burst beats, no 4 KiB crossing, the whole burst inside the window, VALID
+//! held with stable payload until READY (AXI4 A3.2.1), WLAST exactly on the last
+//! beat; by this bench: bursts equal to the reference split, read bursts in flight
+//! <= max_outstanding. Checked per command: data delivered (read) or written (write,
+//! including the tail strobes: bytes beyond the command are never written), the
+//! error code and offset, refused commands issue no transaction, and the engines
+//! accept the next command after an error.
 
 mod common;
 
-use common::{from_bits, to_bits};
+use common::{drive_ddr, from_bits, observe_ddr, to_bits};
 use rust_hdl::prelude::*;
+use spikeslice_core::accel::ddr::{Ddr, DdrTiming, Fault, RESP_DECERR, RESP_OKAY, RESP_SLVERR};
 use spikeslice_hdl::dma::{self, Dma, DmaParams};
 use std::collections::VecDeque;
 
 use spikeslice_core::random::{rng as seeded, Draw, TestRng as Rng};
-
-const GUARD: u64 = 8192;
 
 /// The burst split rule, written independently of the RTL: from `addr`, `beats` beats
 /// of `b` bytes, bursts of at most `max` beats that do not cross 4 KiB.
@@ -36,289 +36,72 @@ fn split(mut addr: u64, mut beats: u64, b: u64, max: u64) -> Vec<(u64, u64)> {
     v
 }
 
-struct RBurst {
-    addr: u64,
-    beats: u64,
-    next: u64,
-    delay: u64,
-}
-struct WBurst {
-    addr: u64,
-    beats: u64,
-    got: u64,
-    err: u64,
-}
-
-/// The slave memory and the DMA's stream partners.
+/// The DDR model behind the DMA's AXI4 master, the DMA's stream partners, and what
+/// the bench records of the traffic.
 struct Model {
+    ddr: Ddr,
+    /// The stream partners' own random stalls.
     rng: Rng,
-    b: u64,
-    base: u64,
-    size: u64,
-    max_burst: u64,
-    max_out: u64,
     busy_pct: u64,
-    max_latency: u64,
-    /// Memory covering [base - GUARD, base + size + GUARD).
-    mem: Vec<u8>,
-    /// (lo, hi, resp): beats whose address is in [lo, hi) answer resp.
-    err: Vec<(u64, u64, u64)>,
-    // Read side.
-    ar_ready: bool,
-    rq: VecDeque<RBurst>,
-    r_valid: bool,
-    r_resp: u64,
-    r_last: bool,
+    max_out: u64,
     rd_ready: bool,
-    pub ar_log: Vec<(u64, u64)>,
     pub rd_got: Vec<(Vec<u8>, bool)>,
-    pub max_outst_seen: u64,
-    // Write side.
-    aw_ready: bool,
-    w_ready: bool,
-    wq: VecDeque<WBurst>,
-    bq: VecDeque<(u64, u64)>,
-    b_valid: bool,
-    pub aw_log: Vec<(u64, u64)>,
     pub wr_beats: VecDeque<Vec<u8>>,
     wr_valid: bool,
-    // Previous-cycle VALID-without-READY payloads (stability checks).
-    ar_pend: Option<(u64, u64)>,
-    aw_pend: Option<(u64, u64)>,
-    w_pend: Option<(Vec<u8>, u64, bool)>,
-    pub violations: Vec<String>,
+    pub ar_log: Vec<(u64, u64)>,
+    pub aw_log: Vec<(u64, u64)>,
+    pub max_outst_seen: u64,
     /// R beats answered OKAY, and bytes strobed in W beats: what the counters count.
     pub okay_r_beats: u64,
     pub w_strobed: u64,
-    pub cycles: u64,
 }
 
 impl Model {
-    fn in_mem(&self, a: u64) -> usize {
-        (a - (self.base - GUARD)) as usize
-    }
-    fn err_of(&self, a: u64) -> u64 {
-        self.err
-            .iter()
-            .find(|e| a >= e.0 && a < e.1)
-            .map_or(0, |e| e.2)
-    }
-    fn check_burst(&mut self, what: &str, addr: u64, len: u64, size: u64, burst: u64) {
-        let beats = len + 1;
-        let mut bad = vec![];
-        if burst != 1 {
-            bad.push(format!("burst type {burst}"));
-        }
-        if 1 << size != self.b {
-            bad.push(format!("size {size}"));
-        }
-        if beats > self.max_burst {
-            bad.push(format!("{beats} beats > {}", self.max_burst));
-        }
-        if addr % 4096 + beats * self.b > 4096 {
-            bad.push("crosses 4 KiB".into());
-        }
-        if addr < self.base || addr + beats * self.b > self.base + self.size {
-            bad.push("outside the window".into());
-        }
-        if addr % self.b != 0 {
-            bad.push("unaligned".into());
-        }
-        if !bad.is_empty() {
-            self.violations
-                .push(format!("{what} {addr:#x} x{beats}: {}", bad.join(", ")));
-        }
-    }
-
     /// Drives the slave's and the stream partners' signals for this cycle.
     fn drive<const D: usize, const S: usize>(&mut self, x: &mut Dma<D, S>) {
+        drive_ddr(&mut self.ddr, &mut x.m_axi);
         let p = self.busy_pct;
-        self.ar_ready = !self.rng.chance(p);
-        self.aw_ready = !self.rng.chance(p);
-        self.w_ready = !self.wq.is_empty() && !self.rng.chance(p);
         self.rd_ready = !self.rng.chance(p);
-        if !self.r_valid {
-            if let Some(f) = self.rq.front() {
-                if f.delay == 0 && !self.rng.chance(p) {
-                    let a = f.addr + f.next * self.b;
-                    self.r_valid = true;
-                    self.r_resp = self.err_of(a);
-                    self.r_last = f.next + 1 == f.beats;
-                    let i = self.in_mem(a);
-                    x.m_axi.rdata.next = to_bits::<D>(&self.mem[i..i + self.b as usize]);
-                }
-            }
-        }
-        if !self.b_valid {
-            if let Some(f) = self.bq.front() {
-                if f.1 == 0 && !self.rng.chance(p) {
-                    self.b_valid = true;
-                }
-            }
-        }
         if !self.wr_valid && !self.wr_beats.is_empty() && !self.rng.chance(p) {
             self.wr_valid = true;
         }
         if let Some(w) = self.wr_beats.front() {
             x.wr_data.next = to_bits::<D>(w);
         }
-        x.m_axi.arready.next = self.ar_ready;
-        x.m_axi.awready.next = self.aw_ready;
-        x.m_axi.wready.next = self.w_ready;
-        x.m_axi.rvalid.next = self.r_valid;
-        x.m_axi.rresp.next = self.r_resp.into();
-        x.m_axi.rlast.next = self.r_last;
-        x.m_axi.bvalid.next = self.b_valid;
-        x.m_axi.bresp.next = self.bq.front().map_or(0, |f| f.0).into();
         x.rd_ready.next = self.rd_ready;
         x.wr_valid.next = self.wr_valid;
     }
 
     /// After the DUT's combinational outputs settled: the handshakes of this cycle.
     fn observe<const D: usize, const S: usize>(&mut self, x: &Dma<D, S>) {
-        let m = &x.m_axi;
-        // AR.
-        let arv = m.arvalid.val();
-        let ar = (m.araddr.val().to_u64(), m.arlen.val().to_u64());
-        if let Some(prev) = self.ar_pend {
-            if !arv || ar != prev {
-                self.violations
-                    .push(format!("AR dropped or changed while waiting: {prev:?}"));
+        let h = observe_ddr(&mut self.ddr, &x.m_axi);
+        if let Some(b) = h.ar {
+            self.ar_log.push((b.addr, b.beats));
+            // In flight at the handshake: a burst whose last beat was taken in the
+            // same cycle still counts.
+            let n = (self.ddr.reads_in_flight() + usize::from(h.r.is_some_and(|r| r.1))) as u64;
+            self.max_outst_seen = self.max_outst_seen.max(n);
+            if n > self.max_out {
+                let msg = format!("{n} read bursts in flight > {}", self.max_out);
+                self.ddr.violations.push(msg);
             }
         }
-        self.ar_pend = None;
-        if arv && self.ar_ready {
-            self.check_burst(
-                "AR",
-                ar.0,
-                ar.1,
-                m.arsize.val().to_u64(),
-                m.arburst.val().to_u64(),
-            );
-            self.ar_log.push((ar.0, ar.1 + 1));
-            let delay = self.rng.below(self.max_latency + 1);
-            self.rq.push_back(RBurst {
-                addr: ar.0,
-                beats: ar.1 + 1,
-                next: 0,
-                delay,
-            });
-            self.max_outst_seen = self.max_outst_seen.max(self.rq.len() as u64);
-            if self.rq.len() as u64 > self.max_out {
-                self.violations.push(format!(
-                    "{} read bursts in flight > {}",
-                    self.rq.len(),
-                    self.max_out
-                ));
-            }
-        } else if arv {
-            self.ar_pend = Some(ar);
+        if let Some(b) = h.aw {
+            self.aw_log.push((b.addr, b.beats));
         }
-        // R.
-        if self.r_valid && m.rready.val() {
-            if self.r_resp == 0 {
-                self.okay_r_beats += 1;
-            }
-            let f = self.rq.front_mut().expect("R beat without a burst");
-            f.next += 1;
-            if f.next == f.beats {
-                self.rq.pop_front();
-            }
-            self.r_valid = false;
+        if h.r.is_some_and(|r| r.0 == RESP_OKAY) {
+            self.okay_r_beats += 1;
+        }
+        if let Some(strobes) = h.w {
+            self.w_strobed += u64::from(strobes.count_ones());
         }
         if x.rd_valid.val() && self.rd_ready {
             self.rd_got
                 .push((from_bits::<D>(x.rd_data.val()), x.rd_last.val()));
         }
-        // AW.
-        let awv = m.awvalid.val();
-        let aw = (m.awaddr.val().to_u64(), m.awlen.val().to_u64());
-        if let Some(prev) = self.aw_pend {
-            if !awv || aw != prev {
-                self.violations
-                    .push(format!("AW dropped or changed while waiting: {prev:?}"));
-            }
-        }
-        self.aw_pend = None;
-        if awv && self.aw_ready {
-            self.check_burst(
-                "AW",
-                aw.0,
-                aw.1,
-                m.awsize.val().to_u64(),
-                m.awburst.val().to_u64(),
-            );
-            self.aw_log.push((aw.0, aw.1 + 1));
-            self.wq.push_back(WBurst {
-                addr: aw.0,
-                beats: aw.1 + 1,
-                got: 0,
-                err: 0,
-            });
-        } else if awv {
-            self.aw_pend = Some(aw);
-        }
-        // W.
-        let wv = m.wvalid.val();
-        let wbeat = (
-            from_bits::<D>(m.wdata.val()),
-            m.wstrb.val().to_u64(),
-            m.wlast.val(),
-        );
-        if let Some(prev) = &self.w_pend {
-            if !wv || *prev != wbeat {
-                self.violations
-                    .push("W dropped or changed while waiting".into());
-            }
-        }
-        self.w_pend = None;
-        if wv && self.w_ready {
-            let b = self.b;
-            self.w_strobed += wbeat.1.count_ones() as u64;
-            let f = self.wq.front_mut().expect("wready only with a burst");
-            let a = f.addr + f.got * b;
-            if wbeat.2 != (f.got + 1 == f.beats) {
-                let msg = format!("WLAST {} on beat {} of {}", wbeat.2, f.got, f.beats);
-                self.violations.push(msg);
-            }
-            f.got += 1;
-            let done = f.got == f.beats;
-            let e = self.err_of(a);
-            let f = self.wq.front_mut().unwrap();
-            if e != 0 && f.err == 0 {
-                f.err = e;
-            }
-            if e == 0 {
-                for k in 0..b {
-                    if wbeat.1 >> k & 1 == 1 {
-                        let i = self.in_mem(a + k);
-                        self.mem[i] = wbeat.0[k as usize];
-                    }
-                }
-            }
-            if done {
-                let f = self.wq.pop_front().unwrap();
-                let d = self.rng.below(self.max_latency + 1);
-                self.bq.push_back((f.err, d));
-            }
-        } else if wv {
-            self.w_pend = Some(wbeat);
-        }
         if self.wr_valid && x.wr_ready.val() {
             self.wr_beats.pop_front();
             self.wr_valid = false;
-        }
-        // B.
-        if self.b_valid && m.bready.val() {
-            self.bq.pop_front();
-            self.b_valid = false;
-        }
-        self.cycles += 1;
-        for f in self.rq.iter_mut() {
-            f.delay = f.delay.saturating_sub(1);
-        }
-        for f in self.bq.iter_mut() {
-            f.1 = f.1.saturating_sub(1);
         }
     }
 }
@@ -329,34 +112,46 @@ struct Cmd {
     len: u64,
 }
 
+/// The response injected for the beat at bus address `addr`, from the bench's own
+/// fault list (written independently of the DDR model, which must answer it).
+fn injected(ddr: &Ddr, addr: u64) -> u8 {
+    let (lo, b) = (addr - ddr.base, ddr.beat_bytes as u64);
+    ddr.faults
+        .iter()
+        .find(|f| f.lo < lo + b && lo < f.hi)
+        .map_or(RESP_OKAY, |f| f.resp)
+}
+
 /// What a command must end with: the error code, the error offset, and for a read the
 /// number of beats delivered.
 fn expect(model: &Model, c: Cmd, write: bool) -> (u64, u64, u64) {
-    let b = model.b;
+    let ddr = &model.ddr;
+    let b = ddr.beat_bytes as u64;
     let beats = c.len.div_ceil(b);
-    if (model.base + c.off) % b != 0 {
+    if (ddr.base + c.off) % b != 0 {
         return (dma::BAD_FIELD, c.off, 0);
     }
-    if c.off + beats * b > model.size {
+    if c.off + beats * b > ddr.mem.len() as u64 {
         return (dma::OUT_OF_WINDOW, c.off, 0);
     }
-    let code = |e: u64| {
-        if e == 3 {
+    let code = |resp: u8| {
+        if resp == RESP_DECERR {
             dma::AXI_DECERR
         } else {
             dma::AXI_SLVERR
         }
     };
     if write {
-        for (a, n) in split(model.base + c.off, beats, b, model.max_burst) {
-            if let Some(e) = (0..n).map(|k| model.err_of(a + k * b)).find(|e| *e != 0) {
-                return (code(e), a - model.base, 0);
+        for (a, n) in split(ddr.base + c.off, beats, b, ddr.max_burst_beats) {
+            let mut responses = (0..n).map(|k| injected(ddr, a + k * b));
+            if let Some(e) = responses.find(|e| *e != RESP_OKAY) {
+                return (code(e), a - ddr.base, 0);
             }
         }
     } else {
         for k in 0..beats {
-            let e = model.err_of(model.base + c.off + k * b);
-            if e != 0 {
+            let e = injected(ddr, ddr.base + c.off + k * b);
+            if e != RESP_OKAY {
                 return (code(e), c.off + k * b, k);
             }
         }
@@ -436,45 +231,33 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
         let s = s.clone();
         let mut rng = seeded(s.seed);
         let b = S as u64;
-        let mut mem = vec![0u8; (s.size + 2 * GUARD) as usize];
-        mem.iter_mut().for_each(|v| *v = rng.next() as u8);
+        let timing = DdrTiming {
+            seed: s.seed ^ 0xABCD,
+            latency_min: 0,
+            latency_max: s.max_latency,
+            p_ready: (100 - s.busy_pct) as f64 / 100.0,
+            // The DMA's own limit is what is checked, so the memory sets none.
+            max_outstanding_reads: usize::MAX,
+        };
+        let mut ddr = Ddr::new(s.base, s.size as usize, S, timing);
+        ddr.max_burst_beats = s.params.max_burst as u64;
+        ddr.mem.iter_mut().for_each(|v| *v = rng.next() as u8);
         let mut m = Model {
-            rng: seeded(s.seed ^ 0xABCD),
-            b,
-            base: s.base,
-            size: s.size,
-            max_burst: s.params.max_burst as u64,
-            max_out: s.params.max_outstanding as u64,
+            ddr,
+            rng: seeded(s.seed ^ 0x57EA),
             busy_pct: s.busy_pct,
-            max_latency: s.max_latency,
-            mem,
-            err: vec![],
-            ar_ready: false,
-            rq: VecDeque::new(),
-            r_valid: false,
-            r_resp: 0,
-            r_last: false,
+            max_out: s.params.max_outstanding as u64,
             rd_ready: false,
-            ar_log: vec![],
             rd_got: vec![],
-            max_outst_seen: 0,
-            aw_ready: false,
-            w_ready: false,
-            wq: VecDeque::new(),
-            bq: VecDeque::new(),
-            b_valid: false,
-            aw_log: vec![],
             wr_beats: VecDeque::new(),
             wr_valid: false,
-            ar_pend: None,
-            aw_pend: None,
-            w_pend: None,
-            violations: vec![],
+            ar_log: vec![],
+            aw_log: vec![],
+            max_outst_seen: 0,
             okay_r_beats: 0,
             w_strobed: 0,
-            cycles: 0,
         };
-        let mut reference = m.mem.clone();
+        let mut reference = m.ddr.mem.clone();
         let mut x = sim.init()?;
         x.rst.next = true;
         x.buf_base.next = s.base.into();
@@ -495,14 +278,22 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
             let rc = random_cmd(&mut rng, b, rlo, rhi, s.size);
             let wc = random_cmd(&mut rng, b, wlo, whi, s.size);
             // Inject an error on one beat of one command, sometimes.
-            m.err.clear();
+            m.ddr.faults.clear();
             if rng.chance(s.err_pct) {
                 let c = if rng.chance(50) { rc } else { wc };
                 let beats = c.len.div_ceil(b);
                 if beats > 0 {
-                    let a = s.base + c.off / b * b + rng.below(beats) * b;
-                    let resp = if rng.chance(50) { 2 } else { 3 };
-                    m.err.push((a, a + b, resp));
+                    let lo = c.off / b * b + rng.below(beats) * b;
+                    let resp = if rng.chance(50) {
+                        RESP_SLVERR
+                    } else {
+                        RESP_DECERR
+                    };
+                    m.ddr.faults.push(Fault {
+                        lo,
+                        hi: lo + b,
+                        resp,
+                    });
                 }
             }
             let want_r = expect(&m, rc, false);
@@ -552,8 +343,8 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
                 if t > limit {
                     fail!(sim, x, "iteration {it}: hang (read {rc:?} -> {r_res:?}, write {wc:?} -> {w_res:?})");
                 }
-                if !m.violations.is_empty() {
-                    fail!(sim, x, "iteration {it}: AXI violations: {:?}", m.violations);
+                if !m.ddr.violations.is_empty() {
+                    fail!(sim, x, "iteration {it}: AXI violations: {:?}", m.ddr.violations);
                 }
             }
             let (r_res, w_res) = (r_res.unwrap(), w_res.unwrap());
@@ -566,7 +357,7 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
                 fail!(sim, x, "iteration {it}: read {rc:?} delivered {} beats, want {}", m.rd_got.len(), want_r.2);
             }
             for (k, (data, last)) in m.rd_got.iter().enumerate() {
-                let a = m.in_mem(s.base + rc.off + k as u64 * b);
+                let a = (rc.off + k as u64 * b) as usize;
                 if data[..] != reference[a..a + b as usize] {
                     fail!(sim, x, "iteration {it}: read {rc:?} beat {k} data differs");
                 }
@@ -579,7 +370,7 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
                 fail!(sim, x, "iteration {it}: refused read {rc:?} issued AR");
             }
             if want_r.0 == 0 && rb > 0 {
-                let want_bursts = split(s.base + rc.off, rb, b, m.max_burst);
+                let want_bursts = split(s.base + rc.off, rb, b, m.ddr.max_burst_beats);
                 if m.ar_log[ar0..] != want_bursts[..] {
                     fail!(sim, x, "iteration {it}: read bursts {:?} != split {want_bursts:?}", &m.ar_log[ar0..]);
                 }
@@ -592,7 +383,7 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
                 fail!(sim, x, "iteration {it}: refused write {wc:?} issued AW");
             }
             if want_w.0 == 0 && wbeats > 0 {
-                let want_bursts = split(s.base + wc.off, wbeats, b, m.max_burst);
+                let want_bursts = split(s.base + wc.off, wbeats, b, m.ddr.max_burst_beats);
                 if m.aw_log[aw0..] != want_bursts[..] {
                     fail!(sim, x, "iteration {it}: write bursts {:?} != split {want_bursts:?}", &m.aw_log[aw0..]);
                 }
@@ -600,7 +391,7 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
             let (lo, hi) = if refused(want_w.0) {
                 (0, 0)
             } else {
-                let lo = m.in_mem(s.base + wc.off);
+                let lo = wc.off as usize;
                 (lo, lo + wc.len as usize)
             };
             if want_w.0 == 0 {
@@ -614,11 +405,10 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
                 }
             } else {
                 // After a failed write the command's bytes are unknown: resync them.
-                reference[lo..hi].copy_from_slice(&m.mem[lo..hi]);
+                reference[lo..hi].copy_from_slice(&m.ddr.mem[lo..hi]);
             }
-            if let Some(i) = (0..reference.len()).find(|i| reference[*i] != m.mem[*i]) {
-                let a = (s.base - GUARD) as i64 + i as i64 - s.base as i64;
-                fail!(sim, x, "iteration {it}: memory differs at window offset {a} (write {wc:?})");
+            if let Some(i) = (0..reference.len()).find(|i| reference[*i] != m.ddr.mem[*i]) {
+                fail!(sim, x, "iteration {it}: memory differs at window offset {i} (write {wc:?})");
             }
             let failed = want_r.0 != 0 || want_w.0 != 0;
             if want_r.0 == 4 || want_r.0 == 5 || want_w.0 == 4 || want_w.0 == 5 {
@@ -652,9 +442,9 @@ fn bench<const D: usize, const S: usize>(s: Setup) {
             x.bytes_wr.val().to_u64(),
             x.stall_cycles.val().to_u64(),
         );
-        if rd != m.okay_r_beats * b || wr != m.w_strobed || st == 0 || st >= m.cycles {
+        if rd != m.okay_r_beats * b || wr != m.w_strobed || st == 0 || st >= m.ddr.cycles {
             fail!(sim, x, "counters rd {rd} wr {wr} stall {st}: want rd {} wr {} stall in 1..{}",
-                m.okay_r_beats * b, m.w_strobed, m.cycles);
+                m.okay_r_beats * b, m.w_strobed, m.ddr.cycles);
         }
         x.cnt_clear.next = true;
         x = cyc(&mut sim, x, &mut m)?;

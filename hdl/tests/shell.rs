@@ -1,7 +1,7 @@
 //! Test bench of the whole shell (`spikeslice_hdl::shell::Shell`) in rust-hdl's
-//! simulator: an AXI4-Lite master programs the registers as a driver does, an AXI4
-//! slave memory (fixed read/B latency, optional random backpressure, injected
-//! SLVERR/DECERR) serves the DMA, and randomized descriptor chains built with core's
+//! simulator: an AXI4-Lite master programs the registers as a driver does, core's
+//! DDR model (`spikeslice_core::accel::ddr`: fixed read/B latency, optional random
+//! backpressure, injected SLVERR/DECERR, the AXI4 monitor) serves the DMA, and randomized descriptor chains built with core's
 //! encoders are compared **bit for bit** with `functional::execute` on the same
 //! window: every byte of the window (guard bytes, padding and untouched regions
 //! included), STATUS / DESC_INDEX / ERR_OFFSET, and the counters PE_ADDS, SLICES and
@@ -9,9 +9,10 @@
 
 mod common;
 
-use common::{from_bits, to_bits};
+use common::{drive_ddr, observe_ddr};
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::cycles::CycleModel;
+use spikeslice_core::accel::ddr::{self, Ddr, DdrTiming, RESP_DECERR, RESP_SLVERR};
 use spikeslice_core::accel::descriptor::{LayerKind, DESCRIPTOR_BYTES};
 use spikeslice_core::accel::functional;
 use spikeslice_core::accel::regmap::{self, ctrl, status};
@@ -19,164 +20,22 @@ use spikeslice_core::accel::{layout, AcceleratorConfig};
 use spikeslice_core::numeric::WeightBits;
 use spikeslice_hdl::controller::CtlState;
 use spikeslice_hdl::shell::Shell;
-use std::collections::VecDeque;
 
 use spikeslice_core::random::chain::{chain, config_2x2_128, config_2x3_64, config_4x4_64};
-use spikeslice_core::random::{rng as seeded, Draw, TestRng as Rng};
+use spikeslice_core::random::{rng as seeded, Draw};
 
 const BASE: u64 = 0x8_1234_0000;
-
-/// The AXI slave memory and the AXI-Lite master's wires.
-struct Mem {
-    rng: Rng,
-    b: u64,
-    latency: u64,
-    busy_pct: u64,
-    window: Vec<u8>,
-    /// (lo, hi, resp): read beats / write bursts touching window offsets in [lo, hi).
-    err: Vec<(u64, u64, u64)>,
-    rq: VecDeque<(u64, u64, u64, u64)>, // addr, beats, next, delay
-    r_valid: bool,
-    r_resp: u64,
-    r_last: bool,
-    wq: VecDeque<(u64, u64, u64, u64)>, // addr, beats, got, err
-    bq: VecDeque<(u64, u64)>,           // resp, delay
-    b_valid: bool,
-    ar_ready: bool,
-    aw_ready: bool,
-    w_ready: bool,
-    pub violations: Vec<String>,
-    pub cycles: u64,
-}
-
-impl Mem {
-    fn off(&self, a: u64) -> usize {
-        (a - BASE) as usize
-    }
-    fn err_of(&self, a: u64) -> u64 {
-        let o = a - BASE;
-        self.err
-            .iter()
-            .find(|e| o >= e.0 && o < e.1)
-            .map_or(0, |e| e.2)
-    }
-    fn drive<const A: usize, const M: usize, const D: usize, const S: usize, const W2: usize>(
-        &mut self,
-        x: &mut Shell<A, M, D, S, W2>,
-    ) {
-        let p = self.busy_pct;
-        self.ar_ready = !self.rng.chance(p);
-        self.aw_ready = !self.rng.chance(p);
-        self.w_ready = !self.wq.is_empty() && !self.rng.chance(p);
-        if !self.r_valid {
-            if let Some(&(addr, beats, next, delay)) = self.rq.front() {
-                if delay == 0 && !self.rng.chance(p) {
-                    let a = addr + next * self.b;
-                    self.r_valid = true;
-                    self.r_resp = self.err_of(a);
-                    self.r_last = next + 1 == beats;
-                    let i = self.off(a);
-                    x.m_axi.rdata.next = to_bits::<D>(&self.window[i..i + self.b as usize]);
-                }
-            }
-        }
-        if !self.b_valid {
-            if let Some(f) = self.bq.front() {
-                if f.1 == 0 && !self.rng.chance(p) {
-                    self.b_valid = true;
-                }
-            }
-        }
-        x.m_axi.arready.next = self.ar_ready;
-        x.m_axi.awready.next = self.aw_ready;
-        x.m_axi.wready.next = self.w_ready;
-        x.m_axi.rvalid.next = self.r_valid;
-        x.m_axi.rresp.next = self.r_resp.into();
-        x.m_axi.rlast.next = self.r_last;
-        x.m_axi.bvalid.next = self.b_valid;
-        x.m_axi.bresp.next = self.bq.front().map_or(0, |f| f.0).into();
-    }
-
-    fn observe<const A: usize, const M: usize, const D: usize, const S: usize, const W2: usize>(
-        &mut self,
-        x: &Shell<A, M, D, S, W2>,
-    ) {
-        let m = &x.m_axi;
-        let size = self.window.len() as u64;
-        if m.arvalid.val() && self.ar_ready {
-            let (a, n) = (m.araddr.val().to_u64(), m.arlen.val().to_u64() + 1);
-            if a < BASE || a + n * self.b > BASE + size || a % 4096 + n * self.b > 4096 {
-                self.violations.push(format!("AR {a:#x} x{n}"));
-            }
-            self.rq.push_back((a, n, 0, self.latency));
-        }
-        if self.r_valid && m.rready.val() {
-            let f = self.rq.front_mut().unwrap();
-            f.2 += 1;
-            if f.2 == f.1 {
-                self.rq.pop_front();
-            }
-            self.r_valid = false;
-        }
-        if m.awvalid.val() && self.aw_ready {
-            let (a, n) = (m.awaddr.val().to_u64(), m.awlen.val().to_u64() + 1);
-            if a < BASE || a + n * self.b > BASE + size || a % 4096 + n * self.b > 4096 {
-                self.violations.push(format!("AW {a:#x} x{n}"));
-            }
-            self.wq.push_back((a, n, 0, 0));
-        }
-        if m.wvalid.val() && self.w_ready {
-            let data = from_bits::<D>(m.wdata.val());
-            let strb = m.wstrb.val().to_u64();
-            let b = self.b;
-            let (a0, n, got, _) = *self.wq.front().unwrap();
-            let a = a0 + got * b;
-            if m.wlast.val() != (got + 1 == n) {
-                self.violations.push("WLAST".into());
-            }
-            let e = self.err_of(a);
-            if e == 0 {
-                for k in 0..b {
-                    if strb >> k & 1 == 1 {
-                        let i = self.off(a + k);
-                        self.window[i] = data[k as usize];
-                    }
-                }
-            }
-            let f = self.wq.front_mut().unwrap();
-            f.2 += 1;
-            if e != 0 && f.3 == 0 {
-                f.3 = e;
-            }
-            if f.2 == f.1 {
-                let f = self.wq.pop_front().unwrap();
-                self.bq.push_back((f.3, self.latency));
-            }
-        }
-        if self.b_valid && m.bready.val() {
-            self.bq.pop_front();
-            self.b_valid = false;
-        }
-        for f in self.rq.iter_mut() {
-            f.3 = f.3.saturating_sub(1);
-        }
-        for f in self.bq.iter_mut() {
-            f.1 = f.1.saturating_sub(1);
-        }
-        self.cycles += 1;
-    }
-}
 
 type R<T> = Result<T, SimError>;
 
 fn cyc<const A: usize, const M: usize, const D: usize, const S: usize, const W2: usize>(
     sim: &mut Sim<Shell<A, M, D, S, W2>>,
     mut x: Box<Shell<A, M, D, S, W2>>,
-    m: &mut Mem,
+    m: &mut Ddr,
 ) -> R<Box<Shell<A, M, D, S, W2>>> {
-    m.drive(&mut *x);
+    drive_ddr(m, &mut x.m_axi);
     wait_clock_false!(sim, clock, x);
-    m.observe(&*x);
+    observe_ddr(m, &x.m_axi);
     wait_clock_true!(sim, clock, x);
     Ok(x)
 }
@@ -185,7 +44,7 @@ fn cyc<const A: usize, const M: usize, const D: usize, const S: usize, const W2:
 fn lite_write<const A: usize, const M: usize, const D: usize, const S: usize, const W2: usize>(
     sim: &mut Sim<Shell<A, M, D, S, W2>>,
     mut x: Box<Shell<A, M, D, S, W2>>,
-    m: &mut Mem,
+    m: &mut Ddr,
     addr: u32,
     data: u32,
 ) -> R<Box<Shell<A, M, D, S, W2>>> {
@@ -197,7 +56,7 @@ fn lite_write<const A: usize, const M: usize, const D: usize, const S: usize, co
     x.s_axi.bready.next = true;
     let (mut aw, mut w) = (false, false);
     for _ in 0..50 {
-        m.drive(&mut *x);
+        drive_ddr(m, &mut x.m_axi);
         wait_clock_false!(sim, clock, x);
         let bdone = x.s_axi.bvalid.val();
         if x.s_axi.awready.val() {
@@ -206,7 +65,7 @@ fn lite_write<const A: usize, const M: usize, const D: usize, const S: usize, co
         if x.s_axi.wready.val() {
             w = true;
         }
-        m.observe(&*x);
+        observe_ddr(m, &x.m_axi);
         wait_clock_true!(sim, clock, x);
         x.s_axi.awvalid.next = !aw;
         x.s_axi.wvalid.next = !w;
@@ -222,7 +81,7 @@ fn lite_write<const A: usize, const M: usize, const D: usize, const S: usize, co
 fn lite_read<const A: usize, const M: usize, const D: usize, const S: usize, const W2: usize>(
     sim: &mut Sim<Shell<A, M, D, S, W2>>,
     mut x: Box<Shell<A, M, D, S, W2>>,
-    m: &mut Mem,
+    m: &mut Ddr,
     addr: u32,
 ) -> R<(Box<Shell<A, M, D, S, W2>>, u32)> {
     x.s_axi.araddr.next = u64::from(addr).into();
@@ -230,7 +89,7 @@ fn lite_read<const A: usize, const M: usize, const D: usize, const S: usize, con
     x.s_axi.rready.next = true;
     let mut ar = false;
     for _ in 0..50 {
-        m.drive(&mut *x);
+        drive_ddr(m, &mut x.m_axi);
         wait_clock_false!(sim, clock, x);
         let r = x
             .s_axi
@@ -240,7 +99,7 @@ fn lite_read<const A: usize, const M: usize, const D: usize, const S: usize, con
         if x.s_axi.arready.val() {
             ar = true;
         }
-        m.observe(&*x);
+        observe_ddr(m, &x.m_axi);
         wait_clock_true!(sim, clock, x);
         x.s_axi.arvalid.next = !ar;
         if let Some(v) = r {
@@ -255,7 +114,7 @@ fn lite_read<const A: usize, const M: usize, const D: usize, const S: usize, con
 fn read64<const A: usize, const M: usize, const D: usize, const S: usize, const W2: usize>(
     sim: &mut Sim<Shell<A, M, D, S, W2>>,
     x: Box<Shell<A, M, D, S, W2>>,
-    m: &mut Mem,
+    m: &mut Ddr,
     lo: u32,
 ) -> R<(Box<Shell<A, M, D, S, W2>>, u64)> {
     let (x, l) = lite_read(sim, x, m, lo)?;
@@ -303,26 +162,15 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
     });
     sim.add_testbench(move |mut sim: Sim<Shell<A, M, D, S, W2>>| {
         let mut rng = seeded(seed);
-        let mut m = Mem {
-            rng: seeded(seed ^ 0x5EED),
-            b: S as u64,
-            latency,
-            busy_pct,
-            window: vec![],
-            err: vec![],
-            rq: VecDeque::new(),
-            r_valid: false,
-            r_resp: 0,
-            r_last: false,
-            wq: VecDeque::new(),
-            bq: VecDeque::new(),
-            b_valid: false,
-            ar_ready: false,
-            aw_ready: false,
-            w_ready: false,
-            violations: vec![],
-            cycles: 0,
+        let timing = DdrTiming {
+            seed: seed ^ 0x5EED,
+            latency_min: latency,
+            latency_max: latency,
+            p_ready: (100 - busy_pct) as f64 / 100.0,
+            max_outstanding_reads: usize::MAX,
         };
+        let mut m = Ddr::new(BASE, 0, S, timing);
+        m.max_burst_beats = cfg.max_burst_beats as u64;
         let mut x = sim.init()?;
         x.rst.next = true;
         x = cyc(&mut sim, x, &mut m)?;
@@ -331,7 +179,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
         for (ci, case) in cases.iter().enumerate() {
             let (mut w, desc_off, count) = chain(&mut rng, &cfg, size, gather_pct as f64 / 100.0, false);
             let mut win_size = size as u32;
-            m.err.clear();
+            m.faults.clear();
             let victim = rng.below(u64::from(count)) as usize;
             let vat = desc_off as usize + victim * DESCRIPTOR_BYTES;
             let vd = functional::decode_chain(&w, desc_off, count, &cfg).unwrap()[victim];
@@ -360,11 +208,19 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                         a = u64::from(vd.weights);
                     }
                     slverr_at = a as u32;
-                    m.err.push((a, a + 1, 2));
+                    m.faults.push(ddr::Fault {
+                        lo: a,
+                        hi: a + 1,
+                        resp: RESP_SLVERR,
+                    });
                 }
                 Fault::WriteDecerr => {
                     let a = u64::from(vd.output);
-                    m.err.push((a, a + 1, 3));
+                    m.faults.push(ddr::Fault {
+                        lo: a,
+                        hi: a + 1,
+                        resp: RESP_DECERR,
+                    });
                 }
                 Fault::BadGatherEntry => {
                     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
@@ -403,7 +259,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                     Err(e) => (e.code as u32, e.index as u32, e.offset, None),
                 },
             };
-            m.window = w.clone();
+            m.mem = w.clone();
             // Program the registers as the driver does.
             x = lite_write(&mut sim, x, &mut m, regmap::BUF_BASE_LO, BASE as u32)?;
             x = lite_write(&mut sim, x, &mut m, regmap::BUF_BASE_HI, (BASE >> 32) as u32)?;
@@ -437,7 +293,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                 sim_assert_eq!(sim, st & (status::BUSY | status::DONE | status::ERROR), 0, x);
                 // The aborted run may have written outputs: restore the window (the
                 // memory model keeps serving the drained commands meanwhile).
-                m.window = w.clone();
+                m.mem = w.clone();
             }
             x = lite_write(&mut sim, x, &mut m, regmap::CTRL, ctrl::START | ctrl::IRQ_ENABLE)?;
             let c0 = m.cycles;
@@ -482,15 +338,15 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
             sim_assert_eq!(sim, di, want_index, x);
             sim_assert_eq!(sim, eo, want_off, x);
             if case.fault != Fault::WriteDecerr {
-                if let Some(p) = m.window.iter().zip(&want).position(|(a, b)| a != b) {
+                if let Some(p) = m.mem.iter().zip(&want).position(|(a, b)| a != b) {
                     println!("case {ci}: window differs first at offset {p:#x} (drained {drained})");
                     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
                     for d in &ds {
                         println!("  {d:?}");
                     }
-                    let diff: Vec<usize> = (0..want.len()).filter(|&i| m.window[i] != want[i]).collect();
+                    let diff: Vec<usize> = (0..want.len()).filter(|&i| m.mem[i] != want[i]).collect();
                     println!("  {} bytes differ: {:x?}", diff.len(), &diff[..diff.len().min(40)]);
-                    println!("  rtl  {:02x?}", &m.window[p..p + 16]);
+                    println!("  rtl  {:02x?}", &m.mem[p..p + 16]);
                     println!("  want {:02x?}", &want[p..p + 16]);
                     sim_assert!(sim, false, x);
                 }
@@ -498,7 +354,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                 // Everything outside the victim's output region as functional left it.
                 let r = vd.regions(&cfg)[3];
                 let (lo, hi) = (r.offset as usize, r.offset as usize + r.bytes);
-                for (i, (a, b)) in m.window.iter().zip(&want).enumerate() {
+                for (i, (a, b)) in m.mem.iter().zip(&want).enumerate() {
                     if (i < lo || i >= hi) && a != b {
                         println!("case {ci}: window differs at {i:#x}");
                         sim_assert!(sim, false, x);
@@ -524,7 +380,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                 }
                 if busy_pct == 0 {
                     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
-                    let est = CycleModel::with_latency(cfg, m.latency).chain_cycles(&ds);
+                    let est = CycleModel::with_latency(cfg, m.timing.latency_min).chain_cycles(&ds);
                     let dev = (est as f64 - cycles as f64).abs() / cycles as f64;
                     println!("  cycle estimate {est} vs CNT_CYCLES {cycles}: {:.2}% ({})", 100.0 * dev, est as i64 - cycles as i64);
                     if std::env::var_os("SPIKESLICE_CYCLES_HIST").is_some() {

@@ -10,7 +10,7 @@
 //! the equivalence suite pays.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spikeslice_hdl::ArrayConfig;
-use spikeslice_sim::{iverilog, Backpressure, CoreSim, SimOptions};
+use spikeslice_sim::{compare_with_golden, iverilog, Backpressure, CoreSim, SimOptions};
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
@@ -30,14 +30,7 @@ fn bench(c: &mut Criterion) {
         let run = sim
             .run_layer(&layer, &xs, Backpressure::none())
             .expect("run");
-        assert_eq!(
-            run.trace.spikes, golden.spikes,
-            "{n}x{n} differs from golden"
-        );
-        assert_eq!(
-            run.trace.membrane, golden.membrane,
-            "{n}x{n} differs from golden"
-        );
+        compare_with_golden(&run.trace, &golden).unwrap_or_else(|e| panic!("{n}x{n}: {e}"));
         eprintln!("{n}x{n}: {} cycles per layer run", run.cycles);
         g.throughput(Throughput::Elements(run.cycles));
         g.bench_function(format!("{n}x{n}_cycles_wall"), |b| {

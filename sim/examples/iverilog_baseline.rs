@@ -8,7 +8,7 @@
 //! every spike and final membrane against the golden model; this program checks the
 //! parsed outputs again, and that both simulators count the same cycles.
 use spikeslice_hdl::ArrayConfig;
-use spikeslice_sim::{iverilog, Backpressure, CoreSim, SimOptions};
+use spikeslice_sim::{compare_with_golden, iverilog, Backpressure, CoreSim, SimOptions};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,14 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2 s of CPU time. Rates are per CPU second (the machine is shared).
     let mut sim = CoreSim::build(&cfg, &SimOptions::default())?;
     let run = sim.run_layer(&layer, &xs, Backpressure::none())?;
-    assert_eq!(
-        run.trace.spikes, golden.spikes,
-        "Verilator differs from golden"
-    );
-    assert_eq!(
-        run.trace.membrane, golden.membrane,
-        "Verilator differs from golden"
-    );
+    compare_with_golden(&run.trace, &golden).map_err(|e| format!("Verilator: {e}"))?;
     let (t0, c0) = (Instant::now(), iverilog::thread_cpu_secs().unwrap_or(0.0));
     let mut runs = 0u64;
     let (wall, cpu) = loop {
@@ -75,11 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         iv.dir.display()
     );
     assert_eq!(iv.errors, 0, "the Icarus test bench found mismatches");
-    assert_eq!(iv.trace.spikes, golden.spikes, "Icarus differs from golden");
-    assert_eq!(
-        iv.trace.membrane, golden.membrane,
-        "Icarus differs from golden"
-    );
+    compare_with_golden(&iv.trace, &golden).map_err(|e| format!("Icarus: {e}"))?;
     assert_eq!(iv.cycles, run.cycles, "cycle counts differ");
     assert_eq!(iv.compute_beats, run.compute_beats, "beat counts differ");
     println!(

@@ -12,7 +12,7 @@
 //! The only hand-written part is the test bench skeleton below; the design is the
 //! output of [`spikeslice_hdl::generate`].
 
-use crate::{weight_code, SimError};
+use crate::{tile_params, tile_weights, SimError};
 use spikeslice_core::golden::{LayerOutput, LayerTrace, MatmulLayer};
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_hdl::manifest::Manifest;
@@ -174,27 +174,12 @@ pub fn write_testbench(
     for tile in 0..tiles {
         let o0 = tile * cols;
         let width = cols.min(layer.outputs - o0);
-        for (vals, pad) in [
-            (&layer.v_init, 0i32),
-            (&layer.bias, 0),
-            (&layer.threshold, 1),
-        ] {
-            for c in 0..cols {
-                let v = if c < width { vals[o0 + c] } else { pad };
-                writeln!(par, "{:x}", (v as i64 as u64) & mmask).unwrap();
-            }
+        for beat in tile_params(layer, o0, cols, mmask) {
+            writeln!(par, "{beat:x}").unwrap();
         }
         for _ch in 0..chunks {
             for kk in 0..k {
-                let lanes: Vec<u64> = (0..cols)
-                    .map(|c| {
-                        if c < width {
-                            weight_code(layer.weights[(o0 + c) * k + kk], layer.weight_bits)
-                        } else {
-                            0
-                        }
-                    })
-                    .collect();
+                let lanes = tile_weights(layer, o0, cols, kk);
                 writeln!(wgt, "{}", pack_hex(&lanes, wgt_bits)).unwrap();
             }
         }

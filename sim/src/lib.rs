@@ -1,6 +1,7 @@
 //! Verilator harness for the generated spikeslice RTL: the compute core
 //! ([`CoreSim`], below) and the whole accelerator shell ([`ShellSim`] in [`shell`]:
-//! registers over AXI4-Lite, memory through the DDR model of [`ddr`]).
+//! registers over AXI4-Lite, memory through core's DDR model, re-exported as [`ddr`]).
+//! Both run a [`Verilated`] instance of their design, built and cached by [`build`].
 //!
 //! [`CoreSim::build`] generates the Verilog for an [`ArrayConfig`], builds it with
 //! Verilator into a shared library (cached by the manifest hash, see [`build`]) and
@@ -16,22 +17,24 @@
 //! the shell's weight banks do this), and reassembling outputs.
 
 pub mod build;
-pub mod ddr;
 pub mod iverilog;
 pub mod shell;
+pub mod verilated;
 
 pub use shell::ShellSim;
+/// The DDR model behind the shell's AXI4 master (`spikeslice_core::accel::ddr`,
+/// shared with the rust-hdl benches).
+pub use spikeslice_core::accel::ddr;
+pub use verilated::Verilated;
 
-use libloading::Library;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use spikeslice_core::golden::{LayerOutput, LayerTrace, MatmulLayer};
 use spikeslice_core::neuron::{Dynamics, Reset};
+use spikeslice_core::random::{rng as seeded, TestRng};
 use spikeslice_hdl::manifest::Manifest;
 use spikeslice_hdl::ArrayConfig;
 use std::collections::VecDeque;
-use std::ffi::{c_void, CString};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -78,6 +81,67 @@ impl Backpressure {
     }
 }
 
+/// Whether a simulated layer produced exactly the golden model's spikes at every
+/// timestep and its final membranes; the first difference otherwise.
+pub fn compare_with_golden(got: &LayerTrace, golden: &LayerTrace) -> Result<(), String> {
+    if got.spikes != golden.spikes {
+        let t = (0..)
+            .find(|&t| got.spikes.get(t) != golden.spikes.get(t))
+            .expect("the spike trains differ somewhere");
+        return Err(format!(
+            "spikes differ from golden at timestep {t}: {:?}, golden {:?}",
+            got.spikes.get(t),
+            golden.spikes.get(t)
+        ));
+    }
+    if got.membrane != golden.membrane {
+        return Err(format!(
+            "final membranes differ from golden: {:?}, golden {:?}",
+            got.membrane, golden.membrane
+        ));
+    }
+    Ok(())
+}
+
+/// The parameter beats of the output tile at output `o0`, as the core takes them:
+/// `cols` initial membranes, biases and thresholds, two's complement masked to
+/// `mask`; columns past the layer's outputs, and a readout's thresholds (it has
+/// none), get 0, 0 and 1.
+pub(crate) fn tile_params(layer: &MatmulLayer, o0: usize, cols: usize, mask: u64) -> Vec<u64> {
+    let width = cols.min(layer.outputs - o0);
+    let mut beats = Vec::with_capacity(3 * cols);
+    for (vals, pad) in [
+        (&layer.v_init, 0i32),
+        (&layer.bias, 0),
+        (&layer.threshold, 1),
+    ] {
+        for c in 0..cols {
+            let v = if c < width {
+                vals.get(o0 + c).copied().unwrap_or(pad)
+            } else {
+                pad
+            };
+            beats.push((v as i64 as u64) & mask);
+        }
+    }
+    beats
+}
+
+/// The weight beat of input `kk` for the output tile at `o0`: one `b_w`-bit code
+/// per column, 0 past the layer's outputs.
+pub(crate) fn tile_weights(layer: &MatmulLayer, o0: usize, cols: usize, kk: usize) -> Vec<u64> {
+    let k = layer.inputs;
+    (0..cols)
+        .map(|c| {
+            if o0 + c < layer.outputs {
+                weight_code(layer.weights[(o0 + c) * k + kk], layer.weight_bits)
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
 /// Result of a layer run.
 #[derive(Debug, Clone)]
 pub struct SimRun {
@@ -88,26 +152,12 @@ pub struct SimRun {
     pub compute_beats: u64,
 }
 
-use build::{FreeFn, GetFn, SetFn, TickFn, TraceFn};
-
 /// A loaded, running instance of the Verilated core.
 pub struct CoreSim {
     cfg: ArrayConfig,
-    manifest: Manifest,
-    lib_path: PathBuf,
-    /// Whether this `build` call ran Verilator (false = cache hit).
-    pub built: bool,
-    handle: *mut c_void,
-    set: SetFn,
-    get: GetFn,
-    eval: TickFn,
-    tick: TickFn,
-    free: FreeFn,
-    trace_open: TraceFn,
+    /// The Verilated model: cycles, manifest, tracing.
+    pub verilated: Verilated,
     ports: Ports,
-    cycle: u64,
-    // Keep the library loaded as long as the function pointers live.
-    _lib: Library,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -182,13 +232,6 @@ impl Ports {
     }
 }
 
-impl Drop for CoreSim {
-    fn drop(&mut self) {
-        // SAFETY: handle came from ss_new of this library and is freed once.
-        unsafe { (self.free)(self.handle) }
-    }
-}
-
 /// Sign-extend the low `bits` of `v`.
 fn sext(v: u64, bits: u32) -> i64 {
     ((v << (64 - bits)) as i64) >> (64 - bits)
@@ -214,7 +257,7 @@ impl<T> Source<T> {
         Source { q, offering: false }
     }
     /// Decide this cycle's valid. Returns true when a (new or held) beat is offered.
-    fn offer(&mut self, rng: &mut ChaCha8Rng, p: f64) -> bool {
+    fn offer(&mut self, rng: &mut TestRng, p: f64) -> bool {
         if !self.offering && !self.q.is_empty() && (p >= 1.0 || rng.gen_bool(p)) {
             self.offering = true;
         }
@@ -225,93 +268,32 @@ impl<T> Source<T> {
 impl CoreSim {
     /// Generate, build (unless cached) and load the core for `cfg`.
     pub fn build(cfg: &ArrayConfig, opts: &SimOptions) -> Result<Self, SimError> {
-        let cache = opts
-            .cache_dir
-            .clone()
-            .unwrap_or_else(build::default_cache_dir);
-        let (lib_path, manifest, built) = build::build_library(cfg, opts.trace, &cache)?;
-        // SAFETY: the library is one `build_library` just built from our own
-        // generated shim.
-        let build::Shim {
-            lib,
-            new,
-            free,
-            set,
-            get,
-            eval,
-            tick,
-            trace_open,
-            ..
-        } = unsafe { build::Shim::load(&lib_path, false)? };
-        // SAFETY: `new` comes from that library; the handle is freed once, in Drop.
-        unsafe {
-            let ports = Ports::from_manifest(&manifest)?;
-            let handle = new();
-            let mut sim = CoreSim {
-                cfg: cfg.clone(),
-                manifest,
-                lib_path,
-                built,
-                handle,
-                set,
-                get,
-                eval,
-                tick,
-                free,
-                trace_open,
-                ports,
-                cycle: 0,
-                _lib: lib,
-            };
-            sim.reset();
-            Ok(sim)
-        }
+        let verilated = Verilated::load(&build::Design::core(cfg)?, opts)?;
+        let ports = Ports::from_manifest(verilated.manifest())?;
+        let mut sim = CoreSim {
+            cfg: cfg.clone(),
+            verilated,
+            ports,
+        };
+        sim.reset();
+        Ok(sim)
     }
 
     pub fn config(&self) -> &ArrayConfig {
         &self.cfg
     }
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-    pub fn library_path(&self) -> &Path {
-        &self.lib_path
-    }
-    /// Total clock cycles simulated by this instance.
-    pub fn cycles(&self) -> u64 {
-        self.cycle
-    }
 
-    /// Start writing an FST waveform to `path` (needs `SimOptions::trace`).
-    pub fn trace_to(&mut self, path: &Path) -> Result<(), SimError> {
-        let c = CString::new(path.to_string_lossy().as_bytes())
-            .map_err(|e| SimError::Config(e.to_string()))?;
-        // SAFETY: valid handle, NUL-terminated path.
-        let ok = unsafe { (self.trace_open)(self.handle, c.as_ptr()) };
-        if ok == 0 {
-            return Err(SimError::Config(
-                "this simulator was built without tracing; set SimOptions::trace".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    fn set(&self, port: u32, v: u64) {
-        // SAFETY: valid handle; unknown ports are ignored by the shim.
-        unsafe { (self.set)(self.handle, port, v) }
+    fn set(&mut self, port: u32, v: u64) {
+        self.verilated.set(port, v);
     }
     fn get(&self, port: u32) -> u64 {
-        // SAFETY: as above.
-        unsafe { (self.get)(self.handle, port) }
+        self.verilated.get(port)
     }
-    fn eval(&self) {
-        // SAFETY: as above.
-        unsafe { (self.eval)(self.handle) }
+    fn eval(&mut self) {
+        self.verilated.eval();
     }
     fn tick(&mut self) {
-        // SAFETY: as above.
-        unsafe { (self.tick)(self.handle) }
-        self.cycle += 1;
+        self.verilated.tick();
     }
 
     /// Synchronous reset of the control state (two cycles).
@@ -393,7 +375,7 @@ impl CoreSim {
         let mbits = self.cfg.membrane_bits;
         let mmask = (1u64 << mbits) - 1;
         let p = self.ports.clone();
-        let mut rng = ChaCha8Rng::seed_from_u64(bp.seed);
+        let mut rng = seeded(bp.seed);
         let b_in = usize::from(layer.input_bits);
         let slices = b_in * t_steps;
         let k = layer.inputs;
@@ -421,28 +403,12 @@ impl CoreSim {
             vec![vec![0u8; layer.outputs]; t_steps]
         };
         let mut membrane = vec![0i64; layer.outputs];
-        let start_cycle = self.cycle;
+        let start_cycle = self.verilated.cycles();
         let mut compute_beats = 0u64;
         let chunks = slices.div_ceil(rows);
         for o0 in (0..layer.outputs).step_by(cols) {
             let width = cols.min(layer.outputs - o0);
-            // Parameters: C v_init, C bias, C theta (padding: 0, 0, 1).
-            let mut par = VecDeque::new();
-            for (vals, pad) in [
-                (&layer.v_init, 0i32),
-                (&layer.bias, 0),
-                (&layer.threshold, 1),
-            ] {
-                for c in 0..cols {
-                    // A readout has no thresholds: its column gets the pad.
-                    let v = if c < width {
-                        vals.get(o0 + c).copied().unwrap_or(pad)
-                    } else {
-                        pad
-                    };
-                    par.push_back((v as i64 as u64) & mmask);
-                }
-            }
+            let par: VecDeque<u64> = tile_params(layer, o0, cols, mmask).into();
             let mut wgt = VecDeque::new();
             let mut act = VecDeque::new();
             for ch in 0..chunks {
@@ -450,16 +416,7 @@ impl CoreSim {
                 // once: an iterator over one of them would hide the other.
                 #[allow(clippy::needless_range_loop)]
                 for kk in 0..k {
-                    let lanes: Vec<u64> = (0..cols)
-                        .map(|c| {
-                            if c < width {
-                                weight_code(layer.weights[(o0 + c) * k + kk], layer.weight_bits)
-                            } else {
-                                0
-                            }
-                        })
-                        .collect();
-                    wgt.push_back(lanes);
+                    wgt.push_back(tile_weights(layer, o0, cols, kk));
                     let bitsv: Vec<u64> = (0..rows)
                         .map(|i| {
                             let s = ch * rows + i;
@@ -482,12 +439,12 @@ impl CoreSim {
             self.tick();
             self.set(p.start, 0);
             // Generous bound: every beat could wait ~1/p cycles, plus the NDU steps.
-            let limit = self.cycle
+            let limit = self.verilated.cycles()
                 + 64
                 + ((3 * cols + chunks * (k + rows + cols) + slices * 12 + cols) as f64 * 20.0
                     / bp.p) as u64;
             loop {
-                if self.cycle > limit {
+                if self.verilated.cycles() > limit {
                     return Err(SimError::Hang(format!(
                         "tile at output {o0} did not finish within {} cycles",
                         limit - start_cycle
@@ -579,7 +536,7 @@ impl CoreSim {
                 membrane,
                 currents: vec![],
             },
-            cycles: self.cycle - start_cycle,
+            cycles: self.verilated.cycles() - start_cycle,
             compute_beats,
         })
     }

@@ -1,7 +1,8 @@
 //! The whole accelerator shell (`spikeslice_shell.v`: AXI4-Lite register file, AXI4
 //! DMA, descriptor controller, buffers, compute core) in Verilator, driven as a board
-//! drives it: registers over AXI4-Lite, memory through a DDR model ([`crate::ddr`])
-//! behind the AXI4 master.
+//! drives it: registers over AXI4-Lite, memory through the DDR model ([`crate::ddr`])
+//! behind the AXI4 master, whose outputs and inputs [`ShellSim`] moves through the
+//! Verilated ports every cycle.
 //!
 //! [`ShellSim::build`] generates the shell for an [`AcceleratorConfig`], builds it
 //! (cached like [`crate::CoreSim`]) and loads it. [`ShellSim::write`] / [`ShellSim::read`]
@@ -15,16 +16,13 @@
 
 use crate::build::{self, Design};
 use crate::ddr::{Ddr, DdrTiming, MasterOut};
-use crate::{SimError, SimOptions};
-use libloading::Library;
+use crate::{SimError, SimOptions, Verilated};
 use spikeslice_core::accel::driver::{
     BusError, Deadline, Driver, DriverError, RegisterBus, Window,
 };
 use spikeslice_core::accel::regmap::{self, ctrl};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::manifest::Manifest;
-use std::ffi::{c_void, CString};
-use std::path::{Path, PathBuf};
 
 /// Physical address of the DMA window in the simulated memory: above 4 GiB, so the
 /// high half of BUF_BASE matters, and page aligned as a u-dma-buf is.
@@ -33,8 +31,6 @@ pub const DEFAULT_BASE: u64 = 0x8_1234_0000;
 /// Cycles an AXI4-Lite transaction may take before the register file counts as hung
 /// (it answers a read in 2 cycles and a write in 3, docs/shell.md).
 const LITE_TIMEOUT: u64 = 64;
-
-use crate::build::{FreeFn, GetFn, GetWordFn, SetFn, SetWordFn, TickFn, TraceFn};
 
 pub use spikeslice_core::accel::counters::Counters;
 pub use spikeslice_core::accel::driver::RunOutcome;
@@ -157,22 +153,11 @@ impl Ports {
 /// A loaded, running instance of the Verilated shell with its DDR model.
 pub struct ShellSim {
     cfg: AcceleratorConfig,
-    manifest: Manifest,
-    lib_path: PathBuf,
-    /// Whether this `build` call ran Verilator (false = cache hit).
-    pub built: bool,
+    /// The Verilated model: cycles, manifest, tracing.
+    pub verilated: Verilated,
     /// The memory behind the AXI4 master. Its window `[base, base + mem.len())` is
     /// what [`ShellSim::run`] programs as BUF_BASE / BUF_SIZE.
     pub ddr: Ddr,
-    handle: *mut c_void,
-    set: SetFn,
-    get: GetFn,
-    set_word: Option<SetWordFn>,
-    get_word: Option<GetWordFn>,
-    eval: TickFn,
-    tick: TickFn,
-    free: FreeFn,
-    trace_open: TraceFn,
     p: Ports,
     /// Last value written to each input port (skip redundant calls into the model).
     last: Vec<Option<u64>>,
@@ -181,97 +166,38 @@ pub struct ShellSim {
     /// did not change needs no evaluation before its outputs are read (most cycles
     /// of a compute phase; it saves a third of the evaluations).
     dirty: bool,
-    cycle: u64,
     /// The cycles of the last start write's handshake and of the interrupt
     /// that ended the run ([`ShellSim::last_run_cycles`]).
     started_at: u64,
     irq_at: u64,
-    _lib: Library,
-}
-
-// SAFETY: the model instance behind `handle` is owned by this value alone and is
-// only touched through `&mut self`; it is built single-threaded (no `--threads`),
-// so it has no thread affinity and may move to another thread (the board daemon
-// serves from one) as long as it is not shared, which `!Sync` still forbids.
-unsafe impl Send for ShellSim {}
-
-impl Drop for ShellSim {
-    fn drop(&mut self) {
-        // SAFETY: handle came from ss_new of this library and is freed once.
-        unsafe { (self.free)(self.handle) }
-    }
 }
 
 impl ShellSim {
     /// Generate, build (unless cached) and load the shell for `cfg`, with an empty
     /// window at [`DEFAULT_BASE`] and the default DDR timing, and reset it.
     pub fn build(cfg: &AcceleratorConfig, opts: &SimOptions) -> Result<Self, SimError> {
-        let cache = opts
-            .cache_dir
-            .clone()
-            .unwrap_or_else(build::default_cache_dir);
-        let design = Design::shell(cfg)?;
-        let (lib_path, manifest, built) = build::build_design(&design, opts.trace, &cache)?;
-        let wide = manifest.ports.iter().any(|p| p.width > 64);
-        // SAFETY: the library is one `build_design` just built from our own
-        // generated shim.
-        let build::Shim {
-            lib,
-            new,
-            free,
-            set,
-            get,
-            eval,
-            tick,
-            trace_open,
-            words,
-        } = unsafe { build::Shim::load(&lib_path, wide)? };
-        let (set_word, get_word) = words.unzip();
-        // SAFETY: `new` comes from that library; the handle is freed once, in Drop.
-        unsafe {
-            let p = Ports::from_manifest(&manifest)?;
-            let n_ports = manifest.ports.len();
-            let handle = new();
-            let mut sim = ShellSim {
-                cfg: *cfg,
-                manifest,
-                lib_path,
-                built,
-                ddr: Ddr::new(DEFAULT_BASE, 0, cfg.axi_data_bytes, DdrTiming::default()),
-                handle,
-                set,
-                get,
-                set_word,
-                get_word,
-                eval,
-                tick,
-                free,
-                trace_open,
-                p,
-                last: vec![None; n_ports],
-                dirty: true,
-                cycle: 0,
-                started_at: 0,
-                irq_at: 0,
-                _lib: lib,
-            };
-            sim.reset();
-            Ok(sim)
-        }
+        let verilated = Verilated::load(&Design::shell(cfg)?, opts)?;
+        let p = Ports::from_manifest(verilated.manifest())?;
+        let n_ports = verilated.manifest().ports.len();
+        let mut ddr = Ddr::new(DEFAULT_BASE, 0, cfg.axi_data_bytes, DdrTiming::default());
+        // The monitor holds the DMA to the generated burst limit.
+        ddr.max_burst_beats = cfg.max_burst_beats as u64;
+        let mut sim = ShellSim {
+            cfg: *cfg,
+            verilated,
+            ddr,
+            p,
+            last: vec![None; n_ports],
+            dirty: true,
+            started_at: 0,
+            irq_at: 0,
+        };
+        sim.reset();
+        Ok(sim)
     }
 
     pub fn config(&self) -> &AcceleratorConfig {
         &self.cfg
-    }
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-    pub fn library_path(&self) -> &Path {
-        &self.lib_path
-    }
-    /// Total clock cycles simulated by this instance.
-    pub fn cycles(&self) -> u64 {
-        self.cycle
     }
 
     /// Replace the window's contents (its size becomes BUF_SIZE of the next run).
@@ -285,68 +211,24 @@ impl ShellSim {
         &mut self.ddr.mem
     }
 
-    /// Start writing an FST waveform to `path` (needs `SimOptions::trace`).
-    pub fn trace_to(&mut self, path: &Path) -> Result<(), SimError> {
-        let c = CString::new(path.to_string_lossy().as_bytes())
-            .map_err(|e| SimError::Config(e.to_string()))?;
-        // SAFETY: valid handle, NUL-terminated path.
-        let ok = unsafe { (self.trace_open)(self.handle, c.as_ptr()) };
-        if ok == 0 {
-            return Err(SimError::Config(
-                "this simulator was built without tracing; set SimOptions::trace".into(),
-            ));
-        }
-        Ok(())
-    }
-
     fn set(&mut self, port: u32, v: u64) {
         if self.last[port as usize] != Some(v) {
-            // SAFETY: valid handle; unknown ports are ignored by the shim.
-            unsafe { (self.set)(self.handle, port, v) }
+            self.verilated.set(port, v);
             self.last[port as usize] = Some(v);
             self.dirty = true;
         }
     }
     fn get(&self, port: u32) -> u64 {
-        // SAFETY: as above.
-        unsafe { (self.get)(self.handle, port) }
+        self.verilated.get(port)
     }
     fn get_bit(&self, port: u32) -> bool {
         self.get(port) & 1 == 1
     }
     /// Set a data port of `bytes.len()` bytes (64 or 128 bits).
     fn set_bytes(&mut self, port: u32, bytes: &[u8]) {
-        match self.set_word {
-            Some(sw) => {
-                for (i, w) in bytes.chunks(4).enumerate() {
-                    let mut b = [0u8; 4];
-                    b[..w.len()].copy_from_slice(w);
-                    // SAFETY: valid handle; the shim bounds-checks the word index.
-                    unsafe { sw(self.handle, port, i as u32, u32::from_le_bytes(b)) }
-                }
-                self.dirty = true;
-            }
-            None => {
-                let mut b = [0u8; 8];
-                b[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
-                self.last[port as usize] = None;
-                self.set(port, u64::from_le_bytes(b));
-            }
-        }
-    }
-    fn get_bytes(&self, port: u32, n: usize) -> Vec<u8> {
-        match self.get_word {
-            Some(gw) => (0..n.div_ceil(4))
-                // SAFETY: as above.
-                .flat_map(|i| unsafe { gw(self.handle, port, i as u32) }.to_le_bytes())
-                .take(n)
-                .collect(),
-            None => self.get(port).to_le_bytes()[..n.min(8)].to_vec(),
-        }
-    }
-    fn eval(&self) {
-        // SAFETY: as above.
-        unsafe { (self.eval)(self.handle) }
+        self.verilated.set_bytes(port, bytes);
+        self.last[port as usize] = None;
+        self.dirty = true;
     }
 
     /// One clock cycle: the DDR drives its outputs, the design settles, the DDR sees
@@ -368,7 +250,7 @@ impl ShellSim {
         self.set(p.m_bvalid, u64::from(o.bvalid));
         self.set(p.m_bresp, u64::from(o.bresp));
         if self.dirty {
-            self.eval();
+            self.verilated.eval();
             self.dirty = false;
         }
         let b = self.cfg.axi_data_bytes;
@@ -393,7 +275,7 @@ impl ShellSim {
             m.awburst = self.get(p.m_awburst);
         }
         if m.wvalid {
-            m.wdata = self.get_bytes(p.m_wdata, b);
+            m.wdata = self.verilated.get_bytes(p.m_wdata, b);
             m.wstrb = self.get(p.m_wstrb);
             m.wlast = self.get_bit(p.m_wlast);
         }
@@ -409,9 +291,7 @@ impl ShellSim {
             rresp: self.get(p.s_rresp),
         });
         self.ddr.observe(&m);
-        // SAFETY: as above.
-        unsafe { (self.tick)(self.handle) }
-        self.cycle += 1;
+        self.verilated.tick();
         (irq, lite)
     }
 
@@ -437,11 +317,7 @@ impl ShellSim {
             self.set(port, 0);
         }
         self.set(p.rst, 1);
-        let mem = std::mem::take(&mut self.ddr.mem);
-        let mut ddr = Ddr::new(self.ddr.base, 0, self.ddr.beat_bytes, self.ddr.timing);
-        ddr.mem = mem;
-        ddr.faults = std::mem::take(&mut self.ddr.faults);
-        self.ddr = ddr;
+        self.ddr.reset();
         self.step(false);
         self.step(false);
         self.set(p.rst, 0);
@@ -584,21 +460,21 @@ impl RegisterBus for ShellSim {
         self.write(offset, value)
             .map_err(|e| BusError(e.to_string()))?;
         if offset == regmap::CTRL && value & ctrl::START != 0 {
-            self.started_at = self.cycle;
+            self.started_at = self.verilated.cycles();
         }
         Ok(())
     }
 
     fn wait_irq(&mut self, deadline: Deadline) -> Result<bool, BusError> {
         let limit = deadline.cycles.unwrap_or(u64::MAX);
-        let c0 = self.cycle;
-        while self.cycle - c0 < limit {
+        let c0 = self.verilated.cycles();
+        while self.verilated.cycles() - c0 < limit {
             if self.step(false).0 {
-                self.irq_at = self.cycle;
+                self.irq_at = self.verilated.cycles();
                 return Ok(true);
             }
         }
-        self.irq_at = self.cycle;
+        self.irq_at = self.verilated.cycles();
         Ok(false)
     }
 

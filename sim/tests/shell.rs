@@ -13,47 +13,49 @@
 //! The Verilator builds are cached (target/spikeslice-sim-cache): the first run of
 //! each configuration takes a minute or two to build.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use spikeslice_core::accel::cycles::{CycleModel, DmaTiming};
 use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
 use spikeslice_core::accel::regmap::{self, status, ErrorCode};
 use spikeslice_core::accel::{functional, AcceleratorConfig};
 use spikeslice_core::random::chain::{chain, config_2x2_128, config_2x3_64, config_4x4_64};
+use spikeslice_core::random::{rng as seeded, TestRng};
 use spikeslice_sim::ddr::{DdrTiming, Fault, RESP_DECERR, RESP_SLVERR};
 use spikeslice_sim::{ShellSim, SimError, SimOptions};
 
 const WINDOW: usize = 12 * 1024;
 const MAX_CYCLES: u64 = 2_000_000;
 
-fn shell(cfg: &AcceleratorConfig) -> ShellSim {
+/// The shell for `cfg` in Verilator, its DDR at a fixed `latency`.
+fn shell(cfg: &AcceleratorConfig, latency: u64) -> ShellSim {
     let t = std::time::Instant::now();
-    let s = ShellSim::build(cfg, &SimOptions::default())
+    let mut s = ShellSim::build(cfg, &SimOptions::default())
         .unwrap_or_else(|e| panic!("building the {}x{} shell: {e}", cfg.rows, cfg.cols));
+    s.ddr.set_timing(DdrTiming::fixed(latency));
     eprintln!(
         "shell {}x{} {}-bit: {} in {:.1} s",
         cfg.rows,
         cfg.cols,
         8 * cfg.axi_data_bytes,
-        if s.built { "built" } else { "loaded" },
+        if s.verilated.built { "built" } else { "loaded" },
         t.elapsed().as_secs_f64()
     );
     s
 }
 
 /// Runs one random chain on `sim` with its current DDR timing and checks everything
-/// against the functional model. `exact_cycles`: the DDR has a fixed latency and no
-/// backpressure, so CNT_CYCLES must equal the cycle formula. Returns the chain's
-/// layers.
+/// against the functional model; with a fixed latency and no backpressure
+/// CNT_CYCLES must equal the cycle formula. Returns the chain's layers.
 fn check_chain(
     sim: &mut ShellSim,
-    rng: &mut ChaCha8Rng,
+    rng: &mut TestRng,
     gather_pct: f64,
     big: bool,
-    exact_latency: Option<u64>,
     what: &str,
 ) -> Vec<LayerDescriptor> {
     let cfg = *sim.config();
+    let timing = sim.ddr.timing;
+    let exact_latency = timing.is_fixed().then_some(timing.latency_min);
     let (w, desc_off, count) = chain(rng, &cfg, WINDOW, gather_pct, big);
     let mut want = w.clone();
     let act = functional::execute(&mut want, desc_off, count, &cfg)
@@ -130,7 +132,7 @@ fn check_chain(
         }
         None => {
             // Backpressure and longer latencies only add cycles.
-            let est = CycleModel::with_latency(cfg, sim.ddr.timing.latency_min).chain_cycles(&ds);
+            let est = CycleModel::with_latency(cfg, timing.latency_min).chain_cycles(&ds);
             assert!(
                 c.cycles >= est,
                 "{what}: {} cycles under backpressure < {est} without",
@@ -151,29 +153,21 @@ fn chains(
     latency: u64,
     big: bool,
 ) -> Vec<LayerDescriptor> {
-    let mut sim = shell(&cfg);
-    sim.ddr.set_timing(DdrTiming::fixed(latency));
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut sim = shell(&cfg, latency);
+    let mut rng = seeded(seed);
     let t = std::time::Instant::now();
-    let c0 = sim.cycles();
+    let c0 = sim.verilated.cycles();
     let mut layers = Vec::new();
     for i in 0..n {
         let what = format!(
             "{}x{} seed {seed} chain {i} (latency {latency})",
             cfg.rows, cfg.cols
         );
-        layers.extend(check_chain(
-            &mut sim,
-            &mut rng,
-            gather_pct,
-            big,
-            Some(latency),
-            &what,
-        ));
+        layers.extend(check_chain(&mut sim, &mut rng, gather_pct, big, &what));
     }
     eprintln!(
         "{n} chains, {} cycles in {:.2} s",
-        sim.cycles() - c0,
+        sim.verilated.cycles() - c0,
         t.elapsed().as_secs_f64()
     );
     layers
@@ -277,20 +271,20 @@ fn shell_chains_2x2_128bit_match_functional() {
 #[test]
 fn shell_under_random_latency_and_backpressure() {
     let cfg = config_4x4_64();
-    let mut sim = shell(&cfg);
-    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut sim = shell(&cfg, 1);
+    let mut rng = seeded(16);
     for i in 0..24 {
         sim.ddr
             .set_timing(DdrTiming::random(100 + i, 1, 1 + 10 * (i % 4)));
         let what = format!("4x4 random timing chain {i}");
-        check_chain(&mut sim, &mut rng, 0.5, false, None, &what);
+        check_chain(&mut sim, &mut rng, 0.5, false, &what);
     }
 }
 
 /// Runs a chain with an AXI error injected at `fault` (a window offset), checks the
 /// error code, DESC_INDEX and ERR_OFFSET, and that everything outside the victim's
 /// output region is as the functional model leaves the layers before the victim.
-fn faulty_run(sim: &mut ShellSim, rng: &mut ChaCha8Rng, write: bool, resp: u8) {
+fn faulty_run(sim: &mut ShellSim, rng: &mut TestRng, write: bool, resp: u8) {
     let cfg = *sim.config();
     let (w, desc_off, count) = chain(rng, &cfg, WINDOW, 0.5, false);
     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
@@ -340,9 +334,8 @@ fn faulty_run(sim: &mut ShellSim, rng: &mut ChaCha8Rng, write: bool, resp: u8) {
 #[test]
 fn axi_errors_end_the_run_and_the_next_run_is_exact() {
     let cfg = config_2x3_64();
-    let mut sim = shell(&cfg);
-    sim.ddr.set_timing(DdrTiming::fixed(3));
-    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let mut sim = shell(&cfg, 3);
+    let mut rng = seeded(17);
     for (i, (write, resp)) in [
         (false, RESP_SLVERR),
         (true, RESP_DECERR),
@@ -353,23 +346,15 @@ fn axi_errors_end_the_run_and_the_next_run_is_exact() {
     .enumerate()
     {
         faulty_run(&mut sim, &mut rng, write, resp);
-        check_chain(
-            &mut sim,
-            &mut rng,
-            0.5,
-            false,
-            Some(3),
-            &format!("after fault {i}"),
-        );
+        check_chain(&mut sim, &mut rng, 0.5, false, &format!("after fault {i}"));
     }
 }
 
 #[test]
 fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
     let cfg = config_2x3_64();
-    let mut sim = shell(&cfg);
-    sim.ddr.set_timing(DdrTiming::fixed(2));
-    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    let mut sim = shell(&cfg, 2);
+    let mut rng = seeded(18);
     let (w, desc_off, count) = chain(&mut rng, &cfg, WINDOW, 0.0, false);
     sim.set_window(w);
     // Far too few cycles for any chain (the descriptor arithmetic alone takes 1254).
@@ -389,7 +374,6 @@ fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
             &mut rng,
             0.5,
             false,
-            Some(2),
             &format!("after the hang {i}"),
         );
     }
@@ -401,9 +385,8 @@ fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
     // bits in flight in its PEs and skew lines), then soft-reset: the next chain
     // must be exact, so nothing of the cut run may add into it.
     let cfg = config_2x3_64();
-    let mut sim = shell(&cfg);
-    sim.ddr.set_timing(DdrTiming::fixed(2));
-    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let mut sim = shell(&cfg, 2);
+    let mut rng = seeded(22);
     for i in 0..8 {
         let (w, desc_off, count) = chain(&mut rng, &cfg, WINDOW, 0.3, false);
         let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
@@ -415,21 +398,15 @@ fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
             Err(SimError::Hang(_)) => {}
             other => panic!("cut {i} at {cut} of {est}: expected a hang, got {other:?}"),
         }
-        check_chain(
-            &mut sim,
-            &mut rng,
-            0.3,
-            false,
-            Some(2),
-            &format!("after the cut {i} at {cut} of {est} cycles"),
-        );
+        let what = format!("after the cut {i} at {cut} of {est} cycles");
+        check_chain(&mut sim, &mut rng, 0.3, false, &what);
     }
 }
 
 #[test]
 fn registers_identify_the_generated_configuration() {
     for cfg in [config_2x3_64(), config_2x2_128()] {
-        let mut sim = shell(&cfg);
+        let mut sim = shell(&cfg, 1);
         assert_eq!(sim.read(regmap::ID).unwrap(), regmap::MAGIC);
         assert_eq!(sim.read(regmap::VERSION).unwrap(), regmap::REGMAP_VERSION);
         let values: Vec<(u32, u32)> = cfg
@@ -459,10 +436,10 @@ fn a_traced_shell_writes_a_waveform() {
     };
     let mut sim = ShellSim::build(&cfg, &opts).unwrap();
     let path = std::env::temp_dir().join(format!("spikeslice-shell-{}.fst", std::process::id()));
-    sim.trace_to(&path).unwrap();
+    sim.verilated.trace_to(&path).unwrap();
     sim.ddr.set_timing(DdrTiming::fixed(4));
-    let mut rng = ChaCha8Rng::seed_from_u64(20);
-    check_chain(&mut sim, &mut rng, 0.5, false, Some(4), "traced");
+    let mut rng = seeded(20);
+    check_chain(&mut sim, &mut rng, 0.5, false, "traced");
     drop(sim); // closes the file
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&path);

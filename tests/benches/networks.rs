@@ -11,10 +11,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spikeslice::compiler::compile;
 use spikeslice::device::{Device, GoldenDevice, SimDevice};
-use spikeslice::input::{self, Split};
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_core::model::Model;
-use std::path::Path;
+use spikeslice_tests::{digits, repository_model};
 use std::time::Duration;
 
 /// Images per measured iteration.
@@ -23,17 +21,15 @@ const BATCH: usize = 8;
 fn bench(c: &mut Criterion) {
     let config = AcceleratorConfig::default();
     let mut sim = SimDevice::open(&config).expect("build the Verilated shell");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
     let mut g = c.benchmark_group("networks");
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(BATCH as u64));
     for name in ["mnist-mlp", "mnist-cnn"] {
-        let model = Model::load(root.join(format!("{name}.json"))).expect("model");
+        let model = repository_model(&format!("{name}.json"));
         let program = compile(&model, &config).expect("compile");
-        let data = input::open_dataset("mnist-5k", Split::Test, Some(BATCH)).expect("data");
-        let xs = input::from_dataset(&model, &data).expect("inputs").inputs;
+        let xs = digits(&model, BATCH);
         let want = GoldenDevice.run(&program, &xs).expect("golden");
         let got = sim.run(&program, &xs).expect("sim");
         for (g, w) in got.iter().zip(&want) {

@@ -9,8 +9,7 @@
 //! which hdl/tests/shell.rs and sim/tests/shell.rs hold equal to the RTL's
 //! cycle counter.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use spikeslice_core::accel::cycles::{tile_cycles, CycleModel, DmaTiming, TileShape};
 use spikeslice_core::accel::descriptor::LayerDescriptor;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -47,7 +46,7 @@ fn prediction_matches_the_verilated_core_on_random_layers() {
     for (rows, cols) in [(4, 4), (3, 5), (8, 8)] {
         let mut sim = sim(rows, cols);
         for seed in 0..12u64 {
-            let mut rng = ChaCha8Rng::seed_from_u64(0xC1C1E + seed);
+            let mut rng = random::rng(0xC1C1E + seed);
             let t = rng.gen_range(1..=8usize);
             let input_bits = rng.gen_range(1..=8u8);
             let outputs = rng.gen_range(1..=3 * cols);
@@ -82,7 +81,7 @@ fn prediction_matches_the_verilated_core_on_random_layers() {
 /// `b_s`-bit spikes: the cycles the Verilated core takes, checked against the
 /// model.
 fn table4_cycles(sim: &mut CoreSim, inputs: usize, b_s: u8, t: usize) -> u64 {
-    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut rng = random::rng(4);
     let outputs = 16;
     let layer = random::matmul_layer(
         &mut rng,

@@ -13,13 +13,11 @@
 
 use spikeslice::compiler::{compile, Program};
 use spikeslice::device::{Device, GoldenDevice, Inference, SimDevice};
-use spikeslice::input::{self, Split};
 use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_core::model::Model;
 use spikeslice_core::random::{self, Architecture};
 use spikeslice_sim::ddr::DdrTiming;
-use std::path::Path;
+use spikeslice_tests::{digits, repository_model};
 
 /// Runs `inputs` on both backends and checks outputs and counts; with a fixed-latency
 /// DDR also the cycles against the formula. Returns the sim's inferences.
@@ -31,7 +29,7 @@ fn check(dev: &mut SimDevice, program: &Program, inputs: &[Vec<u8>], what: &str)
         .unwrap_or_else(|e| panic!("{what}: {e:#}"));
     let cfg = program.config;
     let ds = &program.descriptors;
-    let fixed = dev.timing.latency_min == dev.timing.latency_max && dev.timing.p_ready >= 1.0;
+    let fixed = dev.timing.is_fixed();
     let latency = dev.timing.latency_min;
     let base = dev.shell().ddr.base;
     let model = CycleModel::with_latency(cfg, latency);
@@ -105,18 +103,12 @@ fn check(dev: &mut SimDevice, program: &Program, inputs: &[Vec<u8>], what: &str)
     got
 }
 
-fn digits(model: &Model, n: usize) -> Vec<Vec<u8>> {
-    let data = input::open_dataset("mnist-5k", Split::Test, Some(n)).unwrap();
-    input::from_dataset(model, &data).unwrap().inputs
-}
-
 #[test]
 fn digit_models_run_bit_exact_on_the_verilated_shell() {
     let config = AcceleratorConfig::default();
     let mut dev = SimDevice::open(&config).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
     for name in ["mnist-mlp.json", "mnist-cnn.json"] {
-        let model = Model::load(root.join(name)).unwrap();
+        let model = repository_model(name);
         let program = compile(&model, &config).unwrap();
         let xs = digits(&model, 12);
         check(&mut dev, &program, &xs, name);
@@ -202,11 +194,10 @@ fn per_layer_runs_add_up_to_the_whole_chain() {
 fn cycle_model_is_within_two_percent_of_the_shell() {
     let config = AcceleratorConfig::default();
     let mut dev = SimDevice::open(&config).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
     let model_cfg = CycleModel::new(config);
     dev.timing = DdrTiming::fixed(model_cfg.dma.latency);
     for name in ["mnist-mlp.json", "mnist-cnn.json"] {
-        let model = Model::load(root.join(name)).unwrap();
+        let model = repository_model(name);
         let program = compile(&model, &config).unwrap();
         let got = dev.run(&program, &digits(&model, 1)).unwrap();
         let measured = got[0].cycles.unwrap();
@@ -224,8 +215,7 @@ fn cycle_model_is_within_two_percent_of_the_shell() {
 fn a_program_for_another_array_is_refused() {
     let config = AcceleratorConfig::default();
     let mut dev = SimDevice::open(&config).unwrap();
-    let model = Model::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json"))
-        .unwrap();
+    let model = repository_model("mnist-mlp.json");
     let other = AcceleratorConfig { rows: 4, ..config };
     let program = compile(&model, &other).unwrap();
     let e = format!("{:#}", dev.run(&program, &digits(&model, 1)).unwrap_err());

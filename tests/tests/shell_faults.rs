@@ -4,24 +4,27 @@
 //! layer, the error and the offset (not hang), and the next run on the same device,
 //! with the fault removed, must match the golden backend bit for bit.
 
-use spikeslice::compiler::compile;
-use spikeslice::device::{Device, GoldenDevice, SimDevice};
-use spikeslice::input::{self, Split};
+use spikeslice::compiler::{compile, Program};
+use spikeslice::device::{Device, GoldenDevice, Inference, SimDevice};
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_core::model::Model;
 use spikeslice_sim::ddr::{Fault, RESP_DECERR, RESP_SLVERR};
-use std::path::Path;
+use spikeslice_tests::{digits, repository_model};
+
+/// The default accelerator in Verilator, the example MLP compiled for it, and
+/// the golden backend's results on its first `n` test digits.
+fn mlp_on_the_default_shell(n: usize) -> (SimDevice, Program, Vec<Vec<u8>>, Vec<Inference>) {
+    let config = AcceleratorConfig::default();
+    let dev = SimDevice::open(&config).unwrap();
+    let model = repository_model("mnist-mlp.json");
+    let program = compile(&model, &config).unwrap();
+    let xs = digits(&model, n);
+    let want = GoldenDevice.run(&program, &xs).unwrap();
+    (dev, program, xs, want)
+}
 
 #[test]
 fn an_axi_error_ends_the_run_and_the_next_run_is_exact() {
-    let config = AcceleratorConfig::default();
-    let mut dev = SimDevice::open(&config).unwrap();
-    let model = Model::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json"))
-        .unwrap();
-    let program = compile(&model, &config).unwrap();
-    let data = input::open_dataset("mnist-5k", Split::Test, Some(2)).unwrap();
-    let xs = input::from_dataset(&model, &data).unwrap().inputs;
-    let want = GoldenDevice.run(&program, &xs).unwrap();
+    let (mut dev, program, xs, want) = mlp_on_the_default_shell(2);
     let last = program.descriptors.len() - 1;
     // (descriptor, window offset, response, what the message must say)
     let cases = [
@@ -85,14 +88,7 @@ fn an_axi_error_ends_the_run_and_the_next_run_is_exact() {
 
 #[test]
 fn a_run_over_its_cycle_limit_is_an_error_and_the_next_run_is_exact() {
-    let config = AcceleratorConfig::default();
-    let mut dev = SimDevice::open(&config).unwrap();
-    let model = Model::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json"))
-        .unwrap();
-    let program = compile(&model, &config).unwrap();
-    let data = input::open_dataset("mnist-5k", Split::Test, Some(1)).unwrap();
-    let xs = input::from_dataset(&model, &data).unwrap().inputs;
-    let want = GoldenDevice.run(&program, &xs).unwrap();
+    let (mut dev, program, xs, want) = mlp_on_the_default_shell(1);
     // Far fewer cycles than the chain needs (~70 000): the driver must give up,
     // not wait forever, and say so.
     dev.timeout_cycles = Some(5_000);

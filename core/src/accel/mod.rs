@@ -7,6 +7,7 @@ pub mod buffers;
 pub mod config;
 pub mod counters;
 pub mod cycles;
+pub mod ddr;
 pub mod descriptor;
 pub mod driver;
 pub mod functional;

@@ -163,15 +163,17 @@ fn neuron_spec(rng: &mut impl Rng) -> NeuronSpec {
     }
 }
 
+/// Draws a layer's weight width and adds its random tensors (weights, bias,
+/// initial membrane, and thresholds if `spiking`) to `tensors`; returns the width.
 fn add_tensors(
     rng: &mut impl Rng,
     tensors: &mut BTreeMap<String, Tensor>,
     name: &str,
     weight_shape: Vec<usize>,
-    weight_bits: WeightBits,
     input_bits: u8,
     spiking: bool,
-) {
+) -> WeightBits {
+    let weight_bits = WeightBits::new(rng.gen_range(1..=8)).expect("valid");
     let outputs = weight_shape[0];
     let count: usize = weight_shape.iter().product();
     let fan_in = count / outputs;
@@ -190,6 +192,7 @@ fn add_tensors(
             Tensor::i32(vec![outputs], threshold),
         );
     }
+    weight_bits
 }
 
 /// A random valid model: random sizes, widths, geometry, dynamics and values.
@@ -199,7 +202,6 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
     let mut tensors = BTreeMap::new();
     let mut layers = Vec::new();
     let mut bits = input_bits;
-    let wbits = |rng: &mut dyn rand::RngCore| WeightBits::new(rng.gen_range(1..=8)).expect("valid");
     let (input_shape, mut flat) = match arch {
         Architecture::Mlp => {
             let n = rng.gen_range(1..=40);
@@ -223,16 +225,8 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             let kernel = [rng.gen_range(1..=h.min(3)), rng.gen_range(1..=w.min(3))];
             let padding = [rng.gen_range(0..kernel[0]), rng.gen_range(0..kernel[1])];
             let stride = [rng.gen_range(1..=2), rng.gen_range(1..=2)];
-            let wb = wbits(rng);
-            add_tensors(
-                rng,
-                &mut tensors,
-                &name,
-                vec![out_channels, c / groups, kernel[0], kernel[1]],
-                wb,
-                bits,
-                true,
-            );
+            let shape = vec![out_channels, c / groups, kernel[0], kernel[1]];
+            let wb = add_tensors(rng, &mut tensors, &name, shape, bits, true);
             let neuron = neuron_spec(rng);
             layers.push(LayerSpec::Conv2d {
                 name,
@@ -276,16 +270,7 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
     for i in 0..rng.gen_range(0..=2) {
         let name = format!("fc{i}");
         let outputs = rng.gen_range(1..=24);
-        let wb = wbits(rng);
-        add_tensors(
-            rng,
-            &mut tensors,
-            &name,
-            vec![outputs, flat],
-            wb,
-            bits,
-            true,
-        );
+        let wb = add_tensors(rng, &mut tensors, &name, vec![outputs, flat], bits, true);
         let neuron = neuron_spec(rng);
         layers.push(LayerSpec::Dense {
             name,
@@ -297,13 +282,11 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
         bits = neuron.spike_bits.get();
     }
     let outputs = rng.gen_range(2..=10);
-    let wb = wbits(rng);
-    add_tensors(
+    let wb = add_tensors(
         rng,
         &mut tensors,
         "readout",
         vec![outputs, flat],
-        wb,
         bits,
         false,
     );

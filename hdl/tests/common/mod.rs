@@ -1,9 +1,12 @@
 //! What the shell blocks' tests share: compile a generated design with its
-//! self-checking test bench under Icarus Verilog and run it, or lint generated
-//! files with Verilator. Each test crate uses some of these.
+//! self-checking test bench under Icarus Verilog and run it, lint generated
+//! files with Verilator, and put core's DDR model behind a rust-hdl AXI4 master
+//! port. Each test crate uses some of these.
 #![allow(dead_code)]
 
 use rust_hdl::prelude::*;
+use spikeslice_core::accel::ddr::{Ddr, Handshakes, MasterOut};
+use spikeslice_hdl::axi::Axi4Master;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -99,4 +102,48 @@ pub fn from_bits<const D: usize>(x: Bits<D>) -> Vec<u8> {
     (0..D / 64)
         .flat_map(|i| x.get_bits::<64>(i * 64).to_u64().to_le_bytes())
         .collect()
+}
+
+/// The DDR model's outputs of this cycle onto the inputs of a DMA master port
+/// (before the clock's falling edge, when the design settles).
+pub fn drive_ddr<const A: usize, const D: usize, const S: usize>(
+    ddr: &mut Ddr,
+    port: &mut Axi4Master<A, D, S>,
+) {
+    let o = ddr.drive();
+    port.arready.next = o.arready;
+    port.awready.next = o.awready;
+    port.wready.next = o.wready;
+    port.rvalid.next = o.rvalid;
+    port.rdata.next = to_bits::<D>(&o.rdata);
+    port.rresp.next = u64::from(o.rresp).into();
+    port.rlast.next = o.rlast;
+    port.bvalid.next = o.bvalid;
+    port.bresp.next = u64::from(o.bresp).into();
+}
+
+/// The settled outputs of a DMA master port into the DDR model: the cycle's
+/// handshakes.
+pub fn observe_ddr<const A: usize, const D: usize, const S: usize>(
+    ddr: &mut Ddr,
+    port: &Axi4Master<A, D, S>,
+) -> Handshakes {
+    ddr.observe(&MasterOut {
+        arvalid: port.arvalid.val(),
+        araddr: port.araddr.val().to_u64(),
+        arlen: port.arlen.val().to_u64(),
+        arsize: port.arsize.val().to_u64(),
+        arburst: port.arburst.val().to_u64(),
+        awvalid: port.awvalid.val(),
+        awaddr: port.awaddr.val().to_u64(),
+        awlen: port.awlen.val().to_u64(),
+        awsize: port.awsize.val().to_u64(),
+        awburst: port.awburst.val().to_u64(),
+        wvalid: port.wvalid.val(),
+        wdata: from_bits::<D>(port.wdata.val()),
+        wstrb: port.wstrb.val().to_u64(),
+        wlast: port.wlast.val(),
+        rready: port.rready.val(),
+        bready: port.bready.val(),
+    })
 }
