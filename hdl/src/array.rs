@@ -352,10 +352,7 @@ mod tests {
             vec![false, true, true, false, true],
             vec![true, true, true, true, true],
         ];
-        let mut uut = Uut::new(rows, cols);
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols), Uut);
         let (w2, x2) = (w.clone(), x.clone());
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut u = sim.init()?;

@@ -6,6 +6,19 @@
 //! [`axi`], [`csr`], [`dma`], [`buffer`], [`controller`] and the top [`shell`]
 //! (`spikeslice_shell`, docs/shell.md).
 
+/// For the blocks' test benches: `uut` (of type `$ty`) connected, and a
+/// simulation that toggles its `clock` every 5 time units.
+#[cfg(test)]
+macro_rules! clocked_simulation {
+    ($uut:expr, $ty:ty) => {{
+        let mut uut = $uut;
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<$ty>| x.clock.next = !x.clock.val());
+        (sim, uut)
+    }};
+}
+
 pub mod array;
 pub mod config;
 pub mod lint;

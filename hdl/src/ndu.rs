@@ -197,10 +197,7 @@ mod tests {
             (None, true, 8, 3, 1, vec![1000, 2, -7, 765, 3]),
         ];
         for (lif, hard, bs, theta, vinit, currents) in cases {
-            let mut uut = Uut::default();
-            uut.connect_all();
-            let mut sim = Simulation::new();
-            sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+            let (mut sim, uut) = clocked_simulation!(Uut::default(), Uut);
             let m = 0xFF_FFFFu64;
             sim.add_testbench(move |mut sim: Sim<Uut>| {
                 let mut x = sim.init()?;

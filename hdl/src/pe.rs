@@ -108,10 +108,7 @@ mod tests {
 
     #[test]
     fn pe_mux_accumulates_shifts_and_clears() {
-        let mut uut = Uut::default();
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+        let (mut sim, uut) = clocked_simulation!(Uut::default(), Uut);
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut x = sim.init()?;
             // (bit, weight): expected sum = -3 + 7 + (-128) = -124 (the 5 is masked by bit 0).

@@ -73,10 +73,7 @@ mod tests {
 
     #[test]
     fn ppu_shift_adds_slices_and_bias() {
-        let mut uut = Uut::default();
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+        let (mut sim, uut) = clocked_simulation!(Uut::default(), Uut);
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut x = sim.init()?;
             // Two timesteps of 3 slices: P = [5, -7, 100] then [-1, 0, -300], bias -11.

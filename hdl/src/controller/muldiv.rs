@@ -90,10 +90,7 @@ mod tests {
     /// `last` is high on exactly the 64th step.
     #[test]
     fn muldiv_multiplies_and_divides_in_64_steps() {
-        let mut uut = MulDiv::default();
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<MulDiv>| x.clock.next = !x.clock.val());
+        let (mut sim, uut) = clocked_simulation!(MulDiv::default(), MulDiv);
         sim.add_testbench(move |mut sim: Sim<MulDiv>| {
             let mut x = sim.init()?;
             let mut r = rng(0x3D1F);

@@ -190,10 +190,7 @@ mod tests {
     /// with `failed`, the engine's code and offset, after the completion.
     #[test]
     fn read_phase_delivers_fields_and_reports_errors() {
-        let mut uut = Uut::default();
-        uut.connect_all();
-        let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<Uut>| x.clock.next = !x.clock.val());
+        let (mut sim, uut) = clocked_simulation!(Uut::default(), Uut);
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut x = sim.init()?;
             let mut r = rng(0x5EAD);
