@@ -399,47 +399,45 @@ impl Geometry {
     }
 }
 
-fn take_i8(
-    layer: &str,
-    tensors: &BTreeMap<String, Tensor>,
-    used: &mut BTreeSet<String>,
-    suffix: &str,
-    shape: &[usize],
-) -> Result<Vec<i8>, ModelError> {
-    take_as(layer, tensors, used, suffix, shape, "I8", |d| match d {
-        TensorData::I8(v) => Some(v),
-        _ => None,
-    })
+/// An element type a tensor can hold, with its dtype name for messages.
+trait Element: Clone + Sized {
+    const DTYPE: &'static str;
+    fn values(data: &TensorData) -> Option<&Vec<Self>>;
 }
 
-fn take_i32(
-    layer: &str,
-    tensors: &BTreeMap<String, Tensor>,
-    used: &mut BTreeSet<String>,
-    suffix: &str,
-    shape: &[usize],
-) -> Result<Vec<i32>, ModelError> {
-    take_as(layer, tensors, used, suffix, shape, "I32", |d| match d {
-        TensorData::I32(v) => Some(v),
-        _ => None,
-    })
+impl Element for i8 {
+    const DTYPE: &'static str = "I8";
+    fn values(data: &TensorData) -> Option<&Vec<i8>> {
+        match data {
+            TensorData::I8(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
-/// A tensor of the dtype `pick` accepts (named `dtype` in the error).
-fn take_as<T: Clone>(
+impl Element for i32 {
+    const DTYPE: &'static str = "I32";
+    fn values(data: &TensorData) -> Option<&Vec<i32>> {
+        match data {
+            TensorData::I32(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The tensor `{layer}.{suffix}` of `shape`, as elements of type `T`.
+fn take_as<T: Element>(
     layer: &str,
     tensors: &BTreeMap<String, Tensor>,
     used: &mut BTreeSet<String>,
     suffix: &str,
     shape: &[usize],
-    dtype: &str,
-    pick: impl Fn(&TensorData) -> Option<&Vec<T>>,
 ) -> Result<Vec<T>, ModelError> {
     let t = take(layer, tensors, used, suffix, shape)?;
-    pick(&t.data).cloned().ok_or_else(|| {
+    T::values(&t.data).cloned().ok_or_else(|| {
         ModelError::tensor(
             &format!("{layer}.{suffix}"),
-            format!("has dtype {}, expected {dtype}", t.dtype_name()),
+            format!("has dtype {}, expected {}", t.dtype_name(), T::DTYPE),
         )
     })
 }
@@ -484,12 +482,12 @@ fn weighted(
     let o = synapses.outputs;
     check_size(name, "the output count", o)?;
     check_size(name, "the weight count", weight_shape.iter().product())?;
-    synapses.weights = take_i8(name, tensors, used, "weight", weight_shape)?;
-    let bias = take_i32(name, tensors, used, "bias", &[o])?;
-    let v_init = take_i32(name, tensors, used, "v_init", &[o])?;
+    synapses.weights = take_as::<i8>(name, tensors, used, "weight", weight_shape)?;
+    let bias = take_as::<i32>(name, tensors, used, "bias", &[o])?;
+    let v_init = take_as::<i32>(name, tensors, used, "v_init", &[o])?;
     let (threshold, dynamics, reset, output) = match neuron {
         Some(n) => (
-            take_i32(name, tensors, used, "threshold", &[o])?,
+            take_as::<i32>(name, tensors, used, "threshold", &[o])?,
             dynamics_of(n.leak_shift).map_err(|m| ModelError::layer(name, m))?,
             n.reset,
             LayerOutput::Spikes {
