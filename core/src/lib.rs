@@ -10,6 +10,7 @@
 //! - [`golden`]: the reference evaluators (direct, bit-serial, packed);
 //! - [`widths`]: worst-case register widths against an accelerator configuration;
 //! - [`budget`]: MACs, Bit Budget, S-ACE and NS-ACE (Eqs. 4, 8, 9);
+//! - [`atomic`]: files written whole or not at all (temporary file, then rename);
 //! - [`dataset`]: the digit datasets and standard file formats;
 //! - [`accel`]: the accelerator's configuration, register map, descriptors,
 //!   memory layouts, and a functional model that executes them;
@@ -29,6 +30,7 @@ macro_rules! fieldwise_add {
 }
 
 pub mod accel;
+pub mod atomic;
 pub mod budget;
 pub mod dataset;
 pub mod golden;

@@ -440,7 +440,7 @@ impl Net {
     /// Save the float tensors (a checkpoint, not a spikeslice model).
     pub fn save(&self, path: &Path) -> Result<()> {
         let tensors = self.tensors();
-        spikeslice_core::model::atomic::write_via(path, |tmp| {
+        spikeslice_core::atomic::write_via(path, |tmp| {
             candle_core::safetensors::save(&tensors, tmp).map_err(anyhow::Error::from)
         })
         .with_context(|| format!("cannot write checkpoint {}", path.display()))

@@ -11,7 +11,7 @@ use crate::sweep::SweepReport;
 use anyhow::{anyhow, bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use spikeslice_core::model::atomic;
+use spikeslice_core::atomic;
 use std::path::Path;
 use std::sync::OnceLock;
 

@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spikeslice_core::golden::{self, Engine, SampleOutput};
-use spikeslice_core::model::{atomic, Model};
+use spikeslice_core::{atomic, model::Model};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

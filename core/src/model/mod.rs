@@ -1,7 +1,6 @@
 //! Model files: a JSON spec plus integer weights in safetensors
 //! (docs/model-format.md), loaded into validated, lowered [`NeuronLayer`]s.
 
-pub mod atomic;
 mod lower;
 mod parse;
 mod spec;
@@ -142,7 +141,7 @@ impl Model {
         let json = serde_json::to_string_pretty(&self.spec).expect("spec serializes");
         // Both files are complete before either takes its name; the spec,
         // which readers open first, is renamed last.
-        atomic::write_all(&[
+        crate::atomic::write_all(&[
             (weights_path, tensors::write(&self.tensors)?),
             (path.to_path_buf(), (json + "\n").into_bytes()),
         ])

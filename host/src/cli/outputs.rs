@@ -1,9 +1,9 @@
 //! Output paths: checked before any long work (not an input, a directory
-//! that can exist), written atomically (`spikeslice_core::model::atomic`),
+//! that can exist), written atomically (`spikeslice_core::atomic`),
 //! and `-` for standard output.
 
 use anyhow::Result;
-use spikeslice_core::model::{atomic, Model};
+use spikeslice_core::{atomic, model::Model};
 use std::path::{Component, Path, PathBuf};
 
 /// Whether `path` is `-`: standard output, or standard input for an input.

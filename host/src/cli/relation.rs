@@ -4,7 +4,7 @@
 
 use super::train::Common;
 use anyhow::Result;
-use spikeslice_core::model::atomic;
+use spikeslice_core::atomic;
 use spikeslice_train::plot::{self, Chart, Series};
 use spikeslice_train::relation::{self, Relation};
 use spikeslice_train::sweep::{self, SweepEvent};
