@@ -15,6 +15,7 @@
 //! kernel. The array therefore implements `Logic::hdl` by hand, building the same
 //! rust-hdl AST (plain assignments) from Rust loops; `update` mirrors it for simulation.
 
+use crate::param::Param;
 use crate::pe::{Pe, W_BITS};
 use rust_hdl::core::ast::{
     Verilog, VerilogBlock, VerilogExpression as E, VerilogLiteral, VerilogStatement as S,
@@ -58,7 +59,7 @@ impl Logic for WeightDecoder {
 /// column), emptied by `clr` (the chunk's accumulator clear: a no-op after a full
 /// chunk, whose flush leaves zeros, but it drops what a soft reset left in flight).
 /// `len` = 0 is a wire.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct SkewLine<T: Synth> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
@@ -66,7 +67,7 @@ pub struct SkewLine<T: Synth> {
     pub d_in: Signal<In, T>,
     pub d_out: Signal<Out, T>,
     regs: Vec<DFF<T>>,
-    zero: Constant<T>,
+    zero: Param<T>,
     _len: usize,
     _first: usize,
     _last: usize,
@@ -75,16 +76,12 @@ pub struct SkewLine<T: Synth> {
 impl<T: Synth> SkewLine<T> {
     pub fn new(len: usize) -> Self {
         Self {
-            clock: Default::default(),
-            en: Default::default(),
-            clr: Default::default(),
-            d_in: Default::default(),
-            d_out: Default::default(),
             regs: (0..len).map(|_| Default::default()).collect(),
-            zero: Constant::new(T::default()),
+            zero: Param::new(T::default()),
             _len: len,
             _first: len.min(1),
             _last: len.saturating_sub(1),
+            ..Default::default()
         }
     }
 }
@@ -119,7 +116,7 @@ impl<T: Synth> Logic for SkewLine<T> {
 }
 
 /// The systolic array proper.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Array<const ACC: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
@@ -143,11 +140,6 @@ pub struct Array<const ACC: usize> {
 impl<const ACC: usize> Array<ACC> {
     pub fn new(rows: usize, cols: usize) -> Self {
         Self {
-            clock: Default::default(),
-            en: Default::default(),
-            clr: Default::default(),
-            shift: Default::default(),
-            b_w: Default::default(),
             w_in: (0..cols).map(|_| Default::default()).collect(),
             x_in: (0..rows).map(|_| Default::default()).collect(),
             acc_out: (0..cols).map(|_| Default::default()).collect(),
@@ -157,6 +149,7 @@ impl<const ACC: usize> Array<ACC> {
             pes: (0..rows * cols).map(|_| Default::default()).collect(),
             _rows: rows,
             _cols: cols,
+            ..Default::default()
         }
     }
 

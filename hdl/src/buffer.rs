@@ -23,7 +23,7 @@ pub use spikeslice_core::accel::buffers::pow2_floor;
 /// Simple dual-port RAM of `depth` words of type `T` (`Bits<W>` or `Bit`); `depth` is a power of two.
 /// Read: `rdata` = `mem[raddr]` one clock after `raddr` (read-before-write when both
 /// ports hit the same word in the same cycle). Write: `mem[waddr] = wdata` when `we`.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Bram<T: Synth> {
     pub clock: Signal<In, Clock>,
     pub raddr: Signal<In, Bits<BRAM_ADDR_BITS>>,
@@ -40,14 +40,9 @@ impl<T: Synth> Bram<T> {
     pub fn new(depth: usize) -> Self {
         let depth = pow2_floor(depth).min(1 << BRAM_ADDR_BITS);
         Bram {
-            clock: Default::default(),
-            raddr: Default::default(),
-            rdata: Default::default(),
-            waddr: Default::default(),
-            wdata: Default::default(),
-            we: Default::default(),
             _mem: vec![T::default(); depth],
             _abits: depth.trailing_zeros() as usize,
+            ..Default::default()
         }
     }
 

@@ -36,6 +36,7 @@
 //! awaited) — not cycles in which the DMA's own stream partner held it back.
 
 use crate::axi::{check_widths, finish_verilog, Axi4Master, AxiError, MASTER_ADDR_BITS};
+use crate::param::Param;
 use rust_hdl::prelude::*;
 
 /// `ErrorCode::BadField`: the start address is not beat aligned.
@@ -146,7 +147,7 @@ pub struct WriteClient<const D: usize> {
     pub err_offset: Signal<In, Bits<32>>,
 }
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Dma<const D: usize, const S: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset, active high (also: soft reset from CTRL).
@@ -222,7 +223,7 @@ pub struct Dma<const D: usize, const S: usize> {
     w_tail: Signal<Local, Bits<8>>,
     w_tail_strb_c: Signal<Local, Bits<16>>,
     w_tail_bytes_c: Signal<Local, Bits<64>>,
-    tmask: Constant<Bits<8>>,
+    tmask: Param<Bits<8>>,
     // Shared checks (one per engine, from the latched command).
     r_chk: WindowCheck,
     w_chk: WindowCheck,
@@ -232,17 +233,17 @@ pub struct Dma<const D: usize, const S: usize> {
     c_stall: DFF<Bits<64>>,
     stall: Signal<Local, Bit>,
     // Constants.
-    log2b: Constant<Bits<8>>,
-    beat64: Constant<Bits<64>>,
-    max_burst: Constant<Bits<32>>,
-    max_out: Constant<Bits<5>>,
-    k4096: Constant<Bits<32>>,
-    ones: Constant<Bits<S>>,
+    log2b: Param<Bits<8>>,
+    beat64: Param<Bits<64>>,
+    max_burst: Param<Bits<32>>,
+    max_out: Param<Bits<5>>,
+    k4096: Param<Bits<32>>,
+    ones: Param<Bits<S>>,
 }
 
 /// The command checks, from a latched (offset, len): start address, beats, and the
 /// error code (0 = accepted). Combinational.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct WindowCheck {
     pub base: Signal<In, Bits<64>>,
     pub size: Signal<In, Bits<32>>,
@@ -253,27 +254,19 @@ pub struct WindowCheck {
     pub code: Signal<Out, Bits<8>>,
     beats34: Signal<Local, Bits<34>>,
     end34: Signal<Local, Bits<34>>,
-    log2b: Constant<Bits<8>>,
-    bm1_34: Constant<Bits<34>>,
-    amask: Constant<Bits<64>>,
+    log2b: Param<Bits<8>>,
+    bm1_34: Param<Bits<34>>,
+    amask: Param<Bits<64>>,
 }
 
 impl WindowCheck {
     fn new(beat_bytes: usize) -> Self {
         let log2 = beat_bytes.trailing_zeros() as u64;
         WindowCheck {
-            base: Default::default(),
-            size: Default::default(),
-            off: Default::default(),
-            len: Default::default(),
-            addr: Default::default(),
-            beats: Default::default(),
-            code: Default::default(),
-            beats34: Default::default(),
-            end34: Default::default(),
-            log2b: Constant::new(log2.into()),
-            bm1_34: Constant::new((beat_bytes as u64 - 1).into()),
-            amask: Constant::new((beat_bytes as u64 - 1).into()),
+            log2b: Param::new(log2.into()),
+            bm1_34: Param::new((beat_bytes as u64 - 1).into()),
+            amask: Param::new((beat_bytes as u64 - 1).into()),
+            ..Default::default()
         }
     }
 }
@@ -304,84 +297,16 @@ impl<const D: usize, const S: usize> Dma<D, S> {
         check_widths(D, S, &[p.data_bits])?;
         let log2 = (S as u64).trailing_zeros() as u64;
         Ok(Dma {
-            clock: Default::default(),
-            rst: Default::default(),
-            buf_base: Default::default(),
-            buf_size: Default::default(),
-            m_axi: Default::default(),
-            rd_cmd_valid: Default::default(),
-            rd_cmd_ready: Default::default(),
-            rd_cmd_offset: Default::default(),
-            rd_cmd_len: Default::default(),
-            rd_valid: Default::default(),
-            rd_ready: Default::default(),
-            rd_data: Default::default(),
-            rd_last: Default::default(),
-            rd_done: Default::default(),
-            rd_err: Default::default(),
-            rd_err_offset: Default::default(),
-            wr_cmd_valid: Default::default(),
-            wr_cmd_ready: Default::default(),
-            wr_cmd_offset: Default::default(),
-            wr_cmd_len: Default::default(),
-            wr_valid: Default::default(),
-            wr_ready: Default::default(),
-            wr_data: Default::default(),
-            wr_done: Default::default(),
-            wr_err: Default::default(),
-            wr_err_offset: Default::default(),
-            cnt_clear: Default::default(),
-            bytes_rd: Default::default(),
-            bytes_wr: Default::default(),
-            stall_cycles: Default::default(),
-            rs: Default::default(),
-            r_off: Default::default(),
-            r_len: Default::default(),
-            r_addr: Default::default(),
-            r_issue_left: Default::default(),
-            r_recv_left: Default::default(),
-            r_recv_off: Default::default(),
-            r_outst: Default::default(),
-            r_ar_hold: Default::default(),
-            r_errq: Default::default(),
-            r_err_off: Default::default(),
-            r_burst: Default::default(),
-            r_to4k: Default::default(),
-            r_ar: Default::default(),
-            r_hs: Default::default(),
-            r_bad: Default::default(),
-            r_outst_next: Default::default(),
-            ws: Default::default(),
-            w_off: Default::default(),
-            w_len: Default::default(),
-            w_addr: Default::default(),
-            w_left: Default::default(),
-            w_blen: Default::default(),
-            w_burst_off: Default::default(),
-            w_cur_off: Default::default(),
-            w_tail_strb: Default::default(),
-            w_tail_bytes: Default::default(),
-            w_errq: Default::default(),
-            w_err_off: Default::default(),
-            w_burst: Default::default(),
-            w_to4k: Default::default(),
-            w_hs: Default::default(),
-            w_tail: Default::default(),
-            w_tail_strb_c: Default::default(),
-            w_tail_bytes_c: Default::default(),
-            tmask: Constant::new((S as u64 - 1).into()),
+            tmask: Param::new((S as u64 - 1).into()),
             r_chk: WindowCheck::new(S),
             w_chk: WindowCheck::new(S),
-            c_rd: Default::default(),
-            c_wr: Default::default(),
-            c_stall: Default::default(),
-            stall: Default::default(),
-            log2b: Constant::new(log2.into()),
-            beat64: Constant::new((S as u64).into()),
-            max_burst: Constant::new((p.max_burst as u64).into()),
-            max_out: Constant::new((p.max_outstanding as u64).into()),
-            k4096: Constant::new(4096.into()),
-            ones: Constant::new(Bits::<S>::mask()),
+            log2b: Param::new(log2.into()),
+            beat64: Param::new((S as u64).into()),
+            max_burst: Param::new((p.max_burst as u64).into()),
+            max_out: Param::new((p.max_outstanding as u64).into()),
+            k4096: Param::new(4096.into()),
+            ones: Param::new(Bits::<S>::mask()),
+            ..Default::default()
         })
     }
 }

@@ -24,6 +24,7 @@ pub mod config;
 pub mod lint;
 pub mod manifest;
 pub mod ndu;
+pub mod param;
 pub mod pe;
 pub mod ppu;
 pub mod sequencer;
@@ -44,6 +45,8 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub enum GenError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Check(#[from] DesignCheck),
     #[error("cannot generate the shell: {0}")]
     Shell(Box<shell::ShellError>),
     #[error("cannot write {path}: {source}")]
@@ -53,11 +56,44 @@ pub enum GenError {
     },
 }
 
-fn build_verilog<const ACC: usize, const MEM: usize>(cfg: &ArrayConfig) -> String {
-    let mut uut =
-        Core::<ACC, MEM>::new(cfg.rows, cfg.cols, cfg.weight_bits_max, cfg.spike_bits_max);
+/// The core built for `cfg` (the width menu picks the instance), handed to `f`.
+fn with_core<R>(cfg: &ArrayConfig, f: impl FnOnce(&mut dyn Block) -> R) -> Result<R, ConfigError> {
+    cfg.validate()?;
+    // One function per instance, each core in a stack frame of its own.
+    fn on<const ACC: usize, const MEM: usize, R>(
+        cfg: &ArrayConfig,
+        f: impl FnOnce(&mut dyn Block) -> R,
+    ) -> Result<R, ConfigError> {
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        Ok(f(&mut Core::<ACC, MEM>::new(
+            rows,
+            cols,
+            cfg.weight_bits_max,
+            cfg.spike_bits_max,
+        )))
+    }
+    macro_rules! build {
+        ($acc:literal, $mem:literal) => {
+            on::<$acc, $mem, R>(cfg, f)
+        };
+    }
+    width_menu!(cfg.acc_bits, cfg.membrane_bits, build)
+}
+
+/// A generated design that fails rust-hdl's checks: a bug of the generator.
+#[derive(Debug, thiserror::Error)]
+#[error("the generated design fails rust-hdl's checks (a generator bug): {0}")]
+pub struct DesignCheck(String);
+
+/// rust-hdl's Verilog of `uut` (connected here), with its design checks (every
+/// input driven, no combinational loop, no input written) as an error instead of
+/// rust-hdl's panic.
+pub(crate) fn verilog_of(uut: &mut dyn Block) -> Result<String, DesignCheck> {
     uut.connect_all();
-    generate_verilog(&uut)
+    check_all(uut).map_err(|e| DesignCheck(format!("{e:?}")))?;
+    let mut defines = ModuleDefines::default();
+    uut.accept("top", &mut defines);
+    Ok(defines.defines())
 }
 
 /// The generator's width menu: rust-hdl widths are types, so every
@@ -90,21 +126,20 @@ macro_rules! width_menu {
 pub(crate) use width_menu;
 
 /// The Verilog text of the core for `cfg` (lint fix-ups applied, see [`lint`]).
-pub fn verilog(cfg: &ArrayConfig) -> Result<String, ConfigError> {
-    cfg.validate()?;
-    macro_rules! build {
-        ($acc:literal, $mem:literal) => {
-            Ok::<_, ConfigError>(build_verilog::<$acc, $mem>(cfg))
-        };
-    }
-    let raw: String = width_menu!(cfg.acc_bits, cfg.membrane_bits, build)?;
+pub fn verilog(cfg: &ArrayConfig) -> Result<String, GenError> {
+    let raw = with_core(cfg, verilog_of)??;
     Ok(lint::fixup(&raw, cfg))
+}
+
+/// Every port of the core for `cfg` (`spikeslice_core`), in declaration order.
+pub fn ports(cfg: &ArrayConfig) -> Result<Vec<manifest::Port>, ConfigError> {
+    with_core(cfg, |core| manifest::ports_of(core))
 }
 
 /// Writes `spikeslice_core.v` and `manifest.json` into `out_dir` (created if needed).
 pub fn generate(cfg: &ArrayConfig, out_dir: &Path) -> Result<Manifest, GenError> {
     let text = verilog(cfg)?;
-    write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text))
+    write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text)?)
 }
 
 /// Writes a generated design: the Verilog `text` as `verilog_file` and its manifest
@@ -129,16 +164,16 @@ pub(crate) fn write_design(
 }
 
 /// The manifest of a design without writing anything.
-pub fn manifest_for(cfg: &ArrayConfig, verilog_text: &str) -> Manifest {
-    Manifest::of_design(
+pub fn manifest_for(cfg: &ArrayConfig, verilog_text: &str) -> Result<Manifest, ConfigError> {
+    Ok(Manifest::of_design(
         "",
         cfg.clone(),
         None,
         lint::TOP_NAME,
-        manifest::ports(cfg),
+        ports(cfg)?,
         VERILOG_FILE,
         verilog_text,
-    )
+    ))
 }
 
 // Accelerator shell (AXI register file and DMA).

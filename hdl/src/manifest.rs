@@ -2,7 +2,8 @@
 //! port with its direction and width, and a hash of the generated sources (the
 //! simulator caches its Verilator builds by this hash).
 
-use crate::config::{ArrayConfig, K_BITS, SLICE_BITS};
+use crate::config::ArrayConfig;
+use rust_hdl::prelude::{Atom, AtomKind, Block, Probe};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spikeslice_core::accel::AcceleratorConfig;
@@ -93,46 +94,67 @@ pub fn sha256_hex(data: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every port of the generated top, in a stable order.
-pub fn ports(cfg: &ArrayConfig) -> Vec<Port> {
-    let m = cfg.membrane_bits;
-    let mut p = vec![];
-    let mut add = |name: String, dir: Dir, width: u32| p.push(Port { name, dir, width });
-    add("clock".into(), Dir::In, 1);
-    add("rst".into(), Dir::In, 1);
-    add("cfg_k".into(), Dir::In, K_BITS);
-    add("cfg_slices".into(), Dir::In, SLICE_BITS);
-    for n in ["cfg_b_in", "cfg_b_w", "cfg_b_s"] {
-        add(n.into(), Dir::In, 4);
+/// Every port of the top block `top`, in declaration order, as rust-hdl's
+/// generator declares them in the Verilog module header: an interface's signals are
+/// `bundle$signal`, lane i of a vector port `name$i`. The port list is read off the
+/// block itself, so it cannot drift from the Verilog.
+pub fn ports_of(top: &dyn Block) -> Vec<Port> {
+    let mut lister = TopPorts::default();
+    top.accept("top", &mut lister);
+    lister.ports
+}
+
+/// A [`Probe`] that collects the ports of the outermost scope.
+#[derive(Default)]
+struct TopPorts {
+    /// Scopes entered (1 = inside the top block).
+    depth: usize,
+    /// Interfaces entered at the top block, outermost first.
+    namespace: Vec<String>,
+    ports: Vec<Port>,
+}
+
+impl Probe for TopPorts {
+    fn visit_start_scope(&mut self, _name: &str, _node: &dyn Block) {
+        self.depth += 1;
     }
-    add("cfg_lif".into(), Dir::In, 1);
-    add("cfg_leak".into(), Dir::In, 8);
-    add("cfg_hard".into(), Dir::In, 1);
-    add("cfg_readout".into(), Dir::In, 1);
-    add("start".into(), Dir::In, 1);
-    for n in ["busy", "done", "error"] {
-        add(n.into(), Dir::Out, 1);
+
+    fn visit_end_scope(&mut self, _name: &str, _node: &dyn Block) {
+        self.depth -= 1;
     }
-    add("par_valid".into(), Dir::In, 1);
-    add("par_ready".into(), Dir::Out, 1);
-    add("par_data".into(), Dir::In, m);
-    add("wgt_valid".into(), Dir::In, 1);
-    add("wgt_ready".into(), Dir::Out, 1);
-    for c in 0..cfg.cols {
-        add(format!("wgt_data${c}"), Dir::In, 8);
+
+    fn visit_start_namespace(&mut self, name: &str, _node: &dyn Block) {
+        if self.depth == 1 {
+            self.namespace.push(name.to_string());
+        }
     }
-    add("act_valid".into(), Dir::In, 1);
-    add("act_ready".into(), Dir::Out, 1);
-    for r in 0..cfg.rows {
-        add(format!("act_data${r}"), Dir::In, 1);
+
+    fn visit_end_namespace(&mut self, _name: &str, _node: &dyn Block) {
+        if self.depth == 1 {
+            self.namespace.pop();
+        }
     }
-    add("spk_valid".into(), Dir::Out, 1);
-    add("spk_ready".into(), Dir::In, 1);
-    for c in 0..cfg.cols {
-        add(format!("spk_data${c}"), Dir::Out, 8);
+
+    fn visit_atom(&mut self, name: &str, signal: &dyn Atom) {
+        let dir = match signal.kind() {
+            AtomKind::InputParameter => Dir::In,
+            AtomKind::OutputParameter => Dir::Out,
+            _ => return,
+        };
+        if self.depth != 1 {
+            return;
+        }
+        let name = self
+            .namespace
+            .iter()
+            .map(String::as_str)
+            .chain([name])
+            .collect::<Vec<_>>()
+            .join("$");
+        self.ports.push(Port {
+            name,
+            dir,
+            width: signal.bits() as u32,
+        });
     }
-    add("mem_valid".into(), Dir::Out, 1);
-    add("mem_ready".into(), Dir::In, 1);
-    add("mem_data".into(), Dir::Out, m);
-    p
 }

@@ -16,6 +16,7 @@
 
 use crate::array::Array;
 use crate::ndu::Ndu;
+use crate::param::Param;
 use crate::pe::W_BITS;
 use crate::ppu::Ppu;
 use rust_hdl::prelude::*;
@@ -39,7 +40,7 @@ pub enum SeqState {
     Done,
 }
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Core<const ACC: usize, const MEM: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset of the control state.
@@ -91,11 +92,11 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     err: DFF<Bit>,
     left: Signal<Local, Bits<10>>,
     bad_cfg: Signal<Local, Bit>,
-    rows_c: Constant<Bits<10>>,
-    cols_m1: Constant<Bits<8>>,
-    flush_len: Constant<Bits<8>>,
-    wb_max: Constant<Bits<4>>,
-    sb_max: Constant<Bits<4>>,
+    rows_c: Param<Bits<10>>,
+    cols_m1: Param<Bits<8>>,
+    flush_len: Param<Bits<8>>,
+    wb_max: Param<Bits<4>>,
+    sb_max: Param<Bits<4>>,
     _rows: usize,
     _cols: usize,
     _cols_m1: usize,
@@ -104,61 +105,21 @@ pub struct Core<const ACC: usize, const MEM: usize> {
 impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
     pub fn new(rows: usize, cols: usize, weight_bits_max: u8, spike_bits_max: u8) -> Self {
         Self {
-            clock: Default::default(),
-            rst: Default::default(),
-            cfg_k: Default::default(),
-            cfg_slices: Default::default(),
-            cfg_b_in: Default::default(),
-            cfg_b_w: Default::default(),
-            cfg_b_s: Default::default(),
-            cfg_lif: Default::default(),
-            cfg_leak: Default::default(),
-            cfg_hard: Default::default(),
-            cfg_readout: Default::default(),
-            start: Default::default(),
-            busy: Default::default(),
-            done: Default::default(),
-            error: Default::default(),
-            par_valid: Default::default(),
-            par_ready: Default::default(),
-            par_data: Default::default(),
-            wgt_valid: Default::default(),
-            wgt_ready: Default::default(),
             wgt_data: (0..cols).map(|_| Default::default()).collect(),
-            act_valid: Default::default(),
-            act_ready: Default::default(),
             act_data: (0..rows).map(|_| Default::default()).collect(),
-            spk_valid: Default::default(),
-            spk_ready: Default::default(),
             spk_data: (0..cols).map(|_| Default::default()).collect(),
-            mem_valid: Default::default(),
-            mem_ready: Default::default(),
-            mem_data: Default::default(),
             array: Array::new(rows, cols),
             ppus: (0..cols).map(|_| Default::default()).collect(),
             ndus: (0..cols).map(|_| Default::default()).collect(),
-            state: Default::default(),
-            kc: Default::default(),
-            fc: Default::default(),
-            dc: Default::default(),
-            nrows: Default::default(),
-            sbase: Default::default(),
-            j: Default::default(),
-            di: Default::default(),
-            pk: Default::default(),
-            pcol: Default::default(),
-            oc: Default::default(),
-            err: Default::default(),
-            left: Default::default(),
-            bad_cfg: Default::default(),
-            rows_c: Constant::new((rows as u64).into()),
-            cols_m1: Constant::new((cols as u64 - 1).into()),
-            flush_len: Constant::new((rows as u64 + cols as u64 - 2).into()),
-            wb_max: Constant::new((weight_bits_max as u64).into()),
-            sb_max: Constant::new((spike_bits_max as u64).into()),
+            rows_c: Param::new((rows as u64).into()),
+            cols_m1: Param::new((cols as u64 - 1).into()),
+            flush_len: Param::new((rows as u64 + cols as u64 - 2).into()),
+            wb_max: Param::new((weight_bits_max as u64).into()),
+            sb_max: Param::new((spike_bits_max as u64).into()),
             _rows: rows,
             _cols: cols,
             _cols_m1: cols - 1,
+            ..Default::default()
         }
     }
 }

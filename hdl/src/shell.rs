@@ -13,7 +13,7 @@ use crate::config::ConfigError;
 use crate::controller::Controller;
 use crate::csr::{Csr, CsrError, CsrLayout, ADDR_BITS};
 use crate::dma::{Dma, DmaError, DmaParams};
-use crate::manifest::{Dir, Manifest, Port};
+use crate::manifest::{Manifest, Port};
 use crate::sequencer::Core;
 use crate::GenError;
 use rust_hdl::prelude::*;
@@ -36,6 +36,8 @@ pub enum ShellError {
     Csr(#[from] CsrError),
     #[error(transparent)]
     Dma(#[from] DmaError),
+    #[error(transparent)]
+    Check(#[from] crate::DesignCheck),
 }
 
 /// The DMA parameters of an accelerator configuration.
@@ -249,12 +251,37 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
     }
 }
 
-fn build<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W2: usize>(
+/// The shell built for `cfg` (the width menu picks the instance), handed to `f`.
+fn with_shell<R>(
     cfg: &AcceleratorConfig,
-) -> Result<String, ShellError> {
-    let mut uut = Shell::<ACC, MEM, D, S, W2>::new(cfg)?;
-    uut.connect_all();
-    Ok(finish(&generate_verilog(&uut), cfg))
+    f: impl FnOnce(&mut dyn Block) -> R,
+) -> Result<R, ShellError> {
+    validate(cfg)?;
+    // One function per instance: each shell lives in a stack frame of its own
+    // (in one frame, the menu's forty shells would overflow the stack).
+    fn on<
+        const ACC: usize,
+        const MEM: usize,
+        const D: usize,
+        const S: usize,
+        const W2: usize,
+        R,
+    >(
+        cfg: &AcceleratorConfig,
+        f: impl FnOnce(&mut dyn Block) -> R,
+    ) -> Result<R, ShellError> {
+        Ok(f(&mut Shell::<ACC, MEM, D, S, W2>::new(cfg)?))
+    }
+    macro_rules! build {
+        ($acc:literal, $mem:literal) => {
+            if cfg.axi_data_bytes == 8 {
+                on::<$acc, $mem, 64, 8, 128, R>(cfg, f)
+            } else {
+                on::<$acc, $mem, 128, 16, 256, R>(cfg, f)
+            }
+        };
+    }
+    crate::width_menu!(cfg.acc_bits, cfg.membrane_bits, build)
 }
 
 /// Waivers the shell needs beyond [`crate::lint::WAIVERS`], with their reasons.
@@ -288,107 +315,34 @@ fn finish(raw: &str, cfg: &AcceleratorConfig) -> String {
 /// The Verilog text of the shell for `cfg` (top module `spikeslice_shell`, lint
 /// waivers applied).
 pub fn verilog(cfg: &AcceleratorConfig) -> Result<String, ShellError> {
-    validate(cfg)?;
-    macro_rules! build {
-        ($acc:literal, $mem:literal) => {
-            if cfg.axi_data_bytes == 8 {
-                build::<$acc, $mem, 64, 8, 128>(cfg)
-            } else {
-                build::<$acc, $mem, 128, 16, 256>(cfg)
-            }
-        };
-    }
-    crate::width_menu!(cfg.acc_bits, cfg.membrane_bits, build)
+    let raw = with_shell(cfg, crate::verilog_of)??;
+    Ok(finish(&raw, cfg))
 }
 
-/// Every port of `spikeslice_shell`, in declaration order.
-pub fn ports(cfg: &AcceleratorConfig) -> Vec<Port> {
-    let d = (cfg.axi_data_bytes * 8) as u32;
-    let a = MASTER_ADDR_BITS as u32;
-    let la = ADDR_BITS as u32;
-    let mut p = vec![];
-    let mut add = |name: &str, dir: Dir, width: u32| {
-        p.push(Port {
-            name: name.to_string(),
-            dir,
-            width,
-        })
-    };
-    add("clock", Dir::In, 1);
-    add("rst", Dir::In, 1);
-    use Dir::{In, Out};
-    for (n, dir, w) in [
-        ("awaddr", In, la),
-        ("awvalid", In, 1),
-        ("awready", Out, 1),
-        ("wdata", In, 32),
-        ("wstrb", In, 4),
-        ("wvalid", In, 1),
-        ("wready", Out, 1),
-        ("bresp", Out, 2),
-        ("bvalid", Out, 1),
-        ("bready", In, 1),
-        ("araddr", In, la),
-        ("arvalid", In, 1),
-        ("arready", Out, 1),
-        ("rdata", Out, 32),
-        ("rresp", Out, 2),
-        ("rvalid", Out, 1),
-        ("rready", In, 1),
-    ] {
-        add(&format!("s_axi${n}"), dir, w);
-    }
-    for (n, dir, w) in [
-        ("awaddr", Out, a),
-        ("awlen", Out, 8),
-        ("awsize", Out, 3),
-        ("awburst", Out, 2),
-        ("awvalid", Out, 1),
-        ("awready", In, 1),
-        ("wdata", Out, d),
-        ("wstrb", Out, d / 8),
-        ("wlast", Out, 1),
-        ("wvalid", Out, 1),
-        ("wready", In, 1),
-        ("bresp", In, 2),
-        ("bvalid", In, 1),
-        ("bready", Out, 1),
-        ("araddr", Out, a),
-        ("arlen", Out, 8),
-        ("arsize", Out, 3),
-        ("arburst", Out, 2),
-        ("arvalid", Out, 1),
-        ("arready", In, 1),
-        ("rdata", In, d),
-        ("rresp", In, 2),
-        ("rlast", In, 1),
-        ("rvalid", In, 1),
-        ("rready", Out, 1),
-    ] {
-        add(&format!("m_axi${n}"), dir, w);
-    }
-    add("irq", Out, 1);
-    p
+/// Every port of `spikeslice_shell` for `cfg`, in declaration order.
+pub fn ports(cfg: &AcceleratorConfig) -> Result<Vec<Port>, ShellError> {
+    with_shell(cfg, |shell| crate::manifest::ports_of(shell))
 }
 
 /// The manifest of a generated shell (`config` = the core's [`ArrayConfig`]; the hash
 /// also covers the whole accelerator configuration).
-pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Manifest {
-    Manifest::of_design(
+pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Result<Manifest, ShellError> {
+    Ok(Manifest::of_design(
         " shell",
         cfg.array(),
         Some(*cfg),
         TOP_NAME,
-        ports(cfg),
+        ports(cfg)?,
         VERILOG_FILE,
         verilog_text,
-    )
+    ))
 }
 
 /// Writes `spikeslice_shell.v` and `manifest.json` into `out_dir` (created if needed).
 pub fn generate(cfg: &AcceleratorConfig, out_dir: &Path) -> Result<Manifest, GenError> {
     let text = verilog(cfg).map_err(|e| GenError::Shell(Box::new(e)))?;
-    crate::write_design(out_dir, VERILOG_FILE, &text, manifest_for(cfg, &text))
+    let manifest = manifest_for(cfg, &text).map_err(|e| GenError::Shell(Box::new(e)))?;
+    crate::write_design(out_dir, VERILOG_FILE, &text, manifest)
 }
 
 #[cfg(test)]
@@ -402,7 +356,7 @@ mod tests {
             ..AcceleratorConfig::default()
         };
         let text = "module spikeslice_shell; endmodule";
-        let m = manifest_for(&small, text);
+        let m = manifest_for(&small, text).unwrap();
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["accelerator"]["wbuf_bytes"], 4096);
         assert_eq!(json["config"]["rows"], small.rows);
@@ -411,7 +365,9 @@ mod tests {
         // The buffer sizes are part of the design's identity.
         assert_ne!(
             m.hash,
-            manifest_for(&AcceleratorConfig::default(), text).hash
+            manifest_for(&AcceleratorConfig::default(), text)
+                .unwrap()
+                .hash
         );
     }
 
@@ -422,7 +378,7 @@ mod tests {
                 axi_data_bytes: bytes,
                 ..Default::default()
             };
-            let p = ports(&cfg);
+            let p = ports(&cfg).unwrap();
             assert_eq!(p.len(), 2 + 17 + 25 + 1);
             assert_eq!(p[0].name, "clock");
             assert_eq!(p.last().unwrap().name, "irq");

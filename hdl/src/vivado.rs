@@ -128,6 +128,8 @@ pub enum WrapperError {
     Unknown(String),
     #[error("shell port `{0}` appears more than once in the port list")]
     Duplicate(String),
+    #[error("cannot build the shell to read its port contract: {0}")]
+    Shell(String),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -163,11 +165,15 @@ const M_AXI_IGNORED: &[(&str, u32)] = &[("bid", MEM_ID_BITS), ("rid", MEM_ID_BIT
 /// The top port contract for an AXI4 master of `data_bits`: the port list of the
 /// shell the generator builds (`crate::shell::ports`), so the wrapper's tables are
 /// the shell's and cannot drift from it.
-pub fn contract(data_bits: u32) -> Vec<Port> {
+pub fn contract(data_bits: u32) -> Result<Vec<Port>, WrapperError> {
+    if data_bits != 64 && data_bits != 128 {
+        return Err(WrapperError::DataWidth(data_bits));
+    }
     crate::shell::ports(&AcceleratorConfig {
         axi_data_bytes: data_bits as usize / 8,
         ..AcceleratorConfig::default()
     })
+    .map_err(|e| WrapperError::Shell(e.to_string()))
 }
 
 /// The wrapper port a shell port is connected to; `rst` has none (the wrapper
@@ -190,9 +196,6 @@ fn wrapper_port(shell_port: &str) -> Option<String> {
 }
 
 fn check_params(p: &WrapperParams) -> Result<(), WrapperError> {
-    if p.axi_data_bits != 64 && p.axi_data_bits != 128 {
-        return Err(WrapperError::DataWidth(p.axi_data_bits));
-    }
     if !(1_000_000..=1_000_000_000).contains(&p.clock_hz) {
         return Err(WrapperError::ClockHz(p.clock_hz));
     }
@@ -210,7 +213,7 @@ fn describe(dir: Dir, width: u32) -> String {
 /// Checks `shell_ports` against the top port contract for `p` (see the module docs).
 pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), WrapperError> {
     check_params(p)?;
-    let contract = contract(p.axi_data_bits);
+    let contract = contract(p.axi_data_bits)?;
     for (i, port) in shell_ports.iter().enumerate() {
         if shell_ports[..i].iter().any(|q| q.name == port.name) {
             return Err(WrapperError::Duplicate(port.name.clone()));
@@ -239,13 +242,13 @@ pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), 
 
 /// Every top-level port of the wrapper, in declaration order (directions as seen by
 /// the wrapper). constraints/build.tcl and the device tree name these.
-pub fn wrapper_ports(p: &WrapperParams) -> Vec<Port> {
+pub fn wrapper_ports(p: &WrapperParams) -> Result<Vec<Port>, WrapperError> {
     let port = |name: String, dir: Dir, width: u32| Port { name, dir, width };
     let mut v = vec![
         port(CLOCK_PORT.into(), In, 1),
         port(RESET_PORT.into(), In, 1),
     ];
-    for c in contract(p.axi_data_bits) {
+    for c in contract(p.axi_data_bits)? {
         if c.name.contains('$') {
             let name = wrapper_port(&c.name).expect("every bus port has a wrapper port");
             v.push(port(name, c.dir, c.width));
@@ -258,7 +261,7 @@ pub fn wrapper_ports(p: &WrapperParams) -> Vec<Port> {
         v.push(port(format!("{M_AXI_IF}_{sig}"), In, *width));
     }
     v.push(port(IRQ_PORT.into(), Out, 1));
-    v
+    Ok(v)
 }
 
 fn range(width: u32) -> String {
@@ -347,7 +350,7 @@ fn attributes(name: &str, p: &WrapperParams, lite_data_bits: u32) -> Vec<String>
 /// half-connected wrapper).
 pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, WrapperError> {
     check_shell_ports(shell_ports, p)?;
-    let ports = wrapper_ports(p);
+    let ports = wrapper_ports(p)?;
     let lite_data_bits = ports
         .iter()
         .find(|q| q.name == format!("{S_AXI_IF}_wdata"))
@@ -402,7 +405,7 @@ pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, Wrappe
         let _ = writeln!(v, "  assign {M_AXI_IF}_{sig} = {width}'d{value};");
     }
     let _ = write!(v, "\n  {SHELL_NAME} {SHELL_INSTANCE} (\n");
-    let conns: Vec<String> = contract(p.axi_data_bits)
+    let conns: Vec<String> = contract(p.axi_data_bits)?
         .iter()
         .map(|c| {
             let to = wrapper_port(&c.name).unwrap_or_else(|| "rst".into());
@@ -444,7 +447,7 @@ mod tests {
     #[test]
     fn contract_is_accepted_at_both_widths_and_every_port_is_connected() {
         for d in [64, 128] {
-            let ports = contract(d);
+            let ports = contract(d).unwrap();
             let v = verilog(&ports, &params(d)).unwrap();
             assert!(v.contains(&format!("module {TOP_NAME} (")));
             assert!(v.contains(&format!("{SHELL_NAME} {SHELL_INSTANCE} (")));
@@ -466,7 +469,7 @@ mod tests {
 
     #[test]
     fn ports_are_declared_with_their_attributes() {
-        let v = verilog(&contract(128), &params(128)).unwrap();
+        let v = verilog(&contract(128).unwrap(), &params(128)).unwrap();
         for needle in [
             "(* X_INTERFACE_INFO = \"xilinx.com:signal:clock:1.0 ap_clk CLK\" *)",
             "ASSOCIATED_BUSIF s_axi_control:m_axi_mem, ASSOCIATED_RESET ap_rst_n, FREQ_HZ 200000000",
@@ -486,7 +489,7 @@ mod tests {
             assert!(v.contains(needle), "missing {needle}\n{v}");
         }
         // Every wrapper port carries an X_INTERFACE_INFO: it belongs to an interface.
-        for q in wrapper_ports(&params(128)) {
+        for q in wrapper_ports(&params(128)).unwrap() {
             let decl = format!(" {};\n", q.name);
             let at = v
                 .find(&decl)
@@ -502,7 +505,7 @@ mod tests {
 
     #[test]
     fn every_missing_port_is_refused_by_name() {
-        let full = contract(64);
+        let full = contract(64).unwrap();
         for i in 0..full.len() {
             let mut ports = full.clone();
             let gone = ports.remove(i);
@@ -521,18 +524,18 @@ mod tests {
     #[test]
     fn wrong_widths_directions_unknown_and_duplicate_ports_are_refused() {
         // A 64-bit shell wrapped as a 128-bit one.
-        let err = verilog(&contract(64), &params(128)).unwrap_err();
+        let err = verilog(&contract(64).unwrap(), &params(128)).unwrap_err();
         assert!(
             matches!(err, WrapperError::Mismatch { ref name, .. } if name == "m_axi$wdata"),
             "{err}"
         );
-        let mut ports = contract(128);
+        let mut ports = contract(128).unwrap();
         ports[1].dir = Out; // rst as an output
         assert!(matches!(
             verilog(&ports, &params(128)),
             Err(WrapperError::Mismatch { .. })
         ));
-        let mut ports = contract(128);
+        let mut ports = contract(128).unwrap();
         ports.push(Port {
             name: "debug".into(),
             dir: Out,
@@ -542,7 +545,7 @@ mod tests {
         assert!(err
             .to_string()
             .contains("`debug` is not in the top port contract"));
-        let mut ports = contract(128);
+        let mut ports = contract(128).unwrap();
         ports.push(ports[0].clone());
         assert!(matches!(
             verilog(&ports, &params(128)),
@@ -552,7 +555,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_refused() {
-        let ports = contract(64);
+        let ports = contract(64).unwrap();
         assert!(matches!(
             verilog(&ports, &params(32)),
             Err(WrapperError::DataWidth(32))
@@ -566,7 +569,7 @@ mod tests {
 
     #[test]
     fn wrapper_port_names_are_unique_and_prefixed() {
-        let ports = wrapper_ports(&params(128));
+        let ports = wrapper_ports(&params(128)).unwrap();
         for (i, q) in ports.iter().enumerate() {
             assert!(!ports[..i].iter().any(|r| r.name == q.name), "{}", q.name);
             assert!(

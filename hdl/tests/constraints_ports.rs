@@ -28,7 +28,7 @@ mod common;
 /// The generated shell's ports (its manifest) for an AXI4 master of
 /// `axi_data_bits` data bits.
 fn shell_ports(axi_data_bits: u32) -> Vec<Port> {
-    vivado::contract(axi_data_bits)
+    vivado::contract(axi_data_bits).unwrap()
 }
 
 fn repo() -> PathBuf {

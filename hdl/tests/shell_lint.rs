@@ -115,7 +115,7 @@ fn shell_ports_satisfy_the_vivado_wrapper_contract() {
             axi_data_bits: 8 * bytes as u32,
             ..Default::default()
         };
-        check_shell_ports(&shell::ports(&cfg), &p).unwrap();
+        check_shell_ports(&shell::ports(&cfg).unwrap(), &p).unwrap();
     }
 }
 

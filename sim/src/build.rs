@@ -43,7 +43,8 @@ impl Design {
     /// The compute core of an array configuration.
     pub fn core(cfg: &ArrayConfig) -> Result<Self, SimError> {
         let text = spikeslice_hdl::verilog(cfg).map_err(|e| SimError::Config(e.to_string()))?;
-        let manifest = spikeslice_hdl::manifest_for(cfg, &text);
+        let manifest = spikeslice_hdl::manifest_for(cfg, &text)
+            .map_err(|e| SimError::Config(e.to_string()))?;
         Ok(Design {
             top: manifest.top_module.clone(),
             verilog_file: VERILOG_FILE.into(),
@@ -56,7 +57,8 @@ impl Design {
     pub fn shell(cfg: &spikeslice_core::accel::AcceleratorConfig) -> Result<Self, SimError> {
         use spikeslice_hdl::shell;
         let text = shell::verilog(cfg).map_err(|e| SimError::Config(e.to_string()))?;
-        let manifest = shell::manifest_for(cfg, &text);
+        let manifest =
+            shell::manifest_for(cfg, &text).map_err(|e| SimError::Config(e.to_string()))?;
         Ok(Design {
             top: shell::TOP_NAME.into(),
             verilog_file: shell::VERILOG_FILE.into(),

@@ -46,6 +46,7 @@ pub use lite_slave::LiteSlave;
 pub use rw_register::RwRegister;
 
 use crate::axi::{finish_verilog, AxiLiteSlave};
+use crate::param::Param;
 use regmap::REGISTERS;
 use rust_hdl::prelude::*;
 
@@ -60,12 +61,12 @@ fn several<T: Default>(k: usize) -> Vec<T> {
     (0..k).map(|_| T::default()).collect()
 }
 
-fn addr(x: u32) -> Constant<Bits<ADDR_BITS>> {
-    Constant::new(u64::from(x).into())
+fn addr(x: u32) -> Param<Bits<ADDR_BITS>> {
+    Param::new(u64::from(x).into())
 }
 
 /// The register file.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Csr {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset, active high.
@@ -93,16 +94,16 @@ pub struct Csr {
     regs: Vec<RwRegister>,
     counters: Vec<CounterLatch>,
     // Table-derived addresses and values.
-    reg_off: Vec<Constant<Bits<ADDR_BITS>>>,
-    c_off: Vec<Constant<Bits<ADDR_BITS>>>,
-    c_val: Vec<Constant<Bits<32>>>,
-    rw_off: Vec<Constant<Bits<ADDR_BITS>>>,
-    ro_off: Vec<Constant<Bits<ADDR_BITS>>>,
-    lo_off: Vec<Constant<Bits<ADDR_BITS>>>,
-    hi_off: Vec<Constant<Bits<ADDR_BITS>>>,
-    ctrl_off: Constant<Bits<ADDR_BITS>>,
-    status_off: Constant<Bits<ADDR_BITS>>,
-    irq_off: Constant<Bits<ADDR_BITS>>,
+    reg_off: Vec<Param<Bits<ADDR_BITS>>>,
+    c_off: Vec<Param<Bits<ADDR_BITS>>>,
+    c_val: Vec<Param<Bits<32>>>,
+    rw_off: Vec<Param<Bits<ADDR_BITS>>>,
+    ro_off: Vec<Param<Bits<ADDR_BITS>>>,
+    lo_off: Vec<Param<Bits<ADDR_BITS>>>,
+    hi_off: Vec<Param<Bits<ADDR_BITS>>>,
+    ctrl_off: Param<Bits<ADDR_BITS>>,
+    status_off: Param<Bits<ADDR_BITS>>,
+    irq_off: Param<Bits<ADDR_BITS>>,
     _nreg: usize,
     _nc: usize,
     _nrw: usize,
@@ -115,16 +116,6 @@ impl Csr {
     pub fn new(cfg_values: &[(u32, u32)]) -> Result<(Self, CsrLayout), CsrError> {
         let l = CsrLayout::from_table(cfg_values)?;
         let csr = Csr {
-            clock: Default::default(),
-            rst: Default::default(),
-            s_axi: Default::default(),
-            start: Default::default(),
-            soft_reset: Default::default(),
-            irq: Default::default(),
-            busy: Default::default(),
-            done: Default::default(),
-            error: Default::default(),
-            error_code: Default::default(),
             rw: several(l.rw.len()),
             ro: several(l.ro.len()),
             cnt: several(l.counters.len()),
@@ -137,7 +128,7 @@ impl Csr {
             c_val: l
                 .consts
                 .iter()
-                .map(|c| Constant::new(u64::from(c.1).into()))
+                .map(|c| Param::new(u64::from(c.1).into()))
                 .collect(),
             rw_off: l.rw.iter().map(|r| addr(r.1)).collect(),
             ro_off: l.ro.iter().map(|r| addr(r.1)).collect(),
@@ -151,6 +142,7 @@ impl Csr {
             _nrw: l.rw.len(),
             _nro: l.ro.len(),
             _ncnt: l.counters.len(),
+            ..Default::default()
         };
         Ok((csr, l))
     }

@@ -2,9 +2,10 @@
 //! byte by byte under the write strobes; its value drives an output of the
 //! register file.
 
+use crate::param::Param;
 use rust_hdl::prelude::*;
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct RwRegister {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset, active high: back to the reset value.
@@ -16,21 +17,15 @@ pub struct RwRegister {
     pub wbits: Signal<In, Bits<32>>,
     pub value: Signal<Out, Bits<32>>,
     word: DFF<Bits<32>>,
-    reset: Constant<Bits<32>>,
+    reset: Param<Bits<32>>,
 }
 
 impl RwRegister {
     /// A register that resets to `reset`.
     pub fn new(reset: u32) -> Self {
         Self {
-            clock: Default::default(),
-            rst: Default::default(),
-            write: Default::default(),
-            wmask: Default::default(),
-            wbits: Default::default(),
-            value: Default::default(),
-            word: Default::default(),
-            reset: Constant::new(u64::from(reset).into()),
+            reset: Param::new(u64::from(reset).into()),
+            ..Default::default()
         }
     }
 }

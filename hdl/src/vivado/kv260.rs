@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_tcl_names_are_the_wrappers() {
-        let ports = wrapper_ports(&default_params());
+        let ports = wrapper_ports(&default_params()).unwrap();
         let tcl = tcl();
         for var in ["acc_clk_pin", "acc_rst_pin", "acc_irq_pin"] {
             let name = tcl_value(&tcl, var);
