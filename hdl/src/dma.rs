@@ -18,15 +18,15 @@
 //! - **Errors**: SLVERR/DECERR on R or B end the command with code [`AXI_SLVERR`] /
 //!   [`AXI_DECERR`] and the window offset of the first failing beat (read) or burst
 //!   (write). The read engine stops issuing, drains the beats of the bursts already in
-//!   flight (discarding them, `rd_valid` stays low) and returns to idle; the next
+//!   flight (discarding them, `rd.valid` stays low) and returns to idle; the next
 //!   command runs normally. The write engine stops at the failing burst and does not
 //!   consume the command's remaining input beats: the controller that issued the
 //!   command must flush or reset its producer (it does, on any error).
 //! - A zero-length command completes at once (done, no error, no transaction).
 //!
-//! Completion: `rd_done`/`wr_done` pulse for one cycle when a command has finished
-//! (every beat delivered / every B received, or the error drained); `rd_err`/`wr_err`
-//! hold the command's error code (0 = none) and `rd_err_offset`/`wr_err_offset` the
+//! Completion: `rd.done`/`wr.done` pulse for one cycle when a command has finished
+//! (every beat delivered / every B received, or the error drained); `rd.err`/`wr.err`
+//! hold the command's error code (0 = none) and `rd.err_offset`/`wr.err_offset` the
 //! failing window offset, from that pulse until the next command is accepted.
 //!
 //! Counters (for `CNT_DMA_*`, cleared by `cnt_clear`): `bytes_rd` counts the beats
@@ -118,6 +118,7 @@ pub enum WrState {
 /// The read engine's ports as its client (the controller) sees them: the
 /// command, the data stream and the completion (signals as [`Dma`]'s `rd_*`).
 #[derive(LogicInterface, Default)]
+#[join = "ReadServer"]
 pub struct ReadClient<const D: usize> {
     pub cmd_valid: Signal<Out, Bit>,
     pub cmd_ready: Signal<In, Bit>,
@@ -134,6 +135,7 @@ pub struct ReadClient<const D: usize> {
 /// The write engine's ports as its client (the controller) sees them
 /// (signals as [`Dma`]'s `wr_*`).
 #[derive(LogicInterface, Default)]
+#[join = "WriteServer"]
 pub struct WriteClient<const D: usize> {
     pub cmd_valid: Signal<Out, Bit>,
     pub cmd_ready: Signal<In, Bit>,
@@ -147,6 +149,40 @@ pub struct WriteClient<const D: usize> {
     pub err_offset: Signal<In, Bits<32>>,
 }
 
+/// The read engine's ports as the DMA presents them: the mirror of [`ReadClient`],
+/// joined to it in the shell.
+#[derive(LogicInterface, Default)]
+#[join = "ReadClient"]
+pub struct ReadServer<const D: usize> {
+    pub cmd_valid: Signal<In, Bit>,
+    pub cmd_ready: Signal<Out, Bit>,
+    pub cmd_offset: Signal<In, Bits<32>>,
+    pub cmd_len: Signal<In, Bits<32>>,
+    pub valid: Signal<Out, Bit>,
+    pub ready: Signal<In, Bit>,
+    pub data: Signal<Out, Bits<D>>,
+    pub done: Signal<Out, Bit>,
+    pub err: Signal<Out, Bits<8>>,
+    pub err_offset: Signal<Out, Bits<32>>,
+}
+
+/// The write engine's ports as the DMA presents them: the mirror of
+/// [`WriteClient`], joined to it in the shell.
+#[derive(LogicInterface, Default)]
+#[join = "WriteClient"]
+pub struct WriteServer<const D: usize> {
+    pub cmd_valid: Signal<In, Bit>,
+    pub cmd_ready: Signal<Out, Bit>,
+    pub cmd_offset: Signal<In, Bits<32>>,
+    pub cmd_len: Signal<In, Bits<32>>,
+    pub valid: Signal<In, Bit>,
+    pub ready: Signal<Out, Bit>,
+    pub data: Signal<In, Bits<D>>,
+    pub done: Signal<Out, Bit>,
+    pub err: Signal<Out, Bits<8>>,
+    pub err_offset: Signal<Out, Bits<32>>,
+}
+
 #[derive(LogicBlock, Default)]
 pub struct Dma<const D: usize, const S: usize> {
     pub clock: Signal<In, Clock>,
@@ -156,30 +192,11 @@ pub struct Dma<const D: usize, const S: usize> {
     pub buf_base: Signal<In, Bits<64>>,
     pub buf_size: Signal<In, Bits<32>>,
     pub m_axi: Axi4Master<MASTER_ADDR_BITS, D, S>,
-    // Read command and data.
-    pub rd_cmd_valid: Signal<In, Bit>,
-    pub rd_cmd_ready: Signal<Out, Bit>,
-    pub rd_cmd_offset: Signal<In, Bits<32>>,
-    pub rd_cmd_len: Signal<In, Bits<32>>,
-    pub rd_valid: Signal<Out, Bit>,
-    pub rd_ready: Signal<In, Bit>,
-    pub rd_data: Signal<Out, Bits<D>>,
-    /// Last beat of the command.
+    /// Read commands and their data (`rd_last`: the command's last beat).
+    pub rd: ReadServer<D>,
     pub rd_last: Signal<Out, Bit>,
-    pub rd_done: Signal<Out, Bit>,
-    pub rd_err: Signal<Out, Bits<8>>,
-    pub rd_err_offset: Signal<Out, Bits<32>>,
-    // Write command and data.
-    pub wr_cmd_valid: Signal<In, Bit>,
-    pub wr_cmd_ready: Signal<Out, Bit>,
-    pub wr_cmd_offset: Signal<In, Bits<32>>,
-    pub wr_cmd_len: Signal<In, Bits<32>>,
-    pub wr_valid: Signal<In, Bit>,
-    pub wr_ready: Signal<Out, Bit>,
-    pub wr_data: Signal<In, Bits<D>>,
-    pub wr_done: Signal<Out, Bit>,
-    pub wr_err: Signal<Out, Bits<8>>,
-    pub wr_err_offset: Signal<Out, Bits<32>>,
+    /// Write commands and their data.
+    pub wr: WriteServer<D>,
     // Counters.
     pub cnt_clear: Signal<In, Bit>,
     pub bytes_rd: Signal<Out, Bits<64>>,
@@ -355,11 +372,11 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
         self.w_chk.len.next = self.w_len.q.val();
 
         // ---------------- Read engine ----------------
-        self.rd_cmd_ready.next = self.rs.q.val() == RdState::Idle;
-        self.rd_done.next = self.rs.q.val() == RdState::Done;
-        self.rd_err.next = self.r_errq.q.val();
-        self.rd_err_offset.next = self.r_err_off.q.val();
-        self.rd_data.next = self.m_axi.rdata.val();
+        self.rd.cmd_ready.next = self.rs.q.val() == RdState::Idle;
+        self.rd.done.next = self.rs.q.val() == RdState::Done;
+        self.rd.err.next = self.r_errq.q.val();
+        self.rd.err_offset.next = self.r_err_off.q.val();
+        self.rd.data.next = self.m_axi.rdata.val();
         self.rd_last.next = self.r_recv_left.q.val() == 1;
         self.m_axi.arsize.next = bit_cast::<3, 8>(self.log2b.val());
         self.m_axi.arburst.next = 1.into(); // INCR
@@ -390,13 +407,13 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
         // A failing beat (rresp bit 1: SLVERR or DECERR) and every beat after the first
         // error are not delivered; they are accepted at once (drained).
         self.r_bad.next = self.m_axi.rresp.val().get_bit(1) | (self.r_errq.q.val() != 0);
-        self.rd_valid.next =
+        self.rd.valid.next =
             (self.rs.q.val() == RdState::Run) & self.m_axi.rvalid.val() & !self.r_bad.val();
         self.m_axi.rready.next =
-            (self.rs.q.val() == RdState::Run) & (self.r_bad.val() | self.rd_ready.val());
+            (self.rs.q.val() == RdState::Run) & (self.r_bad.val() | self.rd.ready.val());
         self.r_hs.next = (self.rs.q.val() == RdState::Run)
             & self.m_axi.rvalid.val()
-            & (self.r_bad.val() | self.rd_ready.val());
+            & (self.r_bad.val() | self.rd.ready.val());
         self.r_outst_next.next = self.r_outst.q.val();
         if self.r_ar.val() & self.m_axi.arready.val() {
             self.r_addr.d.next =
@@ -426,9 +443,9 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
         self.r_outst.d.next = self.r_outst_next.val();
         match self.rs.q.val() {
             RdState::Idle => {
-                if self.rd_cmd_valid.val() {
-                    self.r_off.d.next = self.rd_cmd_offset.val();
-                    self.r_len.d.next = self.rd_cmd_len.val();
+                if self.rd.cmd_valid.val() {
+                    self.r_off.d.next = self.rd.cmd_offset.val();
+                    self.r_len.d.next = self.rd.cmd_len.val();
                     self.r_errq.d.next = 0.into();
                     self.r_err_off.d.next = 0.into();
                     self.rs.d.next = RdState::Check;
@@ -465,10 +482,10 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
         }
 
         // ---------------- Write engine ----------------
-        self.wr_cmd_ready.next = self.ws.q.val() == WrState::Idle;
-        self.wr_done.next = self.ws.q.val() == WrState::Done;
-        self.wr_err.next = self.w_errq.q.val();
-        self.wr_err_offset.next = self.w_err_off.q.val();
+        self.wr.cmd_ready.next = self.ws.q.val() == WrState::Idle;
+        self.wr.done.next = self.ws.q.val() == WrState::Done;
+        self.wr.err.next = self.w_errq.q.val();
+        self.wr.err_offset.next = self.w_err_off.q.val();
         self.m_axi.awsize.next = bit_cast::<3, 8>(self.log2b.val());
         self.m_axi.awburst.next = 1.into(); // INCR
         self.m_axi.awaddr.next = self.w_addr.q.val();
@@ -484,9 +501,9 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
         }
         self.m_axi.awlen.next = bit_cast::<8, 32>(self.w_burst.val() - 1);
         self.m_axi.awvalid.next = self.ws.q.val() == WrState::Addr;
-        self.m_axi.wvalid.next = (self.ws.q.val() == WrState::Data) & self.wr_valid.val();
-        self.wr_ready.next = (self.ws.q.val() == WrState::Data) & self.m_axi.wready.val();
-        self.m_axi.wdata.next = self.wr_data.val();
+        self.m_axi.wvalid.next = (self.ws.q.val() == WrState::Data) & self.wr.valid.val();
+        self.wr.ready.next = (self.ws.q.val() == WrState::Data) & self.m_axi.wready.val();
+        self.m_axi.wdata.next = self.wr.data.val();
         self.m_axi.wlast.next = self.w_blen.q.val() == 1;
         self.m_axi.wstrb.next = self.ones.val();
         if self.w_left.q.val() == 1 {
@@ -501,12 +518,12 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
             self.w_tail_strb_c.next = 0xFFFF.into();
         }
         self.w_hs.next =
-            (self.ws.q.val() == WrState::Data) & self.wr_valid.val() & self.m_axi.wready.val();
+            (self.ws.q.val() == WrState::Data) & self.wr.valid.val() & self.m_axi.wready.val();
         match self.ws.q.val() {
             WrState::Idle => {
-                if self.wr_cmd_valid.val() {
-                    self.w_off.d.next = self.wr_cmd_offset.val();
-                    self.w_len.d.next = self.wr_cmd_len.val();
+                if self.wr.cmd_valid.val() {
+                    self.w_off.d.next = self.wr.cmd_offset.val();
+                    self.w_len.d.next = self.wr.cmd_len.val();
                     self.w_errq.d.next = 0.into();
                     self.w_err_off.d.next = 0.into();
                     self.ws.d.next = WrState::Check;
@@ -579,7 +596,7 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
                 & self.r_outst.q.val().any()
                 & !self.m_axi.rvalid.val()))
             | ((self.ws.q.val() == WrState::Addr) & !self.m_axi.awready.val())
-            | ((self.ws.q.val() == WrState::Data) & self.wr_valid.val() & !self.m_axi.wready.val())
+            | ((self.ws.q.val() == WrState::Data) & self.wr.valid.val() & !self.m_axi.wready.val())
             | ((self.ws.q.val() == WrState::Resp) & !self.m_axi.bvalid.val());
         if self.stall.val() {
             self.c_stall.d.next = self.c_stall.q.val() + 1;

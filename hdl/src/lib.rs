@@ -34,7 +34,7 @@ pub use manifest::Manifest;
 
 use rust_hdl::prelude::*;
 use sequencer::Core;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File name of the generated Verilog inside the output directory.
 pub const VERILOG_FILE: &str = "spikeslice_core.v"; // == lint::TOP_NAME + ".v"
@@ -49,11 +49,8 @@ pub enum GenError {
     Check(#[from] DesignCheck),
     #[error("cannot generate the shell: {0}")]
     Shell(Box<shell::ShellError>),
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] spikeslice_core::atomic::WriteError),
 }
 
 /// The core built for `cfg` (the width menu picks the instance), handed to `f`.
@@ -143,23 +140,21 @@ pub fn generate(cfg: &ArrayConfig, out_dir: &Path) -> Result<Manifest, GenError>
 }
 
 /// Writes a generated design: the Verilog `text` as `verilog_file` and its manifest
-/// into `out_dir` (created if needed); the core and the shell both go through it.
+/// into `out_dir` (created if needed), each file atomically; the core and the shell
+/// both go through it.
 pub(crate) fn write_design(
     out_dir: &Path,
     verilog_file: &str,
     text: &str,
     m: Manifest,
 ) -> Result<Manifest, GenError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| GenError::Io { path, source }
-    };
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let vpath = out_dir.join(verilog_file);
-    std::fs::write(&vpath, text).map_err(io(&vpath))?;
-    let mpath = out_dir.join(MANIFEST_FILE);
-    let json = serde_json::to_string_pretty(&m).expect("manifest serializes");
-    std::fs::write(&mpath, json + "\n").map_err(io(&mpath))?;
+    let json = serde_json::to_string_pretty(&m).expect("manifest serializes") + "\n";
+    // The manifest last: a reader (the simulator's cache) that finds it finds the
+    // Verilog it describes.
+    spikeslice_core::atomic::write_all(&[
+        (out_dir.join(verilog_file), text.as_bytes().to_vec()),
+        (out_dir.join(MANIFEST_FILE), json.into_bytes()),
+    ])?;
     Ok(m)
 }
 

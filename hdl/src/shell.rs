@@ -12,7 +12,7 @@ use crate::axi::{Axi4Master, AxiLiteSlave, MASTER_ADDR_BITS};
 use crate::config::ConfigError;
 use crate::controller::Controller;
 use crate::csr::{Csr, CsrError, CsrLayout, ADDR_BITS};
-use crate::dma::{Dma, DmaError, DmaParams};
+use crate::dma::{Dma, DmaError, DmaParams, ReadServer, WriteServer};
 use crate::manifest::{Manifest, Port};
 use crate::sequencer::Core;
 use crate::GenError;
@@ -195,26 +195,8 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
             | (bit_cast::<64, 32>(self.csr.rw[1].val()) << 32);
         self.dma.buf_size.next = self.csr.rw[2].val();
         self.dma.cnt_clear.next = self.ctl.cnt_clear.val() | self.srst.val();
-        self.dma.rd_cmd_valid.next = self.ctl.dma_rd.cmd_valid.val();
-        self.ctl.dma_rd.cmd_ready.next = self.dma.rd_cmd_ready.val();
-        self.dma.rd_cmd_offset.next = self.ctl.dma_rd.cmd_offset.val();
-        self.dma.rd_cmd_len.next = self.ctl.dma_rd.cmd_len.val();
-        self.ctl.dma_rd.valid.next = self.dma.rd_valid.val();
-        self.dma.rd_ready.next = self.ctl.dma_rd.ready.val();
-        self.ctl.dma_rd.data.next = self.dma.rd_data.val();
-        self.ctl.dma_rd.done.next = self.dma.rd_done.val();
-        self.ctl.dma_rd.err.next = self.dma.rd_err.val();
-        self.ctl.dma_rd.err_offset.next = self.dma.rd_err_offset.val();
-        self.dma.wr_cmd_valid.next = self.ctl.dma_wr.cmd_valid.val();
-        self.ctl.dma_wr.cmd_ready.next = self.dma.wr_cmd_ready.val();
-        self.dma.wr_cmd_offset.next = self.ctl.dma_wr.cmd_offset.val();
-        self.dma.wr_cmd_len.next = self.ctl.dma_wr.cmd_len.val();
-        self.dma.wr_valid.next = self.ctl.dma_wr.valid.val();
-        self.ctl.dma_wr.ready.next = self.dma.wr_ready.val();
-        self.dma.wr_data.next = self.ctl.dma_wr.data.val();
-        self.ctl.dma_wr.done.next = self.dma.wr_done.val();
-        self.ctl.dma_wr.err.next = self.dma.wr_err.val();
-        self.ctl.dma_wr.err_offset.next = self.dma.wr_err_offset.val();
+        ReadServer::<D>::join(&mut self.dma.rd, &mut self.ctl.dma_rd);
+        WriteServer::<D>::join(&mut self.dma.wr, &mut self.ctl.dma_wr);
         // Core.
         self.core.cfg_k.next = self.ctl.c_cfg_k.val();
         self.core.cfg_slices.next = self.ctl.c_cfg_slices.val();
@@ -387,6 +369,12 @@ mod tests {
             assert_eq!(w("m_axi$wstrb"), bytes as u32);
             assert_eq!(w("m_axi$araddr"), 64);
             assert_eq!(w("s_axi$awaddr"), 12);
+            // ... and the Vivado wrapper can connect every one of them.
+            let wrapper = crate::vivado::WrapperParams {
+                axi_data_bits: 8 * bytes as u32,
+                ..Default::default()
+            };
+            crate::vivado::check_shell_ports(&p, &wrapper).unwrap();
         }
     }
 

@@ -130,11 +130,8 @@ pub enum WrapperError {
     Duplicate(String),
     #[error("cannot build the shell to read its port contract: {0}")]
     Shell(String),
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] spikeslice_core::atomic::WriteError),
 }
 
 use Dir::{In, Out};
@@ -423,13 +420,8 @@ pub fn generate(
     out_dir: &Path,
 ) -> Result<PathBuf, WrapperError> {
     let text = verilog(shell_ports, p)?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| WrapperError::Io { path, source }
-    };
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let path = out_dir.join(VERILOG_FILE);
-    std::fs::write(&path, text).map_err(io(&path))?;
+    spikeslice_core::atomic::write(&path, text.as_bytes())?;
     Ok(path)
 }
 

@@ -38,10 +38,10 @@ module tb;
     .\m_axi$bvalid (bvalid), .\m_axi$bready (bready), .\m_axi$araddr (araddr), .\m_axi$arlen (arlen),
     .\m_axi$arsize (arsize), .\m_axi$arburst (arburst), .\m_axi$arvalid (arvalid), .\m_axi$arready (arready),
     .\m_axi$rdata (rdata), .\m_axi$rresp (rresp), .\m_axi$rlast (rlast), .\m_axi$rvalid (rvalid), .\m_axi$rready (rready),
-    .rd_cmd_valid(rd_cmd_valid), .rd_cmd_ready(rd_cmd_ready), .rd_cmd_offset(rd_cmd_offset), .rd_cmd_len(rd_cmd_len),
-    .rd_valid(rd_valid), .rd_ready(rd_ready), .rd_data(rd_data), .rd_last(rd_last), .rd_done(rd_done), .rd_err(rd_err), .rd_err_offset(rd_err_offset),
-    .wr_cmd_valid(wr_cmd_valid), .wr_cmd_ready(wr_cmd_ready), .wr_cmd_offset(wr_cmd_offset), .wr_cmd_len(wr_cmd_len),
-    .wr_valid(wr_valid), .wr_ready(wr_ready), .wr_data(wr_data), .wr_done(wr_done), .wr_err(wr_err), .wr_err_offset(wr_err_offset),
+    .\rd$cmd_valid (rd_cmd_valid), .\rd$cmd_ready (rd_cmd_ready), .\rd$cmd_offset (rd_cmd_offset), .\rd$cmd_len (rd_cmd_len),
+    .\rd$valid (rd_valid), .\rd$ready (rd_ready), .\rd$data (rd_data), .rd_last(rd_last), .\rd$done (rd_done), .\rd$err (rd_err), .\rd$err_offset (rd_err_offset),
+    .\wr$cmd_valid (wr_cmd_valid), .\wr$cmd_ready (wr_cmd_ready), .\wr$cmd_offset (wr_cmd_offset), .\wr$cmd_len (wr_cmd_len),
+    .\wr$valid (wr_valid), .\wr$ready (wr_ready), .\wr$data (wr_data), .\wr$done (wr_done), .\wr$err (wr_err), .\wr$err_offset (wr_err_offset),
     .cnt_clear(cnt_clear), .bytes_rd(bytes_rd), .bytes_wr(bytes_wr), .stall_cycles(stall_cycles));
   // Slave: bursts queued, answered in order; data = beat address; SLVERR at ERRADDR.
   reg [63:0] qa[0:63]; reg [8:0] qn[0:63]; integer qh = 0, qt = 0, bi = 0; reg [63:0] erraddr = 0;

@@ -104,22 +104,6 @@ fn shell_verilog_lints_clean_128_default_buffers() {
 }
 
 #[test]
-fn shell_ports_satisfy_the_vivado_wrapper_contract() {
-    use spikeslice_hdl::vivado::{check_shell_ports, WrapperParams};
-    for bytes in [8usize, 16] {
-        let cfg = AcceleratorConfig {
-            axi_data_bytes: bytes,
-            ..Default::default()
-        };
-        let p = WrapperParams {
-            axi_data_bits: 8 * bytes as u32,
-            ..Default::default()
-        };
-        check_shell_ports(&shell::ports(&cfg).unwrap(), &p).unwrap();
-    }
-}
-
-#[test]
 fn shell_verilog_lints_clean_default_8x8() {
     check(AcceleratorConfig::default(), "8x8-default");
 }
