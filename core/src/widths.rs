@@ -28,25 +28,24 @@ impl Default for AcceleratorWidths {
     }
 }
 
+/// Where a layer's values could overflow a register: the range they can
+/// reach, the bits that needs and the bits the register has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overflow {
+    pub layer: String,
+    pub lo: i64,
+    pub hi: i64,
+    pub needed: u32,
+    pub have: u32,
+}
+
 /// A layer that could overflow a register.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WidthError {
-    #[error("layer {layer}: a slice partial sum can reach [{lo}, {hi}], which needs a {needed}-bit accumulator; the accelerator has {have} bits (generate it with --acc-bits {needed} or more, or use smaller weights or fan-in)")]
-    Accumulator {
-        layer: String,
-        lo: i64,
-        hi: i64,
-        needed: u32,
-        have: u32,
-    },
-    #[error("layer {layer}: the current or membrane can reach [{lo}, {hi}] over T steps, which needs {needed} membrane bits; the accelerator has {have} (generate it with --membrane-bits {needed} or more, or lower T, the bias or v_init)")]
-    Membrane {
-        layer: String,
-        lo: i64,
-        hi: i64,
-        needed: u32,
-        have: u32,
-    },
+    #[error("layer {layer}: a slice partial sum can reach [{lo}, {hi}], which needs a {needed}-bit accumulator; the accelerator has {have} bits (generate it with --acc-bits {needed} or more, or use smaller weights or fan-in)", layer = .0.layer, lo = .0.lo, hi = .0.hi, needed = .0.needed, have = .0.have)]
+    Accumulator(Overflow),
+    #[error("layer {layer}: the current or membrane can reach [{lo}, {hi}] over T steps, which needs {needed} membrane bits; the accelerator has {have} (generate it with --membrane-bits {needed} or more, or lower T, the bias or v_init)", layer = .0.layer, lo = .0.lo, hi = .0.hi, needed = .0.needed, have = .0.have)]
+    Membrane(Overflow),
 }
 
 /// Check every layer; returns each layer's requirement when all fit.
@@ -57,23 +56,20 @@ pub fn check(model: &Model, widths: AcceleratorWidths) -> Result<Vec<RequiredWid
         .iter()
         .map(|l| {
             let r = l.required_widths(t);
-            if r.acc_bits > widths.acc_bits {
-                return Err(WidthError::Accumulator {
+            let over = |needed: u32, have: u32, (lo, hi): (i64, i64)| {
+                (needed > have).then(|| Overflow {
                     layer: l.name.clone(),
-                    lo: r.acc_range.0,
-                    hi: r.acc_range.1,
-                    needed: r.acc_bits,
-                    have: widths.acc_bits,
-                });
+                    lo,
+                    hi,
+                    needed,
+                    have,
+                })
+            };
+            if let Some(o) = over(r.acc_bits, widths.acc_bits, r.acc_range) {
+                return Err(WidthError::Accumulator(o));
             }
-            if r.membrane_bits > widths.membrane_bits {
-                return Err(WidthError::Membrane {
-                    layer: l.name.clone(),
-                    lo: r.membrane_range.0,
-                    hi: r.membrane_range.1,
-                    needed: r.membrane_bits,
-                    have: widths.membrane_bits,
-                });
+            if let Some(o) = over(r.membrane_bits, widths.membrane_bits, r.membrane_range) {
+                return Err(WidthError::Membrane(o));
             }
             Ok(r)
         })

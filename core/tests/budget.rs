@@ -5,7 +5,7 @@ use spikeslice_core::budget::budget;
 use spikeslice_core::golden::{self, Engine};
 use spikeslice_core::model::{parse_spec, Model, Tensor};
 use spikeslice_core::random::{self, Architecture};
-use spikeslice_core::widths::{self, AcceleratorWidths, WidthError};
+use spikeslice_core::widths::{self, AcceleratorWidths, Overflow, WidthError};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -201,11 +201,11 @@ fn widths_by_hand() {
     .unwrap_err();
     assert!(matches!(
         &e,
-        WidthError::Accumulator {
+        WidthError::Accumulator(Overflow {
             needed: 4,
             have: 3,
             ..
-        }
+        })
     ));
     let msg = e.to_string();
     assert!(

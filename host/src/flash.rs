@@ -8,7 +8,6 @@
 use crate::bitstream::Bitstream;
 use crate::device::board::BoardDevice;
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use spikeslice_core::protocol::crc32;
 use spikeslice_core::protocol::message::{Request, Response, MAX_CHUNK};
 
@@ -27,13 +26,17 @@ pub fn check(bit: &[u8], part: &str) -> Result<Bitstream> {
     Ok(b)
 }
 
+/// Progress of an upload: `(design name, bytes sent, bytes in all)`, called
+/// once with 0 bytes sent before the first chunk and after every chunk.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
 /// Flash `bit` (a `.bit` file's bytes) with overlay `dtbo` through `dev`.
 pub fn flash(
     dev: &mut BoardDevice,
     bit: &[u8],
     dtbo: &[u8],
     part: &str,
-    progress: bool,
+    progress: Progress,
 ) -> Result<Flashed> {
     let b = check(bit, part)?;
     let bin = b.to_bin();
@@ -47,27 +50,21 @@ pub fn flash(
         Response::Ok => {}
         other => bail!("unexpected answer to the bitstream header: {other:?}"),
     }
-    let bar = if progress {
-        ProgressBar::new(bin.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(format!("flashing {name}"));
+    let total = bin.len() as u64;
+    let mut sent = 0;
+    progress(&name, sent, total);
     for (i, chunk) in bin.chunks(MAX_CHUNK).enumerate() {
         match dev.request(&Request::BitstreamChunk {
             offset: (i * MAX_CHUNK) as u64,
             data: chunk.to_vec(),
         })? {
-            Response::Ok => bar.inc(chunk.len() as u64),
+            Response::Ok => {
+                sent += chunk.len() as u64;
+                progress(&name, sent, total);
+            }
             other => bail!("unexpected answer to a bitstream chunk: {other:?}"),
         }
     }
-    bar.finish_and_clear();
     dev.request(&Request::BitstreamCommit)
         .context("the board did not load the bitstream")?;
     Ok(Flashed {

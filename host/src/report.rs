@@ -104,7 +104,8 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-fn table(header: &[&str]) -> Table {
+/// A terminal table in the house style with this header.
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_header(header.to_vec());

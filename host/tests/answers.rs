@@ -108,15 +108,7 @@ fn limit_zero_and_flags_that_would_do_nothing_are_usage_errors() {
         &["--idle-seconds", "--backend board"],
     );
     refused(
-        &[
-            "import",
-            "--weights",
-            "w.safetensors",
-            "--out",
-            "m.json",
-            "--float-epochs",
-            "3",
-        ],
+        &import_args("w.safetensors", "m.json", &["--float-epochs", "3"]),
         2,
         &["--float-epochs", "import"],
     );
@@ -290,15 +282,11 @@ fn import_refuses_nan_and_infinite_weights_by_tensor() {
         std::fs::write(&w, safetensors_f32(&t)).unwrap();
         let o = dir.path().join("m.json");
         refused(
-            &[
-                "import",
-                "--weights",
+            &import_args(
                 w.to_str().unwrap(),
-                "--out",
                 o.to_str().unwrap(),
-                "--test-limit",
-                "20",
-            ],
+                &["--test-limit", "20"],
+            ),
             1,
             &[name, "NaN or infinite", "index 3"],
         );
@@ -310,28 +298,22 @@ fn import_refuses_nan_and_infinite_weights_by_tensor() {
 fn import_and_flash_say_what_is_wrong_with_their_files() {
     let dir = tempfile::tempdir().unwrap();
     refused(
-        &[
-            "import",
-            "--weights",
+        &import_args(
             "/no/such.safetensors",
-            "--out",
             dir.path().join("m.json").to_str().unwrap(),
-        ],
+            &[],
+        ),
         2,
         &["--weights /no/such.safetensors: no such file"],
     );
     let notst = dir.path().join("junk.safetensors");
     std::fs::write(&notst, "not a tensor file").unwrap();
     refused(
-        &[
-            "import",
-            "--weights",
+        &import_args(
             notst.to_str().unwrap(),
-            "--out",
             dir.path().join("m.json").to_str().unwrap(),
-            "--test-limit",
-            "20",
-        ],
+            &["--test-limit", "20"],
+        ),
         1,
         &["junk.safetensors is not a safetensors file"],
     );

@@ -78,120 +78,122 @@ fn serve_pty(dir: &std::path::Path) -> (TTYPort, std::thread::JoinHandle<Daemon>
     (host, handle)
 }
 
-#[test]
-fn networks_run_on_the_simulated_board_bit_identical_to_golden() {
+/// `test` on a device connected to a daemon served over a pty in a fresh
+/// directory (the board's root); the daemon, once the device is closed.
+fn on_board(test: impl FnOnce(&mut BoardDevice, &std::path::Path)) -> Daemon {
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = serve_pty(dir.path());
     let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
-    assert_eq!(dev.info.config, AcceleratorConfig::default());
-    for (seed, arch) in [
-        (1u64, Architecture::Mlp),
-        (2, Architecture::Conv),
-        (3, Architecture::Conv),
-    ] {
-        let mut rng = random::rng(seed);
-        let model = random::model(&mut rng, arch);
-        let program = compile(&model, &dev.info.config).unwrap();
-        let bits = model.spec.input.bits.get();
-        let xs: Vec<Vec<u8>> = (0..3)
-            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
-            .collect();
-        let got = dev.run(&program, &xs).unwrap();
-        for (x, g) in xs.iter().zip(&got) {
-            assert_eq!(
-                g.output,
-                golden::run_sample(&model, x, Engine::Direct),
-                "seed {seed}"
-            );
-            let spikes: u64 = g.output.layers.iter().map(|s| s.spike_sum).sum();
-            assert_eq!(
-                g.activity.spikes, spikes,
-                "the spike counter counts every spike"
-            );
-        }
-    }
-    assert!(dev.power().unwrap() > 0);
+    test(&mut dev, dir.path());
     drop(dev);
-    server.join().unwrap();
+    server.join().unwrap()
+}
+
+#[test]
+fn networks_run_on_the_simulated_board_bit_identical_to_golden() {
+    on_board(|dev, _| {
+        assert_eq!(dev.info.config, AcceleratorConfig::default());
+        for (seed, arch) in [
+            (1u64, Architecture::Mlp),
+            (2, Architecture::Conv),
+            (3, Architecture::Conv),
+        ] {
+            let mut rng = random::rng(seed);
+            let model = random::model(&mut rng, arch);
+            let program = compile(&model, &dev.info.config).unwrap();
+            let bits = model.spec.input.bits.get();
+            let xs: Vec<Vec<u8>> = (0..3)
+                .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+                .collect();
+            let got = dev.run(&program, &xs).unwrap();
+            for (x, g) in xs.iter().zip(&got) {
+                assert_eq!(
+                    g.output,
+                    golden::run_sample(&model, x, Engine::Direct),
+                    "seed {seed}"
+                );
+                let spikes: u64 = g.output.layers.iter().map(|s| s.spike_sum).sum();
+                assert_eq!(
+                    g.activity.spikes, spikes,
+                    "the spike counter counts every spike"
+                );
+            }
+        }
+        assert!(dev.power().unwrap() > 0);
+    });
 }
 
 #[test]
 fn flash_checks_the_part_converts_uploads_and_loads() {
-    let dir = tempfile::tempdir().unwrap();
-    let (port, server) = serve_pty(dir.path());
-    let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
-    let bit = Bitstream::synthetic(
-        "spikeslice_top;UserID=0XFFFFFFFF",
-        "xck26-sfvc784-2LV-c",
-        20_000,
-    );
-    let dtbo = b"\xd0\x0d\xfe\xed fake overlay".to_vec();
-    let f = flash::flash(&mut dev, &bit.to_bit(), &dtbo, KV260_PART, false).unwrap();
-    assert_eq!(f.part, "xck26-sfvc784-2LV-c");
-    // The app folder and the FPGA manager's firmware hold the converted image.
-    let app = dir.path().join("lib/firmware/xilinx/spikeslice");
-    assert_eq!(
-        std::fs::read(app.join("spikeslice.bit.bin")).unwrap(),
-        bit.to_bin()
-    );
-    assert_eq!(std::fs::read(app.join("spikeslice.dtbo")).unwrap(), dtbo);
-    assert!(app.join("shell.json").exists());
-    let fw =
-        std::fs::read_to_string(dir.path().join("sys/class/fpga_manager/fpga0/firmware")).unwrap();
-    assert_eq!(fw.trim(), "spikeslice.bit.bin");
+    let d = on_board(|dev, dir| {
+        let bit = Bitstream::synthetic(
+            "spikeslice_top;UserID=0XFFFFFFFF",
+            "xck26-sfvc784-2LV-c",
+            20_000,
+        );
+        let dtbo = b"\xd0\x0d\xfe\xed fake overlay".to_vec();
+        let f = flash::flash(dev, &bit.to_bit(), &dtbo, KV260_PART, &mut |_, _, _| {}).unwrap();
+        assert_eq!(f.part, "xck26-sfvc784-2LV-c");
+        // The app folder and the FPGA manager's firmware hold the converted image.
+        let app = dir.join("lib/firmware/xilinx/spikeslice");
+        assert_eq!(
+            std::fs::read(app.join("spikeslice.bit.bin")).unwrap(),
+            bit.to_bin()
+        );
+        assert_eq!(std::fs::read(app.join("spikeslice.dtbo")).unwrap(), dtbo);
+        assert!(app.join("shell.json").exists());
+        let fw =
+            std::fs::read_to_string(dir.join("sys/class/fpga_manager/fpga0/firmware")).unwrap();
+        assert_eq!(fw.trim(), "spikeslice.bit.bin");
 
-    // A bitstream for another part is refused on the host, before any upload.
-    let wrong = Bitstream::synthetic("other", "xczu9eg-ffvb1156-2-e", 10).to_bit();
-    let e = flash::flash(&mut dev, &wrong, &dtbo, KV260_PART, false)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("xczu9eg") && e.contains("xck26"), "{e}");
+        // A bitstream for another part is refused on the host, before any upload.
+        let wrong = Bitstream::synthetic("other", "xczu9eg-ffvb1156-2-e", 10).to_bit();
+        let e = flash::flash(dev, &wrong, &dtbo, KV260_PART, &mut |_, _, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("xczu9eg") && e.contains("xck26"), "{e}");
 
-    // The freshly loaded design runs a network bit-identical to golden.
-    runs_a_random_mlp_exactly(&mut dev, 77);
-    drop(dev);
-    let d = server.join().unwrap();
+        // The freshly loaded design runs a network bit-identical to golden.
+        runs_a_random_mlp_exactly(dev, 77);
+    });
     assert_eq!(d.loaded, vec!["spikeslice_top".to_string()]);
 }
 
 #[test]
 fn the_firmware_refuses_memory_outside_its_buffer() {
-    let dir = tempfile::tempdir().unwrap();
-    let (port, server) = serve_pty(dir.path());
-    let mut dev = BoardDevice::connect(Box::new(port)).unwrap();
-    let e = dev
-        .upload(WINDOW as u64 - 4, &[1, 2, 3, 4, 5])
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("OutOfWindow") && e.contains("outside"), "{e}");
-    let e = dev.read(u64::MAX - 2, 8).unwrap_err().to_string();
-    assert!(e.contains("OutOfWindow"), "{e}");
+    on_board(|dev, _| {
+        let e = dev
+            .upload(WINDOW as u64 - 4, &[1, 2, 3, 4, 5])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("OutOfWindow") && e.contains("outside"), "{e}");
+        let e = dev.read(u64::MAX - 2, 8).unwrap_err().to_string();
+        assert!(e.contains("OutOfWindow"), "{e}");
 
-    // A descriptor whose output points past the window: refused before the
-    // accelerator starts, and nothing else in the window changes.
-    let mut rng = random::rng(8);
-    let model = random::model(&mut rng, Architecture::Mlp);
-    let program = compile(&model, &dev.info.config).unwrap();
-    let mut image = program.image.clone();
-    let mut d0 = program.descriptors[0];
-    d0.output = WINDOW as u32 - 8;
-    let at = program.desc_offset as usize;
-    image[at..at + 64].copy_from_slice(&d0.encode());
-    dev.upload(0, &image).unwrap();
-    let e = dev
-        .start(program.desc_offset, program.descriptors.len() as u32)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("OutOfWindow") && e.contains("refused before starting"),
-        "{e}"
-    );
-    assert_eq!(dev.read(0, image.len()).unwrap(), image);
+        // A descriptor whose output points past the window: refused before the
+        // accelerator starts, and nothing else in the window changes.
+        let mut rng = random::rng(8);
+        let model = random::model(&mut rng, Architecture::Mlp);
+        let program = compile(&model, &dev.info.config).unwrap();
+        let mut image = program.image.clone();
+        let mut d0 = program.descriptors[0];
+        d0.output = WINDOW as u32 - 8;
+        let at = program.desc_offset as usize;
+        image[at..at + 64].copy_from_slice(&d0.encode());
+        dev.upload(0, &image).unwrap();
+        let e = dev
+            .start(program.desc_offset, program.descriptors.len() as u32)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("OutOfWindow") && e.contains("refused before starting"),
+            "{e}"
+        );
+        assert_eq!(dev.read(0, image.len()).unwrap(), image);
 
-    // The device still works afterwards.
-    runs_exactly(&mut dev, &model, &program, &mut rng, "after a refusal");
-    drop(dev);
-    server.join().unwrap();
+        // The device still works afterwards.
+        runs_exactly(dev, &model, &program, &mut rng, "after a refusal");
+    });
 }
 
 #[test]

@@ -80,25 +80,23 @@ fn no_panic(o: &Output) {
     assert_ne!(o.status.code(), Some(101), "{e}");
 }
 
+/// `infer` of `model` on `limit` mnist-5k test samples, the report to `out`.
+fn infer_mnist<'a>(model: &'a str, limit: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "infer", "--model", model, "--data", "mnist-5k", "--limit", limit, "--out", out,
+    ]
+}
+
 #[test]
 fn a_closed_stdout_ends_quietly_and_keeps_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let m = repo_model("mnist-mlp.json");
     let json = |n: &str| d.join(n).display().to_string();
+    let infer_json = json("infer.json");
     for (args, files) in [
         (
-            vec![
-                "infer",
-                "--model",
-                &m,
-                "--data",
-                "mnist-5k",
-                "--limit",
-                "30",
-                "--out",
-                &json("infer.json"),
-            ],
+            infer_mnist(&m, "30", &infer_json),
             vec![d.join("infer.json")],
         ),
         (
@@ -165,7 +163,7 @@ fn a_closed_stdout_during_training_commands_keeps_their_files() {
             vec![m.clone(), dir.path().join("m.safetensors")],
         ),
     ] {
-        let args = [args.as_slice(), TINY_TRAINING].concat();
+        let args = tiny(&args);
         let o = closed_stdout(&args, &cache);
         no_panic(&o);
         assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
@@ -261,8 +259,7 @@ fn train_on_a_full_disk_says_write_and_leaves_no_model() {
     std::fs::create_dir(&d).unwrap();
     let m = d.join("m.json");
     let cache = dir.path().join("cache");
-    let mut args = vec!["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()];
-    args.extend_from_slice(TINY_TRAINING);
+    let args = tiny(&["train", "--alloc", "1/1/1", "--out", m.to_str().unwrap()]);
     // The weights (784 x 128 at one bit, stored as bytes) are over 64 KiB.
     let o = small_disk(&args, 64 << 10, &cache);
     no_panic(&o);
@@ -321,15 +318,11 @@ fn import_never_overwrites_its_weights() {
     for out in ["X.json", "X.safetensors", "./sub/../X.json"] {
         let out = dir.path().join(out);
         let o = spikeslice_in(
-            &[
-                "import",
-                "--weights",
+            &import_args(
                 w.to_str().unwrap(),
-                "--out",
                 out.to_str().unwrap(),
-                "--test-limit",
-                "20",
-            ],
+                &["--test-limit", "20"],
+            ),
             dir.path(),
         );
         no_panic(&o);
@@ -345,13 +338,11 @@ fn import_never_overwrites_its_weights() {
     let link = dir.path().join("link.safetensors");
     std::os::unix::fs::symlink(&w, &link).unwrap();
     let o = spikeslice_in(
-        &[
-            "import",
-            "--weights",
+        &import_args(
             link.to_str().unwrap(),
-            "--out",
             dir.path().join("X.json").to_str().unwrap(),
-        ],
+            &[],
+        ),
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -433,17 +424,7 @@ fn dash_is_standard_output_and_input_and_status_goes_to_stderr() {
 
     // Status lines on standard error; --quiet silences them.
     let f = dir.path().join("r.json");
-    let args = [
-        "infer",
-        "--model",
-        &m,
-        "--data",
-        "mnist-5k",
-        "--limit",
-        "2",
-        "--out",
-        f.to_str().unwrap(),
-    ];
+    let args = infer_mnist(&m, "2", f.to_str().unwrap());
     let o = spikeslice_in(&args, dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("wrote"));
@@ -470,8 +451,7 @@ fn a_corrupted_cache_is_retrained_and_a_failing_allocation_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let out = dir.path().join("out");
-    let mut args = vec!["sweep", "--budget", "2", "--out", out.to_str().unwrap()];
-    args.extend_from_slice(TINY_TRAINING);
+    let args = tiny(&["sweep", "--budget", "2", "--out", out.to_str().unwrap()]);
     let o = spikeslice_in(&args, &cache);
     assert!(o.status.success(), "{}", stderr(&o));
 

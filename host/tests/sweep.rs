@@ -28,51 +28,37 @@ fn fails_with(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_arguments_give_clear_errors() {
-    fails_with(
-        &["sweep", "--budget", "0"],
-        "no allocation meets the budget 0",
-    );
-    fails_with(&["sweep", "--budget", "67"], "use --max");
-    fails_with(&["sweep", "--budget", "5000"], "4096");
-    fails_with(&["sweep", "--data", "nope"], "cannot open dataset 'nope'");
-    fails_with(&["sweep", "--arch", "rnn"], "mlp or cnn");
-    fails_with(&["sweep", "--verify-sim", "0"], "--verify-sim 0");
-    fails_with(&["sweep", "--clock-mhz", "0"], "is not a clock frequency");
-    fails_with(&["sweep", "--rows", "0"], "rows");
-    fails_with(
-        &["train", "--alloc", "4/2", "--out", "m.json"],
-        "malformed allocation",
-    );
-    fails_with(
-        &["train", "--alloc", "4/9/2", "--out", "m.json"],
-        "b_s = 9 is out of range",
-    );
-    fails_with(
-        &["train", "--data", "missing.csv", "--out", "m.json"],
-        "missing.csv",
-    );
-    fails_with(
-        &["train", "--calibration", "p200", "--out", "m.json"],
-        "percentile",
-    );
-    fails_with(
-        &[
-            "import",
-            "--weights",
+    // Each command line (split at spaces) and what its error must say.
+    for (line, needle) in [
+        ("sweep --budget 0", "no allocation meets the budget 0"),
+        ("sweep --budget 67", "use --max"),
+        ("sweep --budget 5000", "4096"),
+        ("sweep --data nope", "cannot open dataset 'nope'"),
+        ("sweep --arch rnn", "mlp or cnn"),
+        ("sweep --verify-sim 0", "--verify-sim 0"),
+        ("sweep --clock-mhz 0", "is not a clock frequency"),
+        ("sweep --rows 0", "rows"),
+        ("train --alloc 4/2 --out m.json", "malformed allocation"),
+        (
+            "train --alloc 4/9/2 --out m.json",
+            "b_s = 9 is out of range",
+        ),
+        ("train --data missing.csv --out m.json", "missing.csv"),
+        ("train --calibration p200 --out m.json", "percentile"),
+        (
+            "import --weights nowhere.safetensors --out m.json",
             "nowhere.safetensors",
-            "--out",
-            "m.json",
-        ],
-        "nowhere.safetensors",
-    );
+        ),
+    ] {
+        fails_with(&line.split(' ').collect::<Vec<_>>(), needle);
+    }
 }
 
 #[test]
 fn train_writes_a_model_that_infer_runs() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.json");
-    let mut args = vec!["train", "--alloc", "2/2/2", "--out", m.to_str().unwrap()];
-    args.extend_from_slice(TINY_TRAINING);
+    let args = tiny(&["train", "--alloc", "2/2/2", "--out", m.to_str().unwrap()]);
     let o = spikeslice_in(&args, dir.path());
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
@@ -100,8 +86,7 @@ fn train_writes_a_model_that_infer_runs() {
 fn sweep_writes_outputs_and_reuses_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let mut args = vec!["sweep", "--budget", "2", "--out", out_dir.to_str().unwrap()];
-    args.extend_from_slice(TINY_TRAINING);
+    let args = tiny(&["sweep", "--budget", "2", "--out", out_dir.to_str().unwrap()]);
     let o = spikeslice_in(&args, &dir.path().join("cache"));
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");

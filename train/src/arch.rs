@@ -71,6 +71,17 @@ pub struct LayerDef {
 }
 
 impl LayerDef {
+    /// A layer from `inputs` values in a row to `outputs`.
+    fn flat(name: &str, kind: Kind, inputs: usize, outputs: usize) -> Self {
+        LayerDef {
+            name: name.into(),
+            kind,
+            outputs,
+            in_shape: vec![inputs],
+            out_shape: vec![outputs],
+        }
+    }
+
     /// Whether the layer has weights.
     pub fn has_weights(&self) -> bool {
         !matches!(self.kind, Kind::Flatten)
@@ -106,22 +117,11 @@ pub fn input_shape(arch: Arch, image: [usize; 3]) -> Vec<usize> {
 /// The layers of `arch` for images of shape `image` and `classes` outputs.
 pub fn layers(arch: Arch, image: [usize; 3], classes: usize) -> Vec<LayerDef> {
     let flat: usize = image.iter().product();
+    let readout = |inputs| LayerDef::flat("out", Kind::Readout, inputs, classes);
     match arch {
         Arch::Mlp => vec![
-            LayerDef {
-                name: "fc1".into(),
-                kind: Kind::Dense,
-                outputs: MLP_HIDDEN,
-                in_shape: vec![flat],
-                out_shape: vec![MLP_HIDDEN],
-            },
-            LayerDef {
-                name: "out".into(),
-                kind: Kind::Readout,
-                outputs: classes,
-                in_shape: vec![MLP_HIDDEN],
-                out_shape: vec![classes],
-            },
+            LayerDef::flat("fc1", Kind::Dense, flat, MLP_HIDDEN),
+            readout(MLP_HIDDEN),
         ],
         Arch::Cnn => {
             let [c, h, w] = image;
@@ -157,13 +157,7 @@ pub fn layers(arch: Arch, image: [usize; 3], classes: usize) -> Vec<LayerDef> {
                     in_shape: s2,
                     out_shape: vec![f],
                 },
-                LayerDef {
-                    name: "out".into(),
-                    kind: Kind::Readout,
-                    outputs: classes,
-                    in_shape: vec![f],
-                    out_shape: vec![classes],
-                },
+                readout(f),
             ]
         }
     }

@@ -165,22 +165,18 @@ where
 
 /// Draw `chart` to `path` (`.png` or `.svg`).
 pub fn render(chart: &Chart, path: &Path) -> Result<()> {
-    ensure_font()?;
-    let size = (960, 560);
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if !matches!(ext, "svg" | "png") {
-        bail!("plot {}: use a .png or .svg file name", path.display());
-    }
-    atomic::write_via(path, |tmp| match ext {
-        "svg" => draw(SVGBackend::new(tmp, size).into_drawing_area(), chart),
-        _ => draw(BitMapBackend::new(tmp, size).into_drawing_area(), chart),
-    })
+    render_rows(std::slice::from_ref(chart), 560, path)
 }
 
 /// Draw `charts` one above the other into `path` (`.png` or `.svg`).
 pub fn render_stacked(charts: &[Chart], path: &Path) -> Result<()> {
+    render_rows(charts, 420, path)
+}
+
+/// Draw `charts` one above the other, `row_height` pixels each, into `path`.
+fn render_rows(charts: &[Chart], row_height: u32, path: &Path) -> Result<()> {
     ensure_font()?;
-    let size = (960, 420 * charts.len() as u32);
+    let size = (960, row_height * charts.len() as u32);
     fn each<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, charts: &[Chart]) -> Result<()>
     where
         DB::ErrorType: 'static,

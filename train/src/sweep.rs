@@ -160,8 +160,14 @@ pub enum SweepEvent {
     },
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The first 8 bytes of the SHA-256 of `v`'s JSON text, in hex.
+fn digest(v: serde_json::Value) -> String {
+    let mut h = Sha256::new();
+    h.update(v.to_string().as_bytes());
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Cache key of the float network: data, architecture, seed, float phase, code version.
@@ -173,9 +179,7 @@ pub fn float_key(cfg: &TrainConfig, data: &Data) -> String {
         "seed": cfg.seed,
         "float": cfg.float,
     });
-    let mut h = Sha256::new();
-    h.update(v.to_string().as_bytes());
-    hex(&h.finalize()[..8])
+    digest(v)
 }
 
 /// Cache key of a converted model: the float key plus allocation, QAT phase,
@@ -188,9 +192,7 @@ pub fn model_key(cfg: &TrainConfig, data: &Data) -> String {
         "calibration": cfg.calibration,
         "noise_samples": cfg.noise_samples,
     });
-    let mut h = Sha256::new();
-    h.update(v.to_string().as_bytes());
-    hex(&h.finalize()[..8])
+    digest(v)
 }
 
 /// The float network for `cfg`, from the cache or trained (and cached).

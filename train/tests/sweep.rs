@@ -1,10 +1,13 @@
 //! The sweep: complete enumeration, the cache, and bad arguments.
 
+mod common;
+
+use common::tiny_training;
 use spikeslice_core::golden::{self, Engine, SampleOutput};
 use spikeslice_core::model::Model;
 use spikeslice_train::alloc::{enumerate, Allocation, MAX_BUDGET};
 use spikeslice_train::sweep::{sweep, Backend, Simulator, SweepConfig};
-use spikeslice_train::{PhaseConfig, TrainConfig};
+use spikeslice_train::TrainConfig;
 use std::collections::BTreeSet;
 
 /// Every allocation by brute force.
@@ -64,20 +67,7 @@ fn tiny_sweep(cache: &std::path::Path, seed: u64, train_limit: usize) -> SweepCo
         at_most: false,
         base: TrainConfig {
             seed,
-            float: PhaseConfig {
-                epochs: 1,
-                lr: 2e-3,
-                batch: 50,
-            },
-            qat: PhaseConfig {
-                epochs: 1,
-                lr: 1e-3,
-                batch: 50,
-            },
-            train_limit: Some(train_limit),
-            test_limit: Some(50),
-            noise_samples: 20,
-            ..TrainConfig::default()
+            ..tiny_training(1, train_limit, 50, 20)
         },
         cache_dir: cache.to_path_buf(),
         backend: Backend::Golden,

@@ -1,6 +1,9 @@
 //! Training and conversion: determinism, the exact SNN = quantized-ANN
 //! identity on one-hidden-layer networks, and bad input.
 
+mod common;
+
+use common::tiny_training;
 use spikeslice_core::dataset::SplitMix64;
 use spikeslice_core::golden::{self, Engine, LayerOutput};
 use spikeslice_core::model::{
@@ -10,7 +13,7 @@ use spikeslice_core::neuron::Reset;
 use spikeslice_core::numeric::{SpikeBits, Timesteps, WeightBits};
 use spikeslice_train::alloc::Allocation;
 use spikeslice_train::arch::Arch;
-use spikeslice_train::{convert, data, train, PhaseConfig, TrainConfig};
+use spikeslice_train::{convert, data, train, TrainConfig};
 use std::collections::BTreeMap;
 
 /// A small, fast configuration: 300 training digits, 100 test digits.
@@ -18,20 +21,7 @@ fn tiny(alloc: &str, arch: Arch) -> TrainConfig {
     TrainConfig {
         alloc: alloc.parse().unwrap(),
         arch,
-        float: PhaseConfig {
-            epochs: 2,
-            lr: 2e-3,
-            batch: 50,
-        },
-        qat: PhaseConfig {
-            epochs: 1,
-            lr: 1e-3,
-            batch: 50,
-        },
-        train_limit: Some(300),
-        test_limit: Some(100),
-        noise_samples: 100,
-        ..TrainConfig::default()
+        ..tiny_training(2, 300, 100, 100)
     }
 }
 

@@ -34,6 +34,31 @@ impl Shape {
             Shape::Map { c, h, w } => format!("[{c}, {h}, {w}]"),
         }
     }
+
+    /// The length of a flat input to layer `name`, `what` (e.g. "a readout").
+    fn flat(self, name: &str, what: &str) -> Result<usize, ModelError> {
+        match self {
+            Shape::Flat(n) => Ok(n),
+            map => Err(ModelError::layer(
+                name,
+                format!(
+                    "{what} needs a flat input, got {}: add a flatten layer before it",
+                    map.describe()
+                ),
+            )),
+        }
+    }
+
+    /// `(C, H, W)` of a map input to layer `name`, `what` (e.g. "pooling").
+    fn map(self, name: &str, what: &str) -> Result<(usize, usize, usize), ModelError> {
+        match self {
+            Shape::Map { c, h, w } => Ok((c, h, w)),
+            flat => Err(ModelError::layer(
+                name,
+                format!("{what} needs a [C, H, W] input, got {}", flat.describe()),
+            )),
+        }
+    }
 }
 
 fn check_size(layer: &str, what: &str, n: usize) -> Result<(), ModelError> {
@@ -115,64 +140,30 @@ pub fn lower(
     let mut layers = Vec::new();
     for l in &spec.layers {
         let name = l.name();
-        match l {
-            LayerSpec::Flatten { .. } => {
-                shape = Shape::Flat(shape.len());
-            }
+        let Some(neurons) = Neurons::of(l) else {
+            // A flatten: the same values, in one dimension.
+            shape = Shape::Flat(shape.len());
+            continue;
+        };
+        let (synapses, weight_bits, params, next) = match l {
             LayerSpec::Dense {
                 outputs,
                 weight_bits,
-                neuron,
                 ..
-            } => {
-                let Shape::Flat(k) = shape else {
-                    return Err(ModelError::layer(
-                        name,
-                        format!("a dense layer needs a flat input, got {}: add a flatten layer before it", shape.describe()),
-                    ));
-                };
-                let layer = weighted(
-                    name,
-                    Synapses::dense(*outputs, k, Vec::new()),
-                    &[*outputs, k],
-                    *weight_bits,
-                    bits,
-                    Some(*neuron),
-                    None,
-                    tensors,
-                    &mut used,
-                )?;
-                shape = Shape::Flat(*outputs);
-                bits = neuron.spike_bits;
-                layers.push(layer);
             }
-            LayerSpec::Readout {
+            | LayerSpec::Readout {
                 outputs,
                 weight_bits,
-                leak_shift,
                 ..
             } => {
-                let Shape::Flat(k) = shape else {
-                    return Err(ModelError::layer(
-                        name,
-                        format!(
-                            "a readout needs a flat input, got {}: add a flatten layer before it",
-                            shape.describe()
-                        ),
-                    ));
+                let what = match neurons {
+                    Neurons::Spiking(_) => "a dense layer",
+                    Neurons::Readout { .. } => "a readout",
                 };
-                let layer = weighted(
-                    name,
-                    Synapses::dense(*outputs, k, Vec::new()),
-                    &[*outputs, k],
-                    *weight_bits,
-                    bits,
-                    None,
-                    Some(*leak_shift),
-                    tensors,
-                    &mut used,
-                )?;
-                layers.push(layer);
+                let k = shape.flat(name, what)?;
+                let synapses = Synapses::dense(*outputs, k, Vec::new());
+                let params = Params::Read(vec![*outputs, k]);
+                (synapses, *weight_bits, params, Shape::Flat(*outputs))
             }
             LayerSpec::Conv2d {
                 out_channels,
@@ -181,15 +172,9 @@ pub fn lower(
                 padding,
                 groups,
                 weight_bits,
-                neuron,
                 ..
             } => {
-                let Shape::Map { c, h, w } = shape else {
-                    return Err(ModelError::layer(
-                        name,
-                        format!("conv2d needs a [C, H, W] input, got {}", shape.describe()),
-                    ));
-                };
+                let (c, h, w) = shape.map(name, "conv2d")?;
                 let geo = Geometry::new(
                     name,
                     (c, h, w),
@@ -199,26 +184,10 @@ pub fn lower(
                     *padding,
                     *groups,
                 )?;
-                let k = (c / groups) * kernel[0] * kernel[1];
-                let layer = weighted(
-                    name,
-                    geo.synapses(Vec::new()),
-                    &[*out_channels, c / groups, kernel[0], kernel[1]],
-                    *weight_bits,
-                    bits,
-                    Some(*neuron),
-                    None,
-                    tensors,
-                    &mut used,
-                )?;
-                debug_assert_eq!(layer.synapses.fan_in, k);
-                shape = Shape::Map {
-                    c: *out_channels,
-                    h: geo.oh,
-                    w: geo.ow,
-                };
-                bits = neuron.spike_bits;
-                layers.push(layer);
+                let synapses = geo.synapses(Vec::new());
+                debug_assert_eq!(synapses.fan_in, (c / groups) * kernel[0] * kernel[1]);
+                let params = Params::Read(vec![*out_channels, c / groups, kernel[0], kernel[1]]);
+                (synapses, *weight_bits, params, geo.output_shape())
             }
             LayerSpec::Pool {
                 mode,
@@ -226,15 +195,9 @@ pub fn lower(
                 stride,
                 threshold,
                 v_init,
-                neuron,
                 ..
             } => {
-                let Shape::Map { c, h, w } = shape else {
-                    return Err(ModelError::layer(
-                        name,
-                        format!("pooling needs a [C, H, W] input, got {}", shape.describe()),
-                    ));
-                };
+                let (c, h, w) = shape.map(name, "pooling")?;
                 let geo = Geometry::new(name, (c, h, w), c, [*kernel; 2], [*stride; 2], [0, 0], c)?;
                 // Pooling is a depthwise conv with every weight +1, which b_w = 1
                 // represents exactly; average pooling divides by the window by
@@ -256,31 +219,32 @@ pub fn lower(
                 };
                 let (th, v0) = (to_i32(th, "threshold")?, to_i32(v0, "v_init")?);
                 let synapses = geo.synapses(vec![1i8; c * kernel * kernel]);
-                let layer = NeuronLayer {
-                    name: name.to_string(),
-                    synapses,
-                    weight_bits: WeightBits::new(1).expect("1 is a valid width"),
-                    input_bits: bits,
+                let weight_bits = WeightBits::new(1).expect("1 is a valid width");
+                let params = Params::Given(NeuronParams {
                     bias: vec![0; c],
                     threshold: vec![th; c],
                     v_init: vec![v0; c],
-                    dynamics: dynamics_of(neuron.leak_shift)
-                        .map_err(|m| ModelError::layer(name, m))?,
-                    reset: neuron.reset,
-                    output: LayerOutput::Spikes {
-                        bits: neuron.spike_bits.get(),
-                    },
-                };
-                validate_neuron_layer(&layer)?;
-                shape = Shape::Map {
-                    c,
-                    h: geo.oh,
-                    w: geo.ow,
-                };
-                bits = neuron.spike_bits;
-                layers.push(layer);
+                });
+                (synapses, weight_bits, params, geo.output_shape())
             }
+            LayerSpec::Flatten { .. } => unreachable!("a flatten has no neurons"),
+        };
+        let parts = LayerParts {
+            name,
+            synapses,
+            weight_bits,
+            input_bits: bits,
+            neurons,
+        };
+        let layer = match params {
+            Params::Read(weight_shape) => parts.read(tensors, &mut used, &weight_shape)?,
+            Params::Given(p) => parts.build(p)?,
+        };
+        shape = next;
+        if let Neurons::Spiking(n) = neurons {
+            bits = n.spike_bits;
         }
+        layers.push(layer);
     }
     if let Some(extra) = tensors.keys().find(|t| !used.contains(t.as_str())) {
         return Err(ModelError::ExtraTensor {
@@ -288,6 +252,111 @@ pub fn lower(
         });
     }
     Ok(layers)
+}
+
+/// The neurons of a layer: a spiking layer's, or the readout's.
+#[derive(Debug, Clone, Copy)]
+enum Neurons {
+    Spiking(NeuronSpec),
+    Readout { leak_shift: Option<u8> },
+}
+
+impl Neurons {
+    /// The neurons of a layer; `None` for a flatten, which has none.
+    fn of(l: &LayerSpec) -> Option<Self> {
+        match l {
+            LayerSpec::Dense { neuron, .. }
+            | LayerSpec::Conv2d { neuron, .. }
+            | LayerSpec::Pool { neuron, .. } => Some(Neurons::Spiking(*neuron)),
+            LayerSpec::Readout { leak_shift, .. } => Some(Neurons::Readout {
+                leak_shift: *leak_shift,
+            }),
+            LayerSpec::Flatten { .. } => None,
+        }
+    }
+}
+
+/// Where a layer's weights and per-output parameters come from.
+enum Params {
+    /// The tensors, the weights of this shape.
+    Read(Vec<usize>),
+    /// Fixed by the spec (pooling).
+    Given(NeuronParams),
+}
+
+/// Per-output-channel parameters of a layer's neurons.
+struct NeuronParams {
+    bias: Vec<i32>,
+    /// Empty for a readout.
+    threshold: Vec<i32>,
+    v_init: Vec<i32>,
+}
+
+/// A layer before its per-output parameters: what every kind of layer
+/// lowers to.
+struct LayerParts<'n> {
+    name: &'n str,
+    synapses: Synapses,
+    weight_bits: WeightBits,
+    input_bits: SpikeBits,
+    neurons: Neurons,
+}
+
+impl LayerParts<'_> {
+    /// The layer with these parameters, checked.
+    fn build(self, p: NeuronParams) -> Result<NeuronLayer, ModelError> {
+        let (leak_shift, reset, output) = match self.neurons {
+            Neurons::Spiking(n) => (
+                n.leak_shift,
+                n.reset,
+                LayerOutput::Spikes {
+                    bits: n.spike_bits.get(),
+                },
+            ),
+            Neurons::Readout { leak_shift } => (leak_shift, Reset::Soft, LayerOutput::Membrane),
+        };
+        let layer = NeuronLayer {
+            name: self.name.to_string(),
+            dynamics: dynamics_of(leak_shift).map_err(|m| ModelError::layer(self.name, m))?,
+            reset,
+            output,
+            synapses: self.synapses,
+            weight_bits: self.weight_bits,
+            input_bits: self.input_bits,
+            bias: p.bias,
+            threshold: p.threshold,
+            v_init: p.v_init,
+        };
+        validate_neuron_layer(&layer)?;
+        Ok(layer)
+    }
+
+    /// A dense, conv or readout layer: its weights and parameters read from
+    /// the tensors and checked.
+    fn read(
+        mut self,
+        tensors: &BTreeMap<String, Tensor>,
+        used: &mut BTreeSet<String>,
+        weight_shape: &[usize],
+    ) -> Result<NeuronLayer, ModelError> {
+        let name = self.name;
+        let o = self.synapses.outputs;
+        check_size(name, "the output count", o)?;
+        check_size(name, "the weight count", weight_shape.iter().product())?;
+        self.synapses.weights = take_as::<i8>(name, tensors, used, "weight", weight_shape)?;
+        let mut per_output = |suffix| take_as::<i32>(name, tensors, used, suffix, &[o]);
+        let bias = per_output("bias")?;
+        let v_init = per_output("v_init")?;
+        let threshold = match self.neurons {
+            Neurons::Spiking(_) => per_output("threshold")?,
+            Neurons::Readout { .. } => Vec::new(),
+        };
+        self.build(NeuronParams {
+            bias,
+            threshold,
+            v_init,
+        })
+    }
 }
 
 /// Output geometry of a convolution.
@@ -356,6 +425,15 @@ impl Geometry {
         })
     }
 
+    /// The output map's shape.
+    fn output_shape(&self) -> Shape {
+        Shape::Map {
+            c: self.o,
+            h: self.oh,
+            w: self.ow,
+        }
+    }
+
     /// Synapses with an im2col gather table: `k = (ic * KH + ky) * KW + kx`.
     fn synapses(&self, weights: Vec<i8>) -> Synapses {
         let cg = self.c / self.groups;
@@ -405,25 +483,23 @@ trait Element: Clone + Sized {
     fn values(data: &TensorData) -> Option<&Vec<Self>>;
 }
 
-impl Element for i8 {
-    const DTYPE: &'static str = "I8";
-    fn values(data: &TensorData) -> Option<&Vec<i8>> {
-        match data {
-            TensorData::I8(v) => Some(v),
-            _ => None,
+/// [`Element`] for the type a [`TensorData`] variant holds, named after it.
+macro_rules! element {
+    ($t:ty, $variant:ident) => {
+        impl Element for $t {
+            const DTYPE: &'static str = stringify!($variant);
+            fn values(data: &TensorData) -> Option<&Vec<$t>> {
+                match data {
+                    TensorData::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
 
-impl Element for i32 {
-    const DTYPE: &'static str = "I32";
-    fn values(data: &TensorData) -> Option<&Vec<i32>> {
-        match data {
-            TensorData::I32(v) => Some(v),
-            _ => None,
-        }
-    }
-}
+element!(i8, I8);
+element!(i32, I32);
 
 /// The tensor `{layer}.{suffix}` of `shape`, as elements of type `T`.
 fn take_as<T: Element>(
@@ -464,57 +540,6 @@ fn take<'a>(
     }
     used.insert(name);
     Ok(t)
-}
-
-/// A dense, conv or readout layer: read and check its tensors.
-#[allow(clippy::too_many_arguments)]
-fn weighted(
-    name: &str,
-    mut synapses: Synapses,
-    weight_shape: &[usize],
-    weight_bits: WeightBits,
-    input_bits: SpikeBits,
-    neuron: Option<NeuronSpec>,
-    readout_leak: Option<Option<u8>>,
-    tensors: &BTreeMap<String, Tensor>,
-    used: &mut BTreeSet<String>,
-) -> Result<NeuronLayer, ModelError> {
-    let o = synapses.outputs;
-    check_size(name, "the output count", o)?;
-    check_size(name, "the weight count", weight_shape.iter().product())?;
-    synapses.weights = take_as::<i8>(name, tensors, used, "weight", weight_shape)?;
-    let bias = take_as::<i32>(name, tensors, used, "bias", &[o])?;
-    let v_init = take_as::<i32>(name, tensors, used, "v_init", &[o])?;
-    let (threshold, dynamics, reset, output) = match neuron {
-        Some(n) => (
-            take_as::<i32>(name, tensors, used, "threshold", &[o])?,
-            dynamics_of(n.leak_shift).map_err(|m| ModelError::layer(name, m))?,
-            n.reset,
-            LayerOutput::Spikes {
-                bits: n.spike_bits.get(),
-            },
-        ),
-        None => (
-            Vec::new(),
-            dynamics_of(readout_leak.flatten()).map_err(|m| ModelError::layer(name, m))?,
-            Reset::Soft,
-            LayerOutput::Membrane,
-        ),
-    };
-    let layer = NeuronLayer {
-        name: name.to_string(),
-        synapses,
-        weight_bits,
-        input_bits,
-        bias,
-        threshold,
-        v_init,
-        dynamics,
-        reset,
-        output,
-    };
-    validate_neuron_layer(&layer)?;
-    Ok(layer)
 }
 
 /// Check a lowered layer's internal consistency and value ranges.

@@ -1,7 +1,7 @@
 //! `spikeslice budget`: the bit-budget table (BB paper Eqs. 4, 8, 9).
 
 use anyhow::Result;
-use spikeslice::input::{self, Split};
+use spikeslice::input::Split;
 use spikeslice::report;
 use spikeslice_core::budget::budget;
 use spikeslice_core::golden::{self, Engine};
@@ -18,12 +18,8 @@ pub struct Args {
     /// or CIFAR-10 files.
     #[arg(long)]
     data: Option<String>,
-    /// Which part of the dataset to measure on.
-    #[arg(long, value_enum, default_value = "test")]
-    split: Split,
-    /// Measure on at most this many samples (at least 1).
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    samples: super::SampleArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -34,11 +30,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_limit(args.limit)?;
+    args.samples.check()?;
     if args.data.is_none() {
         for (flag, given) in [
-            ("--limit", args.limit.is_some()),
-            ("--split", args.split != Split::Test),
+            ("--limit", args.samples.limit.is_some()),
+            ("--split", args.samples.split != Split::Test),
         ] {
             if given {
                 return Err(usage!(
@@ -54,8 +50,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let outputs = match &args.data {
         Some(spec) => {
-            let data = input::open_dataset_for(&model, spec, args.split, args.limit)?;
-            let samples = input::from_dataset(&model, &data)?;
+            let samples = args.samples.load(&model, spec)?;
             // Firing rates are defined by the golden model (docs/semantics.md §8).
             Some(golden::run_checked_batch(
                 &model,

@@ -30,7 +30,19 @@ pub fn run(args: Args) -> Result<()> {
     flash::check(&bit, &args.part).with_context(|| format!("{}", args.bitstream.display()))?;
     // The board may have no accelerator yet (the first flash after boot).
     let mut dev = args.connection.open_for_flashing()?;
-    let f = flash::flash(&mut dev, &bit, &dtbo, &args.part, true)?;
+    let mut bar = super::progress::Progress::new("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+        .counting("bytes");
+    let mut report = |name: &str, sent: u64, total: u64| {
+        if sent == 0 {
+            bar.set_message(&format!("flashing {name}"));
+            bar.set_length(total);
+        }
+        bar.set_position(sent);
+        if sent == total {
+            bar.finish_and_clear();
+        }
+    };
+    let f = flash::flash(&mut dev, &bit, &dtbo, &args.part, &mut report)?;
     drop(dev);
     // Verify with a fresh handshake: the ID and configuration registers.
     let dev = args

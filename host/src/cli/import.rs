@@ -2,9 +2,8 @@
 //! safetensors), quantized and converted by the same code path as `train`.
 //! The layer mapping is in docs/training.md.
 
-use super::train::{print_eval, save_model, Common};
+use super::train::{Common, ModelOut};
 use anyhow::{Context, Result};
-use spikeslice_train::alloc::Allocation;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -15,13 +14,8 @@ pub struct Args {
     weights: PathBuf,
     #[command(flatten)]
     common: Common,
-    /// How to spend the bits: b_w/b_s/T.
-    #[arg(long, default_value = "4/2/2")]
-    alloc: Allocation,
-    /// Where to write the model's JSON spec (its .safetensors goes beside it,
-    /// named after it; neither may be the --weights file).
-    #[arg(long, visible_alias = "output", value_name = "FILE")]
-    out: PathBuf,
+    #[command(flatten)]
+    model: ModelOut,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -30,13 +24,13 @@ pub fn run(args: Args) -> Result<()> {
             "--float-epochs does not apply to import: the --weights are the trained float network (--qat-epochs fine-tunes them)"
         ));
     }
-    let mut cfg = args.common.config(args.alloc)?;
+    let mut cfg = args.common.config(args.model.alloc)?;
     // Import quantizes after training unless fine-tuning is asked for.
     if args.common.qat_epochs.is_none() {
         cfg.qat.epochs = 0;
     }
     let data_path = Path::new(&cfg.data);
-    super::train::check_model_out(&args.out, &[args.weights.as_path(), data_path])?;
+    super::train::check_model_out(&args.model.out, &[args.weights.as_path(), data_path])?;
     if !args.weights.is_file() {
         return Err(usage!(
             "--weights {}: no such file (give the float weights saved with safetensors)",
@@ -55,13 +49,6 @@ pub fn run(args: Args) -> Result<()> {
         data.test.len()
     );
     let mut bar = super::progress::training();
-    let mut r = spikeslice_train::train_from(&cfg, &data, &float, acc, &mut bar)?;
-    // The model first: a closed or full standard output must not lose it.
-    save_model(&mut r.model, &args.out)?;
-    status!(
-        "wrote {} and {}",
-        args.out.display(),
-        super::train::weights_beside(&args.out)?.display()
-    );
-    print_eval(&r.eval)
+    let r = spikeslice_train::train_from(&cfg, &data, &float, acc, &mut bar)?;
+    args.model.finish(r, "")
 }

@@ -13,7 +13,7 @@ pub struct Args {
     model: PathBuf,
     /// An input file: a CSV with one sample per line (integers separated by
     /// commas, optionally the label last; `-` reads it from standard input), or
-    /// a dataset file (IDX, CIFAR-10).
+    /// a dataset file (IDX, CIFAR-10); used whole (--split is for --data).
     #[arg(long, conflicts_with = "data", required_unless_present = "data")]
     input: Option<PathBuf>,
     /// A labelled dataset: mnist-5k, optdigits, a .csv[.gz] with the label last
@@ -21,12 +21,8 @@ pub struct Args {
     /// directory, or CIFAR-10 binary batches.
     #[arg(long)]
     data: Option<String>,
-    /// Which part of the --data dataset to use (an --input file is used whole).
-    #[arg(long, value_enum, default_value = "test")]
-    split: Split,
-    /// Use at most this many samples (at least 1).
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    samples: super::SampleArgs,
     #[command(flatten)]
     device: super::DeviceArgs,
     /// Write per-sample readouts, classes and per-layer spike counts as JSON
@@ -39,9 +35,9 @@ pub struct Args {
 const LISTED: usize = 20;
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_limit(args.limit)?;
+    args.samples.check()?;
     args.device.check()?;
-    if args.input.is_some() && args.split != Split::Test {
+    if args.input.is_some() && args.samples.split != Split::Test {
         return Err(usage!(
             "--split chooses a part of a --data dataset; an --input file is used whole: leave --split out"
         ));
@@ -56,17 +52,14 @@ pub fn run(args: Args) -> Result<()> {
         (Some(path), _) => {
             let mut s = input::from_file(&model, path)?;
             if let Some(l) = s.labels.as_mut() {
-                l.truncate(args.limit.unwrap_or(usize::MAX));
+                l.truncate(args.samples.limit.unwrap_or(usize::MAX));
             }
-            if let Some(n) = args.limit {
+            if let Some(n) = args.samples.limit {
                 s.inputs.truncate(n);
             }
             s
         }
-        (None, Some(spec)) => {
-            let data = input::open_dataset_for(&model, spec, args.split, args.limit)?;
-            input::from_dataset(&model, &data)?
-        }
+        (None, Some(spec)) => args.samples.load(&model, spec)?,
         (None, None) => unreachable!("clap requires --input or --data"),
     };
     let (mut dev, config) = args.device.open()?;

@@ -17,6 +17,7 @@ pub mod train;
 use anyhow::{Context, Result};
 use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::device::{self, Backend, Device};
+use spikeslice::input::{self, Samples, Split};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::model::Model;
 use std::path::Path;
@@ -113,14 +114,33 @@ impl AccelArgs {
 
 const DEFAULT_BAUD: u32 = 115_200;
 
-/// `--limit`, refused at 0 (it would select no samples).
-pub fn check_limit(limit: Option<usize>) -> Result<()> {
-    if limit == Some(0) {
-        return Err(usage!(
-            "--limit 0 selects no samples: give at least 1, or leave --limit out for all"
-        ));
+/// Which samples of a `--data` dataset a command reads.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SampleArgs {
+    /// Which part of the --data dataset to use.
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: Split,
+    /// Use at most this many samples (at least 1).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+impl SampleArgs {
+    /// `--limit`, refused at 0 (it would select no samples).
+    pub fn check(&self) -> Result<()> {
+        if self.limit == Some(0) {
+            return Err(usage!(
+                "--limit 0 selects no samples: give at least 1, or leave --limit out for all"
+            ));
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// The chosen samples of dataset `spec`, checked against the model's input.
+    pub fn load(&self, model: &Model, spec: &str) -> Result<Samples> {
+        let data = input::open_dataset_for(model, spec, self.split, self.limit)?;
+        input::from_dataset(model, &data)
+    }
 }
 
 /// How to reach the board's daemon.
@@ -185,7 +205,8 @@ impl Connection {
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeviceArgs {
     /// Where to run: golden (the functional model), sim (the generated RTL in
-    /// Verilator) or board (a board's daemon over --port or --tcp).
+    /// Verilator: a few to a few dozen images a second, see
+    /// docs/performance.md) or board (a board's daemon over --port or --tcp).
     #[arg(long, value_enum, default_value = "golden")]
     pub backend: Backend,
     #[command(flatten)]

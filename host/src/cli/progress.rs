@@ -17,6 +17,8 @@ pub struct Progress {
     message: String,
     pos: u64,
     len: u64,
+    /// What the position counts, for the log lines.
+    unit: &'static str,
 }
 
 impl Progress {
@@ -38,7 +40,14 @@ impl Progress {
             message: String::new(),
             pos: 0,
             len: 0,
+            unit: "steps",
         }
+    }
+
+    /// The same, counting `unit` (e.g. "bytes") instead of steps.
+    pub fn counting(mut self, unit: &'static str) -> Self {
+        self.unit = unit;
+        self
     }
 
     pub fn set_prefix(&mut self, p: impl Into<String>) {
@@ -80,7 +89,10 @@ impl Progress {
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ");
-            super::say::status_line(format_args!("{what}: {}/{} steps", self.pos, self.len));
+            super::say::status_line(format_args!(
+                "{what}: {}/{} {}",
+                self.pos, self.len, self.unit
+            ));
         }
     }
 

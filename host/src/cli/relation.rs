@@ -22,9 +22,8 @@ pub struct Args {
         default_value = "relation-out"
     )]
     out: PathBuf,
-    /// Model cache (the float network is shared with `sweep`).
-    #[arg(long)]
-    cache: Option<PathBuf>,
+    #[command(flatten)]
+    cache: super::sweep::CacheArgs,
 }
 
 fn charts(r: &Relation, dir: &Path) -> Vec<String> {
@@ -125,7 +124,7 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = args.common.config("8/1/1".parse()?)?;
     super::outputs::check_dir_target("--out", &args.out)?;
     let data = spikeslice_train::data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
-    let cache = super::sweep::cache_dir(args.cache);
+    let cache = args.cache.dir();
     let mut bar = super::progress::training();
     let (float, acc, _) = sweep::float_net(&cfg, &data, &cache, &mut |e| {
         if let SweepEvent::Train { stage, done, total } = e {
@@ -153,9 +152,7 @@ pub fn run(args: Args) -> Result<()> {
         status!("warning: {w}");
     }
     out!("float {} on {}: {:.2}%", cfg.arch, cfg.data, 100.0 * acc);
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(vec![
+    let mut t = spikeslice::report::table(&[
         "bits b",
         "qANN %",
         "rel. ANN",

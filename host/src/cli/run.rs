@@ -5,7 +5,6 @@ use anyhow::{Context, Result};
 use spikeslice::compiler;
 use spikeslice::device::Backend;
 use spikeslice::energy::EnergyModel;
-use spikeslice::input::{self, Split};
 use spikeslice::performance::{self, MeasuredPower};
 use spikeslice::report;
 use std::path::{Path, PathBuf};
@@ -21,12 +20,8 @@ pub struct Args {
     /// directory, or CIFAR-10 binary batches.
     #[arg(long, default_value = "mnist-5k")]
     data: String,
-    #[arg(long, value_enum, default_value = "test")]
-    split: Split,
-    /// Use at most this many samples, at least 1 (the sim backend runs a few to a few
-    /// dozen images a second: see docs/performance.md).
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    samples: super::SampleArgs,
     #[command(flatten)]
     device: super::DeviceArgs,
     /// Accelerator clock for latency, fps and static energy, in MHz.
@@ -51,7 +46,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let clock_hz = super::clock_hz(args.clock_mhz)?;
-    super::check_limit(args.limit)?;
+    args.samples.check()?;
     args.device.check()?;
     let idle_seconds = match args.idle_seconds {
         Some(s) if args.device.backend != Backend::Board => {
@@ -76,8 +71,7 @@ pub fn run(args: Args) -> Result<()> {
         let inputs = [Some(Path::new(&args.data)), args.energy_model.as_deref()];
         super::outputs::check_report_target(out, &args.model, &model, &inputs)?;
     }
-    let data = input::open_dataset_for(&model, &args.data, args.split, args.limit)?;
-    let samples = input::from_dataset(&model, &data)?;
+    let samples = args.samples.load(&model, &args.data)?;
     let (mut dev, config) = args.device.open()?;
     if args.per_layer && !dev.measure_layers(true) {
         status!(

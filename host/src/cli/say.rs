@@ -32,30 +32,33 @@ pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
-/// A command line that cannot work: exit status [`EXIT_USAGE`].
-#[derive(Debug)]
-pub struct Usage(pub String);
+/// An error that is its message, shown as it is.
+macro_rules! message_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub String);
 
-impl fmt::Display for Usage {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
 }
 
-impl std::error::Error for Usage {}
+message_error!(
+    /// A command line that cannot work: exit status [`EXIT_USAGE`].
+    Usage
+);
 
-/// Some parts of the work failed, the rest was done and written: exit status
-/// [`EXIT_PARTIAL`].
-#[derive(Debug)]
-pub struct Partial(pub String);
-
-impl fmt::Display for Partial {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Partial {}
+message_error!(
+    /// Some parts of the work failed, the rest was done and written: exit status
+    /// [`EXIT_PARTIAL`].
+    Partial
+);
 
 /// Standard output could not be written.
 #[derive(Debug)]

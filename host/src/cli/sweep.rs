@@ -86,27 +86,37 @@ pub struct Args {
         default_value = "sweep-out"
     )]
     out: PathBuf,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// The model cache: sweep's, and relation's, which shares its float networks.
+#[derive(clap::Args)]
+pub struct CacheArgs {
     /// Cache of trained models, keyed by data, architecture, allocation, seed
-    /// and training settings (default: $SPIKESLICE_CACHE, else
-    /// $XDG_CACHE_HOME/spikeslice or ~/.cache/spikeslice).
+    /// and training settings; sweep and relation share its float networks
+    /// (default: $SPIKESLICE_CACHE, else $XDG_CACHE_HOME/spikeslice or
+    /// ~/.cache/spikeslice).
     #[arg(long)]
     cache: Option<PathBuf>,
 }
 
-/// The model cache directory.
-pub fn cache_dir(explicit: Option<PathBuf>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p;
-    }
-    if let Some(p) = std::env::var_os("SPIKESLICE_CACHE") {
-        return p.into();
-    }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(p).join("spikeslice");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".cache").join("spikeslice"),
-        None => PathBuf::from(".spikeslice-cache"),
+impl CacheArgs {
+    /// The model cache directory: --cache, else from the environment.
+    pub fn dir(&self) -> PathBuf {
+        if let Some(p) = &self.cache {
+            return p.clone();
+        }
+        if let Some(p) = std::env::var_os("SPIKESLICE_CACHE") {
+            return p.into();
+        }
+        if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
+            return PathBuf::from(p).join("spikeslice");
+        }
+        match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".cache").join("spikeslice"),
+            None => PathBuf::from(".spikeslice-cache"),
+        }
     }
 }
 
@@ -119,7 +129,7 @@ pub fn run(args: Args) -> Result<()> {
     let allocs =
         spikeslice_train::alloc::enumerate(args.budget, args.max).map_err(|e| usage!("{e:#}"))?;
     let base = args.common.config(allocs[0])?;
-    let cache = cache_dir(args.cache.clone());
+    let cache = args.cache.dir();
     let clock_hz = super::clock_hz(args.clock_mhz)?;
     sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
     if let (Some(n), BackendArg::Sim) = (args.verify_sim, args.backend) {

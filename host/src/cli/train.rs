@@ -72,17 +72,39 @@ impl Common {
     }
 }
 
+/// The allocation a model is quantized to and where it is written: train
+/// and import.
+#[derive(clap::Args)]
+pub struct ModelOut {
+    /// How to spend the bits: b_w/b_s/T (weight bits / spike bits / timesteps).
+    #[arg(long, default_value = "4/2/2")]
+    pub alloc: Allocation,
+    /// Where to write the model's JSON spec (its .safetensors goes beside it,
+    /// named after it; neither may be an input file).
+    #[arg(long, visible_alias = "output", value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+impl ModelOut {
+    /// Save a trained model as `--out`, say so, and print its evaluation.
+    pub fn finish(&self, mut r: spikeslice_train::TrainResult, note: &str) -> Result<()> {
+        // The model first: a closed or full standard output must not lose it.
+        save_model(&mut r.model, &self.out)?;
+        status!(
+            "wrote {} and {}{note}",
+            self.out.display(),
+            weights_beside(&self.out)?.display()
+        );
+        print_eval(&r.eval)
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     common: Common,
-    /// How to spend the bits: b_w/b_s/T (weight bits / spike bits / timesteps).
-    #[arg(long, default_value = "4/2/2")]
-    alloc: Allocation,
-    /// Where to write the model's JSON spec (its .safetensors goes beside it,
-    /// named after it).
-    #[arg(long, visible_alias = "output", value_name = "FILE")]
-    out: PathBuf,
+    #[command(flatten)]
+    model: ModelOut,
 }
 
 /// The weights file a model saved as `path` gets: beside it, named after it.
@@ -146,9 +168,7 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) -> Result<()> {
         "SNN and quantized ANN agree on {:.2}% of the samples",
         100.0 * e.snn_qann_agreement
     );
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(vec![
+    let mut t = spikeslice::report::table(&[
         "layer",
         "outputs compared",
         "local noise %",
@@ -178,9 +198,9 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let cfg = args.common.config(args.alloc)?;
+    let cfg = args.common.config(args.model.alloc)?;
     let data_path = Path::new(&cfg.data);
-    check_model_out(&args.out, &[data_path])?;
+    check_model_out(&args.model.out, &[data_path])?;
     status!(
         "training {} on {} at b_w/b_s/T = {} (BB = {}), seed {}",
         cfg.arch,
@@ -191,14 +211,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     let started = std::time::Instant::now();
     let mut bar = super::progress::training();
-    let mut r = spikeslice_train::train(&cfg, &mut bar)?;
-    // The model first: a closed or full standard output must not lose it.
-    save_model(&mut r.model, &args.out)?;
-    status!(
-        "wrote {} and {} ({:.1} s)",
-        args.out.display(),
-        weights_beside(&args.out)?.display(),
-        started.elapsed().as_secs_f64()
-    );
-    print_eval(&r.eval)
+    let r = spikeslice_train::train(&cfg, &mut bar)?;
+    let took = format!(" ({:.1} s)", started.elapsed().as_secs_f64());
+    args.model.finish(r, &took)
 }

@@ -60,6 +60,13 @@ pub fn repo_model(name: &str) -> String {
         .to_string()
 }
 
+/// `import --weights WEIGHTS --out OUT` and then the `more` flags.
+pub fn import_args<'a>(weights: &'a str, out: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["import", "--weights", weights, "--out", out];
+    args.extend_from_slice(more);
+    args
+}
+
 /// `train`/`sweep` flags for a run of a few seconds.
 pub const TINY_TRAINING: &[&str] = &[
     "--train-limit",
@@ -71,6 +78,11 @@ pub const TINY_TRAINING: &[&str] = &[
     "--qat-epochs",
     "1",
 ];
+
+/// `args` with [`TINY_TRAINING`] after them.
+pub fn tiny<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [args, TINY_TRAINING].concat()
+}
 
 /// A safetensors file of F32 tensors `(name, shape, values)`.
 pub fn safetensors_f32(tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
