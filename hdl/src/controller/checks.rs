@@ -15,32 +15,19 @@
 //!
 //! The block only compares; the FSM reports what it says.
 
+use super::descriptor::Layer;
+use super::sizes::SizesIn;
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
 pub struct LayerChecks {
     pub clock: Signal<In, Clock>,
+    /// The descriptor's fields and the layer's sizes.
+    pub layer: Layer,
+    pub sizes: SizesIn,
     /// BUF_SIZE, the descriptor's offset and its regions' offsets.
     pub window_size: Signal<In, Bits<32>>,
     pub descriptor_offset: Signal<In, Bits<32>>,
-    pub weights_offset: Signal<In, Bits<32>>,
-    pub params_offset: Signal<In, Bits<32>>,
-    pub input_offset: Signal<In, Bits<32>>,
-    pub output_offset: Signal<In, Bits<32>>,
-    pub gather_offset: Signal<In, Bits<32>>,
-    pub gather_layer: Signal<In, Bit>,
-    pub fan_in: Signal<In, Bits<32>>,
-    pub input_len: Signal<In, Bits<32>>,
-    /// The sizes (the math phase's results): region sizes in 64-bit words
-    /// (weights, input, output), bytes (params) and entries (gather table);
-    /// O mod G; the activation banks' words.
-    pub weight_words: Signal<In, Bits<64>>,
-    pub param_bytes: Signal<In, Bits<64>>,
-    pub input_words: Signal<In, Bits<64>>,
-    pub output_words: Signal<In, Bits<64>>,
-    pub gather_entries: Signal<In, Bits<64>>,
-    pub group_remainder: Signal<In, Bits<64>>,
-    pub act_words: Signal<In, Bits<64>>,
     /// Regions: a check fails, with its code and offset.
     pub region_fail: Signal<Out, Bit>,
     pub region_code: Signal<Out, Bits<8>>,
@@ -80,21 +67,8 @@ impl LayerChecks {
             clock: Default::default(),
             window_size: Default::default(),
             descriptor_offset: Default::default(),
-            weights_offset: Default::default(),
-            params_offset: Default::default(),
-            input_offset: Default::default(),
-            output_offset: Default::default(),
-            gather_offset: Default::default(),
-            gather_layer: Default::default(),
-            fan_in: Default::default(),
-            input_len: Default::default(),
-            weight_words: Default::default(),
-            param_bytes: Default::default(),
-            input_words: Default::default(),
-            output_words: Default::default(),
-            gather_entries: Default::default(),
-            group_remainder: Default::default(),
-            act_words: Default::default(),
+            layer: Default::default(),
+            sizes: Default::default(),
             region_fail: Default::default(),
             region_code: Default::default(),
             region_offset: Default::default(),
@@ -127,27 +101,27 @@ impl Logic for LayerChecks {
     fn update(&mut self) {
         dff_setup!(self, clock, bad, bad_index);
         // Region ends (64 bits: sizes are below 2^35 words after the saturating math).
-        self.weights_end.next =
-            bit_cast::<64, 32>(self.weights_offset.val()) + (self.weight_words.val() << 3);
+        self.weights_end.next = bit_cast::<64, 32>(self.layer.weights_offset.val())
+            + (self.sizes.weight_words.val() << 3);
         self.params_end.next =
-            bit_cast::<64, 32>(self.params_offset.val()) + self.param_bytes.val();
+            bit_cast::<64, 32>(self.layer.params_offset.val()) + self.sizes.param_bytes.val();
         self.input_end.next =
-            bit_cast::<64, 32>(self.input_offset.val()) + (self.input_words.val() << 3);
-        self.output_end.next =
-            bit_cast::<64, 32>(self.output_offset.val()) + (self.output_words.val() << 3);
-        self.gather_end.next =
-            bit_cast::<64, 32>(self.gather_offset.val()) + (self.gather_entries.val() << 2);
+            bit_cast::<64, 32>(self.layer.input_offset.val()) + (self.sizes.input_words.val() << 3);
+        self.output_end.next = bit_cast::<64, 32>(self.layer.output_offset.val())
+            + (self.sizes.output_words.val() << 3);
+        self.gather_end.next = bit_cast::<64, 32>(self.layer.gather_offset.val())
+            + (self.sizes.gather_entries.val() << 2);
         // A size of 2^32 words or more is outside every window (and would wrap below).
-        if self.gather_entries.val().get_bits::<32>(32).any() {
+        if self.sizes.gather_entries.val().get_bits::<32>(32).any() {
             self.gather_end.next = self.k_far.val();
         }
-        if self.weight_words.val().get_bits::<32>(32).any() {
+        if self.sizes.weight_words.val().get_bits::<32>(32).any() {
             self.weights_end.next = self.k_far.val();
         }
-        if self.input_words.val().get_bits::<32>(32).any() {
+        if self.sizes.input_words.val().get_bits::<32>(32).any() {
             self.input_end.next = self.k_far.val();
         }
-        if self.output_words.val().get_bits::<32>(32).any() {
+        if self.sizes.output_words.val().get_bits::<32>(32).any() {
             self.output_end.next = self.k_far.val();
         }
         self.window.next = bit_cast::<64, 32>(self.window_size.val());
@@ -156,34 +130,34 @@ impl Logic for LayerChecks {
         self.region_fail.next = false;
         self.region_code.next = 3.into();
         self.region_offset.next = 0.into();
-        if self.gather_layer.val() & (self.gather_end.val() > self.window.val()) {
+        if self.layer.gather_layer.val() & (self.gather_end.val() > self.window.val()) {
             self.region_fail.next = true;
-            self.region_offset.next = self.gather_offset.val();
+            self.region_offset.next = self.layer.gather_offset.val();
         }
         if self.output_end.val() > self.window.val() {
             self.region_fail.next = true;
-            self.region_offset.next = self.output_offset.val();
+            self.region_offset.next = self.layer.output_offset.val();
         }
         if self.input_end.val() > self.window.val() {
             self.region_fail.next = true;
-            self.region_offset.next = self.input_offset.val();
+            self.region_offset.next = self.layer.input_offset.val();
         }
         if self.params_end.val() > self.window.val() {
             self.region_fail.next = true;
-            self.region_offset.next = self.params_offset.val();
+            self.region_offset.next = self.layer.params_offset.val();
         }
         if self.weights_end.val() > self.window.val() {
             self.region_fail.next = true;
-            self.region_offset.next = self.weights_offset.val();
+            self.region_offset.next = self.layer.weights_offset.val();
         }
-        if self.group_remainder.val() != 0 {
+        if self.sizes.group_remainder.val() != 0 {
             self.region_fail.next = true;
             self.region_code.next = 2.into();
             self.region_offset.next = self.descriptor_offset.val();
         }
-        self.overflow.next = (self.fan_in.val() > self.k_max_fan_in.val())
-            | (self.act_words.val() > self.k_act_depth.val())
-            | (self.output_words.val() > self.k_out_depth.val());
+        self.overflow.next = (self.layer.fan_in.val() > self.k_max_fan_in.val())
+            | (self.sizes.act_words.val() > self.k_act_depth.val())
+            | (self.sizes.output_words.val() > self.k_out_depth.val());
         // Gather entries.
         if self.entry_restart.val() {
             self.bad.d.next = false;
@@ -191,13 +165,13 @@ impl Logic for LayerChecks {
         if self.entry_take.val()
             & !self.bad.q.val()
             & (self.entry.val() != self.k_padding.val())
-            & (self.entry.val() >= self.input_len.val())
+            & (self.entry.val() >= self.layer.input_len.val())
         {
             self.bad.d.next = true;
             self.bad_index.d.next = self.entry_index.val();
         }
         self.entry_bad.next = self.bad.q.val();
-        self.entry_bad_offset.next = self.gather_offset.val() + (self.bad_index.q.val() << 2);
+        self.entry_bad_offset.next = self.layer.gather_offset.val() + (self.bad_index.q.val() << 2);
     }
 }
 
@@ -269,18 +243,18 @@ mod tests {
             x.descriptor_offset.next = 0x40.into();
             for l in cases {
                 let (offsets, sizes, gather, rem) = l;
-                x.weights_offset.next = u64::from(offsets[0]).into();
-                x.params_offset.next = u64::from(offsets[1]).into();
-                x.input_offset.next = u64::from(offsets[2]).into();
-                x.output_offset.next = u64::from(offsets[3]).into();
-                x.gather_offset.next = u64::from(offsets[4]).into();
-                x.weight_words.next = sizes[0].into();
-                x.param_bytes.next = sizes[1].into();
-                x.input_words.next = sizes[2].into();
-                x.output_words.next = sizes[3].into();
-                x.gather_entries.next = sizes[4].into();
-                x.gather_layer.next = gather;
-                x.group_remainder.next = rem.into();
+                x.layer.weights_offset.next = u64::from(offsets[0]).into();
+                x.layer.params_offset.next = u64::from(offsets[1]).into();
+                x.layer.input_offset.next = u64::from(offsets[2]).into();
+                x.layer.output_offset.next = u64::from(offsets[3]).into();
+                x.layer.gather_offset.next = u64::from(offsets[4]).into();
+                x.sizes.weight_words.next = sizes[0].into();
+                x.sizes.param_bytes.next = sizes[1].into();
+                x.sizes.input_words.next = sizes[2].into();
+                x.sizes.output_words.next = sizes[3].into();
+                x.sizes.gather_entries.next = sizes[4].into();
+                x.layer.gather_layer.next = gather;
+                x.sizes.group_remainder.next = rem.into();
                 wait_clock_cycle!(sim, clock, x);
                 let got = x
                     .region_fail
@@ -289,22 +263,22 @@ mod tests {
                 sim_assert_eq!(sim, got, regions_model(window, 0x40, l), x);
             }
             // Fit: fan-in 256, activation words 128, output words 64.
-            x.group_remainder.next = 0.into();
+            x.sizes.group_remainder.next = 0.into();
             for (fan_in, act, out, over) in [
                 (256u64, 128u64, 64u64, false),
                 (257, 128, 64, true),
                 (256, 129, 64, true),
                 (256, 128, 65, true),
             ] {
-                x.fan_in.next = fan_in.into();
-                x.act_words.next = act.into();
-                x.output_words.next = out.into();
+                x.layer.fan_in.next = fan_in.into();
+                x.sizes.act_words.next = act.into();
+                x.sizes.output_words.next = out.into();
                 wait_clock_cycle!(sim, clock, x);
                 sim_assert_eq!(sim, x.overflow.val(), over, x);
             }
             // Gather entries of an input of 10: entries 3 and 5 are bad.
-            x.input_len.next = 10.into();
-            x.gather_offset.next = 0x800.into();
+            x.layer.input_len.next = 10.into();
+            x.layer.gather_offset.next = 0x800.into();
             for table in [
                 [0u32, 9, 0xFFFF_FFFF, 10, 2, 0xFFFF_FFFE],
                 [1, 2, 3, 4, 5, 6],

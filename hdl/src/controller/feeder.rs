@@ -28,6 +28,9 @@
 //! write them); the feeder drives their read addresses and the output buffer's
 //! writes, which the controller gives way to.
 
+use super::descriptor::Layer;
+use super::n;
+use super::sizes::SizesIn;
 use crate::buffer::BRAM_ADDR_BITS;
 use rust_hdl::prelude::*;
 
@@ -80,22 +83,11 @@ pub struct ParamLoad {
 pub struct Feeder<const MEM: usize> {
     pub clock: Signal<In, Clock>,
     pub rst: Signal<In, Bit>,
+    /// The descriptor's fields and the layer's sizes.
+    pub layer: Layer,
+    pub sizes: SizesIn,
     pub run: TileRun,
     pub params: ParamLoad,
-    // The layer (descriptor fields and the math phase's sizes).
-    pub fan_in: Signal<In, Bits<32>>,
-    pub outputs: Signal<In, Bits<32>>,
-    pub positions: Signal<In, Bits<32>>,
-    pub spike_bits: Signal<In, Bits<4>>,
-    pub readout: Signal<In, Bit>,
-    pub gather_layer: Signal<In, Bit>,
-    /// S = T b_in slices, words per input plane, words per output plane.
-    pub slices: Signal<In, Bits<64>>,
-    pub plane_words: Signal<In, Bits<32>>,
-    pub out_plane_words: Signal<In, Bits<32>>,
-    /// Output buffer words per timestep (b_s planes), outputs per group.
-    pub timestep_words: Signal<In, Bits<64>>,
-    pub group_outputs: Signal<In, Bits<64>>,
     // Banks: read addresses (registered RAMs: the data follows a cycle later).
     pub weight_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
     pub act_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
@@ -216,10 +208,6 @@ pub struct Feeder<const MEM: usize> {
     _cols: usize,
 }
 
-fn n<T: Default>(k: usize) -> Vec<T> {
-    (0..k).map(|_| Default::default()).collect()
-}
-
 impl<const MEM: usize> Feeder<MEM> {
     /// For a core of `rows` x `cols`, with bank halves of `half_depth` entries.
     pub fn new(rows: usize, cols: usize, half_depth: usize) -> Self {
@@ -233,17 +221,8 @@ impl<const MEM: usize> Feeder<MEM> {
             rst: Default::default(),
             run: Default::default(),
             params: Default::default(),
-            fan_in: Default::default(),
-            outputs: Default::default(),
-            positions: Default::default(),
-            spike_bits: Default::default(),
-            readout: Default::default(),
-            gather_layer: Default::default(),
-            slices: Default::default(),
-            plane_words: Default::default(),
-            out_plane_words: Default::default(),
-            timestep_words: Default::default(),
-            group_outputs: Default::default(),
+            layer: Default::default(),
+            sizes: Default::default(),
             weight_addr: Default::default(),
             act_addr: Default::default(),
             act_words: n(rows),
@@ -405,22 +384,22 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         // Output columns: in range and in the group being run (dense: one group).
         self.spike_output.next =
             self.first_column.q.val() + bit_cast::<32, 8>(self.spike_column.q.val());
-        self.spike_written.next = (self.spike_output.val() < self.outputs.val())
+        self.spike_written.next = (self.spike_output.val() < self.layer.outputs.val())
             & (self.spike_output.val() >= self.group_start.q.val())
             & (bit_cast::<64, 32>(self.spike_output.val())
-                < bit_cast::<64, 32>(self.group_start.q.val()) + self.group_outputs.val());
+                < bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val());
         self.membrane_output.next =
             self.first_column.q.val() + bit_cast::<32, 8>(self.membrane_column.q.val());
-        self.membrane_written.next = (self.membrane_output.val() < self.outputs.val())
+        self.membrane_written.next = (self.membrane_output.val() < self.layer.outputs.val())
             & (self.membrane_output.val() >= self.group_start.q.val())
             & (bit_cast::<64, 32>(self.membrane_output.val())
-                < bit_cast::<64, 32>(self.group_start.q.val()) + self.group_outputs.val());
+                < bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val());
         self.group_end.next = self.first_column.q.val() + self.columns.q.val();
-        if bit_cast::<64, 32>(self.group_start.q.val()) + self.group_outputs.val()
+        if bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val()
             < bit_cast::<64, 32>(self.group_end.val())
         {
             self.group_end.next =
-                self.group_start.q.val() + bit_cast::<32, 64>(self.group_outputs.val());
+                self.group_start.q.val() + bit_cast::<32, 64>(self.sizes.group_outputs.val());
         }
         self.group_columns.next = self.group_end.val() - self.first_column.q.val();
         if self.group_start.q.val() > self.first_column.q.val() {
@@ -434,12 +413,13 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             & self.streaming.q.val()
             & self.wgt_ready.val()
             & self.act_ready.val();
-        self.slices_left.next = bit_cast::<10, 64>(self.slices.val()) - self.slice_base.q.val();
+        self.slices_left.next =
+            bit_cast::<10, 64>(self.sizes.slices.val()) - self.slice_base.q.val();
         self.wgt_valid.next = self.armed.q.val() & self.streaming.q.val();
         self.act_valid.next = self.armed.q.val() & self.streaming.q.val();
         // The input index of the beat: k (dense) or the gather entry (padding reads 0).
         self.input_index.next = bit_cast::<32, 16>(self.k.q.val());
-        if self.gather_layer.val() {
+        if self.layer.gather_layer.val() {
             self.input_index.next = self.entry.q.val();
         }
         self.lanes_set.next = 0.into();
@@ -447,10 +427,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.lane.next = self.act_words[r].val() >> self.input_index.val().get_bits::<6>(0);
             self.act_data[r].next = self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.slices_left.val())
-                & !(self.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
+                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
             if self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.slices_left.val())
-                & !(self.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()))
+                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()))
             {
                 self.lanes_set.next = self.lanes_set.val() + 1;
             }
@@ -521,13 +501,13 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 self.pe_adds_count.d.next =
                     self.pe_adds_count.q.val() + bit_cast::<64, 32>(self.adds.val());
                 self.k_next.next = self.k.q.val() + 1;
-                if bit_cast::<32, 16>(self.k.q.val() + 1) == self.fan_in.val() {
+                if bit_cast::<32, 16>(self.k.q.val() + 1) == self.layer.fan_in.val() {
                     self.k_next.next = 0.into();
-                    self.act_base_next.next = self.act_base.q.val() + self.plane_words.val();
+                    self.act_base_next.next = self.act_base.q.val() + self.sizes.plane_words.val();
                     self.slice_base.d.next =
                         self.slice_base.q.val() + bit_cast::<10, 64>(self.k_rows.val());
                     if bit_cast::<64, 10>(self.slice_base.q.val()) + self.k_rows.val()
-                        >= self.slices.val()
+                        >= self.sizes.slices.val()
                     {
                         self.streaming.d.next = false;
                     }
@@ -545,19 +525,21 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                         self.spikes_count.q.val() + bit_cast::<64, 8>(self.spike_byte.val());
                 }
                 self.spike_bit.d.next = self.spike_bit.q.val() + 1;
-                self.plane_offset.d.next = self.plane_offset.q.val() + self.out_plane_words.val();
-                if self.spike_bit.q.val() + 1 == self.spike_bits.val() {
+                self.plane_offset.d.next =
+                    self.plane_offset.q.val() + self.sizes.out_plane_words.val();
+                if self.spike_bit.q.val() + 1 == self.layer.spike_bits.val() {
                     self.spike_bit.d.next = 0.into();
                     self.plane_offset.d.next = 0.into();
                     self.spike_column.d.next = self.spike_column.q.val() + 1;
-                    self.spike_neuron.d.next = self.spike_neuron.q.val() + self.positions.val();
+                    self.spike_neuron.d.next =
+                        self.spike_neuron.q.val() + self.layer.positions.val();
                     if self.spike_column.q.val() == self.k_last_column.val() {
                         self.spike_column.d.next = 0.into();
                         self.spike_neuron.d.next =
                             self.first_neuron.q.val() + self.position.q.val();
                         self.spk_ready.next = true;
                         self.timestep_base.d.next = self.timestep_base.q.val()
-                            + bit_cast::<32, 64>(self.timestep_words.val());
+                            + bit_cast::<32, 64>(self.sizes.timestep_words.val());
                     }
                 }
             }
@@ -566,9 +548,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             if self.mem_valid.val() {
                 self.out_claim.next = true;
                 self.membrane_column.d.next = self.membrane_column.q.val() + 1;
-                self.membrane_neuron.d.next = self.membrane_neuron.q.val() + self.positions.val();
+                self.membrane_neuron.d.next =
+                    self.membrane_neuron.q.val() + self.layer.positions.val();
                 self.out_addr.next = self.membrane_neuron.q.val();
-                self.out_write_word.next = self.readout.val() & self.membrane_written.val();
+                self.out_write_word.next = self.layer.readout.val() & self.membrane_written.val();
             }
             if self.core_done.val() {
                 self.running.d.next = false;
@@ -618,7 +601,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.entry_next.next = self.gather_entry.val();
         }
         self.k_ahead.next = self.k_next.val() + 1;
-        if bit_cast::<32, 16>(self.k_next.val() + 1) == self.fan_in.val() {
+        if bit_cast::<32, 16>(self.k_next.val() + 1) == self.layer.fan_in.val() {
             self.k_ahead.next = 0.into();
         }
         self.gather_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
@@ -631,7 +614,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.act_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
             self.act_base_next.val() + bit_cast::<32, 16>(self.k_next.val() >> 6),
         );
-        if self.gather_layer.val() {
+        if self.layer.gather_layer.val() {
             self.act_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
                 self.act_base_next.val() + (self.entry_next.val() >> 6),
             );
@@ -651,7 +634,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
 mod tests {
     use super::*;
 
-    type Uut = Feeder<24>;
+    type Uut = Feeder<40>;
     const ROWS: usize = 2;
     const COLS: usize = 3;
     const FAN_IN: usize = 3;
@@ -663,9 +646,10 @@ mod tests {
         [10 + c as i32, -(c as i32) - 1, 100 + c as i32][field]
     }
 
-    /// One dense run on a 2x3 core of a layer with K = 3, S = 3 (two slice
-    /// groups, the second one lane wide), O = 2 (column 2 is no output), b_s =
-    /// 2, from the upper weight half: the 3C parameter beats, the (wgt, act)
+    /// One dense run on a 2x3 core with 40-bit membranes of a layer with K =
+    /// 3, S = 3 (two slice groups, the second one lane wide), O = 2 (column 2
+    /// is no output), b_s = 2, from the upper weight half: the 3C parameter
+    /// beats (sign-extended to 40 bits), the (wgt, act)
     /// beats with their bank addresses and lanes under backpressure, the PE
     /// additions, one Emit beat as single-bit writes, the spike count. Then a
     /// run that ends with the core's error: no run starts until `clear`.
@@ -684,15 +668,15 @@ mod tests {
             x.rst.next = true;
             wait_clock_cycle!(sim, clock, x);
             x.rst.next = false;
-            x.fan_in.next = (FAN_IN as u64).into();
-            x.outputs.next = 2.into();
-            x.positions.next = 1.into();
-            x.spike_bits.next = 2.into();
-            x.slices.next = (SLICES as u64).into();
-            x.plane_words.next = 1.into();
-            x.out_plane_words.next = 1.into();
-            x.timestep_words.next = 2.into();
-            x.group_outputs.next = 2.into();
+            x.layer.fan_in.next = (FAN_IN as u64).into();
+            x.layer.outputs.next = 2.into();
+            x.layer.positions.next = 1.into();
+            x.layer.spike_bits.next = 2.into();
+            x.sizes.slices.next = (SLICES as u64).into();
+            x.sizes.plane_words.next = 1.into();
+            x.sizes.out_plane_words.next = 1.into();
+            x.sizes.timestep_words.next = 2.into();
+            x.sizes.group_outputs.next = 2.into();
             x.params.clear.next = true;
             wait_clock_cycle!(sim, clock, x);
             x.params.clear.next = false;
@@ -741,7 +725,7 @@ mod tests {
             }
             let want_pars: Vec<u64> = [2, 0, 1]
                 .iter()
-                .flat_map(|&f| (0..COLS).map(move |c| param(c, f) as u64 & 0xFF_FFFF))
+                .flat_map(|&f| (0..COLS).map(move |c| param(c, f) as u64 & 0xFF_FFFF_FFFF))
                 .collect();
             sim_assert_eq!(sim, pars, want_pars, x);
             let want_beats: Vec<(usize, Vec<bool>)> = (0..SLICES.div_ceil(ROWS))

@@ -18,6 +18,9 @@
 //! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
 //! ```
 
+use super::descriptor::Layer;
+use super::n;
+use super::sizes::SizesIn;
 use super::CtlState;
 use crate::buffer::BRAM_ADDR_BITS;
 use rust_hdl::prelude::*;
@@ -25,7 +28,12 @@ use rust_hdl::prelude::*;
 #[derive(LogicBlock)]
 pub struct Loads {
     pub clock: Signal<In, Clock>,
+    /// The descriptor's fields and the layer's sizes.
+    pub layer: Layer,
+    pub sizes: SizesIn,
     pub state: Signal<In, CtlState>,
+    /// The state is a read phase.
+    pub active: Signal<Out, Bit>,
     // The read phase: the command is issued, a field is taken, the phase ended.
     pub in_cmd: Signal<In, Bit>,
     pub take: Signal<In, Bit>,
@@ -41,21 +49,10 @@ pub struct Loads {
     // row, the tile's parameters and weights, and the tile's valid columns.
     pub descriptor_offset: Signal<In, Bits<32>>,
     pub descriptor_last: Signal<In, Bit>,
-    pub row_offset: Signal<In, Bits<32>>,
-    pub params_offset: Signal<In, Bits<32>>,
-    pub weights_offset: Signal<In, Bits<32>>,
+    pub row_at: Signal<In, Bits<32>>,
+    pub params_at: Signal<In, Bits<32>>,
+    pub weights_at: Signal<In, Bits<32>>,
     pub columns: Signal<In, Bits<32>>,
-    // The layer.
-    pub input_offset: Signal<In, Bits<32>>,
-    pub gather_offset: Signal<In, Bits<32>>,
-    pub fan_in: Signal<In, Bits<32>>,
-    pub weight_bits: Signal<In, Bits<4>>,
-    pub readout: Signal<In, Bit>,
-    pub input_words: Signal<In, Bits<64>>,
-    pub gather_entries: Signal<In, Bits<64>>,
-    pub tile_words: Signal<In, Bits<64>>,
-    pub output_words: Signal<In, Bits<64>>,
-    pub plane_words: Signal<In, Bits<32>>,
     /// The weight-bank and row-buffer halves being loaded.
     pub weight_half: Signal<In, Bit>,
     pub gather_half: Signal<In, Bit>,
@@ -103,10 +100,6 @@ pub struct Loads {
     _cols: usize,
 }
 
-fn n<T: Default>(k: usize) -> Vec<T> {
-    (0..k).map(|_| Default::default()).collect()
-}
-
 impl Loads {
     /// For a core of `rows` x `cols` with bank halves of `half_depth`
     /// entries; `weight_rows`: weights load a row of C codes per field
@@ -115,6 +108,7 @@ impl Loads {
         Self {
             clock: Default::default(),
             state: Default::default(),
+            active: Default::default(),
             in_cmd: Default::default(),
             take: Default::default(),
             data: Default::default(),
@@ -125,20 +119,12 @@ impl Loads {
             last: Default::default(),
             descriptor_offset: Default::default(),
             descriptor_last: Default::default(),
-            row_offset: Default::default(),
-            params_offset: Default::default(),
-            weights_offset: Default::default(),
+            row_at: Default::default(),
+            params_at: Default::default(),
+            weights_at: Default::default(),
             columns: Default::default(),
-            input_offset: Default::default(),
-            gather_offset: Default::default(),
-            fan_in: Default::default(),
-            weight_bits: Default::default(),
-            readout: Default::default(),
-            input_words: Default::default(),
-            gather_entries: Default::default(),
-            tile_words: Default::default(),
-            output_words: Default::default(),
-            plane_words: Default::default(),
+            layer: Default::default(),
+            sizes: Default::default(),
             weight_half: Default::default(),
             gather_half: Default::default(),
             count: Default::default(),
@@ -192,8 +178,8 @@ impl Logic for Loads {
         self.cleared.next = false;
         self.params_bad.next = self.bad_threshold.q.val();
         // A weight tile's row of C codes, in bits, and the mask of one code.
-        self.row_bits.next = bit_cast::<16, 4>(self.weight_bits.val()) * self.k_columns.val();
-        self.code_mask.next = (bits::<64>(1) << self.weight_bits.val()) - 1;
+        self.row_bits.next = bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.k_columns.val();
+        self.code_mask.next = (bits::<64>(1) << self.layer.weight_bits.val()) - 1;
         // The halves being loaded (double buffering).
         self.weight_offset.next = 0.into();
         if self.weight_half.val() {
@@ -205,6 +191,7 @@ impl Logic for Loads {
         }
 
         // The read: the descriptor unless the phase says otherwise.
+        self.active.next = true;
         self.last.next = false;
         self.offset.next = self.descriptor_offset.val();
         self.len.next = 64.into();
@@ -214,44 +201,46 @@ impl Logic for Loads {
                 self.last.next = self.descriptor_last.val();
             }
             CtlState::Act => {
-                self.offset.next = self.input_offset.val();
-                self.len.next = bit_cast::<32, 64>(self.input_words.val() << 3);
+                self.offset.next = self.layer.input_offset.val();
+                self.len.next = bit_cast::<32, 64>(self.sizes.input_words.val() << 3);
                 self.field_bits.next = 64.into();
                 self.last.next =
-                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.input_words.val();
+                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.input_words.val();
             }
             CtlState::Gchk => {
-                self.offset.next = self.gather_offset.val();
-                self.len.next = bit_cast::<32, 64>(self.gather_entries.val() << 2);
+                self.offset.next = self.layer.gather_offset.val();
+                self.len.next = bit_cast::<32, 64>(self.sizes.gather_entries.val() << 2);
                 self.last.next =
-                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.gather_entries.val();
+                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.gather_entries.val();
             }
             CtlState::Grow => {
-                self.offset.next = self.row_offset.val();
-                self.len.next = self.fan_in.val() << 2;
-                self.last.next = self.word.q.val() + 1 == self.fan_in.val();
+                self.offset.next = self.row_at.val();
+                self.len.next = self.layer.fan_in.val() << 2;
+                self.last.next = self.word.q.val() + 1 == self.layer.fan_in.val();
             }
             CtlState::Par => {
-                self.offset.next = self.params_offset.val();
+                self.offset.next = self.params_at.val();
                 self.len.next = (self.columns.val() << 3) + (self.columns.val() << 2);
                 self.last.next =
                     self.taken.q.val() + 1 == (self.columns.val() << 1) + self.columns.val();
             }
             CtlState::Wgt => {
-                self.offset.next = self.weights_offset.val();
-                self.len.next = bit_cast::<32, 64>(self.tile_words.val() << 3);
-                self.field_bits.next = bit_cast::<7, 4>(self.weight_bits.val());
+                self.offset.next = self.weights_at.val();
+                self.len.next = bit_cast::<32, 64>(self.sizes.tile_words.val() << 3);
+                self.field_bits.next = bit_cast::<7, 4>(self.layer.weight_bits.val());
                 // A whole row (input `word`'s code for every column) per field, or
                 // one code (column `bank` of input `word`).
-                self.last.next = self.word.q.val() + 1 == self.fan_in.val();
+                self.last.next = self.word.q.val() + 1 == self.layer.fan_in.val();
                 if self.k_rows.val() {
                     self.field_bits.next = bit_cast::<7, 32>(self.row_bits.val());
                 } else {
-                    self.last.next = (self.word.q.val() + 1 == self.fan_in.val())
+                    self.last.next = (self.word.q.val() + 1 == self.layer.fan_in.val())
                         & (self.bank.q.val() == self.k_last_column.val());
                 }
             }
-            _ => {}
+            _ => {
+                self.active.next = false;
+            }
         }
 
         // Weight codes out of the field: code c of a row at bits [c b_w, (c + 1) b_w),
@@ -260,7 +249,7 @@ impl Logic for Loads {
             self.code_shift[c].next = 0.into();
             if self.k_rows.val() {
                 self.code_shift[c].next =
-                    bit_cast::<16, 4>(self.weight_bits.val()) * self.column_id[c].val();
+                    bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.column_id[c].val();
             }
             self.code[c].next =
                 (self.data.val() >> self.code_shift[c].val()) & self.code_mask.val();
@@ -306,13 +295,13 @@ impl Logic for Loads {
                 if self.take.val() {
                     self.taken.d.next = self.taken.q.val() + 1;
                     self.word.d.next = self.word.q.val() + 1;
-                    if self.word.q.val() + 1 == self.plane_words.val() {
+                    if self.word.q.val() + 1 == self.sizes.plane_words.val() {
                         self.word.d.next = 0.into();
                         self.bank.d.next = self.bank.q.val() + 1;
                         if self.bank.q.val() == self.k_last_row.val() {
                             self.bank.d.next = 0.into();
                             self.plane_base.d.next =
-                                self.plane_base.q.val() + self.plane_words.val();
+                                self.plane_base.q.val() + self.sizes.plane_words.val();
                         }
                     }
                 }
@@ -323,7 +312,7 @@ impl Logic for Loads {
             CtlState::Clr => {
                 self.taken.d.next = self.taken.q.val() + 1;
                 self.cleared.next =
-                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.output_words.val();
+                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.output_words.val();
             }
             CtlState::Par => {
                 if self.in_cmd.val() {
@@ -335,7 +324,7 @@ impl Logic for Loads {
                 if self.take.val() {
                     // A spiking layer's thresholds must be positive.
                     if (self.field.q.val() == 1)
-                        & !self.readout.val()
+                        & !self.layer.readout.val()
                         & (self.entry.val().get_bit(31) | (self.entry.val() == 0))
                     {
                         self.bad_threshold.d.next = true;
@@ -374,5 +363,132 @@ impl Logic for Loads {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROWS: usize = 2;
+    const COLS: usize = 3;
+    const HALF: u64 = 16;
+
+    /// Offers `fields` to the block in `state`, one a cycle after one cycle of
+    /// command set-up, and returns per field what it wrote (per phase: act
+    /// (bank, address); weights (address, codes); params (column, field)) and
+    /// whether the block called it the last.
+    fn phase(
+        sim: &mut Sim<Loads>,
+        mut x: Box<Loads>,
+        state: CtlState,
+        fields: &[u64],
+    ) -> Result<(Box<Loads>, Vec<(u64, Vec<u64>, bool)>), SimError> {
+        x.state.next = state;
+        x.in_cmd.next = true;
+        wait_clock_cycle!(sim, clock, x);
+        x.in_cmd.next = false;
+        let mut out = vec![];
+        for &f in fields {
+            x.take.next = true;
+            x.data.next = f.into();
+            x = sim.wait(1, x)?;
+            let wrote = match state {
+                CtlState::Act => {
+                    let banks: Vec<u64> = (0..ROWS as u64)
+                        .filter(|&r| x.act_we[r as usize].val())
+                        .collect();
+                    (x.act_addr.val().to_u64(), banks)
+                }
+                CtlState::Wgt => {
+                    let all = x.weight_we.iter().all(|w| w.val());
+                    let codes = x.weight_code.iter().map(|c| c.val().to_u64()).collect();
+                    (
+                        x.weight_addr.val().to_u64() + if all { 0 } else { 1000 },
+                        codes,
+                    )
+                }
+                _ => (
+                    x.param_column.val().to_u64(),
+                    vec![x.param_field.val().to_u64(), u64::from(x.param_write.val())],
+                ),
+            };
+            out.push((wrote.0, wrote.1, x.last.val()));
+            wait_clock_cycle!(sim, clock, x);
+        }
+        x.take.next = false;
+        Ok((x, out))
+    }
+
+    /// On a 2x3 core with weight rows: the input planes (4 planes of 2 words)
+    /// into the banks by plane mod R; a weight tile (K = 2 rows of 3 4-bit
+    /// codes) into the upper half of every weight bank; two columns'
+    /// parameters, one threshold zero (flagged); the read set-ups; the clear
+    /// after the input.
+    #[test]
+    fn loads_route_every_phase() {
+        let (mut sim, uut) =
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, true), Loads);
+        sim.add_testbench(move |mut sim: Sim<Loads>| {
+            let mut x = sim.init()?;
+            x.layer.input_offset.next = 0x300.into();
+            x.sizes.input_words.next = 8.into();
+            x.sizes.plane_words.next = 2.into();
+            x.layer.fan_in.next = 2.into();
+            x.layer.weight_bits.next = 4.into();
+            x.sizes.tile_words.next = 1.into();
+            x.weights_at.next = 0x500.into();
+            x.params_at.next = 0x600.into();
+            x.columns.next = 2.into();
+            x.weight_half.next = true;
+            x.sizes.output_words.next = 3.into();
+            // Act: word w of plane s to bank s mod 2 at (s / 2) * 2 + w mod 2.
+            x.state.next = CtlState::Act;
+            x = sim.wait(1, x)?;
+            sim_assert!(sim, x.active.val(), x);
+            sim_assert_eq!(sim, x.offset.val().to_u64(), 0x300, x);
+            sim_assert_eq!(sim, x.len.val().to_u64(), 64, x);
+            sim_assert_eq!(sim, x.field_bits.val().to_u64(), 64, x);
+            let (x, got) = phase(&mut sim, x, CtlState::Act, &[0; 8])?;
+            let want: Vec<(u64, Vec<u64>, bool)> = (0..8u64)
+                .map(|i| ((i / 4) * 2 + i % 2, vec![(i / 2) % 2], i == 7))
+                .collect();
+            sim_assert_eq!(sim, got, want, x);
+            // The phase ends; Clr: words 0, 1, 2, `cleared` at the last; no read.
+            let mut x = x;
+            x.done.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.done.next = false;
+            x.state.next = CtlState::Clr;
+            for w in 0..3u64 {
+                x = sim.wait(1, x)?;
+                sim_assert!(sim, !x.active.val(), x);
+                sim_assert_eq!(sim, x.count.val().to_u64(), w, x);
+                sim_assert_eq!(sim, x.cleared.val(), w == 2, x);
+                wait_clock_cycle!(sim, clock, x);
+            }
+            // Wgt: a row of three 4-bit codes per field, every bank at k + half.
+            x.state.next = CtlState::Wgt;
+            x = sim.wait(1, x)?;
+            sim_assert_eq!(sim, x.field_bits.val().to_u64(), 12, x);
+            sim_assert_eq!(sim, x.offset.val().to_u64(), 0x500, x);
+            let (x, got) = phase(&mut sim, x, CtlState::Wgt, &[0x321, 0xABC])?;
+            let want = vec![
+                (HALF, vec![1, 2, 3], false),
+                (HALF + 1, vec![0xC, 0xB, 0xA], true),
+            ];
+            sim_assert_eq!(sim, got, want, x);
+            // Par: (bias, threshold, v_init) of two columns; column 1's threshold is 0.
+            let (mut x, got) = phase(&mut sim, x, CtlState::Par, &[5, 1, 0, 6, 0, 0])?;
+            let want: Vec<(u64, Vec<u64>, bool)> =
+                (0..6u64).map(|i| (i / 3, vec![i % 3, 1], i == 5)).collect();
+            sim_assert_eq!(sim, got, want, x);
+            wait_clock_cycle!(sim, clock, x);
+            sim_assert!(sim, x.params_bad.val(), x);
+            sim_assert_eq!(sim, x.offset.val().to_u64(), 0x600, x);
+            sim_assert_eq!(sim, x.len.val().to_u64(), 24, x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
     }
 }

@@ -13,7 +13,9 @@
 //! (MathRun) runs it, `step_last` marks its last cycle; `store` (MathStore)
 //! keeps the result and moves on, `last_op` marks the last operation.
 
+use super::descriptor::Layer;
 use super::muldiv::MulDiv;
+use super::n;
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::cycles::MATH_OPS;
 
@@ -185,34 +187,16 @@ fn kinds(op: Op) -> Vec<Constant<Bit>> {
     SEQUENCE.iter().map(|s| Constant::new(s.2 == op)).collect()
 }
 
-#[derive(LogicBlock)]
-pub struct LayerSizes {
-    pub clock: Signal<In, Clock>,
-    pub restart: Signal<In, Bit>,
-    pub load: Signal<In, Bit>,
-    pub step: Signal<In, Bit>,
-    pub store: Signal<In, Bit>,
-    pub step_last: Signal<Out, Bit>,
-    pub last_op: Signal<Out, Bit>,
-    // The descriptor's fields.
-    pub timesteps: Signal<In, Bits<32>>,
-    pub input_bits: Signal<In, Bits<4>>,
-    pub weight_bits: Signal<In, Bits<4>>,
-    pub spike_bits: Signal<In, Bits<4>>,
-    pub fan_in: Signal<In, Bits<32>>,
-    pub outputs: Signal<In, Bits<32>>,
-    pub positions: Signal<In, Bits<32>>,
-    pub groups: Signal<In, Bits<32>>,
-    pub input_len: Signal<In, Bits<32>>,
-    pub readout: Signal<In, Bit>,
-    // The sizes the controller uses (see [`Size`]).
+/// The layer's sizes as the math phase offers them (see [`Size`]; the output
+/// region of a readout layer is its membranes, one word per neuron).
+#[derive(LogicInterface, Default)]
+#[join = "SizesIn"]
+pub struct Sizes {
     pub slices: Signal<Out, Bits<64>>,
     pub input_words: Signal<Out, Bits<64>>,
     pub tile_words: Signal<Out, Bits<64>>,
     pub weight_words: Signal<Out, Bits<64>>,
     pub param_bytes: Signal<Out, Bits<64>>,
-    /// The output region: the final membranes (one word per neuron) of a
-    /// readout layer, else the spike planes.
     pub output_words: Signal<Out, Bits<64>>,
     pub act_words: Signal<Out, Bits<64>>,
     pub timestep_words: Signal<Out, Bits<64>>,
@@ -224,6 +208,44 @@ pub struct LayerSizes {
     pub tile_neurons: Signal<Out, Bits<64>>,
     pub plane_words: Signal<Out, Bits<32>>,
     pub out_plane_words: Signal<Out, Bits<32>>,
+}
+
+/// The layer's sizes as a block that uses them sees them (`join`ed to
+/// [`Sizes`]).
+#[derive(LogicInterface, Default)]
+#[join = "Sizes"]
+pub struct SizesIn {
+    pub slices: Signal<In, Bits<64>>,
+    pub input_words: Signal<In, Bits<64>>,
+    pub tile_words: Signal<In, Bits<64>>,
+    pub weight_words: Signal<In, Bits<64>>,
+    pub param_bytes: Signal<In, Bits<64>>,
+    pub output_words: Signal<In, Bits<64>>,
+    pub act_words: Signal<In, Bits<64>>,
+    pub timestep_words: Signal<In, Bits<64>>,
+    pub group_outputs: Signal<In, Bits<64>>,
+    pub group_remainder: Signal<In, Bits<64>>,
+    pub gather_entries: Signal<In, Bits<64>>,
+    pub group_entries: Signal<In, Bits<64>>,
+    pub layer_slices: Signal<In, Bits<64>>,
+    pub tile_neurons: Signal<In, Bits<64>>,
+    pub plane_words: Signal<In, Bits<32>>,
+    pub out_plane_words: Signal<In, Bits<32>>,
+}
+
+#[derive(LogicBlock)]
+pub struct LayerSizes {
+    pub clock: Signal<In, Clock>,
+    pub restart: Signal<In, Bit>,
+    pub load: Signal<In, Bit>,
+    pub step: Signal<In, Bit>,
+    pub store: Signal<In, Bit>,
+    pub step_last: Signal<Out, Bit>,
+    pub last_op: Signal<Out, Bit>,
+    /// The descriptor's fields.
+    pub layer: Layer,
+    /// The sizes the controller's blocks use.
+    pub out: Sizes,
     muldiv: MulDiv,
     op: DFF<Bits<5>>,
     sizes: Vec<DFF<Bits<64>>>,
@@ -249,10 +271,6 @@ pub struct LayerSizes {
     _sources: usize,
 }
 
-fn n<T: Default>(k: usize) -> Vec<T> {
-    (0..k).map(|_| Default::default()).collect()
-}
-
 impl LayerSizes {
     pub fn new(rows: usize, cols: usize) -> Self {
         for (i, s) in SEQUENCE.iter().enumerate() {
@@ -268,32 +286,8 @@ impl LayerSizes {
             store: Default::default(),
             step_last: Default::default(),
             last_op: Default::default(),
-            timesteps: Default::default(),
-            input_bits: Default::default(),
-            weight_bits: Default::default(),
-            spike_bits: Default::default(),
-            fan_in: Default::default(),
-            outputs: Default::default(),
-            positions: Default::default(),
-            groups: Default::default(),
-            input_len: Default::default(),
-            readout: Default::default(),
-            slices: Default::default(),
-            input_words: Default::default(),
-            tile_words: Default::default(),
-            weight_words: Default::default(),
-            param_bytes: Default::default(),
-            output_words: Default::default(),
-            act_words: Default::default(),
-            timestep_words: Default::default(),
-            group_outputs: Default::default(),
-            group_remainder: Default::default(),
-            gather_entries: Default::default(),
-            group_entries: Default::default(),
-            layer_slices: Default::default(),
-            tile_neurons: Default::default(),
-            plane_words: Default::default(),
-            out_plane_words: Default::default(),
+            layer: Default::default(),
+            out: Default::default(),
             muldiv: Default::default(),
             op: Default::default(),
             sizes: n(OPS),
@@ -328,23 +322,24 @@ impl Logic for LayerSizes {
             self.sizes[i].clock.next = self.clock.val();
             self.sizes[i].d.next = self.sizes[i].q.val();
         }
-        self.plane_words.next = (self.input_len.val() + 63) >> 6;
-        self.out_plane_words.next = bit_cast::<32, 64>((self.sizes[7].q.val() + 63) >> 6);
+        self.out.plane_words.next = (self.layer.input_len.val() + 63) >> 6;
+        self.out.out_plane_words.next = bit_cast::<32, 64>((self.sizes[7].q.val() + 63) >> 6);
         // The operands, in the order of `Operand`.
-        self.sources[0].next = bit_cast::<64, 32>(self.timesteps.val());
-        self.sources[1].next = bit_cast::<64, 4>(self.input_bits.val());
-        self.sources[2].next = bit_cast::<64, 4>(self.weight_bits.val());
-        self.sources[3].next = bit_cast::<64, 4>(self.spike_bits.val());
-        self.sources[4].next = bit_cast::<64, 32>(self.fan_in.val());
-        self.sources[5].next = bit_cast::<64, 32>(self.outputs.val());
-        self.sources[6].next = bit_cast::<64, 32>(self.positions.val());
-        self.sources[7].next = bit_cast::<64, 32>(self.groups.val());
+        self.sources[0].next = bit_cast::<64, 32>(self.layer.timesteps.val());
+        self.sources[1].next = bit_cast::<64, 4>(self.layer.input_bits.val());
+        self.sources[2].next = bit_cast::<64, 4>(self.layer.weight_bits.val());
+        self.sources[3].next = bit_cast::<64, 4>(self.layer.spike_bits.val());
+        self.sources[4].next = bit_cast::<64, 32>(self.layer.fan_in.val());
+        self.sources[5].next = bit_cast::<64, 32>(self.layer.outputs.val());
+        self.sources[6].next = bit_cast::<64, 32>(self.layer.positions.val());
+        self.sources[7].next = bit_cast::<64, 32>(self.layer.groups.val());
         self.sources[8].next = self.k_columns.val();
         self.sources[9].next = self.k_rows.val();
         self.sources[10].next = self.k_param_bytes.val();
-        self.sources[11].next = bit_cast::<64, 32>(self.plane_words.val());
-        self.sources[12].next = bit_cast::<64, 32>(self.out_plane_words.val());
-        self.sources[13].next = bit_cast::<64, 32>(self.outputs.val()) + self.k_columns.val() - 1;
+        self.sources[11].next = bit_cast::<64, 32>(self.out.plane_words.val());
+        self.sources[12].next = bit_cast::<64, 32>(self.out.out_plane_words.val());
+        self.sources[13].next =
+            bit_cast::<64, 32>(self.layer.outputs.val()) + self.k_columns.val() - 1;
         self.sources[14].next = self.sizes[0].q.val() + self.k_rows.val() - 1;
         for i in 0..self._ops {
             self.sources[15 + i].next = self.sizes[i].q.val();
@@ -407,23 +402,23 @@ impl Logic for LayerSizes {
                 }
             }
         }
-        self.slices.next = self.sizes[0].q.val();
-        self.input_words.next = self.sizes[1].q.val();
-        self.tile_words.next = self.sizes[3].q.val();
-        self.weight_words.next = self.sizes[5].q.val();
-        self.param_bytes.next = self.sizes[6].q.val();
-        self.output_words.next = self.sizes[9].q.val();
-        if self.readout.val() {
-            self.output_words.next = self.sizes[7].q.val();
+        self.out.slices.next = self.sizes[0].q.val();
+        self.out.input_words.next = self.sizes[1].q.val();
+        self.out.tile_words.next = self.sizes[3].q.val();
+        self.out.weight_words.next = self.sizes[5].q.val();
+        self.out.param_bytes.next = self.sizes[6].q.val();
+        self.out.output_words.next = self.sizes[9].q.val();
+        if self.layer.readout.val() {
+            self.out.output_words.next = self.sizes[7].q.val();
         }
-        self.act_words.next = self.sizes[11].q.val();
-        self.timestep_words.next = self.sizes[12].q.val();
-        self.group_outputs.next = self.sizes[13].q.val();
-        self.group_remainder.next = self.remainder.q.val();
-        self.gather_entries.next = self.sizes[15].q.val();
-        self.group_entries.next = self.sizes[16].q.val();
-        self.layer_slices.next = self.sizes[17].q.val();
-        self.tile_neurons.next = self.sizes[18].q.val();
+        self.out.act_words.next = self.sizes[11].q.val();
+        self.out.timestep_words.next = self.sizes[12].q.val();
+        self.out.group_outputs.next = self.sizes[13].q.val();
+        self.out.group_remainder.next = self.remainder.q.val();
+        self.out.gather_entries.next = self.sizes[15].q.val();
+        self.out.group_entries.next = self.sizes[16].q.val();
+        self.out.layer_slices.next = self.sizes[17].q.val();
+        self.out.tile_neurons.next = self.sizes[18].q.val();
     }
 }
 
@@ -517,16 +512,16 @@ mod tests {
             }
             for f in layers {
                 let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout) = f;
-                x.timesteps.next = t.into();
-                x.input_bits.next = b_in.into();
-                x.weight_bits.next = b_w.into();
-                x.spike_bits.next = b_s.into();
-                x.fan_in.next = k.into();
-                x.outputs.next = o.into();
-                x.positions.next = p.into();
-                x.groups.next = g.into();
-                x.input_len.next = input_len.into();
-                x.readout.next = readout;
+                x.layer.timesteps.next = t.into();
+                x.layer.input_bits.next = b_in.into();
+                x.layer.weight_bits.next = b_w.into();
+                x.layer.spike_bits.next = b_s.into();
+                x.layer.fan_in.next = k.into();
+                x.layer.outputs.next = o.into();
+                x.layer.positions.next = p.into();
+                x.layer.groups.next = g.into();
+                x.layer.input_len.next = input_len.into();
+                x.layer.readout.next = readout;
                 x.restart.next = true;
                 wait_clock_cycle!(sim, clock, x);
                 x.restart.next = false;
@@ -546,25 +541,25 @@ mod tests {
                     x.store.next = false;
                 }
                 let got: Vec<u64> = [
-                    &x.slices,
-                    &x.input_words,
-                    &x.tile_words,
-                    &x.weight_words,
-                    &x.param_bytes,
-                    &x.output_words,
-                    &x.act_words,
-                    &x.timestep_words,
-                    &x.group_outputs,
-                    &x.group_remainder,
-                    &x.gather_entries,
-                    &x.group_entries,
-                    &x.layer_slices,
-                    &x.tile_neurons,
+                    &x.out.slices,
+                    &x.out.input_words,
+                    &x.out.tile_words,
+                    &x.out.weight_words,
+                    &x.out.param_bytes,
+                    &x.out.output_words,
+                    &x.out.act_words,
+                    &x.out.timestep_words,
+                    &x.out.group_outputs,
+                    &x.out.group_remainder,
+                    &x.out.gather_entries,
+                    &x.out.group_entries,
+                    &x.out.layer_slices,
+                    &x.out.tile_neurons,
                 ]
                 .iter()
                 .map(|s| s.val().to_u64())
                 .chain(
-                    [&x.plane_words, &x.out_plane_words]
+                    [&x.out.plane_words, &x.out.out_plane_words]
                         .iter()
                         .map(|s| s.val().to_u64()),
                 )
