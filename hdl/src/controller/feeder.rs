@@ -703,8 +703,8 @@ mod tests {
             let (mut pars, mut beats) = (vec![], vec![]);
             let (mut act_addr, mut weight_addr, mut want_adds) = (0usize, 0usize, 0u64);
             for cycle in 0..40 {
-                for r in 0..ROWS {
-                    x.act_words[r].next = banks[r].get(act_addr).copied().unwrap_or(0).into();
+                for (word, bank) in x.act_words.iter_mut().zip(&banks) {
+                    word.next = bank.get(act_addr).copied().unwrap_or(0).into();
                 }
                 // Like the sequencer, the core takes slices once it has its parameters.
                 let ready = pars.len() == 3 * COLS && cycle % 3 != 2;
@@ -742,8 +742,8 @@ mod tests {
             // One Emit beat: column c's 2-bit spike value, bit by bit.
             let spikes = [1u64, 2, 3];
             x.spk_valid.next = true;
-            for c in 0..COLS {
-                x.spk_data[c].next = spikes[c].into();
+            for (data, &s) in x.spk_data.iter_mut().zip(&spikes) {
+                data.next = s.into();
             }
             let mut writes = vec![];
             for _ in 0..10 {

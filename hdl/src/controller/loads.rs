@@ -374,16 +374,19 @@ mod tests {
     const COLS: usize = 3;
     const HALF: u64 = 16;
 
+    /// A field's write (per phase: act (address, banks written); weights
+    /// (address, codes); params (column, [field, write])) and whether the block
+    /// called the field the last.
+    type Wrote = (u64, Vec<u64>, bool);
+
     /// Offers `fields` to the block in `state`, one a cycle after one cycle of
-    /// command set-up, and returns per field what it wrote (per phase: act
-    /// (bank, address); weights (address, codes); params (column, field)) and
-    /// whether the block called it the last.
+    /// command set-up, and returns what the block did with each.
     fn phase(
         sim: &mut Sim<Loads>,
         mut x: Box<Loads>,
         state: CtlState,
         fields: &[u64],
-    ) -> Result<(Box<Loads>, Vec<(u64, Vec<u64>, bool)>), SimError> {
+    ) -> Result<(Box<Loads>, Vec<Wrote>), SimError> {
         x.state.next = state;
         x.in_cmd.next = true;
         wait_clock_cycle!(sim, clock, x);
@@ -450,7 +453,7 @@ mod tests {
             sim_assert_eq!(sim, x.len.val().to_u64(), 64, x);
             sim_assert_eq!(sim, x.field_bits.val().to_u64(), 64, x);
             let (x, got) = phase(&mut sim, x, CtlState::Act, &[0; 8])?;
-            let want: Vec<(u64, Vec<u64>, bool)> = (0..8u64)
+            let want: Vec<Wrote> = (0..8u64)
                 .map(|i| ((i / 4) * 2 + i % 2, vec![(i / 2) % 2], i == 7))
                 .collect();
             sim_assert_eq!(sim, got, want, x);
@@ -480,8 +483,7 @@ mod tests {
             sim_assert_eq!(sim, got, want, x);
             // Par: (bias, threshold, v_init) of two columns; column 1's threshold is 0.
             let (mut x, got) = phase(&mut sim, x, CtlState::Par, &[5, 1, 0, 6, 0, 0])?;
-            let want: Vec<(u64, Vec<u64>, bool)> =
-                (0..6u64).map(|i| (i / 3, vec![i % 3, 1], i == 5)).collect();
+            let want: Vec<Wrote> = (0..6u64).map(|i| (i / 3, vec![i % 3, 1], i == 5)).collect();
             sim_assert_eq!(sim, got, want, x);
             wait_clock_cycle!(sim, clock, x);
             sim_assert!(sim, x.params_bad.val(), x);

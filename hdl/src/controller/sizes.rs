@@ -442,7 +442,7 @@ mod tests {
         let slices = mul(t, b_in);
         let pw = u64::from((input_len as u32).wrapping_add(63) >> 6);
         let tile_words = (mul(k, mul(COLS, b_w)) + 63) >> 6;
-        let tiles = (o + COLS - 1) / COLS;
+        let tiles = o.div_ceil(COLS);
         let neurons = mul(o, p);
         let opw = ((neurons + 63) >> 6) & 0xFFFF_FFFF;
         let output_words = if readout {
