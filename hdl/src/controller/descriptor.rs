@@ -7,7 +7,8 @@
 //! are the table's, computed when the Verilog is generated, so the RTL cannot
 //! disagree with core's encode/decode or docs/formats.md. The word counter
 //! hands every field register the word being taken through one [`WordTap`]
-//! bundle (`join`).
+//! bundle (`join`). The fields reach the controller's other blocks the same
+//! way: one [`LayerFields`] bundle, `join`ed to each block's [`Layer`].
 
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::descriptor::{
@@ -32,6 +33,60 @@ pub struct WordSource {
     pub take: Signal<Out, Bit>,
     pub index: Signal<Out, Bits<5>>,
     pub word: Signal<Out, Bits<32>>,
+}
+
+/// The descriptor's fields as the descriptor offers them (a gather layer, the
+/// kind, readout, hard reset, leak shift, the widths, T, K, O, P, G,
+/// input_len, the regions' offsets in the window); held until the next
+/// descriptor is read.
+#[derive(LogicInterface, Default)]
+#[join = "Layer"]
+pub struct LayerFields {
+    pub gather_layer: Signal<Out, Bit>,
+    pub kind: Signal<Out, Bits<8>>,
+    pub readout: Signal<Out, Bit>,
+    pub hard_reset: Signal<Out, Bit>,
+    pub leak_shift: Signal<Out, Bits<8>>,
+    pub weight_bits: Signal<Out, Bits<4>>,
+    pub input_bits: Signal<Out, Bits<4>>,
+    pub spike_bits: Signal<Out, Bits<4>>,
+    pub timesteps: Signal<Out, Bits<32>>,
+    pub fan_in: Signal<Out, Bits<32>>,
+    pub outputs: Signal<Out, Bits<32>>,
+    pub positions: Signal<Out, Bits<32>>,
+    pub groups: Signal<Out, Bits<32>>,
+    pub input_len: Signal<Out, Bits<32>>,
+    pub weights_offset: Signal<Out, Bits<32>>,
+    pub params_offset: Signal<Out, Bits<32>>,
+    pub gather_offset: Signal<Out, Bits<32>>,
+    pub input_offset: Signal<Out, Bits<32>>,
+    pub output_offset: Signal<Out, Bits<32>>,
+}
+
+/// The descriptor's fields as a block that uses them sees them (`join`ed to
+/// the descriptor's [`LayerFields`]).
+#[derive(LogicInterface, Default)]
+#[join = "LayerFields"]
+pub struct Layer {
+    pub gather_layer: Signal<In, Bit>,
+    pub kind: Signal<In, Bits<8>>,
+    pub readout: Signal<In, Bit>,
+    pub hard_reset: Signal<In, Bit>,
+    pub leak_shift: Signal<In, Bits<8>>,
+    pub weight_bits: Signal<In, Bits<4>>,
+    pub input_bits: Signal<In, Bits<4>>,
+    pub spike_bits: Signal<In, Bits<4>>,
+    pub timesteps: Signal<In, Bits<32>>,
+    pub fan_in: Signal<In, Bits<32>>,
+    pub outputs: Signal<In, Bits<32>>,
+    pub positions: Signal<In, Bits<32>>,
+    pub groups: Signal<In, Bits<32>>,
+    pub input_len: Signal<In, Bits<32>>,
+    pub weights_offset: Signal<In, Bits<32>>,
+    pub params_offset: Signal<In, Bits<32>>,
+    pub gather_offset: Signal<In, Bits<32>>,
+    pub input_offset: Signal<In, Bits<32>>,
+    pub output_offset: Signal<In, Bits<32>>,
 }
 
 /// One descriptor field of `N` bits: bits `[lsb, lsb + N)` of word `word` of the
@@ -140,26 +195,8 @@ pub struct Descriptor {
     /// 1..=max (`b_s` not checked for a readout), T outside 1..=64, leak shift
     /// above 16, a zero size, a dense layer with P != 1, G != 1 or K != input_len.
     pub bad_field: Signal<Out, Bit>,
-    pub gather_layer: Signal<Out, Bit>,
-    pub kind: Signal<Out, Bits<8>>,
-    pub readout: Signal<Out, Bit>,
-    pub hard_reset: Signal<Out, Bit>,
-    pub leak_shift: Signal<Out, Bits<8>>,
-    pub weight_bits: Signal<Out, Bits<4>>,
-    pub input_bits: Signal<Out, Bits<4>>,
-    pub spike_bits: Signal<Out, Bits<4>>,
-    pub timesteps: Signal<Out, Bits<32>>,
-    pub fan_in: Signal<Out, Bits<32>>,
-    pub outputs: Signal<Out, Bits<32>>,
-    pub positions: Signal<Out, Bits<32>>,
-    pub groups: Signal<Out, Bits<32>>,
-    pub input_len: Signal<Out, Bits<32>>,
-    /// Region offsets in the window.
-    pub weights_offset: Signal<Out, Bits<32>>,
-    pub params_offset: Signal<Out, Bits<32>>,
-    pub gather_offset: Signal<Out, Bits<32>>,
-    pub input_offset: Signal<Out, Bits<32>>,
-    pub output_offset: Signal<Out, Bits<32>>,
+    /// The fields, as the controller's blocks see them.
+    pub fields: LayerFields,
     counter: WordCounter,
     magic_field: DescriptorField<32>,
     version_field: DescriptorField<32>,
@@ -201,25 +238,7 @@ impl Descriptor {
             bad_header: Default::default(),
             bad_kind: Default::default(),
             bad_field: Default::default(),
-            gather_layer: Default::default(),
-            kind: Default::default(),
-            readout: Default::default(),
-            hard_reset: Default::default(),
-            leak_shift: Default::default(),
-            weight_bits: Default::default(),
-            input_bits: Default::default(),
-            spike_bits: Default::default(),
-            timesteps: Default::default(),
-            fan_in: Default::default(),
-            outputs: Default::default(),
-            positions: Default::default(),
-            groups: Default::default(),
-            input_len: Default::default(),
-            weights_offset: Default::default(),
-            params_offset: Default::default(),
-            gather_offset: Default::default(),
-            input_offset: Default::default(),
-            output_offset: Default::default(),
+            fields: Default::default(),
             counter: WordCounter::new(),
             magic_field: DescriptorField::new(&field::MAGIC),
             version_field: DescriptorField::new(&field::VERSION),
@@ -266,60 +285,60 @@ impl Logic for Descriptor {
         WordSource::join(&mut self.counter.tap, &mut self.version_field.tap);
         self.kind_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.kind_field.tap);
-        self.kind.next = self.kind_field.value.val();
+        self.fields.kind.next = self.kind_field.value.val();
         self.readout_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.readout_field.tap);
-        self.readout.next = self.readout_field.value.val().any();
+        self.fields.readout.next = self.readout_field.value.val().any();
         self.hard_reset_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.hard_reset_field.tap);
-        self.hard_reset.next = self.hard_reset_field.value.val().any();
+        self.fields.hard_reset.next = self.hard_reset_field.value.val().any();
         self.leak_shift_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.leak_shift_field.tap);
-        self.leak_shift.next = self.leak_shift_field.value.val();
+        self.fields.leak_shift.next = self.leak_shift_field.value.val();
         self.weight_bits_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.weight_bits_field.tap);
-        self.weight_bits.next = self.weight_bits_field.value.val();
+        self.fields.weight_bits.next = self.weight_bits_field.value.val();
         self.input_bits_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.input_bits_field.tap);
-        self.input_bits.next = self.input_bits_field.value.val();
+        self.fields.input_bits.next = self.input_bits_field.value.val();
         self.spike_bits_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.spike_bits_field.tap);
-        self.spike_bits.next = self.spike_bits_field.value.val();
+        self.fields.spike_bits.next = self.spike_bits_field.value.val();
         self.timesteps_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.timesteps_field.tap);
-        self.timesteps.next = self.timesteps_field.value.val();
+        self.fields.timesteps.next = self.timesteps_field.value.val();
         self.fan_in_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.fan_in_field.tap);
-        self.fan_in.next = self.fan_in_field.value.val();
+        self.fields.fan_in.next = self.fan_in_field.value.val();
         self.outputs_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.outputs_field.tap);
-        self.outputs.next = self.outputs_field.value.val();
+        self.fields.outputs.next = self.outputs_field.value.val();
         self.positions_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.positions_field.tap);
-        self.positions.next = self.positions_field.value.val();
+        self.fields.positions.next = self.positions_field.value.val();
         self.groups_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.groups_field.tap);
-        self.groups.next = self.groups_field.value.val();
+        self.fields.groups.next = self.groups_field.value.val();
         self.input_len_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.input_len_field.tap);
-        self.input_len.next = self.input_len_field.value.val();
+        self.fields.input_len.next = self.input_len_field.value.val();
         self.weights_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.weights_field.tap);
-        self.weights_offset.next = self.weights_field.value.val();
+        self.fields.weights_offset.next = self.weights_field.value.val();
         self.params_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.params_field.tap);
-        self.params_offset.next = self.params_field.value.val();
+        self.fields.params_offset.next = self.params_field.value.val();
         self.gather_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.gather_field.tap);
-        self.gather_offset.next = self.gather_field.value.val();
+        self.fields.gather_offset.next = self.gather_field.value.val();
         self.input_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.input_field.tap);
-        self.input_offset.next = self.input_field.value.val();
+        self.fields.input_offset.next = self.input_field.value.val();
         self.output_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.output_field.tap);
-        self.output_offset.next = self.output_field.value.val();
+        self.fields.output_offset.next = self.output_field.value.val();
 
-        self.gather_layer.next = self.kind_field.value.val() == self.gather_kind.val();
+        self.fields.gather_layer.next = self.kind_field.value.val() == self.gather_kind.val();
         self.bad_header.next = (self.magic_field.value.val() != self.magic.val())
             | (self.version_field.value.val() != self.version.val());
         self.bad_kind.next = self.kind_field.value.val() > self.gather_kind.val();
@@ -481,24 +500,24 @@ mod tests {
                 let arr: [u32; DESCRIPTOR_WORDS] = w.clone().try_into().unwrap();
                 let d = LayerDescriptor::from_words(&arr).unwrap();
                 let got = [
-                    x.kind.val().to_u64(),
-                    x.readout.val() as u64,
-                    x.hard_reset.val() as u64,
-                    x.leak_shift.val().to_u64(),
-                    x.weight_bits.val().to_u64(),
-                    x.input_bits.val().to_u64(),
-                    x.spike_bits.val().to_u64(),
-                    x.timesteps.val().to_u64(),
-                    x.fan_in.val().to_u64(),
-                    x.outputs.val().to_u64(),
-                    x.positions.val().to_u64(),
-                    x.groups.val().to_u64(),
-                    x.input_len.val().to_u64(),
-                    x.weights_offset.val().to_u64(),
-                    x.params_offset.val().to_u64(),
-                    x.gather_offset.val().to_u64(),
-                    x.input_offset.val().to_u64(),
-                    x.output_offset.val().to_u64(),
+                    x.fields.kind.val().to_u64(),
+                    x.fields.readout.val() as u64,
+                    x.fields.hard_reset.val() as u64,
+                    x.fields.leak_shift.val().to_u64(),
+                    x.fields.weight_bits.val().to_u64(),
+                    x.fields.input_bits.val().to_u64(),
+                    x.fields.spike_bits.val().to_u64(),
+                    x.fields.timesteps.val().to_u64(),
+                    x.fields.fan_in.val().to_u64(),
+                    x.fields.outputs.val().to_u64(),
+                    x.fields.positions.val().to_u64(),
+                    x.fields.groups.val().to_u64(),
+                    x.fields.input_len.val().to_u64(),
+                    x.fields.weights_offset.val().to_u64(),
+                    x.fields.params_offset.val().to_u64(),
+                    x.fields.gather_offset.val().to_u64(),
+                    x.fields.input_offset.val().to_u64(),
+                    x.fields.output_offset.val().to_u64(),
                 ];
                 let want = [
                     d.kind as u64,

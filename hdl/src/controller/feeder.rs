@@ -1,0 +1,798 @@
+//! The compute feeder: runs one tile (dense) or one gather run on the core,
+//! beside the controller's FSM, so that with double buffering the FSM loads the
+//! next tile or gather row while the core computes.
+//!
+//! The FSM starts a run from CoreGo ([`TileRun::go`]) and hands the run's tile
+//! and group; the feeder latches them with the bank halves the FSM has just
+//! loaded, and from then until the core's `done`, whatever state the FSM is in:
+//!
+//! - **parameters**: 3C beats from its parameter registers (C v_init, C bias,
+//!   C thresholds, column 0 first, sign-extended to the membrane width); the
+//!   FSM's Par state writes the registers through [`ParamLoad`] once the running
+//!   tile has taken them ([`TileRun::params_free`]);
+//! - **weights and slices**: one (wgt, act) beat per cycle: the weight banks at
+//!   k, act lane r bit `k` (dense) or bit `row[k]` (gather; padding reads 0) of
+//!   activation bank r at the slice group's word base, zero for rows past S. The
+//!   gather row is read one ahead from the row buffer, so that the activation
+//!   banks see the entry of the next beat; the FSM's GPre primes it at the new
+//!   row's entry 0 ([`TileRun::prime`]);
+//! - **outputs**: the Emit beats as single-bit writes into the output buffer
+//!   (spike bit j of column c to the plane of bit j at output neuron
+//!   `first neuron + c P + position`), the final membranes of a readout layer as
+//!   whole words, sign-extended to 64 bits; only the columns that are outputs of
+//!   the run's group are written;
+//! - **counts**: PE additions per beat (set slice bits streamed x the columns
+//!   written, `Activity::pe_adds`) and the spikes written.
+//!
+//! The banks and the output buffer stay with the controller (its load phases
+//! write them); the feeder drives their read addresses and the output buffer's
+//! writes, which the controller gives way to.
+
+use super::descriptor::Layer;
+use super::n;
+use super::sizes::SizesIn;
+use crate::buffer::BRAM_ADDR_BITS;
+use rust_hdl::prelude::*;
+
+/// The FSM's side of a run, as the feeder sees it.
+#[derive(LogicInterface, Default)]
+pub struct TileRun {
+    /// A new start of the controller: the failure flag and the counts clear.
+    pub clear: Signal<In, Bit>,
+    /// The FSM is in CoreGo: a run starts unless one is running or the last
+    /// one failed.
+    pub go: Signal<In, Bit>,
+    /// The FSM is in GPre: once no run is going, read the first entry of the
+    /// row just loaded.
+    pub prime: Signal<In, Bit>,
+    /// The tile and group of the run, taken at its start: first output column,
+    /// valid columns, first output neuron, first output of the group, position.
+    pub first_column: Signal<In, Bits<32>>,
+    pub columns: Signal<In, Bits<32>>,
+    pub first_neuron: Signal<In, Bits<32>>,
+    pub group_start: Signal<In, Bits<32>>,
+    pub position: Signal<In, Bits<32>>,
+    /// The weight-bank and gather-row halves the FSM loads into; a run reads
+    /// the halves loaded when it started.
+    pub weight_half: Signal<In, Bit>,
+    pub gather_half: Signal<In, Bit>,
+    /// A run is going: from its start to the core's `done`.
+    pub running: Signal<Out, Bit>,
+    /// The core reported an error at the end of the last run.
+    pub failed: Signal<Out, Bit>,
+    /// The parameter registers may be written: no run, or the running tile has
+    /// taken its parameter beats.
+    pub params_free: Signal<Out, Bit>,
+}
+
+/// A write of the parameter registers (the FSM's TileStart and Par).
+#[derive(LogicInterface, Default)]
+pub struct ParamLoad {
+    /// Zero every column's parameters.
+    pub clear: Signal<In, Bit>,
+    /// Write `word` as parameter `field` (0 bias, 1 threshold, 2 v_init) of
+    /// `column`.
+    pub write: Signal<In, Bit>,
+    pub column: Signal<In, Bits<8>>,
+    pub field: Signal<In, Bits<2>>,
+    pub word: Signal<In, Bits<32>>,
+}
+
+/// `MEM`: membrane width of the core.
+#[derive(LogicBlock)]
+pub struct Feeder<const MEM: usize> {
+    pub clock: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    /// The descriptor's fields and the layer's sizes.
+    pub layer: Layer,
+    pub sizes: SizesIn,
+    pub run: TileRun,
+    pub params: ParamLoad,
+    // Banks: read addresses (registered RAMs: the data follows a cycle later).
+    pub weight_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
+    pub act_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
+    pub act_words: Vec<Signal<In, Bits<64>>>,
+    pub gather_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
+    pub gather_entry: Signal<In, Bits<32>>,
+    // Output buffer: the feeder addresses it (`out_claim`) while it writes.
+    pub out_claim: Signal<Out, Bit>,
+    pub out_addr: Signal<Out, Bits<32>>,
+    /// Write `out_word` (a membrane; zero unless one is offered) at `out_addr`.
+    pub out_write_word: Signal<Out, Bit>,
+    pub out_word: Signal<Out, Bits<64>>,
+    /// Write `out_bit` into bit `out_bit_index` of the word at `out_addr`.
+    pub out_write_bit: Signal<Out, Bit>,
+    pub out_bit_index: Signal<Out, Bits<6>>,
+    pub out_bit: Signal<Out, Bit>,
+    // Counts (cleared by `run.clear` and `rst`).
+    pub pe_adds: Signal<Out, Bits<64>>,
+    pub spikes: Signal<Out, Bits<64>>,
+    // The core (hdl/src/sequencer.rs): start, status and streams.
+    pub core_start: Signal<Out, Bit>,
+    pub core_done: Signal<In, Bit>,
+    pub core_error: Signal<In, Bit>,
+    pub par_valid: Signal<Out, Bit>,
+    pub par_ready: Signal<In, Bit>,
+    pub par_data: Signal<Out, Bits<MEM>>,
+    pub wgt_valid: Signal<Out, Bit>,
+    pub wgt_ready: Signal<In, Bit>,
+    pub act_valid: Signal<Out, Bit>,
+    pub act_ready: Signal<In, Bit>,
+    pub act_data: Vec<Signal<Out, Bit>>,
+    pub spk_valid: Signal<In, Bit>,
+    pub spk_ready: Signal<Out, Bit>,
+    pub spk_data: Vec<Signal<In, Bits<8>>>,
+    pub mem_valid: Signal<In, Bit>,
+    pub mem_ready: Signal<Out, Bit>,
+    pub mem_data: Signal<In, Bits<MEM>>,
+    // The run.
+    running: DFF<Bit>,
+    failed: DFF<Bit>,
+    first_column: DFF<Bits<32>>,
+    columns: DFF<Bits<32>>,
+    first_neuron: DFF<Bits<32>>,
+    group_start: DFF<Bits<32>>,
+    position: DFF<Bits<32>>,
+    weight_half: DFF<Bit>,
+    gather_half: DFF<Bit>,
+    /// The run starts in this cycle.
+    start: Signal<Local, Bit>,
+    // Parameters: per column, and the beat being offered (field, column; field
+    // 3 once all are taken).
+    bias: Vec<DFF<Bits<32>>>,
+    threshold: Vec<DFF<Bits<32>>>,
+    v_init: Vec<DFF<Bits<32>>>,
+    par_field: DFF<Bits<2>>,
+    par_column: DFF<Bits<8>>,
+    par_word: Signal<Local, Bits<32>>,
+    // Weight and slice beats: input k (the bank address), the slice group's
+    // first slice and activation word base; the stream is armed from a start to
+    // the reset, and streaming until the last slice group's last beat.
+    k: DFF<Bits<16>>,
+    slice_base: DFF<Bits<10>>,
+    act_base: DFF<Bits<32>>,
+    armed: DFF<Bit>,
+    streaming: DFF<Bit>,
+    /// The gather entry of the current beat.
+    entry: DFF<Bits<32>>,
+    k_next: Signal<Local, Bits<16>>,
+    act_base_next: Signal<Local, Bits<32>>,
+    /// The k after `k_next`, whose gather entry is read one ahead.
+    k_ahead: Signal<Local, Bits<16>>,
+    entry_next: Signal<Local, Bits<32>>,
+    /// A (wgt, act) beat is taken in this cycle.
+    beat: Signal<Local, Bit>,
+    /// Slices of the group still to stream (lanes r < `slices_left` are valid).
+    slices_left: Signal<Local, Bits<10>>,
+    input_index: Signal<Local, Bits<32>>,
+    lane: Signal<Local, Bits<64>>,
+    /// Set slice bits of the beat, and the PE additions it makes.
+    lanes_set: Signal<Local, Bits<8>>,
+    adds: Signal<Local, Bits<32>>,
+    weight_offset: Signal<Local, Bits<32>>,
+    gather_offset: Signal<Local, Bits<32>>,
+    load_gather_offset: Signal<Local, Bits<32>>,
+    // Spike writes: column and bit of the Emit beat, the bit's plane offset,
+    // the timestep's word base, the output neuron.
+    spike_column: DFF<Bits<8>>,
+    spike_bit: DFF<Bits<4>>,
+    plane_offset: DFF<Bits<32>>,
+    timestep_base: DFF<Bits<32>>,
+    spike_neuron: DFF<Bits<32>>,
+    // Membrane writes: column and output neuron.
+    membrane_column: DFF<Bits<8>>,
+    membrane_neuron: DFF<Bits<32>>,
+    pe_adds_count: DFF<Bits<64>>,
+    spikes_count: DFF<Bits<64>>,
+    spike_byte: Signal<Local, Bits<8>>,
+    spike_shifted: Signal<Local, Bits<8>>,
+    membrane: Signal<Local, Bits<64>>,
+    /// The columns written are outputs of the run's group (dense: one group).
+    spike_output: Signal<Local, Bits<32>>,
+    spike_written: Signal<Local, Bit>,
+    membrane_output: Signal<Local, Bits<32>>,
+    membrane_written: Signal<Local, Bit>,
+    /// Valid columns of the tile in the group:
+    /// min(group start + outputs per group, first column + columns) - max(group start, first column).
+    group_end: Signal<Local, Bits<32>>,
+    group_columns: Signal<Local, Bits<32>>,
+    k_rows: Constant<Bits<64>>,
+    k_last_column: Constant<Bits<8>>,
+    k_half: Constant<Bits<32>>,
+    k_padding: Constant<Bits<32>>,
+    k_sext32: Constant<Bits<MEM>>,
+    k_memhalf: Constant<Bits<MEM>>,
+    k_sext64: Constant<Bits<64>>,
+    lane_id: Vec<Constant<Bits<10>>>,
+    _rows: usize,
+    _cols: usize,
+}
+
+impl<const MEM: usize> Feeder<MEM> {
+    /// For a core of `rows` x `cols`, with bank halves of `half_depth` entries.
+    pub fn new(rows: usize, cols: usize, half_depth: usize) -> Self {
+        let sext32 = if MEM > 32 {
+            ((1u128 << MEM) - 1) ^ ((1u128 << 32) - 1)
+        } else {
+            0
+        };
+        Self {
+            clock: Default::default(),
+            rst: Default::default(),
+            run: Default::default(),
+            params: Default::default(),
+            layer: Default::default(),
+            sizes: Default::default(),
+            weight_addr: Default::default(),
+            act_addr: Default::default(),
+            act_words: n(rows),
+            gather_addr: Default::default(),
+            gather_entry: Default::default(),
+            out_claim: Default::default(),
+            out_addr: Default::default(),
+            out_write_word: Default::default(),
+            out_word: Default::default(),
+            out_write_bit: Default::default(),
+            out_bit_index: Default::default(),
+            out_bit: Default::default(),
+            pe_adds: Default::default(),
+            spikes: Default::default(),
+            core_start: Default::default(),
+            core_done: Default::default(),
+            core_error: Default::default(),
+            par_valid: Default::default(),
+            par_ready: Default::default(),
+            par_data: Default::default(),
+            wgt_valid: Default::default(),
+            wgt_ready: Default::default(),
+            act_valid: Default::default(),
+            act_ready: Default::default(),
+            act_data: n(rows),
+            spk_valid: Default::default(),
+            spk_ready: Default::default(),
+            spk_data: n(cols),
+            mem_valid: Default::default(),
+            mem_ready: Default::default(),
+            mem_data: Default::default(),
+            running: Default::default(),
+            failed: Default::default(),
+            first_column: Default::default(),
+            columns: Default::default(),
+            first_neuron: Default::default(),
+            group_start: Default::default(),
+            position: Default::default(),
+            weight_half: Default::default(),
+            gather_half: Default::default(),
+            start: Default::default(),
+            bias: n(cols),
+            threshold: n(cols),
+            v_init: n(cols),
+            par_field: Default::default(),
+            par_column: Default::default(),
+            par_word: Default::default(),
+            k: Default::default(),
+            slice_base: Default::default(),
+            act_base: Default::default(),
+            armed: Default::default(),
+            streaming: Default::default(),
+            entry: Default::default(),
+            k_next: Default::default(),
+            act_base_next: Default::default(),
+            k_ahead: Default::default(),
+            entry_next: Default::default(),
+            beat: Default::default(),
+            slices_left: Default::default(),
+            input_index: Default::default(),
+            lane: Default::default(),
+            lanes_set: Default::default(),
+            adds: Default::default(),
+            weight_offset: Default::default(),
+            gather_offset: Default::default(),
+            load_gather_offset: Default::default(),
+            spike_column: Default::default(),
+            spike_bit: Default::default(),
+            plane_offset: Default::default(),
+            timestep_base: Default::default(),
+            spike_neuron: Default::default(),
+            membrane_column: Default::default(),
+            membrane_neuron: Default::default(),
+            pe_adds_count: Default::default(),
+            spikes_count: Default::default(),
+            spike_byte: Default::default(),
+            spike_shifted: Default::default(),
+            membrane: Default::default(),
+            spike_output: Default::default(),
+            spike_written: Default::default(),
+            membrane_output: Default::default(),
+            membrane_written: Default::default(),
+            group_end: Default::default(),
+            group_columns: Default::default(),
+            k_rows: Constant::new((rows as u64).into()),
+            k_last_column: Constant::new((cols as u64 - 1).into()),
+            k_half: Constant::new((half_depth as u64).into()),
+            k_padding: Constant::new(0xFFFF_FFFFu64.into()),
+            k_sext32: Constant::new(Bits::<MEM>::from(sext32 as u64)),
+            k_memhalf: Constant::new((1u64 << (MEM - 1)).into()),
+            k_sext64: Constant::new((!((1u64 << MEM) - 1)).into()),
+            lane_id: (0..rows)
+                .map(|r| Constant::new((r as u64).into()))
+                .collect(),
+            _rows: rows,
+            _cols: cols,
+        }
+    }
+}
+
+impl<const MEM: usize> Logic for Feeder<MEM> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, running, failed, weight_half, gather_half);
+        dff_setup!(self, clock, first_column, columns, first_neuron);
+        dff_setup!(self, clock, group_start, position, par_field, par_column);
+        dff_setup!(self, clock, k, slice_base, act_base, entry, armed);
+        dff_setup!(self, clock, streaming, spike_column, spike_bit);
+        dff_setup!(self, clock, plane_offset, timestep_base, spike_neuron);
+        dff_setup!(self, clock, membrane_column, membrane_neuron);
+        dff_setup!(self, clock, pe_adds_count, spikes_count);
+        // ---------------- Parameter registers ----------------
+        for c in 0..self._cols {
+            self.bias[c].clock.next = self.clock.val();
+            self.bias[c].d.next = self.bias[c].q.val();
+            self.threshold[c].clock.next = self.clock.val();
+            self.threshold[c].d.next = self.threshold[c].q.val();
+            self.v_init[c].clock.next = self.clock.val();
+            self.v_init[c].d.next = self.v_init[c].q.val();
+            if self.params.clear.val() {
+                self.bias[c].d.next = 0.into();
+                self.threshold[c].d.next = 0.into();
+                self.v_init[c].d.next = 0.into();
+            }
+            if self.params.write.val() & (self.params.column.val().index() == c) {
+                if self.params.field.val() == 0 {
+                    self.bias[c].d.next = self.params.word.val();
+                }
+                if self.params.field.val() == 1 {
+                    self.threshold[c].d.next = self.params.word.val();
+                }
+                if self.params.field.val() == 2 {
+                    self.v_init[c].d.next = self.params.word.val();
+                }
+            }
+        }
+        self.run.running.next = self.running.q.val();
+        self.run.failed.next = self.failed.q.val();
+        self.run.params_free.next = !self.running.q.val() | (self.par_field.q.val() == 3);
+        self.start.next = self.run.go.val() & !self.running.q.val() & !self.failed.q.val();
+        self.core_start.next = self.start.val();
+        self.pe_adds.next = self.pe_adds_count.q.val();
+        self.spikes.next = self.spikes_count.q.val();
+
+        // Bank halves: the run reads the halves it was started with; GPre primes
+        // the half being loaded.
+        self.weight_offset.next = 0.into();
+        if self.weight_half.q.val() {
+            self.weight_offset.next = self.k_half.val();
+        }
+        self.gather_offset.next = 0.into();
+        if self.gather_half.q.val() {
+            self.gather_offset.next = self.k_half.val();
+        }
+        self.load_gather_offset.next = 0.into();
+        if self.run.gather_half.val() {
+            self.load_gather_offset.next = self.k_half.val();
+        }
+        // Output columns: in range and in the group being run (dense: one group).
+        self.spike_output.next =
+            self.first_column.q.val() + bit_cast::<32, 8>(self.spike_column.q.val());
+        self.spike_written.next = (self.spike_output.val() < self.layer.outputs.val())
+            & (self.spike_output.val() >= self.group_start.q.val())
+            & (bit_cast::<64, 32>(self.spike_output.val())
+                < bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val());
+        self.membrane_output.next =
+            self.first_column.q.val() + bit_cast::<32, 8>(self.membrane_column.q.val());
+        self.membrane_written.next = (self.membrane_output.val() < self.layer.outputs.val())
+            & (self.membrane_output.val() >= self.group_start.q.val())
+            & (bit_cast::<64, 32>(self.membrane_output.val())
+                < bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val());
+        self.group_end.next = self.first_column.q.val() + self.columns.q.val();
+        if bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val()
+            < bit_cast::<64, 32>(self.group_end.val())
+        {
+            self.group_end.next =
+                self.group_start.q.val() + bit_cast::<32, 64>(self.sizes.group_outputs.val());
+        }
+        self.group_columns.next = self.group_end.val() - self.first_column.q.val();
+        if self.group_start.q.val() > self.first_column.q.val() {
+            self.group_columns.next = self.group_end.val() - self.group_start.q.val();
+        }
+
+        // ---------------- Weight and slice beats ----------------
+        self.k_next.next = self.k.q.val();
+        self.act_base_next.next = self.act_base.q.val();
+        self.beat.next = self.armed.q.val()
+            & self.streaming.q.val()
+            & self.wgt_ready.val()
+            & self.act_ready.val();
+        self.slices_left.next =
+            bit_cast::<10, 64>(self.sizes.slices.val()) - self.slice_base.q.val();
+        self.wgt_valid.next = self.armed.q.val() & self.streaming.q.val();
+        self.act_valid.next = self.armed.q.val() & self.streaming.q.val();
+        // The input index of the beat: k (dense) or the gather entry (padding reads 0).
+        self.input_index.next = bit_cast::<32, 16>(self.k.q.val());
+        if self.layer.gather_layer.val() {
+            self.input_index.next = self.entry.q.val();
+        }
+        self.lanes_set.next = 0.into();
+        for r in 0..self._rows {
+            self.lane.next = self.act_words[r].val() >> self.input_index.val().get_bits::<6>(0);
+            self.act_data[r].next = self.lane.val().get_bit(0)
+                & (self.lane_id[r].val() < self.slices_left.val())
+                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
+            if self.lane.val().get_bit(0)
+                & (self.lane_id[r].val() < self.slices_left.val())
+                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()))
+            {
+                self.lanes_set.next = self.lanes_set.val() + 1;
+            }
+        }
+        // Parameter beats: C v_init, C bias, C theta (column 0 first), sign-extended.
+        self.par_word.next = 0.into();
+        for c in 0..self._cols {
+            if self.par_column.q.val().index() == c {
+                if self.par_field.q.val() == 0 {
+                    self.par_word.next = self.v_init[c].q.val();
+                }
+                if self.par_field.q.val() == 1 {
+                    self.par_word.next = self.bias[c].q.val();
+                }
+                if self.par_field.q.val() == 2 {
+                    self.par_word.next = self.threshold[c].q.val();
+                }
+            }
+        }
+        self.par_data.next = bit_cast::<MEM, 32>(self.par_word.val());
+        if self.par_word.val().get_bit(31) {
+            self.par_data.next = bit_cast::<MEM, 32>(self.par_word.val()) | self.k_sext32.val();
+        }
+        self.par_valid.next = self.running.q.val() & (self.par_field.q.val() != 3);
+
+        // ---------------- Output writes ----------------
+        // Spikes: column `spike_column`, bit `spike_bit` of the beat; membranes
+        // sign-extended to 64.
+        self.spike_byte.next = 0.into();
+        for c in 0..self._cols {
+            if self.spike_column.q.val().index() == c {
+                self.spike_byte.next = self.spk_data[c].val();
+            }
+        }
+        self.spike_shifted.next = self.spike_byte.val() >> self.spike_bit.q.val();
+        self.out_bit.next = self.spike_shifted.val().get_bit(0);
+        self.out_bit_index.next = self.spike_neuron.q.val().get_bits::<6>(0);
+        self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val());
+        if self.mem_data.val() >= self.k_memhalf.val() {
+            self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val()) | self.k_sext64.val();
+        }
+        self.out_word.next = 0.into();
+        if self.mem_valid.val() {
+            self.out_word.next = self.membrane.val();
+        }
+        self.spk_ready.next = false;
+        self.mem_ready.next = false;
+        self.out_claim.next = false;
+        self.out_addr.next = 0.into();
+        self.out_write_word.next = false;
+        self.out_write_bit.next = false;
+
+        // ---------------- The run ----------------
+        self.adds.next =
+            bit_cast::<16, 8>(self.lanes_set.val()) * self.group_columns.val().get_bits::<16>(0);
+        if self.running.q.val() {
+            // Parameters.
+            if (self.par_field.q.val() != 3) & self.par_ready.val() {
+                self.par_column.d.next = self.par_column.q.val() + 1;
+                if self.par_column.q.val() == self.k_last_column.val() {
+                    self.par_column.d.next = 0.into();
+                    self.par_field.d.next = self.par_field.q.val() + 1;
+                }
+            }
+            // One (wgt, act) beat per cycle from the banks.
+            if self.beat.val() {
+                self.entry.d.next = self.gather_entry.val();
+                self.pe_adds_count.d.next =
+                    self.pe_adds_count.q.val() + bit_cast::<64, 32>(self.adds.val());
+                self.k_next.next = self.k.q.val() + 1;
+                if bit_cast::<32, 16>(self.k.q.val() + 1) == self.layer.fan_in.val() {
+                    self.k_next.next = 0.into();
+                    self.act_base_next.next = self.act_base.q.val() + self.sizes.plane_words.val();
+                    self.slice_base.d.next =
+                        self.slice_base.q.val() + bit_cast::<10, 64>(self.k_rows.val());
+                    if bit_cast::<64, 10>(self.slice_base.q.val()) + self.k_rows.val()
+                        >= self.sizes.slices.val()
+                    {
+                        self.streaming.d.next = false;
+                    }
+                }
+            }
+            // Spikes: C x b_s single-bit writes, then the beat is accepted.
+            if self.spk_valid.val() {
+                self.out_claim.next = true;
+                self.out_write_bit.next = self.spike_written.val();
+                self.out_addr.next = self.timestep_base.q.val()
+                    + self.plane_offset.q.val()
+                    + (self.spike_neuron.q.val() >> 6);
+                if (self.spike_bit.q.val() == 0) & self.spike_written.val() {
+                    self.spikes_count.d.next =
+                        self.spikes_count.q.val() + bit_cast::<64, 8>(self.spike_byte.val());
+                }
+                self.spike_bit.d.next = self.spike_bit.q.val() + 1;
+                self.plane_offset.d.next =
+                    self.plane_offset.q.val() + self.sizes.out_plane_words.val();
+                if self.spike_bit.q.val() + 1 == self.layer.spike_bits.val() {
+                    self.spike_bit.d.next = 0.into();
+                    self.plane_offset.d.next = 0.into();
+                    self.spike_column.d.next = self.spike_column.q.val() + 1;
+                    self.spike_neuron.d.next =
+                        self.spike_neuron.q.val() + self.layer.positions.val();
+                    if self.spike_column.q.val() == self.k_last_column.val() {
+                        self.spike_column.d.next = 0.into();
+                        self.spike_neuron.d.next =
+                            self.first_neuron.q.val() + self.position.q.val();
+                        self.spk_ready.next = true;
+                        self.timestep_base.d.next = self.timestep_base.q.val()
+                            + bit_cast::<32, 64>(self.sizes.timestep_words.val());
+                    }
+                }
+            }
+            // Final membranes: written for a readout layer, dropped otherwise.
+            self.mem_ready.next = true;
+            if self.mem_valid.val() {
+                self.out_claim.next = true;
+                self.membrane_column.d.next = self.membrane_column.q.val() + 1;
+                self.membrane_neuron.d.next =
+                    self.membrane_neuron.q.val() + self.layer.positions.val();
+                self.out_addr.next = self.membrane_neuron.q.val();
+                self.out_write_word.next = self.layer.readout.val() & self.membrane_written.val();
+            }
+            if self.core_done.val() {
+                self.running.d.next = false;
+                self.failed.d.next = self.core_error.val();
+            }
+        }
+        if self.start.val() {
+            self.running.d.next = true;
+            self.weight_half.d.next = self.run.weight_half.val();
+            self.gather_half.d.next = self.run.gather_half.val();
+            self.first_column.d.next = self.run.first_column.val();
+            self.columns.d.next = self.run.columns.val();
+            self.first_neuron.d.next = self.run.first_neuron.val();
+            self.group_start.d.next = self.run.group_start.val();
+            self.position.d.next = self.run.position.val();
+            self.par_field.d.next = 0.into();
+            self.par_column.d.next = 0.into();
+            self.k_next.next = 0.into();
+            self.act_base_next.next = 0.into();
+            self.slice_base.d.next = 0.into();
+            self.armed.d.next = true;
+            self.streaming.d.next = true;
+            self.spike_column.d.next = 0.into();
+            self.spike_bit.d.next = 0.into();
+            self.plane_offset.d.next = 0.into();
+            self.timestep_base.d.next = 0.into();
+            self.membrane_column.d.next = 0.into();
+            self.entry.d.next = self.gather_entry.val();
+            self.spike_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
+            self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
+        }
+        if self.run.clear.val() {
+            self.failed.d.next = false;
+            self.pe_adds_count.d.next = 0.into();
+            self.spikes_count.d.next = 0.into();
+        }
+
+        // ---------------- Bank read addresses ----------------
+        self.k.d.next = self.k_next.val();
+        self.act_base.d.next = self.act_base_next.val();
+        self.weight_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+            bit_cast::<32, 16>(self.k_next.val()) + self.weight_offset.val(),
+        );
+        // Gather: the entry of the next beat (read one ahead in the row buffer).
+        self.entry_next.next = self.entry.q.val();
+        if (self.run.go.val() & !self.running.q.val()) | self.beat.val() {
+            self.entry_next.next = self.gather_entry.val();
+        }
+        self.k_ahead.next = self.k_next.val() + 1;
+        if bit_cast::<32, 16>(self.k_next.val() + 1) == self.layer.fan_in.val() {
+            self.k_ahead.next = 0.into();
+        }
+        self.gather_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+            bit_cast::<32, 16>(self.k_ahead.val()) + self.gather_offset.val(),
+        );
+        if self.run.prime.val() & !self.running.q.val() {
+            // The next run's row, which the start hands to the run.
+            self.gather_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.load_gather_offset.val());
+        }
+        self.act_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+            self.act_base_next.val() + bit_cast::<32, 16>(self.k_next.val() >> 6),
+        );
+        if self.layer.gather_layer.val() {
+            self.act_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+                self.act_base_next.val() + (self.entry_next.val() >> 6),
+            );
+        }
+        if self.rst.val() {
+            self.armed.d.next = false;
+            self.streaming.d.next = false;
+            self.running.d.next = false;
+            self.failed.d.next = false;
+            self.pe_adds_count.d.next = 0.into();
+            self.spikes_count.d.next = 0.into();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Uut = Feeder<40>;
+    const ROWS: usize = 2;
+    const COLS: usize = 3;
+    const FAN_IN: usize = 3;
+    const SLICES: usize = 3;
+
+    /// Bias, threshold and v_init (`field` 0, 1, 2) of column `c`: thresholds
+    /// negative, to see the sign extension.
+    fn param(c: usize, field: usize) -> i32 {
+        [10 + c as i32, -(c as i32) - 1, 100 + c as i32][field]
+    }
+
+    /// One dense run on a 2x3 core with 40-bit membranes of a layer with K =
+    /// 3, S = 3 (two slice groups, the second one lane wide), O = 2 (column 2
+    /// is no output), b_s = 2, from the upper weight half: the 3C parameter
+    /// beats (sign-extended to 40 bits), the (wgt, act)
+    /// beats with their bank addresses and lanes under backpressure, the PE
+    /// additions, one Emit beat as single-bit writes, the spike count. Then a
+    /// run that ends with the core's error: no run starts until `clear`.
+    #[test]
+    fn feeder_runs_a_tile() {
+        let (mut sim, uut) = clocked_simulation!(Uut::new(ROWS, COLS, 128), Uut);
+        sim.add_testbench(move |mut sim: Sim<Uut>| {
+            let mut x = sim.init()?;
+            let banks: Vec<Vec<u64>> = (0..ROWS)
+                .map(|r| {
+                    (0..4)
+                        .map(|w| 0x9E37_79B9_7F4A_7C15u64.rotate_left((r * 7 + w * 13) as u32))
+                        .collect()
+                })
+                .collect();
+            x.rst.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.rst.next = false;
+            x.layer.fan_in.next = (FAN_IN as u64).into();
+            x.layer.outputs.next = 2.into();
+            x.layer.positions.next = 1.into();
+            x.layer.spike_bits.next = 2.into();
+            x.sizes.slices.next = (SLICES as u64).into();
+            x.sizes.plane_words.next = 1.into();
+            x.sizes.out_plane_words.next = 1.into();
+            x.sizes.timestep_words.next = 2.into();
+            x.sizes.group_outputs.next = 2.into();
+            x.params.clear.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.params.clear.next = false;
+            x.params.write.next = true;
+            for c in 0..COLS {
+                for f in 0..3 {
+                    x.params.column.next = (c as u64).into();
+                    x.params.field.next = (f as u64).into();
+                    x.params.word.next = (param(c, f) as u32 as u64).into();
+                    wait_clock_cycle!(sim, clock, x);
+                }
+            }
+            x.params.write.next = false;
+            x.run.columns.next = 2.into();
+            x.run.weight_half.next = true;
+            x.run.go.next = true;
+            x.par_ready.next = true;
+            x = sim.wait(1, x)?;
+            sim_assert!(sim, x.core_start.val() && x.run.params_free.val(), x);
+            wait_clock_cycle!(sim, clock, x);
+            x.run.go.next = false;
+            sim_assert!(sim, x.run.running.val() && !x.run.params_free.val(), x);
+            // The core: parameters always ready, weights and slices two cycles in three.
+            let (mut pars, mut beats) = (vec![], vec![]);
+            let (mut act_addr, mut weight_addr, mut want_adds) = (0usize, 0usize, 0u64);
+            for cycle in 0..40 {
+                for (word, bank) in x.act_words.iter_mut().zip(&banks) {
+                    word.next = bank.get(act_addr).copied().unwrap_or(0).into();
+                }
+                // Like the sequencer, the core takes slices once it has its parameters.
+                let ready = pars.len() == 3 * COLS && cycle % 3 != 2;
+                x.wgt_ready.next = ready;
+                x.act_ready.next = ready;
+                x = sim.wait(1, x)?;
+                if x.par_valid.val() {
+                    pars.push(x.par_data.val().to_u64());
+                }
+                if x.wgt_valid.val() && ready {
+                    let lanes: Vec<bool> = x.act_data.iter().map(|l| l.val()).collect();
+                    want_adds += 2 * lanes.iter().filter(|&&l| l).count() as u64;
+                    beats.push((weight_addr, lanes));
+                }
+                act_addr = x.act_addr.val().index();
+                weight_addr = x.weight_addr.val().index();
+                wait_clock_cycle!(sim, clock, x);
+            }
+            let want_pars: Vec<u64> = [2, 0, 1]
+                .iter()
+                .flat_map(|&f| (0..COLS).map(move |c| param(c, f) as u64 & 0xFF_FFFF_FFFF))
+                .collect();
+            sim_assert_eq!(sim, pars, want_pars, x);
+            let want_beats: Vec<(usize, Vec<bool>)> = (0..SLICES.div_ceil(ROWS))
+                .flat_map(|g| (0..FAN_IN).map(move |k| (g, k)))
+                .map(|(g, k)| {
+                    let lanes = (0..ROWS)
+                        .map(|r| (banks[r][g] >> k) & 1 == 1 && g * ROWS + r < SLICES)
+                        .collect();
+                    (128 + k, lanes)
+                })
+                .collect();
+            sim_assert_eq!(sim, beats, want_beats, x);
+            sim_assert_eq!(sim, x.pe_adds.val().to_u64(), want_adds, x);
+            // One Emit beat: column c's 2-bit spike value, bit by bit.
+            let spikes = [1u64, 2, 3];
+            x.spk_valid.next = true;
+            for (data, &s) in x.spk_data.iter_mut().zip(&spikes) {
+                data.next = s.into();
+            }
+            let mut writes = vec![];
+            for _ in 0..10 {
+                x = sim.wait(1, x)?;
+                sim_assert!(sim, x.out_claim.val() && !x.out_write_word.val(), x);
+                if x.out_write_bit.val() {
+                    writes.push((
+                        x.out_addr.val().to_u64(),
+                        x.out_bit_index.val().to_u64(),
+                        x.out_bit.val(),
+                    ));
+                }
+                let ready = x.spk_ready.val();
+                wait_clock_cycle!(sim, clock, x);
+                if ready {
+                    break;
+                }
+            }
+            x.spk_valid.next = false;
+            // (plane j's word, bit c) of output neuron c, for the output columns.
+            let want_writes: Vec<(u64, u64, bool)> = (0..2u64)
+                .flat_map(|c| (0..2u64).map(move |j| (j, c, (spikes[c as usize] >> j) & 1 == 1)))
+                .collect();
+            sim_assert_eq!(sim, writes, want_writes, x);
+            sim_assert_eq!(sim, x.spikes.val().to_u64(), 1 + 2, x);
+            x.core_done.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.core_done.next = false;
+            sim_assert!(sim, !x.run.running.val() && !x.run.failed.val(), x);
+            // A run that fails: the next does not start until cleared.
+            x.run.go.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.run.go.next = false;
+            x.core_done.next = true;
+            x.core_error.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.core_done.next = false;
+            x.core_error.next = false;
+            x.run.go.next = true;
+            x = sim.wait(1, x)?;
+            sim_assert!(sim, x.run.failed.val() && !x.core_start.val(), x);
+            x.run.clear.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.run.clear.next = false;
+            x = sim.wait(1, x)?;
+            sim_assert!(sim, !x.run.failed.val() && x.core_start.val(), x);
+            sim_assert_eq!(sim, x.pe_adds.val().to_u64(), 0, x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+}

@@ -1,0 +1,496 @@
+//! What each of the controller's read phases reads, and where its fields go.
+//! The FSM keeps the phases' order and their errors; it tells the block its
+//! state, and the block sets up the [`ReadPhase`](super::ReadPhase) (region,
+//! field width, which field is the last) and routes the fields taken:
+//!
+//! ```text
+//! Desc  the 64-byte descriptor at `descriptor_offset`, 32-bit fields (to Descriptor)
+//! Gchk  the gather table, 32-bit entries (to the checks, `count` = entry index)
+//! Act   the T b_in input planes, 64-bit words: plane s to activation bank s mod R,
+//!       at the plane's word base (bank-major: R planes, then the next R)
+//! Par   the tile's nv x (bias, threshold, v_init) (to the feeder's registers);
+//!       a threshold <= 0 in a spiking layer is flagged (`params_bad`)
+//! Wgt   the packed weight tile into the C weight banks, in the half being
+//!       loaded: a row of C codes per field (`rows`: code c at bits
+//!       [c b_w, (c + 1) b_w), the order of layout::pack_weights) or one code
+//!       per field, bank by bank
+//! Grow  a gather row, K entries, into the row buffer's half being loaded
+//! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
+//! ```
+
+use super::descriptor::Layer;
+use super::n;
+use super::sizes::SizesIn;
+use super::CtlState;
+use crate::buffer::BRAM_ADDR_BITS;
+use rust_hdl::prelude::*;
+
+#[derive(LogicBlock)]
+pub struct Loads {
+    pub clock: Signal<In, Clock>,
+    /// The descriptor's fields and the layer's sizes.
+    pub layer: Layer,
+    pub sizes: SizesIn,
+    pub state: Signal<In, CtlState>,
+    /// The state is a read phase.
+    pub active: Signal<Out, Bit>,
+    // The read phase: the command is issued, a field is taken, the phase ended.
+    pub in_cmd: Signal<In, Bit>,
+    pub take: Signal<In, Bit>,
+    pub data: Signal<In, Bits<64>>,
+    pub done: Signal<In, Bit>,
+    /// The read's offset, length, field width, and whether the field taken is
+    /// the last.
+    pub offset: Signal<Out, Bits<32>>,
+    pub len: Signal<Out, Bits<32>>,
+    pub field_bits: Signal<Out, Bits<7>>,
+    pub last: Signal<Out, Bit>,
+    // Where the phases read: the descriptor (and its last word), the gather
+    // row, the tile's parameters and weights, and the tile's valid columns.
+    pub descriptor_offset: Signal<In, Bits<32>>,
+    pub descriptor_last: Signal<In, Bit>,
+    pub row_at: Signal<In, Bits<32>>,
+    pub params_at: Signal<In, Bits<32>>,
+    pub weights_at: Signal<In, Bits<32>>,
+    pub columns: Signal<In, Bits<32>>,
+    /// The weight-bank and row-buffer halves being loaded.
+    pub weight_half: Signal<In, Bit>,
+    pub gather_half: Signal<In, Bit>,
+    /// Fields taken in the phase (Gchk: the entry; Clr: the word cleared).
+    pub count: Signal<Out, Bits<32>>,
+    pub cleared: Signal<Out, Bit>,
+    // The writes: weight banks, activation banks (the word is `data`), row
+    // buffer (the entry is `data`), parameter registers (the word is `data`).
+    pub weight_we: Vec<Signal<Out, Bit>>,
+    pub weight_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
+    pub weight_code: Vec<Signal<Out, Bits<8>>>,
+    pub act_we: Vec<Signal<Out, Bit>>,
+    pub act_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
+    pub row_we: Signal<Out, Bit>,
+    pub row_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
+    pub param_write: Signal<Out, Bit>,
+    pub param_column: Signal<Out, Bits<8>>,
+    pub param_field: Signal<Out, Bits<2>>,
+    pub params_bad: Signal<Out, Bit>,
+    /// Fields taken, the bank (activation row, weight column) and the word or
+    /// input in it, the activation planes' word base.
+    taken: DFF<Bits<32>>,
+    bank: DFF<Bits<8>>,
+    word: DFF<Bits<32>>,
+    plane_base: DFF<Bits<32>>,
+    /// The parameter being read (0 bias, 1 threshold, 2 v_init), its column,
+    /// and a non-positive threshold seen.
+    field: DFF<Bits<2>>,
+    column: DFF<Bits<8>>,
+    bad_threshold: DFF<Bit>,
+    entry: Signal<Local, Bits<32>>,
+    row_bits: Signal<Local, Bits<32>>,
+    code_mask: Signal<Local, Bits<64>>,
+    code_shift: Vec<Signal<Local, Bits<32>>>,
+    code: Vec<Signal<Local, Bits<64>>>,
+    weight_offset: Signal<Local, Bits<32>>,
+    gather_offset_half: Signal<Local, Bits<32>>,
+    k_rows: Constant<bool>,
+    k_last_row: Constant<Bits<8>>,
+    k_last_column: Constant<Bits<8>>,
+    k_columns: Constant<Bits<16>>,
+    k_half: Constant<Bits<32>>,
+    column_id: Vec<Constant<Bits<16>>>,
+    _rows: usize,
+    _cols: usize,
+}
+
+impl Loads {
+    /// For a core of `rows` x `cols` with bank halves of `half_depth`
+    /// entries; `weight_rows`: weights load a row of C codes per field
+    /// (`AcceleratorConfig::loads_weight_rows`).
+    pub fn new(rows: usize, cols: usize, half_depth: usize, weight_rows: bool) -> Self {
+        Self {
+            clock: Default::default(),
+            state: Default::default(),
+            active: Default::default(),
+            in_cmd: Default::default(),
+            take: Default::default(),
+            data: Default::default(),
+            done: Default::default(),
+            offset: Default::default(),
+            len: Default::default(),
+            field_bits: Default::default(),
+            last: Default::default(),
+            descriptor_offset: Default::default(),
+            descriptor_last: Default::default(),
+            row_at: Default::default(),
+            params_at: Default::default(),
+            weights_at: Default::default(),
+            columns: Default::default(),
+            layer: Default::default(),
+            sizes: Default::default(),
+            weight_half: Default::default(),
+            gather_half: Default::default(),
+            count: Default::default(),
+            cleared: Default::default(),
+            weight_we: n(cols),
+            weight_addr: Default::default(),
+            weight_code: n(cols),
+            act_we: n(rows),
+            act_addr: Default::default(),
+            row_we: Default::default(),
+            row_addr: Default::default(),
+            param_write: Default::default(),
+            param_column: Default::default(),
+            param_field: Default::default(),
+            params_bad: Default::default(),
+            taken: Default::default(),
+            bank: Default::default(),
+            word: Default::default(),
+            plane_base: Default::default(),
+            field: Default::default(),
+            column: Default::default(),
+            bad_threshold: Default::default(),
+            entry: Default::default(),
+            row_bits: Default::default(),
+            code_mask: Default::default(),
+            code_shift: n(cols),
+            code: n(cols),
+            weight_offset: Default::default(),
+            gather_offset_half: Default::default(),
+            k_rows: Constant::new(weight_rows),
+            k_last_row: Constant::new((rows as u64 - 1).into()),
+            k_last_column: Constant::new((cols as u64 - 1).into()),
+            k_columns: Constant::new((cols as u64).into()),
+            k_half: Constant::new((half_depth as u64).into()),
+            column_id: (0..cols)
+                .map(|c| Constant::new((c as u64).into()))
+                .collect(),
+            _rows: rows,
+            _cols: cols,
+        }
+    }
+}
+
+impl Logic for Loads {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, taken, bank, word, plane_base);
+        dff_setup!(self, clock, field, column, bad_threshold);
+        self.entry.next = bit_cast::<32, 64>(self.data.val());
+        self.count.next = self.taken.q.val();
+        self.cleared.next = false;
+        self.params_bad.next = self.bad_threshold.q.val();
+        // A weight tile's row of C codes, in bits, and the mask of one code.
+        self.row_bits.next = bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.k_columns.val();
+        self.code_mask.next = (bits::<64>(1) << self.layer.weight_bits.val()) - 1;
+        // The halves being loaded (double buffering).
+        self.weight_offset.next = 0.into();
+        if self.weight_half.val() {
+            self.weight_offset.next = self.k_half.val();
+        }
+        self.gather_offset_half.next = 0.into();
+        if self.gather_half.val() {
+            self.gather_offset_half.next = self.k_half.val();
+        }
+
+        // The read: the descriptor unless the phase says otherwise.
+        self.active.next = true;
+        self.last.next = false;
+        self.offset.next = self.descriptor_offset.val();
+        self.len.next = 64.into();
+        self.field_bits.next = 32.into();
+        match self.state.val() {
+            CtlState::Desc => {
+                self.last.next = self.descriptor_last.val();
+            }
+            CtlState::Act => {
+                self.offset.next = self.layer.input_offset.val();
+                self.len.next = bit_cast::<32, 64>(self.sizes.input_words.val() << 3);
+                self.field_bits.next = 64.into();
+                self.last.next =
+                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.input_words.val();
+            }
+            CtlState::Gchk => {
+                self.offset.next = self.layer.gather_offset.val();
+                self.len.next = bit_cast::<32, 64>(self.sizes.gather_entries.val() << 2);
+                self.last.next =
+                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.gather_entries.val();
+            }
+            CtlState::Grow => {
+                self.offset.next = self.row_at.val();
+                self.len.next = self.layer.fan_in.val() << 2;
+                self.last.next = self.word.q.val() + 1 == self.layer.fan_in.val();
+            }
+            CtlState::Par => {
+                self.offset.next = self.params_at.val();
+                self.len.next = (self.columns.val() << 3) + (self.columns.val() << 2);
+                self.last.next =
+                    self.taken.q.val() + 1 == (self.columns.val() << 1) + self.columns.val();
+            }
+            CtlState::Wgt => {
+                self.offset.next = self.weights_at.val();
+                self.len.next = bit_cast::<32, 64>(self.sizes.tile_words.val() << 3);
+                self.field_bits.next = bit_cast::<7, 4>(self.layer.weight_bits.val());
+                // A whole row (input `word`'s code for every column) per field, or
+                // one code (column `bank` of input `word`).
+                self.last.next = self.word.q.val() + 1 == self.layer.fan_in.val();
+                if self.k_rows.val() {
+                    self.field_bits.next = bit_cast::<7, 32>(self.row_bits.val());
+                } else {
+                    self.last.next = (self.word.q.val() + 1 == self.layer.fan_in.val())
+                        & (self.bank.q.val() == self.k_last_column.val());
+                }
+            }
+            _ => {
+                self.active.next = false;
+            }
+        }
+
+        // Weight codes out of the field: code c of a row at bits [c b_w, (c + 1) b_w),
+        // or the one code at bit 0.
+        for c in 0..self._cols {
+            self.code_shift[c].next = 0.into();
+            if self.k_rows.val() {
+                self.code_shift[c].next =
+                    bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.column_id[c].val();
+            }
+            self.code[c].next =
+                (self.data.val() >> self.code_shift[c].val()) & self.code_mask.val();
+            self.weight_code[c].next = self.code[c].val().get_bits::<8>(0);
+            self.weight_we[c].next = false;
+            if (self.state.val() == CtlState::Wgt) & self.take.val() {
+                self.weight_we[c].next = self.k_rows.val() | (self.bank.q.val().index() == c);
+            }
+        }
+        self.weight_addr.next =
+            bit_cast::<BRAM_ADDR_BITS, 32>(self.word.q.val() + self.weight_offset.val());
+        for r in 0..self._rows {
+            self.act_we[r].next = (self.state.val() == CtlState::Act)
+                & self.take.val()
+                & (self.bank.q.val().index() == r);
+        }
+        self.act_addr.next =
+            bit_cast::<BRAM_ADDR_BITS, 32>(self.plane_base.q.val() + self.word.q.val());
+        self.row_we.next = (self.state.val() == CtlState::Grow) & self.take.val();
+        self.row_addr.next =
+            bit_cast::<BRAM_ADDR_BITS, 32>(self.word.q.val() + self.gather_offset_half.val());
+        self.param_write.next = (self.state.val() == CtlState::Par) & self.take.val();
+        self.param_column.next = self.column.q.val();
+        self.param_field.next = self.field.q.val();
+
+        // The counters of the phases.
+        match self.state.val() {
+            CtlState::Gchk => {
+                if self.in_cmd.val() {
+                    self.taken.d.next = 0.into();
+                }
+                if self.take.val() {
+                    self.taken.d.next = self.taken.q.val() + 1;
+                }
+            }
+            CtlState::Act => {
+                if self.in_cmd.val() {
+                    self.taken.d.next = 0.into();
+                    self.bank.d.next = 0.into();
+                    self.word.d.next = 0.into();
+                    self.plane_base.d.next = 0.into();
+                }
+                if self.take.val() {
+                    self.taken.d.next = self.taken.q.val() + 1;
+                    self.word.d.next = self.word.q.val() + 1;
+                    if self.word.q.val() + 1 == self.sizes.plane_words.val() {
+                        self.word.d.next = 0.into();
+                        self.bank.d.next = self.bank.q.val() + 1;
+                        if self.bank.q.val() == self.k_last_row.val() {
+                            self.bank.d.next = 0.into();
+                            self.plane_base.d.next =
+                                self.plane_base.q.val() + self.sizes.plane_words.val();
+                        }
+                    }
+                }
+                if self.done.val() {
+                    self.taken.d.next = 0.into();
+                }
+            }
+            CtlState::Clr => {
+                self.taken.d.next = self.taken.q.val() + 1;
+                self.cleared.next =
+                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.output_words.val();
+            }
+            CtlState::Par => {
+                if self.in_cmd.val() {
+                    self.taken.d.next = 0.into();
+                    self.field.d.next = 0.into();
+                    self.column.d.next = 0.into();
+                    self.bad_threshold.d.next = false;
+                }
+                if self.take.val() {
+                    // A spiking layer's thresholds must be positive.
+                    if (self.field.q.val() == 1)
+                        & !self.layer.readout.val()
+                        & (self.entry.val().get_bit(31) | (self.entry.val() == 0))
+                    {
+                        self.bad_threshold.d.next = true;
+                    }
+                    self.field.d.next = self.field.q.val() + 1;
+                    if self.field.q.val() == 2 {
+                        self.field.d.next = 0.into();
+                        self.column.d.next = self.column.q.val() + 1;
+                    }
+                    self.taken.d.next = self.taken.q.val() + 1;
+                }
+            }
+            CtlState::Wgt => {
+                if self.in_cmd.val() {
+                    self.bank.d.next = 0.into();
+                    self.word.d.next = 0.into();
+                }
+                if self.take.val() & self.k_rows.val() {
+                    self.word.d.next = self.word.q.val() + 1;
+                }
+                if self.take.val() & !self.k_rows.val() {
+                    self.bank.d.next = self.bank.q.val() + 1;
+                    if self.bank.q.val() == self.k_last_column.val() {
+                        self.bank.d.next = 0.into();
+                        self.word.d.next = self.word.q.val() + 1;
+                    }
+                }
+            }
+            CtlState::Grow => {
+                if self.in_cmd.val() {
+                    self.word.d.next = 0.into();
+                }
+                if self.take.val() {
+                    self.word.d.next = self.word.q.val() + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROWS: usize = 2;
+    const COLS: usize = 3;
+    const HALF: u64 = 16;
+
+    /// A field's write (per phase: act (address, banks written); weights
+    /// (address, codes); params (column, [field, write])) and whether the block
+    /// called the field the last.
+    type Wrote = (u64, Vec<u64>, bool);
+
+    /// Offers `fields` to the block in `state`, one a cycle after one cycle of
+    /// command set-up, and returns what the block did with each.
+    fn phase(
+        sim: &mut Sim<Loads>,
+        mut x: Box<Loads>,
+        state: CtlState,
+        fields: &[u64],
+    ) -> Result<(Box<Loads>, Vec<Wrote>), SimError> {
+        x.state.next = state;
+        x.in_cmd.next = true;
+        wait_clock_cycle!(sim, clock, x);
+        x.in_cmd.next = false;
+        let mut out = vec![];
+        for &f in fields {
+            x.take.next = true;
+            x.data.next = f.into();
+            x = sim.wait(1, x)?;
+            let wrote = match state {
+                CtlState::Act => {
+                    let banks: Vec<u64> = (0..ROWS as u64)
+                        .filter(|&r| x.act_we[r as usize].val())
+                        .collect();
+                    (x.act_addr.val().to_u64(), banks)
+                }
+                CtlState::Wgt => {
+                    let all = x.weight_we.iter().all(|w| w.val());
+                    let codes = x.weight_code.iter().map(|c| c.val().to_u64()).collect();
+                    (
+                        x.weight_addr.val().to_u64() + if all { 0 } else { 1000 },
+                        codes,
+                    )
+                }
+                _ => (
+                    x.param_column.val().to_u64(),
+                    vec![x.param_field.val().to_u64(), u64::from(x.param_write.val())],
+                ),
+            };
+            out.push((wrote.0, wrote.1, x.last.val()));
+            wait_clock_cycle!(sim, clock, x);
+        }
+        x.take.next = false;
+        Ok((x, out))
+    }
+
+    /// On a 2x3 core with weight rows: the input planes (4 planes of 2 words)
+    /// into the banks by plane mod R; a weight tile (K = 2 rows of 3 4-bit
+    /// codes) into the upper half of every weight bank; two columns'
+    /// parameters, one threshold zero (flagged); the read set-ups; the clear
+    /// after the input.
+    #[test]
+    fn loads_route_every_phase() {
+        let (mut sim, uut) =
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, true), Loads);
+        sim.add_testbench(move |mut sim: Sim<Loads>| {
+            let mut x = sim.init()?;
+            x.layer.input_offset.next = 0x300.into();
+            x.sizes.input_words.next = 8.into();
+            x.sizes.plane_words.next = 2.into();
+            x.layer.fan_in.next = 2.into();
+            x.layer.weight_bits.next = 4.into();
+            x.sizes.tile_words.next = 1.into();
+            x.weights_at.next = 0x500.into();
+            x.params_at.next = 0x600.into();
+            x.columns.next = 2.into();
+            x.weight_half.next = true;
+            x.sizes.output_words.next = 3.into();
+            // Act: word w of plane s to bank s mod 2 at (s / 2) * 2 + w mod 2.
+            x.state.next = CtlState::Act;
+            x = sim.wait(1, x)?;
+            sim_assert!(sim, x.active.val(), x);
+            sim_assert_eq!(sim, x.offset.val().to_u64(), 0x300, x);
+            sim_assert_eq!(sim, x.len.val().to_u64(), 64, x);
+            sim_assert_eq!(sim, x.field_bits.val().to_u64(), 64, x);
+            let (x, got) = phase(&mut sim, x, CtlState::Act, &[0; 8])?;
+            let want: Vec<Wrote> = (0..8u64)
+                .map(|i| ((i / 4) * 2 + i % 2, vec![(i / 2) % 2], i == 7))
+                .collect();
+            sim_assert_eq!(sim, got, want, x);
+            // The phase ends; Clr: words 0, 1, 2, `cleared` at the last; no read.
+            let mut x = x;
+            x.done.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.done.next = false;
+            x.state.next = CtlState::Clr;
+            for w in 0..3u64 {
+                x = sim.wait(1, x)?;
+                sim_assert!(sim, !x.active.val(), x);
+                sim_assert_eq!(sim, x.count.val().to_u64(), w, x);
+                sim_assert_eq!(sim, x.cleared.val(), w == 2, x);
+                wait_clock_cycle!(sim, clock, x);
+            }
+            // Wgt: a row of three 4-bit codes per field, every bank at k + half.
+            x.state.next = CtlState::Wgt;
+            x = sim.wait(1, x)?;
+            sim_assert_eq!(sim, x.field_bits.val().to_u64(), 12, x);
+            sim_assert_eq!(sim, x.offset.val().to_u64(), 0x500, x);
+            let (x, got) = phase(&mut sim, x, CtlState::Wgt, &[0x321, 0xABC])?;
+            let want = vec![
+                (HALF, vec![1, 2, 3], false),
+                (HALF + 1, vec![0xC, 0xB, 0xA], true),
+            ];
+            sim_assert_eq!(sim, got, want, x);
+            // Par: (bias, threshold, v_init) of two columns; column 1's threshold is 0.
+            let (mut x, got) = phase(&mut sim, x, CtlState::Par, &[5, 1, 0, 6, 0, 0])?;
+            let want: Vec<Wrote> = (0..6u64).map(|i| (i / 3, vec![i % 3, 1], i == 5)).collect();
+            sim_assert_eq!(sim, got, want, x);
+            wait_clock_cycle!(sim, clock, x);
+            sim_assert!(sim, x.params_bad.val(), x);
+            sim_assert_eq!(sim, x.offset.val().to_u64(), 0x600, x);
+            sim_assert_eq!(sim, x.len.val().to_u64(), 24, x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+}
