@@ -17,9 +17,10 @@
 
 use super::descriptor::Layer;
 use super::sizes::SizesIn;
+use crate::param::Param;
 use rust_hdl::prelude::*;
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct LayerChecks {
     pub clock: Signal<In, Clock>,
     /// The descriptor's fields and the layer's sizes.
@@ -52,11 +53,11 @@ pub struct LayerChecks {
     output_end: Signal<Local, Bits<64>>,
     gather_end: Signal<Local, Bits<64>>,
     window: Signal<Local, Bits<64>>,
-    k_far: Constant<Bits<64>>,
-    k_padding: Constant<Bits<32>>,
-    k_max_fan_in: Constant<Bits<32>>,
-    k_act_depth: Constant<Bits<64>>,
-    k_out_depth: Constant<Bits<64>>,
+    k_far: Param<Bits<64>>,
+    k_padding: Param<Bits<32>>,
+    k_max_fan_in: Param<Bits<32>>,
+    k_act_depth: Param<Bits<64>>,
+    k_out_depth: Param<Bits<64>>,
 }
 
 impl LayerChecks {
@@ -64,34 +65,12 @@ impl LayerChecks {
     /// activation-bank words and `out_depth` output-buffer words.
     pub fn new(max_fan_in: usize, act_depth: usize, out_depth: usize) -> Self {
         Self {
-            clock: Default::default(),
-            window_size: Default::default(),
-            descriptor_offset: Default::default(),
-            layer: Default::default(),
-            sizes: Default::default(),
-            region_fail: Default::default(),
-            region_code: Default::default(),
-            region_offset: Default::default(),
-            overflow: Default::default(),
-            entry_restart: Default::default(),
-            entry_take: Default::default(),
-            entry: Default::default(),
-            entry_index: Default::default(),
-            entry_bad: Default::default(),
-            entry_bad_offset: Default::default(),
-            bad: Default::default(),
-            bad_index: Default::default(),
-            weights_end: Default::default(),
-            params_end: Default::default(),
-            input_end: Default::default(),
-            output_end: Default::default(),
-            gather_end: Default::default(),
-            window: Default::default(),
-            k_far: Constant::new((1u64 << 40).into()),
-            k_padding: Constant::new(0xFFFF_FFFFu64.into()),
-            k_max_fan_in: Constant::new((max_fan_in as u64).into()),
-            k_act_depth: Constant::new((act_depth as u64).into()),
-            k_out_depth: Constant::new((out_depth as u64).into()),
+            k_far: Param::new((1u64 << 40).into()),
+            k_padding: Param::new(0xFFFF_FFFFu64.into()),
+            k_max_fan_in: Param::new((max_fan_in as u64).into()),
+            k_act_depth: Param::new((act_depth as u64).into()),
+            k_out_depth: Param::new((out_depth as u64).into()),
+            ..Default::default()
         }
     }
 }

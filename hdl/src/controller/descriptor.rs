@@ -10,6 +10,7 @@
 //! bundle (`join`). The fields reach the controller's other blocks the same
 //! way: one [`LayerFields`] bundle, `join`ed to each block's [`Layer`].
 
+use crate::param::Param;
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::descriptor::{
     field, Field, LayerKind, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION, DESCRIPTOR_WORDS, MAX_TIMESTEPS,
@@ -91,7 +92,7 @@ pub struct Layer {
 
 /// One descriptor field of `N` bits: bits `[lsb, lsb + N)` of word `word` of the
 /// table's [`Field`], captured when that word is taken.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct DescriptorField<const N: usize> {
     pub clock: Signal<In, Clock>,
     pub tap: WordTap,
@@ -99,8 +100,8 @@ pub struct DescriptorField<const N: usize> {
     held: DFF<Bits<N>>,
     /// The word with the field at bit 0 (Verilog slices signals, not expressions).
     aligned: Signal<Local, Bits<32>>,
-    word_index: Constant<Bits<5>>,
-    lsb: Constant<Bits<5>>,
+    word_index: Param<Bits<5>>,
+    lsb: Param<Bits<5>>,
 }
 
 impl<const N: usize> DescriptorField<N> {
@@ -108,13 +109,9 @@ impl<const N: usize> DescriptorField<N> {
         assert_eq!(f.bits as usize, N, "width of descriptor field {}", f.name);
         assert!(f.word < DESCRIPTOR_WORDS && f.lsb < 32, "{}", f.name);
         Self {
-            clock: Default::default(),
-            tap: Default::default(),
-            value: Default::default(),
-            held: Default::default(),
-            aligned: Default::default(),
-            word_index: Constant::new((f.word as u64).into()),
-            lsb: Constant::new(u64::from(f.lsb).into()),
+            word_index: Param::new((f.word as u64).into()),
+            lsb: Param::new(u64::from(f.lsb).into()),
+            ..Default::default()
         }
     }
 }
@@ -132,7 +129,7 @@ impl<const N: usize> Logic for DescriptorField<N> {
 }
 
 /// Counts the words of the descriptor read and offers each to the field registers.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct WordCounter {
     pub clock: Signal<In, Clock>,
     pub restart: Signal<In, Bit>,
@@ -141,20 +138,14 @@ pub struct WordCounter {
     pub last: Signal<Out, Bit>,
     pub tap: WordSource,
     index: DFF<Bits<5>>,
-    last_index: Constant<Bits<5>>,
+    last_index: Param<Bits<5>>,
 }
 
 impl WordCounter {
     fn new() -> Self {
         Self {
-            clock: Default::default(),
-            restart: Default::default(),
-            take: Default::default(),
-            word: Default::default(),
-            last: Default::default(),
-            tap: Default::default(),
-            index: Default::default(),
-            last_index: Constant::new((DESCRIPTOR_WORDS as u64 - 1).into()),
+            last_index: Param::new((DESCRIPTOR_WORDS as u64 - 1).into()),
+            ..Default::default()
         }
     }
 }
@@ -180,7 +171,7 @@ impl Logic for WordCounter {
 /// descriptor's command; `take`/`word`: a 32-bit field of the read; `last`:
 /// the word taken now is the descriptor's last. The fields hold their values
 /// until the next descriptor is read.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Descriptor {
     pub clock: Signal<In, Clock>,
     pub restart: Signal<In, Bit>,
@@ -218,27 +209,18 @@ pub struct Descriptor {
     gather_field: DescriptorField<32>,
     input_field: DescriptorField<32>,
     output_field: DescriptorField<32>,
-    magic: Constant<Bits<32>>,
-    version: Constant<Bits<32>>,
-    gather_kind: Constant<Bits<8>>,
-    weight_bits_max: Constant<Bits<4>>,
-    spike_bits_max: Constant<Bits<4>>,
-    timesteps_max: Constant<Bits<32>>,
-    leak_shift_max: Constant<Bits<8>>,
+    magic: Param<Bits<32>>,
+    version: Param<Bits<32>>,
+    gather_kind: Param<Bits<8>>,
+    weight_bits_max: Param<Bits<4>>,
+    spike_bits_max: Param<Bits<4>>,
+    timesteps_max: Param<Bits<32>>,
+    leak_shift_max: Param<Bits<8>>,
 }
 
 impl Descriptor {
     pub fn new(cfg: &spikeslice_core::accel::AcceleratorConfig) -> Self {
         Self {
-            clock: Default::default(),
-            restart: Default::default(),
-            take: Default::default(),
-            word: Default::default(),
-            last: Default::default(),
-            bad_header: Default::default(),
-            bad_kind: Default::default(),
-            bad_field: Default::default(),
-            fields: Default::default(),
             counter: WordCounter::new(),
             magic_field: DescriptorField::new(&field::MAGIC),
             version_field: DescriptorField::new(&field::VERSION),
@@ -260,13 +242,14 @@ impl Descriptor {
             gather_field: DescriptorField::new(&field::GATHER),
             input_field: DescriptorField::new(&field::INPUT),
             output_field: DescriptorField::new(&field::OUTPUT),
-            magic: Constant::new(u64::from(DESCRIPTOR_MAGIC).into()),
-            version: Constant::new(u64::from(DESCRIPTOR_VERSION).into()),
-            gather_kind: Constant::new((LayerKind::Gather as u64).into()),
-            weight_bits_max: Constant::new(u64::from(cfg.weight_bits_max).into()),
-            spike_bits_max: Constant::new(u64::from(cfg.spike_bits_max).into()),
-            timesteps_max: Constant::new(u64::from(MAX_TIMESTEPS).into()),
-            leak_shift_max: Constant::new(u64::from(MAX_LEAK_SHIFT).into()),
+            magic: Param::new(u64::from(DESCRIPTOR_MAGIC).into()),
+            version: Param::new(u64::from(DESCRIPTOR_VERSION).into()),
+            gather_kind: Param::new((LayerKind::Gather as u64).into()),
+            weight_bits_max: Param::new(u64::from(cfg.weight_bits_max).into()),
+            spike_bits_max: Param::new(u64::from(cfg.spike_bits_max).into()),
+            timesteps_max: Param::new(u64::from(MAX_TIMESTEPS).into()),
+            leak_shift_max: Param::new(u64::from(MAX_LEAK_SHIFT).into()),
+            ..Default::default()
         }
     }
 }

@@ -23,9 +23,10 @@ use super::n;
 use super::sizes::SizesIn;
 use super::CtlState;
 use crate::buffer::BRAM_ADDR_BITS;
+use crate::param::Param;
 use rust_hdl::prelude::*;
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Loads {
     pub clock: Signal<In, Clock>,
     /// The descriptor's fields and the layer's sizes.
@@ -90,12 +91,12 @@ pub struct Loads {
     code: Vec<Signal<Local, Bits<64>>>,
     weight_offset: Signal<Local, Bits<32>>,
     gather_offset_half: Signal<Local, Bits<32>>,
-    k_rows: Constant<bool>,
-    k_last_row: Constant<Bits<8>>,
-    k_last_column: Constant<Bits<8>>,
-    k_columns: Constant<Bits<16>>,
-    k_half: Constant<Bits<32>>,
-    column_id: Vec<Constant<Bits<16>>>,
+    k_rows: Param<bool>,
+    k_last_row: Param<Bits<8>>,
+    k_last_column: Param<Bits<8>>,
+    k_columns: Param<Bits<16>>,
+    k_half: Param<Bits<32>>,
+    column_id: Vec<Param<Bits<16>>>,
     _rows: usize,
     _cols: usize,
 }
@@ -106,64 +107,20 @@ impl Loads {
     /// (`AcceleratorConfig::loads_weight_rows`).
     pub fn new(rows: usize, cols: usize, half_depth: usize, weight_rows: bool) -> Self {
         Self {
-            clock: Default::default(),
-            state: Default::default(),
-            active: Default::default(),
-            in_cmd: Default::default(),
-            take: Default::default(),
-            data: Default::default(),
-            done: Default::default(),
-            offset: Default::default(),
-            len: Default::default(),
-            field_bits: Default::default(),
-            last: Default::default(),
-            descriptor_offset: Default::default(),
-            descriptor_last: Default::default(),
-            row_at: Default::default(),
-            params_at: Default::default(),
-            weights_at: Default::default(),
-            columns: Default::default(),
-            layer: Default::default(),
-            sizes: Default::default(),
-            weight_half: Default::default(),
-            gather_half: Default::default(),
-            count: Default::default(),
-            cleared: Default::default(),
             weight_we: n(cols),
-            weight_addr: Default::default(),
             weight_code: n(cols),
             act_we: n(rows),
-            act_addr: Default::default(),
-            row_we: Default::default(),
-            row_addr: Default::default(),
-            param_write: Default::default(),
-            param_column: Default::default(),
-            param_field: Default::default(),
-            params_bad: Default::default(),
-            taken: Default::default(),
-            bank: Default::default(),
-            word: Default::default(),
-            plane_base: Default::default(),
-            field: Default::default(),
-            column: Default::default(),
-            bad_threshold: Default::default(),
-            entry: Default::default(),
-            row_bits: Default::default(),
-            code_mask: Default::default(),
             code_shift: n(cols),
             code: n(cols),
-            weight_offset: Default::default(),
-            gather_offset_half: Default::default(),
-            k_rows: Constant::new(weight_rows),
-            k_last_row: Constant::new((rows as u64 - 1).into()),
-            k_last_column: Constant::new((cols as u64 - 1).into()),
-            k_columns: Constant::new((cols as u64).into()),
-            k_half: Constant::new((half_depth as u64).into()),
-            column_id: (0..cols)
-                .map(|c| Constant::new((c as u64).into()))
-                .collect(),
+            k_rows: Param::new(weight_rows),
+            k_last_row: Param::new((rows as u64 - 1).into()),
+            k_last_column: Param::new((cols as u64 - 1).into()),
+            k_columns: Param::new((cols as u64).into()),
+            k_half: Param::new((half_depth as u64).into()),
+            column_id: (0..cols).map(|c| Param::new((c as u64).into())).collect(),
             _rows: rows,
             _cols: cols,
+            ..Default::default()
         }
     }
 }

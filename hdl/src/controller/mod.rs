@@ -57,6 +57,7 @@ mod writeback;
 
 use crate::buffer::{Bram, BRAM_ADDR_BITS};
 use crate::dma::{ReadClient, WriteClient};
+use crate::param::Param;
 use crate::pe::W_BITS;
 pub use checks::LayerChecks;
 pub use descriptor::{Descriptor, DescriptorField, Layer, LayerFields};
@@ -114,7 +115,7 @@ pub use spikeslice_core::accel::buffers::BufferPlan;
 
 /// The controller, with its buffers. `D`/`S`: DMA beat bits/bytes, `W2` = 2 * D,
 /// `MEM`: membrane width of the core.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM: usize> {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (AXI reset or CTRL soft reset).
@@ -209,7 +210,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     cycle_count: DFF<Bits<64>>,
     core_busy_cycles: DFF<Bits<64>>,
     slice_count: DFF<Bits<64>>,
-    bit_mask: Vec<Constant<Bits<64>>>,
+    bit_mask: Vec<Param<Bits<64>>>,
     _rows: usize,
     _cols: usize,
     _obanks: usize,
@@ -227,67 +228,14 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
         let plan = BufferPlan::new(cfg);
         let (rows, cols) = (cfg.rows, cfg.cols);
         Controller {
-            clock: Default::default(),
-            rst: Default::default(),
-            start: Default::default(),
-            buf_size: Default::default(),
-            desc_offset: Default::default(),
-            desc_count: Default::default(),
-            busy: Default::default(),
-            done: Default::default(),
-            error: Default::default(),
-            error_code: Default::default(),
-            desc_index: Default::default(),
-            err_offset: Default::default(),
-            cnt_clear: Default::default(),
-            cnt_cycles: Default::default(),
-            cnt_busy: Default::default(),
-            cnt_pe_adds: Default::default(),
-            cnt_slices: Default::default(),
-            cnt_spikes: Default::default(),
-            dma_rd: Default::default(),
-            dma_wr: Default::default(),
-            c_cfg_k: Default::default(),
-            c_cfg_slices: Default::default(),
-            c_cfg_b_in: Default::default(),
-            c_cfg_b_w: Default::default(),
-            c_cfg_b_s: Default::default(),
-            c_cfg_lif: Default::default(),
-            c_cfg_leak: Default::default(),
-            c_cfg_hard: Default::default(),
-            c_cfg_readout: Default::default(),
-            c_start: Default::default(),
-            c_busy: Default::default(),
-            c_done: Default::default(),
-            c_error: Default::default(),
-            c_par_valid: Default::default(),
-            c_par_ready: Default::default(),
-            c_par_data: Default::default(),
-            c_wgt_valid: Default::default(),
-            c_wgt_ready: Default::default(),
             c_wgt_data: n(cols),
-            c_act_valid: Default::default(),
-            c_act_ready: Default::default(),
             c_act_data: n(rows),
-            c_spk_valid: Default::default(),
-            c_spk_ready: Default::default(),
             c_spk_data: n(cols),
-            c_mem_valid: Default::default(),
-            c_mem_ready: Default::default(),
-            c_mem_data: Default::default(),
-            read: Default::default(),
-            writer: Default::default(),
             desc: Descriptor::new(cfg),
             weight_banks: (0..cols).map(|_| Bram::new(plan.wbank_depth)).collect(),
             act_banks: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
             out_banks: (0..64).map(|_| Bram::new(plan.obuf_words)).collect(),
             row_buffer: Bram::new(plan.wbank_depth),
-            state: Default::default(),
-            window_size: Default::default(),
-            desc_total: Default::default(),
-            desc_idx: Default::default(),
-            desc_at: Default::default(),
-            field32: Default::default(),
             walk: TileWalk::new(cols, plan.double_buffer_depth()),
             feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
             sizes: LayerSizes::new(rows, cols),
@@ -298,21 +246,11 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
                 cfg.loads_weight_rows(),
             ),
             checks: LayerChecks::new(plan.wbank_depth, plan.abank_depth, plan.obuf_words),
-            out_write_all: Default::default(),
-            out_addr: Default::default(),
-            out_word: Default::default(),
-            done_flag: Default::default(),
-            err_code: Default::default(),
-            err_at: Default::default(),
-            fail_code: Default::default(),
-            fail_offset: Default::default(),
-            cycle_count: Default::default(),
-            core_busy_cycles: Default::default(),
-            slice_count: Default::default(),
-            bit_mask: (0..64).map(|b| Constant::new((1u64 << b).into())).collect(),
+            bit_mask: (0..64).map(|b| Param::new((1u64 << b).into())).collect(),
             _rows: rows,
             _cols: cols,
             _obanks: 64,
+            ..Default::default()
         }
     }
 }

@@ -16,6 +16,7 @@
 use super::descriptor::Layer;
 use super::muldiv::MulDiv;
 use super::n;
+use crate::param::Param;
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::cycles::MATH_OPS;
 
@@ -175,16 +176,16 @@ fn code(o: Operand) -> u64 {
 }
 
 /// Per operation of the sequence, the code of an operand.
-fn codes(operand: impl Fn(&(Size, Operand, Op, Operand)) -> Operand) -> Vec<Constant<Bits<6>>> {
+fn codes(operand: impl Fn(&(Size, Operand, Op, Operand)) -> Operand) -> Vec<Param<Bits<6>>> {
     SEQUENCE
         .iter()
-        .map(|s| Constant::new(code(operand(s)).into()))
+        .map(|s| Param::new(code(operand(s)).into()))
         .collect()
 }
 
 /// Per operation of the sequence, whether it is of kind `op`.
-fn kinds(op: Op) -> Vec<Constant<Bit>> {
-    SEQUENCE.iter().map(|s| Constant::new(s.2 == op)).collect()
+fn kinds(op: Op) -> Vec<Param<Bit>> {
+    SEQUENCE.iter().map(|s| Param::new(s.2 == op)).collect()
 }
 
 /// The layer's sizes as the math phase offers them (see [`Size`]; the output
@@ -233,7 +234,7 @@ pub struct SizesIn {
     pub out_plane_words: Signal<In, Bits<32>>,
 }
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct LayerSizes {
     pub clock: Signal<In, Clock>,
     pub restart: Signal<In, Bit>,
@@ -258,15 +259,15 @@ pub struct LayerSizes {
     a: Signal<Local, Bits<64>>,
     b: Signal<Local, Bits<64>>,
     // The table, per operation.
-    a_codes: Vec<Constant<Bits<6>>>,
-    b_codes: Vec<Constant<Bits<6>>>,
-    divides: Vec<Constant<Bit>>,
-    words: Vec<Constant<Bit>>,
-    k_columns: Constant<Bits<64>>,
-    k_rows: Constant<Bits<64>>,
-    k_param_bytes: Constant<Bits<64>>,
-    k_ones32: Constant<Bits<64>>,
-    k_last_op: Constant<Bits<5>>,
+    a_codes: Vec<Param<Bits<6>>>,
+    b_codes: Vec<Param<Bits<6>>>,
+    divides: Vec<Param<Bit>>,
+    words: Vec<Param<Bit>>,
+    k_columns: Param<Bits<64>>,
+    k_rows: Param<Bits<64>>,
+    k_param_bytes: Param<Bits<64>>,
+    k_ones32: Param<Bits<64>>,
+    k_last_op: Param<Bits<5>>,
     _ops: usize,
     _sources: usize,
 }
@@ -279,37 +280,20 @@ impl LayerSizes {
         let last_div = SEQUENCE.iter().rev().find(|s| s.2 == Op::Div);
         assert_eq!(last_div.map(|s| s.0), Some(Size::GroupOutputs), "remainder");
         Self {
-            clock: Default::default(),
-            restart: Default::default(),
-            load: Default::default(),
-            step: Default::default(),
-            store: Default::default(),
-            step_last: Default::default(),
-            last_op: Default::default(),
-            layer: Default::default(),
-            out: Default::default(),
-            muldiv: Default::default(),
-            op: Default::default(),
             sizes: n(OPS),
-            remainder: Default::default(),
             sources: n(SOURCES),
-            a_code: Default::default(),
-            b_code: Default::default(),
-            divide: Default::default(),
-            in_words: Default::default(),
-            a: Default::default(),
-            b: Default::default(),
             a_codes: codes(|s| s.1),
             b_codes: codes(|s| s.3),
             divides: kinds(Op::Div),
             words: kinds(Op::MulWords),
-            k_columns: Constant::new((cols as u64).into()),
-            k_rows: Constant::new((rows as u64).into()),
-            k_param_bytes: Constant::new(12.into()),
-            k_ones32: Constant::new(0xFFFF_FFFFu64.into()),
-            k_last_op: Constant::new((MATH_OPS - 1).into()),
+            k_columns: Param::new((cols as u64).into()),
+            k_rows: Param::new((rows as u64).into()),
+            k_param_bytes: Param::new(12.into()),
+            k_ones32: Param::new(0xFFFF_FFFFu64.into()),
+            k_last_op: Param::new((MATH_OPS - 1).into()),
             _ops: OPS,
             _sources: SOURCES,
+            ..Default::default()
         }
     }
 }

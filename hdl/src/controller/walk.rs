@@ -18,9 +18,10 @@
 use super::descriptor::Layer;
 use super::sizes::SizesIn;
 use super::CtlState;
+use crate::param::Param;
 use rust_hdl::prelude::*;
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct TileWalk {
     pub clock: Signal<In, Clock>,
     /// The descriptor's fields and the layer's sizes.
@@ -71,55 +72,19 @@ pub struct TileWalk {
     weight_load_half: DFF<Bit>,
     gather_load_half: DFF<Bit>,
     left: Signal<Local, Bits<32>>,
-    k_columns: Constant<Bits<64>>,
-    k_tile_param_bytes: Constant<Bits<32>>,
-    k_half: Constant<Bits<32>>,
+    k_columns: Param<Bits<64>>,
+    k_tile_param_bytes: Param<Bits<32>>,
+    k_half: Param<Bits<32>>,
 }
 
 impl TileWalk {
     /// For a core of `cols` columns, with bank halves of `half_depth` entries.
     pub fn new(cols: usize, half_depth: usize) -> Self {
         Self {
-            clock: Default::default(),
-            state: Default::default(),
-            cleared: Default::default(),
-            params_free: Default::default(),
-            run_started: Default::default(),
-            layer: Default::default(),
-            sizes: Default::default(),
-            first_column: Default::default(),
-            columns: Default::default(),
-            first_neuron: Default::default(),
-            params_at: Default::default(),
-            weights_at: Default::default(),
-            group_start: Default::default(),
-            position: Default::default(),
-            row_at: Default::default(),
-            double_buffer: Default::default(),
-            weight_half: Default::default(),
-            gather_half: Default::default(),
-            group_ahead: Default::default(),
-            more_groups: Default::default(),
-            last_position: Default::default(),
-            last_tile: Default::default(),
-            tile_column: Default::default(),
-            tile_columns: Default::default(),
-            tile_neuron: Default::default(),
-            tile_params: Default::default(),
-            tile_weights: Default::default(),
-            first_group: Default::default(),
-            first_group_table: Default::default(),
-            group: Default::default(),
-            row: Default::default(),
-            pos: Default::default(),
-            position_row: Default::default(),
-            double: Default::default(),
-            weight_load_half: Default::default(),
-            gather_load_half: Default::default(),
-            left: Default::default(),
-            k_columns: Constant::new((cols as u64).into()),
-            k_tile_param_bytes: Constant::new((cols as u64 * 12).into()),
-            k_half: Constant::new((half_depth as u64).into()),
+            k_columns: Param::new((cols as u64).into()),
+            k_tile_param_bytes: Param::new((cols as u64 * 12).into()),
+            k_half: Param::new((half_depth as u64).into()),
+            ..Default::default()
         }
     }
 }
