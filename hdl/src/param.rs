@@ -30,12 +30,6 @@ impl<T: Synth> Default for Param<T> {
     }
 }
 
-impl<T: Synth> From<T> for Param<T> {
-    fn from(val: T) -> Self {
-        Param::new(val)
-    }
-}
-
 impl<T: Synth> Logic for Param<T> {
     fn update(&mut self) {}
 }

@@ -210,7 +210,12 @@ fn describe(dir: Dir, width: u32) -> String {
 /// Checks `shell_ports` against the top port contract for `p` (see the module docs).
 pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), WrapperError> {
     check_params(p)?;
-    let contract = contract(p.axi_data_bits)?;
+    check_against(shell_ports, &contract(p.axi_data_bits)?)
+}
+
+/// Checks `shell_ports` against `contract`: no duplicate, unknown, mistyped or
+/// missing port.
+fn check_against(shell_ports: &[Port], contract: &[Port]) -> Result<(), WrapperError> {
     for (i, port) in shell_ports.iter().enumerate() {
         if shell_ports[..i].iter().any(|q| q.name == port.name) {
             return Err(WrapperError::Duplicate(port.name.clone()));
@@ -240,12 +245,17 @@ pub fn check_shell_ports(shell_ports: &[Port], p: &WrapperParams) -> Result<(), 
 /// Every top-level port of the wrapper, in declaration order (directions as seen by
 /// the wrapper). constraints/build.tcl and the device tree name these.
 pub fn wrapper_ports(p: &WrapperParams) -> Result<Vec<Port>, WrapperError> {
+    Ok(wrapper_ports_for(&contract(p.axi_data_bits)?))
+}
+
+/// The wrapper's ports for a shell with the port list `contract`.
+fn wrapper_ports_for(contract: &[Port]) -> Vec<Port> {
     let port = |name: String, dir: Dir, width: u32| Port { name, dir, width };
     let mut v = vec![
         port(CLOCK_PORT.into(), In, 1),
         port(RESET_PORT.into(), In, 1),
     ];
-    for c in contract(p.axi_data_bits)? {
+    for c in contract {
         if c.name.contains('$') {
             let name = wrapper_port(&c.name).expect("every bus port has a wrapper port");
             v.push(port(name, c.dir, c.width));
@@ -258,7 +268,7 @@ pub fn wrapper_ports(p: &WrapperParams) -> Result<Vec<Port>, WrapperError> {
         v.push(port(format!("{M_AXI_IF}_{sig}"), In, *width));
     }
     v.push(port(IRQ_PORT.into(), Out, 1));
-    Ok(v)
+    v
 }
 
 fn range(width: u32) -> String {
@@ -346,8 +356,12 @@ fn attributes(name: &str, p: &WrapperParams, lite_data_bits: u32) -> Vec<String>
 /// contract first: a missing, mistyped or unknown port is an error, never a
 /// half-connected wrapper).
 pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, WrapperError> {
-    check_shell_ports(shell_ports, p)?;
-    let ports = wrapper_ports(p)?;
+    // The contract is the default shell's port list: built once, used for the
+    // check, the wrapper's ports and the instance's connections.
+    check_params(p)?;
+    let contract = contract(p.axi_data_bits)?;
+    check_against(shell_ports, &contract)?;
+    let ports = wrapper_ports_for(&contract);
     let lite_data_bits = ports
         .iter()
         .find(|q| q.name == format!("{S_AXI_IF}_wdata"))
@@ -402,7 +416,7 @@ pub fn verilog(shell_ports: &[Port], p: &WrapperParams) -> Result<String, Wrappe
         let _ = writeln!(v, "  assign {M_AXI_IF}_{sig} = {width}'d{value};");
     }
     let _ = write!(v, "\n  {SHELL_NAME} {SHELL_INSTANCE} (\n");
-    let conns: Vec<String> = contract(p.axi_data_bits)?
+    let conns: Vec<String> = contract
         .iter()
         .map(|c| {
             let to = wrapper_port(&c.name).unwrap_or_else(|| "rst".into());

@@ -55,10 +55,8 @@ pub fn run(args: Args) -> Result<()> {
             axi_data_bits: 8 * cfg.axi_data_bytes as u32,
             clock_hz: clock_hz.round() as u64,
         };
-        let ports = spikeslice_hdl::shell::ports(&cfg)
-            .with_context(|| format!("cannot list the {what} accelerator shell's ports"))?;
-        let top =
-            vivado::generate(&ports, &params, dir).context("cannot generate the KV260 wrapper")?;
+        let top = vivado::generate(&m.ports, &params, dir)
+            .context("cannot generate the KV260 wrapper")?;
         (m, vec![top])
     } else {
         let m = spikeslice_hdl::generate(&cfg.array(), dir)
