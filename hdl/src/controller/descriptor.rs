@@ -350,8 +350,9 @@ impl Logic for Descriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spikeslice_core::accel::descriptor::{LayerDescriptor, FIELDS};
+    use spikeslice_core::accel::descriptor::{LayerDescriptor, DESCRIPTOR_BYTES, FIELDS};
     use spikeslice_core::accel::AcceleratorConfig;
+    use spikeslice_core::random::{chain::chain, rng};
 
     /// Every field of core's table has its register here, built from the table
     /// entry of the same name (the test bench below checks the values).
@@ -404,26 +405,22 @@ mod tests {
         let cfg = AcceleratorConfig::default();
         let mut uut = Descriptor::new(&cfg);
         uut.connect_all();
-        let good = LayerDescriptor {
-            kind: LayerKind::Gather,
-            readout: false,
-            hard_reset: true,
-            leak_shift: 3,
-            weight_bits: 4,
-            input_bits: 2,
-            spike_bits: 3,
-            timesteps: 5,
-            fan_in: 9,
-            outputs: 12,
-            positions: 7,
-            groups: 2,
-            input_len: 100,
-            weights: 0x1000,
-            params: 0x2040,
-            gather: 0x3080,
-            input: 0x40C0,
-            output: 0x5100,
-        };
+        // Good descriptors: every layer of a few random chains (dense and
+        // gather, the shapes the compiler emits); the bad ones vary the first.
+        let mut rng = rng(0xDE5C);
+        let goods: Vec<LayerDescriptor> = (0..4)
+            .flat_map(|_| {
+                let (window, at, count) = chain(&mut rng, &cfg, 1 << 14, 0.5, false);
+                (0..count as usize)
+                    .map(|i| {
+                        let o = at as usize + i * DESCRIPTOR_BYTES;
+                        LayerDescriptor::decode(&window[o..], i, o as u32, &cfg, window.len())
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let good = goods[0];
         let mut bad_magic = words(&good);
         bad_magic[0] ^= 1;
         let mut bad_kind = words(&good);
@@ -443,19 +440,23 @@ mod tests {
         };
         let dense_p = LayerDescriptor {
             kind: LayerKind::Dense,
-            fan_in: 100,
+            positions: 2,
+            fan_in: good.input_len + 1,
             ..good
         };
         // (words, bad header, bad kind, bad field)
-        let cases = vec![
-            (words(&good), false, false, false),
+        let mut cases: Vec<_> = goods
+            .iter()
+            .map(|d| (words(d), false, false, false))
+            .collect();
+        cases.extend([
             (bad_magic, true, false, false),
             (bad_kind, false, true, false),
             (words(&wide), false, false, true),
             (words(&long), false, false, true),
             (words(&readout), false, false, false),
             (words(&dense_p), false, false, true),
-        ];
+        ]);
         let mut sim = Simulation::new();
         sim.add_clock(5, |x: &mut Box<Descriptor>| x.clock.next = !x.clock.val());
         sim.add_testbench(move |mut sim: Sim<Descriptor>| {
