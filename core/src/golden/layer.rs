@@ -178,13 +178,10 @@ fieldwise_add!(SpikeStats {
 });
 
 impl SpikeStats {
-    /// Firing rate: spike events per neuron per timestep.
+    /// Firing rate: spike events per neuron per timestep; 0 over no slots
+    /// (which hold no events either).
     pub fn firing_rate(&self) -> f64 {
-        if self.slots == 0 {
-            0.0
-        } else {
-            self.spike_events as f64 / self.slots as f64
-        }
+        self.spike_events as f64 / self.slots.max(1) as f64
     }
     /// Statistics of a spike train `[t][neuron]`.
     pub fn of(spikes: &[Vec<u8>]) -> Self {
