@@ -175,7 +175,10 @@ fn build(conv: bool, timesteps: u32, calibration: &[Vec<u8>]) -> Model {
         let Some(index) = model.layers.iter().position(|l| &l.name == name) else {
             continue;
         };
-        if matches!(model.layers[index].output, golden::LayerOutput::Membrane) {
+        if matches!(
+            model.layers[index].neurons.output,
+            golden::LayerOutput::Membrane
+        ) {
             continue;
         }
         let mut sum = 0f64;
@@ -232,7 +235,7 @@ fn throughput(c: &mut Criterion) {
                 .layers
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| !matches!(l.output, golden::LayerOutput::Membrane))
+                .filter(|(_, l)| !matches!(l.neurons.output, golden::LayerOutput::Membrane))
                 .map(|(i, l)| {
                     let mut s = golden::SpikeStats::default();
                     packed.iter().for_each(|o| s.add(&o.layers[i]));

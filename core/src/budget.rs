@@ -77,7 +77,7 @@ pub fn budget(model: &Model, outputs: Option<&[SampleOutput]>) -> NetworkBudget 
         let params = if kind == "pool" {
             0
         } else {
-            weights + l.bias.len() as u64
+            weights + l.neurons.bias.len() as u64
         };
         let fr = input_stats.as_ref().map(|s| s[i].firing_rate());
         layers.push(LayerBudget {
@@ -87,7 +87,7 @@ pub fn budget(model: &Model, outputs: Option<&[SampleOutput]>) -> NetworkBudget 
             macs,
             weight_bits: l.weight_bits.get(),
             input_bits: l.input_bits.get(),
-            spike_bits: match l.output {
+            spike_bits: match l.neurons.output {
                 LayerOutput::Spikes { bits } => Some(bits),
                 LayerOutput::Membrane => None,
             },

@@ -57,12 +57,22 @@ fn cifar_batch(labels: &[u8]) -> Vec<u8> {
 /// Asserts `r` is an error whose message contains every one of `needles`.
 #[track_caller]
 fn assert_err<T: std::fmt::Debug>(r: Result<T, DataError>, needles: &[&str]) -> DataError {
-    let e = r.expect_err("expected an error");
+    assert_case_err("", r, needles)
+}
+
+/// [`assert_err`] for one case of a table: `case` prefixes every failure.
+#[track_caller]
+fn assert_case_err<T: std::fmt::Debug>(
+    case: &str,
+    r: Result<T, DataError>,
+    needles: &[&str],
+) -> DataError {
+    let e = r.expect_err(&format!("{case}expected an error"));
     let msg = e.to_string();
     for n in needles {
         assert!(
             msg.contains(n),
-            "error message {msg:?} does not contain {n:?}"
+            "{case}error message {msg:?} does not contain {n:?}"
         );
     }
     e
@@ -70,16 +80,34 @@ fn assert_err<T: std::fmt::Debug>(r: Result<T, DataError>, needles: &[&str]) -> 
 
 // ---------------------------------------------------------------- vendored sets
 
+/// Asserts a vendored set's name, shape, bit width, largest pixel and
+/// samples per class (which also fix its length and class count).
+#[track_caller]
+fn assert_vendored(
+    d: &Dataset,
+    name: &str,
+    shape: [usize; 3],
+    bits: u8,
+    max_pixel: u8,
+    class_counts: &[usize],
+) {
+    let len: usize = class_counts.iter().sum();
+    assert_eq!(d.name, name);
+    assert_eq!(d.len(), len);
+    assert_eq!(
+        (d.shape, d.bits, d.classes),
+        (shape, bits, class_counts.len())
+    );
+    assert_eq!(d.pixels.len(), len * shape.iter().product::<usize>());
+    assert_eq!(d.pixels.iter().max(), Some(&max_pixel));
+    assert_eq!(d.class_counts(), class_counts);
+}
+
 #[test]
 fn mnist_5k_loads() {
     let d = load_mnist_5k().unwrap();
-    assert_eq!(d.name, "mnist-5k");
-    assert_eq!(d.len(), 5000);
-    assert_eq!((d.shape, d.bits, d.classes), ([1, 28, 28], 8, 10));
+    assert_vendored(&d, "mnist-5k", [1, 28, 28], 8, 255, &[500; 10]);
     assert_eq!(d.sample_len(), 784);
-    assert_eq!(d.pixels.len(), 5000 * 784);
-    assert_eq!(d.class_counts(), vec![500; 10]);
-    assert_eq!(d.pixels.iter().max(), Some(&255));
     // Sorted by class, 500 each.
     assert!(d.labels[..500].iter().all(|&l| l == 0));
     assert!(d.labels[4500..].iter().all(|&l| l == 9));
@@ -96,14 +124,13 @@ fn mnist_5k_loads() {
 #[test]
 fn optdigits_loads() {
     let d = load_optdigits().unwrap();
-    assert_eq!(d.name, "optdigits");
-    assert_eq!(d.len(), 1797);
-    assert_eq!((d.shape, d.bits, d.classes), ([1, 8, 8], 5, 10));
-    assert_eq!(d.pixels.len(), 1797 * 64);
-    assert_eq!(d.pixels.iter().max(), Some(&16));
-    assert_eq!(
-        d.class_counts(),
-        vec![178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert_vendored(
+        &d,
+        "optdigits",
+        [1, 8, 8],
+        5,
+        16,
+        &[178, 182, 177, 183, 181, 182, 181, 179, 174, 180],
     );
     // The first row of the file.
     assert_eq!(&d.sample(0)[..8], &[0, 0, 5, 13, 9, 1, 0, 0]);
@@ -221,71 +248,118 @@ fn csv_with_header_is_handled() {
 #[test]
 fn csv_malformed() {
     let s = [1, 2, 2];
-    assert_err(
-        parse_csv("e.csv", b"", s, 8),
-        &["e.csv", "no samples", "empty"],
+    /// File name, contents, shape, bits, what the error must say.
+    type Case = (
+        &'static str,
+        Vec<u8>,
+        [usize; 3],
+        u8,
+        &'static [&'static str],
     );
-    assert_err(
-        parse_csv("e.csv", b"\n\n# only a comment\n", s, 8),
-        &["e.csv", "no samples"],
-    );
-    assert_err(
-        parse_csv("e.csv.gz", &gzip(b""), s, 8),
-        &["e.csv.gz", "no samples"],
-    );
-    assert_err(
-        parse_csv("w.csv", b"1,2,3,4,5\n1,2,3,4\n", s, 8),
-        &[
-            "w.csv: line 2, column 5: too few values: expected 5",
-            "found 4",
-        ],
-    );
-    assert_err(
-        parse_csv("w.csv", b"1,2,3,4,5,6\n", s, 8),
-        &[
-            "w.csv: line 1, column 6: too many values: expected 5",
-            "found 6",
-        ],
-    );
-    assert_err(
-        parse_csv("n.csv", b"1,2,3,4,5\n\n1,2.5,3,4,5\n", s, 8),
-        &["n.csv: line 3, column 2: '2.5' is not an unsigned decimal integer"],
-    );
-    assert_err(
-        parse_csv("n.csv", b"1,-2,3,4,5\n", s, 8),
-        &["line 1, column 2: '-2' is not an unsigned decimal integer"],
-    );
-    assert_err(
-        parse_csv("n.csv", b"1,,3,4,5\n", s, 8),
-        &["line 1, column 2: empty value"],
-    );
-    assert_err(
-        parse_csv("b.csv", b"1,2,3,4,5\n0,0,0,8,5\n", s, 3),
-        &["b.csv: line 2, column 4: pixel value 8 does not fit in 3 bits (must be 0..=7)"],
-    );
-    assert_err(
-        parse_csv("b.csv", b"1,2,3,256,5\n", s, 8),
-        &["column 4: pixel value 256 does not fit in 8 bits"],
-    );
-    assert_err(
-        parse_csv("l.csv", b"1,2,3,4,10\n", s, 8),
-        &["l.csv: line 1, column 5: label 10 out of range, labels must be below 10"],
-    );
-    assert_err(
-        parse_csv("z.csv.gz", &gzip(b"1,2,3,4,5\n")[..10], s, 8),
-        &[
-            "z.csv.gz: cannot decompress gzip data",
-            "truncated or corrupt",
-        ],
-    );
-    assert_err(
-        parse_csv("a.csv", b"1,2\n", [1, 0, 2], 8),
-        &["a.csv", "1x0x2"],
-    );
-    assert_err(
-        parse_csv("a.csv", b"1,2\n", s, 0),
-        &["a.csv", "bit width 0"],
-    );
+    let cases: [Case; 14] = [
+        (
+            "e.csv",
+            b"".to_vec(),
+            s,
+            8,
+            &["e.csv", "no samples", "empty"],
+        ),
+        (
+            "e.csv",
+            b"\n\n# only a comment\n".to_vec(),
+            s,
+            8,
+            &["e.csv", "no samples"],
+        ),
+        ("e.csv.gz", gzip(b""), s, 8, &["e.csv.gz", "no samples"]),
+        (
+            "w.csv",
+            b"1,2,3,4,5\n1,2,3,4\n".to_vec(),
+            s,
+            8,
+            &[
+                "w.csv: line 2, column 5: too few values: expected 5",
+                "found 4",
+            ],
+        ),
+        (
+            "w.csv",
+            b"1,2,3,4,5,6\n".to_vec(),
+            s,
+            8,
+            &[
+                "w.csv: line 1, column 6: too many values: expected 5",
+                "found 6",
+            ],
+        ),
+        (
+            "n.csv",
+            b"1,2,3,4,5\n\n1,2.5,3,4,5\n".to_vec(),
+            s,
+            8,
+            &["n.csv: line 3, column 2: '2.5' is not an unsigned decimal integer"],
+        ),
+        (
+            "n.csv",
+            b"1,-2,3,4,5\n".to_vec(),
+            s,
+            8,
+            &["line 1, column 2: '-2' is not an unsigned decimal integer"],
+        ),
+        (
+            "n.csv",
+            b"1,,3,4,5\n".to_vec(),
+            s,
+            8,
+            &["line 1, column 2: empty value"],
+        ),
+        (
+            "b.csv",
+            b"1,2,3,4,5\n0,0,0,8,5\n".to_vec(),
+            s,
+            3,
+            &["b.csv: line 2, column 4: pixel value 8 does not fit in 3 bits (must be 0..=7)"],
+        ),
+        (
+            "b.csv",
+            b"1,2,3,256,5\n".to_vec(),
+            s,
+            8,
+            &["column 4: pixel value 256 does not fit in 8 bits"],
+        ),
+        (
+            "l.csv",
+            b"1,2,3,4,10\n".to_vec(),
+            s,
+            8,
+            &["l.csv: line 1, column 5: label 10 out of range, labels must be below 10"],
+        ),
+        (
+            "z.csv.gz",
+            gzip(b"1,2,3,4,5\n")[..10].to_vec(),
+            s,
+            8,
+            &[
+                "z.csv.gz: cannot decompress gzip data",
+                "truncated or corrupt",
+            ],
+        ),
+        (
+            "a.csv",
+            b"1,2\n".to_vec(),
+            [1, 0, 2],
+            8,
+            &["a.csv", "1x0x2"],
+        ),
+        ("a.csv", b"1,2\n".to_vec(), s, 0, &["a.csv", "bit width 0"]),
+    ];
+    for (name, bytes, shape, bits, needles) in cases {
+        let case = format!(
+            "{name} {:?} (shape {shape:?}, {bits} bits): ",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_case_err(&case, parse_csv(name, &bytes, shape, bits), needles);
+    }
     assert_err(
         read_csv(Path::new("/nonexistent/x.csv"), s, 8),
         &["/nonexistent/x.csv: cannot read file"],
@@ -441,87 +515,110 @@ fn idx_malformed() {
     let good_i = idx_images(3, 2, 2);
     let good_l = idx_labels(&[1, 2, 3]);
     assert!(idx_pair(d, &good_i, &good_l).is_ok());
-
-    // Bad magic.
-    let mut bad = good_i.clone();
-    bad[3] = 0x04;
-    assert_err(
-        idx_pair(d, &bad, &good_l),
-        &[
-            "i-images-idx3-ubyte: bad magic number 0x00000804",
-            "expected 0x00000803",
-        ],
-    );
-    assert_err(
-        idx_pair(d, &good_l, &good_i),
-        &["bad magic number 0x00000801", "swapped"],
-    );
-    assert_err(
-        idx_pair(d, b"P5\n28 28\n255\n...", &good_l),
-        &[
-            "bad magic number",
-            "not an IDX unsigned-byte 3-dimensional images file",
-        ],
-    );
-    let mut bad = good_l.clone();
-    bad[2] = 0x0D;
-    assert_err(
-        idx_pair(d, &good_i, &bad),
-        &[
-            "i-labels-idx1-ubyte: bad magic number 0x00000d01",
-            "expected 0x00000801",
-        ],
-    );
-
-    // Truncated: body, header, and a truncated gzip stream.
-    assert_err(
-        idx_pair(d, &good_i[..good_i.len() - 1], &good_l),
-        &[
-            "i-images-idx3-ubyte: truncated: expected 28 bytes",
-            "has 27",
-            "3 images of 2x2",
-        ],
-    );
-    assert_err(
-        idx_pair(d, &good_i, &good_l[..10]),
-        &[
-            "i-labels-idx1-ubyte: truncated: expected 11 bytes",
-            "has 10",
-        ],
-    );
-    assert_err(
-        idx_pair(d, &good_i[..9], &good_l),
-        &["truncated: expected 16 bytes", "header"],
-    );
+    let with = |bytes: &[u8], at: usize, value: u8| {
+        let mut v = bytes.to_vec();
+        v[at] = value;
+        v
+    };
     let gz = gzip(&good_i);
-    assert_err(
-        idx_pair(d, &gz[..gz.len() - 12], &good_l),
-        &["cannot decompress gzip data"],
-    );
-
-    // Trailing bytes.
     let mut long = good_i.clone();
     long.push(0);
-    assert_err(
-        idx_pair(d, &long, &good_l),
-        &["1 unexpected bytes", "offset 28"],
-    );
 
-    // Count mismatch.
-    assert_err(
-        idx_pair(d, &good_i, &idx_labels(&[1, 2])),
-        &["holds 3 images but", "holds 2 labels"],
-    );
-
-    // Label out of range; empty files.
-    assert_err(
-        idx_pair(d, &good_i, &idx_labels(&[1, 10, 3])),
-        &["i-labels-idx1-ubyte: label 1 (byte offset 9): label 10 out of range"],
-    );
-    assert_err(
-        idx_pair(d, b"", &good_l),
-        &["i-images-idx3-ubyte: no samples: the file is empty"],
-    );
+    /// What is malformed, images file, labels file, what the error must say.
+    type Case = (&'static str, Vec<u8>, Vec<u8>, &'static [&'static str]);
+    let cases: [Case; 12] = [
+        (
+            "images magic",
+            with(&good_i, 3, 0x04),
+            good_l.clone(),
+            &[
+                "i-images-idx3-ubyte: bad magic number 0x00000804",
+                "expected 0x00000803",
+            ],
+        ),
+        (
+            "swapped files",
+            good_l.clone(),
+            good_i.clone(),
+            &["bad magic number 0x00000801", "swapped"],
+        ),
+        (
+            "a PGM image",
+            b"P5\n28 28\n255\n...".to_vec(),
+            good_l.clone(),
+            &[
+                "bad magic number",
+                "not an IDX unsigned-byte 3-dimensional images file",
+            ],
+        ),
+        (
+            "labels magic",
+            good_i.clone(),
+            with(&good_l, 2, 0x0D),
+            &[
+                "i-labels-idx1-ubyte: bad magic number 0x00000d01",
+                "expected 0x00000801",
+            ],
+        ),
+        (
+            "truncated images body",
+            good_i[..good_i.len() - 1].to_vec(),
+            good_l.clone(),
+            &[
+                "i-images-idx3-ubyte: truncated: expected 28 bytes",
+                "has 27",
+                "3 images of 2x2",
+            ],
+        ),
+        (
+            "truncated labels body",
+            good_i.clone(),
+            good_l[..10].to_vec(),
+            &[
+                "i-labels-idx1-ubyte: truncated: expected 11 bytes",
+                "has 10",
+            ],
+        ),
+        (
+            "truncated header",
+            good_i[..9].to_vec(),
+            good_l.clone(),
+            &["truncated: expected 16 bytes", "header"],
+        ),
+        (
+            "truncated gzip stream",
+            gz[..gz.len() - 12].to_vec(),
+            good_l.clone(),
+            &["cannot decompress gzip data"],
+        ),
+        (
+            "trailing bytes",
+            long,
+            good_l.clone(),
+            &["1 unexpected bytes", "offset 28"],
+        ),
+        (
+            "count mismatch",
+            good_i.clone(),
+            idx_labels(&[1, 2]),
+            &["holds 3 images but", "holds 2 labels"],
+        ),
+        (
+            "label out of range",
+            good_i.clone(),
+            idx_labels(&[1, 10, 3]),
+            &["i-labels-idx1-ubyte: label 1 (byte offset 9): label 10 out of range"],
+        ),
+        (
+            "empty images file",
+            Vec::new(),
+            good_l.clone(),
+            &["i-images-idx3-ubyte: no samples: the file is empty"],
+        ),
+    ];
+    for (what, images, labels, needles) in cases {
+        assert_case_err(&format!("{what}: "), idx_pair(d, &images, &labels), needles);
+    }
     assert_err(
         read_idx(&d.join("missing-images"), &d.join("missing-labels")),
         &["missing-images: cannot read file"],

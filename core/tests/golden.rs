@@ -75,12 +75,14 @@ fn one_neuron(
         weights: vec![1],
         weight_bits: 2,
         input_bits: 1,
-        bias: vec![bias],
-        threshold: vec![threshold],
-        v_init: vec![v_init],
-        dynamics,
-        reset,
-        output: LayerOutput::Spikes { bits: spike_bits },
+        neurons: golden::Neurons {
+            bias: vec![bias],
+            threshold: vec![threshold],
+            v_init: vec![v_init],
+            dynamics,
+            reset,
+            output: LayerOutput::Spikes { bits: spike_bits },
+        },
     }
 }
 
@@ -113,9 +115,9 @@ proptest! {
         let x = random::spikes(&mut rng, inputs, bs, 0.5);
         let direct: Vec<i64> = (0..outputs)
             .map(|o| (0..inputs).map(|k| i64::from(layer.weights[o * inputs + k]) * i64::from(x[k])).sum::<i64>()
-                 + i64::from(layer.bias[o]))
+                 + i64::from(layer.neurons.bias[o]))
             .collect();
-        let mut serial: Vec<i64> = layer.bias.iter().map(|&b| i64::from(b)).collect();
+        let mut serial: Vec<i64> = layer.neurons.bias.iter().map(|&b| i64::from(b)).collect();
         for j in 0..bs {
             for (acc, p) in serial.iter_mut().zip(layer.slice_partial_sums(&x, j)) {
                 *acc += p << j;

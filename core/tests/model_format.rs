@@ -80,6 +80,21 @@ fn with_tensors(
     m.save(path).unwrap();
 }
 
+/// Rewrites the first layer's tensor `{layer}.{suffix}` with `f`; returns the
+/// layer's name.
+fn edit_first_tensor(
+    model: &Model,
+    path: &Path,
+    suffix: &str,
+    f: impl FnOnce(&mut Tensor),
+) -> String {
+    let first = model.spec.layers[0].name().to_string();
+    with_tensors(model, path, |t| {
+        f(t.get_mut(&format!("{first}.{suffix}")).unwrap())
+    });
+    first
+}
+
 #[test]
 fn not_json() {
     let (_d, path, _) = fixture();
@@ -125,16 +140,15 @@ fn bits_out_of_range() {
 #[test]
 fn weight_outside_its_range_names_layer_and_index() {
     let (_d, path, model) = fixture();
-    let first = model.spec.layers[0].name().to_string();
     let bits = model.layers[0].weight_bits;
-    with_tensors(&model, &path, |t| {
-        let w = t.get_mut(&format!("{first}.weight")).unwrap();
+    let outside = if bits.get() == 1 {
+        0
+    } else {
+        bits.max_weight() as i8 + 1
+    };
+    let first = edit_first_tensor(&model, &path, "weight", |w| {
         if let TensorData::I8(d) = &mut w.data {
-            d[0] = if bits.get() == 1 {
-                0
-            } else {
-                bits.max_weight() as i8 + 1
-            };
+            d[0] = outside;
         }
     });
     refused(&path, &[&format!("layer {first}"), "weight[0][0]"]);
@@ -154,16 +168,12 @@ fn missing_extra_misshapen_and_mistyped_tensors() {
     });
     refused(&path, &["ghost.weight", "belongs to no layer"]);
 
-    with_tensors(&model, &path, |t| {
-        let b = t.get_mut(&format!("{first}.bias")).unwrap();
-        b.shape.push(1);
-    });
+    edit_first_tensor(&model, &path, "bias", |b| b.shape.push(1));
     refused(&path, &[&format!("{first}.bias"), "shape"]);
 
-    with_tensors(&model, &path, |t| {
-        let b = t.get(&format!("{first}.bias")).unwrap().clone();
+    edit_first_tensor(&model, &path, "bias", |b| {
         let n = b.shape[0];
-        t.insert(format!("{first}.bias"), Tensor::i8(vec![n], vec![0; n]));
+        *b = Tensor::i8(vec![n], vec![0; n]);
     });
     refused(&path, &[&format!("{first}.bias"), "expected I32"]);
 }
@@ -171,9 +181,8 @@ fn missing_extra_misshapen_and_mistyped_tensors() {
 #[test]
 fn non_positive_threshold() {
     let (_d, path, model) = fixture();
-    let first = model.spec.layers[0].name().to_string();
-    with_tensors(&model, &path, |t| {
-        if let TensorData::I32(d) = &mut t.get_mut(&format!("{first}.threshold")).unwrap().data {
+    edit_first_tensor(&model, &path, "threshold", |t| {
+        if let TensorData::I32(d) = &mut t.data {
             d[0] = 0;
         }
     });

@@ -101,7 +101,7 @@ impl Program {
         let mut readout = Vec::new();
         for (l, buf) in self.model.layers.iter().zip(&self.outputs) {
             let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
-            match l.output {
+            match l.neurons.output {
                 LayerOutput::Spikes { bits } => {
                     let spikes = layout::unpack_planes(bytes, t, bits, l.neurons());
                     layers.push(SpikeStats::of(&spikes));
@@ -162,7 +162,7 @@ fn check_fit(l: &NeuronLayer, config: &AcceleratorConfig) -> Result<(), CompileE
             ),
         ));
     }
-    let spike_bits = match l.output {
+    let spike_bits = match l.neurons.output {
         LayerOutput::Spikes { bits } => bits,
         LayerOutput::Membrane => 1,
     };
@@ -214,15 +214,15 @@ fn shape_of(l: &NeuronLayer, t: usize) -> LayerDescriptor {
         } else {
             LayerKind::Dense
         },
-        readout: l.output == LayerOutput::Membrane,
-        hard_reset: l.reset == Reset::Hard,
-        leak_shift: match l.dynamics {
+        readout: l.neurons.output == LayerOutput::Membrane,
+        hard_reset: l.neurons.reset == Reset::Hard,
+        leak_shift: match l.neurons.dynamics {
             Dynamics::If => 0,
             Dynamics::Lif { leak_shift } => leak_shift,
         },
         weight_bits: l.weight_bits.get(),
         input_bits: l.input_bits.get(),
-        spike_bits: match l.output {
+        spike_bits: match l.neurons.output {
             LayerOutput::Spikes { bits } => bits,
             LayerOutput::Membrane => 0,
         },
@@ -278,7 +278,7 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
     };
     let mut outputs = Vec::new();
     for l in &model.layers {
-        let bytes = match l.output {
+        let bytes = match l.neurons.output {
             LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()),
             LayerOutput::Membrane => l.neurons() * 8,
         };
@@ -298,8 +298,8 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
         let s = &l.synapses;
         let mut p = Vec::with_capacity(s.outputs * PARAM_BYTES);
         for o in 0..s.outputs {
-            let th = l.threshold.get(o).copied().unwrap_or(0);
-            for v in [l.bias[o], th, l.v_init[o]] {
+            let th = l.neurons.threshold.get(o).copied().unwrap_or(0);
+            for v in [l.neurons.bias[o], th, l.neurons.v_init[o]] {
                 p.extend_from_slice(&v.to_le_bytes());
             }
         }

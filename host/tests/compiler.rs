@@ -88,7 +88,7 @@ fn too_narrow_registers_are_refused() {
     };
     // A bias of 2^23 - 1 needs more than the 24 membrane bits.
     let mut model = some_model();
-    model.layers[0].bias[0] = (1 << 23) - 1;
+    model.layers[0].neurons.bias[0] = (1 << 23) - 1;
     let e = compile(&model, &narrow).unwrap_err();
     assert!(matches!(e, CompileError::Width(_)), "{e}");
     assert!(e.to_string().contains("layer "), "{e}");

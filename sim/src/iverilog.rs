@@ -137,7 +137,7 @@ pub fn write_testbench(
     let k = layer.inputs;
     let chunks = slices.div_ceil(rows);
     let tiles = layer.outputs.div_ceil(cols);
-    let (spike_bits, readout) = match layer.output {
+    let (spike_bits, readout) = match layer.neurons.output {
         LayerOutput::Spikes { bits } => (bits, false),
         LayerOutput::Membrane => (1, true),
     };
@@ -222,11 +222,11 @@ pub fn write_testbench(
         std::fs::write(&p, text).map_err(|e| SimError::Io(p, e))?;
     }
 
-    let (lif, leak) = match layer.dynamics {
+    let (lif, leak) = match layer.neurons.dynamics {
         Dynamics::If => (0, 0),
         Dynamics::Lif { leak_shift } => (1, u32::from(leak_shift)),
     };
-    let hard = u32::from(layer.reset == Reset::Hard);
+    let hard = u32::from(layer.neurons.reset == Reset::Hard);
     let t_spk = if readout { 0 } else { t_steps };
     let lanes = |prefix: &str, n: usize, w: u32, bus: &str| -> String {
         (0..n)
@@ -458,7 +458,7 @@ pub fn run(
     let (cycles, compute_beats, errors) = (field("cycles="), field("beats="), field("errors="));
 
     // What the core produced, back into a trace.
-    let readout = matches!(layer.output, LayerOutput::Membrane);
+    let readout = matches!(layer.neurons.output, LayerOutput::Membrane);
     let mut spikes = if readout {
         vec![]
     } else {

@@ -111,9 +111,9 @@ pub(crate) fn tile_params(layer: &MatmulLayer, o0: usize, cols: usize, mask: u64
     let width = cols.min(layer.outputs - o0);
     let mut beats = Vec::with_capacity(3 * cols);
     for (vals, pad) in [
-        (&layer.v_init, 0i32),
-        (&layer.bias, 0),
-        (&layer.threshold, 1),
+        (&layer.neurons.v_init, 0i32),
+        (&layer.neurons.bias, 0),
+        (&layer.neurons.threshold, 1),
     ] {
         for c in 0..cols {
             let v = if c < width {
@@ -338,7 +338,7 @@ impl CoreSim {
                 layer.weight_bits, c.weight_bits_max
             )));
         }
-        if let LayerOutput::Spikes { bits } = layer.output {
+        if let LayerOutput::Spikes { bits } = layer.neurons.output {
             if bits > c.spike_bits_max {
                 return Err(SimError::Layer(format!(
                     "spike bits {bits} > spike_bits_max {}",
@@ -379,7 +379,7 @@ impl CoreSim {
         let b_in = usize::from(layer.input_bits);
         let slices = b_in * t_steps;
         let k = layer.inputs;
-        let (spike_bits, readout) = match layer.output {
+        let (spike_bits, readout) = match layer.neurons.output {
             LayerOutput::Spikes { bits } => (bits, false),
             LayerOutput::Membrane => (1, true),
         };
@@ -388,13 +388,13 @@ impl CoreSim {
         self.set(p.cfg_b_in, b_in as u64);
         self.set(p.cfg_b_w, u64::from(layer.weight_bits));
         self.set(p.cfg_b_s, u64::from(spike_bits));
-        let (lif, leak) = match layer.dynamics {
+        let (lif, leak) = match layer.neurons.dynamics {
             Dynamics::If => (0, 0),
             Dynamics::Lif { leak_shift } => (1, u64::from(leak_shift)),
         };
         self.set(p.cfg_lif, lif);
         self.set(p.cfg_leak, leak);
-        self.set(p.cfg_hard, u64::from(layer.reset == Reset::Hard));
+        self.set(p.cfg_hard, u64::from(layer.neurons.reset == Reset::Hard));
         self.set(p.cfg_readout, u64::from(readout));
 
         let mut spikes = if readout {

@@ -33,7 +33,7 @@ fn predicted(layer: &MatmulLayer, t: usize, rows: usize, cols: usize) -> u64 {
         fan_in: layer.inputs as u64,
         input_bits: u64::from(layer.input_bits),
         timesteps: t as u64,
-        spike_bits: match layer.output {
+        spike_bits: match layer.neurons.output {
             LayerOutput::Spikes { bits } => Some(u64::from(bits)),
             LayerOutput::Membrane => None,
         },

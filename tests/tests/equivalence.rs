@@ -112,9 +112,9 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
         layer.weight_bits,
         layer.input_bits,
         xs.len(),
-        layer.output,
-        layer.dynamics,
-        layer.reset
+        layer.neurons.output,
+        layer.neurons.dynamics,
+        layer.neurons.reset
     );
     if let Err(e) = compare_with_golden(&got.trace, &want) {
         panic!("{e}: {what}\nreplay: {replay}");

@@ -210,12 +210,13 @@ pub fn layer_counts(layer: &NeuronLayer, c: &[i64], t: usize) -> Vec<i64> {
         .enumerate()
         .map(|(n, &acc)| {
             let o = n / pos;
-            let v = i64::from(layer.v_init[o]) + acc + t * i64::from(layer.bias[o]);
-            match layer.output {
+            let v = i64::from(layer.neurons.v_init[o]) + acc + t * i64::from(layer.neurons.bias[o]);
+            match layer.neurons.output {
                 LayerOutput::Membrane => v,
                 LayerOutput::Spikes { bits } => {
                     let max = t * ((1i64 << bits) - 1);
-                    v.div_euclid(i64::from(layer.threshold[o])).clamp(0, max)
+                    v.div_euclid(i64::from(layer.neurons.threshold[o]))
+                        .clamp(0, max)
                 }
             }
         })
@@ -239,7 +240,8 @@ pub fn qann(model: &Model, x: &[u8]) -> Vec<Vec<i64>> {
 /// (IF and soft reset everywhere).
 pub fn qann_is_exact(model: &Model) -> bool {
     model.layers.iter().all(|l| {
-        l.dynamics == Dynamics::If && (l.reset == Reset::Soft || l.output == LayerOutput::Membrane)
+        l.neurons.dynamics == Dynamics::If
+            && (l.neurons.reset == Reset::Soft || l.neurons.output == LayerOutput::Membrane)
     })
 }
 
@@ -286,7 +288,7 @@ pub fn noise_report(model: &Model, inputs: &[Vec<u8>]) -> Vec<LayerNoise> {
         let tr = golden::trace(model, x, Engine::Packed);
         let mut snn_in: Vec<i64> = x.iter().map(|&v| i64::from(v) * t as i64).collect();
         for (l, layer) in model.layers.iter().enumerate() {
-            let snn: Vec<i64> = match layer.output {
+            let snn: Vec<i64> = match layer.neurons.output {
                 LayerOutput::Membrane => tr.layers[l].membrane.clone(),
                 LayerOutput::Spikes { .. } => {
                     let mut c = vec![0i64; layer.neurons()];

@@ -213,13 +213,17 @@ pub fn measure(
     }
     let snn = ptq(float, arch, data, Allocation::new(8, 1, T_MAX)?, seed)?;
     let readout = snn.layers.len() - 1;
-    debug_assert!(matches!(snn.layers[readout].output, LayerOutput::Membrane));
+    debug_assert!(matches!(
+        snn.layers[readout].neurons.output,
+        LayerOutput::Membrane
+    ));
     let mut acc_ok = vec![0usize; T_MAX as usize];
     let mut step_ok = vec![0usize; T_MAX as usize];
     for (x, &y) in inputs.iter().zip(labels) {
         let tr = golden::trace(&snn, x, Engine::Packed);
         let cur = &tr.layers[readout].currents;
         let mut v: Vec<i64> = snn.layers[readout]
+            .neurons
             .v_init
             .iter()
             .map(|&v| i64::from(v))

@@ -73,7 +73,7 @@ fn snn_counts(model: &Model, x: &[u8]) -> Vec<Vec<i64>> {
         .layers
         .iter()
         .zip(&tr.layers)
-        .map(|(l, t)| match l.output {
+        .map(|(l, t)| match l.neurons.output {
             LayerOutput::Membrane => t.membrane.clone(),
             LayerOutput::Spikes { .. } => {
                 let mut c = vec![0i64; l.neurons()];
@@ -118,7 +118,7 @@ fn trained_one_hidden_layer_snn_equals_its_quantized_ann_exactly() {
         }
         // The conversion folded the pre-charge: v_init in [0, theta).
         let l = &r.model.layers[0];
-        for (v, th) in l.v_init.iter().zip(&l.threshold) {
+        for (v, th) in l.neurons.v_init.iter().zip(&l.neurons.threshold) {
             assert!((0..*th).contains(v), "v_init {v} theta {th}");
         }
     }

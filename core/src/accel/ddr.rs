@@ -554,6 +554,26 @@ mod tests {
         }
     }
 
+    /// A master whose write burst of `beats` 8-byte beats at 0 `d` has accepted,
+    /// now offering its beats (all bytes strobed).
+    fn aw_accepted(d: &mut Ddr, beats: u64) -> MasterOut {
+        d.drive();
+        let mut m = aw_master(beats);
+        d.observe(&m);
+        m.awvalid = false;
+        m.wvalid = true;
+        m.wstrb = 0xFF;
+        m
+    }
+
+    /// 8 KiB of memory at 0 with 8-byte beats and latency `latency`, answering
+    /// the beats that touch bytes `lo..hi` with `resp`.
+    fn ddr_with_fault(latency: u64, lo: u64, hi: u64, resp: u8) -> Ddr {
+        let mut d = Ddr::new(0, 8192, 8, DdrTiming::fixed(latency));
+        d.faults.push(Fault { lo, hi, resp });
+        d
+    }
+
     /// A read burst of `beats` 8-byte beats at `addr`, taken as soon as offered:
     /// the (cycle, data, resp, last) of every beat.
     fn read(d: &mut Ddr, addr: u64, beats: u64) -> Vec<(u64, Vec<u8>, u8, bool)> {
@@ -598,13 +618,8 @@ mod tests {
         read(&mut d, 0, 5);
         assert!(d.violations.iter().any(|v| v.contains("5 beats > 4")));
         let mut d = Ddr::new(0, 16384, 8, DdrTiming::fixed(1));
+        let mut m = aw_accepted(&mut d, 2);
         d.drive();
-        let mut m = aw_master(2);
-        d.observe(&m);
-        m.awvalid = false;
-        d.drive();
-        m.wvalid = true;
-        m.wstrb = 0xFF;
         m.wlast = true; // on beat 1 of 2
         d.observe(&m);
         assert!(d.violations.iter().any(|v| v.contains("WLAST")));
@@ -630,12 +645,7 @@ mod tests {
 
     #[test]
     fn faults_answer_the_beats_that_touch_them() {
-        let mut d = Ddr::new(0, 8192, 8, DdrTiming::fixed(1));
-        d.faults.push(Fault {
-            lo: 24,
-            hi: 25,
-            resp: RESP_SLVERR,
-        });
+        let mut d = ddr_with_fault(1, 24, 25, RESP_SLVERR);
         let resps: Vec<u8> = read(&mut d, 0, 4).iter().map(|b| b.2).collect();
         assert_eq!(resps, vec![RESP_OKAY, RESP_OKAY, RESP_OKAY, RESP_SLVERR]);
         assert_eq!(
@@ -652,18 +662,8 @@ mod tests {
 
     #[test]
     fn a_refused_write_beat_is_dropped_and_its_burst_answered_with_the_error() {
-        let mut d = Ddr::new(0, 8192, 8, DdrTiming::fixed(2));
-        d.faults.push(Fault {
-            lo: 8,
-            hi: 16,
-            resp: RESP_DECERR,
-        });
-        d.drive();
-        let mut m = aw_master(2);
-        d.observe(&m);
-        m.awvalid = false;
-        m.wvalid = true;
-        m.wstrb = 0xFF;
+        let mut d = ddr_with_fault(2, 8, 16, RESP_DECERR);
+        let mut m = aw_accepted(&mut d, 2);
         let mut b = None;
         for beat in 0..2u8 {
             assert!(d.drive().wready);

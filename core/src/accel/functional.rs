@@ -10,7 +10,9 @@ use super::descriptor::{
 use super::layout;
 use super::regmap::ErrorCode;
 use super::AcceleratorConfig;
-use crate::golden::{Engine, LayerOutput, LayerTrace, NeuronLayer, PackedWeights, Synapses, PAD};
+use crate::golden::{
+    Engine, LayerOutput, LayerTrace, NeuronLayer, Neurons, PackedWeights, Synapses, PAD,
+};
 use crate::neuron::{Dynamics, Reset};
 use crate::numeric::{SpikeBits, WeightBits};
 use serde::{Deserialize, Serialize};
@@ -136,25 +138,27 @@ pub fn layer_of(
         },
         weight_bits: wb,
         input_bits: SpikeBits::new(u32::from(d.input_bits)).map_err(|e| bad(e.to_string()))?,
-        bias,
-        threshold: if d.readout { Vec::new() } else { threshold },
-        v_init,
-        dynamics: if d.leak_shift == 0 {
-            Dynamics::If
-        } else {
-            Dynamics::Lif {
-                leak_shift: d.leak_shift,
-            }
-        },
-        reset: if d.hard_reset {
-            Reset::Hard
-        } else {
-            Reset::Soft
-        },
-        output: if d.readout {
-            LayerOutput::Membrane
-        } else {
-            LayerOutput::Spikes { bits: d.spike_bits }
+        neurons: Neurons {
+            bias,
+            threshold: if d.readout { Vec::new() } else { threshold },
+            v_init,
+            dynamics: if d.leak_shift == 0 {
+                Dynamics::If
+            } else {
+                Dynamics::Lif {
+                    leak_shift: d.leak_shift,
+                }
+            },
+            reset: if d.hard_reset {
+                Reset::Hard
+            } else {
+                Reset::Soft
+            },
+            output: if d.readout {
+                LayerOutput::Membrane
+            } else {
+                LayerOutput::Spikes { bits: d.spike_bits }
+            },
         },
     };
     crate::model::validate_neuron_layer(&layer).map_err(|e| bad(e.to_string()))?;

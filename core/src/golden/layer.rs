@@ -125,9 +125,16 @@ pub struct NeuronLayer {
     pub synapses: Synapses,
     pub weight_bits: WeightBits,
     pub input_bits: SpikeBits,
+    pub neurons: Neurons,
+}
+
+/// A layer's neurons: their parameters per output channel, their dynamics and
+/// what the layer emits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neurons {
     /// Per output channel.
     pub bias: Vec<i32>,
-    /// Per output channel; unused by a readout.
+    /// Per output channel; unused when the layer emits membranes (a readout).
     pub threshold: Vec<i32>,
     /// Per output channel: the membrane before timestep 0.
     pub v_init: Vec<i32>,
@@ -178,13 +185,10 @@ fieldwise_add!(SpikeStats {
 });
 
 impl SpikeStats {
-    /// Firing rate: spike events per neuron per timestep.
+    /// Firing rate: spike events per neuron per timestep; 0 over no slots
+    /// (which hold no events either).
     pub fn firing_rate(&self) -> f64 {
-        if self.slots == 0 {
-            0.0
-        } else {
-            self.spike_events as f64 / self.slots as f64
-        }
+        self.spike_events as f64 / self.slots.max(1) as f64
     }
     /// Statistics of a spike train `[t][neuron]`.
     pub fn of(spikes: &[Vec<u8>]) -> Self {
@@ -206,7 +210,7 @@ impl NeuronLayer {
     }
 
     fn max_spike(&self) -> u8 {
-        match self.output {
+        match self.neurons.output {
             LayerOutput::Spikes { bits } => crate::numeric::mask(bits),
             LayerOutput::Membrane => 0,
         }
@@ -227,13 +231,13 @@ impl NeuronLayer {
             let (neg, pos) = self.synapses.slice_sum_range(o);
             acc_lo = acc_lo.min(neg);
             acc_hi = acc_hi.max(pos);
-            let bias = i64::from(self.bias[o]);
+            let bias = i64::from(self.neurons.bias[o]);
             let (i_lo, i_hi) = (neg * max_in + bias, pos * max_in + bias);
-            let v0 = i64::from(self.v_init[o]);
+            let v0 = i64::from(self.neurons.v_init[o]);
             let lo = i_lo.min(v0.min(0) + t * i_lo.min(0));
             let mut hi = i_hi.max(v0.max(0) + t * i_hi.max(0));
-            if let LayerOutput::Spikes { .. } = self.output {
-                hi = hi.max(i64::from(self.threshold[o]));
+            if let LayerOutput::Spikes { .. } = self.neurons.output {
+                hi = hi.max(i64::from(self.neurons.threshold[o]));
             }
             mem_lo = mem_lo.min(lo);
             mem_hi = mem_hi.max(hi);
@@ -304,14 +308,14 @@ impl NeuronLayer {
         // channel's parameters are read once, not divided out per neuron.
         let mut v = vec![0i64; self.neurons()];
         for (o, chunk) in v.chunks_mut(p).enumerate() {
-            chunk.fill(i64::from(self.v_init[o]));
+            chunk.fill(i64::from(self.neurons.v_init[o]));
         }
         let mut spikes = Vec::new();
-        match self.output {
+        match self.neurons.output {
             LayerOutput::Membrane => {
                 for cur in &currents {
                     for (vn, &c) in v.iter_mut().zip(cur) {
-                        *vn = self.dynamics.leak(*vn) + c;
+                        *vn = self.neurons.dynamics.leak(*vn) + c;
                     }
                 }
             }
@@ -320,14 +324,14 @@ impl NeuronLayer {
                 for cur in &currents {
                     let mut s = vec![0u8; self.neurons()];
                     for o in 0..outputs {
-                        let th = i64::from(self.threshold[o]);
+                        let th = i64::from(self.neurons.threshold[o]);
                         let range = o * p..(o + 1) * p;
                         for ((sn, vn), &c) in s[range.clone()]
                             .iter_mut()
                             .zip(&mut v[range.clone()])
                             .zip(&cur[range])
                         {
-                            *sn = step(vn, c, th, max, self.dynamics, self.reset);
+                            *sn = step(vn, c, th, max, self.neurons.dynamics, self.neurons.reset);
                         }
                     }
                     spikes.push(s);
@@ -349,7 +353,7 @@ impl NeuronLayer {
                 .zip(patch)
                 .map(|(&w, &xv)| i64::from(w) * i64::from(xv))
                 .sum();
-            acc + i64::from(self.bias[o])
+            acc + i64::from(self.neurons.bias[o])
         })
     }
 
@@ -394,7 +398,7 @@ impl NeuronLayer {
         }
         let p = self.synapses.positions;
         for (n, acc) in out.iter_mut().enumerate() {
-            *acc += i64::from(self.bias[n / p]);
+            *acc += i64::from(self.neurons.bias[n / p]);
         }
         out
     }

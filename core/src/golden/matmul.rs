@@ -3,9 +3,8 @@
 //! This is the plain-field form that RTL test benches build and compare
 //! against; it lowers to a dense [`NeuronLayer`].
 
-use super::layer::{Engine, LayerOutput, LayerTrace, NeuronLayer, RequiredWidths, Synapses};
+use super::layer::{Engine, LayerTrace, NeuronLayer, Neurons, RequiredWidths, Synapses};
 use crate::model::ModelError;
-use crate::neuron::{Dynamics, Reset};
 use crate::numeric::{SpikeBits, WeightBits};
 
 /// A dense layer: `outputs` neurons, each summing `inputs` weighted spikes.
@@ -17,15 +16,7 @@ pub struct MatmulLayer {
     pub weights: Vec<i8>,
     pub weight_bits: u8,
     pub input_bits: u8,
-    /// Per output.
-    pub bias: Vec<i32>,
-    /// Per output; ignored for [`LayerOutput::Membrane`].
-    pub threshold: Vec<i32>,
-    /// Per output.
-    pub v_init: Vec<i32>,
-    pub dynamics: Dynamics,
-    pub reset: Reset,
-    pub output: LayerOutput,
+    pub neurons: Neurons,
 }
 
 impl MatmulLayer {
@@ -38,12 +29,7 @@ impl MatmulLayer {
                 .map_err(|e| ModelError::layer("matmul", e))?,
             input_bits: SpikeBits::new(u32::from(self.input_bits))
                 .map_err(|e| ModelError::layer("matmul", e))?,
-            bias: self.bias.clone(),
-            threshold: self.threshold.clone(),
-            v_init: self.v_init.clone(),
-            dynamics: self.dynamics,
-            reset: self.reset,
-            output: self.output,
+            neurons: self.neurons.clone(),
         };
         crate::model::validate_neuron_layer(&layer)?;
         Ok(layer)

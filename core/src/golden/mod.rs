@@ -11,7 +11,8 @@ mod matmul;
 mod packed;
 
 pub use layer::{
-    Engine, LayerOutput, LayerTrace, NeuronLayer, RequiredWidths, SpikeStats, Synapses, PAD,
+    Engine, LayerOutput, LayerTrace, NeuronLayer, Neurons, RequiredWidths, SpikeStats, Synapses,
+    PAD,
 };
 pub use matmul::MatmulLayer;
 pub use packed::PackedWeights;
@@ -146,7 +147,7 @@ pub fn run_sample_prepared(
         let packed = prepared.map(|p| &p.packed[i]);
         let tr = layer.run_prepared(&spikes, engine, packed);
         stats.push(SpikeStats::of(&tr.spikes));
-        match layer.output {
+        match layer.neurons.output {
             LayerOutput::Membrane => readout = tr.membrane,
             LayerOutput::Spikes { .. } => spikes = tr.spikes,
         }

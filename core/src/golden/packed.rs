@@ -216,7 +216,7 @@ impl PackedWeights {
                 }
                 for (ol, &a) in acc.iter().enumerate() {
                     let o = g * per_group + ol;
-                    out[o * syn.positions + p] = i64::from(a) + i64::from(layer.bias[o]);
+                    out[o * syn.positions + p] = i64::from(a) + i64::from(layer.neurons.bias[o]);
                 }
             }
         }
@@ -343,7 +343,7 @@ impl PackedWeights {
                     } else {
                         plane_sums.iter().zip(&self.coeff).map(|(s, c)| s * c).sum()
                     };
-                    out[o * syn.positions + p] = acc + i64::from(layer.bias[o]);
+                    out[o * syn.positions + p] = acc + i64::from(layer.neurons.bias[o]);
                 }
             }
         }

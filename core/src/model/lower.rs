@@ -317,15 +317,17 @@ impl LayerParts<'_> {
         };
         let layer = NeuronLayer {
             name: self.name.to_string(),
-            dynamics: dynamics_of(leak_shift).map_err(|m| ModelError::layer(self.name, m))?,
-            reset,
-            output,
             synapses: self.synapses,
             weight_bits: self.weight_bits,
             input_bits: self.input_bits,
-            bias: p.bias,
-            threshold: p.threshold,
-            v_init: p.v_init,
+            neurons: crate::golden::Neurons {
+                bias: p.bias,
+                threshold: p.threshold,
+                v_init: p.v_init,
+                dynamics: dynamics_of(leak_shift).map_err(|m| ModelError::layer(self.name, m))?,
+                reset,
+                output,
+            },
         };
         validate_neuron_layer(&layer)?;
         Ok(layer)
@@ -546,7 +548,7 @@ fn take<'a>(
 pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
     let name = l.name.as_str();
     let err = |m: String| Err(ModelError::layer(name, m));
-    let s = &l.synapses;
+    let (s, neurons) = (&l.synapses, &l.neurons);
     if s.outputs == 0 || s.positions == 0 || s.fan_in == 0 || s.groups == 0 {
         return err("outputs, positions, fan-in and groups must all be at least 1".into());
     }
@@ -579,7 +581,10 @@ pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
             }
         }
     }
-    let per_out = [("bias", l.bias.len()), ("v_init", l.v_init.len())];
+    let per_out = [
+        ("bias", neurons.bias.len()),
+        ("v_init", neurons.v_init.len()),
+    ];
     for (what, n) in per_out {
         if n != s.outputs {
             return err(format!(
@@ -609,22 +614,22 @@ pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
             l.weight_bits.get()
         ));
     }
-    if let Dynamics::Lif { leak_shift } = l.dynamics {
+    if let Dynamics::Lif { leak_shift } = neurons.dynamics {
         if !(1..=crate::neuron::MAX_LEAK_SHIFT).contains(&leak_shift) {
             return err(format!("leak_shift = {leak_shift} is out of range"));
         }
     }
-    match l.output {
+    match neurons.output {
         LayerOutput::Spikes { bits } => {
             SpikeBits::new(u32::from(bits)).map_err(|e| ModelError::layer(name, e))?;
-            if l.threshold.len() != s.outputs {
+            if neurons.threshold.len() != s.outputs {
                 return err(format!(
                     "threshold has {} values, expected one per output ({})",
-                    l.threshold.len(),
+                    neurons.threshold.len(),
                     s.outputs
                 ));
             }
-            if let Some((o, &t)) = l.threshold.iter().enumerate().find(|(_, &t)| t <= 0) {
+            if let Some((o, &t)) = neurons.threshold.iter().enumerate().find(|(_, &t)| t <= 0) {
                 return err(format!("threshold[{o}] = {t}: thresholds must be positive"));
             }
         }

@@ -4,7 +4,7 @@
 
 pub mod chain;
 
-use crate::golden::{LayerOutput, MatmulLayer};
+use crate::golden::{LayerOutput, MatmulLayer, Neurons};
 use crate::model::{
     InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Tensor, FORMAT, VERSION,
 };
@@ -131,12 +131,14 @@ pub fn matmul_layer(
         weights,
         weight_bits,
         input_bits,
-        bias,
-        threshold,
-        v_init,
-        dynamics,
-        reset,
-        output,
+        neurons: Neurons {
+            bias,
+            threshold,
+            v_init,
+            dynamics,
+            reset,
+            output,
+        },
     }
 }
 
