@@ -24,6 +24,9 @@ use std::process::Command;
 /// Verilog, not the shim).
 pub const SHIM_FILE: &str = "shim.cpp";
 
+/// The lock file in the cache directory that one build at a time holds.
+pub const BUILD_LOCK_FILE: &str = "build.lock";
+
 /// The library file name of a top module.
 pub fn lib_name(top: &str) -> String {
     format!("lib{top}.so")
@@ -215,11 +218,22 @@ pub fn build_design(
     trace: bool,
     cache: &Path,
 ) -> Result<(PathBuf, Manifest, bool), SimError> {
-    // One build at a time in a process: test threads asking for the same design
-    // wait for the first build and then find it in the cache (Verilator already
-    // uses both cores). Processes are kept apart by the private directories below.
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // One build at a time per cache, across threads and processes (a test runner
+    // that runs each test in a process of its own): a caller asking for a design
+    // being built waits for that build and then finds it in the cache, instead of
+    // building it again beside it (Verilator already uses both cores). The private
+    // directory and rename below keep a reader from ever seeing half a library.
+    std::fs::create_dir_all(cache).map_err(|e| SimError::Io(cache.to_path_buf(), e))?;
+    let lock_path = cache.join(BUILD_LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| SimError::Io(lock_path.clone(), e))?;
+    // Every caller opens the file anew, so threads of one process exclude each
+    // other as processes do. Released when `lock` is dropped (or the process ends).
+    lock.lock().map_err(|e| SimError::Io(lock_path, e))?;
     let manifest = &design.manifest;
     let lib_file = lib_name(&design.top);
     let shim = shim_source_for(&design.top, manifest, trace);
@@ -274,7 +288,6 @@ pub fn build_design(
         .map_err(|e| SimError::Io(tmp.join(&lib_file), e))?;
     // Keep the cache small: the object directory is not needed after linking.
     let _ = std::fs::remove_dir_all(tmp.join("obj"));
-    std::fs::create_dir_all(cache).map_err(|e| SimError::Io(cache.to_path_buf(), e))?;
     if dir.exists() && stale(&dir) {
         // A library built from an older shim: replace it (a process that has it
         // loaded keeps its mapping).
@@ -298,4 +311,42 @@ pub(crate) fn port_index(m: &Manifest, name: &str) -> Result<u32, SimError> {
         .position(|p| p.name == name)
         .map(|i| i as u32)
         .ok_or_else(|| SimError::Config(format!("the {} manifest lacks port {name}", m.top_module)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spikeslice_core::accel::AcceleratorConfig;
+
+    /// Callers asking at once for a design that is not cached yet (threads
+    /// here; processes alike): one builds it, the others wait for that build
+    /// and find it in the cache.
+    #[test]
+    fn concurrent_requests_build_a_design_once() {
+        let cache = tempfile::tempdir().unwrap();
+        let cfg = AcceleratorConfig {
+            rows: 1,
+            cols: 1,
+            ..AcceleratorConfig::default()
+        };
+        let design = Design::core(&cfg.array()).unwrap();
+        let built: Vec<bool> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..3)
+                .map(|_| s.spawn(|| build_design(&design, false, cache.path()).unwrap()))
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap().2).collect()
+        });
+        assert_eq!(built.iter().filter(|&&b| b).count(), 1, "{built:?}");
+        // Only the library's entry and the lock are left: no private build
+        // directory of a losing builder.
+        let mut names: Vec<String> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [design.manifest.hash.clone(), BUILD_LOCK_FILE.into()]
+        );
+    }
 }
