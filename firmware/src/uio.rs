@@ -60,7 +60,7 @@ impl Uio {
     fn ptr(&mut self, offset: u32) -> Option<*mut u32> {
         let (_, map) = self.device.as_mut()?;
         assert!(
-            offset % 4 == 0 && (offset as usize) + 4 <= map.len(),
+            offset.is_multiple_of(4) && (offset as usize) + 4 <= map.len(),
             "register offset"
         );
         // SAFETY: in bounds and aligned, checked above.

@@ -128,7 +128,7 @@ fn expect(model: &Model, c: Cmd, write: bool) -> (u64, u64, u64) {
     let ddr = &model.ddr;
     let b = ddr.beat_bytes as u64;
     let beats = c.len.div_ceil(b);
-    if (ddr.base + c.off) % b != 0 {
+    if !(ddr.base + c.off).is_multiple_of(b) {
         return (dma::BAD_FIELD, c.off, 0);
     }
     if c.off + beats * b > ddr.mem.len() as u64 {

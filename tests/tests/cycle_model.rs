@@ -110,7 +110,7 @@ fn table4_equal_budgets_take_equal_cycles_and_cycles_grow_linearly() {
     let splits = |bb: usize| -> Vec<(u8, usize)> {
         [1u8, 2, 4, 8]
             .into_iter()
-            .filter(|&b| bb % usize::from(b) == 0)
+            .filter(|&b| bb.is_multiple_of(usize::from(b)))
             .map(|b| (b, bb / usize::from(b)))
             .collect()
     };

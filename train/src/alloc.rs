@@ -121,7 +121,8 @@ pub fn enumerate(budget: u32, at_most: bool) -> Result<Vec<Allocation>, AllocErr
                         out.push(Allocation { b_w, b_s, t });
                     }
                 }
-            } else if budget % per_step == 0 && (1..=MAX_T).contains(&(budget / per_step)) {
+            } else if budget.is_multiple_of(per_step) && (1..=MAX_T).contains(&(budget / per_step))
+            {
                 out.push(Allocation {
                     b_w,
                     b_s,

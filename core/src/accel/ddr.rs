@@ -377,7 +377,7 @@ impl Ddr {
         if beats > self.max_burst_beats {
             bad.push(format!("{beats} beats > {}", self.max_burst_beats));
         }
-        if addr % b != 0 {
+        if !addr.is_multiple_of(b) {
             bad.push(format!("not aligned to the {b}-byte beat"));
         }
         if addr % 4096 + beats * b > 4096 {

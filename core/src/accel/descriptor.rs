@@ -423,7 +423,7 @@ impl LayerDescriptor {
                 "fan-in, outputs, positions, groups and input length must be non-zero".into(),
             ));
         }
-        if self.outputs % self.groups != 0 {
+        if !self.outputs.is_multiple_of(self.groups) {
             return Err(bad(format!(
                 "{} outputs do not divide into {} groups",
                 self.outputs, self.groups

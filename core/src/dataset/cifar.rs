@@ -55,8 +55,8 @@ fn parse_batch(
             detail: "",
         });
     }
-    if bytes.len() % RECORD != 0 {
-        let cifar100 = if bytes.len() % (RECORD + 1) == 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
+        let cifar100 = if bytes.len().is_multiple_of(RECORD + 1) {
             "; its length is a multiple of 3074, as for CIFAR-100 batches (2 label bytes), \
              which are not supported"
         } else {

@@ -389,7 +389,7 @@ impl Geometry {
         if k.contains(&0) || s.contains(&0) {
             return err(format!("kernel {k:?} and stride {s:?} must be at least 1"));
         }
-        if groups == 0 || c % groups != 0 || o % groups != 0 {
+        if groups == 0 || c % groups != 0 || !o.is_multiple_of(groups) {
             return err(format!(
                 "groups = {groups} must divide both the input channels ({c}) and the output channels ({o})"
             ));

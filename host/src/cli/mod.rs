@@ -100,7 +100,7 @@ impl AccelArgs {
             abuf_bytes: self.abuf_bytes,
             obuf_bytes: self.obuf_bytes,
         };
-        if self.axi_data_bits % 8 != 0 {
+        if !self.axi_data_bits.is_multiple_of(8) {
             return Err(usage!(
                 "--axi-data-bits {} is not a whole number of bytes",
                 self.axi_data_bits
