@@ -11,19 +11,21 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Run with standard output a pipe whose reading end is closed at once, so
+/// Run with standard output a pipe whose reading end is closed, so
 /// that the first line the command prints fails with a broken pipe.
 fn closed_stdout(args: &[&str], cache: &Path) -> Output {
-    let mut child = Command::new(BIN)
+    // The reading end is closed before the child starts, so its first write
+    // to standard output fails however fast it gets there.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(BIN)
         .args(args)
         .env("SPIKESLICE_CACHE", cache)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn spikeslice");
-    drop(child.stdout.take());
-    child.wait_with_output().expect("wait for spikeslice")
+        .output()
+        .expect("run spikeslice")
 }
 
 /// Run with standard output on /dev/full (every write fails with ENOSPC).
