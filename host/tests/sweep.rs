@@ -36,6 +36,7 @@ fn bad_arguments_give_clear_errors() {
         ("sweep --data nope", "cannot open dataset 'nope'"),
         ("sweep --arch rnn", "mlp or cnn"),
         ("sweep --verify-sim 0", "--verify-sim 0"),
+        ("sweep --seeds 0", "--seeds 0 trains nothing"),
         ("sweep --clock-mhz 0", "is not a clock frequency"),
         ("sweep --rows 0", "rows"),
         ("train --alloc 4/2 --out m.json", "malformed allocation"),
@@ -120,5 +121,24 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
     assert!(
         csv.lines().skip(1).all(|l| l.contains(",true,")),
         "second run is cached:\n{csv}"
+    );
+    // Two seeds: the first from the cache, a row per allocation and seed in
+    // the CSV, and the table gives each allocation's interval.
+    let mut two = args.clone();
+    two.extend(["--seeds", "2"]);
+    let o = spikeslice_in(&two, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(err.contains("seeds 1..=2"), "{err}");
+    assert!(
+        out.contains("SNN % (95% CI)") && out.contains(" ± "),
+        "{out}"
+    );
+    let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 3, "{csv}");
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",true,")).count(),
+        3,
+        "{csv}"
     );
 }

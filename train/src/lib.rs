@@ -21,6 +21,7 @@ pub mod import;
 pub mod net;
 pub mod plot;
 pub mod relation;
+pub mod stats;
 pub mod sweep;
 
 use alloc::Allocation;

@@ -7,7 +7,8 @@
 //! or `$SPIKESLICE_FONT`). Without one, plotting fails with a message and the
 //! sweep's other outputs are still written.
 
-use crate::sweep::SweepReport;
+use crate::stats::Spread;
+use crate::sweep::{AllocSummary, SweepReport};
 use anyhow::{anyhow, bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -46,19 +47,26 @@ fn ensure_font() -> Result<()> {
 }
 
 /// One curve: a name, a colour index and points `(x, y)`.
+#[derive(Default)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     pub dashed: bool,
+    /// Error bars: `y - h ..= y + h` at each point (empty: none).
+    pub half_widths: Vec<f64>,
 }
 
 /// A line chart; `x_labels` (if given) names integer x positions.
+#[derive(Default)]
 pub struct Chart<'a> {
     pub title: String,
     pub x_desc: String,
     pub y_desc: String,
     pub series: Vec<Series>,
     pub x_labels: Option<&'a [String]>,
+    /// The x positions are categories (allocations), not a scale: points
+    /// are not joined by lines.
+    pub categorical: bool,
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> Result<()>
@@ -74,6 +82,12 @@ where
         x1 = x1.max(x);
         y0 = y0.min(y);
         y1 = y1.max(y);
+    }
+    for s in &c.series {
+        for (&(_, y), &h) in s.points.iter().zip(&s.half_widths) {
+            y0 = y0.min(y - h);
+            y1 = y1.max(y + h);
+        }
     }
     if x0 > x1 {
         bail!("nothing to plot");
@@ -118,7 +132,32 @@ where
     for (i, s) in c.series.iter().enumerate() {
         let col = palette[i % palette.len()];
         let style = ShapeStyle::from(&col).stroke_width(2);
-        if s.dashed {
+        // Alternate filled and hollow markers of different sizes, so that
+        // curves that coincide (SNN = quantized ANN) stay visible.
+        let (size, filled) = if i % 2 == 1 { (6, false) } else { (3, true) };
+        let marker = if filled {
+            col.filled()
+        } else {
+            col.stroke_width(2)
+        };
+        if !s.half_widths.is_empty() {
+            chart
+                .draw_series(s.points.iter().zip(&s.half_widths).map(|(&(x, y), &h)| {
+                    ErrorBar::new_vertical(x, y - h, y, y + h, col.stroke_width(1), 8)
+                }))
+                .map_err(err)?;
+        }
+        if c.categorical {
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), size + 1, marker)),
+                )
+                .map_err(err)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 10, y), size, marker));
+        } else if s.dashed {
             chart
                 .draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
                 .map_err(err)?
@@ -130,14 +169,6 @@ where
                 .map_err(err)?
                 .label(s.name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col));
-            // Alternate filled and hollow markers of different sizes, so that
-            // curves that coincide (SNN = quantized ANN) stay visible.
-            let (size, filled) = if i % 2 == 1 { (6, false) } else { (3, true) };
-            let marker = if filled {
-                col.filled()
-            } else {
-                col.stroke_width(2)
-            };
             chart
                 .draw_series(
                     s.points
@@ -196,24 +227,37 @@ fn render_rows(charts: &[Chart], row_height: u32, path: &Path) -> Result<()> {
     })
 }
 
-/// Accuracy (%) against allocation, sorted as in the report (by budget, then
-/// `b_w`, `b_s`, `T`): float, integer ANN and SNN; below it, when the sweep
-/// has performance figures, fps and energy per inference.
+/// Accuracy (%) by allocation, sorted as in the report (by budget, then
+/// `b_w`, `b_s`, `T`), allocations as categories: float, integer ANN and SNN,
+/// the mean over the seeds with its 95% interval as an error bar when there
+/// is more than one seed; below it, when the sweep has performance figures,
+/// fps and energy per inference (of each allocation's first seed).
 pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
-    let labels: Vec<String> = r.rows.iter().map(|x| x.alloc.to_string()).collect();
-    let series = |name: &str, f: &dyn Fn(&crate::sweep::SweepRow) -> f64, dashed| Series {
+    let labels: Vec<String> = r.summary.iter().map(|x| x.alloc.to_string()).collect();
+    // Each series a little left or right of its allocation, so that equal
+    // values (SNN = quantized ANN) and their error bars stay apart.
+    let series = |name: &str, f: &dyn Fn(&AllocSummary) -> &Spread, dashed, shift| Series {
         name: name.into(),
         points: r
-            .rows
+            .summary
             .iter()
             .enumerate()
-            .map(|(i, x)| (i as f64, 100.0 * f(x)))
+            .map(|(i, x)| (i as f64 + shift, 100.0 * f(x).mean))
             .collect(),
         dashed,
+        half_widths: r
+            .summary
+            .iter()
+            .map_while(|x| f(x).half_width.map(|h| 100.0 * h))
+            .collect(),
+    };
+    let seeds = match r.seeds.len() {
+        0 | 1 => String::new(),
+        n => format!(", mean of {n} seeds with 95% CI"),
     };
     let chart = Chart {
         title: format!(
-            "{} on {}: test accuracy by allocation (BB {} {})",
+            "{} on {}: test accuracy by allocation (BB {} {}{seeds})",
             r.arch,
             r.data,
             if r.at_most { "<=" } else { "=" },
@@ -222,14 +266,24 @@ pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
         x_desc: "allocation b_w/b_s/T".into(),
         y_desc: "test accuracy (%)".into(),
         series: vec![
-            series("float", &|x| x.float_accuracy, true),
-            series("quantized ANN (integer)", &|x| x.qann_accuracy, false),
-            series("SNN (golden model)", &|x| x.snn_accuracy, false),
+            series("float", &|x| &x.float_accuracy, true, -0.2),
+            series("quantized ANN (integer)", &|x| &x.qann_accuracy, false, 0.0),
+            series("SNN (golden model)", &|x| &x.snn_accuracy, false, 0.2),
         ],
         x_labels: Some(&labels),
+        categorical: true,
     };
-    let perf: Option<Vec<&crate::sweep::Performance>> =
-        r.rows.iter().map(|x| x.perf.as_ref()).collect();
+    // Each allocation's first seed (rows are in allocation order).
+    let perf: Option<Vec<&crate::sweep::Performance>> = r
+        .summary
+        .iter()
+        .map(|a| {
+            r.rows
+                .iter()
+                .find(|x| x.alloc == a.alloc)
+                .and_then(|x| x.perf.as_ref())
+        })
+        .collect();
     let Some(perf) = perf.filter(|p| !p.is_empty()) else {
         return render(&chart, path);
     };
@@ -242,6 +296,7 @@ pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
             .map(|(i, p)| (i as f64, f(p)))
             .collect(),
         dashed: false,
+        half_widths: Vec::new(),
     };
     let fps = Chart {
         title: format!("throughput on {config} (cycle model)"),
@@ -249,6 +304,7 @@ pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
         y_desc: "frames per second".into(),
         series: vec![line("fps", &|p| p.fps)],
         x_labels: Some(&labels),
+        categorical: true,
     };
     let energy = Chart {
         title: format!("energy per inference on {config} (energy model, docs/energy.md)"),
@@ -258,6 +314,7 @@ pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
             p.energy_per_inference_j * 1e6
         })],
         x_labels: Some(&labels),
+        categorical: true,
     };
     render_stacked(&[chart, fps, energy], path)
 }

@@ -14,6 +14,7 @@ use crate::alloc::{self, Allocation};
 use crate::convert::LayerNoise;
 use crate::data::{self, Data};
 use crate::net::Net;
+use crate::stats::{self, Spread, Verdict};
 use crate::{Evaluation, Stage, TrainConfig, TRAINER_VERSION};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -64,8 +65,11 @@ pub struct SweepConfig {
     pub budget: u32,
     /// All allocations with `T b_w b_s <= budget` instead of `==`.
     pub at_most: bool,
-    /// Data, architecture, seed and hyperparameters (its `alloc` is ignored).
+    /// Data, architecture, first seed and hyperparameters (its `alloc` is
+    /// ignored).
     pub base: TrainConfig,
+    /// Seeds per allocation: `base.seed`, `base.seed + 1`, ... (at least 1).
+    pub seeds: usize,
     pub cache_dir: PathBuf,
     pub backend: Backend,
     /// Also run this many test samples through the simulator and compare.
@@ -75,11 +79,14 @@ pub struct SweepConfig {
     pub simulator: Option<Box<dyn Simulator>>,
 }
 
-/// One allocation's results.
+/// One allocation's results for one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     pub alloc: Allocation,
     pub bit_budget: u32,
+    /// The seed of the float network and of fine-tuning.
+    #[serde(default)]
+    pub seed: u64,
     pub float_accuracy: f64,
     pub qat_accuracy: f64,
     pub qann_accuracy: f64,
@@ -112,11 +119,20 @@ pub struct SweepReport {
     pub at_most: bool,
     pub data: String,
     pub arch: String,
+    /// The first seed.
     pub seed: u64,
+    /// Every seed each allocation was trained with.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
     pub backend: Backend,
     pub test_samples: usize,
+    /// The first seed's float network.
     pub float_accuracy: f64,
+    /// One row per allocation and seed, allocation by allocation.
     pub rows: Vec<SweepRow>,
+    /// One entry per allocation: its accuracies over the seeds.
+    #[serde(default)]
+    pub summary: Vec<AllocSummary>,
     /// Allocations that failed (training, conversion, simulation): the
     /// others are still measured and reported.
     #[serde(default)]
@@ -124,23 +140,37 @@ pub struct SweepReport {
     pub seconds: f64,
 }
 
-/// An allocation the sweep could not measure, and why.
+/// An allocation the sweep could not measure for a seed, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepFailure {
     pub alloc: Allocation,
+    #[serde(default)]
+    pub seed: u64,
     pub error: String,
+}
+
+/// One allocation over its seeds (those that did not fail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocSummary {
+    pub alloc: Allocation,
+    pub bit_budget: u32,
+    pub float_accuracy: Spread,
+    pub qann_accuracy: Spread,
+    pub snn_accuracy: Spread,
 }
 
 /// What the sweep reports while it runs.
 #[derive(Debug, Clone)]
 pub enum SweepEvent {
     Float {
+        seed: u64,
         cached: bool,
     },
     Start {
         index: usize,
         total: usize,
         alloc: Allocation,
+        seed: u64,
         cached: bool,
     },
     Train {
@@ -156,6 +186,7 @@ pub enum SweepEvent {
     Failed {
         index: usize,
         alloc: Allocation,
+        seed: u64,
         error: String,
     },
 }
@@ -212,12 +243,18 @@ pub fn float_net(
             serde_json::from_slice::<f64>(&bytes).ok()
         });
         if let Some(acc) = acc {
-            on(SweepEvent::Float { cached: true });
+            on(SweepEvent::Float {
+                seed: cfg.seed,
+                cached: true,
+            });
             return Ok((net, acc, true));
         }
         // An unreadable entry (damaged, older format): train it again.
     }
-    on(SweepEvent::Float { cached: false });
+    on(SweepEvent::Float {
+        seed: cfg.seed,
+        cached: false,
+    });
     let net = crate::pretrain(cfg, data, &mut |stage, done, total| {
         on(SweepEvent::Train { stage, done, total })
     })?;
@@ -285,106 +322,167 @@ pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<Sw
     if (cfg.backend == Backend::Sim || cfg.verify_sim.is_some()) && cfg.simulator.is_none() {
         bail!("--backend sim and --verify-sim need a simulator, and none was given");
     }
+    check_seeds(cfg.seeds)?;
     let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
     let started = Instant::now();
-    let base = &cfg.base;
-    let data = data::load(&base.data, base.train_limit, base.test_limit)?;
-    let (float, float_accuracy, _) = float_net(base, &data, &cfg.cache_dir, on)?;
-    let mut rows = Vec::with_capacity(allocs.len());
+    let data = data::load(&cfg.base.data, cfg.base.train_limit, cfg.base.test_limit)?;
+    let seeds: Vec<u64> = (0..cfg.seeds as u64)
+        .map(|i| cfg.base.seed.wrapping_add(i))
+        .collect();
+    let total = allocs.len() * seeds.len();
+    let mut rows = Vec::with_capacity(total);
     let mut failures = Vec::new();
-    for (index, &a) in allocs.iter().enumerate() {
-        let mut c = base.clone();
-        c.alloc = a;
-        let dir = cfg
-            .cache_dir
-            .join(format!("{}-{}", a.tag(), model_key(&c, &data)));
-        on(SweepEvent::Start {
-            index,
-            total: allocs.len(),
-            alloc: a,
-            cached: dir.join("eval.json").exists(),
-        });
-        let (cache_dir, performance, simulator) =
-            (&cfg.cache_dir, &cfg.performance, &mut cfg.simulator);
-        let (backend, verify_sim) = (cfg.backend, cfg.verify_sim);
-        let mut one = || -> Result<SweepRow> {
-            let (model, eval, model_path, cached) =
-                cached_model(&c, &data, &float, float_accuracy, cache_dir, on)?;
-            let perf = match performance {
-                Some(p) => Some(p.estimate(&model)?),
-                None => None,
-            };
-            let mut snn_accuracy = eval.snn_accuracy;
-            let mut sim_verified = 0;
-            let sim_samples = match backend {
-                Backend::Sim => Some(data.test.len()),
-                Backend::Golden => verify_sim,
-            };
-            if let (Some(n), Some(sim)) = (sim_samples, simulator.as_mut()) {
-                let (accuracy, n) = verify_on_simulator(sim.as_mut(), &model, &data, n)
-                    .with_context(|| format!("allocation {a}"))?;
-                sim_verified = n;
-                if backend == Backend::Sim {
-                    snn_accuracy = accuracy;
-                }
-            }
-            Ok(SweepRow {
+    let mut first_float_accuracy = None;
+    for (s, &seed) in seeds.iter().enumerate() {
+        let mut base = cfg.base.clone();
+        base.seed = seed;
+        let (float, float_accuracy, _) = float_net(&base, &data, &cfg.cache_dir, on)?;
+        first_float_accuracy.get_or_insert(float_accuracy);
+        for (i, &a) in allocs.iter().enumerate() {
+            let index = s * allocs.len() + i;
+            let mut c = base.clone();
+            c.alloc = a;
+            let dir = cfg
+                .cache_dir
+                .join(format!("{}-{}", a.tag(), model_key(&c, &data)));
+            on(SweepEvent::Start {
+                index,
+                total,
                 alloc: a,
-                bit_budget: a.budget(),
-                float_accuracy: eval.float_accuracy,
-                qat_accuracy: eval.qat_accuracy,
-                qann_accuracy: eval.qann_accuracy,
-                snn_accuracy,
-                snn_qann_agreement: eval.snn_qann_agreement,
-                params: eval.budget.params,
-                weight_memory_bits: eval.budget.weight_memory_bits,
-                macs: eval.budget.macs,
-                s_ace: eval.budget.s_ace,
-                ns_ace: eval.budget.ns_ace,
-                max_local_noise: eval
-                    .noise
-                    .iter()
-                    .map(|n| n.local_rate())
-                    .fold(0.0, f64::max),
-                noise: eval.noise,
-                cached,
-                model_path,
-                perf,
-                sim_verified,
-            })
-        };
-        match one() {
-            Ok(row) => {
-                on(SweepEvent::Done {
-                    index,
-                    row: Box::new(row.clone()),
-                });
-                rows.push(row);
-            }
-            Err(e) => {
-                let error = format!("{e:#}");
-                on(SweepEvent::Failed {
-                    index,
-                    alloc: a,
-                    error: error.clone(),
-                });
-                failures.push(SweepFailure { alloc: a, error });
+                seed,
+                cached: dir.join("eval.json").exists(),
+            });
+            match measure(cfg, &c, &data, &float, float_accuracy, on) {
+                Ok(row) => {
+                    on(SweepEvent::Done {
+                        index,
+                        row: Box::new(row.clone()),
+                    });
+                    rows.push(row);
+                }
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    on(SweepEvent::Failed {
+                        index,
+                        alloc: a,
+                        seed,
+                        error: error.clone(),
+                    });
+                    failures.push(SweepFailure {
+                        alloc: a,
+                        seed,
+                        error,
+                    });
+                }
             }
         }
     }
+    // Allocation by allocation, each in seed order.
+    let position = |a: &Allocation| allocs.iter().position(|x| x == a);
+    rows.sort_by_key(|r| (position(&r.alloc), r.seed));
+    failures.sort_by_key(|f| (position(&f.alloc), f.seed));
+    let summary = summarize(&allocs, &rows);
     Ok(SweepReport {
         budget: cfg.budget,
         at_most: cfg.at_most,
-        data: base.data.clone(),
-        arch: base.arch.to_string(),
-        seed: base.seed,
+        data: cfg.base.data.clone(),
+        arch: cfg.base.arch.to_string(),
+        seed: cfg.base.seed,
+        seeds,
         backend: cfg.backend,
         test_samples: data.test.len(),
-        float_accuracy,
+        float_accuracy: first_float_accuracy.unwrap_or(0.0),
         rows,
+        summary,
         failures,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Refuse a seed count that trains nothing (callers check it before they
+/// load anything; [`sweep`] checks it again).
+pub fn check_seeds(seeds: usize) -> Result<()> {
+    if seeds == 0 {
+        bail!("--seeds 0 trains nothing: give 1 or more (3 or more to tell a gap from noise)");
+    }
+    Ok(())
+}
+
+/// One allocation and seed (`c`): trained or from the cache, then measured.
+fn measure(
+    cfg: &mut SweepConfig,
+    c: &TrainConfig,
+    data: &Data,
+    float: &Net,
+    float_accuracy: f64,
+    on: &mut dyn FnMut(SweepEvent),
+) -> Result<SweepRow> {
+    let a = c.alloc;
+    let (model, eval, model_path, cached) =
+        cached_model(c, data, float, float_accuracy, &cfg.cache_dir, on)?;
+    let perf = match &cfg.performance {
+        Some(p) => Some(p.estimate(&model)?),
+        None => None,
+    };
+    let mut snn_accuracy = eval.snn_accuracy;
+    let mut sim_verified = 0;
+    let sim_samples = match cfg.backend {
+        Backend::Sim => Some(data.test.len()),
+        Backend::Golden => cfg.verify_sim,
+    };
+    if let (Some(n), Some(sim)) = (sim_samples, cfg.simulator.as_mut()) {
+        let (accuracy, n) = verify_on_simulator(sim.as_mut(), &model, data, n)
+            .with_context(|| format!("allocation {a}, seed {}", c.seed))?;
+        sim_verified = n;
+        if cfg.backend == Backend::Sim {
+            snn_accuracy = accuracy;
+        }
+    }
+    Ok(SweepRow {
+        alloc: a,
+        bit_budget: a.budget(),
+        seed: c.seed,
+        float_accuracy: eval.float_accuracy,
+        qat_accuracy: eval.qat_accuracy,
+        qann_accuracy: eval.qann_accuracy,
+        snn_accuracy,
+        snn_qann_agreement: eval.snn_qann_agreement,
+        params: eval.budget.params,
+        weight_memory_bits: eval.budget.weight_memory_bits,
+        macs: eval.budget.macs,
+        s_ace: eval.budget.s_ace,
+        ns_ace: eval.budget.ns_ace,
+        max_local_noise: eval
+            .noise
+            .iter()
+            .map(|n| n.local_rate())
+            .fold(0.0, f64::max),
+        noise: eval.noise,
+        cached,
+        model_path,
+        perf,
+        sim_verified,
+    })
+}
+
+/// Each allocation's accuracies over the seeds it has rows for.
+pub fn summarize(allocs: &[Allocation], rows: &[SweepRow]) -> Vec<AllocSummary> {
+    allocs
+        .iter()
+        .filter_map(|&a| {
+            let of = |f: fn(&SweepRow) -> f64| -> Vec<f64> {
+                rows.iter().filter(|r| r.alloc == a).map(f).collect()
+            };
+            let snn = of(|r| r.snn_accuracy);
+            (!snn.is_empty()).then(|| AllocSummary {
+                alloc: a,
+                bit_budget: a.budget(),
+                float_accuracy: Spread::of(&of(|r| r.float_accuracy)),
+                qann_accuracy: Spread::of(&of(|r| r.qann_accuracy)),
+                snn_accuracy: Spread::of(&snn),
+            })
+        })
+        .collect()
 }
 
 /// Run the first `n` test samples through the simulator and compare each with
@@ -428,31 +526,43 @@ fn pct(x: f64) -> String {
     format!("{:.2}", 100.0 * x)
 }
 
+/// `x` as a percentage, with its 95% interval's half width when it has one.
+fn pct_spread(x: &Spread) -> String {
+    match x.half_width {
+        Some(hw) => format!("{} ± {}", pct(x.mean), pct(hw)),
+        None => pct(x.mean),
+    }
+}
+
 impl SweepReport {
-    /// The row with the best SNN accuracy (the smallest budget, then the first, on a tie).
-    pub fn best(&self) -> Option<&SweepRow> {
-        self.rows
+    /// The allocation with the best mean SNN accuracy over its seeds (the
+    /// smallest budget, then the first, on a tie).
+    pub fn best(&self) -> Option<&AllocSummary> {
+        self.summary
             .iter()
-            .fold(None, |best: Option<&SweepRow>, r| match best {
-                Some(b) if b.snn_accuracy >= r.snn_accuracy => Some(b),
+            .fold(None, |best: Option<&AllocSummary>, r| match best {
+                Some(b) if b.snn_accuracy.mean >= r.snn_accuracy.mean => Some(b),
                 _ => Some(r),
             })
     }
 
     /// The BB paper's comparison for static images: among allocations of the
     /// same budget and the same `b_w`, does the one that spends most on `b_s`
-    /// beat the one that spends most on `T`? One line per such pair.
+    /// beat the one that spends most on `T`? One line per such pair, on the
+    /// mean SNN accuracy over the seeds; a gap within what the seeds scatter
+    /// (Welch's t-test at 5%, [`stats::compare`]) is called noise, and with
+    /// one seed the line says that the noise is unknown.
     pub fn spike_bits_vs_timesteps(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut keys: Vec<(u32, u32)> = self
-            .rows
+            .summary
             .iter()
             .map(|r| (r.bit_budget, r.alloc.b_w))
             .collect();
         keys.dedup();
         for (bb, bw) in keys {
-            let group: Vec<&SweepRow> = self
-                .rows
+            let group: Vec<&AllocSummary> = self
+                .summary
                 .iter()
                 .filter(|r| r.bit_budget == bb && r.alloc.b_w == bw)
                 .collect();
@@ -461,26 +571,40 @@ impl SweepReport {
             }
             let bits = group.iter().max_by_key(|r| r.alloc.b_s).expect("non-empty");
             let time = group.iter().max_by_key(|r| r.alloc.t).expect("non-empty");
-            let verdict = if bits.snn_accuracy > time.snn_accuracy {
-                "spike bits win"
-            } else if bits.snn_accuracy < time.snn_accuracy {
-                "timesteps win"
-            } else {
-                "tie"
+            let (b, t) = (&bits.snn_accuracy, &time.snn_accuracy);
+            let verdict = match stats::compare(b, t) {
+                Verdict::Higher => "spike bits win".to_string(),
+                Verdict::Lower => "timesteps win".into(),
+                Verdict::WithinNoise => "within noise (no winner at 95%)".into(),
+                Verdict::Unknown => format!(
+                    "{} on one seed, whose noise is unknown (--seeds 3 tells)",
+                    if b.mean > t.mean {
+                        "spike bits ahead"
+                    } else if b.mean < t.mean {
+                        "timesteps ahead"
+                    } else {
+                        "tie"
+                    }
+                ),
             };
             out.push(format!(
                 "BB {bb}, b_w {bw}: {} {}% vs {} {}%: {verdict}",
                 bits.alloc,
-                pct(bits.snn_accuracy),
+                pct_spread(b),
                 time.alloc,
-                pct(time.snn_accuracy)
+                pct_spread(t)
             ));
         }
         out
     }
 
-    /// The terminal table.
+    /// The terminal table: a row per allocation; with more than one seed,
+    /// the allocation's accuracies over its seeds (the seeds' own rows are in
+    /// the CSV and JSON).
     pub fn table(&self) -> comfy_table::Table {
+        if self.seeds.len() > 1 {
+            return self.summary_table();
+        }
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
         let mut header = vec![
@@ -536,18 +660,78 @@ impl SweepReport {
         t
     }
 
-    /// CSV, one row per allocation (performance columns empty where no cycle model was given).
+    /// Mean and 95% interval over the seeds, a row per allocation; cycles
+    /// and fps (which depend on the shapes only) of its first seed, energy
+    /// (which depends on the spikes) averaged over its seeds.
+    fn summary_table(&self) -> comfy_table::Table {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        let mut header = vec![
+            "b_w/b_s/T",
+            "BB",
+            "levels",
+            "seeds",
+            "float %",
+            "qANN % (95% CI)",
+            "SNN % (95% CI)",
+            "SNN min-max %",
+        ];
+        let with_perf = self.rows.iter().any(|r| r.perf.is_some());
+        if with_perf {
+            header.extend(["cycles", "fps", "uJ/inf"]);
+        }
+        t.set_header(header);
+        for a in &self.summary {
+            let snn = &a.snn_accuracy;
+            let mut row = vec![
+                a.alloc.to_string(),
+                a.bit_budget.to_string(),
+                a.alloc.levels().to_string(),
+                snn.n.to_string(),
+                pct(a.float_accuracy.mean),
+                pct_spread(&a.qann_accuracy),
+                pct_spread(snn),
+                format!("{}-{}", pct(snn.min), pct(snn.max)),
+            ];
+            if with_perf {
+                let perf: Vec<&Performance> = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.alloc == a.alloc)
+                    .filter_map(|r| r.perf.as_ref())
+                    .collect();
+                match perf.first() {
+                    Some(p) => {
+                        let energy = perf.iter().map(|p| p.energy_per_inference_j).sum::<f64>()
+                            / perf.len() as f64;
+                        row.extend([
+                            p.cycles_per_inference.to_string(),
+                            format!("{:.0}", p.fps),
+                            format!("{:.3}", energy * 1e6),
+                        ])
+                    }
+                    None => row.extend(["-".to_string(), "-".into(), "-".into()]),
+                }
+            }
+            t.add_row(row);
+        }
+        t
+    }
+
+    /// CSV, one row per allocation and seed (performance columns empty where
+    /// no cycle model was given).
     pub fn csv(&self) -> String {
         let mut s = String::from(
-            "b_w,b_s,T,bit_budget,levels,float_acc,qat_acc,qann_acc,snn_acc,snn_qann_agreement,params,weight_memory_bits,macs,s_ace,ns_ace,max_local_noise,cached,cycles,fps,energy_per_inference_j,energy_per_bit_budget_j,model\n",
+            "b_w,b_s,T,seed,bit_budget,levels,float_acc,qat_acc,qann_acc,snn_acc,snn_qann_agreement,params,weight_memory_bits,macs,s_ace,ns_ace,max_local_noise,cached,cycles,fps,energy_per_inference_j,energy_per_bit_budget_j,model\n",
         );
         for r in &self.rows {
             let p = r.perf.as_ref();
             s.push_str(&format!(
-                "{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{:.5},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{:.5},{},{},{},{},{},{}\n",
                 r.alloc.b_w,
                 r.alloc.b_s,
                 r.alloc.t,
+                r.seed,
                 r.bit_budget,
                 r.alloc.levels(),
                 r.float_accuracy,

@@ -6,7 +6,8 @@ use common::tiny_training;
 use spikeslice_core::golden::{self, Engine, SampleOutput};
 use spikeslice_core::model::Model;
 use spikeslice_train::alloc::{enumerate, Allocation, MAX_BUDGET};
-use spikeslice_train::sweep::{sweep, Backend, Simulator, SweepConfig};
+use spikeslice_train::stats::Spread;
+use spikeslice_train::sweep::{sweep, Backend, Simulator, SweepConfig, SweepEvent};
 use spikeslice_train::TrainConfig;
 use std::collections::BTreeSet;
 
@@ -61,6 +62,58 @@ fn impossible_budgets_say_why() {
     assert!(e.contains("4096"), "{e}");
 }
 
+/// Three seeds: every allocation is trained once per seed, each seed's rows
+/// equal a one-seed sweep with that seed, and the summary is the spread of
+/// those rows.
+#[test]
+fn seeds_train_every_allocation_and_summarize_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny_sweep(dir.path(), 5, 100);
+    cfg.seeds = 3;
+    let mut floats = Vec::new();
+    let r = sweep(&mut cfg, &mut |e| {
+        if let SweepEvent::Float { seed, .. } = e {
+            floats.push(seed);
+        }
+    })
+    .unwrap();
+    assert_eq!(floats, [5, 6, 7]);
+    assert_eq!(r.seeds, [5, 6, 7]);
+    let allocs = enumerate(2, false).unwrap();
+    assert_eq!(r.rows.len(), 3 * allocs.len());
+    assert_eq!(r.summary.len(), allocs.len());
+    for (a, s) in allocs.iter().zip(&r.summary) {
+        assert_eq!(s.alloc, *a);
+        let rows: Vec<_> = r.rows.iter().filter(|x| x.alloc == *a).collect();
+        assert_eq!(rows.iter().map(|x| x.seed).collect::<Vec<_>>(), [5, 6, 7]);
+        let snn: Vec<f64> = rows.iter().map(|x| x.snn_accuracy).collect();
+        assert_eq!(s.snn_accuracy, Spread::of(&snn));
+        assert!(s.snn_accuracy.half_width.is_some());
+    }
+    // The seed-6 rows are what a one-seed sweep with seed 6 measures (from the
+    // cache this time: the models are keyed by seed).
+    let one = sweep(&mut tiny_sweep(dir.path(), 6, 100), &mut |_| {}).unwrap();
+    assert_eq!(one.seeds, [6]);
+    for row in &one.rows {
+        assert!(row.cached);
+        let same = r
+            .rows
+            .iter()
+            .find(|x| x.alloc == row.alloc && x.seed == 6)
+            .unwrap();
+        assert_eq!(row.snn_accuracy, same.snn_accuracy);
+        assert_eq!(row.qann_accuracy, same.qann_accuracy);
+    }
+    // The CSV has a row per allocation and seed, naming the seed.
+    let csv = r.csv();
+    assert!(csv.starts_with("b_w,b_s,T,seed,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + r.rows.len());
+    // No seeds: refused before anything is trained.
+    cfg.seeds = 0;
+    let e = sweep(&mut cfg, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("--seeds 0"), "{e}");
+}
+
 fn tiny_sweep(cache: &std::path::Path, seed: u64, train_limit: usize) -> SweepConfig {
     SweepConfig {
         budget: 2,
@@ -69,6 +122,7 @@ fn tiny_sweep(cache: &std::path::Path, seed: u64, train_limit: usize) -> SweepCo
             seed,
             ..tiny_training(1, train_limit, 50, 20)
         },
+        seeds: 1,
         cache_dir: cache.to_path_buf(),
         backend: Backend::Golden,
         verify_sim: None,
@@ -143,6 +197,7 @@ fn clone_config(c: &SweepConfig) -> SweepConfig {
         budget: c.budget,
         at_most: c.at_most,
         base: c.base.clone(),
+        seeds: c.seeds,
         cache_dir: c.cache_dir.clone(),
         backend: c.backend,
         verify_sim: c.verify_sim,

@@ -47,14 +47,17 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
                 name: "accumulated".into(),
                 points: t,
                 dashed: false,
+                ..Default::default()
             },
             Series {
                 name: "stepwise".into(),
                 points: s,
                 dashed: false,
+                ..Default::default()
             },
         ],
         x_labels: None,
+        ..Default::default()
     };
     let ann = Chart {
         title: format!(
@@ -71,8 +74,10 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
                 .map(|&(b, a)| (f64::from(b), 100.0 * a))
                 .collect(),
             dashed: false,
+            ..Default::default()
         }],
         x_labels: None,
+        ..Default::default()
     };
     let mut series = vec![Series {
         name: "matched T".into(),
@@ -82,6 +87,7 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
             .map(|m| (f64::from(m.bits), f64::from(m.timesteps)))
             .collect(),
         dashed: false,
+        ..Default::default()
     }];
     if let Some(f) = r.fit {
         series.push(Series {
@@ -94,6 +100,7 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
                 .map(|b| (b, f.eval(b)))
                 .collect(),
             dashed: true,
+            ..Default::default()
         });
     }
     let matched = Chart {
@@ -102,6 +109,7 @@ fn charts(r: &Relation, dir: &Path) -> Vec<String> {
         y_desc: "timesteps T".into(),
         series,
         x_labels: None,
+        ..Default::default()
     };
     let mut warnings = Vec::new();
     for (name, c) in [

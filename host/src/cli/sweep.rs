@@ -62,6 +62,11 @@ pub struct Args {
     max: bool,
     #[command(flatten)]
     common: Common,
+    /// Train every allocation with N seeds (--seed, --seed + 1, ...) and
+    /// report the mean with its 95% interval; 3 or more tell a gap between
+    /// allocations from noise.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seeds: usize,
     /// Where the SNN runs.
     #[arg(long, value_enum, default_value = "golden")]
     backend: BackendArg,
@@ -132,6 +137,7 @@ pub fn run(args: Args) -> Result<()> {
     let cache = args.cache.dir();
     let clock_hz = super::clock_hz(args.clock_mhz)?;
     sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
+    sweep::check_seeds(args.seeds).map_err(|e| usage!("{e:#}"))?;
     if let (Some(n), BackendArg::Sim) = (args.verify_sim, args.backend) {
         return Err(usage!(
             "--verify-sim {n} does nothing with --backend sim, which already runs every test sample through Verilator and checks it: leave one out"
@@ -160,6 +166,7 @@ pub fn run(args: Args) -> Result<()> {
         budget: args.budget,
         at_most: args.max,
         base,
+        seeds: args.seeds,
         cache_dir: cache.clone(),
         backend,
         verify_sim: args.verify_sim,
@@ -171,32 +178,50 @@ pub fn run(args: Args) -> Result<()> {
         })),
         simulator,
     };
+    let seeds = match args.seeds {
+        1 => format!("seed {}", cfg.base.seed),
+        n => format!(
+            "seeds {}..={}",
+            cfg.base.seed,
+            cfg.base.seed.wrapping_add(n as u64 - 1)
+        ),
+    };
     status!(
-        "sweep: {} allocation(s) with BB {} {} on {}, {} network, seed {} (cache {})",
+        "sweep: {} allocation(s) with BB {} {} on {}, {} network, {seeds} (cache {})",
         allocs.len(),
         if args.max { "<=" } else { "=" },
         args.budget,
         cfg.base.data,
         cfg.base.arch,
-        cfg.base.seed,
         cache.display()
     );
+    // With several seeds, every line names its seed.
+    let several = args.seeds > 1;
+    let tag = move |alloc: &dyn std::fmt::Display, seed: u64| {
+        if several {
+            format!("{alloc} seed {seed}")
+        } else {
+            alloc.to_string()
+        }
+    };
     let mut bar = Progress::new("{prefix:>14} {msg:>6} [{bar:30}] {pos}/{len} {elapsed}");
     let mut stage = None;
     let report = sweep::sweep(&mut cfg, &mut |e| match e {
-        SweepEvent::Float { cached } => {
-            bar.set_prefix("float network");
+        SweepEvent::Float { seed, cached } => {
+            let what = tag(&"float network", seed);
+            bar.set_prefix(what.clone());
             if cached {
-                bar.println("float network: from the cache");
+                bar.println(&format!("{what}: from the cache"));
             }
         }
         SweepEvent::Start {
             index,
             total,
             alloc,
+            seed,
             cached,
         } => {
-            bar.set_prefix(format!("{}/{} {}", index + 1, total, alloc));
+            bar.set_prefix(format!("{}/{} {}", index + 1, total, tag(&alloc, seed)));
             stage = None;
             if cached {
                 bar.set_message("cached");
@@ -219,14 +244,14 @@ pub fn run(args: Args) -> Result<()> {
         }
         SweepEvent::Done { row, .. } => bar.println(&format!(
             "{:>9}: qANN {:.2}%, SNN {:.2}%{}",
-            row.alloc.to_string(),
+            tag(&row.alloc, row.seed),
             100.0 * row.qann_accuracy,
             100.0 * row.snn_accuracy,
             if row.cached { " (cached)" } else { "" }
         )),
-        SweepEvent::Failed { alloc, error, .. } => {
-            bar.println(&format!("{:>9}: failed: {error}", alloc.to_string()))
-        }
+        SweepEvent::Failed {
+            alloc, seed, error, ..
+        } => bar.println(&format!("{:>9}: failed: {error}", tag(&alloc, seed))),
     })?;
     bar.finish_and_clear();
     // The files first: a closed or full standard output must not lose them.
@@ -243,7 +268,7 @@ pub fn run(args: Args) -> Result<()> {
     out!("{:.1} s", report.seconds);
     if !report.failures.is_empty() {
         for f in &report.failures {
-            status!("error: allocation {}: {}", f.alloc, f.error);
+            status!("error: allocation {}: {}", tag(&f.alloc, f.seed), f.error);
         }
         let what = format!(
             "{} of {} allocation(s) failed ({})",
@@ -252,7 +277,7 @@ pub fn run(args: Args) -> Result<()> {
             report
                 .failures
                 .iter()
-                .map(|f| f.alloc.to_string())
+                .map(|f| tag(&f.alloc, f.seed))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -273,17 +298,29 @@ fn print_report(
     config: &AcceleratorConfig,
 ) -> Result<()> {
     out!("{}", report.table());
+    let float = report
+        .summary
+        .first()
+        .map_or(report.float_accuracy, |a| a.float_accuracy.mean);
     out!(
-        "float model: {:.2}% on {} test samples",
-        100.0 * report.float_accuracy,
-        report.test_samples
+        "float model: {:.2}% on {} test samples{}",
+        100.0 * float,
+        report.test_samples,
+        if report.seeds.len() > 1 {
+            " (mean over the seeds)"
+        } else {
+            ""
+        }
     );
     if let Some(b) = report.best() {
+        let snn = &b.snn_accuracy;
         out!(
-            "best allocation: {} with SNN {:.2}% ({:+.2} points from float)",
+            "best allocation: {} with SNN {:.2}%{} ({:+.2} points from float)",
             b.alloc,
-            100.0 * b.snn_accuracy,
-            100.0 * (b.snn_accuracy - report.float_accuracy)
+            100.0 * snn.mean,
+            snn.half_width
+                .map_or(String::new(), |h| format!(" ± {:.2}", 100.0 * h)),
+            100.0 * (snn.mean - b.float_accuracy.mean)
         );
     }
     let lines = report.spike_bits_vs_timesteps();
