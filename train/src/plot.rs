@@ -231,7 +231,7 @@ fn render_rows(charts: &[Chart], row_height: u32, path: &Path) -> Result<()> {
 /// `b_w`, `b_s`, `T`), allocations as categories: float, integer ANN and SNN,
 /// the mean over the seeds with its 95% interval as an error bar when there
 /// is more than one seed; below it, when the sweep has performance figures,
-/// fps and energy per inference (of each allocation's first seed).
+/// fps and energy per inference ([`SweepReport::performance_of`]).
 pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
     let labels: Vec<String> = r.summary.iter().map(|x| x.alloc.to_string()).collect();
     // Each series a little left or right of its allocation, so that equal
@@ -273,16 +273,10 @@ pub fn sweep_plot(r: &SweepReport, path: &Path) -> Result<()> {
         x_labels: Some(&labels),
         categorical: true,
     };
-    // Each allocation's first seed (rows are in allocation order).
-    let perf: Option<Vec<&crate::sweep::Performance>> = r
+    let perf: Option<Vec<crate::sweep::Performance>> = r
         .summary
         .iter()
-        .map(|a| {
-            r.rows
-                .iter()
-                .find(|x| x.alloc == a.alloc)
-                .and_then(|x| x.perf.as_ref())
-        })
+        .map(|a| r.performance_of(a.alloc))
         .collect();
     let Some(perf) = perf.filter(|p| !p.is_empty()) else {
         return render(&chart, path);

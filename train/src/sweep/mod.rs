@@ -472,9 +472,7 @@ pub fn summarize(allocs: &[Allocation], rows: &[SweepRow]) -> Vec<AllocSummary> 
     allocs
         .iter()
         .filter_map(|&a| {
-            let of = |f: fn(&SweepRow) -> f64| -> Vec<f64> {
-                rows.iter().filter(|r| r.alloc == a).map(f).collect()
-            };
+            let of = |f: fn(&SweepRow) -> f64| -> Vec<f64> { rows_of(rows, a).map(f).collect() };
             let snn = of(|r| r.snn_accuracy);
             (!snn.is_empty()).then(|| AllocSummary {
                 alloc: a,
@@ -485,6 +483,11 @@ pub fn summarize(allocs: &[Allocation], rows: &[SweepRow]) -> Vec<AllocSummary> 
             })
         })
         .collect()
+}
+
+/// The rows of allocation `a` (in seed order, as a report holds them).
+fn rows_of(rows: &[SweepRow], a: Allocation) -> impl Iterator<Item = &SweepRow> {
+    rows.iter().filter(move |r| r.alloc == a)
 }
 
 /// Run the first `n` test samples through the simulator and compare each with

@@ -1,7 +1,8 @@
 //! The sweep's report: the terminal table, CSV, JSON and plots, and the
 //! comparisons it prints.
 
-use super::{AllocSummary, Performance, SweepReport};
+use super::{rows_of, AllocSummary, Performance, SweepReport};
+use crate::alloc::Allocation;
 use crate::stats::{self, Spread, Verdict};
 use anyhow::Result;
 use spikeslice_core::atomic;
@@ -26,12 +27,12 @@ fn table_with(header: &[&str], with_perf: bool) -> comfy_table::Table {
 
 /// The cycles, fps and energy (µJ) cells of a row: `-` where no cycle model
 /// measured it.
-fn perf_cells(perf: Option<(u64, f64, f64)>) -> [String; 3] {
+fn perf_cells(perf: Option<&Performance>) -> [String; 3] {
     match perf {
-        Some((cycles, fps, energy_j)) => [
-            cycles.to_string(),
-            format!("{fps:.0}"),
-            format!("{:.3}", energy_j * 1e6),
+        Some(p) => [
+            p.cycles_per_inference.to_string(),
+            format!("{:.0}", p.fps),
+            format!("{:.3}", p.energy_per_inference_j * 1e6),
         ],
         None => ["-".into(), "-".into(), "-".into()],
     }
@@ -46,6 +47,23 @@ fn pct_spread(x: &Spread) -> String {
 }
 
 impl SweepReport {
+    /// Allocation `a`'s cycles, fps and energy over its seeds: cycles and fps
+    /// (which depend on the shapes only) of its first seed, the energies
+    /// (which depend on the spikes) averaged over its seeds; `None` without a
+    /// cycle model. With one seed, that seed's figures.
+    pub fn performance_of(&self, a: Allocation) -> Option<Performance> {
+        let perf: Vec<&Performance> = rows_of(&self.rows, a)
+            .filter_map(|r| r.perf.as_ref())
+            .collect();
+        let mean =
+            |f: fn(&Performance) -> f64| perf.iter().map(|p| f(p)).sum::<f64>() / perf.len() as f64;
+        Some(Performance {
+            energy_per_inference_j: mean(|p| p.energy_per_inference_j),
+            energy_per_bit_budget_j: mean(|p| p.energy_per_bit_budget_j),
+            ..(*perf.first()?).clone()
+        })
+    }
+
     /// The allocation with the best mean SNN accuracy over its seeds (the
     /// smallest budget, then the first, on a tie).
     pub fn best(&self) -> Option<&AllocSummary> {
@@ -154,18 +172,15 @@ impl SweepReport {
                 if r.cached { "yes" } else { "no" }.into(),
             ];
             if with_perf {
-                row.extend(perf_cells(r.perf.as_ref().map(|p| {
-                    (p.cycles_per_inference, p.fps, p.energy_per_inference_j)
-                })));
+                row.extend(perf_cells(r.perf.as_ref()));
             }
             t.add_row(row);
         }
         t
     }
 
-    /// Mean and 95% interval over the seeds, a row per allocation; cycles
-    /// and fps (which depend on the shapes only) of its first seed, energy
-    /// (which depends on the spikes) averaged over its seeds.
+    /// Mean and 95% interval over the seeds, a row per allocation, with its
+    /// [`performance_of`](Self::performance_of).
     fn summary_table(&self) -> comfy_table::Table {
         let with_perf = self.rows.iter().any(|r| r.perf.is_some());
         let mut t = table_with(
@@ -194,18 +209,7 @@ impl SweepReport {
                 format!("{}-{}", pct(snn.min), pct(snn.max)),
             ];
             if with_perf {
-                let perf: Vec<&Performance> = self
-                    .rows
-                    .iter()
-                    .filter(|r| r.alloc == a.alloc)
-                    .filter_map(|r| r.perf.as_ref())
-                    .collect();
-                let energy = perf.iter().map(|p| p.energy_per_inference_j).sum::<f64>()
-                    / perf.len().max(1) as f64;
-                row.extend(perf_cells(
-                    perf.first()
-                        .map(|p| (p.cycles_per_inference, p.fps, energy)),
-                ));
+                row.extend(perf_cells(self.performance_of(a.alloc).as_ref()));
             }
             t.add_row(row);
         }
