@@ -379,10 +379,11 @@ pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<Sw
             }
         }
     }
-    // Allocation by allocation, each in seed order.
+    // Allocation by allocation, each in seed order (the order the seeds ran
+    // in, which a stable sort keeps).
     let position = |a: &Allocation| allocs.iter().position(|x| x == a);
-    rows.sort_by_key(|r| (position(&r.alloc), r.seed));
-    failures.sort_by_key(|f| (position(&f.alloc), f.seed));
+    rows.sort_by_key(|r| position(&r.alloc));
+    failures.sort_by_key(|f| position(&f.alloc));
     let summary = summarize(&allocs, &rows);
     Ok(SweepReport {
         budget: cfg.budget,
