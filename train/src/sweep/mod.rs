@@ -21,10 +21,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spikeslice_core::golden::{self, Engine, SampleOutput};
 use spikeslice_core::{atomic, model::Model};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub mod jobdir;
 mod report;
+pub mod slurm;
 
 /// Where the SNN runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,7 +173,6 @@ pub enum SweepEvent {
     },
     Start {
         index: usize,
-        total: usize,
         alloc: Allocation,
         seed: u64,
         cached: bool,
@@ -236,6 +238,8 @@ pub fn float_net(
     on: &mut dyn FnMut(SweepEvent),
 ) -> Result<(Net, f64, bool)> {
     let dir = cache.join(format!("float-{}", float_key(cfg, data)));
+    // Jobs of one seed running side by side wait for one training.
+    let _lock = lock(&dir)?;
     let ckpt = dir.join("float.safetensors");
     let acc_path = dir.join("float.json");
     if ckpt.exists() && acc_path.exists() {
@@ -267,6 +271,29 @@ pub fn float_net(
     Ok((net, acc, false))
 }
 
+/// The cache entry of `cfg`'s converted model.
+fn model_dir(cfg: &TrainConfig, data: &Data, cache: &Path) -> PathBuf {
+    cache.join(format!("{}-{}", cfg.alloc.tag(), model_key(cfg, data)))
+}
+
+/// Hold `<entry>/lock` while a cache entry is read or made, so that
+/// processes sharing the cache (local workers, a Slurm array) make each entry
+/// once; released when the returned file is dropped.
+fn lock(entry: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(entry)
+        .with_context(|| format!("cannot create the cache entry {}", entry.display()))?;
+    let path = entry.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the cache lock {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
 /// A converted model and its evaluation, from the cache when its key matches,
 /// else trained from `float` and stored.
 pub fn cached_model(
@@ -277,7 +304,8 @@ pub fn cached_model(
     cache: &Path,
     on: &mut dyn FnMut(SweepEvent),
 ) -> Result<(Model, Evaluation, PathBuf, bool)> {
-    let dir = cache.join(format!("{}-{}", cfg.alloc.tag(), model_key(cfg, data)));
+    let dir = model_dir(cfg, data, cache);
+    let _lock = lock(&dir)?;
     let model_path = dir.join("model.json");
     let eval_path = dir.join("eval.json");
     if model_path.exists() && eval_path.exists() {
@@ -318,72 +346,154 @@ pub fn check_verify_sim(verify_sim: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-/// Run the sweep.
-pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepReport> {
+/// One unit of a sweep: an allocation trained with a seed, then measured.
+/// Jobs run on their own from the shared cache, in one process, in local
+/// worker processes or as a Slurm job array ([`jobs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Position in the sweep's job list.
+    pub index: usize,
+    pub alloc: Allocation,
+    pub seed: u64,
+}
+
+impl fmt::Display for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job {} ({} seed {})", self.index, self.alloc, self.seed)
+    }
+}
+
+/// What a job produced: its row, or why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    pub job: Job,
+    pub outcome: std::result::Result<SweepRow, String>,
+    /// How long the job took.
+    pub seconds: f64,
+}
+
+/// The seeds of a sweep: `base.seed`, `base.seed + 1`, ...
+pub fn seeds(cfg: &SweepConfig) -> Vec<u64> {
+    (0..cfg.seeds as u64)
+        .map(|i| cfg.base.seed.wrapping_add(i))
+        .collect()
+}
+
+/// Every job of the sweep, seed by seed (the jobs of one seed share its float
+/// network), after checking the settings.
+pub fn jobs(cfg: &SweepConfig) -> Result<Vec<Job>> {
     check_verify_sim(cfg.verify_sim)?;
+    check_seeds(cfg.seeds)?;
+    let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
+    Ok(seeds(cfg)
+        .into_iter()
+        .flat_map(|seed| allocs.iter().map(move |&alloc| (alloc, seed)))
+        .enumerate()
+        .map(|(index, (alloc, seed))| Job { index, alloc, seed })
+        .collect())
+}
+
+/// The sweep's data: its training and test split.
+pub fn load_data(cfg: &SweepConfig) -> Result<Data> {
+    data::load(&cfg.base.data, cfg.base.train_limit, cfg.base.test_limit)
+}
+
+/// Run one job: the seed's float network and the allocation's model, each
+/// from the cache or trained into it, then measured. A failure is the job's
+/// outcome, not an error: the sweep goes on.
+pub fn run_job(
+    cfg: &mut SweepConfig,
+    data: &Data,
+    job: Job,
+    on: &mut dyn FnMut(SweepEvent),
+) -> JobResult {
+    let started = Instant::now();
+    let mut c = cfg.base.clone();
+    c.seed = job.seed;
+    c.alloc = job.alloc;
+    let outcome = (|| {
+        let (float, float_accuracy, _) = float_net(&c, data, &cfg.cache_dir, on)?;
+        on(SweepEvent::Start {
+            index: job.index,
+            alloc: job.alloc,
+            seed: job.seed,
+            cached: model_dir(&c, data, &cfg.cache_dir)
+                .join("eval.json")
+                .exists(),
+        });
+        measure(cfg, &c, data, &float, float_accuracy, on)
+    })()
+    .map_err(|e| format!("{e:#}"));
+    match &outcome {
+        Ok(row) => on(SweepEvent::Done {
+            index: job.index,
+            row: Box::new(row.clone()),
+        }),
+        Err(error) => on(SweepEvent::Failed {
+            index: job.index,
+            alloc: job.alloc,
+            seed: job.seed,
+            error: error.clone(),
+        }),
+    }
+    JobResult {
+        job,
+        outcome,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Run the sweep in this process, job after job.
+pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<SweepReport> {
+    let jobs = jobs(cfg)?;
     if (cfg.backend == Backend::Sim || cfg.verify_sim.is_some()) && cfg.simulator.is_none() {
         bail!("--backend sim and --verify-sim need a simulator, and none was given");
     }
-    check_seeds(cfg.seeds)?;
-    let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
     let started = Instant::now();
-    let data = data::load(&cfg.base.data, cfg.base.train_limit, cfg.base.test_limit)?;
-    let seeds: Vec<u64> = (0..cfg.seeds as u64)
-        .map(|i| cfg.base.seed.wrapping_add(i))
+    let data = load_data(cfg)?;
+    let results: Vec<JobResult> = jobs
+        .into_iter()
+        .map(|job| run_job(cfg, &data, job, on))
         .collect();
-    let total = allocs.len() * seeds.len();
-    let mut rows = Vec::with_capacity(total);
-    let mut failures = Vec::new();
-    let mut first_float_accuracy = None;
-    for (s, &seed) in seeds.iter().enumerate() {
-        let mut base = cfg.base.clone();
-        base.seed = seed;
-        let (float, float_accuracy, _) = float_net(&base, &data, &cfg.cache_dir, on)?;
-        first_float_accuracy.get_or_insert(float_accuracy);
-        for (i, &a) in allocs.iter().enumerate() {
-            let index = s * allocs.len() + i;
-            let mut c = base.clone();
-            c.alloc = a;
-            let dir = cfg
-                .cache_dir
-                .join(format!("{}-{}", a.tag(), model_key(&c, &data)));
-            on(SweepEvent::Start {
-                index,
-                total,
-                alloc: a,
-                seed,
-                cached: dir.join("eval.json").exists(),
-            });
-            match measure(cfg, &c, &data, &float, float_accuracy, on) {
-                Ok(row) => {
-                    on(SweepEvent::Done {
-                        index,
-                        row: Box::new(row.clone()),
-                    });
-                    rows.push(row);
-                }
-                Err(e) => {
-                    let error = format!("{e:#}");
-                    on(SweepEvent::Failed {
-                        index,
-                        alloc: a,
-                        seed,
-                        error: error.clone(),
-                    });
-                    failures.push(SweepFailure {
-                        alloc: a,
-                        seed,
-                        error,
-                    });
-                }
-            }
-        }
-    }
+    assemble(
+        cfg,
+        data.test.len(),
+        results,
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+/// The report of a sweep from its jobs' results, wherever they ran: one row
+/// per allocation and seed, allocation by allocation.
+pub fn assemble(
+    cfg: &SweepConfig,
+    test_samples: usize,
+    mut results: Vec<JobResult>,
+    seconds: f64,
+) -> Result<SweepReport> {
+    let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
+    let seeds = seeds(cfg);
     // Allocation by allocation, each in seed order (the order the seeds ran
     // in, which a stable sort keeps).
+    results.sort_by_key(|r| r.job.index);
     let position = |a: &Allocation| allocs.iter().position(|x| x == a);
-    rows.sort_by_key(|r| position(&r.alloc));
-    failures.sort_by_key(|f| position(&f.alloc));
+    results.sort_by_key(|r| position(&r.job.alloc));
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for r in results {
+        match r.outcome {
+            Ok(row) => rows.push(row),
+            Err(error) => failures.push(SweepFailure {
+                alloc: r.job.alloc,
+                seed: r.job.seed,
+                error,
+            }),
+        }
+    }
+    let float_accuracy = rows
+        .iter()
+        .find(|r| r.seed == cfg.base.seed)
+        .map_or(0.0, |r| r.float_accuracy);
     let summary = summarize(&allocs, &rows);
     Ok(SweepReport {
         budget: cfg.budget,
@@ -393,12 +503,12 @@ pub fn sweep(cfg: &mut SweepConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<Sw
         seed: cfg.base.seed,
         seeds,
         backend: cfg.backend,
-        test_samples: data.test.len(),
-        float_accuracy: first_float_accuracy.unwrap_or(0.0),
+        test_samples,
+        float_accuracy,
         rows,
         summary,
         failures,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
     })
 }
 
