@@ -25,6 +25,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Slurm and munge: host/tests/jobs.rs submits a sweep as a job array to a
+# one-node cluster it starts on localhost (scripts/slurm-cluster.sh).
+scripts/slurm-cluster.sh install
+
 for tool in rustfmt clippy-driver; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing: install the rustfmt and clippy components" >&2; exit 1; }
 done

@@ -3,9 +3,11 @@
 //! spend my bits?"
 //!
 //! With no arguments it runs the embedded default: the MLP on mnist-5k at
-//! BB = 16 (13 allocations), about 20 s from a cold cache in a release build
-//! on this 2-core machine (32-50 s while other builds share it), 2 s once cached
-//! (docs/training.md).
+//! BB = 16 (13 allocations), one worker process per core (docs/training.md
+//! has the timings). [`jobs`] runs the jobs in workers or a Slurm array and
+//! collects them.
+
+mod jobs;
 
 use super::progress::Progress;
 use super::train::Common;
@@ -22,7 +24,8 @@ use spikeslice_train::sweep::{self, Backend, Simulator, SweepConfig, SweepEvent}
 
 /// Test samples the energy model's data-dependent counts are averaged over.
 const PERF_SAMPLES: usize = 100;
-use spikeslice_train::Stage;
+use serde::{Deserialize, Serialize};
+use spikeslice_train::{Stage, TrainConfig};
 use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -93,6 +96,31 @@ pub struct Args {
     out: PathBuf,
     #[command(flatten)]
     cache: CacheArgs,
+    /// Run N jobs (allocation and seed) at a time in worker processes of
+    /// this program, from the shared cache, in the job directory OUT/jobs
+    /// [default: the number of cores; 1: every job in this process].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Submit the jobs to Slurm as one job array (sbatch) and return; the
+    /// cache must be on a file system the nodes share. Collect the results
+    /// with the same command line and --collect.
+    #[arg(long, conflicts_with_all = ["collect", "jobs"])]
+    slurm: bool,
+    /// An sbatch option for --slurm (repeatable), e.g. --sbatch=--time=1:00:00.
+    #[arg(
+        long,
+        value_name = "OPTION",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    sbatch: Vec<String>,
+    /// Merge the results of a --slurm or --jobs sweep in OUT/jobs into the
+    /// report a one-process sweep with the same settings writes.
+    #[arg(long)]
+    collect: bool,
+    /// Run job N of the sweep in OUT/jobs (what --slurm and --jobs start).
+    #[arg(long, value_name = "N", hide = true)]
+    run_job: Option<usize>,
 }
 
 /// The model cache: sweep's, and relation's, which shares its float networks.
@@ -125,103 +153,245 @@ impl CacheArgs {
     }
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let backend = match args.backend {
-        BackendArg::Golden => Backend::Golden,
-        BackendArg::Sim => Backend::Sim,
-    };
-    // Check the budget before loading data, so a bad budget fails at once.
-    let allocs =
-        spikeslice_train::alloc::enumerate(args.budget, args.max).map_err(|e| usage!("{e:#}"))?;
-    let base = args.common.config(allocs[0])?;
-    let cache = args.cache.dir();
-    let clock_hz = super::clock_hz(args.clock_mhz)?;
-    sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
-    sweep::check_seeds(args.seeds).map_err(|e| usage!("{e:#}"))?;
-    if let (Some(n), BackendArg::Sim) = (args.verify_sim, args.backend) {
-        return Err(usage!(
-            "--verify-sim {n} does nothing with --backend sim, which already runs every test sample through Verilator and checks it: leave one out"
-        ));
+/// Everything that determines a sweep's results: what `--jobs` workers and
+/// Slurm tasks run with (`OUT/jobs/spec.json`), and what `--collect` checks
+/// against its command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    budget: u32,
+    at_most: bool,
+    base: TrainConfig,
+    seeds: usize,
+    backend: Backend,
+    verify_sim: Option<usize>,
+    accel: AcceleratorConfig,
+    clock_mhz: f64,
+    energy: EnergyModel,
+}
+
+impl Spec {
+    /// The sweep the command line asks for, refusing settings that cannot
+    /// work before anything is loaded.
+    fn of(args: &Args) -> Result<Self> {
+        let backend = match args.backend {
+            BackendArg::Golden => Backend::Golden,
+            BackendArg::Sim => Backend::Sim,
+        };
+        let allocs = spikeslice_train::alloc::enumerate(args.budget, args.max)
+            .map_err(|e| usage!("{e:#}"))?;
+        // The sweep sets each job's allocation: the base's is a placeholder,
+        // the same for every budget.
+        let base = args.common.config(allocs[0])?;
+        let base = TrainConfig {
+            alloc: spikeslice_train::alloc::Allocation {
+                b_w: 1,
+                b_s: 1,
+                t: 1,
+            },
+            ..base
+        };
+        super::clock_hz(args.clock_mhz)?;
+        sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
+        sweep::check_seeds(args.seeds).map_err(|e| usage!("{e:#}"))?;
+        if let (Some(n), BackendArg::Sim) = (args.verify_sim, args.backend) {
+            return Err(usage!(
+                "--verify-sim {n} does nothing with --backend sim, which already runs every test sample through Verilator and checks it: leave one out"
+            ));
+        }
+        if args.jobs == Some(0) {
+            return Err(usage!(
+                "--jobs 0 runs nothing: give 1 or more (at most the cores to use)"
+            ));
+        }
+        Ok(Self {
+            budget: args.budget,
+            at_most: args.max,
+            base,
+            seeds: args.seeds,
+            backend,
+            verify_sim: args.verify_sim,
+            accel: args.accel.config()?,
+            clock_mhz: args.clock_mhz,
+            energy: match &args.energy_model {
+                Some(p) => EnergyModel::load(p)?,
+                None => EnergyModel::default(),
+            },
+        })
     }
-    let config = args.accel.config()?;
-    super::outputs::check_dir_target("--out", &args.out)?;
-    let energy = match &args.energy_model {
-        Some(p) => EnergyModel::load(p)?,
-        None => EnergyModel::default(),
-    };
-    // The data-dependent counts of the energy model (PE additions, spikes)
-    // are averaged over the first test samples.
-    let data = input::open_dataset(&base.data, Split::Test, Some(PERF_SAMPLES))?;
-    let perf_inputs = (0..data.len()).map(|i| data.sample(i).to_vec()).collect();
-    let simulator: Option<Box<dyn Simulator>> =
-        if matches!(args.backend, BackendArg::Sim) || args.verify_sim.is_some() {
+
+    /// The sweep's configuration with its cycle and energy models, and the
+    /// Verilator simulator when the backend or `--verify-sim` needs one.
+    fn config(&self, cache: PathBuf, simulate: bool) -> Result<SweepConfig> {
+        // The data-dependent counts of the energy model (PE additions,
+        // spikes) are averaged over the first test samples.
+        let data = input::open_dataset(&self.base.data, Split::Test, Some(PERF_SAMPLES))?;
+        let perf_inputs = (0..data.len()).map(|i| data.sample(i).to_vec()).collect();
+        let needs_simulator = self.backend == Backend::Sim || self.verify_sim.is_some();
+        let simulator: Option<Box<dyn Simulator>> = if simulate && needs_simulator {
             Some(Box::new(SweepSimulator {
-                device: SimDevice::open(&config)?,
-                config,
+                device: SimDevice::open(&self.accel)?,
+                config: self.accel,
             }))
         } else {
             None
         };
-    let mut cfg = SweepConfig {
-        budget: args.budget,
-        at_most: args.max,
-        base,
-        seeds: args.seeds,
-        cache_dir: cache.clone(),
-        backend,
-        verify_sim: args.verify_sim,
-        performance: Some(Box::new(ModelledPerformance {
-            config,
-            clock_hz,
-            energy,
-            inputs: perf_inputs,
-        })),
-        simulator,
-    };
-    let seeds = match args.seeds {
-        1 => format!("seed {}", cfg.base.seed),
-        n => format!(
-            "seeds {}..={}",
-            cfg.base.seed,
-            cfg.base.seed.wrapping_add(n as u64 - 1)
-        ),
-    };
-    status!(
-        "sweep: {} allocation(s) with BB {} {} on {}, {} network, {seeds} (cache {})",
-        allocs.len(),
-        if args.max { "<=" } else { "=" },
-        args.budget,
-        cfg.base.data,
-        cfg.base.arch,
-        cache.display()
-    );
-    // With several seeds, every line names its seed.
+        Ok(SweepConfig {
+            budget: self.budget,
+            at_most: self.at_most,
+            base: self.base.clone(),
+            seeds: self.seeds,
+            cache_dir: cache,
+            backend: self.backend,
+            verify_sim: self.verify_sim,
+            performance: Some(Box::new(ModelledPerformance {
+                config: self.accel,
+                clock_hz: self.clock_mhz * 1e6,
+                energy: self.energy.clone(),
+                inputs: perf_inputs,
+            })),
+            simulator,
+        })
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let cache = args.cache.dir();
+    if let Some(index) = args.run_job {
+        return jobs::run_one(&args.out, cache, index);
+    }
+    let spec = Spec::of(&args)?;
+    super::outputs::check_dir_target("--out", &args.out)?;
     let several = args.seeds > 1;
-    let tag = move |alloc: &dyn std::fmt::Display, seed: u64| {
-        if several {
-            format!("{alloc} seed {seed}")
+    let report = if args.collect {
+        jobs::collect(&spec, &args.out, cache)?
+    } else if args.slurm {
+        return jobs::submit(&spec, &args.out, &cache, &args.sbatch);
+    } else {
+        announce(&spec, &cache);
+        let workers = args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        if workers > 1 {
+            jobs::run_parallel(&spec, &args.out, cache, workers)?
         } else {
-            alloc.to_string()
+            let mut cfg = spec.config(cache, true)?;
+            let total = sweep::jobs(&cfg)?.len();
+            run_here(&mut cfg, total, several)?
         }
     };
+    // The files first: a closed or full standard output must not lose them.
+    let (files, warnings) = report.write(&args.out)?;
+    for w in warnings {
+        status!("warning: {w}");
+    }
+    for f in files {
+        status!("wrote {}", f.display());
+    }
+    if !report.rows.is_empty() {
+        print_report(&report, &spec)?;
+    }
+    out!("{:.1} s", report.seconds);
+    if !report.failures.is_empty() {
+        for f in &report.failures {
+            status!(
+                "error: allocation {}: {}",
+                tag(several, &f.alloc, f.seed),
+                f.error
+            );
+        }
+        let what = format!(
+            "{} of {} allocation(s) failed ({})",
+            report.failures.len(),
+            report.failures.len() + report.rows.len(),
+            report
+                .failures
+                .iter()
+                .map(|f| tag(several, &f.alloc, f.seed))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if report.rows.is_empty() {
+            anyhow::bail!("{what}");
+        }
+        return Err(anyhow::Error::new(super::say::Partial(format!(
+            "{what}; the others are in {}",
+            args.out.display()
+        ))));
+    }
+    Ok(())
+}
+
+/// The status line that opens a sweep.
+fn announce(spec: &Spec, cache: &std::path::Path) {
+    let seeds = match spec.seeds {
+        1 => format!("seed {}", spec.base.seed),
+        n => format!(
+            "seeds {}..={}",
+            spec.base.seed,
+            spec.base.seed.wrapping_add(n as u64 - 1)
+        ),
+    };
+    let allocs =
+        spikeslice_train::alloc::enumerate(spec.budget, spec.at_most).map_or(0, |a| a.len());
+    status!(
+        "sweep: {allocs} allocation(s) with BB {} {} on {}, {} network, {seeds} (cache {})",
+        if spec.at_most { "<=" } else { "=" },
+        spec.budget,
+        spec.base.data,
+        spec.base.arch,
+        cache.display()
+    );
+}
+
+/// An allocation, and with several seeds its seed: how every line names a job.
+fn tag(several: bool, alloc: &dyn std::fmt::Display, seed: u64) -> String {
+    if several {
+        format!("{alloc} seed {seed}")
+    } else {
+        alloc.to_string()
+    }
+}
+
+/// The line that reports a finished job.
+fn done_line(several: bool, row: &sweep::SweepRow) -> String {
+    format!(
+        "{:>9}: qANN {:.2}%, SNN {:.2}%{}",
+        tag(several, &row.alloc, row.seed),
+        100.0 * row.qann_accuracy,
+        100.0 * row.snn_accuracy,
+        if row.cached { " (cached)" } else { "" }
+    )
+}
+
+/// Every job in this process, with a progress bar.
+fn run_here(cfg: &mut SweepConfig, total: usize, several: bool) -> Result<sweep::SweepReport> {
     let mut bar = Progress::new("{prefix:>14} {msg:>6} [{bar:30}] {pos}/{len} {elapsed}");
     let mut stage = None;
-    let report = sweep::sweep(&mut cfg, &mut |e| match e {
-        SweepEvent::Float { seed, cached } => {
-            let what = tag(&"float network", seed);
+    let mut float_seed = None;
+    let report = sweep::sweep(cfg, &mut |e| match e {
+        // Every job loads its seed's float network: say so once per seed.
+        SweepEvent::Float { seed, cached } if float_seed != Some(seed) => {
+            float_seed = Some(seed);
+            let what = tag(several, &"float network", seed);
             bar.set_prefix(what.clone());
             if cached {
                 bar.println(&format!("{what}: from the cache"));
             }
         }
+        SweepEvent::Float { .. } => {}
         SweepEvent::Start {
             index,
-            total,
             alloc,
             seed,
             cached,
+            ..
         } => {
-            bar.set_prefix(format!("{}/{} {}", index + 1, total, tag(&alloc, seed)));
+            bar.set_prefix(format!(
+                "{}/{} {}",
+                index + 1,
+                total,
+                tag(several, &alloc, seed)
+            ));
             stage = None;
             if cached {
                 bar.set_message("cached");
@@ -242,61 +412,19 @@ pub fn run(args: Args) -> Result<()> {
             }
             bar.set_position(done as u64);
         }
-        SweepEvent::Done { row, .. } => bar.println(&format!(
-            "{:>9}: qANN {:.2}%, SNN {:.2}%{}",
-            tag(&row.alloc, row.seed),
-            100.0 * row.qann_accuracy,
-            100.0 * row.snn_accuracy,
-            if row.cached { " (cached)" } else { "" }
-        )),
+        SweepEvent::Done { row, .. } => bar.println(&done_line(several, &row)),
         SweepEvent::Failed {
             alloc, seed, error, ..
-        } => bar.println(&format!("{:>9}: failed: {error}", tag(&alloc, seed))),
+        } => bar.println(&format!(
+            "{:>9}: failed: {error}",
+            tag(several, &alloc, seed)
+        )),
     })?;
     bar.finish_and_clear();
-    // The files first: a closed or full standard output must not lose them.
-    let (files, warnings) = report.write(&args.out)?;
-    for w in warnings {
-        status!("warning: {w}");
-    }
-    for f in files {
-        status!("wrote {}", f.display());
-    }
-    if !report.rows.is_empty() {
-        print_report(&report, &args, &config)?;
-    }
-    out!("{:.1} s", report.seconds);
-    if !report.failures.is_empty() {
-        for f in &report.failures {
-            status!("error: allocation {}: {}", tag(&f.alloc, f.seed), f.error);
-        }
-        let what = format!(
-            "{} of {} allocation(s) failed ({})",
-            report.failures.len(),
-            report.failures.len() + report.rows.len(),
-            report
-                .failures
-                .iter()
-                .map(|f| tag(&f.alloc, f.seed))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if report.rows.is_empty() {
-            anyhow::bail!("{what}");
-        }
-        return Err(anyhow::Error::new(super::say::Partial(format!(
-            "{what}; the others are in {}",
-            args.out.display()
-        ))));
-    }
-    Ok(())
+    Ok(report)
 }
 
-fn print_report(
-    report: &sweep::SweepReport,
-    args: &Args,
-    config: &AcceleratorConfig,
-) -> Result<()> {
+fn print_report(report: &sweep::SweepReport, spec: &Spec) -> Result<()> {
     out!("{}", report.table());
     let float = report
         .summary
@@ -333,9 +461,9 @@ fn print_report(
     out!(
         "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz \
          (docs/performance.md), counts averaged over {PERF_SAMPLES} test samples",
-        config.rows,
-        config.cols,
-        args.clock_mhz
+        spec.accel.rows,
+        spec.accel.cols,
+        spec.clock_mhz
     );
     if let Some(n) = report
         .rows
