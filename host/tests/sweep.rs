@@ -37,6 +37,24 @@ fn bad_arguments_give_clear_errors() {
         ("sweep --arch rnn", "mlp or cnn"),
         ("sweep --verify-sim 0", "--verify-sim 0"),
         ("sweep --seeds 0", "--seeds 0 trains nothing"),
+        ("sweep --jobs 0", "--jobs 0 runs nothing"),
+        (
+            "sweep --layer fc9=4",
+            "the mlp network has no layer \"fc9\": its layers are fc1, out",
+        ),
+        (
+            "sweep --arch cnn --layer out=4/2",
+            "the readout: it emits no spikes",
+        ),
+        ("train --layer fc1 --out m.json", "--layer fc1: malformed"),
+        (
+            "train --layer fc1=4 --layer fc1=2 --out m.json",
+            "given twice",
+        ),
+        (
+            "train --layers nowhere.json --out m.json",
+            "--layers nowhere.json",
+        ),
         ("sweep --clock-mhz 0", "is not a clock frequency"),
         ("sweep --rows 0", "rows"),
         ("train --alloc 4/2 --out m.json", "malformed allocation"),
@@ -140,5 +158,57 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
         csv.lines().filter(|l| l.contains(",true,")).count(),
         3,
         "{csv}"
+    );
+}
+
+#[test]
+fn per_layer_widths_hold_in_every_allocation_of_a_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let layers = dir.path().join("layers.json");
+    std::fs::write(&layers, r#"{"out": {"b_w": 8}}"#).unwrap();
+    let args = tiny(&[
+        "sweep",
+        "--budget",
+        "2",
+        "--layers",
+        layers.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(err.contains("BB = 2, per layer out 8/*"), "{err}");
+    assert!(
+        out.contains("per-layer widths kept by every allocation: out 8/*"),
+        "{out}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("sweep.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["layers"]["out"]["b_w"], 8);
+    // Every allocation's model: its own b_w in fc1, 8 in the readout.
+    for row in report["rows"].as_array().unwrap() {
+        let spec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(row["model_path"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let widths: Vec<u64> = spec["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["weight_bits"].as_u64().unwrap())
+            .collect();
+        assert_eq!(widths, [row["alloc"]["b_w"].as_u64().unwrap(), 8], "{row}");
+    }
+    // A file that is not per-layer widths names the file and the form.
+    std::fs::write(&layers, r#"{"out": {"bits": 8}}"#).unwrap();
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("layers.json") && err.contains("unknown field `bits`"),
+        "{err}"
     );
 }

@@ -1,7 +1,9 @@
 //! Bit allocations `(b_w, b_s, T)` and their enumeration under a Bit Budget
 //! (BB paper Eq. 4: `BB = T * b_w * b_s` bit operations per synapse).
 
+use crate::arch::{self, Arch, Kind};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,8 +14,8 @@ pub const MAX_T: u32 = 64;
 /// The largest budget any allocation reaches: `8 * 8 * 64`.
 pub const MAX_BUDGET: u32 = MAX_BITS * MAX_BITS * MAX_T;
 
-/// How a budget is spent: weight bits, spike bits and timesteps, the same for
-/// every layer (the sweep does not explore mixed precision).
+/// How a budget is spent: weight bits, spike bits and timesteps, for every
+/// layer but those a [`PerLayer`] gives other widths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Allocation {
     pub b_w: u32,
@@ -35,6 +37,9 @@ pub enum AllocError {
     },
     #[error("no allocation meets the budget {budget}: {reason}")]
     NoAllocation { budget: u32, reason: String },
+    /// A per-layer allocation that is malformed or names what the network lacks.
+    #[error("{0}")]
+    Layer(String),
 }
 
 impl Allocation {
@@ -101,6 +106,139 @@ impl FromStr for Allocation {
     }
 }
 
+/// A layer's own widths, where they differ from the network's allocation:
+/// `b_w` of its weights, `b_s` of the spikes it emits. Timesteps are the
+/// network's: every layer of the contract runs the same `T`
+/// (docs/semantics.md §1).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+pub struct LayerBits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_w: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_s: Option<u32>,
+}
+
+/// Per-layer widths by layer name (`--layer NAME=B_W/B_S`, `--layers FILE`):
+/// mixed precision on top of an [`Allocation`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PerLayer(pub BTreeMap<String, LayerBits>);
+
+impl PerLayer {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Layer `name`'s allocation: `base` with this layer's widths.
+    pub fn apply(&self, name: &str, base: Allocation) -> Allocation {
+        let bits = self.0.get(name).copied().unwrap_or_default();
+        Allocation {
+            b_w: bits.b_w.unwrap_or(base.b_w),
+            b_s: bits.b_s.unwrap_or(base.b_s),
+            t: base.t,
+        }
+    }
+
+    /// Parse one `NAME=B_W/B_S` (either width may be `*`, the network's) or
+    /// `NAME=B_W`, and add it; a layer named twice is refused.
+    pub fn add(&mut self, text: &str) -> Result<(), AllocError> {
+        let bad = || {
+            AllocError::Layer(format!(
+            "malformed per-layer allocation {text:?}: write it as NAME=B_W/B_S, NAME=B_W or NAME=*/B_S, e.g. fc1=4/2 or out=8"
+        ))
+        };
+        let (name, bits) = text.split_once('=').ok_or_else(bad)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad());
+        }
+        let mut parts = bits.split('/');
+        let mut width = |what: &'static str| -> Result<Option<u32>, AllocError> {
+            match parts.next().map(str::trim) {
+                None | Some("*") => Ok(None),
+                Some(p) => {
+                    let v: u32 = p.parse().map_err(|_| bad())?;
+                    if !(1..=MAX_BITS).contains(&v) {
+                        return Err(AllocError::Layer(format!(
+                            "{text:?}: {what} = {v} is out of range: use 1..=8"
+                        )));
+                    }
+                    Ok(Some(v))
+                }
+            }
+        };
+        let b_w = width("b_w")?;
+        let b_s = width("b_s")?;
+        if parts.next().is_some() || (b_w.is_none() && b_s.is_none()) {
+            return Err(bad());
+        }
+        if self.0.contains_key(name) {
+            return Err(AllocError::Layer(format!(
+                "layer {name} is given twice: keep one --layer {name}=..."
+            )));
+        }
+        self.0.insert(name.to_string(), LayerBits { b_w, b_s });
+        Ok(())
+    }
+
+    /// Refuse what `arch` cannot take: an unknown layer (naming those it
+    /// has), spike bits for the readout, widths for a layer without weights.
+    pub fn check(&self, arch: Arch) -> Result<(), AllocError> {
+        let defs = arch::layers(arch, [1, 28, 28], 10);
+        for (name, bits) in &self.0 {
+            let Some(d) = defs.iter().find(|d| &d.name == name) else {
+                let names: Vec<&str> = defs
+                    .iter()
+                    .filter(|d| d.kind != Kind::Flatten)
+                    .map(|d| d.name.as_str())
+                    .collect();
+                return Err(AllocError::Layer(format!(
+                    "the {arch} network has no layer {name:?}: its layers are {}",
+                    names.join(", ")
+                )));
+            };
+            let range = |v: Option<u32>| v.is_some_and(|v| !(1..=MAX_BITS).contains(&v));
+            if range(bits.b_w) || range(bits.b_s) {
+                return Err(AllocError::Layer(format!(
+                    "layer {name}: widths must be in 1..=8 (b_w {:?}, b_s {:?})",
+                    bits.b_w, bits.b_s
+                )));
+            }
+            match d.kind {
+                Kind::Flatten => {
+                    return Err(AllocError::Layer(format!(
+                        "layer {name} only reshapes: it has no weights or spikes to give widths"
+                    )))
+                }
+                Kind::Readout if bits.b_s.is_some() => {
+                    return Err(AllocError::Layer(format!(
+                        "layer {name} is the readout: it emits no spikes, so give it b_w only ({name}={})",
+                        bits.b_w.map_or("*".to_string(), |w| w.to_string())
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for PerLayer {
+    /// `fc1 4/2, out 8/*`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = |v: Option<u32>| v.map_or("*".to_string(), |v| v.to_string());
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, b)| format!("{n} {}/{}", w(b.b_w), w(b.b_s)))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// Every allocation with `T * b_w * b_s == budget` (or `<= budget` with
 /// `at_most`), `b_w, b_s` in 1..=8 and `T` in 1..=64, sorted by budget, then
 /// `b_w`, `b_s`, `T`. An empty result is an error that says why.
@@ -146,6 +284,52 @@ pub fn enumerate(budget: u32, at_most: bool) -> Result<Vec<Allocation>, AllocErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_layer_widths_parse_apply_and_check() {
+        let mut p = PerLayer::default();
+        p.add("fc1=4/2").unwrap();
+        p.add("out=8").unwrap();
+        let base = Allocation::new(2, 1, 4).unwrap();
+        assert_eq!(p.apply("fc1", base), Allocation::new(4, 2, 4).unwrap());
+        assert_eq!(p.apply("out", base), Allocation::new(8, 1, 4).unwrap());
+        assert_eq!(p.apply("other", base), base);
+        assert_eq!(p.to_string(), "fc1 4/2, out 8/*");
+        p.check(Arch::Mlp).unwrap();
+        let e = p.check(Arch::Cnn).unwrap_err().to_string();
+        assert!(
+            e.contains("no layer \"fc1\"") && e.contains("conv1, conv2, out"),
+            "{e}"
+        );
+        let e = p.add("fc1=2").unwrap_err().to_string();
+        assert!(e.contains("given twice"), "{e}");
+        let mut q = PerLayer::default();
+        q.add("conv2=*/3").unwrap();
+        assert_eq!(q.apply("conv2", base), Allocation::new(2, 3, 4).unwrap());
+        for (bad, needle) in [
+            ("fc1", "malformed"),
+            ("=4/2", "malformed"),
+            ("fc1=*/*", "malformed"),
+            ("fc1=4/2/1", "malformed"),
+            ("fc1=x", "malformed"),
+            ("fc1=9", "b_w = 9"),
+            ("fc1=1/0", "b_s = 0"),
+        ] {
+            let e = PerLayer::default().add(bad).unwrap_err().to_string();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
+        let mut r = PerLayer::default();
+        r.add("out=4/2").unwrap();
+        let e = r.check(Arch::Mlp).unwrap_err().to_string();
+        assert!(e.contains("readout") && e.contains("out=4"), "{e}");
+        let mut f = PerLayer::default();
+        f.add("flat=4").unwrap();
+        assert!(f
+            .check(Arch::Cnn)
+            .unwrap_err()
+            .to_string()
+            .contains("only reshapes"));
+    }
 
     #[test]
     fn parse_and_display() {

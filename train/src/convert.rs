@@ -54,9 +54,11 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
     let mut step_in = 1.0 / (f64::from(net.x_max) * t as f64);
     let mut layers = Vec::new();
     let mut tensors = BTreeMap::new();
-    let wb = WeightBits::new(alloc.b_w)?;
-    let sb = SpikeBits::new(alloc.b_s)?;
     for (l, d) in net.defs.iter().enumerate() {
+        // Each layer's own widths (mixed precision); T is the network's.
+        let layer = net.alloc_of(l)?;
+        let wb = WeightBits::new(layer.b_w)?;
+        let sb = SpikeBits::new(layer.b_s)?;
         let neuron = NeuronSpec {
             spike_bits: sb,
             reset: Reset::Soft,

@@ -24,7 +24,7 @@ pub mod relation;
 pub mod stats;
 pub mod sweep;
 
-use alloc::Allocation;
+use alloc::{Allocation, PerLayer};
 use anyhow::{Context, Result};
 use arch::Arch;
 use convert::LayerNoise;
@@ -47,6 +47,9 @@ pub struct TrainConfig {
     pub data: String,
     pub arch: Arch,
     pub alloc: Allocation,
+    /// Layers with other widths than `alloc`'s (mixed precision).
+    #[serde(default, skip_serializing_if = "PerLayer::is_empty")]
+    pub layers: PerLayer,
     pub seed: u64,
     /// Float pre-training.
     pub float: PhaseConfig,
@@ -89,6 +92,7 @@ impl Default for TrainConfig {
                 b_s: 2,
                 t: 2,
             },
+            layers: PerLayer::default(),
             seed: 1,
             float: PhaseConfig {
                 epochs: 30,
@@ -169,6 +173,8 @@ pub fn finetune(cfg: &TrainConfig, data: &Data, float: &Net, progress: Progress)
     net.set_tensors(&float.tensors(), None)?;
     let calib: Vec<usize> = (0..data.train.len().min(512)).collect();
     let x = net.batch(&data.train, &calib)?;
+    cfg.layers.check(cfg.arch)?;
+    net.layers = cfg.layers.clone();
     net.quantize(cfg.alloc, &x, cfg.calibration)?;
     net.fit(
         &data.train,
@@ -226,6 +232,8 @@ pub fn evaluate_model(
 
 /// Train (float, then QAT), convert, evaluate. Deterministic for a seed.
 pub fn train(cfg: &TrainConfig, progress: Progress) -> Result<TrainResult> {
+    // Before the float phase: a typo in a layer name must not cost a training.
+    cfg.layers.check(cfg.arch)?;
     let data = data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
     let float = pretrain(cfg, &data, progress)?;
     let float_accuracy = float.accuracy(&data.test)?;
@@ -242,7 +250,13 @@ pub fn train_from(
 ) -> Result<TrainResult> {
     let net = finetune(cfg, data, float, progress)?;
     let qat_accuracy = net.accuracy(&data.test)?;
-    let name = format!("{}-{}-{}", data_tag(&cfg.data), cfg.arch, cfg.alloc.tag());
+    let mixed = if cfg.layers.is_empty() { "" } else { "-mixed" };
+    let name = format!(
+        "{}-{}-{}{mixed}",
+        data_tag(&cfg.data),
+        cfg.arch,
+        cfg.alloc.tag()
+    );
     let model = convert::convert(&net, &name, data.train.bits)
         .with_context(|| format!("cannot convert the {} network at {}", cfg.arch, cfg.alloc))?;
     let (qann_accuracy, snn_accuracy, agreement, noise, budget) =

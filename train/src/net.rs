@@ -17,7 +17,7 @@
 //!   STE, the clip has its true gradient, and the step `D` is learned (LSQ,
 //!   gradient scale `1/sqrt(N n)`).
 
-use crate::alloc::Allocation;
+use crate::alloc::{Allocation, PerLayer};
 use crate::arch::{Kind, LayerDef};
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
@@ -48,6 +48,8 @@ pub struct Net {
     /// `None` for parameterless layers (flatten).
     pub params: Vec<Option<LayerParams>>,
     pub alloc: Option<Allocation>,
+    /// Layers whose widths differ from `alloc`'s.
+    pub layers: PerLayer,
     /// Largest input value (`2^b_in - 1`): inputs are fed as `x / x_max`.
     pub x_max: f32,
 }
@@ -109,6 +111,7 @@ impl Net {
             defs,
             params,
             alloc: None,
+            layers: PerLayer::default(),
             x_max,
         })
     }
@@ -129,12 +132,19 @@ impl Net {
     pub fn weight(&self, l: usize) -> Result<Tensor> {
         let p = self.params[l].as_ref().context("layer has no weights")?;
         let w = p.w.as_tensor();
-        let Some(alloc) = self.alloc else {
+        if self.alloc.is_none() {
             return Ok(w.clone());
-        };
+        }
+        let alloc = self.alloc_of(l)?;
         let scale = self.weight_scale(l)?;
         let codes = self.weight_codes_ste(l, alloc, &scale)?;
         Ok(codes.broadcast_mul(&scale)?)
+    }
+
+    /// Layer `l`'s allocation: the network's, with the layer's own widths.
+    pub fn alloc_of(&self, l: usize) -> Result<Allocation> {
+        let a = self.alloc.context("not quantized")?;
+        Ok(self.layers.apply(&self.defs[l].name, a))
     }
 
     /// The effective per-channel scale, shaped to broadcast against the weight:
@@ -142,7 +152,7 @@ impl Net {
     pub fn weight_scale(&self, l: usize) -> Result<Tensor> {
         let d = &self.defs[l];
         let p = self.params[l].as_ref().context("layer has no weights")?;
-        let alloc = self.alloc.context("not quantized")?;
+        let alloc = self.alloc_of(l)?;
         let w = p.w.as_tensor();
         let rank = w.rank();
         let mut bshape = vec![1usize; rank];
@@ -182,7 +192,7 @@ impl Net {
 
     /// The integer weight codes the converted model stores.
     pub fn weight_codes(&self, l: usize) -> Result<Vec<i8>> {
-        let alloc = self.alloc.context("not quantized")?;
+        let alloc = self.alloc_of(l)?;
         let scale = self.weight_scale(l)?;
         let c = self.weight_codes_ste(l, alloc, &scale)?;
         let v: Vec<f32> = c.flatten_all()?.to_vec1()?;
@@ -201,7 +211,7 @@ impl Net {
 
     /// The activation step `D` of hidden layer `l`, with its LSQ gradient scale.
     fn act_step(&self, l: usize, per_sample: usize) -> Result<(Tensor, f64)> {
-        let alloc = self.alloc.context("not quantized")?;
+        let alloc = self.alloc_of(l)?;
         let n = f64::from(alloc.levels());
         let p = self.params[l].as_ref().context("no params")?;
         let d = p.act_step.as_ref().context("missing activation step")?;
@@ -287,8 +297,10 @@ impl Net {
         calibration: Calibration,
     ) -> Result<()> {
         self.alloc = Some(alloc);
-        let q = ((1u32 << (alloc.b_w - 1)) - 1).max(1) as f32;
-        for (l, d) in self.defs.iter().enumerate() {
+        for l in 0..self.defs.len() {
+            let alloc = self.alloc_of(l)?;
+            let q = ((1u32 << (alloc.b_w - 1)) - 1).max(1) as f32;
+            let d = &self.defs[l];
             let Some(p) = self.params[l].as_mut() else {
                 continue;
             };
@@ -317,11 +329,11 @@ impl Net {
             }
         }
         // Calibrate one hidden layer at a time, so each sees quantized inputs.
-        let n = alloc.levels() as f32;
         for l in 0..self.defs.len() {
             if !self.defs[l].is_hidden() {
                 continue;
             }
+            let n = self.alloc_of(l)?.levels() as f32;
             let (_, pre) = self.forward_all(calib)?;
             let idx = self.defs[..l].iter().filter(|d| d.is_hidden()).count();
             let mut z: Vec<f32> = pre[idx].flatten_all()?.to_vec1()?;

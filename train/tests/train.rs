@@ -66,6 +66,44 @@ fn cnn_trains_and_converts_deterministically() {
     );
 }
 
+#[test]
+fn per_layer_widths_reach_the_model_and_keep_the_snn_exact() {
+    // The conv net with every weight layer at its own widths: each layer of
+    // the converted model has them, the quantizers trained with them (the
+    // QAT accuracy differs from the uniform allocation's), and the
+    // one-timestep first layer still matches the integer ANN exactly.
+    let mut cfg = tiny("2/1/2", Arch::Cnn);
+    for l in ["conv1=4/2", "conv2=3/*", "out=8"] {
+        cfg.layers.add(l).unwrap();
+    }
+    let r = train(&cfg, &mut |_, _, _| {}).unwrap();
+    let widths: Vec<(u32, Option<u8>)> = r
+        .model
+        .layers
+        .iter()
+        .map(|l| {
+            let spikes = match l.neurons.output {
+                LayerOutput::Spikes { bits } => Some(bits),
+                LayerOutput::Membrane => None,
+            };
+            (u32::from(l.weight_bits.get()), spikes)
+        })
+        .collect();
+    assert_eq!(widths, [(4, Some(2)), (3, Some(1)), (8, None)]);
+    assert_eq!(r.model.timesteps(), 2);
+    assert_eq!(r.eval.noise[0].local_mismatches, 0);
+    let uniform = train(&tiny("2/1/2", Arch::Cnn), &mut |_, _, _| {}).unwrap();
+    assert_ne!(floats(&r), floats(&uniform));
+    // A layer the network lacks is refused before training, naming its layers.
+    let mut bad = tiny("2/1/2", Arch::Mlp);
+    bad.layers.add("conv1=4").unwrap();
+    let e = format!("{:#}", train(&bad, &mut |_, _, _| {}).unwrap_err());
+    assert!(
+        e.contains("no layer \"conv1\"") && e.contains("fc1, out"),
+        "{e}"
+    );
+}
+
 /// SNN hidden spike counts (summed over T) for one sample.
 fn snn_counts(model: &Model, x: &[u8]) -> Vec<Vec<i64>> {
     let tr = golden::trace(model, x, Engine::Direct);

@@ -25,6 +25,7 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     let mut cfg = args.common.config(args.model.alloc)?;
+    cfg.layers = args.model.layers.per_layer(cfg.arch)?;
     // Import quantizes after training unless fine-tuning is asked for.
     if args.common.qat_epochs.is_none() {
         cfg.qat.epochs = 0;

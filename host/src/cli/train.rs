@@ -2,7 +2,7 @@
 //! to an integer model (docs/training.md).
 
 use anyhow::Result;
-use spikeslice_train::alloc::Allocation;
+use spikeslice_train::alloc::{Allocation, LayerBits, PerLayer};
 use spikeslice_train::arch::Arch;
 use spikeslice_train::net::Calibration;
 use spikeslice_train::TrainConfig;
@@ -72,6 +72,50 @@ impl Common {
     }
 }
 
+/// Per-layer widths (mixed precision): train, import and sweep.
+#[derive(clap::Args, Clone)]
+pub struct LayerArgs {
+    /// A layer's own widths, NAME=B_W/B_S: its weight bits and the bits of
+    /// the spikes it emits (`*`: the allocation's; the readout takes B_W
+    /// only), e.g. --layer fc1=8/2 --layer out=8. Repeatable. T stays the
+    /// network's.
+    #[arg(long = "layer", value_name = "NAME=B_W/B_S")]
+    pub layer: Vec<String>,
+    /// Per-layer widths from a JSON file, e.g.
+    /// {"fc1": {"b_w": 8, "b_s": 2}, "out": {"b_w": 8}}.
+    #[arg(long, value_name = "FILE")]
+    pub layers: Option<PathBuf>,
+}
+
+impl LayerArgs {
+    /// The per-layer widths asked for, checked against `arch`'s layers.
+    pub fn per_layer(&self, arch: Arch) -> Result<PerLayer> {
+        let mut p = PerLayer::default();
+        if let Some(f) = &self.layers {
+            let text = std::fs::read(f)
+                .map_err(|e| usage!("--layers {}: cannot read it: {e}", f.display()))?;
+            let entries: std::collections::BTreeMap<String, LayerBits> = serde_json::from_slice(
+                &text,
+            )
+            .map_err(|e| {
+                usage!(
+                    "--layers {}: {e}: write an object of layer names, each with b_w and/or b_s, \
+                         e.g. {{\"fc1\": {{\"b_w\": 8, \"b_s\": 2}}}}",
+                    f.display()
+                )
+            })?;
+            p = PerLayer(entries);
+            p.check(arch)
+                .map_err(|e| usage!("--layers {}: {e}", f.display()))?;
+        }
+        for t in &self.layer {
+            p.add(t).map_err(|e| usage!("--layer {t}: {e}"))?;
+        }
+        p.check(arch).map_err(|e| usage!("--layer: {e}"))?;
+        Ok(p)
+    }
+}
+
 /// The allocation a model is quantized to and where it is written: train
 /// and import.
 #[derive(clap::Args)]
@@ -83,6 +127,8 @@ pub struct ModelOut {
     /// named after it; neither may be an input file).
     #[arg(long, visible_alias = "output", value_name = "FILE")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub layers: LayerArgs,
 }
 
 impl ModelOut {
@@ -154,6 +200,15 @@ pub fn save_model(model: &mut spikeslice_core::model::Model, path: &Path) -> Res
     Ok(())
 }
 
+/// `, per layer fc1 8/2, out 8/*` when some layers have their own widths.
+pub fn mixed(layers: &PerLayer) -> String {
+    if layers.is_empty() {
+        String::new()
+    } else {
+        format!(", per layer {layers}")
+    }
+}
+
 /// Print an evaluation: accuracies, noise, budget.
 pub fn print_eval(e: &spikeslice_train::Evaluation) -> Result<()> {
     out!(
@@ -198,15 +253,17 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let cfg = args.common.config(args.model.alloc)?;
+    let mut cfg = args.common.config(args.model.alloc)?;
+    cfg.layers = args.model.layers.per_layer(cfg.arch)?;
     let data_path = Path::new(&cfg.data);
     check_model_out(&args.model.out, &[data_path])?;
     status!(
-        "training {} on {} at b_w/b_s/T = {} (BB = {}), seed {}",
+        "training {} on {} at b_w/b_s/T = {} (BB = {}){}, seed {}",
         cfg.arch,
         cfg.data,
         cfg.alloc,
         cfg.alloc.budget(),
+        mixed(&cfg.layers),
         cfg.seed
     );
     let started = std::time::Instant::now();

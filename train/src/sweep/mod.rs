@@ -10,7 +10,7 @@
 //!   Either way every simulated sample must equal the golden model's result
 //!   exactly, or the sweep fails.
 
-use crate::alloc::{self, Allocation};
+use crate::alloc::{self, Allocation, PerLayer};
 use crate::convert::LayerNoise;
 use crate::data::{self, Data};
 use crate::net::Net;
@@ -130,6 +130,9 @@ pub struct SweepReport {
     #[serde(default)]
     pub seeds: Vec<u64>,
     pub backend: Backend,
+    /// Layers whose widths every allocation keeps (mixed precision).
+    #[serde(default, skip_serializing_if = "PerLayer::is_empty")]
+    pub layers: PerLayer,
     pub test_samples: usize,
     /// The first seed's float network.
     pub float_accuracy: f64,
@@ -220,13 +223,17 @@ pub fn float_key(cfg: &TrainConfig, data: &Data) -> String {
 /// Cache key of a converted model: the float key plus allocation, QAT phase,
 /// calibration and what the evaluation measures.
 pub fn model_key(cfg: &TrainConfig, data: &Data) -> String {
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "float": float_key(cfg, data),
         "alloc": cfg.alloc,
         "qat": cfg.qat,
         "calibration": cfg.calibration,
         "noise_samples": cfg.noise_samples,
     });
+    // Only when there are any: uniform allocations keep their keys.
+    if !cfg.layers.is_empty() {
+        v["layers"] = serde_json::to_value(&cfg.layers).unwrap_or_default();
+    }
     digest(v)
 }
 
@@ -384,6 +391,7 @@ pub fn seeds(cfg: &SweepConfig) -> Vec<u64> {
 pub fn jobs(cfg: &SweepConfig) -> Result<Vec<Job>> {
     check_verify_sim(cfg.verify_sim)?;
     check_seeds(cfg.seeds)?;
+    cfg.base.layers.check(cfg.base.arch)?;
     let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
     Ok(seeds(cfg)
         .into_iter()
@@ -503,6 +511,7 @@ pub fn assemble(
         seed: cfg.base.seed,
         seeds,
         backend: cfg.backend,
+        layers: cfg.base.layers.clone(),
         test_samples,
         float_accuracy,
         rows,

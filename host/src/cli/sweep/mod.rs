@@ -65,6 +65,9 @@ pub struct Args {
     max: bool,
     #[command(flatten)]
     common: Common,
+    /// Widths that stay fixed while the sweep allocates the rest.
+    #[command(flatten)]
+    layers: super::train::LayerArgs,
     /// Train every allocation with N seeds (--seed, --seed + 1, ...) and
     /// report the mean with its 95% interval; 3 or more tell a gap between
     /// allocations from noise.
@@ -188,6 +191,7 @@ impl Spec {
                 b_s: 1,
                 t: 1,
             },
+            layers: args.layers.per_layer(base.arch)?,
             ..base
         };
         super::clock_hz(args.clock_mhz)?;
@@ -334,9 +338,10 @@ fn announce(spec: &Spec, cache: &std::path::Path) {
     let allocs =
         spikeslice_train::alloc::enumerate(spec.budget, spec.at_most).map_or(0, |a| a.len());
     status!(
-        "sweep: {allocs} allocation(s) with BB {} {} on {}, {} network, {seeds} (cache {})",
+        "sweep: {allocs} allocation(s) with BB {} {}{} on {}, {} network, {seeds} (cache {})",
         if spec.at_most { "<=" } else { "=" },
         spec.budget,
+        super::train::mixed(&spec.base.layers),
         spec.base.data,
         spec.base.arch,
         cache.display()
@@ -440,6 +445,12 @@ fn print_report(report: &sweep::SweepReport, spec: &Spec) -> Result<()> {
             ""
         }
     );
+    if !report.layers.is_empty() {
+        out!(
+            "per-layer widths kept by every allocation: {} (BB is the allocation's; S-ACE counts each layer's own widths)",
+            report.layers
+        );
+    }
     if let Some(b) = report.best() {
         let snn = &b.snn_accuracy;
         out!(
