@@ -38,6 +38,14 @@ fn bad_arguments_give_clear_errors() {
         ("sweep --verify-sim 0", "--verify-sim 0"),
         ("sweep --seeds 0", "--seeds 0 trains nothing"),
         ("sweep --jobs 0", "--jobs 0 runs nothing"),
+        ("sweep --search --trials 0", "--trials 0 measures nothing"),
+        (
+            "sweep --search --budget 0",
+            "no allocation meets the budget 0",
+        ),
+        ("sweep --search --seeds 2", "one seed"),
+        ("sweep --search --layer out=8", "leave --layer"),
+        ("sweep --trials 3", "--search"),
         (
             "sweep --layer fc9=4",
             "the mlp network has no layer \"fc9\": its layers are fc1, out",
@@ -211,4 +219,79 @@ fn per_layer_widths_hold_in_every_allocation_of_a_sweep() {
         err.contains("layers.json") && err.contains("unknown field `bits`"),
         "{err}"
     );
+}
+
+#[test]
+fn a_search_keeps_its_budget_and_reports_the_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let args = tiny(&[
+        "sweep",
+        "--search",
+        "--budget",
+        "4",
+        "--trials",
+        "9",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("Pareto front of 9 measured allocation(s)"),
+        "{out}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("pareto.json")).unwrap())
+            .unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 9);
+    // The 6 uniform allocations of BB 4 first, then neighbours of the front
+    // (one width or T a step away: per-layer ones, or uniform below BB 4).
+    assert!(rows[..6]
+        .iter()
+        .all(|r| r["candidate"].get("layers").is_none() && r["mean_bit_budget"] == 4.0));
+    assert!(rows[6..]
+        .iter()
+        .all(|r| r["mean_bit_budget"] != 4.0 || r["candidate"].get("layers").is_some()));
+    let mut front = 0;
+    for r in rows {
+        assert!(r["mean_bit_budget"].as_f64().unwrap() <= 4.0 + 1e-9, "{r}");
+        front += usize::from(r["front"].as_bool().unwrap());
+        // The model has the widths the allocation names.
+        let spec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(r["row"]["model_path"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let c = &r["candidate"];
+        let out_bw = c["layers"]["out"]["b_w"]
+            .as_u64()
+            .unwrap_or(c["alloc"]["b_w"].as_u64().unwrap());
+        assert_eq!(spec["layers"][0]["weight_bits"], c["alloc"]["b_w"], "{r}");
+        assert_eq!(
+            spec["layers"][1]["weight_bits"].as_u64(),
+            Some(out_bw),
+            "{r}"
+        );
+    }
+    // Nothing on the front is dominated by a measured allocation.
+    let obj = |r: &serde_json::Value| {
+        (
+            r["row"]["snn_accuracy"].as_f64().unwrap(),
+            -r["row"]["perf"]["energy_per_inference_j"].as_f64().unwrap(),
+            r["row"]["perf"]["fps"].as_f64().unwrap(),
+        )
+    };
+    for a in rows.iter().filter(|r| r["front"] == true) {
+        let (x, y, z) = obj(a);
+        for b in rows {
+            let (u, v, w) = obj(b);
+            let dominated = u >= x && v >= y && w >= z && (u > x || v > y || w > z);
+            assert!(!dominated, "{a} is dominated by {b}");
+        }
+    }
+    assert!(front >= 1);
+    let csv = std::fs::read_to_string(out_dir.join("pareto.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 10);
 }

@@ -94,16 +94,14 @@ impl LayerArgs {
         if let Some(f) = &self.layers {
             let text = std::fs::read(f)
                 .map_err(|e| usage!("--layers {}: cannot read it: {e}", f.display()))?;
-            let entries: std::collections::BTreeMap<String, LayerBits> = serde_json::from_slice(
-                &text,
-            )
-            .map_err(|e| {
-                usage!(
+            let entries: std::collections::BTreeMap<String, LayerBits> =
+                serde_json::from_slice(&text).map_err(|e| {
+                    usage!(
                     "--layers {}: {e}: write an object of layer names, each with b_w and/or b_s, \
                          e.g. {{\"fc1\": {{\"b_w\": 8, \"b_s\": 2}}}}",
                     f.display()
                 )
-            })?;
+                })?;
             p = PerLayer(entries);
             p.check(arch)
                 .map_err(|e| usage!("--layers {}: {e}", f.display()))?;

@@ -27,6 +27,7 @@ use std::time::Instant;
 
 pub mod jobdir;
 mod report;
+pub mod search;
 pub mod slurm;
 
 /// Where the SNN runs.
@@ -88,6 +89,9 @@ pub struct SweepConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     pub alloc: Allocation,
+    /// Layers with their own widths (a search's per-layer allocations).
+    #[serde(default, skip_serializing_if = "PerLayer::is_empty")]
+    pub layers: PerLayer,
     pub bit_budget: u32,
     /// The seed of the float network and of fine-tuning.
     #[serde(default)]
@@ -562,6 +566,7 @@ fn measure(
     }
     Ok(SweepRow {
         alloc: a,
+        layers: c.layers.clone(),
         bit_budget: a.budget(),
         seed: c.seed,
         float_accuracy: eval.float_accuracy,

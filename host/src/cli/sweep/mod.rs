@@ -8,6 +8,7 @@
 //! collects them.
 
 mod jobs;
+mod search;
 
 use super::progress::Progress;
 use super::train::Common;
@@ -121,6 +122,18 @@ pub struct Args {
     /// report a one-process sweep with the same settings writes.
     #[arg(long)]
     collect: bool,
+    /// Search per-layer allocations (each layer's b_w and b_s, and T) whose
+    /// MAC-weighted mean Bit Budget is within --budget, and report their
+    /// Pareto front of SNN accuracy, energy and fps (pareto.csv, .json, .png).
+    #[arg(long, conflicts_with_all = ["slurm", "collect", "max"])]
+    search: bool,
+    /// With --search: allocations to train and measure at most.
+    #[arg(long, value_name = "N", default_value_t = 24, requires = "search")]
+    trials: usize,
+    /// With --search: hold every layer's Bit Budget within --budget, not
+    /// only the MAC-weighted mean.
+    #[arg(long, requires = "search")]
+    every_layer: bool,
     /// Run job N of the sweep in OUT/jobs (what --slurm and --jobs start).
     #[arg(long, value_name = "N", hide = true)]
     run_job: Option<usize>,
@@ -265,6 +278,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     let spec = Spec::of(&args)?;
     super::outputs::check_dir_target("--out", &args.out)?;
+    if args.search {
+        return search::run(&spec, &args, cache);
+    }
     let several = args.seeds > 1;
     let report = if args.collect {
         jobs::collect(&spec, &args.out, cache)?
