@@ -7,7 +7,7 @@
 //! DIR/spec.json          the settings (written by the submitting command)
 //! DIR/jobs.json          the job list
 //! DIR/results/N.json     job N's row or failure (written atomically)
-//! DIR/logs/N.log         job N's standard error (Slurm)
+//! DIR/logs/N.log         job N's standard error (a worker's, or Slurm's task's)
 //! ```
 
 use super::{Job, JobResult};

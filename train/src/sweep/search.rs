@@ -412,7 +412,7 @@ impl SearchReport {
         use crate::plot::{render, Chart, Series};
         let with_perf = self.rows.iter().all(|r| r.row.perf.is_some());
         let x = |r: &SearchRow| match &r.row.perf {
-            Some(p) if with_perf => p.energy_per_inference_j * 1e9,
+            Some(p) if with_perf => p.energy_per_inference_j * 1e6,
             _ => r.mean_bit_budget,
         };
         let points = |front: bool| -> Vec<(f64, f64)> {
@@ -435,7 +435,7 @@ impl SearchReport {
                     }
                 ),
                 x_desc: if with_perf {
-                    "energy per inference (nJ)".into()
+                    "energy per inference (uJ)".into()
                 } else {
                     "MAC-weighted mean Bit Budget".into()
                 },

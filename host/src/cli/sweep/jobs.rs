@@ -37,6 +37,11 @@ fn worker_command(out: &Path, cache: &Path) -> Result<Vec<String>> {
     ])
 }
 
+/// Where job `job`'s standard error goes: the name Slurm gives it too.
+fn log(dir: &JobDir, job: Job) -> PathBuf {
+    dir.logs().join(format!("{}.log", job.index))
+}
+
 /// `--run-job N`: run job N with the settings in `out/jobs` and store its
 /// result there. A failed job is stored too, and exits with status 3.
 pub fn run_one(out: &Path, cache: PathBuf, index: usize) -> Result<()> {
@@ -162,12 +167,17 @@ pub fn run_parallel(spec: &Spec, out: &Path, cache: PathBuf, n: usize) -> Result
     while !queue.is_empty() || !running.is_empty() {
         while running.len() < n {
             let Some(job) = queue.pop() else { break };
+            // Standard error to a file, as under Slurm: a pipe nobody reads
+            // until the worker ends could fill and stall it.
+            let log_path = log(&dir, job);
+            let log_file = std::fs::File::create(&log_path)
+                .with_context(|| format!("cannot create {}", log_path.display()))?;
             let child = Command::new(&command[0])
                 .args(&command[1..])
                 .arg(job.index.to_string())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped())
+                .stderr(log_file)
                 .spawn()
                 .with_context(|| format!("cannot start a worker for {job}"))?;
             running.push((job, child));
@@ -179,8 +189,8 @@ pub fn run_parallel(spec: &Spec, out: &Path, cache: PathBuf, n: usize) -> Result
                 i += 1;
                 continue;
             }
-            let (job, child) = running.swap_remove(i);
-            let output = child.wait_with_output()?;
+            let (job, mut child) = running.swap_remove(i);
+            let status = child.wait()?;
             finished += 1;
             bar.set_position(finished as u64);
             match dir.result(job)? {
@@ -198,10 +208,10 @@ pub fn run_parallel(spec: &Spec, out: &Path, cache: PathBuf, n: usize) -> Result
                 // of memory): the others go on, and the next sweep over the
                 // same directory runs its job again.
                 None => {
+                    let text = std::fs::read_to_string(log(&dir, job)).unwrap_or_default();
                     let why = format!(
-                        "the worker for {job} ended ({}) without a result: {}",
-                        output.status,
-                        String::from_utf8_lossy(&output.stderr).trim()
+                        "the worker for {job} ended ({status}) without a result: {}",
+                        text.trim()
                     );
                     bar.println(&why);
                     died.push(why);
