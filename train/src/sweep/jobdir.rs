@@ -39,9 +39,15 @@ impl JobDir {
         self.path.join("results").join(format!("{index}.json"))
     }
 
-    /// Where job N's standard error goes when a scheduler runs it.
+    /// The directory of the jobs' standard error.
     pub fn logs(&self) -> PathBuf {
         self.path.join("logs")
+    }
+
+    /// Where task `task`'s standard error goes: a job index, or Slurm's
+    /// `%a` pattern for it.
+    pub fn log(&self, task: &str) -> PathBuf {
+        self.logs().join(format!("{task}.log"))
     }
 
     /// Make the directory for a sweep with `spec` and `jobs`, or reuse it if

@@ -423,31 +423,12 @@ pub fn run_job(
     let mut c = cfg.base.clone();
     c.seed = job.seed;
     c.alloc = job.alloc;
-    let outcome = (|| {
-        let (float, float_accuracy, _) = float_net(&c, data, &cfg.cache_dir, on)?;
-        on(SweepEvent::Start {
-            index: job.index,
-            alloc: job.alloc,
-            seed: job.seed,
-            cached: model_dir(&c, data, &cfg.cache_dir)
-                .join("eval.json")
-                .exists(),
-        });
-        measure(cfg, &c, data, &float, float_accuracy, on)
-    })()
-    .map_err(|e| format!("{e:#}"));
-    match &outcome {
-        Ok(row) => on(SweepEvent::Done {
-            index: job.index,
-            row: Box::new(row.clone()),
-        }),
-        Err(error) => on(SweepEvent::Failed {
-            index: job.index,
-            alloc: job.alloc,
-            seed: job.seed,
-            error: error.clone(),
-        }),
-    }
+    let outcome = match float_net(&c, data, &cfg.cache_dir, on) {
+        Ok((float, float_accuracy, _)) => {
+            measure_reported(cfg, &c, data, &float, float_accuracy, job.index, on)
+        }
+        Err(e) => Err(failed(&c, job.index, &e, on)),
+    };
     JobResult {
         job,
         outcome,
@@ -590,6 +571,54 @@ fn measure(
         perf,
         sim_verified,
     })
+}
+
+/// [`measure`] `c` as item `index` of a sweep or search, reporting
+/// [`SweepEvent::Start`], then `Done` or `Failed`; a failure is its message.
+fn measure_reported(
+    cfg: &mut SweepConfig,
+    c: &TrainConfig,
+    data: &Data,
+    float: &Net,
+    float_accuracy: f64,
+    index: usize,
+    on: &mut dyn FnMut(SweepEvent),
+) -> std::result::Result<SweepRow, String> {
+    on(SweepEvent::Start {
+        index,
+        alloc: c.alloc,
+        seed: c.seed,
+        cached: model_dir(c, data, &cfg.cache_dir)
+            .join("eval.json")
+            .exists(),
+    });
+    match measure(cfg, c, data, float, float_accuracy, on) {
+        Ok(row) => {
+            on(SweepEvent::Done {
+                index,
+                row: Box::new(row.clone()),
+            });
+            Ok(row)
+        }
+        Err(e) => Err(failed(c, index, &e, on)),
+    }
+}
+
+/// Report `c`'s failure as item `index`, and return its message.
+fn failed(
+    c: &TrainConfig,
+    index: usize,
+    e: &anyhow::Error,
+    on: &mut dyn FnMut(SweepEvent),
+) -> String {
+    let error = format!("{e:#}");
+    on(SweepEvent::Failed {
+        index,
+        alloc: c.alloc,
+        seed: c.seed,
+        error: error.clone(),
+    });
+    error
 }
 
 /// Each allocation's accuracies over the seeds it has rows for.

@@ -17,12 +17,12 @@
 //! the limit and new, until `trials` allocations are measured or no
 //! neighbour is left. Everything is deterministic for a seed.
 
-use super::{float_net, load_data, measure, SweepConfig, SweepEvent, SweepRow};
+use super::{float_net, load_data, measure_reported, SweepConfig, SweepEvent, SweepRow};
 use crate::alloc::{self, Allocation, LayerBits, PerLayer, MAX_BITS, MAX_T};
 use crate::arch::{self, Kind, LayerDef};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 /// Where the budget limit applies.
@@ -199,68 +199,45 @@ pub fn search(cfg: &mut SearchConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<
             Limit::PerLayer => max <= cfg.budget,
         }
     };
-    // The uniform allocations at the budget first, then at most below it.
-    let mut queue: Vec<Widths> = Vec::new();
-    for exact in [true, false] {
-        for a in alloc::enumerate(cfg.budget, !exact).unwrap_or_default() {
-            let w = Widths::of(
-                &Candidate {
-                    alloc: a,
-                    layers: PerLayer::default(),
-                },
-                &defs,
-            );
-            if within(&w) && !queue.contains(&w) && (exact || queue.is_empty()) {
-                queue.push(w);
-            }
-        }
-    }
-    if queue.is_empty() {
-        bail!(
-            "no allocation meets the budget {}: raise --budget",
-            cfg.budget
-        );
-    }
+    // The uniform allocations at the budget first (every allocation up to it
+    // when none spends it exactly).
+    let uniform =
+        alloc::enumerate(cfg.budget, false).or_else(|_| alloc::enumerate(cfg.budget, true))?;
+    let mut queue: VecDeque<Widths> = uniform
+        .into_iter()
+        .map(|alloc| {
+            let layers = PerLayer::default();
+            Widths::of(&Candidate { alloc, layers }, &defs)
+        })
+        .filter(within)
+        .collect();
     let mut seen: BTreeSet<Widths> = queue.iter().cloned().collect();
     let mut rows: Vec<SearchRow> = Vec::new();
     let mut failures = Vec::new();
-    let float = float_net(&cfg.sweep.base, &data, &cfg.sweep.cache_dir, on);
-    let (float, float_accuracy, _) = float?;
+    let (float, float_accuracy, _) = float_net(&cfg.sweep.base, &data, &cfg.sweep.cache_dir, on)?;
     let mut index = 0;
     while rows.len() + failures.len() < cfg.trials {
-        let Some(w) = (!queue.is_empty()).then(|| queue.remove(0)) else {
+        if queue.is_empty() {
             // Neighbours of the front, best accuracy first.
             let mut front: Vec<&SearchRow> = rows.iter().filter(|r| r.front).collect();
             front.sort_by(|a, b| b.row.snn_accuracy.total_cmp(&a.row.snn_accuracy));
             for r in front {
                 for n in neighbours(&Widths::of(&r.candidate, &defs)) {
                     if within(&n) && seen.insert(n.clone()) {
-                        queue.push(n);
+                        queue.push_back(n);
                     }
                 }
             }
-            if queue.is_empty() {
-                break;
-            }
-            continue;
+        }
+        let Some(w) = queue.pop_front() else {
+            break;
         };
         let cand = w.candidate();
         let mut c = cfg.sweep.base.clone();
         c.alloc = cand.alloc;
         c.layers = cand.layers.clone();
-        on(SweepEvent::Start {
-            index,
-            alloc: cand.alloc,
-            seed: c.seed,
-            cached: false,
-        });
-        let measured = measure(&mut cfg.sweep, &c, &data, &float, float_accuracy, on);
-        match measured {
+        match measure_reported(&mut cfg.sweep, &c, &data, &float, float_accuracy, index, on) {
             Ok(row) => {
-                on(SweepEvent::Done {
-                    index,
-                    row: Box::new(row.clone()),
-                });
                 let (mean, max) = spent(&w, &defs);
                 rows.push(SearchRow {
                     candidate: cand,
@@ -271,16 +248,7 @@ pub fn search(cfg: &mut SearchConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<
                 });
                 mark_front(&mut rows);
             }
-            Err(e) => {
-                let error = format!("{e:#}");
-                on(SweepEvent::Failed {
-                    index,
-                    alloc: cand.alloc,
-                    seed: c.seed,
-                    error: error.clone(),
-                });
-                failures.push((cand, error));
-            }
+            Err(error) => failures.push((cand, error)),
         }
         index += 1;
     }

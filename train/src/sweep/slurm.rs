@@ -34,7 +34,6 @@ pub fn submit(s: &Submission) -> Result<String> {
         .collect::<Vec<_>>()
         .join(" ")
         + " \"$SLURM_ARRAY_TASK_ID\"";
-    let logs = s.dir.logs();
     let mut cmd = Command::new("sbatch");
     cmd.arg("--parsable")
         .arg(format!("--array={}", indices.join(",")))
@@ -42,7 +41,7 @@ pub fn submit(s: &Submission) -> Result<String> {
         .arg("--chdir")
         .arg(&s.dir.path)
         .arg("--output")
-        .arg(logs.join("%a.log"))
+        .arg(s.dir.log("%a"))
         .args(s.sbatch_args)
         .arg("--wrap")
         .arg(script);

@@ -8,7 +8,7 @@ use super::super::progress::Progress;
 use super::{done_line, tag, Spec};
 use anyhow::{Context, Result};
 use spikeslice_train::sweep::jobdir::JobDir;
-use spikeslice_train::sweep::{self, slurm, Job, JobResult, SweepReport};
+use spikeslice_train::sweep::{self, slurm, Job, JobResult, SweepConfig, SweepReport};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,11 +35,6 @@ fn worker_command(out: &Path, cache: &Path) -> Result<Vec<String>> {
         path(cache)?,
         "--run-job".into(),
     ])
-}
-
-/// Where job `job`'s standard error goes: the name Slurm gives it too.
-fn log(dir: &JobDir, job: Job) -> PathBuf {
-    dir.logs().join(format!("{}.log", job.index))
 }
 
 /// `--run-job N`: run job N with the settings in `out/jobs` and store its
@@ -126,15 +121,15 @@ pub fn collect(spec: &Spec, out: &Path, cache: PathBuf) -> Result<SweepReport> {
             dir.logs().display()
         );
     }
-    report(spec, cache, results)
+    let cfg = spec.config(cache, false)?;
+    let seconds = results.iter().map(|r| r.seconds).sum();
+    report(&cfg, results, seconds)
 }
 
 /// The report from every job's result.
-fn report(spec: &Spec, cache: PathBuf, results: Vec<JobResult>) -> Result<SweepReport> {
-    let cfg = spec.config(cache, false)?;
-    let test_samples = sweep::load_data(&cfg)?.test.len();
-    let seconds = results.iter().map(|r| r.seconds).sum();
-    sweep::assemble(&cfg, test_samples, results, seconds)
+fn report(cfg: &SweepConfig, results: Vec<JobResult>, seconds: f64) -> Result<SweepReport> {
+    let test_samples = sweep::load_data(cfg)?.test.len();
+    sweep::assemble(cfg, test_samples, results, seconds)
 }
 
 /// `--jobs N`: every job without a result in a worker process, N at a time;
@@ -153,23 +148,21 @@ pub fn run_parallel(spec: &Spec, out: &Path, cache: PathBuf, n: usize) -> Result
             .with_context(|| format!("cannot replace {}", dir.path.display()))?;
     }
     dir.create(spec, &jobs)?;
-    let (_, mut queue) = dir.results()?;
-    queue.reverse();
+    let mut queue: Vec<Job> = jobs.iter().rev().copied().collect();
     let command = worker_command(out, &cache)?;
     let several = spec.seeds > 1;
     let mut bar = Progress::new("{prefix:>14} [{bar:30}] {pos}/{len} {elapsed}").counting("jobs");
     bar.set_prefix(format!("{n} workers"));
     bar.set_length(jobs.len() as u64);
-    bar.set_position((jobs.len() - queue.len()) as u64);
     let mut running: Vec<(Job, Child)> = Vec::new();
-    let mut finished = jobs.len() - queue.len();
+    let mut results = Vec::with_capacity(jobs.len());
     let mut died = Vec::new();
     while !queue.is_empty() || !running.is_empty() {
         while running.len() < n {
             let Some(job) = queue.pop() else { break };
             // Standard error to a file, as under Slurm: a pipe nobody reads
             // until the worker ends could fill and stall it.
-            let log_path = log(&dir, job);
+            let log_path = dir.log(&job.index.to_string());
             let log_file = std::fs::File::create(&log_path)
                 .with_context(|| format!("cannot create {}", log_path.display()))?;
             let child = Command::new(&command[0])
@@ -191,24 +184,23 @@ pub fn run_parallel(spec: &Spec, out: &Path, cache: PathBuf, n: usize) -> Result
             }
             let (job, mut child) = running.swap_remove(i);
             let status = child.wait()?;
-            finished += 1;
-            bar.set_position(finished as u64);
+            bar.set_position((results.len() + died.len() + 1) as u64);
             match dir.result(job)? {
-                Some(JobResult {
-                    outcome: Ok(row), ..
-                }) => bar.println(&done_line(several, &row)),
-                Some(JobResult {
-                    outcome: Err(error),
-                    ..
-                }) => bar.println(&format!(
-                    "{:>9}: failed: {error}",
-                    tag(several, &job.alloc, job.seed)
-                )),
+                Some(r) => {
+                    bar.println(&match &r.outcome {
+                        Ok(row) => done_line(several, row),
+                        Err(error) => {
+                            format!("{:>9}: failed: {error}", tag(several, &job.alloc, job.seed))
+                        }
+                    });
+                    results.push(r);
+                }
                 // A worker that died before it stored a result (killed, out
-                // of memory): the others go on, and the next sweep over the
-                // same directory runs its job again.
+                // of memory): the others go on, and the next sweep trains
+                // only its model again, the others' being in the cache.
                 None => {
-                    let text = std::fs::read_to_string(log(&dir, job)).unwrap_or_default();
+                    let text = std::fs::read_to_string(dir.log(&job.index.to_string()))
+                        .unwrap_or_default();
                     let why = format!(
                         "the worker for {job} ended ({status}) without a result: {}",
                         text.trim()
@@ -222,15 +214,12 @@ pub fn run_parallel(spec: &Spec, out: &Path, cache: PathBuf, n: usize) -> Result
     bar.finish_and_clear();
     if !died.is_empty() {
         anyhow::bail!(
-            "{} worker(s) died; the finished jobs are kept in {} and the same command runs \
-             only the others: {}",
+            "{} worker(s) died; the finished jobs' models are in the cache {}, so the same \
+             command trains only the others again: {}",
             died.len(),
-            dir.path.display(),
+            cache.display(),
             died.join("; ")
         );
     }
-    let (results, _) = dir.results()?;
-    let mut report = report(spec, cache, results)?;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    report(&cfg, results, started.elapsed().as_secs_f64())
 }

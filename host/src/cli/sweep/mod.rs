@@ -26,6 +26,7 @@ use spikeslice_train::sweep::{self, Backend, Simulator, SweepConfig, SweepEvent}
 /// Test samples the energy model's data-dependent counts are averaged over.
 const PERF_SAMPLES: usize = 100;
 use serde::{Deserialize, Serialize};
+use spikeslice_train::alloc::Allocation;
 use spikeslice_train::{Stage, TrainConfig};
 use std::path::PathBuf;
 
@@ -193,20 +194,15 @@ impl Spec {
             BackendArg::Golden => Backend::Golden,
             BackendArg::Sim => Backend::Sim,
         };
-        let allocs = spikeslice_train::alloc::enumerate(args.budget, args.max)
-            .map_err(|e| usage!("{e:#}"))?;
+        spikeslice_train::alloc::enumerate(args.budget, args.max).map_err(|e| usage!("{e:#}"))?;
         // The sweep sets each job's allocation: the base's is a placeholder,
         // the same for every budget.
-        let base = args.common.config(allocs[0])?;
-        let base = TrainConfig {
-            alloc: spikeslice_train::alloc::Allocation {
-                b_w: 1,
-                b_s: 1,
-                t: 1,
-            },
-            layers: args.layers.per_layer(base.arch)?,
-            ..base
-        };
+        let mut base = args.common.config(Allocation {
+            b_w: 1,
+            b_s: 1,
+            t: 1,
+        })?;
+        base.layers = args.layers.per_layer(base.arch)?;
         super::clock_hz(args.clock_mhz)?;
         sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
         sweep::check_seeds(args.seeds).map_err(|e| usage!("{e:#}"))?;
@@ -236,23 +232,12 @@ impl Spec {
         })
     }
 
-    /// The sweep's configuration with its cycle and energy models, and the
-    /// Verilator simulator when the backend or `--verify-sim` needs one.
-    fn config(&self, cache: PathBuf, simulate: bool) -> Result<SweepConfig> {
-        // The data-dependent counts of the energy model (PE additions,
-        // spikes) are averaged over the first test samples.
-        let data = input::open_dataset(&self.base.data, Split::Test, Some(PERF_SAMPLES))?;
-        let perf_inputs = (0..data.len()).map(|i| data.sample(i).to_vec()).collect();
-        let needs_simulator = self.backend == Backend::Sim || self.verify_sim.is_some();
-        let simulator: Option<Box<dyn Simulator>> = if simulate && needs_simulator {
-            Some(Box::new(SweepSimulator {
-                device: SimDevice::open(&self.accel)?,
-                config: self.accel,
-            }))
-        } else {
-            None
-        };
-        Ok(SweepConfig {
+    /// The sweep's configuration. To measure jobs (`measure`), with the cycle
+    /// and energy models, and the Verilator simulator when the backend or
+    /// `--verify-sim` needs one; without, for listing jobs and assembling
+    /// their results, which need neither.
+    fn config(&self, cache: PathBuf, measure: bool) -> Result<SweepConfig> {
+        let mut cfg = SweepConfig {
             budget: self.budget,
             at_most: self.at_most,
             base: self.base.clone(),
@@ -260,14 +245,29 @@ impl Spec {
             cache_dir: cache,
             backend: self.backend,
             verify_sim: self.verify_sim,
-            performance: Some(Box::new(ModelledPerformance {
+            performance: None,
+            simulator: None,
+        };
+        if !measure {
+            return Ok(cfg);
+        }
+        // The data-dependent counts of the energy model (PE additions,
+        // spikes) are averaged over the first test samples.
+        let data = input::open_dataset(&self.base.data, Split::Test, Some(PERF_SAMPLES))?;
+        let perf_inputs = (0..data.len()).map(|i| data.sample(i).to_vec()).collect();
+        cfg.performance = Some(Box::new(ModelledPerformance {
+            config: self.accel,
+            clock_hz: self.clock_mhz * 1e6,
+            energy: self.energy.clone(),
+            inputs: perf_inputs,
+        }));
+        if self.backend == Backend::Sim || self.verify_sim.is_some() {
+            cfg.simulator = Some(Box::new(SweepSimulator {
+                device: SimDevice::open(&self.accel)?,
                 config: self.accel,
-                clock_hz: self.clock_mhz * 1e6,
-                energy: self.energy.clone(),
-                inputs: perf_inputs,
-            })),
-            simulator,
-        })
+            }));
+        }
+        Ok(cfg)
     }
 }
 

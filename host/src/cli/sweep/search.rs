@@ -52,7 +52,7 @@ pub fn run(spec: &Spec, args: &Args, cache: PathBuf) -> Result<()> {
             bar.set_position(index as u64);
         }
         SweepEvent::Done { row, .. } => {
-            let layers = spikeslice_train::alloc::PerLayer::to_string(&row.layers);
+            let layers = row.layers.to_string();
             let line = done_line(false, &row);
             bar.println(&if layers.is_empty() {
                 line
