@@ -91,7 +91,8 @@ pub struct Args {
     /// Energy table (JSON, docs/energy.md) instead of the xck26 estimates.
     #[arg(long)]
     energy_model: Option<PathBuf>,
-    /// Directory for sweep.csv, sweep.json, sweep.png and sweep.svg.
+    /// Directory for sweep.csv, sweep.json, sweep.png and sweep.svg
+    /// (pareto.* with --search), and the job directory jobs/.
     #[arg(
         long,
         visible_alias = "out-dir",
