@@ -122,10 +122,22 @@ macro_rules! width_menu {
 }
 pub(crate) use width_menu;
 
+/// A SHA-256 over every source the generated Verilog depends on (this crate's and
+/// `spikeslice-core`'s sources and the workspace's Cargo.lock, which pins rust-hdl;
+/// see build.rs): equal fingerprints and configurations give equal Verilog.
+pub const GENERATOR_FINGERPRINT: &str = env!("SPIKESLICE_GENERATOR_FINGERPRINT");
+
 /// The Verilog text of the core for `cfg` (lint fix-ups applied, see [`lint`]).
 pub fn verilog(cfg: &ArrayConfig) -> Result<String, GenError> {
     let raw = with_core(cfg, verilog_of)??;
     Ok(lint::fixup(&raw, cfg))
+}
+
+/// The core's Verilog without the generator's post-pass ([`postpass`]), as rust-hdl
+/// writes it: what `sim/benches/sim_speed.rs` measures the post-pass against.
+pub fn verilog_without_postpass(cfg: &ArrayConfig) -> Result<String, GenError> {
+    let raw = with_core(cfg, verilog_of)??;
+    Ok(lint::fixup_without_postpass(&raw, cfg))
 }
 
 /// Every port of the core for `cfg` (`spikeslice_core`), in declaration order.
@@ -180,6 +192,8 @@ pub mod vivado;
 pub mod buffer;
 pub mod controller;
 pub mod shell;
+// Simulator-friendly rewrites of the generated text.
+pub mod postpass;
 
 #[cfg(test)]
 mod tests {

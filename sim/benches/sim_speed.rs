@@ -7,9 +7,12 @@
 //! simulated cycles per layer run, so "thrpt" reads as cycles/s: `*_wall` by wall
 //! time, `*_cpu` by the benchmark thread's CPU time. The figure includes
 //! the Rust harness (stream queues, one FFI call per port per cycle), which is what
-//! the equivalence suite pays.
+//! the equivalence suite pays. `*_raw_*`: the same core as rust-hdl writes it,
+//! without the generator's post-pass (`spikeslice_hdl::postpass`), measured in the
+//! same run so the ratio holds on a noisy machine.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spikeslice_hdl::ArrayConfig;
+use spikeslice_sim::build::Design;
 use spikeslice_sim::{compare_with_golden, iverilog, Backpressure, CoreSim, SimOptions};
 use std::time::Duration;
 
@@ -26,32 +29,39 @@ fn bench(c: &mut Criterion) {
             cols: n,
             ..Default::default()
         };
-        let mut sim = CoreSim::build(&cfg, &SimOptions::default()).expect("build");
-        let run = sim
-            .run_layer(&layer, &xs, Backpressure::none())
-            .expect("run");
-        compare_with_golden(&run.trace, &golden).unwrap_or_else(|e| panic!("{n}x{n}: {e}"));
-        eprintln!("{n}x{n}: {} cycles per layer run", run.cycles);
-        g.throughput(Throughput::Elements(run.cycles));
-        g.bench_function(format!("{n}x{n}_cycles_wall"), |b| {
-            b.iter(|| {
-                sim.run_layer(&layer, &xs, Backpressure::none())
-                    .expect("run")
-            })
-        });
-        // The same, timed by this thread's CPU time (Linux /proc, 10 ms resolution;
-        // one run is 0.1-1 s): robust against other jobs on a shared machine.
-        g.bench_function(format!("{n}x{n}_cycles_cpu"), |b| {
-            b.iter_custom(|iters| {
-                let c0 = iverilog::thread_cpu_secs().expect("/proc/thread-self/stat");
-                for _ in 0..iters {
+        for (tag, design) in [
+            ("", Design::Core(cfg.clone())),
+            ("_raw", Design::CoreWithoutPostpass(cfg.clone())),
+        ] {
+            let mut sim = CoreSim::build_design(design, &SimOptions::default()).expect("build");
+            let run = sim
+                .run_layer(&layer, &xs, Backpressure::none())
+                .expect("run");
+            compare_with_golden(&run.trace, &golden)
+                .unwrap_or_else(|e| panic!("{n}x{n}{tag}: {e}"));
+            eprintln!("{n}x{n}{tag}: {} cycles per layer run", run.cycles);
+            g.throughput(Throughput::Elements(run.cycles));
+            g.bench_function(format!("{n}x{n}{tag}_cycles_wall"), |b| {
+                b.iter(|| {
                     sim.run_layer(&layer, &xs, Backpressure::none())
-                        .expect("run");
-                }
-                let c1 = iverilog::thread_cpu_secs().expect("/proc/thread-self/stat");
-                Duration::from_secs_f64(c1 - c0)
-            })
-        });
+                        .expect("run")
+                })
+            });
+            // The same, timed by this thread's CPU time (Linux /proc, 10 ms
+            // resolution; one run is 0.1-1 s): robust against other jobs on a
+            // shared machine.
+            g.bench_function(format!("{n}x{n}{tag}_cycles_cpu"), |b| {
+                b.iter_custom(|iters| {
+                    let c0 = iverilog::thread_cpu_secs().expect("/proc/thread-self/stat");
+                    for _ in 0..iters {
+                        sim.run_layer(&layer, &xs, Backpressure::none())
+                            .expect("run");
+                    }
+                    let c1 = iverilog::thread_cpu_secs().expect("/proc/thread-self/stat");
+                    Duration::from_secs_f64(c1 - c0)
+                })
+            });
+        }
     }
     g.finish();
 }

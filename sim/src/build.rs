@@ -32,10 +32,24 @@ pub fn lib_name(top: &str) -> String {
     format!("lib{top}.so")
 }
 
-/// A generated design to build: its top module, its Verilog text (one file) and its
-/// manifest (ports in declaration order, hash).
+/// A design to build: the compute core of an array configuration or the whole
+/// accelerator shell. Naming one generates nothing; [`build_design`] generates its
+/// Verilog only when the cache cannot answer without it.
 #[derive(Debug, Clone)]
-pub struct Design {
+pub enum Design {
+    /// The compute core of an array configuration.
+    Core(ArrayConfig),
+    /// The compute core without the generator's post-pass
+    /// (`spikeslice_hdl::postpass`): the baseline of the simulation-speed benchmark.
+    CoreWithoutPostpass(ArrayConfig),
+    /// The whole accelerator shell (register file, DMA, controller, core).
+    Shell(spikeslice_core::accel::AcceleratorConfig),
+}
+
+/// A generated design: its Verilog text (one file) and its manifest (ports in
+/// declaration order, hash).
+#[derive(Debug, Clone)]
+pub struct Generated {
     pub top: String,
     pub verilog_file: String,
     pub text: String,
@@ -43,32 +57,73 @@ pub struct Design {
 }
 
 impl Design {
-    /// The compute core of an array configuration.
-    pub fn core(cfg: &ArrayConfig) -> Result<Self, SimError> {
-        let text = spikeslice_hdl::verilog(cfg).map_err(|e| SimError::Config(e.to_string()))?;
-        let manifest = spikeslice_hdl::manifest_for(cfg, &text)
-            .map_err(|e| SimError::Config(e.to_string()))?;
-        Ok(Design {
-            top: manifest.top_module.clone(),
-            verilog_file: VERILOG_FILE.into(),
-            text,
-            manifest,
-        })
+    /// Generate the design's Verilog with rust-hdl (seconds for a shell).
+    pub fn generate(&self) -> Result<Generated, SimError> {
+        let config = |e: &dyn std::fmt::Display| SimError::Config(e.to_string());
+        match self {
+            Design::Core(cfg) | Design::CoreWithoutPostpass(cfg) => {
+                let text = match self {
+                    Design::Core(_) => spikeslice_hdl::verilog(cfg),
+                    _ => spikeslice_hdl::verilog_without_postpass(cfg),
+                }
+                .map_err(|e| config(&e))?;
+                let manifest = spikeslice_hdl::manifest_for(cfg, &text).map_err(|e| config(&e))?;
+                Ok(Generated {
+                    top: manifest.top_module.clone(),
+                    verilog_file: VERILOG_FILE.into(),
+                    text,
+                    manifest,
+                })
+            }
+            Design::Shell(cfg) => {
+                use spikeslice_hdl::shell;
+                let text = shell::verilog(cfg).map_err(|e| config(&e))?;
+                let manifest = shell::manifest_for(cfg, &text).map_err(|e| config(&e))?;
+                Ok(Generated {
+                    top: shell::TOP_NAME.into(),
+                    verilog_file: shell::VERILOG_FILE.into(),
+                    text,
+                    manifest,
+                })
+            }
+        }
     }
 
-    /// The whole accelerator shell (register file, DMA, controller, core).
-    pub fn shell(cfg: &spikeslice_core::accel::AcceleratorConfig) -> Result<Self, SimError> {
-        use spikeslice_hdl::shell;
-        let text = shell::verilog(cfg).map_err(|e| SimError::Config(e.to_string()))?;
-        let manifest =
-            shell::manifest_for(cfg, &text).map_err(|e| SimError::Config(e.to_string()))?;
-        Ok(Design {
-            top: shell::TOP_NAME.into(),
-            verilog_file: shell::VERILOG_FILE.into(),
-            text,
-            manifest,
-        })
+    /// The design's key in the cache's index ([`INDEX_DIR`]): the generator's
+    /// fingerprint (`spikeslice_hdl::GENERATOR_FINGERPRINT`, a hash of every source
+    /// the text depends on) and the configuration. Equal keys give equal text.
+    pub fn index_key(&self) -> String {
+        let (kind, cfg) = match self {
+            Design::Core(c) => ("core", serde_json::to_string(c)),
+            Design::CoreWithoutPostpass(c) => ("core without post-pass", serde_json::to_string(c)),
+            Design::Shell(c) => ("shell", serde_json::to_string(c)),
+        };
+        let cfg = cfg.expect("configurations serialize");
+        let key = format!("{}\n{kind}\n{cfg}", spikeslice_hdl::GENERATOR_FINGERPRINT);
+        spikeslice_hdl::manifest::sha256_hex(key.as_bytes())
     }
+
+    /// The manifest the index holds for this design, if any (a damaged entry is
+    /// a miss: the design is generated again and the entry rewritten).
+    fn indexed(&self, cache: &Path) -> Option<Manifest> {
+        let text = std::fs::read_to_string(index_path(cache, &self.index_key())).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// The directory of the cache that maps a design (generator fingerprint and
+/// configuration) to its manifest, so that a cached library is found without
+/// generating the Verilog again (seconds per shell, most of a short simulation).
+pub const INDEX_DIR: &str = "designs";
+
+fn index_path(cache: &Path, key: &str) -> PathBuf {
+    cache.join(INDEX_DIR).join(format!("{key}.json"))
+}
+
+/// Record a design's manifest in the index, atomically (a reader never sees half).
+fn index(path: &Path, manifest_json: &str) -> Result<(), SimError> {
+    spikeslice_core::atomic::write(path, manifest_json.as_bytes())
+        .map_err(|e| SimError::Io(e.path, e.error))
 }
 
 /// The cache directory: `$SPIKESLICE_CACHE`, else `target/spikeslice-sim-cache` under
@@ -155,13 +210,17 @@ pub fn shim_source_for(top: &str, m: &Manifest, trace: bool) -> String {
         ));
     }
     s.push_str("void ss_eval(void* p) { ((H*)p)->top->eval(); }\n");
-    // One full clock cycle: the rising edge, then the falling edge.
+    // One full clock cycle: the rising edge, then the falling edge. Nothing in
+    // the design acts on the falling edge, so an untraced build leaves its
+    // evaluation to the harness's next `ss_eval`, which settles the new inputs in
+    // the same pass (one evaluation per cycle fewer); a traced build evaluates it
+    // to dump the waveform there.
     s.push_str(
         "void ss_tick(void* p) { H* h = (H*)p;\n h->top->clock = 1; h->top->eval(); h->t++;\n",
     );
     s.push_str(traced(" if (h->fst) h->fst->dump(h->t);\n"));
-    s.push_str(" h->top->clock = 0; h->top->eval(); h->t++;\n");
-    s.push_str(traced(" if (h->fst) h->fst->dump(h->t);\n"));
+    s.push_str(" h->top->clock = 0; h->t++;\n");
+    s.push_str(traced(" h->top->eval(); if (h->fst) h->fst->dump(h->t);\n"));
     s.push_str("}\n");
     s.push_str("int ss_trace_open(void* p, const char* path) { H* h = (H*)p;\n");
     if trace {
@@ -212,7 +271,9 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), SimError> {
 }
 
 /// Returns the path of `design`'s library, building it unless cached (same hash and
-/// same shim). The bool says whether a build happened.
+/// same shim). The bool says whether a build happened. The Verilog is generated
+/// only when the index ([`INDEX_DIR`]) does not know the design or its library
+/// must be built.
 pub fn build_design(
     design: &Design,
     trace: bool,
@@ -234,18 +295,28 @@ pub fn build_design(
     // Every caller opens the file anew, so threads of one process exclude each
     // other as processes do. Released when `lock` is dropped (or the process ends).
     lock.lock().map_err(|e| SimError::Io(lock_path, e))?;
+    let entry = |m: &Manifest| {
+        let top = &m.top_module;
+        let dir = cache.join(format!("{}{}", m.hash, if trace { "-trace" } else { "" }));
+        (dir.join(lib_name(top)), shim_source_for(top, m, trace), dir)
+    };
+    let stale = |d: &Path, shim: &str| {
+        std::fs::read_to_string(d.join(SHIM_FILE)).map_or(true, |old| old != shim)
+    };
+    if let Some(manifest) = design.indexed(cache) {
+        let (lib, shim, dir) = entry(&manifest);
+        if lib.exists() && !stale(&dir, &shim) {
+            return Ok((lib, manifest, false));
+        }
+    }
+    let key = index_path(cache, &design.index_key());
+    let design = design.generate()?;
     let manifest = &design.manifest;
+    let json = serde_json::to_string_pretty(manifest).expect("manifest serializes") + "\n";
+    let (lib, shim, dir) = entry(manifest);
     let lib_file = lib_name(&design.top);
-    let shim = shim_source_for(&design.top, manifest, trace);
-    let dir = cache.join(format!(
-        "{}{}",
-        manifest.hash,
-        if trace { "-trace" } else { "" }
-    ));
-    let lib = dir.join(&lib_file);
-    let stale =
-        |d: &Path| std::fs::read_to_string(d.join(SHIM_FILE)).map_or(true, |old| old != shim);
-    if lib.exists() && !stale(&dir) {
+    if lib.exists() && !stale(&dir, &shim) {
+        index(&key, &json)?;
         return Ok((lib, manifest.clone(), false));
     }
     // Build in a private directory, then rename: concurrent test processes never see a
@@ -260,8 +331,7 @@ pub fn build_design(
     std::fs::create_dir_all(&tmp).map_err(|e| SimError::Io(tmp.clone(), e))?;
     let vpath = tmp.join(&design.verilog_file);
     std::fs::write(&vpath, &design.text).map_err(|e| SimError::Io(vpath.clone(), e))?;
-    let json = serde_json::to_string_pretty(manifest).expect("manifest serializes");
-    std::fs::write(tmp.join(MANIFEST_FILE), json + "\n")
+    std::fs::write(tmp.join(MANIFEST_FILE), &json)
         .map_err(|e| SimError::Io(tmp.join(MANIFEST_FILE), e))?;
     std::fs::write(tmp.join(SHIM_FILE), &shim).map_err(|e| SimError::Io(tmp.clone(), e))?;
     // `--exe` with `-LDFLAGS -shared`: Verilator's own makefile compiles the shim and
@@ -288,7 +358,7 @@ pub fn build_design(
         .map_err(|e| SimError::Io(tmp.join(&lib_file), e))?;
     // Keep the cache small: the object directory is not needed after linking.
     let _ = std::fs::remove_dir_all(tmp.join("obj"));
-    if dir.exists() && stale(&dir) {
+    if dir.exists() && stale(&dir, &shim) {
         // A library built from an older shim: replace it (a process that has it
         // loaded keeps its mapping).
         let _ = std::fs::remove_dir_all(&dir);
@@ -301,6 +371,7 @@ pub fn build_design(
         }
         Err(e) => return Err(SimError::Io(dir.clone(), e)),
     }
+    index(&key, &json)?;
     Ok((lib, manifest.clone(), true))
 }
 
@@ -329,7 +400,7 @@ mod tests {
             cols: 1,
             ..AcceleratorConfig::default()
         };
-        let design = Design::core(&cfg.array()).unwrap();
+        let design = Design::Core(cfg.array());
         let built: Vec<bool> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..3)
                 .map(|_| s.spawn(|| build_design(&design, false, cache.path()).unwrap()))
@@ -337,16 +408,40 @@ mod tests {
             workers.into_iter().map(|w| w.join().unwrap().2).collect()
         });
         assert_eq!(built.iter().filter(|&&b| b).count(), 1, "{built:?}");
-        // Only the library's entry and the lock are left: no private build
-        // directory of a losing builder.
+        // Only the library's entry, the index and the lock are left: no private
+        // build directory of a losing builder.
         let mut names: Vec<String> = std::fs::read_dir(cache.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
+        let manifest = design.generate().unwrap().manifest;
         assert_eq!(
             names,
-            [design.manifest.hash.clone(), BUILD_LOCK_FILE.into()]
+            [
+                manifest.hash.clone(),
+                BUILD_LOCK_FILE.into(),
+                INDEX_DIR.into()
+            ]
         );
+
+        // The index maps the design to its manifest, so the next request finds
+        // the library without generating anything.
+        let entry = index_path(cache.path(), &design.index_key());
+        let stored = |p: &Path| -> Manifest {
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        assert_eq!(stored(&entry).hash, manifest.hash);
+        let (_, m, built) = build_design(&design, false, cache.path()).unwrap();
+        assert_eq!((m.hash.as_str(), built), (manifest.hash.as_str(), false));
+        // A damaged entry is a miss: the design is generated again, found built,
+        // and the entry rewritten.
+        std::fs::write(&entry, "{").unwrap();
+        let (_, m, built) = build_design(&design, false, cache.path()).unwrap();
+        assert_eq!((m.hash.as_str(), built), (manifest.hash.as_str(), false));
+        assert_eq!(stored(&entry).hash, manifest.hash);
+        // Another configuration has another key.
+        let wider = Design::Core(AcceleratorConfig { cols: 2, ..cfg }.array());
+        assert_ne!(wider.index_key(), design.index_key());
     }
 }

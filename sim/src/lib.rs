@@ -268,10 +268,24 @@ impl<T> Source<T> {
 impl CoreSim {
     /// Generate, build (unless cached) and load the core for `cfg`.
     pub fn build(cfg: &ArrayConfig, opts: &SimOptions) -> Result<Self, SimError> {
-        let verilated = Verilated::load(&build::Design::core(cfg)?, opts)?;
+        Self::build_design(build::Design::Core(cfg.clone()), opts)
+    }
+
+    /// [`CoreSim::build`] for a [`build::Design::Core`] or
+    /// [`build::Design::CoreWithoutPostpass`].
+    pub fn build_design(design: build::Design, opts: &SimOptions) -> Result<Self, SimError> {
+        let cfg = match &design {
+            build::Design::Core(c) | build::Design::CoreWithoutPostpass(c) => c.clone(),
+            build::Design::Shell(_) => {
+                return Err(SimError::Config(
+                    "CoreSim runs a core, not the shell".into(),
+                ))
+            }
+        };
+        let verilated = Verilated::load(&design, opts)?;
         let ports = Ports::from_manifest(verilated.manifest())?;
         let mut sim = CoreSim {
-            cfg: cfg.clone(),
+            cfg,
             verilated,
             ports,
         };

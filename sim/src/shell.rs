@@ -161,10 +161,10 @@ pub struct ShellSim {
     p: Ports,
     /// Last value written to each input port (skip redundant calls into the model).
     last: Vec<Option<u64>>,
-    /// Whether an input changed since the design last settled: the falling-edge
-    /// evaluation at the end of a tick leaves it settled, so a cycle whose inputs
-    /// did not change needs no evaluation before its outputs are read (most cycles
-    /// of a compute phase; it saves a third of the evaluations).
+    /// Whether the design must settle before its outputs are read: an input
+    /// changed, or the clock ticked (a tick leaves the falling edge to the next
+    /// evaluation, see `build::shim_source_for`). Outside a tick, a changed input
+    /// alone costs no evaluation until an output is read.
     dirty: bool,
     /// The cycles of the last start write's handshake and of the interrupt
     /// that ended the run ([`ShellSim::last_run_cycles`]).
@@ -176,7 +176,7 @@ impl ShellSim {
     /// Generate, build (unless cached) and load the shell for `cfg`, with an empty
     /// window at [`DEFAULT_BASE`] and the default DDR timing, and reset it.
     pub fn build(cfg: &AcceleratorConfig, opts: &SimOptions) -> Result<Self, SimError> {
-        let verilated = Verilated::load(&Design::shell(cfg)?, opts)?;
+        let verilated = Verilated::load(&Design::Shell(*cfg), opts)?;
         let p = Ports::from_manifest(verilated.manifest())?;
         let n_ports = verilated.manifest().ports.len();
         let mut ddr = Ddr::new(DEFAULT_BASE, 0, cfg.axi_data_bytes, DdrTiming::default());
@@ -292,6 +292,7 @@ impl ShellSim {
         });
         self.ddr.observe(&m);
         self.verilated.tick();
+        self.dirty = true;
         (irq, lite)
     }
 

@@ -26,6 +26,9 @@ pub struct Verilated {
     free: FreeFn,
     trace_open: TraceFn,
     cycle: u64,
+    /// Whether the clock fell in the last tick and the model has not evaluated it
+    /// yet (the shim's `ss_tick` leaves the falling edge to the next evaluation).
+    fall_pending: bool,
     // Keep the library loaded as long as the function pointers live.
     _lib: Library,
 }
@@ -71,6 +74,7 @@ impl Verilated {
                 free: shim.free,
                 trace_open: shim.trace_open,
                 cycle: 0,
+                fall_pending: false,
                 _lib: shim.lib,
             })
         }
@@ -140,16 +144,25 @@ impl Verilated {
             None => self.get(port).to_le_bytes()[..n.min(8)].to_vec(),
         }
     }
-    /// Let the combinational logic settle on the inputs set since.
+    /// Let the combinational logic settle on the inputs set since (and on the
+    /// falling edge of the last tick).
     pub(crate) fn eval(&mut self) {
         // SAFETY: as above.
         unsafe { (self.eval)(self.handle) }
+        self.fall_pending = false;
     }
-    /// One clock cycle: the rising edge, then the falling edge.
+    /// One clock cycle: the rising edge, then the falling edge. The model is not
+    /// settled afterwards: [`Verilated::eval`] before reading an output. Two ticks
+    /// without an evaluation between them evaluate the falling edge first, or the
+    /// model would not see the second rising edge.
     pub(crate) fn tick(&mut self) {
+        if self.fall_pending {
+            self.eval();
+        }
         // SAFETY: as above.
         unsafe { (self.tick)(self.handle) }
         self.cycle += 1;
+        self.fall_pending = true;
     }
 }
 
