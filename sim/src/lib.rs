@@ -18,6 +18,7 @@
 
 pub mod build;
 pub mod iverilog;
+pub mod run_loop;
 pub mod shell;
 pub mod verilated;
 

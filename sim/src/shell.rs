@@ -1,8 +1,10 @@
 //! The whole accelerator shell (`spikeslice_shell.v`: AXI4-Lite register file, AXI4
 //! DMA, descriptor controller, buffers, compute core) in Verilator, driven as a board
 //! drives it: registers over AXI4-Lite, memory through the DDR model ([`crate::ddr`])
-//! behind the AXI4 master, whose outputs and inputs [`ShellSim`] moves through the
-//! Verilated ports every cycle.
+//! behind the AXI4 master, whose outputs and inputs move through the Verilated ports
+//! every cycle: in the shim's C++ loop ([`crate::run_loop`]) while the register bus
+//! is idle (a run from its start to its interrupt), in [`ShellSim`]'s Rust step
+//! around register transactions.
 //!
 //! [`ShellSim::build`] generates the shell for an [`AcceleratorConfig`], builds it
 //! (cached like [`crate::CoreSim`]) and loads it. [`ShellSim::write`] / [`ShellSim::read`]
@@ -166,6 +168,9 @@ pub struct ShellSim {
     /// evaluation, see `build::shim_source_for`). Outside a tick, a changed input
     /// alone costs no evaluation until an output is read.
     dirty: bool,
+    /// Clock cycle by cycle in Rust ([`ShellSim::step`]) where the shim's loop
+    /// ([`crate::run_loop`]) would run: the reference the loop is tested against.
+    pub rust_cycle_loop: bool,
     /// The cycles of the last start write's handshake and of the interrupt
     /// that ended the run ([`ShellSim::last_run_cycles`]).
     started_at: u64,
@@ -189,6 +194,7 @@ impl ShellSim {
             p,
             last: vec![None; n_ports],
             dirty: true,
+            rust_cycle_loop: false,
             started_at: 0,
             irq_at: 0,
         };
@@ -306,8 +312,23 @@ impl ShellSim {
     /// Clock with the register bus idle until `irq` is high, at most `max_cycles`
     /// cycles; whether it fired. For drivers that program the registers themselves
     /// (the board daemon over a simulated board) rather than through [`ShellSim::run`].
+    /// The cycles run in the shim's loop ([`crate::run_loop`]) unless
+    /// [`ShellSim::rust_cycle_loop`] is set.
     pub fn clock_until_irq(&mut self, max_cycles: u64) -> bool {
-        (0..max_cycles).any(|_| self.step(false).0)
+        let shim_loop = if self.rust_cycle_loop {
+            None
+        } else {
+            self.verilated.run_until_irq(&mut self.ddr, max_cycles)
+        };
+        match shim_loop {
+            Some((_, irq)) => {
+                // The shim set the master's inputs behind the cache's back.
+                self.last.fill(None);
+                self.dirty = true;
+                irq
+            }
+            _ => (0..max_cycles).any(|_| self.step(false).0),
+        }
     }
 
     /// Synchronous reset of everything (the AXI reset): two cycles. Also forgets the
@@ -467,16 +488,9 @@ impl RegisterBus for ShellSim {
     }
 
     fn wait_irq(&mut self, deadline: Deadline) -> Result<bool, BusError> {
-        let limit = deadline.cycles.unwrap_or(u64::MAX);
-        let c0 = self.verilated.cycles();
-        while self.verilated.cycles() - c0 < limit {
-            if self.step(false).0 {
-                self.irq_at = self.verilated.cycles();
-                return Ok(true);
-            }
-        }
+        let irq = self.clock_until_irq(deadline.cycles.unwrap_or(u64::MAX));
         self.irq_at = self.verilated.cycles();
-        Ok(false)
+        Ok(irq)
     }
 
     /// Let the DMA finish the bursts it has in flight (it drains after a soft

@@ -4,8 +4,10 @@
 //! ports by manifest index (wide ports 32 bits at a time), settle, clock, trace.
 
 use crate::build::{self, Design};
+use crate::run_loop::{self, Context, MasterC, SlaveC};
 use crate::{SimError, SimOptions};
 use libloading::{Library, Symbol};
+use spikeslice_core::accel::ddr::{Ddr, MasterOut};
 use spikeslice_hdl::manifest::Manifest;
 use std::ffi::{c_void, CString};
 use std::path::{Path, PathBuf};
@@ -23,6 +25,9 @@ pub struct Verilated {
     words: Option<(SetWordFn, GetWordFn)>,
     eval: TickFn,
     tick: TickFn,
+    /// `ss_run_until_irq`, exported by designs with the shell's AXI4 master
+    /// ([`crate::run_loop`]).
+    run: Option<RunFn>,
     free: FreeFn,
     trace_open: TraceFn,
     cycle: u64,
@@ -56,10 +61,11 @@ impl Verilated {
             .unwrap_or_else(build::default_cache_dir);
         let (lib_path, manifest, built) = build::build_design(design, opts.trace, &cache)?;
         let wide = manifest.ports.iter().any(|p| p.width > 64);
+        let run_loop = crate::run_loop::shim_source(&manifest, false).is_some();
         // SAFETY: the library is one `build_design` just built from our own
         // generated shim; `new` comes from it and the handle is freed once, in Drop.
         unsafe {
-            let shim = Shim::load(&lib_path, wide)?;
+            let shim = Shim::load(&lib_path, wide, run_loop)?;
             let handle = (shim.new)();
             Ok(Verilated {
                 manifest,
@@ -71,6 +77,7 @@ impl Verilated {
                 words: shim.words,
                 eval: shim.eval,
                 tick: shim.tick,
+                run: shim.run,
                 free: shim.free,
                 trace_open: shim.trace_open,
                 cycle: 0,
@@ -151,6 +158,36 @@ impl Verilated {
         unsafe { (self.eval)(self.handle) }
         self.fall_pending = false;
     }
+    /// Clock at most `max_cycles` cycles in the shim's loop with `ddr` behind the
+    /// AXI4 master ([`crate::run_loop`]), the other inputs held, until a cycle in
+    /// which `irq` is high (counted). Returns the cycles clocked and whether `irq`
+    /// ended the loop; `None` if this design has no such loop.
+    pub(crate) fn run_until_irq(&mut self, ddr: &mut Ddr, max_cycles: u64) -> Option<(u64, bool)> {
+        let run = self.run?;
+        let mut ctx = Context {
+            beat_bytes: ddr.beat_bytes,
+            ddr,
+            master: MasterOut::default(),
+        };
+        // SAFETY: valid handle; `ctx` outlives the call and the callbacks only
+        // touch it and the structs the shim passes for the duration of each call.
+        let r = unsafe {
+            run(
+                self.handle,
+                max_cycles,
+                (&mut ctx as *mut Context).cast(),
+                run_loop::drive,
+                run_loop::observe,
+            )
+        };
+        let (n, irq) = (r & !(1 << 63), r >> 63 == 1);
+        self.cycle += n;
+        if n > 0 {
+            self.fall_pending = true;
+        }
+        Some((n, irq))
+    }
+
     /// One clock cycle: the rising edge, then the falling edge. The model is not
     /// settled afterwards: [`Verilated::eval`] before reading an output. Two ticks
     /// without an evaluation between them evaluate the falling edge first, or the
@@ -173,6 +210,13 @@ type GetFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
 type SetWordFn = unsafe extern "C" fn(*mut c_void, u32, u32, u32);
 type GetWordFn = unsafe extern "C" fn(*mut c_void, u32, u32) -> u32;
 type TickFn = unsafe extern "C" fn(*mut c_void);
+type RunFn = unsafe extern "C" fn(
+    *mut c_void,
+    u64,
+    *mut c_void,
+    unsafe extern "C" fn(*mut c_void, *mut SlaveC),
+    unsafe extern "C" fn(*mut c_void, *const MasterC),
+) -> u64;
 type TraceFn = unsafe extern "C" fn(*mut c_void, *const std::os::raw::c_char) -> i32;
 
 /// The C ABI every generated shim exports, loaded from a built library. The
@@ -186,6 +230,7 @@ struct Shim {
     get: GetFn,
     eval: TickFn,
     tick: TickFn,
+    run: Option<RunFn>,
     trace_open: TraceFn,
     /// `ss_set_word` / `ss_get_word`, exported only by designs with ports wider
     /// than 64 bits.
@@ -193,12 +238,13 @@ struct Shim {
 }
 
 impl Shim {
-    /// Load the library at `path`; `wide`: the design has ports over 64 bits.
+    /// Load the library at `path`; `wide`: the design has ports over 64 bits;
+    /// `run_loop`: it has the shell's ports, and so `ss_run_until_irq`.
     ///
     /// # Safety
     /// `path` must be a library built by [`build::build_design`] from this crate's own
     /// generated shim, whose symbols have exactly the declared signatures.
-    unsafe fn load(path: &Path, wide: bool) -> Result<Self, SimError> {
+    unsafe fn load(path: &Path, wide: bool, run_loop: bool) -> Result<Self, SimError> {
         // SAFETY: upheld by the caller, see above.
         unsafe {
             let lib = Library::new(path)
@@ -217,7 +263,15 @@ impl Shim {
             } else {
                 None
             };
+            let run = if run_loop {
+                Some(std::mem::transmute::<*const (), RunFn>(sym(
+                    b"ss_run_until_irq",
+                )?))
+            } else {
+                None
+            };
             Ok(Shim {
+                run,
                 new: std::mem::transmute::<*const (), NewFn>(sym(b"ss_new")?),
                 free: std::mem::transmute::<*const (), FreeFn>(sym(b"ss_free")?),
                 set: std::mem::transmute::<*const (), SetFn>(sym(b"ss_set")?),
