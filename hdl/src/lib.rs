@@ -133,13 +133,6 @@ pub fn verilog(cfg: &ArrayConfig) -> Result<String, GenError> {
     Ok(lint::fixup(&raw, cfg))
 }
 
-/// The core's Verilog without the generator's post-pass ([`postpass`]), as rust-hdl
-/// writes it: what `sim/benches/sim_speed.rs` measures the post-pass against.
-pub fn verilog_without_postpass(cfg: &ArrayConfig) -> Result<String, GenError> {
-    let raw = with_core(cfg, verilog_of)??;
-    Ok(lint::fixup_without_postpass(&raw, cfg))
-}
-
 /// Every port of the core for `cfg` (`spikeslice_core`), in declaration order.
 pub fn ports(cfg: &ArrayConfig) -> Result<Vec<manifest::Port>, ConfigError> {
     with_core(cfg, |core| manifest::ports_of(core))
@@ -192,7 +185,7 @@ pub mod vivado;
 pub mod buffer;
 pub mod controller;
 pub mod shell;
-// Simulator-friendly rewrites of the generated text.
+// Rewrites of the generated text for compiled simulators (Verilator).
 pub mod postpass;
 
 #[cfg(test)]

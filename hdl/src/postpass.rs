@@ -1,12 +1,19 @@
-//! Rewrites of rust-hdl's Verilog text that event-driven and compiled simulators
-//! (Verilator) and synthesis (yosys) both like, applied to every generated design by
-//! [`crate::lint::finish`]. Neither changes what the circuit computes; the
-//! equivalence suites check the rewritten text bit for bit against the golden model.
+//! Rewrites of rust-hdl's Verilog text for a compiled simulator, applied to the text
+//! `spikeslice-sim` builds with Verilator. Neither changes what the circuit
+//! computes there; the equivalence suites check the rewritten text bit for bit
+//! against the golden model.
+//!
+//! The generated files (`gen-rtl`, yosys, Vivado, Icarus) stay as rust-hdl writes
+//! them: an event-driven simulator runs an `always @(*)` block only after one of
+//! the signals it reads changes, so a split-off group of constants, or one whose
+//! inputs settle at time 0, would never run and stay X (Verilog-2001 has no
+//! `always_comb`; the register file's Icarus test bench shows it). Verilator
+//! evaluates every block when it settles the model, so the split is exact there.
 //!
 //! - [`direct_clocks`]: rust-hdl routes every sub-module's clock through the parent's
 //!   combinational block (`sub$clock = clock;` inside `always @(*)`), so in
 //!   Verilator each clock edge is an input change that re-evaluates the whole block
-//!   (its "ico" region, a third of the run time before this pass). The pass connects
+//!   (its "ico" region). The pass connects
 //!   the sub-module's clock port to `clock` itself and drops the copy.
 //! - [`split_comb_blocks`]: rust-hdl writes one `always @(*)` block per module, so the
 //!   array's wiring is one block of thousands of assignments and a valid/ready pair

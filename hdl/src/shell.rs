@@ -266,6 +266,16 @@ fn with_shell<R>(
     crate::width_menu!(cfg.acc_bits, cfg.membrane_bits, build)
 }
 
+/// Waivers the shell needs beyond [`crate::lint::WAIVERS`], with their reasons.
+pub const SHELL_EXTRA_WAIVERS: &[(&str, &str)] = &[(
+    "UNOPTFLAT",
+    "rust-hdl emits one always @(*) block per module, so a valid/ready pair crossing \
+     two modules (the DMA's read stream and the controller's gearbox: rd_valid in, \
+     rd_ready out) looks like a combinational loop at block granularity although no \
+     signal depends on itself; UNOPTFLAT is a Verilator performance note, and the \
+     rust-hdl simulation (which iterates to a fixed point) checks the settling",
+)];
+
 /// Header, every lint waiver of [`crate::lint::WAIVERS`] (the shell contains the core,
 /// so the core's `UNUSEDSIGNAL` reason applies too, as do the unused high address bits
 /// of the buffers), and the top renamed from rust-hdl's `top`.
@@ -280,7 +290,8 @@ fn finish(raw: &str, cfg: &AcceleratorConfig) -> String {
         cfg.membrane_bits,
         cfg.axi_data_bytes * 8
     );
-    crate::lint::finish(&header, crate::lint::WAIVERS, raw, TOP_NAME)
+    let waivers = [crate::lint::WAIVERS, SHELL_EXTRA_WAIVERS].concat();
+    crate::lint::finish(&header, &waivers, raw, TOP_NAME)
 }
 
 /// The Verilog text of the shell for `cfg` (top module `spikeslice_shell`, lint

@@ -15,6 +15,7 @@
 
 use crate::SimError;
 use spikeslice_hdl::manifest::{Dir, Manifest, Port};
+use spikeslice_hdl::postpass;
 use spikeslice_hdl::{ArrayConfig, MANIFEST_FILE, VERILOG_FILE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,16 +69,18 @@ pub struct Generated {
 }
 
 impl Design {
-    /// Generate the design's Verilog with rust-hdl (seconds for a shell).
+    /// Generate the design's Verilog with rust-hdl (seconds for a shell), rewritten
+    /// for Verilator by the generator's post-pass (`spikeslice_hdl::postpass`)
+    /// except for [`Design::CoreWithoutPostpass`].
     pub fn generate(&self) -> Result<Generated, SimError> {
         let config = |e: &dyn std::fmt::Display| SimError::Config(e.to_string());
         match self {
             Design::Core(cfg) | Design::CoreWithoutPostpass(cfg) => {
+                let text = spikeslice_hdl::verilog(cfg).map_err(|e| config(&e))?;
                 let text = match self {
-                    Design::Core(_) => spikeslice_hdl::verilog(cfg),
-                    _ => spikeslice_hdl::verilog_without_postpass(cfg),
-                }
-                .map_err(|e| config(&e))?;
+                    Design::Core(_) => postpass::for_simulators(&text),
+                    _ => text,
+                };
                 let manifest = spikeslice_hdl::manifest_for(cfg, &text).map_err(|e| config(&e))?;
                 Ok(Generated {
                     top: manifest.top_module.clone(),
@@ -89,6 +92,7 @@ impl Design {
             Design::Shell(cfg) => {
                 use spikeslice_hdl::shell;
                 let text = shell::verilog(cfg).map_err(|e| config(&e))?;
+                let text = postpass::for_simulators(&text);
                 let manifest = shell::manifest_for(cfg, &text).map_err(|e| config(&e))?;
                 Ok(Generated {
                     top: shell::TOP_NAME.into(),
