@@ -33,10 +33,10 @@ pub const BUILD_LOCK_FILE: &str = "build.lock";
 /// check every output bit).
 pub const VERILATOR_FLAGS: &[&str] = &["-O3", "--x-assign", "fast", "--x-initial", "fast"];
 
-/// The C++ compiler's flags for the model, the runtime and the shim: `-O3` runs the
-/// shell about 10% faster than `-O2` (measured with `spikeslice run --backend sim`,
-/// docs/performance.md); `-march=native` gained nothing and would tie a cache to
-/// one CPU.
+/// The C++ compiler's flags for the model, the runtime and the shim. In interleaved
+/// runs of the shell (`spikeslice run --backend sim`, 100-150 MLP digits) `-O3` was
+/// as fast as `-O2` to 10% faster, within the development machine's noise;
+/// `-march=native` gained nothing and would tie a cache to one CPU.
 pub const CXX_FLAGS: &str = "-fPIC -O3";
 
 /// The library file name of a top module.
