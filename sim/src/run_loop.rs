@@ -11,7 +11,9 @@
 //! too), the DDR observes the master, `irq` is sampled, the clock rises.
 //!
 //! The shim function is generated only for designs with the shell's AXI4 master
-//! and interrupt ports.
+//! and interrupt ports. A panic in the DDR model inside the loop aborts the process
+//! (it cannot unwind through C++); the model panics only where its own invariants
+//! break, and reports the master's protocol violations as data.
 
 use spikeslice_core::accel::ddr::{Ddr, MasterOut};
 use spikeslice_hdl::manifest::Manifest;

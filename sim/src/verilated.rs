@@ -164,6 +164,8 @@ impl Verilated {
     /// ended the loop; `None` if this design has no such loop.
     pub(crate) fn run_until_irq(&mut self, ddr: &mut Ddr, max_cycles: u64) -> Option<(u64, bool)> {
         let run = self.run?;
+        // Bit 63 of the result is the interrupt flag (no deadline: 2^63 - 1 cycles).
+        let max_cycles = max_cycles.min((1 << 63) - 1);
         let mut ctx = Context {
             beat_bytes: ddr.beat_bytes,
             ddr,
