@@ -83,25 +83,23 @@ pub fn direct_clocks(text: &str) -> String {
 
 /// [`direct_clocks`] for the lines of one module.
 fn direct_clocks_in(lines: &[&str], out: &mut String) {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashSet;
     let copy = |l: &str| -> Option<String> {
         let name = l.trim().strip_suffix(" = clock;")?;
         (name.ends_with("$clock") && assigned(l) == Some(name)).then(|| name.to_string())
     };
     let copies: HashSet<String> = lines.iter().filter_map(|l| copy(l)).collect();
     // Every use of a copy must be its declaration, its assignment or a port
-    // connection; count the others.
-    let mut other_uses: HashMap<&str, usize> = HashMap::new();
+    // connection; the copies used otherwise stay.
+    let mut used_otherwise: HashSet<&str> = HashSet::new();
     for l in lines {
         let t = l.trim();
         let known = copy(l).is_some() || t.starts_with("reg ") || t.starts_with(".clock(");
-        for id in identifiers(l) {
-            if copies.contains(id) && !known {
-                *other_uses.entry(id).or_default() += 1;
-            }
+        if !known {
+            used_otherwise.extend(identifiers(l).filter(|id| copies.contains(*id)));
         }
     }
-    let direct = |name: &str| copies.contains(name) && !other_uses.contains_key(name);
+    let direct = |name: &str| copies.contains(name) && !used_otherwise.contains(name);
     for l in lines {
         let t = l.trim();
         let declared = t
@@ -136,10 +134,7 @@ pub fn split_comb_blocks(text: &str) -> String {
     for line in text.lines() {
         match &mut body {
             None if line == BLOCK => body = Some(vec![]),
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
+            None => push_lines(&mut out, [line]),
             Some(b) if line == BLOCK_END => {
                 emit_groups(b, &mut out);
                 body = None;
@@ -149,14 +144,22 @@ pub fn split_comb_blocks(text: &str) -> String {
     }
     if let Some(b) = body {
         // An unterminated block (not rust-hdl's output): leave it as it was.
-        out.push_str(BLOCK);
-        out.push('\n');
-        for l in b {
-            out.push_str(l);
-            out.push('\n');
-        }
+        push_lines(&mut out, std::iter::once(BLOCK).chain(b));
     }
     out
+}
+
+/// `lines`, each with its newline.
+fn push_lines<'a>(out: &mut String, lines: impl IntoIterator<Item = &'a str>) {
+    for l in lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+}
+
+/// An `always @(*) begin ... end` block of `lines`.
+fn push_block<'a>(out: &mut String, lines: impl IntoIterator<Item = &'a str>) {
+    push_lines(out, std::iter::once(BLOCK).chain(lines).chain([BLOCK_END]));
 }
 
 /// The top-level statements of a block body: a statement starts at a line indented
@@ -189,38 +192,16 @@ fn statements<'a>(body: &[&'a str]) -> Option<Vec<Vec<&'a str>>> {
 }
 
 fn emit_groups(body: &[&str], out: &mut String) {
-    let whole = |out: &mut String| {
-        out.push_str(BLOCK);
-        out.push('\n');
-        for l in body {
-            out.push_str(l);
-            out.push('\n');
-        }
-        out.push_str(BLOCK_END);
-        out.push('\n');
-    };
     let Some(stmts) = statements(body) else {
-        return whole(out);
+        return push_block(out, body.iter().copied());
     };
     for group in groups(&stmts) {
         match group.as_slice() {
             [s] if s.len() == 1 => {
                 out.push_str("    always @(*) ");
-                out.push_str(s[0].trim());
-                out.push('\n');
+                push_lines(out, [s[0].trim()]);
             }
-            _ => {
-                out.push_str(BLOCK);
-                out.push('\n');
-                for s in group {
-                    for l in s {
-                        out.push_str(l);
-                        out.push('\n');
-                    }
-                }
-                out.push_str(BLOCK_END);
-                out.push('\n');
-            }
+            _ => push_block(out, group.iter().flat_map(|s| s.iter().copied())),
         }
     }
 }

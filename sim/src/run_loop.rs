@@ -68,19 +68,23 @@ struct SsMaster { uint8_t arvalid, awvalid, wvalid, wlast, rready, bready, pad[2
 uint64_t araddr, arlen, arsize, arburst, awaddr, awlen, awsize, awburst, wstrb; uint32_t wdata[4]; };\n\
 typedef void (*ss_drive_fn)(void*, SsSlave*);\ntypedef void (*ss_observe_fn)(void*, const SsMaster*);\n";
 
-/// `ss_run_until_irq(handle, max_cycles, ctx, drive, observe)`: at most `max_cycles`
-/// cycles; returns the cycles run, with bit 63 set if `irq` was high in the last
-/// one. Like `ss_tick`, it leaves the last falling edge to the next evaluation.
-/// `None` for a design without the shell's ports.
-pub(crate) fn shim_source(m: &Manifest, trace: bool) -> Option<String> {
+/// The AXI data width in bits of a design that has the shell's AXI4 master and
+/// interrupt ports, within what [`SlaveC`] and [`MasterC`] carry: the designs the
+/// loop is generated for. `None` for any other design.
+pub(crate) fn data_bits(m: &Manifest) -> Option<u32> {
     let port = |n: &str| m.ports.iter().find(|p| p.name == n);
     let data = port("m_axi$rdata")?;
     port("m_axi$wdata")?;
     port("irq")?;
-    let words = data.width.div_ceil(32) as usize;
-    if words > MAX_DATA_WORDS {
-        return None;
-    }
+    (data.width as usize <= 32 * MAX_DATA_WORDS).then_some(data.width)
+}
+
+/// `ss_run_until_irq(handle, max_cycles, ctx, drive, observe)`: at most `max_cycles`
+/// cycles; returns the cycles run, with bit 63 set if `irq` was high in the last
+/// one. Like `ss_tick`, it leaves the last falling edge to the next evaluation.
+/// `None` for a design without the shell's ports ([`data_bits`]).
+pub(crate) fn shim_source(m: &Manifest, trace: bool) -> Option<String> {
+    let bits = data_bits(m)?;
     let t = |name: &str| format!("h->top->{}", crate::build::cpp_name(name));
     let mut s = String::from(C_STRUCTS);
     s.push_str(
@@ -95,17 +99,19 @@ pub(crate) fn shim_source(m: &Manifest, trace: bool) -> Option<String> {
         t("m_axi$rresp"),
         t("m_axi$rlast")
     ));
+    // Data ports up to 64 bits are one integer, wider ones Verilator `VlWide`
+    // words (as for `ss_set`/`ss_set_word` in `build::shim_source_for`).
     let (rdata, wdata) = (t("m_axi$rdata"), t("m_axi$wdata"));
-    match words {
-        1 => s.push_str(&format!("   {rdata} = s.rdata[0];\n")),
-        2 => s.push_str(&format!(
-            "   {rdata} = (uint64_t)s.rdata[0] | ((uint64_t)s.rdata[1] << 32);\n"
-        )),
-        _ => s.push_str(&format!(
-            "   for (int i = 0; i < {words}; i++) {rdata}[i] = s.rdata[i];\n"
-        )),
+    let words = bits.div_ceil(32);
+    if bits > 64 {
+        s.push_str(&format!(
+            "   for (int i = 0; i < {words}; i++) {rdata}[i] = s.rdata[i];\n  }}\n"
+        ));
+    } else {
+        s.push_str(&format!(
+            "   {rdata} = (uint64_t)s.rdata[0] | ((uint64_t)s.rdata[1] << 32);\n  }}\n"
+        ));
     }
-    s.push_str("  }\n");
     // The falling edge of the last cycle and this cycle's inputs, in one pass.
     s.push_str("  h->top->clock = 0; h->top->eval();\n");
     for n in [
@@ -114,14 +120,14 @@ pub(crate) fn shim_source(m: &Manifest, trace: bool) -> Option<String> {
     ] {
         s.push_str(&format!("  m.{n} = {};\n", t(&format!("m_axi${n}"))));
     }
-    match words {
-        1 => s.push_str(&format!("  m.wdata[0] = (uint32_t){wdata};\n")),
-        2 => s.push_str(&format!(
-            "  m.wdata[0] = (uint32_t){wdata}; m.wdata[1] = (uint32_t)({wdata} >> 32);\n"
-        )),
-        _ => s.push_str(&format!(
+    if bits > 64 {
+        s.push_str(&format!(
             "  for (int i = 0; i < {words}; i++) m.wdata[i] = {wdata}[i];\n"
-        )),
+        ));
+    } else {
+        s.push_str(&format!(
+            "  m.wdata[0] = (uint32_t){wdata}; m.wdata[1] = (uint32_t)((uint64_t){wdata} >> 32);\n"
+        ));
     }
     s.push_str(&format!(
         "  observe(ctx, &m);\n  const bool irq = {} & 1;\n",
@@ -142,7 +148,6 @@ pub(crate) fn shim_source(m: &Manifest, trace: bool) -> Option<String> {
 pub(crate) struct Context<'a> {
     pub ddr: &'a mut Ddr,
     pub master: MasterOut,
-    pub beat_bytes: usize,
 }
 
 /// `ss_drive_fn`: the DDR model's outputs of this cycle.
@@ -200,7 +205,7 @@ pub(crate) unsafe extern "C" fn observe(ctx: *mut c_void, m: *const MasterC) {
             m.wdata
                 .iter()
                 .flat_map(|w| w.to_le_bytes())
-                .take(c.beat_bytes),
+                .take(c.ddr.beat_bytes),
         );
         o.wstrb = m.wstrb;
         o.wlast = m.wlast != 0;

@@ -61,7 +61,7 @@ impl Verilated {
             .unwrap_or_else(build::default_cache_dir);
         let (lib_path, manifest, built) = build::build_design(design, opts.trace, &cache)?;
         let wide = manifest.ports.iter().any(|p| p.width > 64);
-        let run_loop = crate::run_loop::shim_source(&manifest, false).is_some();
+        let run_loop = run_loop::data_bits(&manifest).is_some();
         // SAFETY: the library is one `build_design` just built from our own
         // generated shim; `new` comes from it and the handle is freed once, in Drop.
         unsafe {
@@ -167,7 +167,6 @@ impl Verilated {
         // Bit 63 of the result is the interrupt flag (no deadline: 2^63 - 1 cycles).
         let max_cycles = max_cycles.min((1 << 63) - 1);
         let mut ctx = Context {
-            beat_bytes: ddr.beat_bytes,
             ddr,
             master: MasterOut::default(),
         };
