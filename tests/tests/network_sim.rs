@@ -125,6 +125,54 @@ fn digit_models_run_bit_exact_on_the_verilated_shell() {
     }
 }
 
+/// Networks imported from NIR graphs (train/tests/fixtures/nir, written by the
+/// reference `nir` package): a conv net with sum pooling into 3-bit spikes and
+/// an MLP whose spiking last layer became the readout, at two allocations,
+/// on random inputs, with fixed and random DDR timing.
+#[test]
+fn imported_nir_networks_run_bit_exact_on_the_verilated_shell() {
+    use rand::{Rng, SeedableRng};
+    use spikeslice_train::nir::{self, ImportOptions, NirReset};
+    let config = AcceleratorConfig::default();
+    let mut dev = SimDevice::open(&config).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    for (fixture, alloc, reset) in [
+        ("cnn-sumpool", "4/1/3", NirReset::Zero),
+        ("mlp-if", "3/2/4", NirReset::Subtract),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../train/tests/fixtures/nir")
+            .join(format!("{fixture}.nir"));
+        let opts = ImportOptions {
+            alloc: alloc.parse().unwrap(),
+            input_bits: 2,
+            input_scale: 1.0,
+            dt: 1e-3,
+            reset,
+            name: fixture.into(),
+        };
+        let model = nir::import(&path, &opts).unwrap().model;
+        let program = compile(&model, &config).unwrap();
+        let xs: Vec<Vec<u8>> = (0..4)
+            .map(|_| {
+                (0..model.input_len())
+                    .map(|_| rng.gen_range(0..4))
+                    .collect()
+            })
+            .collect();
+        let what = format!("{fixture} at {alloc}");
+        check(&mut dev, &program, &xs, &what);
+        dev.timing = DdrTiming::random(rng.gen(), 10, 60);
+        check(
+            &mut dev,
+            &program,
+            &xs[..2],
+            &format!("{what}, random DDR timing"),
+        );
+        dev.timing = DdrTiming::default();
+    }
+}
+
 /// A 4x4 array (many tiles per layer) with the widest datapath: random models
 /// may need it.
 fn wide_4x4() -> AcceleratorConfig {

@@ -11,7 +11,8 @@
 //!   and the SNN-vs-ANN noise report;
 //! - [`sweep`]: every allocation of a budget, cached, as a table, CSV, JSON and plot;
 //! - [`relation`]: the thesis' bits-vs-timesteps measurement;
-//! - [`import`]: float weights trained elsewhere (PyTorch safetensors).
+//! - [`import`]: float weights trained elsewhere (PyTorch safetensors);
+//! - [`nir`]: spiking networks from the SNN ecosystem (NIR graphs).
 
 pub mod alloc;
 pub mod arch;
@@ -19,6 +20,7 @@ pub mod convert;
 pub mod data;
 pub mod import;
 pub mod net;
+pub mod nir;
 pub mod plot;
 pub mod relation;
 pub mod stats;

@@ -1,0 +1,390 @@
+//! `spikeslice import --nir`: the fixtures of scripts/nir-fixtures.py, written
+//! by the reference `nir` package. Imported networks are checked spike for
+//! spike against a float evaluation of NIR's own equations on the file's
+//! weights; every refusal is checked for the node and the reason it names.
+
+use proptest::prelude::*;
+use spikeslice_core::golden::{self, Engine};
+use spikeslice_core::model::LayerSpec;
+use spikeslice_train::alloc::Allocation;
+use spikeslice_train::nir::read::{self, Field, RawGraph};
+use spikeslice_train::nir::{self, ImportOptions, NirReset};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/nir")
+        .join(format!("{name}.nir"))
+}
+
+fn options(alloc: &str) -> ImportOptions {
+    ImportOptions {
+        alloc: alloc.parse::<Allocation>().unwrap(),
+        input_bits: 2,
+        input_scale: 1.0,
+        dt: 1e-3,
+        reset: NirReset::Zero,
+        name: "fixture".into(),
+    }
+}
+
+fn numbers(g: &RawGraph, node: &str, field: &str) -> (Vec<usize>, Vec<f64>) {
+    match &g.nodes[node].fields[field] {
+        Field::Numbers(a) => (a.shape.clone(), a.values.clone()),
+        other => panic!("{node}.{field} is {other:?}"),
+    }
+}
+
+/// NIR's equations in floats, on a chain of Affine, Conv2d (stride 1), IF
+/// (reset to zero, fire at `v > v_th`), SumPool2d and Flatten: each IF's spike
+/// trains, and the last layer's current summed over time and divided by its
+/// threshold (what the imported readout ranks).
+fn float_reference(
+    g: &RawGraph,
+    order: &[String],
+    x: &[f64],
+    t: usize,
+) -> (Vec<Vec<Vec<u8>>>, Vec<f64>) {
+    let mut trains = Vec::new();
+    let mut last_current = Vec::new();
+    let mut membranes: Vec<Vec<f64>> = Vec::new();
+    // Per IF: its current over threshold, summed over time.
+    let mut ranks: Vec<Vec<f64>> = Vec::new();
+    let mut direct = Vec::new();
+    for _ in 0..t {
+        let mut v = x.to_vec();
+        let mut shape: Vec<usize> = numbers(g, &order[0], "shape")
+            .1
+            .iter()
+            .map(|&d| d as usize)
+            .collect();
+        let mut neuron = 0;
+        for name in &order[1..] {
+            match g.nodes[name].kind.as_str() {
+                "Affine" => {
+                    let (ws, w) = numbers(g, name, "weight");
+                    let (_, b) = numbers(g, name, "bias");
+                    v = (0..ws[0])
+                        .map(|o| b[o] + (0..ws[1]).map(|k| w[o * ws[1] + k] * v[k]).sum::<f64>())
+                        .collect();
+                    shape = vec![ws[0]];
+                    last_current.clone_from(&v);
+                }
+                "Conv2d" => {
+                    let (ws, w) = numbers(g, name, "weight");
+                    let (_, pad) = numbers(g, name, "padding");
+                    let (o, c, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+                    let (h, wd, p) = (shape[1], shape[2], pad[0] as isize);
+                    let mut out = vec![0.0; o * h * wd];
+                    for (oc, y, xx) in itertools3(o, h, wd) {
+                        let mut acc = 0.0;
+                        for (ic, i, j) in itertools3(c, kh, kw) {
+                            let (yy, xi) =
+                                (y as isize + i as isize - p, xx as isize + j as isize - p);
+                            if yy >= 0 && xi >= 0 && (yy as usize) < h && (xi as usize) < wd {
+                                acc += w[((oc * c + ic) * kh + i) * kw + j]
+                                    * v[(ic * h + yy as usize) * wd + xi as usize];
+                            }
+                        }
+                        out[(oc * h + y) * wd + xx] = acc;
+                    }
+                    v = out;
+                    shape = vec![o, h, wd];
+                    last_current.clone_from(&v);
+                }
+                "IF" => {
+                    let (_, th) = numbers(g, name, "v_threshold");
+                    if membranes.len() <= neuron {
+                        membranes.push(vec![0.0; v.len()]);
+                        ranks.push(vec![0.0; v.len()]);
+                        trains.push(Vec::new());
+                    }
+                    let m = &mut membranes[neuron];
+                    let mut s = vec![0u8; v.len()];
+                    for i in 0..v.len() {
+                        m[i] += v[i];
+                        if m[i] > th[i] {
+                            s[i] = 1;
+                            m[i] = 0.0;
+                        }
+                    }
+                    for i in 0..v.len() {
+                        ranks[neuron][i] += last_current[i] / th[i];
+                    }
+                    trains[neuron].push(s.clone());
+                    v = s.iter().map(|&s| f64::from(s)).collect();
+                    neuron += 1;
+                }
+                "SumPool2d" => {
+                    let (c, h, wd) = (shape[0], shape[1] / 2, shape[2] / 2);
+                    let src = v.clone();
+                    v = itertools3(c, h, wd)
+                        .map(|(ch, y, xx)| {
+                            itertools3(1, 2, 2)
+                                .map(|(_, i, j)| {
+                                    src[(ch * shape[1] + 2 * y + i) * shape[2] + 2 * xx + j]
+                                })
+                                .sum()
+                        })
+                        .collect();
+                    shape = vec![c, h, wd];
+                }
+                "Flatten" => shape = vec![v.len()],
+                "Output" => {
+                    if g.nodes[&order[order.len() - 2]].kind != "IF" {
+                        // An Affine straight into the output: its current.
+                        direct.resize(v.len(), 0.0);
+                        for i in 0..v.len() {
+                            direct[i] += v[i];
+                        }
+                    }
+                }
+                other => panic!("the reference does not evaluate {other}"),
+            }
+        }
+    }
+    let ranked = if direct.is_empty() {
+        ranks.pop().unwrap_or_default()
+    } else {
+        direct
+    };
+    (trains, ranked)
+}
+
+fn itertools3(a: usize, b: usize, c: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+    (0..a).flat_map(move |i| (0..b).flat_map(move |j| (0..c).map(move |k| (i, j, k))))
+}
+
+/// The spiking layers of a golden trace, and the readout's membranes.
+fn golden_run(model: &spikeslice_core::model::Model, x: &[u8]) -> (Vec<Vec<Vec<u8>>>, Vec<i64>) {
+    let trace = golden::trace(model, x, Engine::Direct);
+    let mut spiking = Vec::new();
+    for (layer, tr) in model.layers.iter().zip(&trace.layers) {
+        if let Some(LayerSpec::Dense { .. } | LayerSpec::Conv2d { .. }) = model.spec_of(layer) {
+            spiking.push(tr.spikes.clone());
+        }
+    }
+    let readout = trace.layers.last().unwrap().membrane.clone();
+    (spiking, readout)
+}
+
+/// Same order of magnitude and the same ranking: the readout is the float
+/// ranking in integer units.
+fn assert_same_ranking(readout: &[i64], ranked: &[f64]) {
+    assert_eq!(readout.len(), ranked.len());
+    let top = ranked.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let itop = readout.iter().map(|v| v.abs()).max().unwrap_or(0) as f64;
+    if top == 0.0 {
+        assert_eq!(itop, 0.0);
+        return;
+    }
+    let unit = top / itop;
+    for (r, f) in readout.iter().zip(ranked) {
+        assert!(
+            (*r as f64 * unit - f).abs() <= 1e-9 * top,
+            "readout {readout:?} against {ranked:?}"
+        );
+    }
+}
+
+fn check_against_reference(name: &str, alloc: &str, x: &[u8], input_scale: f64) {
+    let path = fixture(name);
+    let mut opts = options(alloc);
+    opts.input_scale = input_scale;
+    let imported = nir::import(&path, &opts).unwrap();
+    let raw = read::read(&path).unwrap();
+    let order = nir::graph::chain(&raw).unwrap();
+    let xf: Vec<f64> = x.iter().map(|&v| f64::from(v) * input_scale).collect();
+    let (trains, ranked) = float_reference(&raw, &order, &xf, opts.alloc.t as usize);
+    let (spiking, readout) = golden_run(&imported.model, x);
+    // A last IF becomes the readout; every other IF is a spiking layer.
+    let last_spikes = raw.nodes[&order[order.len() - 2]].kind == "IF";
+    assert_eq!(spiking.len() + usize::from(last_spikes), trains.len());
+    for (i, (g, f)) in spiking.iter().zip(&trains).enumerate() {
+        assert_eq!(
+            g, f,
+            "{name}: spiking layer {i} differs from NIR's equations"
+        );
+    }
+    assert_same_ranking(&readout, &ranked);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Weights on a 1/8 grid with 7/8 present are exact at b_w = 4, and so
+    /// are power-of-two input scales, so the imported MLP spikes exactly where
+    /// NIR's IF does, every timestep.
+    #[test]
+    fn an_imported_mlp_spikes_where_nirs_equations_do(
+        x in prop::collection::vec(0u8..=3, 16),
+        t in 1u32..=8,
+        scale in prop::sample::select(vec![0.25, 0.5, 1.0, 2.0]),
+    ) {
+        check_against_reference("mlp-if", &format!("4/1/{t}"), &x, scale);
+    }
+
+    /// The same for a conv net with sum pooling (the Sinabs CNN's shape):
+    /// the pooling layer passes the window's spike count through exactly.
+    #[test]
+    fn an_imported_cnn_spikes_where_nirs_equations_do(
+        x in prop::collection::vec(0u8..=3, 128),
+        t in 1u32..=4,
+        scale in prop::sample::select(vec![0.25, 0.5, 1.0, 2.0]),
+    ) {
+        check_against_reference("cnn-sumpool", &format!("4/1/{t}"), &x, scale);
+    }
+}
+
+#[test]
+fn the_cnns_layers_are_what_the_graph_says() {
+    let m = nir::import(&fixture("cnn-sumpool"), &options("4/1/4"))
+        .unwrap()
+        .model;
+    let kinds: Vec<&str> = m.spec.layers.iter().map(|l| l.kind()).collect();
+    assert_eq!(kinds, ["conv2d", "pool", "flatten", "dense", "readout"]);
+    match &m.spec.layers[1] {
+        LayerSpec::Pool {
+            kernel,
+            stride,
+            threshold,
+            neuron,
+            ..
+        } => {
+            assert_eq!((*kernel, *stride, *threshold), (2, 2, 1));
+            // A window of four binary spikes sums to at most 4: three bits.
+            assert_eq!(neuron.spike_bits.get(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.input_len(), 2 * 8 * 8);
+    assert_eq!(m.classes(), 3);
+}
+
+#[test]
+fn lif_and_li_take_their_leak_from_tau_over_dt() {
+    let m = nir::import(&fixture("lif-li"), &options("4/2/4"))
+        .unwrap()
+        .model;
+    // tau 4 ms and 8 ms at dt = 1 ms: v >> 2 and v >> 3.
+    match (&m.spec.layers[0], &m.spec.layers[1]) {
+        (LayerSpec::Dense { neuron, .. }, LayerSpec::Readout { leak_shift, .. }) => {
+            assert_eq!(neuron.leak_shift, Some(2));
+            assert_eq!(*leak_shift, Some(3));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut o = options("4/2/4");
+    o.dt = 3e-3;
+    let e = nir::import(&fixture("lif-li"), &o)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("tau / dt = 0.004 / 0.003") && e.contains("--dt"),
+        "{e}"
+    );
+}
+
+#[test]
+fn subtracting_resets_import_as_the_soft_reset() {
+    let mut o = options("4/2/2");
+    o.reset = NirReset::Subtract;
+    let m = nir::import(&fixture("mlp-if"), &o).unwrap().model;
+    match &m.spec.layers[0] {
+        LayerSpec::Dense { neuron, .. } => {
+            assert_eq!(neuron.reset, spikeslice_core::neuron::Reset::Soft);
+            assert_eq!(neuron.spike_bits.get(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    // 1.3 at a unit of 1/8 is 10.4: 10 when subtracting (fire at >=), 11
+    // when resetting to zero (fire at > 10.4).
+    assert_eq!(threshold0(&m), 10);
+    let m = nir::import(&fixture("mlp-if"), &options("4/2/2"))
+        .unwrap()
+        .model;
+    assert_eq!(threshold0(&m), 11);
+}
+
+fn threshold0(m: &spikeslice_core::model::Model) -> i32 {
+    m.layers[0].neurons.threshold[0]
+}
+
+#[test]
+fn what_cannot_be_represented_is_refused_by_node_and_reason() {
+    let cases = [
+        ("recurrent", "cycle through"),
+        ("cubalif", "current-based neuron"),
+        ("residual", "sums 2 inputs"),
+        ("v-reset", "v_reset = 0.5"),
+        ("dangling-edge", "names node \"ghost\""),
+        ("future-version", "NIR version \"2.0.0\" is not supported"),
+    ];
+    for (name, expected) in cases {
+        let e = match nir::import(&fixture(name), &options("4/1/2")) {
+            Ok(_) => panic!("{name} was imported"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(expected), "{name}: {e}");
+    }
+    let e = nir::read::read_bytes(b"not an hdf5 file")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("is it a NIR (HDF5) file?"), "{e}");
+}
+
+#[test]
+fn bad_options_name_the_flag() {
+    let mut o = options("4/1/2");
+    o.input_scale = 0.0;
+    let e = nir::import(&fixture("mlp-if"), &o)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("--input-scale"), "{e}");
+    let mut o = options("4/8/2");
+    o.input_bits = 8;
+    // 255 * 4 does not fit 8-bit spikes after the CNN's sum pooling.
+    let e = nir::import(&fixture("cnn-sumpool"), &o)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("lower --alloc's b_s"), "{e}");
+}
+
+/// The real exports of ../shared/data/nir-real (outside the repository; see
+/// its README): `cargo test -p spikeslice-train --test nir -- --ignored`.
+#[test]
+#[ignore = "reads ../shared/data/nir-real, which is outside the repository"]
+fn real_exports_import_or_are_refused_with_the_reason() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nir-real");
+    let mut o = options("8/1/8");
+    o.input_bits = 4;
+    let m = nir::import(&dir.join("sinabs_cnn-nmnist.nir"), &o)
+        .unwrap()
+        .model;
+    assert_eq!(m.input_len(), 2 * 34 * 34);
+    assert_eq!(m.classes(), 10);
+    let out = golden::run_sample(&m, &vec![1; m.input_len()], Engine::Packed);
+    assert_eq!(out.readout.len(), 10);
+    nir::import(&dir.join("sinabs_cnn-nmnist-legacy-flatten.nir"), &o).unwrap();
+    for (file, expected) in [
+        ("snntorch_rnn-braille-zero.nir", "cycle"),
+        ("snntorch_rnn-braille-subtract.nir", "cycle"),
+        ("nengo-likely_feedback-oscillator.nir", "cycle"),
+        (
+            "snntorch_rnn-braille-legacy.nir",
+            "which the file does not have",
+        ),
+        ("snntorch_mlp-truncated.nir", "the file is incomplete"),
+        ("spyx_mlp-shd.nir", "stored as [in, out]"),
+    ] {
+        let e = match nir::import(&dir.join(file), &o) {
+            Ok(_) => panic!("{file} was imported"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(expected), "{file}: {e}");
+    }
+}
