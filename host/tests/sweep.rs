@@ -34,7 +34,7 @@ fn bad_arguments_give_clear_errors() {
         ("sweep --budget 67", "use --max"),
         ("sweep --budget 5000", "4096"),
         ("sweep --data nope", "cannot open dataset 'nope'"),
-        ("sweep --arch rnn", "mlp or cnn"),
+        ("sweep --arch rnn", "mlp, cnn, vgg"),
         ("sweep --verify-sim 0", "--verify-sim 0"),
         ("sweep --seeds 0", "--seeds 0 trains nothing"),
         ("sweep --jobs 0", "--jobs 0 runs nothing"),

@@ -186,8 +186,12 @@ impl PerLayer {
 
     /// Refuse what `arch` cannot take: an unknown layer (naming those it
     /// has), spike bits for the readout, widths for a layer without weights.
-    pub fn check(&self, arch: Arch) -> Result<(), AllocError> {
-        let defs = arch::layers(arch, [1, 28, 28], 10);
+    pub fn check(&self, arch: &Arch) -> Result<(), AllocError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        // Names and kinds do not depend on the image: any size the blocks fit.
+        let defs = arch::layers(arch, [1, 4096, 4096], 10).map_err(AllocError::Layer)?;
         for (name, bits) in &self.0 {
             let Some(d) = defs.iter().find(|d| &d.name == name) else {
                 let names: Vec<&str> = defs
@@ -208,6 +212,12 @@ impl PerLayer {
                 )));
             }
             match d.kind {
+                Kind::Pool { .. } if bits.b_w.is_some() => {
+                    return Err(AllocError::Layer(format!(
+                        "layer {name} pools: it has no weights, so give it b_s only ({name}=*/{})",
+                        bits.b_s.map_or("*".to_string(), |s| s.to_string())
+                    )))
+                }
                 Kind::Flatten => {
                     return Err(AllocError::Layer(format!(
                         "layer {name} only reshapes: it has no weights or spikes to give widths"
@@ -295,8 +305,8 @@ mod tests {
         assert_eq!(p.apply("out", base), Allocation::new(8, 1, 4).unwrap());
         assert_eq!(p.apply("other", base), base);
         assert_eq!(p.to_string(), "fc1 4/2, out 8/*");
-        p.check(Arch::Mlp).unwrap();
-        let e = p.check(Arch::Cnn).unwrap_err().to_string();
+        p.check(&Arch::Mlp).unwrap();
+        let e = p.check(&Arch::Cnn).unwrap_err().to_string();
         assert!(
             e.contains("no layer \"fc1\"") && e.contains("conv1, conv2, out"),
             "{e}"
@@ -320,12 +330,12 @@ mod tests {
         }
         let mut r = PerLayer::default();
         r.add("out=4/2").unwrap();
-        let e = r.check(Arch::Mlp).unwrap_err().to_string();
+        let e = r.check(&Arch::Mlp).unwrap_err().to_string();
         assert!(e.contains("readout") && e.contains("out=4"), "{e}");
         let mut f = PerLayer::default();
         f.add("flat=4").unwrap();
         assert!(f
-            .check(Arch::Cnn)
+            .check(&Arch::Cnn)
             .unwrap_err()
             .to_string()
             .contains("only reshapes"));

@@ -1,7 +1,9 @@
-//! The network architectures the trainer builds: a one-hidden-layer MLP and
-//! a small strided conv net. Both use only layers the integer contract has
-//! (dense, conv2d, flatten, readout; docs/semantics.md §2): no max pooling
-//! (the accelerator has none) and no batch norm (nothing to fold).
+//! The network architectures the trainer builds: the named ones (a
+//! one-hidden-layer MLP, a small strided conv net, a CIFAR-10 VGG) and any
+//! network described by blocks (`c16-pool-c32-pool-fc64`). Only layers the
+//! integer contract has (dense, conv2d, average pooling into spiking neurons,
+//! flatten, readout; docs/semantics.md §2): no max pooling (the accelerator
+//! has none) and no batch norm (nothing to fold).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,34 +13,194 @@ use std::str::FromStr;
 /// trains in seconds per allocation on two cores.
 pub const MLP_HIDDEN: usize = 128;
 
-/// Which network to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Which network to train: one of the named ones, or a description of
+/// blocks (docs/training.md, "Architectures").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Arch {
     /// `input -> dense(128) -> readout(10)`.
     Mlp,
     /// `conv(8, 5x5, stride 2) -> conv(16, 3x3, stride 2) -> flatten -> readout(10)`
     /// on 28x28 inputs; small inputs (8x8) use a 3x3 stride-1 first conv.
     Cnn,
+    /// Blocks in order, then a flatten where the first dense block needs it
+    /// and the readout (as many outputs as the data has classes).
+    Blocks(Vec<Block>),
 }
+
+/// One block of a described network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Block {
+    /// `cN[kK][sS][pP]`: a square conv of `N` channels, kernel `K` (3),
+    /// stride `S` (1), padding `P` (`K/2`, "same" at stride 1), spiking.
+    Conv {
+        channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
+    /// `pool[K]`: average pooling over `K x K` windows (2), stride `K`, into
+    /// spiking neurons (the model's `pool` layer).
+    Pool { kernel: usize },
+    /// `fcN`: a dense layer of `N` spiking neurons.
+    Dense { outputs: usize },
+}
+
+/// The named description `vgg`: the CIFAR-10-shaped VGG net of the BB
+/// paper's hardware comparison (64-64-pool-128-128-pool-256-256-pool).
+pub const VGG: &str = "c64-c64-pool-c128-c128-pool-c256-c256-pool";
+
+/// Written out, for `--arch` help and errors.
+pub const ARCH_HELP: &str = "mlp, cnn, vgg, or blocks joined by '-': cN[kK][sS][pP] (conv, N channels, kernel K=3, stride S=1, padding P=K/2), pool[K] (average pool, K=2), fcN (dense); the readout is added, e.g. c16-pool-c32-pool-fc64";
 
 impl FromStr for Arch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
+        match s.trim() {
             "mlp" => Ok(Arch::Mlp),
             "cnn" | "conv" => Ok(Arch::Cnn),
-            other => Err(format!("unknown architecture {other:?}: use mlp or cnn")),
+            "vgg" => VGG.parse(),
+            "resnet" | "resnet19" | "resnet-19" | "sew-resnet" => Err(format!(
+                "architecture {s:?} needs residual blocks, which this build's model format (a chain of layers) cannot express: use {ARCH_HELP}"
+            )),
+            "" => Err(format!("empty architecture: use {ARCH_HELP}")),
+            text => {
+                let blocks = text
+                    .split('-')
+                    .enumerate()
+                    .map(|(i, tok)| {
+                        parse_block(tok).map_err(|why| {
+                            format!("architecture {text:?}, block {} {tok:?}: {why}; use {ARCH_HELP}", i + 1)
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Arch::Blocks(blocks))
+            }
+        }
+    }
+}
+
+/// The number after `prefix` at the start of `tok`, and the rest.
+fn number(tok: &str) -> Option<(usize, &str)> {
+    let end = tok.find(|c: char| !c.is_ascii_digit()).unwrap_or(tok.len());
+    let n = tok[..end].parse().ok()?;
+    Some((n, &tok[end..]))
+}
+
+fn parse_block(tok: &str) -> Result<Block, String> {
+    let positive = |n: usize, what: &str| {
+        if n == 0 {
+            Err(format!("{what} must be at least 1"))
+        } else {
+            Ok(n)
+        }
+    };
+    if let Some(rest) = tok.strip_prefix("pool") {
+        let kernel = if rest.is_empty() {
+            2
+        } else {
+            match number(rest) {
+                Some((k, "")) => positive(k, "the pool window")?,
+                _ => return Err("a pool is pool or poolK, e.g. pool2".into()),
+            }
+        };
+        return Ok(Block::Pool { kernel });
+    }
+    if let Some(rest) = tok.strip_prefix("fc") {
+        return match number(rest) {
+            Some((n, "")) => Ok(Block::Dense {
+                outputs: positive(n, "a dense layer's width")?,
+            }),
+            _ => Err("a dense layer is fcN, e.g. fc128".into()),
+        };
+    }
+    if let Some(rest) = tok.strip_prefix('c') {
+        let Some((channels, mut rest)) = number(rest) else {
+            return Err("a conv is cN[kK][sS][pP], e.g. c32k3s2".into());
+        };
+        let channels = positive(channels, "a conv's channel count")?;
+        let (mut kernel, mut stride, mut padding) = (3, 1, None);
+        while let Some(key) = rest.chars().next() {
+            let Some((v, after)) = number(&rest[1..]) else {
+                return Err(format!("{key:?} needs a number after it"));
+            };
+            match key {
+                'k' => kernel = positive(v, "the kernel")?,
+                's' => stride = positive(v, "the stride")?,
+                'p' => padding = Some(v),
+                other => return Err(format!("{other:?} is not k, s or p")),
+            }
+            rest = after;
+        }
+        let padding = padding.unwrap_or(kernel / 2);
+        if padding >= kernel {
+            return Err(format!(
+                "padding {padding} must be smaller than the kernel {kernel}"
+            ));
+        }
+        return Ok(Block::Conv {
+            channels,
+            kernel,
+            stride,
+            padding,
+        });
+    }
+    Err("not a block".into())
+}
+
+impl fmt::Display for Block {
+    /// The shortest form that parses back to the same block.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Block::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => {
+                write!(f, "c{channels}")?;
+                if kernel != 3 {
+                    write!(f, "k{kernel}")?;
+                }
+                if stride != 1 {
+                    write!(f, "s{stride}")?;
+                }
+                if padding != kernel / 2 {
+                    write!(f, "p{padding}")?;
+                }
+                Ok(())
+            }
+            Block::Pool { kernel: 2 } => f.write_str("pool"),
+            Block::Pool { kernel } => write!(f, "pool{kernel}"),
+            Block::Dense { outputs } => write!(f, "fc{outputs}"),
         }
     }
 }
 
 impl fmt::Display for Arch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Arch::Mlp => "mlp",
-            Arch::Cnn => "cnn",
-        })
+        match self {
+            Arch::Mlp => f.write_str("mlp"),
+            Arch::Cnn => f.write_str("cnn"),
+            Arch::Blocks(blocks) => {
+                let text: Vec<String> = blocks.iter().map(|b| b.to_string()).collect();
+                let text = text.join("-");
+                f.write_str(if text == VGG { "vgg" } else { &text })
+            }
+        }
+    }
+}
+
+impl From<Arch> for String {
+    fn from(a: Arch) -> String {
+        a.to_string()
+    }
+}
+
+impl TryFrom<String> for Arch {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
     }
 }
 
@@ -53,6 +215,9 @@ pub enum Kind {
         stride: usize,
         padding: usize,
     },
+    /// Average pooling over `kernel x kernel` windows, stride `kernel`, into
+    /// spiking neurons: no weights, a quantized activation.
+    Pool { kernel: usize },
     /// `[C, H, W] -> [C*H*W]`.
     Flatten,
     /// Fully connected, integrates only: its membrane is the output.
@@ -84,16 +249,20 @@ impl LayerDef {
 
     /// Whether the layer has weights.
     pub fn has_weights(&self) -> bool {
-        !matches!(self.kind, Kind::Flatten)
+        !matches!(self.kind, Kind::Flatten | Kind::Pool { .. })
     }
     /// Whether the layer ends in spiking neurons (a quantized activation).
     pub fn is_hidden(&self) -> bool {
-        matches!(self.kind, Kind::Dense | Kind::Conv { .. })
+        matches!(
+            self.kind,
+            Kind::Dense | Kind::Conv { .. } | Kind::Pool { .. }
+        )
     }
     /// Fan-in of one output: `K`.
     pub fn fan_in(&self) -> usize {
         match self.kind {
             Kind::Conv { kernel, .. } => self.in_shape[0] * kernel * kernel,
+            Kind::Pool { kernel } => kernel * kernel,
             _ => self.in_shape.iter().product(),
         }
     }
@@ -106,59 +275,214 @@ impl LayerDef {
     }
 }
 
-/// The model's input shape as the integer spec sees it: flat for the MLP.
-pub fn input_shape(arch: Arch, image: [usize; 3]) -> Vec<usize> {
-    match arch {
-        Arch::Mlp => vec![image.iter().product()],
-        Arch::Cnn => image.to_vec(),
+/// The layers of `arch` for images of shape `image` and `classes` outputs,
+/// or why the blocks do not fit the image (naming the block).
+pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<LayerDef>, String> {
+    let flat: usize = image.iter().product();
+    let blocks = match arch {
+        Arch::Mlp => vec![Block::Dense {
+            outputs: MLP_HIDDEN,
+        }],
+        Arch::Cnn => {
+            // 28x28: 5x5 stride 2 -> 14x14; 8x8: 3x3 stride 1 -> 8x8.
+            let (k1, s1, p1) = if image[1].min(image[2]) >= 16 {
+                (5, 2, 2)
+            } else {
+                (3, 1, 1)
+            };
+            vec![
+                Block::Conv {
+                    channels: 8,
+                    kernel: k1,
+                    stride: s1,
+                    padding: p1,
+                },
+                Block::Conv {
+                    channels: 16,
+                    kernel: 3,
+                    stride: 2,
+                    padding: 1,
+                },
+            ]
+        }
+        Arch::Blocks(b) => b.clone(),
+    };
+    // A network that starts with a dense block reads the image flat (no
+    // flatten layer), as the MLP does.
+    let mut shape: Vec<usize> = match blocks.first() {
+        Some(Block::Dense { .. }) | None => vec![flat],
+        _ => image.to_vec(),
+    };
+    let mut defs = Vec::new();
+    let (mut convs, mut pools, mut fcs) = (0, 0, 0);
+    for (i, b) in blocks.iter().enumerate() {
+        let at = |why: String| format!("block {} ({b}) of {arch}: {why}", i + 1);
+        let map = |shape: &[usize]| {
+            match *shape {
+            [c, h, w] => Ok((c, h, w)),
+            _ => Err(at("it needs a [C, H, W] map, but follows a dense block: put conv and pool blocks before fc blocks".into())),
+        }
+        };
+        match *b {
+            Block::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => {
+                let (c, h, w) = map(&shape)?;
+                if kernel > h + 2 * padding || kernel > w + 2 * padding {
+                    return Err(at(format!(
+                        "kernel {kernel} is larger than the padded {}x{} input",
+                        h + 2 * padding,
+                        w + 2 * padding
+                    )));
+                }
+                let oh = (h + 2 * padding - kernel) / stride + 1;
+                let ow = (w + 2 * padding - kernel) / stride + 1;
+                convs += 1;
+                defs.push(LayerDef {
+                    name: format!("conv{convs}"),
+                    kind: Kind::Conv {
+                        kernel,
+                        stride,
+                        padding,
+                    },
+                    outputs: channels,
+                    in_shape: vec![c, h, w],
+                    out_shape: vec![channels, oh, ow],
+                });
+            }
+            Block::Pool { kernel } => {
+                let (c, h, w) = map(&shape)?;
+                if kernel > h || kernel > w {
+                    return Err(at(format!(
+                        "the window {kernel} is larger than the {h}x{w} input"
+                    )));
+                }
+                pools += 1;
+                defs.push(LayerDef {
+                    name: format!("pool{pools}"),
+                    kind: Kind::Pool { kernel },
+                    outputs: c,
+                    in_shape: vec![c, h, w],
+                    out_shape: vec![c, (h - kernel) / kernel + 1, (w - kernel) / kernel + 1],
+                });
+            }
+            Block::Dense { outputs } => {
+                if shape.len() == 3 {
+                    defs.push(flatten(&shape));
+                }
+                fcs += 1;
+                let name = if matches!(arch, Arch::Mlp) {
+                    "fc1".to_string()
+                } else {
+                    format!("fc{fcs}")
+                };
+                defs.push(LayerDef::flat(
+                    &name,
+                    Kind::Dense,
+                    shape.iter().product(),
+                    outputs,
+                ));
+            }
+        }
+        shape = defs.last().map_or(shape, |d| d.out_shape.clone());
+    }
+    if shape.len() == 3 {
+        defs.push(flatten(&shape));
+        shape = vec![shape.iter().product()];
+    }
+    defs.push(LayerDef::flat("out", Kind::Readout, shape[0], classes));
+    Ok(defs)
+}
+
+fn flatten(shape: &[usize]) -> LayerDef {
+    let f = shape.iter().product();
+    LayerDef {
+        name: "flat".into(),
+        kind: Kind::Flatten,
+        outputs: f,
+        in_shape: shape.to_vec(),
+        out_shape: vec![f],
     }
 }
 
-/// The layers of `arch` for images of shape `image` and `classes` outputs.
-pub fn layers(arch: Arch, image: [usize; 3], classes: usize) -> Vec<LayerDef> {
-    let flat: usize = image.iter().product();
-    let readout = |inputs| LayerDef::flat("out", Kind::Readout, inputs, classes);
-    match arch {
-        Arch::Mlp => vec![
-            LayerDef::flat("fc1", Kind::Dense, flat, MLP_HIDDEN),
-            readout(MLP_HIDDEN),
-        ],
-        Arch::Cnn => {
-            let [c, h, w] = image;
-            // 28x28: 5x5 stride 2 -> 14x14; 8x8: 3x3 stride 1 -> 8x8.
-            let (k1, s1, p1) = if h.min(w) >= 16 { (5, 2, 2) } else { (3, 1, 1) };
-            let conv = |name: &str, inp: [usize; 3], out: usize, k: usize, s: usize, p: usize| {
-                let oh = (inp[1] + 2 * p - k) / s + 1;
-                let ow = (inp[2] + 2 * p - k) / s + 1;
-                LayerDef {
-                    name: name.into(),
-                    kind: Kind::Conv {
-                        kernel: k,
-                        stride: s,
-                        padding: p,
-                    },
-                    outputs: out,
-                    in_shape: inp.to_vec(),
-                    out_shape: vec![out, oh, ow],
-                }
-            };
-            let l1 = conv("conv1", [c, h, w], 8, k1, s1, p1);
-            let s1v = [l1.out_shape[0], l1.out_shape[1], l1.out_shape[2]];
-            let l2 = conv("conv2", s1v, 16, 3, 2, 1);
-            let f: usize = l2.out_shape.iter().product();
-            let s2 = l2.out_shape.clone();
-            vec![
-                l1,
-                l2,
-                LayerDef {
-                    name: "flat".into(),
-                    kind: Kind::Flatten,
-                    outputs: f,
-                    in_shape: s2,
-                    out_shape: vec![f],
-                },
-                readout(f),
-            ]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_parse_and_print_back() {
+        for text in [
+            "c16-pool-c32k5s2-pool3-fc64",
+            "fc256",
+            "c8p0-fc10",
+            "vgg",
+            "mlp",
+            "cnn",
+        ] {
+            let a: Arch = text.parse().unwrap();
+            assert_eq!(a.to_string(), text);
+            assert_eq!(a.to_string().parse::<Arch>().unwrap(), a);
         }
+        // Defaults are written out only where they differ.
+        assert_eq!(
+            "c16k3s1p1-pool2".parse::<Arch>().unwrap().to_string(),
+            "c16-pool"
+        );
+        let json = serde_json::to_string(&Arch::Cnn).unwrap();
+        assert_eq!(json, "\"cnn\"");
+        let a: Arch = serde_json::from_str("\"c8-fc4\"").unwrap();
+        assert_eq!(a.to_string(), "c8-fc4");
+    }
+
+    #[test]
+    fn typos_and_impossible_networks_are_named() {
+        let e = |s: &str| s.parse::<Arch>().unwrap_err();
+        assert!(
+            e("c16-x3").contains("block 2 \"x3\": not a block"),
+            "{}",
+            e("c16-x3")
+        );
+        assert!(e("c0").contains("at least 1"));
+        assert!(e("c8k3p3").contains("smaller than the kernel"));
+        assert!(e("c8q2").contains("'q' is not k, s or p"));
+        assert!(e("fc").contains("fcN"));
+        assert!(e("resnet").contains("residual"));
+        let fc_first: Arch = "fc32-c8".parse().unwrap();
+        let err = layers(&fc_first, [1, 28, 28], 10).unwrap_err();
+        assert!(
+            err.contains("block 2 (c8)") && err.contains("before fc blocks"),
+            "{err}"
+        );
+        let big: Arch = "c8k9p0".parse().unwrap();
+        let err = layers(&big, [1, 8, 8], 10).unwrap_err();
+        assert!(
+            err.contains("kernel 9 is larger than the padded 8x8 input"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_vgg_net_has_the_shape_of_the_papers() {
+        let defs = layers(&"vgg".parse().unwrap(), [3, 32, 32], 10).unwrap();
+        let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "conv1", "conv2", "pool1", "conv3", "conv4", "pool2", "conv5", "conv6", "pool3",
+                "flat", "out"
+            ]
+        );
+        assert_eq!(defs[8].out_shape, [256, 4, 4]);
+        assert_eq!(defs[10].in_shape, [4096]);
+        // The named nets keep their layers.
+        let cnn = layers(&Arch::Cnn, [1, 28, 28], 10).unwrap();
+        let shapes: Vec<&[usize]> = cnn.iter().map(|d| d.out_shape.as_slice()).collect();
+        assert_eq!(shapes, [&[8, 14, 14][..], &[16, 7, 7], &[784], &[10]]);
+        let mlp = layers(&Arch::Mlp, [1, 28, 28], 10).unwrap();
+        assert_eq!(mlp[0].in_shape, [784]);
+        assert_eq!(mlp[0].name, "fc1");
     }
 }

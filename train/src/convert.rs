@@ -31,7 +31,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use spikeslice_core::golden::{self, Engine, LayerOutput, NeuronLayer, PAD};
 use spikeslice_core::model::{
-    InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, Tensor, FORMAT, VERSION,
+    InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Tensor, FORMAT, VERSION,
 };
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_core::numeric::{SpikeBits, Timesteps, WeightBits};
@@ -69,6 +69,31 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
                 layers.push(LayerSpec::Flatten {
                     name: d.name.clone(),
                 });
+                continue;
+            }
+            Kind::Pool { kernel } => {
+                // The pool neuron sums the window's counts (weights +1): the
+                // mean `D_p sum / k^2` quantized with step `D` is
+                // `floor((sum + theta/2) / theta)` with `theta = k^2 D / D_p`.
+                let step = f64::from(net.act_step_value(l)?);
+                let th = ((kernel * kernel) as f64 * step / step_in).round().max(1.0);
+                if th > f64::from(i32::MAX / 2) {
+                    bail!(
+                        "layer {}: threshold {th} is too large (its step {step} is degenerate)",
+                        d.name
+                    );
+                }
+                let th = th as i32;
+                layers.push(LayerSpec::Pool {
+                    name: d.name.clone(),
+                    mode: PoolMode::Sum,
+                    kernel,
+                    stride: kernel,
+                    threshold: th,
+                    v_init: th / 2,
+                    neuron,
+                });
+                step_in = step;
                 continue;
             }
             Kind::Dense => layers.push(LayerSpec::Dense {

@@ -149,7 +149,7 @@ pub fn map_tensors(path: &Path, net: &Net) -> Result<HashMap<String, Tensor>> {
 }
 
 /// A float network with the imported weights.
-pub fn load_float(path: &Path, arch: crate::arch::Arch, data: &Data, seed: u64) -> Result<Net> {
+pub fn load_float(path: &Path, arch: &crate::arch::Arch, data: &Data, seed: u64) -> Result<Net> {
     let mut net = crate::new_net(arch, data, seed)?;
     let t = map_tensors(path, &net)?;
     net.set_tensors(&t, None)?;

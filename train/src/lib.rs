@@ -154,15 +154,21 @@ pub struct TrainResult {
 }
 
 /// A fresh network for `cfg`'s architecture on `data`.
-pub fn new_net(arch: Arch, data: &Data, seed: u64) -> Result<Net> {
-    let defs = arch::layers(arch, data.train.shape, data.train.classes);
+pub fn new_net(arch: &Arch, data: &Data, seed: u64) -> Result<Net> {
+    let [c, h, w] = data.train.shape;
+    let defs = arch::layers(arch, data.train.shape, data.train.classes).map_err(|why| {
+        anyhow::anyhow!(
+            "--arch {arch} does not fit the {c}x{h}x{w} images of {}: {why}",
+            data.name
+        )
+    })?;
     let x_max = ((1u32 << data.train.bits) - 1) as f32;
     Net::new(defs, x_max, seed)
 }
 
 /// Float pre-training.
 pub fn pretrain(cfg: &TrainConfig, data: &Data, progress: Progress) -> Result<Net> {
-    let net = new_net(cfg.arch, data, cfg.seed)?;
+    let net = new_net(&cfg.arch, data, cfg.seed)?;
     net.fit(&data.train, cfg.float.into(), cfg.seed, &mut |d, t| {
         progress(Stage::Float, d, t)
     })?;
@@ -171,11 +177,11 @@ pub fn pretrain(cfg: &TrainConfig, data: &Data, progress: Progress) -> Result<Ne
 
 /// QAT at `cfg.alloc`, starting from the float network's weights.
 pub fn finetune(cfg: &TrainConfig, data: &Data, float: &Net, progress: Progress) -> Result<Net> {
-    let mut net = new_net(cfg.arch, data, cfg.seed)?;
+    let mut net = new_net(&cfg.arch, data, cfg.seed)?;
     net.set_tensors(&float.tensors(), None)?;
     let calib: Vec<usize> = (0..data.train.len().min(512)).collect();
     let x = net.batch(&data.train, &calib)?;
-    cfg.layers.check(cfg.arch)?;
+    cfg.layers.check(&cfg.arch)?;
     net.layers = cfg.layers.clone();
     net.quantize(cfg.alloc, &x, cfg.calibration)?;
     net.fit(
@@ -235,7 +241,7 @@ pub fn evaluate_model(
 /// Train (float, then QAT), convert, evaluate. Deterministic for a seed.
 pub fn train(cfg: &TrainConfig, progress: Progress) -> Result<TrainResult> {
     // Before the float phase: a typo in a layer name must not cost a training.
-    cfg.layers.check(cfg.arch)?;
+    cfg.layers.check(&cfg.arch)?;
     let data = data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
     let float = pretrain(cfg, &data, progress)?;
     let float_accuracy = float.accuracy(&data.test)?;

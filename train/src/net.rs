@@ -45,8 +45,11 @@ pub struct LayerParams {
 #[derive(Debug)]
 pub struct Net {
     pub defs: Vec<LayerDef>,
-    /// `None` for parameterless layers (flatten).
+    /// `None` for parameterless layers (flatten, pool).
     pub params: Vec<Option<LayerParams>>,
+    /// The activation step `D` of each pooling layer during QAT (its only
+    /// parameter); `None` for every other layer.
+    pub pool_steps: Vec<Option<Var>>,
     pub alloc: Option<Allocation>,
     /// Layers whose widths differ from `alloc`'s.
     pub layers: PerLayer,
@@ -108,6 +111,7 @@ impl Net {
             }));
         }
         Ok(Self {
+            pool_steps: vec![None; defs.len()],
             defs,
             params,
             alloc: None,
@@ -209,12 +213,20 @@ impl Net {
         })
     }
 
+    /// The variable holding layer `l`'s activation step.
+    fn step_var(&self, l: usize) -> Result<&Var> {
+        let var = match &self.params[l] {
+            Some(p) => p.act_step.as_ref(),
+            None => self.pool_steps[l].as_ref(),
+        };
+        var.context("missing activation step")
+    }
+
     /// The activation step `D` of hidden layer `l`, with its LSQ gradient scale.
     fn act_step(&self, l: usize, per_sample: usize) -> Result<(Tensor, f64)> {
         let alloc = self.alloc_of(l)?;
         let n = f64::from(alloc.levels());
-        let p = self.params[l].as_ref().context("no params")?;
-        let d = p.act_step.as_ref().context("missing activation step")?;
+        let d = self.step_var(l)?;
         let g = 1.0 / ((per_sample as f64) * n).sqrt();
         Ok((
             grad_scale(&d.as_tensor().abs()?, g)?.clamp(1e-6, f64::MAX)?,
@@ -224,8 +236,7 @@ impl Net {
 
     /// The value of `D` for layer `l`.
     pub fn act_step_value(&self, l: usize) -> Result<f32> {
-        let p = self.params[l].as_ref().context("no params")?;
-        let d = p.act_step.as_ref().context("missing activation step")?;
+        let d = self.step_var(l)?;
         Ok(d.as_tensor().abs()?.to_vec1::<f32>()?[0].max(1e-6))
     }
 
@@ -252,8 +263,12 @@ impl Net {
             match d.kind {
                 Kind::Flatten => x = x.flatten_from(1)?,
                 Kind::Readout => x = self.linear(l, &x)?,
-                Kind::Dense | Kind::Conv { .. } => {
-                    let z = self.linear(l, &x)?;
+                Kind::Dense | Kind::Conv { .. } | Kind::Pool { .. } => {
+                    let z = match d.kind {
+                        // The pool neuron's input: the window's mean.
+                        Kind::Pool { kernel } => x.avg_pool2d(kernel)?,
+                        _ => self.linear(l, &x)?,
+                    };
                     pre.push(z.clone());
                     x = if self.alloc.is_some() {
                         let per_sample: usize = d.out_shape.iter().product();
@@ -283,6 +298,7 @@ impl Net {
             scales.extend(p.s_w.iter().cloned());
             scales.extend(p.act_step.iter().cloned());
         }
+        scales.extend(self.pool_steps.iter().flatten().cloned());
         (weights, scales)
     }
 
@@ -301,6 +317,9 @@ impl Net {
             let alloc = self.alloc_of(l)?;
             let q = ((1u32 << (alloc.b_w - 1)) - 1).max(1) as f32;
             let d = &self.defs[l];
+            if let Kind::Pool { .. } = d.kind {
+                self.pool_steps[l] = Some(Var::from_tensor(&Tensor::ones(1, DType::F32, &dev())?)?);
+            }
             let Some(p) = self.params[l].as_mut() else {
                 continue;
             };
@@ -340,10 +359,7 @@ impl Net {
             z.retain(|&v| v > 0.0);
             let clip = calibration.clip(&mut z);
             let step = (clip / n).max(1e-6);
-            let p = self.params[l].as_ref().context("no params")?;
-            p.act_step
-                .as_ref()
-                .context("no step")?
+            self.step_var(l)?
                 .set(&Tensor::from_vec(vec![step], 1, &dev())?)?;
         }
         Ok(())
@@ -446,6 +462,11 @@ impl Net {
                 }
             }
         }
+        for (d, s) in self.defs.iter().zip(&self.pool_steps) {
+            if let Some(s) = s {
+                m.insert(format!("{}.act_step", d.name), s.as_tensor().clone());
+            }
+        }
         m
     }
 
@@ -472,6 +493,14 @@ impl Net {
         alloc: Option<Allocation>,
     ) -> Result<()> {
         self.alloc = alloc;
+        for (d, s) in self.defs.iter().zip(self.pool_steps.iter_mut()) {
+            *s = match t.get(&format!("{}.act_step", d.name)) {
+                Some(v) if alloc.is_some() && matches!(d.kind, Kind::Pool { .. }) => {
+                    Some(Var::from_tensor(&v.copy()?)?)
+                }
+                _ => None,
+            };
+        }
         for (d, p) in self.defs.iter().zip(self.params.iter_mut()) {
             let Some(p) = p else { continue };
             let get = |k: &str| -> Result<Tensor> {

@@ -171,7 +171,7 @@ fn nelder_mead(start: [f64; 3], f: impl Fn(&[f64; 3]) -> f64, iters: usize) -> [
 /// Quantize (post-training) and convert a copy of `float` at `alloc`.
 fn ptq(
     float: &Net,
-    arch: crate::arch::Arch,
+    arch: &crate::arch::Arch,
     data: &Data,
     alloc: Allocation,
     seed: u64,
@@ -190,7 +190,7 @@ fn ptq(
 /// Run the measurement on a trained float network.
 pub fn measure(
     float: &Net,
-    arch: crate::arch::Arch,
+    arch: &crate::arch::Arch,
     data: &Data,
     float_accuracy: f64,
     seed: u64,

@@ -67,6 +67,74 @@ fn cnn_trains_and_converts_deterministically() {
 }
 
 #[test]
+fn described_networks_with_pooling_train_and_convert_exactly() {
+    // At T = 1 every layer sees its input once, so the SNN is the integer
+    // quantized ANN exactly, pooling layer included (docs/training.md).
+    let arch: Arch = "c8-pool-fc16".parse().unwrap();
+    let r = train(&tiny("4/2/1", arch), &mut |_, _, _| {}).unwrap();
+    let kinds: Vec<&str> = r.model.spec.layers.iter().map(|l| l.kind()).collect();
+    assert_eq!(kinds, ["conv2d", "pool", "flatten", "dense", "readout"]);
+    match &r.model.spec.layers[1] {
+        LayerSpec::Pool {
+            kernel,
+            stride,
+            threshold,
+            v_init,
+            ..
+        } => {
+            assert_eq!((*kernel, *stride), (2, 2));
+            assert!(
+                *threshold >= 1 && *v_init == threshold / 2,
+                "{threshold} {v_init}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    for n in &r.eval.noise {
+        assert_eq!(n.local_mismatches, 0, "{}: {n:?}", n.layer);
+        assert_eq!(n.chain_mismatches, 0, "{}: {n:?}", n.layer);
+    }
+    assert_eq!(r.eval.snn_qann_agreement, 1.0);
+    assert!(r.eval.snn_accuracy > 0.3, "{:?}", r.eval.snn_accuracy);
+    // A pool's weights are fixed: widths for it give b_s only.
+    let mut bad = tiny("4/2/1", "c8-pool-fc16".parse().unwrap());
+    bad.layers.add("pool1=4/2").unwrap();
+    let e = format!("{:#}", train(&bad, &mut |_, _, _| {}).unwrap_err());
+    assert!(e.contains("layer pool1 pools"), "{e}");
+}
+
+#[test]
+fn a_described_net_trains_on_cifar_10_binary_batches() {
+    // Two classes the net can tell apart (bright against dark images), in
+    // CIFAR-10's binary batch format: `--data` with the batches trains the
+    // 3x32x32 path end to end.
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = SplitMix64::new(3);
+    let mut bytes = Vec::new();
+    for i in 0..200u32 {
+        let label = (i % 2) as u8;
+        bytes.push(label);
+        for _ in 0..3 * 32 * 32 {
+            let noise = (rng.next_u64() % 64) as u8;
+            bytes.push(if label == 1 { 160 + noise } else { 32 + noise });
+        }
+    }
+    let batch = dir.path().join("data_batch_1.bin");
+    std::fs::write(&batch, bytes).unwrap();
+    let mut cfg = tiny("4/2/2", "c4k5s2-pool-fc8".parse().unwrap());
+    cfg.data = batch.display().to_string();
+    cfg.train_limit = None;
+    cfg.test_limit = None;
+    // Enough steps to push the eight unused classes' logits below these two.
+    cfg.float.epochs = 30;
+    cfg.float.lr = 1e-2;
+    cfg.qat.epochs = 3;
+    let r = train(&cfg, &mut |_, _, _| {}).unwrap();
+    assert_eq!(r.model.spec.input.shape, [3, 32, 32]);
+    assert!(r.eval.snn_accuracy > 0.75, "{:?}", r.eval);
+}
+
+#[test]
 fn per_layer_widths_reach_the_model_and_keep_the_snn_exact() {
     // The conv net with every weight layer at its own widths: each layer of
     // the converted model has them, the quantizers trained with them (the
@@ -265,7 +333,7 @@ fn bad_inputs_give_clear_errors() {
         assert!(e.contains(bad) || e.contains("out of range"), "{bad}: {e}");
     }
     let e = "mlpx".parse::<Arch>().unwrap_err();
-    assert!(e.contains("mlp or cnn"), "{e}");
+    assert!(e.contains("\"mlpx\"") && e.contains("mlp, cnn, vgg"), "{e}");
 }
 
 #[test]
@@ -285,7 +353,7 @@ fn imported_pytorch_weights_convert_like_our_own() {
     torch.insert("2.weight".to_string(), t["out.weight"].clone());
     torch.insert("2.bias".to_string(), t["out.bias"].clone());
     candle_core::safetensors::save(&torch, &path).unwrap();
-    let imported = import::load_float(&path, Arch::Mlp, &d, cfg.seed).unwrap();
+    let imported = import::load_float(&path, &Arch::Mlp, &d, cfg.seed).unwrap();
     let ours = finetune(&cfg, &d, &float, &mut |_, _, _| {}).unwrap();
     let theirs = finetune(&cfg, &d, &imported, &mut |_, _, _| {}).unwrap();
     let a = convert::convert(&ours, "m", 8).unwrap();
@@ -304,7 +372,7 @@ fn imported_pytorch_weights_convert_like_our_own() {
     candle_core::safetensors::save(&torch, &path).unwrap();
     let e = format!(
         "{:#}",
-        import::load_float(&path, Arch::Mlp, &d, 1).unwrap_err()
+        import::load_float(&path, &Arch::Mlp, &d, 1).unwrap_err()
     );
     assert!(e.contains("2.weight") && e.contains("[10, 7]"), "{e}");
     // An integer file (a spikeslice model) is refused with a hint.
@@ -322,7 +390,7 @@ fn imported_pytorch_weights_convert_like_our_own() {
     candle_core::safetensors::save(&ints, &m).unwrap();
     let e = format!(
         "{:#}",
-        import::load_float(&m, Arch::Mlp, &d, 1).unwrap_err()
+        import::load_float(&m, &Arch::Mlp, &d, 1).unwrap_err()
     );
     assert!(e.contains("float weights"), "{e}");
 }

@@ -84,7 +84,7 @@ fn run_weights(args: &Args, weights: &Path) -> Result<()> {
         ));
     }
     let mut cfg = args.common.config(args.model.alloc)?;
-    cfg.layers = args.model.layers.per_layer(cfg.arch)?;
+    cfg.layers = args.model.layers.per_layer(&cfg.arch)?;
     // Import quantizes after training unless fine-tuning is asked for.
     if args.common.qat_epochs.is_none() {
         cfg.qat.epochs = 0;
@@ -98,7 +98,7 @@ fn run_weights(args: &Args, weights: &Path) -> Result<()> {
         ));
     }
     let data = spikeslice_train::data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
-    let float = spikeslice_train::import::load_float(weights, cfg.arch, &data, cfg.seed)
+    let float = spikeslice_train::import::load_float(weights, &cfg.arch, &data, cfg.seed)
         .with_context(|| format!("cannot import {}", weights.display()))?;
     let acc = float.accuracy(&data.test)?;
     status!(

@@ -139,7 +139,7 @@ pub fn run(args: Args) -> Result<()> {
             bar(stage, done, total)
         }
     })?;
-    let r = relation::measure(&float, cfg.arch, &data, acc, cfg.seed)?;
+    let r = relation::measure(&float, &cfg.arch, &data, acc, cfg.seed)?;
     // The files first: a closed or full standard output must not lose them.
     let json = args.out.join("relation.json");
     let mut csv = String::from("t,snn_accumulated,snn_stepwise\n");

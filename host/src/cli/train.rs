@@ -15,7 +15,11 @@ pub struct Common {
     /// (embedded), or a file or directory (split 80/20, stratified).
     #[arg(long, default_value = "mnist-5k")]
     pub data: String,
-    /// Network: mlp (784-128-10) or cnn (two strided convs and a readout).
+    /// Network: mlp (784-128-10), cnn (two strided convs and a readout),
+    /// vgg (c64-c64-pool-c128-c128-pool-c256-c256-pool, for CIFAR-10), or
+    /// blocks joined by '-': cN[kK][sS][pP] (conv: N channels, kernel K=3,
+    /// stride S=1, padding P=K/2), pool[K] (average pool, K=2), fcN (dense);
+    /// the readout is added. E.g. c16-pool-c32-pool-fc64 (docs/training.md).
     #[arg(long, default_value = "mlp")]
     pub arch: Arch,
     /// Seed of initialisation and shuffling (training is deterministic for a seed).
@@ -52,9 +56,13 @@ impl Common {
                 ));
             }
         }
+        // Blocks in an order no image can take (a conv after a dense block)
+        // are a command-line error; sizes are checked against the data.
+        spikeslice_train::arch::layers(&self.arch, [1, 4096, 4096], 10)
+            .map_err(|why| usage!("--arch {}: {why}", self.arch))?;
         let mut c = TrainConfig {
             data: self.data.clone(),
-            arch: self.arch,
+            arch: self.arch.clone(),
             alloc,
             seed: self.seed,
             calibration: self.calibration,
@@ -89,7 +97,7 @@ pub struct LayerArgs {
 
 impl LayerArgs {
     /// The per-layer widths asked for, checked against `arch`'s layers.
-    pub fn per_layer(&self, arch: Arch) -> Result<PerLayer> {
+    pub fn per_layer(&self, arch: &Arch) -> Result<PerLayer> {
         let mut p = PerLayer::default();
         if let Some(f) = &self.layers {
             let text = std::fs::read(f)
@@ -252,7 +260,7 @@ pub fn print_eval(e: &spikeslice_train::Evaluation) -> Result<()> {
 
 pub fn run(args: Args) -> Result<()> {
     let mut cfg = args.common.config(args.model.alloc)?;
-    cfg.layers = args.model.layers.per_layer(cfg.arch)?;
+    cfg.layers = args.model.layers.per_layer(&cfg.arch)?;
     let data_path = Path::new(&cfg.data);
     check_model_out(&args.model.out, &[data_path])?;
     status!(

@@ -254,7 +254,7 @@ pub fn float_net(
     let ckpt = dir.join("float.safetensors");
     let acc_path = dir.join("float.json");
     if ckpt.exists() && acc_path.exists() {
-        let mut net = crate::new_net(cfg.arch, data, cfg.seed)?;
+        let mut net = crate::new_net(&cfg.arch, data, cfg.seed)?;
         let acc = net.load(&ckpt, None).ok().and_then(|()| {
             let bytes = std::fs::read(&acc_path).ok()?;
             serde_json::from_slice::<f64>(&bytes).ok()
@@ -395,7 +395,7 @@ pub fn seeds(cfg: &SweepConfig) -> Vec<u64> {
 pub fn jobs(cfg: &SweepConfig) -> Result<Vec<Job>> {
     check_verify_sim(cfg.verify_sim)?;
     check_seeds(cfg.seeds)?;
-    cfg.base.layers.check(cfg.base.arch)?;
+    cfg.base.layers.check(&cfg.base.arch)?;
     let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
     Ok(seeds(cfg)
         .into_iter()

@@ -112,8 +112,9 @@ impl Widths {
     }
 }
 
+/// The layers with weights (a pool follows the allocation's `b_s`).
 fn weight_layers(defs: &[LayerDef]) -> impl Iterator<Item = &LayerDef> {
-    defs.iter().filter(|d| d.kind != Kind::Flatten)
+    defs.iter().filter(|d| d.has_weights())
 }
 
 /// MACs of one forward pass of a layer.
@@ -191,7 +192,8 @@ pub fn search(cfg: &mut SearchConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<
     check(cfg.budget, cfg.trials)?;
     let started = Instant::now();
     let data = load_data(&cfg.sweep)?;
-    let defs = arch::layers(cfg.sweep.base.arch, data.train.shape, data.train.classes);
+    let defs = arch::layers(&cfg.sweep.base.arch, data.train.shape, data.train.classes)
+        .map_err(anyhow::Error::msg)?;
     let within = |w: &Widths| {
         let (mean, max) = spent(w, &defs);
         match cfg.limit {
@@ -485,7 +487,7 @@ mod tests {
     use super::*;
 
     fn mlp() -> Vec<LayerDef> {
-        arch::layers(arch::Arch::Mlp, [1, 28, 28], 10)
+        arch::layers(&arch::Arch::Mlp, [1, 28, 28], 10).unwrap()
     }
 
     #[test]
@@ -523,7 +525,7 @@ mod tests {
         // Every neighbour is a valid training configuration, and names the
         // same allocation when it goes back and forth.
         for x in &n {
-            x.candidate().layers.check(arch::Arch::Mlp).unwrap();
+            x.candidate().layers.check(&arch::Arch::Mlp).unwrap();
             assert_eq!(Widths::of(&x.candidate(), &defs), *x);
         }
     }

@@ -203,7 +203,7 @@ impl Spec {
             b_s: 1,
             t: 1,
         })?;
-        base.layers = args.layers.per_layer(base.arch)?;
+        base.layers = args.layers.per_layer(&base.arch)?;
         super::clock_hz(args.clock_mhz)?;
         sweep::check_verify_sim(args.verify_sim).map_err(|e| usage!("{e:#}"))?;
         sweep::check_seeds(args.seeds).map_err(|e| usage!("{e:#}"))?;
