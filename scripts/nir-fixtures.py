@@ -77,6 +77,33 @@ def cnn_sumpool():
     )
 
 
+def scale_avgpool():
+    """Input(2,4,4) -> Conv2d -> Scale -> IF -> AvgPool2d -> Flatten -> Affine
+    -> IF -> Affine -> Output: a Scale folded into the conv, an average pool's
+    1/4 into the next affine (exact: both are powers of two)."""
+    return nir.NIRGraph.from_list(
+        nir.Input(input_type=np.array([2, 4, 4])),
+        nir.Conv2d(
+            input_shape=(4, 4),
+            weight=dyadic((3, 2, 3, 3)),
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=np.zeros(3, np.float32),
+        ),
+        nir.Scale(scale=np.full(3, 0.5, np.float32)),
+        nir.IF(r=np.ones((3, 4, 4), np.float32), v_threshold=np.full((3, 4, 4), 0.7, np.float32)),
+        nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        nir.Flatten(input_type={"input": np.array([3, 2, 2])}, start_dim=0, end_dim=-1),
+        nir.Affine(weight=dyadic((6, 12)), bias=np.zeros(6, np.float32)),
+        nir.IF(r=np.ones(6, np.float32), v_threshold=np.full(6, 0.6, np.float32)),
+        nir.Affine(weight=dyadic((4, 6)), bias=np.zeros(4, np.float32)),
+        nir.Output(output_type=np.array([4])),
+        type_check=False,
+    )
+
+
 def lif_li():
     """Input(6) -> Linear -> LIF -> Linear -> LI -> Output (Norse, Spyx)."""
     n = 8
@@ -187,6 +214,8 @@ def main():
         nir.write(path, mlp_if())
         with h5py.File(path, "r+") as f:
             edit(f)
+    # Written last, so that adding it left the fixtures above unchanged.
+    nir.write(out / "scale-avgpool.nir", scale_avgpool())
     for p in sorted(out.glob("*.nir")):
         print(f"{p} ({p.stat().st_size} bytes)")
 

@@ -35,8 +35,9 @@ fn numbers(g: &RawGraph, node: &str, field: &str) -> (Vec<usize>, Vec<f64>) {
     }
 }
 
-/// NIR's equations in floats, on a chain of Affine, Conv2d (stride 1), IF
-/// (reset to zero, fire at `v > v_th`), SumPool2d and Flatten: each IF's spike
+/// NIR's equations in floats, on a chain of Affine, Conv2d (stride 1), Scale,
+/// IF (reset to zero, fire at `v > v_th`), SumPool2d, AvgPool2d (2x2) and
+/// Flatten: each IF's spike
 /// trains, and the last layer's current summed over time and divided by its
 /// threshold (what the imported readout ranks).
 fn float_reference(
@@ -115,7 +116,20 @@ fn float_reference(
                     v = s.iter().map(|&s| f64::from(s)).collect();
                     neuron += 1;
                 }
-                "SumPool2d" => {
+                "Scale" => {
+                    let (_, f) = numbers(g, name, "scale");
+                    let per = v.len() / f.len();
+                    for (i, x) in v.iter_mut().enumerate() {
+                        *x *= f[i / per];
+                    }
+                    last_current.clone_from(&v);
+                }
+                "SumPool2d" | "AvgPool2d" => {
+                    let div = if g.nodes[name].kind == "AvgPool2d" {
+                        4.0
+                    } else {
+                        1.0
+                    };
                     let (c, h, wd) = (shape[0], shape[1] / 2, shape[2] / 2);
                     let src = v.clone();
                     v = itertools3(c, h, wd)
@@ -124,7 +138,8 @@ fn float_reference(
                                 .map(|(_, i, j)| {
                                     src[(ch * shape[1] + 2 * y + i) * shape[2] + 2 * xx + j]
                                 })
-                                .sum()
+                                .sum::<f64>()
+                                / div
                         })
                         .collect();
                     shape = vec![c, h, wd];
@@ -233,6 +248,17 @@ proptest! {
         scale in prop::sample::select(vec![0.25, 0.5, 1.0, 2.0]),
     ) {
         check_against_reference("cnn-sumpool", &format!("4/1/{t}"), &x, scale);
+    }
+
+    /// A Scale folded into the conv's weights and an average pool's 1/4
+    /// carried into the next layer's unit: both exact for powers of two.
+    #[test]
+    fn scales_and_average_pools_import_exactly(
+        x in prop::collection::vec(0u8..=3, 32),
+        t in 1u32..=4,
+        scale in prop::sample::select(vec![0.5, 1.0]),
+    ) {
+        check_against_reference("scale-avgpool", &format!("4/1/{t}"), &x, scale);
     }
 }
 
