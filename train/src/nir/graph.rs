@@ -6,16 +6,16 @@ use super::read::RawGraph;
 use super::NirError;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// NIR versions this build reads: 0.2 (the NIR paper's exports) up to 1.x.
-/// The node types used here kept their fields over that range; older files
-/// lack `v_reset`, which then reads as 0.
+/// NIR versions this build reads: 0.1 (the NIR paper's first exports) up to
+/// 1.x. The node types used here kept their fields over that range; files
+/// before 1.0 lack `v_reset`, which then reads as 0.
 pub fn check_version(version: &str) -> Result<(), NirError> {
     let mut parts = version.trim().split('.').map(|p| p.parse::<u32>());
     let (major, minor) = match (parts.next(), parts.next()) {
         (Some(Ok(a)), Some(Ok(b))) => (a, b),
         _ => return Err(NirError::Version(version.to_string())),
     };
-    if (major == 0 && minor >= 2) || major == 1 {
+    if (major == 0 && minor >= 1) || major == 1 {
         Ok(())
     } else {
         Err(NirError::Version(version.to_string()))
@@ -176,11 +176,11 @@ mod tests {
     }
 
     #[test]
-    fn versions_from_the_nir_paper_to_1_x_are_read() {
-        for ok in ["0.2.0", "0.5.0", "1.0", "1.0.8", "1.3.0"] {
+    fn versions_from_0_1_to_1_x_are_read() {
+        for ok in ["0.1.1", "0.2.0", "0.5.0", "1.0", "1.0.8", "1.3.0"] {
             assert!(check_version(ok).is_ok(), "{ok}");
         }
-        for bad in ["0.1.0", "2.0.0", "one", ""] {
+        for bad in ["0.0.9", "2.0.0", "one", ""] {
             assert!(check_version(bad).is_err(), "{bad}");
         }
     }

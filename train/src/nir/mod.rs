@@ -24,7 +24,7 @@ use std::path::Path;
 pub enum NirError {
     #[error("{0}")]
     Read(String),
-    #[error("NIR version {0:?} is not supported: this build reads versions 0.2 to 1.x")]
+    #[error("NIR version {0:?} is not supported: this build reads versions 0.1 to 1.x")]
     Version(String),
     #[error("{0}")]
     Graph(String),
