@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Verilator (RTL simulation and lint), iverilog (the baseline's self-check) and
-# dtc (the board's overlay): Debian packages, installed when absent. (yosys, for
-# the resource figures of docs/performance.md, is not needed by the tests.)
+# Verilator (RTL simulation and lint), iverilog (the baseline's self-check),
+# yosys (the resource estimate, hdl/tests/estimate.rs) and dtc (the board's
+# overlay): Debian packages, installed when absent.
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+command -v yosys >/dev/null 2>&1 || need+=(yosys)
 # Verilator builds its models with make and the system C++ compiler, and links
 # zlib for FST waveforms.
 command -v g++ >/dev/null 2>&1 || need+=(g++)

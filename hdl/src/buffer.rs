@@ -4,7 +4,9 @@
 //!   **depth is a run-time generator parameter** (rust-hdl's `RAM<D, N>` takes the
 //!   address width as a type, so a depth derived from `AcceleratorConfig` could not be
 //!   used). The Verilog is the textbook block-RAM template (`reg [W-1:0] mem[...]`,
-//!   registered read), which Vivado and yosys infer as BRAM.
+//!   registered read) with a `ram_style` attribute from [`ram_style`] (Vivado and
+//!   yosys both honour it): Ultra RAM for the large buffers, block RAM for the
+//!   others above 256 words, the tool's choice below.
 //! - [`Unpack`]: the gearbox from DMA beats (64 or 128 bits) to a stream of fields of a
 //!   run-time width `n` in 1..=64 bits, one field per cycle, little-endian bit order
 //!   (bit `i` of the stream is bit `i % D` of beat `i / D`), optionally skipping the
@@ -19,6 +21,28 @@ use rust_hdl::prelude::*;
 pub const BRAM_ADDR_BITS: usize = spikeslice_core::accel::buffers::BANK_ADDR_BITS;
 
 pub use spikeslice_core::accel::buffers::pow2_floor;
+
+/// Memories of at least this many bits are Ultra RAM (an URAM288 holds 288 Kb;
+/// below 64 Kb, two RAMB36 or fewer, block RAM wastes less).
+pub const URAM_MIN_BITS: usize = 64 * 1024;
+/// Memories deeper than this are block RAM (or Ultra RAM) whatever their width.
+pub const LUTRAM_MAX_DEPTH: usize = 256;
+
+/// The `ram_style` of a `depth` x `width` [`Bram`]: `ultra` from
+/// [`URAM_MIN_BITS`], `block` above [`LUTRAM_MAX_DEPTH`] words, none (the tool
+/// decides) for small memories. yosys 0.23 needs it: left to choose, it maps the
+/// output banks (one bit wide, written and read at one address, so a single-port
+/// memory) to LUT RAM and fails ("invalid OPTION_ABITS/WIDTH combination") at
+/// the default configuration's 8192 words.
+pub fn ram_style(depth: usize, width: usize) -> Option<&'static str> {
+    if depth * width >= URAM_MIN_BITS {
+        Some("ultra")
+    } else if depth > LUTRAM_MAX_DEPTH {
+        Some("block")
+    } else {
+        None
+    }
+}
 
 /// Simple dual-port RAM of `depth` words of type `T` (`Bits<W>` or `Bit`); `depth` is a power of two.
 /// Read: `rdata` = `mem[raddr]` one clock after `raddr` (read-before-write when both
@@ -68,9 +92,12 @@ impl<T: Synth> Logic for Bram<T> {
 
     fn hdl(&self) -> Verilog {
         let a = self._abits;
+        let style = ram_style(self._mem.len(), T::BITS)
+            .map(|s| format!("(* ram_style = \"{s}\" *)\n"))
+            .unwrap_or_default();
         Verilog::Custom(format!(
             "\
-reg [{w}:0] mem[0:{last}];
+{style}reg [{w}:0] mem[0:{last}];
 // Address bits above the depth are not decoded.
 wire unused_addr_hi = &{{1'b0, raddr[{ah}:{a}], waddr[{ah}:{a}]}};
 
@@ -202,6 +229,24 @@ mod tests {
     use super::*;
 
     use spikeslice_core::random::{rng as seeded, Draw};
+
+    #[test]
+    fn ram_style_by_size() {
+        assert_eq!(ram_style(32768, 8), Some("ultra"));
+        assert_eq!(ram_style(2048, 64), Some("ultra"));
+        assert_eq!(ram_style(1024, 64), Some("ultra"));
+        assert_eq!(ram_style(8192, 1), Some("block"));
+        assert_eq!(ram_style(4096, 8), Some("block"));
+        assert_eq!(ram_style(256, 1), None);
+        assert_eq!(ram_style(512, 8), Some("block"));
+        assert_eq!(ram_style(256, 64), None);
+        let v = |depth| match Bram::<Bits<8>>::new(depth).hdl() {
+            Verilog::Custom(t) => t,
+            _ => unreachable!(),
+        };
+        assert!(v(32768).starts_with("(* ram_style = \"ultra\" *)\nreg [7:0] mem[0:32767];"));
+        assert!(v(64).starts_with("reg [7:0] mem[0:63];"));
+    }
 
     #[test]
     fn bram_reads_what_was_written_one_cycle_later() {

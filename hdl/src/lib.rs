@@ -185,6 +185,8 @@ pub mod vivado;
 pub mod buffer;
 pub mod controller;
 pub mod shell;
+// Resource and path estimate with yosys.
+pub mod estimate;
 // Rewrites of the generated text for compiled simulators (Verilator).
 pub mod postpass;
 

@@ -3,10 +3,16 @@
 //! equivalence tests verilate); with `--shell` the whole accelerator
 //! (`spikeslice_shell.v`: register file, DMA, buffers, controller, core) and
 //! the KV260 block-design wrapper (`spikeslice_kv260_top.v`) that
-//! constraints/build.sh hands to Vivado.
+//! constraints/build.sh hands to Vivado. With `--estimate`, yosys then maps
+//! the generated design to the KV260's FPGA family and the command prints the
+//! resources against the xck26 and the longest path, and writes
+//! `estimate.json` (`spikeslice_hdl::estimate`; docs/performance.md,
+//! "Resources").
 
 use super::AccelArgs;
 use anyhow::{Context, Result};
+use spikeslice_core::accel::kv260::XCK26;
+use spikeslice_hdl::estimate::{self, Estimate};
 use spikeslice_hdl::manifest::Manifest;
 use spikeslice_hdl::vivado::{self, WrapperParams};
 use std::path::PathBuf;
@@ -27,10 +33,23 @@ pub struct Args {
     /// are replaced, others left alone).
     #[arg(long, visible_alias = "out-dir", value_name = "DIR")]
     out: PathBuf,
+    /// After generating, run yosys (synth_xilinx -family xcup) on the design:
+    /// print LUT, FF, carry, DSP, BRAM and URAM against the xck26 and the
+    /// longest register-to-register path, and write estimate.json (and
+    /// estimate-yosys.log) into --out. Needs yosys; minutes for the shell.
+    #[arg(long)]
+    estimate: bool,
 }
+
+/// File name of the estimate inside the output directory.
+pub const ESTIMATE_FILE: &str = "estimate.json";
 
 pub fn run(args: Args) -> Result<()> {
     let cfg = args.accel.config()?;
+    if args.estimate {
+        // Before generating: a missing yosys ends the command at once.
+        estimate::yosys_version()?;
+    }
     let clock_hz = super::clock_hz(args.clock_mhz)?;
     super::outputs::check_dir_target("--out", &args.out)?;
     let what = format!("{}x{}", cfg.rows, cfg.cols);
@@ -88,5 +107,90 @@ pub fn run(args: Args) -> Result<()> {
         args.out.display()
     );
     out!("design hash {}", manifest.hash);
+    if args.estimate {
+        status!(
+            "estimating with yosys ({}; log {})",
+            estimate::SYNTH,
+            args.out.join(estimate::LOG_FILE).display()
+        );
+        let e = estimate::estimate_dir(&args.out)
+            .with_context(|| format!("cannot estimate the {what} design"))?;
+        let json = serde_json::to_string_pretty(&e).expect("estimate serializes") + "\n";
+        let path = args.out.join(ESTIMATE_FILE);
+        spikeslice_core::atomic::write(&path, json.as_bytes())?;
+        print_estimate(&e)?;
+        status!("wrote {} (yosys took {:.0} s)", path.display(), e.seconds);
+    }
+    Ok(())
+}
+
+/// The estimate's table on standard output: each resource against the xck26,
+/// a line naming any resource over the device, and the longest path.
+fn print_estimate(e: &Estimate) -> Result<()> {
+    let r = &e.resources;
+    out!("resources ({}, {}; not Vivado):", e.yosys, e.synth);
+    out!(
+        "{:<8} {:>10} {:>10} {:>8}",
+        "resource",
+        "used",
+        XCK26.name,
+        "percent"
+    );
+    let usage = r.usage(&XCK26);
+    for u in &usage {
+        let used = if u.used.fract() == 0.0 {
+            format!("{}", u.used)
+        } else {
+            format!("{:.1}", u.used)
+        };
+        out!(
+            "{:<8} {:>10} {:>10} {:>7.1}%",
+            u.name,
+            used,
+            u.capacity,
+            u.percent()
+        );
+    }
+    out!(
+        "(LUT = {} logic + {} LUT RAM + {} SRL; CARRY8 = {} CARRY8 + {} CARRY4 / 2; \
+         BRAM36 = {} RAMB36 + {} RAMB18 / 2; {} MUXF7/8/9)",
+        r.lut,
+        r.lutram,
+        r.srl,
+        r.carry8,
+        r.carry4,
+        r.bram36,
+        r.bram18,
+        r.muxf
+    );
+    let over: Vec<String> = usage
+        .iter()
+        .filter(|u| !u.fits())
+        .map(|u| format!("{} ({} > {})", u.name, u.used, u.capacity))
+        .collect();
+    if over.is_empty() {
+        out!("fits the {}", XCK26.name);
+    } else {
+        out!(
+            "does NOT fit the {}: {} over the device",
+            XCK26.name,
+            over.join(", ")
+        );
+    }
+    let p = &e.path;
+    out!(
+        "longest path: {} cells ({} LUT levels, {} carry cells, {} MUXF) from {} to {}",
+        p.cells,
+        p.lut_levels,
+        p.carry_cells,
+        p.muxf,
+        p.from,
+        p.to
+    );
+    out!(
+        "longest carry chain: {} carry cells; combinational loops: {}",
+        p.longest_carry_chain,
+        p.loops
+    );
     Ok(())
 }
