@@ -190,8 +190,7 @@ impl PerLayer {
         if self.0.is_empty() {
             return Ok(());
         }
-        // Names and kinds do not depend on the image: any size the blocks fit.
-        let defs = arch::layers(arch, [1, 4096, 4096], 10).map_err(AllocError::Layer)?;
+        let defs = arch::structure(arch).map_err(AllocError::Layer)?;
         for (name, bits) in &self.0 {
             let Some(d) = defs.iter().find(|d| &d.name == name) else {
                 let names: Vec<&str> = defs

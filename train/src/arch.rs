@@ -80,7 +80,7 @@ impl FromStr for Arch {
     }
 }
 
-/// The number after `prefix` at the start of `tok`, and the rest.
+/// The decimal number at the start of `tok`, and the rest.
 fn number(tok: &str) -> Option<(usize, &str)> {
     let end = tok.find(|c: char| !c.is_ascii_digit()).unwrap_or(tok.len());
     let n = tok[..end].parse().ok()?;
@@ -275,6 +275,17 @@ impl LayerDef {
     }
 }
 
+/// Why a conv or pool block cannot follow a dense one.
+const AFTER_DENSE: &str =
+    "it needs a [C, H, W] map, but follows a dense block: put conv and pool blocks before fc blocks";
+
+/// The layers of `arch` on an image every block fits, for what does not
+/// depend on the image: layer names and kinds, and whether the blocks come in
+/// an order any image can take (a conv after a dense block cannot).
+pub fn structure(arch: &Arch) -> Result<Vec<LayerDef>, String> {
+    layers(arch, [1, 4096, 4096], 10)
+}
+
 /// The layers of `arch` for images of shape `image` and `classes` outputs,
 /// or why the blocks do not fit the image (naming the block).
 pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<LayerDef>, String> {
@@ -317,11 +328,9 @@ pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<Laye
     let (mut convs, mut pools, mut fcs) = (0, 0, 0);
     for (i, b) in blocks.iter().enumerate() {
         let at = |why: String| format!("block {} ({b}) of {arch}: {why}", i + 1);
-        let map = |shape: &[usize]| {
-            match *shape {
+        let map = |shape: &[usize]| match *shape {
             [c, h, w] => Ok((c, h, w)),
-            _ => Err(at("it needs a [C, H, W] map, but follows a dense block: put conv and pool blocks before fc blocks".into())),
-        }
+            _ => Err(at(AFTER_DENSE.into())),
         };
         match *b {
             Block::Conv {
@@ -374,13 +383,8 @@ pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<Laye
                     defs.push(flatten(&shape));
                 }
                 fcs += 1;
-                let name = if matches!(arch, Arch::Mlp) {
-                    "fc1".to_string()
-                } else {
-                    format!("fc{fcs}")
-                };
                 defs.push(LayerDef::flat(
-                    &name,
+                    &format!("fc{fcs}"),
                     Kind::Dense,
                     shape.iter().product(),
                     outputs,

@@ -15,12 +15,8 @@ pub struct Common {
     /// (embedded), or a file or directory (split 80/20, stratified).
     #[arg(long, default_value = "mnist-5k")]
     pub data: String,
-    /// Network: mlp (784-128-10), cnn (two strided convs and a readout),
-    /// vgg (c64-c64-pool-c128-c128-pool-c256-c256-pool, for CIFAR-10), or
-    /// blocks joined by '-': cN[kK][sS][pP] (conv: N channels, kernel K=3,
-    /// stride S=1, padding P=K/2), pool[K] (average pool, K=2), fcN (dense);
-    /// the readout is added. E.g. c16-pool-c32-pool-fc64 (docs/training.md).
-    #[arg(long, default_value = "mlp")]
+    // The grammar is written once, in the parser's module.
+    #[arg(long, default_value = "mlp", help = spikeslice_train::arch::ARCH_HELP)]
     pub arch: Arch,
     /// Seed of initialisation and shuffling (training is deterministic for a seed).
     #[arg(long, default_value_t = 1)]
@@ -56,9 +52,9 @@ impl Common {
                 ));
             }
         }
-        // Blocks in an order no image can take (a conv after a dense block)
-        // are a command-line error; sizes are checked against the data.
-        spikeslice_train::arch::layers(&self.arch, [1, 4096, 4096], 10)
+        // Blocks in an order no image can take are a command-line error;
+        // sizes are checked against the data.
+        spikeslice_train::arch::structure(&self.arch)
             .map_err(|why| usage!("--arch {}: {why}", self.arch))?;
         let mut c = TrainConfig {
             data: self.data.clone(),

@@ -173,13 +173,7 @@ impl Lowering<'_> {
             Some(n) => (n.gain.clone(), n.leak_shift),
         };
         if let Some(v_th) = n.as_ref().and_then(|n| n.threshold.as_ref()) {
-            let row = lin.weight.len() / lin.outputs;
-            for (c, t) in v_th.iter().enumerate() {
-                lin.weight[c * row..(c + 1) * row]
-                    .iter_mut()
-                    .for_each(|w| *w /= t);
-                lin.bias[c] /= t;
-            }
+            lin.per_channel(v_th, |x, t| x / t);
             self.notes.push(format!(
                 "{} spikes: imported as the readout, whose class is the largest current over threshold (the most spikes, up to one)",
                 n.as_ref().map_or("", |n| n.node.as_str())

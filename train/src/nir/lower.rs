@@ -40,6 +40,20 @@ pub(super) struct Linear {
     pub(super) bias: Vec<f64>,
 }
 
+impl Linear {
+    /// Replace each output channel's weights and bias `x` by `op(x, by[c])`
+    /// (a Scale multiplies, a spiking readout divides by its threshold).
+    pub(super) fn per_channel(&mut self, by: &[f64], op: impl Fn(f64, f64) -> f64) {
+        let row = self.weight.len() / self.outputs;
+        for (c, &f) in by.iter().enumerate() {
+            for w in &mut self.weight[c * row..(c + 1) * row] {
+                *w = op(*w, f);
+            }
+            self.bias[c] = op(self.bias[c], f);
+        }
+    }
+}
+
 pub(super) struct ConvGeometry {
     pub(super) kernel: [usize; 2],
     pub(super) stride: [usize; 2],
@@ -140,11 +154,7 @@ pub fn lower(g: &RawGraph, order: &[String], opts: &ImportOptions) -> Result<Low
                     ));
                 };
                 let s = node.per_channel("scale", lin.outputs, lin.positions, None)?;
-                let row = lin.weight.len() / lin.outputs;
-                for (c, &f) in s.iter().enumerate() {
-                    lin.weight[c * row..(c + 1) * row].iter_mut().for_each(|w| *w *= f);
-                    lin.bias[c] *= f;
-                }
+                lin.per_channel(&s, |x, f| x * f);
             }
             "IF" | "LIF" | "LI" => {
                 let Some(lin) = linear.as_ref() else {
@@ -152,9 +162,8 @@ pub fn lower(g: &RawGraph, order: &[String], opts: &ImportOptions) -> Result<Low
                         "a neuron must follow an Affine, Linear or Conv2d: spikeslice's layers are a weighted sum and a neuron",
                     ));
                 };
-                if neuron.is_some() {
-                    return Err(node.err("two neurons in a row: remove one"));
-                }
+                // A neuron waiting before this one was emitted above, and
+                // took its weighted node: a second neuron in a row finds none.
                 neuron = Some(l.neuron(&node, lin)?);
             }
             "SumPool2d" | "AvgPool2d" => {
