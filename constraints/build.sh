@@ -12,7 +12,8 @@
 #
 # Settings (environment variables):
 #   OUT            output directory              (default: build/kv260)
-#   ROWS, COLS     PE array shape                (default: AcceleratorConfig::default())
+#   PRESET         accelerator configuration     (default: the board preset, kv260)
+#   ROWS, COLS     PE array shape                (default: the preset's)
 #   AXI_DATA_BITS  DMA master width, 64 or 128   (default: AcceleratorConfig::default())
 #   CLOCK_MHZ      pl_clk0 request in MHz        (default: the wrapper's nominal clock)
 #   JOBS           Vivado parallel jobs          (default: 2)
@@ -34,8 +35,9 @@ ROOT=$(pwd)
 # AFI_WIDTH_<bits>, generated from the Rust tables (hdl/src/vivado/kv260.rs).
 . "$ROOT/constraints/generated/accel.sh"
 OUT=${OUT:-$ROOT/build/kv260}
-ROWS=${ROWS:-$DEFAULT_ROWS}
-COLS=${COLS:-$DEFAULT_COLS}
+PRESET=${PRESET:-$DEFAULT_PRESET}
+ROWS=${ROWS:-}
+COLS=${COLS:-}
 AXI_DATA_BITS=${AXI_DATA_BITS:-$DEFAULT_AXI_DATA_BITS}
 CLOCK_MHZ=${CLOCK_MHZ:-$DEFAULT_CLOCK_MHZ}
 JOBS=${JOBS:-2}
@@ -63,8 +65,8 @@ mkdir -p "$OUT" "$APPDIR"
 if [ "$DTBO_ONLY" -eq 0 ]; then
   # 1. RTL: the shell (hdl/src/shell.rs) and its Vivado wrapper (hdl/src/vivado.rs):
   # $SHELL_FILE, $TOP_FILE and manifest.json.
-  cargo run --release -p spikeslice -- gen-rtl --shell \
-    --rows "$ROWS" --cols "$COLS" \
+  cargo run --release -p spikeslice -- gen-rtl --shell --preset "$PRESET" \
+    ${ROWS:+--rows "$ROWS"} ${COLS:+--cols "$COLS"} \
     --axi-data-bits "$AXI_DATA_BITS" --clock-mhz "$CLOCK_MHZ" \
     --out "$RTL"
   for f in "$SHELL_FILE" "$TOP_FILE"; do

@@ -2,7 +2,7 @@
 //! stale. Regenerate with
 //! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-core --test generated_docs`.
 
-use spikeslice_core::accel::{descriptor, regmap};
+use spikeslice_core::accel::{descriptor, preset, regmap};
 use std::path::PathBuf;
 
 fn doc(name: &str) -> PathBuf {
@@ -54,4 +54,9 @@ fn register_map_doc_is_current() {
 #[test]
 fn descriptor_table_is_current() {
     region_is_current("formats.md", "descriptor-fields", &descriptor::markdown());
+}
+
+#[test]
+fn preset_table_is_current() {
+    region_is_current("shell.md", "presets", &preset::markdown());
 }

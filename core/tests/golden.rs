@@ -86,8 +86,45 @@ fn one_neuron(
     }
 }
 
+/// Merging groups (docs/architecture.md, "Merged groups") changes no spike,
+/// current or membrane: every grouped layer of random conv nets (depthwise
+/// convolutions and pools), merged by every divisor of its group count, on the
+/// input the network gives it.
+fn merged_groups_agree_on(seed: u64) -> usize {
+    let mut rng = random::rng(seed);
+    let model = random::model(&mut rng, Architecture::Conv);
+    let bits = model.spec.input.bits.get();
+    let input = random::spikes(&mut rng, model.input_len(), bits, 0.6);
+    let trace = golden::trace(&model, &input, Engine::Direct);
+    let mut inputs = vec![input; model.timesteps()];
+    let mut merged_layers = 0;
+    for (layer, out) in model.layers.iter().zip(&trace.layers) {
+        let groups = layer.synapses.groups;
+        for m in (2..=groups).filter(|m| groups % m == 0) {
+            let merged = layer.merge_groups(m).expect("a divisor of the groups");
+            assert_eq!(merged.synapses.groups, groups / m);
+            assert_eq!(merged.synapses.fan_in, m * layer.synapses.fan_in);
+            for engine in [Engine::Direct, Engine::Packed] {
+                let got = merged.run(&inputs, engine);
+                assert_eq!(&got, out, "{} merged by {m}, seed {seed}", layer.name);
+            }
+            merged_layers += 1;
+        }
+        assert!(layer.merge_groups(groups + 1).is_none());
+        inputs = out.spikes.clone();
+    }
+    merged_layers
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// On random conv nets; at least some of them have grouped layers.
+    #[test]
+    fn merged_groups_agree(seeds in proptest::collection::vec(any::<u64>(), 32)) {
+        let merged: usize = seeds.into_iter().map(merged_groups_agree_on).sum();
+        prop_assert!(merged > 0, "no grouped layer in 32 random conv nets");
+    }
 
     /// On an MLP and a conv net from every seed.
     #[test]

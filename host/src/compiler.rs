@@ -7,6 +7,7 @@
 //! model -> program -> device -> report.
 
 use spikeslice_core::accel::buffers::{minimum_bytes, BufferPlan};
+use spikeslice_core::accel::cycles::{CycleModel, LayerCycles};
 use spikeslice_core::accel::descriptor::{
     LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
 };
@@ -17,6 +18,7 @@ use spikeslice_core::golden::{argmax, LayerOutput, NeuronLayer, SampleOutput, Sp
 use spikeslice_core::model::Model;
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_core::widths::{self, WidthError};
+use std::borrow::Cow;
 use thiserror::Error;
 
 /// Regions start on 64-byte boundaries (a cache line, and an AXI beat multiple).
@@ -66,6 +68,9 @@ pub struct Program {
     /// Each layer's output (spike planes, or the readout's i64 membranes).
     pub outputs: Vec<Buffer>,
     pub plan: Vec<Planned>,
+    /// Per layer, how many of its channel groups each descriptor group merges
+    /// (1: the model's grouping; docs/architecture.md, "Merged groups").
+    pub merged_groups: Vec<usize>,
 }
 
 impl Program {
@@ -78,6 +83,26 @@ impl Program {
         let t = self.model.timesteps();
         let bits = self.model.spec.input.bits.get();
         layout::pack_planes(&vec![sample.to_vec(); t], bits, sample.len())
+    }
+
+    /// The cycle model's prediction of the chain, per layer and whole, with
+    /// each layer's useful work (`LayerCycles::ideal`) counted from the
+    /// model's synapses: a merged layer's zero weights keep PEs busy but are
+    /// not work the network asks for.
+    pub fn predict(&self, cycle_model: &CycleModel) -> (Vec<LayerCycles>, LayerCycles) {
+        let (mut layers, mut total) =
+            cycle_model.chain(&self.descriptors, u64::from(self.desc_offset));
+        let (r, c) = (self.config.rows as u64, self.config.cols as u64);
+        for (lc, (d, l)) in layers
+            .iter_mut()
+            .zip(self.descriptors.iter().zip(&self.model.layers))
+        {
+            let slices = u64::from(d.timesteps) * u64::from(d.input_bits);
+            let useful = (l.synapses.macs() * slices).div_ceil(r * c);
+            total.ideal = total.ideal - lc.ideal + useful;
+            lc.ideal = useful;
+        }
+        (layers, total)
     }
 
     /// The descriptor chain decoded and checked from the image, as the
@@ -240,8 +265,31 @@ fn shape_of(l: &NeuronLayer, t: usize) -> LayerDescriptor {
     }
 }
 
-/// Compile `model` for `config`.
+/// The mapping choices the compiler may make (all on by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping {
+    /// Merge the groups of grouped layers where the cycle model says it pays
+    /// (docs/architecture.md, "Merged groups").
+    pub merge_groups: bool,
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Self { merge_groups: true }
+    }
+}
+
+/// Compile `model` for `config`, with every mapping choice the compiler has.
 pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, CompileError> {
+    compile_with(model, config, Mapping::default())
+}
+
+/// Compile `model` for `config` with the given mapping choices.
+pub fn compile_with(
+    model: &Model,
+    config: &AcceleratorConfig,
+    mapping: Mapping,
+) -> Result<Program, CompileError> {
     config.validate()?;
     widths::check(model, config.widths())?;
     let t = model.timesteps();
@@ -249,6 +297,11 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
         check_fit(l, config)?;
     }
     check_buffers(model, config)?;
+    let lowered: Vec<(Cow<NeuronLayer>, usize)> = model
+        .layers
+        .iter()
+        .map(|l| lower(l, config, t, mapping))
+        .collect();
     let mut alloc = Allocator {
         next: 0,
         plan: Vec::new(),
@@ -257,7 +310,7 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
 
     // Static regions: parameters, weights, gather tables.
     let mut statics = Vec::new();
-    for l in &model.layers {
+    for (l, _) in &lowered {
         let o = l.synapses.outputs;
         let params = alloc.take(format!("{}.params", l.name), o * PARAM_BYTES);
         let wbytes = layout::weight_bytes(o, l.synapses.fan_in, config.cols, l.weight_bits);
@@ -294,7 +347,7 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
     let mut image = vec![0u8; alloc.next];
     let mut descriptors = Vec::new();
     let mut layer_input = input;
-    for (i, (l, &(params, weights, gather))) in model.layers.iter().zip(&statics).enumerate() {
+    for (i, ((l, _), &(params, weights, gather))) in lowered.iter().zip(&statics).enumerate() {
         let s = &l.synapses;
         let mut p = Vec::with_capacity(s.outputs * PARAM_BYTES);
         for o in 0..s.outputs {
@@ -341,7 +394,52 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
         input,
         outputs,
         plan: alloc.plan,
+        merged_groups: lowered.iter().map(|&(_, m)| m).collect(),
     })
+}
+
+/// The layer as the array runs it, and how many groups it merges: of the
+/// divisors `m` of a grouped layer's group count whose merged layer fits the
+/// buffers and the weight width, the one the cycle model finds fastest (the
+/// smallest among equals). A grouped layer on `C` columns with fewer than `C`
+/// outputs per group leaves most columns idle on every run, one run per group
+/// a tile meets; merging `m` groups costs `m` times the fan-in per run, in
+/// zero weights, and saves runs (docs/architecture.md, "Merged groups").
+fn lower<'a>(
+    l: &'a NeuronLayer,
+    config: &AcceleratorConfig,
+    t: usize,
+    mapping: Mapping,
+) -> (Cow<'a, NeuronLayer>, usize) {
+    let groups = l.synapses.groups;
+    if !mapping.merge_groups || groups == 1 || l.synapses.gather.is_none() {
+        return (Cow::Borrowed(l), 1);
+    }
+    let cycle_model = CycleModel::new(*config);
+    let plan = BufferPlan::new(config);
+    let original = shape_of(l, t);
+    let cost = |m: usize| -> Option<u64> {
+        let mut d = original;
+        if m > 1 {
+            d.fan_in = original.fan_in.checked_mul(m as u32)?;
+            d.groups = (groups / m) as u32;
+            d.weight_bits = d.weight_bits.max(2);
+            if d.weight_bits > config.weight_bits_max {
+                return None;
+            }
+        }
+        plan.fit(&d).ok()?;
+        Some(cycle_model.layer(&d, 0).total)
+    };
+    let best = (1..=groups)
+        .filter(|m| groups.is_multiple_of(*m))
+        .filter_map(|m| Some((cost(m)?, m)))
+        .min()
+        .map_or(1, |(_, m)| m);
+    match l.merge_groups(best) {
+        Some(merged) if best > 1 => (Cow::Owned(merged), best),
+        _ => (Cow::Borrowed(l), 1),
+    }
 }
 
 fn put(image: &mut [u8], offset: u32, bytes: &[u8]) {

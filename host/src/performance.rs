@@ -137,8 +137,7 @@ pub fn analyze(
 ) -> NetworkPerformance {
     let config = program.config;
     let cycle_model = CycleModel::new(config);
-    let (predicted, total) =
-        cycle_model.chain(&program.descriptors, u64::from(program.desc_offset));
+    let (predicted, total) = program.predict(&cycle_model);
     let n = runs.len();
     let outputs: Vec<_> = runs.iter().map(|r| r.output.clone()).collect();
     let nb: NetworkBudget = budget::budget(&program.model, Some(&outputs));

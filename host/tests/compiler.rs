@@ -38,12 +38,14 @@ proptest! {
             let want = golden::run_sample(&model, x, Engine::Direct);
             prop_assert_eq!(&g.output, &want);
             // Every layer reads T*b_in slices per position and group, and adds a
-            // weight per set bit per output reading it.
+            // weight per set bit per output reading it, in the layer as the
+            // compiler lowered it (merged groups add their zero weights too).
             let trace = golden::trace(&model, x, Engine::Direct);
             let mut inputs = vec![x.clone(); model.timesteps()];
             let mut adds = 0;
-            for (l, tr) in model.layers.iter().zip(&trace.layers) {
-                adds += functional::pe_adds(l, &inputs);
+            for ((l, tr), &m) in model.layers.iter().zip(&trace.layers).zip(&program.merged_groups) {
+                let lowered = l.merge_groups(m).unwrap_or_else(|| l.clone());
+                adds += functional::pe_adds(&lowered, &inputs);
                 inputs = tr.spikes.clone();
             }
             prop_assert_eq!(g.activity.pe_adds, adds);
@@ -62,6 +64,62 @@ proptest! {
             .run(&mut b, &program.config);
         prop_assert!(a == b);
     }
+}
+
+/// The compiler merges the groups of depthwise convolutions and pools where
+/// the cycle model says it pays (docs/architecture.md, "Merged groups"), and only
+/// there: on arrays 1 to 16 columns wide it merges some of the grouped layers
+/// of random conv nets and not others, the programs still compute the golden
+/// numbers, and a merged layer is predicted faster than the same layer
+/// unmerged.
+#[test]
+fn grouped_layers_are_merged_where_it_pays() {
+    let (mut grouped, mut merged) = (0, 0);
+    for seed in 0..60 {
+        let mut rng = random::rng(seed);
+        let model = random::model(&mut rng, Architecture::Conv);
+        let cfg = config(2, 1 + seed as usize % 16);
+        let program = compile(&model, &cfg).unwrap();
+        for (l, &m) in model.layers.iter().zip(&program.merged_groups) {
+            let g = l.synapses.groups;
+            assert!(g % m == 0, "{}: merged {m} of {g} groups", l.name);
+            grouped += usize::from(g > 1);
+            merged += usize::from(m > 1);
+        }
+        let bits = model.spec.input.bits.get();
+        let x = random::spikes(&mut rng, model.input_len(), bits, 0.5);
+        let got = GoldenDevice
+            .run(&program, std::slice::from_ref(&x))
+            .unwrap();
+        assert_eq!(
+            got[0].output,
+            golden::run_sample(&model, &x, Engine::Direct),
+            "seed {seed}"
+        );
+        // A merged layer's descriptor is the merged shape, and it is faster.
+        let cycle_model = spikeslice_core::accel::cycles::CycleModel::new(cfg);
+        for (i, &m) in program.merged_groups.iter().enumerate() {
+            let d = &program.descriptors[i];
+            let l = &model.layers[i];
+            assert_eq!(d.groups as usize, l.synapses.groups / m);
+            assert_eq!(d.fan_in as usize, l.synapses.fan_in * m);
+            if m > 1 {
+                let mut plain = *d;
+                plain.fan_in = l.synapses.fan_in as u32;
+                plain.groups = l.synapses.groups as u32;
+                plain.weight_bits = l.weight_bits.get();
+                assert!(
+                    cycle_model.layer(d, 0).total < cycle_model.layer(&plain, 0).total,
+                    "seed {seed} {}: merged {m} is not faster",
+                    l.name
+                );
+            }
+        }
+    }
+    assert!(
+        merged > 0 && merged < grouped,
+        "{merged} of {grouped} grouped layers merged"
+    );
 }
 
 fn some_model() -> spikeslice_core::model::Model {

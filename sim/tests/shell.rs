@@ -202,18 +202,20 @@ fn shell_long_bursts_across_4k_boundaries() {
 }
 
 #[test]
-fn shell_loads_one_weight_code_per_cycle_when_a_row_is_wider_than_64_bits() {
+fn shell_loads_weight_rows_wider_than_64_bits_in_several_fields() {
     // The small configurations load a tile's weights a row of C codes per cycle;
     // 9 columns of up to 8-bit weights make a 72-bit row, wider than the
-    // gearbox's widest field, so this one loads one code per cycle.
-    assert!(config_2x3_64().loads_weight_rows() && config_2x2_128().loads_weight_rows());
+    // gearbox's widest field, so this one loads 3 codes per cycle, 3 fields
+    // per input (`AcceleratorConfig::weight_lanes`).
+    assert_eq!(config_2x3_64().weight_lanes(), 3);
+    assert_eq!(config_2x2_128().weight_lanes(), 2);
     let cfg = AcceleratorConfig {
         cols: 9,
         weight_bits_max: 8,
         wbuf_bytes: 2304,
         ..config_2x3_64()
     };
-    assert!(!cfg.loads_weight_rows());
+    assert_eq!(cfg.weight_lanes(), 3);
     chains(cfg, 16, 20, 0.5, 4, false);
 }
 

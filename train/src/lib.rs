@@ -166,6 +166,42 @@ pub fn new_net(arch: &Arch, data: &Data, seed: u64) -> Result<Net> {
     Net::new(defs, x_max, seed)
 }
 
+/// An untrained network of `arch` for `[C, H, W]` images of 8-bit pixels and
+/// `classes` classes, quantized at `alloc` (activation steps calibrated on
+/// `seed`-random images) and converted: a model with the shapes and widths of
+/// a trained one and values that mean nothing. What cycle and DMA figures
+/// need, since those depend on shapes only (docs/performance.md).
+pub fn untrained_model(
+    arch: &Arch,
+    image: [usize; 3],
+    classes: usize,
+    alloc: Allocation,
+    seed: u64,
+) -> Result<Model> {
+    let defs = arch::layers(arch, image, classes).map_err(|why| {
+        anyhow::anyhow!(
+            "--arch {arch} does not fit {}x{}x{} images: {why}",
+            image[0],
+            image[1],
+            image[2]
+        )
+    })?;
+    let mut net = Net::new(defs, 255.0, seed)?;
+    let mut rng = spikeslice_core::random::rng(seed);
+    let len: usize = image.iter().product();
+    let pixels = spikeslice_core::random::spikes(&mut rng, 4 * len, 8, 1.0);
+    let x = candle_core::Tensor::from_vec(
+        pixels
+            .iter()
+            .map(|&p| f32::from(p) / 255.0)
+            .collect::<Vec<f32>>(),
+        (4, image[0], image[1], image[2]),
+        &net::dev(),
+    )?;
+    net.quantize(alloc, &x, Calibration::Max)?;
+    convert::convert(&net, &format!("untrained-{arch}-{}", alloc.tag()), 8)
+}
+
 /// Float pre-training.
 pub fn pretrain(cfg: &TrainConfig, data: &Data, progress: Progress) -> Result<Net> {
     let net = new_net(&cfg.arch, data, cfg.seed)?;

@@ -65,7 +65,7 @@ pub struct Phase {
     pub batch: usize,
 }
 
-fn dev() -> Device {
+pub(crate) fn dev() -> Device {
     Device::Cpu
 }
 

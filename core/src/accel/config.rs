@@ -202,13 +202,16 @@ impl AcceleratorConfig {
         }
     }
 
-    /// Whether the controller loads a whole row of a weight tile, the `cols` codes
-    /// of one input, per cycle (true when `cols * weight_bits_max <= 64`, the
-    /// gearbox's widest field), rather than one `b_w`-bit code per cycle. A tile's
-    /// weight load then takes `K` cycles instead of `K * cols` (docs/shell.md,
-    /// "Controller").
-    pub fn loads_weight_rows(&self) -> bool {
-        self.cols * usize::from(self.weight_bits_max) <= 64
+    /// Weight codes the controller loads per cycle, `L`: the largest divisor
+    /// of `cols` with `L * weight_bits_max <= 64`, the gearbox's widest field.
+    /// A tile's weight load takes `K * cols / L` cycles: `K` when a whole row
+    /// of `cols` codes fits a field (docs/shell.md, "Controller").
+    pub fn weight_lanes(&self) -> usize {
+        let widest = (64 / usize::from(self.weight_bits_max.max(1))).max(1);
+        (1..=self.cols.min(widest))
+            .rev()
+            .find(|l| self.cols.is_multiple_of(*l))
+            .unwrap_or(1)
     }
 
     /// Every limit of every stage: the core generator's, the AXI port's and

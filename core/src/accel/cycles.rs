@@ -223,8 +223,8 @@ pub struct LayerCycles {
     /// weights, gather rows, write-back (as if nothing overlapped; see
     /// `overlap`).
     pub dma: u64,
-    /// Of `dma`, the weight loads (per tile `K` rows of `C` codes, or `K C`
-    /// codes, one per cycle: `AcceleratorConfig::loads_weight_rows`).
+    /// Of `dma`, the weight loads (per tile `K C / L` fields of `L` codes,
+    /// one per cycle: `AcceleratorConfig::weight_lanes`).
     pub weight_load: u64,
     /// Cycles of control: size arithmetic, checks, clearing the output buffer.
     pub control: u64,
@@ -369,9 +369,8 @@ impl CycleModel {
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
 
-        // Gearbox fields of a weight tile: one per input row of `C` codes, or one
-        // per code.
-        let weight_fields = if cfg.loads_weight_rows() { k } else { k * c };
+        // Gearbox fields of a weight tile: `C / L` per input, `L` codes each.
+        let weight_fields = k * (c / cfg.weight_lanes() as u64);
 
         // Double buffering (docs/shell.md): a layer whose tile (and gather row)
         // fits half the weight banks (and the row buffer) loads the next tile, or

@@ -13,6 +13,7 @@ pub mod driver;
 pub mod functional;
 pub mod kv260;
 pub mod layout;
+pub mod preset;
 pub mod register_model;
 pub mod regmap;
 

@@ -108,6 +108,46 @@ impl Synapses {
         &self.weights[o * self.fan_in..(o + 1) * self.fan_in]
     }
 
+    /// The same synapses with every `m` consecutive groups merged into one:
+    /// `G / m` groups of fan-in `m K`, each output reading its merged group's
+    /// `m K` inputs, with weight 0 on the `(m - 1) K` that belong to the other
+    /// groups. Every current is unchanged (the added terms are `0 * x`); the
+    /// array gets `m` times the outputs per group, so a tile of `C` columns
+    /// meets fewer groups (docs/architecture.md, "Merged groups"). `None` unless
+    /// `m` divides `G` and the synapses have a gather table.
+    pub fn merge_groups(&self, m: usize) -> Option<Synapses> {
+        let table = self.gather.as_ref()?;
+        if m == 0 || !self.groups.is_multiple_of(m) {
+            return None;
+        }
+        let (k, p, o) = (self.fan_in, self.positions, self.outputs);
+        let per_group = o / self.groups;
+        let merged_k = m * k;
+        let mut weights = vec![0i8; o * merged_k];
+        for (out, row) in weights.chunks_exact_mut(merged_k).enumerate() {
+            let local = (out / per_group) % m;
+            row[local * k..(local + 1) * k].copy_from_slice(self.row(out));
+        }
+        let mut gather = Vec::with_capacity(table.len());
+        for merged in 0..self.groups / m {
+            for pos in 0..p {
+                for g in merged * m..(merged + 1) * m {
+                    let start = (g * p + pos) * k;
+                    gather.extend_from_slice(&table[start..start + k]);
+                }
+            }
+        }
+        Some(Synapses {
+            outputs: o,
+            positions: p,
+            fan_in: merged_k,
+            groups: self.groups / m,
+            input_len: self.input_len,
+            weights,
+            gather: Some(gather),
+        })
+    }
+
     /// Range `[neg, pos]` of `sum_k W[o][k] * b_k` over binary `b`: the bound on
     /// one slice's partial sum.
     pub fn slice_sum_range(&self, o: usize) -> (i64, i64) {
@@ -207,6 +247,25 @@ impl SpikeStats {
 impl NeuronLayer {
     pub fn neurons(&self) -> usize {
         self.synapses.neurons()
+    }
+
+    /// This layer with `m` groups merged ([`Synapses::merge_groups`]): its
+    /// weights at least 2 bits wide, since a 1-bit weight is +-1 and cannot
+    /// hold the merged zeros. `None` when the synapses cannot be merged so.
+    pub fn merge_groups(&self, m: usize) -> Option<NeuronLayer> {
+        let synapses = self.synapses.merge_groups(m)?;
+        let weight_bits = if m > 1 && self.weight_bits.get() == 1 {
+            WeightBits::new(2).ok()?
+        } else {
+            self.weight_bits
+        };
+        Some(NeuronLayer {
+            name: self.name.clone(),
+            synapses,
+            weight_bits,
+            input_bits: self.input_bits,
+            neurons: self.neurons.clone(),
+        })
     }
 
     fn max_spike(&self) -> u8 {

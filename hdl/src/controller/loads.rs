@@ -11,9 +11,10 @@
 //! Par   the tile's nv x (bias, threshold, v_init) (to the feeder's registers);
 //!       a threshold <= 0 in a spiking layer is flagged (`params_bad`)
 //! Wgt   the packed weight tile into the C weight banks, in the half being
-//!       loaded: a row of C codes per field (`rows`: code c at bits
-//!       [c b_w, (c + 1) b_w), the order of layout::pack_weights) or one code
-//!       per field, bank by bank
+//!       loaded: L codes per field (`AcceleratorConfig::weight_lanes`), the
+//!       codes of columns [j L, (j + 1) L) of one input, code c at bits
+//!       [(c - j L) b_w, (c - j L + 1) b_w) (the order of
+//!       layout::pack_weights); C / L fields per input
 //! Grow  a gather row, K entries, into the row buffer's half being loaded
 //! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
 //! ```
@@ -85,39 +86,48 @@ pub struct Loads {
     column: DFF<Bits<8>>,
     bad_threshold: DFF<Bit>,
     entry: Signal<Local, Bits<32>>,
-    row_bits: Signal<Local, Bits<32>>,
+    field_width: Signal<Local, Bits<32>>,
     code_mask: Signal<Local, Bits<64>>,
     code_shift: Vec<Signal<Local, Bits<32>>>,
     code: Vec<Signal<Local, Bits<64>>>,
     weight_offset: Signal<Local, Bits<32>>,
     gather_offset_half: Signal<Local, Bits<32>>,
-    k_rows: Param<bool>,
     k_last_row: Param<Bits<8>>,
-    k_last_column: Param<Bits<8>>,
-    k_columns: Param<Bits<16>>,
+    k_last_chunk: Param<Bits<8>>,
+    k_lanes: Param<Bits<16>>,
     k_half: Param<Bits<32>>,
-    column_id: Vec<Param<Bits<16>>>,
+    /// Per column: its place in its field (`c mod L`) and its field (`c / L`).
+    lane_id: Vec<Param<Bits<16>>>,
+    chunk_id: Vec<Param<Bits<8>>>,
     _rows: usize,
     _cols: usize,
 }
 
 impl Loads {
     /// For a core of `rows` x `cols` with bank halves of `half_depth`
-    /// entries; `weight_rows`: weights load a row of C codes per field
-    /// (`AcceleratorConfig::loads_weight_rows`).
-    pub fn new(rows: usize, cols: usize, half_depth: usize, weight_rows: bool) -> Self {
+    /// entries, loading `lanes` weight codes per field (a divisor of `cols`,
+    /// `AcceleratorConfig::weight_lanes`).
+    pub fn new(rows: usize, cols: usize, half_depth: usize, lanes: usize) -> Self {
+        assert!(
+            lanes >= 1 && cols.is_multiple_of(lanes),
+            "{lanes} lanes do not divide {cols} columns"
+        );
         Self {
             weight_we: n(cols),
             weight_code: n(cols),
             act_we: n(rows),
             code_shift: n(cols),
             code: n(cols),
-            k_rows: Param::new(weight_rows),
             k_last_row: Param::new((rows as u64 - 1).into()),
-            k_last_column: Param::new((cols as u64 - 1).into()),
-            k_columns: Param::new((cols as u64).into()),
+            k_last_chunk: Param::new(((cols / lanes) as u64 - 1).into()),
+            k_lanes: Param::new((lanes as u64).into()),
             k_half: Param::new((half_depth as u64).into()),
-            column_id: (0..cols).map(|c| Param::new((c as u64).into())).collect(),
+            lane_id: (0..cols)
+                .map(|c| Param::new(((c % lanes) as u64).into()))
+                .collect(),
+            chunk_id: (0..cols)
+                .map(|c| Param::new(((c / lanes) as u64).into()))
+                .collect(),
             _rows: rows,
             _cols: cols,
             ..Default::default()
@@ -134,8 +144,9 @@ impl Logic for Loads {
         self.count.next = self.taken.q.val();
         self.cleared.next = false;
         self.params_bad.next = self.bad_threshold.q.val();
-        // A weight tile's row of C codes, in bits, and the mask of one code.
-        self.row_bits.next = bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.k_columns.val();
+        // A weight field of L codes, in bits, and the mask of one code.
+        self.field_width.next =
+            bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.k_lanes.val();
         self.code_mask.next = (bits::<64>(1) << self.layer.weight_bits.val()) - 1;
         // The halves being loaded (double buffering).
         self.weight_offset.next = 0.into();
@@ -184,37 +195,28 @@ impl Logic for Loads {
             CtlState::Wgt => {
                 self.offset.next = self.weights_at.val();
                 self.len.next = bit_cast::<32, 64>(self.sizes.tile_words.val() << 3);
-                self.field_bits.next = bit_cast::<7, 4>(self.layer.weight_bits.val());
-                // A whole row (input `word`'s code for every column) per field, or
-                // one code (column `bank` of input `word`).
-                self.last.next = self.word.q.val() + 1 == self.layer.fan_in.val();
-                if self.k_rows.val() {
-                    self.field_bits.next = bit_cast::<7, 32>(self.row_bits.val());
-                } else {
-                    self.last.next = (self.word.q.val() + 1 == self.layer.fan_in.val())
-                        & (self.bank.q.val() == self.k_last_column.val());
-                }
+                // Field `bank` of input `word`: the codes of columns
+                // [bank L, (bank + 1) L).
+                self.field_bits.next = bit_cast::<7, 32>(self.field_width.val());
+                self.last.next = (self.word.q.val() + 1 == self.layer.fan_in.val())
+                    & (self.bank.q.val() == self.k_last_chunk.val());
             }
             _ => {
                 self.active.next = false;
             }
         }
 
-        // Weight codes out of the field: code c of a row at bits [c b_w, (c + 1) b_w),
-        // or the one code at bit 0.
+        // Weight codes out of the field: column c's code at bits
+        // [(c mod L) b_w, (c mod L + 1) b_w) of field c / L.
         for c in 0..self._cols {
-            self.code_shift[c].next = 0.into();
-            if self.k_rows.val() {
-                self.code_shift[c].next =
-                    bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.column_id[c].val();
-            }
+            self.code_shift[c].next =
+                bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.lane_id[c].val();
             self.code[c].next =
                 (self.data.val() >> self.code_shift[c].val()) & self.code_mask.val();
             self.weight_code[c].next = self.code[c].val().get_bits::<8>(0);
-            self.weight_we[c].next = false;
-            if (self.state.val() == CtlState::Wgt) & self.take.val() {
-                self.weight_we[c].next = self.k_rows.val() | (self.bank.q.val().index() == c);
-            }
+            self.weight_we[c].next = (self.state.val() == CtlState::Wgt)
+                & self.take.val()
+                & (self.bank.q.val() == self.chunk_id[c].val());
         }
         self.weight_addr.next =
             bit_cast::<BRAM_ADDR_BITS, 32>(self.word.q.val() + self.weight_offset.val());
@@ -299,12 +301,9 @@ impl Logic for Loads {
                     self.bank.d.next = 0.into();
                     self.word.d.next = 0.into();
                 }
-                if self.take.val() & self.k_rows.val() {
-                    self.word.d.next = self.word.q.val() + 1;
-                }
-                if self.take.val() & !self.k_rows.val() {
+                if self.take.val() {
                     self.bank.d.next = self.bank.q.val() + 1;
-                    if self.bank.q.val() == self.k_last_column.val() {
+                    if self.bank.q.val() == self.k_last_chunk.val() {
                         self.bank.d.next = 0.into();
                         self.word.d.next = self.word.q.val() + 1;
                     }
@@ -332,8 +331,8 @@ mod tests {
     const HALF: u64 = 16;
 
     /// A field's write (per phase: act (address, banks written); weights
-    /// (address, codes); params (column, [field, write])) and whether the block
-    /// called the field the last.
+    /// (address, `column << 8 | code` of each bank written); params (column,
+    /// [field, write])) and whether the block called the field the last.
     type Wrote = (u64, Vec<u64>, bool);
 
     /// Offers `fields` to the block in `state`, one a cycle after one cycle of
@@ -361,12 +360,11 @@ mod tests {
                     (x.act_addr.val().to_u64(), banks)
                 }
                 CtlState::Wgt => {
-                    let all = x.weight_we.iter().all(|w| w.val());
-                    let codes = x.weight_code.iter().map(|c| c.val().to_u64()).collect();
-                    (
-                        x.weight_addr.val().to_u64() + if all { 0 } else { 1000 },
-                        codes,
-                    )
+                    let codes = (0..COLS)
+                        .filter(|&c| x.weight_we[c].val())
+                        .map(|c| (c as u64) << 8 | x.weight_code[c].val().to_u64())
+                        .collect();
+                    (x.weight_addr.val().to_u64(), codes)
                 }
                 _ => (
                     x.param_column.val().to_u64(),
@@ -388,7 +386,7 @@ mod tests {
     #[test]
     fn loads_route_every_phase() {
         let (mut sim, uut) =
-            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, true), Loads);
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, COLS), Loads);
         sim.add_testbench(move |mut sim: Sim<Loads>| {
             let mut x = sim.init()?;
             x.layer.input_offset.next = 0x300.into();
@@ -434,8 +432,8 @@ mod tests {
             sim_assert_eq!(sim, x.offset.val().to_u64(), 0x500, x);
             let (x, got) = phase(&mut sim, x, CtlState::Wgt, &[0x321, 0xABC])?;
             let want = vec![
-                (HALF, vec![1, 2, 3], false),
-                (HALF + 1, vec![0xC, 0xB, 0xA], true),
+                (HALF, vec![1, 0x102, 0x203], false),
+                (HALF + 1, vec![0xC, 0x10B, 0x20A], true),
             ];
             sim_assert_eq!(sim, got, want, x);
             // Par: (bias, threshold, v_init) of two columns; column 1's threshold is 0.
@@ -446,6 +444,35 @@ mod tests {
             sim_assert!(sim, x.params_bad.val(), x);
             sim_assert_eq!(sim, x.offset.val().to_u64(), 0x600, x);
             sim_assert_eq!(sim, x.len.val().to_u64(), 24, x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+
+    /// One lane (a row of C codes wider than 64 bits): a 4-bit code per
+    /// field, bank by bank, the last at the last column of the last input.
+    #[test]
+    fn one_lane_loads_a_code_per_field() {
+        let (mut sim, uut) = clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, 1), Loads);
+        sim.add_testbench(move |mut sim: Sim<Loads>| {
+            let mut x = sim.init()?;
+            x.layer.fan_in.next = 2.into();
+            x.layer.weight_bits.next = 4.into();
+            x.sizes.tile_words.next = 1.into();
+            x.state.next = CtlState::Wgt;
+            x = sim.wait(1, x)?;
+            sim_assert_eq!(sim, x.field_bits.val().to_u64(), 4, x);
+            let (x, got) = phase(&mut sim, x, CtlState::Wgt, &[1, 2, 3, 0xA, 0xB, 0xC])?;
+            let want: Vec<Wrote> = (0..6u64)
+                .map(|i| {
+                    (
+                        i / 3,
+                        vec![(i % 3) << 8 | [1, 2, 3, 0xA, 0xB, 0xC][i as usize]],
+                        i == 5,
+                    )
+                })
+                .collect();
+            sim_assert_eq!(sim, got, want, x);
             sim.done(x)
         });
         sim.run(Box::new(uut), 1_000_000).unwrap();

@@ -239,12 +239,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             walk: TileWalk::new(cols, plan.double_buffer_depth()),
             feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
             sizes: LayerSizes::new(rows, cols),
-            loads: Loads::new(
-                rows,
-                cols,
-                plan.double_buffer_depth(),
-                cfg.loads_weight_rows(),
-            ),
+            loads: Loads::new(rows, cols, plan.double_buffer_depth(), cfg.weight_lanes()),
             checks: LayerChecks::new(plan.wbank_depth, plan.abank_depth, plan.obuf_words),
             bit_mask: (0..64).map(|b| Param::new((1u64 << b).into())).collect(),
             _rows: rows,

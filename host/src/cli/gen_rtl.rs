@@ -12,6 +12,7 @@
 use super::AccelArgs;
 use anyhow::{Context, Result};
 use spikeslice_core::accel::kv260::XCK26;
+use spikeslice_core::accel::preset::{self, Preset};
 use spikeslice_hdl::estimate::{self, Estimate};
 use spikeslice_hdl::manifest::Manifest;
 use spikeslice_hdl::vivado::{self, WrapperParams};
@@ -118,15 +119,19 @@ pub fn run(args: Args) -> Result<()> {
         let json = serde_json::to_string_pretty(&e).expect("estimate serializes") + "\n";
         let path = args.out.join(ESTIMATE_FILE);
         spikeslice_core::atomic::write(&path, json.as_bytes())?;
-        print_estimate(&e)?;
+        let margin = preset::preset(&args.accel.preset)
+            .ok()
+            .filter(|p| p.device.is_some());
+        print_estimate(&e, margin)?;
         status!("wrote {} (yosys took {:.0} s)", path.display(), e.seconds);
     }
     Ok(())
 }
 
 /// The estimate's table on standard output: each resource against the xck26,
-/// a line naming any resource over the device, and the longest path.
-fn print_estimate(e: &Estimate) -> Result<()> {
+/// a line naming any resource over the device, the LUT margin of a board
+/// preset, and the longest path.
+fn print_estimate(e: &Estimate, board_preset: Option<Preset>) -> Result<()> {
     let r = &e.resources;
     out!("resources ({}, {}; not Vivado):", e.yosys, e.synth);
     out!(
@@ -175,6 +180,17 @@ fn print_estimate(e: &Estimate) -> Result<()> {
             "does NOT fit the {}: {} over the device",
             XCK26.name,
             over.join(", ")
+        );
+    }
+    if let Some(preset) = board_preset {
+        let lut = 100.0 * r.lut_total() as f64 / XCK26.lut as f64;
+        let within = lut <= preset::LUT_BUDGET_PERCENT as f64;
+        out!(
+            "{} the {} preset's margin: LUT {lut:.1}% of the {} (at most {}%)",
+            if within { "within" } else { "OVER" },
+            preset.name,
+            XCK26.name,
+            preset::LUT_BUDGET_PERCENT
         );
     }
     let p = &e.path;

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::device::{self, Backend, Device};
 use spikeslice::input::{self, Samples, Split};
-use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::accel::{preset, AcceleratorConfig};
 use spikeslice_core::model::Model;
 use std::path::Path;
 use std::time::Duration;
@@ -47,65 +47,74 @@ pub fn clock_hz(mhz: f64) -> Result<f64> {
 }
 
 /// The accelerator configuration a program is compiled for, or the RTL is
-/// generated for (defaults: `AcceleratorConfig::default()`, docs/shell.md).
+/// generated for: a named preset (docs/shell.md, "Presets"), each field
+/// overridable by its own flag.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AccelArgs {
-    /// PE rows of the array (binary slice vectors side by side).
-    #[arg(long, default_value_t = AcceleratorConfig::default().rows)]
-    pub rows: usize,
-    /// PE columns of the array (outputs side by side).
-    #[arg(long, default_value_t = AcceleratorConfig::default().cols)]
-    pub cols: usize,
-    /// Accumulator width in bits.
-    #[arg(long, default_value_t = AcceleratorConfig::default().acc_bits)]
-    pub acc_bits: u32,
-    /// Membrane width in bits.
-    #[arg(long, default_value_t = AcceleratorConfig::default().membrane_bits)]
-    pub membrane_bits: u32,
-    /// Widest weight a layer may use.
-    #[arg(long, default_value_t = AcceleratorConfig::default().weight_bits_max)]
-    pub weight_bits_max: u8,
-    /// Widest spike a layer may use.
-    #[arg(long, default_value_t = AcceleratorConfig::default().spike_bits_max)]
-    pub spike_bits_max: u8,
-    /// AXI4 master data width in bits (64 or 128).
-    #[arg(long, default_value_t = 8 * AcceleratorConfig::default().axi_data_bytes)]
-    pub axi_data_bits: usize,
-    /// Longest AXI4 burst in beats (at most 256).
-    #[arg(long, default_value_t = AcceleratorConfig::default().max_burst_beats)]
-    pub max_burst_beats: usize,
-    /// Weight buffer size in bytes.
-    #[arg(long, default_value_t = AcceleratorConfig::default().wbuf_bytes)]
-    pub wbuf_bytes: usize,
-    /// Activation buffer size in bytes.
-    #[arg(long, default_value_t = AcceleratorConfig::default().abuf_bytes)]
-    pub abuf_bytes: usize,
-    /// Output buffer size in bytes.
-    #[arg(long, default_value_t = AcceleratorConfig::default().obuf_bytes)]
-    pub obuf_bytes: usize,
+    /// A named accelerator configuration; the flags below override its fields.
+    /// default: 8x8, quick to simulate; kv260: 8x32, sized for the KV260's
+    /// xck26 (docs/shell.md, "Presets").
+    #[arg(long, default_value = preset::DEFAULT_PRESET, value_parser = preset::names())]
+    pub preset: String,
+    /// PE rows of the array (binary slice vectors side by side) [default: the preset's].
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// PE columns of the array (outputs side by side) [default: the preset's].
+    #[arg(long)]
+    pub cols: Option<usize>,
+    /// Accumulator width in bits [default: the preset's].
+    #[arg(long)]
+    pub acc_bits: Option<u32>,
+    /// Membrane width in bits [default: the preset's].
+    #[arg(long)]
+    pub membrane_bits: Option<u32>,
+    /// Widest weight a layer may use [default: the preset's].
+    #[arg(long)]
+    pub weight_bits_max: Option<u8>,
+    /// Widest spike a layer may use [default: the preset's].
+    #[arg(long)]
+    pub spike_bits_max: Option<u8>,
+    /// AXI4 master data width in bits, 64 or 128 [default: the preset's].
+    #[arg(long)]
+    pub axi_data_bits: Option<usize>,
+    /// Longest AXI4 burst in beats, at most 256 [default: the preset's].
+    #[arg(long)]
+    pub max_burst_beats: Option<usize>,
+    /// Weight buffer size in bytes [default: the preset's].
+    #[arg(long)]
+    pub wbuf_bytes: Option<usize>,
+    /// Activation buffer size in bytes [default: the preset's].
+    #[arg(long)]
+    pub abuf_bytes: Option<usize>,
+    /// Output buffer size in bytes [default: the preset's].
+    #[arg(long)]
+    pub obuf_bytes: Option<usize>,
 }
 
 impl AccelArgs {
+    /// The preset with the given flags applied, validated.
     pub fn config(&self) -> Result<AcceleratorConfig> {
-        let c = AcceleratorConfig {
-            rows: self.rows,
-            cols: self.cols,
-            acc_bits: self.acc_bits,
-            membrane_bits: self.membrane_bits,
-            weight_bits_max: self.weight_bits_max,
-            spike_bits_max: self.spike_bits_max,
-            axi_data_bytes: self.axi_data_bits / 8,
-            max_burst_beats: self.max_burst_beats,
-            wbuf_bytes: self.wbuf_bytes,
-            abuf_bytes: self.abuf_bytes,
-            obuf_bytes: self.obuf_bytes,
-        };
-        if !self.axi_data_bits.is_multiple_of(8) {
-            return Err(usage!(
-                "--axi-data-bits {} is not a whole number of bytes",
-                self.axi_data_bits
-            ));
+        let base = preset::preset(&self.preset).map_err(|e| usage!("--preset: {e}"))?;
+        let mut c = base.config;
+        let or = |flag: Option<usize>, value: usize| flag.unwrap_or(value);
+        c.rows = or(self.rows, c.rows);
+        c.cols = or(self.cols, c.cols);
+        c.acc_bits = self.acc_bits.unwrap_or(c.acc_bits);
+        c.membrane_bits = self.membrane_bits.unwrap_or(c.membrane_bits);
+        c.weight_bits_max = self.weight_bits_max.unwrap_or(c.weight_bits_max);
+        c.spike_bits_max = self.spike_bits_max.unwrap_or(c.spike_bits_max);
+        if let Some(bits) = self.axi_data_bits {
+            if !bits.is_multiple_of(8) {
+                return Err(usage!(
+                    "--axi-data-bits {bits} is not a whole number of bytes"
+                ));
+            }
+            c.axi_data_bytes = bits / 8;
         }
+        c.max_burst_beats = or(self.max_burst_beats, c.max_burst_beats);
+        c.wbuf_bytes = or(self.wbuf_bytes, c.wbuf_bytes);
+        c.abuf_bytes = or(self.abuf_bytes, c.abuf_bytes);
+        c.obuf_bytes = or(self.obuf_bytes, c.obuf_bytes);
         c.validate()
             .map_err(|e| usage!("{}: {}", e.flag(), e.message))?;
         Ok(c)

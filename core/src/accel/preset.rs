@@ -1,0 +1,123 @@
+//! Named accelerator configurations (`--preset NAME` on every command that
+//! takes a configuration; docs/shell.md, "Presets"). A preset sets every field
+//! of [`AcceleratorConfig`]; a flag given beside it overrides that field.
+
+use super::kv260::{Device, XCK26};
+use super::AcceleratorConfig;
+use thiserror::Error;
+
+/// A named configuration and the device it is sized for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    pub name: &'static str,
+    /// One line for `--help` and the docs.
+    pub summary: &'static str,
+    pub config: AcceleratorConfig,
+    /// The FPGA it is sized for, with the margin of [`LUT_BUDGET_PERCENT`];
+    /// `None` for configurations chosen for simulation speed.
+    pub device: Option<Device>,
+}
+
+/// The share of a device's LUTs a board preset may use, in percent: room for
+/// routing and for Vivado to close timing.
+pub const LUT_BUDGET_PERCENT: u64 = 70;
+
+/// The preset used when none is named.
+pub const DEFAULT_PRESET: &str = "default";
+
+/// The preset a board build generates (constraints/build.sh, docs/board.md).
+pub const BOARD_PRESET: &str = "kv260";
+
+/// Every preset, the default first.
+pub fn presets() -> [Preset; 2] {
+    let default = AcceleratorConfig::default();
+    [
+        Preset {
+            name: DEFAULT_PRESET,
+            summary: "quick to simulate: the tests' and most figures' configuration",
+            config: default,
+            device: None,
+        },
+        Preset {
+            name: BOARD_PRESET,
+            summary:
+                "the board build's accelerator (constraints/build.sh), for CIFAR-sized networks",
+            config: AcceleratorConfig {
+                rows: 8,
+                cols: 32,
+                ..default
+            },
+            device: Some(XCK26),
+        },
+    ]
+}
+
+/// A preset name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("no preset named {name:?}: choose one of {}", names().join(", "))]
+pub struct UnknownPreset {
+    pub name: String,
+}
+
+/// The names of every preset.
+pub fn names() -> Vec<&'static str> {
+    presets().iter().map(|p| p.name).collect()
+}
+
+/// The preset called `name`.
+pub fn preset(name: &str) -> Result<Preset, UnknownPreset> {
+    presets()
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| UnknownPreset { name: name.into() })
+}
+
+/// The presets as a markdown table (docs/shell.md, "Presets").
+pub fn markdown() -> String {
+    let mut s = String::from(
+        "| preset | array | weight / activation / output buffer | AXI | sized for | what it is for |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for p in presets() {
+        let c = &p.config;
+        let device = p.device.map_or("-".to_string(), |d| {
+            format!("{} (at most {LUT_BUDGET_PERCENT}% of its LUTs)", d.name)
+        });
+        s += &format!(
+            "| `{}` | {}x{}, {}-bit accumulators, {}-bit membranes | {} / {} / {} KiB | {} bits | {device} | {} |\n",
+            p.name,
+            c.rows,
+            c.cols,
+            c.acc_bits,
+            c.membrane_bits,
+            c.wbuf_bytes / 1024,
+            c.abuf_bytes / 1024,
+            c.obuf_bytes / 1024,
+            8 * c.axi_data_bytes,
+            p.summary
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_is_a_valid_configuration() {
+        for p in presets() {
+            p.config
+                .validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        }
+        assert_eq!(presets()[0].config, AcceleratorConfig::default());
+    }
+
+    #[test]
+    fn unknown_names_list_the_presets() {
+        let e = preset("kv26").unwrap_err().to_string();
+        assert!(e.contains("kv26") && e.contains("default, kv260"), "{e}");
+        assert_eq!(preset("kv260").unwrap().config.cols, 32);
+    }
+}
