@@ -338,6 +338,23 @@ fn run_reports_the_same_network_on_every_backend() {
     assert!((fps(&board) - 200e6 / cycles).abs() < 1e-6 * fps(&board));
 }
 
+/// `--preset` sets the whole configuration and a flag beside it overrides
+/// one field: the report names the array it ran on.
+#[test]
+fn presets_set_the_configuration_and_flags_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, array) in [
+        (&[][..], "8x8"),
+        (&["--preset", "kv260"][..], "8x32"),
+        (&["--preset", "kv260", "--cols", "16"][..], "8x16"),
+        (&["--rows", "4"][..], "4x8"),
+    ] {
+        let report = run_json(dir.path(), extra);
+        let config = report["performance"]["config"].as_str().unwrap_or_default();
+        assert!(config.starts_with(array), "{extra:?}: ran on {config}");
+    }
+}
+
 #[test]
 fn run_refuses_bad_arguments_with_advice() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mnist-mlp.json");
@@ -356,6 +373,7 @@ fn run_refuses_bad_arguments_with_advice() {
             "no-such-set",
         ),
         (vec!["run", "--model", m, "--axi-data-bits", "96"], "96"),
+        (vec!["run", "--model", m, "--preset", "kv26"], "kv260"),
     ] {
         let o = spikeslice(&args);
         let e = stderr(&o);

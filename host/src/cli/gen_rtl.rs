@@ -119,10 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         let json = serde_json::to_string_pretty(&e).expect("estimate serializes") + "\n";
         let path = args.out.join(ESTIMATE_FILE);
         spikeslice_core::atomic::write(&path, json.as_bytes())?;
-        let margin = preset::preset(&args.accel.preset)
-            .ok()
-            .filter(|p| p.device.is_some());
-        print_estimate(&e, margin)?;
+        print_estimate(&e, preset::preset(&args.accel.preset).ok())?;
         status!("wrote {} (yosys took {:.0} s)", path.display(), e.seconds);
     }
     Ok(())
@@ -182,14 +179,14 @@ fn print_estimate(e: &Estimate, board_preset: Option<Preset>) -> Result<()> {
             over.join(", ")
         );
     }
-    if let Some(preset) = board_preset {
-        let lut = 100.0 * r.lut_total() as f64 / XCK26.lut as f64;
+    if let Some((preset, device)) = board_preset.and_then(|p| Some((p, p.device?))) {
+        let lut = 100.0 * r.lut_total() as f64 / device.lut as f64;
         let within = lut <= preset::LUT_BUDGET_PERCENT as f64;
         out!(
             "{} the {} preset's margin: LUT {lut:.1}% of the {} (at most {}%)",
             if within { "within" } else { "OVER" },
             preset.name,
-            XCK26.name,
+            device.name,
             preset::LUT_BUDGET_PERCENT
         );
     }

@@ -51,10 +51,9 @@ pub fn clock_hz(mhz: f64) -> Result<f64> {
 /// overridable by its own flag.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AccelArgs {
-    /// A named accelerator configuration; the flags below override its fields.
-    /// default: 8x8, quick to simulate; kv260: 8x32, sized for the KV260's
-    /// xck26 (docs/shell.md, "Presets").
-    #[arg(long, default_value = preset::DEFAULT_PRESET, value_parser = preset::names())]
+    /// A named accelerator configuration; the flags below override its fields
+    /// (docs/shell.md, "Presets").
+    #[arg(long, default_value = preset::DEFAULT_PRESET, value_parser = preset_names())]
     pub preset: String,
     /// PE rows of the array (binary slice vectors side by side) [default: the preset's].
     #[arg(long)]
@@ -89,6 +88,15 @@ pub struct AccelArgs {
     /// Output buffer size in bytes [default: the preset's].
     #[arg(long)]
     pub obuf_bytes: Option<usize>,
+}
+
+/// `--preset`'s values, each with its summary (`preset::presets`).
+fn preset_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(preset::presets().map(|p| {
+        let c = p.config;
+        clap::builder::PossibleValue::new(p.name)
+            .help(format!("{}x{} array, {}", c.rows, c.cols, p.summary))
+    }))
 }
 
 impl AccelArgs {
