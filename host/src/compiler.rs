@@ -7,7 +7,7 @@
 //! model -> program -> device -> report.
 
 use spikeslice_core::accel::buffers::{minimum_bytes, BufferPlan};
-use spikeslice_core::accel::cycles::{CycleModel, LayerCycles};
+use spikeslice_core::accel::cycles::{ideal_cycles, CycleModel, LayerCycles};
 use spikeslice_core::accel::descriptor::{
     LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
 };
@@ -98,7 +98,7 @@ impl Program {
             .zip(self.descriptors.iter().zip(&self.model.layers))
         {
             let slices = u64::from(d.timesteps) * u64::from(d.input_bits);
-            let useful = (l.synapses.macs() * slices).div_ceil(r * c);
+            let useful = ideal_cycles(l.synapses.macs(), slices, r, c);
             total.ideal = total.ideal - lc.ideal + useful;
             lc.ideal = useful;
         }

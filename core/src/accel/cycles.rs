@@ -104,6 +104,12 @@ pub fn shell_tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
     tile_cycles_with_emit(shape, rows, cols, emit) - 1
 }
 
+/// Cycles an `rows x cols` array adding on every PE in every cycle needs for
+/// `macs` synapses (`K O P`) over `slices` binary slices: `LayerCycles::ideal`.
+pub fn ideal_cycles(macs: u64, slices: u64, rows: u64, cols: u64) -> u64 {
+    (macs * slices).div_ceil(rows * cols)
+}
+
 /// The core's runs for one layer: `G` groups x `P` positions x
 /// `ceil((O / G) / C)` column tiles, each over the layer's fan-in (for a
 /// dense layer, `G = P = 1`).
@@ -455,7 +461,7 @@ impl CycleModel {
             .filter(|r| r.write)
             .map(|r| r.bytes as u64)
             .sum();
-        x.ideal = (k * o * p * s).div_ceil(r * c);
+        x.ideal = ideal_cycles(k * o * p, s, r, c);
         let beats = x.tiles * s.div_ceil(r) * k;
         x.buffer_bits = 8 * (x.dma_read_bytes + x.dma_write_bytes)
             + beats * (c * u64::from(d.weight_bits) + r)

@@ -32,16 +32,17 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     args.samples.check()?;
     if args.data.is_none() {
-        for (flag, given) in [
-            ("--limit", args.samples.limit.is_some()),
-            ("--split", args.samples.split != Split::Test),
-        ] {
-            if given {
-                return Err(usage!(
+        super::refuse_given(
+            &[
+                ("--limit", args.samples.limit.is_some()),
+                ("--split", args.samples.split != Split::Test),
+            ],
+            |flag| {
+                format!(
                     "{flag} chooses the samples firing rates are measured on: add --data, or leave {flag} out"
-                ));
-            }
-        }
+                )
+            },
+        )?;
     }
     let model = super::load_model(&args.model)?;
     if let Some(out) = &args.out {

@@ -66,18 +66,19 @@ pub fn run(args: Args) -> Result<()> {
 
 fn run_weights(args: &Args, weights: &Path) -> Result<()> {
     let n = &args.nir_options;
-    for (flag, given) in [
-        ("--input-bits", n.input_bits.is_some()),
-        ("--input-scale", n.input_scale.is_some()),
-        ("--dt", n.dt.is_some()),
-        ("--nir-reset", n.nir_reset.is_some()),
-    ] {
-        if given {
-            return Err(usage!(
+    super::refuse_given(
+        &[
+            ("--input-bits", n.input_bits.is_some()),
+            ("--input-scale", n.input_scale.is_some()),
+            ("--dt", n.dt.is_some()),
+            ("--nir-reset", n.nir_reset.is_some()),
+        ],
+        |flag| {
+            format!(
                 "{flag} applies to --nir only: the --weights network takes the dataset's own input"
-            ));
-        }
-    }
+            )
+        },
+    )?;
     if args.common.float_epochs.is_some() {
         return Err(usage!(
             "--float-epochs does not apply to import: the --weights are the trained float network (--qat-epochs fine-tunes them)"
@@ -118,19 +119,20 @@ fn run_weights(args: &Args, weights: &Path) -> Result<()> {
 /// `--data` when its samples are the network's input.
 fn run_nir(args: &Args, path: &Path) -> Result<()> {
     let c = &args.common;
-    for (flag, given) in [
-        ("--float-epochs", c.float_epochs.is_some()),
-        ("--qat-epochs", c.qat_epochs.is_some()),
-        ("--train-limit", c.train_limit.is_some()),
-        ("--layer", !args.model.layers.layer.is_empty()),
-        ("--layers", args.model.layers.layers.is_some()),
-    ] {
-        if given {
-            return Err(usage!(
+    super::refuse_given(
+        &[
+            ("--float-epochs", c.float_epochs.is_some()),
+            ("--qat-epochs", c.qat_epochs.is_some()),
+            ("--train-limit", c.train_limit.is_some()),
+            ("--layer", !args.model.layers.layer.is_empty()),
+            ("--layers", args.model.layers.layers.is_some()),
+        ],
+        |flag| {
+            format!(
                 "{flag} does not apply to --nir: a NIR network is imported as exported, at --alloc's widths"
-            ));
-        }
-    }
+            )
+        },
+    )?;
     if c.test_limit == Some(0) {
         return Err(usage!(
             "--test-limit 0 selects no samples: give at least 1, or leave it out"

@@ -36,6 +36,15 @@ pub fn weights_path(spec_path: &Path, model: &Model) -> std::path::PathBuf {
         .join(&model.spec.weights)
 }
 
+/// The first of `flags` given (`(flag, given)`), refused as a usage error
+/// with `why(flag)`: options that do not apply to what the command was asked.
+pub fn refuse_given(flags: &[(&str, bool)], why: impl Fn(&str) -> String) -> Result<()> {
+    match flags.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(usage!("{}", why(flag))),
+        None => Ok(()),
+    }
+}
+
 /// `--clock-mhz` in hertz, or an error a user can act on.
 pub fn clock_hz(mhz: f64) -> Result<f64> {
     if !(mhz.is_finite() && mhz > 0.0) {
@@ -104,9 +113,8 @@ impl AccelArgs {
     pub fn config(&self) -> Result<AcceleratorConfig> {
         let base = preset::preset(&self.preset).map_err(|e| usage!("--preset: {e}"))?;
         let mut c = base.config;
-        let or = |flag: Option<usize>, value: usize| flag.unwrap_or(value);
-        c.rows = or(self.rows, c.rows);
-        c.cols = or(self.cols, c.cols);
+        c.rows = self.rows.unwrap_or(c.rows);
+        c.cols = self.cols.unwrap_or(c.cols);
         c.acc_bits = self.acc_bits.unwrap_or(c.acc_bits);
         c.membrane_bits = self.membrane_bits.unwrap_or(c.membrane_bits);
         c.weight_bits_max = self.weight_bits_max.unwrap_or(c.weight_bits_max);
@@ -119,10 +127,10 @@ impl AccelArgs {
             }
             c.axi_data_bytes = bits / 8;
         }
-        c.max_burst_beats = or(self.max_burst_beats, c.max_burst_beats);
-        c.wbuf_bytes = or(self.wbuf_bytes, c.wbuf_bytes);
-        c.abuf_bytes = or(self.abuf_bytes, c.abuf_bytes);
-        c.obuf_bytes = or(self.obuf_bytes, c.obuf_bytes);
+        c.max_burst_beats = self.max_burst_beats.unwrap_or(c.max_burst_beats);
+        c.wbuf_bytes = self.wbuf_bytes.unwrap_or(c.wbuf_bytes);
+        c.abuf_bytes = self.abuf_bytes.unwrap_or(c.abuf_bytes);
+        c.obuf_bytes = self.obuf_bytes.unwrap_or(c.obuf_bytes);
         c.validate()
             .map_err(|e| usage!("{}: {}", e.flag(), e.message))?;
         Ok(c)
