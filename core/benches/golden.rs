@@ -43,6 +43,8 @@ fn wbits() -> WeightBits {
 /// A 3x3 convolution that keeps the image size (stride 1, padding 1).
 fn conv3x3(name: &str, out_channels: usize) -> LayerSpec {
     LayerSpec::Conv2d {
+        inputs: Vec::new(),
+        shortcut_weight: None,
         name: name.into(),
         out_channels,
         kernel: [3, 3],
@@ -57,6 +59,7 @@ fn conv3x3(name: &str, out_channels: usize) -> LayerSpec {
 /// A 2x2 average pool, stride 2: half the image size.
 fn avg_pool2x2(name: &str) -> LayerSpec {
     LayerSpec::Pool {
+        inputs: Vec::new(),
         name: name.into(),
         mode: PoolMode::Avg,
         kernel: 2,
@@ -70,6 +73,8 @@ fn avg_pool2x2(name: &str) -> LayerSpec {
 /// The last layer: `outputs` classes, read from the membranes.
 fn readout(outputs: usize) -> LayerSpec {
     LayerSpec::Readout {
+        inputs: Vec::new(),
+        shortcut_weight: None,
         name: "readout".into(),
         outputs,
         weight_bits: wbits(),
@@ -87,6 +92,7 @@ fn spec(conv: bool, timesteps: u32) -> ModelSpec {
             conv3x3("conv2", 16),
             avg_pool2x2("pool2"),
             LayerSpec::Flatten {
+                inputs: Vec::new(),
                 name: "flatten".into(),
             },
             readout(10),
@@ -94,6 +100,8 @@ fn spec(conv: bool, timesteps: u32) -> ModelSpec {
     } else {
         vec![
             LayerSpec::Dense {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: "fc1".into(),
                 outputs: 256,
                 weight_bits: wbits(),
@@ -150,7 +158,7 @@ fn build(conv: bool, timesteps: u32, calibration: &[Vec<u8>]) -> Model {
                 flat = *outputs;
                 Some(s)
             }
-            LayerSpec::Flatten { .. } => None,
+            LayerSpec::Flatten { .. } | LayerSpec::Add { .. } => None,
         };
         if let Some(s) = wshape {
             let name = l.name().to_string();

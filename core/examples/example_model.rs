@@ -284,6 +284,8 @@ impl Mlp {
             },
             layers: vec![
                 LayerSpec::Dense {
+                    inputs: Vec::new(),
+                    shortcut_weight: None,
                     name: "fc1".into(),
                     outputs: HIDDEN,
                     weight_bits: WeightBits::new(WEIGHT_BITS).unwrap(),
@@ -294,6 +296,8 @@ impl Mlp {
                     },
                 },
                 LayerSpec::Readout {
+                    inputs: Vec::new(),
+                    shortcut_weight: None,
                     name: "readout".into(),
                     outputs: CLASSES,
                     weight_bits: WeightBits::new(WEIGHT_BITS).unwrap(),

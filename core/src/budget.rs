@@ -5,9 +5,11 @@
 //! ANN (`O * P * K`), `b_w` its weight width and `b_s` the width of the spikes
 //! it reads (the input's `b_in` for the first layer). `fr` is the firing rate of
 //! those spikes: events per neuron per timestep, measured by the golden model.
+//! A shortcut adds one synapse per neuron to both sums: `n = O * P` additions
+//! with `BB = T * b_w * b_s` of the shortcut's spikes (docs/semantics.md §8).
 
 use crate::golden::{LayerOutput, SampleOutput, SpikeStats};
-use crate::model::Model;
+use crate::model::{Model, Source};
 use serde::{Deserialize, Serialize};
 
 /// Metrics of one lowered layer.
@@ -26,11 +28,18 @@ pub struct LayerBudget {
     pub timesteps: u64,
     /// `T * b_w * b_s` per synapse.
     pub bit_budget: u64,
-    /// `n * BB`.
+    /// `n * BB`, plus the shortcut's `adds * BB`.
     pub s_ace: u64,
     /// Firing rate of the input spikes, when measured.
     pub input_firing_rate: Option<f64>,
-    /// `fr * n * BB`, when measured.
+    /// A shortcut's additions (docs/semantics.md §2, "Shortcuts"): one per
+    /// neuron, 0 without a shortcut.
+    pub shortcut_adds: u64,
+    /// `T * b_w * b_s` of the shortcut, `b_s` its spikes' width.
+    pub shortcut_bit_budget: u64,
+    /// Firing rate of the shortcut's spikes, when measured.
+    pub shortcut_firing_rate: Option<f64>,
+    /// `fr * n * BB` plus the shortcut's `fr * adds * BB`, when measured.
     pub ns_ace: Option<f64>,
     /// Weights plus biases.
     pub params: u64,
@@ -55,31 +64,44 @@ pub struct NetworkBudget {
 /// `outputs` (golden-model results of the same model).
 pub fn budget(model: &Model, outputs: Option<&[SampleOutput]>) -> NetworkBudget {
     let t = model.timesteps() as u64;
-    // Firing statistics of each layer's input: the data, then each layer's output.
-    let input_stats: Option<Vec<SpikeStats>> = outputs.filter(|o| !o.is_empty()).map(|outs| {
-        let mut acc = vec![SpikeStats::default(); model.layers.len()];
-        for out in outs {
-            acc[0].add(&out.input);
-            for (l, s) in out.layers.iter().enumerate().take(model.layers.len() - 1) {
-                acc[l + 1].add(s);
+    let measured = outputs.filter(|o| !o.is_empty());
+    // Firing statistics of a source over the samples: the data or a layer's output.
+    let stats_of = |from: Source| {
+        measured.map(|outs| {
+            let mut acc = SpikeStats::default();
+            for out in outs {
+                acc.add(match from {
+                    Source::Input => &out.input,
+                    Source::Layer(j) => &out.layers[j],
+                });
             }
-        }
-        acc
-    });
+            acc.firing_rate()
+        })
+    };
     let mut layers = Vec::new();
-    for (i, l) in model.layers.iter().enumerate() {
+    for (l, wiring) in model.layers.iter().zip(&model.wiring) {
         let kind = model.spec_of(l).map_or("layer", |s| s.kind()).to_string();
         let macs = l.synapses.macs();
         let bw = u64::from(l.weight_bits.get());
         let bs = u64::from(l.input_bits.get());
         let bb = t * bw * bs;
         let weights = l.synapses.weights.len() as u64;
-        let params = if kind == "pool" {
+        // Pooling and add have fixed weights of +1, no parameters of their own.
+        let params = if kind == "pool" || kind == "add" {
             0
         } else {
             weights + l.neurons.bias.len() as u64
         };
-        let fr = input_stats.as_ref().map(|s| s[i].firing_rate());
+        let fr = stats_of(wiring.input);
+        let (adds, bb_sc, fr_sc) = match wiring.shortcut {
+            Some(sc) => (
+                l.neurons() as u64,
+                t * bw * u64::from(sc.bits.get()),
+                stats_of(sc.from),
+            ),
+            None => (0, 0, None),
+        };
+        let synapses = macs * bb;
         layers.push(LayerBudget {
             name: l.name.clone(),
             kind,
@@ -93,9 +115,12 @@ pub fn budget(model: &Model, outputs: Option<&[SampleOutput]>) -> NetworkBudget 
             },
             timesteps: t,
             bit_budget: bb,
-            s_ace: macs * bb,
+            s_ace: synapses + adds * bb_sc,
             input_firing_rate: fr,
-            ns_ace: fr.map(|f| f * (macs * bb) as f64),
+            shortcut_adds: adds,
+            shortcut_bit_budget: bb_sc,
+            shortcut_firing_rate: fr_sc,
+            ns_ace: fr.map(|f| f * synapses as f64 + fr_sc.unwrap_or(0.0) * (adds * bb_sc) as f64),
             params,
             weight_memory_bits: if params == 0 { 0 } else { weights * bw },
         });
@@ -103,9 +128,7 @@ pub fn budget(model: &Model, outputs: Option<&[SampleOutput]>) -> NetworkBudget 
     NetworkBudget {
         macs: layers.iter().map(|l| l.macs).sum(),
         s_ace: layers.iter().map(|l| l.s_ace).sum(),
-        ns_ace: input_stats
-            .as_ref()
-            .map(|_| layers.iter().filter_map(|l| l.ns_ace).sum()),
+        ns_ace: measured.map(|_| layers.iter().filter_map(|l| l.ns_ace).sum()),
         params: layers.iter().map(|l| l.params).sum(),
         weight_memory_bits: layers.iter().map(|l| l.weight_memory_bits).sum(),
         samples: outputs.map_or(0, |o| o.len()),

@@ -54,8 +54,9 @@ pub fn check(model: &Model, widths: AcceleratorWidths) -> Result<Vec<RequiredWid
     model
         .layers
         .iter()
-        .map(|l| {
-            let r = l.required_widths(t);
+        .zip(&model.wiring)
+        .map(|(l, w)| {
+            let r = l.required_widths_with(t, w.shortcut_range());
             let over = |needed: u32, have: u32, (lo, hi): (i64, i64)| {
                 (needed > have).then(|| Overflow {
                     layer: l.name.clone(),

@@ -15,7 +15,7 @@ use spikeslice_core::accel::functional::Chain;
 use spikeslice_core::accel::layout;
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::golden::{argmax, LayerOutput, NeuronLayer, SampleOutput, SpikeStats, PAD};
-use spikeslice_core::model::Model;
+use spikeslice_core::model::{Model, Source};
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_core::widths::{self, WidthError};
 use std::borrow::Cow;
@@ -291,6 +291,15 @@ pub fn compile_with(
     mapping: Mapping,
 ) -> Result<Program, CompileError> {
     config.validate()?;
+    if let Some(w) = model.wiring.iter().position(|w| w.shortcut.is_some()) {
+        return Err(layer_err(
+            &model.layers[w],
+            "it adds a shortcut to its current (a residual connection), which the accelerator's \
+             descriptors do not express yet: `spikeslice budget` runs such a model in the golden \
+             model"
+                .into(),
+        ));
+    }
     widths::check(model, config.widths())?;
     let t = model.timesteps();
     for l in &model.layers {
@@ -346,8 +355,12 @@ pub fn compile_with(
 
     let mut image = vec![0u8; alloc.next];
     let mut descriptors = Vec::new();
-    let mut layer_input = input;
     for (i, ((l, _), &(params, weights, gather))) in lowered.iter().zip(&statics).enumerate() {
+        // A layer reads the layer before it, or in a graph any earlier one.
+        let layer_input = match model.wiring[i].input {
+            Source::Input => input,
+            Source::Layer(j) => outputs[j],
+        };
         let s = &l.synapses;
         let mut p = Vec::with_capacity(s.outputs * PARAM_BYTES);
         for o in 0..s.outputs {
@@ -383,7 +396,6 @@ pub fn compile_with(
             &d.encode(),
         );
         descriptors.push(d);
-        layer_input = outputs[i];
     }
     Ok(Program {
         model: model.clone(),

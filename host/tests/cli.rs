@@ -92,6 +92,27 @@ fn budget_prints_the_table() {
     assert_eq!(b["s_ace"], want.s_ace);
 }
 
+/// A residual model's budget: the shortcut's additions are in S-ACE.
+#[test]
+fn budget_counts_a_residual_models_shortcuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = random::residual_model(&mut random::rng(5));
+    let path = dir.path().join("res.json");
+    model.save(&path).unwrap();
+    let o = spikeslice(&["budget", "--json", "--model", &path.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want = spikeslice_core::budget::budget(&model, None);
+    assert_eq!(b["s_ace"], want.s_ace);
+    let adds: u64 = want.layers.iter().map(|l| l.shortcut_adds).sum();
+    assert!(adds > 0);
+    assert!(b["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["shortcut_adds"].as_u64() > Some(0)));
+}
+
 /// Run a command that must fail with an error message, not a panic; returns
 /// the message.
 fn failure(args: &[&str]) -> String {

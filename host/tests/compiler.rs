@@ -321,3 +321,21 @@ fn a_corrupted_descriptor_is_refused() {
     let e = refused(&program, &mut image);
     assert_eq!(e.code, ErrorCode::BadField);
 }
+
+/// A residual model (a shortcut or an add) is refused by the compiler naming
+/// its first such layer and where it runs instead; its chain layers are not
+/// the problem.
+#[test]
+fn residual_models_are_refused_naming_the_first_shortcut() {
+    for seed in 0..4 {
+        let m = random::residual_model(&mut random::rng(seed));
+        let first = m.wiring.iter().position(|w| w.shortcut.is_some()).unwrap();
+        let e = compile(&m, &config(8, 8)).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("layer {}: ", m.layers[first].name))
+                && e.contains("shortcut")
+                && e.contains("spikeslice budget"),
+            "{e}"
+        );
+    }
+}

@@ -67,6 +67,7 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
         match d.kind {
             Kind::Flatten => {
                 layers.push(LayerSpec::Flatten {
+                    inputs: Vec::new(),
                     name: d.name.clone(),
                 });
                 continue;
@@ -85,6 +86,7 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
                 }
                 let th = th as i32;
                 layers.push(LayerSpec::Pool {
+                    inputs: Vec::new(),
                     name: d.name.clone(),
                     mode: PoolMode::Sum,
                     kernel,
@@ -97,6 +99,8 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
                 continue;
             }
             Kind::Dense => layers.push(LayerSpec::Dense {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: d.name.clone(),
                 outputs: d.outputs,
                 weight_bits: wb,
@@ -107,6 +111,8 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
                 stride,
                 padding,
             } => layers.push(LayerSpec::Conv2d {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: d.name.clone(),
                 out_channels: d.outputs,
                 kernel: [kernel, kernel],
@@ -117,6 +123,8 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
                 neuron,
             }),
             Kind::Readout => layers.push(LayerSpec::Readout {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: d.name.clone(),
                 outputs: d.outputs,
                 weight_bits: wb,

@@ -277,6 +277,8 @@ fn random_one_layer(rng: &mut SplitMix64, k: usize, h: usize, a: Allocation) -> 
         },
         layers: vec![
             LayerSpec::Dense {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: "fc1".into(),
                 outputs: h,
                 weight_bits: wb,
@@ -287,6 +289,8 @@ fn random_one_layer(rng: &mut SplitMix64, k: usize, h: usize, a: Allocation) -> 
                 },
             },
             LayerSpec::Readout {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: "out".into(),
                 outputs: 10,
                 weight_bits: wb,

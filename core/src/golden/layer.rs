@@ -282,6 +282,13 @@ impl NeuronLayer {
     /// most one current per step from `v_init` (leak and reset only pull it
     /// toward zero).
     pub fn required_widths(&self, timesteps: usize) -> RequiredWidths {
+        self.required_widths_with(timesteps, (0, 0))
+    }
+
+    /// [`NeuronLayer::required_widths`] for a layer whose current also gets a
+    /// shortcut's term in `extra` every step (`Wiring::shortcut_range`); the
+    /// accumulator is not affected, since the term is added after the slices.
+    pub fn required_widths_with(&self, timesteps: usize, extra: (i64, i64)) -> RequiredWidths {
         let max_in = i64::from(crate::numeric::mask(self.input_bits.get()));
         let t = timesteps as i64;
         let (mut acc_lo, mut acc_hi) = (0i64, 0i64);
@@ -291,7 +298,7 @@ impl NeuronLayer {
             acc_lo = acc_lo.min(neg);
             acc_hi = acc_hi.max(pos);
             let bias = i64::from(self.neurons.bias[o]);
-            let (i_lo, i_hi) = (neg * max_in + bias, pos * max_in + bias);
+            let (i_lo, i_hi) = (neg * max_in + bias + extra.0, pos * max_in + bias + extra.1);
             let v0 = i64::from(self.neurons.v_init[o]);
             let lo = i_lo.min(v0.min(0) + t * i_lo.min(0));
             let mut hi = i_hi.max(v0.max(0) + t * i_hi.max(0));
@@ -322,6 +329,17 @@ impl NeuronLayer {
         engine: Engine,
         packed: Option<&PackedWeights>,
     ) -> LayerTrace {
+        self.integrate(self.currents_prepared(inputs, engine, packed))
+    }
+
+    /// The currents `I` of every timestep (`[t][neuron]`, bias included) by
+    /// `engine`, before the neurodynamics.
+    pub fn currents_prepared(
+        &self,
+        inputs: &[Vec<u8>],
+        engine: Engine,
+        packed: Option<&PackedWeights>,
+    ) -> Vec<Vec<i64>> {
         let mut currents: Vec<Vec<i64>> = Vec::with_capacity(inputs.len());
         match engine {
             Engine::Direct => {
@@ -356,7 +374,7 @@ impl NeuronLayer {
                 }
             }
         }
-        self.integrate(currents)
+        currents
     }
 
     /// The neurodynamics over precomputed currents.

@@ -2,9 +2,10 @@
 //!
 //! Layers run in order, each for all `T` timesteps before the next
 //! (docs/semantics.md §5). For a feed-forward network this equals time-major
-//! order: layer `l` at step `t` reads only layer `l-1`'s spikes at step `t` and
-//! its own state from step `t-1`, so any order that respects those two
-//! dependencies computes the same values.
+//! order: layer `l` at step `t` reads only earlier layers' spikes at step `t`
+//! (its input and its shortcut, [`crate::model::Wiring`]) and its own state
+//! from step `t-1`, so any order that respects those dependencies computes
+//! the same values.
 
 mod layer;
 mod matmul;
@@ -17,7 +18,7 @@ pub use layer::{
 pub use matmul::MatmulLayer;
 pub use packed::PackedWeights;
 
-use crate::model::Model;
+use crate::model::{Model, Source};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -109,16 +110,44 @@ fn prepared_for(model: &Model, engine: Engine) -> Option<Prepared> {
     (engine == Engine::Packed).then(|| Prepared::new(model))
 }
 
+/// Run layer `i` of `model` on the spike trains before it: its input's and
+/// its shortcut's (docs/semantics.md §2, "Shortcuts").
+fn run_layer(
+    model: &Model,
+    i: usize,
+    input: &[Vec<u8>],
+    earlier: &[Vec<Vec<u8>>],
+    engine: Engine,
+    prepared: Option<&Prepared>,
+) -> LayerTrace {
+    let layer = &model.layers[i];
+    let wiring = model.wiring[i];
+    let spikes = |s: Source| match s {
+        Source::Input => input,
+        Source::Layer(j) => &earlier[j],
+    };
+    let packed = prepared.map(|p| &p.packed[i]);
+    let mut currents = layer.currents_prepared(spikes(wiring.input), engine, packed);
+    if let Some(shortcut) = wiring.shortcut {
+        let w = i64::from(shortcut.weight);
+        for (current, x) in currents.iter_mut().zip(spikes(shortcut.from)) {
+            for (c, &v) in current.iter_mut().zip(x) {
+                *c += w * i64::from(v);
+            }
+        }
+    }
+    layer.integrate(currents)
+}
+
 /// Run one checked sample through every layer, keeping each layer's trace.
 pub fn trace(model: &Model, input: &[u8], engine: Engine) -> NetworkTrace {
     let prepared = prepared_for(model, engine);
-    let t = model.timesteps();
-    let mut spikes: Vec<Vec<u8>> = vec![input.to_vec(); t];
+    let inputs: Vec<Vec<u8>> = vec![input.to_vec(); model.timesteps()];
+    let mut spikes: Vec<Vec<Vec<u8>>> = Vec::with_capacity(model.layers.len());
     let mut layers = Vec::with_capacity(model.layers.len());
-    for (i, layer) in model.layers.iter().enumerate() {
-        let packed = prepared.as_ref().map(|p| &p.packed[i]);
-        let tr = layer.run_prepared(&spikes, engine, packed);
-        spikes = tr.spikes.clone();
+    for i in 0..model.layers.len() {
+        let tr = run_layer(model, i, &inputs, &spikes, engine, prepared.as_ref());
+        spikes.push(tr.spikes.clone());
         layers.push(tr);
     }
     NetworkTrace { layers }
@@ -137,20 +166,18 @@ pub fn run_sample_prepared(
     input: &[u8],
     engine: Engine,
 ) -> SampleOutput {
-    let t = model.timesteps();
-    let inputs: Vec<Vec<u8>> = vec![input.to_vec(); t];
+    let inputs: Vec<Vec<u8>> = vec![input.to_vec(); model.timesteps()];
     let input_stats = SpikeStats::of(&inputs);
-    let mut spikes = inputs;
+    let mut spikes: Vec<Vec<Vec<u8>>> = Vec::with_capacity(model.layers.len());
     let mut stats = Vec::with_capacity(model.layers.len());
     let mut readout = Vec::new();
     for (i, layer) in model.layers.iter().enumerate() {
-        let packed = prepared.map(|p| &p.packed[i]);
-        let tr = layer.run_prepared(&spikes, engine, packed);
+        let tr = run_layer(model, i, &inputs, &spikes, engine, prepared);
         stats.push(SpikeStats::of(&tr.spikes));
-        match layer.neurons.output {
-            LayerOutput::Membrane => readout = tr.membrane,
-            LayerOutput::Spikes { .. } => spikes = tr.spikes,
+        if layer.neurons.output == LayerOutput::Membrane {
+            readout = tr.membrane;
         }
+        spikes.push(tr.spikes);
     }
     SampleOutput {
         class: argmax(&readout),

@@ -1,8 +1,10 @@
 //! Validation and lowering of a spec plus tensors into [`NeuronLayer`]s
 //! (docs/semantics.md §2).
 
+use super::graph::{self, Graph, Shape};
 use super::spec::{dynamics_of, LayerSpec, ModelSpec, NeuronSpec, PoolMode};
 use super::tensors::{Tensor, TensorData};
+use super::wiring::{Shortcut, Source, Wiring};
 use super::ModelError;
 use crate::golden::{LayerOutput, NeuronLayer, Synapses, PAD};
 use crate::neuron::{Dynamics, Reset};
@@ -13,53 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// beyond any network this accelerator runs, small enough that a corrupt spec
 /// cannot make us allocate gigabytes.
 const MAX_ELEMENTS: usize = 1 << 28;
-
-/// Activation shape flowing between layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Flat(usize),
-    Map { c: usize, h: usize, w: usize },
-}
-
-impl Shape {
-    fn len(self) -> usize {
-        match self {
-            Shape::Flat(n) => n,
-            Shape::Map { c, h, w } => c * h * w,
-        }
-    }
-    fn describe(self) -> String {
-        match self {
-            Shape::Flat(n) => format!("[{n}]"),
-            Shape::Map { c, h, w } => format!("[{c}, {h}, {w}]"),
-        }
-    }
-
-    /// The length of a flat input to layer `name`, `what` (e.g. "a readout").
-    fn flat(self, name: &str, what: &str) -> Result<usize, ModelError> {
-        match self {
-            Shape::Flat(n) => Ok(n),
-            map => Err(ModelError::layer(
-                name,
-                format!(
-                    "{what} needs a flat input, got {}: add a flatten layer before it",
-                    map.describe()
-                ),
-            )),
-        }
-    }
-
-    /// `(C, H, W)` of a map input to layer `name`, `what` (e.g. "pooling").
-    fn map(self, name: &str, what: &str) -> Result<(usize, usize, usize), ModelError> {
-        match self {
-            Shape::Map { c, h, w } => Ok((c, h, w)),
-            flat => Err(ModelError::layer(
-                name,
-                format!("{what} needs a [C, H, W] input, got {}", flat.describe()),
-            )),
-        }
-    }
-}
 
 fn check_size(layer: &str, what: &str, n: usize) -> Result<(), ModelError> {
     if n == 0 {
@@ -74,12 +29,13 @@ fn check_size(layer: &str, what: &str, n: usize) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Lower the whole model, checking every layer and tensor.
+/// Lower the whole model, checking every layer and tensor: its compute
+/// layers and what each reads.
 pub fn lower(
     spec: &ModelSpec,
     tensors: &BTreeMap<String, Tensor>,
-) -> Result<Vec<NeuronLayer>, ModelError> {
-    let mut shape = match spec.input.shape.as_slice() {
+) -> Result<(Vec<NeuronLayer>, Vec<Wiring>), ModelError> {
+    let shape = match spec.input.shape.as_slice() {
         [n] => Shape::Flat(*n),
         [c, h, w] => Shape::Map {
             c: *c,
@@ -117,6 +73,15 @@ pub fn lower(
         if !names.insert(name) {
             return Err(ModelError::layer(name, "the name is used by another layer"));
         }
+        if name == graph::INPUT {
+            return Err(ModelError::layer(
+                name,
+                format!(
+                    "{:?} names the network's input in `inputs`: rename the layer",
+                    graph::INPUT
+                ),
+            ));
+        }
         let is_last = i + 1 == spec.layers.len();
         match (l, is_last) {
             (LayerSpec::Readout { .. }, false) => {
@@ -136,14 +101,39 @@ pub fn lower(
         }
     }
     let mut used = BTreeSet::new();
-    let mut bits = spec.input.bits;
+    let mut graph = Graph::new(
+        &spec.layers,
+        graph::Tensor {
+            shape,
+            bits: spec.input.bits,
+            source: Source::Input,
+        },
+    );
     let mut layers = Vec::new();
+    let mut wiring = Vec::new();
     for l in &spec.layers {
         let name = l.name();
-        let Some(neurons) = Neurons::of(l) else {
-            // A flatten: the same values, in one dimension.
-            shape = Shape::Flat(shape.len());
-            continue;
+        let inputs = graph.inputs(l)?;
+        let graph::Tensor {
+            shape,
+            bits,
+            source,
+        } = inputs[0];
+        let neurons = match (l, Neurons::of(l)) {
+            (LayerSpec::Add { .. }, _) => Neurons::Spiking(sum_neuron(name, bits, inputs[1].bits)?),
+            (_, Some(neurons)) => neurons,
+            (_, None) => {
+                // A flatten: the same values, in one dimension.
+                let flat = Shape::Flat(shape.len());
+                graph.define(
+                    name,
+                    graph::Tensor {
+                        shape: flat,
+                        ..inputs[0]
+                    },
+                );
+                continue;
+            }
         };
         let (synapses, weight_bits, params, next) = match l {
             LayerSpec::Dense {
@@ -227,7 +217,54 @@ pub fn lower(
                 });
                 (synapses, weight_bits, params, geo.output_shape())
             }
+            LayerSpec::Add { .. } => {
+                if inputs[1].shape != shape {
+                    return Err(ModelError::layer(
+                        name,
+                        format!(
+                            "adds {} ({}) and {} ({}): an add needs two inputs of one shape",
+                            shape.describe(),
+                            l.inputs()[0],
+                            inputs[1].shape.describe(),
+                            l.inputs()[1]
+                        ),
+                    ));
+                }
+                // The first input through a depthwise 1x1 conv of weight +1, the
+                // second as a shortcut of weight 1, into neurons of threshold 1
+                // that emit their whole current: exactly the sum (§2, "Add").
+                let (c, h, w) = match shape {
+                    Shape::Flat(n) => (n, 1, 1),
+                    Shape::Map { c, h, w } => (c, h, w),
+                };
+                let geo = Geometry::new(name, (c, h, w), c, [1, 1], [1, 1], [0, 0], c)?;
+                let synapses = geo.synapses(vec![1i8; c]);
+                let weight_bits = WeightBits::new(1).expect("1 is a valid width");
+                let params = Params::Given(NeuronParams {
+                    bias: vec![0; c],
+                    threshold: vec![1; c],
+                    v_init: vec![0; c],
+                });
+                (synapses, weight_bits, params, shape)
+            }
             LayerSpec::Flatten { .. } => unreachable!("a flatten has no neurons"),
+        };
+        let shortcut = match (l, inputs.get(1)) {
+            (LayerSpec::Add { .. }, Some(b)) => Some(Shortcut {
+                from: b.source,
+                weight: 1,
+                bits: b.bits,
+            }),
+            (_, Some(s)) => Some(shortcut(l, weight_bits, next, s)?),
+            (_, None) => {
+                if shortcut_weight(l).is_some() {
+                    return Err(ModelError::layer(
+                        name,
+                        "`shortcut_weight` is given but `inputs` names no shortcut: name it second",
+                    ));
+                }
+                None
+            }
         };
         let parts = LayerParts {
             name,
@@ -240,18 +277,113 @@ pub fn lower(
             Params::Read(weight_shape) => parts.read(tensors, &mut used, &weight_shape)?,
             Params::Given(p) => parts.build(p)?,
         };
-        shape = next;
-        if let Neurons::Spiking(n) = neurons {
-            bits = n.spike_bits;
-        }
+        let out_bits = match neurons {
+            Neurons::Spiking(n) => n.spike_bits,
+            Neurons::Readout { .. } => bits,
+        };
+        graph.define(
+            name,
+            graph::Tensor {
+                shape: next,
+                bits: out_bits,
+                source: Source::Layer(layers.len()),
+            },
+        );
         layers.push(layer);
+        wiring.push(Wiring {
+            input: source,
+            shortcut,
+        });
     }
+    graph.check_all_read()?;
     if let Some(extra) = tensors.keys().find(|t| !used.contains(t.as_str())) {
         return Err(ModelError::ExtraTensor {
             tensor: extra.clone(),
         });
     }
-    Ok(layers)
+    Ok((layers, wiring))
+}
+
+/// The neuron of an add: threshold 1, no leak, soft reset, one bit wider than
+/// its wider input, so it emits the sum of its inputs unclamped (§2, "Add").
+fn sum_neuron(name: &str, a: SpikeBits, b: SpikeBits) -> Result<NeuronSpec, ModelError> {
+    let wide = a.get().max(b.get()) + 1;
+    let spike_bits = SpikeBits::new(u32::from(wide)).map_err(|_| {
+        ModelError::layer(
+            name,
+            format!(
+                "the sum of {}-bit and {}-bit spikes needs {wide} bits, more than spikes have: \
+                 lower the inputs' spike_bits",
+                a.get(),
+                b.get()
+            ),
+        )
+    })?;
+    Ok(NeuronSpec {
+        spike_bits,
+        reset: Reset::Soft,
+        leak_shift: None,
+    })
+}
+
+fn shortcut_weight(l: &LayerSpec) -> Option<i32> {
+    match l {
+        LayerSpec::Dense {
+            shortcut_weight, ..
+        }
+        | LayerSpec::Conv2d {
+            shortcut_weight, ..
+        }
+        | LayerSpec::Readout {
+            shortcut_weight, ..
+        } => *shortcut_weight,
+        _ => None,
+    }
+}
+
+/// The shortcut of a dense, conv or readout layer: the second of its `inputs`,
+/// of its output's shape, added to its current times `shortcut_weight`
+/// (default 1), a weight of the layer's `b_w` range.
+fn shortcut(
+    l: &LayerSpec,
+    weight_bits: WeightBits,
+    output: Shape,
+    from: &graph::Tensor,
+) -> Result<Shortcut, ModelError> {
+    let name = l.name();
+    if from.shape != output {
+        return Err(ModelError::layer(
+            name,
+            format!(
+                "its shortcut {:?} is {}, its output {}: a shortcut needs the output's shape",
+                l.inputs()[1],
+                from.shape.describe(),
+                output.describe()
+            ),
+        ));
+    }
+    let weight = shortcut_weight(l).unwrap_or(1);
+    if !weight_bits.contains(weight) {
+        return Err(ModelError::layer(
+            name,
+            format!(
+                "shortcut_weight = {weight} is outside the b_w = {} range [{}, {}]{}",
+                weight_bits.get(),
+                weight_bits.min_weight(),
+                weight_bits.max_weight(),
+                if weight_bits.get() == 1 {
+                    " (only -1 and +1)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    Ok(Shortcut {
+        from: from.source,
+        weight,
+        bits: from.bits,
+    })
 }
 
 /// The neurons of a layer: a spiking layer's, or the readout's.
@@ -262,7 +394,8 @@ enum Neurons {
 }
 
 impl Neurons {
-    /// The neurons of a layer; `None` for a flatten, which has none.
+    /// The neurons a layer's spec gives; `None` for a flatten, which has none,
+    /// and an add, whose neuron follows from its inputs ([`sum_neuron`]).
     fn of(l: &LayerSpec) -> Option<Self> {
         match l {
             LayerSpec::Dense { neuron, .. }
@@ -271,7 +404,7 @@ impl Neurons {
             LayerSpec::Readout { leak_shift, .. } => Some(Neurons::Readout {
                 leak_shift: *leak_shift,
             }),
-            LayerSpec::Flatten { .. } => None,
+            LayerSpec::Flatten { .. } | LayerSpec::Add { .. } => None,
         }
     }
 }

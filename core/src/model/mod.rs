@@ -1,16 +1,20 @@
 //! Model files: a JSON spec plus integer weights in safetensors
 //! (docs/model-format.md), loaded into validated, lowered [`NeuronLayer`]s.
 
+mod graph;
 mod lower;
 mod parse;
 mod spec;
 mod tensors;
+mod wiring;
 
+pub use graph::INPUT;
 pub use lower::validate_neuron_layer;
 pub use spec::{
     dynamics_of, InputSpec, LayerSpec, ModelSpec, NeuronSpec, PoolMode, FORMAT, VERSION,
 };
 pub use tensors::{Tensor, TensorData};
+pub use wiring::{Shortcut, Source, Wiring};
 
 use crate::golden::NeuronLayer;
 use std::collections::BTreeMap;
@@ -77,6 +81,8 @@ pub struct Model {
     pub spec: ModelSpec,
     pub tensors: BTreeMap<String, Tensor>,
     pub layers: Vec<NeuronLayer>,
+    /// What each of `layers` reads: its input and its shortcut, if any.
+    pub wiring: Vec<Wiring>,
 }
 
 impl Model {
@@ -102,11 +108,12 @@ impl Model {
                 found: u64::from(spec.version),
             });
         }
-        let layers = lower::lower(&spec, &tensors)?;
+        let (layers, wiring) = lower::lower(&spec, &tensors)?;
         Ok(Self {
             spec,
             tensors,
             layers,
+            wiring,
         })
     }
 
@@ -163,6 +170,15 @@ impl Model {
     /// Number of classes: the readout's width.
     pub fn classes(&self) -> usize {
         self.layers.last().map_or(0, |l| l.neurons())
+    }
+
+    /// Whether every layer reads the one before it and nothing else: a chain,
+    /// not a graph with shortcuts or skips.
+    pub fn is_chain(&self) -> bool {
+        self.wiring
+            .iter()
+            .enumerate()
+            .all(|(i, w)| *w == Wiring::chain(i))
     }
 
     /// The layer spec a lowered layer came from.

@@ -68,17 +68,30 @@ pub enum PoolMode {
 }
 
 /// One layer of the model.
+///
+/// `inputs` names what a layer reads (docs/model-format.md, "Graphs"): empty
+/// means the layer before it in the file (the network input for the first).
+/// A dense, conv2d or readout layer may name a second input, a shortcut of its
+/// output's shape whose spikes are added to its current (Spiking ResNet); an
+/// `add` sums the spikes of its two inputs (SEW-ResNet). docs/semantics.md §2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum LayerSpec {
     Dense {
         name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inputs: Vec<String>,
         outputs: usize,
         weight_bits: WeightBits,
         neuron: NeuronSpec,
+        /// The shortcut's weight (the second input's), in the layer's `b_w` range.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shortcut_weight: Option<i32>,
     },
     Conv2d {
         name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inputs: Vec<String>,
         out_channels: usize,
         kernel: [usize; 2],
         #[serde(default = "one_pair")]
@@ -89,9 +102,13 @@ pub enum LayerSpec {
         groups: usize,
         weight_bits: WeightBits,
         neuron: NeuronSpec,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shortcut_weight: Option<i32>,
     },
     Pool {
         name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inputs: Vec<String>,
         mode: PoolMode,
         kernel: usize,
         stride: usize,
@@ -104,13 +121,22 @@ pub enum LayerSpec {
     },
     Flatten {
         name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inputs: Vec<String>,
     },
+    /// Elementwise sum of two spike tensors of one shape (SEW-ResNet's ADD):
+    /// the output spikes are one bit wider than the wider input.
+    Add { name: String, inputs: Vec<String> },
     Readout {
         name: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inputs: Vec<String>,
         outputs: usize,
         weight_bits: WeightBits,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         leak_shift: Option<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shortcut_weight: Option<i32>,
     },
 }
 
@@ -120,8 +146,20 @@ impl LayerSpec {
             LayerSpec::Dense { name, .. }
             | LayerSpec::Conv2d { name, .. }
             | LayerSpec::Pool { name, .. }
-            | LayerSpec::Flatten { name }
+            | LayerSpec::Flatten { name, .. }
+            | LayerSpec::Add { name, .. }
             | LayerSpec::Readout { name, .. } => name,
+        }
+    }
+    /// The names this layer reads (empty: the layer before it).
+    pub fn inputs(&self) -> &[String] {
+        match self {
+            LayerSpec::Dense { inputs, .. }
+            | LayerSpec::Conv2d { inputs, .. }
+            | LayerSpec::Pool { inputs, .. }
+            | LayerSpec::Flatten { inputs, .. }
+            | LayerSpec::Add { inputs, .. }
+            | LayerSpec::Readout { inputs, .. } => inputs,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -130,6 +168,7 @@ impl LayerSpec {
             LayerSpec::Conv2d { .. } => "conv2d",
             LayerSpec::Pool { .. } => "pool",
             LayerSpec::Flatten { .. } => "flatten",
+            LayerSpec::Add { .. } => "add",
             LayerSpec::Readout { .. } => "readout",
         }
     }

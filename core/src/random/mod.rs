@@ -3,6 +3,9 @@
 //! a failing case replays from its seed.
 
 pub mod chain;
+mod residual;
+
+pub use residual::residual_model;
 
 use crate::golden::{LayerOutput, MatmulLayer, Neurons};
 use crate::model::{
@@ -152,7 +155,7 @@ pub enum Architecture {
     Conv,
 }
 
-fn neuron_spec(rng: &mut impl Rng) -> NeuronSpec {
+pub(crate) fn neuron_spec(rng: &mut impl Rng) -> NeuronSpec {
     let spike_bits: u8 = rng.gen_range(1..=8);
     let (dynamics, reset) = neuron_kind(rng);
     NeuronSpec {
@@ -167,7 +170,7 @@ fn neuron_spec(rng: &mut impl Rng) -> NeuronSpec {
 
 /// Draws a layer's weight width and adds its random tensors (weights, bias,
 /// initial membrane, and thresholds if `spiking`) to `tensors`; returns the width.
-fn add_tensors(
+pub(crate) fn add_tensors(
     rng: &mut impl Rng,
     tensors: &mut BTreeMap<String, Tensor>,
     name: &str,
@@ -231,6 +234,8 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             let wb = add_tensors(rng, &mut tensors, &name, shape, bits, true);
             let neuron = neuron_spec(rng);
             layers.push(LayerSpec::Conv2d {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name,
                 out_channels,
                 kernel,
@@ -247,6 +252,7 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             if h >= 2 && w >= 2 && rng.gen_bool(0.5) {
                 let neuron = neuron_spec(rng);
                 layers.push(LayerSpec::Pool {
+                    inputs: Vec::new(),
                     name: format!("pool{i}"),
                     mode: if rng.gen_bool(0.5) {
                         PoolMode::Sum
@@ -265,6 +271,7 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             }
         }
         layers.push(LayerSpec::Flatten {
+            inputs: Vec::new(),
             name: "flatten".into(),
         });
         flat = c * h * w;
@@ -275,6 +282,8 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
         let wb = add_tensors(rng, &mut tensors, &name, vec![outputs, flat], bits, true);
         let neuron = neuron_spec(rng);
         layers.push(LayerSpec::Dense {
+            inputs: Vec::new(),
+            shortcut_weight: None,
             name,
             outputs,
             weight_bits: wb,
@@ -293,6 +302,8 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
         false,
     );
     layers.push(LayerSpec::Readout {
+        inputs: Vec::new(),
+        shortcut_weight: None,
         name: "readout".into(),
         outputs,
         weight_bits: wb,

@@ -111,12 +111,16 @@ impl Lowering<'_> {
         };
         let spec = match &lin.conv {
             None => LayerSpec::Dense {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: name.clone(),
                 outputs: lin.outputs,
                 weight_bits: b_w,
                 neuron,
             },
             Some(g) => LayerSpec::Conv2d {
+                inputs: Vec::new(),
+                shortcut_weight: None,
                 name: name.clone(),
                 out_channels: lin.outputs,
                 kernel: g.kernel,
@@ -184,6 +188,8 @@ impl Lowering<'_> {
         let name = self.unique_name(&lin.node);
         self.add_tensors(&name, &lin.weight_shape, q, None);
         self.layers.push(LayerSpec::Readout {
+            inputs: Vec::new(),
+            shortcut_weight: None,
             name,
             outputs: lin.outputs,
             weight_bits: b_w,
@@ -232,6 +238,7 @@ impl Lowering<'_> {
         })?;
         let name = self.unique_name(node.name);
         self.layers.push(LayerSpec::Pool {
+            inputs: Vec::new(),
             name,
             mode: PoolMode::Sum,
             kernel: k,
@@ -271,7 +278,10 @@ impl Lowering<'_> {
         }
         if self.flow.shape.len() > 1 {
             let name = self.unique_name(node.name);
-            self.layers.push(LayerSpec::Flatten { name });
+            self.layers.push(LayerSpec::Flatten {
+                inputs: Vec::new(),
+                name,
+            });
             self.flow.shape = vec![self.flow.shape.iter().product()];
         }
         Ok(())
