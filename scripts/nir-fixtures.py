@@ -176,6 +176,53 @@ def residual():
     return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
 
 
+def quarters(shape):
+    """Random multiples of 1/4 in [-7/4, 7/4], with 7/4 itself present: a
+    4-bit import quantizes them at a step of 1/4, so a shortcut of spikes
+    (1.0 each) is exactly 4 steps."""
+    w = rng.integers(-7, 8, size=shape).astype(np.float32)
+    w.flat[0] = 7.0
+    return w / 4.0
+
+
+def quarter_chain(n, hidden, classes):
+    """Input(n) -> (Affine -> IF) x hidden -> Affine(classes) -> Output, with
+    weights on the 1/4 grid: nodes input, fc0, if0, ..., fc<hidden>, output."""
+    nodes = {"input": nir.Input(input_type=np.array([n]))}
+    edges, prev = [], "input"
+    for i in range(hidden):
+        nodes[f"fc{i}"] = nir.Affine(weight=quarters((n, n)), bias=np.zeros(n, np.float32))
+        nodes[f"if{i}"] = nir.IF(r=np.ones(n, np.float32), v_threshold=np.ones(n, np.float32))
+        edges += [(prev, f"fc{i}"), (f"fc{i}", f"if{i}")]
+        prev = f"if{i}"
+    last = f"fc{hidden}"
+    nodes[last] = nir.Affine(weight=quarters((classes, n)), bias=np.zeros(classes, np.float32))
+    nodes["output"] = nir.Output(output_type=np.array([classes]))
+    edges += [(prev, last), (last, "output")]
+    return nodes, edges
+
+
+def residual_block(sew):
+    """A stem, then a block whose input (the stem's spikes) is added to the
+    second IF's input (Spiking ResNet) or summed with its spikes before the
+    readout (SEW-ResNet)."""
+    nodes, edges = quarter_chain(8, 3, 3)
+    edges.append(("if0", "fc3") if sew else ("if0", "if2"))
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+def bad_sum(kind):
+    """Sums the integer model cannot express: two weighted sums into one IF
+    ("weighted"), or the input's values and spikes into one Affine ("units")."""
+    nodes, edges = quarter_chain(4, 2, 2)
+    if kind == "weighted":
+        nodes["fc0b"] = nir.Affine(weight=quarters((4, 4)), bias=np.zeros(4, np.float32))
+        edges += [("if0", "fc0b"), ("fc0b", "if1")]
+    else:
+        edges.append(("input", "fc1"))
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
 def with_v_reset():
     """An IF that resets to 0.5: neither of the integer neuron's resets."""
     n = 4
@@ -216,6 +263,10 @@ def main():
             edit(f)
     # Written last, so that adding it left the fixtures above unchanged.
     nir.write(out / "scale-avgpool.nir", scale_avgpool())
+    nir.write(out / "resnet-spiking.nir", residual_block(sew=False))
+    nir.write(out / "resnet-sew.nir", residual_block(sew=True))
+    nir.write(out / "sum-weighted.nir", bad_sum("weighted"))
+    nir.write(out / "sum-units.nir", bad_sum("units"))
     for p in sorted(out.glob("*.nir")):
         print(f"{p} ({p.stat().st_size} bytes)")
 

@@ -204,15 +204,7 @@ fn graph(
 
 fn set_inputs(layers: &mut [LayerSpec], name: &str, to: &[&str]) {
     let l = layers.iter_mut().find(|l| l.name() == name).unwrap();
-    let to: Vec<String> = to.iter().map(|s| s.to_string()).collect();
-    match l {
-        LayerSpec::Conv2d { inputs, .. }
-        | LayerSpec::Add { inputs, .. }
-        | LayerSpec::Flatten { inputs, .. }
-        | LayerSpec::Readout { inputs, .. }
-        | LayerSpec::Dense { inputs, .. }
-        | LayerSpec::Pool { inputs, .. } => *inputs = to,
-    }
+    *l.inputs_mut() = to.iter().map(|s| s.to_string()).collect();
 }
 
 fn refused(edit: impl FnOnce(&mut Vec<LayerSpec>, &mut BTreeMap<String, Tensor>), want: &[&str]) {

@@ -294,9 +294,9 @@ pub fn compile_with(
     if let Some(w) = model.wiring.iter().position(|w| w.shortcut.is_some()) {
         return Err(layer_err(
             &model.layers[w],
-            "it adds a shortcut to its current (a residual connection), which the accelerator's \
-             descriptors do not express yet: `spikeslice budget` runs such a model in the golden \
-             model"
+            "residual connections (a shortcut added to a current, or an add) do not run on the \
+             accelerator yet, as a descriptor reads one spike region: `spikeslice budget` (and \
+             `import`'s accuracy) evaluate such a model in the golden model"
                 .into(),
         ));
     }

@@ -15,6 +15,23 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// `import --nir FIXTURE --alloc 4/1/4 --input-bits 2 --data DATA --out OUT`.
+fn import(name: &str, data: &str, out: &str) -> std::process::Output {
+    spikeslice(&[
+        "import",
+        "--nir",
+        &fixture(name),
+        "--alloc",
+        "4/1/4",
+        "--input-bits",
+        "2",
+        "--data",
+        data,
+        "--out",
+        out,
+    ])
+}
+
 /// 60 samples of the mlp-if fixture's 16 two-bit inputs, label last.
 fn data_csv(dir: &Path) -> PathBuf {
     let mut text = String::new();
@@ -39,19 +56,7 @@ fn a_nir_graph_imports_evaluates_and_runs() {
     let data = data_csv(dir.path());
     let out = dir.path().join("m.json");
     let (data, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
-    let o = spikeslice(&[
-        "import",
-        "--nir",
-        &fixture("mlp-if"),
-        "--alloc",
-        "4/1/4",
-        "--input-bits",
-        "2",
-        "--data",
-        data,
-        "--out",
-        out_s,
-    ]);
+    let o = import("mlp-if", data, out_s);
     let (so, se) = (stdout(&o), stderr(&o));
     assert!(o.status.success(), "{se}");
     assert!(
@@ -136,4 +141,30 @@ fn nir_refusals_name_the_flag_or_the_node() {
         );
         assert!(!Path::new(out).exists(), "{args:?} wrote {out}");
     }
+}
+
+/// A residual NIR block imports and is evaluated in the golden model on
+/// `--data`; `budget` takes the model, and `run` refuses it naming the layer
+/// whose shortcut the compiler does not map (exit 1: the model, not a flag).
+#[test]
+fn a_residual_nir_graph_imports_and_is_evaluated_in_the_golden_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..20u32 {
+        let row: Vec<String> = (0..8).map(|k| ((i * 7 + k * 3) % 4).to_string()).collect();
+        text += &format!("{},{}\n", row.join(","), i % 3);
+    }
+    let data = dir.path().join("data.csv");
+    std::fs::write(&data, text).unwrap();
+    let out = dir.path().join("res.json");
+    let (data, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let o = import("resnet-spiking", data, out_s);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("accuracy on"), "{}", stdout(&o));
+    let o = spikeslice(&["budget", "--model", out_s, "--data", data]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = spikeslice(&["run", "--model", out_s, "--data", data]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("layer fc2: ") && e.contains("shortcut"), "{e}");
 }

@@ -208,7 +208,7 @@ fn check_against_reference(name: &str, alloc: &str, x: &[u8], input_scale: f64) 
     opts.input_scale = input_scale;
     let imported = nir::import(&path, &opts).unwrap();
     let raw = read::read(&path).unwrap();
-    let order = nir::graph::chain(&raw).unwrap();
+    let order = nir::graph::order(&raw).unwrap().nodes;
     let xf: Vec<f64> = x.iter().map(|&v| f64::from(v) * input_scale).collect();
     let (trains, ranked) = float_reference(&raw, &order, &xf, opts.alloc.t as usize);
     let (spiking, readout) = golden_run(&imported.model, x);
@@ -222,6 +222,130 @@ fn check_against_reference(name: &str, alloc: &str, x: &[u8], input_scale: f64) 
         );
     }
     assert_same_ranking(&readout, &ranked);
+}
+
+/// NIR's equations in floats on a graph of Affine and IF nodes (reset to
+/// zero, fire at `v > v_th`, r = 1), where a node's input is the sum of its
+/// inputs' outputs: each IF's spike train by node name, and the Output's
+/// input summed over time (the readout's current).
+fn graph_reference(
+    g: &RawGraph,
+    order: &nir::graph::Order,
+    x: &[f64],
+    t: usize,
+) -> (std::collections::BTreeMap<String, Vec<Vec<u8>>>, Vec<f64>) {
+    use std::collections::BTreeMap;
+    let mut membranes: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut trains: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for _ in 0..t {
+        let mut value: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for name in &order.nodes {
+            let summed = || -> Vec<f64> {
+                let mut acc: Vec<f64> = Vec::new();
+                for p in order.preds(name) {
+                    let v = &value[p.as_str()];
+                    acc.resize(v.len(), 0.0);
+                    acc.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+                }
+                acc
+            };
+            let v = match g.nodes[name].kind.as_str() {
+                "Input" => x.to_vec(),
+                "Affine" => {
+                    let (ws, w) = numbers(g, name, "weight");
+                    let (_, b) = numbers(g, name, "bias");
+                    let i = summed();
+                    (0..ws[0])
+                        .map(|o| b[o] + (0..ws[1]).map(|k| w[o * ws[1] + k] * i[k]).sum::<f64>())
+                        .collect()
+                }
+                "IF" => {
+                    let (_, th) = numbers(g, name, "v_threshold");
+                    let i = summed();
+                    let m = membranes.entry(name).or_insert_with(|| vec![0.0; i.len()]);
+                    let mut s = vec![0u8; i.len()];
+                    for n in 0..i.len() {
+                        m[n] += i[n];
+                        if m[n] > th[n] {
+                            s[n] = 1;
+                            m[n] = 0.0;
+                        }
+                    }
+                    trains.entry(name.clone()).or_default().push(s.clone());
+                    s.iter().map(|&b| f64::from(b)).collect()
+                }
+                "Output" => {
+                    let i = summed();
+                    out.resize(i.len(), 0.0);
+                    out.iter_mut().zip(&i).for_each(|(a, b)| *a += b);
+                    i
+                }
+                other => panic!("the graph reference does not evaluate {other}"),
+            };
+            value.insert(name, v);
+        }
+    }
+    (trains, out)
+}
+
+/// The residual fixtures: each IF's spikes equal the imported layer's (named
+/// after its Affine), and the readout ranks as NIR's output current does.
+fn check_residual(name: &str, x: &[u8], t: u32, input_scale: f64) -> spikeslice_core::model::Model {
+    let path = fixture(name);
+    let mut opts = options(&format!("4/1/{t}"));
+    opts.input_scale = input_scale;
+    let model = nir::import(&path, &opts).unwrap().model;
+    let raw = read::read(&path).unwrap();
+    let order = nir::graph::order(&raw).unwrap();
+    let xf: Vec<f64> = x.iter().map(|&v| f64::from(v) * input_scale).collect();
+    let (trains, out) = graph_reference(&raw, &order, &xf, t as usize);
+    let trace = golden::trace(&model, x, Engine::Direct);
+    for (node, train) in &trains {
+        let affine = &order
+            .preds(node)
+            .iter()
+            .find(|p| raw.nodes[*p].kind == "Affine")
+            .unwrap();
+        let i = model
+            .layers
+            .iter()
+            .position(|l| &l.name == *affine)
+            .unwrap();
+        assert_eq!(
+            &trace.layers[i].spikes, train,
+            "{name}: {node} differs from NIR's equations"
+        );
+    }
+    assert_same_ranking(&trace.layers.last().unwrap().membrane, &out);
+    model
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A NIR node summing two inputs imports as a residual block: the stem's
+    /// spikes added to the second IF's current (Spiking ResNet, a shortcut of
+    /// weight 4 at the 1/4 step of its weights), or summed with the block's
+    /// spikes by an add before the readout (SEW-ResNet); both spike where NIR's
+    /// equations do.
+    #[test]
+    fn residual_blocks_import_and_spike_where_nirs_equations_do(
+        x in prop::collection::vec(0u8..=3, 8),
+        t in 1u32..=6,
+        scale in prop::sample::select(vec![0.25, 0.5, 1.0]),
+    ) {
+        let m = check_residual("resnet-spiking", &x, t, scale);
+        let fc2 = m.spec.layers.iter().find(|l| l.name() == "fc2").unwrap();
+        prop_assert_eq!(fc2.inputs(), ["fc1".to_string(), "fc0".to_string()]);
+        match fc2 {
+            LayerSpec::Dense { shortcut_weight, .. } => prop_assert_eq!(*shortcut_weight, Some(4)),
+            other => prop_assert!(false, "{:?}", other),
+        }
+        let m = check_residual("resnet-sew", &x, t, scale);
+        let kinds: Vec<&str> = m.spec.layers.iter().map(|l| l.kind()).collect();
+        prop_assert_eq!(kinds, ["dense", "dense", "dense", "add", "readout"]);
+    }
 }
 
 proptest! {
@@ -342,7 +466,11 @@ fn what_cannot_be_represented_is_refused_by_node_and_reason() {
     let cases = [
         ("recurrent", "cycle through"),
         ("cubalif", "current-based neuron"),
-        ("residual", "sums 2 inputs"),
+        ("residual", "a shortcut into the readout is not supported"),
+        (
+            "sum-weighted",
+            "if1 (IF): it sums two weighted nodes (fc1, fc0b)",
+        ),
         ("v-reset", "v_reset = 0.5"),
         ("dangling-edge", "names node \"ghost\""),
         ("future-version", "NIR version \"2.0.0\" is not supported"),
@@ -354,6 +482,19 @@ fn what_cannot_be_represented_is_refused_by_node_and_reason() {
         };
         assert!(e.contains(expected), "{name}: {e}");
     }
+    // The input's values and spikes summed: exact when one input step is
+    // worth one spike, refused naming the units otherwise.
+    assert!(nir::import(&fixture("sum-units"), &options("4/1/2")).is_ok());
+    let mut o = options("4/1/2");
+    o.input_scale = 0.5;
+    let e = nir::import(&fixture("sum-units"), &o)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("fc1 (Affine): it sums if0 and input") && e.contains("different units"),
+        "{e}"
+    );
     let e = nir::read::read_bytes(b"not an hdf5 file")
         .err()
         .unwrap()

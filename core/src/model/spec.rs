@@ -151,6 +151,17 @@ impl LayerSpec {
             | LayerSpec::Readout { name, .. } => name,
         }
     }
+    /// [`LayerSpec::inputs`], to change.
+    pub fn inputs_mut(&mut self) -> &mut Vec<String> {
+        match self {
+            LayerSpec::Dense { inputs, .. }
+            | LayerSpec::Conv2d { inputs, .. }
+            | LayerSpec::Pool { inputs, .. }
+            | LayerSpec::Flatten { inputs, .. }
+            | LayerSpec::Add { inputs, .. }
+            | LayerSpec::Readout { inputs, .. } => inputs,
+        }
+    }
     /// The names this layer reads (empty: the layer before it).
     pub fn inputs(&self) -> &[String] {
         match self {

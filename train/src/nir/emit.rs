@@ -23,8 +23,18 @@ fn bits_for(max: u64) -> u32 {
 }
 
 impl Lowering<'_> {
-    /// Quantize `lin` with each channel's row multiplied by `gain[c]`.
-    fn quantize(&self, lin: &Linear, gain: &[f64], b_w: WeightBits) -> Result<Quantized, NirError> {
+    /// Quantize `lin` with each channel's row multiplied by `gain[c]`. With a
+    /// shortcut whose values have float unit `shortcut`, the current's unit is
+    /// chosen so the shortcut's weight is a whole code `m` of `b_w` (the
+    /// largest that keeps every weight within the codes: the scale is at most
+    /// one code coarser per weight than without a shortcut), and `m` is returned.
+    fn quantize(
+        &self,
+        lin: &Linear,
+        gain: &[f64],
+        b_w: WeightBits,
+        shortcut: Option<f64>,
+    ) -> Result<(Quantized, Option<i32>), NirError> {
         let row = lin.weight.len() / lin.outputs;
         let w: Vec<f64> = lin
             .weight
@@ -32,21 +42,52 @@ impl Lowering<'_> {
             .enumerate()
             .map(|(i, &w)| w * gain[i / row])
             .collect();
-        let (scale, codes): (f64, Vec<i8>) = if b_w.get() == 1 {
+        let top = f64::from(b_w.max_weight());
+        let mut scale = if b_w.get() == 1 {
             // Binary weights: the sign, scaled by the mean magnitude (the
             // L1-optimal scale of a sign quantizer).
             let mean = w.iter().map(|w| w.abs()).sum::<f64>() / w.len().max(1) as f64;
-            let codes = w.iter().map(|&w| if w < 0.0 { -1 } else { 1 }).collect();
-            (if mean > 0.0 { mean } else { 1.0 }, codes)
+            if mean > 0.0 {
+                mean
+            } else {
+                1.0
+            }
         } else {
             let max = w.iter().fold(0.0f64, |m, w| m.max(w.abs()));
-            let top = f64::from(b_w.max_weight());
-            let scale = if max > 0.0 { max / top } else { 1.0 };
-            let codes = w
-                .iter()
+            if max > 0.0 {
+                max / top
+            } else {
+                1.0
+            }
+        };
+        let m = match shortcut {
+            None => None,
+            Some(sc) => {
+                let natural = sc / (scale * self.flow.unit);
+                let m = if b_w.get() == 1 {
+                    1.0
+                } else {
+                    (natural + 1e-9).floor().min(top)
+                };
+                if m < 1.0 {
+                    return Err(NirError::Node {
+                        node: lin.node.clone(),
+                        message: format!(
+                            "its shortcut adds {sc} per unit, {natural:.3} steps of its {}-bit weights: less than one step (raise --alloc's b_w)",
+                            b_w.get()
+                        ),
+                    });
+                }
+                scale = sc / (m * self.flow.unit);
+                Some(m as i32)
+            }
+        };
+        let codes: Vec<i8> = if b_w.get() == 1 {
+            w.iter().map(|&w| if w < 0.0 { -1 } else { 1 }).collect()
+        } else {
+            w.iter()
                 .map(|&w| (w / scale).round().clamp(-top, top) as i8)
-                .collect();
-            (scale, codes)
+                .collect()
         };
         let unit = scale * self.flow.unit;
         let bias = lin
@@ -56,11 +97,14 @@ impl Lowering<'_> {
             .enumerate()
             .map(|(c, (b, g))| to_i32(&lin.node, "bias", c, b * g / unit))
             .collect::<Result<_, _>>()?;
-        Ok(Quantized {
-            weight: codes,
-            bias,
-            unit,
-        })
+        Ok((
+            Quantized {
+                weight: codes,
+                bias,
+                unit,
+            },
+            m,
+        ))
     }
 
     fn add_tensors(
@@ -85,12 +129,37 @@ impl Lowering<'_> {
         }
     }
 
-    /// A weighted layer and its spiking neuron.
-    pub(super) fn spiking(&mut self, lin: Linear, n: Neuron) -> Result<(), NirError> {
+    /// A weighted layer and its spiking neuron, with the spikes (or input) of
+    /// `shortcut` added to its current (Spiking ResNet: NIR sums a node's
+    /// inputs), of the layer's output shape.
+    pub(super) fn spiking(
+        &mut self,
+        node: &Node,
+        lin: Linear,
+        n: Neuron,
+        shortcut: Option<&Flow>,
+    ) -> Result<(), NirError> {
         let b_w = self.weight_bits()?;
         let b_s = SpikeBits::new(self.opts.alloc.b_s)
             .map_err(|e| NirError::Options(format!("--alloc: {e}")))?;
-        let q = self.quantize(&lin, &n.gain, b_w)?;
+        if let Some(sc) = shortcut {
+            if sc.shape != lin.out_shape {
+                return Err(node.err(format!(
+                    "it adds a shortcut of shape {:?} to {}'s output of shape {:?}: a shortcut needs the output's shape",
+                    sc.shape, lin.node, lin.out_shape
+                )));
+            }
+        }
+        // The shortcut's values are its unit times an integer; the neuron's
+        // gain (r) multiplies it as it does the weighted sum.
+        let gain0 = n.gain.first().copied().unwrap_or(1.0);
+        if shortcut.is_some() && n.gain.iter().any(|&g| !super::params::close(g, gain0)) {
+            return Err(node.err(
+                "its r (or dt/tau) varies across channels: a shortcut needs one gain for the layer",
+            ));
+        }
+        let (q, shortcut_weight) =
+            self.quantize(&lin, &n.gain, b_w, shortcut.map(|s| s.unit * gain0))?;
         let v_th = n
             .threshold
             .as_ref()
@@ -112,7 +181,7 @@ impl Lowering<'_> {
         let spec = match &lin.conv {
             None => LayerSpec::Dense {
                 inputs: Vec::new(),
-                shortcut_weight: None,
+                shortcut_weight,
                 name: name.clone(),
                 outputs: lin.outputs,
                 weight_bits: b_w,
@@ -120,7 +189,7 @@ impl Lowering<'_> {
             },
             Some(g) => LayerSpec::Conv2d {
                 inputs: Vec::new(),
-                shortcut_weight: None,
+                shortcut_weight,
                 name: name.clone(),
                 out_channels: lin.outputs,
                 kernel: g.kernel,
@@ -184,7 +253,7 @@ impl Lowering<'_> {
             ));
         }
         let b_w = self.weight_bits()?;
-        let q = self.quantize(&lin, &gain, b_w)?;
+        let (q, _) = self.quantize(&lin, &gain, b_w, None)?;
         let name = self.unique_name(&lin.node);
         self.add_tensors(&name, &lin.weight_shape, q, None);
         self.layers.push(LayerSpec::Readout {

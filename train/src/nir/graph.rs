@@ -1,6 +1,8 @@
-//! The graph's shape: which NIR versions are read, and the chain of nodes
-//! from the one Input to the one Output, or an error naming the node or edge
-//! that prevents it (a cycle, a dangling edge, a sum of two paths).
+//! The graph's shape: which NIR versions are read, and the nodes from the one
+//! Input to the one Output in an order that lists each after its inputs, or
+//! an error naming the node or edge that prevents it (a cycle, a dangling
+//! edge, a node off the paths, a sum of more than two tensors). Which sums
+//! and branches a model can express is [`super::lower`]'s to say.
 
 use super::read::RawGraph;
 use super::NirError;
@@ -22,8 +24,30 @@ pub fn check_version(version: &str) -> Result<(), NirError> {
     }
 }
 
-/// The node names from Input to Output, in order.
-pub fn chain(g: &RawGraph) -> Result<Vec<String>, NirError> {
+/// The graph in an order that lists every node after its inputs, from the
+/// one Input to the one Output, with each node's inputs and outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub nodes: Vec<String>,
+    pub preds: BTreeMap<String, Vec<String>>,
+    pub succs: BTreeMap<String, Vec<String>>,
+}
+
+impl Order {
+    pub fn preds(&self, node: &str) -> &[String] {
+        self.preds.get(node).map_or(&[], Vec::as_slice)
+    }
+    pub fn succs(&self, node: &str) -> &[String] {
+        self.succs.get(node).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The nodes in an order that lists each after its inputs (Kahn's algorithm,
+/// in name order among the ready ones so the result is stable), or an error
+/// naming the edge or node that prevents importing the graph: a dangling
+/// edge, a cycle, a node off the paths from the Input to the Output, a node
+/// summing more than two inputs.
+pub fn order(g: &RawGraph) -> Result<Order, NirError> {
     let graph_err = |m: String| Err(NirError::Graph(m));
     for (from, to) in &g.edges {
         for end in [from, to] {
@@ -49,55 +73,84 @@ pub fn chain(g: &RawGraph) -> Result<Vec<String>, NirError> {
             outputs.len()
         ));
     }
-    let mut succ: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut pred: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut succs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut preds: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (from, to) in &g.edges {
-        succ.entry(from).or_default().push(to);
-        pred.entry(to).or_default().push(from);
+        succs.entry(from.clone()).or_default().push(to.clone());
+        preds.entry(to.clone()).or_default().push(from.clone());
     }
-    if let Some(cycle) = find_cycle(g, &succ) {
-        return graph_err(format!(
-            "the graph has a cycle through {}: recurrent networks are not supported (spikeslice runs feed-forward networks)",
-            cycle.join(" -> ")
-        ));
-    }
-    for (name, from) in &pred {
-        if from.len() > 1 {
+    {
+        let succ_refs: BTreeMap<&str, Vec<&str>> = succs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
+            .collect();
+        if let Some(cycle) = find_cycle(g, &succ_refs) {
             return graph_err(format!(
-                "node {name} sums {} inputs ({}): residual connections are not supported by this build's model format",
+                "the graph has a cycle through {}: recurrent networks are not supported (spikeslice runs feed-forward networks)",
+                cycle.join(" -> ")
+            ));
+        }
+    }
+    for (name, from) in &preds {
+        if from.len() > 2 {
+            return graph_err(format!(
+                "node {name} sums {} inputs ({}): a sum of more than two tensors is not supported (a residual block adds one shortcut)",
                 from.len(),
                 from.join(", ")
             ));
         }
     }
-    for (name, to) in &succ {
-        if to.len() > 1 {
-            return graph_err(format!(
-                "node {name} feeds {} nodes ({}): branching graphs (residual connections) are not supported by this build's model format",
-                to.len(),
-                to.join(", ")
-            ));
+    // Reachable from the input, and reaching the output: every node must be both.
+    let reach = |start: &str, next: &BTreeMap<String, Vec<String>>| -> BTreeSet<String> {
+        let mut seen = BTreeSet::from([start.to_string()]);
+        let mut stack = vec![start.to_string()];
+        while let Some(n) = stack.pop() {
+            for m in next.get(&n).into_iter().flatten() {
+                if seen.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
+    };
+    let (from_input, to_output) = (reach(inputs[0], &succs), reach(outputs[0], &preds));
+    if !from_input.contains(outputs[0].as_str()) {
+        return graph_err(format!(
+            "no path leads from the input {} to the output {}: the graph is not connected",
+            inputs[0], outputs[0]
+        ));
+    }
+    if let Some(stray) = g
+        .nodes
+        .keys()
+        .find(|n| !from_input.contains(*n) || !to_output.contains(*n))
+    {
+        return graph_err(format!(
+            "node {stray} is not on a path from the input to the output: remove it or connect it"
+        ));
+    }
+    let mut waiting: BTreeMap<&str, usize> = g
+        .nodes
+        .keys()
+        .map(|n| (n.as_str(), preds.get(n).map_or(0, Vec::len)))
+        .collect();
+    let mut ready: BTreeSet<&str> = BTreeSet::from([inputs[0].as_str()]);
+    let mut nodes = Vec::with_capacity(g.nodes.len());
+    while let Some(n) = ready.pop_first() {
+        nodes.push(n.to_string());
+        for m in succs.get(n).into_iter().flatten() {
+            let w = waiting.get_mut(m.as_str()).expect("edges name nodes");
+            *w -= 1;
+            if *w == 0 {
+                ready.insert(m.as_str());
+            }
         }
     }
-    let mut order = vec![inputs[0].clone()];
-    let mut at = inputs[0].as_str();
-    while let Some(next) = succ.get(at).and_then(|s| s.first()) {
-        order.push(next.to_string());
-        at = next;
-    }
-    if at != outputs[0] {
-        return graph_err(format!(
-            "the path from the input ends at node {at}, not at the output {}: the graph is not connected",
-            outputs[0]
-        ));
-    }
-    let on_path: BTreeSet<&String> = order.iter().collect();
-    if let Some(stray) = g.nodes.keys().find(|n| !on_path.contains(n)) {
-        return graph_err(format!(
-            "node {stray} is not on the path from the input to the output: remove it or connect it"
-        ));
-    }
-    Ok(order)
+    Ok(Order {
+        nodes,
+        preds,
+        succs,
+    })
 }
 
 /// A cycle's nodes, if the graph has one (depth-first search, in name order
@@ -196,7 +249,7 @@ mod tests {
             ],
             &[("n", "o"), ("i", "a"), ("a", "n")],
         );
-        assert_eq!(chain(&g).unwrap(), ["i", "a", "n", "o"]);
+        assert_eq!(order(&g).unwrap().nodes, ["i", "a", "n", "o"]);
     }
 
     #[test]
@@ -208,18 +261,33 @@ mod tests {
             ("o", "Output"),
         ];
         let err = |edges: &[(&str, &str)], nodes: &[(&str, &str)]| {
-            chain(&graph(nodes, edges)).unwrap_err().to_string()
+            order(&graph(nodes, edges)).unwrap_err().to_string()
         };
         let e = err(&[("i", "a"), ("a", "n"), ("n", "a"), ("n", "o")], &nodes);
         assert!(e.contains("cycle through a -> n -> a"), "{e}");
-        let e = err(&[("i", "a"), ("a", "n"), ("i", "n"), ("n", "o")], &nodes);
-        assert!(e.contains("node n sums 2 inputs (a, i)"), "{e}");
+        let e = err(
+            &[
+                ("i", "a"),
+                ("a", "n"),
+                ("i", "n"),
+                ("a", "o"),
+                ("n", "o"),
+                ("i", "o"),
+            ],
+            &nodes,
+        );
+        assert!(e.contains("node o sums 3 inputs (a, n, i)"), "{e}");
         let e = err(&[("i", "a"), ("a", "ghost"), ("n", "o")], &nodes);
         assert!(e.contains("names node \"ghost\""), "{e}");
         let e = err(&[("i", "a"), ("a", "o")], &nodes);
-        assert!(e.contains("node n is not on the path"), "{e}");
+        assert!(e.contains("node n is not on a path"), "{e}");
         let e = err(&[("i", "a"), ("a", "n")], &nodes);
-        assert!(e.contains("ends at node n"), "{e}");
+        assert!(
+            e.contains("no path leads from the input i to the output o"),
+            "{e}"
+        );
+        let e = err(&[("i", "a"), ("a", "n"), ("a", "o")], &nodes);
+        assert!(e.contains("node n is not on a path"), "{e}");
         let e = err(
             &[("i", "o")],
             &[("i", "Input"), ("o", "Output"), ("x", "Input")],

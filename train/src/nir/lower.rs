@@ -9,10 +9,11 @@
 //! computes currents in unit `U = s_w * u`, so its bias is `b / U` and its
 //! threshold `v_th / U`.
 
+use super::graph::Order;
 use super::params::{close, Node};
 use super::read::RawGraph;
 use super::{ImportOptions, NirError};
-use spikeslice_core::model::{InputSpec, LayerSpec, ModelSpec, Tensor, FORMAT, VERSION};
+use spikeslice_core::model::{InputSpec, LayerSpec, ModelSpec, Tensor, FORMAT, INPUT, VERSION};
 use spikeslice_core::neuron::MAX_LEAK_SHIFT;
 use spikeslice_core::numeric::{SpikeBits, Timesteps, WeightBits};
 use std::collections::BTreeMap;
@@ -86,114 +87,242 @@ pub(super) struct Lowering<'o> {
     pub(super) flow: Flow,
 }
 
-pub fn lower(g: &RawGraph, order: &[String], opts: &ImportOptions) -> Result<Lowered, NirError> {
+/// A spike tensor the graph has produced: the layer that emits it (or the
+/// network's input) and what flows out of it.
+#[derive(Debug, Clone)]
+struct Produced {
+    layer: String,
+    flow: Flow,
+}
+
+/// A weighted node met so far, waiting for its neuron (through any Scales),
+/// with the spikes it reads.
+enum Pending {
+    Linear(Linear, Produced),
+    /// The last neuron, waiting for the Output to make it the readout.
+    Last(Linear, Neuron, Produced),
+}
+
+/// The spikes node `p` produced, for `node` to read: a weighted node's sum
+/// is only its neuron's to read.
+fn spikes_of(
+    produced: &BTreeMap<&str, Produced>,
+    node: &Node,
+    p: &str,
+) -> Result<Produced, NirError> {
+    produced.get(p).cloned().ok_or_else(|| {
+        node.err(format!(
+            "it reads {p}, a weighted sum that has its own neuron: a node reads spikes, or a weighted sum as its neuron"
+        ))
+    })
+}
+
+pub fn lower(g: &RawGraph, order: &Order, opts: &ImportOptions) -> Result<Lowered, NirError> {
+    let first = &order.nodes[0];
     let input = Node {
-        name: &order[0],
-        raw: &g.nodes[&order[0]],
+        name: first,
+        raw: &g.nodes[first],
     };
     let shape = input_shape(&input)?;
     let input_max = (1u64 << opts.input_bits) - 1;
+    let input_flow = Flow {
+        shape: shape.clone(),
+        unit: opts.input_scale,
+        max: input_max,
+    };
     let mut l = Lowering {
         opts,
         layers: Vec::new(),
         tensors: BTreeMap::new(),
         notes: Vec::new(),
-        flow: Flow {
-            shape: shape.clone(),
-            unit: opts.input_scale,
-            max: input_max,
-        },
+        flow: input_flow.clone(),
     };
-    // A weighted node, then the neuron that follows it, wait here until the
-    // next node says whether the neuron is the network's last.
-    let mut linear: Option<Linear> = None;
-    let mut neuron: Option<Neuron> = None;
-    for name in &order[1..] {
+    // What each node has produced: spikes (a layer's, or the input) or a
+    // weighted sum still waiting for its neuron.
+    let mut produced: BTreeMap<&str, Produced> = BTreeMap::from([(
+        first.as_str(),
+        Produced {
+            layer: INPUT.into(),
+            flow: input_flow,
+        },
+    )]);
+    let mut pending: BTreeMap<&str, Pending> = BTreeMap::new();
+    for name in &order.nodes[1..] {
         let node = Node {
             name,
             raw: &g.nodes[name],
         };
         let kind = node.raw.kind.as_str();
-        if kind == "Output" {
-            let Some(lin) = linear.take() else {
-                return Err(node.err(
-                    "the network must end in a weighted layer (Affine or Linear, with or without a neuron) that gives the classes",
-                ));
-            };
-            l.readout(lin, neuron.take())?;
-            break;
+        let preds = order.preds(name);
+        if kind == "Scale" && order.succs(name).len() > 1 {
+            return Err(node.err("a Scale feeds several nodes: only its neuron may read it"));
         }
-        // Not the output: the waiting layer spikes into this node.
-        if let Some(n) = neuron.take() {
-            if n.threshold.is_none() {
-                return Err(node.err(format!(
-                    "it follows {}, a leaky integrator that emits no spikes: an LI neuron can only be the last layer",
-                    n.node
-                )));
-            }
-            l.spiking(linear.take().expect("a neuron follows a weighted node"), n)?;
+        let is_last = order
+            .succs(name)
+            .iter()
+            .any(|s| g.nodes[s].kind == "Output");
+        if is_last && order.succs(name).len() > 1 {
+            return Err(node.err(
+                "it feeds the Output and other nodes: the network's last layer must feed only the Output",
+            ));
         }
+        // The weighted node (through Scales) this node continues, if any.
+        let waiting: Vec<&String> = preds
+            .iter()
+            .filter(|p| pending.contains_key(p.as_str()))
+            .collect();
         match kind {
-            "Affine" | "Linear" | "Conv2d" => {
-                if let Some(prev) = &linear {
-                    return Err(node.err(format!(
-                        "it follows {} without a neuron between them: fold the two linear maps into one before export",
-                        prev.node
-                    )));
-                }
-                linear = Some(if kind == "Conv2d" {
-                    l.conv(&node)?
-                } else {
-                    l.dense(&node)?
-                });
+            "Output" => {
+                let [pred] = preds else {
+                    return Err(node.err("the Output must have one input: the network's last layer"));
+                };
+                let (lin, n, from) = match pending.remove(pred.as_str()) {
+                    Some(Pending::Linear(lin, from)) => (lin, None, from),
+                    Some(Pending::Last(lin, n, from)) => (lin, Some(n), from),
+                    None => {
+                        return Err(node.err(
+                            "the network must end in a weighted layer (Affine or Linear, with or without a neuron) that gives the classes",
+                        ))
+                    }
+                };
+                l.flow = from.flow;
+                l.readout(lin, n)?;
+                l.wire(&[from.layer]);
+                break;
             }
             "Scale" => {
-                let Some(lin) = linear.as_mut() else {
+                let ([pred], [_]) = (preds, waiting.as_slice()) else {
                     return Err(node.err(
                         "a Scale must follow an Affine, Linear or Conv2d (it is folded into their weights)",
                     ));
                 };
+                let Some(Pending::Linear(mut lin, from)) = pending.remove(pred.as_str()) else {
+                    return Err(node.err("a Scale after a neuron: scale the weighted node before it"));
+                };
                 let s = node.per_channel("scale", lin.outputs, lin.positions, None)?;
                 lin.per_channel(&s, |x, f| x * f);
+                pending.insert(name, Pending::Linear(lin, from));
+                continue;
             }
             "IF" | "LIF" | "LI" => {
-                let Some(lin) = linear.as_ref() else {
-                    return Err(node.err(
-                        "a neuron must follow an Affine, Linear or Conv2d: spikeslice's layers are a weighted sum and a neuron",
-                    ));
+                let [lin_node] = waiting.as_slice() else {
+                    return Err(node.err(if waiting.is_empty() {
+                        "a neuron must follow an Affine, Linear or Conv2d: spikeslice's layers are a weighted sum and a neuron".to_string()
+                    } else {
+                        format!(
+                            "it sums two weighted nodes ({}): a shortcut must be spikes; give one of them its own neuron",
+                            preds.join(", ")
+                        )
+                    }));
                 };
-                // A neuron waiting before this one was emitted above, and
-                // took its weighted node: a second neuron in a row finds none.
-                neuron = Some(l.neuron(&node, lin)?);
-            }
-            "SumPool2d" | "AvgPool2d" => {
-                if linear.is_some() {
+                let Some(Pending::Linear(lin, from)) = pending.remove(lin_node.as_str()) else {
+                    return Err(node.err("a second neuron in a row: each neuron needs its own weighted node"));
+                };
+                let shortcut_node = preds.iter().find(|p| *p != *lin_node);
+                let shortcut: Option<Produced> = match shortcut_node {
+                    Some(p) => Some(spikes_of(&produced, &node, p)?),
+                    None => None,
+                };
+                let n = l.neuron(&node, &lin)?;
+                if is_last {
+                    if let Some(sc) = shortcut_node {
+                        return Err(node.err(format!(
+                            "it is the network's last neuron and adds a shortcut ({sc}): a shortcut into the readout is not supported"
+                        )));
+                    }
+                    pending.insert(name, Pending::Last(lin, n, from));
+                    continue;
+                }
+                if n.threshold.is_none() {
                     return Err(node.err(
-                        "pooling between a weighted node and its neuron is not supported: pool the spikes, after the neuron",
+                        "an LI neuron emits no spikes: it can only be the last layer",
                     ));
                 }
-                l.pool(&node, kind == "AvgPool2d")?;
+                l.flow = from.flow;
+                l.spiking(&node, lin, n, shortcut.as_ref().map(|s| &s.flow))?;
+                let mut wired = vec![from.layer];
+                wired.extend(shortcut.map(|s| s.layer));
+                l.wire(&wired);
             }
-            "Flatten" => {
-                if linear.is_some() {
-                    return Err(node.err(
-                        "a Flatten between a weighted node and its neuron is not supported: flatten the spikes",
-                    ));
+            "Affine" | "Linear" | "Conv2d" | "SumPool2d" | "AvgPool2d" | "Flatten" => {
+                if let Some(prev) = waiting.first() {
+                    let what = match kind {
+                        "Affine" | "Linear" | "Conv2d" => "fold the two linear maps into one before export".to_string(),
+                        "Flatten" => "a Flatten between a weighted node and its neuron is not supported: flatten the spikes".to_string(),
+                        _ => "pooling between a weighted node and its neuron is not supported: pool the spikes, after the neuron".to_string(),
+                    };
+                    return Err(node.err(format!("it follows {prev} without a neuron between them: {what}")));
                 }
-                l.flatten(&node)?;
+                // Two spike tensors in: their sum first (SEW-ResNet's ADD).
+                let from = match preds {
+                    [one] => spikes_of(&produced, &node, one)?,
+                    [a, b] => {
+                        let sources = [
+                            (a.as_str(), spikes_of(&produced, &node, a)?),
+                            (b.as_str(), spikes_of(&produced, &node, b)?),
+                        ];
+                        l.add(&node, &sources)?
+                    }
+                    _ => return Err(node.err("it has no input")),
+                };
+                l.flow = from.flow.clone();
+                let before = l.layers.len();
+                match kind {
+                    "Affine" | "Linear" | "Conv2d" => {
+                        if order.succs(name).len() > 1 {
+                            return Err(node.err(format!(
+                                "its weighted sum feeds {} nodes ({}): only its neuron may read it",
+                                order.succs(name).len(),
+                                order.succs(name).join(", ")
+                            )));
+                        }
+                        let lin = if kind == "Conv2d" { l.conv(&node)? } else { l.dense(&node)? };
+                        pending.insert(name, Pending::Linear(lin, from));
+                        continue;
+                    }
+                    "Flatten" => l.flatten(&node)?,
+                    _ => l.pool(&node, kind == "AvgPool2d")?,
+                }
+                if l.layers.len() > before {
+                    l.wire(&[from.layer]);
+                } else {
+                    // A flatten of a flat tensor: the same layer's spikes.
+                    produced.insert(
+                        name,
+                        Produced {
+                            layer: from.layer,
+                            flow: l.flow.clone(),
+                        },
+                    );
+                    continue;
+                }
             }
             "CubaLIF" | "CubaLI" => {
                 return Err(node.err(
                     "a current-based neuron (a synaptic current with its own time constant) has no counterpart in the integer neuron of docs/semantics.md: use IF or LIF",
                 ))
             }
-            "Input" => return Err(node.err("a second Input inside the chain")),
+            "Input" => return Err(node.err("a second Input inside the graph")),
             other => {
                 return Err(node.err(format!(
                     "node type {other} is not supported: spikeslice imports Input, Output, Affine, Linear, Conv2d, Scale, SumPool2d, AvgPool2d, Flatten, IF, LIF and LI"
                 )))
             }
         }
+        // The node emitted a layer: later nodes read its spikes.
+        let layer = l
+            .layers
+            .last()
+            .expect("a layer was emitted")
+            .name()
+            .to_string();
+        produced.insert(
+            name,
+            Produced {
+                layer,
+                flow: l.flow.clone(),
+            },
+        );
     }
     let t = Timesteps::new(opts.alloc.t).map_err(|e| NirError::Options(e.to_string()))?;
     let spec = ModelSpec {
@@ -265,6 +394,55 @@ fn layer_name(node: &str) -> String {
 }
 
 impl Lowering<'_> {
+    /// Name what the layer just emitted reads, where that is not the layer
+    /// before it (or, for the first layer, the network's input): a chain's
+    /// layers keep no `inputs`, as the model format writes chains.
+    fn wire(&mut self, sources: &[String]) {
+        let n = self.layers.len();
+        let previous = match n {
+            0 | 1 => INPUT.to_string(),
+            _ => self.layers[n - 2].name().to_string(),
+        };
+        if sources.len() > 1 || sources.first() != Some(&previous) {
+            if let Some(inputs) = self.layers.last_mut().map(LayerSpec::inputs_mut) {
+                *inputs = sources.to_vec();
+            }
+        }
+    }
+
+    /// Two spike tensors that meet at a node: an `add` layer of their sum
+    /// (SEW-ResNet), one bit wider than the wider; both must be spikes of
+    /// one shape and unit.
+    /// `sources` are the NIR nodes summed, and what they produced.
+    fn add(&mut self, node: &Node, sources: &[(&str, Produced); 2]) -> Result<Produced, NirError> {
+        let [(na, a), (nb, b)] = sources;
+        if a.flow.shape != b.flow.shape {
+            return Err(node.err(format!(
+                "it sums {na} ({:?}) and {nb} ({:?}): a sum needs two tensors of one shape",
+                a.flow.shape, b.flow.shape
+            )));
+        }
+        if !close(a.flow.unit, b.flow.unit) {
+            return Err(node.err(format!(
+                "it sums {na} and {nb}, whose values have different units ({} and {}): spikes and input values add only when one input step is one spike (--input-scale 1)",
+                a.flow.unit, b.flow.unit
+            )));
+        }
+        let name = self.unique_name(&format!("{}_add", node.name));
+        self.layers.push(LayerSpec::Add {
+            name: name.clone(),
+            inputs: vec![a.layer.clone(), b.layer.clone()],
+        });
+        Ok(Produced {
+            layer: name,
+            flow: Flow {
+                shape: a.flow.shape.clone(),
+                unit: a.flow.unit,
+                max: a.flow.max + b.flow.max,
+            },
+        })
+    }
+
     pub(super) fn unique_name(&self, node: &str) -> String {
         let base = layer_name(node);
         let taken = |n: &str| self.layers.iter().any(|l| l.name() == n);

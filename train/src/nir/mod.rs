@@ -3,8 +3,8 @@
 //! into the integer model; the mapping is in docs/nir.md.
 //!
 //! - [`read`]: the HDF5 file, with the pure-Rust `hdf5-reader` (no C library);
-//! - [`graph`]: versions, and the chain from Input to Output (cycles,
-//!   dangling edges and sums are refused by name);
+//! - [`graph`]: versions, and the nodes in an order that lists each after
+//!   its inputs (cycles, dangling edges and stray nodes are refused by name);
 //! - [`params`]: typed access to a node's fields;
 //! - [`lower`] and [`emit`]: nodes onto layers, quantized to an allocation.
 
@@ -103,7 +103,7 @@ pub fn import_graph(raw: &read::RawGraph, opts: &ImportOptions) -> Result<Import
             opts.dt
         )));
     }
-    let order = graph::chain(raw)?;
+    let order = graph::order(raw)?;
     let lowered = lower::lower(raw, &order, opts)?;
     let model = Model::new(lowered.spec, lowered.tensors)?;
     Ok(Imported {
