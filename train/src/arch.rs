@@ -61,7 +61,7 @@ impl FromStr for Arch {
             "cnn" | "conv" => Ok(Arch::Cnn),
             "vgg" => VGG.parse(),
             "resnet" | "resnet19" | "resnet-19" | "sew-resnet" => Err(format!(
-                "architecture {s:?} needs residual blocks, which this build's model format (a chain of layers) cannot express: use {ARCH_HELP}"
+                "architecture {s:?} needs residual blocks, which the trainer does not build (it trains chains of blocks): bring a residual network in with `import --nir` or as a model file (docs/model-format.md, \"Graphs\"), or use {ARCH_HELP}"
             )),
             "" => Err(format!("empty architecture: use {ARCH_HELP}")),
             text => {
