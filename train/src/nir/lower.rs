@@ -117,6 +117,9 @@ fn spikes_of(
     })
 }
 
+/// The graph's nodes, in `order`, onto layers: a weighted node with the neuron
+/// that reads it, pools, flattens, and the sums of two inputs (a shortcut into
+/// a neuron, or an add of two spike tensors; docs/nir.md, "Sums").
 pub fn lower(g: &RawGraph, order: &Order, opts: &ImportOptions) -> Result<Lowered, NirError> {
     let first = &order.nodes[0];
     let input = Node {
@@ -137,8 +140,8 @@ pub fn lower(g: &RawGraph, order: &Order, opts: &ImportOptions) -> Result<Lowere
         notes: Vec::new(),
         flow: input_flow.clone(),
     };
-    // What each node has produced: spikes (a layer's, or the input) or a
-    // weighted sum still waiting for its neuron.
+    // The spikes each node has produced (a layer's, or the input's values),
+    // and the weighted sums still waiting for their neurons.
     let mut produced: BTreeMap<&str, Produced> = BTreeMap::from([(
         first.as_str(),
         Produced {
