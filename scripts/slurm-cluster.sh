@@ -82,6 +82,15 @@ tail_logs() {
   done
 }
 
+# True when PID is alive and is NAME, or is still the subshell that `NAME &`
+# forked and that has not exec'd NAME yet (a startup loop's first look, on a
+# loaded machine, can come before the exec).
+is_starting() {
+  local pid=$1 name=$2 comm
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+  [ "$comm" = "$name" ] || [ "$comm" = bash ]
+}
+
 # True when PID is alive and is the program NAME (guards against PID reuse
 # after the daemon died on its own).
 is_running() {
@@ -247,7 +256,7 @@ cmd_start() {
   echo $! >"$dir/pid/munged"
   for ((i = 0; i < start_timeout * 10; i++)); do
     [ -S "$dir/munge/munge.sock" ] && break
-    is_running "$(cat "$dir/pid/munged")" munged || fail "munged exited"
+    is_starting "$(cat "$dir/pid/munged")" munged || fail "munged exited"
     sleep 0.1
   done
   [ -S "$dir/munge/munge.sock" ] || fail "munged made no socket in ${start_timeout}s"
@@ -299,8 +308,8 @@ EOF
   for ((i = 0; i < start_timeout * 4; i++)); do
     state=$(timeout 5 sinfo -h -N -o %t 2>/dev/null || true)
     [ "$state" = idle ] && break
-    is_running "$(cat "$dir/pid/slurmctld")" slurmctld || fail "slurmctld exited"
-    is_running "$(cat "$dir/pid/slurmd")" slurmd || fail "slurmd exited"
+    is_starting "$(cat "$dir/pid/slurmctld")" slurmctld || fail "slurmctld exited"
+    is_starting "$(cat "$dir/pid/slurmd")" slurmd || fail "slurmd exited"
     sleep 0.25
   done
   [ "$state" = idle ] || fail "node not idle after ${start_timeout}s (state: '${state:-none}')"
