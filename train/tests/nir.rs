@@ -35,6 +35,29 @@ fn numbers(g: &RawGraph, node: &str, field: &str) -> (Vec<usize>, Vec<f64>) {
     }
 }
 
+/// NIR's Affine: `W x + b`.
+fn affine(g: &RawGraph, node: &str, x: &[f64]) -> Vec<f64> {
+    let (ws, w) = numbers(g, node, "weight");
+    let (_, b) = numbers(g, node, "bias");
+    (0..ws[0])
+        .map(|o| b[o] + (0..ws[1]).map(|k| w[o * ws[1] + k] * x[k]).sum::<f64>())
+        .collect()
+}
+
+/// One step of NIR's IF with r = 1, resetting to zero: `v += I`, a spike
+/// where `v > v_th`.
+fn if_step(v: &mut [f64], current: &[f64], th: &[f64]) -> Vec<u8> {
+    let mut s = vec![0u8; current.len()];
+    for i in 0..current.len() {
+        v[i] += current[i];
+        if v[i] > th[i] {
+            s[i] = 1;
+            v[i] = 0.0;
+        }
+    }
+    s
+}
+
 /// NIR's equations in floats, on a chain of Affine, Conv2d (stride 1), Scale,
 /// IF (reset to zero, fire at `v > v_th`), SumPool2d, AvgPool2d (2x2) and
 /// Flatten: each IF's spike
@@ -63,12 +86,8 @@ fn float_reference(
         for name in &order[1..] {
             match g.nodes[name].kind.as_str() {
                 "Affine" => {
-                    let (ws, w) = numbers(g, name, "weight");
-                    let (_, b) = numbers(g, name, "bias");
-                    v = (0..ws[0])
-                        .map(|o| b[o] + (0..ws[1]).map(|k| w[o * ws[1] + k] * v[k]).sum::<f64>())
-                        .collect();
-                    shape = vec![ws[0]];
+                    v = affine(g, name, &v);
+                    shape = vec![v.len()];
                     last_current.clone_from(&v);
                 }
                 "Conv2d" => {
@@ -100,15 +119,7 @@ fn float_reference(
                         ranks.push(vec![0.0; v.len()]);
                         trains.push(Vec::new());
                     }
-                    let m = &mut membranes[neuron];
-                    let mut s = vec![0u8; v.len()];
-                    for i in 0..v.len() {
-                        m[i] += v[i];
-                        if m[i] > th[i] {
-                            s[i] = 1;
-                            m[i] = 0.0;
-                        }
-                    }
+                    let s = if_step(&mut membranes[neuron], &v, &th);
                     for i in 0..v.len() {
                         ranks[neuron][i] += last_current[i] / th[i];
                     }
@@ -252,26 +263,12 @@ fn graph_reference(
             };
             let v = match g.nodes[name].kind.as_str() {
                 "Input" => x.to_vec(),
-                "Affine" => {
-                    let (ws, w) = numbers(g, name, "weight");
-                    let (_, b) = numbers(g, name, "bias");
-                    let i = summed();
-                    (0..ws[0])
-                        .map(|o| b[o] + (0..ws[1]).map(|k| w[o * ws[1] + k] * i[k]).sum::<f64>())
-                        .collect()
-                }
+                "Affine" => affine(g, name, &summed()),
                 "IF" => {
                     let (_, th) = numbers(g, name, "v_threshold");
                     let i = summed();
                     let m = membranes.entry(name).or_insert_with(|| vec![0.0; i.len()]);
-                    let mut s = vec![0u8; i.len()];
-                    for n in 0..i.len() {
-                        m[n] += i[n];
-                        if m[n] > th[n] {
-                            s[n] = 1;
-                            m[n] = 0.0;
-                        }
-                    }
+                    let s = if_step(m, &i, &th);
                     trains.entry(name.clone()).or_default().push(s.clone());
                     s.iter().map(|&b| f64::from(b)).collect()
                 }
@@ -346,10 +343,6 @@ proptest! {
         let kinds: Vec<&str> = m.spec.layers.iter().map(|l| l.kind()).collect();
         prop_assert_eq!(kinds, ["dense", "dense", "dense", "add", "readout"]);
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Weights on a 1/8 grid with 7/8 present are exact at b_w = 4, and so
     /// are power-of-two input scales, so the imported MLP spikes exactly where
