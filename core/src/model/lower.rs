@@ -367,15 +367,9 @@ fn shortcut(
         return Err(ModelError::layer(
             name,
             format!(
-                "shortcut_weight = {weight} is outside the b_w = {} range [{}, {}]{}",
+                "shortcut_weight = {weight} is outside the b_w = {} range {}",
                 weight_bits.get(),
-                weight_bits.min_weight(),
-                weight_bits.max_weight(),
-                if weight_bits.get() == 1 {
-                    " (only -1 and +1)"
-                } else {
-                    ""
-                }
+                weight_range(weight_bits)
             ),
         ));
     }
@@ -677,6 +671,16 @@ fn take<'a>(
     Ok(t)
 }
 
+/// The weights `bits` can hold, for messages: `{-1, +1}` at one bit (no 0),
+/// else `[min, max]`.
+fn weight_range(bits: WeightBits) -> String {
+    if bits.get() == 1 {
+        "{-1, +1}".to_string()
+    } else {
+        format!("[{}, {}]", bits.min_weight(), bits.max_weight())
+    }
+}
+
 /// Check a lowered layer's internal consistency and value ranges.
 pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
     let name = l.name.as_str();
@@ -733,18 +737,10 @@ pub fn validate_neuron_layer(l: &NeuronLayer) -> Result<(), ModelError> {
         .find(|(_, &w)| !l.weight_bits.contains(i32::from(w)))
     {
         let (o, i) = (k / s.fan_in, k % s.fan_in);
-        let range = if l.weight_bits.get() == 1 {
-            "{-1, +1}".to_string()
-        } else {
-            format!(
-                "[{}, {}]",
-                l.weight_bits.min_weight(),
-                l.weight_bits.max_weight()
-            )
-        };
         return err(format!(
-            "weight[{o}][{i}] = {w} is outside the b_w = {} range {range}",
-            l.weight_bits.get()
+            "weight[{o}][{i}] = {w} is outside the b_w = {} range {}",
+            l.weight_bits.get(),
+            weight_range(l.weight_bits)
         ));
     }
     if let Dynamics::Lif { leak_shift } = neurons.dynamics {

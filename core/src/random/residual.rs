@@ -1,7 +1,7 @@
 //! Random residual networks: a stem conv, then blocks whose shortcut is added
 //! to the second conv's current (Spiking ResNet) or summed with its spikes by
-//! an `add` (SEW-ResNet), a flatten and dense layers that may read any earlier
-//! tensor, and a readout (docs/model-format.md, "Graphs").
+//! an `add` (SEW-ResNet), a flatten and a readout (docs/model-format.md,
+//! "Graphs").
 
 use super::{add_tensors, neuron_spec, weight};
 use crate::model::{
@@ -11,8 +11,8 @@ use crate::numeric::{SpikeBits, Timesteps};
 use rand::Rng;
 use std::collections::BTreeMap;
 
-/// A random neuron whose spikes are at most 3 bits wide, so two blocks of
-/// sums stay within 8 bits.
+/// A random neuron whose spikes are at most 3 bits wide, so the sums of up to
+/// three SEW blocks in a row (3 + 1 + 1 + 1 bits) stay within 8 bits.
 fn narrow_neuron(rng: &mut impl Rng) -> NeuronSpec {
     let n = neuron_spec(rng);
     NeuronSpec {
