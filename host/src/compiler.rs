@@ -34,6 +34,12 @@ pub enum CompileError {
     #[error("layer {layer}: {message}")]
     Layer { layer: String, message: String },
     #[error(
+        "layer {layer}: residual connections (a shortcut added to a current, or an add) do not \
+         run on the accelerator yet, as a descriptor reads one spike region: `spikeslice budget` \
+         (and `import`'s accuracy) evaluate such a model in the golden model"
+    )]
+    Residual { layer: String },
+    #[error(
         "the program needs a {bytes}-byte DMA window, more than the 4 GiB descriptors can address"
     )]
     TooLarge { bytes: usize },
@@ -292,13 +298,9 @@ pub fn compile_with(
 ) -> Result<Program, CompileError> {
     config.validate()?;
     if let Some(w) = model.wiring.iter().position(|w| w.shortcut.is_some()) {
-        return Err(layer_err(
-            &model.layers[w],
-            "residual connections (a shortcut added to a current, or an add) do not run on the \
-             accelerator yet, as a descriptor reads one spike region: `spikeslice budget` (and \
-             `import`'s accuracy) evaluate such a model in the golden model"
-                .into(),
-        ));
+        return Err(CompileError::Residual {
+            layer: model.layers[w].name.clone(),
+        });
     }
     widths::check(model, config.widths())?;
     let t = model.timesteps();

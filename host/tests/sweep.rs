@@ -170,6 +170,50 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
 }
 
 #[test]
+fn a_residual_network_sweeps_without_the_allocations_its_adds_cannot_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    // Three blocks: the last add emits b_s + 3 bits, so 1/6/1 cannot be built.
+    let args = tiny(&[
+        "sweep",
+        "--arch",
+        "c2s2-r2-r2-r2",
+        "--budget",
+        "6",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success(),
+        "{out}
+{err}"
+    );
+    assert!(err.contains("sweep: 8 allocation(s)"), "{err}");
+    assert!(
+        err.contains("skipping 1/6/1: layer add3") && err.contains("needs 9 bits"),
+        "{err}"
+    );
+    assert!(
+        out.contains("cycles, fps and energy: none, as residual networks do not run"),
+        "{out}"
+    );
+    let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
+    assert!(!csv.contains("1/6/1"), "{csv}");
+    // The accuracy and budget columns are there; the cycle columns are empty.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    for l in csv.lines().skip(1) {
+        let cells: Vec<&str> = l.split(',').collect();
+        assert!(cells[col("snn_acc")].parse::<f64>().is_ok(), "{l}");
+        assert!(cells[col("s_ace")].parse::<f64>().unwrap() > 0.0, "{l}");
+        assert_eq!(cells[col("cycles")], "", "{l}");
+    }
+}
+
+#[test]
 fn per_layer_widths_hold_in_every_allocation_of_a_sweep() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");

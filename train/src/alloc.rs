@@ -222,6 +222,11 @@ impl PerLayer {
                         "layer {name} only reshapes: it has no weights or spikes to give widths"
                     )))
                 }
+                Kind::Add { .. } => {
+                    return Err(AllocError::Layer(format!(
+                        "layer {name} adds two spike tensors: it has no weights, and its spikes are one bit wider than its wider input's, so it takes no widths (give them to the convs of its block)"
+                    )))
+                }
                 Kind::Readout if bits.b_s.is_some() => {
                     return Err(AllocError::Layer(format!(
                         "layer {name} is the readout: it emits no spikes, so give it b_w only ({name}={})",

@@ -1,7 +1,8 @@
 //! The network architectures the trainer builds: the named ones (a
-//! one-hidden-layer MLP, a small strided conv net, a CIFAR-10 VGG) and any
-//! network described by blocks (`c16-pool-c32-pool-fc64`). Only layers the
-//! integer contract has (dense, conv2d, average pooling into spiking neurons,
+//! one-hidden-layer MLP, a small strided conv net, a CIFAR-10 VGG and a
+//! ResNet-19-shaped CIFAR-10 net) and any network described by blocks
+//! (`c16-pool-r16-c32-pool-fc64`). Only layers the integer contract has
+//! (dense, conv2d, average pooling into spiking neurons, the SEW add,
 //! flatten, readout; docs/semantics.md §2): no max pooling (the accelerator
 //! has none) and no batch norm (nothing to fold).
 
@@ -44,14 +45,28 @@ pub enum Block {
     Pool { kernel: usize },
     /// `fcN`: a dense layer of `N` spiking neurons.
     Dense { outputs: usize },
+    /// `rN`: a SEW-ResNet basic block (Fang et al. 2021, ADD): two 3x3
+    /// stride-1 convs of `N` channels whose output spikes are added to the
+    /// block's input spikes (the model's `add`), so the input must have `N`
+    /// channels.
+    Residual { channels: usize },
 }
 
 /// The named description `vgg`: the CIFAR-10-shaped VGG net of the BB
 /// paper's hardware comparison (64-64-pool-128-128-pool-256-256-pool).
 pub const VGG: &str = "c64-c64-pool-c128-c128-pool-c256-c256-pool";
 
+/// The named description `resnet`: a ResNet-19-shaped CIFAR-10 net (the BB
+/// paper's hardware comparison; Zheng et al. 2021): 19 weight layers, stages
+/// of 128, 256 and 512 channels at 32x32, 16x16 and 8x8 with 3, 3 and 2 basic
+/// blocks, global average pooling, `fc256` and the readout. The first block
+/// of stages 2 and 3 downsamples; its 1x1-conv shortcut is not an identity, so
+/// it is written as two plain convs (`c256s2-c256`) and the other blocks as
+/// SEW blocks.
+pub const RESNET: &str = "c128-r128-r128-r128-c256s2-c256-r256-r256-c512s2-c512-r512-pool8-fc256";
+
 /// Written out, for `--arch` help and errors.
-pub const ARCH_HELP: &str = "mlp, cnn, vgg, or blocks joined by '-': cN[kK][sS][pP] (conv, N channels, kernel K=3, stride S=1, padding P=K/2), pool[K] (average pool, K=2), fcN (dense); the readout is added, e.g. c16-pool-c32-pool-fc64";
+pub const ARCH_HELP: &str = "mlp, cnn, vgg, resnet, or blocks joined by '-': cN[kK][sS][pP] (conv, N channels, kernel K=3, stride S=1, padding P=K/2), pool[K] (average pool, K=2), rN (residual block: two 3x3 convs of N channels plus the block's input, which has N channels), fcN (dense); the readout is added, e.g. c16-pool-r16-c32-pool-fc64";
 
 impl FromStr for Arch {
     type Err = String;
@@ -60,9 +75,7 @@ impl FromStr for Arch {
             "mlp" => Ok(Arch::Mlp),
             "cnn" | "conv" => Ok(Arch::Cnn),
             "vgg" => VGG.parse(),
-            "resnet" | "resnet19" | "resnet-19" | "sew-resnet" => Err(format!(
-                "architecture {s:?} needs residual blocks, which the trainer does not build (it trains chains of blocks): bring a residual network in with `import --nir` or as a model file (docs/model-format.md, \"Graphs\"), or use {ARCH_HELP}"
-            )),
+            "resnet" | "resnet19" | "resnet-19" => RESNET.parse(),
             "" => Err(format!("empty architecture: use {ARCH_HELP}")),
             text => {
                 let blocks = text
@@ -70,7 +83,10 @@ impl FromStr for Arch {
                     .enumerate()
                     .map(|(i, tok)| {
                         parse_block(tok).map_err(|why| {
-                            format!("architecture {text:?}, block {} {tok:?}: {why}; use {ARCH_HELP}", i + 1)
+                            format!(
+                                "architecture {text:?}, block {} {tok:?}: {why}; use {ARCH_HELP}",
+                                i + 1
+                            )
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
@@ -112,6 +128,14 @@ fn parse_block(tok: &str) -> Result<Block, String> {
                 outputs: positive(n, "a dense layer's width")?,
             }),
             _ => Err("a dense layer is fcN, e.g. fc128".into()),
+        };
+    }
+    if let Some(rest) = tok.strip_prefix('r') {
+        return match number(rest) {
+            Some((n, "")) => Ok(Block::Residual {
+                channels: positive(n, "a residual block's channel count")?,
+            }),
+            _ => Err("a residual block is rN, e.g. r32".into()),
         };
     }
     if let Some(rest) = tok.strip_prefix('c') {
@@ -173,6 +197,7 @@ impl fmt::Display for Block {
             Block::Pool { kernel: 2 } => f.write_str("pool"),
             Block::Pool { kernel } => write!(f, "pool{kernel}"),
             Block::Dense { outputs } => write!(f, "fc{outputs}"),
+            Block::Residual { channels } => write!(f, "r{channels}"),
         }
     }
 }
@@ -185,7 +210,11 @@ impl fmt::Display for Arch {
             Arch::Blocks(blocks) => {
                 let text: Vec<String> = blocks.iter().map(|b| b.to_string()).collect();
                 let text = text.join("-");
-                f.write_str(if text == VGG { "vgg" } else { &text })
+                f.write_str(match text.as_str() {
+                    VGG => "vgg",
+                    RESNET => "resnet",
+                    _ => &text,
+                })
             }
         }
     }
@@ -222,6 +251,9 @@ pub enum Kind {
     Flatten,
     /// Fully connected, integrates only: its membrane is the output.
     Readout,
+    /// The elementwise sum of the layer before it and layer `shortcut`'s
+    /// output spikes (SEW-ResNet's ADD): no weights, no quantizer.
+    Add { shortcut: usize },
 }
 
 /// One layer with its input and output shapes.
@@ -233,6 +265,12 @@ pub struct LayerDef {
     pub outputs: usize,
     pub in_shape: Vec<usize>,
     pub out_shape: Vec<usize>,
+    /// The layer whose activation step `D` this layer's quantizer uses
+    /// instead of its own: the second conv of a residual block shares its
+    /// block input's, so that the add sums counts of one unit (`D c_a + D c_b
+    /// = D (c_a + c_b)`, docs/training.md, "Residual blocks").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares_step: Option<usize>,
 }
 
 impl LayerDef {
@@ -244,12 +282,16 @@ impl LayerDef {
             outputs,
             in_shape: vec![inputs],
             out_shape: vec![outputs],
+            shares_step: None,
         }
     }
 
     /// Whether the layer has weights.
     pub fn has_weights(&self) -> bool {
-        !matches!(self.kind, Kind::Flatten | Kind::Pool { .. })
+        !matches!(
+            self.kind,
+            Kind::Flatten | Kind::Pool { .. } | Kind::Add { .. }
+        )
     }
     /// Whether the layer ends in spiking neurons (a quantized activation).
     pub fn is_hidden(&self) -> bool {
@@ -325,7 +367,7 @@ pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<Laye
         _ => image.to_vec(),
     };
     let mut defs = Vec::new();
-    let (mut convs, mut pools, mut fcs) = (0, 0, 0);
+    let (mut convs, mut pools, mut fcs, mut adds) = (0, 0, 0, 0);
     for (i, b) in blocks.iter().enumerate() {
         let at = |why: String| format!("block {} ({b}) of {arch}: {why}", i + 1);
         let map = |shape: &[usize]| match *shape {
@@ -360,6 +402,7 @@ pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<Laye
                     outputs: channels,
                     in_shape: vec![c, h, w],
                     out_shape: vec![channels, oh, ow],
+                    shares_step: None,
                 });
             }
             Block::Pool { kernel } => {
@@ -376,6 +419,7 @@ pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<Laye
                     outputs: c,
                     in_shape: vec![c, h, w],
                     out_shape: vec![c, (h - kernel) / kernel + 1, (w - kernel) / kernel + 1],
+                    shares_step: None,
                 });
             }
             Block::Dense { outputs } => {
@@ -389,6 +433,45 @@ pub fn layers(arch: &Arch, image: [usize; 3], classes: usize) -> Result<Vec<Laye
                     shape.iter().product(),
                     outputs,
                 ));
+            }
+            Block::Residual { channels } => {
+                let (c, h, w) = map(&shape)?;
+                // The block's input: spikes of a layer with a learned step
+                // (not the image, whose step is fixed by the pixels).
+                let Some(input) = defs.len().checked_sub(1) else {
+                    return Err(at(
+                        "a residual block adds its input to its output, so it needs a conv or pool block before it".into(),
+                    ));
+                };
+                if c != channels {
+                    return Err(at(format!(
+                        "its input has {c} channels, so the block must have {c} (an identity shortcut keeps the shape): write r{c}, or put a c{channels} before it"
+                    )));
+                }
+                let conv = |n: usize, shares_step| LayerDef {
+                    name: format!("conv{n}"),
+                    kind: Kind::Conv {
+                        kernel: 3,
+                        stride: 1,
+                        padding: 1,
+                    },
+                    outputs: c,
+                    in_shape: vec![c, h, w],
+                    out_shape: vec![c, h, w],
+                    shares_step,
+                };
+                defs.push(conv(convs + 1, None));
+                defs.push(conv(convs + 2, Some(input)));
+                convs += 2;
+                adds += 1;
+                defs.push(LayerDef {
+                    name: format!("add{adds}"),
+                    kind: Kind::Add { shortcut: input },
+                    outputs: c,
+                    in_shape: vec![c, h, w],
+                    out_shape: vec![c, h, w],
+                    shares_step: None,
+                });
             }
         }
         shape = defs.last().map_or(shape, |d| d.out_shape.clone());
@@ -409,6 +492,7 @@ fn flatten(shape: &[usize]) -> LayerDef {
         outputs: f,
         in_shape: shape.to_vec(),
         out_shape: vec![f],
+        shares_step: None,
     }
 }
 
@@ -422,7 +506,9 @@ mod tests {
             "c16-pool-c32k5s2-pool3-fc64",
             "fc256",
             "c8p0-fc10",
+            "c8-r8-pool-r8-fc16",
             "vgg",
+            "resnet",
             "mlp",
             "cnn",
         ] {
@@ -453,7 +539,26 @@ mod tests {
         assert!(e("c8k3p3").contains("smaller than the kernel"));
         assert!(e("c8q2").contains("'q' is not k, s or p"));
         assert!(e("fc").contains("fcN"));
-        assert!(e("resnet").contains("residual"));
+        assert!(e("r").contains("rN"));
+        assert!(e("c8-r0").contains("at least 1"));
+        let first: Arch = "r8".parse().unwrap();
+        let err = layers(&first, [1, 8, 8], 10).unwrap_err();
+        assert!(
+            err.contains("block 1 (r8)") && err.contains("needs a conv or pool block before it"),
+            "{err}"
+        );
+        let widen: Arch = "c4-r8".parse().unwrap();
+        let err = layers(&widen, [1, 8, 8], 10).unwrap_err();
+        assert!(
+            err.contains("block 2 (r8)") && err.contains("write r4, or put a c8 before it"),
+            "{err}"
+        );
+        let after_dense: Arch = "c4-fc8-r8".parse().unwrap();
+        let err = layers(&after_dense, [1, 8, 8], 10).unwrap_err();
+        assert!(
+            err.contains("block 3 (r8)") && err.contains("before fc blocks"),
+            "{err}"
+        );
         let fc_first: Arch = "fc32-c8".parse().unwrap();
         let err = layers(&fc_first, [1, 28, 28], 10).unwrap_err();
         assert!(
@@ -466,6 +571,29 @@ mod tests {
             err.contains("kernel 9 is larger than the padded 8x8 input"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_resnet_has_the_shape_of_resnet_19() {
+        let defs = layers(&"resnet".parse().unwrap(), [3, 32, 32], 10).unwrap();
+        assert_eq!(defs.iter().filter(|d| d.has_weights()).count(), 19);
+        assert_eq!(
+            defs.iter()
+                .filter(|d| matches!(d.kind, Kind::Add { .. }))
+                .count(),
+            6
+        );
+        let at = |name: &str| defs.iter().find(|d| d.name == name).unwrap();
+        assert_eq!(at("add3").out_shape, [128, 32, 32]);
+        assert_eq!(at("add5").out_shape, [256, 16, 16]);
+        assert_eq!(at("add6").out_shape, [512, 8, 8]);
+        assert_eq!(at("pool1").out_shape, [512, 1, 1]);
+        assert_eq!(at("fc1").outputs, 256);
+        assert_eq!(defs.last().unwrap().in_shape, [256]);
+        // Blocks of one stage chain: each add's shortcut is the add before.
+        let add2 = defs.iter().position(|d| d.name == "add2").unwrap();
+        let add1 = defs.iter().position(|d| d.name == "add1").unwrap();
+        assert_eq!(defs[add2].kind, Kind::Add { shortcut: add1 });
     }
 
     #[test]
@@ -485,6 +613,14 @@ mod tests {
         let cnn = layers(&Arch::Cnn, [1, 28, 28], 10).unwrap();
         let shapes: Vec<&[usize]> = cnn.iter().map(|d| d.out_shape.as_slice()).collect();
         assert_eq!(shapes, [&[8, 14, 14][..], &[16, 7, 7], &[784], &[10]]);
+        // A block: two 3x3 convs (the second shares its input's step) and an
+        // add of the block's input.
+        let block = layers(&"c4-r4".parse().unwrap(), [1, 8, 8], 10).unwrap();
+        let names: Vec<&str> = block.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["conv1", "conv2", "conv3", "add1", "flat", "out"]);
+        assert_eq!(block[2].shares_step, Some(0));
+        assert_eq!(block[3].kind, Kind::Add { shortcut: 0 });
+        assert_eq!(block[3].out_shape, [4, 8, 8]);
         let mlp = layers(&Arch::Mlp, [1, 28, 28], 10).unwrap();
         assert_eq!(mlp[0].in_shape, [784]);
         assert_eq!(mlp[0].name, "fc1");

@@ -31,7 +31,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use spikeslice_core::golden::{self, Engine, LayerOutput, NeuronLayer, PAD};
 use spikeslice_core::model::{
-    InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Tensor, FORMAT, VERSION,
+    InputSpec, LayerSpec, Model, ModelSpec, NeuronSpec, PoolMode, Source, Tensor, FORMAT, VERSION,
 };
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_core::numeric::{SpikeBits, Timesteps, WeightBits};
@@ -69,6 +69,18 @@ pub fn convert(net: &Net, name: &str, input_bits: u8) -> Result<Model> {
                 layers.push(LayerSpec::Flatten {
                     inputs: Vec::new(),
                     name: d.name.clone(),
+                });
+                continue;
+            }
+            Kind::Add { shortcut } => {
+                // Both addends count in one step (the second conv shares its
+                // block input's), which stays the step of the sum.
+                layers.push(LayerSpec::Add {
+                    name: d.name.clone(),
+                    inputs: vec![
+                        net.defs[l - 1].name.clone(),
+                        net.defs[shortcut].name.clone(),
+                    ],
                 });
                 continue;
             }
@@ -234,11 +246,22 @@ fn layer_sums(layer: &NeuronLayer, c: &[i64]) -> Vec<i64> {
 }
 
 /// One layer of the integer quantized ANN: from input counts (summed over the
-/// `T` steps) to output counts, `clamp(floor((v_init + W c + T bias)/theta), 0,
-/// T (2^b_s - 1))` (docs/semantics.md §7), or the readout's final membrane
-/// `v_init + W c + T bias`. Exact for IF neurons with soft reset.
-pub fn layer_counts(layer: &NeuronLayer, c: &[i64], t: usize) -> Vec<i64> {
-    let sums = layer_sums(layer, c);
+/// `T` steps) to output counts, `clamp(floor((v_init + W c + w_s c_s + T
+/// bias)/theta), 0, T (2^b_s - 1))` (docs/semantics.md §7; `w_s c_s` is a
+/// shortcut's counts times its weight, §2), or the readout's final membrane
+/// `v_init + W c + w_s c_s + T bias`. Exact for IF neurons with soft reset.
+pub fn layer_counts(
+    layer: &NeuronLayer,
+    c: &[i64],
+    shortcut: Option<(i32, &[i64])>,
+    t: usize,
+) -> Vec<i64> {
+    let mut sums = layer_sums(layer, c);
+    if let Some((w, cs)) = shortcut {
+        for (a, &x) in sums.iter_mut().zip(cs) {
+            *a += i64::from(w) * x;
+        }
+    }
     let pos = layer.synapses.positions;
     let t = t as i64;
     sums.iter()
@@ -258,15 +281,41 @@ pub fn layer_counts(layer: &NeuronLayer, c: &[i64], t: usize) -> Vec<i64> {
         .collect()
 }
 
+/// The counts a layer reads from `from`: the input's (`input`) or an
+/// earlier layer's (`layers`).
+fn counts_of<'a>(input: &'a [i64], layers: &'a [Vec<i64>], from: Source) -> &'a [i64] {
+    match from {
+        Source::Input => input,
+        Source::Layer(j) => &layers[j],
+    }
+}
+
+/// Layer `l` of `model` on the counts so far (`input`, then `layers[..l]`),
+/// with its shortcut when it has one.
+fn counts_at(model: &Model, l: usize, input: &[i64], layers: &[Vec<i64>]) -> Vec<i64> {
+    let w = &model.wiring[l];
+    let shortcut = w
+        .shortcut
+        .map(|s| (s.weight, counts_of(input, layers, s.from)));
+    layer_counts(
+        &model.layers[l],
+        counts_of(input, layers, w.input),
+        shortcut,
+        model.timesteps(),
+    )
+}
+
 /// The integer quantized ANN of `model` on one input: the counts of every
-/// layer (the last entry is the readout's membranes).
+/// layer (the last entry is the readout's membranes). A graph's layers read
+/// the counts of the layers they name, and an add sums its two (a shortcut
+/// of weight 1 into a threshold-1 neuron).
 pub fn qann(model: &Model, x: &[u8]) -> Vec<Vec<i64>> {
-    let t = model.timesteps();
-    let mut c: Vec<i64> = x.iter().map(|&v| i64::from(v) * t as i64).collect();
-    let mut out = Vec::with_capacity(model.layers.len());
-    for layer in &model.layers {
-        c = layer_counts(layer, &c, t);
-        out.push(c.clone());
+    let t = model.timesteps() as i64;
+    let input: Vec<i64> = x.iter().map(|&v| i64::from(v) * t).collect();
+    let mut out: Vec<Vec<i64>> = Vec::with_capacity(model.layers.len());
+    for l in 0..model.layers.len() {
+        let c = counts_at(model, l, &input, &out);
+        out.push(c);
     }
     out
 }
@@ -321,7 +370,8 @@ pub fn noise_report(model: &Model, inputs: &[Vec<u8>]) -> Vec<LayerNoise> {
     for x in inputs {
         let ann = qann(model, x);
         let tr = golden::trace(model, x, Engine::Packed);
-        let mut snn_in: Vec<i64> = x.iter().map(|&v| i64::from(v) * t as i64).collect();
+        let input: Vec<i64> = x.iter().map(|&v| i64::from(v) * t as i64).collect();
+        let mut snn_counts: Vec<Vec<i64>> = Vec::with_capacity(model.layers.len());
         for (l, layer) in model.layers.iter().enumerate() {
             let snn: Vec<i64> = match layer.neurons.output {
                 LayerOutput::Membrane => tr.layers[l].membrane.clone(),
@@ -335,7 +385,7 @@ pub fn noise_report(model: &Model, inputs: &[Vec<u8>]) -> Vec<LayerNoise> {
                     c
                 }
             };
-            let local = layer_counts(layer, &snn_in, t);
+            let local = counts_at(model, l, &input, &snn_counts);
             let r = &mut rep[l];
             r.compared += snn.len() as u64;
             for ((&s, &lo), &a) in snn.iter().zip(&local).zip(&ann[l]) {
@@ -343,7 +393,7 @@ pub fn noise_report(model: &Model, inputs: &[Vec<u8>]) -> Vec<LayerNoise> {
                 r.chain_mismatches += u64::from(s != a);
                 abs_sum[l] += s.abs_diff(a);
             }
-            snn_in = snn;
+            snn_counts.push(snn);
         }
     }
     for (r, a) in rep.iter_mut().zip(abs_sum) {

@@ -278,6 +278,8 @@ pub fn evaluate_model(
 pub fn train(cfg: &TrainConfig, progress: Progress) -> Result<TrainResult> {
     // Before the float phase: a typo in a layer name must not cost a training.
     cfg.layers.check(&cfg.arch)?;
+    let defs = arch::structure(&cfg.arch).map_err(anyhow::Error::msg)?;
+    net::check_sums(&defs, cfg.alloc, &cfg.layers)?;
     let data = data::load(&cfg.data, cfg.train_limit, cfg.test_limit)?;
     let float = pretrain(cfg, &data, progress)?;
     let float_accuracy = float.accuracy(&data.test)?;

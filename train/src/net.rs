@@ -57,6 +57,36 @@ pub struct Net {
     pub x_max: f32,
 }
 
+/// Refuse an allocation under which an add of a residual block would emit
+/// spikes wider than the contract's 8 bits: an add's spikes are one bit
+/// wider than its wider input's (docs/semantics.md §2), so each block of a
+/// stage adds a bit.
+pub fn check_sums(defs: &[LayerDef], alloc: Allocation, layers: &PerLayer) -> Result<()> {
+    let mut bits: Vec<u32> = Vec::with_capacity(defs.len());
+    for (l, d) in defs.iter().enumerate() {
+        let b = match d.kind {
+            Kind::Add { shortcut } => {
+                let (a, s) = (bits[l - 1], bits[shortcut]);
+                let sum = a.max(s) + 1;
+                if sum > 8 {
+                    bail!(
+                        "layer {} adds {}'s {a}-bit spikes to {}'s {s}-bit spikes: the sum needs {sum} bits, and spikes have at most 8; give the network fewer spike bits (--alloc B_W/B_S/T, or --layer {}=*/B_S), or fewer residual blocks between plain convs",
+                        d.name,
+                        defs[l - 1].name,
+                        defs[shortcut].name,
+                        defs[l - 1].name
+                    );
+                }
+                sum
+            }
+            Kind::Flatten => bits.last().copied().unwrap_or(0),
+            _ => layers.apply(&d.name, alloc).b_s,
+        };
+        bits.push(b);
+    }
+    Ok(())
+}
+
 /// Hyperparameters of one training phase.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Phase {
@@ -213,8 +243,17 @@ impl Net {
         })
     }
 
-    /// The variable holding layer `l`'s activation step.
+    /// The variable holding layer `l`'s activation step: its own, or the one
+    /// it shares (a residual block's second conv: its block input's; an add:
+    /// its inputs', which are one).
     fn step_var(&self, l: usize) -> Result<&Var> {
+        let d = &self.defs[l];
+        if let Some(shared) = d.shares_step {
+            return self.step_var(shared);
+        }
+        if let Kind::Add { shortcut } = d.kind {
+            return self.step_var(shortcut);
+        }
         let var = match &self.params[l] {
             Some(p) => p.act_step.as_ref(),
             None => self.pool_steps[l].as_ref(),
@@ -259,10 +298,16 @@ impl Net {
     pub fn forward_all(&self, x: &Tensor) -> Result<(Tensor, Vec<Tensor>)> {
         let mut x = x.clone();
         let mut pre = Vec::new();
+        // Every layer's output, for the adds of residual blocks.
+        let mut outs: Vec<Tensor> = Vec::with_capacity(self.defs.len());
         for (l, d) in self.defs.iter().enumerate() {
             match d.kind {
                 Kind::Flatten => x = x.flatten_from(1)?,
                 Kind::Readout => x = self.linear(l, &x)?,
+                // Both addends are counts times one step D (the second conv
+                // shares its block input's), so the sum is D (c_a + c_b)
+                // exactly: what the model's add computes on the counts.
+                Kind::Add { shortcut } => x = (&x + &outs[shortcut])?,
                 Kind::Dense | Kind::Conv { .. } | Kind::Pool { .. } => {
                     let z = match d.kind {
                         // The pool neuron's input: the window's mean.
@@ -281,6 +326,7 @@ impl Net {
                     };
                 }
             }
+            outs.push(x.clone());
         }
         Ok((x, pre))
     }
@@ -312,6 +358,7 @@ impl Net {
         calib: &Tensor,
         calibration: Calibration,
     ) -> Result<()> {
+        check_sums(&self.defs, alloc, &self.layers)?;
         self.alloc = Some(alloc);
         for l in 0..self.defs.len() {
             let alloc = self.alloc_of(l)?;
@@ -343,13 +390,14 @@ impl Net {
                     .collect();
                 p.s_w = Some(Var::from_tensor(&Tensor::from_vec(s, groups, &dev())?)?);
             }
-            if d.is_hidden() {
+            if d.is_hidden() && d.shares_step.is_none() {
                 p.act_step = Some(Var::from_tensor(&Tensor::ones(1, DType::F32, &dev())?)?);
             }
         }
         // Calibrate one hidden layer at a time, so each sees quantized inputs.
         for l in 0..self.defs.len() {
-            if !self.defs[l].is_hidden() {
+            // A shared step is calibrated where it is owned.
+            if !self.defs[l].is_hidden() || self.defs[l].shares_step.is_some() {
                 continue;
             }
             let n = self.alloc_of(l)?.levels() as f32;

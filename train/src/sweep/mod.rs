@@ -57,7 +57,10 @@ pub struct Performance {
 /// The hook for the driver's analytical cycle and energy models:
 /// implement it and pass it in [`SweepConfig::performance`].
 pub trait PerformanceModel {
-    fn estimate(&self, model: &Model) -> Result<Performance>;
+    /// The model's performance, or `None` when the accelerator cannot run
+    /// its kind of network (a residual one, today): the row then has no
+    /// cycle, fps or energy figures.
+    fn estimate(&self, model: &Model) -> Result<Option<Performance>>;
 }
 
 /// Whole networks in RTL simulation: the hook for the Verilator backend.
@@ -396,13 +399,42 @@ pub fn jobs(cfg: &SweepConfig) -> Result<Vec<Job>> {
     check_verify_sim(cfg.verify_sim)?;
     check_seeds(cfg.seeds)?;
     cfg.base.layers.check(&cfg.base.arch)?;
-    let allocs = alloc::enumerate(cfg.budget, cfg.at_most)?;
+    let (allocs, _) = allocations(cfg.budget, cfg.at_most, &cfg.base)?;
     Ok(seeds(cfg)
         .into_iter()
         .flat_map(|seed| allocs.iter().map(move |&alloc| (alloc, seed)))
         .enumerate()
         .map(|(index, (alloc, seed))| Job { index, alloc, seed })
         .collect())
+}
+
+/// The allocations a sweep at `budget` trains, and those the network of
+/// `base` cannot carry, each with why (an add of a residual block would emit
+/// spikes wider than 8 bits): a sweep skips those rather than fail them.
+#[allow(clippy::type_complexity)]
+pub fn allocations(
+    budget: u32,
+    at_most: bool,
+    base: &TrainConfig,
+) -> Result<(Vec<Allocation>, Vec<(Allocation, String)>)> {
+    let defs = crate::arch::structure(&base.arch).map_err(anyhow::Error::msg)?;
+    let (mut fit, mut refused) = (Vec::new(), Vec::new());
+    for a in alloc::enumerate(budget, at_most)? {
+        match crate::net::check_sums(&defs, a, &base.layers) {
+            Ok(()) => fit.push(a),
+            Err(why) => refused.push((a, why.to_string())),
+        }
+    }
+    if fit.is_empty() {
+        let why = refused
+            .first()
+            .map_or(String::new(), |(a, w)| format!(": {a}: {w}"));
+        anyhow::bail!(
+            "no allocation at BB {budget} fits the {} network{why}",
+            base.arch
+        );
+    }
+    Ok((fit, refused))
 }
 
 /// The sweep's data: its training and test split.
@@ -528,7 +560,7 @@ fn measure(
     let (model, eval, model_path, cached) =
         cached_model(c, data, float, float_accuracy, &cfg.cache_dir, on)?;
     let perf = match &cfg.performance {
-        Some(p) => Some(p.estimate(&model)?),
+        Some(p) => p.estimate(&model)?,
         None => None,
     };
     let mut snn_accuracy = eval.snn_accuracy;

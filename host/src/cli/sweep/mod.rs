@@ -352,8 +352,9 @@ fn announce(spec: &Spec, cache: &std::path::Path) {
             spec.base.seed.wrapping_add(n as u64 - 1)
         ),
     };
-    let allocs =
-        spikeslice_train::alloc::enumerate(spec.budget, spec.at_most).map_or(0, |a| a.len());
+    let (allocs, refused) =
+        sweep::allocations(spec.budget, spec.at_most, &spec.base).unwrap_or_default();
+    let allocs = allocs.len();
     status!(
         "sweep: {allocs} allocation(s) with BB {} {}{} on {}, {} network, {seeds} (cache {})",
         if spec.at_most { "<=" } else { "=" },
@@ -363,6 +364,9 @@ fn announce(spec: &Spec, cache: &std::path::Path) {
         spec.base.arch,
         cache.display()
     );
+    for (a, why) in refused {
+        status!("skipping {a}: {why}");
+    }
 }
 
 /// An allocation, and with several seeds its seed: how every line names a job.
@@ -486,13 +490,20 @@ fn print_report(report: &sweep::SweepReport, spec: &Spec) -> Result<()> {
             out!("  {l}");
         }
     }
-    out!(
-        "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz \
-         (docs/performance.md), counts averaged over {PERF_SAMPLES} test samples",
-        spec.accel.rows,
-        spec.accel.cols,
-        spec.clock_mhz
-    );
+    if report.rows.iter().any(|r| r.perf.is_some()) {
+        out!(
+            "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz \
+             (docs/performance.md), counts averaged over {PERF_SAMPLES} test samples",
+            spec.accel.rows,
+            spec.accel.cols,
+            spec.clock_mhz
+        );
+    } else if !report.rows.is_empty() {
+        out!(
+            "cycles, fps and energy: none, as residual networks do not run on the accelerator \
+             yet (docs/training.md, \"Residual blocks\")"
+        );
+    }
     if let Some(n) = report
         .rows
         .first()
