@@ -4,7 +4,7 @@
 //! The accelerator never wraps and never saturates silently: a model that
 //! could exceed a width on any input is rejected before it runs.
 
-use crate::golden::RequiredWidths;
+use crate::golden::{NeuronLayer, RequiredWidths};
 use crate::model::Model;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -55,24 +55,33 @@ pub fn check(model: &Model, widths: AcceleratorWidths) -> Result<Vec<RequiredWid
         .layers
         .iter()
         .zip(&model.wiring)
-        .map(|(l, w)| {
-            let r = l.required_widths_with(t, w.shortcut_range());
-            let over = |needed: u32, have: u32, (lo, hi): (i64, i64)| {
-                (needed > have).then(|| Overflow {
-                    layer: l.name.clone(),
-                    lo,
-                    hi,
-                    needed,
-                    have,
-                })
-            };
-            if let Some(o) = over(r.acc_bits, widths.acc_bits, r.acc_range) {
-                return Err(WidthError::Accumulator(o));
-            }
-            if let Some(o) = over(r.membrane_bits, widths.membrane_bits, r.membrane_range) {
-                return Err(WidthError::Membrane(o));
-            }
-            Ok(r)
-        })
+        .map(|(l, w)| check_layer(l, t, w.shortcut_range(), widths))
         .collect()
+}
+
+/// Check one layer over `t` steps whose current also gets `extra` every step
+/// (a shortcut's term, [`crate::model::Wiring::shortcut_range`]).
+pub fn check_layer(
+    l: &NeuronLayer,
+    t: usize,
+    extra: (i64, i64),
+    widths: AcceleratorWidths,
+) -> Result<RequiredWidths, WidthError> {
+    let r = l.required_widths_with(t, extra);
+    let over = |needed: u32, have: u32, (lo, hi): (i64, i64)| {
+        (needed > have).then(|| Overflow {
+            layer: l.name.clone(),
+            lo,
+            hi,
+            needed,
+            have,
+        })
+    };
+    if let Some(o) = over(r.acc_bits, widths.acc_bits, r.acc_range) {
+        return Err(WidthError::Accumulator(o));
+    }
+    if let Some(o) = over(r.membrane_bits, widths.membrane_bits, r.membrane_range) {
+        return Err(WidthError::Membrane(o));
+    }
+    Ok(r)
 }

@@ -252,27 +252,21 @@ pub struct ModelledPerformance {
 }
 
 impl spikeslice_train::sweep::PerformanceModel for ModelledPerformance {
-    fn estimate(&self, model: &Model) -> Result<Option<spikeslice_train::sweep::Performance>> {
-        let program = match compiler::compile(model, &self.config) {
-            Ok(program) => program,
-            Err(compiler::CompileError::Residual { .. }) => return Ok(None),
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!(
-                        "cannot compile {} for the {}x{} accelerator",
-                        model.spec.name, self.config.rows, self.config.cols
-                    )
-                })
-            }
-        };
+    fn estimate(&self, model: &Model) -> Result<spikeslice_train::sweep::Performance> {
+        let program = compiler::compile(model, &self.config).with_context(|| {
+            format!(
+                "cannot compile {} for the {}x{} accelerator",
+                model.spec.name, self.config.rows, self.config.cols
+            )
+        })?;
         let runs = GoldenDevice.run(&program, &self.inputs)?;
         let p = analyze(&program, &runs, &self.energy, self.clock_hz, "golden");
-        Ok(Some(spikeslice_train::sweep::Performance {
+        Ok(spikeslice_train::sweep::Performance {
             config: p.config,
             cycles_per_inference: p.predicted_cycles,
             fps: p.fps,
             energy_per_inference_j: p.energy.total_j,
             energy_per_bit_budget_j: p.energy_per_bit_budget_j,
-        }))
+        })
     }
 }

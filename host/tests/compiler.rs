@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use spikeslice::compiler::{compile, CompileError, Program};
 use spikeslice::device::{Device, GoldenDevice};
-use spikeslice_core::accel::descriptor::{field, DescriptorError};
+use spikeslice_core::accel::descriptor::{field, DescriptorError, LayerKind};
 use spikeslice_core::accel::functional;
 use spikeslice_core::accel::regmap::ErrorCode;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -322,20 +322,98 @@ fn a_corrupted_descriptor_is_refused() {
     assert_eq!(e.code, ErrorCode::BadField);
 }
 
-/// A residual model (a shortcut or an add) is refused by the compiler naming
-/// its first such layer and where it runs instead; its chain layers are not
-/// the problem.
+/// Residual models compile onto concatenations (docs/architecture.md,
+/// "Residual connections"): the program computes the golden numbers on random
+/// residual models and arrays, the per-descriptor path writes the same window,
+/// and every layer fed into a sum writes its planes strided.
 #[test]
-fn residual_models_are_refused_naming_the_first_shortcut() {
-    for seed in 0..4 {
-        let m = random::residual_model(&mut random::rng(seed));
-        let first = m.wiring.iter().position(|w| w.shortcut.is_some()).unwrap();
-        let e = compile(&m, &config(8, 8)).unwrap_err().to_string();
-        assert!(
-            e.starts_with(&format!("layer {}: ", m.layers[first].name))
-                && e.contains("shortcut")
-                && e.contains("spikeslice budget"),
-            "{e}"
-        );
+fn residual_programs_compute_the_golden_numbers() {
+    for seed in 0..24u64 {
+        let mut rng = random::rng(seed);
+        let model = random::residual_model(&mut rng);
+        let (rows, cols) = (1 + seed as usize % 5, 1 + (seed as usize * 7) % 9);
+        let program =
+            compile(&model, &config(rows, cols)).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..3)
+            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+            .collect();
+        let got = GoldenDevice.run(&program, &xs).unwrap();
+        for (x, g) in xs.iter().zip(&got) {
+            assert_eq!(
+                g.output,
+                golden::run_sample(&model, x, Engine::Direct),
+                "seed {seed}"
+            );
+        }
+        for (i, w) in model.wiring.iter().enumerate() {
+            if let Some(s) = w.shortcut {
+                for src in [w.input, s.from] {
+                    let spikeslice_core::model::Source::Layer(j) = src else {
+                        unreachable!()
+                    };
+                    assert!(program.descriptors[j].strided(), "seed {seed}: layer {j}");
+                }
+                assert_eq!(program.descriptors[i].kind, LayerKind::Gather);
+            }
+        }
+        let mut a = program.image.clone();
+        let planes = program.input_planes(&xs[0]);
+        a[program.input.offset as usize..][..planes.len()].copy_from_slice(&planes);
+        let mut b = a.clone();
+        let n = program.descriptors.len() as u32;
+        functional::execute(&mut a, program.desc_offset, n, &program.config).unwrap();
+        functional::Chain::decode(&b, program.desc_offset, n, &program.config)
+            .unwrap()
+            .run(&mut b, &program.config);
+        assert!(a == b, "seed {seed}");
     }
+}
+
+/// What the accelerator cannot hold of a residual graph is refused naming the
+/// layer: a shortcut into several outputs per group at b_w = 1 (the taps
+/// beside an output's own need weight 0).
+#[test]
+fn a_shortcut_into_one_bit_weights_is_refused_naming_the_layer() {
+    use spikeslice_core::model::{LayerSpec, Model, TensorData};
+    use spikeslice_core::numeric::WeightBits;
+    let model = (0..64)
+        .map(|seed| random::residual_model(&mut random::rng(seed)))
+        .find(|m| {
+            m.spec.layers.iter().any(|l| {
+                matches!(l, LayerSpec::Conv2d { shortcut_weight: Some(_), out_channels, .. } if *out_channels > 1)
+            })
+        })
+        .expect("a Spiking ResNet block of several channels");
+    let mut spec = model.spec.clone();
+    let mut tensors = model.tensors.clone();
+    let mut name = String::new();
+    for l in &mut spec.layers {
+        if let LayerSpec::Conv2d {
+            name: n,
+            shortcut_weight: Some(w),
+            weight_bits,
+            out_channels,
+            ..
+        } = l
+        {
+            if *out_channels > 1 {
+                *weight_bits = WeightBits::new(1).unwrap();
+                *w = 1;
+                name = n.clone();
+                break;
+            }
+        }
+    }
+    if let TensorData::I8(w) = &mut tensors.get_mut(&format!("{name}.weight")).unwrap().data {
+        for v in w.iter_mut() {
+            *v = if *v < 0 { -1 } else { 1 };
+        }
+    }
+    let one_bit = Model::new(spec, tensors).unwrap();
+    let e = compile(&one_bit, &config(8, 8)).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("layer {name}: ")) && e.contains("give the layer b_w >= 2"),
+        "{e}"
+    );
 }

@@ -196,20 +196,21 @@ fn a_residual_network_sweeps_without_the_allocations_its_adds_cannot_carry() {
         "{err}"
     );
     assert!(
-        out.contains("cycles, fps and energy: none, as residual networks do not run"),
+        out.contains("cycles, fps and energy: cycle and energy models of the 8x8"),
         "{out}"
     );
     let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
     assert!(!csv.contains("1/6/1"), "{csv}");
-    // The accuracy and budget columns are there; the cycle columns are empty.
+    // Every row has its accuracy, budget and (the network compiles onto the
+    // accelerator's concatenations) cycle columns.
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
     for l in csv.lines().skip(1) {
         let cells: Vec<&str> = l.split(',').collect();
         assert!(cells[col("snn_acc")].parse::<f64>().is_ok(), "{l}");
         assert!(cells[col("s_ace")].parse::<f64>().unwrap() > 0.0, "{l}");
-        assert_eq!(cells[col("cycles")], "", "{l}");
+        assert!(cells[col("cycles")].parse::<u64>().unwrap() > 0, "{l}");
     }
 }
 

@@ -215,6 +215,43 @@ fn random_networks_at_many_allocations_run_bit_exact() {
     }
 }
 
+/// Residual networks (Spiking ResNet shortcuts and SEW adds) on the shell:
+/// their producers write strided planes into concatenations, their readers
+/// gather from them (docs/architecture.md, "Residual connections").
+#[test]
+fn random_residual_networks_run_bit_exact() {
+    let config = wide_4x4();
+    let mut dev = SimDevice::open(&config).unwrap();
+    for seed in 0..16u64 {
+        let mut rng = random::rng(0x2E5 + seed);
+        let model = random::residual_model(&mut rng);
+        let program = compile(&model, &config)
+            .unwrap_or_else(|e| panic!("seed {seed}: the residual model does not compile: {e}"));
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..3)
+            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+            .collect();
+        dev.per_layer = seed % 4 == 1;
+        dev.timing = if seed % 4 == 3 {
+            DdrTiming::random(seed, 5, 60)
+        } else {
+            DdrTiming::fixed(40)
+        };
+        let got = check(&mut dev, &program, &xs, &format!("residual seed {seed}"));
+        for (x, g) in xs.iter().zip(&got) {
+            assert_eq!(
+                g.output,
+                spikeslice_core::golden::run_sample(
+                    &model,
+                    x,
+                    spikeslice_core::golden::Engine::Packed
+                ),
+                "residual seed {seed}: the golden model"
+            );
+        }
+    }
+}
+
 #[test]
 fn per_layer_runs_add_up_to_the_whole_chain() {
     let config = wide_4x4();

@@ -333,10 +333,10 @@ impl CycleModel {
         let max_burst = cfg.max_burst_beats as u64;
         let mut extra = 0;
         for d in descriptors {
-            for r in d.regions(cfg).iter().filter(|r| r.write) {
-                let words = (r.bytes as u64).div_ceil(8);
+            for (offset, bytes) in d.output_planes() {
+                let words = (bytes as u64).div_ceil(8);
                 let beats = words.div_ceil(b / 8);
-                let (mut a, mut n, mut bursts) = (base + u64::from(r.offset), beats, 0u64);
+                let (mut a, mut n, mut bursts) = (base + u64::from(offset), beats, 0u64);
                 while n > 0 {
                     let k = n.min(max_burst).min((4096 - a % 4096) / b).max(1);
                     a += k * b;
@@ -438,12 +438,27 @@ impl CycleModel {
             o0 += c;
             tile += 1;
         }
-        x.dma += write_phase_cycles(
-            out_words,
-            cfg.axi_data_bytes as u64,
-            cfg.max_burst_beats as u64,
-            l,
-        );
+        // The write-back: one command of the output, or one per plane of a
+        // strided output, each a whole write phase (OutWait goes back to
+        // OutCmd in the cycle it would go to Next).
+        x.dma += if d.strided() {
+            let planes = u64::from(d.timesteps) * u64::from(d.spike_bits);
+            let plane_words = d.neurons().div_ceil(64) as u64;
+            planes
+                * (write_phase_cycles(
+                    plane_words,
+                    cfg.axi_data_bytes as u64,
+                    cfg.max_burst_beats as u64,
+                    l,
+                ))
+        } else {
+            write_phase_cycles(
+                out_words,
+                cfg.axi_data_bytes as u64,
+                cfg.max_burst_beats as u64,
+                l,
+            )
+        };
         x.control += 1; // Next
         if double {
             let schedule = TileSchedule {

@@ -57,6 +57,14 @@ pub struct LayerDescriptor {
     pub gather: u32,
     pub input: u32,
     pub output: u32,
+    /// 64-bit words from one output plane's start to the next's: 0 writes
+    /// the planes one after another (packed); otherwise plane `(t, j)` goes to
+    /// `output + 8 (t out_step_planes + j) out_stride`, so that two layers can
+    /// write the parts of one plane-interleaved region (docs/formats.md,
+    /// "Strided outputs"). Ignored by a readout.
+    pub out_stride: u32,
+    /// Destination planes per timestep of a strided output (`>= b_s`).
+    pub out_step_planes: u8,
 }
 
 /// A descriptor the accelerator must refuse, with the status code it reports.
@@ -261,6 +269,10 @@ descriptor_fields! {
     INPUT: input: u32 = word 13 [0; 32];
     /// Window offset of the output planes (or the readout's membranes).
     OUTPUT: output: u32 = word 14 [0; 32];
+    /// 64-bit words between the starts of consecutive output planes; 0 = packed.
+    OUT_STRIDE: out_stride: u32 = word 15 [0; 24];
+    /// Destination planes per timestep of a strided output.
+    OUT_STEP_PLANES: out_step_planes: u8 = word 15 [24; 4];
 }
 
 /// The descriptor table of docs/formats.md, generated from [`FIELDS`].
@@ -315,6 +327,8 @@ impl LayerDescriptor {
             gather: 0,
             input: 0,
             output: 0,
+            out_stride: 0,
+            out_step_planes: 0,
         }
     }
 
@@ -450,6 +464,36 @@ impl LayerDescriptor {
                 });
             }
         }
+        // A strided output's planes: each write command is the DMA's to check
+        // (beat alignment, then the window), at the plane's offset. The
+        // packed region above ends before the last plane does, so it is
+        // checked first, as the controller does.
+        let beat = config.axi_data_bytes as u64;
+        for (offset, bytes) in self.output_planes().into_iter().skip(1) {
+            if !u64::from(offset).is_multiple_of(beat) {
+                return Err(DescriptorError {
+                    index,
+                    code: ErrorCode::BadField,
+                    offset,
+                    message: format!(
+                        "its output plane at 0x{offset:X} is not aligned to the {beat}-byte DMA beat (out_stride {})",
+                        self.out_stride
+                    ),
+                });
+            }
+            let end = u64::from(offset) + (bytes as u64).div_ceil(beat) * beat;
+            if end > window as u64 {
+                return Err(DescriptorError {
+                    index,
+                    code: ErrorCode::OutOfWindow,
+                    offset,
+                    message: format!(
+                        "its output plane [0x{offset:X}, 0x{end:X}) is outside the {window}-byte DMA window (out_stride {}, out_step_planes {})",
+                        self.out_stride, self.out_step_planes
+                    ),
+                });
+            }
+        }
         super::buffers::BufferPlan::new(config)
             .fit(self)
             .map_err(|e| DescriptorError {
@@ -496,11 +540,7 @@ impl LayerDescriptor {
             Region {
                 name: "output",
                 offset: self.output,
-                bytes: if self.readout {
-                    self.neurons() * 8
-                } else {
-                    layout::planes_bytes(t, self.spike_bits, self.neurons())
-                },
+                bytes: self.regions_output().1,
                 write: true,
             },
         ];
@@ -513,6 +553,46 @@ impl LayerDescriptor {
             });
         }
         r
+    }
+
+    /// Whether the output's planes are written strided (one DMA command each).
+    pub fn strided(&self) -> bool {
+        self.out_stride != 0 && !self.readout
+    }
+
+    /// The write-back's DMA commands, `(window offset, bytes)` in order: the
+    /// whole output region at once, or with [`Self::out_stride`] one per plane
+    /// `(t, j)` at `output + 8 (t out_step_planes + j) out_stride` (mod 2^32,
+    /// as the controller's address arithmetic wraps).
+    pub fn output_planes(&self) -> Vec<(u32, usize)> {
+        let out = &self.regions_output();
+        if !self.strided() {
+            return vec![(out.0, out.1)];
+        }
+        let plane = layout::plane_bytes(self.neurons());
+        let stride = 8 * u64::from(self.out_stride);
+        let mut v = Vec::new();
+        for t in 0..u64::from(self.timesteps) {
+            for j in 0..u64::from(self.spike_bits) {
+                let at =
+                    u64::from(self.output) + (t * u64::from(self.out_step_planes) + j) * stride;
+                // The controller's 32-bit address arithmetic wraps.
+                v.push(((at & u64::from(u32::MAX)) as u32, plane));
+            }
+        }
+        v
+    }
+
+    /// The output region as the controller checks it: the packed planes (or
+    /// the readout's membranes).
+    fn regions_output(&self) -> (u32, usize) {
+        let t = self.timesteps as usize;
+        let bytes = if self.readout {
+            self.neurons() * 8
+        } else {
+            layout::planes_bytes(t, self.spike_bits, self.neurons())
+        };
+        (self.output, bytes)
     }
 
     /// The spike width checked as a [`SpikeBits`].
@@ -545,6 +625,8 @@ mod tests {
             gather: 0x300,
             input: 0x1000,
             output: 0x2000,
+            out_stride: 0,
+            out_step_planes: 0,
         }
     }
 

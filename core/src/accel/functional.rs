@@ -231,7 +231,13 @@ pub fn run_layer_with<E>(
     } else {
         layout::pack_planes(&trace.spikes, d.spike_bits, d.neurons())
     };
-    window[d.output as usize..d.output as usize + out.len()].copy_from_slice(&out);
+    // The write-back: the output region at once, or one plane per command
+    // (a strided output, docs/formats.md).
+    let planes = d.output_planes();
+    let chunk = out.len() / planes.len();
+    for ((offset, bytes), data) in planes.into_iter().zip(out.chunks(chunk.max(1))) {
+        window[offset as usize..offset as usize + bytes].copy_from_slice(data);
+    }
     let read: usize = d
         .regions(config)
         .iter()

@@ -111,8 +111,26 @@ pub fn chain(
         }
         let neurons = (o * positions) as usize;
         let out_off = at;
+        // A third of the one-word-plane spiking layers write strided planes
+        // (one DMA command each, docs/formats.md): a stride of one beat (a
+        // gap after each plane with 128-bit beats), and up to one destination
+        // plane more per step than b_s. The next layer reads the whole interleaved region, the
+        // window's garbage in the gaps included, as its input.
+        let plane_words = neurons.div_ceil(64) as u32;
+        let beat_words = (cfg.axi_data_bytes / 8) as u32;
+        let (out_stride, out_step_planes) = if !readout && plane_words == 1 && rng.gen_bool(0.35) {
+            // One beat: the next layer's fan-in stays within the small
+            // configurations' weight banks (64 codes).
+            let stride = beat_words;
+            let planes = (b_s + rng.gen_range(0..=1u8)).min(cfg.spike_bits_max.min(4));
+            (stride, planes)
+        } else {
+            (0, 0)
+        };
         let out_bytes = if readout {
             neurons * 8
+        } else if out_stride != 0 {
+            t as usize * usize::from(out_step_planes) * out_stride as usize * 8
         } else {
             layout::planes_bytes(t as usize, b_s, neurons)
         };
@@ -144,13 +162,20 @@ pub fn chain(
             gather: if gather { g_off as u32 } else { 0 },
             input: in_off as u32,
             output: out_off as u32,
+            out_stride,
+            out_step_planes,
         };
         let dat = desc_off + i * DESCRIPTOR_BYTES;
         w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());
         count += 1;
         in_off = out_off;
-        b_in = b_s;
-        k = o * positions;
+        if out_stride != 0 {
+            b_in = out_step_planes;
+            k = out_stride * 64;
+        } else {
+            b_in = b_s;
+            k = o * positions;
+        }
         if readout {
             break;
         }

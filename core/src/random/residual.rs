@@ -41,6 +41,14 @@ fn same_conv(
         input_bits,
         true,
     );
+    // A shortcut into several outputs per group runs on the accelerator as
+    // taps of weight 0 beside the output's own, which b_w = 1 cannot code:
+    // such a layer's +-1 weights are declared 2-bit (the same values).
+    let wb = if shortcut && c_out > 1 && wb.get() == 1 {
+        crate::numeric::WeightBits::new(2).expect("2 bits")
+    } else {
+        wb
+    };
     let neuron = narrow_neuron(rng);
     let shortcut_weight = shortcut.then(|| i32::from(weight(rng, wb)));
     let layer = LayerSpec::Conv2d {

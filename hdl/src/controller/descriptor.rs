@@ -62,6 +62,8 @@ pub struct LayerFields {
     pub gather_offset: Signal<Out, Bits<32>>,
     pub input_offset: Signal<Out, Bits<32>>,
     pub output_offset: Signal<Out, Bits<32>>,
+    pub out_stride: Signal<Out, Bits<24>>,
+    pub out_step_planes: Signal<Out, Bits<4>>,
 }
 
 /// The descriptor's fields as a block that uses them sees them (`join`ed to
@@ -88,6 +90,8 @@ pub struct Layer {
     pub gather_offset: Signal<In, Bits<32>>,
     pub input_offset: Signal<In, Bits<32>>,
     pub output_offset: Signal<In, Bits<32>>,
+    pub out_stride: Signal<In, Bits<24>>,
+    pub out_step_planes: Signal<In, Bits<4>>,
 }
 
 /// One descriptor field of `N` bits: bits `[lsb, lsb + N)` of word `word` of the
@@ -209,6 +213,8 @@ pub struct Descriptor {
     gather_field: DescriptorField<32>,
     input_field: DescriptorField<32>,
     output_field: DescriptorField<32>,
+    out_stride_field: DescriptorField<24>,
+    out_step_planes_field: DescriptorField<4>,
     magic: Param<Bits<32>>,
     version: Param<Bits<32>>,
     gather_kind: Param<Bits<8>>,
@@ -242,6 +248,8 @@ impl Descriptor {
             gather_field: DescriptorField::new(&field::GATHER),
             input_field: DescriptorField::new(&field::INPUT),
             output_field: DescriptorField::new(&field::OUTPUT),
+            out_stride_field: DescriptorField::new(&field::OUT_STRIDE),
+            out_step_planes_field: DescriptorField::new(&field::OUT_STEP_PLANES),
             magic: Param::new(u64::from(DESCRIPTOR_MAGIC).into()),
             version: Param::new(u64::from(DESCRIPTOR_VERSION).into()),
             gather_kind: Param::new((LayerKind::Gather as u64).into()),
@@ -320,6 +328,12 @@ impl Logic for Descriptor {
         self.output_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.output_field.tap);
         self.fields.output_offset.next = self.output_field.value.val();
+        self.out_stride_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.out_stride_field.tap);
+        self.fields.out_stride.next = self.out_stride_field.value.val();
+        self.out_step_planes_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.out_step_planes_field.tap);
+        self.fields.out_step_planes.next = self.out_step_planes_field.value.val();
 
         self.fields.gather_layer.next = self.kind_field.value.val() == self.gather_kind.val();
         self.bad_header.next = (self.magic_field.value.val() != self.magic.val())
@@ -381,6 +395,11 @@ mod tests {
             ("gather", d.gather_field.word_index.val().index()),
             ("input", d.input_field.word_index.val().index()),
             ("output", d.output_field.word_index.val().index()),
+            ("out_stride", d.out_stride_field.word_index.val().index()),
+            (
+                "out_step_planes",
+                d.out_step_planes_field.word_index.val().index(),
+            ),
         ];
         assert_eq!(held.len(), FIELDS.len());
         for (name, word) in held {
@@ -502,6 +521,8 @@ mod tests {
                     x.fields.gather_offset.val().to_u64(),
                     x.fields.input_offset.val().to_u64(),
                     x.fields.output_offset.val().to_u64(),
+                    x.fields.out_stride.val().to_u64(),
+                    x.fields.out_step_planes.val().to_u64(),
                 ];
                 let want = [
                     d.kind as u64,
@@ -522,6 +543,8 @@ mod tests {
                     u64::from(d.gather),
                     u64::from(d.input),
                     u64::from(d.output),
+                    u64::from(d.out_stride),
+                    u64::from(d.out_step_planes),
                 ];
                 sim_assert_eq!(sim, got, want, x);
             }

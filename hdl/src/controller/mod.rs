@@ -349,6 +349,18 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.writer.writing.next = self.state.q.val() == CtlState::OutWr;
         self.writer.offset.next = self.desc.fields.output_offset.val();
         self.writer.words.next = self.sizes.out.output_words.val();
+        // A strided output: one plane per command (writeback.rs).
+        self.writer.strided.next =
+            (self.desc.fields.out_stride.val() != 0) & !self.desc.fields.readout.val();
+        self.writer.stride.next = self.desc.fields.out_stride.val();
+        self.writer.step_planes.next = self.desc.fields.out_step_planes.val();
+        self.writer.spike_bits.next = self.desc.fields.spike_bits.val();
+        self.writer.plane_words.next = self.sizes.out.out_plane_words.val();
+        self.writer.restart.next = self.state.q.val() == CtlState::TileEnd;
+        self.writer.advance.next = (self.state.q.val() == CtlState::OutWait)
+            & self.writer.completed.val()
+            & (self.writer.err_code.val() == 0)
+            & self.writer.more.val();
         WriteClient::<D>::link(&mut self.dma_wr, &mut self.writer.dma);
 
         // Failure report (used by the transitions to Fail).
@@ -680,6 +692,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                         self.fail_code.next = self.writer.err_code.val();
                         self.fail_offset.next = self.writer.err_offset.val();
                         self.state.d.next = CtlState::Fail;
+                    } else if self.writer.more.val() {
+                        // The next plane of a strided output.
+                        self.state.d.next = CtlState::OutCmd;
                     } else {
                         self.state.d.next = CtlState::Next;
                     }

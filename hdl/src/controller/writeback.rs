@@ -13,6 +13,16 @@
 //!
 //! Outside OutWr the block offers zero beats: a write command that a soft reset
 //! interrupted drains instead of blocking the next run's write-back.
+//!
+//! A **strided** output (descriptor `out_stride != 0`, not a readout) is
+//! written one plane per command (docs/formats.md, "Strided outputs"): plane
+//! `(t, j)`, the buffer's words `[i W, (i + 1) W)` for `i = t b_s + j` and `W`
+//! words a plane, goes to `output + 8 (t out_step_planes + j) out_stride`.
+//! The block walks the planes: `restart` (TileEnd, before the first command)
+//! goes back to plane 0, `advance` (OutWait, a plane written without error)
+//! moves to the next one, and `more` says whether one follows. The addresses
+//! are sums, with no multiplier: `8 out_stride` per plane, and per timestep
+//! `8 out_step_planes out_stride` from four shifted copies of the stride.
 
 use crate::dma::WriteClient;
 use rust_hdl::prelude::*;
@@ -28,6 +38,18 @@ pub struct WriteBack<const D: usize> {
     /// The output region's window offset and its size in 64-bit words.
     pub offset: Signal<In, Bits<32>>,
     pub words: Signal<In, Bits<64>>,
+    /// Write one plane per command: the stride between planes in 64-bit
+    /// words, the destination planes per timestep, `b_s` and a plane's words.
+    pub strided: Signal<In, Bit>,
+    pub stride: Signal<In, Bits<24>>,
+    pub step_planes: Signal<In, Bits<4>>,
+    pub spike_bits: Signal<In, Bits<4>>,
+    pub plane_words: Signal<In, Bits<32>>,
+    /// Back to the first plane (TileEnd); on to the next plane (OutWait).
+    pub restart: Signal<In, Bit>,
+    pub advance: Signal<In, Bit>,
+    /// A strided output has a plane after this one.
+    pub more: Signal<Out, Bit>,
     /// The output buffer's word at the `read_addr` of the previous cycle.
     pub word: Signal<In, Bits<64>>,
     pub read_addr: Signal<Out, Bits<32>>,
@@ -54,6 +76,18 @@ pub struct WriteBack<const D: usize> {
     /// The beat fills in this cycle.
     fills: Signal<Local, Bit>,
     last_word_of_beat: Constant<Bits<2>>,
+    /// The plane being written: its first buffer word, its window offset,
+    /// the offset of its timestep's plane 0, and `j`.
+    plane_first: DFF<Bits<64>>,
+    plane_offset: DFF<Bits<32>>,
+    step_offset: DFF<Bits<32>>,
+    plane_bit: DFF<Bits<4>>,
+    /// The command's first and end buffer words.
+    cmd_first: Signal<Local, Bits<64>>,
+    cmd_end: Signal<Local, Bits<64>>,
+    /// `8 out_stride` and `8 out_step_planes out_stride`.
+    plane_bytes: Signal<Local, Bits<32>>,
+    step_bytes: Signal<Local, Bits<32>>,
 }
 
 impl<const D: usize> Default for WriteBack<D> {
@@ -83,6 +117,22 @@ impl<const D: usize> Default for WriteBack<D> {
             code_offset: Default::default(),
             fills: Default::default(),
             last_word_of_beat: Constant::new(((D / 64) as u64 - 1).into()),
+            strided: Default::default(),
+            stride: Default::default(),
+            step_planes: Default::default(),
+            spike_bits: Default::default(),
+            plane_words: Default::default(),
+            restart: Default::default(),
+            advance: Default::default(),
+            more: Default::default(),
+            plane_first: Default::default(),
+            plane_offset: Default::default(),
+            step_offset: Default::default(),
+            plane_bit: Default::default(),
+            cmd_first: Default::default(),
+            cmd_end: Default::default(),
+            plane_bytes: Default::default(),
+            step_bytes: Default::default(),
         }
     }
 }
@@ -100,8 +150,52 @@ impl<const D: usize> Logic for WriteBack<D> {
             beat,
             done_seen,
             code,
-            code_offset
+            code_offset,
+            plane_first,
+            plane_offset,
+            step_offset,
+            plane_bit
         );
+        // The plane walk of a strided output.
+        self.plane_bytes.next = bit_cast::<32, 24>(self.stride.val()) << 3;
+        self.step_bytes.next = 0.into();
+        if self.step_planes.val().get_bit(0) {
+            self.step_bytes.next = self.plane_bytes.val();
+        }
+        if self.step_planes.val().get_bit(1) {
+            self.step_bytes.next = self.step_bytes.val() + (self.plane_bytes.val() << 1);
+        }
+        if self.step_planes.val().get_bit(2) {
+            self.step_bytes.next = self.step_bytes.val() + (self.plane_bytes.val() << 2);
+        }
+        if self.step_planes.val().get_bit(3) {
+            self.step_bytes.next = self.step_bytes.val() + (self.plane_bytes.val() << 3);
+        }
+        self.cmd_first.next = 0.into();
+        self.cmd_end.next = self.words.val();
+        if self.strided.val() {
+            self.cmd_first.next = self.plane_first.q.val();
+            self.cmd_end.next =
+                self.plane_first.q.val() + bit_cast::<64, 32>(self.plane_words.val());
+        }
+        self.more.next = self.strided.val() & (self.cmd_end.val() < self.words.val());
+        if self.restart.val() {
+            self.plane_first.d.next = 0.into();
+            self.plane_offset.d.next = self.offset.val();
+            self.step_offset.d.next = self.offset.val();
+            self.plane_bit.d.next = 0.into();
+        }
+        if self.advance.val() {
+            self.plane_first.d.next = self.cmd_end.val();
+            if self.plane_bit.q.val() + 1 == self.spike_bits.val() {
+                self.plane_bit.d.next = 0.into();
+                self.step_offset.d.next = self.step_offset.q.val() + self.step_bytes.val();
+                self.plane_offset.d.next = self.step_offset.q.val() + self.step_bytes.val();
+            } else {
+                self.plane_bit.d.next = self.plane_bit.q.val() + 1;
+                self.plane_offset.d.next = self.plane_offset.q.val() + self.plane_bytes.val();
+            }
+        }
         if self.dma.done.val() {
             self.done_seen.d.next = true;
             self.code.d.next = self.dma.err.val();
@@ -112,7 +206,11 @@ impl<const D: usize> Logic for WriteBack<D> {
         self.err_offset.next = self.code_offset.q.val();
         self.dma.cmd_valid.next = self.issue.val();
         self.dma.cmd_offset.next = self.offset.val();
-        self.dma.cmd_len.next = bit_cast::<32, 64>(self.words.val() << 3);
+        if self.strided.val() {
+            self.dma.cmd_offset.next = self.plane_offset.q.val();
+        }
+        self.dma.cmd_len.next =
+            bit_cast::<32, 64>((self.cmd_end.val() - self.cmd_first.val()) << 3);
         self.accepted.next = self.issue.val() & self.dma.cmd_ready.val();
         self.dma.valid.next = true;
         self.dma.data.next = 0.into();
@@ -121,7 +219,7 @@ impl<const D: usize> Logic for WriteBack<D> {
         self.fills.next = false;
         if self.issue.val() {
             self.done_seen.d.next = false;
-            self.next_word.d.next = 0.into();
+            self.next_word.d.next = bit_cast::<32, 64>(self.cmd_first.val());
             self.word_read.d.next = false;
             self.beat_full.d.next = false;
             self.beat_words.d.next = 0.into();
@@ -144,7 +242,7 @@ impl<const D: usize> Logic for WriteBack<D> {
                 }
                 self.beat_words.d.next = self.beat_words.q.val() + 1;
                 if (self.beat_words.q.val() == self.last_word_of_beat.val())
-                    | (bit_cast::<64, 32>(self.next_word.q.val()) == self.words.val())
+                    | (bit_cast::<64, 32>(self.next_word.q.val()) == self.cmd_end.val())
                 {
                     self.fills.next = true;
                     self.beat_full.d.next = true;
@@ -153,14 +251,14 @@ impl<const D: usize> Logic for WriteBack<D> {
             // Read the next word while no beat waits and this cycle does not fill one.
             if !self.beat_full.q.val()
                 & !self.fills.val()
-                & (bit_cast::<64, 32>(self.next_word.q.val()) < self.words.val())
+                & (bit_cast::<64, 32>(self.next_word.q.val()) < self.cmd_end.val())
             {
                 self.word_read.d.next = true;
                 self.next_word.d.next = self.next_word.q.val() + 1;
             }
             self.sent.next = (!self.beat_full.q.val()
                 & !self.word_read.q.val()
-                & (bit_cast::<64, 32>(self.next_word.q.val()) == self.words.val()))
+                & (bit_cast::<64, 32>(self.next_word.q.val()) == self.cmd_end.val()))
                 | (self.done_seen.q.val() & (self.code.q.val() != 0));
         }
     }
@@ -245,6 +343,77 @@ mod tests {
                 x.dma.done.next = false;
                 x.dma.err.next = 0.into();
                 wait_clock_cycle!(sim, clock, x);
+            }
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+
+    /// A strided output of T = 2 steps of b_s = 2 planes, 3 words each, into
+    /// destination planes 5 words apart, 3 a step: four commands, each at its
+    /// plane's offset with its own words, `more` before all but the last, and
+    /// a restart goes back to plane 0.
+    #[test]
+    fn writeback_writes_a_strided_output_one_plane_per_command() {
+        let mut uut = WriteBack::<64>::default();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<WriteBack<64>>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut sim: Sim<WriteBack<64>>| {
+            let mut x = sim.init()?;
+            let buffer: Vec<u64> = (0..12u64).map(|i| 0xAB00 + i).collect();
+            let (base, stride, step_planes) = (0x1000u64, 5u64, 3u64);
+            x.offset.next = base.into();
+            x.words.next = 12u64.into();
+            x.strided.next = true;
+            x.stride.next = stride.into();
+            x.step_planes.next = step_planes.into();
+            x.spike_bits.next = 2u64.into();
+            x.plane_words.next = 3u64.into();
+            for _round in 0..2 {
+                x.restart.next = true;
+                wait_clock_cycle!(sim, clock, x);
+                x.restart.next = false;
+                for plane in 0..4u64 {
+                    let (t, j) = (plane / 2, plane % 2);
+                    x.issue.next = true;
+                    x.dma.cmd_ready.next = true;
+                    wait_clock_cycle!(sim, clock, x);
+                    sim_assert!(sim, x.accepted.val(), x);
+                    let want = base + 8 * (t * step_planes + j) * stride;
+                    sim_assert_eq!(sim, x.dma.cmd_offset.val().to_u64(), want, x);
+                    sim_assert_eq!(sim, x.dma.cmd_len.val().to_u64(), 24, x);
+                    x.issue.next = false;
+                    x.writing.next = true;
+                    let mut beats = vec![];
+                    let mut read_addr = 0usize;
+                    let mut cycles = 0;
+                    while !x.sent.val() {
+                        cycles += 1;
+                        sim_assert!(sim, cycles < 100, x);
+                        x.word.next = buffer.get(read_addr).copied().unwrap_or(0).into();
+                        read_addr = x.read_addr.val().to_u64() as usize;
+                        // Not ready in the first cycle, whose inputs are still settling.
+                        let ready = cycles % 3 == 0 || cycles % 3 == 2;
+                        x.dma.ready.next = ready;
+                        if x.dma.valid.val() && ready {
+                            beats.push(x.dma.data.val().to_u64());
+                        }
+                        wait_clock_cycle!(sim, clock, x);
+                    }
+                    x.writing.next = false;
+                    let first = 3 * plane as usize;
+                    sim_assert_eq!(sim, beats, buffer[first..first + 3].to_vec(), x);
+                    // OutWait: the DMA's completion, then on to the next plane.
+                    x.dma.done.next = true;
+                    wait_clock_cycle!(sim, clock, x);
+                    x.dma.done.next = false;
+                    sim_assert!(sim, x.completed.val(), x);
+                    sim_assert_eq!(sim, x.more.val(), plane < 3, x);
+                    x.advance.next = x.more.val();
+                    wait_clock_cycle!(sim, clock, x);
+                    x.advance.next = false;
+                }
             }
             sim.done(x)
         });

@@ -57,10 +57,7 @@ pub struct Performance {
 /// The hook for the driver's analytical cycle and energy models:
 /// implement it and pass it in [`SweepConfig::performance`].
 pub trait PerformanceModel {
-    /// The model's performance, or `None` when the accelerator cannot run
-    /// its kind of network (a residual one, today): the row then has no
-    /// cycle, fps or energy figures.
-    fn estimate(&self, model: &Model) -> Result<Option<Performance>>;
+    fn estimate(&self, model: &Model) -> Result<Performance>;
 }
 
 /// Whole networks in RTL simulation: the hook for the Verilator backend.
@@ -560,7 +557,7 @@ fn measure(
     let (model, eval, model_path, cached) =
         cached_model(c, data, float, float_accuracy, &cfg.cache_dir, on)?;
     let perf = match &cfg.performance {
-        Some(p) => p.estimate(&model)?,
+        Some(p) => Some(p.estimate(&model)?),
         None => None,
     };
     let mut snn_accuracy = eval.snn_accuracy;

@@ -21,6 +21,8 @@ use spikeslice_core::widths::{self, WidthError};
 use std::borrow::Cow;
 use thiserror::Error;
 
+mod concat;
+
 /// Regions start on 64-byte boundaries (a cache line, and an AXI beat multiple).
 const ALIGN: usize = 64;
 
@@ -34,12 +36,6 @@ pub enum CompileError {
     #[error("layer {layer}: {message}")]
     Layer { layer: String, message: String },
     #[error(
-        "layer {layer}: residual connections (a shortcut added to a current, or an add) do not \
-         run on the accelerator yet, as a descriptor reads one spike region: `spikeslice budget` \
-         (and `import`'s accuracy) evaluate such a model in the golden model"
-    )]
-    Residual { layer: String },
-    #[error(
         "the program needs a {bytes}-byte DMA window, more than the 4 GiB descriptors can address"
     )]
     TooLarge { bytes: usize },
@@ -49,7 +45,42 @@ pub enum CompileError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Buffer {
     pub offset: u32,
+    /// From `offset` to the end of the last plane.
     pub bytes: usize,
+    /// Bytes from one plane's start to the next's, and planes per timestep,
+    /// when the planes are a part of a concatenation (0: packed).
+    pub plane_stride: usize,
+    pub step_planes: usize,
+}
+
+impl Buffer {
+    /// A packed region of `bytes` at `offset`.
+    fn packed(offset: u32, bytes: usize) -> Self {
+        Self {
+            offset,
+            bytes,
+            plane_stride: 0,
+            step_planes: 0,
+        }
+    }
+
+    /// The spike planes of `n` values, `bits` per step over `t` steps, out
+    /// of a window: one after another, or gathered from their strides.
+    fn planes<'a>(&self, window: &'a [u8], t: usize, bits: u8, n: usize) -> Cow<'a, [u8]> {
+        let at = self.offset as usize;
+        if self.plane_stride == 0 {
+            return Cow::Borrowed(&window[at..at + self.bytes]);
+        }
+        let plane = layout::plane_bytes(n);
+        let mut v = Vec::with_capacity(t * usize::from(bits) * plane);
+        for step in 0..t {
+            for j in 0..usize::from(bits) {
+                let p = at + (step * self.step_planes + j) * self.plane_stride;
+                v.extend_from_slice(&window[p..p + plane]);
+            }
+        }
+        Cow::Owned(v)
+    }
 }
 
 /// One named region of the window, for the buffer plan report.
@@ -134,7 +165,8 @@ impl Program {
             let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
             match l.neurons.output {
                 LayerOutput::Spikes { bits } => {
-                    let spikes = layout::unpack_planes(bytes, t, bits, l.neurons());
+                    let planes = buf.planes(window, t, bits, l.neurons());
+                    let spikes = layout::unpack_planes(&planes, t, bits, l.neurons());
                     layers.push(SpikeStats::of(&spikes));
                 }
                 LayerOutput::Membrane => {
@@ -212,17 +244,19 @@ fn check_fit(l: &NeuronLayer, config: &AcceleratorConfig) -> Result<(), CompileE
 
 /// The controller's Fit check (docs/shell.md), refused here first, with the
 /// buffer size that makes every layer of the model fit.
-fn check_buffers(model: &Model, config: &AcceleratorConfig) -> Result<(), CompileError> {
-    let t = model.timesteps();
+fn check_buffers(
+    layers: &[(Cow<NeuronLayer>, usize)],
+    config: &AcceleratorConfig,
+    t: usize,
+) -> Result<(), CompileError> {
     let plan = BufferPlan::new(config);
-    for l in &model.layers {
+    for (l, _) in layers {
         if let Err(e) = plan.fit(&shape_of(l, t)) {
             let e = match e.buffer() {
                 Some(b) => {
-                    let most = model
-                        .layers
+                    let most = layers
                         .iter()
-                        .map(|l| minimum_bytes(config.rows, config.cols, &shape_of(l, t))[b])
+                        .map(|(l, _)| minimum_bytes(config.rows, config.cols, &shape_of(l, t))[b])
                         .max()
                         .unwrap_or(0);
                     e.suggesting(most)
@@ -268,6 +302,8 @@ fn shape_of(l: &NeuronLayer, t: usize) -> LayerDescriptor {
         gather: 0,
         input: 0,
         output: 0,
+        out_stride: 0,
+        out_step_planes: 0,
     }
 }
 
@@ -297,22 +333,29 @@ pub fn compile_with(
     mapping: Mapping,
 ) -> Result<Program, CompileError> {
     config.validate()?;
-    if let Some(w) = model.wiring.iter().position(|w| w.shortcut.is_some()) {
-        return Err(CompileError::Residual {
-            layer: model.layers[w].name.clone(),
-        });
-    }
     widths::check(model, config.widths())?;
     let t = model.timesteps();
     for l in &model.layers {
         check_fit(l, config)?;
     }
-    check_buffers(model, config)?;
-    let lowered: Vec<(Cow<NeuronLayer>, usize)> = model
-        .layers
-        .iter()
-        .map(|l| lower(l, config, t, mapping))
-        .collect();
+    // Residual graphs: which tensors share a concatenation, and each layer as
+    // the array runs it (merged groups, then moved onto its concatenation).
+    let placement = concat::place(model)?;
+    let mut lowered: Vec<(Cow<NeuronLayer>, usize)> = Vec::with_capacity(model.layers.len());
+    for (i, l) in model.layers.iter().enumerate() {
+        let (l, merged) = lower(l, config, t, mapping);
+        let l = match concat::rewire(&l, i, model, &placement)? {
+            Some(r) => {
+                // The shortcut's term is in the taps now, so in the accumulator.
+                widths::check_layer(&r, t, (0, 0), config.widths())?;
+                check_fit(&r, config)?;
+                Cow::Owned(r)
+            }
+            None => l,
+        };
+        lowered.push((l, merged));
+    }
+    check_buffers(&lowered, config, t)?;
     let mut alloc = Allocator {
         next: 0,
         plan: Vec::new(),
@@ -333,23 +376,44 @@ pub fn compile_with(
             .map(|g| alloc.take(format!("{}.gather", l.name), g.len() * 4));
         statics.push((params, weights, gather));
     }
-    // Activations: the input, then each layer's output, which the next reads.
+    // Activations: the input, the concatenations, then each other layer's
+    // output, which the layers after it read.
     let in_bits = model.spec.input.bits.get();
     let input_bytes = layout::planes_bytes(t, in_bits, model.input_len());
-    let input = Buffer {
-        offset: alloc.take("input".into(), input_bytes),
-        bytes: input_bytes,
-    };
+    let input = Buffer::packed(alloc.take("input".into(), input_bytes), input_bytes);
+    let concats: Vec<Buffer> = placement
+        .concats
+        .iter()
+        .enumerate()
+        .map(|(c, cat)| {
+            let bytes = layout::planes_bytes(t, cat.bits, cat.len);
+            Buffer::packed(alloc.take(format!("concat{c}"), bytes), bytes)
+        })
+        .collect();
     let mut outputs = Vec::new();
-    for l in &model.layers {
-        let bytes = match l.neurons.output {
-            LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()),
-            LayerOutput::Membrane => l.neurons() * 8,
+    for (l, home) in model.layers.iter().zip(&placement.homes) {
+        let buffer = match (l.neurons.output, home) {
+            (LayerOutput::Spikes { bits }, Some((c, at))) => {
+                let cat = &placement.concats[*c];
+                let stride = layout::plane_bytes(cat.len);
+                let last = (t - 1) * usize::from(cat.bits) + usize::from(bits) - 1;
+                Buffer {
+                    offset: concats[*c].offset + (at / 8) as u32,
+                    bytes: last * stride + layout::plane_bytes(l.neurons()),
+                    plane_stride: stride,
+                    step_planes: usize::from(cat.bits),
+                }
+            }
+            (LayerOutput::Spikes { bits }, None) => {
+                let bytes = layout::planes_bytes(t, bits, l.neurons());
+                Buffer::packed(alloc.take(format!("{}.output", l.name), bytes), bytes)
+            }
+            (LayerOutput::Membrane, _) => {
+                let bytes = l.neurons() * 8;
+                Buffer::packed(alloc.take(format!("{}.output", l.name), bytes), bytes)
+            }
         };
-        outputs.push(Buffer {
-            offset: alloc.take(format!("{}.output", l.name), bytes),
-            bytes,
-        });
+        outputs.push(buffer);
     }
     if alloc.next > u32::MAX as usize {
         return Err(CompileError::TooLarge { bytes: alloc.next });
@@ -358,10 +422,12 @@ pub fn compile_with(
     let mut image = vec![0u8; alloc.next];
     let mut descriptors = Vec::new();
     for (i, ((l, _), &(params, weights, gather))) in lowered.iter().zip(&statics).enumerate() {
-        // A layer reads the layer before it, or in a graph any earlier one.
-        let layer_input = match model.wiring[i].input {
-            Source::Input => input,
-            Source::Layer(j) => outputs[j],
+        // A layer reads the layer before it, or in a graph any earlier one,
+        // or the concatenation holding what it reads.
+        let layer_input = match (placement.reads[i], model.wiring[i].input) {
+            (Some((c, _)), _) => concats[c].offset,
+            (None, Source::Input) => input.offset,
+            (None, Source::Layer(j)) => outputs[j].offset,
         };
         let s = &l.synapses;
         let mut p = Vec::with_capacity(s.outputs * PARAM_BYTES);
@@ -384,12 +450,15 @@ pub fn compile_with(
                 .collect();
             put(&mut image, at, &bytes);
         }
+        let out = outputs[i];
         let d = LayerDescriptor {
             weights,
             params,
             gather: gather.unwrap_or(0),
-            input: layer_input.offset,
-            output: outputs[i].offset,
+            input: layer_input,
+            output: out.offset,
+            out_stride: (out.plane_stride / 8) as u32,
+            out_step_planes: out.step_planes as u8,
             ..shape_of(l, t)
         };
         put(
