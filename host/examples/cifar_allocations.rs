@@ -16,7 +16,9 @@
 //! reports 342 fps at BB 32 and 155 fps at BB 64 for its ResNet-19 on the
 //! xck26.
 //!
-//! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [R C]`
+//! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [R C [ABUF OBUF]]`
+//! (`ABUF`, `OBUF`: the activation and output buffers' bytes, the defaults'
+//! when left out).
 use spikeslice::compiler::{compile_with, Mapping, Program};
 use spikeslice::device::{Device, GoldenDevice};
 use spikeslice::energy::EnergyModel;
@@ -60,17 +62,22 @@ fn main() -> anyhow::Result<()> {
         .parse()
         .map_err(anyhow::Error::msg)?;
     let dims: Vec<usize> = args.map(|a| a.parse()).collect::<Result<_, _>>()?;
+    let default = AcceleratorConfig::default();
     let config = AcceleratorConfig {
         rows: dims.first().copied().unwrap_or(8),
         cols: dims.get(1).copied().unwrap_or(32),
-        ..Default::default()
+        abuf_bytes: dims.get(2).copied().unwrap_or(default.abuf_bytes),
+        obuf_bytes: dims.get(3).copied().unwrap_or(default.obuf_bytes),
+        ..default
     };
     let cycle_model = CycleModel::new(config);
     let defs = arch::layers(&arch, [3, 32, 32], 10).map_err(anyhow::Error::msg)?;
     println!(
-        "{arch} (CIFAR-10 shape, untrained weights) on {}x{} at {:.0} MHz",
+        "{arch} (CIFAR-10 shape, untrained weights) on {}x{} (activation and output buffers {} and {} KiB) at {:.0} MHz",
         config.rows,
         config.cols,
+        config.abuf_bytes / 1024,
+        config.obuf_bytes / 1024,
         CLOCK_HZ / 1e6
     );
     println!("| BB | b_w/b_s/T | cycles | fps | energy / image | PE util. | DMA read | x data | unmerged cycles | merged speed-up |");
@@ -84,7 +91,10 @@ fn main() -> anyhow::Result<()> {
             .filter(|a| a.b_w == 8)
         {
             if let Err(why) = spikeslice_train::net::check_sums(&defs, a, &PerLayer::default()) {
-                println!("| {budget} | {}/{}/{} | refused: {why} |||||||", a.b_w, a.b_s, a.t);
+                println!(
+                    "| {budget} | {}/{}/{} | refused: {why} | | | | | | | |",
+                    a.b_w, a.b_s, a.t
+                );
                 continue;
             }
             let model = spikeslice_train::untrained_model(&arch, [3, 32, 32], 10, a, 1)?;

@@ -358,7 +358,9 @@ mod tests {
         let mut uut = WriteBack::<64>::default();
         uut.connect_all();
         let mut sim = Simulation::new();
-        sim.add_clock(5, |x: &mut Box<WriteBack<64>>| x.clock.next = !x.clock.val());
+        sim.add_clock(5, |x: &mut Box<WriteBack<64>>| {
+            x.clock.next = !x.clock.val()
+        });
         sim.add_testbench(move |mut sim: Sim<WriteBack<64>>| {
             let mut x = sim.init()?;
             let buffer: Vec<u64> = (0..12u64).map(|i| 0xAB00 + i).collect();
