@@ -124,8 +124,9 @@ impl Program {
 
     /// The cycle model's prediction of the chain, per layer and whole, with
     /// each layer's useful work (`LayerCycles::ideal`) counted from the
-    /// model's synapses: a merged layer's zero weights keep PEs busy but are
-    /// not work the network asks for.
+    /// model's synapses and input widths: a merged layer's zero weights and a
+    /// concatenation's shortcut taps and zero planes keep PEs busy but are not
+    /// work the network's synapses ask for.
     pub fn predict(&self, cycle_model: &CycleModel) -> (Vec<LayerCycles>, LayerCycles) {
         let (mut layers, mut total) =
             cycle_model.chain(&self.descriptors, u64::from(self.desc_offset));
@@ -134,7 +135,9 @@ impl Program {
             .iter_mut()
             .zip(self.descriptors.iter().zip(&self.model.layers))
         {
-            let slices = u64::from(d.timesteps) * u64::from(d.input_bits);
+            // The model's input width: a concatenation's zero planes (a
+            // part narrower than its neighbour) are not work either.
+            let slices = u64::from(d.timesteps) * u64::from(l.input_bits.get());
             let useful = ideal_cycles(l.synapses.macs(), slices, r, c);
             total.ideal = total.ideal - lc.ideal + useful;
             lc.ideal = useful;
