@@ -417,3 +417,37 @@ fn a_shortcut_into_one_bit_weights_is_refused_naming_the_layer() {
         "{e}"
     );
 }
+
+/// A tensor is summed with two others (the stem into two SEW adds): it cannot
+/// live in two concatenations, and the compiler says which layer to change.
+#[test]
+fn a_tensor_summed_twice_is_refused_naming_the_layer() {
+    use spikeslice_core::model::{LayerSpec, Model};
+    let model = (0..256)
+        .map(|seed| random::residual_model(&mut random::rng(seed)))
+        .find(|m| {
+            let adds = m.spec.layers.iter().filter(|l| l.kind() == "add").count();
+            adds >= 2
+        })
+        .expect("a model of two SEW blocks");
+    let mut spec = model.spec.clone();
+    let second = spec
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.kind() == "add")
+        .nth(1)
+        .map(|(i, _)| i)
+        .unwrap();
+    let name = spec.layers[second].name().to_string();
+    if let LayerSpec::Add { inputs, .. } = &mut spec.layers[second] {
+        inputs[1] = "stem".into();
+    }
+    let twice = Model::new(spec, model.tensors.clone()).unwrap();
+    let e = compile(&twice, &config(8, 8)).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("layer {name}: "))
+            && e.contains("layer stem's spikes are already summed"),
+        "{e}"
+    );
+}
