@@ -62,27 +62,33 @@ pub struct Net {
 /// wider than its wider input's (docs/semantics.md §2), so each block of a
 /// stage adds a bit.
 pub fn check_sums(defs: &[LayerDef], alloc: Allocation, layers: &PerLayer) -> Result<()> {
+    // Each layer's spike bits, and the adds in a row that end at it.
     let mut bits: Vec<u32> = Vec::with_capacity(defs.len());
+    let mut adds: Vec<u32> = Vec::with_capacity(defs.len());
     for (l, d) in defs.iter().enumerate() {
-        let b = match d.kind {
+        let (b, n) = match d.kind {
             Kind::Add { shortcut } => {
                 let (a, s) = (bits[l - 1], bits[shortcut]);
-                let sum = a.max(s) + 1;
+                let (sum, n) = (a.max(s) + 1, adds[l - 1].max(adds[shortcut]) + 1);
                 if sum > 8 {
                     bail!(
-                        "layer {} adds {}'s {a}-bit spikes to {}'s {s}-bit spikes: the sum needs {sum} bits, and spikes have at most 8; give the network fewer spike bits (--alloc B_W/B_S/T, or --layer {}=*/B_S), or fewer residual blocks between plain convs",
+                        "layer {} adds {}'s {a}-bit spikes to {}'s {s}-bit spikes: the sum needs {sum} bits, and spikes have at most 8; a chain of {n} add(s) needs convs of at most {} bits: give the network fewer spike bits (--alloc B_W/B_S/T, or --layer for this stage's convs), or fewer residual blocks between plain convs",
                         d.name,
                         defs[l - 1].name,
                         defs[shortcut].name,
-                        defs[l - 1].name
+                        8u32.saturating_sub(n)
                     );
                 }
-                sum
+                (sum, n)
             }
-            Kind::Flatten => bits.last().copied().unwrap_or(0),
-            _ => layers.apply(&d.name, alloc).b_s,
+            Kind::Flatten => (
+                bits.last().copied().unwrap_or(0),
+                adds.last().copied().unwrap_or(0),
+            ),
+            _ => (layers.apply(&d.name, alloc).b_s, 0),
         };
         bits.push(b);
+        adds.push(n);
     }
     Ok(())
 }
