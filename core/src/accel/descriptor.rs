@@ -464,10 +464,18 @@ impl LayerDescriptor {
                 });
             }
         }
+        super::buffers::BufferPlan::new(config)
+            .fit(self)
+            .map_err(|e| DescriptorError {
+                index,
+                code: ErrorCode::BufferOverflow,
+                offset: at,
+                message: format!("it does not fit the on-chip buffers: {e}"),
+            })?;
         // A strided output's planes: each write command is the DMA's to check
-        // (beat alignment, then the window), at the plane's offset. The
-        // packed region above ends before the last plane does, so it is
-        // checked first, as the controller does.
+        // (beat alignment, then the window), at the plane's offset, when the
+        // layer has run: after the controller's region and fit checks (the
+        // packed region checked above ends before the last plane does).
         let beat = config.axi_data_bytes as u64;
         for (offset, bytes) in self.output_planes().into_iter().skip(1) {
             if !u64::from(offset).is_multiple_of(beat) {
@@ -494,14 +502,7 @@ impl LayerDescriptor {
                 });
             }
         }
-        super::buffers::BufferPlan::new(config)
-            .fit(self)
-            .map_err(|e| DescriptorError {
-                index,
-                code: ErrorCode::BufferOverflow,
-                offset: at,
-                message: format!("it does not fit the on-chip buffers: {e}"),
-            })
+        Ok(())
     }
 
     /// Neurons this layer computes (`O * P`).
@@ -628,6 +629,36 @@ mod tests {
             out_stride: 0,
             out_step_planes: 0,
         }
+    }
+
+    /// A strided output: its planes where the fields put them, and the DMA's
+    /// refusals of a plane off the beat or past the window, at its offset.
+    #[test]
+    fn strided_planes_are_placed_and_checked() {
+        let c = AcceleratorConfig::default();
+        let d = LayerDescriptor {
+            out_stride: 6,
+            out_step_planes: 4,
+            ..sample()
+        };
+        // 4 outputs x 16 positions: one word a plane; T = 4, b_s = 3.
+        let planes = d.output_planes();
+        assert_eq!(planes.len(), 12);
+        assert_eq!(planes[0], (0x2000, 8));
+        assert_eq!(planes[2], (0x2000 + 2 * 48, 8));
+        assert_eq!(planes[3], (0x2000 + 4 * 48, 8), "the next step's plane 0");
+        let last = 0x2000 + (3 * 4 + 2) * 48;
+        assert_eq!(planes[11], (last, 8));
+        assert!(d.check(0, 0, &c, last as usize + 16).is_ok());
+        let e = d.check(0, 0, &c, last as usize + 8).unwrap_err();
+        assert_eq!((e.code, e.offset), (ErrorCode::OutOfWindow, last));
+        let odd = LayerDescriptor { out_stride: 3, ..d };
+        let e = odd.check(0, 0, &c, 1 << 20).unwrap_err();
+        assert_eq!((e.code, e.offset), (ErrorCode::BadField, 0x2000 + 24));
+        // A readout ignores the fields; packed planes are one command.
+        let readout = LayerDescriptor { readout: true, ..d };
+        assert_eq!(readout.output_planes().len(), 1);
+        assert_eq!(sample().output_planes().len(), 1);
     }
 
     #[test]
