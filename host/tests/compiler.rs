@@ -52,18 +52,24 @@ proptest! {
             let spikes: u64 = want.layers.iter().map(|s| s.spike_sum).sum();
             prop_assert_eq!(g.activity.spikes, spikes);
         }
-        // The per-descriptor path (decode and check each descriptor just before
-        // running it, as the controller does) writes the same window.
-        let mut a = program.image.clone();
-        let planes = program.input_planes(&xs[0]);
-        a[program.input.offset as usize..][..planes.len()].copy_from_slice(&planes);
-        let mut b = a.clone();
-        functional::execute(&mut a, program.desc_offset, program.descriptors.len() as u32, &program.config).unwrap();
-        functional::Chain::decode(&b, program.desc_offset, program.descriptors.len() as u32, &program.config)
-            .unwrap()
-            .run(&mut b, &program.config);
-        prop_assert!(a == b);
+        prop_assert!(per_descriptor_path_agrees(&program, &xs[0]));
     }
+}
+
+/// The per-descriptor path (decode and check each descriptor just before
+/// running it, as the controller does) writes the same window as the chain
+/// decoded once, for input `x`.
+fn per_descriptor_path_agrees(program: &Program, x: &[u8]) -> bool {
+    let mut a = program.image.clone();
+    let planes = program.input_planes(x);
+    a[program.input.offset as usize..][..planes.len()].copy_from_slice(&planes);
+    let mut b = a.clone();
+    let n = program.descriptors.len() as u32;
+    functional::execute(&mut a, program.desc_offset, n, &program.config).unwrap();
+    functional::Chain::decode(&b, program.desc_offset, n, &program.config)
+        .unwrap()
+        .run(&mut b, &program.config);
+    a == b
 }
 
 /// The compiler merges the groups of depthwise convolutions and pools where
@@ -357,16 +363,7 @@ fn residual_programs_compute_the_golden_numbers() {
                 assert_eq!(program.descriptors[i].kind, LayerKind::Gather);
             }
         }
-        let mut a = program.image.clone();
-        let planes = program.input_planes(&xs[0]);
-        a[program.input.offset as usize..][..planes.len()].copy_from_slice(&planes);
-        let mut b = a.clone();
-        let n = program.descriptors.len() as u32;
-        functional::execute(&mut a, program.desc_offset, n, &program.config).unwrap();
-        functional::Chain::decode(&b, program.desc_offset, n, &program.config)
-            .unwrap()
-            .run(&mut b, &program.config);
-        assert!(a == b, "seed {seed}");
+        assert!(per_descriptor_path_agrees(&program, &xs[0]), "seed {seed}");
     }
 }
 

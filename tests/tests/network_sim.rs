@@ -197,22 +197,43 @@ fn random_networks_at_many_allocations_run_bit_exact() {
         };
         let mut rng = random::rng(0x5EED + seed);
         let model = random::model(&mut rng, arch);
-        let program = compile(&model, &config)
-            .unwrap_or_else(|e| panic!("seed {seed}: the random model does not compile: {e}"));
-        let bits = model.spec.input.bits.get();
-        let xs: Vec<Vec<u8>> = (0..3)
-            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
-            .collect();
-        // Every fourth seed per layer (one start per descriptor), every fourth under
-        // random latency and backpressure; the rest whole chains at a fixed latency.
-        dev.per_layer = seed % 4 == 1;
-        dev.timing = if seed % 4 == 3 {
-            DdrTiming::random(seed, 5, 60)
-        } else {
-            DdrTiming::fixed(40)
-        };
-        check(&mut dev, &program, &xs, &format!("seed {seed} ({arch:?})"));
+        check_seeded(
+            &mut dev,
+            &config,
+            &model,
+            &mut rng,
+            seed,
+            &format!("seed {seed} ({arch:?})"),
+        );
     }
+}
+
+/// `model` compiled for `config` (the device's) and run on three random inputs
+/// from `rng`, checked by [`check`]: every fourth seed per layer (one start per
+/// descriptor), every fourth under random latency and backpressure, the rest
+/// whole chains at a fixed latency. Returns the inputs and the sim's inferences.
+fn check_seeded(
+    dev: &mut SimDevice,
+    config: &AcceleratorConfig,
+    model: &spikeslice_core::model::Model,
+    rng: &mut impl rand::Rng,
+    seed: u64,
+    what: &str,
+) -> (Vec<Vec<u8>>, Vec<Inference>) {
+    let program = compile(model, config)
+        .unwrap_or_else(|e| panic!("{what}: the random model does not compile: {e}"));
+    let bits = model.spec.input.bits.get();
+    let xs: Vec<Vec<u8>> = (0..3)
+        .map(|_| random::spikes(rng, model.input_len(), bits, 0.5))
+        .collect();
+    dev.per_layer = seed % 4 == 1;
+    dev.timing = if seed % 4 == 3 {
+        DdrTiming::random(seed, 5, 60)
+    } else {
+        DdrTiming::fixed(40)
+    };
+    let got = check(dev, &program, &xs, what);
+    (xs, got)
 }
 
 /// Residual networks (Spiking ResNet shortcuts and SEW adds) on the shell:
@@ -225,19 +246,8 @@ fn random_residual_networks_run_bit_exact() {
     for seed in 0..16u64 {
         let mut rng = random::rng(0x2E5 + seed);
         let model = random::residual_model(&mut rng);
-        let program = compile(&model, &config)
-            .unwrap_or_else(|e| panic!("seed {seed}: the residual model does not compile: {e}"));
-        let bits = model.spec.input.bits.get();
-        let xs: Vec<Vec<u8>> = (0..3)
-            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
-            .collect();
-        dev.per_layer = seed % 4 == 1;
-        dev.timing = if seed % 4 == 3 {
-            DdrTiming::random(seed, 5, 60)
-        } else {
-            DdrTiming::fixed(40)
-        };
-        let got = check(&mut dev, &program, &xs, &format!("residual seed {seed}"));
+        let what = format!("residual seed {seed}");
+        let (xs, got) = check_seeded(&mut dev, &config, &model, &mut rng, seed, &what);
         for (x, g) in xs.iter().zip(&got) {
             assert_eq!(
                 g.output,

@@ -45,42 +45,9 @@ pub enum CompileError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Buffer {
     pub offset: u32,
-    /// From `offset` to the end of the last plane.
+    /// From `offset` to the end of the last plane (a part of a
+    /// concatenation spans the other part's planes too).
     pub bytes: usize,
-    /// Bytes from one plane's start to the next's, and planes per timestep,
-    /// when the planes are a part of a concatenation (0: packed).
-    pub plane_stride: usize,
-    pub step_planes: usize,
-}
-
-impl Buffer {
-    /// A packed region of `bytes` at `offset`.
-    fn packed(offset: u32, bytes: usize) -> Self {
-        Self {
-            offset,
-            bytes,
-            plane_stride: 0,
-            step_planes: 0,
-        }
-    }
-
-    /// The spike planes of `n` values, `bits` per step over `t` steps, out
-    /// of a window: one after another, or gathered from their strides.
-    fn planes<'a>(&self, window: &'a [u8], t: usize, bits: u8, n: usize) -> Cow<'a, [u8]> {
-        let at = self.offset as usize;
-        if self.plane_stride == 0 {
-            return Cow::Borrowed(&window[at..at + self.bytes]);
-        }
-        let plane = layout::plane_bytes(n);
-        let mut v = Vec::with_capacity(t * usize::from(bits) * plane);
-        for step in 0..t {
-            for j in 0..usize::from(bits) {
-                let p = at + (step * self.step_planes + j) * self.plane_stride;
-                v.extend_from_slice(&window[p..p + plane]);
-            }
-        }
-        Cow::Owned(v)
-    }
 }
 
 /// One named region of the window, for the buffer plan report.
@@ -164,11 +131,27 @@ impl Program {
         let t = self.model.timesteps();
         let mut layers = Vec::with_capacity(self.outputs.len());
         let mut readout = Vec::new();
-        for (l, buf) in self.model.layers.iter().zip(&self.outputs) {
+        for ((l, buf), d) in self
+            .model
+            .layers
+            .iter()
+            .zip(&self.outputs)
+            .zip(&self.descriptors)
+        {
             let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
             match l.neurons.output {
                 LayerOutput::Spikes { bits } => {
-                    let planes = buf.planes(window, t, bits, l.neurons());
+                    // The planes where the write-back put them (one region, or
+                    // one place per plane of a strided output).
+                    let planes: Cow<[u8]> = match d.output_planes().as_slice() {
+                        &[(at, n)] => Cow::Borrowed(&window[at as usize..at as usize + n]),
+                        many => Cow::Owned(
+                            many.iter()
+                                .flat_map(|&(at, n)| &window[at as usize..at as usize + n])
+                                .copied()
+                                .collect(),
+                        ),
+                    };
                     let spikes = layout::unpack_planes(&planes, t, bits, l.neurons());
                     layers.push(SpikeStats::of(&spikes));
                 }
@@ -349,9 +332,10 @@ pub fn compile_with(
         let (l, merged) = lower(l, config, t, mapping);
         let l = match concat::rewire(&l, i, model, &placement)? {
             Some(r) => {
-                // The shortcut's term is in the taps now, so in the accumulator.
+                // The shortcut's term is in the taps now, so in the
+                // accumulator. (Its widths pass `check_fit`: a concatenation
+                // is as wide as its widest part, a checked layer's output.)
                 widths::check_layer(&r, t, (0, 0), config.widths())?;
-                check_fit(&r, config)?;
                 Cow::Owned(r)
             }
             None => l,
@@ -383,40 +367,48 @@ pub fn compile_with(
     // output, which the layers after it read.
     let in_bits = model.spec.input.bits.get();
     let input_bytes = layout::planes_bytes(t, in_bits, model.input_len());
-    let input = Buffer::packed(alloc.take("input".into(), input_bytes), input_bytes);
-    let concats: Vec<Buffer> = placement
+    let input = Buffer {
+        offset: alloc.take("input".into(), input_bytes),
+        bytes: input_bytes,
+    };
+    let concats: Vec<u32> = placement
         .concats
         .iter()
         .enumerate()
         .map(|(c, cat)| {
-            let bytes = layout::planes_bytes(t, cat.bits, cat.len);
-            Buffer::packed(alloc.take(format!("concat{c}"), bytes), bytes)
+            alloc.take(
+                format!("concat{c}"),
+                layout::planes_bytes(t, cat.bits, cat.len),
+            )
         })
         .collect();
+    // Each layer's output, and its descriptor's `(out_stride, out_step_planes)`:
+    // a part of a concatenation writes its planes at the concatenation's.
     let mut outputs = Vec::new();
+    let mut strides = Vec::new();
     for (l, home) in model.layers.iter().zip(&placement.homes) {
-        let buffer = match (l.neurons.output, home) {
+        let (buffer, stride) = match (l.neurons.output, home) {
             (LayerOutput::Spikes { bits }, Some((c, at))) => {
                 let cat = &placement.concats[*c];
-                let stride = layout::plane_bytes(cat.len);
+                let plane = layout::plane_bytes(cat.len);
                 let last = (t - 1) * usize::from(cat.bits) + usize::from(bits) - 1;
-                Buffer {
-                    offset: concats[*c].offset + (at / 8) as u32,
-                    bytes: last * stride + layout::plane_bytes(l.neurons()),
-                    plane_stride: stride,
-                    step_planes: usize::from(cat.bits),
-                }
+                let buffer = Buffer {
+                    offset: concats[*c] + (at / 8) as u32,
+                    bytes: last * plane + layout::plane_bytes(l.neurons()),
+                };
+                (buffer, ((plane / 8) as u32, cat.bits))
             }
-            (LayerOutput::Spikes { bits }, None) => {
-                let bytes = layout::planes_bytes(t, bits, l.neurons());
-                Buffer::packed(alloc.take(format!("{}.output", l.name), bytes), bytes)
-            }
-            (LayerOutput::Membrane, _) => {
-                let bytes = l.neurons() * 8;
-                Buffer::packed(alloc.take(format!("{}.output", l.name), bytes), bytes)
+            (output, _) => {
+                let bytes = match output {
+                    LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()),
+                    LayerOutput::Membrane => l.neurons() * 8,
+                };
+                let offset = alloc.take(format!("{}.output", l.name), bytes);
+                (Buffer { offset, bytes }, (0, 0))
             }
         };
         outputs.push(buffer);
+        strides.push(stride);
     }
     if alloc.next > u32::MAX as usize {
         return Err(CompileError::TooLarge { bytes: alloc.next });
@@ -428,7 +420,7 @@ pub fn compile_with(
         // A layer reads the layer before it, or in a graph any earlier one,
         // or the concatenation holding what it reads.
         let layer_input = match (placement.reads[i], model.wiring[i].input) {
-            (Some((c, _)), _) => concats[c].offset,
+            (Some((c, _)), _) => concats[c],
             (None, Source::Input) => input.offset,
             (None, Source::Layer(j)) => outputs[j].offset,
         };
@@ -453,15 +445,15 @@ pub fn compile_with(
                 .collect();
             put(&mut image, at, &bytes);
         }
-        let out = outputs[i];
+        let (out_stride, out_step_planes) = strides[i];
         let d = LayerDescriptor {
             weights,
             params,
             gather: gather.unwrap_or(0),
             input: layer_input,
-            output: out.offset,
-            out_stride: (out.plane_stride / 8) as u32,
-            out_step_planes: out.step_planes as u8,
+            output: outputs[i].offset,
+            out_stride,
+            out_step_planes,
             ..shape_of(l, t)
         };
         put(
