@@ -212,6 +212,38 @@ fn a_residual_network_sweeps_without_the_allocations_its_adds_cannot_carry() {
         assert!(cells[col("s_ace")].parse::<f64>().unwrap() > 0.0, "{l}");
         assert!(cells[col("cycles")].parse::<u64>().unwrap() > 0, "{l}");
     }
+    // A search over the same budget skips 1/6/1 as well, rather than fail it
+    // (its 8 measured allocations come from the sweep's cache).
+    let search_dir = dir.path().join("search");
+    let args = tiny(&[
+        "sweep",
+        "--search",
+        "--arch",
+        "c2s2-r2-r2-r2",
+        "--budget",
+        "6",
+        "--trials",
+        "8",
+        "--out",
+        search_dir.to_str().unwrap(),
+    ]);
+    let o = spikeslice_in(&args, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        err.contains("skipped 1 allocation(s) within the budget"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(search_dir.join("pareto.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["skipped"], 1);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    assert!(
+        rows.iter().all(|r| r["candidate"]["alloc"]["b_s"] != 6),
+        "{rows:?}"
+    );
 }
 
 #[test]

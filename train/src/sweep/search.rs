@@ -175,6 +175,10 @@ pub struct SearchReport {
     pub rows: Vec<SearchRow>,
     /// Allocations that failed, and why.
     pub failures: Vec<(Candidate, String)>,
+    /// Allocations within the budget that the network cannot carry (an add
+    /// would emit spikes wider than 8 bits), not measured.
+    #[serde(default)]
+    pub skipped: usize,
     pub seconds: f64,
 }
 
@@ -194,26 +198,45 @@ pub fn search(cfg: &mut SearchConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<
     let data = load_data(&cfg.sweep)?;
     let defs = arch::layers(&cfg.sweep.base.arch, data.train.shape, data.train.classes)
         .map_err(anyhow::Error::msg)?;
+    let skipped = std::cell::Cell::new(0usize);
+    // Within the budget, and carried by the network: an allocation whose adds
+    // would emit spikes wider than 8 bits is skipped (and counted), as a sweep
+    // skips it, rather than failed.
     let within = |w: &Widths| {
         let (mean, max) = spent(w, &defs);
-        match cfg.limit {
+        let spent_ok = match cfg.limit {
             Limit::Mean => mean <= f64::from(cfg.budget) + 1e-9,
             Limit::PerLayer => max <= cfg.budget,
+        };
+        if !spent_ok {
+            return false;
         }
+        let cand = w.candidate();
+        let carried = crate::net::check_sums(&defs, cand.alloc, &cand.layers).is_ok();
+        skipped.set(skipped.get() + usize::from(!carried));
+        carried
     };
     // The uniform allocations at the budget first (every allocation up to it
     // when none spends it exactly).
     let uniform =
         alloc::enumerate(cfg.budget, false).or_else(|_| alloc::enumerate(cfg.budget, true))?;
+    // Every allocation considered, measured or not, so that each is judged once.
+    let mut seen: BTreeSet<Widths> = BTreeSet::new();
     let mut queue: VecDeque<Widths> = uniform
         .into_iter()
         .map(|alloc| {
             let layers = PerLayer::default();
             Widths::of(&Candidate { alloc, layers }, &defs)
         })
-        .filter(within)
+        .filter(|w| seen.insert(w.clone()) && within(w))
         .collect();
-    let mut seen: BTreeSet<Widths> = queue.iter().cloned().collect();
+    if queue.is_empty() && skipped.get() > 0 {
+        bail!(
+            "no allocation at BB {} fits the {} network: its adds would emit spikes wider than 8 bits",
+            cfg.budget,
+            cfg.sweep.base.arch
+        );
+    }
     let mut rows: Vec<SearchRow> = Vec::new();
     let mut failures = Vec::new();
     let (float, float_accuracy, _) = float_net(&cfg.sweep.base, &data, &cfg.sweep.cache_dir, on)?;
@@ -225,7 +248,7 @@ pub fn search(cfg: &mut SearchConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<
             front.sort_by(|a, b| b.row.snn_accuracy.total_cmp(&a.row.snn_accuracy));
             for r in front {
                 for n in neighbours(&Widths::of(&r.candidate, &defs)) {
-                    if within(&n) && seen.insert(n.clone()) {
+                    if seen.insert(n.clone()) && within(&n) {
                         queue.push_back(n);
                     }
                 }
@@ -273,6 +296,7 @@ pub fn search(cfg: &mut SearchConfig, on: &mut dyn FnMut(SweepEvent)) -> Result<
         objectives: objectives.into_iter().map(String::from).collect(),
         rows,
         failures,
+        skipped: skipped.get(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -87,6 +87,12 @@ pub fn run(spec: &Spec, args: &Args, cache: PathBuf) -> Result<()> {
         spec.clock_mhz
     );
     out!("{:.1} s", report.seconds);
+    if report.skipped > 0 {
+        status!(
+            "skipped {} allocation(s) within the budget whose adds would emit spikes wider than 8 bits",
+            report.skipped
+        );
+    }
     if !report.failures.is_empty() {
         for (c, e) in &report.failures {
             status!("error: allocation {c}: {e}");
