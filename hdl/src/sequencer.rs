@@ -1,5 +1,7 @@
 //! Tile sequencer: the top of the generated core. Runs one layer tile (all K inputs, up
-//! to C outputs, S = b_in * T binary slices) from valid/ready streams.
+//! to C outputs, S = b_in * T binary slices) from valid/ready streams. A static input
+//! (the same at every timestep, `cfg_repeats = T`) streams one timestep's S = b_in
+//! slices, and the neuron steps run T times on the one current they make.
 //!
 //! ```text
 //! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0)
@@ -7,7 +9,8 @@
 //!   -> [chunk of up to R slices] Clear -> Compute (K beats of wgt+act, both must be
 //!      valid) -> Flush (R+C-2 steps of zero slice bits) -> Drain (one row per cycle to
 //!      the PPUs; after the last slice of a timestep: Integ -> Div x b_s -> Reset ->
-//!      Emit (one spk beat) , or for a readout layer Integ only) -> ChunkEnd
+//!      Emit (one spk beat) , or for a readout layer Integ only; AfterT goes back to
+//!      Integ, the PPUs' current held, until `cfg_repeats` timesteps are done) -> ChunkEnd
 //!   -> next chunk, or Out (C beats of final membranes, column 0 first) -> Done -> Idle
 //! ```
 //!
@@ -55,6 +58,8 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     pub cfg_leak: Signal<In, Bits<8>>,
     pub cfg_hard: Signal<In, Bit>,
     pub cfg_readout: Signal<In, Bit>,
+    /// Timesteps per streamed input timestep: T for a static input, else 1.
+    pub cfg_repeats: Signal<In, Bits<7>>,
     pub start: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
     pub done: Signal<Out, Bit>,
@@ -86,6 +91,8 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     sbase: DFF<Bits<10>>,
     j: DFF<Bits<3>>,
     di: DFF<Bits<3>>,
+    /// Timesteps done on the current input timestep's current (static input).
+    rep: DFF<Bits<7>>,
     pk: DFF<Bits<2>>,
     pcol: DFF<Bits<8>>,
     oc: DFF<Bits<8>>,
@@ -127,7 +134,7 @@ impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
 impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, kc, fc, dc, nrows, sbase, j, di, pk, pcol, oc, err);
+        dff_setup!(self, clock, state, kc, fc, dc, nrows, sbase, j, di, rep, pk, pcol, oc, err);
         // Defaults: nothing moves.
         self.array.clock.next = self.clock.val();
         self.array.en.next = false;
@@ -150,6 +157,7 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             | (self.cfg_b_in.val() > 8)
             | (self.cfg_k.val() == 0)
             | (self.cfg_slices.val() == 0)
+            | (self.cfg_repeats.val() == 0)
             | (!self.cfg_readout.val()
                 & ((self.cfg_b_s.val() == 0) | (self.cfg_b_s.val() > self.sb_max.val())));
         for r in 0..self._rows {
@@ -224,6 +232,7 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                     self.ndus[c].op_init.next = true;
                 }
                 self.j.d.next = 0.into();
+                self.rep.d.next = 0.into();
                 self.sbase.d.next = 0.into();
                 self.state.d.next = SeqState::Clear;
             }
@@ -311,10 +320,17 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 }
             }
             SeqState::AfterT => {
-                if self.dc.q.val() == self.nrows.q.val() {
-                    self.state.d.next = SeqState::ChunkEnd;
+                if self.rep.q.val() + 1 < self.cfg_repeats.val() {
+                    // A static input: the next timestep integrates the same current.
+                    self.rep.d.next = self.rep.q.val() + 1;
+                    self.state.d.next = SeqState::Integ;
                 } else {
-                    self.state.d.next = SeqState::Drain;
+                    self.rep.d.next = 0.into();
+                    if self.dc.q.val() == self.nrows.q.val() {
+                        self.state.d.next = SeqState::ChunkEnd;
+                    } else {
+                        self.state.d.next = SeqState::Drain;
+                    }
                 }
             }
             SeqState::ChunkEnd => {

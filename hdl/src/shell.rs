@@ -207,6 +207,7 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
         self.core.cfg_leak.next = self.ctl.c_cfg_leak.val();
         self.core.cfg_hard.next = self.ctl.c_cfg_hard.val();
         self.core.cfg_readout.next = self.ctl.c_cfg_readout.val();
+        self.core.cfg_repeats.next = self.ctl.c_cfg_repeats.val();
         self.core.start.next = self.ctl.c_start.val();
         self.ctl.c_busy.next = self.core.busy.val();
         self.ctl.c_done.next = self.core.done.val();

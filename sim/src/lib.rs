@@ -173,6 +173,7 @@ struct Ports {
     cfg_leak: u32,
     cfg_hard: u32,
     cfg_readout: u32,
+    cfg_repeats: u32,
     start: u32,
     done: u32,
     error: u32,
@@ -211,6 +212,7 @@ impl Ports {
             cfg_leak: find("cfg_leak")?,
             cfg_hard: find("cfg_hard")?,
             cfg_readout: find("cfg_readout")?,
+            cfg_repeats: find("cfg_repeats")?,
             start: find("start")?,
             done: find("done")?,
             error: find("error")?,
@@ -379,7 +381,37 @@ impl CoreSim {
         inputs: &[Vec<u8>],
         bp: Backpressure,
     ) -> Result<SimRun, SimError> {
-        let t_steps = inputs.len();
+        self.run_streams(layer, inputs, 1, bp)
+    }
+
+    /// Runs `layer` on a static input: `input` at each of `timesteps`
+    /// timesteps, streamed once (`cfg_repeats = T`), each tile's current
+    /// integrated `timesteps` times. Returns what [`Self::run_layer`] does.
+    pub fn run_layer_static(
+        &mut self,
+        layer: &MatmulLayer,
+        input: &[u8],
+        timesteps: usize,
+        bp: Backpressure,
+    ) -> Result<SimRun, SimError> {
+        if timesteps == 0 || timesteps > 127 {
+            return Err(SimError::Layer(format!(
+                "{timesteps} timesteps: the core repeats 1..=127"
+            )));
+        }
+        self.run_streams(layer, &[input.to_vec()], timesteps, bp)
+    }
+
+    /// `inputs`: the timesteps of input streamed, each integrated `repeats`
+    /// times.
+    fn run_streams(
+        &mut self,
+        layer: &MatmulLayer,
+        inputs: &[Vec<u8>],
+        repeats: usize,
+        bp: Backpressure,
+    ) -> Result<SimRun, SimError> {
+        let t_steps = inputs.len() * repeats;
         self.check_layer(layer, t_steps)?;
         if inputs.iter().any(|x| x.len() != layer.inputs) {
             return Err(SimError::Layer(
@@ -392,7 +424,7 @@ impl CoreSim {
         let p = self.ports.clone();
         let mut rng = seeded(bp.seed);
         let b_in = usize::from(layer.input_bits);
-        let slices = b_in * t_steps;
+        let slices = b_in * inputs.len();
         let k = layer.inputs;
         let (spike_bits, readout) = match layer.neurons.output {
             LayerOutput::Spikes { bits } => (bits, false),
@@ -411,6 +443,7 @@ impl CoreSim {
         self.set(p.cfg_leak, leak);
         self.set(p.cfg_hard, u64::from(layer.neurons.reset == Reset::Hard));
         self.set(p.cfg_readout, u64::from(readout));
+        self.set(p.cfg_repeats, repeats as u64);
 
         let mut spikes = if readout {
             vec![]
@@ -456,7 +489,8 @@ impl CoreSim {
             // Generous bound: every beat could wait ~1/p cycles, plus the NDU steps.
             let limit = self.verilated.cycles()
                 + 64
-                + ((3 * cols + chunks * (k + rows + cols) + slices * 12 + cols) as f64 * 20.0
+                + ((3 * cols + chunks * (k + rows + cols) + (slices + t_steps) * 12 + cols) as f64
+                    * 20.0
                     / bp.p) as u64;
             loop {
                 if self.verilated.cycles() > limit {

@@ -99,7 +99,7 @@ impl BufferPlan {
                 need: minimum_bytes(self.rows, self.cols, d)[0],
             });
         }
-        let slices = u64::from(d.timesteps) * u64::from(d.input_bits);
+        let slices = d.slices();
         let chunks = slices.div_ceil(self.rows as u64);
         let plane_words = u64::from(d.input_len).div_ceil(64);
         let words = chunks * plane_words;
@@ -128,7 +128,7 @@ impl BufferPlan {
 /// The smallest buffer sizes in bytes (weights, activations, outputs) that
 /// make a layer fit an array of `rows x cols`.
 pub fn minimum_bytes(rows: usize, cols: usize, d: &LayerDescriptor) -> [u64; 3] {
-    let slices = u64::from(d.timesteps) * u64::from(d.input_bits);
+    let slices = d.slices();
     let act_words = slices.div_ceil(rows as u64) * u64::from(d.input_len).div_ceil(64);
     [
         u64::from(d.fan_in).max(2).next_power_of_two() * cols as u64,

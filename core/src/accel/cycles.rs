@@ -24,12 +24,24 @@ use super::AcceleratorConfig;
 use crate::numeric::WeightBits;
 use serde::{Deserialize, Serialize};
 
-/// Size computations per descriptor in the controller's sequential
-/// multiplier/divider (docs/shell.md "math" phase).
-pub const MATH_OPS: u64 = 19;
-/// Cycles of one multiply or divide in the sequential unit (a 64-step
-/// shift-add / restoring loop).
-pub const MATH_ITERS: u64 = 64;
+/// Products per descriptor in the controller's multiplier/divider
+/// (docs/shell.md, "The math phase").
+pub const MATH_MULS: u64 = 16;
+/// Quotients per descriptor in the same unit.
+pub const MATH_DIVS: u64 = 3;
+/// Size computations per descriptor: the products and the quotients.
+pub const MATH_OPS: u64 = MATH_MULS + MATH_DIVS;
+/// Cycles of one product: operands are at most 32 bits, multiplied as four
+/// 16 x 16-bit partial products through one multiplier (one DSP slice).
+pub const MUL_ITERS: u64 = 4;
+/// Cycles of one quotient: a 64-step restoring division.
+pub const DIV_ITERS: u64 = 64;
+
+/// Cycles from Decode to Regions: the decode cycle, each operation's set-up,
+/// steps and store, and the two cycles that hand the sizes on.
+pub const fn math_phase_cycles() -> u64 {
+    1 + MATH_MULS * (MUL_ITERS + 2) + MATH_DIVS * (DIV_ITERS + 2) + 2
+}
 
 /// One output tile's shape, as the core sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +51,27 @@ pub struct TileShape {
     /// Input spike bits `b_in`.
     pub input_bits: u64,
     pub timesteps: u64,
+    /// The input is the same at every timestep: one timestep's slices, the
+    /// current integrated `T` times (`LayerDescriptor::static_input`).
+    pub static_input: bool,
     /// Output spike bits `b_s`; `None` for a readout (integrate only).
     pub spike_bits: Option<u64>,
 }
 
 impl TileShape {
-    /// Binary slice vectors `S = b_in * T` (BB paper Eq. 3 applied over time).
+    /// Binary slice vectors `S = b_in * T` (BB paper Eq. 3 applied over time),
+    /// or `b_in` for a static input.
     pub fn slices(&self) -> u64 {
-        self.input_bits * self.timesteps
+        self.input_bits * self.input_steps()
+    }
+
+    /// Timesteps of input streamed: 1 for a static input, else `T`.
+    pub fn input_steps(&self) -> u64 {
+        if self.static_input {
+            1
+        } else {
+            self.timesteps
+        }
     }
 
     fn of(d: &LayerDescriptor) -> Self {
@@ -54,6 +79,7 @@ impl TileShape {
             fan_in: u64::from(d.fan_in),
             input_bits: u64::from(d.input_bits),
             timesteps: u64::from(d.timesteps),
+            static_input: d.static_input,
             spike_bits: (!d.readout).then_some(u64::from(d.spike_bits)),
         }
     }
@@ -82,9 +108,11 @@ pub fn tile_cycles_with_emit(shape: &TileShape, rows: u64, cols: u64, emit: u64)
         // Clear, Compute (K beats), Flush (R + C - 2 steps, then the exit cycle),
         // Drain (one row a cycle), ChunkEnd.
         cycles += 1 + shape.fan_in + (rows + cols - 2) + 1 + nrows + 1;
-        // Timesteps completed in this chunk: slices whose bit index is b_in - 1.
+        // Timesteps completed in this chunk: slices whose bit index is b_in - 1
+        // (a static input's one step of slices completes all T: AfterT goes
+        // back to Integ with the same current).
         let completed = (done + nrows) / b_in - done / b_in;
-        cycles += completed * per_timestep;
+        cycles += completed * (shape.timesteps / shape.input_steps()) * per_timestep;
         done += nrows;
     }
     // Out (C membranes) + Done.
@@ -389,7 +417,7 @@ impl CycleModel {
         let mut x = LayerCycles::default();
         // Fetch, decode, size arithmetic, region and fit checks.
         x.dma += rd(16);
-        x.control += 1 + MATH_OPS * (MATH_ITERS + 2) + 2;
+        x.control += math_phase_cycles();
         x.dma_read_bytes += self.read_bytes(at, 64);
         if gather {
             x.dma += rd(g * p * k); // the table check
@@ -518,6 +546,7 @@ mod tests {
             fan_in: 100,
             input_bits: 1,
             timesteps: 4,
+            static_input: false,
             spike_bits: Some(1),
         };
         let more_k = TileShape {
@@ -536,6 +565,7 @@ mod tests {
             fan_in: 500,
             input_bits: b_in,
             timesteps: t,
+            static_input: false,
             spike_bits: None,
         };
         let a = tile_cycles(&split(1, 8), 8, 8);

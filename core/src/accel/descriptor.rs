@@ -40,6 +40,10 @@ pub struct LayerDescriptor {
     pub hard_reset: bool,
     /// 0 for IF, else the LIF shift.
     pub leak_shift: u8,
+    /// The input is the same at every timestep (direct encoding): one
+    /// timestep's planes are read, and the current computed once is integrated
+    /// `T` times (docs/formats.md, "Static input").
+    pub static_input: bool,
     pub weight_bits: u8,
     pub input_bits: u8,
     /// Output spike bits (ignored for a readout).
@@ -239,6 +243,10 @@ descriptor_fields! {
     READOUT: readout: bool = word 2 [8; 1];
     /// Hard reset (1) or reset by subtraction (0).
     HARD_RESET: hard_reset: bool = word 2 [9; 1];
+    /// Static input (1): the input is the same at every timestep (the
+    /// network's direct-encoded input); its region holds one timestep's `b_in`
+    /// planes, and each tile's current is computed once and integrated `T` times.
+    STATIC_INPUT: static_input: bool = word 2 [10; 1];
     /// LIF leak shift (0 = IF).
     LEAK_SHIFT: leak_shift: u8 = word 2 [16; 8];
     /// `b_w`, weight bits.
@@ -313,6 +321,7 @@ impl LayerDescriptor {
             readout: false,
             hard_reset: false,
             leak_shift: 0,
+            static_input: false,
             weight_bits: 2,
             input_bits: 1,
             spike_bits: 1,
@@ -510,9 +519,24 @@ impl LayerDescriptor {
         self.outputs as usize * self.positions as usize
     }
 
+    /// Timesteps of input the layer reads: 1 for a static input, else `T`.
+    pub fn input_steps(&self) -> u32 {
+        if self.static_input {
+            1
+        } else {
+            self.timesteps
+        }
+    }
+
+    /// Binary input slices `S = b_in` times [`Self::input_steps`]: the planes
+    /// the layer reads, and the slices each of its tiles streams.
+    pub fn slices(&self) -> u64 {
+        u64::from(self.input_steps()) * u64::from(self.input_bits)
+    }
+
     /// Every region the layer touches, with its size.
     pub fn regions(&self, config: &AcceleratorConfig) -> Vec<Region> {
-        let t = self.timesteps as usize;
+        let steps = self.input_steps() as usize;
         let wb = WeightBits::new(u32::from(self.weight_bits).max(1)).expect("checked width");
         let mut r = vec![
             Region {
@@ -535,7 +559,7 @@ impl LayerDescriptor {
             Region {
                 name: "input",
                 offset: self.input,
-                bytes: layout::planes_bytes(t, self.input_bits, self.input_len as usize),
+                bytes: layout::planes_bytes(steps, self.input_bits, self.input_len as usize),
                 write: false,
             },
             Region {
@@ -612,6 +636,7 @@ mod tests {
             readout: false,
             hard_reset: true,
             leak_shift: 3,
+            static_input: false,
             weight_bits: 4,
             input_bits: 2,
             spike_bits: 3,

@@ -214,13 +214,17 @@ pub fn run_layer_with<E>(
     compute: impl FnOnce(&NeuronLayer, &[Vec<u8>]) -> Result<LayerTrace, E>,
 ) -> Result<Activity, E> {
     let t = d.timesteps as usize;
-    let in_bytes = layout::planes_bytes(t, d.input_bits, d.input_len as usize);
-    let inputs = layout::unpack_planes(
+    let steps = d.input_steps() as usize;
+    let in_bytes = layout::planes_bytes(steps, d.input_bits, d.input_len as usize);
+    let read_steps = layout::unpack_planes(
         &window[d.input as usize..d.input as usize + in_bytes],
-        t,
+        steps,
         d.input_bits,
         d.input_len as usize,
     );
+    // A static input is the same at every timestep (one step read, its
+    // current computed once: the PEs add it once).
+    let inputs: Vec<Vec<u8>> = (0..t).map(|i| read_steps[i % steps].clone()).collect();
     let trace = compute(layer, &inputs)?;
     let out: Vec<u8> = if d.readout {
         trace
@@ -245,8 +249,8 @@ pub fn run_layer_with<E>(
         .map(|r| r.bytes)
         .sum();
     Ok(Activity {
-        pe_adds: pe_adds(layer, &inputs),
-        slices: (t * usize::from(d.input_bits) * d.positions as usize * d.groups as usize) as u64,
+        pe_adds: pe_adds(layer, &read_steps),
+        slices: d.slices() * u64::from(d.positions) * u64::from(d.groups),
         spikes: trace.spikes.iter().flatten().map(|&s| u64::from(s)).sum(),
         bytes_read: (read + DESCRIPTOR_BYTES) as u64,
         bytes_written: out.len() as u64,

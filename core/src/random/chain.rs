@@ -28,7 +28,11 @@ pub fn chain(
     // so that regions longer than a burst straddle 4 KiB boundaries.
     let desc_off = 64 * rng.gen_range(0..if big { 64 } else { 3usize });
     let mut at = align(desc_off + n_layers * DESCRIPTOR_BYTES);
-    let input: Vec<Vec<u8>> = (0..t)
+    // Half the chains start with a static input (direct encoding): one
+    // timestep's planes, read once and integrated T times.
+    let static_input = rng.gen_bool(0.5);
+    let input_steps = if static_input { 1 } else { t };
+    let input: Vec<Vec<u8>> = (0..input_steps)
         .map(|_| {
             (0..k)
                 .map(|_| rng.gen_range(0..1u32 << b_in) as u8)
@@ -142,6 +146,7 @@ pub fn chain(
                 LayerKind::Dense
             },
             readout,
+            static_input: static_input && i == 0,
             hard_reset: rng.gen_bool(0.5),
             leak_shift: if rng.gen_bool(0.5) {
                 0

@@ -37,7 +37,7 @@ pub struct WordSource {
 }
 
 /// The descriptor's fields as the descriptor offers them (a gather layer, the
-/// kind, readout, hard reset, leak shift, the widths, T, K, O, P, G,
+/// kind, readout, hard reset, static input, leak shift, the widths, T, K, O, P, G,
 /// input_len, the regions' offsets in the window); held until the next
 /// descriptor is read.
 #[derive(LogicInterface, Default)]
@@ -47,6 +47,7 @@ pub struct LayerFields {
     pub kind: Signal<Out, Bits<8>>,
     pub readout: Signal<Out, Bit>,
     pub hard_reset: Signal<Out, Bit>,
+    pub static_input: Signal<Out, Bit>,
     pub leak_shift: Signal<Out, Bits<8>>,
     pub weight_bits: Signal<Out, Bits<4>>,
     pub input_bits: Signal<Out, Bits<4>>,
@@ -75,6 +76,7 @@ pub struct Layer {
     pub kind: Signal<In, Bits<8>>,
     pub readout: Signal<In, Bit>,
     pub hard_reset: Signal<In, Bit>,
+    pub static_input: Signal<In, Bit>,
     pub leak_shift: Signal<In, Bits<8>>,
     pub weight_bits: Signal<In, Bits<4>>,
     pub input_bits: Signal<In, Bits<4>>,
@@ -198,6 +200,7 @@ pub struct Descriptor {
     kind_field: DescriptorField<8>,
     readout_field: DescriptorField<1>,
     hard_reset_field: DescriptorField<1>,
+    static_input_field: DescriptorField<1>,
     leak_shift_field: DescriptorField<8>,
     weight_bits_field: DescriptorField<4>,
     input_bits_field: DescriptorField<4>,
@@ -233,6 +236,7 @@ impl Descriptor {
             kind_field: DescriptorField::new(&field::KIND),
             readout_field: DescriptorField::new(&field::READOUT),
             hard_reset_field: DescriptorField::new(&field::HARD_RESET),
+            static_input_field: DescriptorField::new(&field::STATIC_INPUT),
             leak_shift_field: DescriptorField::new(&field::LEAK_SHIFT),
             weight_bits_field: DescriptorField::new(&field::WEIGHT_BITS),
             input_bits_field: DescriptorField::new(&field::INPUT_BITS),
@@ -283,6 +287,9 @@ impl Logic for Descriptor {
         self.hard_reset_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.hard_reset_field.tap);
         self.fields.hard_reset.next = self.hard_reset_field.value.val().any();
+        self.static_input_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.static_input_field.tap);
+        self.fields.static_input.next = self.static_input_field.value.val().any();
         self.leak_shift_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.leak_shift_field.tap);
         self.fields.leak_shift.next = self.leak_shift_field.value.val();
@@ -380,6 +387,10 @@ mod tests {
             ("kind", d.kind_field.word_index.val().index()),
             ("readout", d.readout_field.word_index.val().index()),
             ("hard_reset", d.hard_reset_field.word_index.val().index()),
+            (
+                "static_input",
+                d.static_input_field.word_index.val().index(),
+            ),
             ("leak_shift", d.leak_shift_field.word_index.val().index()),
             ("weight_bits", d.weight_bits_field.word_index.val().index()),
             ("input_bits", d.input_bits_field.word_index.val().index()),
@@ -506,6 +517,7 @@ mod tests {
                     x.fields.kind.val().to_u64(),
                     x.fields.readout.val() as u64,
                     x.fields.hard_reset.val() as u64,
+                    x.fields.static_input.val() as u64,
                     x.fields.leak_shift.val().to_u64(),
                     x.fields.weight_bits.val().to_u64(),
                     x.fields.input_bits.val().to_u64(),
@@ -528,6 +540,7 @@ mod tests {
                     d.kind as u64,
                     d.readout as u64,
                     d.hard_reset as u64,
+                    d.static_input as u64,
                     u64::from(d.leak_shift),
                     u64::from(d.weight_bits),
                     u64::from(d.input_bits),

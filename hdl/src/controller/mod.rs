@@ -18,7 +18,7 @@
 //! ```text
 //! Desc                      the 64-byte descriptor
 //! Decode                    magic/version (code 1), kind (2, at + 8), fields (2)
-//! MathSet/MathRun/MathStore 19 multiplies/divides (64 cycles each): the sizes
+//! MathSet/MathRun/MathStore 16 products (4 cycles each), 3 quotients (64): the sizes
 //! Regions, Fit              O mod G (2); regions inside the window (3); buffers (6)
 //! Gchk                      gather layers: every table entry (code 2 at the entry)
 //! Act, Clr                  the input planes into the activation banks; the
@@ -73,7 +73,7 @@ pub use writeback::WriteBack;
 // The cycle formula lives in core (the contract the driver's cycle model and this
 // RTL share); the RTL's sequencing must keep it exact (hdl/tests/shell.rs).
 pub use spikeslice_core::accel::cycles::{
-    read_phase_cycles, write_phase_cycles, MATH_ITERS, MATH_OPS,
+    math_phase_cycles, read_phase_cycles, write_phase_cycles,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
@@ -152,6 +152,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pub c_cfg_leak: Signal<Out, Bits<8>>,
     pub c_cfg_hard: Signal<Out, Bit>,
     pub c_cfg_readout: Signal<Out, Bit>,
+    pub c_cfg_repeats: Signal<Out, Bits<7>>,
     pub c_start: Signal<Out, Bit>,
     pub c_busy: Signal<In, Bit>,
     pub c_done: Signal<In, Bit>,
@@ -313,6 +314,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.c_cfg_leak.next = self.desc.fields.leak_shift.val();
         self.c_cfg_hard.next = self.desc.fields.hard_reset.val();
         self.c_cfg_readout.next = self.desc.fields.readout.val();
+        // A static input's one timestep of slices serves all T timesteps
+        // (T <= MAX_TIMESTEPS = 64, checked at Decode).
+        self.c_cfg_repeats.next = 1.into();
+        if self.desc.fields.static_input.val() {
+            self.c_cfg_repeats.next = self.desc.fields.timesteps.val().get_bits::<7>(0);
+        }
 
         // DMA reads: one read phase block for every phase (`read_phase.rs`); the
         // loads (loads.rs) set each phase up and take its fields.

@@ -1,37 +1,46 @@
-//! The controller's sequential multiplier / divider: the descriptor's size
-//! arithmetic (region sizes, tile and plane geometry, `O / G`) runs through
-//! it, one 64-step shift-add product or restoring division at a time
-//! (`MATH_ITERS` cycles each, `spikeslice_core::accel::cycles`), so the controller needs no wide
-//! combinational multiplier or divider for numbers it computes once per
-//! layer.
+//! The controller's multiplier / divider: the descriptor's size arithmetic
+//! (region sizes, tile and plane geometry, `O / G`) runs through it, one
+//! operation at a time, so the controller needs no wide combinational
+//! multiplier or divider for numbers it computes once per layer.
+//!
+//! A product of two operands below 2^32 (the controller saturates them) is
+//! four 16 x 16-bit partial products through one multiplier, a DSP slice on
+//! the FPGA, accumulated at their weights 2^0, 2^16, 2^16 and 2^32
+//! (`MUL_ITERS` steps). A quotient is a 64-step restoring division
+//! (`DIV_ITERS`). Both counts are `spikeslice_core::accel::cycles`', whose
+//! cycle formula they enter.
 //!
 //! `load` latches the operands (and clears the accumulator); each `step`
-//! performs one iteration; `last` is high during the 64th. After it,
-//! `product` holds `a * b` (mod 2^64) or, for a division, the remainder,
-//! and `quotient` holds `a / b`.
+//! performs one iteration; `last` is high during the last. After it,
+//! `product` holds `a * b` or, for a division, the remainder, and `quotient`
+//! holds `a / b`.
 
+use crate::param::Param;
 use rust_hdl::prelude::*;
+use spikeslice_core::accel::cycles::{DIV_ITERS, MUL_ITERS};
 
-#[derive(LogicBlock, Default)]
+#[derive(LogicBlock)]
 pub struct MulDiv {
     pub clock: Signal<In, Clock>,
     /// Latch `a`, `b` and `div`, and restart.
     pub load: Signal<In, Bit>,
+    /// For a product, below 2^32 (the upper half is ignored).
     pub a: Signal<In, Bits<64>>,
+    /// For a product, below 2^32 (the upper half is ignored).
     pub b: Signal<In, Bits<64>>,
     /// Divide (`a / b`) rather than multiply.
     pub div: Signal<In, Bit>,
     /// Perform one iteration.
     pub step: Signal<In, Bit>,
-    /// This step is the last (the 64th) of the operation.
+    /// This step is the operation's last.
     pub last: Signal<Out, Bit>,
     /// The product, or the division's remainder.
     pub product: Signal<Out, Bits<64>>,
     /// The division's quotient.
     pub quotient: Signal<Out, Bits<64>>,
-    /// Multiplicand (shifted left), or dividend becoming the quotient.
+    /// Multiplicand, or dividend becoming the quotient.
     shifted: DFF<Bits<64>>,
-    /// Multiplier (shifted right), or divisor.
+    /// Multiplier, or divisor.
     operand: DFF<Bits<64>>,
     /// Partial product, or partial remainder.
     acc: DFF<Bits<64>>,
@@ -39,6 +48,42 @@ pub struct MulDiv {
     dividing: DFF<Bit>,
     /// The remainder with the dividend's next bit shifted in.
     rem: Signal<Local, Bits<64>>,
+    /// This step's halves of the operands (step bit 0 picks `a`'s, bit 1 `b`'s).
+    half_a: Signal<Local, Bits<16>>,
+    half_b: Signal<Local, Bits<16>>,
+    half_product: Signal<Local, Bits<32>>,
+    /// Their product, at its weight.
+    partial: Signal<Local, Bits<64>>,
+    k_mul_last: Param<Bits<7>>,
+    k_div_last: Param<Bits<7>>,
+}
+
+impl Default for MulDiv {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            load: Default::default(),
+            a: Default::default(),
+            b: Default::default(),
+            div: Default::default(),
+            step: Default::default(),
+            last: Default::default(),
+            product: Default::default(),
+            quotient: Default::default(),
+            shifted: Default::default(),
+            operand: Default::default(),
+            acc: Default::default(),
+            count: Default::default(),
+            dividing: Default::default(),
+            rem: Default::default(),
+            half_a: Default::default(),
+            half_b: Default::default(),
+            half_product: Default::default(),
+            partial: Default::default(),
+            k_mul_last: Param::new((MUL_ITERS - 1).into()),
+            k_div_last: Param::new((DIV_ITERS - 1).into()),
+        }
+    }
 }
 
 impl Logic for MulDiv {
@@ -49,7 +94,27 @@ impl Logic for MulDiv {
         if self.shifted.q.val().get_bit(63) {
             self.rem.next = (self.acc.q.val() << 1) | 1;
         }
-        self.last.next = self.count.q.val() == 63;
+        self.half_a.next = self.shifted.q.val().get_bits::<16>(0);
+        if self.count.q.val().get_bit(0) {
+            self.half_a.next = self.shifted.q.val().get_bits::<16>(16);
+        }
+        self.half_b.next = self.operand.q.val().get_bits::<16>(0);
+        if self.count.q.val().get_bit(1) {
+            self.half_b.next = self.operand.q.val().get_bits::<16>(16);
+        }
+        // a b = aL bL + (aH bL + aL bH) 2^16 + aH bH 2^32: one multiplier.
+        self.half_product.next = self.half_a.val() * self.half_b.val();
+        self.partial.next = bit_cast::<64, 32>(self.half_product.val());
+        if self.count.q.val().get_bit(0) != self.count.q.val().get_bit(1) {
+            self.partial.next = bit_cast::<64, 32>(self.half_product.val()) << 16;
+        }
+        if self.count.q.val().get_bit(0) && self.count.q.val().get_bit(1) {
+            self.partial.next = bit_cast::<64, 32>(self.half_product.val()) << 32;
+        }
+        self.last.next = self.count.q.val() == self.k_mul_last.val();
+        if self.dividing.q.val() {
+            self.last.next = self.count.q.val() == self.k_div_last.val();
+        }
         self.product.next = self.acc.q.val();
         self.quotient.next = self.shifted.q.val();
         if self.load.val() {
@@ -69,11 +134,7 @@ impl Logic for MulDiv {
                     self.shifted.d.next = (self.shifted.q.val() << 1) | 1;
                 }
             } else {
-                if self.operand.q.val().get_bit(0) {
-                    self.acc.d.next = self.acc.q.val() + self.shifted.q.val();
-                }
-                self.shifted.d.next = self.shifted.q.val() << 1;
-                self.operand.d.next = self.operand.q.val() >> 1;
+                self.acc.d.next = self.acc.q.val() + self.partial.val();
             }
         }
     }
@@ -82,23 +143,30 @@ impl Logic for MulDiv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spikeslice_core::accel::cycles::MATH_ITERS;
     use spikeslice_core::random::{rng, Draw};
 
-    /// Random products and quotients of operands below 2^32 (what the
-    /// controller feeds it), and the edge cases, against Rust's arithmetic;
-    /// `last` is high on exactly the 64th step.
+    /// Random products of operands below 2^32 (the controller saturates them),
+    /// quotients of dividends up to 40 bits (its sizes are sums of such
+    /// products), and the edge cases, against Rust's arithmetic; `last` is high
+    /// on exactly the `MUL_ITERS`th or `DIV_ITERS`th step.
     #[test]
-    fn muldiv_multiplies_and_divides_in_64_steps() {
+    fn muldiv_multiplies_in_4_steps_and_divides_in_64() {
         let (mut sim, uut) = clocked_simulation!(MulDiv::default(), MulDiv);
         sim.add_testbench(move |mut sim: Sim<MulDiv>| {
             let mut x = sim.init()?;
             let mut r = rng(0x3D1F);
             let mut cases = vec![(0u64, 7u64, false), (0xFFFF_FFFF, 0xFFFF_FFFF, false)];
+            // Each partial product alone: aL bL, aH bL, aL bH, aH bH.
+            cases.extend([(0xFFFF, 0xFFFF, false), (0xFFFF_0000, 0xFFFF, false)]);
+            cases.extend([
+                (0xFFFF, 0xFFFF_0000, false),
+                (0xFFFF_0000, 0xFFFF_0000, false),
+            ]);
             cases.extend([(0, 3, true), (0xFFFF_FFFF, 1, true), (12, 12, true)]);
-            for _ in 0..60 {
+            cases.push(((1 << 40) - 1, 7, true));
+            for _ in 0..80 {
                 let div = r.chance(50);
-                let a = r.next() >> r.below(64).max(32);
+                let a = r.next() >> r.below(64).max(if div { 24 } else { 32 });
                 let b = (r.next() >> r.below(64).max(32)).max(u64::from(div));
                 cases.push((a, b, div));
             }
@@ -110,8 +178,9 @@ mod tests {
                 wait_clock_cycle!(sim, clock, x);
                 x.load.next = false;
                 x.step.next = true;
-                for i in 0..MATH_ITERS {
-                    sim_assert_eq!(sim, x.last.val(), i + 1 == MATH_ITERS, x);
+                let iters = if div { DIV_ITERS } else { MUL_ITERS };
+                for i in 0..iters {
+                    sim_assert_eq!(sim, x.last.val(), i + 1 == iters, x);
                     wait_clock_cycle!(sim, clock, x);
                 }
                 x.step.next = false;

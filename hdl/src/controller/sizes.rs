@@ -1,6 +1,7 @@
 //! The math phase: the layer's sizes, from the descriptor's fields, as a
-//! sequence of [`MATH_OPS`] products and quotients through one [`MulDiv`]
-//! (`MATH_ITERS` cycles each, `spikeslice_core::accel::cycles`).
+//! sequence of [`MATH_MULS`] products and [`MATH_DIVS`] quotients through
+//! one [`MulDiv`] (`MUL_ITERS` and `DIV_ITERS` cycles each,
+//! `spikeslice_core::accel::cycles`).
 //!
 //! The sequence is the table [`SEQUENCE`]: operation i computes size i from
 //! two operands (fields, core constants or earlier sizes). Multiply operands
@@ -18,7 +19,7 @@ use super::muldiv::MulDiv;
 use super::n;
 use crate::param::Param;
 use rust_hdl::prelude::*;
-use spikeslice_core::accel::cycles::MATH_OPS;
+use spikeslice_core::accel::cycles::{MATH_DIVS, MATH_MULS, MATH_OPS};
 
 /// Where an operand of the sequence comes from.
 #[derive(Copy, Clone, Debug)]
@@ -44,6 +45,8 @@ pub enum Operand {
     /// O + C - 1 and S + R - 1: dividends of the rounded-up quotients.
     OutputsUp,
     SlicesUp,
+    /// Timesteps of input read: 1 for a static input, else T.
+    InputSteps,
     /// A size computed earlier in the sequence.
     Earlier(Size),
 }
@@ -51,7 +54,8 @@ pub enum Operand {
 /// The sizes, in the order the sequence computes them.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Size {
-    /// S = T b_in slices.
+    /// S = b_in slices per input timestep read (T of them, or 1 for a
+    /// static input).
     Slices,
     /// Input region: S planes.
     InputWords,
@@ -104,7 +108,7 @@ const OPS: usize = MATH_OPS as usize;
 
 /// The math phase's sequence: (size, a, how, b).
 pub const SEQUENCE: [(Size, Operand, Op, Operand); OPS] = [
-    (Size::Slices, Timesteps, Op::Mul, InputBits),
+    (Size::Slices, InputSteps, Op::Mul, InputBits),
     (Size::InputWords, Earlier(Size::Slices), Op::Mul, PlaneWords),
     (Size::RowBits, Columns, Op::Mul, WeightBits),
     (Size::TileWords, FanIn, Op::MulWords, Earlier(Size::RowBits)),
@@ -150,9 +154,13 @@ pub const SEQUENCE: [(Size, Operand, Op, Operand); OPS] = [
     (Size::TileNeurons, Columns, Op::Mul, Positions),
 ];
 
-/// The operand codes: the 15 plain operands, then the sizes (the order of
+/// The operand codes: the 16 plain operands, then the sizes (the order of
 /// `sources` in the block's `update`).
-const SOURCES: usize = 15 + OPS;
+const PLAIN: usize = 16;
+const SOURCES: usize = PLAIN + OPS;
+// `update` writes the sizes' sources from index 16 (a literal: rust-hdl's
+// generator evaluates indices with loop variables only).
+const _: () = assert!(PLAIN == 16);
 
 fn code(o: Operand) -> u64 {
     match o {
@@ -171,7 +179,8 @@ fn code(o: Operand) -> u64 {
         OutPlaneWords => 12,
         OutputsUp => 13,
         SlicesUp => 14,
-        Earlier(s) => 15 + s as u64,
+        InputSteps => 15,
+        Earlier(s) => PLAIN as u64 + s as u64,
     }
 }
 
@@ -277,6 +286,8 @@ impl LayerSizes {
         for (i, s) in SEQUENCE.iter().enumerate() {
             assert_eq!(s.0 as usize, i, "SEQUENCE computes the sizes in order");
         }
+        let divs = SEQUENCE.iter().filter(|s| s.2 == Op::Div).count() as u64;
+        assert_eq!((OPS as u64 - divs, divs), (MATH_MULS, MATH_DIVS), "cycles");
         let last_div = SEQUENCE.iter().rev().find(|s| s.2 == Op::Div);
         assert_eq!(last_div.map(|s| s.0), Some(Size::GroupOutputs), "remainder");
         Self {
@@ -325,8 +336,13 @@ impl Logic for LayerSizes {
         self.sources[13].next =
             bit_cast::<64, 32>(self.layer.outputs.val()) + self.k_columns.val() - 1;
         self.sources[14].next = self.sizes[0].q.val() + self.k_rows.val() - 1;
+        self.sources[15].next = bit_cast::<64, 32>(self.layer.timesteps.val());
+        if self.layer.static_input.val() {
+            self.sources[15].next = 1.into();
+        }
+        // 16 is PLAIN (see its assertion).
         for i in 0..self._ops {
-            self.sources[15 + i].next = self.sizes[i].q.val();
+            self.sources[16 + i].next = self.sizes[i].q.val();
         }
         // Operation `op`: its operand codes and kind, from the table.
         self.a_code.next = 0.into();
@@ -409,21 +425,22 @@ impl Logic for LayerSizes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spikeslice_core::accel::cycles::MATH_ITERS;
+    use spikeslice_core::accel::cycles::{DIV_ITERS, MUL_ITERS};
     use spikeslice_core::random::{rng, Draw};
 
     const ROWS: u64 = 2;
     const COLS: u64 = 3;
 
-    /// A descriptor's fields: T, b_in, b_w, b_s, K, O, P, G, input_len, readout.
-    type Fields = (u64, u64, u64, u64, u64, u64, u64, u64, u64, bool);
+    /// A descriptor's fields: T, b_in, b_w, b_s, K, O, P, G, input_len,
+    /// readout, static input.
+    type Fields = (u64, u64, u64, u64, u64, u64, u64, u64, u64, bool, bool);
 
     /// The sizes the block outputs, in its port order, computed in Rust.
     fn model(f: Fields) -> Vec<u64> {
-        let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout) = f;
+        let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout, static_input) = f;
         let sat = |x: u64| if x >> 32 != 0 { 0xFFFF_FFFF } else { x };
         let mul = |a: u64, b: u64| sat(a).wrapping_mul(sat(b));
-        let slices = mul(t, b_in);
+        let slices = mul(if static_input { 1 } else { t }, b_in);
         let pw = u64::from((input_len as u32).wrapping_add(63) >> 6);
         let tile_words = (mul(k, mul(COLS, b_w)) + 63) >> 6;
         let tiles = o.div_ceil(COLS);
@@ -456,7 +473,7 @@ mod tests {
     }
 
     /// Random layers, and ones whose sizes saturate, through the whole
-    /// sequence: `step_last` on the 64th step of every operation, `last_op`
+    /// sequence: `step_last` on the last step of every operation, `last_op`
     /// at the last, every size as the Rust model computes it.
     #[test]
     fn layer_sizes_follow_the_sequence() {
@@ -476,8 +493,10 @@ mod tests {
                     7,
                     0xFFFF_FFF0,
                     false,
+                    false,
                 ),
-                (1, 1, 1, 1, 1, 1, 1, 1, 1, true),
+                (1, 1, 1, 1, 1, 1, 1, 1, 1, true, false),
+                (64, 8, 2, 2, 784, 64, 1, 1, 784, false, true),
             ];
             for _ in 0..6 {
                 let g = 1 + r.below(4);
@@ -492,10 +511,11 @@ mod tests {
                     g,
                     1 + r.below(70_000),
                     r.chance(30),
+                    r.chance(50),
                 ));
             }
             for f in layers {
-                let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout) = f;
+                let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout, static_input) = f;
                 x.layer.timesteps.next = t.into();
                 x.layer.input_bits.next = b_in.into();
                 x.layer.weight_bits.next = b_w.into();
@@ -506,16 +526,21 @@ mod tests {
                 x.layer.groups.next = g.into();
                 x.layer.input_len.next = input_len.into();
                 x.layer.readout.next = readout;
+                x.layer.static_input.next = static_input;
                 x.restart.next = true;
                 wait_clock_cycle!(sim, clock, x);
                 x.restart.next = false;
-                for op in 0..OPS {
+                for (op, (_, _, how, _)) in SEQUENCE.iter().enumerate() {
                     x.load.next = true;
                     wait_clock_cycle!(sim, clock, x);
                     x.load.next = false;
                     x.step.next = true;
-                    for i in 0..MATH_ITERS {
-                        sim_assert_eq!(sim, x.step_last.val(), i + 1 == MATH_ITERS, x);
+                    let iters = match how {
+                        Op::Div => DIV_ITERS,
+                        Op::Mul | Op::MulWords => MUL_ITERS,
+                    };
+                    for i in 0..iters {
+                        sim_assert_eq!(sim, x.step_last.val(), i + 1 == iters, x);
                         wait_clock_cycle!(sim, clock, x);
                     }
                     x.step.next = false;

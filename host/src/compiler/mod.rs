@@ -67,7 +67,9 @@ pub struct Program {
     pub image: Vec<u8>,
     pub desc_offset: u32,
     pub descriptors: Vec<LayerDescriptor>,
-    /// Input spike planes: `T * b_in` planes of the input vector.
+    /// Input spike planes: the `b_in` planes of one timestep of the input
+    /// vector, which every layer reading it reads as a static input (direct
+    /// encoding: the same image at every timestep).
     pub input: Buffer,
     /// Each layer's output (spike planes, or the readout's i64 membranes).
     pub outputs: Vec<Buffer>,
@@ -81,12 +83,11 @@ impl Program {
     pub fn window_bytes(&self) -> usize {
         self.image.len()
     }
-    /// The input region's contents for one sample: the same image at every
-    /// timestep (direct encoding).
+    /// The input region's contents for one sample: its planes once, for
+    /// the layers that read it as a static input.
     pub fn input_planes(&self, sample: &[u8]) -> Vec<u8> {
-        let t = self.model.timesteps();
         let bits = self.model.spec.input.bits.get();
-        layout::pack_planes(&vec![sample.to_vec(); t], bits, sample.len())
+        layout::pack_planes(&[sample.to_vec()], bits, sample.len())
     }
 
     /// The cycle model's prediction of the chain, per layer and whole, with
@@ -104,7 +105,7 @@ impl Program {
         {
             // The model's input width: a concatenation's zero planes (a
             // part narrower than its neighbour) are not work either.
-            let slices = u64::from(d.timesteps) * u64::from(l.input_bits.get());
+            let slices = u64::from(d.input_steps()) * u64::from(l.input_bits.get());
             let useful = ideal_cycles(l.synapses.macs(), slices, r, c);
             total.ideal = total.ideal - lc.ideal + useful;
             lc.ideal = useful;
@@ -232,17 +233,21 @@ fn check_fit(l: &NeuronLayer, config: &AcceleratorConfig) -> Result<(), CompileE
 /// buffer size that makes every layer of the model fit.
 fn check_buffers(
     layers: &[(Cow<NeuronLayer>, usize)],
+    static_inputs: &[bool],
     config: &AcceleratorConfig,
     t: usize,
 ) -> Result<(), CompileError> {
     let plan = BufferPlan::new(config);
-    for (l, _) in layers {
-        if let Err(e) = plan.fit(&shape_of(l, t)) {
+    for ((l, _), &st) in layers.iter().zip(static_inputs) {
+        if let Err(e) = plan.fit(&shape_of(l, t, st)) {
             let e = match e.buffer() {
                 Some(b) => {
                     let most = layers
                         .iter()
-                        .map(|(l, _)| minimum_bytes(config.rows, config.cols, &shape_of(l, t))[b])
+                        .zip(static_inputs)
+                        .map(|((l, _), &st)| {
+                            minimum_bytes(config.rows, config.cols, &shape_of(l, t, st))[b]
+                        })
                         .max()
                         .unwrap_or(0);
                     e.suggesting(most)
@@ -257,7 +262,7 @@ fn check_buffers(
 
 /// A layer's descriptor without its window offsets: what the fit check and
 /// the cycle model need.
-fn shape_of(l: &NeuronLayer, t: usize) -> LayerDescriptor {
+fn shape_of(l: &NeuronLayer, t: usize, static_input: bool) -> LayerDescriptor {
     let s = &l.synapses;
     LayerDescriptor {
         kind: if s.gather.is_some() {
@@ -267,6 +272,7 @@ fn shape_of(l: &NeuronLayer, t: usize) -> LayerDescriptor {
         },
         readout: l.neurons.output == LayerOutput::Membrane,
         hard_reset: l.neurons.reset == Reset::Hard,
+        static_input,
         leak_shift: match l.neurons.dynamics {
             Dynamics::If => 0,
             Dynamics::Lif { leak_shift } => leak_shift,
@@ -327,9 +333,16 @@ pub fn compile_with(
     // Residual graphs: which tensors share a concatenation, and each layer as
     // the array runs it (merged groups, then moved onto its concatenation).
     let placement = concat::place(model)?;
+    // The layers that read the network's input read it as a static input:
+    // one timestep's planes, the current computed once per tile
+    // (docs/architecture.md, "Static input"). (A concatenation never holds
+    // the network's input: `place` refuses it in a sum.)
+    let static_inputs: Vec<bool> = (0..model.layers.len())
+        .map(|i| placement.reads[i].is_none() && model.wiring[i].input == Source::Input)
+        .collect();
     let mut lowered: Vec<(Cow<NeuronLayer>, usize)> = Vec::with_capacity(model.layers.len());
     for (i, l) in model.layers.iter().enumerate() {
-        let (l, merged) = lower(l, config, t, mapping);
+        let (l, merged) = lower(l, config, t, static_inputs[i], mapping);
         let l = match concat::rewire(&l, i, model, &placement)? {
             Some(r) => {
                 // The shortcut's term is in the taps now, so in the
@@ -342,7 +355,7 @@ pub fn compile_with(
         };
         lowered.push((l, merged));
     }
-    check_buffers(&lowered, config, t)?;
+    check_buffers(&lowered, &static_inputs, config, t)?;
     let mut alloc = Allocator {
         next: 0,
         plan: Vec::new(),
@@ -366,7 +379,7 @@ pub fn compile_with(
     // Activations: the input, the concatenations, then each other layer's
     // output, which the layers after it read.
     let in_bits = model.spec.input.bits.get();
-    let input_bytes = layout::planes_bytes(t, in_bits, model.input_len());
+    let input_bytes = layout::planes_bytes(1, in_bits, model.input_len());
     let input = Buffer {
         offset: alloc.take("input".into(), input_bytes),
         bytes: input_bytes,
@@ -454,7 +467,7 @@ pub fn compile_with(
             output: outputs[i].offset,
             out_stride,
             out_step_planes,
-            ..shape_of(l, t)
+            ..shape_of(l, t, static_inputs[i])
         };
         put(
             &mut image,
@@ -487,6 +500,7 @@ fn lower<'a>(
     l: &'a NeuronLayer,
     config: &AcceleratorConfig,
     t: usize,
+    static_input: bool,
     mapping: Mapping,
 ) -> (Cow<'a, NeuronLayer>, usize) {
     let groups = l.synapses.groups;
@@ -495,7 +509,7 @@ fn lower<'a>(
     }
     let cycle_model = CycleModel::new(*config);
     let plan = BufferPlan::new(config);
-    let original = shape_of(l, t);
+    let original = shape_of(l, t, static_input);
     let cost = |m: usize| -> Option<u64> {
         let mut d = original;
         if m > 1 {
