@@ -42,7 +42,7 @@ pub struct LayerDescriptor {
     pub leak_shift: u8,
     /// The input is the same at every timestep (direct encoding): one
     /// timestep's planes are read, and the current computed once is integrated
-    /// `T` times (docs/formats.md, "Static input").
+    /// `T` times (docs/formats.md, "Memory layouts").
     pub static_input: bool,
     pub weight_bits: u8,
     pub input_bits: u8,

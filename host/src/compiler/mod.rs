@@ -335,7 +335,7 @@ pub fn compile_with(
     let placement = concat::place(model)?;
     // The layers that read the network's input read it as a static input:
     // one timestep's planes, the current computed once per tile
-    // (docs/architecture.md, "Static input"). (A concatenation never holds
+    // (docs/formats.md, "Memory layouts"). (A concatenation never holds
     // the network's input: `place` refuses it in a sum.)
     let static_inputs: Vec<bool> = (0..model.layers.len())
         .map(|i| placement.reads[i].is_none() && model.wiring[i].input == Source::Input)
