@@ -466,27 +466,21 @@ impl CycleModel {
             o0 += c;
             tile += 1;
         }
-        // The write-back: one command of the output, or one per plane of a
-        // strided output, each a whole write phase (OutWait goes back to
-        // OutCmd in the cycle it would go to Next).
-        x.dma += if d.strided() {
-            let planes = u64::from(d.timesteps) * u64::from(d.spike_bits);
-            let plane_words = d.neurons().div_ceil(64) as u64;
-            planes
-                * (write_phase_cycles(
-                    plane_words,
+        // The write-back: a write phase per DMA command, the output at once or
+        // each plane of a strided output (`LayerDescriptor::output_planes`;
+        // OutWait goes back to OutCmd in the cycle it would go to Next).
+        x.dma += d
+            .output_planes()
+            .iter()
+            .map(|&(_, bytes)| {
+                write_phase_cycles(
+                    (bytes as u64).div_ceil(8),
                     cfg.axi_data_bytes as u64,
                     cfg.max_burst_beats as u64,
                     l,
-                ))
-        } else {
-            write_phase_cycles(
-                out_words,
-                cfg.axi_data_bytes as u64,
-                cfg.max_burst_beats as u64,
-                l,
-            )
-        };
+                )
+            })
+            .sum::<u64>();
         x.control += 1; // Next
         if double {
             let schedule = TileSchedule {

@@ -284,18 +284,11 @@ fn shape_of(l: &NeuronLayer, t: usize, static_input: bool) -> LayerDescriptor {
             LayerOutput::Membrane => 0,
         },
         timesteps: t as u32,
-        fan_in: s.fan_in as u32,
-        outputs: s.outputs as u32,
         positions: s.positions as u32,
         groups: s.groups as u32,
         input_len: s.input_len as u32,
-        weights: 0,
-        params: 0,
-        gather: 0,
-        input: 0,
-        output: 0,
-        out_stride: 0,
-        out_step_planes: 0,
+        // Every window offset 0, packed output.
+        ..LayerDescriptor::dense(s.fan_in as u32, s.outputs as u32)
     }
 }
 
