@@ -4,7 +4,8 @@
 //! slices, and the neuron steps run T times on the one current they make.
 //!
 //! ```text
-//! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0)
+//! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0),
+//!   skipped when `keep_params` is high with `start` (the NDUs hold the last run's)
 //!   -> Init (v = v_init)
 //!   -> [chunk of up to R slices] Clear -> Compute (K beats of wgt+act, both must be
 //!      valid) -> Flush (R+C-2 steps of zero slice bits) -> Drain (one row per cycle to
@@ -61,6 +62,9 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     /// Timesteps per streamed input timestep: T for a static input, else 1.
     pub cfg_repeats: Signal<In, Bits<7>>,
     pub start: Signal<In, Bit>,
+    /// With `start`: this run's parameters are the last run's (another output
+    /// position of the same tile), which the NDUs still hold; Params is skipped.
+    pub keep_params: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
     pub done: Signal<Out, Bit>,
     pub error: Signal<Out, Bit>,
@@ -207,6 +211,9 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                         self.pk.d.next = 0.into();
                         self.pcol.d.next = 0.into();
                         self.state.d.next = SeqState::Params;
+                        if self.keep_params.val() {
+                            self.state.d.next = SeqState::Init;
+                        }
                     }
                 }
             }

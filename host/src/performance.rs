@@ -4,7 +4,7 @@
 //!
 //! Cycles come from the device when it measures them (sim: the Verilated
 //! shell's cycle counter; board: the hardware's) and from the analytic cycle
-//! model (core/src/accel/cycles.rs) otherwise; the report says which. Energy applies the per-event model (docs/energy.md) to the device's
+//! model (core/src/accel/cycles/) otherwise; the report says which. Energy applies the per-event model (docs/energy.md) to the device's
 //! counters; on a board the measured power is reported beside it.
 
 use crate::compiler::{self, Program};

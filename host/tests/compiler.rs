@@ -132,9 +132,10 @@ fn grouped_layers_are_merged_where_it_pays() {
 }
 
 /// On the kv260 preset, the CIFAR-10-shaped VGG net's three pools merge
-/// their channels and the net runs at least 1.8x faster than compiled without
+/// their channels and the net runs at least 1.3x faster than compiled without
 /// merging (docs/performance.md, "Grouped layers and a CIFAR-10-shaped VGG
-/// net": 1.93x at 8/1/4).
+/// net": 1.47x at 8/1/4; an unmerged pool's runs keep their tile's parameters
+/// and queue their spikes too, so merging saves less than it did).
 #[test]
 fn the_vgg_nets_pools_merge_on_the_board_preset() {
     use spikeslice::compiler::{compile_with, Mapping};
@@ -164,7 +165,7 @@ fn the_vgg_nets_pools_merge_on_the_board_preset() {
         plain.predict(&cycle_model).1,
     );
     assert!(
-        p.total as f64 >= 1.8 * m.total as f64,
+        p.total as f64 >= 1.3 * m.total as f64,
         "{} cycles merged, {} unmerged",
         m.total,
         p.total

@@ -18,7 +18,9 @@ use spikeslice_core::accel::cycles::{CycleModel, DmaTiming};
 use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
 use spikeslice_core::accel::regmap::{self, status, ErrorCode};
 use spikeslice_core::accel::{functional, AcceleratorConfig};
-use spikeslice_core::random::chain::{chain, config_2x2_128, config_2x3_64, config_4x4_64};
+use spikeslice_core::random::chain::{
+    chain, chain_with_long_trains, config_2x2_128, config_2x3_64, config_2x8_64, config_4x4_64,
+};
 use spikeslice_core::random::{rng as seeded, TestRng};
 use spikeslice_sim::ddr::{DdrTiming, Fault, RESP_DECERR, RESP_SLVERR};
 use spikeslice_sim::{ShellSim, SimError, SimOptions};
@@ -51,12 +53,13 @@ fn check_chain(
     rng: &mut TestRng,
     gather_pct: f64,
     big: bool,
+    long_pct: f64,
     what: &str,
 ) -> Vec<LayerDescriptor> {
     let cfg = *sim.config();
     let timing = sim.ddr.timing;
     let exact_latency = timing.is_fixed().then_some(timing.latency_min);
-    let (w, desc_off, count) = chain(rng, &cfg, WINDOW, gather_pct, big);
+    let (w, desc_off, count) = chain_with_long_trains(rng, &cfg, WINDOW, gather_pct, big, long_pct);
     let mut want = w.clone();
     let act = functional::execute(&mut want, desc_off, count, &cfg)
         .unwrap_or_else(|e| panic!("{what}: the functional model refused the chain: {e}"));
@@ -103,6 +106,13 @@ fn check_chain(
         Some(l) => {
             let model = CycleModel::with_latency(cfg, l);
             let est = model.chain_cycles(&ds);
+            // The core's busy cycles, its Emits' waits for the spike queue
+            // where they fall (4 KiB write splits come after the runs).
+            assert_eq!(
+                c.busy,
+                model.chain(&ds, 0).1.compute,
+                "{what}: CNT_BUSY against the cycle model's compute"
+            );
             // Exact, except for the 4 KiB write splits the estimate does not count
             // (see `CycleModel::write_split_cycles`): accepted only as exactly that amount.
             let split = model.write_split_cycles(&ds, sim.ddr.base);
@@ -153,6 +163,20 @@ fn chains(
     latency: u64,
     big: bool,
 ) -> Vec<LayerDescriptor> {
+    chains_with_long_trains(cfg, seed, n, gather_pct, latency, big, 0.25)
+}
+
+/// [`chains`], `long_pct` of them with long trains of wide spikes
+/// (`chain_with_long_trains`).
+fn chains_with_long_trains(
+    cfg: AcceleratorConfig,
+    seed: u64,
+    n: usize,
+    gather_pct: f64,
+    latency: u64,
+    big: bool,
+    long_pct: f64,
+) -> Vec<LayerDescriptor> {
     let mut sim = shell(&cfg, latency);
     let mut rng = seeded(seed);
     let t = std::time::Instant::now();
@@ -163,7 +187,9 @@ fn chains(
             "{}x{} seed {seed} chain {i} (latency {latency})",
             cfg.rows, cfg.cols
         );
-        layers.extend(check_chain(&mut sim, &mut rng, gather_pct, big, &what));
+        layers.extend(check_chain(
+            &mut sim, &mut rng, gather_pct, big, long_pct, &what,
+        ));
     }
     eprintln!(
         "{n} chains, {} cycles in {:.2} s",
@@ -171,6 +197,14 @@ fn chains(
         t.elapsed().as_secs_f64()
     );
     layers
+}
+
+#[test]
+fn shell_spike_queue_fills_on_eight_columns_2x8() {
+    // Every chain with long trains of wide spikes from a static input: the
+    // core emits faster than the output buffer takes the bits, the spike
+    // queue fills, and CNT_BUSY shows where the Emits waited.
+    chains_with_long_trains(config_2x8_64(), 16, 30, 0.4, 3, false, 1.0);
 }
 
 #[test]
@@ -279,7 +313,7 @@ fn shell_under_random_latency_and_backpressure() {
         sim.ddr
             .set_timing(DdrTiming::random(100 + i, 1, 1 + 10 * (i % 4)));
         let what = format!("4x4 random timing chain {i}");
-        check_chain(&mut sim, &mut rng, 0.5, false, &what);
+        check_chain(&mut sim, &mut rng, 0.5, false, 0.25, &what);
     }
 }
 
@@ -348,7 +382,14 @@ fn axi_errors_end_the_run_and_the_next_run_is_exact() {
     .enumerate()
     {
         faulty_run(&mut sim, &mut rng, write, resp);
-        check_chain(&mut sim, &mut rng, 0.5, false, &format!("after fault {i}"));
+        check_chain(
+            &mut sim,
+            &mut rng,
+            0.5,
+            false,
+            0.25,
+            &format!("after fault {i}"),
+        );
     }
 }
 
@@ -376,6 +417,7 @@ fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
             &mut rng,
             0.5,
             false,
+            0.25,
             &format!("after the hang {i}"),
         );
     }
@@ -401,7 +443,7 @@ fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
             other => panic!("cut {i} at {cut} of {est}: expected a hang, got {other:?}"),
         }
         let what = format!("after the cut {i} at {cut} of {est} cycles");
-        check_chain(&mut sim, &mut rng, 0.3, false, &what);
+        check_chain(&mut sim, &mut rng, 0.3, false, 0.25, &what);
     }
 }
 
@@ -441,7 +483,7 @@ fn a_traced_shell_writes_a_waveform() {
     sim.verilated.trace_to(&path).unwrap();
     sim.ddr.set_timing(DdrTiming::fixed(4));
     let mut rng = seeded(20);
-    check_chain(&mut sim, &mut rng, 0.5, false, "traced");
+    check_chain(&mut sim, &mut rng, 0.5, false, 0.25, "traced");
     drop(sim); // closes the file
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&path);

@@ -1,4 +1,4 @@
-//! The analytic cycle model (core/src/accel/cycles.rs) against the Verilated core:
+//! The analytic cycle model (core/src/accel/cycles/) against the Verilated core:
 //! randomized layers on several array shapes, every stream ready, and the
 //! prediction must match the cycles the simulator counted. The target is
 //! 2%; the model walks the sequencer's states, so we hold it to the cycle.
@@ -163,10 +163,10 @@ fn table4_equal_budgets_take_equal_cycles_and_cycles_grow_linearly() {
     }
 }
 
-/// The shell's fixed steps per timestep per tile: the neuron's Integ, Reset and
-/// AfterT (Emit now lasts `C b_s` cycles: the output writer takes one spike
-/// bit per cycle, so it belongs to the budget).
-const SHELL_FIXED_STEPS: u64 = 3;
+/// The shell's fixed steps per timestep per tile: the neuron's Integ, Reset,
+/// Emit and AfterT (the Emit takes one cycle while the spike queue has room;
+/// the queue writes the beat's `C b_s` bits behind the core's next work).
+const SHELL_FIXED_STEPS: u64 = 4;
 
 /// The same pattern for a whole layer on the shell: descriptor fetch, size
 /// arithmetic, input planes, parameters, weights, the core, and the output
@@ -213,8 +213,11 @@ fn table4_holds_for_the_whole_shell() {
                     .iter()
                     .map(|&(t, c)| c - tiles * SHELL_FIXED_STEPS * u64::from(t))
                     .collect();
+                // What is left differs only by the write-back's wait for the
+                // spike queue's last beat, at most its `C b_s` writes.
+                let spread = budget.iter().max().unwrap() - budget.iter().min().unwrap();
                 assert!(
-                    budget.windows(2).all(|w| w[0] == w[1]),
+                    spread <= config.cols as u64 * 8,
                     "L={latency} K={inputs} b_s*T={bst}: {runs:?}"
                 );
                 let lo = runs.iter().map(|r| r.1).min().unwrap();

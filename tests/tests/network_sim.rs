@@ -283,7 +283,7 @@ fn per_layer_runs_add_up_to_the_whole_chain() {
     assert_eq!(whole[0].cycles, layers[0].cycles);
 }
 
-/// The analytic cycle model (core/src/accel/cycles.rs) against the shell's counter,
+/// The analytic cycle model (core/src/accel/cycles/) against the shell's counter,
 /// within the 2 % target, on the digit models with the model's default DDR latency.
 #[test]
 fn cycle_model_is_within_two_percent_of_the_shell() {

@@ -3,6 +3,7 @@
 //! share. A chain is laid out in a window of random garbage, so a test can
 //! check that the accelerator touched exactly what the functional model did.
 
+use crate::accel::cycles::SPIKE_QUEUE_DEPTH;
 use crate::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
 use crate::accel::{layout, AcceleratorConfig};
 use crate::numeric::WeightBits;
@@ -18,9 +19,30 @@ pub fn chain(
     gather_pct: f64,
     big: bool,
 ) -> (Vec<u8>, u32, u32) {
+    chain_with_long_trains(rng, cfg, size, gather_pct, big, 0.25)
+}
+
+/// [`chain`], a `long_pct` part of the chains with long trains of wide spikes
+/// from a static input (T from `SPIKE_QUEUE_DEPTH + 1` to `+ 4`, b_s from 4 up
+/// where the configuration allows): with 8 columns the core emits faster than
+/// the output buffer takes the bits, and the spike queue fills.
+pub fn chain_with_long_trains(
+    rng: &mut impl Rng,
+    cfg: &AcceleratorConfig,
+    size: usize,
+    gather_pct: f64,
+    big: bool,
+    long_pct: f64,
+) -> (Vec<u8>, u32, u32) {
     let mut w: Vec<u8> = (0..size).map(|_| rng.gen()).collect();
     let n_layers = rng.gen_range(1..=3usize);
-    let t = rng.gen_range(1..=3u32);
+    let long = rng.gen_bool(long_pct);
+    let depth = SPIKE_QUEUE_DEPTH as u32;
+    let t = if long {
+        rng.gen_range(depth + 1..=depth + 4)
+    } else {
+        rng.gen_range(1..=3u32)
+    };
     let mut b_in = rng.gen_range(1..=3u8);
     let mut k = rng.gen_range(1..=40u32);
     let align = |x: usize| x.div_ceil(64) * 64;
@@ -30,7 +52,7 @@ pub fn chain(
     let mut at = align(desc_off + n_layers * DESCRIPTOR_BYTES);
     // Half the chains start with a static input (direct encoding): one
     // timestep's planes, read once and integrated T times.
-    let static_input = rng.gen_bool(0.5);
+    let static_input = long || rng.gen_bool(0.5);
     let input_steps = if static_input { 1 } else { t };
     let input: Vec<Vec<u8>> = (0..input_steps)
         .map(|_| {
@@ -66,6 +88,8 @@ pub fn chain(
         let bw = rng.gen_range(1..=cfg.weight_bits_max.min(4));
         let b_s = if readout {
             0
+        } else if long {
+            rng.gen_range(4.min(cfg.spike_bits_max)..=cfg.spike_bits_max)
         } else {
             rng.gen_range(1..=3u8.min(cfg.spike_bits_max))
         };
@@ -223,6 +247,26 @@ pub fn config_4x4_64() -> AcceleratorConfig {
         wbuf_bytes: 2048,
         abuf_bytes: 4096,
         obuf_bytes: 1024,
+    }
+}
+
+/// 2x8, 64-bit AXI, spikes up to 8 bits: `C b_s` spike writes a beat
+/// against `b_s + 4` cycles between a static input's Emits, so that with
+/// `b_s >= 4` and `T > SPIKE_QUEUE_DEPTH` the spike queue fills and the core
+/// waits for it.
+pub fn config_2x8_64() -> AcceleratorConfig {
+    AcceleratorConfig {
+        rows: 2,
+        cols: 8,
+        weight_bits_max: 4,
+        spike_bits_max: 8,
+        acc_bits: 16,
+        membrane_bits: 24,
+        axi_data_bytes: 8,
+        max_burst_beats: 8,
+        wbuf_bytes: 2048,
+        abuf_bytes: 2048,
+        obuf_bytes: 2048,
     }
 }
 

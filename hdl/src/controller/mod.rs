@@ -52,6 +52,7 @@ mod loads;
 mod muldiv;
 mod read_phase;
 mod sizes;
+mod spike_queue;
 mod walk;
 mod writeback;
 
@@ -154,6 +155,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pub c_cfg_readout: Signal<Out, Bit>,
     pub c_cfg_repeats: Signal<Out, Bits<7>>,
     pub c_start: Signal<Out, Bit>,
+    pub c_keep_params: Signal<Out, Bit>,
     pub c_busy: Signal<In, Bit>,
     pub c_done: Signal<In, Bit>,
     pub c_error: Signal<In, Bit>,
@@ -352,7 +354,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.writer.clock.next = self.clock.val();
         self.writer.issue.next = (self.state.q.val() == CtlState::OutCmd)
             & !self.feeder.run.failed.val()
-            & !self.feeder.run.running.val();
+            & !self.feeder.run.running.val()
+            & !self.feeder.run.draining.val();
         self.writer.writing.next = self.state.q.val() == CtlState::OutWr;
         self.writer.offset.next = self.desc.fields.output_offset.val();
         self.writer.words.next = self.sizes.out.output_words.val();
@@ -423,6 +426,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.feeder.params.field.next = self.loads.param_field.val();
         self.feeder.params.word.next = self.field32.val();
         self.c_start.next = self.feeder.core_start.val();
+        self.c_keep_params.next = self.feeder.core_keep_params.val();
         self.feeder.core_done.next = self.c_done.val();
         self.feeder.core_error.next = self.c_error.val();
         self.c_par_valid.next = self.feeder.par_valid.val();
@@ -678,7 +682,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::OutCmd => {
-                // The last tile's spikes must be in the output buffer first.
+                // The last tile's spikes must be in the output buffer first: the
+                // run done and the spike queue written.
                 if self.feeder.run.failed.val() {
                     self.fail_code.next = 2.into();
                     self.fail_offset.next = self.desc_at.q.val();

@@ -6,9 +6,11 @@
 //! A product of two operands below 2^32 (the controller saturates them) is
 //! four 16 x 16-bit partial products through one multiplier, a DSP slice on
 //! the FPGA, accumulated at their weights 2^0, 2^16, 2^16 and 2^32
-//! (`MUL_ITERS` steps). A quotient is a 64-step restoring division
-//! (`DIV_ITERS`). Both counts are `spikeslice_core::accel::cycles`', whose
-//! cycle formula they enter.
+//! (`MUL_ITERS` steps). A quotient of a dividend below 2^33 (the controller's
+//! are) is a restoring division of `DIV_ITERS` = 33 steps, one per quotient
+//! bit: the dividend enters shifted to the top of the 64-bit register. Both
+//! counts are `spikeslice_core::accel::cycles`', whose cycle formula they
+//! enter.
 //!
 //! `load` latches the operands (and clears the accumulator); each `step`
 //! performs one iteration; `last` is high during the last. After it,
@@ -24,7 +26,8 @@ pub struct MulDiv {
     pub clock: Signal<In, Clock>,
     /// Latch `a`, `b` and `div`, and restart.
     pub load: Signal<In, Bit>,
-    /// For a product, below 2^32 (the upper half is ignored).
+    /// For a product, below 2^32 (the upper half is ignored); for a quotient,
+    /// below 2^`DIV_ITERS`.
     pub a: Signal<In, Bits<64>>,
     /// For a product, below 2^32 (the upper half is ignored).
     pub b: Signal<In, Bits<64>>,
@@ -56,6 +59,8 @@ pub struct MulDiv {
     partial: Signal<Local, Bits<64>>,
     k_mul_last: Param<Bits<7>>,
     k_div_last: Param<Bits<7>>,
+    /// 64 - `DIV_ITERS`: where a dividend's top bit enters the register.
+    k_div_shift: Param<Bits<7>>,
 }
 
 impl Default for MulDiv {
@@ -82,6 +87,7 @@ impl Default for MulDiv {
             partial: Default::default(),
             k_mul_last: Param::new((MUL_ITERS - 1).into()),
             k_div_last: Param::new((DIV_ITERS - 1).into()),
+            k_div_shift: Param::new((64 - DIV_ITERS).into()),
         }
     }
 }
@@ -119,6 +125,9 @@ impl Logic for MulDiv {
         self.quotient.next = self.shifted.q.val();
         if self.load.val() {
             self.shifted.d.next = self.a.val();
+            if self.div.val() {
+                self.shifted.d.next = self.a.val() << self.k_div_shift.val();
+            }
             self.operand.d.next = self.b.val();
             self.dividing.d.next = self.div.val();
             self.acc.d.next = 0.into();
@@ -146,11 +155,11 @@ mod tests {
     use spikeslice_core::random::{rng, Draw};
 
     /// Random products of operands below 2^32 (the controller saturates them),
-    /// quotients of dividends up to 40 bits (its sizes are sums of such
-    /// products), and the edge cases, against Rust's arithmetic; `last` is high
-    /// on exactly the `MUL_ITERS`th or `DIV_ITERS`th step.
+    /// quotients of dividends below 2^33 (its dividends are sums of a 32-bit
+    /// field and a small one), and the edge cases, against Rust's arithmetic;
+    /// `last` is high on exactly the `MUL_ITERS`th or `DIV_ITERS`th step.
     #[test]
-    fn muldiv_multiplies_in_4_steps_and_divides_in_64() {
+    fn muldiv_multiplies_in_4_steps_and_divides_in_33() {
         let (mut sim, uut) = clocked_simulation!(MulDiv::default(), MulDiv);
         sim.add_testbench(move |mut sim: Sim<MulDiv>| {
             let mut x = sim.init()?;
@@ -163,10 +172,10 @@ mod tests {
                 (0xFFFF_0000, 0xFFFF_0000, false),
             ]);
             cases.extend([(0, 3, true), (0xFFFF_FFFF, 1, true), (12, 12, true)]);
-            cases.push(((1 << 40) - 1, 7, true));
+            cases.extend([((1 << 33) - 1, 7, true), ((1 << 33) - 1, 1, true)]);
             for _ in 0..80 {
                 let div = r.chance(50);
-                let a = r.next() >> r.below(64).max(if div { 24 } else { 32 });
+                let a = r.next() >> r.below(64).max(if div { 31 } else { 32 });
                 let b = (r.next() >> r.below(64).max(32)).max(u64::from(div));
                 cases.push((a, b, div));
             }

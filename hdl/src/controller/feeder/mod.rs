@@ -9,18 +9,24 @@
 //! - **parameters**: 3C beats from its parameter registers (C v_init, C bias,
 //!   C thresholds, column 0 first, sign-extended to the membrane width); the
 //!   FSM's Par state writes the registers through [`ParamLoad`] once the running
-//!   tile has taken them ([`TileRun::params_free`]);
+//!   tile has taken them ([`TileRun::params_free`]). A run that finds the
+//!   registers unwritten since the last run started (another position or group
+//!   of the same tile) starts the core with `keep_params`: the core's neuron
+//!   units still hold them, and the run takes no parameter beats;
 //! - **weights and slices**: one (wgt, act) beat per cycle: the weight banks at
 //!   k, act lane r bit `k` (dense) or bit `row[k]` (gather; padding reads 0) of
 //!   activation bank r at the slice group's word base, zero for rows past S. The
 //!   gather row is read one ahead from the row buffer, so that the activation
 //!   banks see the entry of the next beat; the FSM's GPre primes it at the new
 //!   row's entry 0 ([`TileRun::prime`]);
-//! - **outputs**: the Emit beats as single-bit writes into the output buffer
-//!   (spike bit j of column c to the plane of bit j at output neuron
-//!   `first neuron + c P + position`), the final membranes of a readout layer as
-//!   whole words, sign-extended to 64 bits; only the columns that are outputs of
-//!   the run's group are written;
+//! - **outputs**: the Emit beats into the [`SpikeQueue`], which takes one a
+//!   cycle while it has room, and from its head single-bit writes into the
+//!   output buffer (spike bit j of column c to the plane of bit j at output
+//!   neuron `first neuron + c P + position`, one a cycle, `C b_s` a beat), while
+//!   the core and the FSM go on; the final membranes of a readout layer as whole
+//!   words, sign-extended to 64 bits; only the columns that are outputs of the
+//!   beat's (run's) group are written. [`TileRun::draining`] stays high until
+//!   the queue is written, and the FSM's write-back waits for it;
 //! - **counts**: PE additions per beat (set slice bits streamed x the columns
 //!   written, `Activity::pe_adds`) and the spikes written.
 //!
@@ -31,6 +37,7 @@
 use super::descriptor::Layer;
 use super::n;
 use super::sizes::SizesIn;
+use super::spike_queue::SpikeQueue;
 use crate::buffer::BRAM_ADDR_BITS;
 use crate::param::Param;
 use rust_hdl::prelude::*;
@@ -59,6 +66,8 @@ pub struct TileRun {
     pub gather_half: Signal<In, Bit>,
     /// A run is going: from its start to the core's `done`.
     pub running: Signal<Out, Bit>,
+    /// Emit beats are queued, not yet all in the output buffer.
+    pub draining: Signal<Out, Bit>,
     /// The core reported an error at the end of the last run.
     pub failed: Signal<Out, Bit>,
     /// The parameter registers may be written: no run, or the running tile has
@@ -110,6 +119,8 @@ pub struct Feeder<const MEM: usize> {
     pub spikes: Signal<Out, Bits<64>>,
     // The core (hdl/src/sequencer.rs): start, status and streams.
     pub core_start: Signal<Out, Bit>,
+    /// With `core_start`: the core keeps the last run's parameters.
+    pub core_keep_params: Signal<Out, Bit>,
     pub core_done: Signal<In, Bit>,
     pub core_error: Signal<In, Bit>,
     pub par_valid: Signal<Out, Bit>,
@@ -145,6 +156,10 @@ pub struct Feeder<const MEM: usize> {
     v_init: Vec<DFF<Bits<32>>>,
     par_field: DFF<Bits<2>>,
     par_column: DFF<Bits<8>>,
+    /// The parameter registers were written (or cleared) since the last run
+    /// started, or no run has started since a reset or a clear: the next run
+    /// streams them to the core.
+    params_new: DFF<Bit>,
     par_word: Signal<Local, Bits<32>>,
     // Weight and slice beats: input k (the bank address), the slice group's
     // first slice and activation word base; the stream is armed from a start to
@@ -173,13 +188,19 @@ pub struct Feeder<const MEM: usize> {
     weight_offset: Signal<Local, Bits<32>>,
     gather_offset: Signal<Local, Bits<32>>,
     load_gather_offset: Signal<Local, Bits<32>>,
-    // Spike writes: column and bit of the Emit beat, the bit's plane offset,
-    // the timestep's word base, the output neuron.
+    // Emit beats: the queue, and the word base of the running run's next
+    // timestep in the output buffer.
+    queue: SpikeQueue,
+    emit_base: DFF<Bits<32>>,
+    /// The core's Emit beat goes into the queue in this cycle.
+    emit_taken: Signal<Local, Bit>,
+    // Spike writes from the queue's head: column and bit, the bit's plane
+    // offset, the column's neuron offset (c P).
     spike_column: DFF<Bits<8>>,
     spike_bit: DFF<Bits<4>>,
     plane_offset: DFF<Bits<32>>,
-    timestep_base: DFF<Bits<32>>,
-    spike_neuron: DFF<Bits<32>>,
+    column_offset: DFF<Bits<32>>,
+    spike_neuron: Signal<Local, Bits<32>>,
     // Membrane writes: column and output neuron.
     membrane_column: DFF<Bits<8>>,
     membrane_neuron: DFF<Bits<32>>,
@@ -221,6 +242,7 @@ impl<const MEM: usize> Feeder<MEM> {
             act_words: n(rows),
             act_data: n(rows),
             spk_data: n(cols),
+            queue: SpikeQueue::new(cols),
             bias: n(cols),
             threshold: n(cols),
             v_init: n(cols),
@@ -244,10 +266,18 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
     fn update(&mut self) {
         dff_setup!(self, clock, running, failed, weight_half, gather_half);
         dff_setup!(self, clock, first_column, columns, first_neuron);
-        dff_setup!(self, clock, group_start, position, par_field, par_column);
+        dff_setup!(
+            self,
+            clock,
+            group_start,
+            position,
+            par_field,
+            par_column,
+            params_new
+        );
         dff_setup!(self, clock, k, slice_base, act_base, entry, armed);
         dff_setup!(self, clock, streaming, spike_column, spike_bit);
-        dff_setup!(self, clock, plane_offset, timestep_base, spike_neuron);
+        dff_setup!(self, clock, plane_offset, column_offset, emit_base);
         dff_setup!(self, clock, membrane_column, membrane_neuron);
         dff_setup!(self, clock, pe_adds_count, spikes_count);
         // ---------------- Parameter registers ----------------
@@ -276,10 +306,15 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             }
         }
         self.run.running.next = self.running.q.val();
+        self.run.draining.next = self.queue.nonempty.val();
         self.run.failed.next = self.failed.q.val();
         self.run.params_free.next = !self.running.q.val() | (self.par_field.q.val() == 3);
         self.start.next = self.run.go.val() & !self.running.q.val() & !self.failed.q.val();
         self.core_start.next = self.start.val();
+        self.core_keep_params.next = !self.params_new.q.val();
+        if self.params.clear.val() | self.params.write.val() {
+            self.params_new.d.next = true;
+        }
         self.pe_adds.next = self.pe_adds_count.q.val();
         self.spikes.next = self.spikes_count.q.val();
 
@@ -299,11 +334,12 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         }
         // Output columns: in range and in the group being run (dense: one group).
         self.spike_output.next =
-            self.first_column.q.val() + bit_cast::<32, 8>(self.spike_column.q.val());
+            self.queue.place.first_column.val() + bit_cast::<32, 8>(self.spike_column.q.val());
         self.spike_written.next = (self.spike_output.val() < self.layer.outputs.val())
-            & (self.spike_output.val() >= self.group_start.q.val())
+            & (self.spike_output.val() >= self.queue.place.group_start.val())
             & (bit_cast::<64, 32>(self.spike_output.val())
-                < bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val());
+                < bit_cast::<64, 32>(self.queue.place.group_start.val())
+                    + self.sizes.group_outputs.val());
         self.membrane_output.next =
             self.first_column.q.val() + bit_cast::<32, 8>(self.membrane_column.q.val());
         self.membrane_written.next = (self.membrane_output.val() < self.layer.outputs.val())
@@ -373,17 +409,38 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.par_valid.next = self.running.q.val() & (self.par_field.q.val() != 3);
 
         // ---------------- Output writes ----------------
-        // Spikes: column `spike_column`, bit `spike_bit` of the beat; membranes
-        // sign-extended to 64.
-        self.spike_byte.next = 0.into();
+        // Emit beats into the queue, with where they go.
+        self.queue.clock.next = self.clock.val();
+        self.queue.clear.next = self.run.clear.val() | self.rst.val();
+        self.queue.push_valid.next = self.spk_valid.val();
+        self.spk_ready.next = self.queue.push_ready.val();
         for c in 0..self._cols {
-            if self.spike_column.q.val().index() == c {
-                self.spike_byte.next = self.spk_data[c].val();
-            }
+            self.queue.spikes_in[c].next = self.spk_data[c].val();
         }
+        self.queue.place_in.neuron.next = self.first_neuron.q.val() + self.position.q.val();
+        self.queue.place_in.timestep_base.next = self.emit_base.q.val();
+        self.queue.place_in.first_column.next = self.first_column.q.val();
+        self.queue.place_in.group_start.next = self.group_start.q.val();
+        // The next timestep's word base: its own statements (and `emit_taken`
+        // a signal of its own), so that Verilator need not settle the run's
+        // large block, which drives the core's inputs, on the core's `spk_valid`.
+        self.emit_taken.next = self.spk_valid.val() & self.queue.push_ready.val();
+        if self.emit_taken.val() {
+            self.emit_base.d.next =
+                self.emit_base.q.val() + bit_cast::<32, 64>(self.sizes.timestep_words.val());
+        }
+        if self.start.val() {
+            self.emit_base.d.next = 0.into();
+        }
+        // Spikes from the queue's head: column `spike_column`, bit `spike_bit`;
+        // membranes sign-extended to 64.
+        self.queue.column.next = self.spike_column.q.val();
+        self.queue.pop.next = false;
+        self.spike_byte.next = self.queue.spike.val();
+        self.spike_neuron.next = self.queue.place.neuron.val() + self.column_offset.q.val();
         self.spike_shifted.next = self.spike_byte.val() >> self.spike_bit.q.val();
         self.out_bit.next = self.spike_shifted.val().get_bit(0);
-        self.out_bit_index.next = self.spike_neuron.q.val().get_bits::<6>(0);
+        self.out_bit_index.next = self.spike_neuron.val().get_bits::<6>(0);
         self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val());
         if self.mem_data.val() >= self.k_memhalf.val() {
             self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val()) | self.k_sext64.val();
@@ -392,7 +449,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         if self.mem_valid.val() {
             self.out_word.next = self.membrane.val();
         }
-        self.spk_ready.next = false;
         self.mem_ready.next = false;
         self.out_claim.next = false;
         self.out_addr.next = 0.into();
@@ -429,39 +485,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                     }
                 }
             }
-            // Spikes: C x b_s single-bit writes, then the beat is accepted.
-            if self.spk_valid.val() {
-                self.out_claim.next = true;
-                self.out_write_bit.next = self.spike_written.val();
-                self.out_addr.next = self.timestep_base.q.val()
-                    + self.plane_offset.q.val()
-                    + (self.spike_neuron.q.val() >> 6);
-                if (self.spike_bit.q.val() == 0) & self.spike_written.val() {
-                    self.spikes_count.d.next =
-                        self.spikes_count.q.val() + bit_cast::<64, 8>(self.spike_byte.val());
-                }
-                self.spike_bit.d.next = self.spike_bit.q.val() + 1;
-                self.plane_offset.d.next =
-                    self.plane_offset.q.val() + self.sizes.out_plane_words.val();
-                if self.spike_bit.q.val() + 1 == self.layer.spike_bits.val() {
-                    self.spike_bit.d.next = 0.into();
-                    self.plane_offset.d.next = 0.into();
-                    self.spike_column.d.next = self.spike_column.q.val() + 1;
-                    self.spike_neuron.d.next =
-                        self.spike_neuron.q.val() + self.layer.positions.val();
-                    if self.spike_column.q.val() == self.k_last_column.val() {
-                        self.spike_column.d.next = 0.into();
-                        self.spike_neuron.d.next =
-                            self.first_neuron.q.val() + self.position.q.val();
-                        self.spk_ready.next = true;
-                        self.timestep_base.d.next = self.timestep_base.q.val()
-                            + bit_cast::<32, 64>(self.sizes.timestep_words.val());
-                    }
-                }
-            }
-            // Final membranes: written for a readout layer, dropped otherwise.
+            // Final membranes: written for a readout layer, dropped otherwise
+            // (a spiking layer's queue may be writing the output buffer).
             self.mem_ready.next = true;
-            if self.mem_valid.val() {
+            if self.mem_valid.val() & self.layer.readout.val() {
                 self.out_claim.next = true;
                 self.membrane_column.d.next = self.membrane_column.q.val() + 1;
                 self.membrane_neuron.d.next =
@@ -474,6 +501,32 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 self.failed.d.next = self.core_error.val();
             }
         }
+        // The queue's head beat: C x b_s single-bit writes, one a cycle, then
+        // the next beat, whether or not a run is going.
+        if self.queue.nonempty.val() {
+            self.out_claim.next = true;
+            self.out_write_bit.next = self.spike_written.val();
+            self.out_addr.next = self.queue.place.timestep_base.val()
+                + self.plane_offset.q.val()
+                + (self.spike_neuron.val() >> 6);
+            if (self.spike_bit.q.val() == 0) & self.spike_written.val() {
+                self.spikes_count.d.next =
+                    self.spikes_count.q.val() + bit_cast::<64, 8>(self.spike_byte.val());
+            }
+            self.spike_bit.d.next = self.spike_bit.q.val() + 1;
+            self.plane_offset.d.next = self.plane_offset.q.val() + self.sizes.out_plane_words.val();
+            if self.spike_bit.q.val() + 1 == self.layer.spike_bits.val() {
+                self.spike_bit.d.next = 0.into();
+                self.plane_offset.d.next = 0.into();
+                self.spike_column.d.next = self.spike_column.q.val() + 1;
+                self.column_offset.d.next = self.column_offset.q.val() + self.layer.positions.val();
+                if self.spike_column.q.val() == self.k_last_column.val() {
+                    self.spike_column.d.next = 0.into();
+                    self.column_offset.d.next = 0.into();
+                    self.queue.pop.next = true;
+                }
+            }
+        }
         if self.start.val() {
             self.running.d.next = true;
             self.weight_half.d.next = self.run.weight_half.val();
@@ -484,22 +537,29 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.group_start.d.next = self.run.group_start.val();
             self.position.d.next = self.run.position.val();
             self.par_field.d.next = 0.into();
+            if !self.params_new.q.val() {
+                self.par_field.d.next = 3.into();
+            }
+            self.params_new.d.next = self.params.clear.val() | self.params.write.val();
             self.par_column.d.next = 0.into();
             self.k_next.next = 0.into();
             self.act_base_next.next = 0.into();
             self.slice_base.d.next = 0.into();
             self.armed.d.next = true;
             self.streaming.d.next = true;
+            self.membrane_column.d.next = 0.into();
+            self.entry.d.next = self.gather_entry.val();
+            self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
+        }
+        if self.run.clear.val() | self.rst.val() {
+            // The queue empties: its writer starts at a beat's first bit.
             self.spike_column.d.next = 0.into();
             self.spike_bit.d.next = 0.into();
             self.plane_offset.d.next = 0.into();
-            self.timestep_base.d.next = 0.into();
-            self.membrane_column.d.next = 0.into();
-            self.entry.d.next = self.gather_entry.val();
-            self.spike_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
-            self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
+            self.column_offset.d.next = 0.into();
         }
         if self.run.clear.val() {
+            self.params_new.d.next = true;
             self.failed.d.next = false;
             self.pe_adds_count.d.next = 0.into();
             self.spikes_count.d.next = 0.into();
@@ -540,6 +600,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.streaming.d.next = false;
             self.running.d.next = false;
             self.failed.d.next = false;
+            self.params_new.d.next = true;
             self.pe_adds_count.d.next = 0.into();
             self.spikes_count.d.next = 0.into();
         }
@@ -547,168 +608,4 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    type Uut = Feeder<40>;
-    const ROWS: usize = 2;
-    const COLS: usize = 3;
-    const FAN_IN: usize = 3;
-    const SLICES: usize = 3;
-
-    /// Bias, threshold and v_init (`field` 0, 1, 2) of column `c`: thresholds
-    /// negative, to see the sign extension.
-    fn param(c: usize, field: usize) -> i32 {
-        [10 + c as i32, -(c as i32) - 1, 100 + c as i32][field]
-    }
-
-    /// One dense run on a 2x3 core with 40-bit membranes of a layer with K =
-    /// 3, S = 3 (two slice groups, the second one lane wide), O = 2 (column 2
-    /// is no output), b_s = 2, from the upper weight half: the 3C parameter
-    /// beats (sign-extended to 40 bits), the (wgt, act)
-    /// beats with their bank addresses and lanes under backpressure, the PE
-    /// additions, one Emit beat as single-bit writes, the spike count. Then a
-    /// run that ends with the core's error: no run starts until `clear`.
-    #[test]
-    fn feeder_runs_a_tile() {
-        let (mut sim, uut) = clocked_simulation!(Uut::new(ROWS, COLS, 128), Uut);
-        sim.add_testbench(move |mut sim: Sim<Uut>| {
-            let mut x = sim.init()?;
-            let banks: Vec<Vec<u64>> = (0..ROWS)
-                .map(|r| {
-                    (0..4)
-                        .map(|w| 0x9E37_79B9_7F4A_7C15u64.rotate_left((r * 7 + w * 13) as u32))
-                        .collect()
-                })
-                .collect();
-            x.rst.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.rst.next = false;
-            x.layer.fan_in.next = (FAN_IN as u64).into();
-            x.layer.outputs.next = 2.into();
-            x.layer.positions.next = 1.into();
-            x.layer.spike_bits.next = 2.into();
-            x.sizes.slices.next = (SLICES as u64).into();
-            x.sizes.plane_words.next = 1.into();
-            x.sizes.out_plane_words.next = 1.into();
-            x.sizes.timestep_words.next = 2.into();
-            x.sizes.group_outputs.next = 2.into();
-            x.params.clear.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.params.clear.next = false;
-            x.params.write.next = true;
-            for c in 0..COLS {
-                for f in 0..3 {
-                    x.params.column.next = (c as u64).into();
-                    x.params.field.next = (f as u64).into();
-                    x.params.word.next = (param(c, f) as u32 as u64).into();
-                    wait_clock_cycle!(sim, clock, x);
-                }
-            }
-            x.params.write.next = false;
-            x.run.columns.next = 2.into();
-            x.run.weight_half.next = true;
-            x.run.go.next = true;
-            x.par_ready.next = true;
-            x = sim.wait(1, x)?;
-            sim_assert!(sim, x.core_start.val() && x.run.params_free.val(), x);
-            wait_clock_cycle!(sim, clock, x);
-            x.run.go.next = false;
-            sim_assert!(sim, x.run.running.val() && !x.run.params_free.val(), x);
-            // The core: parameters always ready, weights and slices two cycles in three.
-            let (mut pars, mut beats) = (vec![], vec![]);
-            let (mut act_addr, mut weight_addr, mut want_adds) = (0usize, 0usize, 0u64);
-            for cycle in 0..40 {
-                for (word, bank) in x.act_words.iter_mut().zip(&banks) {
-                    word.next = bank.get(act_addr).copied().unwrap_or(0).into();
-                }
-                // Like the sequencer, the core takes slices once it has its parameters.
-                let ready = pars.len() == 3 * COLS && cycle % 3 != 2;
-                x.wgt_ready.next = ready;
-                x.act_ready.next = ready;
-                x = sim.wait(1, x)?;
-                if x.par_valid.val() {
-                    pars.push(x.par_data.val().to_u64());
-                }
-                if x.wgt_valid.val() && ready {
-                    let lanes: Vec<bool> = x.act_data.iter().map(|l| l.val()).collect();
-                    want_adds += 2 * lanes.iter().filter(|&&l| l).count() as u64;
-                    beats.push((weight_addr, lanes));
-                }
-                act_addr = x.act_addr.val().index();
-                weight_addr = x.weight_addr.val().index();
-                wait_clock_cycle!(sim, clock, x);
-            }
-            let want_pars: Vec<u64> = [2, 0, 1]
-                .iter()
-                .flat_map(|&f| (0..COLS).map(move |c| param(c, f) as u64 & 0xFF_FFFF_FFFF))
-                .collect();
-            sim_assert_eq!(sim, pars, want_pars, x);
-            let want_beats: Vec<(usize, Vec<bool>)> = (0..SLICES.div_ceil(ROWS))
-                .flat_map(|g| (0..FAN_IN).map(move |k| (g, k)))
-                .map(|(g, k)| {
-                    let lanes = (0..ROWS)
-                        .map(|r| (banks[r][g] >> k) & 1 == 1 && g * ROWS + r < SLICES)
-                        .collect();
-                    (128 + k, lanes)
-                })
-                .collect();
-            sim_assert_eq!(sim, beats, want_beats, x);
-            sim_assert_eq!(sim, x.pe_adds.val().to_u64(), want_adds, x);
-            // One Emit beat: column c's 2-bit spike value, bit by bit.
-            let spikes = [1u64, 2, 3];
-            x.spk_valid.next = true;
-            for (data, &s) in x.spk_data.iter_mut().zip(&spikes) {
-                data.next = s.into();
-            }
-            let mut writes = vec![];
-            for _ in 0..10 {
-                x = sim.wait(1, x)?;
-                sim_assert!(sim, x.out_claim.val() && !x.out_write_word.val(), x);
-                if x.out_write_bit.val() {
-                    writes.push((
-                        x.out_addr.val().to_u64(),
-                        x.out_bit_index.val().to_u64(),
-                        x.out_bit.val(),
-                    ));
-                }
-                let ready = x.spk_ready.val();
-                wait_clock_cycle!(sim, clock, x);
-                if ready {
-                    break;
-                }
-            }
-            x.spk_valid.next = false;
-            // (plane j's word, bit c) of output neuron c, for the output columns.
-            let want_writes: Vec<(u64, u64, bool)> = (0..2u64)
-                .flat_map(|c| (0..2u64).map(move |j| (j, c, (spikes[c as usize] >> j) & 1 == 1)))
-                .collect();
-            sim_assert_eq!(sim, writes, want_writes, x);
-            sim_assert_eq!(sim, x.spikes.val().to_u64(), 1 + 2, x);
-            x.core_done.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.core_done.next = false;
-            sim_assert!(sim, !x.run.running.val() && !x.run.failed.val(), x);
-            // A run that fails: the next does not start until cleared.
-            x.run.go.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.run.go.next = false;
-            x.core_done.next = true;
-            x.core_error.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.core_done.next = false;
-            x.core_error.next = false;
-            x.run.go.next = true;
-            x = sim.wait(1, x)?;
-            sim_assert!(sim, x.run.failed.val() && !x.core_start.val(), x);
-            x.run.clear.next = true;
-            wait_clock_cycle!(sim, clock, x);
-            x.run.clear.next = false;
-            x = sim.wait(1, x)?;
-            sim_assert!(sim, !x.run.failed.val() && x.core_start.val(), x);
-            sim_assert_eq!(sim, x.pe_adds.val().to_u64(), 0, x);
-            sim.done(x)
-        });
-        sim.run(Box::new(uut), 1_000_000).unwrap();
-    }
-}
+mod tests;

@@ -8,7 +8,9 @@
 //! the end the write-back), so the count is a sum of phase lengths, less the
 //! loads that double buffering hides behind the core (layers whose tile fits
 //! half the weight banks: the next tile's parameters and weights, or the next
-//! gather row, load while the core runs, [`LayerCycles::overlap`]). For a
+//! gather row, load while the core runs, [`LayerCycles::overlap`]). The runs
+//! themselves follow the core's states and the spike queue that takes their
+//! Emit beats, run by run (`schedule`). For a
 //! memory that answers every read command with its first beat `L` cycles
 //! later and every write burst with its response `L` cycles after the last
 //! beat, with no backpressure, the formula is **exact**: `hdl/tests/shell.rs`
@@ -24,6 +26,11 @@ use super::AcceleratorConfig;
 use crate::numeric::WeightBits;
 use serde::{Deserialize, Serialize};
 
+mod schedule;
+
+use schedule::TileSchedule;
+pub use schedule::TileTimeline;
+
 /// Products per descriptor in the controller's multiplier/divider
 /// (docs/shell.md, "The math phase").
 pub const MATH_MULS: u64 = 16;
@@ -34,8 +41,16 @@ pub const MATH_OPS: u64 = MATH_MULS + MATH_DIVS;
 /// Cycles of one product: operands are at most 32 bits, multiplied as four
 /// 16 x 16-bit partial products through one multiplier (one DSP slice).
 pub const MUL_ITERS: u64 = 4;
-/// Cycles of one quotient: a 64-step restoring division.
-pub const DIV_ITERS: u64 = 64;
+/// Emit beats the shell's spike queue holds (hdl/src/controller/spike_queue.rs):
+/// the core may be this many timesteps ahead of the output buffer's writes.
+/// Eight: a run of up to 8 timesteps (BB 64 at `b_w = 8` and `b_s = 1`)
+/// queues all its beats, so that allocations of one Bit Budget differ little
+/// in cycles (at 4, the VGG net's 8/1/8 ran 9% slower than its 8/8/1).
+pub const SPIKE_QUEUE_DEPTH: u64 = 8;
+/// Cycles of one quotient: a restoring division of one step per quotient bit.
+/// The dividends are below 2^33 (`O + C - 1`, `S + R - 1` and `O`, with the
+/// descriptor's `O` below 2^32), so their quotients have at most 33 bits.
+pub const DIV_ITERS: u64 = 33;
 
 /// Cycles from Decode to Regions: the decode cycle, each operation's set-up,
 /// steps and store, and the two cycles that hand the sizes on.
@@ -85,51 +100,11 @@ impl TileShape {
     }
 }
 
-/// Cycles of one output tile on an `rows x cols` core, from the cycle `start`
-/// is seen to the cycle `done` is high, both included. `emit` is how long the
-/// core's Emit state lasts per timestep: 1 when the spike sink is always ready
-/// (the bare core), `C * b_s` behind the shell's output writer, which takes
-/// one spike bit per cycle. This follows the sequencer's states one by one
-/// (hdl/src/sequencer.rs; their names are in the comments).
-pub fn tile_cycles_with_emit(shape: &TileShape, rows: u64, cols: u64, emit: u64) -> u64 {
-    let s = shape.slices();
-    let b_in = shape.input_bits;
-    // Idle (start seen) + Params (3C beats: v_init, bias, theta) + Init.
-    let mut cycles = 1 + 3 * cols + 1;
-    // Integ, then Div (b_s steps of the restoring division), Reset, Emit, and
-    // AfterT; a readout integrates only (Integ, AfterT).
-    let per_timestep = match shape.spike_bits {
-        Some(b_s) => 1 + b_s + 1 + emit + 1,
-        None => 2,
-    };
-    let mut done = 0u64; // slices drained so far
-    while done < s {
-        let nrows = rows.min(s - done);
-        // Clear, Compute (K beats), Flush (R + C - 2 steps, then the exit cycle),
-        // Drain (one row a cycle), ChunkEnd.
-        cycles += 1 + shape.fan_in + (rows + cols - 2) + 1 + nrows + 1;
-        // Timesteps completed in this chunk: slices whose bit index is b_in - 1
-        // (a static input's one step of slices completes all T: AfterT goes
-        // back to Integ with the same current).
-        let completed = (done + nrows) / b_in - done / b_in;
-        cycles += completed * (shape.timesteps / shape.input_steps()) * per_timestep;
-        done += nrows;
-    }
-    // Out (C membranes) + Done.
-    cycles + cols + 1
-}
-
-/// [`tile_cycles_with_emit`] of the bare core, every stream always ready.
+/// Cycles of one output tile on the bare `rows x cols` core, every stream
+/// always ready (an Emit takes one cycle), from the cycle `start` is seen to
+/// the cycle `done` is high, both included.
 pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
-    tile_cycles_with_emit(shape, rows, cols, 1)
-}
-
-/// The core's cycles for one run inside the shell: from the cycle after the
-/// controller's `start` to `done` (so one less than [`tile_cycles`] counts),
-/// with Emit stalled for the `C * b_s` spike bits of the output writer.
-pub fn shell_tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
-    let emit = shape.spike_bits.map_or(1, |b_s| cols * b_s);
-    tile_cycles_with_emit(shape, rows, cols, emit) - 1
+    TileTimeline::of(shape, rows, cols).cycles(1)
 }
 
 /// Cycles an `rows x cols` array adding on every PE in every cycle needs for
@@ -177,59 +152,6 @@ pub fn write_phase_cycles(words: u64, beat_bytes: u64, max_burst: u64, latency: 
     1 + (words + 2 * beats + 1) + stalls + latency + 1
 }
 
-/// The controller's tile loop as a schedule of its FSM and its compute engine
-/// (docs/shell.md, "Double buffering"): serially the FSM waits for every run;
-/// double buffered it goes on loading, and only CoreGo (dense) or GPre (gather,
-/// the next row's pipeline priming) waits for the engine to be idle, and the
-/// next tile's TileStart for the running tile to have taken its parameters.
-struct TileSchedule {
-    gather: bool,
-    positions: u64,
-    /// Cycles of one gather-row read.
-    row_read: u64,
-    /// Cycles of one run, from the cycle after CoreGo to the core's done.
-    core: u64,
-    /// Cycles after CoreGo at which the run has taken its 3C parameters.
-    params_taken: u64,
-}
-
-impl TileSchedule {
-    /// Cycles from the first TileStart to the cycle the write-back starts, for
-    /// tiles of (TileStart-to-first-run cycles, groups met).
-    fn cycles(&self, tiles: &[(u64, u64)], double: bool) -> u64 {
-        // `t`: the cycle the FSM enters its next state; `idle`: the first cycle
-        // the engine is idle again; `taken`: the running tile's parameters.
-        let (mut t, mut idle, mut taken) = (0u64, 0u64, 0u64);
-        let run = |t: &mut u64, idle: &mut u64, taken: &mut u64| {
-            // CoreGo at `t` starts the engine; serially the FSM waits in CoreRun.
-            let go = *t;
-            *idle = go + self.core + 1;
-            *taken = go + self.params_taken;
-            *t = if double { go + 1 } else { go + 1 + self.core };
-        };
-        for &(load, groups) in tiles {
-            t = t.max(taken) + load; // TileStart waits for the parameters
-            if self.gather {
-                t += 1; // PosStart
-                for _ in 0..self.positions {
-                    t += 1; // GrpStart
-                    for _ in 0..groups {
-                        t += self.row_read;
-                        t = t.max(idle) + 1; // GPre
-                        run(&mut t, &mut idle, &mut taken);
-                        t += 1; // RunEnd
-                    }
-                }
-            } else {
-                t = t.max(idle); // CoreGo
-                run(&mut t, &mut idle, &mut taken);
-            }
-            t += 1; // TileEnd
-        }
-        t.max(idle) // OutCmd waits for the last run
-    }
-}
-
 /// Timing of the memory system behind the AXI master.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DmaTiming {
@@ -251,7 +173,8 @@ impl Default for DmaTiming {
 pub struct LayerCycles {
     /// Runs of the core (output tiles x positions x groups met).
     pub tiles: u64,
-    /// Cycles the core is running.
+    /// Cycles the core is running: from each run's start to its `done`
+    /// (`CNT_BUSY`), Emits waiting for room in the spike queue included.
     pub compute: u64,
     /// Cycles of DMA phases: descriptor fetch, input planes, parameters,
     /// weights, gather rows, write-back (as if nothing overlapped; see
@@ -260,7 +183,8 @@ pub struct LayerCycles {
     /// Of `dma`, the weight loads (per tile `K C / L` fields of `L` codes,
     /// one per cycle: `AcceleratorConfig::weight_lanes`).
     pub weight_load: u64,
-    /// Cycles of control: size arithmetic, checks, clearing the output buffer.
+    /// Cycles of control: size arithmetic, checks, clearing the output buffer,
+    /// the write-back's wait for the spike queue.
     pub control: u64,
     /// PE-cycles of useful work: `K * O * P * S / (R * C)`, i.e. the cycles an
     /// array that adds on every PE in every cycle would need.
@@ -272,8 +196,8 @@ pub struct LayerCycles {
     pub dma_write_bytes: u64,
     /// On-chip buffer traffic in bits: every DMA byte written into or read out
     /// of a buffer, plus the buffer reads that feed the array (per compute beat
-    /// `C * b_w` weight bits and `R` slice bits; per tile `3C` parameters of
-    /// the membrane width).
+    /// `C * b_w` weight bits and `R` slice bits; per output tile `3C`
+    /// parameters of the membrane width, which the tile's later runs keep).
     pub buffer_bits: u64,
     /// Cycles of `dma + control` that ran while the core computed: the next
     /// tile's loads behind the current tile (double buffering, docs/shell.md
@@ -397,7 +321,8 @@ impl CycleModel {
         let plane_words = u64::from(d.input_len).div_ceil(64);
         let out_words = output_words(d);
         let gather = d.kind == LayerKind::Gather;
-        let core = shell_tile_cycles(&shape, r, c);
+        // The 3C parameter beats a tile's later runs skip (`keep_params`).
+        let params_kept = 3 * c;
         let opg = (o / g).max(1);
         let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
@@ -427,6 +352,8 @@ impl CycleModel {
         x.dma += rd(s * plane_words);
         x.dma_read_bytes += self.read_bytes(u64::from(d.input), s * plane_words * 8);
         x.control += out_words;
+        // Everything before the first TileStart, then the tile loop.
+        let before_tiles = x.dma + x.control;
         let (mut o0, mut g_lo, mut tile) = (0u64, 0u64, 0u64);
         while o0 < o {
             let nv = c.min(o - o0);
@@ -447,10 +374,10 @@ impl CycleModel {
                 + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
             if gather {
                 // PosStart; per position GrpStart; per (position, group) the
-                // gather row, GPre, CoreGo, the core, RunEnd.
+                // gather row, GPre, CoreGo, the core, RunEnd. Every run after
+                // the tile's first keeps its parameters in the core.
                 x.control += 1 + p * (1 + groups * (2 + 1));
                 x.dma += p * groups * rd(k);
-                x.compute += p * groups * core;
                 x.tiles += p * groups;
                 for pos in 0..p {
                     for grp in g_lo..g_lo + groups {
@@ -460,7 +387,6 @@ impl CycleModel {
                 }
             } else {
                 x.control += 1; // CoreGo
-                x.compute += core;
                 x.tiles += 1;
             }
             o0 += c;
@@ -469,7 +395,7 @@ impl CycleModel {
         // The write-back: a write phase per DMA command, the output at once or
         // each plane of a strided output (`LayerDescriptor::output_planes`;
         // OutWait goes back to OutCmd in the cycle it would go to Next).
-        x.dma += d
+        let write_back: u64 = d
             .output_planes()
             .iter()
             .map(|&(_, bytes)| {
@@ -480,18 +406,23 @@ impl CycleModel {
                     l,
                 )
             })
-            .sum::<u64>();
+            .sum();
+        x.dma += write_back;
         x.control += 1; // Next
-        if double {
-            let schedule = TileSchedule {
-                gather,
-                positions: p,
-                row_read: rd(k),
-                core,
-                params_taken: 3 * c + 1,
-            };
-            x.overlap = schedule.cycles(&tile_plan, false) - schedule.cycles(&tile_plan, true);
-        }
+        let schedule = TileSchedule {
+            gather,
+            positions: p,
+            row_read: rd(k),
+            timeline: TileTimeline::of(&shape, r, c),
+            params_taken: 3 * c + 1,
+            params_kept,
+            beat_writes: c * shape.spike_bits.unwrap_or(0),
+        };
+        let run = schedule.cycles(&tile_plan, double);
+        x.compute = run.busy;
+        x.control += run.queue_wait; // OutCmd waits for the spike queue
+        x.total = before_tiles + run.tile_loop + write_back + 1;
+        x.overlap = x.compute + x.dma + x.control - x.total;
         x.dma_write_bytes = d
             .regions(cfg)
             .iter()
@@ -502,8 +433,7 @@ impl CycleModel {
         let beats = x.tiles * s.div_ceil(r) * k;
         x.buffer_bits = 8 * (x.dma_read_bytes + x.dma_write_bytes)
             + beats * (c * u64::from(d.weight_bits) + r)
-            + x.tiles * 3 * c * u64::from(cfg.membrane_bits);
-        x.total = x.compute + x.dma + x.control - x.overlap;
+            + tile * 3 * c * u64::from(cfg.membrane_bits);
         x
     }
 
@@ -585,7 +515,8 @@ mod tests {
             ..AcceleratorConfig::default()
         };
         let model = CycleModel::new(cfg);
-        let core = |k| shell_tile_cycles(&TileShape::of(&dense(k, 4)), 2, 4);
+        // A run's cycles after CoreGo, its Emits taken at once.
+        let core = |k| tile_cycles(&TileShape::of(&dense(k, 4)), 2, 4) - 1;
         for k in [1u32, 17, 128] {
             let four = model.layer(&dense(k, 16), 0);
             assert_eq!(

@@ -1,0 +1,303 @@
+//! The timing of the core's runs inside the shell: where a run's Emit beats
+//! fall ([`TileTimeline`]), when the spike queue takes them and writes them
+//! ([`SpikeQueueModel`]), and the controller's tile loop around the runs
+//! ([`TileSchedule`]).
+
+use super::{TileShape, SPIKE_QUEUE_DEPTH};
+use std::collections::VecDeque;
+
+/// One run of the core as its Emit beats divide it: `work[i]` cycles before
+/// the i-th Emit (from the cycle `start` is seen, or from the cycle after the
+/// previous Emit was taken), then `tail` cycles to the cycle `done` is high,
+/// both included. The Emit cycles are not in it: an Emit lasts until the spike
+/// sink takes the beat, one cycle on the bare core, and in the shell one cycle
+/// when the spike queue has room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileTimeline {
+    pub work: Vec<u64>,
+    pub tail: u64,
+}
+
+impl TileTimeline {
+    /// The sequencer's states one by one (hdl/src/sequencer.rs; their names
+    /// are in the comments).
+    pub fn of(shape: &TileShape, rows: u64, cols: u64) -> Self {
+        let s = shape.slices();
+        let b_in = shape.input_bits;
+        // A static input's one step of slices completes all T timesteps: AfterT
+        // goes back to Integ with the same current.
+        let repeats = shape.timesteps / shape.input_steps();
+        let mut work = Vec::new();
+        // Idle (start seen) + Params (3C beats: v_init, bias, theta) + Init.
+        let mut run = 1 + 3 * cols + 1;
+        let mut done = 0u64; // slices drained so far
+        while done < s {
+            let nrows = rows.min(s - done);
+            // Clear, Compute (K beats), Flush (R + C - 2 steps, then the exit
+            // cycle).
+            run += 1 + shape.fan_in + (rows + cols - 2) + 1;
+            for slice in done..done + nrows {
+                run += 1; // Drain: one row a cycle
+                if (slice + 1) % b_in != 0 {
+                    continue; // not a timestep's last bit
+                }
+                for _ in 0..repeats {
+                    match shape.spike_bits {
+                        // Integ, Div (b_s steps of the restoring division),
+                        // Reset; Emit; AfterT.
+                        Some(b_s) => {
+                            run += 1 + b_s + 1;
+                            work.push(run);
+                            run = 1;
+                        }
+                        // A readout integrates only: Integ, AfterT.
+                        None => run += 2,
+                    }
+                }
+            }
+            run += 1; // ChunkEnd
+            done += nrows;
+        }
+        // Out (C membranes) + Done.
+        Self {
+            work,
+            tail: run + cols + 1,
+        }
+    }
+
+    /// Cycles from `start` seen to `done`, both included, when every Emit
+    /// lasts `emit` cycles.
+    pub fn cycles(&self, emit: u64) -> u64 {
+        self.work.iter().sum::<u64>() + self.work.len() as u64 * emit + self.tail
+    }
+}
+
+/// The spike queue as the cycle model sees it (hdl/src/controller/spike_queue.rs):
+/// it takes an Emit beat in a cycle it holds fewer than [`SPIKE_QUEUE_DEPTH`]
+/// beats, and writes its head beat `C b_s` cycles, one bit a cycle, from the
+/// cycle after the beat was taken or the one after the previous beat's last
+/// write; a beat leaves the queue (`pop`) in the cycle of its last write.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SpikeQueueModel {
+    /// Cycles a beat takes to write (`C b_s`).
+    beat_writes: u64,
+    /// The cycles the queued beats leave, oldest first.
+    pops: VecDeque<u64>,
+    /// The cycle the last beat taken leaves.
+    last_pop: Option<u64>,
+}
+
+impl SpikeQueueModel {
+    pub(super) fn new(beat_writes: u64) -> Self {
+        Self {
+            beat_writes,
+            ..Self::default()
+        }
+    }
+
+    /// The core offers an Emit beat from cycle `offered`: the cycle the queue
+    /// takes it (its count, registered, counts the beats taken and not left
+    /// before the cycle).
+    pub(super) fn take(&mut self, offered: u64) -> u64 {
+        while self.pops.front().is_some_and(|&p| p < offered) {
+            self.pops.pop_front();
+        }
+        let taken = if (self.pops.len() as u64) < SPIKE_QUEUE_DEPTH {
+            offered
+        } else {
+            // Full: room from the cycle after the oldest beat leaves.
+            self.pops.pop_front().map_or(offered, |p| p + 1)
+        };
+        let first_write = match self.last_pop {
+            Some(p) => (taken + 1).max(p + 1),
+            None => taken + 1,
+        };
+        let pop = first_write + self.beat_writes - 1;
+        self.pops.push_back(pop);
+        self.last_pop = Some(pop);
+        taken
+    }
+
+    /// The first cycle the queue is empty once every beat taken is written.
+    pub(super) fn drained(&self) -> u64 {
+        self.last_pop.map_or(0, |p| p + 1)
+    }
+}
+
+/// The controller's tile loop as a schedule of its FSM and its compute engine
+/// (docs/shell.md, "Double buffering"): serially the FSM waits for every run;
+/// double buffered it goes on loading, and only CoreGo (dense) or GPre (gather,
+/// the next row's pipeline priming) waits for the engine to be idle, and the
+/// next tile's TileStart for the running tile to have taken its parameters.
+/// The runs' Emit beats go through the spike queue, which the write-back
+/// (OutCmd) waits to be written.
+pub(super) struct TileSchedule {
+    pub gather: bool,
+    pub positions: u64,
+    /// Cycles of one gather-row read.
+    pub row_read: u64,
+    /// One run of the core, with its parameters.
+    pub timeline: TileTimeline,
+    /// Cycles after CoreGo at which a tile's first run has taken its 3C
+    /// parameters.
+    pub params_taken: u64,
+    /// Cycles a later run of the same tile (another position or group) saves:
+    /// the core keeps the parameters it has (`keep_params`), the 3C beats.
+    pub params_kept: u64,
+    /// Cycles the spike queue takes to write one Emit beat (`C b_s`).
+    pub beat_writes: u64,
+}
+
+/// What [`TileSchedule::cycles`] finds.
+pub(super) struct ScheduleCycles {
+    pub tile_loop: u64,
+    pub busy: u64,
+    pub queue_wait: u64,
+}
+
+/// The compute engine's state between runs.
+struct Engine {
+    /// The first cycle the engine is idle again.
+    idle: u64,
+    /// The cycle the running tile's parameters count as taken.
+    taken: u64,
+    queue: SpikeQueueModel,
+    /// Cycles from each run's CoreGo to its `done`, summed.
+    compute: u64,
+}
+
+impl TileSchedule {
+    /// A run started by CoreGo at `go`: the cycle its `done` is high. The
+    /// core sees `start` at `go`.
+    fn run_done(&self, go: u64, first: bool, queue: &mut SpikeQueueModel) -> u64 {
+        let kept = if first { 0 } else { self.params_kept };
+        let tl = &self.timeline;
+        let Some((&first_work, rest)) = tl.work.split_first() else {
+            return go + tl.tail - kept - 1;
+        };
+        let mut taken = queue.take(go + first_work - kept);
+        for &w in rest {
+            taken = queue.take(taken + 1 + w);
+        }
+        taken + tl.tail
+    }
+
+    /// The FSM's step into CoreGo at `t`: start the run; the cycle the FSM
+    /// moves on from.
+    fn go(&self, t: u64, first: bool, engine: &mut Engine, double: bool) -> u64 {
+        let done = self.run_done(t, first, &mut engine.queue);
+        engine.idle = done + 1;
+        // A later run of the tile takes no parameters: they count as taken in
+        // the cycle after CoreGo.
+        engine.taken = t + if first { self.params_taken } else { 1 };
+        engine.compute += done - t;
+        if double {
+            t + 1
+        } else {
+            done + 1
+        }
+    }
+
+    /// For tiles of (TileStart-to-first-run cycles, groups met): the cycles
+    /// from the first TileStart to the cycle the write-back starts, the cycles
+    /// the core is busy in them (from each run's CoreGo to its `done`:
+    /// `CNT_BUSY`), and the cycles OutCmd waits for the spike queue after the
+    /// last run.
+    pub fn cycles(&self, tiles: &[(u64, u64)], double: bool) -> ScheduleCycles {
+        // `t`: the cycle the FSM enters its next state.
+        let mut t = 0u64;
+        let mut engine = Engine {
+            idle: 0,
+            taken: 0,
+            queue: SpikeQueueModel::new(self.beat_writes),
+            compute: 0,
+        };
+        for &(load, groups) in tiles {
+            t = t.max(engine.taken) + load; // TileStart waits for the parameters
+            if self.gather {
+                t += 1; // PosStart
+                for pos in 0..self.positions {
+                    t += 1; // GrpStart
+                    for grp in 0..groups {
+                        t += self.row_read;
+                        t = t.max(engine.idle) + 1; // GPre
+                        t = self.go(t, pos == 0 && grp == 0, &mut engine, double);
+                        t += 1; // RunEnd
+                    }
+                }
+            } else {
+                t = t.max(engine.idle); // CoreGo
+                t = self.go(t, true, &mut engine, double);
+            }
+            t += 1; // TileEnd
+        }
+        // OutCmd waits for the last run and for the spike queue.
+        let run_end = t.max(engine.idle);
+        let end = run_end.max(engine.queue.drained());
+        ScheduleCycles {
+            tile_loop: end,
+            busy: engine.compute,
+            queue_wait: end - run_end,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_splits_a_run_at_its_emits() {
+        let shape = TileShape {
+            fan_in: 30,
+            input_bits: 2,
+            timesteps: 3,
+            static_input: false,
+            spike_bits: Some(2),
+        };
+        // 6 slices on 4 rows: two chunks, three timesteps.
+        let tl = TileTimeline::of(&shape, 4, 3);
+        assert_eq!(tl.work.len(), 3);
+        let static_tl = TileTimeline::of(
+            &TileShape {
+                static_input: true,
+                ..shape
+            },
+            4,
+            3,
+        );
+        // A static input streams one timestep's slices and emits T times.
+        assert_eq!(static_tl.work.len(), 3);
+        assert!(static_tl.cycles(1) < tl.cycles(1));
+        let readout = TileTimeline::of(
+            &TileShape {
+                spike_bits: None,
+                ..shape
+            },
+            4,
+            3,
+        );
+        assert!(readout.work.is_empty());
+    }
+
+    #[test]
+    fn the_queue_takes_beats_while_it_has_room() {
+        let depth = SPIKE_QUEUE_DEPTH;
+        let mut q = SpikeQueueModel::new(10);
+        // Beats offered back to back: the first `depth` are taken at once.
+        let taken: Vec<u64> = (0..depth + 2).map(|i| q.take(100 + i)).collect();
+        for (i, &t) in taken.iter().enumerate().take(depth as usize) {
+            assert_eq!(t, 100 + i as u64);
+        }
+        // The first beat is written in cycles 101..=110 and leaves in 110: the
+        // queue has room again from 111; the second leaves in 120.
+        assert_eq!(taken[depth as usize], 111);
+        assert_eq!(taken[depth as usize + 1], 121);
+        // depth + 2 beats of 10 cycles each, from cycle 101.
+        assert_eq!(q.drained(), 101 + 10 * (depth + 2));
+        // An idle queue takes a beat at once and writes it from the next cycle.
+        let mut idle = SpikeQueueModel::new(3);
+        assert_eq!(idle.take(7), 7);
+        assert_eq!(idle.drained(), 11);
+    }
+}
