@@ -105,12 +105,12 @@ fn check_chain(
     match exact_latency {
         Some(l) => {
             let model = CycleModel::with_latency(cfg, l);
-            let est = model.chain_cycles(&ds);
+            let (_, predicted) = model.chain(&ds, 0);
+            let est = predicted.total;
             // The core's busy cycles, its Emits' waits for the spike queue
             // where they fall (4 KiB write splits come after the runs).
             assert_eq!(
-                c.busy,
-                model.chain(&ds, 0).1.compute,
+                c.busy, predicted.compute,
                 "{what}: CNT_BUSY against the cycle model's compute"
             );
             // Exact, except for the 4 KiB write splits the estimate does not count
