@@ -13,7 +13,7 @@ use common::{drive_ddr, observe_ddr};
 use rust_hdl::prelude::*;
 use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::ddr::{self, Ddr, DdrTiming, RESP_DECERR, RESP_SLVERR};
-use spikeslice_core::accel::descriptor::{LayerKind, DESCRIPTOR_BYTES};
+use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
 use spikeslice_core::accel::functional;
 use spikeslice_core::accel::regmap::{self, ctrl, status};
 use spikeslice_core::accel::{layout, AcceleratorConfig};
@@ -135,7 +135,11 @@ enum Fault {
     ReadSlverr,
     /// DECERR on the B of a random layer's output write.
     WriteDecerr,
-    /// A gather entry past the input (the first gather layer's, if any).
+    /// Gather entries past the input (the first gather layer's, if any): where
+    /// the first column tile meets two groups, one in group 0's last row and one
+    /// in the tile's last group's first row, so that the first bad entry the runs
+    /// meet is not the first in table order (docs/shell.md, "Checks in run
+    /// order"); else one at random.
     BadGatherEntry,
     /// A non-positive threshold in a random spiking layer.
     BadThreshold,
@@ -234,11 +238,27 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                 }
                 Fault::BadGatherEntry => {
                     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
-                    if let Some(d) = ds.iter().find(|d| d.kind == LayerKind::Gather) {
-                        let n = (d.groups * d.positions * d.fan_in) as u64;
-                        let e = d.gather as usize + 4 * rng.below(n) as usize;
-                        let v = d.input_len + rng.below(3) as u32;
-                        w[e..e + 4].copy_from_slice(&v.to_le_bytes());
+                    let tile_groups = |d: &LayerDescriptor| {
+                        let per_group = u64::from(d.outputs / d.groups);
+                        (cfg.cols as u64).min(u64::from(d.outputs)).div_ceil(per_group)
+                    };
+                    let gathers = || ds.iter().filter(|d| d.kind == LayerKind::Gather);
+                    let orders_differ = gathers().find(|d| tile_groups(d) > 1 && d.positions > 1);
+                    if let Some(d) = orders_differ.or_else(|| gathers().next()) {
+                        let (p, k) = (u64::from(d.positions), u64::from(d.fan_in));
+                        let tile_groups = tile_groups(d);
+                        let rows = if tile_groups > 1 && p > 1 {
+                            println!("case {ci}: bad entries in rows (0, {}) and ({}, 0)", p - 1, tile_groups - 1);
+                            vec![p - 1, (tile_groups - 1) * p]
+                        } else {
+                            println!("case {ci}: a bad entry at random");
+                            vec![rng.below(u64::from(d.groups) * p)]
+                        };
+                        for row in rows {
+                            let e = d.gather as usize + 4 * (row * k + rng.below(k)) as usize;
+                            let v = d.input_len + rng.below(3) as u32;
+                            w[e..e + 4].copy_from_slice(&v.to_le_bytes());
+                        }
                     }
                 }
                 Fault::BadThreshold => {
@@ -478,6 +498,27 @@ fn shell_errors_and_recovery() {
         60,
         3,
         25,
+    );
+}
+
+/// Chains of gather layers with bad entries: where a layer's first column tile
+/// meets two groups, the runs meet a bad entry of a later group before the
+/// table's first (docs/shell.md, "Checks in run order"), and the shell must
+/// report the one the functional model names.
+#[test]
+fn shell_reports_bad_gather_entries_in_run_order() {
+    let case = || Case {
+        fault: Fault::BadGatherEntry,
+        soft_reset_first: false,
+    };
+    bench::<16, 24, 64, 8, 128>(
+        config_2x3_64(),
+        9,
+        (0..4).map(|_| case()).collect(),
+        0,
+        100,
+        2,
+        0,
     );
 }
 

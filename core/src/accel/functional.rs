@@ -102,25 +102,28 @@ pub fn layer_of(
         threshold.push(p[1]);
         v_init.push(p[2]);
     }
+    if let Some((offset, message)) = first_fault_in_run_order(window, d, &threshold, config) {
+        return Err(DescriptorError {
+            index,
+            code: ErrorCode::BadField,
+            offset,
+            message,
+        });
+    }
     let gather = match d.kind {
         LayerKind::Dense => None,
         LayerKind::Gather => {
             let n = d.groups as usize * d.positions as usize * k;
-            let g: Vec<u32> = read_i32s(region(d.gather, n * 4))
-                .into_iter()
-                .map(|v| v as u32)
-                .collect();
-            if let Some(i) = g.iter().position(|&i| i != GATHER_PAD && i >= d.input_len) {
-                return Err(DescriptorError {
-                    index,
-                    code: ErrorCode::BadField,
-                    offset: d.gather + 4 * i as u32,
-                    message: format!("gather entry {i} reads input {} of {}", g[i], d.input_len),
-                });
-            }
             Some(
-                g.into_iter()
-                    .map(|i| if i == GATHER_PAD { PAD } else { i })
+                read_i32s(region(d.gather, n * 4))
+                    .into_iter()
+                    .map(|v| {
+                        if v as u32 == GATHER_PAD {
+                            PAD
+                        } else {
+                            v as u32
+                        }
+                    })
                     .collect(),
             )
         }
@@ -163,6 +166,59 @@ pub fn layer_of(
     };
     crate::model::validate_neuron_layer(&layer).map_err(|e| bad(e.to_string()))?;
     Ok(layer)
+}
+
+/// The first bad parameter or gather entry of a layer in the order the
+/// controller meets them (docs/shell.md, "Controller"): per column tile of `C`
+/// outputs, its parameters (a spiking layer's thresholds must be positive:
+/// offset 0), then, in a gather layer, the row of every position and of every
+/// group meeting the tile (an entry must be padding or an input index: its
+/// offset). The controller checks each gather row as a run reads it, so a
+/// layer fails at the first row that holds a bad entry, not at the table's
+/// first bad entry.
+fn first_fault_in_run_order(
+    window: &[u8],
+    d: &LayerDescriptor,
+    threshold: &[i32],
+    config: &AcceleratorConfig,
+) -> Option<(u32, String)> {
+    let (o, k, p) = (d.outputs as usize, d.fan_in as usize, d.positions as usize);
+    let per_group = (o / (d.groups as usize).max(1)).max(1);
+    let mut o0 = 0;
+    while o0 < o {
+        let end = (o0 + config.cols).min(o);
+        if !d.readout {
+            if let Some(c) = (o0..end).find(|&c| threshold[c] <= 0) {
+                let t = threshold[c];
+                return Some((
+                    0,
+                    format!("threshold[{c}] = {t}: thresholds must be positive"),
+                ));
+            }
+        }
+        if d.kind == LayerKind::Gather {
+            for pos in 0..p {
+                for g in o0 / per_group..=(end - 1) / per_group {
+                    let at = d.gather as usize + 4 * k * (g * p + pos);
+                    let row = read_i32s(&window[at..at + 4 * k]);
+                    let bad = row
+                        .iter()
+                        .map(|&v| v as u32)
+                        .position(|v| v != GATHER_PAD && v >= d.input_len);
+                    if let Some(i) = bad {
+                        let v = row[i] as u32;
+                        let entry = (g * p + pos) * k + i;
+                        return Some((
+                            (at + 4 * i) as u32,
+                            format!("gather entry {entry} reads input {v} of {}", d.input_len),
+                        ));
+                    }
+                }
+            }
+        }
+        o0 = end;
+    }
+    None
 }
 
 /// PE additions of one layer over its inputs: for every timestep, position and
@@ -325,4 +381,63 @@ pub fn execute(
         total.add(&run_layer(window, &d, &layer, None, config));
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gather layer of 16 outputs in 4 groups, 2 positions, K = 3, its table
+    /// at window offset 64, on 8 columns: tile 0 meets groups 0 and 1. The
+    /// runs meet row (g 1, p 0) before row (g 0, p 1), where the table holds
+    /// (g 0, p 1) first; a bad threshold of tile 1 comes after tile 0's rows.
+    #[test]
+    fn faults_are_reported_in_the_order_of_the_runs() {
+        let config = AcceleratorConfig::default();
+        let d = LayerDescriptor {
+            kind: LayerKind::Gather,
+            outputs: 16,
+            groups: 4,
+            positions: 2,
+            input_len: 10,
+            gather: 64,
+            ..LayerDescriptor::dense(3, 16)
+        };
+        let entry_at = |g: usize, p: usize, k: usize| 64 + 4 * ((g * 2 + p) * 3 + k);
+        let mut window = vec![0u8; 64 + 4 * 4 * 2 * 3];
+        for (i, e) in window[64..].chunks_exact_mut(4).enumerate() {
+            let v = if i % 5 == 0 {
+                GATHER_PAD
+            } else {
+                i as u32 % 10
+            };
+            e.copy_from_slice(&v.to_le_bytes());
+        }
+        let mut threshold = vec![1; 16];
+        let fault = |w: &[u8], t: &[i32]| first_fault_in_run_order(w, &d, t, &config);
+        assert_eq!(fault(&window, &threshold), None);
+        let bad = |w: &mut Vec<u8>, at: usize| w[at..at + 4].copy_from_slice(&10u32.to_le_bytes());
+        bad(&mut window, entry_at(0, 1, 2));
+        bad(&mut window, entry_at(1, 0, 1));
+        threshold[9] = 0;
+        assert_eq!(
+            fault(&window, &threshold).unwrap().0 as usize,
+            entry_at(1, 0, 1)
+        );
+        window[entry_at(1, 0, 1)] = 9;
+        assert_eq!(
+            fault(&window, &threshold).unwrap().0 as usize,
+            entry_at(0, 1, 2)
+        );
+        window[entry_at(0, 1, 2)] = 9;
+        let (offset, message) = fault(&window, &threshold).unwrap();
+        assert_eq!(offset, 0, "{message}");
+        assert!(message.contains("threshold[9] = 0"), "{message}");
+        threshold[2] = -1;
+        bad(&mut window, entry_at(3, 1, 0));
+        assert!(fault(&window, &threshold)
+            .unwrap()
+            .1
+            .contains("threshold[2]"));
+    }
 }

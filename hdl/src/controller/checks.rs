@@ -9,9 +9,11 @@
 //!   (the saturated arithmetic's) counts as far outside every window;
 //! - **fit** (Fit): the fan-in, the activation words and the output words
 //!   within the on-chip buffers (`BufferPlan`; code 6, BufferOverflow);
-//! - **gather entries** (Gchk): every table entry offered (`entry_take`) must
-//!   be padding (0xFFFFFFFF) or an input index; the first that is neither, in
-//!   table order, is kept with its offset in the table (code 2).
+//! - **gather entries** (Grow): every entry of a gather row offered
+//!   (`entry_take`) must be padding (0xFFFFFFFF) or an input index; the first
+//!   that is neither is kept with its offset in the window (code 2), and the
+//!   row is never run. Each row is checked as a run reads it, so the check
+//!   costs no cycles and the table is read once per run, not once more.
 //!
 //! The block only compares; the FSM reports what it says.
 
@@ -35,12 +37,13 @@ pub struct LayerChecks {
     pub region_offset: Signal<Out, Bits<32>>,
     /// Fit: the layer does not fit the buffers.
     pub overflow: Signal<Out, Bit>,
-    /// Gather entries: a table read starts (forget the last table's entry);
-    /// entry `entry_index` of the table is offered.
+    /// Gather entries: a row's read starts (forget the last row's entry);
+    /// entry `entry_index` of the row at window offset `row_offset` is offered.
     pub entry_restart: Signal<In, Bit>,
     pub entry_take: Signal<In, Bit>,
     pub entry: Signal<In, Bits<32>>,
     pub entry_index: Signal<In, Bits<32>>,
+    pub row_offset: Signal<In, Bits<32>>,
     /// An entry offered since the restart is bad; the offset of the first.
     pub entry_bad: Signal<Out, Bit>,
     pub entry_bad_offset: Signal<Out, Bits<32>>,
@@ -150,7 +153,7 @@ impl Logic for LayerChecks {
             self.bad_index.d.next = self.entry_index.val();
         }
         self.entry_bad.next = self.bad.q.val();
-        self.entry_bad_offset.next = self.layer.gather_offset.val() + (self.bad_index.q.val() << 2);
+        self.entry_bad_offset.next = self.row_offset.val() + (self.bad_index.q.val() << 2);
     }
 }
 
@@ -257,7 +260,7 @@ mod tests {
             }
             // Gather entries of an input of 10: entries 3 and 5 are bad.
             x.layer.input_len.next = 10.into();
-            x.layer.gather_offset.next = 0x800.into();
+            x.row_offset.next = 0x800.into();
             for table in [
                 [0u32, 9, 0xFFFF_FFFF, 10, 2, 0xFFFF_FFFE],
                 [1, 2, 3, 4, 5, 6],

@@ -5,7 +5,6 @@
 //!
 //! ```text
 //! Desc  the 64-byte descriptor at `descriptor_offset`, 32-bit fields (to Descriptor)
-//! Gchk  the gather table, 32-bit entries (to the checks, `count` = entry index)
 //! Act   the T b_in input planes, 64-bit words: plane s to activation bank s mod R,
 //!       at the plane's word base (bank-major: R planes, then the next R)
 //! Par   the tile's nv x (bias, threshold, v_init) (to the feeder's registers);
@@ -15,7 +14,8 @@
 //!       codes of columns [j L, (j + 1) L) of one input, code c at bits
 //!       [(c - j L) b_w, (c - j L + 1) b_w) (the order of
 //!       layout::pack_weights); C / L fields per input
-//! Grow  a gather row, K entries, into the row buffer's half being loaded
+//! Grow  a gather row, K entries, into the row buffer's half being loaded (and to
+//!       the checks, `count` = entry index)
 //! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
 //! ```
 
@@ -58,7 +58,7 @@ pub struct Loads {
     /// The weight-bank and row-buffer halves being loaded.
     pub weight_half: Signal<In, Bit>,
     pub gather_half: Signal<In, Bit>,
-    /// Fields taken in the phase (Gchk: the entry; Clr: the word cleared).
+    /// Fields taken in the phase (Grow: the entry; Clr: the word cleared).
     pub count: Signal<Out, Bits<32>>,
     pub cleared: Signal<Out, Bit>,
     // The writes: weight banks, activation banks (the word is `data`), row
@@ -175,16 +175,10 @@ impl Logic for Loads {
                 self.last.next =
                     bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.input_words.val();
             }
-            CtlState::Gchk => {
-                self.offset.next = self.layer.gather_offset.val();
-                self.len.next = bit_cast::<32, 64>(self.sizes.gather_entries.val() << 2);
-                self.last.next =
-                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.gather_entries.val();
-            }
             CtlState::Grow => {
                 self.offset.next = self.row_at.val();
                 self.len.next = self.layer.fan_in.val() << 2;
-                self.last.next = self.word.q.val() + 1 == self.layer.fan_in.val();
+                self.last.next = self.taken.q.val() + 1 == self.layer.fan_in.val();
             }
             CtlState::Par => {
                 self.offset.next = self.params_at.val();
@@ -229,21 +223,13 @@ impl Logic for Loads {
             bit_cast::<BRAM_ADDR_BITS, 32>(self.plane_base.q.val() + self.word.q.val());
         self.row_we.next = (self.state.val() == CtlState::Grow) & self.take.val();
         self.row_addr.next =
-            bit_cast::<BRAM_ADDR_BITS, 32>(self.word.q.val() + self.gather_offset_half.val());
+            bit_cast::<BRAM_ADDR_BITS, 32>(self.taken.q.val() + self.gather_offset_half.val());
         self.param_write.next = (self.state.val() == CtlState::Par) & self.take.val();
         self.param_column.next = self.column.q.val();
         self.param_field.next = self.field.q.val();
 
         // The counters of the phases.
         match self.state.val() {
-            CtlState::Gchk => {
-                if self.in_cmd.val() {
-                    self.taken.d.next = 0.into();
-                }
-                if self.take.val() {
-                    self.taken.d.next = self.taken.q.val() + 1;
-                }
-            }
             CtlState::Act => {
                 if self.in_cmd.val() {
                     self.taken.d.next = 0.into();
@@ -311,10 +297,10 @@ impl Logic for Loads {
             }
             CtlState::Grow => {
                 if self.in_cmd.val() {
-                    self.word.d.next = 0.into();
+                    self.taken.d.next = 0.into();
                 }
                 if self.take.val() {
-                    self.word.d.next = self.word.q.val() + 1;
+                    self.taken.d.next = self.taken.q.val() + 1;
                 }
             }
             _ => {}

@@ -20,7 +20,6 @@
 //! Decode                    magic/version (code 1), kind (2, at + 8), fields (2)
 //! MathSet/MathRun/MathStore 16 products (4 cycles each), 3 quotients (64): the sizes
 //! Regions, Fit              O mod G (2); regions inside the window (3); buffers (6)
-//! Gchk                      gather layers: every table entry (code 2 at the entry)
 //! Act, Clr                  the input planes into the activation banks; the
 //!                           output buffer's words of this layer to zero
 //! per column tile of C outputs:
@@ -28,7 +27,8 @@
 //!   Par, Wgt                parameters (threshold <= 0: code 2), weights
 //!   dense:  CoreGo/CoreRun  the feeder runs the tile
 //!   gather: per position, per group meeting the tile: PosStart/GrpStart, Grow
-//!                           (the gather row), GPre, CoreGo/CoreRun, RunEnd
+//!                           (the gather row; a bad entry: code 2 at the entry),
+//!                           GPre, CoreGo/CoreRun, RunEnd
 //!   TileEnd                 next tile, or the write-back
 //! OutCmd/OutWr/OutWait      the output buffer -> the layer's output region
 //! Next                      next descriptor, or Finish / Fail (once the feeder
@@ -87,7 +87,6 @@ pub enum CtlState {
     MathStore,
     Regions,
     Fit,
-    Gchk,
     Act,
     Clr,
     TileStart,
@@ -289,10 +288,11 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.checks.window_size.next = self.window_size.q.val();
         self.checks.descriptor_offset.next = self.desc_at.q.val();
         self.checks.entry_restart.next =
-            (self.state.q.val() == CtlState::Gchk) & self.read.in_cmd.val();
-        self.checks.entry_take.next = (self.state.q.val() == CtlState::Gchk) & self.read.take.val();
+            (self.state.q.val() == CtlState::Grow) & self.read.in_cmd.val();
+        self.checks.entry_take.next = (self.state.q.val() == CtlState::Grow) & self.read.take.val();
         self.checks.entry.next = self.field32.val();
         self.checks.entry_index.next = self.loads.count.val();
+        self.checks.row_offset.next = self.walk.row_at.val();
 
         // ---------------- Outputs and defaults ----------------
         self.busy.next = self.state.q.val() != CtlState::Idle;
@@ -544,24 +544,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 } else {
                     self.slice_count.d.next =
                         self.slice_count.q.val() + self.sizes.out.layer_slices.val();
-                    if self.desc.fields.gather_layer.val() {
-                        self.state.d.next = CtlState::Gchk;
-                    } else {
-                        self.state.d.next = CtlState::Act;
-                    }
-                }
-            }
-            CtlState::Gchk => {
-                // Every entry goes through the checks (the first bad one, in table
-                // order, is reported: code 2 at its offset).
-                if self.read.done.val() {
-                    if self.checks.entry_bad.val() {
-                        self.fail_code.next = 2.into();
-                        self.fail_offset.next = self.checks.entry_bad_offset.val();
-                        self.state.d.next = CtlState::Fail;
-                    } else {
-                        self.state.d.next = CtlState::Act;
-                    }
+                    self.state.d.next = CtlState::Act;
                 }
             }
             CtlState::Act => {
@@ -618,8 +601,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.state.d.next = CtlState::Grow;
             }
             CtlState::Grow => {
+                // Every entry of the row goes through the checks; a row with a bad
+                // one is not run (code 2 at the first bad entry). A run behind it
+                // finishes first (Fail waits for the feeder).
                 if self.read.done.val() {
-                    self.state.d.next = CtlState::GPre;
+                    if self.checks.entry_bad.val() {
+                        self.fail_code.next = 2.into();
+                        self.fail_offset.next = self.checks.entry_bad_offset.val();
+                        self.state.d.next = CtlState::Fail;
+                    } else {
+                        self.state.d.next = CtlState::GPre;
+                    }
                 }
             }
             CtlState::GPre => {

@@ -1,6 +1,6 @@
 //! One DMA read phase of the controller, parametrised: the descriptor, the
-//! gather-table check, the input planes, a tile's parameters and weights and a
-//! gather row are all read through it. It issues one read command for
+//! input planes, a tile's parameters and weights and a gather row are all read
+//! through it. It issues one read command for
 //! `[offset, offset + len)` (aligned down to the beat; the unaligned head is
 //! skipped in the gearbox), hands the controller one `field_bits`-bit field
 //! per cycle (`take`, `data`) until the controller says the field taken is

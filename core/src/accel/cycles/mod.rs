@@ -264,10 +264,9 @@ impl CycleModel {
 
     /// `CNT_DMA_RD` of a chain at window offset `descriptor_offset` that runs
     /// to the end: whole beats, `rd(off, len) = ceil((len + off mod B) / B) * B`
-    /// per read; per descriptor the descriptor, the input planes and (gather)
-    /// the whole table for the check; per tile the parameters and the weight
-    /// tile, and (gather) the table rows of every position and group meeting
-    /// the tile.
+    /// per read; per descriptor the descriptor and the input planes; per tile
+    /// the parameters and the weight tile, and (gather) the table rows of every
+    /// position and group meeting the tile (each checked as it is read).
     pub fn chain_read_bytes(&self, descriptors: &[LayerDescriptor], descriptor_offset: u64) -> u64 {
         self.chain(descriptors, descriptor_offset).1.dma_read_bytes
     }
@@ -340,14 +339,11 @@ impl CycleModel {
         let mut tile_plan: Vec<(u64, u64)> = Vec::new();
 
         let mut x = LayerCycles::default();
-        // Fetch, decode, size arithmetic, region and fit checks.
+        // Fetch, decode, size arithmetic, region and fit checks (a gather
+        // layer's entries are checked as each run reads its row).
         x.dma += rd(16);
         x.control += math_phase_cycles();
         x.dma_read_bytes += self.read_bytes(at, 64);
-        if gather {
-            x.dma += rd(g * p * k); // the table check
-            x.dma_read_bytes += self.read_bytes(u64::from(d.gather), 4 * g * p * k);
-        }
         // Input planes, then clearing the output buffer.
         x.dma += rd(s * plane_words);
         x.dma_read_bytes += self.read_bytes(u64::from(d.input), s * plane_words * 8);
