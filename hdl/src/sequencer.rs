@@ -12,7 +12,8 @@
 //!      the PPUs; after the last slice of a timestep: Integ -> Div x b_s -> Reset ->
 //!      Emit (one spk beat) , or for a readout layer Integ only; AfterT goes back to
 //!      Integ, the PPUs' current held, until `cfg_repeats` timesteps are done) -> ChunkEnd
-//!   -> next chunk, or Out (C beats of final membranes, column 0 first) -> Done -> Idle
+//!   -> next chunk, or Out (C beats of final membranes, column 0 first; skipped by a
+//!   spiking run when `spikes_only` is high) -> Done -> Idle
 //! ```
 //!
 //! Weights are not buffered in this block: each chunk consumes the tile's K weight beats
@@ -65,6 +66,11 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     /// With `start`: this run's parameters are the last run's (another output
     /// position of the same tile), which the NDUs still hold; Params is skipped.
     pub keep_params: Signal<In, Bit>,
+    /// A spiking run ends after its last Emit, without Out: its final
+    /// membranes stay in the NDUs (the shell, which has no use for them). Low,
+    /// every run sends them (the equivalence suites check them); a readout
+    /// sends them either way, they are its output.
+    pub spikes_only: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
     pub done: Signal<Out, Bit>,
     pub error: Signal<Out, Bit>,
@@ -345,6 +351,9 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 if self.left.val() == self.nrows.q.val() {
                     self.oc.d.next = 0.into();
                     self.state.d.next = SeqState::Out;
+                    if self.spikes_only.val() & !self.cfg_readout.val() {
+                        self.state.d.next = SeqState::Done;
+                    }
                 } else {
                     self.state.d.next = SeqState::Clear;
                 }

@@ -210,6 +210,8 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
         self.core.cfg_repeats.next = self.ctl.c_cfg_repeats.val();
         self.core.start.next = self.ctl.c_start.val();
         self.core.keep_params.next = self.ctl.c_keep_params.val();
+        // The controller keeps spikes; a spiking run's final membranes would be dropped.
+        self.core.spikes_only.next = true;
         self.ctl.c_busy.next = self.core.busy.val();
         self.ctl.c_done.next = self.core.done.val();
         self.ctl.c_error.next = self.core.error.val();

@@ -282,7 +282,7 @@ module tb;
         .cfg_k(16'd{k}), .cfg_slices(10'd{slices}), .cfg_b_in(4'd{b_in}),
         .cfg_b_w(4'd{b_w}), .cfg_b_s(4'd{spike_bits}), .cfg_lif(1'b{lif}),
         .cfg_leak(8'd{leak}), .cfg_hard(1'b{hard}), .cfg_readout(1'b{readout_bit}), .cfg_repeats(7'd1),
-        .start(start), .keep_params(1'b0), .busy(busy), .done(done), .error(error),
+        .start(start), .keep_params(1'b0), .spikes_only(1'b0), .busy(busy), .done(done), .error(error),
         .par_valid(par_valid), .par_ready(par_ready), .par_data(par_data),
         .wgt_valid(wgt_valid), .wgt_ready(wgt_ready),
 {wgt_lanes}        .act_valid(act_valid), .act_ready(act_ready),

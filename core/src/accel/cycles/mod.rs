@@ -100,11 +100,12 @@ impl TileShape {
     }
 }
 
-/// Cycles of one output tile on the bare `rows x cols` core, every stream
-/// always ready (an Emit takes one cycle), from the cycle `start` is seen to
-/// the cycle `done` is high, both included.
+/// Cycles of one output tile on the bare `rows x cols` core (`spikes_only`
+/// low: the final membranes go out), every stream always ready (an Emit takes
+/// one cycle), from the cycle `start` is seen to the cycle `done` is high,
+/// both included.
 pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
-    TileTimeline::of(shape, rows, cols).cycles(1)
+    TileTimeline::of(shape, rows, cols, false).cycles(1)
 }
 
 /// Cycles an `rows x cols` array adding on every PE in every cycle needs for
@@ -409,7 +410,7 @@ impl CycleModel {
             gather,
             positions: p,
             row_read: rd(k),
-            timeline: TileTimeline::of(&shape, r, c),
+            timeline: TileTimeline::of(&shape, r, c, true),
             params_taken: 3 * c + 1,
             params_kept,
             beat_writes: c * shape.spike_bits.unwrap_or(0),

@@ -20,8 +20,9 @@ pub struct TileTimeline {
 
 impl TileTimeline {
     /// The sequencer's states one by one (hdl/src/sequencer.rs; their names
-    /// are in the comments).
-    pub fn of(shape: &TileShape, rows: u64, cols: u64) -> Self {
+    /// are in the comments). `spikes_only`: the core's input of that name (high
+    /// in the shell), with which a spiking run skips Out.
+    pub fn of(shape: &TileShape, rows: u64, cols: u64, spikes_only: bool) -> Self {
         let s = shape.slices();
         let b_in = shape.input_bits;
         // A static input's one step of slices completes all T timesteps: AfterT
@@ -58,10 +59,15 @@ impl TileTimeline {
             run += 1; // ChunkEnd
             done += nrows;
         }
-        // Out (C membranes) + Done.
+        // Out (C membranes; none for a spiking run with spikes_only) + Done.
+        let out = if spikes_only && shape.spike_bits.is_some() {
+            0
+        } else {
+            cols
+        };
         Self {
             work,
-            tail: run + cols + 1,
+            tail: run + out + 1,
         }
     }
 
@@ -256,8 +262,14 @@ mod tests {
             spike_bits: Some(2),
         };
         // 6 slices on 4 rows: two chunks, three timesteps.
-        let tl = TileTimeline::of(&shape, 4, 3);
+        let tl = TileTimeline::of(&shape, 4, 3, false);
         assert_eq!(tl.work.len(), 3);
+        // Without Out, a spiking run ends C cycles sooner.
+        let shell = TileTimeline::of(&shape, 4, 3, true);
+        assert_eq!(
+            (shell.work.clone(), shell.tail + 3),
+            (tl.work.clone(), tl.tail)
+        );
         let static_tl = TileTimeline::of(
             &TileShape {
                 static_input: true,
@@ -265,6 +277,7 @@ mod tests {
             },
             4,
             3,
+            false,
         );
         // A static input streams one timestep's slices and emits T times.
         assert_eq!(static_tl.work.len(), 3);
@@ -276,8 +289,22 @@ mod tests {
             },
             4,
             3,
+            true,
         );
         assert!(readout.work.is_empty());
+        // A readout's membranes are its output: Out runs either way.
+        assert_eq!(
+            readout,
+            TileTimeline::of(
+                &TileShape {
+                    spike_bits: None,
+                    ..shape
+                },
+                4,
+                3,
+                false
+            )
+        );
     }
 
     #[test]
