@@ -238,10 +238,8 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                 }
                 Fault::BadGatherEntry => {
                     let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
-                    let tile_groups = |d: &LayerDescriptor| {
-                        let per_group = u64::from(d.outputs / d.groups);
-                        (cfg.cols as u64).min(u64::from(d.outputs)).div_ceil(per_group)
-                    };
+                    // The groups the first column tile meets.
+                    let tile_groups = |d: &LayerDescriptor| d.tile_groups(0, cfg.cols as u64).end() + 1;
                     let gathers = || ds.iter().filter(|d| d.kind == LayerKind::Gather);
                     let orders_differ = gathers().find(|d| tile_groups(d) > 1 && d.positions > 1);
                     if let Some(d) = orders_differ.or_else(|| gathers().next()) {

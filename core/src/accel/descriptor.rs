@@ -585,6 +585,21 @@ impl LayerDescriptor {
         self.out_stride != 0 && !self.readout
     }
 
+    /// The groups the column tile of at most `cols` outputs from output `o0`
+    /// meets, in the order its runs take them (a dense layer's one group).
+    pub fn tile_groups(&self, o0: u64, cols: u64) -> std::ops::RangeInclusive<u64> {
+        let outputs = u64::from(self.outputs);
+        let per_group = (outputs / u64::from(self.groups.max(1))).max(1);
+        let end = (o0 + cols).min(outputs);
+        o0 / per_group..=(end - 1) / per_group
+    }
+
+    /// The window offset of the gather row of group `g` at position `p`: its
+    /// `K` 32-bit entries (docs/formats.md, "Gather table").
+    pub fn gather_row(&self, g: u64, p: u64) -> u64 {
+        u64::from(self.gather) + 4 * u64::from(self.fan_in) * (g * u64::from(self.positions) + p)
+    }
+
     /// The write-back's DMA commands, `(window offset, bytes)` in order: the
     /// whole output region at once, or with [`Self::out_stride`] one per plane
     /// `(t, j)` at `output + 8 (t out_step_planes + j) out_stride` (mod 2^32,

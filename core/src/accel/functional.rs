@@ -102,7 +102,17 @@ pub fn layer_of(
         threshold.push(p[1]);
         v_init.push(p[2]);
     }
-    if let Some((offset, message)) = first_fault_in_run_order(window, d, &threshold, config) {
+    // The gather table as stored (GATHER_PAD marks padding).
+    let table: Option<Vec<u32>> = (d.kind == LayerKind::Gather).then(|| {
+        let n = d.groups as usize * d.positions as usize * k;
+        read_i32s(region(d.gather, n * 4))
+            .into_iter()
+            .map(|v| v as u32)
+            .collect()
+    });
+    if let Some((offset, message)) =
+        first_fault_in_run_order(d, table.as_deref(), &threshold, config)
+    {
         return Err(DescriptorError {
             index,
             code: ErrorCode::BadField,
@@ -110,24 +120,11 @@ pub fn layer_of(
             message,
         });
     }
-    let gather = match d.kind {
-        LayerKind::Dense => None,
-        LayerKind::Gather => {
-            let n = d.groups as usize * d.positions as usize * k;
-            Some(
-                read_i32s(region(d.gather, n * 4))
-                    .into_iter()
-                    .map(|v| {
-                        if v as u32 == GATHER_PAD {
-                            PAD
-                        } else {
-                            v as u32
-                        }
-                    })
-                    .collect(),
-            )
-        }
-    };
+    let gather = table.map(|t| {
+        t.into_iter()
+            .map(|i| if i == GATHER_PAD { PAD } else { i })
+            .collect()
+    });
     let layer = NeuronLayer {
         name: format!("descriptor {index}"),
         synapses: Synapses {
@@ -177,18 +174,20 @@ pub fn layer_of(
 /// layer fails at the first row that holds a bad entry, not at the table's
 /// first bad entry.
 fn first_fault_in_run_order(
-    window: &[u8],
     d: &LayerDescriptor,
+    table: Option<&[u32]>,
     threshold: &[i32],
     config: &AcceleratorConfig,
 ) -> Option<(u32, String)> {
-    let (o, k, p) = (d.outputs as usize, d.fan_in as usize, d.positions as usize);
-    let per_group = (o / (d.groups as usize).max(1)).max(1);
-    let mut o0 = 0;
-    while o0 < o {
-        let end = (o0 + config.cols).min(o);
+    let (o, k, cols) = (
+        u64::from(d.outputs),
+        u64::from(d.fan_in),
+        config.cols as u64,
+    );
+    for o0 in (0..o).step_by(config.cols) {
         if !d.readout {
-            if let Some(c) = (o0..end).find(|&c| threshold[c] <= 0) {
+            let columns = o0 as usize..(o0 + cols).min(o) as usize;
+            if let Some(c) = columns.into_iter().find(|&c| threshold[c] <= 0) {
                 let t = threshold[c];
                 return Some((
                     0,
@@ -196,27 +195,27 @@ fn first_fault_in_run_order(
                 ));
             }
         }
-        if d.kind == LayerKind::Gather {
-            for pos in 0..p {
-                for g in o0 / per_group..=(end - 1) / per_group {
-                    let at = d.gather as usize + 4 * k * (g * p + pos);
-                    let row = read_i32s(&window[at..at + 4 * k]);
-                    let bad = row
-                        .iter()
-                        .map(|&v| v as u32)
-                        .position(|v| v != GATHER_PAD && v >= d.input_len);
-                    if let Some(i) = bad {
-                        let v = row[i] as u32;
-                        let entry = (g * p + pos) * k + i;
-                        return Some((
-                            (at + 4 * i) as u32,
-                            format!("gather entry {entry} reads input {v} of {}", d.input_len),
-                        ));
-                    }
+        let Some(table) = table else { continue };
+        for pos in 0..u64::from(d.positions) {
+            for g in d.tile_groups(o0, cols) {
+                let first = ((g * u64::from(d.positions) + pos) * k) as usize;
+                let row = &table[first..first + k as usize];
+                if let Some(i) = row
+                    .iter()
+                    .position(|&v| v != GATHER_PAD && v >= d.input_len)
+                {
+                    return Some((
+                        (d.gather_row(g, pos) + 4 * i as u64) as u32,
+                        format!(
+                            "gather entry {} reads input {} of {}",
+                            first + i,
+                            row[i],
+                            d.input_len
+                        ),
+                    ));
                 }
             }
         }
-        o0 = end;
     }
     None
 }
@@ -414,7 +413,10 @@ mod tests {
             e.copy_from_slice(&v.to_le_bytes());
         }
         let mut threshold = vec![1; 16];
-        let fault = |w: &[u8], t: &[i32]| first_fault_in_run_order(w, &d, t, &config);
+        let fault = |w: &[u8], t: &[i32]| {
+            let table: Vec<u32> = read_i32s(&w[64..]).into_iter().map(|v| v as u32).collect();
+            first_fault_in_run_order(&d, Some(&table), t, &config)
+        };
         assert_eq!(fault(&window, &threshold), None);
         let bad = |w: &mut Vec<u8>, at: usize| w[at..at + 4].copy_from_slice(&10u32.to_le_bytes());
         bad(&mut window, entry_at(0, 1, 2));

@@ -316,14 +316,13 @@ impl CycleModel {
         let rd = |fields| read_phase_cycles(fields, l);
         let shape = TileShape::of(d);
         let (k, o) = (u64::from(d.fan_in), u64::from(d.outputs));
-        let (p, g) = (u64::from(d.positions), u64::from(d.groups.max(1)));
+        let p = u64::from(d.positions);
         let s = shape.slices();
         let plane_words = u64::from(d.input_len).div_ceil(64);
         let out_words = output_words(d);
         let gather = d.kind == LayerKind::Gather;
         // The 3C parameter beats a tile's later runs skip (`keep_params`).
         let params_kept = 3 * c;
-        let opg = (o / g).max(1);
         let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
@@ -354,14 +353,15 @@ impl CycleModel {
         let (mut o0, mut g_lo, mut tile) = (0u64, 0u64, 0u64);
         while o0 < o {
             let nv = c.min(o - o0);
-            let advance = o0 / opg - g_lo; // steps to the tile's first group
-            g_lo = o0 / opg;
+            let tile_groups = d.tile_groups(o0, c);
+            let advance = tile_groups.start() - g_lo; // steps to the tile's first group
+            g_lo = *tile_groups.start();
             x.control += 2 + advance + 1; // TileStart, GAdv, TileEnd
             x.dma += rd(3 * nv) + rd(weight_fields);
             // TileStart, GAdv and the two loads, up to the cycle the core starts.
             let load = 2 + advance + rd(3 * nv) + rd(weight_fields);
             let groups = if gather {
-                (o0 + nv - 1) / opg - g_lo + 1
+                tile_groups.end() - tile_groups.start() + 1
             } else {
                 1
             };
@@ -377,9 +377,8 @@ impl CycleModel {
                 x.dma += p * groups * rd(k);
                 x.tiles += p * groups;
                 for pos in 0..p {
-                    for grp in g_lo..g_lo + groups {
-                        x.dma_read_bytes +=
-                            self.read_bytes(u64::from(d.gather) + 4 * k * (grp * p + pos), 4 * k);
+                    for grp in tile_groups.clone() {
+                        x.dma_read_bytes += self.read_bytes(d.gather_row(grp, pos), 4 * k);
                     }
                 }
             } else {
