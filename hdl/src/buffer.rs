@@ -22,9 +22,10 @@ pub const BRAM_ADDR_BITS: usize = spikeslice_core::accel::buffers::BANK_ADDR_BIT
 
 pub use spikeslice_core::accel::buffers::pow2_floor;
 
-/// Memories of at least this many bits are Ultra RAM (an URAM288 holds 288 Kb;
-/// below 64 Kb, two RAMB36 or fewer, block RAM wastes less).
-pub const URAM_MIN_BITS: usize = 64 * 1024;
+/// Memories of at least this many bits are Ultra RAM (an URAM288 holds 288 Kb,
+/// and the xck26 has 64 of them against 144 RAMB36: below 128 Kb, four RAMB36
+/// or fewer, block RAM wastes less of the scarcer URAMs).
+pub const URAM_MIN_BITS: usize = 128 * 1024;
 /// Memories deeper than this are block RAM (or Ultra RAM) whatever their width.
 pub const LUTRAM_MAX_DEPTH: usize = 256;
 
@@ -234,7 +235,9 @@ mod tests {
     fn ram_style_by_size() {
         assert_eq!(ram_style(32768, 8), Some("ultra"));
         assert_eq!(ram_style(2048, 64), Some("ultra"));
-        assert_eq!(ram_style(1024, 64), Some("ultra"));
+        assert_eq!(ram_style(1024, 64), Some("block"));
+        assert_eq!(ram_style(8192, 8), Some("block"));
+        assert_eq!(ram_style(16384, 8), Some("ultra"));
         assert_eq!(ram_style(8192, 1), Some("block"));
         assert_eq!(ram_style(4096, 8), Some("block"));
         assert_eq!(ram_style(256, 1), None);

@@ -1,6 +1,6 @@
 //! A CIFAR-10-shaped network at every allocation of Bit Budget 32 and 64 with
-//! `b_w = 8`, on an `R x C` accelerator (default: the `kv260` preset's 8x32,
-//! default buffers): cycles per image from the cycle model, fps at 200 MHz,
+//! `b_w = 8`, on a preset (default `kv260`) or an `R x C` accelerator: cycles
+//! per image from the cycle model, fps at 200 MHz,
 //! energy per image (the energy model, docs/energy.md, on one random image),
 //! PE utilization, and DMA bytes read per image against what the data needs
 //! (weights + input + every layer's output, once). Beside each, the same
@@ -16,15 +16,16 @@
 //! reports 342 fps at BB 32 and 155 fps at BB 64 for its ResNet-19 on the
 //! xck26.
 //!
-//! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [R C [ABUF OBUF]]`
-//! (`ABUF`, `OBUF`: the activation and output buffers' bytes, the defaults'
-//! when left out).
+//! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [PRESET | R C [ABUF OBUF]]`
+//! (`R C`: the `default` preset with that array; `ABUF`, `OBUF`: the
+//! activation and output buffers' bytes, the default preset's when left out).
 use spikeslice::compiler::{compile_with, Mapping, Program};
 use spikeslice::device::{Device, GoldenDevice};
 use spikeslice::energy::EnergyModel;
 use spikeslice::performance::analyze;
 use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::layout;
+use spikeslice_core::accel::preset::{preset, BOARD_PRESET};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_core::golden::LayerOutput;
 use spikeslice_train::alloc::{self, PerLayer};
@@ -61,14 +62,21 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| "vgg".into())
         .parse()
         .map_err(anyhow::Error::msg)?;
-    let dims: Vec<usize> = args.map(|a| a.parse()).collect::<Result<_, _>>()?;
-    let default = AcceleratorConfig::default();
-    let config = AcceleratorConfig {
-        rows: dims.first().copied().unwrap_or(8),
-        cols: dims.get(1).copied().unwrap_or(32),
-        abuf_bytes: dims.get(2).copied().unwrap_or(default.abuf_bytes),
-        obuf_bytes: dims.get(3).copied().unwrap_or(default.obuf_bytes),
-        ..default
+    let rest: Vec<String> = args.collect();
+    let config = match rest.first().map(|a| a.parse::<usize>()) {
+        None => preset(BOARD_PRESET)?.config,
+        Some(Err(_)) => preset(&rest[0])?.config,
+        Some(Ok(_)) => {
+            let dims: Vec<usize> = rest.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+            let default = AcceleratorConfig::default();
+            AcceleratorConfig {
+                rows: dims[0],
+                cols: dims.get(1).copied().unwrap_or(default.cols),
+                abuf_bytes: dims.get(2).copied().unwrap_or(default.abuf_bytes),
+                obuf_bytes: dims.get(3).copied().unwrap_or(default.obuf_bytes),
+                ..default
+            }
+        }
     };
     let cycle_model = CycleModel::new(config);
     let defs = arch::layers(&arch, [3, 32, 32], 10).map_err(anyhow::Error::msg)?;
@@ -133,18 +141,20 @@ fn main() -> anyhow::Result<()> {
              overlapped, overlap = what double buffering hides):",
             a.b_w, a.b_s, a.t
         );
-        println!("| layer | merged groups | tiles | compute | dma | of it weights | control | overlap | total | PE util. |");
-        println!("|---|---|---|---|---|---|---|---|---|---|");
-        for ((l, c), m) in program
+        println!("| layer | merged groups | parts | tiles | compute | dma | of it weights | control | overlap | total | PE util. |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        for (((l, c), m), span) in program
             .model
             .layers
             .iter()
             .zip(&layers)
             .zip(&program.merged_groups)
+            .zip(&program.spans)
         {
             println!(
-                "| {} | {m} | {} | {} | {} | {} | {} | {} | {} | {:.1}% |",
+                "| {} | {m} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1}% |",
                 l.name,
+                span.len(),
                 c.tiles,
                 c.compute,
                 c.dma,

@@ -452,3 +452,86 @@ fn a_tensor_summed_twice_is_refused_naming_the_layer() {
         "{e}"
     );
 }
+
+/// A layer whose output does not fit the output buffer is split by output
+/// channel into several descriptors (docs/architecture.md, "Split outputs"):
+/// on random wide conv nets, with an output buffer half the size the largest
+/// layer needs, the programs split layers, still compute the golden numbers,
+/// the per-descriptor path writes the same window, every part of a split
+/// layer writes strided, and the cycle model counts every part.
+#[test]
+fn split_outputs_compute_the_golden_numbers() {
+    use spikeslice_core::accel::buffers::minimum_bytes;
+    use spikeslice_core::accel::cycles::CycleModel;
+    let mut split = 0;
+    for seed in 0..24u64 {
+        let mut rng = random::rng(0x5B11 + seed);
+        let model = random::model(&mut rng, Architecture::Wide);
+        let (rows, cols) = (1 + seed as usize % 4, 1 + (seed as usize * 5) % 8);
+        let mut small = config(rows, cols);
+        let whole = compile(&model, &small).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert_eq!(whole.descriptors.len(), model.layers.len(), "seed {seed}");
+        let most = whole
+            .descriptors
+            .iter()
+            .map(|d| minimum_bytes(rows, cols, d)[2])
+            .max()
+            .unwrap();
+        small.obuf_bytes = (most / 2).max(16) as usize;
+        let program = match compile(&model, &small) {
+            Ok(p) => p,
+            // Not even one channel group of some layer fits: refused, naming
+            // the option and a size, as any layer that does not fit.
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains("--obuf-bytes"), "seed {seed}: {e}");
+                continue;
+            }
+        };
+        assert_eq!(program.spans.len(), model.layers.len(), "seed {seed}");
+        assert_eq!(program.spans.last().unwrap().end, program.descriptors.len());
+        if program.descriptors.len() > model.layers.len() {
+            split += 1;
+        }
+        for span in &program.spans {
+            if span.len() > 1 {
+                for d in &program.descriptors[span.clone()] {
+                    assert!(
+                        d.readout || d.strided(),
+                        "seed {seed}: a part writes packed"
+                    );
+                }
+            }
+        }
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..3)
+            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+            .collect();
+        let got = GoldenDevice
+            .run(&program, &xs)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e:#}"));
+        for (x, g) in xs.iter().zip(&got) {
+            assert_eq!(
+                g.output,
+                golden::run_sample(&model, x, Engine::Direct),
+                "seed {seed}"
+            );
+            assert_eq!(
+                g.layer_activity.as_ref().map(Vec::len),
+                Some(model.layers.len())
+            );
+        }
+        assert!(per_descriptor_path_agrees(&program, &xs[0]), "seed {seed}");
+        let cm = CycleModel::new(small);
+        let (layers, total) = program.predict(&cm);
+        assert_eq!(layers.len(), model.layers.len());
+        let (_, chain) = cm.chain(&program.descriptors, u64::from(program.desc_offset));
+        assert_eq!(total.total, chain.total, "seed {seed}");
+        assert_eq!(
+            layers.iter().map(|l| l.tiles).sum::<u64>(),
+            chain.tiles,
+            "seed {seed}"
+        );
+    }
+    assert!(split >= 12, "only {split} of 24 seeds split a layer");
+}

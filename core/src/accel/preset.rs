@@ -42,9 +42,14 @@ pub fn presets() -> [Preset; 2] {
             name: BOARD_PRESET,
             summary:
                 "the board build's accelerator (constraints/build.sh), for CIFAR-sized networks",
+            // 1 MiB of activation buffer: the ResNet-19-shaped net of the BB
+            // paper's Table 4 at 8/1/8 reads 32 planes of a 128x32x32 tensor
+            // and its shortcut (docs/results.md); outputs larger than the
+            // output buffer are split by the compiler.
             config: AcceleratorConfig {
                 rows: 8,
                 cols: 32,
+                abuf_bytes: 1 << 20,
                 ..default
             },
             device: Some(XCK26),

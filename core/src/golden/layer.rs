@@ -148,6 +148,40 @@ impl Synapses {
         })
     }
 
+    /// The synapses of output channels `range` alone: their weight rows and
+    /// their groups' gather rows, the input unchanged. `None` unless the range
+    /// is non-empty, inside `O`, and either whole groups or inside one group
+    /// (then one group of the range's outputs). The compiler splits a layer
+    /// whose output does not fit the output buffer into such parts
+    /// (docs/architecture.md, "Split outputs").
+    pub fn channels(&self, range: std::ops::Range<usize>) -> Option<Synapses> {
+        let per_group = self.outputs / self.groups;
+        if range.is_empty() || range.end > self.outputs {
+            return None;
+        }
+        let groups = if range.start.is_multiple_of(per_group) && range.end.is_multiple_of(per_group)
+        {
+            range.start / per_group..range.end / per_group
+        } else if range.start / per_group == (range.end - 1) / per_group {
+            range.start / per_group..range.start / per_group + 1
+        } else {
+            return None;
+        };
+        let (k, p) = (self.fan_in, self.positions);
+        Some(Synapses {
+            outputs: range.len(),
+            positions: p,
+            fan_in: k,
+            groups: groups.len(),
+            input_len: self.input_len,
+            weights: self.weights[range.start * k..range.end * k].to_vec(),
+            gather: self
+                .gather
+                .as_ref()
+                .map(|t| t[groups.start * p * k..groups.end * p * k].to_vec()),
+        })
+    }
+
     /// Range `[neg, pos]` of `sum_k W[o][k] * b_k` over binary `b`: the bound on
     /// one slice's partial sum.
     pub fn slice_sum_range(&self, o: usize) -> (i64, i64) {
@@ -265,6 +299,25 @@ impl NeuronLayer {
             weight_bits,
             input_bits: self.input_bits,
             neurons: self.neurons.clone(),
+        })
+    }
+
+    /// The layer's output channels `range` alone ([`Synapses::channels`]),
+    /// with their neurons' parameters.
+    pub fn channels(&self, range: std::ops::Range<usize>) -> Option<NeuronLayer> {
+        let synapses = self.synapses.channels(range.clone())?;
+        let part = |v: &[i32]| v.get(range.clone()).map_or_else(Vec::new, <[i32]>::to_vec);
+        Some(NeuronLayer {
+            name: self.name.clone(),
+            synapses,
+            weight_bits: self.weight_bits,
+            input_bits: self.input_bits,
+            neurons: Neurons {
+                bias: part(&self.neurons.bias),
+                threshold: part(&self.neurons.threshold),
+                v_init: part(&self.neurons.v_init),
+                ..self.neurons.clone()
+            },
         })
     }
 

@@ -153,6 +153,12 @@ pub enum Architecture {
     /// `[C, H, W]` input, conv / pool layers of random geometry, flatten,
     /// dense, readout.
     Conv,
+    /// `[C, 16, 16]` input, convs that keep or halve the plane (odd kernels,
+    /// "same" padding) and pools, so every plane has a multiple of 16
+    /// positions, of up to 24 channels, then a readout of up to 32 outputs:
+    /// layers large enough that a small output buffer splits them
+    /// (docs/architecture.md, "Split outputs").
+    Wide,
 }
 
 pub(crate) fn neuron_spec(rng: &mut impl Rng) -> NeuronSpec {
@@ -220,16 +226,33 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             );
             (vec![c, h, w], 0)
         }
+        Architecture::Wide => (vec![rng.gen_range(1..=3), 16, 16], 0),
     };
-    if arch == Architecture::Conv {
+    let wide = arch == Architecture::Wide;
+    if arch != Architecture::Mlp {
         let (mut c, mut h, mut w) = (input_shape[0], input_shape[1], input_shape[2]);
         for i in 0..rng.gen_range(1..=2) {
             let name = format!("conv{i}");
             let groups = if c > 1 && rng.gen_bool(0.3) { c } else { 1 };
-            let out_channels = groups * rng.gen_range(1..=3);
-            let kernel = [rng.gen_range(1..=h.min(3)), rng.gen_range(1..=w.min(3))];
-            let padding = [rng.gen_range(0..kernel[0]), rng.gen_range(0..kernel[1])];
-            let stride = [rng.gen_range(1..=2), rng.gen_range(1..=2)];
+            let out_channels = if wide {
+                groups * rng.gen_range(2..=24 / groups.max(3))
+            } else {
+                groups * rng.gen_range(1..=3)
+            };
+            let (kernel, padding) = if wide {
+                let k = if rng.gen_bool(0.5) { 3 } else { 1 };
+                ([k, k], [k / 2, k / 2])
+            } else {
+                let kernel = [rng.gen_range(1..=h.min(3)), rng.gen_range(1..=w.min(3))];
+                let padding = [rng.gen_range(0..kernel[0]), rng.gen_range(0..kernel[1])];
+                (kernel, padding)
+            };
+            let stride = if wide {
+                let s = if h >= 8 { rng.gen_range(1..=2) } else { 1 };
+                [s, s]
+            } else {
+                [rng.gen_range(1..=2), rng.gen_range(1..=2)]
+            };
             let shape = vec![out_channels, c / groups, kernel[0], kernel[1]];
             let wb = add_tensors(rng, &mut tensors, &name, shape, bits, true);
             let neuron = neuron_spec(rng);
@@ -249,7 +272,7 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
             h = (h + 2 * padding[0] - kernel[0]) / stride[0] + 1;
             w = (w + 2 * padding[1] - kernel[1]) / stride[1] + 1;
             bits = neuron.spike_bits.get();
-            if h >= 2 && w >= 2 && rng.gen_bool(0.5) {
+            if h >= 2 && w >= 2 && (!wide || h >= 8) && rng.gen_bool(0.5) {
                 let neuron = neuron_spec(rng);
                 layers.push(LayerSpec::Pool {
                     inputs: Vec::new(),
@@ -276,7 +299,7 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
         });
         flat = c * h * w;
     }
-    for i in 0..rng.gen_range(0..=2) {
+    for i in 0..rng.gen_range(0..=if wide { 0 } else { 2 }) {
         let name = format!("fc{i}");
         let outputs = rng.gen_range(1..=24);
         let wb = add_tensors(rng, &mut tensors, &name, vec![outputs, flat], bits, true);
@@ -292,7 +315,7 @@ pub fn model(rng: &mut impl Rng, arch: Architecture) -> Model {
         flat = outputs;
         bits = neuron.spike_bits.get();
     }
-    let outputs = rng.gen_range(2..=10);
+    let outputs = rng.gen_range(2..=if wide { 32 } else { 10 });
     let wb = add_tensors(
         rng,
         &mut tensors,

@@ -22,6 +22,7 @@ use std::borrow::Cow;
 use thiserror::Error;
 
 mod concat;
+mod split;
 
 /// Regions start on 64-byte boundaries (a cache line, and an AXI beat multiple).
 const ALIGN: usize = 64;
@@ -67,6 +68,9 @@ pub struct Program {
     pub image: Vec<u8>,
     pub desc_offset: u32,
     pub descriptors: Vec<LayerDescriptor>,
+    /// Per layer, its descriptors: one, or the parts of a split output
+    /// (docs/architecture.md, "Split outputs"), in channel order.
+    pub spans: Vec<std::ops::Range<usize>>,
     /// Input spike planes: the `b_in` planes of one timestep of the input
     /// vector, which every layer reading it reads as a static input (direct
     /// encoding: the same image at every timestep).
@@ -96,13 +100,14 @@ impl Program {
     /// concatenation's shortcut taps and zero planes keep PEs busy but are not
     /// work the network's synapses ask for.
     pub fn predict(&self, cycle_model: &CycleModel) -> (Vec<LayerCycles>, LayerCycles) {
-        let (mut layers, mut total) =
-            cycle_model.chain(&self.descriptors, u64::from(self.desc_offset));
+        let (parts, mut total) = cycle_model.chain(&self.descriptors, u64::from(self.desc_offset));
+        let mut layers = self.per_layer(&parts, LayerCycles::add);
         let (r, c) = (self.config.rows as u64, self.config.cols as u64);
-        for (lc, (d, l)) in layers
+        for (lc, (span, l)) in layers
             .iter_mut()
-            .zip(self.descriptors.iter().zip(&self.model.layers))
+            .zip(self.spans.iter().zip(&self.model.layers))
         {
+            let d = &self.descriptors[span.start];
             // The model's input width: a concatenation's zero planes (a
             // part narrower than its neighbour) are not work either.
             let slices = u64::from(d.input_steps()) * u64::from(l.input_bits.get());
@@ -111,6 +116,26 @@ impl Program {
             lc.ideal = useful;
         }
         (layers, total)
+    }
+
+    /// The layer descriptor `index` runs (part of).
+    pub fn layer_of(&self, index: usize) -> Option<&NeuronLayer> {
+        let i = self.spans.iter().position(|s| s.contains(&index))?;
+        self.model.layers.get(i)
+    }
+
+    /// Per-descriptor figures folded into per-layer ones over [`Program::spans`].
+    pub fn per_layer<T: Clone>(&self, parts: &[T], add: impl Fn(&mut T, &T)) -> Vec<T> {
+        self.spans
+            .iter()
+            .map(|span| {
+                let mut sum = parts[span.start].clone();
+                for x in &parts[span.start + 1..span.end] {
+                    add(&mut sum, x);
+                }
+                sum
+            })
+            .collect()
     }
 
     /// The descriptor chain decoded and checked from the image, as the
@@ -132,23 +157,24 @@ impl Program {
         let t = self.model.timesteps();
         let mut layers = Vec::with_capacity(self.outputs.len());
         let mut readout = Vec::new();
-        for ((l, buf), d) in self
-            .model
-            .layers
-            .iter()
-            .zip(&self.outputs)
-            .zip(&self.descriptors)
-        {
+        for ((l, buf), span) in self.model.layers.iter().zip(&self.outputs).zip(&self.spans) {
+            let ds = &self.descriptors[span.clone()];
             let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
             match l.neurons.output {
                 LayerOutput::Spikes { bits } => {
                     // The planes where the write-back put them (one region, or
-                    // one place per plane of a strided output).
-                    let planes: Cow<[u8]> = match d.output_planes().as_slice() {
-                        &[(at, n)] => Cow::Borrowed(&window[at as usize..at as usize + n]),
-                        many => Cow::Owned(
-                            many.iter()
-                                .flat_map(|&(at, n)| &window[at as usize..at as usize + n])
+                    // one place per plane of a strided output, and of a split
+                    // layer each plane in parts, one per descriptor).
+                    let per_part: Vec<_> = ds.iter().map(LayerDescriptor::output_planes).collect();
+                    let planes: Cow<[u8]> = match per_part.as_slice() {
+                        [one] if one.len() == 1 => {
+                            let (at, n) = one[0];
+                            Cow::Borrowed(&window[at as usize..at as usize + n])
+                        }
+                        parts => Cow::Owned(
+                            (0..parts[0].len())
+                                .flat_map(|q| parts.iter().map(move |part| part[q]))
+                                .flat_map(|(at, n)| &window[at as usize..at as usize + n])
                                 .copied()
                                 .collect(),
                         ),
@@ -232,20 +258,20 @@ fn check_fit(l: &NeuronLayer, config: &AcceleratorConfig) -> Result<(), CompileE
 /// The controller's Fit check (docs/shell.md), refused here first, with the
 /// buffer size that makes every layer of the model fit.
 fn check_buffers(
-    layers: &[(Cow<NeuronLayer>, usize)],
+    layers: &[&NeuronLayer],
     static_inputs: &[bool],
     config: &AcceleratorConfig,
     t: usize,
 ) -> Result<(), CompileError> {
     let plan = BufferPlan::new(config);
-    for ((l, _), &st) in layers.iter().zip(static_inputs) {
+    for (&l, &st) in layers.iter().zip(static_inputs) {
         if let Err(e) = plan.fit(&shape_of(l, t, st)) {
             let e = match e.buffer() {
                 Some(b) => {
                     let most = layers
                         .iter()
                         .zip(static_inputs)
-                        .map(|((l, _), &st)| {
+                        .map(|(&l, &st)| {
                             minimum_bytes(config.rows, config.cols, &shape_of(l, t, st))[b]
                         })
                         .max()
@@ -348,25 +374,52 @@ pub fn compile_with(
         };
         lowered.push((l, merged));
     }
-    check_buffers(&lowered, &static_inputs, config, t)?;
+    // Each layer's descriptors: one, or one per part of its output channels
+    // when its output does not fit the output buffer.
+    let mut pieces: Vec<(usize, std::ops::Range<usize>, Cow<NeuronLayer>)> = Vec::new();
+    let mut spans = Vec::with_capacity(lowered.len());
+    for (i, (l, _)) in lowered.iter().enumerate() {
+        let parts = split::channel_parts(l, t, static_inputs[i], config);
+        let first = pieces.len();
+        if parts.len() == 1 {
+            pieces.push((i, parts[0].clone(), Cow::Borrowed(l.as_ref())));
+        } else {
+            for r in parts {
+                let part = l
+                    .channels(r.clone())
+                    .expect("channel_parts gives whole groups or ranges inside one");
+                pieces.push((i, r, Cow::Owned(part)));
+            }
+        }
+        spans.push(first..pieces.len());
+    }
+    let piece_statics: Vec<bool> = pieces.iter().map(|(i, ..)| static_inputs[*i]).collect();
+    let piece_layers: Vec<&NeuronLayer> = pieces.iter().map(|(.., l)| l.as_ref()).collect();
+    check_buffers(&piece_layers, &piece_statics, config, t)?;
     let mut alloc = Allocator {
         next: 0,
         plan: Vec::new(),
     };
-    let desc_offset = alloc.take("descriptors".into(), model.layers.len() * DESCRIPTOR_BYTES);
+    let desc_offset = alloc.take("descriptors".into(), pieces.len() * DESCRIPTOR_BYTES);
 
-    // Static regions: parameters, weights, gather tables.
+    // Static regions: parameters, weights, gather tables (a split layer's
+    // per part, named by its channels).
     let mut statics = Vec::new();
-    for (l, _) in &lowered {
+    for (i, r, l) in &pieces {
+        let name = if spans[*i].len() == 1 {
+            l.name.clone()
+        } else {
+            format!("{}[{}..{}]", l.name, r.start, r.end)
+        };
         let o = l.synapses.outputs;
-        let params = alloc.take(format!("{}.params", l.name), o * PARAM_BYTES);
+        let params = alloc.take(format!("{name}.params"), o * PARAM_BYTES);
         let wbytes = layout::weight_bytes(o, l.synapses.fan_in, config.cols, l.weight_bits);
-        let weights = alloc.take(format!("{}.weights", l.name), wbytes);
+        let weights = alloc.take(format!("{name}.weights"), wbytes);
         let gather = l
             .synapses
             .gather
             .as_ref()
-            .map(|g| alloc.take(format!("{}.gather", l.name), g.len() * 4));
+            .map(|g| alloc.take(format!("{name}.gather"), g.len() * 4));
         statics.push((params, weights, gather));
     }
     // Activations: the input, the concatenations, then each other layer's
@@ -388,11 +441,12 @@ pub fn compile_with(
             )
         })
         .collect();
-    // Each layer's output, and its descriptor's `(out_stride, out_step_planes)`:
-    // a part of a concatenation writes its planes at the concatenation's.
+    // Each layer's output, and its descriptors' `(out_stride, out_step_planes)`:
+    // a part of a concatenation writes its planes at the concatenation's, a
+    // split layer's parts at its own region's.
     let mut outputs = Vec::new();
     let mut strides = Vec::new();
-    for (l, home) in model.layers.iter().zip(&placement.homes) {
+    for ((l, home), span) in model.layers.iter().zip(&placement.homes).zip(&spans) {
         let (buffer, stride) = match (l.neurons.output, home) {
             (LayerOutput::Spikes { bits }, Some((c, at))) => {
                 let cat = &placement.concats[*c];
@@ -405,12 +459,24 @@ pub fn compile_with(
                 (buffer, ((plane / 8) as u32, cat.bits))
             }
             (output, _) => {
-                let bytes = match output {
-                    LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()),
-                    LayerOutput::Membrane => l.neurons() * 8,
+                let split = span.len() > 1;
+                let (bytes, stride) = match output {
+                    // A split layer's parts write each plane strided, and
+                    // every plane then starts on a DMA beat.
+                    LayerOutput::Spikes { bits } if split => {
+                        let plane = layout::plane_bytes(l.neurons());
+                        let stride = plane.next_multiple_of(config.axi_data_bytes);
+                        let planes = t * usize::from(bits);
+                        let bytes = (planes - 1) * stride + plane;
+                        (bytes, ((stride / 8) as u32, bits))
+                    }
+                    LayerOutput::Spikes { bits } => {
+                        (layout::planes_bytes(t, bits, l.neurons()), (0, 0))
+                    }
+                    LayerOutput::Membrane => (l.neurons() * 8, (0, 0)),
                 };
                 let offset = alloc.take(format!("{}.output", l.name), bytes);
-                (Buffer { offset, bytes }, (0, 0))
+                (Buffer { offset, bytes }, stride)
             }
         };
         outputs.push(buffer);
@@ -422,7 +488,10 @@ pub fn compile_with(
 
     let mut image = vec![0u8; alloc.next];
     let mut descriptors = Vec::new();
-    for (i, ((l, _), &(params, weights, gather))) in lowered.iter().zip(&statics).enumerate() {
+    for (n, ((i, channels, l), &(params, weights, gather))) in
+        pieces.iter().zip(&statics).enumerate()
+    {
+        let i = *i;
         // A layer reads the layer before it, or in a graph any earlier one,
         // or the concatenation holding what it reads.
         let layer_input = match (placement.reads[i], model.wiring[i].input) {
@@ -451,20 +520,29 @@ pub fn compile_with(
                 .collect();
             put(&mut image, at, &bytes);
         }
+        // A part of a concatenation, or a split layer, writes strided; a
+        // layer of its own region in one piece, packed. A part of a split
+        // layer starts at its first channel's values.
         let (out_stride, out_step_planes) = strides[i];
+        let positions = l.synapses.positions;
+        let output = outputs[i].offset
+            + match model.layers[i].neurons.output {
+                LayerOutput::Spikes { .. } => (channels.start * positions / 8) as u32,
+                LayerOutput::Membrane => (channels.start * positions * 8) as u32,
+            };
         let d = LayerDescriptor {
             weights,
             params,
             gather: gather.unwrap_or(0),
             input: layer_input,
-            output: outputs[i].offset,
+            output,
             out_stride,
             out_step_planes,
             ..shape_of(l, t, static_inputs[i])
         };
         put(
             &mut image,
-            desc_offset + (i * DESCRIPTOR_BYTES) as u32,
+            desc_offset + (n * DESCRIPTOR_BYTES) as u32,
             &d.encode(),
         );
         descriptors.push(d);
@@ -475,6 +553,7 @@ pub fn compile_with(
         image,
         desc_offset,
         descriptors,
+        spans,
         input,
         outputs,
         plan: alloc.plan,
@@ -513,7 +592,12 @@ fn lower<'a>(
                 return None;
             }
         }
-        plan.fit(&d).ok()?;
+        // A merged layer whose output does not fit is split like any other
+        // (split.rs): only the other buffers rule a merge out.
+        match plan.fit(&d) {
+            Err(e) if e.buffer() != Some(split::OUTPUT_BUFFER) => return None,
+            _ => {}
+        }
         Some(cycle_model.layer(&d, 0).total)
     };
     let best = (1..=groups)

@@ -24,11 +24,12 @@ impl Device for GoldenDevice {
                 let planes = program.input_planes(x);
                 let at = program.input.offset as usize;
                 window[at..at + planes.len()].copy_from_slice(&planes);
-                let layers = chain.run_layers(&mut window, &program.config);
+                let parts = chain.run_layers(&mut window, &program.config);
                 let mut activity = Activity::default();
-                for a in &layers {
+                for a in &parts {
                     activity.add(a);
                 }
+                let layers = program.per_layer(&parts, Activity::add);
                 Inference {
                     output: program.read_results(&window, x),
                     activity,

@@ -128,9 +128,7 @@ impl SimDevice {
             // The index in the whole chain, where a run started part-way.
             e.desc_index += first as u32;
             let layer = program
-                .model
-                .layers
-                .get(e.desc_index as usize)
+                .layer_of(e.desc_index as usize)
                 .map_or("past the last layer", |l| l.name.as_str());
             bail!("{e} (layer {layer})");
         }
@@ -176,6 +174,7 @@ impl Device for SimDevice {
         }
         let limit = self.limit(&chain);
         let n = chain.descriptors.len();
+        let layers = program.spans.len();
         let updates = |ds: &[spikeslice_core::accel::descriptor::LayerDescriptor]| -> u64 {
             ds.iter()
                 .map(|d| (d.neurons() * d.timesteps as usize) as u64)
@@ -199,14 +198,16 @@ impl Device for SimDevice {
             self.sim.window_mut()[at..at + planes.len()].copy_from_slice(&planes);
             let inference = if self.per_layer {
                 let mut activity = Activity::default();
-                let mut layer_activity = Vec::with_capacity(n);
-                let mut layer_cycles = Vec::with_capacity(n);
-                for li in 0..n {
-                    let off = program.desc_offset + (li * DESCRIPTOR_BYTES) as u32;
+                let mut layer_activity = Vec::with_capacity(layers);
+                let mut layer_cycles = Vec::with_capacity(layers);
+                // A layer's descriptors (the parts of a split layer) in one run.
+                for span in &program.spans {
+                    let off = program.desc_offset + (span.start * DESCRIPTOR_BYTES) as u32;
+                    let count = span.len() as u32;
                     let o = self
-                        .run_chain(program, off, 1, li, limit)
+                        .run_chain(program, off, count, span.start, limit)
                         .with_context(|| format!("sample {i}"))?;
-                    let a = activity_of(&o, updates(&chain.descriptors[li..=li]));
+                    let a = activity_of(&o, updates(&chain.descriptors[span.clone()]));
                     activity.add(&a);
                     layer_activity.push(a);
                     // A run counts its layer and the Finish cycle.
