@@ -10,6 +10,10 @@
 //! After the last k, R + C - 2 further enabled steps (with zero slice bits, which add
 //! nothing) finish every PE.
 //!
+//! The PEs are fabric [`Pe`]s or, with `dsp_pes`, [`DspPes`] blocks of one or two PEs
+//! of a column in a DSP48E2 slice each (rows 2g and 2g + 1 in slice g of a column at
+//! accumulators of at most 24 bits); the wiring between PEs is the same.
+//!
 //! rust-hdl limitation: `#[hdl_gen]` resolves only one `[index]` per signal path and only
 //! with loop variables, so 2-D wiring (`pes[r * C + c]`) cannot be written in the HDL
 //! kernel. The array therefore implements `Logic::hdl` by hand, building the same
@@ -17,6 +21,7 @@
 
 use crate::param::Param;
 use crate::pe::{Pe, W_BITS};
+use crate::pe_dsp::{pes_per_dsp, DspPes};
 use rust_hdl::core::ast::{
     Verilog, VerilogBlock, VerilogExpression as E, VerilogLiteral, VerilogStatement as S,
 };
@@ -132,13 +137,34 @@ pub struct Array<const ACC: usize> {
     dec: Vec<WeightDecoder>,
     wskew: Vec<SkewLine<Bits<W_BITS>>>,
     xskew: Vec<SkewLine<Bit>>,
+    /// Fabric PEs, row-major; empty when the PEs are in DSP slices.
     pes: Vec<Pe<ACC>>,
+    /// DSP slices of `_per_dsp` PEs of one column each, by row group then
+    /// column (`dsp_pes`); empty for fabric PEs.
+    dsps: Vec<DspPes<ACC>>,
     _rows: usize,
     _cols: usize,
+    _per_dsp: usize,
 }
 
 impl<const ACC: usize> Array<ACC> {
-    pub fn new(rows: usize, cols: usize) -> Self {
+    /// An array of fabric PEs, or with `dsp_pes` of PEs in DSP48E2 slices
+    /// (hdl/src/pe_dsp.rs), [`pes_per_dsp`] of one column in each.
+    pub fn new(rows: usize, cols: usize, dsp_pes: bool) -> Self {
+        let per_dsp = if dsp_pes { pes_per_dsp(ACC) } else { 0 };
+        let (pes, dsps) = if dsp_pes {
+            let groups = rows.div_ceil(per_dsp);
+            let lanes = |g: usize| per_dsp.min(rows - g * per_dsp);
+            let dsps = (0..groups * cols)
+                .map(|q| DspPes::new(lanes(q / cols)))
+                .collect();
+            (Vec::new(), dsps)
+        } else {
+            (
+                (0..rows * cols).map(|_| Default::default()).collect(),
+                Vec::new(),
+            )
+        };
         Self {
             w_in: (0..cols).map(|_| Default::default()).collect(),
             x_in: (0..rows).map(|_| Default::default()).collect(),
@@ -146,10 +172,30 @@ impl<const ACC: usize> Array<ACC> {
             dec: (0..cols).map(|_| Default::default()).collect(),
             wskew: (0..cols).map(SkewLine::new).collect(),
             xskew: (0..rows).map(SkewLine::new).collect(),
-            pes: (0..rows * cols).map(|_| Default::default()).collect(),
+            pes,
+            dsps,
             _rows: rows,
             _cols: cols,
+            _per_dsp: per_dsp,
             ..Default::default()
+        }
+    }
+
+    /// Row groups of DSP slices (0 for fabric PEs).
+    fn dsp_groups(&self) -> usize {
+        if self._per_dsp == 0 {
+            0
+        } else {
+            self._rows.div_ceil(self._per_dsp)
+        }
+    }
+
+    /// Rows of fabric PEs (0 for PEs in DSP slices).
+    fn fabric_rows(&self) -> usize {
+        if self._per_dsp == 0 {
+            self._rows
+        } else {
+            0
         }
     }
 
@@ -166,10 +212,12 @@ impl<const ACC: usize> Array<ACC> {
             c(format!("wskew${col}$en"), "en");
             c(format!("wskew${col}$clr"), "clr");
             c(format!("wskew${col}$d_in"), &format!("dec${col}$w"));
-            c(
-                format!("acc_out${col}"),
-                &format!("pes${}$acc_out", (rows - 1) * cols + col),
-            );
+            let bottom = if self._per_dsp > 0 {
+                format!("dsps${}$acc_out", (self.dsp_groups() - 1) * cols + col)
+            } else {
+                format!("pes${}$acc_out", (rows - 1) * cols + col)
+            };
+            c(format!("acc_out${col}"), &bottom);
         }
         for row in 0..rows {
             c(format!("xskew${row}$clock"), "clock");
@@ -180,7 +228,40 @@ impl<const ACC: usize> Array<ACC> {
                 &format!("x_in${}", rows - 1 - row),
             );
         }
-        for row in 0..rows {
+        let per = self._per_dsp;
+        for g in 0..self.dsp_groups() {
+            for col in 0..cols {
+                let q = g * cols + col;
+                for port in ["clock", "en", "clr", "shift"] {
+                    c(format!("dsps${q}${port}"), port);
+                }
+                let w_src = if g == 0 {
+                    format!("wskew${col}$d_out")
+                } else {
+                    format!("dsps${}$w_out", q - cols)
+                };
+                c(format!("dsps${q}$w_in"), &w_src);
+                for lane in 0..2 {
+                    let row = g * per + lane;
+                    // A lane past the last row reads 0 (empty source).
+                    let x_src = if lane >= per || row >= rows {
+                        String::new()
+                    } else if col == 0 {
+                        format!("xskew${row}$d_out")
+                    } else {
+                        format!("dsps${}$x_out{lane}", q - 1)
+                    };
+                    c(format!("dsps${q}$x_in{lane}"), &x_src);
+                }
+                let acc_src = if g == 0 {
+                    String::new()
+                } else {
+                    format!("dsps${}$acc_out", q - cols)
+                };
+                c(format!("dsps${q}$acc_in"), &acc_src);
+            }
+        }
+        for row in 0..self.fabric_rows() {
             for col in 0..cols {
                 let p = row * cols + col;
                 for port in ["clock", "en", "clr", "shift"] {
@@ -221,7 +302,13 @@ impl<const ACC: usize> Logic for Array<ACC> {
             self.wskew[col].en.next = self.en.val();
             self.wskew[col].clr.next = self.clr.val();
             self.wskew[col].d_in.next = self.dec[col].w.val();
-            self.acc_out[col].next = self.pes[(rows - 1) * cols + col].acc_out.val();
+            self.acc_out[col].next = if self._per_dsp > 0 {
+                self.dsps[(self.dsp_groups() - 1) * cols + col]
+                    .acc_out
+                    .val()
+            } else {
+                self.pes[(rows - 1) * cols + col].acc_out.val()
+            };
         }
         for row in 0..rows {
             self.xskew[row].clock.next = self.clock.val();
@@ -229,7 +316,36 @@ impl<const ACC: usize> Logic for Array<ACC> {
             self.xskew[row].clr.next = self.clr.val();
             self.xskew[row].d_in.next = self.x_in[rows - 1 - row].val();
         }
-        for row in 0..rows {
+        let per = self._per_dsp;
+        for g in 0..self.dsp_groups() {
+            for col in 0..cols {
+                let q = g * cols + col;
+                let row = g * per;
+                self.dsps[q].clock.next = self.clock.val();
+                self.dsps[q].en.next = self.en.val();
+                self.dsps[q].clr.next = self.clr.val();
+                self.dsps[q].shift.next = self.shift.val();
+                self.dsps[q].w_in.next = if g == 0 {
+                    self.wskew[col].d_out.val()
+                } else {
+                    self.dsps[q - cols].w_out.val()
+                };
+                let (x0, x1) = if col == 0 {
+                    let x1 = per == 2 && row + 1 < rows && self.xskew[row + 1].d_out.val();
+                    (self.xskew[row].d_out.val(), x1)
+                } else {
+                    (self.dsps[q - 1].x_out0.val(), self.dsps[q - 1].x_out1.val())
+                };
+                self.dsps[q].x_in0.next = x0;
+                self.dsps[q].x_in1.next = x1;
+                self.dsps[q].acc_in.next = if g == 0 {
+                    Bits::default()
+                } else {
+                    self.dsps[q - cols].acc_out.val()
+                };
+            }
+        }
+        for row in 0..self.fabric_rows() {
             for col in 0..cols {
                 let p = row * cols + col;
                 self.pes[p].clock.next = self.clock.val();
@@ -271,6 +387,16 @@ impl<const ACC: usize> Logic for Array<ACC> {
             self.xskew[row].en.connect();
             self.xskew[row].clr.connect();
             self.xskew[row].d_in.connect();
+        }
+        for d in self.dsps.iter_mut() {
+            d.clock.connect();
+            d.en.connect();
+            d.clr.connect();
+            d.shift.connect();
+            d.w_in.connect();
+            d.x_in0.connect();
+            d.x_in1.connect();
+            d.acc_in.connect();
         }
         for pe in self.pes.iter_mut() {
             pe.clock.connect();
@@ -338,6 +464,17 @@ mod tests {
     /// A 3 x 2 array computes P[slice][col] = sum_k x[slice][k] * W[col][k] with stalls.
     #[test]
     fn array_matches_matrix_product_with_stalls() {
+        matrix_product_with_stalls(false);
+    }
+
+    /// The same with its PEs in DSP slices: a two-PE slice and a one-PE slice
+    /// per column (24-bit accumulators, two SIMD lanes).
+    #[test]
+    fn dsp_array_matches_matrix_product_with_stalls() {
+        matrix_product_with_stalls(true);
+    }
+
+    fn matrix_product_with_stalls(dsp_pes: bool) {
         let (rows, cols, k) = (3usize, 2usize, 5usize);
         let w: Vec<Vec<i8>> = vec![vec![3, -4, 7, -8, 1], vec![-1, 2, -3, 5, 6]];
         let x: Vec<Vec<bool>> = vec![
@@ -345,7 +482,7 @@ mod tests {
             vec![false, true, true, false, true],
             vec![true, true, true, true, true],
         ];
-        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols), Uut);
+        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes), Uut);
         let (w2, x2) = (w.clone(), x.clone());
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut u = sim.init()?;

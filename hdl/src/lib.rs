@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod ndu;
 pub mod param;
 pub mod pe;
+pub mod pe_dsp;
 pub mod ppu;
 pub mod sequencer;
 
@@ -61,13 +62,7 @@ fn with_core<R>(cfg: &ArrayConfig, f: impl FnOnce(&mut dyn Block) -> R) -> Resul
         cfg: &ArrayConfig,
         f: impl FnOnce(&mut dyn Block) -> R,
     ) -> Result<R, ConfigError> {
-        let (rows, cols) = (cfg.rows, cfg.cols);
-        Ok(f(&mut Core::<ACC, MEM>::new(
-            rows,
-            cols,
-            cfg.weight_bits_max,
-            cfg.spike_bits_max,
-        )))
+        Ok(f(&mut Core::<ACC, MEM>::new(cfg)))
     }
     macro_rules! build {
         ($acc:literal, $mem:literal) => {

@@ -64,5 +64,10 @@ pub fn finish(header: &str, waivers: &[(&str, &str)], raw: &str, top_name: &str)
             out.push('\n');
         }
     }
+    // PEs in DSP slices instantiate the primitive: simulators get its model,
+    // synthesis (which defines SYNTHESIS) the vendor's cell.
+    if raw.contains("DSP48E2 #(") {
+        out.push_str(crate::pe_dsp::DSP48E2_MODEL);
+    }
     out
 }

@@ -120,12 +120,14 @@ pub struct Core<const ACC: usize, const MEM: usize> {
 }
 
 impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
-    pub fn new(rows: usize, cols: usize, weight_bits_max: u8, spike_bits_max: u8) -> Self {
+    pub fn new(cfg: &crate::ArrayConfig) -> Self {
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let (weight_bits_max, spike_bits_max) = (cfg.weight_bits_max, cfg.spike_bits_max);
         Self {
             wgt_data: (0..cols).map(|_| Default::default()).collect(),
             act_data: (0..rows).map(|_| Default::default()).collect(),
             spk_data: (0..cols).map(|_| Default::default()).collect(),
-            array: Array::new(rows, cols),
+            array: Array::new(rows, cols, cfg.dsp_pes),
             ppus: (0..cols).map(|_| Default::default()).collect(),
             ndus: (0..cols).map(|_| Default::default()).collect(),
             rows_c: Param::new((rows as u64).into()),

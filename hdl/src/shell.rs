@@ -135,7 +135,7 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
             csr,
             dma: Dma::new(&dma_params(cfg))?,
             ctl: Controller::new(cfg),
-            core: Core::new(cfg.rows, cfg.cols, cfg.weight_bits_max, cfg.spike_bits_max),
+            core: Core::new(&cfg.array()),
             srst: Default::default(),
             _rows: cfg.rows,
             _cols: cfg.cols,

@@ -49,31 +49,33 @@ fn case(seed: u64, rows: usize, cols: usize, max_k: usize) -> (MatmulLayer, Vec<
     (layer, xs)
 }
 
-fn config(rows: usize, cols: usize) -> ArrayConfig {
-    ArrayConfig {
-        rows,
-        cols,
-        ..Default::default()
-    }
-}
-
-/// Simulators by shape, built once; traced ones when `trace` is set.
-struct Sims(HashMap<(usize, usize), CoreSim>, Option<std::path::PathBuf>);
+/// Simulators by shape, built once from `base` (its rows and columns
+/// replaced); traced ones when `trace` is set.
+struct Sims(
+    HashMap<(usize, usize), CoreSim>,
+    Option<std::path::PathBuf>,
+    ArrayConfig,
+);
 
 impl Sims {
     fn new() -> Self {
-        Sims(HashMap::new(), None)
+        Sims(HashMap::new(), None, ArrayConfig::default())
     }
 
     fn get(&mut self, rows: usize, cols: usize) -> &mut CoreSim {
         let trace = self.1.clone();
+        let config = ArrayConfig {
+            rows,
+            cols,
+            ..self.2.clone()
+        };
         self.0.entry((rows, cols)).or_insert_with(|| {
             let t0 = std::time::Instant::now();
             let options = SimOptions {
                 trace: trace.is_some(),
                 ..SimOptions::default()
             };
-            let mut sim = CoreSim::build(&config(rows, cols), &options)
+            let mut sim = CoreSim::build(&config, &options)
                 .unwrap_or_else(|e| panic!("building the {rows}x{cols} simulator: {e}"));
             if let Some(path) = &trace {
                 sim.verilated
@@ -132,7 +134,10 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
 }
 
 fn run_cases(shapes: &[(usize, usize)], per_shape: u64, base: u64) {
-    let mut sims = Sims::new();
+    run_cases_on(Sims::new(), shapes, per_shape, base);
+}
+
+fn run_cases_on(mut sims: Sims, shapes: &[(usize, usize)], per_shape: u64, base: u64) {
     for &(r, c) in shapes {
         for i in 0..per_shape {
             check(
@@ -148,6 +153,22 @@ fn run_cases(shapes: &[(usize, usize)], per_shape: u64, base: u64) {
 #[test]
 fn ci_subset() {
     run_cases(&[(1, 1), (4, 4), (3, 5), (8, 8)], 25, 0);
+}
+
+/// The PEs in DSP48E2 slices (hdl/src/pe_dsp.rs, with the primitive's
+/// simulation model): two 24-bit lanes a slice, and one 48-bit lane at 32-bit
+/// accumulators, on an odd row count (a slice of one PE at the bottom).
+#[test]
+fn ci_subset_pes_in_dsp_slices() {
+    for acc_bits in [24, 32] {
+        let mut sims = Sims::new();
+        sims.2 = ArrayConfig {
+            acc_bits,
+            dsp_pes: true,
+            ..ArrayConfig::default()
+        };
+        run_cases_on(sims, &[(3, 5)], 12, 9_000_000_000 + u64::from(acc_bits));
+    }
 }
 
 #[test]

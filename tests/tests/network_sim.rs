@@ -263,6 +263,38 @@ fn random_residual_networks_run_bit_exact() {
     }
 }
 
+/// The PEs' accumulators in DSP48E2 slices (`dsp_pes`, the simulation model
+/// of the primitive in the generated Verilog): a 3x4 array of 24-bit
+/// accumulators, two PEs per slice in its first row pair and one in its last
+/// row, random networks bit-exact with the same backpressure and checks.
+#[test]
+fn random_networks_run_bit_exact_with_pes_in_dsp_slices() {
+    let config = AcceleratorConfig {
+        rows: 3,
+        acc_bits: 24,
+        dsp_pes: true,
+        ..wide_4x4()
+    };
+    let mut dev = SimDevice::open(&config).unwrap();
+    let mut ran = 0;
+    for seed in 0..64u64 {
+        let arch = [Architecture::Mlp, Architecture::Conv][seed as usize % 2];
+        let mut rng = random::rng(0xD5B + seed);
+        let model = random::model(&mut rng, arch);
+        // Random widths may need wider accumulators than 24 bits.
+        if compile(&model, &config).is_err() {
+            continue;
+        }
+        let what = format!("dsp seed {seed} ({arch:?})");
+        check_seeded(&mut dev, &config, &model, &mut rng, ran, &what);
+        ran += 1;
+        if ran == 12 {
+            break;
+        }
+    }
+    assert_eq!(ran, 12, "too few random nets fit 24-bit accumulators");
+}
+
 /// Layers whose output does not fit the output buffer run as several
 /// descriptors, one per range of output channels, each writing its part of
 /// every plane strided (docs/architecture.md, "Split outputs"): random wide

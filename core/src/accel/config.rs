@@ -50,6 +50,11 @@ pub struct AcceleratorConfig {
     pub abuf_bytes: usize,
     /// Output buffer size in bytes.
     pub obuf_bytes: usize,
+    /// The PEs' accumulators in DSP48E2 slices, two PEs a slice at
+    /// accumulators of at most 24 bits (docs/compute-core.md, "PEs in DSP48E2
+    /// slices"); fabric adders when false.
+    #[serde(default)]
+    pub dsp_pes: bool,
 }
 
 impl Default for AcceleratorConfig {
@@ -66,6 +71,7 @@ impl Default for AcceleratorConfig {
             wbuf_bytes: 256 * 1024,
             abuf_bytes: 128 * 1024,
             obuf_bytes: 64 * 1024,
+            dsp_pes: false,
         }
     }
 }
@@ -122,6 +128,9 @@ pub struct ArrayConfig {
     pub acc_bits: u32,
     /// Membrane width (holds the current I and the membrane v).
     pub membrane_bits: u32,
+    /// The PEs' accumulators in DSP48E2 slices (`AcceleratorConfig::dsp_pes`).
+    #[serde(default)]
+    pub dsp_pes: bool,
 }
 
 impl Default for ArrayConfig {
@@ -167,16 +176,18 @@ impl ArrayConfig {
         Ok(())
     }
 
-    /// A short name used for module and file names, e.g. `r8c8_w8s8_a24m32`.
+    /// A short name used for module and file names, e.g. `r8c8_w8s8_a24m32`
+    /// (`_dsp` at the end for PEs in DSP slices).
     pub fn tag(&self) -> String {
         format!(
-            "r{}c{}_w{}s{}_a{}m{}",
+            "r{}c{}_w{}s{}_a{}m{}{}",
             self.rows,
             self.cols,
             self.weight_bits_max,
             self.spike_bits_max,
             self.acc_bits,
-            self.membrane_bits
+            self.membrane_bits,
+            if self.dsp_pes { "_dsp" } else { "" }
         )
     }
 }
@@ -191,6 +202,7 @@ impl AcceleratorConfig {
             spike_bits_max: self.spike_bits_max,
             acc_bits: self.acc_bits,
             membrane_bits: self.membrane_bits,
+            dsp_pes: self.dsp_pes,
         }
     }
 
@@ -266,7 +278,8 @@ impl AcceleratorConfig {
                 self.acc_bits
                     | (self.membrane_bits << 8)
                     | (u32::from(self.weight_bits_max) << 16)
-                    | (u32::from(self.spike_bits_max) << 20),
+                    | (u32::from(self.spike_bits_max) << 20)
+                    | (u32::from(self.dsp_pes) << 24),
             ),
             (
                 CFG_AXI,
@@ -303,6 +316,7 @@ impl AcceleratorConfig {
             wbuf_bytes: read(CFG_WBUF_BYTES) as usize,
             abuf_bytes: read(CFG_ABUF_BYTES) as usize,
             obuf_bytes: read(CFG_OBUF_BYTES) as usize,
+            dsp_pes: (widths >> 24) & 1 == 1,
         };
         c.validate()?;
         Ok(c)
@@ -315,15 +329,18 @@ mod tests {
 
     #[test]
     fn config_registers_round_trip() {
-        let c = AcceleratorConfig {
-            rows: 16,
-            cols: 4,
-            acc_bits: 20,
-            ..Default::default()
-        };
-        let regs = c.config_registers();
-        let back = AcceleratorConfig::from_register_values(&regs).unwrap();
-        assert_eq!(back, c);
+        for dsp_pes in [false, true] {
+            let c = AcceleratorConfig {
+                rows: 16,
+                cols: 4,
+                acc_bits: 20,
+                dsp_pes,
+                ..Default::default()
+            };
+            let regs = c.config_registers();
+            let back = AcceleratorConfig::from_register_values(&regs).unwrap();
+            assert_eq!(back, c);
+        }
     }
 
     #[test]

@@ -45,11 +45,14 @@ pub fn presets() -> [Preset; 2] {
             // 1 MiB of activation buffer: the ResNet-19-shaped net of the BB
             // paper's Table 4 at 8/1/8 reads 32 planes of a 128x32x32 tensor
             // and its shortcut (docs/results.md); outputs larger than the
-            // output buffer are split by the compiler.
+            // output buffer are split by the compiler. The accumulators in
+            // 128 DSP slices, which the design leaves idle otherwise, instead
+            // of 9k LUTs (docs/performance.md, "Presets").
             config: AcceleratorConfig {
                 rows: 8,
                 cols: 32,
                 abuf_bytes: 1 << 20,
+                dsp_pes: true,
                 ..default
             },
             device: Some(XCK26),
@@ -89,11 +92,12 @@ pub fn markdown() -> String {
             format!("{} (at most {LUT_BUDGET_PERCENT}% of its LUTs)", d.name)
         });
         s += &format!(
-            "| `{}` | {}x{}, {}-bit accumulators, {}-bit membranes | {} / {} / {} KiB | {} bits | {device} | {} |\n",
+            "| `{}` | {}x{}, {}-bit accumulators{}, {}-bit membranes | {} / {} / {} KiB | {} bits | {device} | {} |\n",
             p.name,
             c.rows,
             c.cols,
             c.acc_bits,
+            if c.dsp_pes { " in DSP48E2 slices" } else { "" },
             c.membrane_bits,
             c.wbuf_bytes / 1024,
             c.abuf_bytes / 1024,

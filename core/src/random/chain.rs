@@ -229,6 +229,7 @@ pub fn config_2x3_64() -> AcceleratorConfig {
         wbuf_bytes: 1024,
         abuf_bytes: 2048,
         obuf_bytes: 1024,
+        dsp_pes: false,
     }
 }
 
@@ -247,6 +248,7 @@ pub fn config_4x4_64() -> AcceleratorConfig {
         wbuf_bytes: 2048,
         abuf_bytes: 4096,
         obuf_bytes: 1024,
+        dsp_pes: false,
     }
 }
 
@@ -267,6 +269,7 @@ pub fn config_2x8_64() -> AcceleratorConfig {
         wbuf_bytes: 2048,
         abuf_bytes: 2048,
         obuf_bytes: 2048,
+        dsp_pes: false,
     }
 }
 
@@ -284,5 +287,6 @@ pub fn config_2x2_128() -> AcceleratorConfig {
         wbuf_bytes: 1024,
         abuf_bytes: 2048,
         obuf_bytes: 1024,
+        dsp_pes: false,
     }
 }

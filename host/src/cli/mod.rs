@@ -97,6 +97,10 @@ pub struct AccelArgs {
     /// Output buffer size in bytes [default: the preset's].
     #[arg(long)]
     pub obuf_bytes: Option<usize>,
+    /// The PEs' accumulators in DSP48E2 slices, two PEs a slice at accumulators
+    /// of at most 24 bits (`--dsp-pes` alone: true) [default: the preset's].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub dsp_pes: Option<bool>,
 }
 
 /// `--preset`'s values, each with its summary (`preset::presets`).
@@ -131,6 +135,7 @@ impl AccelArgs {
         c.wbuf_bytes = self.wbuf_bytes.unwrap_or(c.wbuf_bytes);
         c.abuf_bytes = self.abuf_bytes.unwrap_or(c.abuf_bytes);
         c.obuf_bytes = self.obuf_bytes.unwrap_or(c.obuf_bytes);
+        c.dsp_pes = self.dsp_pes.unwrap_or(c.dsp_pes);
         c.validate()
             .map_err(|e| usage!("{}: {}", e.flag(), e.message))?;
         Ok(c)

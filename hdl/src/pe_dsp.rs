@@ -1,0 +1,415 @@
+//! Processing elements whose accumulators are DSP48E2 slices (the generator's
+//! `dsp_pes` option, docs/compute-core.md, "PEs in DSP48E2 slices"): a
+//! [`DspPes`] block is one DSP48E2 and the PEs of one column it holds, one on
+//! top of the other. Each behaves exactly as a [`crate::pe::Pe`]: the slice bit
+//! selects whether the weight is added, the weight and the slice bit move on
+//! one register a step, `shift` drains the column downwards, `clr` empties it.
+//!
+//! The DSP adds in SIMD mode (AMD UG579, "SIMD Mode"): with accumulators of at
+//! most 24 bits two PEs share a DSP (`USE_SIMD = "TWO24"`, the lanes P[23:0]
+//! and P[47:24], no carry between them), wider ones take a DSP each
+//! (`"ONE48"`). The mux stays in the fabric: the X multiplexer takes `A:B`,
+//! whose lanes are each PE's weight, sign-extended, or 0 (`OPMODE` Z = P,
+//! X = A:B: `P <= P + A:B`); a drain loads `C`, whose lanes are the PE above's
+//! accumulators (Z = C, X = 0); `clr` is `RSTP`; a stall (`en`, `shift` and
+//! `clr` low) holds P (`CEP` low). Only the P register is used (`PREG = 1`,
+//! every input register 0), so a PE's timing is the fabric PE's.
+//!
+//! rust-hdl simulates the block by its `update` (the PEs' behaviour); the
+//! Verilog instantiates the DSP48E2 primitive, which yosys and Vivado map to
+//! a DSP slice. Verilator and Icarus have no vendor library here: the generated
+//! file carries [`DSP48E2_MODEL`], a model of the subset of the primitive used
+//! (written to UG579, not AMD's simulation model), inside `ifndef SYNTHESIS`.
+
+use crate::param::Param;
+use crate::pe::W_BITS;
+use rust_hdl::core::ast::{Verilog, Wrapper};
+use rust_hdl::prelude::*;
+
+/// PEs per DSP48E2 for an accumulator width: two 24-bit SIMD lanes up to 24
+/// bits, one 48-bit lane above.
+pub fn pes_per_dsp(acc_bits: usize) -> usize {
+    if acc_bits <= 24 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Up to two PEs of one column in one DSP48E2: lane 0 on top (its weight from
+/// `w_in`, its drain input `acc_in`), lane 1 below it. A block of one lane
+/// (`lanes = 1`: the last rows of an odd array, or wide accumulators) leaves
+/// `x_in1` unused and `x_out1` low.
+#[derive(LogicBlock, Default)]
+pub struct DspPes<const ACC: usize> {
+    pub clock: Signal<In, Clock>,
+    pub en: Signal<In, Bit>,
+    pub clr: Signal<In, Bit>,
+    pub shift: Signal<In, Bit>,
+    pub w_in: Signal<In, Bits<W_BITS>>,
+    pub x_in0: Signal<In, Bit>,
+    pub x_in1: Signal<In, Bit>,
+    pub acc_in: Signal<In, Bits<ACC>>,
+    /// The bottom lane's weight, its slice bits to the right, its accumulator.
+    pub w_out: Signal<Out, Bits<W_BITS>>,
+    pub x_out0: Signal<Out, Bit>,
+    pub x_out1: Signal<Out, Bit>,
+    pub acc_out: Signal<Out, Bits<ACC>>,
+    w0: DFF<Bits<W_BITS>>,
+    w1: DFF<Bits<W_BITS>>,
+    x0: DFF<Bit>,
+    x1: DFF<Bit>,
+    /// The DSP's P lanes.
+    p0: DFF<Bits<ACC>>,
+    p1: DFF<Bits<ACC>>,
+    sext: Param<Bits<ACC>>,
+    _lanes: usize,
+}
+
+impl<const ACC: usize> DspPes<ACC> {
+    pub fn new(lanes: usize) -> Self {
+        assert!(
+            (1..=pes_per_dsp(ACC)).contains(&lanes),
+            "{lanes} PEs in one DSP at {ACC}-bit accumulators"
+        );
+        let ones: Bits<ACC> = !Bits::<ACC>::default();
+        Self {
+            sext: Param::new(ones << W_BITS as u64),
+            _lanes: lanes,
+            ..Default::default()
+        }
+    }
+
+    /// A lane's operand: the weight, sign-extended, when the slice bit is 1.
+    fn operand(&self, x: bool, w: Bits<W_BITS>) -> Bits<ACC> {
+        match (x, w.get_bit(W_BITS - 1)) {
+            (false, _) => Bits::default(),
+            (true, false) => bit_cast::<ACC, W_BITS>(w),
+            (true, true) => bit_cast::<ACC, W_BITS>(w) | self.sext.val(),
+        }
+    }
+
+    /// The Verilog: the fabric registers, the lanes' operands, and the DSP.
+    fn verilog(&self) -> String {
+        let two = pes_per_dsp(ACC) == 2;
+        let (simd, lane) = if two { ("TWO24", 24) } else { ("ONE48", 48) };
+        let pad = lane - ACC;
+        let operand = |x: &str, w: &str| {
+            format!(
+                "({x} ? {{{{{}{{{w}[{}]}}}}, {w}}} : {lane}'d0)",
+                lane - W_BITS,
+                W_BITS - 1
+            )
+        };
+        let zext = |v: &str| {
+            if pad == 0 {
+                v.to_string()
+            } else {
+                format!("{{{pad}'d0, {v}}}")
+            }
+        };
+        let (ab, c, bottom) = if two {
+            (
+                format!(
+                    "{{{}, {}}}",
+                    operand("x_in1", "w_r0"),
+                    operand("x_in0", "w_in")
+                ),
+                format!(
+                    "{{{}, {}}}",
+                    zext(&format!("p[{}:0]", ACC - 1)),
+                    zext("acc_in")
+                ),
+                if self._lanes == 2 { 1 } else { 0 },
+            )
+        } else {
+            (operand("x_in0", "w_in"), zext("acc_in"), 0)
+        };
+        let acc_out = format!("p[{}:{}]", bottom * lane + ACC - 1, bottom * lane);
+        let (w_out, x_out1) = if self._lanes == 2 {
+            ("w_r1", "x_r1")
+        } else {
+            ("w_r0", "1'b0")
+        };
+        format!(
+            r#"
+// PEs of one column in a DSP48E2 (hdl/src/pe_dsp.rs): P <= P + A:B (OPMODE Z = P,
+// X = A:B), or P <= C on a drain (Z = C), per SIMD lane.
+reg [{wm}:0] w_r0;
+reg [{wm}:0] w_r1;
+reg x_r0;
+reg x_r1;
+wire [47:0] ab;
+wire [47:0] c;
+wire [47:0] p;
+wire [8:0] opmode;
+always @(posedge clock) begin
+    if (en) begin
+        w_r0 <= w_in;
+        w_r1 <= w_r0;
+        x_r0 <= x_in0;
+        x_r1 <= x_in1;
+    end
+    if (clr) begin
+        x_r0 <= 1'b0;
+        x_r1 <= 1'b0;
+    end
+end
+assign ab = {ab};
+assign c = {c};
+assign opmode = shift ? 9'b000110000 : 9'b000100011;
+assign w_out = {w_out};
+assign x_out0 = x_r0;
+assign x_out1 = {x_out1};
+assign acc_out = {acc_out};
+DSP48E2 #(
+    .USE_SIMD("{simd}"), .USE_MULT("NONE"), .A_INPUT("DIRECT"), .B_INPUT("DIRECT"),
+    .AMULTSEL("A"), .BMULTSEL("B"), .PREADDINSEL("A"), .USE_PATTERN_DETECT("NO_PATDET"),
+    .AREG(0), .ACASCREG(0), .BREG(0), .BCASCREG(0), .CREG(0), .DREG(0), .ADREG(0),
+    .MREG(0), .PREG(1), .OPMODEREG(0), .ALUMODEREG(0), .INMODEREG(0), .CARRYINREG(0),
+    .CARRYINSELREG(0)
+) dsp (
+    .CLK(clock), .A(ab[47:18]), .B(ab[17:0]), .C(c), .D(27'd0),
+    .OPMODE(opmode), .ALUMODE(4'b0000), .INMODE(5'b00000), .CARRYIN(1'b0),
+    .CARRYINSEL(3'b000), .ACIN(30'd0), .BCIN(18'd0), .PCIN(48'd0),
+    .CARRYCASCIN(1'b0), .MULTSIGNIN(1'b0),
+    .CEP(en | shift | clr), .RSTP(clr),
+    .CEA1(1'b0), .CEA2(1'b0), .CEAD(1'b0), .CEALUMODE(1'b0), .CEB1(1'b0), .CEB2(1'b0),
+    .CEC(1'b0), .CECARRYIN(1'b0), .CECTRL(1'b0), .CED(1'b0), .CEINMODE(1'b0), .CEM(1'b0),
+    .RSTA(1'b0), .RSTALLCARRYIN(1'b0), .RSTALUMODE(1'b0), .RSTB(1'b0), .RSTC(1'b0),
+    .RSTCTRL(1'b0), .RSTD(1'b0), .RSTINMODE(1'b0), .RSTM(1'b0),
+    .P(p)
+);
+"#,
+            wm = W_BITS - 1,
+        )
+    }
+}
+
+impl<const ACC: usize> Logic for DspPes<ACC> {
+    fn update(&mut self) {
+        for r in [&mut self.w0, &mut self.w1] {
+            r.clock.next = self.clock.val();
+            r.d.next = r.q.val();
+        }
+        for r in [&mut self.x0, &mut self.x1] {
+            r.clock.next = self.clock.val();
+            r.d.next = r.q.val();
+        }
+        for r in [&mut self.p0, &mut self.p1] {
+            r.clock.next = self.clock.val();
+            r.d.next = r.q.val();
+        }
+        let two = self._lanes == 2;
+        self.w_out.next = if two {
+            self.w1.q.val()
+        } else {
+            self.w0.q.val()
+        };
+        self.x_out0.next = self.x0.q.val();
+        self.x_out1.next = two && self.x1.q.val();
+        self.acc_out.next = if two {
+            self.p1.q.val()
+        } else {
+            self.p0.q.val()
+        };
+        if self.en.val() {
+            // Lane 1's weight is lane 0's register, as in a column of PEs.
+            self.w0.d.next = self.w_in.val();
+            self.w1.d.next = self.w0.q.val();
+            self.x0.d.next = self.x_in0.val();
+            self.x1.d.next = self.x_in1.val();
+            self.p0.d.next = self.p0.q.val() + self.operand(self.x_in0.val(), self.w_in.val());
+            self.p1.d.next = self.p1.q.val() + self.operand(self.x_in1.val(), self.w0.q.val());
+        }
+        if self.shift.val() {
+            self.p0.d.next = self.acc_in.val();
+            self.p1.d.next = self.p0.q.val();
+        }
+        if self.clr.val() {
+            self.p0.d.next = Bits::default();
+            self.p1.d.next = Bits::default();
+            self.x0.d.next = false;
+            self.x1.d.next = false;
+        }
+    }
+
+    fn connect(&mut self) {
+        self.w_out.connect();
+        self.x_out0.connect();
+        self.x_out1.connect();
+        self.acc_out.connect();
+        for r in [&mut self.w0, &mut self.w1] {
+            r.clock.connect();
+            r.d.connect();
+        }
+        for r in [&mut self.x0, &mut self.x1] {
+            r.clock.connect();
+            r.d.connect();
+        }
+        for r in [&mut self.p0, &mut self.p1] {
+            r.clock.connect();
+            r.d.connect();
+        }
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Wrapper(Wrapper {
+            code: self.verilog(),
+            cores: String::new(),
+        })
+    }
+}
+
+/// A model of the DSP48E2 features [`DspPes`] uses, for simulators without
+/// AMD's library (Verilator, Icarus): the X multiplexer (0, P, A:B), the Z
+/// multiplexer (0, P, C), ALUMODE 0000 (`Z + X`), SIMD lanes of 48, 24 or 12
+/// bits without carries between them, the P register with `CEP` and `RSTP`
+/// (reset first). Every input register is bypassed, as `DspPes` sets them.
+/// Synthesis (`SYNTHESIS`, which yosys and Vivado define) skips it and maps
+/// the primitive.
+pub const DSP48E2_MODEL: &str = r#"
+`ifndef SYNTHESIS
+// Simulation model of the DSP48E2 subset used by the DSP PEs (hdl/src/pe_dsp.rs),
+// written to AMD UG579 for simulators without the vendor library; synthesis maps
+// the primitive instead.
+/* verilator lint_off UNUSEDSIGNAL */
+/* verilator lint_off UNUSEDPARAM */
+module DSP48E2 #(
+    parameter USE_SIMD = "ONE48", parameter USE_MULT = "MULTIPLY",
+    parameter A_INPUT = "DIRECT", parameter B_INPUT = "DIRECT",
+    parameter AMULTSEL = "A", parameter BMULTSEL = "B", parameter PREADDINSEL = "A",
+    parameter USE_PATTERN_DETECT = "NO_PATDET",
+    parameter integer AREG = 1, parameter integer ACASCREG = 1, parameter integer BREG = 1,
+    parameter integer BCASCREG = 1, parameter integer CREG = 1, parameter integer DREG = 1,
+    parameter integer ADREG = 1, parameter integer MREG = 1, parameter integer PREG = 1,
+    parameter integer OPMODEREG = 1, parameter integer ALUMODEREG = 1,
+    parameter integer INMODEREG = 1, parameter integer CARRYINREG = 1,
+    parameter integer CARRYINSELREG = 1
+) (
+    input CLK, input [29:0] A, input [17:0] B, input [47:0] C, input [26:0] D,
+    input [8:0] OPMODE, input [3:0] ALUMODE, input [4:0] INMODE, input CARRYIN,
+    input [2:0] CARRYINSEL, input [29:0] ACIN, input [17:0] BCIN, input [47:0] PCIN,
+    input CARRYCASCIN, input MULTSIGNIN,
+    input CEP, input RSTP,
+    input CEA1, input CEA2, input CEAD, input CEALUMODE, input CEB1, input CEB2,
+    input CEC, input CECARRYIN, input CECTRL, input CED, input CEINMODE, input CEM,
+    input RSTA, input RSTALLCARRYIN, input RSTALUMODE, input RSTB, input RSTC,
+    input RSTCTRL, input RSTD, input RSTINMODE, input RSTM,
+    output reg [47:0] P
+);
+    wire [47:0] x = OPMODE[1:0] == 2'b11 ? {A, B} : OPMODE[1:0] == 2'b10 ? P : 48'd0;
+    wire [47:0] z = OPMODE[6:4] == 3'b010 ? P : OPMODE[6:4] == 3'b011 ? C : 48'd0;
+    wire [47:0] sum;
+    generate
+        if (USE_SIMD == "TWO24") begin : two24
+            assign sum = {z[47:24] + x[47:24], z[23:0] + x[23:0]};
+        end else if (USE_SIMD == "FOUR12") begin : four12
+            assign sum = {z[47:36] + x[47:36], z[35:24] + x[35:24],
+                          z[23:12] + x[23:12], z[11:0] + x[11:0]};
+        end else begin : one48
+            assign sum = z + x;
+        end
+    endgenerate
+    initial P = 48'd0;
+    always @(posedge CLK) begin
+        if (RSTP) P <= 48'd0;
+        else if (CEP) P <= sum;
+    end
+endmodule
+/* verilator lint_on UNUSEDPARAM */
+/* verilator lint_on UNUSEDSIGNAL */
+`endif
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pe::Pe;
+    use spikeslice_core::random::{rng as seeded, Draw};
+
+    /// A column of two [`Pe`]s and a two-lane [`DspPes`] fed the same random
+    /// steps (adds, stalls, drains, clears): the same weights, slice bits and
+    /// accumulators out, cycle by cycle.
+    #[derive(LogicBlock, Default)]
+    struct Pair {
+        clock: Signal<In, Clock>,
+        en: Signal<In, Bit>,
+        clr: Signal<In, Bit>,
+        shift: Signal<In, Bit>,
+        w_in: Signal<In, Bits<W_BITS>>,
+        x_in0: Signal<In, Bit>,
+        x_in1: Signal<In, Bit>,
+        acc_in: Signal<In, Bits<24>>,
+        top: Pe<24>,
+        bottom: Pe<24>,
+        dsp: DspPes<24>,
+    }
+
+    impl Logic for Pair {
+        #[hdl_gen]
+        fn update(&mut self) {
+            self.top.clock.next = self.clock.val();
+            self.bottom.clock.next = self.clock.val();
+            self.dsp.clock.next = self.clock.val();
+            self.top.en.next = self.en.val();
+            self.bottom.en.next = self.en.val();
+            self.dsp.en.next = self.en.val();
+            self.top.clr.next = self.clr.val();
+            self.bottom.clr.next = self.clr.val();
+            self.dsp.clr.next = self.clr.val();
+            self.top.shift.next = self.shift.val();
+            self.bottom.shift.next = self.shift.val();
+            self.dsp.shift.next = self.shift.val();
+            self.top.w_in.next = self.w_in.val();
+            self.bottom.w_in.next = self.top.w_out.val();
+            self.dsp.w_in.next = self.w_in.val();
+            self.top.x_in.next = self.x_in0.val();
+            self.bottom.x_in.next = self.x_in1.val();
+            self.dsp.x_in0.next = self.x_in0.val();
+            self.dsp.x_in1.next = self.x_in1.val();
+            self.top.acc_in.next = self.acc_in.val();
+            self.bottom.acc_in.next = self.top.acc_out.val();
+            self.dsp.acc_in.next = self.acc_in.val();
+        }
+    }
+
+    #[test]
+    fn dsp_pes_match_a_column_of_pes() {
+        let uut = Pair {
+            dsp: DspPes::new(2),
+            ..Default::default()
+        };
+        let (mut sim, uut) = clocked_simulation!(uut, Pair);
+        sim.add_testbench(move |mut sim: Sim<Pair>| {
+            let mut x = sim.init()?;
+            let mut rng = seeded(0xD5B);
+            for step in 0..4000 {
+                // Clears, drains and adds overlap at random, and stall.
+                let r = rng.below(100);
+                x.clr.next = r < 3 || step == 0;
+                x.shift.next = (3..10).contains(&r);
+                x.en.next = (6..85).contains(&r);
+                x.w_in.next = rng.below(256).into();
+                x.x_in0.next = rng.chance(60);
+                x.x_in1.next = rng.chance(60);
+                x.acc_in.next = rng.below(1 << 24).into();
+                wait_clock_cycle!(sim, clock, x);
+                sim_assert_eq!(sim, x.dsp.w_out.val(), x.bottom.w_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.x_out0.val(), x.top.x_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.x_out1.val(), x.bottom.x_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.acc_out.val(), x.bottom.acc_out.val(), x);
+            }
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 100_000).unwrap();
+    }
+
+    #[test]
+    fn one_lane_blocks_pass_one_pe() {
+        let mut two = DspPes::<24>::new(1).verilog();
+        assert!(two.contains("USE_SIMD(\"TWO24\")") && two.contains("assign x_out1 = 1'b0;"));
+        two = DspPes::<32>::new(1).verilog();
+        assert!(two.contains("USE_SIMD(\"ONE48\")") && two.contains("acc_out = p[31:0]"));
+    }
+}
