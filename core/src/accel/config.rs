@@ -268,6 +268,42 @@ impl AcceleratorConfig {
         Ok(())
     }
 
+    /// The fields in which `self` differs from `other`, each as its flag with
+    /// both values: `--rows 4 (8 on the other)`, for refusals that name what to
+    /// change.
+    pub fn differences(&self, other: &Self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |flag: &str, a: &dyn ToString, b: &dyn ToString| {
+            let (a, b) = (a.to_string(), b.to_string());
+            if a != b {
+                out.push(format!("{flag} {a} ({b} on the other)"));
+            }
+        };
+        let (o, bits) = (other, |bytes: usize| 8 * bytes);
+        field("--rows", &self.rows, &o.rows);
+        field("--cols", &self.cols, &o.cols);
+        field(
+            "--weight-bits-max",
+            &self.weight_bits_max,
+            &o.weight_bits_max,
+        );
+        field("--spike-bits-max", &self.spike_bits_max, &o.spike_bits_max);
+        field("--acc-bits", &self.acc_bits, &o.acc_bits);
+        field("--membrane-bits", &self.membrane_bits, &o.membrane_bits);
+        let (a, b) = (bits(self.axi_data_bytes), bits(o.axi_data_bytes));
+        field("--axi-data-bits", &a, &b);
+        field(
+            "--max-burst-beats",
+            &self.max_burst_beats,
+            &o.max_burst_beats,
+        );
+        field("--wbuf-bytes", &self.wbuf_bytes, &o.wbuf_bytes);
+        field("--abuf-bytes", &self.abuf_bytes, &o.abuf_bytes);
+        field("--obuf-bytes", &self.obuf_bytes, &o.obuf_bytes);
+        field("--dsp-pes", &self.dsp_pes, &o.dsp_pes);
+        out
+    }
+
     /// The read-only configuration registers' values.
     pub fn config_registers(&self) -> Vec<(u32, u32)> {
         use regmap::*;
@@ -341,6 +377,24 @@ mod tests {
             let back = AcceleratorConfig::from_register_values(&regs).unwrap();
             assert_eq!(back, c);
         }
+    }
+
+    #[test]
+    fn differences_name_each_differing_flag() {
+        let a = AcceleratorConfig::default();
+        assert!(a.differences(&a).is_empty());
+        let b = AcceleratorConfig {
+            rows: 4,
+            dsp_pes: true,
+            ..a
+        };
+        assert_eq!(
+            b.differences(&a),
+            [
+                "--rows 4 (8 on the other)",
+                "--dsp-pes true (false on the other)"
+            ]
+        );
     }
 
     #[test]

@@ -211,13 +211,9 @@ impl Device for BoardDevice {
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> Result<Vec<Inference>> {
         if program.config != self.info.config {
             bail!(
-                "the program was compiled for a {}x{} array, the board has {}x{} (acc {} bits, membrane {}): compile with the board's configuration",
-                program.config.rows,
-                program.config.cols,
-                self.info.config.rows,
-                self.info.config.cols,
-                self.info.config.acc_bits,
-                self.info.config.membrane_bits
+                "the program was compiled for another accelerator than the board's: {} \
+                 (the other is the board's); compile with the board's configuration",
+                program.config.differences(&self.info.config).join(", ")
             );
         }
         if program.window_bytes() as u64 > self.info.window_bytes {

@@ -149,12 +149,9 @@ impl Device for SimDevice {
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> Result<Vec<Inference>> {
         if program.config != self.config {
             bail!(
-                "the program was compiled for a {}x{} accelerator but the simulator was built \
-                 for {}x{}; compile for the device's configuration",
-                program.config.rows,
-                program.config.cols,
-                self.config.rows,
-                self.config.cols
+                "the program was compiled for another accelerator than the simulator's: {} \
+                 (the other is the simulator's); compile for the device's configuration",
+                program.config.differences(&self.config).join(", ")
             );
         }
         // Refused before starting, as the board daemon does: the hardware would
