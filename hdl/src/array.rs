@@ -205,6 +205,20 @@ impl<const ACC: usize> Array<ACC> {
         let (rows, cols) = (self._rows, self._cols);
         let mut v: Vec<(String, String)> = Vec::new();
         let mut c = |d: String, s: &str| v.push((d, s.to_string()));
+        // The PE blocks: fabric PEs, one row each with ports x_in / x_out, or DSP
+        // slices of `per` rows with ports x_in0, x_in1 / x_out0, x_out1.
+        let (block, per, lanes, groups) = if self._per_dsp > 0 {
+            ("dsps", self._per_dsp, 2, self.dsp_groups())
+        } else {
+            ("pes", 1, 1, rows)
+        };
+        let x_port = |dir: &str, lane: usize| {
+            if lanes == 1 {
+                format!("x_{dir}")
+            } else {
+                format!("x_{dir}{lane}")
+            }
+        };
         for col in 0..cols {
             c(format!("dec${col}$raw"), &format!("w_in${col}"));
             c(format!("dec${col}$b_w"), "b_w");
@@ -212,11 +226,7 @@ impl<const ACC: usize> Array<ACC> {
             c(format!("wskew${col}$en"), "en");
             c(format!("wskew${col}$clr"), "clr");
             c(format!("wskew${col}$d_in"), &format!("dec${col}$w"));
-            let bottom = if self._per_dsp > 0 {
-                format!("dsps${}$acc_out", (self.dsp_groups() - 1) * cols + col)
-            } else {
-                format!("pes${}$acc_out", (rows - 1) * cols + col)
-            };
+            let bottom = format!("{block}${}$acc_out", (groups - 1) * cols + col);
             c(format!("acc_out${col}"), &bottom);
         }
         for row in 0..rows {
@@ -228,20 +238,19 @@ impl<const ACC: usize> Array<ACC> {
                 &format!("x_in${}", rows - 1 - row),
             );
         }
-        let per = self._per_dsp;
-        for g in 0..self.dsp_groups() {
+        for g in 0..groups {
             for col in 0..cols {
                 let q = g * cols + col;
                 for port in ["clock", "en", "clr", "shift"] {
-                    c(format!("dsps${q}${port}"), port);
+                    c(format!("{block}${q}${port}"), port);
                 }
                 let w_src = if g == 0 {
                     format!("wskew${col}$d_out")
                 } else {
-                    format!("dsps${}$w_out", q - cols)
+                    format!("{block}${}$w_out", q - cols)
                 };
-                c(format!("dsps${q}$w_in"), &w_src);
-                for lane in 0..2 {
+                c(format!("{block}${q}$w_in"), &w_src);
+                for lane in 0..lanes {
                     let row = g * per + lane;
                     // A lane past the last row reads 0 (empty source).
                     let x_src = if lane >= per || row >= rows {
@@ -249,43 +258,17 @@ impl<const ACC: usize> Array<ACC> {
                     } else if col == 0 {
                         format!("xskew${row}$d_out")
                     } else {
-                        format!("dsps${}$x_out{lane}", q - 1)
+                        format!("{block}${}${}", q - 1, x_port("out", lane))
                     };
-                    c(format!("dsps${q}$x_in{lane}"), &x_src);
+                    c(format!("{block}${q}${}", x_port("in", lane)), &x_src);
                 }
+                // The top row drains zeros in (empty source = literal 0).
                 let acc_src = if g == 0 {
                     String::new()
                 } else {
-                    format!("dsps${}$acc_out", q - cols)
+                    format!("{block}${}$acc_out", q - cols)
                 };
-                c(format!("dsps${q}$acc_in"), &acc_src);
-            }
-        }
-        for row in 0..self.fabric_rows() {
-            for col in 0..cols {
-                let p = row * cols + col;
-                for port in ["clock", "en", "clr", "shift"] {
-                    c(format!("pes${p}${port}"), port);
-                }
-                let w_src = if row == 0 {
-                    format!("wskew${col}$d_out")
-                } else {
-                    format!("pes${}$w_out", p - cols)
-                };
-                c(format!("pes${p}$w_in"), &w_src);
-                let x_src = if col == 0 {
-                    format!("xskew${row}$d_out")
-                } else {
-                    format!("pes${}$x_out", p - 1)
-                };
-                c(format!("pes${p}$x_in"), &x_src);
-                // The top row drains zeros in (empty source = literal 0).
-                let acc_src = if row == 0 {
-                    String::new()
-                } else {
-                    format!("pes${}$acc_out", p - cols)
-                };
-                c(format!("pes${p}$acc_in"), &acc_src);
+                c(format!("{block}${q}$acc_in"), &acc_src);
             }
         }
         v

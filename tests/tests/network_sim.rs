@@ -223,6 +223,18 @@ fn check_seeded(
 ) -> (Vec<Vec<u8>>, Vec<Inference>) {
     let program = compile(model, config)
         .unwrap_or_else(|e| panic!("{what}: the random model does not compile: {e}"));
+    check_compiled(dev, &program, rng, seed, what)
+}
+
+/// [`check_seeded`] of a program already compiled for the device.
+fn check_compiled(
+    dev: &mut SimDevice,
+    program: &Program,
+    rng: &mut impl rand::Rng,
+    seed: u64,
+    what: &str,
+) -> (Vec<Vec<u8>>, Vec<Inference>) {
+    let model = &program.model;
     let bits = model.spec.input.bits.get();
     let xs: Vec<Vec<u8>> = (0..3)
         .map(|_| random::spikes(rng, model.input_len(), bits, 0.5))
@@ -233,8 +245,38 @@ fn check_seeded(
     } else {
         DdrTiming::fixed(40)
     };
-    let got = check(dev, &program, &xs, what);
+    let got = check(dev, program, &xs, what);
     (xs, got)
+}
+
+/// The first `want` random models from `make` (one seed after another from
+/// `seed_base`) whose program for `config` `keep` accepts, each checked by
+/// [`check_compiled`] on one device; fails when fewer than `want` of 64 seeds
+/// are kept.
+fn check_kept_random_nets(
+    config: &AcceleratorConfig,
+    seed_base: u64,
+    want: u64,
+    make: impl Fn(&mut spikeslice_core::random::TestRng, u64) -> (spikeslice_core::model::Model, String),
+    keep: impl Fn(&Program) -> bool,
+) {
+    let mut dev = SimDevice::open(config).unwrap();
+    let mut ran = 0;
+    for seed in 0..64u64 {
+        let mut rng = random::rng(seed_base + seed);
+        let (model, what) = make(&mut rng, seed);
+        match compile(&model, config) {
+            Ok(program) if keep(&program) => {
+                check_compiled(&mut dev, &program, &mut rng, ran, &what);
+                ran += 1;
+            }
+            _ => continue,
+        }
+        if ran == want {
+            return;
+        }
+    }
+    panic!("only {ran} of 64 random nets kept, {want} wanted");
 }
 
 /// Residual networks (Spiking ResNet shortcuts and SEW adds) on the shell:
@@ -275,24 +317,16 @@ fn random_networks_run_bit_exact_with_pes_in_dsp_slices() {
         dsp_pes: true,
         ..wide_4x4()
     };
-    let mut dev = SimDevice::open(&config).unwrap();
-    let mut ran = 0;
-    for seed in 0..64u64 {
+    // Random widths may need wider accumulators than 24 bits: those do not
+    // compile and are not kept.
+    let make = |rng: &mut _, seed: u64| {
         let arch = [Architecture::Mlp, Architecture::Conv][seed as usize % 2];
-        let mut rng = random::rng(0xD5B + seed);
-        let model = random::model(&mut rng, arch);
-        // Random widths may need wider accumulators than 24 bits.
-        if compile(&model, &config).is_err() {
-            continue;
-        }
-        let what = format!("dsp seed {seed} ({arch:?})");
-        check_seeded(&mut dev, &config, &model, &mut rng, ran, &what);
-        ran += 1;
-        if ran == 12 {
-            break;
-        }
-    }
-    assert_eq!(ran, 12, "too few random nets fit 24-bit accumulators");
+        (
+            random::model(rng, arch),
+            format!("dsp seed {seed} ({arch:?})"),
+        )
+    };
+    check_kept_random_nets(&config, 0xD5B, 12, make, |_| true);
 }
 
 /// Layers whose output does not fit the output buffer run as several
@@ -306,25 +340,16 @@ fn random_split_networks_run_bit_exact() {
         obuf_bytes: 1024,
         ..wide_4x4()
     };
-    let mut dev = SimDevice::open(&config).unwrap();
-    let mut ran = 0;
-    for seed in 0..64u64 {
-        let mut rng = random::rng(0x5B17 + seed);
-        let model = random::model(&mut rng, Architecture::Wide);
-        // Models whose every layer fits whole, or of which not even one
-        // channel fits, do not test the split.
-        match compile(&model, &config) {
-            Ok(p) if p.descriptors.len() > model.layers.len() => {}
-            _ => continue,
-        }
-        let what = format!("split seed {seed}");
-        check_seeded(&mut dev, &config, &model, &mut rng, ran, &what);
-        ran += 1;
-        if ran == 8 {
-            break;
-        }
-    }
-    assert_eq!(ran, 8, "too few random wide nets split a layer");
+    let make = |rng: &mut _, seed: u64| {
+        (
+            random::model(rng, Architecture::Wide),
+            format!("split seed {seed}"),
+        )
+    };
+    // Models whose every layer fits whole, or of which not even one channel
+    // fits, do not test the split.
+    let splits = |p: &Program| p.descriptors.len() > p.model.layers.len();
+    check_kept_random_nets(&config, 0x5B17, 8, make, splits);
 }
 
 #[test]
