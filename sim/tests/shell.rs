@@ -493,7 +493,8 @@ fn a_traced_shell_writes_a_waveform() {
 /// The shim's cycle loop (`spikeslice_sim::run_loop`, what a run clocks between its
 /// start and its interrupt) and the Rust step it replaces clock the design alike:
 /// under random latency and backpressure, on a 128-bit (wide-word) and a 64-bit
-/// bus, the same chains leave the same window, status, counters and cycle counts.
+/// bus, the same chains leave the same window, status, counters and cycle counts,
+/// also when a read or a write fails.
 #[test]
 fn the_shim_loop_and_the_rust_loop_agree_cycle_for_cycle() {
     for cfg in [config_2x2_128(), config_4x4_64()] {
@@ -501,20 +502,38 @@ fn the_shim_loop_and_the_rust_loop_agree_cycle_for_cycle() {
         let mut rust = shell(&cfg, 1);
         rust.rust_cycle_loop = true;
         let mut rng = seeded(21);
-        for i in 0..6 {
+        for i in 0..9 {
             let (w, desc_off, count) = chain(&mut rng, &cfg, WINDOW, 0.5, false);
+            // Every third chain fails a read, every third a write, of a random layer.
+            let ds = functional::decode_chain(&w, desc_off, count, &cfg).unwrap();
+            let victim = ds[rng.gen_range(0..ds.len())];
+            let faults = match i % 3 {
+                0 => vec![],
+                1 => vec![Fault {
+                    lo: u64::from(victim.weights),
+                    hi: u64::from(victim.weights) + 1,
+                    resp: RESP_SLVERR,
+                }],
+                _ => vec![Fault {
+                    lo: u64::from(victim.output),
+                    hi: u64::from(victim.output) + 1,
+                    resp: RESP_DECERR,
+                }],
+            };
             let mut runs = vec![];
             for sim in [&mut shim, &mut rust] {
                 sim.ddr.set_timing(DdrTiming::random(300 + i, 1, 12));
+                sim.ddr.faults = faults.clone();
                 sim.set_window(w.clone());
                 let out = sim.run(desc_off, count, MAX_CYCLES).unwrap();
-                assert_eq!(out.status, status::DONE);
+                assert_eq!(out.status == status::DONE, faults.is_empty(), "{out:?}");
                 runs.push((
                     format!("{out:?}"),
                     sim.last_run_cycles(),
                     sim.verilated.cycles(),
                     sim.window().to_vec(),
                 ));
+                sim.ddr.faults.clear();
             }
             let what = format!("{}x{} chain {i}", cfg.rows, cfg.cols);
             assert_eq!(runs[0].0, runs[1].0, "{what}: outcome");
