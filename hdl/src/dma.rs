@@ -229,6 +229,11 @@ pub struct Dma<const D: usize, const S: usize> {
     w_blen: DFF<Bits<32>>,
     w_burst_off: DFF<Bits<32>>,
     w_cur_off: DFF<Bits<32>>,
+    /// A burst was accepted in the last cycle: the address and the offset move on
+    /// by its length (`w_blen`, not yet counted down) now, a cycle after the
+    /// handshake, so that the burst's length and the additions are not one path.
+    /// The next AW is at least a data beat and a response away.
+    w_step: DFF<Bit>,
     w_tail_strb: DFF<Bits<S>>,
     w_tail_bytes: DFF<Bits<64>>,
     w_errq: DFF<Bits<8>>,
@@ -353,6 +358,7 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
             w_blen,
             w_burst_off,
             w_cur_off,
+            w_step,
             w_tail_strb,
             w_tail_bytes,
             w_errq,
@@ -519,6 +525,13 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
         }
         self.w_hs.next =
             (self.ws.q.val() == WrState::Data) & self.wr.valid.val() & self.m_axi.wready.val();
+        self.w_step.d.next = false;
+        if self.w_step.q.val() {
+            self.w_cur_off.d.next =
+                self.w_cur_off.q.val() + (self.w_blen.q.val() << self.log2b.val());
+            self.w_addr.d.next =
+                self.w_addr.q.val() + (bit_cast::<64, 32>(self.w_blen.q.val()) << self.log2b.val());
+        }
         match self.ws.q.val() {
             WrState::Idle => {
                 if self.wr.cmd_valid.val() {
@@ -549,10 +562,7 @@ impl<const D: usize, const S: usize> Logic for Dma<D, S> {
                 if self.m_axi.awready.val() {
                     self.w_blen.d.next = self.w_burst.val();
                     self.w_burst_off.d.next = self.w_cur_off.q.val();
-                    self.w_cur_off.d.next =
-                        self.w_cur_off.q.val() + (self.w_burst.val() << self.log2b.val());
-                    self.w_addr.d.next = self.w_addr.q.val()
-                        + (bit_cast::<64, 32>(self.w_burst.val()) << self.log2b.val());
+                    self.w_step.d.next = true;
                     self.ws.d.next = WrState::Data;
                 }
             }

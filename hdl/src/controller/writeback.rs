@@ -82,9 +82,12 @@ pub struct WriteBack<const D: usize> {
     plane_offset: DFF<Bits<32>>,
     step_offset: DFF<Bits<32>>,
     plane_bit: DFF<Bits<4>>,
-    /// The command's first and end buffer words.
+    /// The command's first and end buffer words, and the end registered when the
+    /// command is offered: the words are read against the register, so the sum
+    /// that makes the end is not on the read's path.
     cmd_first: Signal<Local, Bits<64>>,
     cmd_end: Signal<Local, Bits<64>>,
+    end_word: DFF<Bits<32>>,
     /// `8 out_stride` and `8 out_step_planes out_stride`.
     plane_bytes: Signal<Local, Bits<32>>,
     step_bytes: Signal<Local, Bits<32>>,
@@ -129,6 +132,7 @@ impl<const D: usize> Default for WriteBack<D> {
             plane_offset: Default::default(),
             step_offset: Default::default(),
             plane_bit: Default::default(),
+            end_word: Default::default(),
             cmd_first: Default::default(),
             cmd_end: Default::default(),
             plane_bytes: Default::default(),
@@ -154,7 +158,8 @@ impl<const D: usize> Logic for WriteBack<D> {
             plane_first,
             plane_offset,
             step_offset,
-            plane_bit
+            plane_bit,
+            end_word
         );
         // The plane walk of a strided output.
         self.plane_bytes.next = bit_cast::<32, 24>(self.stride.val()) << 3;
@@ -178,7 +183,9 @@ impl<const D: usize> Logic for WriteBack<D> {
             self.cmd_end.next =
                 self.plane_first.q.val() + bit_cast::<64, 32>(self.plane_words.val());
         }
-        self.more.next = self.strided.val() & (self.cmd_end.val() < self.words.val());
+        // `more` is read in OutWait, after the command: its end is registered.
+        self.more.next =
+            self.strided.val() & (bit_cast::<64, 32>(self.end_word.q.val()) < self.words.val());
         if self.restart.val() {
             self.plane_first.d.next = 0.into();
             self.plane_offset.d.next = self.offset.val();
@@ -186,7 +193,7 @@ impl<const D: usize> Logic for WriteBack<D> {
             self.plane_bit.d.next = 0.into();
         }
         if self.advance.val() {
-            self.plane_first.d.next = self.cmd_end.val();
+            self.plane_first.d.next = bit_cast::<64, 32>(self.end_word.q.val());
             if self.plane_bit.q.val() + 1 == self.spike_bits.val() {
                 self.plane_bit.d.next = 0.into();
                 self.step_offset.d.next = self.step_offset.q.val() + self.step_bytes.val();
@@ -209,8 +216,11 @@ impl<const D: usize> Logic for WriteBack<D> {
         if self.strided.val() {
             self.dma.cmd_offset.next = self.plane_offset.q.val();
         }
-        self.dma.cmd_len.next =
-            bit_cast::<32, 64>((self.cmd_end.val() - self.cmd_first.val()) << 3);
+        // The command's words, `cmd_end - cmd_first`, without the subtraction.
+        self.dma.cmd_len.next = bit_cast::<32, 64>(self.words.val() << 3);
+        if self.strided.val() {
+            self.dma.cmd_len.next = self.plane_words.val() << 3;
+        }
         self.accepted.next = self.issue.val() & self.dma.cmd_ready.val();
         self.dma.valid.next = true;
         self.dma.data.next = 0.into();
@@ -220,6 +230,7 @@ impl<const D: usize> Logic for WriteBack<D> {
         if self.issue.val() {
             self.done_seen.d.next = false;
             self.next_word.d.next = bit_cast::<32, 64>(self.cmd_first.val());
+            self.end_word.d.next = bit_cast::<32, 64>(self.cmd_end.val());
             self.word_read.d.next = false;
             self.beat_full.d.next = false;
             self.beat_words.d.next = 0.into();
@@ -242,7 +253,7 @@ impl<const D: usize> Logic for WriteBack<D> {
                 }
                 self.beat_words.d.next = self.beat_words.q.val() + 1;
                 if (self.beat_words.q.val() == self.last_word_of_beat.val())
-                    | (bit_cast::<64, 32>(self.next_word.q.val()) == self.cmd_end.val())
+                    | (self.next_word.q.val() == self.end_word.q.val())
                 {
                     self.fills.next = true;
                     self.beat_full.d.next = true;
@@ -251,14 +262,14 @@ impl<const D: usize> Logic for WriteBack<D> {
             // Read the next word while no beat waits and this cycle does not fill one.
             if !self.beat_full.q.val()
                 & !self.fills.val()
-                & (bit_cast::<64, 32>(self.next_word.q.val()) < self.cmd_end.val())
+                & (self.next_word.q.val() < self.end_word.q.val())
             {
                 self.word_read.d.next = true;
                 self.next_word.d.next = self.next_word.q.val() + 1;
             }
             self.sent.next = (!self.beat_full.q.val()
                 & !self.word_read.q.val()
-                & (bit_cast::<64, 32>(self.next_word.q.val()) == self.cmd_end.val()))
+                & (self.next_word.q.val() == self.end_word.q.val()))
                 | (self.done_seen.q.val() & (self.code.q.val() != 0));
         }
     }

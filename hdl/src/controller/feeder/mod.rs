@@ -28,7 +28,10 @@
 //!   beat's (run's) group are written. [`TileRun::draining`] stays high until
 //!   the queue is written, and the FSM's write-back waits for it;
 //! - **counts**: PE additions per beat (set slice bits streamed x the columns
-//!   written, `Activity::pe_adds`) and the spikes written.
+//!   written, `Activity::pe_adds`) and the spikes written. The additions are
+//!   counted two cycles behind the beat, off its path: the beat's set lanes and its
+//!   group's columns are registered, then their product, then added. Only
+//!   CNT_PE_ADDS reads the count, after the run's last beat has long passed.
 //!
 //! The banks and the output buffer stay with the controller (its load phases
 //! write them); the feeder drives their read addresses and the output buffer's
@@ -182,9 +185,12 @@ pub struct Feeder<const MEM: usize> {
     slices_left: Signal<Local, Bits<10>>,
     input_index: Signal<Local, Bits<32>>,
     lane: Signal<Local, Bits<64>>,
-    /// Set slice bits of the beat, and the PE additions it makes.
+    /// The set slice bits of the last cycle's beat (none without one) and its
+    /// group's columns; their count, and the PE additions they made, registered.
+    counted: Vec<DFF<Bit>>,
+    counted_columns: DFF<Bits<16>>,
     lanes_set: Signal<Local, Bits<8>>,
-    adds: Signal<Local, Bits<32>>,
+    adds: DFF<Bits<32>>,
     weight_offset: Signal<Local, Bits<32>>,
     gather_offset: Signal<Local, Bits<32>>,
     load_gather_offset: Signal<Local, Bits<32>>,
@@ -241,6 +247,7 @@ impl<const MEM: usize> Feeder<MEM> {
         Self {
             act_words: n(rows),
             act_data: n(rows),
+            counted: n(rows),
             spk_data: n(cols),
             queue: SpikeQueue::new(cols),
             bias: n(cols),
@@ -280,6 +287,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         dff_setup!(self, clock, plane_offset, column_offset, emit_base);
         dff_setup!(self, clock, membrane_column, membrane_neuron);
         dff_setup!(self, clock, pe_adds_count, spikes_count);
+        dff_setup!(self, clock, counted_columns, adds);
+        for r in 0..self._rows {
+            self.counted[r].clock.next = self.clock.val();
+        }
         // ---------------- Parameter registers ----------------
         for c in 0..self._cols {
             self.bias[c].clock.next = self.clock.val();
@@ -374,19 +385,27 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         if self.layer.gather_layer.val() {
             self.input_index.next = self.entry.q.val();
         }
-        self.lanes_set.next = 0.into();
         for r in 0..self._rows {
             self.lane.next = self.act_words[r].val() >> self.input_index.val().get_bits::<6>(0);
             self.act_data[r].next = self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.slices_left.val())
                 & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
-            if self.lane.val().get_bit(0)
+            self.counted[r].d.next = self.beat.val()
+                & self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.slices_left.val())
-                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()))
-            {
+                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
+        }
+        // The PE additions, two cycles behind the beat (see the module documentation).
+        self.lanes_set.next = 0.into();
+        for r in 0..self._rows {
+            if self.counted[r].q.val() {
                 self.lanes_set.next = self.lanes_set.val() + 1;
             }
         }
+        self.counted_columns.d.next = self.group_columns.val().get_bits::<16>(0);
+        self.adds.d.next = bit_cast::<16, 8>(self.lanes_set.val()) * self.counted_columns.q.val();
+        self.pe_adds_count.d.next =
+            self.pe_adds_count.q.val() + bit_cast::<64, 32>(self.adds.q.val());
         // Parameter beats: C v_init, C bias, C theta (column 0 first), sign-extended.
         self.par_word.next = 0.into();
         for c in 0..self._cols {
@@ -456,8 +475,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.out_write_bit.next = false;
 
         // ---------------- The run ----------------
-        self.adds.next =
-            bit_cast::<16, 8>(self.lanes_set.val()) * self.group_columns.val().get_bits::<16>(0);
         if self.running.q.val() {
             // Parameters.
             if (self.par_field.q.val() != 3) & self.par_ready.val() {
@@ -470,8 +487,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             // One (wgt, act) beat per cycle from the banks.
             if self.beat.val() {
                 self.entry.d.next = self.gather_entry.val();
-                self.pe_adds_count.d.next =
-                    self.pe_adds_count.q.val() + bit_cast::<64, 32>(self.adds.val());
                 self.k_next.next = self.k.q.val() + 1;
                 if bit_cast::<32, 16>(self.k.q.val() + 1) == self.layer.fan_in.val() {
                     self.k_next.next = 0.into();
@@ -563,6 +578,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.failed.d.next = false;
             self.pe_adds_count.d.next = 0.into();
             self.spikes_count.d.next = 0.into();
+            self.adds.d.next = 0.into();
+            for r in 0..self._rows {
+                self.counted[r].d.next = false;
+            }
         }
 
         // ---------------- Bank read addresses ----------------
@@ -603,6 +622,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.params_new.d.next = true;
             self.pe_adds_count.d.next = 0.into();
             self.spikes_count.d.next = 0.into();
+            self.adds.d.next = 0.into();
+            for r in 0..self._rows {
+                self.counted[r].d.next = false;
+            }
         }
     }
 }
