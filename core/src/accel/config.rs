@@ -105,10 +105,16 @@ impl ConfigError {
 
     /// The command-line flag that sets the field (`--acc-bits`, ...).
     pub fn flag(&self) -> String {
-        match self.field {
-            "axi_data_bytes" => "--axi-data-bits".into(),
-            f => format!("--{}", f.replace('_', "-")),
-        }
+        flag_of(self.field)
+    }
+}
+
+/// The command-line flag that sets an `AcceleratorConfig` field (`acc_bits`:
+/// `--acc-bits`; `axi_data_bytes` is set in bits, `--axi-data-bits`).
+pub fn flag_of(field: &str) -> String {
+    match field {
+        "axi_data_bytes" => "--axi-data-bits".into(),
+        f => format!("--{}", f.replace('_', "-")),
     }
 }
 
@@ -273,34 +279,27 @@ impl AcceleratorConfig {
     /// change.
     pub fn differences(&self, other: &Self) -> Vec<String> {
         let mut out = Vec::new();
-        let mut field = |flag: &str, a: &dyn ToString, b: &dyn ToString| {
+        let mut field = |name: &str, a: &dyn ToString, b: &dyn ToString| {
             let (a, b) = (a.to_string(), b.to_string());
             if a != b {
-                out.push(format!("{flag} {a} ({b} on the other)"));
+                out.push(format!("{} {a} ({b} on the other)", flag_of(name)));
             }
         };
-        let (o, bits) = (other, |bytes: usize| 8 * bytes);
-        field("--rows", &self.rows, &o.rows);
-        field("--cols", &self.cols, &o.cols);
-        field(
-            "--weight-bits-max",
-            &self.weight_bits_max,
-            &o.weight_bits_max,
-        );
-        field("--spike-bits-max", &self.spike_bits_max, &o.spike_bits_max);
-        field("--acc-bits", &self.acc_bits, &o.acc_bits);
-        field("--membrane-bits", &self.membrane_bits, &o.membrane_bits);
-        let (a, b) = (bits(self.axi_data_bytes), bits(o.axi_data_bytes));
-        field("--axi-data-bits", &a, &b);
-        field(
-            "--max-burst-beats",
-            &self.max_burst_beats,
-            &o.max_burst_beats,
-        );
-        field("--wbuf-bytes", &self.wbuf_bytes, &o.wbuf_bytes);
-        field("--abuf-bytes", &self.abuf_bytes, &o.abuf_bytes);
-        field("--obuf-bytes", &self.obuf_bytes, &o.obuf_bytes);
-        field("--dsp-pes", &self.dsp_pes, &o.dsp_pes);
+        let o = other;
+        field("rows", &self.rows, &o.rows);
+        field("cols", &self.cols, &o.cols);
+        field("weight_bits_max", &self.weight_bits_max, &o.weight_bits_max);
+        field("spike_bits_max", &self.spike_bits_max, &o.spike_bits_max);
+        field("acc_bits", &self.acc_bits, &o.acc_bits);
+        field("membrane_bits", &self.membrane_bits, &o.membrane_bits);
+        // Set in bits (`flag_of`).
+        let bits = |c: &Self| 8 * c.axi_data_bytes;
+        field("axi_data_bytes", &bits(self), &bits(o));
+        field("max_burst_beats", &self.max_burst_beats, &o.max_burst_beats);
+        field("wbuf_bytes", &self.wbuf_bytes, &o.wbuf_bytes);
+        field("abuf_bytes", &self.abuf_bytes, &o.abuf_bytes);
+        field("obuf_bytes", &self.obuf_bytes, &o.obuf_bytes);
+        field("dsp_pes", &self.dsp_pes, &o.dsp_pes);
         out
     }
 
@@ -385,6 +384,7 @@ mod tests {
         assert!(a.differences(&a).is_empty());
         let b = AcceleratorConfig {
             rows: 4,
+            axi_data_bytes: 8,
             dsp_pes: true,
             ..a
         };
@@ -392,6 +392,7 @@ mod tests {
             b.differences(&a),
             [
                 "--rows 4 (8 on the other)",
+                "--axi-data-bits 64 (128 on the other)",
                 "--dsp-pes true (false on the other)"
             ]
         );
