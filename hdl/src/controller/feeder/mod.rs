@@ -390,10 +390,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.act_data[r].next = self.lane.val().get_bit(0)
                 & (self.lane_id[r].val() < self.slices_left.val())
                 & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
-            self.counted[r].d.next = self.beat.val()
-                & self.lane.val().get_bit(0)
-                & (self.lane_id[r].val() < self.slices_left.val())
-                & !(self.layer.gather_layer.val() & (self.entry.q.val() == self.k_padding.val()));
+            self.counted[r].d.next = self.beat.val() & self.act_data[r].val();
         }
         // The PE additions, two cycles behind the beat (see the module documentation).
         self.lanes_set.next = 0.into();
