@@ -16,6 +16,13 @@
 //!
 //! All arithmetic is on `Bits` (two's complement, wrapping; core guarantees no
 //! overflow): signed compares flip the sign bit, arithmetic shifts are ~(~x >> k).
+//!
+//! `leak(v)` is registered: integrate adds the leak of the membrane a cycle
+//! before, so it must come at least a cycle after the last write of `v` (init,
+//! integrate, reset). The sequencer's states guarantee it (Init, Clear, ..;
+//! Reset, Emit, AfterT, Integ; Integ, AfterT, Integ), and the shift, the
+//! subtraction and the addition are not one path into the membrane register
+//! (docs/performance.md, "Whole shell").
 
 use rust_hdl::prelude::*;
 
@@ -47,7 +54,8 @@ pub struct Ndu<const MEM: usize> {
     p_vinit: DFF<Bits<MEM>>,
     p_bias: DFF<Bits<MEM>>,
     p_theta: DFF<Bits<MEM>>,
-    leaked: Signal<Local, Bits<MEM>>,
+    leak_of: Signal<Local, Bits<MEM>>,
+    leaked: DFF<Bits<MEM>>,
     vnew: Signal<Local, Bits<MEM>>,
     shifted: Signal<Local, Bits<MEM>>,
     sign_idx: Constant<Bits<8>>,
@@ -81,6 +89,7 @@ impl<const MEM: usize> Default for Ndu<MEM> {
             p_vinit: Default::default(),
             p_bias: Default::default(),
             p_theta: Default::default(),
+            leak_of: Default::default(),
             leaked: Default::default(),
             vnew: Default::default(),
             shifted: Default::default(),
@@ -93,7 +102,7 @@ impl<const MEM: usize> Default for Ndu<MEM> {
 impl<const MEM: usize> Logic for Ndu<MEM> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, vreg, rem, s, p_vinit, p_bias, p_theta);
+        dff_setup!(self, clock, vreg, rem, s, p_vinit, p_bias, p_theta, leaked);
         self.v.next = self.vreg.q.val();
         self.spike.next = self.s.q.val();
         self.v_init.next = self.p_vinit.q.val();
@@ -110,16 +119,18 @@ impl<const MEM: usize> Logic for Ndu<MEM> {
             self.p_theta.d.next = self.chain_in.val();
         }
         // leak(v): LIF subtracts the arithmetic shift v >>> k.
-        self.leaked.next = self.vreg.q.val();
+        self.leak_of.next = self.vreg.q.val();
         if self.lif.val() {
             if self.vreg.q.val().get_bit(self.sign_idx.val().index()) {
-                self.leaked.next =
+                self.leak_of.next =
                     self.vreg.q.val() - !((!self.vreg.q.val()) >> self.leak_shift.val());
             } else {
-                self.leaked.next = self.vreg.q.val() - (self.vreg.q.val() >> self.leak_shift.val());
+                self.leak_of.next =
+                    self.vreg.q.val() - (self.vreg.q.val() >> self.leak_shift.val());
             }
         }
-        self.vnew.next = self.leaked.val() + self.current.val();
+        self.leaked.d.next = self.leak_of.val();
+        self.vnew.next = self.leaked.q.val() + self.current.val();
         // rem >>> i, for the restoring-division step.
         if self.rem.q.val().get_bit(self.sign_idx.val().index()) {
             self.shifted.next = !((!self.rem.q.val()) >> self.div_i.val());
@@ -213,6 +224,8 @@ mod tests {
                 x.op_init.next = true;
                 wait_clock_cycle!(sim, clock, x);
                 x.op_init.next = false;
+                // Integrate a cycle after the last write of v (the contract).
+                wait_clock_cycle!(sim, clock, x);
                 let mut v = vinit;
                 for &i in currents.iter() {
                     let (v_want, s_want) = step(v, i, lif, theta, bs, hard);
@@ -232,6 +245,7 @@ mod tests {
                     x.op_reset.next = false;
                     sim_assert_eq!(sim, x.spike.val().to_u64() as u8, s_want, x);
                     sim_assert_eq!(sim, sx(x.v.val().to_u64()), v_want, x);
+                    wait_clock_cycle!(sim, clock, x);
                 }
                 sim.done(x)
             });

@@ -33,7 +33,7 @@ fn estimate_of_the_smallest_shell_is_plausible() {
     };
     assert!(dir.join(estimate::LOG_FILE).exists());
     let r = &e.resources;
-    eprintln!("{r:?}\n{:?}\nyosys {:.0} s", e.path, e.seconds);
+    eprintln!("{r:?}\n{:?}\nyosys {:.0} s", e.paths, e.seconds);
     // The shell's DMA, controller and register file alone are thousands of
     // LUTs and flip-flops; a 1x1 shell is far below the device.
     assert!((1_000..40_000).contains(&r.lut), "LUT {}", r.lut);
@@ -43,14 +43,20 @@ fn estimate_of_the_smallest_shell_is_plausible() {
     assert!(r.uram > 0, "no Ultra RAM");
     assert!(r.lutram > 0, "the small output banks are LUT RAM");
     assert!(r.usage(&XCK26).iter().all(|u| u.fits()));
-    let p = &e.path;
-    assert!(p.cells > 0 && p.lut_levels > 0, "{p:?}");
-    assert_eq!(
-        p.cells,
-        p.lut_levels + p.carry_cells + p.muxf,
-        "unclassified cells: {p:?}"
-    );
+    let p = &e.paths;
+    for path in [&p.deepest, &p.longest] {
+        assert!(path.cells > 0 && path.lut_levels > 0, "{p:?}");
+        assert_eq!(
+            path.cells,
+            path.lut_levels + path.carry_cells + path.muxf,
+            "{p:?}"
+        );
+        assert!(!path.from.is_empty() && !path.to.is_empty(), "{p:?}");
+    }
+    // Each is the greatest by its own count.
+    assert!(p.deepest.lut_levels >= p.longest.lut_levels, "{p:?}");
+    assert!(p.longest.cells >= p.deepest.cells, "{p:?}");
     assert!(p.longest_carry_chain > 0);
-    assert_eq!(p.loops, 0);
+    assert_eq!(p.loop_cells, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

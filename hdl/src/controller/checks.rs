@@ -15,7 +15,14 @@
 //!   row is never run. Each row is checked as a run reads it, so the check
 //!   costs no cycles and the table is read once per run, not once more.
 //!
-//! The block only compares; the FSM reports what it says.
+//! The block only compares; the FSM reports what it says. The region and fit
+//! results are registered: they hold the compares of the cycle before, and the
+//! FSM reads them in Fit, a cycle after Regions, when the sizes have been
+//! stable for a cycle (unregistered, the region ends' sums and compares and
+//! the choice of the failing region's offset run on into the error registers
+//! as one of the shell's deepest paths, docs/performance.md "Whole shell"; a
+//! failing descriptor reports a cycle later, a passing one takes the same
+//! cycles).
 
 use super::descriptor::Layer;
 use super::sizes::SizesIn;
@@ -31,11 +38,12 @@ pub struct LayerChecks {
     /// BUF_SIZE, the descriptor's offset and its regions' offsets.
     pub window_size: Signal<In, Bits<32>>,
     pub descriptor_offset: Signal<In, Bits<32>>,
-    /// Regions: a check fails, with its code and offset.
+    /// Regions: a check fails, with its code and offset (of the inputs a
+    /// cycle before).
     pub region_fail: Signal<Out, Bit>,
     pub region_code: Signal<Out, Bits<8>>,
     pub region_offset: Signal<Out, Bits<32>>,
-    /// Fit: the layer does not fit the buffers.
+    /// Fit: the layer does not fit the buffers (of the inputs a cycle before).
     pub overflow: Signal<Out, Bit>,
     /// Gather entries: a row's read starts (forget the last row's entry);
     /// entry `entry_index` of the row at window offset `row_offset` is offered.
@@ -49,6 +57,10 @@ pub struct LayerChecks {
     pub entry_bad_offset: Signal<Out, Bits<32>>,
     bad: DFF<Bit>,
     bad_index: DFF<Bits<32>>,
+    fail: DFF<Bit>,
+    code: DFF<Bits<8>>,
+    offset: DFF<Bits<32>>,
+    over: DFF<Bit>,
     /// Region ends in bytes.
     weights_end: Signal<Local, Bits<64>>,
     params_end: Signal<Local, Bits<64>>,
@@ -81,7 +93,7 @@ impl LayerChecks {
 impl Logic for LayerChecks {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, bad, bad_index);
+        dff_setup!(self, clock, bad, bad_index, fail, code, offset, over);
         // Region ends (64 bits: sizes are below 2^35 words after the saturating math).
         self.weights_end.next = bit_cast::<64, 32>(self.layer.weights_offset.val())
             + (self.sizes.weight_words.val() << 3);
@@ -109,37 +121,41 @@ impl Logic for LayerChecks {
         self.window.next = bit_cast::<64, 32>(self.window_size.val());
         // The first failing region in the order weights, params, input, output,
         // gather is reported (the last assignment below wins), O mod G before all.
-        self.region_fail.next = false;
-        self.region_code.next = 3.into();
-        self.region_offset.next = 0.into();
+        self.fail.d.next = false;
+        self.code.d.next = 3.into();
+        self.offset.d.next = 0.into();
         if self.layer.gather_layer.val() & (self.gather_end.val() > self.window.val()) {
-            self.region_fail.next = true;
-            self.region_offset.next = self.layer.gather_offset.val();
+            self.fail.d.next = true;
+            self.offset.d.next = self.layer.gather_offset.val();
         }
         if self.output_end.val() > self.window.val() {
-            self.region_fail.next = true;
-            self.region_offset.next = self.layer.output_offset.val();
+            self.fail.d.next = true;
+            self.offset.d.next = self.layer.output_offset.val();
         }
         if self.input_end.val() > self.window.val() {
-            self.region_fail.next = true;
-            self.region_offset.next = self.layer.input_offset.val();
+            self.fail.d.next = true;
+            self.offset.d.next = self.layer.input_offset.val();
         }
         if self.params_end.val() > self.window.val() {
-            self.region_fail.next = true;
-            self.region_offset.next = self.layer.params_offset.val();
+            self.fail.d.next = true;
+            self.offset.d.next = self.layer.params_offset.val();
         }
         if self.weights_end.val() > self.window.val() {
-            self.region_fail.next = true;
-            self.region_offset.next = self.layer.weights_offset.val();
+            self.fail.d.next = true;
+            self.offset.d.next = self.layer.weights_offset.val();
         }
         if self.sizes.group_remainder.val() != 0 {
-            self.region_fail.next = true;
-            self.region_code.next = 2.into();
-            self.region_offset.next = self.descriptor_offset.val();
+            self.fail.d.next = true;
+            self.code.d.next = 2.into();
+            self.offset.d.next = self.descriptor_offset.val();
         }
-        self.overflow.next = (self.layer.fan_in.val() > self.k_max_fan_in.val())
+        self.over.d.next = (self.layer.fan_in.val() > self.k_max_fan_in.val())
             | (self.sizes.act_words.val() > self.k_act_depth.val())
             | (self.sizes.output_words.val() > self.k_out_depth.val());
+        self.region_fail.next = self.fail.q.val();
+        self.region_code.next = self.code.q.val();
+        self.region_offset.next = self.offset.q.val();
+        self.overflow.next = self.over.q.val();
         // Gather entries.
         if self.entry_restart.val() {
             self.bad.d.next = false;

@@ -529,15 +529,16 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::Regions => {
+                // The checks compare the final sizes; their results are
+                // registered, read in Fit.
                 self.state.d.next = CtlState::Fit;
+            }
+            CtlState::Fit => {
                 if self.checks.region_fail.val() {
                     self.fail_code.next = self.checks.region_code.val();
                     self.fail_offset.next = self.checks.region_offset.val();
                     self.state.d.next = CtlState::Fail;
-                }
-            }
-            CtlState::Fit => {
-                if self.checks.overflow.val() {
+                } else if self.checks.overflow.val() {
                     self.fail_code.next = 6.into();
                     self.fail_offset.next = self.desc_at.q.val();
                     self.state.d.next = CtlState::Fail;

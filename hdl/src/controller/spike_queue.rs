@@ -12,8 +12,16 @@
 //!
 //! Push: `push_valid` with the beat and its place, taken when `push_ready`
 //! (fewer than `SPIKE_QUEUE_DEPTH` beats queued). Head: while `nonempty`, the
-//! oldest beat's place and the spike byte of its column `column`; `pop`
-//! removes it. `clear` empties the queue.
+//! oldest beat's place and the spike byte of its current column (the first,
+//! then the next after each `advance`); `pop` removes it. `clear` empties the
+//! queue.
+//!
+//! The head is a copy of the oldest beat in registers of its own, loaded when
+//! the oldest beat changes (from the push into an emptying queue, else from the
+//! slot after the head's), and its columns shift down one at each `advance`:
+//! the writer reads a register, not a slot and column mux, so the output
+//! buffer's write data is a few LUTs from a register at no cycle (through the
+//! muxes it is the shell's deepest path, docs/performance.md "Whole shell").
 
 use crate::param::Param;
 use rust_hdl::prelude::*;
@@ -49,8 +57,8 @@ pub struct SpikeLane {
     pub write: Signal<In, Bit>,
     pub tail: Signal<In, Bits<3>>,
     pub spike_in: Signal<In, Bits<8>>,
-    /// The byte in slot `head`.
-    pub head: Signal<In, Bits<3>>,
+    /// The byte in slot `at`.
+    pub at: Signal<In, Bits<3>>,
     pub spike: Signal<Out, Bits<8>>,
     slots: Vec<DFF<Bits<8>>>,
     _slots: usize,
@@ -76,7 +84,7 @@ impl Logic for SpikeLane {
             if self.write.val() & (self.tail.val().index() == e) {
                 self.slots[e].d.next = self.spike_in.val();
             }
-            if self.head.val().index() == e {
+            if self.at.val().index() == e {
                 self.spike.next = self.slots[e].q.val();
             }
         }
@@ -94,11 +102,12 @@ pub struct SpikeQueue {
     pub push_ready: Signal<Out, Bit>,
     pub spikes_in: Vec<Signal<In, Bits<8>>>,
     pub place_in: BeatPlace,
-    /// A beat is queued: the head's place, and its column `column`'s spikes.
+    /// A beat is queued: the head's place, and its current column's spikes.
     pub nonempty: Signal<Out, Bit>,
-    pub column: Signal<In, Bits<8>>,
     pub spike: Signal<Out, Bits<8>>,
     pub place: BeatPlaceOut,
+    /// The head's current column has been written: go on to its next.
+    pub advance: Signal<In, Bit>,
     /// The head has been written: remove it.
     pub pop: Signal<In, Bit>,
     lanes: Vec<SpikeLane>,
@@ -106,10 +115,22 @@ pub struct SpikeQueue {
     timestep_base: Vec<DFF<Bits<32>>>,
     first_column: Vec<DFF<Bits<32>>>,
     group_start: Vec<DFF<Bits<32>>>,
+    // The head beat's copy: its columns from the current one on, its place.
+    head_spikes: Vec<DFF<Bits<8>>>,
+    head_neuron: DFF<Bits<32>>,
+    head_timestep_base: DFF<Bits<32>>,
+    head_first_column: DFF<Bits<32>>,
+    head_group_start: DFF<Bits<32>>,
     head: DFF<Bits<3>>,
     tail: DFF<Bits<3>>,
     count: DFF<Bits<4>>,
     push: Signal<Local, Bit>,
+    /// The slot after the head's.
+    after_head: Signal<Local, Bits<3>>,
+    /// The head copy takes the pushed beat (the queue is empty after this
+    /// cycle's pop, or was), or the beat in the slot after the head's.
+    load_pushed: Signal<Local, Bit>,
+    load_next: Signal<Local, Bit>,
     k_depth: Param<Bits<4>>,
     k_last: Param<Bits<3>>,
     _slots: usize,
@@ -123,6 +144,7 @@ impl SpikeQueue {
         Self {
             spikes_in: super::n(cols),
             lanes: (0..cols).map(|_| SpikeLane::new(depth)).collect(),
+            head_spikes: super::n(cols),
             neuron: super::n(depth),
             timestep_base: super::n(depth),
             first_column: super::n(depth),
@@ -140,24 +162,47 @@ impl Logic for SpikeQueue {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, head, tail, count);
+        dff_setup!(self, clock, head_neuron, head_timestep_base);
+        dff_setup!(self, clock, head_first_column, head_group_start);
         self.push_ready.next = self.count.q.val() < self.k_depth.val();
         self.push.next = self.push_valid.val() & self.push_ready.val();
         self.nonempty.next = self.count.q.val() != 0;
-        self.spike.next = 0.into();
+        self.after_head.next = self.head.q.val() + 1;
+        if self.head.q.val() == self.k_last.val() {
+            self.after_head.next = 0.into();
+        }
+        self.load_next.next = self.pop.val() & (self.count.q.val() >= 2);
+        self.load_pushed.next = self.push.val()
+            & ((self.count.q.val() == 0) | (self.pop.val() & (self.count.q.val() == 1)));
         for c in 0..self._cols {
             self.lanes[c].clock.next = self.clock.val();
             self.lanes[c].write.next = self.push.val();
             self.lanes[c].tail.next = self.tail.q.val();
             self.lanes[c].spike_in.next = self.spikes_in[c].val();
-            self.lanes[c].head.next = self.head.q.val();
-            if self.column.val().index() == c {
-                self.spike.next = self.lanes[c].spike.val();
+            self.lanes[c].at.next = self.after_head.val();
+            self.head_spikes[c].clock.next = self.clock.val();
+            self.head_spikes[c].d.next = self.head_spikes[c].q.val();
+            if self.advance.val() {
+                self.head_spikes[c].d.next = 0.into();
+            }
+            if self.load_next.val() {
+                self.head_spikes[c].d.next = self.lanes[c].spike.val();
+            }
+            if self.load_pushed.val() {
+                self.head_spikes[c].d.next = self.spikes_in[c].val();
             }
         }
-        self.place.neuron.next = 0.into();
-        self.place.timestep_base.next = 0.into();
-        self.place.first_column.next = 0.into();
-        self.place.group_start.next = 0.into();
+        // Advance: each column takes the next one's byte (the last, zero).
+        for c in 1..self._cols {
+            if self.advance.val() & !self.load_next.val() & !self.load_pushed.val() {
+                self.head_spikes[c - 1].d.next = self.head_spikes[c].q.val();
+            }
+        }
+        self.spike.next = self.head_spikes[0].q.val();
+        self.place.neuron.next = self.head_neuron.q.val();
+        self.place.timestep_base.next = self.head_timestep_base.q.val();
+        self.place.first_column.next = self.head_first_column.q.val();
+        self.place.group_start.next = self.head_group_start.q.val();
         for e in 0..self._slots {
             self.neuron[e].clock.next = self.clock.val();
             self.neuron[e].d.next = self.neuron[e].q.val();
@@ -173,12 +218,18 @@ impl Logic for SpikeQueue {
                 self.first_column[e].d.next = self.place_in.first_column.val();
                 self.group_start[e].d.next = self.place_in.group_start.val();
             }
-            if self.head.q.val().index() == e {
-                self.place.neuron.next = self.neuron[e].q.val();
-                self.place.timestep_base.next = self.timestep_base[e].q.val();
-                self.place.first_column.next = self.first_column[e].q.val();
-                self.place.group_start.next = self.group_start[e].q.val();
+            if self.load_next.val() & (self.after_head.val().index() == e) {
+                self.head_neuron.d.next = self.neuron[e].q.val();
+                self.head_timestep_base.d.next = self.timestep_base[e].q.val();
+                self.head_first_column.d.next = self.first_column[e].q.val();
+                self.head_group_start.d.next = self.group_start[e].q.val();
             }
+        }
+        if self.load_pushed.val() {
+            self.head_neuron.d.next = self.place_in.neuron.val();
+            self.head_timestep_base.d.next = self.place_in.timestep_base.val();
+            self.head_first_column.d.next = self.place_in.first_column.val();
+            self.head_group_start.d.next = self.place_in.group_start.val();
         }
         if self.push.val() {
             self.tail.d.next = self.tail.q.val() + 1;
@@ -214,10 +265,11 @@ mod tests {
 
     const COLS: usize = 3;
 
-    /// Random pushes and pops against a `VecDeque` of the same depth: the
-    /// beats come out in order with their places, `push_ready` is low exactly
-    /// when `SPIKE_QUEUE_DEPTH` beats are queued, a push and a pop in one cycle
-    /// keep the count, and `clear` empties the queue.
+    /// Random pushes, advances and pops against a `VecDeque` of the same
+    /// depth: the beats come out in order with their places and the head's
+    /// columns one after another, `push_ready` is low exactly when
+    /// `SPIKE_QUEUE_DEPTH` beats are queued, a push and a pop in one cycle keep
+    /// the count, and `clear` empties the queue.
     #[test]
     fn spike_queue_keeps_beats_in_order_up_to_its_depth() {
         let (mut sim, uut) = clocked_simulation!(SpikeQueue::new(COLS), SpikeQueue);
@@ -226,7 +278,9 @@ mod tests {
             let mut r = rng(0x5917);
             let mut model: VecDeque<(Vec<u64>, [u64; 4])> = VecDeque::new();
             let depth = SPIKE_QUEUE_DEPTH as usize;
-            let (mut fulls, mut pushes) = (0, 0);
+            let (mut fulls, mut pushes, mut advanced) = (0, 0, 0);
+            // The head's current column.
+            let mut column = 0usize;
             for cycle in 0..3000u64 {
                 let beat: Vec<u64> = (0..COLS).map(|_| r.below(256)).collect();
                 let place = [
@@ -246,15 +300,17 @@ mod tests {
                 x.place_in.timestep_base.next = place[1].into();
                 x.place_in.first_column.next = place[2].into();
                 x.place_in.group_start.next = place[3].into();
-                let column = r.below(COLS as u64);
-                x.column.next = column.into();
+                // As the feeder drives it: an advance only while a beat is
+                // queued, and up to its last column (the pop's cycle).
+                let advance = !model.is_empty() && (pop || (column + 1 < COLS && r.chance(50)));
+                x.advance.next = advance;
                 x.pop.next = pop;
                 x.clear.next = clear;
                 x = sim.wait(1, x)?;
                 sim_assert_eq!(sim, x.push_ready.val(), model.len() < depth, x);
                 sim_assert_eq!(sim, x.nonempty.val(), !model.is_empty(), x);
                 if let Some((spikes, p)) = model.front() {
-                    sim_assert_eq!(sim, x.spike.val().to_u64(), spikes[column as usize], x);
+                    sim_assert_eq!(sim, x.spike.val().to_u64(), spikes[column], x);
                     sim_assert_eq!(sim, x.place.neuron.val().to_u64(), p[0], x);
                     sim_assert_eq!(sim, x.place.timestep_base.val().to_u64(), p[1], x);
                     sim_assert_eq!(sim, x.place.first_column.val().to_u64(), p[2], x);
@@ -263,7 +319,12 @@ mod tests {
                 fulls += usize::from(model.len() == depth);
                 let pushed = push && model.len() < depth;
                 if pop {
-                    model.pop_front();
+                    if model.pop_front().is_some() {
+                        column = 0;
+                    }
+                } else if advance {
+                    column += 1;
+                    advanced += 1;
                 }
                 if pushed {
                     pushes += 1;
@@ -271,11 +332,12 @@ mod tests {
                 }
                 if clear {
                     model.clear();
+                    column = 0;
                 }
                 wait_clock_cycle!(sim, clock, x);
             }
             // Both ends exercised: full often, and many beats through.
-            sim_assert!(sim, fulls > 100 && pushes > 1000, x);
+            sim_assert!(sim, fulls > 100 && pushes > 1000 && advanced > 300, x);
             sim.done(x)
         });
         sim.run(Box::new(uut), 1_000_000).unwrap();

@@ -88,9 +88,13 @@ pub struct WriteBack<const D: usize> {
     cmd_first: Signal<Local, Bits<64>>,
     cmd_end: Signal<Local, Bits<64>>,
     end_word: DFF<Bits<32>>,
-    /// `8 out_stride` and `8 out_step_planes out_stride`.
+    /// `8 out_stride`, and `8 out_step_planes out_stride` as its sum and
+    /// registered: the descriptor's fields are stable from its decode on, long
+    /// before the write-back's first step, and the sums of shifted strides are
+    /// not on the step's path (docs/performance.md, "Whole shell").
     plane_bytes: Signal<Local, Bits<32>>,
-    step_bytes: Signal<Local, Bits<32>>,
+    step_sum: Signal<Local, Bits<32>>,
+    step_bytes: DFF<Bits<32>>,
 }
 
 impl<const D: usize> Default for WriteBack<D> {
@@ -136,6 +140,7 @@ impl<const D: usize> Default for WriteBack<D> {
             cmd_first: Default::default(),
             cmd_end: Default::default(),
             plane_bytes: Default::default(),
+            step_sum: Default::default(),
             step_bytes: Default::default(),
         }
     }
@@ -159,23 +164,25 @@ impl<const D: usize> Logic for WriteBack<D> {
             plane_offset,
             step_offset,
             plane_bit,
-            end_word
+            end_word,
+            step_bytes
         );
         // The plane walk of a strided output.
         self.plane_bytes.next = bit_cast::<32, 24>(self.stride.val()) << 3;
-        self.step_bytes.next = 0.into();
+        self.step_sum.next = 0.into();
         if self.step_planes.val().get_bit(0) {
-            self.step_bytes.next = self.plane_bytes.val();
+            self.step_sum.next = self.plane_bytes.val();
         }
         if self.step_planes.val().get_bit(1) {
-            self.step_bytes.next = self.step_bytes.val() + (self.plane_bytes.val() << 1);
+            self.step_sum.next = self.step_sum.val() + (self.plane_bytes.val() << 1);
         }
         if self.step_planes.val().get_bit(2) {
-            self.step_bytes.next = self.step_bytes.val() + (self.plane_bytes.val() << 2);
+            self.step_sum.next = self.step_sum.val() + (self.plane_bytes.val() << 2);
         }
         if self.step_planes.val().get_bit(3) {
-            self.step_bytes.next = self.step_bytes.val() + (self.plane_bytes.val() << 3);
+            self.step_sum.next = self.step_sum.val() + (self.plane_bytes.val() << 3);
         }
+        self.step_bytes.d.next = self.step_sum.val();
         self.cmd_first.next = 0.into();
         self.cmd_end.next = self.words.val();
         if self.strided.val() {
@@ -196,8 +203,8 @@ impl<const D: usize> Logic for WriteBack<D> {
             self.plane_first.d.next = bit_cast::<64, 32>(self.end_word.q.val());
             if self.plane_bit.q.val() + 1 == self.spike_bits.val() {
                 self.plane_bit.d.next = 0.into();
-                self.step_offset.d.next = self.step_offset.q.val() + self.step_bytes.val();
-                self.plane_offset.d.next = self.step_offset.q.val() + self.step_bytes.val();
+                self.step_offset.d.next = self.step_offset.q.val() + self.step_bytes.q.val();
+                self.plane_offset.d.next = self.step_offset.q.val() + self.step_bytes.q.val();
             } else {
                 self.plane_bit.d.next = self.plane_bit.q.val() + 1;
                 self.plane_offset.d.next = self.plane_offset.q.val() + self.plane_bytes.val();

@@ -1,23 +1,22 @@
 //! Resource and path estimate of a generated design without vendor tools: yosys's
 //! `synth_xilinx -family xcup` (the KV260's UltraScale+ family) maps the design
-//! to Xilinx cells, `stat` counts them and `ltp` finds the longest combinational
-//! path between sequential cells (docs/performance.md, "Resources").
+//! to Xilinx cells, `stat` counts them, and [`netlist`] finds the longest
+//! register-to-register paths of the netlist yosys writes (docs/performance.md,
+//! "Resources").
 //!
 //! What the figures are: yosys's technology mapping, before any place and route.
 //! What they are not: Vivado's utilization or timing. Vivado optimises further
 //! (and maps adders to CARRY8 where yosys 0.23 uses CARRY4), and a path's delay
-//! depends on placement and routing, which no step here models; the path is a
+//! depends on placement and routing, which no step here models; a path is a
 //! count of cells, not nanoseconds.
 //!
-//! The path method: on the mapped netlist, `ltp` on a selection of every wire
-//! and every cell except the sequential ones (flip-flops, block and Ultra RAM,
-//! DSP, shift registers, LUT RAM) and the clock buffer, so that each path runs
-//! from a register output (or a top-level input) to a register input (or a
-//! top-level output). yosys 0.23's `ltp -noff` does not know Xilinx flip-flop
-//! cells (FDRE) as flip-flops, hence the explicit selection. The cells on the
-//! path are classified with `select -list` of the LUT, carry and wide-mux cells.
-//! The longest carry chain is `ltp` on the carry cells alone.
+//! Why not yosys's own `ltp`: it reports the path of most cells only, not the
+//! one of most LUT levels, and yosys 0.23's `ltp -noff` does not know Xilinx
+//! flip-flop cells (FDRE) as flip-flops, so it needs a selection without the
+//! sequential cells. Reading the netlist gives both paths and their ends in
+//! one pass.
 
+pub mod netlist;
 pub mod parse;
 
 use spikeslice_core::accel::kv260::Device;
@@ -32,11 +31,6 @@ pub const YOSYS: &str = "yosys";
 pub const SYNTH: &str = "synth_xilinx -family xcup -uram -flatten -noiopad";
 /// The estimate's yosys log, in the design's directory.
 pub const LOG_FILE: &str = "estimate-yosys.log";
-
-/// Cells that start or end a path: sequential cells and the clock buffer.
-const SEQUENTIAL: &[&str] = &[
-    "t:FD*", "t:BUFG*", "t:RAMB*", "t:URAM*", "t:DSP*", "t:SRL*", "t:RAM*", "t:LD*",
-];
 
 /// Why an estimate could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +51,11 @@ pub enum EstimateError {
     #[error("{error} (full log: {})", log.display())]
     Parse {
         error: parse::ParseError,
+        log: PathBuf,
+    },
+    #[error("{error} (full log: {})", log.display())]
+    Netlist {
+        error: netlist::NetlistError,
         log: PathBuf,
     },
 }
@@ -166,28 +165,6 @@ impl Usage {
     }
 }
 
-/// The longest register-to-register path of the mapped netlist, in cells.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PathEstimate {
-    /// How the path was found (see the module doc).
-    pub method: String,
-    /// Cells on the longest path (LUTs, carry cells and wide muxes).
-    pub cells: u64,
-    /// LUTs (and INVs) on it: the logic levels.
-    pub lut_levels: u64,
-    /// Carry cells on it (CARRY4 or CARRY8).
-    pub carry_cells: u64,
-    /// Wide muxes (MUXF7/8/9) on it.
-    pub muxf: u64,
-    /// The path's first and last wire.
-    pub from: String,
-    pub to: String,
-    /// The longest chain of carry cells alone (4 bits each for CARRY4).
-    pub longest_carry_chain: u64,
-    /// Combinational loops `ltp` reported (0 in a sound design).
-    pub loops: u64,
-}
-
 /// What an estimate reports.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
@@ -197,18 +174,22 @@ pub struct Estimate {
     pub synth: String,
     pub top: String,
     pub resources: ResourceEstimate,
-    pub path: PathEstimate,
+    /// How the paths were found (see the module doc).
+    pub path_method: String,
+    pub paths: netlist::Paths,
     /// yosys's wall time, in seconds.
     pub seconds: f64,
 }
 
-const PATH_METHOD: &str = "ltp on the synth_xilinx netlist, flip-flops, block/Ultra RAM, \
-     DSP, SRL, LUT RAM and BUFG cells excluded (paths from register or input to register \
-     or output); cells classified by select -list";
+const PATH_METHOD: &str = "the synth_xilinx netlist (write_json) as a graph of LUT, carry \
+     and MUXF cells between sequential cells (flip-flops, block/Ultra RAM, DSP, SRL, LUT RAM, \
+     latches, BUFG) and ports; longest paths by LUT levels and by cells";
 
-/// The yosys script for the Verilog `files` with top module `top`; the outputs
-/// (stat.json, ltp.txt, ltp_carry.txt, lut.txt, carry.txt, muxf.txt) go to
-/// the directory yosys runs in.
+/// Name of the netlist the script writes.
+pub const NETLIST_FILE: &str = "netlist.json";
+
+/// The yosys script for the Verilog `files` with top module `top`; its outputs
+/// (stat.json and [`NETLIST_FILE`]) go to the directory yosys runs in.
 pub fn script(files: &[PathBuf], top: &str) -> String {
     let q = |p: &Path| format!("\"{}\"", p.display());
     let mut s = String::new();
@@ -216,19 +197,10 @@ pub fn script(files: &[PathBuf], top: &str) -> String {
         s += &format!("read_verilog {}\n", q(f));
     }
     s += &format!("{SYNTH} -top {top}\n");
-    // yosys 0.23's `tee -o` takes quotes as part of the name: the outputs are
-    // plain names in the directory yosys runs in.
-    let tee = |name: &str, cmd: &str| format!("tee -q -o {name} {cmd}\n");
-    s += &tee("stat.json", "stat -json");
-    let unions = " %u".repeat(SEQUENTIAL.len() - 1);
-    s += &tee(
-        "ltp.txt",
-        &format!("ltp {}{unions} %n", SEQUENTIAL.join(" ")),
-    );
-    s += &tee("ltp_carry.txt", "ltp w:* t:CARRY4 t:CARRY8 %u %u");
-    s += &tee("lut.txt", "select -list t:LUT* t:INV %u");
-    s += &tee("carry.txt", "select -list t:CARRY4 t:CARRY8 %u");
-    s += &tee("muxf.txt", "select -list t:MUXF*");
+    // yosys 0.23's `tee -o` and `write_json` take quotes as part of the name:
+    // the outputs are plain names in the directory yosys runs in.
+    s += "tee -q -o stat.json stat -json\n";
+    s += &format!("write_json {NETLIST_FILE}\n");
     s
 }
 
@@ -350,69 +322,19 @@ fn run_in(
     };
     let cells = parse::stat_cells(&read("stat.json")?).map_err(parse_err)?;
     let resources = ResourceEstimate::from_cells(cells);
-    let ltp = parse::ltp(&read("ltp.txt")?).map_err(parse_err)?;
-    let luts = parse::select_list(&read("lut.txt")?, top);
-    let carries = parse::select_list(&read("carry.txt")?, top);
-    // Without carry cells the carry selection has no path (length -1).
-    let carry = if carries.is_empty() {
-        parse::Ltp {
-            length: 0,
-            steps: Vec::new(),
-            loops: 0,
-        }
-    } else {
-        parse::ltp(&read("ltp_carry.txt")?).map_err(parse_err)?
-    };
-    let muxfs = parse::select_list(&read("muxf.txt")?, top);
-    let path = classify(&ltp, &carry, &luts, &carries, &muxfs);
+    let paths = netlist::paths(&read(NETLIST_FILE)?).map_err(|error| EstimateError::Netlist {
+        error,
+        log: log.clone(),
+    })?;
     Ok(Estimate {
         yosys,
         synth: format!("{SYNTH} -top {top}"),
         top: top.to_string(),
         resources,
-        path,
+        path_method: PATH_METHOD.to_string(),
+        paths,
         seconds,
     })
-}
-
-/// The path estimate of `ltp`'s report `path` (and `carry`, the carry cells'
-/// own), its cells sorted by the name lists.
-pub fn classify(
-    path: &parse::Ltp,
-    carry: &parse::Ltp,
-    luts: &std::collections::HashSet<String>,
-    carries: &std::collections::HashSet<String>,
-    muxfs: &std::collections::HashSet<String>,
-) -> PathEstimate {
-    let vias = || path.steps.iter().filter_map(|s| s.via.as_deref());
-    let count = |set: &std::collections::HashSet<String>| {
-        vias().filter(|c| set.contains(*c)).count() as u64
-    };
-    let longest_carry_chain = carry
-        .steps
-        .iter()
-        .filter_map(|s| s.via.as_deref())
-        .filter(|c| carries.contains(*c))
-        .count() as u64;
-    PathEstimate {
-        method: PATH_METHOD.to_string(),
-        cells: path.length,
-        lut_levels: count(luts),
-        carry_cells: count(carries),
-        muxf: count(muxfs),
-        from: path
-            .steps
-            .first()
-            .map(|s| s.wire.clone())
-            .unwrap_or_default(),
-        to: path
-            .steps
-            .last()
-            .map(|s| s.wire.clone())
-            .unwrap_or_default(),
-        longest_carry_chain,
-        loops: path.loops + carry.loops,
-    }
 }
 
 #[cfg(test)]
@@ -475,34 +397,11 @@ mod tests {
     }
 
     #[test]
-    fn path_cells_are_classified_by_the_lists() {
-        let path = parse::ltp(include_str!("fixtures/ltp.txt")).unwrap();
-        let carry = parse::ltp(include_str!("fixtures/ltp_carry.txt")).unwrap();
-        let carries = parse::select_list(include_str!("fixtures/carry_list.txt"), "t");
-        // The two non-carry cells of the path are the LUTs.
-        let luts: std::collections::HashSet<String> = path
-            .steps
-            .iter()
-            .filter_map(|s| s.via.clone())
-            .filter(|c| !carries.contains(c))
-            .collect();
-        assert_eq!(luts.len(), 2);
-        let p = classify(&path, &carry, &luts, &carries, &Default::default());
-        assert_eq!((p.cells, p.lut_levels, p.carry_cells, p.muxf), (6, 2, 4, 0));
-        assert_eq!(p.longest_carry_chain, 4);
-        assert_eq!(p.from, "\\rb [3]");
-        assert_eq!(p.loops, 0);
-    }
-
-    #[test]
-    fn script_reads_every_file_and_excludes_sequential_cells() {
+    fn script_reads_every_file_and_writes_counts_and_netlist() {
         let s = script(&[PathBuf::from("/d/a.v"), PathBuf::from("/d/b.v")], "top");
         assert!(s.contains("read_verilog \"/d/a.v\"\nread_verilog \"/d/b.v\"\n"));
         assert!(s.contains("synth_xilinx -family xcup -uram -flatten -noiopad -top top\n"));
-        assert!(s.contains(
-            "t:FD* t:BUFG* t:RAMB* t:URAM* t:DSP* t:SRL* t:RAM* t:LD* %u %u %u %u %u %u %u %n"
-        ));
-        assert!(s.contains("tee -q -o stat.json stat -json\n"));
+        assert!(s.ends_with("tee -q -o stat.json stat -json\nwrite_json netlist.json\n"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! the KV260 block-design wrapper (`spikeslice_kv260_top.v`) that
 //! constraints/build.sh hands to Vivado. With `--estimate`, yosys then maps
 //! the generated design to the KV260's FPGA family and the command prints the
-//! resources against the xck26 and the longest path, and writes
+//! resources against the xck26 and the deepest and longest register-to-register
+//! paths, and writes
 //! `estimate.json` (`spikeslice_hdl::estimate`; docs/performance.md,
 //! "Resources").
 
@@ -36,7 +37,8 @@ pub struct Args {
     out: PathBuf,
     /// After generating, run yosys (synth_xilinx -family xcup) on the design:
     /// print LUT, FF, carry, DSP, BRAM and URAM against the xck26 and the
-    /// longest register-to-register path, and write estimate.json (and
+    /// register-to-register paths of most LUT levels and of most cells, and
+    /// write estimate.json (and
     /// estimate-yosys.log) into --out. Needs yosys; minutes for the shell.
     #[arg(long)]
     estimate: bool,
@@ -127,7 +129,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The estimate's table on standard output: each resource against the xck26,
 /// a line naming any resource over the device, the LUT margin of a board
-/// preset, and the longest path.
+/// preset, and the deepest and longest paths.
 fn print_estimate(e: &Estimate, board_preset: Option<Preset>) -> Result<()> {
     let r = &e.resources;
     out!("resources ({}, {}; not Vivado):", e.yosys, e.synth);
@@ -190,20 +192,23 @@ fn print_estimate(e: &Estimate, board_preset: Option<Preset>) -> Result<()> {
             preset::LUT_BUDGET_PERCENT
         );
     }
-    let p = &e.path;
+    let p = &e.paths;
+    for (what, path) in [("deepest path", &p.deepest), ("longest path", &p.longest)] {
+        out!(
+            "{what}: {} LUT levels, {} carry cells, {} MUXF ({} cells) from {} to {}",
+            path.lut_levels,
+            path.carry_cells,
+            path.muxf,
+            path.cells,
+            path.from,
+            path.to
+        );
+        out!("  through {}", path.through.join(" -> "));
+    }
     out!(
-        "longest path: {} cells ({} LUT levels, {} carry cells, {} MUXF) from {} to {}",
-        p.cells,
-        p.lut_levels,
-        p.carry_cells,
-        p.muxf,
-        p.from,
-        p.to
-    );
-    out!(
-        "longest carry chain: {} carry cells; combinational loops: {}",
+        "longest carry chain: {} carry cells; cells on combinational loops: {}",
         p.longest_carry_chain,
-        p.loops
+        p.loop_cells
     );
     Ok(())
 }

@@ -174,6 +174,13 @@ pub struct Feeder<const MEM: usize> {
     streaming: DFF<Bit>,
     /// The gather entry of the current beat.
     entry: DFF<Bits<32>>,
+    /// The two inputs after `k` (0 after the last): the bank read addresses
+    /// are a mux of registers on the beat, not a chain of increments and
+    /// compares with the fan-in (docs/performance.md, "Whole shell").
+    k1: DFF<Bits<16>>,
+    k2: DFF<Bits<16>>,
+    /// `k2`'s successor, for the next beat.
+    k3: Signal<Local, Bits<16>>,
     k_next: Signal<Local, Bits<16>>,
     act_base_next: Signal<Local, Bits<32>>,
     /// The k after `k_next`, whose gather entry is read one ahead.
@@ -282,7 +289,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             par_column,
             params_new
         );
-        dff_setup!(self, clock, k, slice_base, act_base, entry, armed);
+        dff_setup!(self, clock, k, k1, k2, slice_base, act_base, entry, armed);
         dff_setup!(self, clock, streaming, spike_column, spike_bit);
         dff_setup!(self, clock, plane_offset, column_offset, emit_base);
         dff_setup!(self, clock, membrane_column, membrane_neuron);
@@ -371,6 +378,11 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
 
         // ---------------- Weight and slice beats ----------------
         self.k_next.next = self.k.q.val();
+        self.k_ahead.next = self.k1.q.val();
+        self.k3.next = self.k2.q.val() + 1;
+        if bit_cast::<32, 16>(self.k2.q.val() + 1) == self.layer.fan_in.val() {
+            self.k3.next = 0.into();
+        }
         self.act_base_next.next = self.act_base.q.val();
         self.beat.next = self.armed.q.val()
             & self.streaming.q.val()
@@ -450,7 +462,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         }
         // Spikes from the queue's head: column `spike_column`, bit `spike_bit`;
         // membranes sign-extended to 64.
-        self.queue.column.next = self.spike_column.q.val();
+        self.queue.advance.next = false;
         self.queue.pop.next = false;
         self.spike_byte.next = self.queue.spike.val();
         self.spike_neuron.next = self.queue.place.neuron.val() + self.column_offset.q.val();
@@ -484,9 +496,12 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             // One (wgt, act) beat per cycle from the banks.
             if self.beat.val() {
                 self.entry.d.next = self.gather_entry.val();
-                self.k_next.next = self.k.q.val() + 1;
-                if bit_cast::<32, 16>(self.k.q.val() + 1) == self.layer.fan_in.val() {
-                    self.k_next.next = 0.into();
+                self.k_next.next = self.k1.q.val();
+                self.k_ahead.next = self.k2.q.val();
+                self.k1.d.next = self.k2.q.val();
+                self.k2.d.next = self.k3.val();
+                if self.k1.q.val() == 0 {
+                    // k was the last input.
                     self.act_base_next.next = self.act_base.q.val() + self.sizes.plane_words.val();
                     self.slice_base.d.next =
                         self.slice_base.q.val() + bit_cast::<10, 64>(self.k_rows.val());
@@ -528,6 +543,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.spike_bit.d.next = self.spike_bit.q.val() + 1;
             self.plane_offset.d.next = self.plane_offset.q.val() + self.sizes.out_plane_words.val();
             if self.spike_bit.q.val() + 1 == self.layer.spike_bits.val() {
+                self.queue.advance.next = true;
                 self.spike_bit.d.next = 0.into();
                 self.plane_offset.d.next = 0.into();
                 self.spike_column.d.next = self.spike_column.q.val() + 1;
@@ -555,6 +571,15 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.params_new.d.next = self.params.clear.val() | self.params.write.val();
             self.par_column.d.next = 0.into();
             self.k_next.next = 0.into();
+            self.k_ahead.next = 1.into();
+            if self.layer.fan_in.val() == 1 {
+                self.k_ahead.next = 0.into();
+            }
+            self.k1.d.next = self.k_ahead.val();
+            self.k2.d.next = 2.into();
+            if self.layer.fan_in.val() <= 2 {
+                self.k2.d.next = 0.into();
+            }
             self.act_base_next.next = 0.into();
             self.slice_base.d.next = 0.into();
             self.armed.d.next = true;
@@ -591,10 +616,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.entry_next.next = self.entry.q.val();
         if (self.run.go.val() & !self.running.q.val()) | self.beat.val() {
             self.entry_next.next = self.gather_entry.val();
-        }
-        self.k_ahead.next = self.k_next.val() + 1;
-        if bit_cast::<32, 16>(self.k_next.val() + 1) == self.layer.fan_in.val() {
-            self.k_ahead.next = 0.into();
         }
         self.gather_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
             bit_cast::<32, 16>(self.k_ahead.val()) + self.gather_offset.val(),
