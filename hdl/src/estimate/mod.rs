@@ -285,9 +285,23 @@ fn run_in(
         move |error| EstimateError::Io { path, error }
     };
     let abs = |p: &Path| std::fs::canonicalize(p).map_err(io(p));
-    let files: Vec<PathBuf> = files.iter().map(|f| abs(f)).collect::<Result<_, _>>()?;
     let work = abs(work)?;
-    let log = abs(dir)?.join(LOG_FILE);
+    let dir = abs(dir)?;
+    // The design's files by their paths from the work directory (a directory
+    // inside `dir`) where they are under `dir`: yosys puts the file name into
+    // the names it makes up, which the paths report, and they should not
+    // depend on where the design was generated.
+    let files: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let f = abs(f)?;
+            Ok(match f.strip_prefix(&dir) {
+                Ok(rel) => Path::new("..").join(rel),
+                Err(_) => f,
+            })
+        })
+        .collect::<Result<_, EstimateError>>()?;
+    let log = dir.join(LOG_FILE);
     let script_path = work.join("estimate.ys");
     std::fs::write(&script_path, script(&files, top)).map_err(io(&script_path))?;
     let t0 = Instant::now();
