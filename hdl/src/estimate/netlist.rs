@@ -14,7 +14,7 @@
 //! the larger part of a level's delay, and the one of most cells (ties: most
 //! LUT levels), which is what Vivado counts as logic levels (with CARRY4 for
 //! its CARRY8). Then the longest chain of carry cells alone, and the cells on
-//! combinational loops, which a sound design has none of.
+//! or behind combinational loops, which a sound design has none of.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -52,7 +52,8 @@ pub struct Paths {
     pub longest: Path,
     /// The longest chain of carry cells alone (4 bits each for CARRY4).
     pub longest_carry_chain: u64,
-    /// Cells on combinational loops (0 in a sound design).
+    /// Cells on combinational loops or behind one, which no path is
+    /// counted through (0 in a sound design).
     pub loop_cells: u64,
 }
 
@@ -315,11 +316,7 @@ fn longest(
                 if best.pred.is_none()
                     || key(&r) > key(&reach[best.pred.expect("set")].expect("reached"))
                 {
-                    best = Reach {
-                        pred: Some(p),
-                        start: r.start,
-                        ..r
-                    };
+                    best = Reach { pred: Some(p), ..r };
                 }
             }
         }

@@ -206,7 +206,7 @@ fn print_estimate(e: &Estimate, board_preset: Option<Preset>) -> Result<()> {
         out!("  through {}", path.through.join(" -> "));
     }
     out!(
-        "longest carry chain: {} carry cells; cells on combinational loops: {}",
+        "longest carry chain: {} carry cells; cells on or behind combinational loops: {}",
         p.longest_carry_chain,
         p.loop_cells
     );
