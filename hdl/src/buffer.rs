@@ -32,9 +32,9 @@ pub const LUTRAM_MAX_DEPTH: usize = 256;
 /// The `ram_style` of a `depth` x `width` [`Bram`]: `ultra` from
 /// [`URAM_MIN_BITS`], `block` above [`LUTRAM_MAX_DEPTH`] words, none (the tool
 /// decides) for small memories. yosys 0.23 needs it: left to choose, it maps the
-/// output banks (one bit wide, written and read at one address, so a single-port
-/// memory) to LUT RAM and fails ("invalid OPTION_ABITS/WIDTH combination") at
-/// the default configuration's 8192 words.
+/// output buffer's one-bit columns (`MaskedBram`: written and read at one address,
+/// so a single-port memory) to LUT RAM and fails ("invalid OPTION_ABITS/WIDTH
+/// combination") at the default configuration's 8192 words.
 pub fn ram_style(depth: usize, width: usize) -> Option<&'static str> {
     if depth * width >= URAM_MIN_BITS {
         Some("ultra")

@@ -179,6 +179,7 @@ pub mod vivado;
 // Accelerator shell: buffers, descriptor controller, shell top.
 pub mod buffer;
 pub mod controller;
+pub mod masked_bram;
 pub mod shell;
 // Resource and path estimate with yosys.
 pub mod estimate;

@@ -1,6 +1,6 @@
 //! Runs the resource estimate (yosys `synth_xilinx -family xcup`) on the
 //! smallest shell: a 1x1 array with the narrow AXI and buffers just large
-//! enough to be block and Ultra RAM (the output banks stay small: LUT RAM).
+//! enough to be block and Ultra RAM (the output buffer stays small: LUT RAM).
 //! Fails, not skips, without yosys: scripts/test.sh installs it. Takes about
 //! 3 minutes of CPU (yosys is single-threaded).
 
@@ -41,7 +41,7 @@ fn estimate_of_the_smallest_shell_is_plausible() {
     assert!(r.carry4 + r.carry8 > 0);
     assert!(r.bram36 + r.bram18 > 0, "no block RAM");
     assert!(r.uram > 0, "no Ultra RAM");
-    assert!(r.lutram > 0, "the small output banks are LUT RAM");
+    assert!(r.lutram > 0, "the small output buffer is LUT RAM");
     assert!(r.usage(&XCK26).iter().all(|u| u.fits()));
     let p = &e.paths;
     for path in [&p.deepest, &p.longest] {

@@ -31,7 +31,7 @@ pub struct BufferPlan {
     pub wbank_depth: usize,
     /// Depth of each of the R activation banks (64-bit plane words).
     pub abank_depth: usize,
-    /// Depth of the output buffer in 64-bit words (64 banks of 1 bit).
+    /// Depth of the output buffer in 64-bit words (a write enable per bit).
     pub obuf_words: usize,
 }
 

@@ -58,7 +58,7 @@ mod writeback;
 
 use crate::buffer::{Bram, BRAM_ADDR_BITS};
 use crate::dma::{ReadClient, WriteClient};
-use crate::param::Param;
+use crate::masked_bram::MaskedBram;
 use crate::pe::W_BITS;
 pub use checks::LayerChecks;
 pub use descriptor::{Descriptor, DescriptorField, Layer, LayerFields};
@@ -182,11 +182,11 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     feeder: Feeder<MEM>,
     writer: WriteBack<D>,
     // The buffers: weight banks (one per column), activation banks (one per
-    // row), the output buffer (64 one-bit banks: word-wide and single-bit
-    // writes) and the gather-row buffer.
+    // row), the output buffer (64-bit words with a write enable per bit:
+    // word-wide and single-bit writes) and the gather-row buffer.
     weight_banks: Vec<Bram<Bits<8>>>,
     act_banks: Vec<Bram<Bits<64>>>,
-    out_banks: Vec<Bram<Bit>>,
+    out_buffer: MaskedBram<64>,
     row_buffer: Bram<Bits<32>>,
     // The run: BUF_SIZE, descriptors to run, the descriptor's index and offset.
     state: DFF<CtlState>,
@@ -198,10 +198,11 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     field32: Signal<Local, Bits<32>>,
     // The walk over tiles, positions and groups.
     walk: TileWalk,
-    // The output buffer's address, word-wide writes and read-out word.
+    // The output buffer's address and word-wide writes.
     out_write_all: Signal<Local, Bit>,
     out_addr: Signal<Local, Bits<32>>,
-    out_word: Signal<Local, Bits<64>>,
+    /// The spike bit's place in its word.
+    out_bit_mask: Signal<Local, Bits<64>>,
     // The result (done, error code and offset), and a failure in this cycle.
     done_flag: DFF<Bit>,
     err_code: DFF<Bits<8>>,
@@ -212,10 +213,8 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     cycle_count: DFF<Bits<64>>,
     core_busy_cycles: DFF<Bits<64>>,
     slice_count: DFF<Bits<64>>,
-    bit_mask: Vec<Param<Bits<64>>>,
     _rows: usize,
     _cols: usize,
-    _obanks: usize,
 }
 
 fn n<T: Default>(k: usize) -> Vec<T> {
@@ -236,17 +235,15 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             desc: Descriptor::new(cfg),
             weight_banks: (0..cols).map(|_| Bram::new(plan.wbank_depth)).collect(),
             act_banks: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
-            out_banks: (0..64).map(|_| Bram::new(plan.obuf_words)).collect(),
+            out_buffer: MaskedBram::new(plan.obuf_words),
             row_buffer: Bram::new(plan.wbank_depth),
             walk: TileWalk::new(cols, plan.double_buffer_depth()),
             feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
             sizes: LayerSizes::new(rows, cols),
             loads: Loads::new(rows, cols, plan.double_buffer_depth(), cfg.weight_lanes()),
             checks: LayerChecks::new(plan.wbank_depth, plan.abank_depth, plan.obuf_words),
-            bit_mask: (0..64).map(|b| Param::new((1u64 << b).into())).collect(),
             _rows: rows,
             _cols: cols,
-            _obanks: 64,
             ..Default::default()
         }
     }
@@ -454,19 +451,13 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.row_buffer.raddr.next = self.feeder.gather_addr.val();
         self.feeder.gather_entry.next = self.row_buffer.rdata.val();
         // The output buffer: cleared by Clr, written by the feeder, read by the
-        // write-back (registered RAM outputs of the 64 bit banks).
+        // write-back (the RAM's registered output).
         self.out_addr.next = self.loads.count.val();
         if self.feeder.out_claim.val() {
             self.out_addr.next = self.feeder.out_addr.val();
         }
         self.out_write_all.next = self.feeder.out_write_word.val();
-        self.out_word.next = 0.into();
-        for b in 0..self._obanks {
-            if self.out_banks[b].rdata.val() {
-                self.out_word.next = self.out_word.val() | self.bit_mask[b].val();
-            }
-        }
-        self.writer.word.next = self.out_word.val();
+        self.writer.word.next = self.out_buffer.rdata.val();
 
         // ---------------- FSM ----------------
         match self.state.q.val() {
@@ -742,16 +733,24 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.err_code.d.next = self.fail_code.val();
             self.err_at.d.next = self.fail_offset.val();
         }
-        for b in 0..self._obanks {
-            self.out_banks[b].clock.next = self.clock.val();
-            self.out_banks[b].raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
-            self.out_banks[b].waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
-            self.out_banks[b].we.next = self.out_write_all.val();
-            self.out_banks[b].wdata.next =
-                (self.feeder.out_word.val() & self.bit_mask[b].val()).any();
-            if self.feeder.out_write_bit.val() & (self.feeder.out_bit_index.val().index() == b) {
-                self.out_banks[b].we.next = true;
-                self.out_banks[b].wdata.next = self.feeder.out_bit.val();
+        // A word-wide write enables every bit, a spike bit its own (its value
+        // over the word's).
+        self.out_bit_mask.next = bits::<64>(1) << self.feeder.out_bit_index.val();
+        self.out_buffer.clock.next = self.clock.val();
+        self.out_buffer.raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
+        self.out_buffer.waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
+        self.out_buffer.wmask.next = 0.into();
+        if self.feeder.out_write_bit.val() {
+            self.out_buffer.wmask.next = self.out_bit_mask.val();
+        }
+        if self.out_write_all.val() {
+            self.out_buffer.wmask.next = !bits::<64>(0);
+        }
+        self.out_buffer.wdata.next = self.feeder.out_word.val();
+        if self.feeder.out_write_bit.val() {
+            self.out_buffer.wdata.next = self.feeder.out_word.val() & !self.out_bit_mask.val();
+            if self.feeder.out_bit.val() {
+                self.out_buffer.wdata.next = self.feeder.out_word.val() | self.out_bit_mask.val();
             }
         }
         // Counters.

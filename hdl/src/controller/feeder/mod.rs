@@ -589,13 +589,12 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
         }
         if self.run.clear.val() | self.rst.val() {
-            // The queue empties: its writer starts at a beat's first bit.
+            // The queue empties: its writer starts at a beat's first bit. The
+            // counts and the addition pipeline start from zero.
             self.spike_column.d.next = 0.into();
             self.spike_bit.d.next = 0.into();
             self.plane_offset.d.next = 0.into();
             self.column_offset.d.next = 0.into();
-        }
-        if self.run.clear.val() {
             self.params_new.d.next = true;
             self.failed.d.next = false;
             self.pe_adds_count.d.next = 0.into();
@@ -636,14 +635,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.armed.d.next = false;
             self.streaming.d.next = false;
             self.running.d.next = false;
-            self.failed.d.next = false;
-            self.params_new.d.next = true;
-            self.pe_adds_count.d.next = 0.into();
-            self.spikes_count.d.next = 0.into();
-            self.adds.d.next = 0.into();
-            for r in 0..self._rows {
-                self.counted[r].d.next = false;
-            }
         }
     }
 }
