@@ -45,6 +45,31 @@ pub fn ram_style(depth: usize, width: usize) -> Option<&'static str> {
     }
 }
 
+/// The depth of a RAM asked for `depth` words: rounded down to a power of two
+/// (at least 2), at most the address ports' reach.
+pub fn ram_depth(depth: usize) -> usize {
+    pow2_floor(depth).min(1 << BRAM_ADDR_BITS)
+}
+
+/// The Verilog a RAM of `depth` x `width` bits declares before its clocked block:
+/// the `ram_style` of a `depth` x `style_width` memory ([`ram_style`]), the
+/// memory, and the address bits above the depth, which are not decoded.
+pub fn ram_declaration(depth: usize, width: usize, style_width: usize) -> String {
+    let style = ram_style(depth, style_width)
+        .map(|s| format!("(* ram_style = \"{s}\" *)\n"))
+        .unwrap_or_default();
+    let (ah, a) = (BRAM_ADDR_BITS - 1, depth.trailing_zeros());
+    format!(
+        "\
+{style}reg [{w}:0] mem[0:{last}];
+// Address bits above the depth are not decoded.
+wire unused_addr_hi = &{{1'b0, raddr[{ah}:{a}], waddr[{ah}:{a}]}};
+",
+        w = width - 1,
+        last = depth - 1,
+    )
+}
+
 /// Simple dual-port RAM of `depth` words of type `T` (`Bits<W>` or `Bit`); `depth` is a power of two.
 /// Read: `rdata` = `mem[raddr]` one clock after `raddr` (read-before-write when both
 /// ports hit the same word in the same cycle). Write: `mem[waddr] = wdata` when `we`.
@@ -63,7 +88,7 @@ pub struct Bram<T: Synth> {
 impl<T: Synth> Bram<T> {
     /// A RAM of `depth` words (rounded down to a power of two, at least 2).
     pub fn new(depth: usize) -> Self {
-        let depth = pow2_floor(depth).min(1 << BRAM_ADDR_BITS);
+        let depth = ram_depth(depth);
         Bram {
             _mem: vec![T::default(); depth],
             _abits: depth.trailing_zeros() as usize,
@@ -92,16 +117,10 @@ impl<T: Synth> Logic for Bram<T> {
     }
 
     fn hdl(&self) -> Verilog {
-        let a = self._abits;
-        let style = ram_style(self._mem.len(), T::BITS)
-            .map(|s| format!("(* ram_style = \"{s}\" *)\n"))
-            .unwrap_or_default();
+        let declaration = ram_declaration(self._mem.len(), T::BITS, T::BITS);
         Verilog::Custom(format!(
             "\
-{style}reg [{w}:0] mem[0:{last}];
-// Address bits above the depth are not decoded.
-wire unused_addr_hi = &{{1'b0, raddr[{ah}:{a}], waddr[{ah}:{a}]}};
-
+{declaration}
 always @(posedge clock) begin
    rdata <= mem[raddr[{am}:0]];
    if (we) begin
@@ -109,10 +128,7 @@ always @(posedge clock) begin
    end
 end
 ",
-            w = T::BITS - 1,
-            last = self._mem.len() - 1,
-            ah = BRAM_ADDR_BITS - 1,
-            am = a - 1,
+            am = self._abits - 1,
         ))
     }
 }

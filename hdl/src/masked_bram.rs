@@ -9,7 +9,7 @@
 //! into one-bit-wide columns, so it maps to the block RAM that `W` separate one-bit
 //! RAMs map to, while a compiled simulator reads one word a cycle instead of `W`.
 
-use crate::buffer::{pow2_floor, ram_style, BRAM_ADDR_BITS};
+use crate::buffer::{ram_declaration, ram_depth, BRAM_ADDR_BITS};
 use rust_hdl::core::ast::Verilog;
 use rust_hdl::prelude::*;
 
@@ -32,7 +32,7 @@ pub struct MaskedBram<const W: usize> {
 impl<const W: usize> MaskedBram<W> {
     /// A RAM of `depth` words (rounded down to a power of two, at least 2).
     pub fn new(depth: usize) -> Self {
-        let depth = pow2_floor(depth).min(1 << BRAM_ADDR_BITS);
+        let depth = ram_depth(depth);
         MaskedBram {
             _mem: vec![Bits::default(); depth],
             _abits: depth.trailing_zeros() as usize,
@@ -61,18 +61,12 @@ impl<const W: usize> Logic for MaskedBram<W> {
     }
 
     fn hdl(&self) -> Verilog {
-        let a = self._abits;
         // Each bit is its own column of the memory (its own enable), so the
         // column's size decides the kind of RAM, as for a one-bit `Bram`.
-        let style = ram_style(self._mem.len(), 1)
-            .map(|s| format!("(* ram_style = \"{s}\" *)\n"))
-            .unwrap_or_default();
+        let declaration = ram_declaration(self._mem.len(), W, 1);
         Verilog::Custom(format!(
             "\
-{style}reg [{w}:0] mem[0:{last}];
-// Address bits above the depth are not decoded.
-wire unused_addr_hi = &{{1'b0, raddr[{ah}:{a}], waddr[{ah}:{a}]}};
-integer i;
+{declaration}integer i;
 
 always @(posedge clock) begin
    rdata <= mem[raddr[{am}:0]];
@@ -83,10 +77,7 @@ always @(posedge clock) begin
    end
 end
 ",
-            w = W - 1,
-            last = self._mem.len() - 1,
-            ah = BRAM_ADDR_BITS - 1,
-            am = a - 1,
+            am = self._abits - 1,
         ))
     }
 }
