@@ -26,6 +26,11 @@ pub use spikeslice_core::accel::buffers::pow2_floor;
 /// and the xck26 has 64 of them against 144 RAMB36: below 128 Kb, four RAMB36
 /// or fewer, block RAM wastes less of the scarcer URAMs).
 pub const URAM_MIN_BITS: usize = 128 * 1024;
+/// Columns whose 8-bit weight codes share a weight bank's 64-bit word, each
+/// column a lane of its own write enable (`MaskedBram::with_lanes`): one wide
+/// RAM maps to Ultra RAM's byte writes where one RAM a column would take at
+/// least a URAM288 or a RAMB36 of its own (docs/shell.md, "Buffers").
+pub const WEIGHT_BANK_COLUMNS: usize = 8;
 /// Memories deeper than this are block RAM (or Ultra RAM) whatever their width.
 pub const LUTRAM_MAX_DEPTH: usize = 256;
 

@@ -16,9 +16,9 @@
 //! reports 342 fps at BB 32 and 155 fps at BB 64 for its ResNet-19 on the
 //! xck26.
 //!
-//! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [PRESET | R C [ABUF OBUF]]`
-//! (`R C`: the `default` preset with that array; `ABUF`, `OBUF`: the
-//! activation and output buffers' bytes, the default preset's when left out).
+//! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [PRESET | R C [ABUF OBUF WBUF]]`
+//! (`R C`: the `default` preset with that array; `ABUF`, `OBUF`, `WBUF`: the
+//! activation, output and weight buffers' bytes, the default preset's when left out).
 use spikeslice::compiler::{compile_with, Mapping, Program};
 use spikeslice::device::{Device, GoldenDevice};
 use spikeslice::energy::EnergyModel;
@@ -74,6 +74,7 @@ fn main() -> anyhow::Result<()> {
                 cols: dims.get(1).copied().unwrap_or(default.cols),
                 abuf_bytes: dims.get(2).copied().unwrap_or(default.abuf_bytes),
                 obuf_bytes: dims.get(3).copied().unwrap_or(default.obuf_bytes),
+                wbuf_bytes: dims.get(4).copied().unwrap_or(default.wbuf_bytes),
                 ..default
             }
         }

@@ -366,8 +366,8 @@ fn presets_set_the_configuration_and_flags_override_them() {
     let dir = tempfile::tempdir().unwrap();
     for (extra, array) in [
         (&[][..], "8x8"),
-        (&["--preset", "kv260"][..], "8x32"),
-        (&["--preset", "kv260", "--cols", "16"][..], "8x16"),
+        (&["--preset", "kv260"][..], "4x64"),
+        (&["--preset", "kv260", "--cols", "16"][..], "4x16"),
         (&["--rows", "4"][..], "4x8"),
     ] {
         let report = run_json(dir.path(), extra);

@@ -9,7 +9,7 @@
 //!       at the plane's word base (bank-major: R planes, then the next R)
 //! Par   the tile's nv x (bias, threshold, v_init) (to the feeder's registers);
 //!       a threshold <= 0 in a spiking layer is flagged (`params_bad`)
-//! Wgt   the packed weight tile into the C weight banks, in the half being
+//! Wgt   the packed weight tile into the C columns of the weight banks, in the half being
 //!       loaded: L codes per field (`AcceleratorConfig::weight_lanes`), the
 //!       codes of columns [j L, (j + 1) L) of one input, code c at bits
 //!       [(c - j L) b_w, (c - j L + 1) b_w) (the order of
@@ -65,7 +65,7 @@ pub struct Loads {
     // buffer (the entry is `data`), parameter registers (the word is `data`).
     pub weight_we: Vec<Signal<Out, Bit>>,
     pub weight_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
-    pub weight_code: Vec<Signal<Out, Bits<8>>>,
+    pub weight_code: Vec<Signal<Out, Bits<64>>>,
     pub act_we: Vec<Signal<Out, Bit>>,
     pub act_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
     pub row_we: Signal<Out, Bit>,
@@ -207,7 +207,7 @@ impl Logic for Loads {
                 bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.lane_id[c].val();
             self.code[c].next =
                 (self.data.val() >> self.code_shift[c].val()) & self.code_mask.val();
-            self.weight_code[c].next = self.code[c].val().get_bits::<8>(0);
+            self.weight_code[c].next = self.code[c].val();
             self.weight_we[c].next = (self.state.val() == CtlState::Wgt)
                 & self.take.val()
                 & (self.bank.q.val() == self.chunk_id[c].val());

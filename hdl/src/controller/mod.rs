@@ -54,6 +54,7 @@ mod read_phase;
 mod sizes;
 mod spike_queue;
 mod walk;
+mod weight_banks;
 mod writeback;
 
 use crate::buffer::{Bram, BRAM_ADDR_BITS};
@@ -69,6 +70,7 @@ pub use read_phase::{ReadPhase, ReadStep};
 use rust_hdl::prelude::*;
 pub use sizes::{LayerSizes, Op, Operand, Size, Sizes, SizesIn, SEQUENCE};
 pub use walk::TileWalk;
+pub use weight_banks::WeightBanks;
 pub use writeback::WriteBack;
 
 // The cycle formula lives in core (the contract the driver's cycle model and this
@@ -181,10 +183,11 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     checks: LayerChecks,
     feeder: Feeder<MEM>,
     writer: WriteBack<D>,
-    // The buffers: weight banks (one per column), activation banks (one per
-    // row), the output buffer (64-bit words with a write enable per bit:
-    // word-wide and single-bit writes) and the gather-row buffer.
-    weight_banks: Vec<Bram<Bits<8>>>,
+    // The buffers: weight banks (eight columns' 8-bit codes a word, a write
+    // enable per column), activation banks (one per row), the output buffer
+    // (64-bit words with a write enable per bit: word-wide and single-bit
+    // writes) and the gather-row buffer.
+    weight_banks: WeightBanks,
     act_banks: Vec<Bram<Bits<64>>>,
     out_buffer: MaskedBram<64>,
     row_buffer: Bram<Bits<32>>,
@@ -233,7 +236,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             c_act_data: n(rows),
             c_spk_data: n(cols),
             desc: Descriptor::new(cfg),
-            weight_banks: (0..cols).map(|_| Bram::new(plan.wbank_depth)).collect(),
+            weight_banks: WeightBanks::new(cols, plan.wbank_depth),
             act_banks: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
             out_buffer: MaskedBram::new(plan.obuf_words),
             row_buffer: Bram::new(plan.wbank_depth),
@@ -375,12 +378,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.fail_offset.next = 0.into();
 
         // The buffers' writes (the loads); the feeder drives their reads.
+        self.weight_banks.clock.next = self.clock.val();
         for c in 0..self._cols {
-            self.weight_banks[c].clock.next = self.clock.val();
-            self.weight_banks[c].we.next = self.loads.weight_we[c].val();
-            self.weight_banks[c].waddr.next = self.loads.weight_addr.val();
-            self.weight_banks[c].wdata.next = self.loads.weight_code[c].val();
+            self.weight_banks.we[c].next = self.loads.weight_we[c].val();
+            self.weight_banks.code[c].next = self.loads.weight_code[c].val();
         }
+        self.weight_banks.waddr.next = self.loads.weight_addr.val();
         for r in 0..self._rows {
             self.act_banks[r].clock.next = self.clock.val();
             self.act_banks[r].we.next = self.loads.act_we[r].val();
@@ -438,9 +441,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.feeder.mem_valid.next = self.c_mem_valid.val();
         self.c_mem_ready.next = self.feeder.mem_ready.val();
         self.feeder.mem_data.next = self.c_mem_data.val();
+        self.weight_banks.raddr.next = self.feeder.weight_addr.val();
         for c in 0..self._cols {
-            self.weight_banks[c].raddr.next = self.feeder.weight_addr.val();
-            self.c_wgt_data[c].next = self.weight_banks[c].rdata.val();
+            self.c_wgt_data[c].next = self.weight_banks.rcode[c].val();
             self.feeder.spk_data[c].next = self.c_spk_data[c].val();
         }
         for r in 0..self._rows {

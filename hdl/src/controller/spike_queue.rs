@@ -185,17 +185,20 @@ impl Logic for SpikeQueue {
             if self.advance.val() {
                 self.head_spikes[c].d.next = 0.into();
             }
+        }
+        // Advance: each column takes the next one's byte (the last, zero);
+        // a load below overrides it.
+        for c in 1..self._cols {
+            if self.advance.val() {
+                self.head_spikes[c - 1].d.next = self.head_spikes[c].q.val();
+            }
+        }
+        for c in 0..self._cols {
             if self.load_next.val() {
                 self.head_spikes[c].d.next = self.lanes[c].spike.val();
             }
             if self.load_pushed.val() {
                 self.head_spikes[c].d.next = self.spikes_in[c].val();
-            }
-        }
-        // Advance: each column takes the next one's byte (the last, zero).
-        for c in 1..self._cols {
-            if self.advance.val() & !self.load_next.val() & !self.load_pushed.val() {
-                self.head_spikes[c - 1].d.next = self.head_spikes[c].q.val();
             }
         }
         self.spike.next = self.head_spikes[0].q.val();
