@@ -273,10 +273,20 @@ fn per_layer_widths_hold_in_every_allocation_of_a_sweep() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("sweep.json")).unwrap())
             .unwrap();
     assert_eq!(report["layers"]["out"]["b_w"], 8);
-    // Every allocation's model: its own b_w in fc1, 8 in the readout.
+    // Every allocation's model: its own b_w in fc1, 8 in the readout. The
+    // report names it inside the cache, not by this machine's path.
     for row in report["rows"].as_array().unwrap() {
+        assert!(
+            std::path::Path::new(row["model_path"].as_str().unwrap()).is_relative(),
+            "{row}"
+        );
         let spec: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(row["model_path"].as_str().unwrap()).unwrap(),
+            &std::fs::read_to_string(
+                dir.path()
+                    .join("cache")
+                    .join(row["model_path"].as_str().unwrap()),
+            )
+            .unwrap(),
         )
         .unwrap();
         let widths: Vec<u64> = spec["layers"]
@@ -338,7 +348,12 @@ fn a_search_keeps_its_budget_and_reports_the_front() {
         front += usize::from(r["front"].as_bool().unwrap());
         // The model has the widths the allocation names.
         let spec: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(r["row"]["model_path"].as_str().unwrap()).unwrap(),
+            &std::fs::read_to_string(
+                dir.path()
+                    .join("cache")
+                    .join(r["row"]["model_path"].as_str().unwrap()),
+            )
+            .unwrap(),
         )
         .unwrap();
         let c = &r["candidate"];

@@ -112,7 +112,8 @@ pub struct SweepRow {
     pub noise: Vec<LayerNoise>,
     /// Taken from the cache rather than trained.
     pub cached: bool,
-    /// The converted model's JSON spec (in the cache).
+    /// The converted model's JSON spec, relative to the model cache
+    /// (`<key>/model.json`): a report names no machine's directories.
     pub model_path: PathBuf,
     /// Filled by a [`PerformanceModel`] when one is given.
     pub perf: Option<Performance>,
@@ -596,7 +597,10 @@ fn measure(
             .fold(0.0, f64::max),
         noise: eval.noise,
         cached,
-        model_path,
+        model_path: model_path
+            .strip_prefix(&cfg.cache_dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(model_path),
         perf,
         sim_verified,
     })
