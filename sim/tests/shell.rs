@@ -254,6 +254,22 @@ fn shell_loads_weight_rows_wider_than_64_bits_in_several_fields() {
 }
 
 #[test]
+fn shell_weight_banks_of_eight_columns_2x16() {
+    // 16 columns of up to 8-bit codes: two weight banks of eight columns' codes
+    // a word, each written whole by its own field of 8 codes, as the kv260
+    // preset's 64 columns fill eight (docs/shell.md, "Buffers"); the 9-column
+    // test above has fields that straddle two banks.
+    let cfg = AcceleratorConfig {
+        cols: 16,
+        weight_bits_max: 8,
+        wbuf_bytes: 4096,
+        ..config_2x8_64()
+    };
+    assert_eq!(cfg.weight_lanes(), 8);
+    chains(cfg, 23, 20, 0.5, 3, false);
+}
+
+#[test]
 fn shell_double_buffers_layers_whose_tile_fits_half_the_banks() {
     // 64 codes per weight bank and row buffer: a layer with K <= 32 loads each next
     // tile (dense) or gather row (gather) into the other half while the core runs
