@@ -13,6 +13,7 @@
 //! `waddr`. Read: `rcode[c]` is column c's code at `raddr`, one clock later
 //! (read-before-write when both hit one word).
 
+use super::n;
 use crate::buffer::{BRAM_ADDR_BITS, WEIGHT_BANK_COLUMNS};
 use crate::masked_bram::MaskedBram;
 use crate::param::Param;
@@ -45,10 +46,6 @@ pub struct WeightBanks {
     code_bits: Param<Bits<64>>,
     _cols: usize,
     _banks: usize,
-}
-
-fn n<T: Default>(k: usize) -> Vec<T> {
-    (0..k).map(|_| Default::default()).collect()
 }
 
 impl WeightBanks {
