@@ -19,41 +19,17 @@
 //! `cargo run --release -p spikeslice --example cifar_allocations -- ARCH [PRESET | R C [ABUF OBUF WBUF]]`
 //! (`R C`: the `default` preset with that array; `ABUF`, `OBUF`, `WBUF`: the
 //! activation, output and weight buffers' bytes, the default preset's when left out).
-use spikeslice::compiler::{compile_with, Mapping, Program};
+use spikeslice::compiler::{compile_with, Mapping};
 use spikeslice::device::{Device, GoldenDevice};
 use spikeslice::energy::EnergyModel;
 use spikeslice::performance::analyze;
 use spikeslice_core::accel::cycles::CycleModel;
-use spikeslice_core::accel::layout;
 use spikeslice_core::accel::preset::{preset, BOARD_PRESET};
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_core::golden::LayerOutput;
 use spikeslice_train::alloc::{self, PerLayer};
 use spikeslice_train::arch::{self, Arch};
 
 const CLOCK_HZ: f64 = 200e6;
-
-/// Bytes the network's data needs once: packed weights, input planes and
-/// every layer's output (its spike planes, or the readout's membranes).
-fn data_bytes(p: &Program) -> u64 {
-    let t = p.model.timesteps();
-    let weights: u64 = p
-        .model
-        .layers
-        .iter()
-        .map(|l| (l.synapses.weights.len() * usize::from(l.weight_bits.get())).div_ceil(8) as u64)
-        .sum();
-    let outputs: u64 = p
-        .model
-        .layers
-        .iter()
-        .map(|l| match l.neurons.output {
-            LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()) as u64,
-            LayerOutput::Membrane => 8 * l.neurons() as u64,
-        })
-        .sum();
-    weights + p.input.bytes as u64 + outputs
-}
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -113,6 +89,7 @@ fn main() -> anyhow::Result<()> {
                 &config,
                 Mapping {
                     merge_groups: false,
+                    ..Mapping::default()
                 },
             )?;
             let (layers, m) = merged.predict(&cycle_model);
@@ -130,7 +107,7 @@ fn main() -> anyhow::Result<()> {
                 1e3 * perf.energy.total_j,
                 100.0 * m.utilization(),
                 m.dma_read_bytes as f64 / 1e6,
-                m.dma_read_bytes as f64 / data_bytes(&merged) as f64,
+                m.dma_read_bytes as f64 / merged.data_bytes() as f64,
                 u.total,
                 u.total as f64 / m.total as f64,
             );

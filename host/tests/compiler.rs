@@ -151,6 +151,7 @@ fn the_vgg_nets_pools_merge_on_the_board_preset() {
         &cfg,
         Mapping {
             merge_groups: false,
+            ..Mapping::default()
         },
     )
     .unwrap();
@@ -172,6 +173,70 @@ fn the_vgg_nets_pools_merge_on_the_board_preset() {
     );
     // The same useful work either way: utilization counts the model's synapses.
     assert_eq!(m.ideal, p.ideal);
+}
+
+/// Random conv nets: their convolutions and poolings compile to im2col
+/// descriptors with no table in the image, and compute the golden numbers as
+/// the program that reads tables does.
+#[test]
+fn convolutions_generate_their_gather_rows_on_chip() {
+    use spikeslice::compiler::{compile_with, Mapping};
+    let mut generated = 0;
+    for seed in 0..16u64 {
+        let mut rng = random::rng(seed);
+        let model = random::model(&mut rng, Architecture::Conv);
+        let cfg = config(1 + seed as usize % 4, 1 + seed as usize % 7);
+        let program = compile(&model, &cfg).unwrap();
+        let tables = compile_with(
+            &model,
+            &cfg,
+            Mapping {
+                im2col: false,
+                ..Mapping::default()
+            },
+        )
+        .unwrap();
+        assert!(tables
+            .descriptors
+            .iter()
+            .all(|d| d.kind != LayerKind::Im2col));
+        let kinds = |p: &Program| p.descriptors.iter().map(|d| d.kind).collect::<Vec<_>>();
+        let im2col = kinds(&program)
+            .iter()
+            .filter(|&&k| k == LayerKind::Im2col)
+            .count();
+        generated += im2col;
+        // A table in the image for each table layer, none for an im2col one.
+        let tabled = |p: &Program| {
+            p.plan
+                .iter()
+                .filter(|r| r.name.ends_with(".gather"))
+                .count()
+        };
+        let gathers = kinds(&program)
+            .iter()
+            .filter(|&&k| k == LayerKind::Gather)
+            .count();
+        assert_eq!(tabled(&program), gathers, "seed {seed}");
+        assert_eq!(tabled(&tables), gathers + im2col, "seed {seed}");
+        if im2col > 0 {
+            assert!(
+                program.window_bytes() < tables.window_bytes(),
+                "seed {seed}"
+            );
+        }
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..2)
+            .map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5))
+            .collect();
+        let got = GoldenDevice.run(&program, &xs).unwrap();
+        let want = GoldenDevice.run(&tables, &xs).unwrap();
+        for ((x, g), w) in xs.iter().zip(&got).zip(&want) {
+            assert_eq!(g.output, w.output, "seed {seed}");
+            assert_eq!(g.output, golden::run_sample(&model, x, Engine::Direct));
+        }
+    }
+    assert!(generated >= 16, "{generated} im2col layers in 16 conv nets");
 }
 
 fn some_model() -> spikeslice_core::model::Model {
@@ -364,7 +429,9 @@ fn residual_programs_compute_the_golden_numbers() {
                     };
                     assert!(program.descriptors[j].strided(), "seed {seed}: layer {j}");
                 }
-                assert_eq!(program.descriptors[i].kind, LayerKind::Gather);
+                // A gather layer: its table, or (where the taps happen to
+                // make a convolution's table) its im2col geometry.
+                assert_ne!(program.descriptors[i].kind, LayerKind::Dense);
             }
         }
         assert!(per_descriptor_path_agrees(&program, &xs[0]), "seed {seed}");

@@ -17,7 +17,7 @@ pub const DESCRIPTOR_BYTES: usize = 64;
 /// First word of every descriptor: ASCII "SSLD".
 pub const DESCRIPTOR_MAGIC: u32 = 0x444C_5353;
 /// Descriptor format version.
-pub const DESCRIPTOR_VERSION: u32 = 1;
+pub const DESCRIPTOR_VERSION: u32 = 2;
 /// A gather entry that reads zero (padding).
 pub const GATHER_PAD: u32 = u32::MAX;
 
@@ -29,6 +29,11 @@ pub enum LayerKind {
     /// Outputs read inputs through a gather table of `G x P x K` indices
     /// (conv2d and pooling, lowered by the compiler to im2col addresses).
     Gather = 1,
+    /// A gather layer whose rows the controller generates from the input
+    /// map's geometry (`in_h`, `in_w`, kernel, stride, padding) instead of
+    /// reading a table: a convolution or pooling over a `C x H x W` map
+    /// ([`super::im2col`]).
+    Im2col = 2,
 }
 
 /// One layer, as the accelerator sees it.
@@ -69,6 +74,17 @@ pub struct LayerDescriptor {
     pub out_stride: u32,
     /// Destination planes per timestep of a strided output (`>= b_s`).
     pub out_step_planes: u8,
+    /// An im2col layer's input map (`H x W` values a channel) and its
+    /// window: kernel, stride and padding, rows then columns
+    /// ([`super::im2col`]). Zero in other layers.
+    pub in_h: u32,
+    pub in_w: u32,
+    pub kernel_h: u8,
+    pub kernel_w: u8,
+    pub stride_h: u8,
+    pub stride_w: u8,
+    pub pad_h: u8,
+    pub pad_w: u8,
 }
 
 /// A descriptor the accelerator must refuse, with the status code it reports.
@@ -180,6 +196,7 @@ impl FieldValue for LayerKind {
         match bits {
             0 => Some(LayerKind::Dense),
             1 => Some(LayerKind::Gather),
+            2 => Some(LayerKind::Im2col),
             _ => None,
         }
     }
@@ -198,7 +215,7 @@ macro_rules! descriptor_fields {
             /// Word 0: [`super::DESCRIPTOR_MAGIC`].
             pub const MAGIC: Field = Field { name: "magic", word: 0, lsb: 0, bits: 32, doc: "magic `0x444C5353` (\"SSLD\")" };
             /// Word 1: [`super::DESCRIPTOR_VERSION`].
-            pub const VERSION: Field = Field { name: "version", word: 1, lsb: 0, bits: 32, doc: "format version, 1" };
+            pub const VERSION: Field = Field { name: "version", word: 1, lsb: 0, bits: 32, doc: "format version, 2" };
             $(
                 $(#[doc = $doc])+
                 pub const $konst: Field = Field {
@@ -237,7 +254,8 @@ macro_rules! descriptor_fields {
 }
 
 descriptor_fields! {
-    /// How the layer finds its inputs: 0 dense, 1 gather.
+    /// How the layer finds its inputs: 0 dense, 1 gather (a table), 2 im2col
+    /// (rows generated from the map's geometry).
     KIND: kind: LayerKind = word 2 [0; 8];
     /// The readout: integrate only, write final membranes (i64) instead of spikes.
     READOUT: readout: bool = word 2 [8; 1];
@@ -249,14 +267,30 @@ descriptor_fields! {
     STATIC_INPUT: static_input: bool = word 2 [10; 1];
     /// LIF leak shift (0 = IF).
     LEAK_SHIFT: leak_shift: u8 = word 2 [16; 8];
+    /// Im2col: zero rows above and below the map.
+    PAD_H: pad_h: u8 = word 2 [24; 4];
+    /// Im2col: zero columns left and right of the map.
+    PAD_W: pad_w: u8 = word 2 [28; 4];
     /// `b_w`, weight bits.
     WEIGHT_BITS: weight_bits: u8 = word 3 [0; 4];
     /// `b_in`, input spike bits.
     INPUT_BITS: input_bits: u8 = word 3 [4; 4];
     /// `b_s`, output spike bits (ignored for a readout).
     SPIKE_BITS: spike_bits: u8 = word 3 [8; 4];
+    /// Im2col: kernel rows.
+    KERNEL_H: kernel_h: u8 = word 3 [12; 4];
+    /// Im2col: kernel columns.
+    KERNEL_W: kernel_w: u8 = word 3 [16; 4];
+    /// Im2col: rows between vertically adjacent windows.
+    STRIDE_H: stride_h: u8 = word 3 [20; 4];
+    /// Im2col: columns between horizontally adjacent windows.
+    STRIDE_W: stride_w: u8 = word 3 [24; 4];
     /// `T`, timesteps (1..=64).
-    TIMESTEPS: timesteps: u32 = word 4 [0; 32];
+    TIMESTEPS: timesteps: u32 = word 4 [0; 8];
+    /// Im2col: rows `H` of the input map.
+    IN_H: in_h: u32 = word 4 [8; 12];
+    /// Im2col: columns `W` of the input map.
+    IN_W: in_w: u32 = word 4 [20; 12];
     /// `K`, fan-in of one output.
     FAN_IN: fan_in: u32 = word 5 [0; 32];
     /// `O`, outputs (channels).
@@ -338,6 +372,14 @@ impl LayerDescriptor {
             output: 0,
             out_stride: 0,
             out_step_planes: 0,
+            in_h: 0,
+            in_w: 0,
+            kernel_h: 0,
+            kernel_w: 0,
+            stride_h: 0,
+            stride_w: 0,
+            pad_h: 0,
+            pad_w: 0,
         }
     }
 
@@ -458,6 +500,11 @@ impl LayerDescriptor {
             return Err(bad(
                 "a dense layer has one position, one group and fan-in = input length".into(),
             ));
+        }
+        if self.kind == LayerKind::Im2col {
+            if let Some(m) = super::im2col::fault(self) {
+                return Err(bad(m));
+            }
         }
         for r in self.regions(config) {
             let end = u64::from(r.offset) + r.bytes as u64;
@@ -668,6 +715,7 @@ mod tests {
             output: 0x2000,
             out_stride: 0,
             out_step_planes: 0,
+            ..LayerDescriptor::dense(1, 1)
         }
     }
 

@@ -102,14 +102,21 @@ pub fn layer_of(
         threshold.push(p[1]);
         v_init.push(p[2]);
     }
-    // The gather table as stored (GATHER_PAD marks padding).
-    let table: Option<Vec<u32>> = (d.kind == LayerKind::Gather).then(|| {
-        let n = d.groups as usize * d.positions as usize * k;
-        read_i32s(region(d.gather, n * 4))
-            .into_iter()
-            .map(|v| v as u32)
-            .collect()
-    });
+    // The gather table as stored, or as the controller generates an im2col
+    // layer's rows (GATHER_PAD marks padding).
+    let table: Option<Vec<u32>> = match d.kind {
+        LayerKind::Dense => None,
+        LayerKind::Gather => {
+            let n = d.groups as usize * d.positions as usize * k;
+            Some(
+                read_i32s(region(d.gather, n * 4))
+                    .into_iter()
+                    .map(|v| v as u32)
+                    .collect(),
+            )
+        }
+        LayerKind::Im2col => Some(super::im2col::table(d)),
+    };
     if let Some((offset, message)) =
         first_fault_in_run_order(d, table.as_deref(), &threshold, config)
     {

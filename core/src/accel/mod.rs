@@ -11,6 +11,7 @@ pub mod ddr;
 pub mod descriptor;
 pub mod driver;
 pub mod functional;
+pub mod im2col;
 pub mod kv260;
 pub mod layout;
 pub mod preset;

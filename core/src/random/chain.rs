@@ -9,8 +9,8 @@ use crate::accel::{layout, AcceleratorConfig};
 use crate::numeric::WeightBits;
 use rand::Rng;
 
-/// A random chain of 1-3 layers (dense, or gather with a random table including
-/// padding when `gather_pct` allows), laid out in a window of `size` bytes with random
+/// A random chain of 1-3 layers (dense, or gather when `gather_pct` allows:
+/// a random table including padding, or an im2col geometry), laid out in a window of `size` bytes with random
 /// garbage everywhere else. Returns (window, descriptor offset, count).
 pub fn chain(
     rng: &mut impl Rng,
@@ -74,7 +74,36 @@ pub fn chain_with_long_trains(
         } else {
             (1, 1)
         };
-        if gather {
+        // Half the gather layers are im2col: a random map geometry (any
+        // stride, padding and position count, so windows may run off the map
+        // or repeat) that the controller accepts.
+        let mut im2col = None;
+        if gather && rng.gen_bool(0.5) {
+            let channels = if rng.gen_bool(0.25) {
+                4
+            } else {
+                rng.gen_range(1..=2u32)
+            };
+            let per_map = n_in / (groups * channels);
+            if per_map > 0 {
+                let h = rng.gen_range(1..=per_map.min(6));
+                let sw_min = u8::from(!rng.gen_bool(0.1));
+                let d = LayerDescriptor {
+                    in_h: h,
+                    in_w: rng.gen_range(1..=per_map / h),
+                    kernel_h: rng.gen_range(1..=3),
+                    kernel_w: rng.gen_range(1..=3),
+                    stride_h: rng.gen_range(0..=2),
+                    stride_w: rng.gen_range(sw_min..=2),
+                    pad_h: rng.gen_range(0..=2),
+                    pad_w: rng.gen_range(0..=2),
+                    ..LayerDescriptor::dense(1, 1)
+                };
+                k = channels * u32::from(d.kernel_h) * u32::from(d.kernel_w);
+                im2col = Some(d);
+            }
+        }
+        if gather && im2col.is_none() {
             // Mostly small windows; a quarter of 30..=40 entries, past half the
             // row buffer of the 64-code configurations (the serial schedule).
             k = if rng.gen_bool(0.25) {
@@ -125,7 +154,7 @@ pub fn chain_with_long_trains(
         }
         at = align(at);
         let g_off = at;
-        if gather {
+        if gather && im2col.is_none() {
             for _ in 0..groups * positions * k {
                 let e = if rng.gen_bool(0.1) {
                     u32::MAX
@@ -163,11 +192,12 @@ pub fn chain_with_long_trains(
             layout::planes_bytes(t as usize, b_s, neurons)
         };
         at = align(at + out_bytes);
+        let geometry = im2col.unwrap_or_else(|| LayerDescriptor::dense(1, 1));
         let d = LayerDescriptor {
-            kind: if gather {
-                LayerKind::Gather
-            } else {
-                LayerKind::Dense
+            kind: match (gather, im2col) {
+                (_, Some(_)) => LayerKind::Im2col,
+                (true, None) => LayerKind::Gather,
+                (false, None) => LayerKind::Dense,
             },
             readout,
             static_input: static_input && i == 0,
@@ -193,6 +223,14 @@ pub fn chain_with_long_trains(
             output: out_off as u32,
             out_stride,
             out_step_planes,
+            in_h: geometry.in_h,
+            in_w: geometry.in_w,
+            kernel_h: geometry.kernel_h,
+            kernel_w: geometry.kernel_w,
+            stride_h: geometry.stride_h,
+            stride_w: geometry.stride_w,
+            pad_h: geometry.pad_h,
+            pad_w: geometry.pad_w,
         };
         let dat = desc_off + i * DESCRIPTOR_BYTES;
         w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());

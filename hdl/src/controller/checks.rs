@@ -1,10 +1,11 @@
 //! The layer's checks after the size arithmetic, as the functional model makes
 //! them (`spikeslice_core::accel::functional`):
 //!
-//! - **regions** (the FSM's Regions state): O must divide into G groups (code 2
-//!   at the descriptor), then every region in the order of
+//! - **regions** (the FSM's Regions state): O must divide into G groups and
+//!   an im2col layer's geometry fit its fan-in and input (code 2 at the
+//!   descriptor), then every region in the order of
 //!   `LayerDescriptor::regions` (weights, params, input, output, and the gather
-//!   table of a gather layer) must end inside the window (code 3 at the region's
+//!   table of a table-gather layer) must end inside the window (code 3 at the region's
 //!   offset). The region ends are 64-bit sums; a size of 2^32 words or more
 //!   (the saturated arithmetic's) counts as far outside every window;
 //! - **fit** (Fit): the fan-in, the activation words and the output words
@@ -124,7 +125,10 @@ impl Logic for LayerChecks {
         self.fail.d.next = false;
         self.code.d.next = 3.into();
         self.offset.d.next = 0.into();
-        if self.layer.gather_layer.val() & (self.gather_end.val() > self.window.val()) {
+        if self.layer.gather_layer.val()
+            & !self.layer.im2col_layer.val()
+            & (self.gather_end.val() > self.window.val())
+        {
             self.fail.d.next = true;
             self.offset.d.next = self.layer.gather_offset.val();
         }
@@ -143,6 +147,16 @@ impl Logic for LayerChecks {
         if self.weights_end.val() > self.window.val() {
             self.fail.d.next = true;
             self.offset.d.next = self.layer.weights_offset.val();
+        }
+        // An im2col layer's kernel must tile its fan-in, and its groups' maps
+        // fit its input (`spikeslice_core::accel::im2col::fault`).
+        if self.layer.im2col_layer.val()
+            & ((self.sizes.kernel_fan_in.val() != bit_cast::<64, 32>(self.layer.fan_in.val()))
+                | (self.sizes.map_values.val() > bit_cast::<64, 32>(self.layer.input_len.val())))
+        {
+            self.fail.d.next = true;
+            self.code.d.next = 2.into();
+            self.offset.d.next = self.descriptor_offset.val();
         }
         if self.sizes.group_remainder.val() != 0 {
             self.fail.d.next = true;

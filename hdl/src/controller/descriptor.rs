@@ -36,14 +36,15 @@ pub struct WordSource {
     pub word: Signal<Out, Bits<32>>,
 }
 
-/// The descriptor's fields as the descriptor offers them (a gather layer, the
-/// kind, readout, hard reset, static input, leak shift, the widths, T, K, O, P, G,
+/// The descriptor's fields as the descriptor offers them (a gather layer, of
+/// which an im2col layer is one, the kind, readout, hard reset, static input, leak shift, the widths, T, K, O, P, G,
 /// input_len, the regions' offsets in the window); held until the next
 /// descriptor is read.
 #[derive(LogicInterface, Default)]
 #[join = "Layer"]
 pub struct LayerFields {
     pub gather_layer: Signal<Out, Bit>,
+    pub im2col_layer: Signal<Out, Bit>,
     pub kind: Signal<Out, Bits<8>>,
     pub readout: Signal<Out, Bit>,
     pub hard_reset: Signal<Out, Bit>,
@@ -52,7 +53,7 @@ pub struct LayerFields {
     pub weight_bits: Signal<Out, Bits<4>>,
     pub input_bits: Signal<Out, Bits<4>>,
     pub spike_bits: Signal<Out, Bits<4>>,
-    pub timesteps: Signal<Out, Bits<32>>,
+    pub timesteps: Signal<Out, Bits<8>>,
     pub fan_in: Signal<Out, Bits<32>>,
     pub outputs: Signal<Out, Bits<32>>,
     pub positions: Signal<Out, Bits<32>>,
@@ -65,6 +66,14 @@ pub struct LayerFields {
     pub output_offset: Signal<Out, Bits<32>>,
     pub out_stride: Signal<Out, Bits<24>>,
     pub out_step_planes: Signal<Out, Bits<4>>,
+    pub in_h: Signal<Out, Bits<12>>,
+    pub in_w: Signal<Out, Bits<12>>,
+    pub kernel_h: Signal<Out, Bits<4>>,
+    pub kernel_w: Signal<Out, Bits<4>>,
+    pub stride_h: Signal<Out, Bits<4>>,
+    pub stride_w: Signal<Out, Bits<4>>,
+    pub pad_h: Signal<Out, Bits<4>>,
+    pub pad_w: Signal<Out, Bits<4>>,
 }
 
 /// The descriptor's fields as a block that uses them sees them (`join`ed to
@@ -73,6 +82,7 @@ pub struct LayerFields {
 #[join = "LayerFields"]
 pub struct Layer {
     pub gather_layer: Signal<In, Bit>,
+    pub im2col_layer: Signal<In, Bit>,
     pub kind: Signal<In, Bits<8>>,
     pub readout: Signal<In, Bit>,
     pub hard_reset: Signal<In, Bit>,
@@ -81,7 +91,7 @@ pub struct Layer {
     pub weight_bits: Signal<In, Bits<4>>,
     pub input_bits: Signal<In, Bits<4>>,
     pub spike_bits: Signal<In, Bits<4>>,
-    pub timesteps: Signal<In, Bits<32>>,
+    pub timesteps: Signal<In, Bits<8>>,
     pub fan_in: Signal<In, Bits<32>>,
     pub outputs: Signal<In, Bits<32>>,
     pub positions: Signal<In, Bits<32>>,
@@ -94,6 +104,14 @@ pub struct Layer {
     pub output_offset: Signal<In, Bits<32>>,
     pub out_stride: Signal<In, Bits<24>>,
     pub out_step_planes: Signal<In, Bits<4>>,
+    pub in_h: Signal<In, Bits<12>>,
+    pub in_w: Signal<In, Bits<12>>,
+    pub kernel_h: Signal<In, Bits<4>>,
+    pub kernel_w: Signal<In, Bits<4>>,
+    pub stride_h: Signal<In, Bits<4>>,
+    pub stride_w: Signal<In, Bits<4>>,
+    pub pad_h: Signal<In, Bits<4>>,
+    pub pad_w: Signal<In, Bits<4>>,
 }
 
 /// One descriptor field of `N` bits: bits `[lsb, lsb + N)` of word `word` of the
@@ -205,7 +223,7 @@ pub struct Descriptor {
     weight_bits_field: DescriptorField<4>,
     input_bits_field: DescriptorField<4>,
     spike_bits_field: DescriptorField<4>,
-    timesteps_field: DescriptorField<32>,
+    timesteps_field: DescriptorField<8>,
     fan_in_field: DescriptorField<32>,
     outputs_field: DescriptorField<32>,
     positions_field: DescriptorField<32>,
@@ -218,12 +236,21 @@ pub struct Descriptor {
     output_field: DescriptorField<32>,
     out_stride_field: DescriptorField<24>,
     out_step_planes_field: DescriptorField<4>,
+    in_h_field: DescriptorField<12>,
+    in_w_field: DescriptorField<12>,
+    kernel_h_field: DescriptorField<4>,
+    kernel_w_field: DescriptorField<4>,
+    stride_h_field: DescriptorField<4>,
+    stride_w_field: DescriptorField<4>,
+    pad_h_field: DescriptorField<4>,
+    pad_w_field: DescriptorField<4>,
     magic: Param<Bits<32>>,
     version: Param<Bits<32>>,
     gather_kind: Param<Bits<8>>,
+    im2col_kind: Param<Bits<8>>,
     weight_bits_max: Param<Bits<4>>,
     spike_bits_max: Param<Bits<4>>,
-    timesteps_max: Param<Bits<32>>,
+    timesteps_max: Param<Bits<8>>,
     leak_shift_max: Param<Bits<8>>,
 }
 
@@ -254,9 +281,18 @@ impl Descriptor {
             output_field: DescriptorField::new(&field::OUTPUT),
             out_stride_field: DescriptorField::new(&field::OUT_STRIDE),
             out_step_planes_field: DescriptorField::new(&field::OUT_STEP_PLANES),
+            in_h_field: DescriptorField::new(&field::IN_H),
+            in_w_field: DescriptorField::new(&field::IN_W),
+            kernel_h_field: DescriptorField::new(&field::KERNEL_H),
+            kernel_w_field: DescriptorField::new(&field::KERNEL_W),
+            stride_h_field: DescriptorField::new(&field::STRIDE_H),
+            stride_w_field: DescriptorField::new(&field::STRIDE_W),
+            pad_h_field: DescriptorField::new(&field::PAD_H),
+            pad_w_field: DescriptorField::new(&field::PAD_W),
             magic: Param::new(u64::from(DESCRIPTOR_MAGIC).into()),
             version: Param::new(u64::from(DESCRIPTOR_VERSION).into()),
             gather_kind: Param::new((LayerKind::Gather as u64).into()),
+            im2col_kind: Param::new((LayerKind::Im2col as u64).into()),
             weight_bits_max: Param::new(u64::from(cfg.weight_bits_max).into()),
             spike_bits_max: Param::new(u64::from(cfg.spike_bits_max).into()),
             timesteps_max: Param::new(u64::from(MAX_TIMESTEPS).into()),
@@ -341,11 +377,37 @@ impl Logic for Descriptor {
         self.out_step_planes_field.clock.next = self.clock.val();
         WordSource::join(&mut self.counter.tap, &mut self.out_step_planes_field.tap);
         self.fields.out_step_planes.next = self.out_step_planes_field.value.val();
+        self.in_h_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.in_h_field.tap);
+        self.fields.in_h.next = self.in_h_field.value.val();
+        self.in_w_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.in_w_field.tap);
+        self.fields.in_w.next = self.in_w_field.value.val();
+        self.kernel_h_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.kernel_h_field.tap);
+        self.fields.kernel_h.next = self.kernel_h_field.value.val();
+        self.kernel_w_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.kernel_w_field.tap);
+        self.fields.kernel_w.next = self.kernel_w_field.value.val();
+        self.stride_h_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.stride_h_field.tap);
+        self.fields.stride_h.next = self.stride_h_field.value.val();
+        self.stride_w_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.stride_w_field.tap);
+        self.fields.stride_w.next = self.stride_w_field.value.val();
+        self.pad_h_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.pad_h_field.tap);
+        self.fields.pad_h.next = self.pad_h_field.value.val();
+        self.pad_w_field.clock.next = self.clock.val();
+        WordSource::join(&mut self.counter.tap, &mut self.pad_w_field.tap);
+        self.fields.pad_w.next = self.pad_w_field.value.val();
 
-        self.fields.gather_layer.next = self.kind_field.value.val() == self.gather_kind.val();
+        self.fields.im2col_layer.next = self.kind_field.value.val() == self.im2col_kind.val();
+        self.fields.gather_layer.next = (self.kind_field.value.val() == self.gather_kind.val())
+            | (self.kind_field.value.val() == self.im2col_kind.val());
         self.bad_header.next = (self.magic_field.value.val() != self.magic.val())
             | (self.version_field.value.val() != self.version.val());
-        self.bad_kind.next = self.kind_field.value.val() > self.gather_kind.val();
+        self.bad_kind.next = self.kind_field.value.val() > self.im2col_kind.val();
         self.bad_field.next = (self.weight_bits_field.value.val() == 0)
             | (self.weight_bits_field.value.val() > self.weight_bits_max.val())
             | (self.input_bits_field.value.val() == 0)
@@ -361,7 +423,7 @@ impl Logic for Descriptor {
             | (self.positions_field.value.val() == 0)
             | (self.groups_field.value.val() == 0)
             | (self.input_len_field.value.val() == 0)
-            | ((self.kind_field.value.val() != self.gather_kind.val())
+            | ((self.kind_field.value.val() == 0)
                 & ((self.positions_field.value.val() != 1)
                     | (self.groups_field.value.val() != 1)
                     | (self.fan_in_field.value.val() != self.input_len_field.value.val())));
@@ -411,6 +473,14 @@ mod tests {
                 "out_step_planes",
                 d.out_step_planes_field.word_index.val().index(),
             ),
+            ("in_h", d.in_h_field.word_index.val().index()),
+            ("in_w", d.in_w_field.word_index.val().index()),
+            ("kernel_h", d.kernel_h_field.word_index.val().index()),
+            ("kernel_w", d.kernel_w_field.word_index.val().index()),
+            ("stride_h", d.stride_h_field.word_index.val().index()),
+            ("stride_w", d.stride_w_field.word_index.val().index()),
+            ("pad_h", d.pad_h_field.word_index.val().index()),
+            ("pad_w", d.pad_w_field.word_index.val().index()),
         ];
         assert_eq!(held.len(), FIELDS.len());
         for (name, word) in held {
@@ -454,7 +524,7 @@ mod tests {
         let mut bad_magic = words(&good);
         bad_magic[0] ^= 1;
         let mut bad_kind = words(&good);
-        bad_kind[field::KIND.word] |= 2;
+        bad_kind[field::KIND.word] |= 4;
         let wide = LayerDescriptor {
             weight_bits: cfg.weight_bits_max + 1,
             ..good
@@ -535,6 +605,16 @@ mod tests {
                     x.fields.output_offset.val().to_u64(),
                     x.fields.out_stride.val().to_u64(),
                     x.fields.out_step_planes.val().to_u64(),
+                    x.fields.in_h.val().to_u64(),
+                    x.fields.in_w.val().to_u64(),
+                    x.fields.kernel_h.val().to_u64(),
+                    x.fields.kernel_w.val().to_u64(),
+                    x.fields.stride_h.val().to_u64(),
+                    x.fields.stride_w.val().to_u64(),
+                    x.fields.pad_h.val().to_u64(),
+                    x.fields.pad_w.val().to_u64(),
+                    x.fields.gather_layer.val() as u64,
+                    x.fields.im2col_layer.val() as u64,
                 ];
                 let want = [
                     d.kind as u64,
@@ -558,6 +638,16 @@ mod tests {
                     u64::from(d.output),
                     u64::from(d.out_stride),
                     u64::from(d.out_step_planes),
+                    u64::from(d.in_h),
+                    u64::from(d.in_w),
+                    u64::from(d.kernel_h),
+                    u64::from(d.kernel_w),
+                    u64::from(d.stride_h),
+                    u64::from(d.stride_w),
+                    u64::from(d.pad_h),
+                    u64::from(d.pad_w),
+                    (d.kind != LayerKind::Dense) as u64,
+                    (d.kind == LayerKind::Im2col) as u64,
                 ];
                 sim_assert_eq!(sim, got, want, x);
             }

@@ -15,7 +15,8 @@
 //!       [(c - j L) b_w, (c - j L + 1) b_w) (the order of
 //!       layout::pack_weights); C / L fields per input
 //! Grow  a gather row, K entries, into the row buffer's half being loaded (and to
-//!       the checks, `count` = entry index)
+//!       the checks, `count` = entry index); an im2col layer's from the row
+//!       generator, no read
 //! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
 //! ```
 
@@ -176,6 +177,8 @@ impl Logic for Loads {
                     bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.input_words.val();
             }
             CtlState::Grow => {
+                // An im2col layer's row is generated, not read (im2col.rs).
+                self.active.next = !self.layer.im2col_layer.val();
                 self.offset.next = self.row_at.val();
                 self.len.next = self.layer.fan_in.val() << 2;
                 self.last.next = self.taken.q.val() + 1 == self.layer.fan_in.val();

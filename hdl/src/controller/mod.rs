@@ -27,7 +27,8 @@
 //!   Par, Wgt                parameters (threshold <= 0: code 2), weights
 //!   dense:  CoreGo/CoreRun  the feeder runs the tile
 //!   gather: per position, per group meeting the tile: PosStart/GrpStart, Grow
-//!                           (the gather row; a bad entry: code 2 at the entry),
+//!                           (the gather row, read, or generated for an im2col
+//!                           layer; a bad entry: code 2 at the entry),
 //!                           GPre, CoreGo/CoreRun, RunEnd
 //!   TileEnd                 next tile, or the write-back
 //! OutCmd/OutWr/OutWait      the output buffer -> the layer's output region
@@ -48,6 +49,7 @@
 mod checks;
 mod descriptor;
 mod feeder;
+mod im2col;
 mod loads;
 mod muldiv;
 mod read_phase;
@@ -64,6 +66,7 @@ use crate::pe::W_BITS;
 pub use checks::LayerChecks;
 pub use descriptor::{Descriptor, DescriptorField, Layer, LayerFields};
 pub use feeder::{Feeder, ParamLoad, TileRun};
+pub use im2col::{GenStep, Im2colRow};
 pub use loads::Loads;
 pub use muldiv::MulDiv;
 pub use read_phase::{ReadPhase, ReadStep};
@@ -178,6 +181,8 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     // The blocks.
     desc: Descriptor,
     read: ReadPhase<D, S, W2>,
+    /// An im2col layer's gather rows, generated where a table layer's are read.
+    row_gen: Im2colRow,
     loads: Loads,
     sizes: LayerSizes,
     checks: LayerChecks,
@@ -197,8 +202,9 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     desc_total: DFF<Bits<32>>,
     desc_idx: DFF<Bits<32>>,
     desc_at: DFF<Bits<32>>,
-    /// The read phase's field, as a 32-bit word.
+    /// The read phase's field, as a 32-bit word, and a gather row's entry.
     field32: Signal<Local, Bits<32>>,
+    row_entry: Signal<Local, Bits<32>>,
     // The walk over tiles, positions and groups.
     walk: TileWalk,
     // The output buffer's address and word-wide writes.
@@ -243,6 +249,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             walk: TileWalk::new(cols, plan.double_buffer_depth()),
             feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
             sizes: LayerSizes::new(rows, cols),
+            row_gen: Im2colRow::new(),
             loads: Loads::new(rows, cols, plan.double_buffer_depth(), cfg.weight_lanes()),
             checks: LayerChecks::new(plan.wbank_depth, plan.abank_depth, plan.obuf_words),
             _rows: rows,
@@ -269,6 +276,21 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         dff_setup!(self, clock, cycle_count, core_busy_cycles, slice_count);
         // The read phase's field, as a 32-bit word.
         self.field32.next = bit_cast::<32, 64>(self.read.data.val());
+        // A gather row's entry: read, or generated (an im2col layer).
+        self.row_entry.next = self.field32.val();
+        if self.row_gen.take.val() {
+            self.row_entry.next = bit_cast::<32, 64>(self.row_gen.data.val());
+        }
+        // The im2col row generator (im2col.rs): Grow of an im2col layer, at the
+        // walk's window.
+        self.row_gen.clock.next = self.clock.val();
+        LayerFields::join(&mut self.desc.fields, &mut self.row_gen.layer);
+        Sizes::join(&mut self.sizes.out, &mut self.row_gen.sizes);
+        self.row_gen.active.next =
+            (self.state.q.val() == CtlState::Grow) & self.desc.fields.im2col_layer.val();
+        self.row_gen.origin.next = self.walk.map_origin.val();
+        self.row_gen.ys.next = self.walk.map_ys.val();
+        self.row_gen.xs.next = self.walk.map_xs.val();
         // ---------------- The descriptor (descriptor.rs) ----------------
         self.desc.clock.next = self.clock.val();
         self.desc.restart.next = (self.state.q.val() == CtlState::Desc) & self.read.in_cmd.val();
@@ -287,8 +309,11 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         Sizes::join(&mut self.sizes.out, &mut self.checks.sizes);
         self.checks.window_size.next = self.window_size.q.val();
         self.checks.descriptor_offset.next = self.desc_at.q.val();
-        self.checks.entry_restart.next =
-            (self.state.q.val() == CtlState::Grow) & self.read.in_cmd.val();
+        // A table row's entries (a generated row's are inputs or padding: the
+        // checks refused a geometry whose maps do not fit the input); every
+        // row starts clean.
+        self.checks.entry_restart.next = (self.state.q.val() == CtlState::Grow)
+            & (self.read.in_cmd.val() | self.row_gen.in_cmd.val());
         self.checks.entry_take.next = (self.state.q.val() == CtlState::Grow) & self.read.take.val();
         self.checks.entry.next = self.field32.val();
         self.checks.entry_index.next = self.loads.count.val();
@@ -338,10 +363,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         LayerFields::join(&mut self.desc.fields, &mut self.loads.layer);
         Sizes::join(&mut self.sizes.out, &mut self.loads.sizes);
         self.loads.state.next = self.state.q.val();
-        self.loads.in_cmd.next = self.read.in_cmd.val();
-        self.loads.take.next = self.read.take.val();
+        self.loads.in_cmd.next = self.read.in_cmd.val() | self.row_gen.in_cmd.val();
+        self.loads.take.next = self.read.take.val() | self.row_gen.take.val();
         self.loads.data.next = self.read.data.val();
-        self.loads.done.next = self.read.done.val();
+        self.loads.done.next = self.read.done.val() | self.row_gen.done.val();
         self.loads.descriptor_offset.next = self.desc_at.q.val();
         self.loads.descriptor_last.next = self.desc.last.val();
         self.loads.row_at.next = self.walk.row_at.val();
@@ -393,7 +418,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.row_buffer.clock.next = self.clock.val();
         self.row_buffer.we.next = self.loads.row_we.val();
         self.row_buffer.waddr.next = self.loads.row_addr.val();
-        self.row_buffer.wdata.next = self.field32.val();
+        self.row_buffer.wdata.next = self.row_entry.val();
         // ---------------- The walk (walk.rs) ----------------
         self.walk.clock.next = self.clock.val();
         LayerFields::join(&mut self.desc.fields, &mut self.walk.layer);
@@ -596,10 +621,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.state.d.next = CtlState::Grow;
             }
             CtlState::Grow => {
-                // Every entry of the row goes through the checks; a row with a bad
-                // one is not run (code 2 at the first bad entry). A run behind it
-                // finishes first (Fail waits for the feeder).
-                if self.read.done.val() {
+                // Every entry of a table row goes through the checks; a row with a
+                // bad one is not run (code 2 at the first bad entry). A run behind
+                // it finishes first (Fail waits for the feeder).
+                if self.read.done.val() | self.row_gen.done.val() {
                     if self.checks.entry_bad.val() {
                         self.fail_code.next = 2.into();
                         self.fail_offset.next = self.checks.entry_bad_offset.val();

@@ -47,6 +47,14 @@ pub enum Operand {
     SlicesUp,
     /// Timesteps of input read: 1 for a static input, else T.
     InputSteps,
+    /// An im2col layer's geometry: map rows and columns, kernel rows and
+    /// columns, window row stride, padding rows.
+    InH,
+    InW,
+    KernelH,
+    KernelW,
+    StrideH,
+    PadH,
     /// A size computed earlier in the sequence.
     Earlier(Size),
 }
@@ -90,6 +98,18 @@ pub enum Size {
     LayerSlices,
     /// Output neurons of one column tile, C P.
     TileNeurons,
+    /// Im2col (`spikeslice_core::accel::im2col::MapSizes`): a channel's map
+    /// H W, the kernel's KH KW, channels per group Cg = K / (KH KW), Cg KH KW
+    /// (K in a layer that runs), a group's maps Cg H W, all groups' G Cg H W,
+    /// a window row's step SH W, the padding rows' PH W.
+    MapPlane,
+    KernelArea,
+    GroupChannels,
+    KernelFanIn,
+    GroupStride,
+    MapValues,
+    RowStep,
+    PadRows,
 }
 
 /// How an operation combines its operands into its size.
@@ -152,15 +172,41 @@ pub const SEQUENCE: [(Size, Operand, Op, Operand); OPS] = [
         Earlier(Size::GroupPositions),
     ),
     (Size::TileNeurons, Columns, Op::Mul, Positions),
+    (Size::MapPlane, InH, Op::Mul, InW),
+    (Size::KernelArea, KernelH, Op::Mul, KernelW),
+    (
+        Size::GroupChannels,
+        FanIn,
+        Op::Div,
+        Earlier(Size::KernelArea),
+    ),
+    (
+        Size::KernelFanIn,
+        Earlier(Size::GroupChannels),
+        Op::Mul,
+        Earlier(Size::KernelArea),
+    ),
+    (
+        Size::GroupStride,
+        Earlier(Size::GroupChannels),
+        Op::Mul,
+        Earlier(Size::MapPlane),
+    ),
+    (Size::MapValues, Groups, Op::Mul, Earlier(Size::GroupStride)),
+    (Size::RowStep, StrideH, Op::Mul, InW),
+    (Size::PadRows, PadH, Op::Mul, InW),
 ];
 
-/// The operand codes: the 16 plain operands, then the sizes (the order of
+/// The operand codes: the 22 plain operands, then the sizes (the order of
 /// `sources` in the block's `update`).
-const PLAIN: usize = 16;
+const PLAIN: usize = 22;
 const SOURCES: usize = PLAIN + OPS;
-// `update` writes the sizes' sources from index 16 (a literal: rust-hdl's
+// `update` writes the sizes' sources from index 22 (a literal: rust-hdl's
 // generator evaluates indices with loop variables only).
-const _: () = assert!(PLAIN == 16);
+const _: () = assert!(PLAIN == 22);
+const _: () = assert!(SOURCES <= 64, "operand codes are 6 bits");
+// `update` reads the im2col sizes at these indices (literals, as above).
+const _: () = assert!(Size::MapPlane as usize == 19 && Size::PadRows as usize == 26);
 
 fn code(o: Operand) -> u64 {
     match o {
@@ -180,6 +226,12 @@ fn code(o: Operand) -> u64 {
         OutputsUp => 13,
         SlicesUp => 14,
         InputSteps => 15,
+        InH => 16,
+        InW => 17,
+        KernelH => 18,
+        KernelW => 19,
+        StrideH => 20,
+        PadH => 21,
         Earlier(s) => PLAIN as u64 + s as u64,
     }
 }
@@ -216,6 +268,12 @@ pub struct Sizes {
     pub group_entries: Signal<Out, Bits<64>>,
     pub layer_slices: Signal<Out, Bits<64>>,
     pub tile_neurons: Signal<Out, Bits<64>>,
+    pub map_plane: Signal<Out, Bits<64>>,
+    pub kernel_fan_in: Signal<Out, Bits<64>>,
+    pub group_stride: Signal<Out, Bits<64>>,
+    pub map_values: Signal<Out, Bits<64>>,
+    pub row_step: Signal<Out, Bits<64>>,
+    pub pad_rows: Signal<Out, Bits<64>>,
     pub plane_words: Signal<Out, Bits<32>>,
     pub out_plane_words: Signal<Out, Bits<32>>,
 }
@@ -239,6 +297,12 @@ pub struct SizesIn {
     pub group_entries: Signal<In, Bits<64>>,
     pub layer_slices: Signal<In, Bits<64>>,
     pub tile_neurons: Signal<In, Bits<64>>,
+    pub map_plane: Signal<In, Bits<64>>,
+    pub kernel_fan_in: Signal<In, Bits<64>>,
+    pub group_stride: Signal<In, Bits<64>>,
+    pub map_values: Signal<In, Bits<64>>,
+    pub row_step: Signal<In, Bits<64>>,
+    pub pad_rows: Signal<In, Bits<64>>,
     pub plane_words: Signal<In, Bits<32>>,
     pub out_plane_words: Signal<In, Bits<32>>,
 }
@@ -277,6 +341,7 @@ pub struct LayerSizes {
     k_param_bytes: Param<Bits<64>>,
     k_ones32: Param<Bits<64>>,
     k_last_op: Param<Bits<5>>,
+    k_remainder_op: Param<Bits<5>>,
     _ops: usize,
     _sources: usize,
 }
@@ -288,8 +353,6 @@ impl LayerSizes {
         }
         let divs = SEQUENCE.iter().filter(|s| s.2 == Op::Div).count() as u64;
         assert_eq!((OPS as u64 - divs, divs), (MATH_MULS, MATH_DIVS), "cycles");
-        let last_div = SEQUENCE.iter().rev().find(|s| s.2 == Op::Div);
-        assert_eq!(last_div.map(|s| s.0), Some(Size::GroupOutputs), "remainder");
         Self {
             sizes: n(OPS),
             sources: n(SOURCES),
@@ -302,6 +365,7 @@ impl LayerSizes {
             k_param_bytes: Param::new(12.into()),
             k_ones32: Param::new(0xFFFF_FFFFu64.into()),
             k_last_op: Param::new((MATH_OPS - 1).into()),
+            k_remainder_op: Param::new((Size::GroupOutputs as u64).into()),
             _ops: OPS,
             _sources: SOURCES,
             ..Default::default()
@@ -320,7 +384,7 @@ impl Logic for LayerSizes {
         self.out.plane_words.next = (self.layer.input_len.val() + 63) >> 6;
         self.out.out_plane_words.next = bit_cast::<32, 64>((self.sizes[7].q.val() + 63) >> 6);
         // The operands, in the order of `Operand`.
-        self.sources[0].next = bit_cast::<64, 32>(self.layer.timesteps.val());
+        self.sources[0].next = bit_cast::<64, 8>(self.layer.timesteps.val());
         self.sources[1].next = bit_cast::<64, 4>(self.layer.input_bits.val());
         self.sources[2].next = bit_cast::<64, 4>(self.layer.weight_bits.val());
         self.sources[3].next = bit_cast::<64, 4>(self.layer.spike_bits.val());
@@ -336,13 +400,19 @@ impl Logic for LayerSizes {
         self.sources[13].next =
             bit_cast::<64, 32>(self.layer.outputs.val()) + self.k_columns.val() - 1;
         self.sources[14].next = self.sizes[0].q.val() + self.k_rows.val() - 1;
-        self.sources[15].next = bit_cast::<64, 32>(self.layer.timesteps.val());
+        self.sources[15].next = bit_cast::<64, 8>(self.layer.timesteps.val());
         if self.layer.static_input.val() {
             self.sources[15].next = 1.into();
         }
-        // 16 is PLAIN (see its assertion).
+        self.sources[16].next = bit_cast::<64, 12>(self.layer.in_h.val());
+        self.sources[17].next = bit_cast::<64, 12>(self.layer.in_w.val());
+        self.sources[18].next = bit_cast::<64, 4>(self.layer.kernel_h.val());
+        self.sources[19].next = bit_cast::<64, 4>(self.layer.kernel_w.val());
+        self.sources[20].next = bit_cast::<64, 4>(self.layer.stride_h.val());
+        self.sources[21].next = bit_cast::<64, 4>(self.layer.pad_h.val());
+        // 22 is PLAIN (see its assertion).
         for i in 0..self._ops {
-            self.sources[16 + i].next = self.sizes[i].q.val();
+            self.sources[22 + i].next = self.sizes[i].q.val();
         }
         // Operation `op`: its operand codes and kind, from the table.
         self.a_code.next = 0.into();
@@ -389,6 +459,10 @@ impl Logic for LayerSizes {
         }
         if self.store.val() {
             self.op.d.next = self.op.q.val() + 1;
+            // O mod G, which the checks need, of the one division it belongs to.
+            if self.op.q.val() == self.k_remainder_op.val() {
+                self.remainder.d.next = self.muldiv.product.val();
+            }
             for i in 0..self._ops {
                 if self.op.q.val().index() == i {
                     self.sizes[i].d.next = self.muldiv.product.val();
@@ -397,7 +471,6 @@ impl Logic for LayerSizes {
                     }
                     if self.divides[i].val() {
                         self.sizes[i].d.next = self.muldiv.quotient.val();
-                        self.remainder.d.next = self.muldiv.product.val();
                     }
                 }
             }
@@ -419,6 +492,12 @@ impl Logic for LayerSizes {
         self.out.group_entries.next = self.sizes[16].q.val();
         self.out.layer_slices.next = self.sizes[17].q.val();
         self.out.tile_neurons.next = self.sizes[18].q.val();
+        self.out.map_plane.next = self.sizes[19].q.val();
+        self.out.kernel_fan_in.next = self.sizes[22].q.val();
+        self.out.group_stride.next = self.sizes[23].q.val();
+        self.out.map_values.next = self.sizes[24].q.val();
+        self.out.row_step.next = self.sizes[25].q.val();
+        self.out.pad_rows.next = self.sizes[26].q.val();
     }
 }
 
@@ -426,6 +505,8 @@ impl Logic for LayerSizes {
 mod tests {
     use super::*;
     use spikeslice_core::accel::cycles::{DIV_ITERS, MUL_ITERS};
+    use spikeslice_core::accel::descriptor::LayerDescriptor;
+    use spikeslice_core::accel::im2col::MapSizes;
     use spikeslice_core::random::{rng, Draw};
 
     const ROWS: u64 = 2;
@@ -434,9 +515,11 @@ mod tests {
     /// A descriptor's fields: T, b_in, b_w, b_s, K, O, P, G, input_len,
     /// readout, static input.
     type Fields = (u64, u64, u64, u64, u64, u64, u64, u64, u64, bool, bool);
+    /// An im2col geometry: H, W, KH, KW, SH, PH.
+    type Geometry = (u32, u32, u8, u8, u8, u8);
 
     /// The sizes the block outputs, in its port order, computed in Rust.
-    fn model(f: Fields) -> Vec<u64> {
+    fn model(f: Fields, m: Geometry) -> Vec<u64> {
         let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout, static_input) = f;
         let sat = |x: u64| if x >> 32 != 0 { 0xFFFF_FFFF } else { x };
         let mul = |a: u64, b: u64| sat(a).wrapping_mul(sat(b));
@@ -452,6 +535,18 @@ mod tests {
             mul(mul(t, b_s), opw)
         };
         let gp = mul(g, p);
+        // The im2col sizes are core's (core/src/accel/im2col.rs).
+        let map = MapSizes::of(&LayerDescriptor {
+            fan_in: k as u32,
+            groups: g as u32,
+            in_h: m.0,
+            in_w: m.1,
+            kernel_h: m.2,
+            kernel_w: m.3,
+            stride_h: m.4,
+            pad_h: m.5,
+            ..LayerDescriptor::dense(1, 1)
+        });
         vec![
             slices,
             mul(slices, pw),
@@ -467,6 +562,12 @@ mod tests {
             mul(k, p),
             mul(slices, gp),
             mul(COLS, p),
+            map.plane,
+            map.fan_in,
+            map.group_stride,
+            map.map,
+            map.row_step,
+            map.pad_rows,
             pw,
             opw,
         ]
@@ -515,6 +616,22 @@ mod tests {
                 ));
             }
             for f in layers {
+                // Non-empty kernels (an empty one is refused whatever the
+                // group stride), up to the fields' widths.
+                let m: Geometry = (
+                    r.below(4096) as u32,
+                    r.below(4096) as u32,
+                    1 + r.below(15) as u8,
+                    1 + r.below(15) as u8,
+                    r.below(16) as u8,
+                    r.below(16) as u8,
+                );
+                x.layer.in_h.next = u64::from(m.0).into();
+                x.layer.in_w.next = u64::from(m.1).into();
+                x.layer.kernel_h.next = u64::from(m.2).into();
+                x.layer.kernel_w.next = u64::from(m.3).into();
+                x.layer.stride_h.next = u64::from(m.4).into();
+                x.layer.pad_h.next = u64::from(m.5).into();
                 let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout, static_input) = f;
                 x.layer.timesteps.next = t.into();
                 x.layer.input_bits.next = b_in.into();
@@ -564,6 +681,12 @@ mod tests {
                     &x.out.group_entries,
                     &x.out.layer_slices,
                     &x.out.tile_neurons,
+                    &x.out.map_plane,
+                    &x.out.kernel_fan_in,
+                    &x.out.group_stride,
+                    &x.out.map_values,
+                    &x.out.row_step,
+                    &x.out.pad_rows,
                 ]
                 .iter()
                 .map(|s| s.val().to_u64())
@@ -573,7 +696,7 @@ mod tests {
                         .map(|s| s.val().to_u64()),
                 )
                 .collect();
-                sim_assert_eq!(sim, got, model(f), x);
+                sim_assert_eq!(sim, got, model(f, m), x);
             }
             sim.done(x)
         });

@@ -1,7 +1,7 @@
 //! The controller's own test benches (its blocks have theirs).
 
 use super::*;
-use spikeslice_core::accel::descriptor::LayerDescriptor;
+use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
 use spikeslice_core::accel::AcceleratorConfig;
 
 fn cfg() -> AcceleratorConfig {
@@ -22,8 +22,9 @@ fn buffer_plan_from_config() {
 }
 
 /// The controller alone, with a behavioural read engine serving one descriptor:
-/// an empty chain finishes at once; a bad magic and a refused descriptor read end
-/// with the right code, index and offset; the next start runs again.
+/// an empty chain finishes at once; a bad magic, a refused descriptor read, a
+/// region past the window and im2col geometries that do not fit end with the
+/// right code, index and offset; the next start runs again.
 #[test]
 fn controller_fetch_and_refusals() {
     let c = cfg();
@@ -52,6 +53,27 @@ fn controller_fetch_and_refusals() {
             ..good
         }
         .encode();
+        // Im2col geometries the math phase refuses (code 2 at the descriptor,
+        // as core's check does): a 2x3 kernel does not tile K = 4; 2x3 maps of
+        // one channel do not fit 4 inputs.
+        let map = LayerDescriptor {
+            kind: LayerKind::Im2col,
+            in_h: 2,
+            in_w: 2,
+            kernel_h: 2,
+            kernel_w: 2,
+            stride_h: 1,
+            stride_w: 1,
+            ..good
+        };
+        let wide_kernel = LayerDescriptor { kernel_w: 3, ..map };
+        let wide_map = LayerDescriptor { in_w: 3, ..map };
+        for d in [wide_kernel, wide_map] {
+            let e = LayerDescriptor::decode(&d.encode(), 0, 0x40, &c, 0x1000).unwrap_err();
+            assert_eq!((e.code as u64, e.offset), (2, 0x40), "{e}");
+        }
+        assert!(LayerDescriptor::decode(&map.encode(), 0, 0x40, &c, 0x1000).is_ok());
+        let (wide_kernel, wide_map) = (wide_kernel.encode(), wide_map.encode());
         x.rst.next = true;
         wait_clock_cycles!(sim, clock, x, 2);
         x.rst.next = false;
@@ -63,6 +85,8 @@ fn controller_fetch_and_refusals() {
             (1, false, 1, 0x40, bad_magic),
             (1, true, 3, 0x40, bad_magic),
             (1, false, 3, 0x100, huge),
+            (1, false, 2, 0x40, wide_kernel),
+            (1, false, 2, 0x40, wide_map),
             (0, false, 0, 0, huge),
         ] {
             x.desc_offset.next = 0x40.into();

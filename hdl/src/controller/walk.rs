@@ -14,6 +14,13 @@
 //! RunEnd               next group meeting the tile, else the next position
 //! TileEnd              next tile (double buffered: its weights into the other half)
 //! ```
+//!
+//! For an im2col layer it also keeps the run's window on the input map
+//! (`spikeslice_core::accel::im2col`): its corner `(ys, xs) = (oy SH, ox SW)`
+//! in the padded map, moved a window right per position and to the next window
+//! row when the next window would pass the padded row's end (`xs + SW + KW >
+//! W + 2 PW`), and the row's origin, the input index of kernel tap (0, 0, 0)
+//! had it been inside: `g Cg H W + ys W + xs - (PH W + PW)` (mod 2^32).
 
 use super::descriptor::Layer;
 use super::sizes::SizesIn;
@@ -55,6 +62,10 @@ pub struct TileWalk {
     pub more_groups: Signal<Out, Bit>,
     pub last_position: Signal<Out, Bit>,
     pub last_tile: Signal<Out, Bit>,
+    /// Im2col: the run's window corner in the padded map and its row's origin.
+    pub map_ys: Signal<Out, Bits<32>>,
+    pub map_xs: Signal<Out, Bits<32>>,
+    pub map_origin: Signal<Out, Bits<32>>,
     tile_column: DFF<Bits<32>>,
     tile_columns: DFF<Bits<32>>,
     tile_neuron: DFF<Bits<32>>,
@@ -71,6 +82,16 @@ pub struct TileWalk {
     double: DFF<Bit>,
     weight_load_half: DFF<Bit>,
     gather_load_half: DFF<Bit>,
+    /// Im2col: the tile's first group's and the run's group's first map
+    /// value, the window's corner, `ys W + xs`, and `ys W` (the window row's).
+    first_group_base: DFF<Bits<32>>,
+    group_base: DFF<Bits<32>>,
+    ys: DFF<Bits<32>>,
+    xs: DFF<Bits<32>>,
+    corner: DFF<Bits<32>>,
+    window_row: DFF<Bits<32>>,
+    /// The next window along the row passes the padded row's end.
+    row_ends: Signal<Local, Bit>,
     left: Signal<Local, Bits<32>>,
     k_columns: Param<Bits<64>>,
     k_tile_param_bytes: Param<Bits<32>>,
@@ -120,7 +141,18 @@ impl Logic for TileWalk {
             double,
             weight_load_half
         );
-        dff_setup!(self, clock, gather_load_half);
+        dff_setup!(self, clock, gather_load_half, first_group_base, group_base);
+        dff_setup!(self, clock, ys, xs, corner, window_row);
+        self.map_ys.next = self.ys.q.val();
+        self.map_xs.next = self.xs.q.val();
+        self.map_origin.next = self.group_base.q.val() + self.corner.q.val()
+            - bit_cast::<32, 64>(self.sizes.pad_rows.val())
+            - bit_cast::<32, 4>(self.layer.pad_w.val());
+        self.row_ends.next = bit_cast::<33, 32>(self.xs.q.val())
+            + bit_cast::<33, 4>(self.layer.stride_w.val())
+            + bit_cast::<33, 4>(self.layer.kernel_w.val())
+            > bit_cast::<33, 12>(self.layer.in_w.val())
+                + (bit_cast::<33, 4>(self.layer.pad_w.val()) << 1);
         self.first_column.next = self.tile_column.q.val();
         self.columns.next = self.tile_columns.q.val();
         self.first_neuron.next = self.tile_neuron.q.val();
@@ -148,6 +180,7 @@ impl Logic for TileWalk {
                     self.tile_column.d.next = 0.into();
                     self.first_group.d.next = 0.into();
                     self.first_group_table.d.next = self.layer.gather_offset.val();
+                    self.first_group_base.d.next = 0.into();
                     self.tile_neuron.d.next = 0.into();
                     self.pos.d.next = 0.into();
                     self.group.d.next = 0.into();
@@ -174,14 +207,21 @@ impl Logic for TileWalk {
                         + bit_cast::<32, 64>(self.sizes.group_outputs.val());
                     self.first_group_table.d.next = self.first_group_table.q.val()
                         + bit_cast::<32, 64>(self.sizes.group_entries.val() << 2);
+                    self.first_group_base.d.next = self.first_group_base.q.val()
+                        + bit_cast::<32, 64>(self.sizes.group_stride.val());
                 }
             }
             CtlState::PosStart => {
                 self.pos.d.next = 0.into();
                 self.position_row.d.next = 0.into();
+                self.ys.d.next = 0.into();
+                self.xs.d.next = 0.into();
+                self.corner.d.next = 0.into();
+                self.window_row.d.next = 0.into();
             }
             CtlState::GrpStart => {
                 self.group.d.next = self.first_group.q.val();
+                self.group_base.d.next = self.first_group_base.q.val();
                 self.row.d.next = self.first_group_table.q.val() + self.position_row.q.val();
             }
             CtlState::CoreGo => {
@@ -194,10 +234,27 @@ impl Logic for TileWalk {
                     self.group.q.val() + bit_cast::<32, 64>(self.sizes.group_outputs.val());
                 self.row.d.next =
                     self.row.q.val() + bit_cast::<32, 64>(self.sizes.group_entries.val() << 2);
+                self.group_base.d.next =
+                    self.group_base.q.val() + bit_cast::<32, 64>(self.sizes.group_stride.val());
                 if !self.more_groups.val() {
                     self.pos.d.next = self.pos.q.val() + 1;
                     self.position_row.d.next =
                         self.position_row.q.val() + (self.layer.fan_in.val() << 2);
+                    // The next window: along the row, or the next window row's first.
+                    if self.row_ends.val() {
+                        self.xs.d.next = 0.into();
+                        self.ys.d.next =
+                            self.ys.q.val() + bit_cast::<32, 4>(self.layer.stride_h.val());
+                        self.window_row.d.next =
+                            self.window_row.q.val() + bit_cast::<32, 64>(self.sizes.row_step.val());
+                        self.corner.d.next =
+                            self.window_row.q.val() + bit_cast::<32, 64>(self.sizes.row_step.val());
+                    } else {
+                        self.xs.d.next =
+                            self.xs.q.val() + bit_cast::<32, 4>(self.layer.stride_w.val());
+                        self.corner.d.next =
+                            self.corner.q.val() + bit_cast::<32, 4>(self.layer.stride_w.val());
+                    }
                 }
             }
             CtlState::TileEnd => {
@@ -221,6 +278,8 @@ impl Logic for TileWalk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
+    use spikeslice_core::accel::im2col::{window_columns, MapSizes};
 
     const COLS: u64 = 3;
     const HALF: u64 = 16;
@@ -269,7 +328,45 @@ mod tests {
             clocked_simulation!(TileWalk::new(COLS as usize, HALF as usize), TileWalk);
         sim.add_testbench(move |mut sim: Sim<TileWalk>| {
             let mut x = sim.init()?;
-            for (o, opg, p, k) in [(8u64, 2u64, 3u64, 4u64), (7, 7, 2, 16)] {
+            // (O, O/G, P, K) and an im2col geometry (H, W, KH, KW, SH, SW, PH,
+            // PW): windows that wrap to the next row, and a kernel wider than
+            // the padded map (every window on a row of its own, whatever the
+            // stride, 0 included).
+            let layers = [
+                (
+                    (8u64, 2u64, 3u64, 4u64),
+                    (3u32, 2u32, 2u8, 2u8, 1u8, 2u8, 1u8, 1u8),
+                ),
+                ((7, 7, 2, 16), (2, 1, 1, 3, 2, 1, 0, 0)),
+                ((3, 3, 3, 3), (1, 1, 1, 3, 1, 0, 0, 0)),
+            ];
+            for ((o, opg, p, k), (h, w, kh, kw, sh, sw, ph, pw)) in layers {
+                let d = LayerDescriptor {
+                    kind: LayerKind::Im2col,
+                    outputs: o as u32,
+                    groups: (o / opg) as u32,
+                    positions: p as u32,
+                    fan_in: k as u32,
+                    in_h: h,
+                    in_w: w,
+                    kernel_h: kh,
+                    kernel_w: kw,
+                    stride_h: sh,
+                    stride_w: sw,
+                    pad_h: ph,
+                    pad_w: pw,
+                    ..LayerDescriptor::dense(1, 1)
+                };
+                let m = MapSizes::of(&d);
+                x.layer.in_w.next = u64::from(w).into();
+                x.layer.kernel_w.next = u64::from(kw).into();
+                x.layer.stride_h.next = u64::from(sh).into();
+                x.layer.stride_w.next = u64::from(sw).into();
+                x.layer.pad_w.next = u64::from(pw).into();
+                x.sizes.group_stride.next = m.group_stride.into();
+                x.sizes.row_step.next = m.row_step.into();
+                x.sizes.pad_rows.next = m.pad_rows.into();
+                let mut corners = vec![];
                 x.layer.outputs.next = o.into();
                 x.layer.positions.next = p.into();
                 x.layer.fan_in.next = k.into();
@@ -310,6 +407,11 @@ mod tests {
                                 x.weight_half.val(),
                                 x.gather_half.val(),
                             ));
+                            corners.push((
+                                x.map_origin.val().to_u64(),
+                                x.map_ys.val().to_u64(),
+                                x.map_xs.val().to_u64(),
+                            ));
                             CtlState::RunEnd
                         }
                         CtlState::RunEnd if x.more_groups.val() => CtlState::CoreGo,
@@ -323,7 +425,22 @@ mod tests {
                     state = next;
                 }
                 sim_assert_eq!(sim, state, CtlState::OutCmd, x);
-                sim_assert_eq!(sim, runs, model(o, opg, p, k), x);
+                let want = model(o, opg, p, k);
+                // Each run's window, as core's im2col places it.
+                let ow = window_columns(&d).unwrap_or(u64::MAX);
+                let want_corners: Vec<(u64, u64, u64)> = want
+                    .iter()
+                    .map(|r| {
+                        let (g, pos) = (r.5 / opg, r.6);
+                        let (ys, xs) = (pos / ow * u64::from(sh), pos % ow * u64::from(sw));
+                        let origin = (g * m.group_stride + ys * u64::from(w) + xs)
+                            .wrapping_sub(m.pad_rows + u64::from(pw))
+                            & 0xFFFF_FFFF;
+                        (origin, ys, xs)
+                    })
+                    .collect();
+                sim_assert_eq!(sim, runs, want, x);
+                sim_assert_eq!(sim, corners, want_corners, x);
             }
             sim.done(x)
         });

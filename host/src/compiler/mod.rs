@@ -12,10 +12,10 @@ use spikeslice_core::accel::descriptor::{
     LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, GATHER_PAD, PARAM_BYTES,
 };
 use spikeslice_core::accel::functional::Chain;
-use spikeslice_core::accel::layout;
 use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_core::accel::{im2col, layout};
 use spikeslice_core::golden::{argmax, LayerOutput, NeuronLayer, SampleOutput, SpikeStats, PAD};
-use spikeslice_core::model::{Model, Source};
+use spikeslice_core::model::{LayerSpec, Model, Source};
 use spikeslice_core::neuron::{Dynamics, Reset};
 use spikeslice_core::widths::{self, WidthError};
 use std::borrow::Cow;
@@ -86,6 +86,29 @@ pub struct Program {
 impl Program {
     pub fn window_bytes(&self) -> usize {
         self.image.len()
+    }
+
+    /// The bytes an image's inference needs to move once: the packed weights,
+    /// the input planes and every layer's output (what DMA traffic is
+    /// compared with: docs/performance.md, "Grouped layers and a CIFAR-10-shaped
+    /// VGG net").
+    pub fn data_bytes(&self) -> u64 {
+        let t = self.model.timesteps();
+        let layers = &self.model.layers;
+        let weights: u64 = layers
+            .iter()
+            .map(|l| {
+                (l.synapses.weights.len() * usize::from(l.weight_bits.get())).div_ceil(8) as u64
+            })
+            .sum();
+        let outputs: u64 = layers
+            .iter()
+            .map(|l| match l.neurons.output {
+                LayerOutput::Spikes { bits } => layout::planes_bytes(t, bits, l.neurons()) as u64,
+                LayerOutput::Membrane => 8 * l.neurons() as u64,
+            })
+            .sum();
+        weights + self.input.bytes as u64 + outputs
     }
     /// The input region's contents for one sample: its planes once, for
     /// the layers that read it as a static input.
@@ -324,12 +347,40 @@ pub struct Mapping {
     /// Merge the groups of grouped layers where the cycle model says it pays
     /// (docs/architecture.md, "Merged groups").
     pub merge_groups: bool,
+    /// Give convolutions and poolings whose table the geometry fields can
+    /// generate an im2col descriptor, and no table (docs/formats.md, "Im2col
+    /// layers").
+    pub im2col: bool,
 }
 
 impl Default for Mapping {
     fn default() -> Self {
-        Self { merge_groups: true }
+        Self {
+            merge_groups: true,
+            im2col: true,
+        }
     }
+}
+
+/// The im2col form of layer `l` (shaped `d`), when it is a convolution or a
+/// pooling whose gather table the geometry fields generate exactly.
+fn im2col_of(model: &Model, l: &NeuronLayer, d: &LayerDescriptor) -> Option<LayerDescriptor> {
+    let table = l.synapses.gather.as_ref()?;
+    let (kernel, stride, pad) = match model.spec_of(l)? {
+        LayerSpec::Conv2d {
+            kernel,
+            stride,
+            padding,
+            ..
+        } => (*kernel, *stride, *padding),
+        LayerSpec::Pool { kernel, stride, .. } => ([*kernel; 2], [*stride; 2], [0, 0]),
+        _ => return None,
+    };
+    let table: Vec<u32> = table
+        .iter()
+        .map(|&i| if i == PAD { GATHER_PAD } else { i })
+        .collect();
+    im2col::from_table(d, &table, kernel, stride, pad)
 }
 
 /// Compile `model` for `config`, with every mapping choice the compiler has.
@@ -402,10 +453,23 @@ pub fn compile_with(
     };
     let desc_offset = alloc.take("descriptors".into(), pieces.len() * DESCRIPTOR_BYTES);
 
+    // Each piece's descriptor fields but the window offsets: an im2col layer's
+    // rows come from its geometry, any other gather layer's from its table.
+    let shapes: Vec<LayerDescriptor> = pieces
+        .iter()
+        .map(|(i, _, l)| {
+            let d = shape_of(l, t, static_inputs[*i]);
+            mapping
+                .im2col
+                .then(|| im2col_of(model, l, &d))
+                .flatten()
+                .unwrap_or(d)
+        })
+        .collect();
     // Static regions: parameters, weights, gather tables (a split layer's
     // per part, named by its channels).
     let mut statics = Vec::new();
-    for (i, r, l) in &pieces {
+    for ((i, r, l), shape) in pieces.iter().zip(&shapes) {
         let name = if spans[*i].len() == 1 {
             l.name.clone()
         } else {
@@ -419,6 +483,7 @@ pub fn compile_with(
             .synapses
             .gather
             .as_ref()
+            .filter(|_| shape.kind == LayerKind::Gather)
             .map(|g| alloc.take(format!("{name}.gather"), g.len() * 4));
         statics.push((params, weights, gather));
     }
@@ -488,8 +553,8 @@ pub fn compile_with(
 
     let mut image = vec![0u8; alloc.next];
     let mut descriptors = Vec::new();
-    for (n, ((i, channels, l), &(params, weights, gather))) in
-        pieces.iter().zip(&statics).enumerate()
+    for (n, (((i, channels, l), &(params, weights, gather)), shape)) in
+        pieces.iter().zip(&statics).zip(&shapes).enumerate()
     {
         let i = *i;
         // A layer reads the layer before it, or in a graph any earlier one,
@@ -538,7 +603,7 @@ pub fn compile_with(
             output,
             out_stride,
             out_step_planes,
-            ..shape_of(l, t, static_inputs[i])
+            ..*shape
         };
         put(
             &mut image,

@@ -33,9 +33,9 @@ pub use schedule::TileTimeline;
 
 /// Products per descriptor in the controller's multiplier/divider
 /// (docs/shell.md, "The math phase").
-pub const MATH_MULS: u64 = 16;
+pub const MATH_MULS: u64 = 23;
 /// Quotients per descriptor in the same unit.
-pub const MATH_DIVS: u64 = 3;
+pub const MATH_DIVS: u64 = 4;
 /// Size computations per descriptor: the products and the quotients.
 pub const MATH_OPS: u64 = MATH_MULS + MATH_DIVS;
 /// Cycles of one product: operands are at most 32 bits, multiplied as four
@@ -48,8 +48,9 @@ pub const MUL_ITERS: u64 = 4;
 /// in cycles (at 4, the VGG net's 8/1/8 ran 9% slower than its 8/8/1).
 pub const SPIKE_QUEUE_DEPTH: u64 = 8;
 /// Cycles of one quotient: a restoring division of one step per quotient bit.
-/// The dividends are below 2^33 (`O + C - 1`, `S + R - 1` and `O`, with the
-/// descriptor's `O` below 2^32), so their quotients have at most 33 bits.
+/// The dividends are below 2^33 (`O + C - 1`, `S + R - 1`, `O` and `K`, with
+/// the descriptor's `O` and `K` below 2^32), so their quotients have at most 33
+/// bits.
 pub const DIV_ITERS: u64 = 33;
 
 /// Cycles from Decode to Regions: the decode cycle, each operation's set-up,
@@ -126,6 +127,12 @@ pub fn layer_tiles(d: &LayerDescriptor, cols: u64) -> u64 {
 /// command, `L` cycles to the first beat, the fields, the completion.
 pub fn read_phase_cycles(fields: u64, latency: u64) -> u64 {
     fields + latency + 4
+}
+
+/// Cycles of an im2col layer's gather row of `fan_in` entries, generated on
+/// chip: the set-up, one entry a cycle, the end (`hdl/src/controller/im2col.rs`).
+pub fn generate_phase_cycles(fan_in: u64) -> u64 {
+    fan_in + 2
 }
 
 /// Cycles of the output write-back of `words` 64-bit words: the command, per
@@ -320,7 +327,13 @@ impl CycleModel {
         let s = shape.slices();
         let plane_words = u64::from(d.input_len).div_ceil(64);
         let out_words = output_words(d);
-        let gather = d.kind == LayerKind::Gather;
+        let gather = d.kind != LayerKind::Dense;
+        // A gather row: read from the table, or generated (im2col).
+        let row_read = if d.kind == LayerKind::Im2col {
+            generate_phase_cycles(k)
+        } else {
+            rd(k)
+        };
         // The 3C parameter beats a tile's later runs skip (`keep_params`).
         let params_kept = 3 * c;
         let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
@@ -374,11 +387,13 @@ impl CycleModel {
                 // gather row, GPre, CoreGo, the core, RunEnd. Every run after
                 // the tile's first keeps its parameters in the core.
                 x.control += 1 + p * (1 + groups * (2 + 1));
-                x.dma += p * groups * rd(k);
+                x.dma += p * groups * row_read;
                 x.tiles += p * groups;
-                for pos in 0..p {
-                    for grp in tile_groups.clone() {
-                        x.dma_read_bytes += self.read_bytes(d.gather_row(grp, pos), 4 * k);
+                if d.kind == LayerKind::Gather {
+                    for pos in 0..p {
+                        for grp in tile_groups.clone() {
+                            x.dma_read_bytes += self.read_bytes(d.gather_row(grp, pos), 4 * k);
+                        }
                     }
                 }
             } else {
@@ -408,7 +423,7 @@ impl CycleModel {
         let schedule = TileSchedule {
             gather,
             positions: p,
-            row_read: rd(k),
+            row_read,
             timeline: TileTimeline::of(&shape, r, c, true),
             params_taken: 3 * c + 1,
             params_kept,
