@@ -26,7 +26,7 @@
 //! input or padding, so the table's entry check never fails, and the
 //! controller's 32-bit address arithmetic never wraps where it matters.
 
-use super::descriptor::{LayerDescriptor, LayerKind, GATHER_PAD};
+use super::descriptor::{field, Field, LayerDescriptor, LayerKind, GATHER_PAD};
 
 /// The sizes the controller's math phase computes for an im2col layer
 /// (`hdl/src/controller/sizes.rs`): products of operands saturated to 32 bits.
@@ -155,16 +155,18 @@ pub fn from_table(
     stride: [usize; 2],
     pad: [usize; 2],
 ) -> Option<LayerDescriptor> {
-    let nibble = |v: usize| u8::try_from(v).ok().filter(|&v| v < 16);
+    // The largest value each field holds, from the descriptor table.
+    let max = |f: Field| (1usize << f.bits) - 1;
+    let small = |f: Field, v: usize| u8::try_from(v).ok().filter(|_| v <= max(f));
     let mut c = LayerDescriptor {
         kind: LayerKind::Im2col,
         gather: 0,
-        kernel_h: nibble(kernel[0])?,
-        kernel_w: nibble(kernel[1])?,
-        stride_h: nibble(stride[0])?,
-        stride_w: nibble(stride[1])?,
-        pad_h: nibble(pad[0])?,
-        pad_w: nibble(pad[1])?,
+        kernel_h: small(field::KERNEL_H, kernel[0])?,
+        kernel_w: small(field::KERNEL_W, kernel[1])?,
+        stride_h: small(field::STRIDE_H, stride[0])?,
+        stride_w: small(field::STRIDE_W, stride[1])?,
+        pad_h: small(field::PAD_H, pad[0])?,
+        pad_w: small(field::PAD_W, pad[1])?,
         ..*d
     };
     let area = kernel[0] * kernel[1];
@@ -178,8 +180,8 @@ pub fn from_table(
         return None;
     }
     let plane = len / channels;
-    (1..=plane.min(4095))
-        .filter(|h| plane.is_multiple_of(*h) && plane / h < 4096)
+    (1..=plane.min(max(field::IN_H)))
+        .filter(|h| plane.is_multiple_of(*h) && plane / h <= max(field::IN_W))
         .find_map(|h| {
             c.in_h = h as u32;
             c.in_w = (plane / h) as u32;

@@ -192,7 +192,6 @@ pub fn chain_with_long_trains(
             layout::planes_bytes(t as usize, b_s, neurons)
         };
         at = align(at + out_bytes);
-        let geometry = im2col.unwrap_or_else(|| LayerDescriptor::dense(1, 1));
         let d = LayerDescriptor {
             kind: match (gather, im2col) {
                 (_, Some(_)) => LayerKind::Im2col,
@@ -223,14 +222,8 @@ pub fn chain_with_long_trains(
             output: out_off as u32,
             out_stride,
             out_step_planes,
-            in_h: geometry.in_h,
-            in_w: geometry.in_w,
-            kernel_h: geometry.kernel_h,
-            kernel_w: geometry.kernel_w,
-            stride_h: geometry.stride_h,
-            stride_w: geometry.stride_w,
-            pad_h: geometry.pad_h,
-            pad_w: geometry.pad_w,
+            // The im2col fields (zero in other layers).
+            ..im2col.unwrap_or_else(|| LayerDescriptor::dense(1, 1))
         };
         let dat = desc_off + i * DESCRIPTOR_BYTES;
         w[dat..dat + DESCRIPTOR_BYTES].copy_from_slice(&d.encode());
