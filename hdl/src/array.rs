@@ -1,14 +1,20 @@
 //! The R x C output-stationary systolic array with its input skew and weight decoders.
 //!
-//! * Column c: a [`WeightDecoder`] turns the b_w-bit code into an 8-bit weight, a
-//!   [`SkewLine`] delays it by c steps, then it flows down the column one PE per step.
-//! * Row r: the slice bit of chunk-local slice i = R-1-r is delayed by r steps, then
-//!   flows right one PE per step. (Slice 0 sits in the bottom row, so the drain, which
-//!   shifts accumulators down, delivers slices in increasing order.)
+//! * Column c: a [`WeightDecoder`] turns the b_w-bit code into an 8-bit weight, which
+//!   flows down the column one PE per step.
+//! * Row r: the slice bit of chunk-local slice i = R-1-r is delayed by r steps (a
+//!   [`SkewLine`]), then reaches every PE of the row at once. (Slice 0 sits in the
+//!   bottom row, so the drain, which shifts accumulators down, delivers slices in
+//!   increasing order.)
 //!
-//! So W[c][k] and x_k meet in PE(r, c) at step k + r + c: the classic skewed wavefront.
-//! After the last k, R + C - 2 further enabled steps (with zero slice bits, which add
-//! nothing) finish every PE.
+//! So W[c][k] and x_k meet in PE(r, c) at step k + r, in every column at once: the
+//! wavefront is skewed along the columns only. After the last k, R - 1 further enabled
+//! steps (with zero slice bits, which add nothing) finish every PE. Passing the bit
+//! from PE to PE instead (the fully systolic form) would skew the columns too: C - 1
+//! more steps of fill and flush per chunk, and C (C - 1) / 2 weight registers to delay
+//! column c by c steps; at the kv260 preset's 64 columns that is 63 cycles of every
+//! run and 16,128 flip-flops. The price is the fan-out: a row's bit drives C PEs
+//! (docs/compute-core.md, "Dataflow").
 //!
 //! The PEs are fabric [`Pe`]s or, with `dsp_pes`, [`DspPes`] blocks of one or two PEs
 //! of a column in a DSP48E2 slice each (rows 2g and 2g + 1 in slice g of a column at
@@ -135,7 +141,6 @@ pub struct Array<const ACC: usize> {
     /// Bottom-row accumulators (valid during the drain).
     pub acc_out: Vec<Signal<Out, Bits<ACC>>>,
     dec: Vec<WeightDecoder>,
-    wskew: Vec<SkewLine<Bits<W_BITS>>>,
     xskew: Vec<SkewLine<Bit>>,
     /// Fabric PEs, row-major; empty when the PEs are in DSP slices.
     pes: Vec<Pe<ACC>>,
@@ -170,7 +175,6 @@ impl<const ACC: usize> Array<ACC> {
             x_in: (0..rows).map(|_| Default::default()).collect(),
             acc_out: (0..cols).map(|_| Default::default()).collect(),
             dec: (0..cols).map(|_| Default::default()).collect(),
-            wskew: (0..cols).map(SkewLine::new).collect(),
             xskew: (0..rows).map(SkewLine::new).collect(),
             pes,
             dsps,
@@ -205,27 +209,23 @@ impl<const ACC: usize> Array<ACC> {
         let (rows, cols) = (self._rows, self._cols);
         let mut v: Vec<(String, String)> = Vec::new();
         let mut c = |d: String, s: &str| v.push((d, s.to_string()));
-        // The PE blocks: fabric PEs, one row each with ports x_in / x_out, or DSP
-        // slices of `per` rows with ports x_in0, x_in1 / x_out0, x_out1.
+        // The PE blocks: fabric PEs, one row each with port x_in, or DSP slices of
+        // `per` rows with ports x_in0, x_in1.
         let (block, per, lanes, groups) = if self._per_dsp > 0 {
             ("dsps", self._per_dsp, 2, self.dsp_groups())
         } else {
             ("pes", 1, 1, rows)
         };
-        let x_port = |dir: &str, lane: usize| {
+        let x_port = |lane: usize| {
             if lanes == 1 {
-                format!("x_{dir}")
+                "x_in".to_string()
             } else {
-                format!("x_{dir}{lane}")
+                format!("x_in{lane}")
             }
         };
         for col in 0..cols {
             c(format!("dec${col}$raw"), &format!("w_in${col}"));
             c(format!("dec${col}$b_w"), "b_w");
-            c(format!("wskew${col}$clock"), "clock");
-            c(format!("wskew${col}$en"), "en");
-            c(format!("wskew${col}$clr"), "clr");
-            c(format!("wskew${col}$d_in"), &format!("dec${col}$w"));
             let bottom = format!("{block}${}$acc_out", (groups - 1) * cols + col);
             c(format!("acc_out${col}"), &bottom);
         }
@@ -245,7 +245,7 @@ impl<const ACC: usize> Array<ACC> {
                     c(format!("{block}${q}${port}"), port);
                 }
                 let w_src = if g == 0 {
-                    format!("wskew${col}$d_out")
+                    format!("dec${col}$w")
                 } else {
                     format!("{block}${}$w_out", q - cols)
                 };
@@ -255,12 +255,10 @@ impl<const ACC: usize> Array<ACC> {
                     // A lane past the last row reads 0 (empty source).
                     let x_src = if lane >= per || row >= rows {
                         String::new()
-                    } else if col == 0 {
-                        format!("xskew${row}$d_out")
                     } else {
-                        format!("{block}${}${}", q - 1, x_port("out", lane))
+                        format!("xskew${row}$d_out")
                     };
-                    c(format!("{block}${q}${}", x_port("in", lane)), &x_src);
+                    c(format!("{block}${q}${}", x_port(lane)), &x_src);
                 }
                 // The top row drains zeros in (empty source = literal 0).
                 let acc_src = if g == 0 {
@@ -281,10 +279,6 @@ impl<const ACC: usize> Logic for Array<ACC> {
         for col in 0..cols {
             self.dec[col].raw.next = self.w_in[col].val();
             self.dec[col].b_w.next = self.b_w.val();
-            self.wskew[col].clock.next = self.clock.val();
-            self.wskew[col].en.next = self.en.val();
-            self.wskew[col].clr.next = self.clr.val();
-            self.wskew[col].d_in.next = self.dec[col].w.val();
             self.acc_out[col].next = if self._per_dsp > 0 {
                 self.dsps[(self.dsp_groups() - 1) * cols + col]
                     .acc_out
@@ -309,18 +303,13 @@ impl<const ACC: usize> Logic for Array<ACC> {
                 self.dsps[q].clr.next = self.clr.val();
                 self.dsps[q].shift.next = self.shift.val();
                 self.dsps[q].w_in.next = if g == 0 {
-                    self.wskew[col].d_out.val()
+                    self.dec[col].w.val()
                 } else {
                     self.dsps[q - cols].w_out.val()
                 };
-                let (x0, x1) = if col == 0 {
-                    let x1 = per == 2 && row + 1 < rows && self.xskew[row + 1].d_out.val();
-                    (self.xskew[row].d_out.val(), x1)
-                } else {
-                    (self.dsps[q - 1].x_out0.val(), self.dsps[q - 1].x_out1.val())
-                };
-                self.dsps[q].x_in0.next = x0;
-                self.dsps[q].x_in1.next = x1;
+                self.dsps[q].x_in0.next = self.xskew[row].d_out.val();
+                self.dsps[q].x_in1.next =
+                    per == 2 && row + 1 < rows && self.xskew[row + 1].d_out.val();
                 self.dsps[q].acc_in.next = if g == 0 {
                     Bits::default()
                 } else {
@@ -336,15 +325,11 @@ impl<const ACC: usize> Logic for Array<ACC> {
                 self.pes[p].clr.next = self.clr.val();
                 self.pes[p].shift.next = self.shift.val();
                 self.pes[p].w_in.next = if row == 0 {
-                    self.wskew[col].d_out.val()
+                    self.dec[col].w.val()
                 } else {
                     self.pes[p - cols].w_out.val()
                 };
-                self.pes[p].x_in.next = if col == 0 {
-                    self.xskew[row].d_out.val()
-                } else {
-                    self.pes[p - 1].x_out.val()
-                };
+                self.pes[p].x_in.next = self.xskew[row].d_out.val();
                 self.pes[p].acc_in.next = if row == 0 {
                     Bits::default()
                 } else {
@@ -359,10 +344,6 @@ impl<const ACC: usize> Logic for Array<ACC> {
         for col in 0..self._cols {
             self.dec[col].raw.connect();
             self.dec[col].b_w.connect();
-            self.wskew[col].clock.connect();
-            self.wskew[col].en.connect();
-            self.wskew[col].clr.connect();
-            self.wskew[col].d_in.connect();
             self.acc_out[col].connect();
         }
         for row in 0..self._rows {
@@ -460,8 +441,10 @@ mod tests {
     fn matrix_product_with_stalls(dsp_pes: bool) {
         let (rows, cols, k) = (3usize, 2usize, 5usize);
         let w: Vec<Vec<i8>> = vec![vec![3, -4, 7, -8, 1], vec![-1, 2, -3, 5, 6]];
+        // Slice 0 (the bottom row, the last the wavefront reaches) has its last bit
+        // set: a flush one step short leaves it out.
         let x: Vec<Vec<bool>> = vec![
-            vec![true, false, true, true, false],
+            vec![true, false, true, true, true],
             vec![false, true, true, false, true],
             vec![true, true, true, true, true],
         ];
@@ -473,7 +456,7 @@ mod tests {
             u.clr.next = true;
             wait_clock_cycle!(sim, clock, u);
             u.clr.next = false;
-            let steps = k + rows + cols - 2;
+            let steps = k + rows - 1;
             for step in 0..steps {
                 for col in 0..cols {
                     let code = if step < k {

@@ -18,9 +18,9 @@ pub const WAIVERS: &[(&str, &str)] = &[
     ),
     (
         "UNUSEDSIGNAL",
-        "pass-through outputs of edge PEs (the bottom row's weights, the last column's \
-         slice bits), the last column's parameter-chain outputs, and the clock of \
-         register-free leaf modules are generated but unused; synthesis removes them",
+        "pass-through outputs of edge PEs (the bottom row's weights), the last column's \
+         parameter-chain outputs, and the clock of register-free leaf modules are \
+         generated but unused; synthesis removes them",
     ),
     (
         "DECLFILENAME",

@@ -7,9 +7,10 @@
 //! [`crate::array`] turns b_w-bit codes, including b_w = 1 -> +-1, into values), and are
 //! sign-extended here to the accumulator width.
 //!
-//! Output-stationary: the PE keeps its accumulator, passes the weight down and the
-//! slice bit right (one register each), all gated by the array-wide `en` (a stall
-//! freezes the whole wavefront, so results never depend on stalls). `shift` drains the
+//! Output-stationary: the PE keeps its accumulator and passes the weight down (one
+//! register), gated by the array-wide `en` (a stall freezes the whole wavefront, so
+//! results never depend on stalls). The slice bit is not passed on: a row's bit
+//! reaches all of the row's PEs at once ([`crate::array`]). `shift` drains the
 //! column: each accumulator takes the one above it (top row takes zero).
 
 use rust_hdl::prelude::*;
@@ -30,10 +31,8 @@ pub struct Pe<const ACC: usize> {
     pub x_in: Signal<In, Bit>,
     pub acc_in: Signal<In, Bits<ACC>>,
     pub w_out: Signal<Out, Bits<W_BITS>>,
-    pub x_out: Signal<Out, Bit>,
     pub acc_out: Signal<Out, Bits<ACC>>,
     w: DFF<Bits<W_BITS>>,
-    x: DFF<Bit>,
     acc: DFF<Bits<ACC>>,
     /// Ones above bit 7: OR-ing it in sign-extends a negative weight (rust-hdl has no
     /// sign-extension operator on `Bits`; this maps to plain wiring after synthesis).
@@ -52,10 +51,8 @@ impl<const ACC: usize> Default for Pe<ACC> {
             x_in: Default::default(),
             acc_in: Default::default(),
             w_out: Default::default(),
-            x_out: Default::default(),
             acc_out: Default::default(),
             w: Default::default(),
-            x: Default::default(),
             acc: Default::default(),
             sext: Constant::new(ones << W_BITS as u64),
         }
@@ -65,13 +62,11 @@ impl<const ACC: usize> Default for Pe<ACC> {
 impl<const ACC: usize> Logic for Pe<ACC> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, w, x, acc);
+        dff_setup!(self, clock, w, acc);
         self.w_out.next = self.w.q.val();
-        self.x_out.next = self.x.q.val();
         self.acc_out.next = self.acc.q.val();
         if self.en.val() {
             self.w.d.next = self.w_in.val();
-            self.x.d.next = self.x_in.val();
             // The mux-accumulate: add the weight only when the slice bit is 1.
             if self.x_in.val() {
                 if self.w_in.val().get_bit(7) {
@@ -86,11 +81,7 @@ impl<const ACC: usize> Logic for Pe<ACC> {
             self.acc.d.next = self.acc_in.val();
         }
         if self.clr.val() {
-            // Also the slice bit in flight: after a full chunk it is 0 anyway (the flush
-            // pushes zeros through), but a run cut short by a soft reset leaves ones
-            // that would add stale weights in the next run's first steps.
             self.acc.d.next = 0.into();
-            self.x.d.next = false;
         }
     }
 }
@@ -127,7 +118,6 @@ mod tests {
                 x.w_in.next = 1.into();
                 wait_clock_cycle!(sim, clock, x);
                 sim_assert_eq!(sim, x.w_out.val(), w as u8 as u64, x);
-                sim_assert_eq!(sim, x.x_out.val(), b, x);
             }
             sim_assert_eq!(sim, to_acc(x.acc_out.val().to_u64() as i64), -124, x);
             x.shift.next = true;

@@ -2,8 +2,8 @@
 //! `dsp_pes` option, docs/compute-core.md, "PEs in DSP48E2 slices"): a
 //! [`DspPes`] block is one DSP48E2 and the PEs of one column it holds, one on
 //! top of the other. Each behaves exactly as a [`crate::pe::Pe`]: the slice bit
-//! selects whether the weight is added, the weight and the slice bit move on
-//! one register a step, `shift` drains the column downwards, `clr` empties it.
+//! selects whether the weight is added, the weight moves on one register a
+//! step, `shift` drains the column downwards, `clr` empties it.
 //!
 //! The DSP adds in SIMD mode (AMD UG579, "SIMD Mode"): with accumulators of at
 //! most 24 bits two PEs share a DSP (`USE_SIMD = "TWO24"`, the lanes P[23:0]
@@ -39,7 +39,7 @@ pub fn pes_per_dsp(acc_bits: usize) -> usize {
 /// Up to two PEs of one column in one DSP48E2: lane 0 on top (its weight from
 /// `w_in`, its drain input `acc_in`), lane 1 below it. A block of one lane
 /// (`lanes = 1`: the last rows of an odd array, or wide accumulators) leaves
-/// `x_in1` unused and `x_out1` low.
+/// `x_in1` unused.
 #[derive(LogicBlock, Default)]
 pub struct DspPes<const ACC: usize> {
     pub clock: Signal<In, Clock>,
@@ -50,15 +50,11 @@ pub struct DspPes<const ACC: usize> {
     pub x_in0: Signal<In, Bit>,
     pub x_in1: Signal<In, Bit>,
     pub acc_in: Signal<In, Bits<ACC>>,
-    /// The bottom lane's weight, its slice bits to the right, its accumulator.
+    /// The bottom lane's weight and accumulator.
     pub w_out: Signal<Out, Bits<W_BITS>>,
-    pub x_out0: Signal<Out, Bit>,
-    pub x_out1: Signal<Out, Bit>,
     pub acc_out: Signal<Out, Bits<ACC>>,
     w0: DFF<Bits<W_BITS>>,
     w1: DFF<Bits<W_BITS>>,
-    x0: DFF<Bit>,
-    x1: DFF<Bit>,
     /// The DSP's P lanes.
     p0: DFF<Bits<ACC>>,
     p1: DFF<Bits<ACC>>,
@@ -126,19 +122,13 @@ impl<const ACC: usize> DspPes<ACC> {
             (operand("x_in0", "w_in"), zext("acc_in"), 0)
         };
         let acc_out = format!("p[{}:{}]", bottom * lane + ACC - 1, bottom * lane);
-        let (w_out, x_out1) = if self._lanes == 2 {
-            ("w_r1", "x_r1")
-        } else {
-            ("w_r0", "1'b0")
-        };
+        let w_out = if self._lanes == 2 { "w_r1" } else { "w_r0" };
         format!(
             r#"
 // PEs of one column in a DSP48E2 (hdl/src/pe_dsp.rs): P <= P + A:B (OPMODE Z = P,
 // X = A:B), or P <= C on a drain (Z = C), per SIMD lane.
 reg [{wm}:0] w_r0;
 reg [{wm}:0] w_r1;
-reg x_r0;
-reg x_r1;
 wire [47:0] ab;
 wire [47:0] c;
 wire [47:0] p;
@@ -147,20 +137,12 @@ always @(posedge clock) begin
     if (en) begin
         w_r0 <= w_in;
         w_r1 <= w_r0;
-        x_r0 <= x_in0;
-        x_r1 <= x_in1;
-    end
-    if (clr) begin
-        x_r0 <= 1'b0;
-        x_r1 <= 1'b0;
     end
 end
 assign ab = {ab};
 assign c = {c};
 assign opmode = shift ? 9'b000110000 : 9'b000100011;
 assign w_out = {w_out};
-assign x_out0 = x_r0;
-assign x_out1 = {x_out1};
 assign acc_out = {acc_out};
 DSP48E2 #(
     .USE_SIMD("{simd}"), .USE_MULT("NONE"), .A_INPUT("DIRECT"), .B_INPUT("DIRECT"),
@@ -192,10 +174,6 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
             r.clock.next = self.clock.val();
             r.d.next = r.q.val();
         }
-        for r in [&mut self.x0, &mut self.x1] {
-            r.clock.next = self.clock.val();
-            r.d.next = r.q.val();
-        }
         for r in [&mut self.p0, &mut self.p1] {
             r.clock.next = self.clock.val();
             r.d.next = r.q.val();
@@ -206,8 +184,6 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
         } else {
             self.w0.q.val()
         };
-        self.x_out0.next = self.x0.q.val();
-        self.x_out1.next = two && self.x1.q.val();
         self.acc_out.next = if two {
             self.p1.q.val()
         } else {
@@ -217,8 +193,6 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
             // Lane 1's weight is lane 0's register, as in a column of PEs.
             self.w0.d.next = self.w_in.val();
             self.w1.d.next = self.w0.q.val();
-            self.x0.d.next = self.x_in0.val();
-            self.x1.d.next = self.x_in1.val();
             self.p0.d.next = self.p0.q.val() + self.operand(self.x_in0.val(), self.w_in.val());
             self.p1.d.next = self.p1.q.val() + self.operand(self.x_in1.val(), self.w0.q.val());
         }
@@ -229,21 +203,13 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
         if self.clr.val() {
             self.p0.d.next = Bits::default();
             self.p1.d.next = Bits::default();
-            self.x0.d.next = false;
-            self.x1.d.next = false;
         }
     }
 
     fn connect(&mut self) {
         self.w_out.connect();
-        self.x_out0.connect();
-        self.x_out1.connect();
         self.acc_out.connect();
         for r in [&mut self.w0, &mut self.w1] {
-            r.clock.connect();
-            r.d.connect();
-        }
-        for r in [&mut self.x0, &mut self.x1] {
             r.clock.connect();
             r.d.connect();
         }
@@ -329,8 +295,8 @@ mod tests {
     use spikeslice_core::random::{rng as seeded, Draw};
 
     /// A column of two [`Pe`]s and a two-lane [`DspPes`] fed the same random
-    /// steps (adds, stalls, drains, clears): the same weights, slice bits and
-    /// accumulators out, cycle by cycle.
+    /// steps (adds, stalls, drains, clears): the same weights and accumulators
+    /// out, cycle by cycle.
     #[derive(LogicBlock, Default)]
     struct Pair {
         clock: Signal<In, Clock>,
@@ -396,8 +362,6 @@ mod tests {
                 x.acc_in.next = rng.below(1 << 24).into();
                 wait_clock_cycle!(sim, clock, x);
                 sim_assert_eq!(sim, x.dsp.w_out.val(), x.bottom.w_out.val(), x);
-                sim_assert_eq!(sim, x.dsp.x_out0.val(), x.top.x_out.val(), x);
-                sim_assert_eq!(sim, x.dsp.x_out1.val(), x.bottom.x_out.val(), x);
                 sim_assert_eq!(sim, x.dsp.acc_out.val(), x.bottom.acc_out.val(), x);
             }
             sim.done(x)
@@ -408,7 +372,7 @@ mod tests {
     #[test]
     fn one_lane_blocks_pass_one_pe() {
         let mut two = DspPes::<24>::new(1).verilog();
-        assert!(two.contains("USE_SIMD(\"TWO24\")") && two.contains("assign x_out1 = 1'b0;"));
+        assert!(two.contains("USE_SIMD(\"TWO24\")") && two.contains("assign w_out = w_r0;"));
         two = DspPes::<32>::new(1).verilog();
         assert!(two.contains("USE_SIMD(\"ONE48\")") && two.contains("acc_out = p[31:0]"));
     }

@@ -8,7 +8,7 @@
 //!   skipped when `keep_params` is high with `start` (the NDUs hold the last run's)
 //!   -> Init (v = v_init)
 //!   -> [chunk of up to R slices] Clear -> Compute (K beats of wgt+act, both must be
-//!      valid) -> Flush (R+C-2 steps of zero slice bits) -> Drain (one row per cycle to
+//!      valid) -> Flush (R-1 steps of zero slice bits) -> Drain (one row per cycle to
 //!      the PPUs; after the last slice of a timestep: Integ -> Div x b_s -> Reset ->
 //!      Emit (one spk beat) , or for a readout layer Integ only; AfterT goes back to
 //!      Integ, the PPUs' current held, until `cfg_repeats` timesteps are done) -> ChunkEnd
@@ -132,7 +132,7 @@ impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
             ndus: (0..cols).map(|_| Default::default()).collect(),
             rows_c: Param::new((rows as u64).into()),
             cols_m1: Param::new((cols as u64 - 1).into()),
-            flush_len: Param::new((rows as u64 + cols as u64 - 2).into()),
+            flush_len: Param::new((rows as u64 - 1).into()),
             wb_max: Param::new((weight_bits_max as u64).into()),
             sb_max: Param::new((spike_bits_max as u64).into()),
             _rows: rows,

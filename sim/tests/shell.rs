@@ -442,7 +442,7 @@ fn a_run_cut_short_is_a_hang_error_and_the_next_run_is_exact() {
 #[test]
 fn a_run_cut_short_inside_the_core_leaves_nothing_in_the_array() {
     // Cut at random points, most of them while the core runs a tile (it has slice
-    // bits in flight in its PEs and skew lines), then soft-reset: the next chain
+    // bits in flight in its skew lines), then soft-reset: the next chain
     // must be exact, so nothing of the cut run may add into it.
     let cfg = config_2x3_64();
     let mut sim = shell(&cfg, 2);

@@ -34,9 +34,9 @@ impl TileTimeline {
         let mut done = 0u64; // slices drained so far
         while done < s {
             let nrows = rows.min(s - done);
-            // Clear, Compute (K beats), Flush (R + C - 2 steps, then the exit
+            // Clear, Compute (K beats), Flush (R - 1 steps, then the exit
             // cycle).
-            run += 1 + shape.fan_in + (rows + cols - 2) + 1;
+            run += 1 + shape.fan_in + (rows - 1) + 1;
             for slice in done..done + nrows {
                 run += 1; // Drain: one row a cycle
                 if (slice + 1) % b_in != 0 {
