@@ -38,3 +38,15 @@
 #    BITSTREAM.GENERAL.COMPRESS; UG903 "Configuration Constraints": bitstream
 #    properties are set on current_design in an XDC).
 set_property BITSTREAM.GENERAL.COMPRESS TRUE [current_design]
+
+# 6. Fan-out. None here on purpose. Each row of the PE array takes its slice bit from
+#    one net that drives all C PEs of the row (docs/compute-core.md, "Dataflow"),
+#    the design's widest data fan-out besides the descriptor fields'. AMD advises
+#    leaving such nets to the placer: place_design replicates registers that drive
+#    high-fanout nets or loads placed far apart, which "is more effective than logical
+#    replication in synthesis" (UG912, MAX_FANOUT). If the first timing report shows
+#    these nets (`xskew$<row>$d_out` in the core's `array` instance; row 0's is
+#    driven by a LUT, the others by their skew line's last register) on failing paths,
+#    FORCE_MAX_FANOUT on them makes physical synthesis replicate the driver whatever
+#    its slack (UG912, FORCE_MAX_FANOUT: nets driven directly by a register or LUT;
+#    `set_property FORCE_MAX_FANOUT 16 [get_nets ...]`). (Unverified: no Vivado run.)
