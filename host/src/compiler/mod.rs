@@ -376,11 +376,18 @@ fn im2col_of(model: &Model, l: &NeuronLayer, d: &LayerDescriptor) -> Option<Laye
         LayerSpec::Pool { kernel, stride, .. } => ([*kernel; 2], [*stride; 2], [0, 0]),
         _ => return None,
     };
-    let table: Vec<u32> = table
-        .iter()
-        .map(|&i| if i == PAD { GATHER_PAD } else { i })
-        .collect();
+    let table: Vec<u32> = table.iter().map(|&i| stored_entry(i)).collect();
     im2col::from_table(d, &table, kernel, stride, pad)
+}
+
+/// A gather entry as the descriptor's table stores it: the golden model's
+/// padding marker becomes [`GATHER_PAD`].
+fn stored_entry(i: u32) -> u32 {
+    if i == PAD {
+        GATHER_PAD
+    } else {
+        i
+    }
 }
 
 /// Compile `model` for `config`, with every mapping choice the compiler has.
@@ -581,7 +588,7 @@ pub fn compile_with(
         if let (Some(at), Some(g)) = (gather, &s.gather) {
             let bytes: Vec<u8> = g
                 .iter()
-                .flat_map(|&i| if i == PAD { GATHER_PAD } else { i }.to_le_bytes())
+                .flat_map(|&i| stored_entry(i).to_le_bytes())
                 .collect();
             put(&mut image, at, &bytes);
         }
