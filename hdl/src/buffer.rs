@@ -37,8 +37,7 @@ pub const LUTRAM_MAX_DEPTH: usize = 256;
 /// The `ram_style` of a `depth` x `width` [`Bram`]: `ultra` from
 /// [`URAM_MIN_BITS`], `block` above [`LUTRAM_MAX_DEPTH`] words, none (the tool
 /// decides) for small memories. yosys 0.23 needs it: left to choose, it maps the
-/// output buffer's one-bit columns (`MaskedBram`: written and read at one address,
-/// so a single-port memory) to LUT RAM and fails ("invalid OPTION_ABITS/WIDTH
+/// output buffer's one-bit columns (`OutputBuffer`) to LUT RAM and fails ("invalid OPTION_ABITS/WIDTH
 /// combination") at the default configuration's 8192 words.
 pub fn ram_style(depth: usize, width: usize) -> Option<&'static str> {
     if depth * width >= URAM_MIN_BITS {
@@ -58,8 +57,9 @@ pub fn ram_depth(depth: usize) -> usize {
 
 /// The Verilog a RAM of `depth` x `width` bits declares before its clocked block:
 /// the `ram_style` of a `depth` x `style_width` memory ([`ram_style`]), the
-/// memory, and the address bits above the depth, which are not decoded.
-pub fn ram_declaration(depth: usize, width: usize, style_width: usize) -> String {
+/// memory, and the bits of its two address ports `addrs` above the depth, which
+/// are not decoded.
+pub fn ram_declaration(depth: usize, width: usize, style_width: usize, addrs: [&str; 2]) -> String {
     let style = ram_style(depth, style_width)
         .map(|s| format!("(* ram_style = \"{s}\" *)\n"))
         .unwrap_or_default();
@@ -68,8 +68,10 @@ pub fn ram_declaration(depth: usize, width: usize, style_width: usize) -> String
         "\
 {style}reg [{w}:0] mem[0:{last}];
 // Address bits above the depth are not decoded.
-wire unused_addr_hi = &{{1'b0, raddr[{ah}:{a}], waddr[{ah}:{a}]}};
+wire unused_addr_hi = &{{1'b0, {p}[{ah}:{a}], {q}[{ah}:{a}]}};
 ",
+        p = addrs[0],
+        q = addrs[1],
         w = width - 1,
         last = depth - 1,
     )
@@ -122,7 +124,7 @@ impl<T: Synth> Logic for Bram<T> {
     }
 
     fn hdl(&self) -> Verilog {
-        let declaration = ram_declaration(self._mem.len(), T::BITS, T::BITS);
+        let declaration = ram_declaration(self._mem.len(), T::BITS, T::BITS, ["raddr", "waddr"]);
         Verilog::Custom(format!(
             "\
 {declaration}

@@ -180,6 +180,7 @@ pub mod vivado;
 pub mod buffer;
 pub mod controller;
 pub mod masked_bram;
+pub mod output_buffer;
 pub mod shell;
 // Resource and path estimate with yosys.
 pub mod estimate;

@@ -1,19 +1,14 @@
 //! [`MaskedBram`]: a simple dual-port RAM of `W`-bit words whose write port takes a
-//! mask, one enable per lane of `lane` bits:
-//! - one bit a lane: the shell's output buffer, where the feeder writes a whole
-//!   word (a membrane, or zeros when the buffer is cleared) or one spike bit of a
-//!   word without a read-modify-write;
-//! - eight bits a lane: a weight bank, eight columns' codes a word, each field of
-//!   a tile's load writing the columns it carries (docs/shell.md, "Buffers").
+//! mask, one enable per lane of `lane` bits. At eight bits a lane it is a weight
+//! bank, eight columns' codes a word, each field of a tile's load writing the
+//! columns it carries (docs/shell.md, "Buffers").
 //!
 //! The Verilog is the vendors' write-enable template (a loop over the enables in one
 //! clocked block, as Vivado's byte-write-enable RAM, UG901 "RAM HDL Coding
-//! Techniques"). At one enable per bit, Vivado and yosys both split such a memory
-//! into one-bit-wide columns, so it maps to the block RAM that `W` separate one-bit
-//! RAMs map to, while a compiled simulator reads one word a cycle instead of `W`.
-//! At eight bits a lane it maps to Ultra RAM's byte writes: a 8,192 x 64 weight bank
-//! is two URAM288 (yosys 0.23, `synth_xilinx -family xcup -uram`), where eight
-//! 8,192 x 8 RAMs would take at least one each.
+//! Techniques"). At eight bits a lane it maps to Ultra RAM's byte writes: a 8,192 x 64
+//! weight bank is two URAM288 (yosys 0.23, `synth_xilinx -family xcup -uram`), where
+//! eight 8,192 x 8 RAMs would take at least one each. (The output buffer, an enable
+//! per bit and two ports, is [`crate::output_buffer::OutputBuffer`].)
 
 use crate::buffer::{ram_declaration, ram_depth, BRAM_ADDR_BITS};
 use rust_hdl::core::ast::Verilog;
@@ -42,12 +37,6 @@ pub struct MaskedBram<const W: usize> {
 }
 
 impl<const W: usize> MaskedBram<W> {
-    /// A RAM of `depth` words (rounded down to a power of two, at least 2) with
-    /// an enable per bit.
-    pub fn new(depth: usize) -> Self {
-        Self::with_lanes(depth, 1, W)
-    }
-
     /// A RAM of `depth` words with an enable per `lane` bits, of whose words
     /// the design uses the low `used_bits`.
     pub fn with_lanes(depth: usize, lane: usize, used_bits: usize) -> Self {
@@ -99,26 +88,7 @@ impl<const W: usize> Logic for MaskedBram<W> {
 
     fn hdl(&self) -> Verilog {
         let am = self._abits - 1;
-        if self._lane == 1 {
-            // Each bit is its own column of the memory (its own enable), so the
-            // column's size decides the kind of RAM, as for a one-bit `Bram`.
-            let declaration = ram_declaration(self._mem.len(), W, 1);
-            return Verilog::Custom(format!(
-                "\
-{declaration}integer i;
-
-always @(posedge clock) begin
-   rdata <= mem[raddr[{am}:0]];
-   for (i = 0; i < {W}; i = i + 1) begin
-      if (wmask[i]) begin
-         mem[waddr[{am}:0]][i] <= wdata[i];
-      end
-   end
-end
-"
-            ));
-        }
-        let declaration = ram_declaration(self._mem.len(), W, self._used_bits);
+        let declaration = ram_declaration(self._mem.len(), W, self._used_bits, ["raddr", "waddr"]);
         let lane = self._lane;
         Verilog::Custom(format!(
             "\
@@ -199,17 +169,6 @@ mod tests {
     fn lane_writes_change_only_the_enabled_lanes() {
         masked_writes_change_only_the_enabled_lanes(4, 12);
         masked_writes_change_only_the_enabled_lanes(8, 13);
-    }
-
-    #[test]
-    fn the_verilog_loops_over_the_bit_enables() {
-        let text = match MaskedBram::<64>::new(8192).hdl() {
-            Verilog::Custom(t) => t,
-            _ => unreachable!(),
-        };
-        assert!(text.starts_with("(* ram_style = \"block\" *)\nreg [63:0] mem[0:8191];"));
-        assert!(text.contains("for (i = 0; i < 64; i = i + 1)"));
-        assert!(text.contains("mem[waddr[12:0]][i] <= wdata[i];"));
     }
 
     #[test]

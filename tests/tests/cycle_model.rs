@@ -165,7 +165,8 @@ fn table4_equal_budgets_take_equal_cycles_and_cycles_grow_linearly() {
 
 /// The shell's fixed steps per timestep per tile: the neuron's Integ, Reset,
 /// Emit and AfterT (the Emit takes one cycle while the spike queue has room;
-/// the queue writes the beat's `C b_s` bits behind the core's next work).
+/// the queue writes the beat's `C b_s` bits, two columns a cycle, behind the
+/// core's next work).
 const SHELL_FIXED_STEPS: u64 = 4;
 
 /// The same pattern for a whole layer on the shell: descriptor fetch, size
@@ -214,7 +215,7 @@ fn table4_holds_for_the_whole_shell() {
                     .map(|&(t, c)| c - tiles * SHELL_FIXED_STEPS * u64::from(t))
                     .collect();
                 // What is left differs only by the write-back's wait for the
-                // spike queue's last beat, at most its `C b_s` writes.
+                // spike queue's last beat, at most its `ceil(C / 2) b_s` cycles of writes.
                 let spread = budget.iter().max().unwrap() - budget.iter().min().unwrap();
                 assert!(
                     spread <= config.cols as u64 * 8,
@@ -223,11 +224,12 @@ fn table4_holds_for_the_whole_shell() {
                 let lo = runs.iter().map(|r| r.1).min().unwrap();
                 let hi = runs.iter().map(|r| r.1).max().unwrap();
                 // The paper's xck26 fps differ by <= 0.4% within a budget; ours by the
-                // fixed steps above (up to 252 cycles here), whose share grew as the
-                // weight load became a row per cycle and the size arithmetic 4 cycles
-                // a product (a 784-input layer at L = 1 is ~6,300 cycles):
-                // < 2.5% at K = 784, < 1% at K = 2304.
-                let bound = if inputs >= 2304 { 0.01 } else { 0.025 };
+                // fixed steps above (2 tiles x 4 steps x (48 - 6) timesteps = 336
+                // cycles at b_s * T = 48), whose share grew as the weight load became
+                // a row per cycle and the size arithmetic 4 cycles a product (a
+                // 784-input layer at L = 1 and b_s * T = 48 is ~11,800 cycles):
+                // < 3% at K = 784, < 1% at K = 2304.
+                let bound = if inputs >= 2304 { 0.01 } else { 0.03 };
                 assert!(
                     ((hi - lo) as f64) < bound * lo as f64,
                     "L={latency} K={inputs} b_s*T={bst}: splits differ by more than {}%: {runs:?}",

@@ -61,7 +61,7 @@ mod writeback;
 
 use crate::buffer::{Bram, BRAM_ADDR_BITS};
 use crate::dma::{ReadClient, WriteClient};
-use crate::masked_bram::MaskedBram;
+use crate::output_buffer::OutputBuffer;
 use crate::pe::W_BITS;
 pub use checks::LayerChecks;
 pub use descriptor::{Descriptor, DescriptorField, Layer, LayerFields};
@@ -191,10 +191,10 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     // The buffers: weight banks (eight columns' 8-bit codes a word, a write
     // enable per column), activation banks (one per row), the output buffer
     // (64-bit words with a write enable per bit: word-wide and single-bit
-    // writes) and the gather-row buffer.
+    // writes, and spike bits through a second port) and the gather-row buffer.
     weight_banks: WeightBanks,
     act_banks: Vec<Bram<Bits<64>>>,
-    out_buffer: MaskedBram<64>,
+    out_buffer: OutputBuffer,
     row_buffer: Bram<Bits<32>>,
     // The run: BUF_SIZE, descriptors to run, the descriptor's index and offset.
     state: DFF<CtlState>,
@@ -244,7 +244,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             desc: Descriptor::new(cfg),
             weight_banks: WeightBanks::new(cols, plan.wbank_depth),
             act_banks: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
-            out_buffer: MaskedBram::new(plan.obuf_words),
+            out_buffer: OutputBuffer::new(plan.obuf_words),
             row_buffer: Bram::new(plan.wbank_depth),
             walk: TileWalk::new(cols, plan.double_buffer_depth()),
             feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
@@ -765,8 +765,10 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         // over the word's).
         self.out_bit_mask.next = bits::<64>(1) << self.feeder.out_bit_index.val();
         self.out_buffer.clock.next = self.clock.val();
-        self.out_buffer.raddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
-        self.out_buffer.waddr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
+        self.out_buffer.addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
+        self.out_buffer.addr_b.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.feeder.out_addr_b.val());
+        self.out_buffer.wmask_b.next = self.feeder.out_mask_b.val();
+        self.out_buffer.wdata_b.next = self.feeder.out_word_b.val();
         self.out_buffer.wmask.next = 0.into();
         if self.feeder.out_write_bit.val() {
             self.out_buffer.wmask.next = self.out_bit_mask.val();

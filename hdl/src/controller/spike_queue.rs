@@ -1,8 +1,9 @@
 //! The spike queue: Emit beats the core has handed over and the feeder has not
 //! yet written into the output buffer (docs/shell.md, "The spike queue").
 //!
-//! The output buffer takes one spike bit a cycle, so a beat of C columns of
-//! `b_s` bits takes `C b_s` cycles to write. The core does not wait for them:
+//! The output buffer takes two spike bits a cycle (one through each port,
+//! `SPIKE_WRITE_PORTS`: bit j of two columns), so a beat of C columns of `b_s`
+//! bits takes `ceil(C / 2) b_s` cycles to write. The core does not wait for them:
 //! its Emit takes one cycle while the queue has room (`SPIKE_QUEUE_DEPTH`
 //! beats), and the feeder writes the queued beats while the core goes on to its
 //! next timestep, or the controller to its next run. Each beat carries the
@@ -12,13 +13,13 @@
 //!
 //! Push: `push_valid` with the beat and its place, taken when `push_ready`
 //! (fewer than `SPIKE_QUEUE_DEPTH` beats queued). Head: while `nonempty`, the
-//! oldest beat's place and the spike byte of its current column (the first,
-//! then the next after each `advance`); `pop` removes it. `clear` empties the
-//! queue.
+//! oldest beat's place and the spike bytes of its current two columns (the
+//! first two, then the next two after each `advance`; zero past the last);
+//! `pop` removes it. `clear` empties the queue.
 //!
 //! The head is a copy of the oldest beat in registers of its own, loaded when
 //! the oldest beat changes (from the push into an emptying queue, else from the
-//! slot after the head's), and its columns shift down one at each `advance`:
+//! slot after the head's), and its columns shift down two at each `advance`:
 //! the writer reads a register, not a slot and column mux, so the output
 //! buffer's write data is a few LUTs from a register at no cycle (through the
 //! muxes it is the shell's deepest path, docs/performance.md "Whole shell").
@@ -102,11 +103,13 @@ pub struct SpikeQueue {
     pub push_ready: Signal<Out, Bit>,
     pub spikes_in: Vec<Signal<In, Bits<8>>>,
     pub place_in: BeatPlace,
-    /// A beat is queued: the head's place, and its current column's spikes.
+    /// A beat is queued: the head's place, and its current two columns'
+    /// spikes (`spike_b`: zero past the last column).
     pub nonempty: Signal<Out, Bit>,
     pub spike: Signal<Out, Bits<8>>,
+    pub spike_b: Signal<Out, Bits<8>>,
     pub place: BeatPlaceOut,
-    /// The head's current column has been written: go on to its next.
+    /// The head's current two columns have been written: go on to the next two.
     pub advance: Signal<In, Bit>,
     /// The head has been written: remove it.
     pub pop: Signal<In, Bit>,
@@ -186,11 +189,11 @@ impl Logic for SpikeQueue {
                 self.head_spikes[c].d.next = 0.into();
             }
         }
-        // Advance: each column takes the next one's byte (the last, zero);
-        // a load below overrides it.
-        for c in 1..self._cols {
+        // Advance: each column takes the byte two columns up (the last two,
+        // zero); a load below overrides it.
+        for c in 2..self._cols {
             if self.advance.val() {
-                self.head_spikes[c - 1].d.next = self.head_spikes[c].q.val();
+                self.head_spikes[c - 2].d.next = self.head_spikes[c].q.val();
             }
         }
         for c in 0..self._cols {
@@ -202,6 +205,10 @@ impl Logic for SpikeQueue {
             }
         }
         self.spike.next = self.head_spikes[0].q.val();
+        self.spike_b.next = 0.into();
+        for c in 1..self._cols.min(2) {
+            self.spike_b.next = self.head_spikes[c].q.val();
+        }
         self.place.neuron.next = self.head_neuron.q.val();
         self.place.timestep_base.next = self.head_timestep_base.q.val();
         self.place.first_column.next = self.head_first_column.q.val();
@@ -266,11 +273,12 @@ mod tests {
     use spikeslice_core::random::{rng, Draw};
     use std::collections::VecDeque;
 
-    const COLS: usize = 3;
+    // Odd: the last pair of columns is one column.
+    const COLS: usize = 5;
 
     /// Random pushes, advances and pops against a `VecDeque` of the same
     /// depth: the beats come out in order with their places and the head's
-    /// columns one after another, `push_ready` is low exactly when
+    /// columns two by two, `push_ready` is low exactly when
     /// `SPIKE_QUEUE_DEPTH` beats are queued, a push and a pop in one cycle keep
     /// the count, and `clear` empties the queue.
     #[test]
@@ -304,8 +312,8 @@ mod tests {
                 x.place_in.first_column.next = place[2].into();
                 x.place_in.group_start.next = place[3].into();
                 // As the feeder drives it: an advance only while a beat is
-                // queued, and up to its last column (the pop's cycle).
-                let advance = !model.is_empty() && (pop || (column + 1 < COLS && r.chance(50)));
+                // queued, and up to its last pair of columns (the pop's cycle).
+                let advance = !model.is_empty() && (pop || (column + 2 < COLS && r.chance(50)));
                 x.advance.next = advance;
                 x.pop.next = pop;
                 x.clear.next = clear;
@@ -314,6 +322,8 @@ mod tests {
                 sim_assert_eq!(sim, x.nonempty.val(), !model.is_empty(), x);
                 if let Some((spikes, p)) = model.front() {
                     sim_assert_eq!(sim, x.spike.val().to_u64(), spikes[column], x);
+                    let next = spikes.get(column + 1).copied().unwrap_or(0);
+                    sim_assert_eq!(sim, x.spike_b.val().to_u64(), next, x);
                     sim_assert_eq!(sim, x.place.neuron.val().to_u64(), p[0], x);
                     sim_assert_eq!(sim, x.place.timestep_base.val().to_u64(), p[1], x);
                     sim_assert_eq!(sim, x.place.first_column.val().to_u64(), p[2], x);
@@ -326,7 +336,7 @@ mod tests {
                         column = 0;
                     }
                 } else if advance {
-                    column += 1;
+                    column += 2;
                     advanced += 1;
                 }
                 if pushed {

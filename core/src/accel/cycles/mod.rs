@@ -47,6 +47,12 @@ pub const MUL_ITERS: u64 = 4;
 /// queues all its beats, so that allocations of one Bit Budget differ little
 /// in cycles (at 4, the VGG net's 8/1/8 ran 9% slower than its 8/8/1).
 pub const SPIKE_QUEUE_DEPTH: u64 = 8;
+/// Spike bits the spike queue writes into the output buffer a cycle: bit `j`
+/// of two columns (neurons `P` apart), one through each of the buffer's two
+/// ports (hdl/src/output_buffer.rs), so an Emit beat of `C` columns of `b_s`
+/// bits takes `ceil(C / 2) b_s` cycles to write: a beat's cycles follow its
+/// `b_s`, as a run's follow `b_s T`.
+pub const SPIKE_WRITE_PORTS: u64 = 2;
 /// Cycles of one quotient: a restoring division of one step per quotient bit.
 /// The dividends are below 2^33 (`O + C - 1`, `S + R - 1`, `O` and `K`, with
 /// the descriptor's `O` and `K` below 2^32), so their quotients have at most 33
@@ -427,7 +433,7 @@ impl CycleModel {
             timeline: TileTimeline::of(&shape, r, c, true),
             params_taken: 3 * c + 1,
             params_kept,
-            beat_writes: c * shape.spike_bits.unwrap_or(0),
+            beat_writes: c.div_ceil(SPIKE_WRITE_PORTS) * shape.spike_bits.unwrap_or(0),
         };
         let run = schedule.cycles(&tile_plan, double);
         x.compute = run.busy;

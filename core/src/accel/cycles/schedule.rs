@@ -80,12 +80,13 @@ impl TileTimeline {
 
 /// The spike queue as the cycle model sees it (hdl/src/controller/spike_queue.rs):
 /// it takes an Emit beat in a cycle it holds fewer than [`SPIKE_QUEUE_DEPTH`]
-/// beats, and writes its head beat `C b_s` cycles, one bit a cycle, from the
+/// beats, and writes its head beat `ceil(C / 2) b_s` cycles, two bits a cycle
+/// ([`super::SPIKE_WRITE_PORTS`]), from the
 /// cycle after the beat was taken or the one after the previous beat's last
 /// write; a beat leaves the queue (`pop`) in the cycle of its last write.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SpikeQueueModel {
-    /// Cycles a beat takes to write (`C b_s`).
+    /// Cycles a beat takes to write (`ceil(C / 2) b_s`).
     beat_writes: u64,
     /// The cycles the queued beats leave, oldest first.
     pops: VecDeque<u64>,
@@ -150,7 +151,7 @@ pub(super) struct TileSchedule {
     /// Cycles a later run of the same tile (another position or group) saves:
     /// the core keeps the parameters it has (`keep_params`), the 3C beats.
     pub params_kept: u64,
-    /// Cycles the spike queue takes to write one Emit beat (`C b_s`).
+    /// Cycles the spike queue takes to write one Emit beat (`ceil(C / 2) b_s`).
     pub beat_writes: u64,
 }
 

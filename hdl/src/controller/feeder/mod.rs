@@ -22,7 +22,9 @@
 //! - **outputs**: the Emit beats into the [`SpikeQueue`], which takes one a
 //!   cycle while it has room, and from its head single-bit writes into the
 //!   output buffer (spike bit j of column c to the plane of bit j at output
-//!   neuron `first neuron + c P + position`, one a cycle, `C b_s` a beat), while
+//!   neuron `first neuron + c P + position`; bit j of columns c and c + 1 in
+//!   one cycle, through the buffer's two ports, `ceil(C / 2) b_s` cycles a
+//!   beat), while
 //!   the core and the FSM go on; the final membranes of a readout layer as whole
 //!   words, sign-extended to 64 bits; only the columns that are outputs of the
 //!   beat's (run's) group are written. [`TileRun::draining`] stays high until
@@ -32,6 +34,8 @@
 //!   counted two cycles behind the beat, off its path: the beat's set lanes and its
 //!   group's columns are registered, then their product, then added. Only
 //!   CNT_PE_ADDS reads the count, after the run's last beat has long passed.
+//!   The spikes are counted a cycle behind their writes (a pair's sum is
+//!   registered), and only CNT_SPIKES reads them, after the write-back.
 //!
 //! The banks and the output buffer stay with the controller (its load phases
 //! write them); the feeder drives their read addresses and the output buffer's
@@ -117,6 +121,12 @@ pub struct Feeder<const MEM: usize> {
     pub out_write_bit: Signal<Out, Bit>,
     pub out_bit_index: Signal<Out, Bits<6>>,
     pub out_bit: Signal<Out, Bit>,
+    /// The pair's second column's spike bit, through the buffer's second
+    /// port: the bits of `out_word_b` (all ones or all zeros) where
+    /// `out_mask_b` (one bit, or none) into the word at `out_addr_b`.
+    pub out_addr_b: Signal<Out, Bits<32>>,
+    pub out_mask_b: Signal<Out, Bits<64>>,
+    pub out_word_b: Signal<Out, Bits<64>>,
     // Counts (cleared by `run.clear` and `rst`).
     pub pe_adds: Signal<Out, Bits<64>>,
     pub spikes: Signal<Out, Bits<64>>,
@@ -207,13 +217,16 @@ pub struct Feeder<const MEM: usize> {
     emit_base: DFF<Bits<32>>,
     /// The core's Emit beat goes into the queue in this cycle.
     emit_taken: Signal<Local, Bit>,
-    // Spike writes from the queue's head: column and bit, the bit's plane
-    // offset, the column's neuron offset (c P).
+    // Spike writes from the queue's head, two columns a cycle: the pair's
+    // first column and the bit, the bit's plane offset, the two columns'
+    // neuron offsets (c P and (c + 1) P).
     spike_column: DFF<Bits<8>>,
     spike_bit: DFF<Bits<4>>,
     plane_offset: DFF<Bits<32>>,
     column_offset: DFF<Bits<32>>,
+    column_offset_b: DFF<Bits<32>>,
     spike_neuron: Signal<Local, Bits<32>>,
+    spike_neuron_b: Signal<Local, Bits<32>>,
     // Membrane writes: column and output neuron.
     membrane_column: DFF<Bits<8>>,
     membrane_neuron: DFF<Bits<32>>,
@@ -221,10 +234,18 @@ pub struct Feeder<const MEM: usize> {
     spikes_count: DFF<Bits<64>>,
     spike_byte: Signal<Local, Bits<8>>,
     spike_shifted: Signal<Local, Bits<8>>,
+    spike_shifted_b: Signal<Local, Bits<8>>,
+    /// The spikes of the pair's columns written (at their bit 0), and that
+    /// sum a cycle later, added to the count: the group checks stay off the
+    /// count's 64-bit sum.
+    pair_spikes: Signal<Local, Bits<16>>,
+    pair_count: DFF<Bits<16>>,
     membrane: Signal<Local, Bits<64>>,
     /// The columns written are outputs of the run's group (dense: one group).
     spike_output: Signal<Local, Bits<32>>,
     spike_written: Signal<Local, Bit>,
+    spike_output_b: Signal<Local, Bits<32>>,
+    spike_written_b: Signal<Local, Bit>,
     membrane_output: Signal<Local, Bits<32>>,
     membrane_written: Signal<Local, Bit>,
     /// Valid columns of the tile in the group:
@@ -291,9 +312,16 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         );
         dff_setup!(self, clock, k, k1, k2, slice_base, act_base, entry, armed);
         dff_setup!(self, clock, streaming, spike_column, spike_bit);
-        dff_setup!(self, clock, plane_offset, column_offset, emit_base);
+        dff_setup!(
+            self,
+            clock,
+            plane_offset,
+            column_offset,
+            column_offset_b,
+            emit_base
+        );
         dff_setup!(self, clock, membrane_column, membrane_neuron);
-        dff_setup!(self, clock, pe_adds_count, spikes_count);
+        dff_setup!(self, clock, pe_adds_count, spikes_count, pair_count);
         dff_setup!(self, clock, counted_columns, adds);
         for r in 0..self._rows {
             self.counted[r].clock.next = self.clock.val();
@@ -356,6 +384,14 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.spike_written.next = (self.spike_output.val() < self.layer.outputs.val())
             & (self.spike_output.val() >= self.queue.place.group_start.val())
             & (bit_cast::<64, 32>(self.spike_output.val())
+                < bit_cast::<64, 32>(self.queue.place.group_start.val())
+                    + self.sizes.group_outputs.val());
+        // The pair's second column: one of the array's, an output, in the group.
+        self.spike_output_b.next = self.spike_output.val() + 1;
+        self.spike_written_b.next = (self.spike_column.q.val() < self.k_last_column.val())
+            & (self.spike_output_b.val() < self.layer.outputs.val())
+            & (self.spike_output_b.val() >= self.queue.place.group_start.val())
+            & (bit_cast::<64, 32>(self.spike_output_b.val())
                 < bit_cast::<64, 32>(self.queue.place.group_start.val())
                     + self.sizes.group_outputs.val());
         self.membrane_output.next =
@@ -466,9 +502,15 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.queue.pop.next = false;
         self.spike_byte.next = self.queue.spike.val();
         self.spike_neuron.next = self.queue.place.neuron.val() + self.column_offset.q.val();
+        self.spike_neuron_b.next = self.queue.place.neuron.val() + self.column_offset_b.q.val();
         self.spike_shifted.next = self.spike_byte.val() >> self.spike_bit.q.val();
+        self.spike_shifted_b.next = self.queue.spike_b.val() >> self.spike_bit.q.val();
         self.out_bit.next = self.spike_shifted.val().get_bit(0);
         self.out_bit_index.next = self.spike_neuron.val().get_bits::<6>(0);
+        self.out_word_b.next = 0.into();
+        if self.spike_shifted_b.val().get_bit(0) {
+            self.out_word_b.next = !bits::<64>(0);
+        }
         self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val());
         if self.mem_data.val() >= self.k_memhalf.val() {
             self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val()) | self.k_sext64.val();
@@ -482,6 +524,9 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.out_addr.next = 0.into();
         self.out_write_word.next = false;
         self.out_write_bit.next = false;
+        self.out_mask_b.next = 0.into();
+        self.out_addr_b.next = 0.into();
+        self.pair_spikes.next = 0.into();
 
         // ---------------- The run ----------------
         if self.running.q.val() {
@@ -528,29 +573,51 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 self.failed.d.next = self.core_error.val();
             }
         }
-        // The queue's head beat: C x b_s single-bit writes, one a cycle, then
-        // the next beat, whether or not a run is going.
+        // The queue's head beat: ceil(C / 2) x b_s cycles of two single-bit
+        // writes (bit j of columns c and c + 1: their neurons are P apart, in
+        // one word or two), then the next beat, whether or not a run is going.
+        // An empty queue's writer waits at a beat's first pair, its second
+        // column P neurons up.
+        self.column_offset_b.d.next = self.layer.positions.val();
+        self.pair_count.d.next = 0.into();
+        self.spikes_count.d.next =
+            self.spikes_count.q.val() + bit_cast::<64, 16>(self.pair_count.q.val());
         if self.queue.nonempty.val() {
             self.out_claim.next = true;
             self.out_write_bit.next = self.spike_written.val();
             self.out_addr.next = self.queue.place.timestep_base.val()
                 + self.plane_offset.q.val()
                 + (self.spike_neuron.val() >> 6);
-            if (self.spike_bit.q.val() == 0) & self.spike_written.val() {
-                self.spikes_count.d.next =
-                    self.spikes_count.q.val() + bit_cast::<64, 8>(self.spike_byte.val());
+            self.out_addr_b.next = self.queue.place.timestep_base.val()
+                + self.plane_offset.q.val()
+                + (self.spike_neuron_b.val() >> 6);
+            if self.spike_written.val() {
+                self.pair_spikes.next = bit_cast::<16, 8>(self.spike_byte.val());
+            }
+            if self.spike_written_b.val() {
+                self.out_mask_b.next = bits::<64>(1) << self.spike_neuron_b.val().get_bits::<6>(0);
+                self.pair_spikes.next =
+                    self.pair_spikes.val() + bit_cast::<16, 8>(self.queue.spike_b.val());
+            }
+            if self.spike_bit.q.val() == 0 {
+                self.pair_count.d.next = self.pair_spikes.val();
             }
             self.spike_bit.d.next = self.spike_bit.q.val() + 1;
             self.plane_offset.d.next = self.plane_offset.q.val() + self.sizes.out_plane_words.val();
+            self.column_offset_b.d.next = self.column_offset_b.q.val();
             if self.spike_bit.q.val() + 1 == self.layer.spike_bits.val() {
                 self.queue.advance.next = true;
                 self.spike_bit.d.next = 0.into();
                 self.plane_offset.d.next = 0.into();
-                self.spike_column.d.next = self.spike_column.q.val() + 1;
-                self.column_offset.d.next = self.column_offset.q.val() + self.layer.positions.val();
-                if self.spike_column.q.val() == self.k_last_column.val() {
+                self.spike_column.d.next = self.spike_column.q.val() + 2;
+                self.column_offset.d.next =
+                    self.column_offset.q.val() + (self.layer.positions.val() << 1);
+                self.column_offset_b.d.next =
+                    self.column_offset_b.q.val() + (self.layer.positions.val() << 1);
+                if self.spike_column.q.val() + 1 >= self.k_last_column.val() {
                     self.spike_column.d.next = 0.into();
                     self.column_offset.d.next = 0.into();
+                    self.column_offset_b.d.next = self.layer.positions.val();
                     self.queue.pop.next = true;
                 }
             }
@@ -595,10 +662,12 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.spike_bit.d.next = 0.into();
             self.plane_offset.d.next = 0.into();
             self.column_offset.d.next = 0.into();
+            self.column_offset_b.d.next = self.layer.positions.val();
             self.params_new.d.next = true;
             self.failed.d.next = false;
             self.pe_adds_count.d.next = 0.into();
             self.spikes_count.d.next = 0.into();
+            self.pair_count.d.next = 0.into();
             self.adds.d.next = 0.into();
             for r in 0..self._rows {
                 self.counted[r].d.next = false;

@@ -19,7 +19,8 @@ fn param(c: usize, field: usize) -> i32 {
 /// is no output), b_s = 2, from the upper weight half: the 3C parameter
 /// beats (sign-extended to 40 bits), the (wgt, act)
 /// beats with their bank addresses and lanes under backpressure, the PE
-/// additions, one Emit beat as single-bit writes, the spike count. Then a
+/// additions, one Emit beat as single-bit writes, two columns a cycle
+/// through both ports, the spike count. Then a
 /// run of the same tile, which keeps its parameters in the core; one after
 /// a parameter write, which does not; and a run that ends with the core's
 /// error: no run starts until `clear`, which also makes the next run take
@@ -42,11 +43,11 @@ fn feeder_runs_a_tile() {
         x.layer.fan_in.next = (FAN_IN as u64).into();
         x.layer.outputs.next = 2.into();
         x.layer.positions.next = 1.into();
-        x.layer.spike_bits.next = 2.into();
+        x.layer.spike_bits.next = 3.into();
         x.sizes.slices.next = (SLICES as u64).into();
         x.sizes.plane_words.next = 1.into();
-        x.sizes.out_plane_words.next = 1.into();
-        x.sizes.timestep_words.next = 2.into();
+        x.sizes.out_plane_words.next = 5.into();
+        x.sizes.timestep_words.next = 15.into();
         x.sizes.group_outputs.next = 2.into();
         x.params.clear.next = true;
         wait_clock_cycle!(sim, clock, x);
@@ -115,8 +116,10 @@ fn feeder_runs_a_tile() {
         sim_assert_eq!(sim, beats, want_beats, x);
         sim_assert_eq!(sim, x.pe_adds.val().to_u64(), want_adds, x);
         // One Emit beat: taken into the queue at once, then written bit by
-        // bit (column c's 2-bit spike value), C b_s cycles while draining.
-        let spikes = [1u64, 2, 3];
+        // bit (column c's 3-bit spike value), bit j of columns c and c + 1 in
+        // one cycle through the two ports: ceil(C / 2) b_s cycles while
+        // draining (the third column is not an output).
+        let spikes = [5u64, 2, 7];
         x.spk_valid.next = true;
         for (data, &s) in x.spk_data.iter_mut().zip(&spikes) {
             data.next = s.into();
@@ -140,16 +143,27 @@ fn feeder_runs_a_tile() {
                     x.out_bit.val(),
                 ));
             }
+            let mask_b = x.out_mask_b.val().to_u64();
+            if mask_b != 0 {
+                sim_assert!(sim, mask_b.is_power_of_two(), x);
+                let word_b = x.out_word_b.val().to_u64();
+                sim_assert!(sim, word_b == 0 || word_b == u64::MAX, x);
+                writes.push((
+                    x.out_addr_b.val().to_u64(),
+                    u64::from(mask_b.trailing_zeros()),
+                    word_b != 0,
+                ));
+            }
             wait_clock_cycle!(sim, clock, x);
         }
         x = sim.wait(1, x)?;
         sim_assert!(sim, !x.run.draining.val() && !x.out_claim.val(), x);
         // (plane j's word, bit c) of output neuron c, for the output columns.
-        let want_writes: Vec<(u64, u64, bool)> = (0..2u64)
-            .flat_map(|c| (0..2u64).map(move |j| (j, c, (spikes[c as usize] >> j) & 1 == 1)))
+        let want_writes: Vec<(u64, u64, bool)> = (0..3u64)
+            .flat_map(|j| (0..2u64).map(move |c| (5 * j, c, (spikes[c as usize] >> j) & 1 == 1)))
             .collect();
         sim_assert_eq!(sim, writes, want_writes, x);
-        sim_assert_eq!(sim, x.spikes.val().to_u64(), 1 + 2, x);
+        sim_assert_eq!(sim, x.spikes.val().to_u64(), 5 + 2, x);
         x.core_done.next = true;
         wait_clock_cycle!(sim, clock, x);
         x.core_done.next = false;
