@@ -134,7 +134,7 @@ fn grouped_layers_are_merged_where_it_pays() {
 /// On the kv260 preset, the CIFAR-10-shaped VGG net's three pools merge
 /// their channels and the net runs at least 1.3x faster than compiled without
 /// merging (docs/performance.md, "Grouped layers and a CIFAR-10-shaped VGG
-/// net": 3.3x at 8/1/4, where each unmerged pool runs one output of 64 columns
+/// net": 2.2x at 8/1/4, where each unmerged pool runs one output of 64 columns
 /// per group and position).
 #[test]
 fn the_vgg_nets_pools_merge_on_the_board_preset() {
