@@ -237,10 +237,11 @@ fn shell_long_bursts_across_4k_boundaries() {
 
 #[test]
 fn shell_loads_weight_rows_wider_than_64_bits_in_several_fields() {
-    // The small configurations load a tile's weights a row of C codes per cycle;
-    // 9 columns of up to 8-bit weights make a 72-bit row, wider than the
-    // gearbox's widest field, so this one loads 3 codes per cycle, 3 fields
-    // per input (`AcceleratorConfig::weight_lanes`).
+    // The small configurations load a tile's weights a row of C codes per field
+    // (two rows a field where they fit: paired banks); 9 columns of up to 8-bit
+    // weights make a 72-bit row, wider than the gearbox's widest field, so this
+    // one loads 3 codes per cycle, 3 fields per input
+    // (`AcceleratorConfig::weight_lanes`), in banks that are not paired.
     assert_eq!(config_2x3_64().weight_lanes(), 3);
     assert_eq!(config_2x2_128().weight_lanes(), 2);
     let cfg = AcceleratorConfig {
@@ -250,6 +251,7 @@ fn shell_loads_weight_rows_wider_than_64_bits_in_several_fields() {
         ..config_2x3_64()
     };
     assert_eq!(cfg.weight_lanes(), 3);
+    assert!(!cfg.paired_weight_rows());
     chains(cfg, 16, 20, 0.5, 4, false);
 }
 
@@ -275,11 +277,13 @@ fn shell_double_buffers_layers_whose_tile_fits_half_the_banks() {
     // tile (dense) or gather row (gather) into the other half while the core runs
     // (docs/shell.md, "Double buffering"); K in 33..=40 runs one phase after the
     // other. Both schedules, dense and gather, must be bit-exact and take exactly the
-    // cycles of the formula.
+    // cycles of the formula. The banks are paired (two inputs' rows a field at
+    // every width up to 4 bits), so both halves take fields of two rows.
     let cfg = AcceleratorConfig {
         wbuf_bytes: 192,
         ..config_2x3_64()
     };
+    assert_eq!(cfg.weight_rows_per_field(4), 2);
     let latency = 5;
     let layers = chains(cfg, 21, 40, 0.5, latency, false);
     let model = CycleModel {

@@ -232,6 +232,29 @@ impl AcceleratorConfig {
             .unwrap_or(1)
     }
 
+    /// Whether the weight banks hold even and odd inputs in RAMs of their own,
+    /// so that a load writes two inputs' rows in one cycle: built where a whole
+    /// row of `cols` codes fits one gearbox field at the widest code (`L =
+    /// cols`, [`Self::weight_lanes`]) and each RAM holds two inputs or more
+    /// (docs/shell.md, "Controller").
+    pub fn paired_weight_rows(&self) -> bool {
+        // Each of the two RAMs holds at least two inputs.
+        self.cols == self.weight_lanes() && super::buffers::BufferPlan::new(self).wbank_depth >= 4
+    }
+
+    /// Inputs' rows of weight codes one gearbox field carries at
+    /// `weight_bits`: two where the banks are built for it
+    /// ([`Self::paired_weight_rows`]) and two rows of `cols` codes fit the
+    /// field's 64 bits, else one. A tile's weight load takes
+    /// `ceil(K / rows) * cols / L` cycles.
+    pub fn weight_rows_per_field(&self, weight_bits: u8) -> usize {
+        if self.paired_weight_rows() && 2 * self.cols * usize::from(weight_bits) <= 64 {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Every limit of every stage: the core generator's, the AXI port's and
     /// the buffers' (at least two entries per bank, so each half of a double
     /// buffer holds one; at most [`MAX_BUFFER_BYTES`]).
@@ -376,6 +399,32 @@ mod tests {
             let back = AcceleratorConfig::from_register_values(&regs).unwrap();
             assert_eq!(back, c);
         }
+    }
+
+    #[test]
+    fn two_rows_a_field_where_a_row_fits_a_field_and_two_fit_64_bits() {
+        let d = AcceleratorConfig::default();
+        assert!(d.paired_weight_rows());
+        assert_eq!(
+            [1, 2, 4, 5, 8].map(|b| d.weight_rows_per_field(b)),
+            [2, 2, 2, 1, 1]
+        );
+        // 4x64: a row of 64 codes takes eight fields, so the banks are not paired.
+        let wide = AcceleratorConfig {
+            rows: 4,
+            cols: 64,
+            ..d
+        };
+        assert!(!wide.paired_weight_rows());
+        assert_eq!(wide.weight_rows_per_field(1), 1);
+        // A RAM of each parity holds two inputs or more.
+        let tiny = AcceleratorConfig {
+            cols: 3,
+            wbuf_bytes: 9,
+            ..d
+        };
+        assert_eq!(super::super::buffers::BufferPlan::new(&tiny).wbank_depth, 2);
+        assert!(!tiny.paired_weight_rows());
     }
 
     #[test]

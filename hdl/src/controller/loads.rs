@@ -13,7 +13,10 @@
 //!       loaded: L codes per field (`AcceleratorConfig::weight_lanes`), the
 //!       codes of columns [j L, (j + 1) L) of one input, code c at bits
 //!       [(c - j L) b_w, (c - j L + 1) b_w) (the order of
-//!       layout::pack_weights); C / L fields per input
+//!       layout::pack_weights); C / L fields per input. Paired banks
+//!       (`AcceleratorConfig::weight_rows_per_field`): where two rows of C
+//!       codes fit 64 bits, a field of two inputs' rows, the second at bits
+//!       [C b_w, 2 C b_w), into the banks at once (an odd K's last row alone)
 //! Grow  a gather row, K entries, into the row buffer's half being loaded (and to
 //!       the checks, `count` = entry index); an im2col layer's from the row
 //!       generator, no read
@@ -27,6 +30,8 @@ use super::CtlState;
 use crate::buffer::BRAM_ADDR_BITS;
 use crate::param::Param;
 use rust_hdl::prelude::*;
+use spikeslice_core::accel::buffers::BufferPlan;
+use spikeslice_core::accel::AcceleratorConfig;
 
 #[derive(LogicBlock, Default)]
 pub struct Loads {
@@ -67,6 +72,10 @@ pub struct Loads {
     pub weight_we: Vec<Signal<Out, Bit>>,
     pub weight_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
     pub weight_code: Vec<Signal<Out, Bits<64>>>,
+    /// The second input's row of a field of two (paired banks), at
+    /// `weight_addr + 1`.
+    pub weight_we_next: Vec<Signal<Out, Bit>>,
+    pub weight_code_next: Vec<Signal<Out, Bits<64>>>,
     pub act_we: Vec<Signal<Out, Bit>>,
     pub act_addr: Signal<Out, Bits<BRAM_ADDR_BITS>>,
     pub row_we: Signal<Out, Bit>,
@@ -88,15 +97,22 @@ pub struct Loads {
     bad_threshold: DFF<Bit>,
     entry: Signal<Local, Bits<32>>,
     field_width: Signal<Local, Bits<32>>,
+    /// Weight fields carry two rows (paired banks, `2 C b_w <= 64`); the
+    /// next field does (not an odd K's last row), a register so that the
+    /// field's width does not wait for the input count's comparison.
+    pair_rows: Signal<Local, Bit>,
+    pair: DFF<Bit>,
     code_mask: Signal<Local, Bits<64>>,
     code_shift: Vec<Signal<Local, Bits<32>>>,
     code: Vec<Signal<Local, Bits<64>>>,
+    code_next: Vec<Signal<Local, Bits<64>>>,
     weight_offset: Signal<Local, Bits<32>>,
     gather_offset_half: Signal<Local, Bits<32>>,
     k_last_row: Param<Bits<8>>,
     k_last_chunk: Param<Bits<8>>,
     k_lanes: Param<Bits<16>>,
     k_half: Param<Bits<32>>,
+    k_paired: Param<Bit>,
     /// Per column: its place in its field (`c mod L`) and its field (`c / L`).
     lane_id: Vec<Param<Bits<16>>>,
     chunk_id: Vec<Param<Bits<8>>>,
@@ -105,24 +121,38 @@ pub struct Loads {
 }
 
 impl Loads {
+    /// The loads of the accelerator `cfg`.
+    pub fn for_config(cfg: &AcceleratorConfig) -> Self {
+        let half_depth = BufferPlan::new(cfg).double_buffer_depth();
+        let (lanes, paired) = (cfg.weight_lanes(), cfg.paired_weight_rows());
+        Self::new(cfg.rows, cfg.cols, half_depth, lanes, paired)
+    }
+
     /// For a core of `rows` x `cols` with bank halves of `half_depth`
     /// entries, loading `lanes` weight codes per field (a divisor of `cols`,
-    /// `AcceleratorConfig::weight_lanes`).
-    pub fn new(rows: usize, cols: usize, half_depth: usize, lanes: usize) -> Self {
+    /// `AcceleratorConfig::weight_lanes`); `paired`: the weight banks take
+    /// two inputs' rows a cycle (`AcceleratorConfig::paired_weight_rows`,
+    /// `lanes == cols`).
+    pub fn new(rows: usize, cols: usize, half_depth: usize, lanes: usize, paired: bool) -> Self {
         assert!(
             lanes >= 1 && cols.is_multiple_of(lanes),
             "{lanes} lanes do not divide {cols} columns"
         );
+        assert!(!paired || lanes == cols, "paired rows need a row per field");
         Self {
             weight_we: n(cols),
             weight_code: n(cols),
+            weight_we_next: n(cols),
+            weight_code_next: n(cols),
             act_we: n(rows),
             code_shift: n(cols),
             code: n(cols),
+            code_next: n(cols),
             k_last_row: Param::new((rows as u64 - 1).into()),
             k_last_chunk: Param::new(((cols / lanes) as u64 - 1).into()),
             k_lanes: Param::new((lanes as u64).into()),
             k_half: Param::new((half_depth as u64).into()),
+            k_paired: Param::new(paired),
             lane_id: (0..cols)
                 .map(|c| Param::new(((c % lanes) as u64).into()))
                 .collect(),
@@ -140,7 +170,7 @@ impl Logic for Loads {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, taken, bank, word, plane_base);
-        dff_setup!(self, clock, field, column, bad_threshold);
+        dff_setup!(self, clock, field, column, bad_threshold, pair);
         self.entry.next = bit_cast::<32, 64>(self.data.val());
         self.count.next = self.taken.q.val();
         self.cleared.next = false;
@@ -149,6 +179,7 @@ impl Logic for Loads {
         self.field_width.next =
             bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.k_lanes.val();
         self.code_mask.next = (bits::<64>(1) << self.layer.weight_bits.val()) - 1;
+        self.pair_rows.next = self.k_paired.val() & (self.field_width.val() <= 32);
         // The halves being loaded (double buffering).
         self.weight_offset.next = 0.into();
         if self.weight_half.val() {
@@ -193,9 +224,13 @@ impl Logic for Loads {
                 self.offset.next = self.weights_at.val();
                 self.len.next = bit_cast::<32, 64>(self.sizes.tile_words.val() << 3);
                 // Field `bank` of input `word`: the codes of columns
-                // [bank L, (bank + 1) L).
+                // [bank L, (bank + 1) L); or inputs `word` and `word + 1`.
                 self.field_bits.next = bit_cast::<7, 32>(self.field_width.val());
-                self.last.next = (self.word.q.val() + 1 == self.layer.fan_in.val())
+                if self.pair.q.val() {
+                    self.field_bits.next = bit_cast::<7, 32>(self.field_width.val() << 1);
+                }
+                self.last.next = ((self.word.q.val() + 1 == self.layer.fan_in.val())
+                    | (self.pair.q.val() & (self.word.q.val() + 2 == self.layer.fan_in.val())))
                     & (self.bank.q.val() == self.k_last_chunk.val());
             }
             _ => {
@@ -204,16 +239,22 @@ impl Logic for Loads {
         }
 
         // Weight codes out of the field: column c's code at bits
-        // [(c mod L) b_w, (c mod L + 1) b_w) of field c / L.
+        // [(c mod L) b_w, (c mod L + 1) b_w) of field c / L; the second
+        // input's C b_w bits higher.
         for c in 0..self._cols {
             self.code_shift[c].next =
                 bit_cast::<16, 4>(self.layer.weight_bits.val()) * self.lane_id[c].val();
             self.code[c].next =
                 (self.data.val() >> self.code_shift[c].val()) & self.code_mask.val();
+            self.code_next[c].next = (self.data.val()
+                >> (self.code_shift[c].val() + self.field_width.val()))
+                & self.code_mask.val();
             self.weight_code[c].next = self.code[c].val();
+            self.weight_code_next[c].next = self.code_next[c].val();
             self.weight_we[c].next = (self.state.val() == CtlState::Wgt)
                 & self.take.val()
                 & (self.bank.q.val() == self.chunk_id[c].val());
+            self.weight_we_next[c].next = self.weight_we[c].val() & self.pair.q.val();
         }
         self.weight_addr.next =
             bit_cast::<BRAM_ADDR_BITS, 32>(self.word.q.val() + self.weight_offset.val());
@@ -286,15 +327,24 @@ impl Logic for Loads {
                 }
             }
             CtlState::Wgt => {
+                // The next field is a pair while two inputs or more remain.
                 if self.in_cmd.val() {
                     self.bank.d.next = 0.into();
                     self.word.d.next = 0.into();
+                    self.pair.d.next = self.pair_rows.val() & (self.layer.fan_in.val() != 1);
                 }
                 if self.take.val() {
                     self.bank.d.next = self.bank.q.val() + 1;
                     if self.bank.q.val() == self.k_last_chunk.val() {
                         self.bank.d.next = 0.into();
                         self.word.d.next = self.word.q.val() + 1;
+                        self.pair.d.next = self.pair_rows.val()
+                            & (self.word.q.val() + 2 != self.layer.fan_in.val());
+                        if self.pair.q.val() {
+                            self.word.d.next = self.word.q.val() + 2;
+                            self.pair.d.next = self.pair_rows.val()
+                                & (self.word.q.val() + 3 != self.layer.fan_in.val());
+                        }
                     }
                 }
             }
@@ -375,7 +425,7 @@ mod tests {
     #[test]
     fn loads_route_every_phase() {
         let (mut sim, uut) =
-            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, COLS), Loads);
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, COLS, false), Loads);
         sim.add_testbench(move |mut sim: Sim<Loads>| {
             let mut x = sim.init()?;
             x.layer.input_offset.next = 0x300.into();
@@ -438,11 +488,85 @@ mod tests {
         sim.run(Box::new(uut), 1_000_000).unwrap();
     }
 
+    /// Paired banks: K = 3 rows of three 4-bit codes, rows 0 and 1 as one
+    /// 24-bit field (the second row's codes on the `_next` writes), row 2
+    /// alone as the last, 12-bit field, into the upper half; then K = 2 rows
+    /// of 8-bit codes as one 48-bit field, the last.
+    #[test]
+    fn paired_banks_take_two_rows_a_field() {
+        let (mut sim, uut) =
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, COLS, true), Loads);
+        sim.add_testbench(move |mut sim: Sim<Loads>| {
+            let mut x = sim.init()?;
+            x.layer.fan_in.next = 3.into();
+            x.layer.weight_bits.next = 4.into();
+            x.sizes.tile_words.next = 1.into();
+            x.weight_half.next = true;
+            x.state.next = CtlState::Wgt;
+            x.in_cmd.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.in_cmd.next = false;
+            // (field bits, address, codes at it, codes at it + 1, last)
+            let mut got = vec![];
+            for f in [0xABC_321u64, 0x654] {
+                x = sim.wait(1, x)?;
+                let bits = x.field_bits.val().to_u64();
+                x.take.next = true;
+                x.data.next = f.into();
+                x = sim.wait(1, x)?;
+                let codes = |we: &[Signal<Out, Bit>], code: &[Signal<Out, Bits<64>>]| -> Vec<u64> {
+                    (0..COLS)
+                        .filter(|&c| we[c].val())
+                        .map(|c| (c as u64) << 8 | code[c].val().to_u64())
+                        .collect()
+                };
+                got.push((
+                    bits,
+                    x.weight_addr.val().to_u64(),
+                    codes(&x.weight_we, &x.weight_code),
+                    codes(&x.weight_we_next, &x.weight_code_next),
+                    x.last.val(),
+                ));
+                wait_clock_cycle!(sim, clock, x);
+                x.take.next = false;
+            }
+            let want = vec![
+                (
+                    24,
+                    HALF,
+                    vec![1, 0x102, 0x203],
+                    vec![0xC, 0x10B, 0x20A],
+                    false,
+                ),
+                (12, HALF + 2, vec![4, 0x105, 0x206], vec![], true),
+            ];
+            sim_assert_eq!(sim, got, want, x);
+            // K = 2 rows of 8-bit codes: one 48-bit field, the last.
+            x.layer.fan_in.next = 2.into();
+            x.layer.weight_bits.next = 8.into();
+            x.in_cmd.next = true;
+            wait_clock_cycle!(sim, clock, x);
+            x.in_cmd.next = false;
+            x = sim.wait(1, x)?;
+            sim_assert_eq!(sim, x.field_bits.val().to_u64(), 48, x);
+            x.take.next = true;
+            x.data.next = 0x0605_0403_0201_u64.into();
+            x = sim.wait(1, x)?;
+            sim_assert!(sim, x.last.val(), x);
+            sim_assert_eq!(sim, x.weight_addr.val().to_u64(), HALF, x);
+            sim_assert_eq!(sim, x.weight_code_next[2].val().to_u64(), 6, x);
+            sim_assert!(sim, x.weight_we_next[2].val(), x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+
     /// One lane (a row of C codes wider than 64 bits): a 4-bit code per
     /// field, bank by bank, the last at the last column of the last input.
     #[test]
     fn one_lane_loads_a_code_per_field() {
-        let (mut sim, uut) = clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, 1), Loads);
+        let (mut sim, uut) =
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, 1, false), Loads);
         sim.add_testbench(move |mut sim: Sim<Loads>| {
             let mut x = sim.init()?;
             x.layer.fan_in.next = 2.into();

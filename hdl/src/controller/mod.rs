@@ -242,7 +242,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             c_act_data: n(rows),
             c_spk_data: n(cols),
             desc: Descriptor::new(cfg),
-            weight_banks: WeightBanks::new(cols, plan.wbank_depth),
+            weight_banks: WeightBanks::new(cols, plan.wbank_depth, cfg.paired_weight_rows()),
             act_banks: (0..rows).map(|_| Bram::new(plan.abank_depth)).collect(),
             out_buffer: OutputBuffer::new(plan.obuf_words),
             row_buffer: Bram::new(plan.wbank_depth),
@@ -250,7 +250,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
             sizes: LayerSizes::new(rows, cols),
             row_gen: Im2colRow::new(),
-            loads: Loads::new(rows, cols, plan.double_buffer_depth(), cfg.weight_lanes()),
+            loads: Loads::for_config(cfg),
             checks: LayerChecks::new(plan.wbank_depth, plan.abank_depth, plan.obuf_words),
             _rows: rows,
             _cols: cols,
@@ -407,6 +407,8 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         for c in 0..self._cols {
             self.weight_banks.we[c].next = self.loads.weight_we[c].val();
             self.weight_banks.code[c].next = self.loads.weight_code[c].val();
+            self.weight_banks.we_next[c].next = self.loads.weight_we_next[c].val();
+            self.weight_banks.code_next[c].next = self.loads.weight_code_next[c].val();
         }
         self.weight_banks.waddr.next = self.loads.weight_addr.val();
         for r in 0..self._rows {

@@ -195,7 +195,8 @@ pub struct LayerCycles {
     /// `overlap`).
     pub dma: u64,
     /// Of `dma`, the weight loads (per tile `K C / L` fields of `L` codes,
-    /// one per cycle: `AcceleratorConfig::weight_lanes`).
+    /// one per cycle: `AcceleratorConfig::weight_lanes`; `ceil(K / 2)` where
+    /// a field carries two inputs' rows, `AcceleratorConfig::weight_rows_per_field`).
     pub weight_load: u64,
     /// Cycles of control: size arithmetic, checks, clearing the output buffer,
     /// the write-back's wait for the spike queue.
@@ -346,8 +347,10 @@ impl CycleModel {
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
 
-        // Gearbox fields of a weight tile: `C / L` per input, `L` codes each.
-        let weight_fields = k * (c / cfg.weight_lanes() as u64);
+        // Gearbox fields of a weight tile: `C / L` per input, `L` codes each,
+        // or one per two inputs where two rows fit a field.
+        let rows_per_field = cfg.weight_rows_per_field(d.weight_bits) as u64;
+        let weight_fields = k.div_ceil(rows_per_field) * (c / cfg.weight_lanes() as u64);
 
         // Double buffering (docs/shell.md): a layer whose tile (and gather row)
         // fits half the weight banks (and the row buffer) loads the next tile, or
