@@ -94,6 +94,21 @@ impl Logic for OutputBuffer {
         // Each bit is its own column of the memory (its own enables), so the
         // column's size decides the kind of RAM, as for a one-bit `Bram`.
         let declaration = ram_declaration(self._mem.len(), OUT_WORD_BITS, 1, ["addr", "addr_b"]);
+        // A port's masked write, the loop behind a test of any enable.
+        let writes = |addr: &str, wdata: &str, wmask: &str, i: &str| {
+            format!(
+                "   if (|{wmask}) begin
+      for ({i} = 0; {i} < {OUT_WORD_BITS}; {i} = {i} + 1) begin
+         if ({wmask}[{i}]) begin
+            mem[{addr}[{am}:0]][{i}] <= {wdata}[{i}];
+         end
+      end
+   end
+"
+            )
+        };
+        let port_a = writes("addr", "wdata", "wmask", "i");
+        let port_b = writes("addr_b", "wdata_b", "wmask_b", "j");
         Verilog::Custom(format!(
             "\
 {declaration}integer i;
@@ -101,24 +116,10 @@ integer j;
 
 always @(posedge clock) begin
    rdata <= mem[addr[{am}:0]];
-   if (|wmask) begin
-      for (i = 0; i < {OUT_WORD_BITS}; i = i + 1) begin
-         if (wmask[i]) begin
-            mem[addr[{am}:0]][i] <= wdata[i];
-         end
-      end
-   end
-end
+{port_a}end
 
 always @(posedge clock) begin
-   if (|wmask_b) begin
-      for (j = 0; j < {OUT_WORD_BITS}; j = j + 1) begin
-         if (wmask_b[j]) begin
-            mem[addr_b[{am}:0]][j] <= wdata_b[j];
-         end
-      end
-   end
-end
+{port_b}end
 "
         ))
     }
