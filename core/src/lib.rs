@@ -16,7 +16,8 @@
 //!   memory layouts, and a functional model that executes them;
 //! - [`protocol`]: the CRC-framed host <-> board wire protocol;
 
-/// `add(&mut self, other)` for a record of counts: the field-wise sum, for the
+/// `add(&mut self, other)` and `share(n, i)` for a record of counts: the
+/// field-wise sum, and one sample's part of a batch's counts, for the
 /// statistics that are totalled over layers, timesteps and samples.
 macro_rules! fieldwise_add {
     ($ty:ident { $($field:ident),+ $(,)? }) => {
@@ -24,6 +25,16 @@ macro_rules! fieldwise_add {
             /// Add `other`'s counts to these, field by field.
             pub fn add(&mut self, other: &$ty) {
                 $(self.$field += other.$field;)+
+            }
+
+            /// Sample `i`'s share of counts that `n` samples made together (a
+            /// batch): each field's `1 / n`, its remainder to the first
+            /// samples, so that the `n` shares add up to the whole.
+            pub fn share(&self, n: usize, i: usize) -> Self {
+                let (n, i) = (n.max(1) as u64, i as u64);
+                Self {
+                    $($field: self.$field / n + u64::from(i < self.$field % n),)+
+                }
             }
         }
     };

@@ -50,17 +50,21 @@ pub struct LayerPerformance {
 #[derive(Debug, Clone, Serialize)]
 pub struct NetworkPerformance {
     pub backend: String,
-    /// e.g. `"8x8 @ 200 MHz"`.
+    /// e.g. `"8x8 @ 200 MHz"`, or `"8x8 @ 200 MHz, in runs of 64 samples"`
+    /// for a batch.
     pub config: String,
     pub clock_hz: f64,
     pub samples: usize,
+    /// Samples one run computes (`--batch`): cycles, counts and energy are one
+    /// sample's share of a run, the latency a whole run's.
+    pub batch: usize,
     pub predicted_cycles: u64,
     pub measured_cycles: Option<f64>,
     /// The cycles the latency and fps use, and where they came from.
     pub cycles: f64,
     pub cycle_source: CycleSource,
     pub latency_s: f64,
-    /// One image at a time, back to back.
+    /// Samples a second, runs back to back.
     pub fps: f64,
     pub utilization: f64,
     pub dma_read_bytes: f64,
@@ -168,18 +172,23 @@ pub fn analyze(
     NetworkPerformance {
         backend: backend.to_string(),
         config: format!(
-            "{}x{} @ {:.0} MHz",
+            "{}x{} @ {:.0} MHz{}",
             config.rows,
             config.cols,
-            clock_hz / 1e6
+            clock_hz / 1e6,
+            match program.batch {
+                1 => String::new(),
+                n => format!(", in runs of {n} samples"),
+            }
         ),
         clock_hz,
         samples: n,
+        batch: program.batch,
         predicted_cycles: total.total,
         measured_cycles: measured,
         cycles,
         cycle_source,
-        latency_s: cycles / clock_hz,
+        latency_s: cycles * program.batch as f64 / clock_hz,
         fps: clock_hz / cycles.max(1.0),
         utilization: total.ideal as f64 / cycles.max(1.0),
         dma_read_bytes: m[3],
@@ -245,6 +254,8 @@ fn layer_performance(
 /// spikes) measured by the golden backend on a few samples.
 pub struct ModelledPerformance {
     pub config: AcceleratorConfig,
+    /// How the compiler maps the models (`--batch`).
+    pub mapping: compiler::Mapping,
     pub clock_hz: f64,
     pub energy: EnergyModel,
     /// Samples the counts are averaged over.
@@ -253,12 +264,13 @@ pub struct ModelledPerformance {
 
 impl spikeslice_train::sweep::PerformanceModel for ModelledPerformance {
     fn estimate(&self, model: &Model) -> Result<spikeslice_train::sweep::Performance> {
-        let program = compiler::compile(model, &self.config).with_context(|| {
-            format!(
-                "cannot compile {} for the {}x{} accelerator",
-                model.spec.name, self.config.rows, self.config.cols
-            )
-        })?;
+        let program =
+            compiler::compile_with(model, &self.config, self.mapping).with_context(|| {
+                format!(
+                    "cannot compile {} for the {}x{} accelerator",
+                    model.spec.name, self.config.rows, self.config.cols
+                )
+            })?;
         let runs = GoldenDevice.run(&program, &self.inputs)?;
         let p = analyze(&program, &runs, &self.energy, self.clock_hz, "golden");
         Ok(spikeslice_train::sweep::Performance {

@@ -304,15 +304,13 @@ fn run_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
 /// accuracy and per-layer structure; cycles from the model on golden, from the
 /// hardware counter on sim and board (the board: a daemon over a simulated board
 /// with the Verilated shell, reached over TCP), and those two equal.
-#[test]
-fn run_reports_the_same_network_on_every_backend() {
+/// A board daemon over a simulated board whose accelerator is the Verilated
+/// shell, serving one connection over TCP: its address, its thread and its
+/// directory.
+fn simulated_board() -> (String, std::thread::JoinHandle<()>, tempfile::TempDir) {
     use spikeslice_fw::board::Board;
     use spikeslice_fw::daemon::Daemon;
     use spikeslice_fw::sysfs::Root;
-    let dir = tempfile::tempdir().unwrap();
-    let golden = run_json(dir.path(), &["--backend", "golden"]);
-    let sim = run_json(dir.path(), &["--backend", "sim", "--clock-mhz", "300"]);
-
     let board_dir = tempfile::tempdir().unwrap();
     let root = Root(board_dir.path().to_path_buf());
     let paths = spikeslice_fw::sim::create_tree(&root, 4 << 20, "spikeslice").unwrap();
@@ -332,6 +330,19 @@ fn run_reports_the_same_network_on_every_backend() {
         let mut link = spikeslice_core::protocol::Link::new(stream);
         let _ = daemon.serve(&mut link);
     });
+    (addr, server, board_dir)
+}
+
+/// `spikeslice run` on every backend through the same command line: equal
+/// accuracy and per-layer structure; cycles from the model on golden, from the
+/// hardware counter on sim and board (the board: a daemon over a simulated board
+/// with the Verilated shell, reached over TCP), and those two equal.
+#[test]
+fn run_reports_the_same_network_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = run_json(dir.path(), &["--backend", "golden"]);
+    let sim = run_json(dir.path(), &["--backend", "sim", "--clock-mhz", "300"]);
+    let (addr, server, _board) = simulated_board();
     let board = run_json(
         dir.path(),
         &["--backend", "board", "--tcp", &addr, "--idle-seconds", "0"],
@@ -357,6 +368,44 @@ fn run_reports_the_same_network_on_every_backend() {
     let cycles = perf(&sim, "cycles").as_f64().unwrap();
     assert!((fps(&sim) - 300e6 / cycles).abs() < 1e-6 * fps(&sim));
     assert!((fps(&board) - 200e6 / cycles).abs() < 1e-6 * fps(&board));
+}
+
+/// `--batch 8` on 4 digits (one run, half of it padding) on every backend:
+/// the accuracy of one digit at a time, fewer cycles per digit than alone
+/// (the model's on golden, the counter's on sim and board, those two equal),
+/// and a latency of the whole run.
+#[test]
+fn run_in_batches_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let alone = run_json(dir.path(), &["--backend", "golden"]);
+    let batch = ["--batch", "8"];
+    let golden = run_json(dir.path(), &[&batch[..], &["--backend", "golden"]].concat());
+    let sim = run_json(dir.path(), &[&batch[..], &["--backend", "sim"]].concat());
+    let (addr, server, _board) = simulated_board();
+    let tcp = ["--backend", "board", "--tcp", &addr, "--idle-seconds", "0"];
+    let board = run_json(dir.path(), &[&batch[..], &tcp[..]].concat());
+    server.join().unwrap();
+    let perf = |v: &serde_json::Value, k: &str| v["performance"][k].as_f64().unwrap();
+    for v in [&golden, &sim, &board] {
+        assert_eq!(v["accuracy"], alone["accuracy"]);
+        assert_eq!(perf(v, "batch"), 8.0);
+        assert!(perf(v, "cycles") < perf(&alone, "cycles"), "{v}");
+        let run = 8.0 * perf(v, "cycles") / perf(v, "clock_hz");
+        assert!((perf(v, "latency_s") - run).abs() < 1e-9, "{v}");
+    }
+    assert_eq!(perf(&sim, "cycles"), perf(&board, "cycles"));
+    let o = spikeslice(&[
+        "run",
+        "--model",
+        &repo_model("mnist-mlp.json"),
+        "--batch",
+        "0",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--batch"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `--preset` sets the whole configuration and a flag beside it overrides

@@ -59,12 +59,94 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// A batched program computes each sample as the golden model does alone,
+    /// however many samples a run holds and however many are left for the
+    /// last, zero-padded run (docs/architecture.md, "Batches").
+    #[test]
+    fn batched_programs_compute_each_sample_golden(seed in any::<u64>(), conv in any::<bool>(),
+                                                   rows in 1usize..9, cols in 1usize..9,
+                                                   batch in 2usize..6, samples in 1usize..9) {
+        use spikeslice::compiler::{compile_with, Mapping};
+        let mut rng = random::rng(seed);
+        let model = random::model(&mut rng, if conv { Architecture::Conv } else { Architecture::Mlp });
+        let mapping = Mapping { batch, ..Mapping::default() };
+        let program = compile_with(&model, &config(rows, cols), mapping).unwrap();
+        prop_assert_eq!(program.batch, batch);
+        let bits = model.spec.input.bits.get();
+        let xs: Vec<Vec<u8>> = (0..samples).map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5)).collect();
+        let got = GoldenDevice.run(&program, &xs).unwrap();
+        prop_assert_eq!(got.len(), samples);
+        for (x, g) in xs.iter().zip(&got) {
+            prop_assert_eq!(&g.output, &golden::run_sample(&model, x, Engine::Direct));
+        }
+        prop_assert!(per_descriptor_path_agrees(&program, &xs[0]));
+    }
+}
+
+/// A batch of the MNIST MLP runs its dense layers as 1 x 1 convolutions over
+/// the samples, their gather rows made on chip (no table in the image), and
+/// costs each sample fewer cycles than a run of its own: the layers' fixed
+/// costs and the tiles' loads are paid once per batch.
+#[test]
+fn a_batch_of_dense_layers_needs_no_table_and_fewer_cycles_a_sample() {
+    use spikeslice::compiler::{compile_with, Mapping};
+    use spikeslice_core::accel::cycles::CycleModel;
+    let model = mnist_mlp();
+    let cfg = AcceleratorConfig::default();
+    let one = compile(&model, &cfg).unwrap();
+    let batch = compile_with(
+        &model,
+        &cfg,
+        Mapping {
+            batch: 16,
+            ..Mapping::default()
+        },
+    )
+    .unwrap();
+    assert!(batch
+        .descriptors
+        .iter()
+        .all(|d| d.kind == LayerKind::Im2col));
+    assert!(batch.plan.iter().all(|r| !r.name.ends_with(".gather")));
+    let cycles = |p: &Program| p.predict(&CycleModel::new(cfg)).1;
+    let (alone, shared) = (cycles(&one), cycles(&batch));
+    assert!(
+        shared.total < alone.total,
+        "{} >= {}",
+        shared.total,
+        alone.total
+    );
+    assert_eq!(shared.ideal, alone.ideal, "the work a sample asks for");
+    assert!(shared.utilization() > alone.utilization());
+}
+
+/// A batch too large for the buffers is refused naming the flag to change.
+#[test]
+fn a_batch_larger_than_the_buffers_is_refused_naming_the_flag() {
+    use spikeslice::compiler::{compile_with, Mapping};
+    let model = mnist_mlp();
+    let e = compile_with(
+        &model,
+        &AcceleratorConfig::default(),
+        Mapping {
+            batch: 4096,
+            ..Mapping::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--batch"), "{e}");
+}
+
 /// The per-descriptor path (decode and check each descriptor just before
 /// running it, as the controller does) writes the same window as the chain
 /// decoded once, for input `x`.
 fn per_descriptor_path_agrees(program: &Program, x: &[u8]) -> bool {
     let mut a = program.image.clone();
-    let planes = program.input_planes(x);
+    let planes = program.input_planes(&[x.to_vec()]);
     a[program.input.offset as usize..][..planes.len()].copy_from_slice(&planes);
     let mut b = a.clone();
     let n = program.descriptors.len() as u32;

@@ -167,6 +167,33 @@ fn sweep_writes_outputs_and_reuses_the_cache() {
         3,
         "{csv}"
     );
+    // In batches: the same models from the cache, compiled to run 4 samples a
+    // run (through the workers' spec), other cycles, the same accuracies.
+    let cycles = |csv: &str| -> Vec<(String, String)> {
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let at = |c: &str| header.iter().position(|h| *h == c).unwrap();
+        let (c, a) = (at("cycles"), at("snn_acc"));
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[c].to_string(), f[a].to_string())
+            })
+            .collect()
+    };
+    spikeslice_in(&args, &dir.path().join("cache"));
+    let alone = cycles(&std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap());
+    let mut batch = args.clone();
+    batch.extend(["--batch", "4"]);
+    let o = spikeslice_in(&batch, &dir.path().join("cache"));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("in runs of 4 samples"), "{out}");
+    let batched = cycles(&std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap());
+    for ((c1, a1), (c4, a4)) in alone.iter().zip(&batched) {
+        assert_eq!(a1, a4, "a batch changes no result");
+        assert_ne!(c1, c4, "a batch changes the cycles");
+    }
 }
 
 #[test]

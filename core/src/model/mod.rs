@@ -1,6 +1,7 @@
 //! Model files: a JSON spec plus integer weights in safetensors
 //! (docs/model-format.md), loaded into validated, lowered [`NeuronLayer`]s.
 
+mod batch;
 mod graph;
 mod lower;
 mod parse;
@@ -8,6 +9,7 @@ mod spec;
 mod tensors;
 mod wiring;
 
+pub use batch::BatchLayout;
 pub use graph::INPUT;
 pub use lower::validate_neuron_layer;
 pub use spec::{

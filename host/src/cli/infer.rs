@@ -25,6 +25,8 @@ pub struct Args {
     samples: super::SampleArgs,
     #[command(flatten)]
     device: super::DeviceArgs,
+    #[command(flatten)]
+    mapping: super::MappingArgs,
     /// Write per-sample readouts, classes and per-layer spike counts as JSON
     /// to this file (`-`: standard output, instead of the summary).
     #[arg(long, visible_alias = "output", value_name = "FILE")]
@@ -63,12 +65,13 @@ pub fn run(args: Args) -> Result<()> {
         (None, None) => unreachable!("clap requires --input or --data"),
     };
     let (mut dev, config) = args.device.open()?;
-    let program = compiler::compile(&model, &config).with_context(|| {
-        format!(
-            "cannot compile model {} for this accelerator",
-            model.spec.name
-        )
-    })?;
+    let program =
+        compiler::compile_with(&model, &config, args.mapping.mapping()).with_context(|| {
+            format!(
+                "cannot compile model {} for this accelerator",
+                model.spec.name
+            )
+        })?;
     let started = std::time::Instant::now();
     let outputs: Vec<_> = dev
         .run(&program, &samples.inputs)?

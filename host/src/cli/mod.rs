@@ -173,6 +173,27 @@ impl SampleArgs {
     }
 }
 
+/// How the compiler maps a model onto the accelerator.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MappingArgs {
+    /// Samples one run of the accelerator computes together: each tile's
+    /// parameters and weights load once for all of them, and each layer's
+    /// fixed costs are paid once a run (docs/architecture.md, "Batches").
+    /// Cycles, counts and energy are then one sample's share; latency is the
+    /// whole run's.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
+}
+
+impl MappingArgs {
+    pub fn mapping(&self) -> spikeslice::compiler::Mapping {
+        spikeslice::compiler::Mapping {
+            batch: self.batch as usize,
+            ..Default::default()
+        }
+    }
+}
+
 /// How to reach the board's daemon.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Connection {

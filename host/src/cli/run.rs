@@ -24,6 +24,8 @@ pub struct Args {
     samples: super::SampleArgs,
     #[command(flatten)]
     device: super::DeviceArgs,
+    #[command(flatten)]
+    mapping: super::MappingArgs,
     /// Accelerator clock for latency, fps and static energy, in MHz.
     #[arg(long, default_value_t = 200.0)]
     clock_mhz: f64,
@@ -80,12 +82,13 @@ pub fn run(args: Args) -> Result<()> {
             dev.name()
         );
     }
-    let program = compiler::compile(&model, &config).with_context(|| {
-        format!(
-            "cannot compile model {} for the {}x{} accelerator",
-            model.spec.name, config.rows, config.cols
-        )
-    })?;
+    let program =
+        compiler::compile_with(&model, &config, args.mapping.mapping()).with_context(|| {
+            format!(
+                "cannot compile model {} for the {}x{} accelerator",
+                model.spec.name, config.rows, config.cols
+            )
+        })?;
     let idle = dev.power_watts()?.map(|first| {
         // A few readings over the idle window: the INA260 updates a few times a second.
         let mut readings = vec![first];

@@ -40,6 +40,8 @@ pub enum CompileError {
         "the program needs a {bytes}-byte DMA window, more than the 4 GiB descriptors can address"
     )]
     TooLarge { bytes: usize },
+    #[error(transparent)]
+    Batch(spikeslice_core::model::ModelError),
 }
 
 /// Where a spike train or the readout lives in the window.
@@ -81,6 +83,9 @@ pub struct Program {
     /// Per layer, how many of its channel groups each descriptor group merges
     /// (1: the model's grouping; docs/architecture.md, "Merged groups").
     pub merged_groups: Vec<usize>,
+    /// Samples one run of the chain computes (`Mapping::batch`; `model` is
+    /// one sample's, the descriptors the batch's).
+    pub batch: usize,
 }
 
 impl Program {
@@ -110,11 +115,15 @@ impl Program {
             .sum();
         weights + self.input.bytes as u64 + outputs
     }
-    /// The input region's contents for one sample: its planes once, for
-    /// the layers that read it as a static input.
-    pub fn input_planes(&self, sample: &[u8]) -> Vec<u8> {
+    /// The input region's contents for one run: the batch's samples (at
+    /// most [`Program::batch`]; missing ones are zeros) side by side
+    /// (`BatchLayout`), their planes once, for the layers that read them as a
+    /// static input.
+    pub fn input_planes(&self, samples: &[Vec<u8>]) -> Vec<u8> {
         let bits = self.model.spec.input.bits.get();
-        layout::pack_planes(&[sample.to_vec()], bits, sample.len())
+        let len = self.model.input_len();
+        let values = self.model.input_layout(self.batch).interleave(samples, len);
+        layout::pack_planes(&[values], bits, len * self.batch)
     }
 
     /// The cycle model's prediction of the chain, per layer and whole, with
@@ -122,8 +131,13 @@ impl Program {
     /// model's synapses and input widths: a merged layer's zero weights and a
     /// concatenation's shortcut taps and zero planes keep PEs busy but are not
     /// work the network's synapses ask for.
+    /// A batch's figures are a sample's share of the run's, rounded to the
+    /// nearest (the share of sample `n / 2`, `LayerCycles::share`).
     pub fn predict(&self, cycle_model: &CycleModel) -> (Vec<LayerCycles>, LayerCycles) {
-        let (parts, mut total) = cycle_model.chain(&self.descriptors, u64::from(self.desc_offset));
+        let (parts, total) = cycle_model.chain(&self.descriptors, u64::from(self.desc_offset));
+        let (n, middle) = (self.batch, self.batch / 2);
+        let mut total = total.share(n, middle);
+        let parts: Vec<LayerCycles> = parts.iter().map(|p| p.share(n, middle)).collect();
         let mut layers = self.per_layer(&parts, LayerCycles::add);
         let (r, c) = (self.config.rows as u64, self.config.cols as u64);
         for (lc, (span, l)) in layers
@@ -174,13 +188,24 @@ impl Program {
         .context("the compiled program's descriptor chain is invalid")
     }
 
-    /// A sample's results out of a window the chain ran in: the inverse of
-    /// the output layouts (spike planes per layer, the readout's membranes).
-    pub fn read_results(&self, window: &[u8], input: &[u8]) -> SampleOutput {
+    /// The results of `inputs` (the samples of one run, at most
+    /// [`Program::batch`]) out of the window the chain ran in: the inverse of
+    /// the output layouts (spike planes per layer, the readout's membranes),
+    /// each sample's values taken out of the batch's (`BatchLayout`).
+    pub fn read_results(&self, window: &[u8], inputs: &[Vec<u8>]) -> Vec<SampleOutput> {
         let t = self.model.timesteps();
-        let mut layers = Vec::with_capacity(self.outputs.len());
-        let mut readout = Vec::new();
-        for ((l, buf), span) in self.model.layers.iter().zip(&self.outputs).zip(&self.spans) {
+        let n = self.batch;
+        let mut layers = vec![Vec::with_capacity(self.outputs.len()); inputs.len()];
+        let mut readouts = vec![Vec::new(); inputs.len()];
+        for (i, ((l, buf), span)) in self
+            .model
+            .layers
+            .iter()
+            .zip(&self.outputs)
+            .zip(&self.spans)
+            .enumerate()
+        {
+            let at = self.model.output_layout(i, n);
             let ds = &self.descriptors[span.clone()];
             let bytes = &window[buf.offset as usize..buf.offset as usize + buf.bytes];
             match l.neurons.output {
@@ -202,24 +227,34 @@ impl Program {
                                 .collect(),
                         ),
                     };
-                    let spikes = layout::unpack_planes(&planes, t, bits, l.neurons());
-                    layers.push(SpikeStats::of(&spikes));
+                    let spikes = layout::unpack_planes(&planes, t, bits, n * l.neurons());
+                    for (b, stats) in layers.iter_mut().enumerate() {
+                        let own: Vec<Vec<u8>> = spikes.iter().map(|s| at.sample(s, b)).collect();
+                        stats.push(SpikeStats::of(&own));
+                    }
                 }
                 LayerOutput::Membrane => {
-                    readout = bytes
+                    let membranes: Vec<i64> = bytes
                         .chunks_exact(8)
                         .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
                         .collect();
-                    layers.push(SpikeStats::default());
+                    for (b, (readout, stats)) in readouts.iter_mut().zip(&mut layers).enumerate() {
+                        *readout = at.sample(&membranes, b);
+                        stats.push(SpikeStats::default());
+                    }
                 }
             }
         }
-        SampleOutput {
-            class: argmax(&readout),
-            readout,
-            input: SpikeStats::of(&vec![input.to_vec(); t]),
-            layers,
-        }
+        inputs
+            .iter()
+            .zip(readouts.into_iter().zip(layers))
+            .map(|(input, (readout, layers))| SampleOutput {
+                class: argmax(&readout),
+                readout,
+                input: SpikeStats::of(&vec![input.to_vec(); t]),
+                layers,
+            })
+            .collect()
     }
 }
 
@@ -351,6 +386,10 @@ pub struct Mapping {
     /// generate an im2col descriptor, and no table (docs/formats.md, "Im2col
     /// layers").
     pub im2col: bool,
+    /// Samples one run of the chain computes: every layer over `batch` times
+    /// its positions, its tiles' parameters and weights loaded once for them
+    /// (docs/architecture.md, "Batches"). 1: one sample a run.
+    pub batch: usize,
 }
 
 impl Default for Mapping {
@@ -358,15 +397,19 @@ impl Default for Mapping {
         Self {
             merge_groups: true,
             im2col: true,
+            batch: 1,
         }
     }
 }
 
 /// The im2col form of layer `l` (shaped `d`), when it is a convolution or a
-/// pooling whose gather table the geometry fields generate exactly.
+/// pooling whose gather table the geometry fields generate exactly, or a
+/// batched dense layer over a flat input: a 1 x 1 convolution over the
+/// batch's samples.
 fn im2col_of(model: &Model, l: &NeuronLayer, d: &LayerDescriptor) -> Option<LayerDescriptor> {
     let table = l.synapses.gather.as_ref()?;
     let (kernel, stride, pad) = match model.spec_of(l)? {
+        LayerSpec::Dense { .. } | LayerSpec::Readout { .. } => ([1, 1], [1, 1], [0, 0]),
         LayerSpec::Conv2d {
             kernel,
             stride,
@@ -397,11 +440,19 @@ pub fn compile(model: &Model, config: &AcceleratorConfig) -> Result<Program, Com
 
 /// Compile `model` for `config` with the given mapping choices.
 pub fn compile_with(
-    model: &Model,
+    sample_model: &Model,
     config: &AcceleratorConfig,
     mapping: Mapping,
 ) -> Result<Program, CompileError> {
     config.validate()?;
+    let batched;
+    let model = match mapping.batch {
+        1 => sample_model,
+        n => {
+            batched = sample_model.batched(n).map_err(CompileError::Batch)?;
+            &batched
+        }
+    };
     widths::check(model, config.widths())?;
     let t = model.timesteps();
     for l in &model.layers {
@@ -453,7 +504,16 @@ pub fn compile_with(
     }
     let piece_statics: Vec<bool> = pieces.iter().map(|(i, ..)| static_inputs[*i]).collect();
     let piece_layers: Vec<&NeuronLayer> = pieces.iter().map(|(.., l)| l.as_ref()).collect();
-    check_buffers(&piece_layers, &piece_statics, config, t)?;
+    check_buffers(&piece_layers, &piece_statics, config, t).map_err(|e| match e {
+        CompileError::Layer { layer, message } if mapping.batch > 1 => CompileError::Layer {
+            layer,
+            message: format!(
+                "{message} (or run a smaller --batch than {})",
+                mapping.batch
+            ),
+        },
+        e => e,
+    })?;
     let mut alloc = Allocator {
         next: 0,
         plan: Vec::new(),
@@ -620,7 +680,7 @@ pub fn compile_with(
         descriptors.push(d);
     }
     Ok(Program {
-        model: model.clone(),
+        model: sample_model.clone(),
         config: *config,
         image,
         desc_offset,
@@ -630,6 +690,7 @@ pub fn compile_with(
         outputs,
         plan: alloc.plan,
         merged_groups: lowered.iter().map(|&(_, m)| m).collect(),
+        batch: mapping.batch,
     })
 }
 

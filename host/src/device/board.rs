@@ -3,7 +3,7 @@
 //! (docs/protocol.md). The device uploads the program's window image once,
 //! then per sample the input planes, runs the chain and reads the outputs.
 
-use super::{Device, Inference};
+use super::{Device, Inference, RunCounts};
 use crate::compiler::Program;
 use anyhow::{anyhow, bail, Context, Result};
 use spikeslice_core::accel::functional::Activity;
@@ -238,8 +238,8 @@ impl Device for BoardDevice {
             .map(|d| (d.neurons() * d.timesteps as usize) as u64)
             .sum();
         let mut results = Vec::with_capacity(inputs.len());
-        for x in inputs {
-            let planes = program.input_planes(x);
+        for samples in inputs.chunks(program.batch) {
+            let planes = program.input_planes(samples);
             self.upload(u64::from(program.input.offset), &planes)?;
             let counters = self.start(program.desc_offset, program.descriptors.len() as u32)?;
             // Read every layer's output into a window-shaped buffer, so the
@@ -250,8 +250,7 @@ impl Device for BoardDevice {
                 window[buf.offset as usize..buf.offset as usize + buf.bytes]
                     .copy_from_slice(&bytes);
             }
-            results.push(Inference {
-                output: program.read_results(&window, x),
+            let counts = RunCounts {
                 activity: Activity {
                     pe_adds: counters.pe_adds,
                     slices: counters.slices,
@@ -261,10 +260,10 @@ impl Device for BoardDevice {
                     // Not counted in hardware: neurons times timesteps, static.
                     neuron_updates,
                 },
-                layer_activity: None,
                 cycles: (counters.cycles > 0).then_some(counters.cycles),
-                layer_cycles: None,
-            });
+                ..RunCounts::default()
+            };
+            results.extend(counts.split(program.read_results(&window, samples), program.batch));
         }
         Ok(results)
     }

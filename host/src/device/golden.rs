@@ -1,7 +1,7 @@
 //! The golden backend: the compiled program executed by the accelerator's
-//! functional model, one DMA window per sample, in parallel over samples.
+//! functional model, one DMA window per run (a batch), in parallel over runs.
 
-use super::{Device, Inference};
+use super::{Device, Inference, RunCounts};
 use crate::compiler::Program;
 use rayon::prelude::*;
 use spikeslice_core::accel::functional::Activity;
@@ -17,11 +17,11 @@ impl Device for GoldenDevice {
 
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> anyhow::Result<Vec<Inference>> {
         let chain = program.chain()?;
-        Ok(inputs
-            .par_iter()
-            .map(|x| {
+        let runs: Vec<Vec<Inference>> = inputs
+            .par_chunks(program.batch)
+            .map(|samples| {
                 let mut window = program.image.clone();
-                let planes = program.input_planes(x);
+                let planes = program.input_planes(samples);
                 let at = program.input.offset as usize;
                 window[at..at + planes.len()].copy_from_slice(&planes);
                 let parts = chain.run_layers(&mut window, &program.config);
@@ -29,15 +29,15 @@ impl Device for GoldenDevice {
                 for a in &parts {
                     activity.add(a);
                 }
-                let layers = program.per_layer(&parts, Activity::add);
-                Inference {
-                    output: program.read_results(&window, x),
+                let counts = RunCounts {
                     activity,
-                    layer_activity: Some(layers),
+                    layer_activity: Some(program.per_layer(&parts, Activity::add)),
                     cycles: None,
                     layer_cycles: None,
-                }
+                };
+                counts.split(program.read_results(&window, samples), program.batch)
             })
-            .collect())
+            .collect();
+        Ok(runs.into_iter().flatten().collect())
     }
 }

@@ -32,11 +32,49 @@ pub struct Inference {
     pub layer_cycles: Option<Vec<u64>>,
 }
 
+/// What one run of the descriptor chain counted, for every sample of its
+/// batch together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunCounts {
+    pub activity: Activity,
+    pub layer_activity: Option<Vec<Activity>>,
+    pub cycles: Option<u64>,
+    pub layer_cycles: Option<Vec<u64>>,
+}
+
+impl RunCounts {
+    /// The inferences of a run that computed `outputs` (the samples of one
+    /// batch of `batch`, a last batch's zero padding counted in `batch`):
+    /// each sample's output with its share of the run's counts
+    /// (docs/architecture.md, "Batches").
+    pub fn split(self, outputs: Vec<SampleOutput>, batch: usize) -> Vec<Inference> {
+        let share = |v: u64, b: usize| v / batch as u64 + u64::from((b as u64) < v % batch as u64);
+        outputs
+            .into_iter()
+            .enumerate()
+            .map(|(b, output)| Inference {
+                output,
+                activity: self.activity.share(batch, b),
+                layer_activity: self
+                    .layer_activity
+                    .as_ref()
+                    .map(|l| l.iter().map(|a| a.share(batch, b)).collect()),
+                cycles: self.cycles.map(|c| share(c, b)),
+                layer_cycles: self
+                    .layer_cycles
+                    .as_ref()
+                    .map(|l| l.iter().map(|&c| share(c, b)).collect()),
+            })
+            .collect()
+    }
+}
+
 /// Something that runs a compiled program on input samples.
 pub trait Device {
     /// Short name, as given to `--backend`.
     fn name(&self) -> &str;
-    /// Run every sample (already checked against the model's input), in order.
+    /// Run every sample (already checked against the model's input), in order,
+    /// `program.batch` samples a run.
     fn run(&mut self, program: &Program, inputs: &[Vec<u8>]) -> anyhow::Result<Vec<Inference>>;
     /// The accelerator configuration the device is fixed to (a board's
     /// generated design), or `None` when it runs whatever it is given.

@@ -19,7 +19,7 @@
 //! counts, the cycle model's structure). Off by default: one start per
 //! sample, as on a board, and the per-layer fields are `None`.
 
-use super::{Device, Inference};
+use super::{Device, Inference, RunCounts};
 use crate::compiler::Program;
 use anyhow::{bail, Context, Result};
 use spikeslice_core::accel::cycles::CycleModel;
@@ -189,11 +189,16 @@ impl Device for SimDevice {
             neuron_updates,
         };
         let mut results = Vec::with_capacity(inputs.len());
-        for (i, x) in inputs.iter().enumerate() {
-            let planes = program.input_planes(x);
+        for (i, samples) in inputs.chunks(program.batch).enumerate() {
+            let first = i * program.batch;
+            let which = || match samples.len() {
+                1 => format!("sample {first}"),
+                n => format!("samples {first}..{}", first + n),
+            };
+            let planes = program.input_planes(samples);
             let at = program.input.offset as usize;
             self.sim.window_mut()[at..at + planes.len()].copy_from_slice(&planes);
-            let inference = if self.per_layer {
+            let counts = if self.per_layer {
                 let mut activity = Activity::default();
                 let mut layer_activity = Vec::with_capacity(layers);
                 let mut layer_cycles = Vec::with_capacity(layers);
@@ -203,15 +208,14 @@ impl Device for SimDevice {
                     let count = span.len() as u32;
                     let o = self
                         .run_chain(program, off, count, span.start, limit)
-                        .with_context(|| format!("sample {i}"))?;
+                        .with_context(which)?;
                     let a = activity_of(&o, updates(&chain.descriptors[span.clone()]));
                     activity.add(&a);
                     layer_activity.push(a);
                     // A run counts its layer and the Finish cycle.
                     layer_cycles.push(o.counters.cycles.saturating_sub(1));
                 }
-                Inference {
-                    output: program.read_results(self.sim.window(), x),
+                RunCounts {
                     activity,
                     layer_activity: Some(layer_activity),
                     cycles: Some(layer_cycles.iter().sum::<u64>() + 1),
@@ -220,16 +224,15 @@ impl Device for SimDevice {
             } else {
                 let o = self
                     .run_chain(program, program.desc_offset, n as u32, 0, limit)
-                    .with_context(|| format!("sample {i}"))?;
-                Inference {
-                    output: program.read_results(self.sim.window(), x),
+                    .with_context(which)?;
+                RunCounts {
                     activity: activity_of(&o, updates(&chain.descriptors)),
-                    layer_activity: None,
                     cycles: Some(o.counters.cycles),
-                    layer_cycles: None,
+                    ..RunCounts::default()
                 }
             };
-            results.push(inference);
+            let outputs = program.read_results(self.sim.window(), samples);
+            results.extend(counts.split(outputs, program.batch));
         }
         Ok(results)
     }

@@ -43,11 +43,12 @@ pub enum BackendArg {
 struct SweepSimulator {
     device: SimDevice,
     config: AcceleratorConfig,
+    mapping: compiler::Mapping,
 }
 
 impl Simulator for SweepSimulator {
     fn run(&mut self, model: &Model, inputs: &[Vec<u8>]) -> Result<Vec<SampleOutput>> {
-        let program = compiler::compile(model, &self.config)?;
+        let program = compiler::compile_with(model, &self.config, self.mapping)?;
         Ok(self
             .device
             .run(&program, inputs)?
@@ -85,6 +86,8 @@ pub struct Args {
     /// The accelerator the cycles, fps and energy columns are for.
     #[command(flatten)]
     accel: super::AccelArgs,
+    #[command(flatten)]
+    mapping: super::MappingArgs,
     /// Its clock, in MHz.
     #[arg(long, default_value_t = 200.0)]
     clock_mhz: f64,
@@ -183,8 +186,15 @@ pub struct Spec {
     backend: Backend,
     verify_sim: Option<usize>,
     accel: AcceleratorConfig,
+    /// Samples a run of the accelerator computes (`--batch`).
+    #[serde(default = "one")]
+    batch: usize,
     clock_mhz: f64,
     energy: EnergyModel,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Spec {
@@ -225,12 +235,21 @@ impl Spec {
             backend,
             verify_sim: args.verify_sim,
             accel: args.accel.config()?,
+            batch: args.mapping.batch as usize,
             clock_mhz: args.clock_mhz,
             energy: match &args.energy_model {
                 Some(p) => EnergyModel::load(p)?,
                 None => EnergyModel::default(),
             },
         })
+    }
+
+    /// `", in runs of N samples"` for a batch, else nothing.
+    fn runs_of(&self) -> String {
+        match self.batch {
+            1 => String::new(),
+            n => format!(", in runs of {n} samples"),
+        }
     }
 
     /// The sweep's configuration. To measure jobs (`measure`), with the cycle
@@ -256,8 +275,13 @@ impl Spec {
         // spikes) are averaged over the first test samples.
         let data = input::open_dataset(&self.base.data, Split::Test, Some(PERF_SAMPLES))?;
         let perf_inputs = (0..data.len()).map(|i| data.sample(i).to_vec()).collect();
+        let mapping = compiler::Mapping {
+            batch: self.batch,
+            ..Default::default()
+        };
         cfg.performance = Some(Box::new(ModelledPerformance {
             config: self.accel,
+            mapping,
             clock_hz: self.clock_mhz * 1e6,
             energy: self.energy.clone(),
             inputs: perf_inputs,
@@ -266,6 +290,7 @@ impl Spec {
             cfg.simulator = Some(Box::new(SweepSimulator {
                 device: SimDevice::open(&self.accel)?,
                 config: self.accel,
+                mapping,
             }));
         }
         Ok(cfg)
@@ -491,11 +516,12 @@ fn print_report(report: &sweep::SweepReport, spec: &Spec) -> Result<()> {
         }
     }
     out!(
-        "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz \
+        "cycles, fps and energy: cycle and energy models of the {}x{} accelerator at {} MHz{} \
          (docs/performance.md), counts averaged over {PERF_SAMPLES} test samples",
         spec.accel.rows,
         spec.accel.cols,
-        spec.clock_mhz
+        spec.clock_mhz,
+        spec.runs_of()
     );
     if let Some(n) = report
         .rows

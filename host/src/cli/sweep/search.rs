@@ -81,10 +81,11 @@ pub fn run(spec: &Spec, args: &Args, cache: PathBuf) -> Result<()> {
     out!("{}", report.table());
     out!(
         "mean BB: the layers' T*b_w*b_s weighted by their MACs, b_s being the width of the spikes a layer reads; \
-         cycles, fps and energy: the {}x{} accelerator at {} MHz",
+         cycles, fps and energy: the {}x{} accelerator at {} MHz{}",
         spec.accel.rows,
         spec.accel.cols,
-        spec.clock_mhz
+        spec.clock_mhz,
+        spec.runs_of()
     );
     out!("{:.1} s", report.seconds);
     if report.skipped > 0 {
