@@ -72,6 +72,7 @@ pub fn run(args: Args) -> Result<()> {
                 model.spec.name
             )
         })?;
+    args.mapping.note(&program);
     let started = std::time::Instant::now();
     let outputs: Vec<_> = dev
         .run(&program, &samples.inputs)?

@@ -192,6 +192,22 @@ impl MappingArgs {
             ..Default::default()
         }
     }
+
+    /// Say so when a batch makes layers read gather tables: a batched
+    /// convolution's rows are not one map's windows, so it reads a table
+    /// where one sample's generates its rows, and the batch may cost more
+    /// than it saves.
+    pub fn note(&self, program: &spikeslice::compiler::Program) {
+        let tabled = program.tabled_layers();
+        if self.batch > 1 && !tabled.is_empty() {
+            status!(
+                "note: in runs of {} samples, layer(s) {} read gather tables from memory \
+                 (docs/architecture.md, \"Batches\"): compare with --batch 1",
+                self.batch,
+                tabled.join(", ")
+            );
+        }
+    }
 }
 
 /// How to reach the board's daemon.

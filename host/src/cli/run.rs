@@ -89,6 +89,7 @@ pub fn run(args: Args) -> Result<()> {
                 model.spec.name, config.rows, config.cols
             )
         })?;
+    args.mapping.note(&program);
     let idle = dev.power_watts()?.map(|first| {
         // A few readings over the idle window: the INA260 updates a few times a second.
         let mut readings = vec![first];

@@ -155,6 +155,22 @@ impl Program {
         (layers, total)
     }
 
+    /// The layers that read gather tables from the window, row by row (a
+    /// batched convolution, a reader of a concatenation), where the other
+    /// layers make their rows on chip or need none.
+    pub fn tabled_layers(&self) -> Vec<&str> {
+        self.spans
+            .iter()
+            .zip(&self.model.layers)
+            .filter(|(span, _)| {
+                self.descriptors[(*span).clone()]
+                    .iter()
+                    .any(|d| d.kind == LayerKind::Gather)
+            })
+            .map(|(_, l)| l.name.as_str())
+            .collect()
+    }
+
     /// The layer descriptor `index` runs (part of).
     pub fn layer_of(&self, index: usize) -> Option<&NeuronLayer> {
         let i = self.spans.iter().position(|s| s.contains(&index))?;
