@@ -18,7 +18,8 @@
 //! ```text
 //! Desc                      the 64-byte descriptor
 //! Decode                    magic/version (code 1), kind (2, at + 8), fields (2)
-//! MathSet/MathRun/MathStore 16 products (4 cycles each), 3 quotients (64): the sizes
+//! MathSet/MathRun/MathStore the sizes: MATH_MULS products, MATH_DIVS quotients
+//!                           (spikeslice_core::accel::cycles)
 //! Regions, Fit              O mod G (2); regions inside the window (3); buffers (6)
 //! Act, Clr                  the input planes into the activation banks; the
 //!                           output buffer's words of this layer to zero
@@ -55,6 +56,7 @@ mod muldiv;
 mod read_phase;
 mod sizes;
 mod spike_queue;
+mod state;
 mod walk;
 mod weight_banks;
 mod writeback;
@@ -72,6 +74,7 @@ pub use muldiv::MulDiv;
 pub use read_phase::{ReadPhase, ReadStep};
 use rust_hdl::prelude::*;
 pub use sizes::{LayerSizes, Op, Operand, Size, Sizes, SizesIn, SEQUENCE};
+pub use state::CtlState;
 pub use walk::TileWalk;
 pub use weight_banks::WeightBanks;
 pub use writeback::WriteBack;
@@ -81,38 +84,6 @@ pub use writeback::WriteBack;
 pub use spikeslice_core::accel::cycles::{
     math_phase_cycles, read_phase_cycles, write_phase_cycles,
 };
-
-#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
-pub enum CtlState {
-    Idle,
-    Desc,
-    Decode,
-    MathSet,
-    MathRun,
-    MathStore,
-    Regions,
-    Fit,
-    Act,
-    Clr,
-    TileStart,
-    GAdv,
-    Par,
-    Wgt,
-    PosStart,
-    GrpStart,
-    Grow,
-    GPre,
-    CoreGo,
-    CoreRun,
-    RunEnd,
-    TileEnd,
-    OutCmd,
-    OutWr,
-    OutWait,
-    Next,
-    Finish,
-    Fail,
-}
 
 // The buffer plan is part of the contract: the compiler and the functional model
 // refuse what the Fit state refuses.
