@@ -120,6 +120,7 @@ fn a_batch_of_dense_layers_needs_no_table_and_fewer_cycles_a_sample() {
         alone.total
     );
     assert_eq!(shared.ideal, alone.ideal, "the work a sample asks for");
+    assert_eq!(batch.data_bytes(), one.data_bytes(), "the data a sample moves");
     assert!(shared.utilization() > alone.utilization());
 }
 

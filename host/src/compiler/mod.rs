@@ -94,7 +94,7 @@ impl Program {
     }
 
     /// The bytes an image's inference needs to move once: the packed weights,
-    /// the input planes and every layer's output (what DMA traffic is
+    /// its input planes and every layer's output (what DMA traffic is
     /// compared with: docs/performance.md, "Grouped layers and a CIFAR-10-shaped
     /// VGG net").
     pub fn data_bytes(&self) -> u64 {
@@ -113,7 +113,9 @@ impl Program {
                 LayerOutput::Membrane => 8 * l.neurons() as u64,
             })
             .sum();
-        weights + self.input.bytes as u64 + outputs
+        let bits = self.model.spec.input.bits.get();
+        let input = layout::planes_bytes(1, bits, self.model.input_len());
+        weights + input as u64 + outputs
     }
     /// The input region's contents for one run: the batch's samples (at
     /// most [`Program::batch`]; missing ones are zeros) side by side
