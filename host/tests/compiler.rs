@@ -120,7 +120,11 @@ fn a_batch_of_dense_layers_needs_no_table_and_fewer_cycles_a_sample() {
         alone.total
     );
     assert_eq!(shared.ideal, alone.ideal, "the work a sample asks for");
-    assert_eq!(batch.data_bytes(), one.data_bytes(), "the data a sample moves");
+    assert_eq!(
+        batch.data_bytes(),
+        one.data_bytes(),
+        "the data a sample moves"
+    );
     assert!(shared.utilization() > alone.utilization());
 }
 
@@ -140,6 +144,17 @@ fn a_batch_larger_than_the_buffers_is_refused_naming_the_flag() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("--batch"), "{e}");
+    let e = compile_with(
+        &model,
+        &AcceleratorConfig::default(),
+        Mapping {
+            batch: 0,
+            ..Mapping::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--batch 1 or more"), "{e}");
 }
 
 /// The per-descriptor path (decode and check each descriptor just before

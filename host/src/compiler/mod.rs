@@ -42,6 +42,8 @@ pub enum CompileError {
     TooLarge { bytes: usize },
     #[error(transparent)]
     Batch(spikeslice_core::model::ModelError),
+    #[error("a batch of 0 samples runs nothing: give --batch 1 or more")]
+    EmptyBatch,
 }
 
 /// Where a spike train or the readout lives in the window.
@@ -465,6 +467,7 @@ pub fn compile_with(
     config.validate()?;
     let batched;
     let model = match mapping.batch {
+        0 => return Err(CompileError::EmptyBatch),
         1 => sample_model,
         n => {
             batched = sample_model.batched(n).map_err(CompileError::Batch)?;
