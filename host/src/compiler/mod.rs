@@ -491,7 +491,7 @@ pub fn compile_with(
         .collect();
     let mut lowered: Vec<(Cow<NeuronLayer>, usize)> = Vec::with_capacity(model.layers.len());
     for (i, l) in model.layers.iter().enumerate() {
-        let (l, merged) = lower(l, config, t, static_inputs[i], mapping);
+        let (l, merged) = lower(model, l, config, t, static_inputs[i], mapping);
         let l = match concat::rewire(&l, i, model, &placement)? {
             Some(r) => {
                 // The shortcut's term is in the taps now, so in the
@@ -721,8 +721,10 @@ pub fn compile_with(
 /// smallest among equals). A grouped layer on `C` columns with fewer than `C`
 /// outputs per group leaves most columns idle on every run, one run per group
 /// a tile meets; merging `m` groups costs `m` times the fan-in per run, in
-/// zero weights, and saves runs (docs/architecture.md, "Merged groups").
+/// zero weights, and saves runs (docs/architecture.md, "Merged groups"). Each
+/// choice is priced as it would run: an im2col layer where its table allows.
 fn lower<'a>(
+    model: &Model,
     l: &'a NeuronLayer,
     config: &AcceleratorConfig,
     t: usize,
@@ -738,6 +740,8 @@ fn lower<'a>(
     let original = shape_of(l, t, static_input);
     let cost = |m: usize| -> Option<u64> {
         let mut d = original;
+        let merged;
+        let mut layer = l;
         if m > 1 {
             d.fan_in = original.fan_in.checked_mul(m as u32)?;
             d.groups = (groups / m) as u32;
@@ -745,6 +749,11 @@ fn lower<'a>(
             if d.weight_bits > config.weight_bits_max {
                 return None;
             }
+            merged = l.merge_groups(m)?;
+            layer = &merged;
+        }
+        if mapping.im2col {
+            d = im2col_of(model, layer, &d).unwrap_or(d);
         }
         // A merged layer whose output does not fit is split like any other
         // (split.rs): only the other buffers rule a merge out.
