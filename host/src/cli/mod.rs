@@ -193,20 +193,38 @@ impl MappingArgs {
         }
     }
 
-    /// Say so when a batch makes layers read gather tables: a batched
-    /// convolution's rows are not one map's windows, so it reads a table
-    /// where one sample's generates its rows, and the batch may cost more
-    /// than it saves.
+    /// Say so when a batch is predicted to cost a sample more than a run of
+    /// its own (a few samples, whose tiles' first gather rows follow the
+    /// tile's loads), naming the layers a batch makes read gather tables (a
+    /// batched convolution's rows are not one map's windows).
     pub fn note(&self, program: &spikeslice::compiler::Program) {
-        let tabled = program.tabled_layers();
-        if self.batch > 1 && !tabled.is_empty() {
-            status!(
-                "note: in runs of {} samples, layer(s) {} read gather tables from memory \
-                 (docs/architecture.md, \"Batches\"): compare with --batch 1",
-                self.batch,
-                tabled.join(", ")
-            );
+        use spikeslice::compiler;
+        use spikeslice_core::accel::cycles::CycleModel;
+        if self.batch == 1 {
+            return;
         }
+        let Ok(alone) = compiler::compile(&program.model, &program.config) else {
+            return;
+        };
+        let cycles = |p: &compiler::Program| p.predict(&CycleModel::new(p.config)).1.total;
+        let (batched, single) = (cycles(program), cycles(&alone));
+        if batched < single {
+            return;
+        }
+        let tabled = program.tabled_layers();
+        let why = if tabled.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; layer(s) {} read gather tables in a batch",
+                tabled.join(", ")
+            )
+        };
+        status!(
+            "note: in runs of {} samples the cycle model predicts {batched} cycles a sample, \
+             against {single} one at a time{why} (docs/architecture.md, \"Batches\")",
+            self.batch
+        );
     }
 }
 
