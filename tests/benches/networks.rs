@@ -7,9 +7,10 @@
 //! `cargo bench -p spikeslice-tests --bench networks` (a few minutes; the first
 //! run builds the shell with Verilator). Criterion's throughput is in elements =
 //! images, so `thrpt` reads as images per second of host time. Before measuring,
-//! the bench checks the sim's outputs equal the golden backend's.
+//! the bench checks the sim's outputs equal the golden backend's. The MLP also
+//! runs in batches of 64 (`mnist-mlp_sim_runs_of_64`), beside its runs of one.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use spikeslice::compiler::compile;
+use spikeslice::compiler::{compile, compile_with, Mapping};
 use spikeslice::device::{Device, GoldenDevice, SimDevice};
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_tests::{digits, repository_model};
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 /// Images per measured iteration.
 const BATCH: usize = 8;
+/// Samples a run of the batched program computes.
+const RUN_OF: usize = 64;
 
 fn bench(c: &mut Criterion) {
     let config = AcceleratorConfig::default();
@@ -46,6 +49,25 @@ fn bench(c: &mut Criterion) {
             b.iter(|| GoldenDevice.run(&program, &xs).expect("golden"))
         });
     }
+    // The MLP in runs of 64 digits (docs/architecture.md, "Batches"), 64
+    // digits an iteration: images per second against the runs of one above.
+    let model = repository_model("mnist-mlp.json");
+    let mapping = Mapping {
+        batch: RUN_OF,
+        ..Mapping::default()
+    };
+    let program = compile_with(&model, &config, mapping).expect("compile a batch");
+    let xs = digits(&model, RUN_OF);
+    let want = GoldenDevice.run(&program, &xs).expect("golden");
+    let got = sim.run(&program, &xs).expect("sim");
+    assert!(
+        got.iter().zip(&want).all(|(g, w)| g.output == w.output),
+        "mnist-mlp in runs of {RUN_OF}: the sim differs from golden"
+    );
+    g.throughput(Throughput::Elements(RUN_OF as u64));
+    g.bench_function(format!("mnist-mlp_sim_runs_of_{RUN_OF}"), |b| {
+        b.iter(|| sim.run(&program, &xs).expect("sim"))
+    });
     g.finish();
 }
 

@@ -162,6 +162,31 @@ mod tests {
         assert_eq!(l.sample(&v, 2), [0; 4]);
     }
 
+    proptest::proptest! {
+        /// The layout places every value of every sample at its own index,
+        /// and taking a sample out inverts putting it in.
+        #[test]
+        fn a_layout_is_a_permutation(samples in 1usize..7, inner in 1usize..9, channels in 1usize..9) {
+            let l = BatchLayout { samples, inner };
+            let len = channels * inner;
+            let mut seen = vec![false; samples * len];
+            for b in 0..samples {
+                for i in 0..len {
+                    let at = l.index(b, i);
+                    proptest::prop_assert!(!seen[at], "two values at {}", at);
+                    seen[at] = true;
+                }
+            }
+            let values: Vec<Vec<u32>> = (0..samples)
+                .map(|b| (0..len).map(|i| (b * len + i) as u32).collect())
+                .collect();
+            let batched = l.interleave(&values, len);
+            for (b, v) in values.iter().enumerate() {
+                proptest::prop_assert_eq!(&l.sample(&batched, b), v);
+            }
+        }
+    }
+
     /// The batched model on the interleaved samples gives each sample's own
     /// results: readout membranes and every layer's spike counts, for a dense
     /// chain and for a convolution net (random weights, random inputs).
