@@ -185,7 +185,21 @@ pub fn from_table(
         .find_map(|h| {
             c.in_h = h as u32;
             c.in_w = (plane / h) as u32;
-            (fault(&c).is_none() && table(&c) == gather).then_some(c)
+            (fault(&c).is_none() && generates(&c, gather)).then_some(c)
+        })
+}
+
+/// Whether im2col layer `d` generates exactly the table `gather` ([`table`]),
+/// compared row by row, to the first row that differs.
+fn generates(d: &LayerDescriptor, gather: &[u32]) -> bool {
+    let k = d.fan_in as usize;
+    let rows = u64::from(d.groups) * u64::from(d.positions);
+    k > 0
+        && gather.len() as u64 == rows * k as u64
+        && gather.chunks_exact(k).enumerate().all(|(i, want)| {
+            let i = i as u64;
+            let p = u64::from(d.positions);
+            row(d, i / p, i % p) == want
         })
 }
 
