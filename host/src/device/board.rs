@@ -1,7 +1,8 @@
 //! The board backend: the same programs as every other backend, run on a
 //! board through its daemon (`spikeslice-fw`) over a serial port or TCP
 //! (docs/protocol.md). The device uploads the program's window image once,
-//! then per sample the input planes, runs the chain and reads the outputs.
+//! then per run (a sample, or a batch) the input planes, runs the chain and
+//! reads the outputs.
 
 use super::{Device, Inference, RunCounts};
 use crate::compiler::Program;

@@ -2,22 +2,23 @@
 //! **shell** (`spikeslice_shell.v`: AXI4-Lite register file, AXI4 DMA, descriptor
 //! controller, buffers and compute core, built by `spikeslice-sim`), driven exactly
 //! as the board daemon drives the real one (firmware/src/daemon.rs): the program's
-//! image is placed in a simulated DDR window once, per sample the input planes are
-//! written into it, the caches are synced for the device, BUF_BASE / BUF_SIZE /
+//! image is placed in a simulated DDR window once, per run (a sample, or a batch)
+//! the input planes are written into it, the caches are synced for the device, BUF_BASE / BUF_SIZE /
 //! DESC_OFFSET / DESC_COUNT are programmed over AXI4-Lite, the chain is started and
 //! the driver waits for the interrupt (with a cycle limit), syncs for the CPU, maps
 //! STATUS's error code to an error, reads the counters and the results out of the
 //! window. Nothing of the chain runs in this driver: every descriptor fetch, check,
 //! DMA transfer and layer is the RTL's.
 //!
-//! Cycles: `Inference::cycles` is the shell's `CNT_CYCLES`. Per-layer numbers
+//! Cycles: `Inference::cycles` is the shell's `CNT_CYCLES` (a batch's sample: its
+//! share of the run's, `RunCounts::split`). Per-layer numbers
 //! (`layer_cycles`, `layer_activity`) need one start per descriptor, since the
 //! counters cover a whole run: with [`SimDevice::per_layer`] the chain is run one
 //! descriptor at a time (the controller keeps no state between descriptors, so the
 //! window ends the same), each layer's cycles are that run's `CNT_CYCLES` minus the
 //! final Finish cycle, and `cycles` is their sum plus one (what one whole-chain run
 //! counts, the cycle model's structure). Off by default: one start per
-//! sample, as on a board, and the per-layer fields are `None`.
+//! run, as on a board, and the per-layer fields are `None`.
 
 use super::{Device, Inference, RunCounts};
 use crate::compiler::Program;
