@@ -143,7 +143,18 @@ fn a_batch_larger_than_the_buffers_is_refused_naming_the_flag() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("--batch"), "{e}");
+    // 784 inputs of 64-bit plane words in banks of 2,048 words: 167 digits.
+    assert!(e.contains("or run --batch 167 or less"), "{e}");
+    let fits = Mapping {
+        batch: 167,
+        ..Mapping::default()
+    };
+    assert!(compile_with(&model, &AcceleratorConfig::default(), fits).is_ok());
+    let over = Mapping {
+        batch: 168,
+        ..Mapping::default()
+    };
+    assert!(compile_with(&model, &AcceleratorConfig::default(), over).is_err());
     let e = compile_with(
         &model,
         &AcceleratorConfig::default(),

@@ -364,6 +364,28 @@ fn check_buffers(
     Ok(())
 }
 
+/// The largest batch below `n` whose layers fit the buffers, from the shapes of
+/// `layers` batched `n` times (positions and input `n` times one sample's):
+/// what a refused batch suggests.
+fn largest_batch(
+    layers: &[&NeuronLayer],
+    static_inputs: &[bool],
+    config: &AcceleratorConfig,
+    t: usize,
+    n: usize,
+) -> Option<usize> {
+    let plan = BufferPlan::new(config);
+    let fits = |m: usize| {
+        layers.iter().zip(static_inputs).all(|(&l, &st)| {
+            let mut d = shape_of(l, t, st);
+            d.positions = d.positions / n as u32 * m as u32;
+            d.input_len = d.input_len / n as u32 * m as u32;
+            plan.fit(&d).is_ok()
+        })
+    };
+    (1..n).rev().find(|&m| fits(m))
+}
+
 /// A layer's descriptor without its window offsets: what the fit check and
 /// the cycle model need.
 fn shape_of(l: &NeuronLayer, t: usize, static_input: bool) -> LayerDescriptor {
@@ -526,13 +548,17 @@ pub fn compile_with(
     let piece_statics: Vec<bool> = pieces.iter().map(|(i, ..)| static_inputs[*i]).collect();
     let piece_layers: Vec<&NeuronLayer> = pieces.iter().map(|(.., l)| l.as_ref()).collect();
     check_buffers(&piece_layers, &piece_statics, config, t).map_err(|e| match e {
-        CompileError::Layer { layer, message } if mapping.batch > 1 => CompileError::Layer {
-            layer,
-            message: format!(
-                "{message} (or run a smaller --batch than {})",
-                mapping.batch
-            ),
-        },
+        CompileError::Layer { layer, message } if mapping.batch > 1 => {
+            let most = largest_batch(&piece_layers, &piece_statics, config, t, mapping.batch);
+            let hint = match most {
+                Some(m) => format!(" (or run --batch {m} or less)"),
+                None => String::new(),
+            };
+            CompileError::Layer {
+                layer,
+                message: format!("{message}{hint}"),
+            }
+        }
         e => e,
     })?;
     let mut alloc = Allocator {
