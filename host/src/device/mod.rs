@@ -48,7 +48,8 @@ impl RunCounts {
     /// each sample's output with its share of the run's counts
     /// (docs/architecture.md, "Batches").
     pub fn split(self, outputs: Vec<SampleOutput>, batch: usize) -> Vec<Inference> {
-        let share = |v: u64, b: usize| v / batch as u64 + u64::from((b as u64) < v % batch as u64);
+        let n = batch.max(1) as u64;
+        let share = |v: u64, b: usize| v / n + u64::from((b as u64) < v % n);
         outputs
             .into_iter()
             .enumerate()
