@@ -28,16 +28,22 @@ macro_rules! fieldwise_add {
             }
 
             /// Sample `i`'s share of counts that `n` samples made together (a
-            /// batch): each field's `1 / n`, its remainder to the first
-            /// samples, so that the `n` shares add up to the whole.
+            /// batch), field by field ([`crate::share`]).
             pub fn share(&self, n: usize, i: usize) -> Self {
-                let (n, i) = (n.max(1) as u64, i as u64);
                 Self {
-                    $($field: self.$field / n + u64::from(i < self.$field % n),)+
+                    $($field: $crate::share(self.$field, n, i),)+
                 }
             }
         }
     };
+}
+
+/// Sample `i`'s share of a count `total` that `n` samples made together (a
+/// batch): `total / n`, the remainder one each to the first samples, so that
+/// the `n` shares add up to the whole.
+pub fn share(total: u64, n: usize, i: usize) -> u64 {
+    let n = n.max(1) as u64;
+    total / n + u64::from((i as u64) < total % n)
 }
 
 pub mod accel;

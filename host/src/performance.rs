@@ -131,6 +131,15 @@ fn energy_of(
     })
 }
 
+/// `", in runs of N samples"` for a batch of `N` (`--batch`), else nothing:
+/// what a report adds to the accelerator it names.
+pub fn runs_of(batch: usize) -> String {
+    match batch {
+        1 => String::new(),
+        n => format!(", in runs of {n} samples"),
+    }
+}
+
 /// Build the report for `runs` of `program` on a device called `backend`.
 pub fn analyze(
     program: &Program,
@@ -176,10 +185,7 @@ pub fn analyze(
             config.rows,
             config.cols,
             clock_hz / 1e6,
-            match program.batch {
-                1 => String::new(),
-                n => format!(", in runs of {n} samples"),
-            }
+            runs_of(program.batch)
         ),
         clock_hz,
         samples: n,

@@ -40,8 +40,7 @@ fn check(dev: &mut SimDevice, program: &Program, inputs: &[Vec<u8>], what: &str)
     let split = model.write_split_cycles(ds, base);
     // A run of a batch counts for all its samples; each sample is given its
     // share (`RunCounts::split`): sample `i` is sample `i % batch` of its run.
-    let batch = program.batch as u64;
-    let share = |v: u64, i: usize| v / batch + u64::from((i as u64 % batch) < v % batch);
+    let share = |v: u64, i: usize| spikeslice_core::share(v, program.batch, i % program.batch);
     let exact = |measured: u64, est: u64, split: u64, i: usize| {
         measured == share(est, i) || (split > 0 && measured == share(est + split, i))
     };

@@ -48,8 +48,7 @@ impl RunCounts {
     /// each sample's output with its share of the run's counts
     /// (docs/architecture.md, "Batches").
     pub fn split(self, outputs: Vec<SampleOutput>, batch: usize) -> Vec<Inference> {
-        let n = batch.max(1) as u64;
-        let share = |v: u64, b: usize| v / n + u64::from((b as u64) < v % n);
+        use spikeslice_core::share;
         outputs
             .into_iter()
             .enumerate()
@@ -60,11 +59,11 @@ impl RunCounts {
                     .layer_activity
                     .as_ref()
                     .map(|l| l.iter().map(|a| a.share(batch, b)).collect()),
-                cycles: self.cycles.map(|c| share(c, b)),
+                cycles: self.cycles.map(|c| share(c, batch, b)),
                 layer_cycles: self
                     .layer_cycles
                     .as_ref()
-                    .map(|l| l.iter().map(|&c| share(c, b)).collect()),
+                    .map(|l| l.iter().map(|&c| share(c, batch, b)).collect()),
             })
             .collect()
     }

@@ -244,14 +244,6 @@ impl Spec {
         })
     }
 
-    /// `", in runs of N samples"` for a batch, else nothing.
-    fn runs_of(&self) -> String {
-        match self.batch {
-            1 => String::new(),
-            n => format!(", in runs of {n} samples"),
-        }
-    }
-
     /// The sweep's configuration. To measure jobs (`measure`), with the cycle
     /// and energy models, and the Verilator simulator when the backend or
     /// `--verify-sim` needs one; without, for listing jobs and assembling
@@ -521,7 +513,7 @@ fn print_report(report: &sweep::SweepReport, spec: &Spec) -> Result<()> {
         spec.accel.rows,
         spec.accel.cols,
         spec.clock_mhz,
-        spec.runs_of()
+        spikeslice::performance::runs_of(spec.batch)
     );
     if let Some(n) = report
         .rows

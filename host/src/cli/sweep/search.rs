@@ -85,7 +85,7 @@ pub fn run(spec: &Spec, args: &Args, cache: PathBuf) -> Result<()> {
         spec.accel.rows,
         spec.accel.cols,
         spec.clock_mhz,
-        spec.runs_of()
+        spikeslice::performance::runs_of(spec.batch)
     );
     out!("{:.1} s", report.seconds);
     if report.skipped > 0 {
