@@ -69,11 +69,9 @@ proptest! {
     fn batched_programs_compute_each_sample_golden(seed in any::<u64>(), conv in any::<bool>(),
                                                    rows in 1usize..9, cols in 1usize..9,
                                                    batch in 2usize..6, samples in 1usize..9) {
-        use spikeslice::compiler::{compile_with, Mapping};
         let mut rng = random::rng(seed);
         let model = random::model(&mut rng, if conv { Architecture::Conv } else { Architecture::Mlp });
-        let mapping = Mapping { batch, ..Mapping::default() };
-        let program = compile_with(&model, &config(rows, cols), mapping).unwrap();
+        let program = in_runs_of(&model, &config(rows, cols), batch).unwrap();
         prop_assert_eq!(program.batch, batch);
         let bits = model.spec.input.bits.get();
         let xs: Vec<Vec<u8>> = (0..samples).map(|_| random::spikes(&mut rng, model.input_len(), bits, 0.5)).collect();
@@ -92,20 +90,11 @@ proptest! {
 /// costs and the tiles' loads are paid once per batch.
 #[test]
 fn a_batch_of_dense_layers_needs_no_table_and_fewer_cycles_a_sample() {
-    use spikeslice::compiler::{compile_with, Mapping};
     use spikeslice_core::accel::cycles::CycleModel;
     let model = mnist_mlp();
     let cfg = AcceleratorConfig::default();
     let one = compile(&model, &cfg).unwrap();
-    let batch = compile_with(
-        &model,
-        &cfg,
-        Mapping {
-            batch: 16,
-            ..Mapping::default()
-        },
-    )
-    .unwrap();
+    let batch = in_runs_of(&model, &cfg, 16).unwrap();
     assert!(batch
         .descriptors
         .iter()
@@ -131,40 +120,14 @@ fn a_batch_of_dense_layers_needs_no_table_and_fewer_cycles_a_sample() {
 /// A batch too large for the buffers is refused naming the flag to change.
 #[test]
 fn a_batch_larger_than_the_buffers_is_refused_naming_the_flag() {
-    use spikeslice::compiler::{compile_with, Mapping};
     let model = mnist_mlp();
-    let e = compile_with(
-        &model,
-        &AcceleratorConfig::default(),
-        Mapping {
-            batch: 4096,
-            ..Mapping::default()
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let cfg = AcceleratorConfig::default();
+    let e = in_runs_of(&model, &cfg, 4096).unwrap_err().to_string();
     // 784 inputs of 64-bit plane words in banks of 2,048 words: 167 digits.
     assert!(e.contains("or run --batch 167 or less"), "{e}");
-    let fits = Mapping {
-        batch: 167,
-        ..Mapping::default()
-    };
-    assert!(compile_with(&model, &AcceleratorConfig::default(), fits).is_ok());
-    let over = Mapping {
-        batch: 168,
-        ..Mapping::default()
-    };
-    assert!(compile_with(&model, &AcceleratorConfig::default(), over).is_err());
-    let e = compile_with(
-        &model,
-        &AcceleratorConfig::default(),
-        Mapping {
-            batch: 0,
-            ..Mapping::default()
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    assert!(in_runs_of(&model, &cfg, 167).is_ok());
+    assert!(in_runs_of(&model, &cfg, 168).is_err());
+    let e = in_runs_of(&model, &cfg, 0).unwrap_err().to_string();
     assert!(e.contains("--batch 1 or more"), "{e}");
 }
 
@@ -346,6 +309,19 @@ fn convolutions_generate_their_gather_rows_on_chip() {
         }
     }
     assert!(generated >= 16, "{generated} im2col layers in 16 conv nets");
+}
+
+/// `model` compiled for `cfg` in runs of `batch` samples.
+fn in_runs_of(
+    model: &spikeslice_core::model::Model,
+    cfg: &AcceleratorConfig,
+    batch: usize,
+) -> Result<Program, CompileError> {
+    let mapping = spikeslice::compiler::Mapping {
+        batch,
+        ..Default::default()
+    };
+    spikeslice::compiler::compile_with(model, cfg, mapping)
 }
 
 fn some_model() -> spikeslice_core::model::Model {
