@@ -116,7 +116,7 @@ fn main() -> anyhow::Result<()> {
     if let Some((a, program, layers)) = first {
         println!(
             "\nWhere the cycles go at {}/{}/{} (cycle model; dma and control as if nothing \
-             overlapped, overlap = what double buffering hides):",
+             overlapped, overlap = what ran at once):",
             a.b_w, a.b_s, a.t
         );
         println!("| layer | merged groups | parts | tiles | compute | dma | of it weights | control | overlap | total | PE util. |");

@@ -31,10 +31,11 @@ pub const BUILD_LOCK_FILE: &str = "build.lock";
 /// Verilator's options for every build: its own optimizations, X values resolved
 /// the fast way (the designs reset what they read; the equivalence suites check
 /// every output bit), and the model's evaluation cut into functions of at most
-/// 2,000 statements, which `g++` compiles into faster code than the few functions
-/// of thousands of lines Verilator writes otherwise (docs/performance.md,
-/// "Simulated images per second": 12% fewer CPU seconds per image on the default
-/// shell; 1,000 or 8,000 were slower than no cut).
+/// 1,500 statements, which `g++` compiles into faster code than the few functions
+/// of thousands of lines Verilator writes otherwise. The size matters and not
+/// smoothly: on the default shell 2,000 or 4,000 cost a third more CPU time a
+/// digit than 1,500 or 3,000 (docs/performance.md, "Simulated images per
+/// second").
 pub const VERILATOR_FLAGS: &[&str] = &[
     "-O3",
     "--x-assign",
@@ -42,7 +43,7 @@ pub const VERILATOR_FLAGS: &[&str] = &[
     "--x-initial",
     "fast",
     "--output-split-cfuncs",
-    "2000",
+    "1500",
 ];
 
 /// The C++ compiler's flags for the model, the runtime and the shim. In interleaved

@@ -423,22 +423,22 @@ fn batches_run_bit_exact_on_the_verilated_shell() {
 }
 
 /// The utilization target of docs/performance.md ("Batches"): the MNIST MLP
-/// in runs of 64 digits keeps at least 90% of the 8x8 array's PE-cycles
+/// in runs of 16 digits keeps at least 90% of the 8x8 array's PE-cycles
 /// adding, counted by the shell (`CNT_CYCLES`) against the synapses' work.
 #[test]
-fn the_mnist_mlp_in_runs_of_64_keeps_90_percent_of_the_pes_busy() {
+fn the_mnist_mlp_in_runs_of_16_keeps_90_percent_of_the_pes_busy() {
     use spikeslice::compiler::{compile_with, Mapping};
     let config = AcceleratorConfig::default();
     let mut dev = SimDevice::open(&config).unwrap();
     let model = repository_model("mnist-mlp.json");
     let mapping = Mapping {
-        batch: 64,
+        batch: 16,
         ..Mapping::default()
     };
     let program = compile_with(&model, &config, mapping).unwrap();
-    let got = dev.run(&program, &digits(&model, 64)).unwrap();
+    let got = dev.run(&program, &digits(&model, 16)).unwrap();
     let cycles: u64 = got.iter().map(|g| g.cycles.unwrap()).sum();
-    let ideal = program.predict(&CycleModel::new(config)).1.ideal * 64;
+    let ideal = program.predict(&CycleModel::new(config)).1.ideal * 16;
     let utilization = ideal as f64 / cycles as f64;
     assert!(
         utilization >= 0.90,

@@ -49,6 +49,8 @@ pub struct Im2colRow {
     pub take: Signal<Out, Bit>,
     pub data: Signal<Out, Bits<64>>,
     pub done: Signal<Out, Bit>,
+    /// The entry taken: its index in the row.
+    pub entry_index: Signal<Out, Bits<32>>,
     step: DFF<GenStep>,
     /// Entries taken, the tap in the kernel, its place in the padded map.
     k: DFF<Bits<32>>,
@@ -99,6 +101,7 @@ impl Logic for Im2colRow {
         self.in_cmd.next = false;
         self.take.next = false;
         self.done.next = false;
+        self.entry_index.next = self.k.q.val();
         match self.step.q.val() {
             GenStep::Start => {
                 self.in_cmd.next = self.active.val();
@@ -229,6 +232,7 @@ mod tests {
                     while !x.done.val() {
                         sim_assert!(sim, cycles <= d.fan_in + 1, x);
                         sim_assert!(sim, x.take.val() & !x.in_cmd.val(), x);
+                        sim_assert_eq!(sim, x.entry_index.val().to_u64(), got.len() as u64, x);
                         got.push(x.data.val().to_u64() as u32);
                         wait_clock_cycle!(sim, clock, x);
                         cycles += 1;

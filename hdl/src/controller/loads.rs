@@ -18,8 +18,10 @@
 //!       codes fit 64 bits, a field of two inputs' rows, the second at bits
 //!       [C b_w, 2 C b_w), into the banks at once (an odd K's last row alone)
 //! Grow  a gather row, K entries, into the row buffer's half being loaded (and to
-//!       the checks, `count` = entry index); an im2col layer's from the row
-//!       generator, no read
+//!       the checks, `count` = entry index)
+//! Gen   not a state: an im2col layer's row generator (im2col.rs) writes its
+//!       entries into the half being loaded, beside whichever phase the FSM is in
+//!       (a tile's first row during Par and Wgt), no read
 //! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
 //! ```
 
@@ -64,6 +66,10 @@ pub struct Loads {
     /// The weight-bank and row-buffer halves being loaded.
     pub weight_half: Signal<In, Bit>,
     pub gather_half: Signal<In, Bit>,
+    /// The row generator's entry taken (`entry` in the controller's row word)
+    /// and its index.
+    pub gen_take: Signal<In, Bit>,
+    pub gen_index: Signal<In, Bits<32>>,
     /// Fields taken in the phase (Grow: the entry; Clr: the word cleared).
     pub count: Signal<Out, Bits<32>>,
     pub cleared: Signal<Out, Bit>,
@@ -208,7 +214,7 @@ impl Logic for Loads {
                     bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.input_words.val();
             }
             CtlState::Grow => {
-                // An im2col layer's row is generated, not read (im2col.rs).
+                // An im2col layer's row is generated, not read (`gen_take`).
                 self.active.next = !self.layer.im2col_layer.val();
                 self.offset.next = self.row_at.val();
                 self.len.next = self.layer.fan_in.val() << 2;
@@ -265,9 +271,15 @@ impl Logic for Loads {
         }
         self.act_addr.next =
             bit_cast::<BRAM_ADDR_BITS, 32>(self.plane_base.q.val() + self.word.q.val());
-        self.row_we.next = (self.state.val() == CtlState::Grow) & self.take.val();
+        self.row_we.next =
+            ((self.state.val() == CtlState::Grow) & self.take.val()) | self.gen_take.val();
         self.row_addr.next =
             bit_cast::<BRAM_ADDR_BITS, 32>(self.taken.q.val() + self.gather_offset_half.val());
+        if self.gen_take.val() {
+            self.row_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
+                self.gen_index.val() + self.gather_offset_half.val(),
+            );
+        }
         self.param_write.next = (self.state.val() == CtlState::Par) & self.take.val();
         self.param_column.next = self.column.q.val();
         self.param_field.next = self.field.q.val();
@@ -586,6 +598,41 @@ mod tests {
                 })
                 .collect();
             sim_assert_eq!(sim, got, want, x);
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+
+    /// The row generator's entries go into the row buffer's half being loaded
+    /// at their index, in any state (a tile's first row during the weights),
+    /// beside the phase's own fields; a read phase's fields reach the row
+    /// buffer only in Grow.
+    #[test]
+    fn generated_entries_go_to_the_half_being_loaded_beside_any_phase() {
+        let (mut sim, uut) =
+            clocked_simulation!(Loads::new(ROWS, COLS, HALF as usize, COLS, false), Loads);
+        sim.add_testbench(move |mut sim: Sim<Loads>| {
+            let mut x = sim.init()?;
+            x.layer.fan_in.next = 4.into();
+            x.layer.weight_bits.next = 4.into();
+            for (state, half, index) in [
+                (CtlState::Par, false, 3u64),
+                (CtlState::Wgt, true, 0),
+                (CtlState::Grow, true, 7),
+            ] {
+                x.state.next = state;
+                x.gather_half.next = half;
+                x.take.next = true;
+                x.gen_take.next = false;
+                x = sim.wait(1, x)?;
+                sim_assert_eq!(sim, x.row_we.val(), state == CtlState::Grow, x);
+                x.gen_take.next = true;
+                x.gen_index.next = index.into();
+                x = sim.wait(1, x)?;
+                sim_assert!(sim, x.row_we.val(), x);
+                let at = index + if half { HALF } else { 0 };
+                sim_assert_eq!(sim, x.row_addr.val().to_u64(), at, x);
+            }
             sim.done(x)
         });
         sim.run(Box::new(uut), 1_000_000).unwrap();

@@ -25,12 +25,14 @@
 //!                           output buffer's words of this layer to zero
 //! per column tile of C outputs:
 //!   TileStart/GAdv          valid columns; the tile's first group
+//!   gather: PosStart/GrpStart  position 0, the group's window
 //!   Par, Wgt                parameters (threshold <= 0: code 2), weights
 //!   dense:  CoreGo/CoreRun  the feeder runs the tile
-//!   gather: per position, per group meeting the tile: PosStart/GrpStart, Grow
-//!                           (the gather row, read, or generated for an im2col
-//!                           layer; a bad entry: code 2 at the entry),
-//!                           GPre, CoreGo/CoreRun, RunEnd
+//!   gather: per position, per group meeting the tile: (GrpStart,) Grow
+//!                           (the gather row, read; a bad entry: code 2 at the
+//!                           entry; an im2col layer's generated, the tile's
+//!                           first from the first cycle of Par), GPre,
+//!                           CoreGo/CoreRun, RunEnd
 //!   TileEnd                 next tile, or the write-back
 //! OutCmd/OutWr/OutWait      the output buffer -> the layer's output region
 //! Next                      next descriptor, or Finish / Fail (once the feeder
@@ -79,14 +81,10 @@ pub use walk::TileWalk;
 pub use weight_banks::WeightBanks;
 pub use writeback::WriteBack;
 
-// The cycle formula lives in core (the contract the driver's cycle model and this
-// RTL share); the RTL's sequencing must keep it exact (hdl/tests/shell.rs).
-pub use spikeslice_core::accel::cycles::{
-    math_phase_cycles, read_phase_cycles, write_phase_cycles,
-};
-
-// The buffer plan is part of the contract: the compiler and the functional model
-// refuse what the Fit state refuses.
+// The cycle formula (`spikeslice_core::accel::cycles`) is core's, the contract the
+// driver's cycle model and this RTL share: the RTL's sequencing keeps it exact
+// (hdl/tests/shell.rs). So is the buffer plan: the compiler and the functional
+// model refuse what the Fit state refuses.
 pub use spikeslice_core::accel::buffers::BufferPlan;
 
 /// The controller, with its buffers. `D`/`S`: DMA beat bits/bytes, `W2` = 2 * D,
@@ -173,6 +171,8 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     desc_total: DFF<Bits<32>>,
     desc_idx: DFF<Bits<32>>,
     desc_at: DFF<Bits<32>>,
+    /// An im2col layer's next gather row is in the row buffer.
+    row_made: DFF<Bit>,
     /// The read phase's field, as a 32-bit word, and a gather row's entry.
     field32: Signal<Local, Bits<32>>,
     row_entry: Signal<Local, Bits<32>>,
@@ -228,9 +228,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             ..Default::default()
         }
     }
-}
 
-impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controller<D, S, W2, MEM> {
     /// The FSM state (for test benches and cycle accounting).
     pub fn fsm_state(&self) -> CtlState {
         self.state.q.val()
@@ -244,7 +242,14 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
     fn update(&mut self) {
         dff_setup!(self, clock, state, window_size, desc_total, desc_idx);
         dff_setup!(self, clock, desc_at, done_flag, err_code, err_at);
-        dff_setup!(self, clock, cycle_count, core_busy_cycles, slice_count);
+        dff_setup!(
+            self,
+            clock,
+            cycle_count,
+            core_busy_cycles,
+            slice_count,
+            row_made
+        );
         // The read phase's field, as a 32-bit word.
         self.field32.next = bit_cast::<32, 64>(self.read.data.val());
         // A gather row's entry: read, or generated (an im2col layer).
@@ -252,13 +257,24 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         if self.row_gen.take.val() {
             self.row_entry.next = bit_cast::<32, 64>(self.row_gen.data.val());
         }
-        // The im2col row generator (im2col.rs): Grow of an im2col layer, at the
-        // walk's window.
+        // The im2col row generator (im2col.rs), at the walk's window: a tile's
+        // first row from the first cycle of its parameter load (it needs no
+        // DMA; the walk set the window in PosStart and GrpStart), every later
+        // row in Grow; once a row is made, until the run that reads it starts.
         self.row_gen.clock.next = self.clock.val();
         LayerFields::join(&mut self.desc.fields, &mut self.row_gen.layer);
         Sizes::join(&mut self.sizes.out, &mut self.row_gen.sizes);
-        self.row_gen.active.next =
-            (self.state.q.val() == CtlState::Grow) & self.desc.fields.im2col_layer.val();
+        self.row_gen.active.next = self.desc.fields.im2col_layer.val()
+            & !self.row_made.q.val()
+            & ((self.state.q.val() == CtlState::Par)
+                | (self.state.q.val() == CtlState::Wgt)
+                | (self.state.q.val() == CtlState::Grow));
+        if self.row_gen.done.val() {
+            self.row_made.d.next = true;
+        }
+        if (self.state.q.val() == CtlState::CoreGo) | (self.state.q.val() == CtlState::Idle) {
+            self.row_made.d.next = false;
+        }
         self.row_gen.origin.next = self.walk.map_origin.val();
         self.row_gen.ys.next = self.walk.map_ys.val();
         self.row_gen.xs.next = self.walk.map_xs.val();
@@ -283,8 +299,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         // A table row's entries (a generated row's are inputs or padding: the
         // checks refused a geometry whose maps do not fit the input); every
         // row starts clean.
-        self.checks.entry_restart.next = (self.state.q.val() == CtlState::Grow)
-            & (self.read.in_cmd.val() | self.row_gen.in_cmd.val());
+        self.checks.entry_restart.next = ((self.state.q.val() == CtlState::Grow)
+            & self.read.in_cmd.val())
+            | self.row_gen.in_cmd.val();
         self.checks.entry_take.next = (self.state.q.val() == CtlState::Grow) & self.read.take.val();
         self.checks.entry.next = self.field32.val();
         self.checks.entry_index.next = self.loads.count.val();
@@ -334,10 +351,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         LayerFields::join(&mut self.desc.fields, &mut self.loads.layer);
         Sizes::join(&mut self.sizes.out, &mut self.loads.sizes);
         self.loads.state.next = self.state.q.val();
-        self.loads.in_cmd.next = self.read.in_cmd.val() | self.row_gen.in_cmd.val();
-        self.loads.take.next = self.read.take.val() | self.row_gen.take.val();
+        self.loads.in_cmd.next = self.read.in_cmd.val();
+        self.loads.take.next = self.read.take.val();
         self.loads.data.next = self.read.data.val();
-        self.loads.done.next = self.read.done.val() | self.row_gen.done.val();
+        self.loads.done.next = self.read.done.val();
+        self.loads.gen_take.next = self.row_gen.take.val();
+        self.loads.gen_index.next = self.row_gen.entry_index.val();
         self.loads.descriptor_offset.next = self.desc_at.q.val();
         self.loads.descriptor_last.next = self.desc.last.val();
         self.loads.row_at.next = self.walk.row_at.val();
@@ -563,6 +582,9 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 // The tile's first group (the walk advances to it).
                 if self.walk.group_ahead.val() {
                     self.state.d.next = CtlState::Par;
+                    if self.desc.fields.gather_layer.val() {
+                        self.state.d.next = CtlState::PosStart;
+                    }
                 }
             }
             CtlState::Par => {
@@ -581,7 +603,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             CtlState::Wgt => {
                 if self.read.done.val() {
                     if self.desc.fields.gather_layer.val() {
-                        self.state.d.next = CtlState::PosStart;
+                        self.state.d.next = CtlState::Grow;
                     } else {
                         self.state.d.next = CtlState::CoreGo;
                     }
@@ -591,13 +613,18 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 self.state.d.next = CtlState::GrpStart;
             }
             CtlState::GrpStart => {
+                // A tile's first position: its loads come first (a gather
+                // layer's walk sets the window before them).
                 self.state.d.next = CtlState::Grow;
+                if self.walk.position.val() == 0 {
+                    self.state.d.next = CtlState::Par;
+                }
             }
             CtlState::Grow => {
                 // Every entry of a table row goes through the checks; a row with a
                 // bad one is not run (code 2 at the first bad entry). A run behind
                 // it finishes first (Fail waits for the feeder).
-                if self.read.done.val() | self.row_gen.done.val() {
+                if self.read.done.val() | self.row_gen.done.val() | self.row_made.q.val() {
                     if self.checks.entry_bad.val() {
                         self.fail_code.next = 2.into();
                         self.fail_offset.next = self.checks.entry_bad_offset.val();
@@ -772,6 +799,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.cycle_count.d.next = 0.into();
             self.core_busy_cycles.d.next = 0.into();
             self.slice_count.d.next = 0.into();
+            self.row_made.d.next = false;
         }
     }
 }

@@ -194,9 +194,9 @@ impl MappingArgs {
     }
 
     /// Say so when a batch is predicted to cost a sample more than a run of
-    /// its own (a few samples, whose tiles' first gather rows follow the
-    /// tile's loads), naming the layers a batch makes read gather tables (a
-    /// batched convolution's rows are not one map's windows).
+    /// its own, naming the layers a batch makes read gather tables (a batched
+    /// convolution's rows are not one map's windows, so it reads them from the
+    /// DMA where a run of its own generates them).
     pub fn note(&self, program: &spikeslice::compiler::Program) {
         use spikeslice::compiler;
         use spikeslice_core::accel::cycles::CycleModel;

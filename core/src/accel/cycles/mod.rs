@@ -5,10 +5,12 @@
 //! It is the shell's cycle formula (docs/shell.md "Cycle formula"): the
 //! controller runs one phase after the other (fetch, size arithmetic, checks,
 //! input planes, then per output tile: parameters, weights, the core, and at
-//! the end the write-back), so the count is a sum of phase lengths, less the
-//! loads that double buffering hides behind the core (layers whose tile fits
-//! half the weight banks: the next tile's parameters and weights, or the next
-//! gather row, load while the core runs, [`LayerCycles::overlap`]). The runs
+//! the end the write-back), so the count is a sum of phase lengths, less what
+//! runs at once ([`LayerCycles::overlap`]): the loads that double buffering
+//! hides behind the core (layers whose tile fits half the weight banks: the
+//! next tile's parameters and weights, or the next gather row, load while the
+//! core runs), and an im2col layer's first gather row of a tile, generated
+//! during the tile's loads. The runs
 //! themselves follow the core's states and the spike queue that takes their
 //! Emit beats, run by run (`schedule`). For a
 //! memory that answers every read command with its first beat `L` cycles
@@ -28,8 +30,8 @@ use serde::{Deserialize, Serialize};
 
 mod schedule;
 
-use schedule::TileSchedule;
 pub use schedule::TileTimeline;
+use schedule::{TilePlan, TileSchedule};
 
 /// Products per descriptor in the controller's multiplier/divider
 /// (docs/shell.md, "The math phase").
@@ -214,9 +216,9 @@ pub struct LayerCycles {
     /// `C * b_w` weight bits and `R` slice bits; per output tile `3C`
     /// parameters of the membrane width, which the tile's later runs keep).
     pub buffer_bits: u64,
-    /// Cycles of `dma + control` that ran while the core computed: the next
+    /// Cycles of `dma + control` that ran at once with other work: the next
     /// tile's loads behind the current tile (double buffering, docs/shell.md
-    /// "Double buffering").
+    /// "Double buffering"), an im2col tile's first gather row during its loads.
     pub overlap: u64,
     /// Total cycles of the layer: `compute + dma + control - overlap`.
     pub total: u64,
@@ -356,9 +358,9 @@ impl CycleModel {
         // fits half the weight banks (and the row buffer) loads the next tile, or
         // the next gather row, while the core runs.
         let double = k <= BufferPlan::new(cfg).double_buffer_depth() as u64;
-        // Per tile: the cycles from TileStart to the first run (TileStart, GAdv,
-        // parameters, weights) and the groups its columns meet.
-        let mut tile_plan: Vec<(u64, u64)> = Vec::new();
+        // Per tile: its set-up (TileStart, GAdv) and loads (parameters,
+        // weights), and the groups its columns meet.
+        let mut tile_plan: Vec<TilePlan> = Vec::new();
 
         let mut x = LayerCycles::default();
         // Fetch, decode, size arithmetic, region and fit checks (a gather
@@ -380,14 +382,16 @@ impl CycleModel {
             g_lo = *tile_groups.start();
             x.control += 2 + advance + 1; // TileStart, GAdv, TileEnd
             x.dma += rd(3 * nv) + rd(weight_fields);
-            // TileStart, GAdv and the two loads, up to the cycle the core starts.
-            let load = 2 + advance + rd(3 * nv) + rd(weight_fields);
             let groups = if gather {
                 tile_groups.end() - tile_groups.start() + 1
             } else {
                 1
             };
-            tile_plan.push((load, groups));
+            tile_plan.push(TilePlan {
+                setup: 2 + advance,
+                loads: rd(3 * nv) + rd(weight_fields),
+                groups,
+            });
             x.weight_load += rd(weight_fields);
             x.dma_read_bytes += self.read_bytes(u64::from(d.params) + 12 * o0, 12 * nv)
                 + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
@@ -433,6 +437,7 @@ impl CycleModel {
             gather,
             positions: p,
             row_read,
+            early_row: d.kind == LayerKind::Im2col,
             timeline: TileTimeline::of(&shape, r, c, true),
             params_taken: 3 * c + 1,
             params_kept,

@@ -141,8 +141,11 @@ impl SpikeQueueModel {
 pub(super) struct TileSchedule {
     pub gather: bool,
     pub positions: u64,
-    /// Cycles of one gather-row read.
+    /// Cycles of one gather-row read (or generation).
     pub row_read: u64,
+    /// A tile's first row is generated from the first cycle of its loads
+    /// (an im2col layer: the generator needs no DMA), not after them.
+    pub early_row: bool,
     /// One run of the core, with its parameters.
     pub timeline: TileTimeline,
     /// Cycles after CoreGo at which a tile's first run has taken its 3C
@@ -153,6 +156,16 @@ pub(super) struct TileSchedule {
     pub params_kept: u64,
     /// Cycles the spike queue takes to write one Emit beat (`ceil(C / 2) b_s`).
     pub beat_writes: u64,
+}
+
+/// A column tile of the tile loop.
+pub(super) struct TilePlan {
+    /// TileStart and GAdv's cycles, before the tile's first read.
+    pub setup: u64,
+    /// The parameter and weight reads.
+    pub loads: u64,
+    /// The groups its columns meet (1 for a dense layer).
+    pub groups: u64,
 }
 
 /// What [`TileSchedule::cycles`] finds.
@@ -205,12 +218,11 @@ impl TileSchedule {
         }
     }
 
-    /// For tiles of (TileStart-to-first-run cycles, groups met): the cycles
-    /// from the first TileStart to the cycle the write-back starts, the cycles
-    /// the core is busy in them (from each run's CoreGo to its `done`:
-    /// `CNT_BUSY`), and the cycles OutCmd waits for the spike queue after the
-    /// last run.
-    pub fn cycles(&self, tiles: &[(u64, u64)], double: bool) -> ScheduleCycles {
+    /// For the layer's tiles: the cycles from the first TileStart to the
+    /// cycle the write-back starts, the cycles the core is busy in them (from
+    /// each run's CoreGo to its `done`: `CNT_BUSY`), and the cycles OutCmd
+    /// waits for the spike queue after the last run.
+    pub fn cycles(&self, tiles: &[TilePlan], double: bool) -> ScheduleCycles {
         // `t`: the cycle the FSM enters its next state.
         let mut t = 0u64;
         let mut engine = Engine {
@@ -219,20 +231,33 @@ impl TileSchedule {
             queue: SpikeQueueModel::new(self.beat_writes),
             compute: 0,
         };
-        for &(load, groups) in tiles {
-            t = t.max(engine.taken) + load; // TileStart waits for the parameters
+        for tile in tiles {
+            // TileStart waits for the running tile to take its parameters.
+            let start = t.max(engine.taken) + tile.setup;
             if self.gather {
-                t += 1; // PosStart
+                // PosStart and GrpStart set position 0's window, then the
+                // loads; Grow follows them.
+                let loads = start + 2;
+                t = loads + tile.loads;
                 for pos in 0..self.positions {
-                    t += 1; // GrpStart
-                    for grp in 0..groups {
-                        t += self.row_read;
+                    if pos > 0 {
+                        t += 1; // GrpStart
+                    }
+                    for grp in 0..tile.groups {
+                        t = if self.early_row && pos == 0 && grp == 0 {
+                            // Grow waits for the row begun with the loads
+                            // (K + 2 cycles from their first), one cycle at least.
+                            (t + 1).max(loads + self.row_read)
+                        } else {
+                            t + self.row_read
+                        };
                         t = t.max(engine.idle) + 1; // GPre
                         t = self.go(t, pos == 0 && grp == 0, &mut engine, double);
                         t += 1; // RunEnd
                     }
                 }
             } else {
+                t = start + tile.loads;
                 t = t.max(engine.idle); // CoreGo
                 t = self.go(t, true, &mut engine, double);
             }
@@ -327,5 +352,61 @@ mod tests {
         let mut idle = SpikeQueueModel::new(3);
         assert_eq!(idle.take(7), 7);
         assert_eq!(idle.drained(), 11);
+    }
+
+    #[test]
+    fn an_early_row_hides_behind_the_tiles_loads() {
+        let shape = TileShape {
+            fan_in: 20,
+            input_bits: 1,
+            timesteps: 2,
+            static_input: false,
+            spike_bits: Some(1),
+        };
+        let schedule = |early_row, row_read| TileSchedule {
+            gather: true,
+            positions: 3,
+            row_read,
+            early_row,
+            timeline: TileTimeline::of(&shape, 4, 4, true),
+            params_taken: 13,
+            params_kept: 12,
+            beat_writes: 2,
+        };
+        for (loads, row_read) in [(30, 22), (30, 31), (30, 32), (5, 90)] {
+            let tiles = [
+                TilePlan {
+                    setup: 2,
+                    loads,
+                    groups: 2,
+                },
+                TilePlan {
+                    setup: 3,
+                    loads,
+                    groups: 1,
+                },
+            ];
+            // Serially every tile's first row saves what the loads hide of
+            // it: all but Grow's one cycle, or the loads' length.
+            let (late, early) = (
+                schedule(false, row_read).cycles(&tiles, false),
+                schedule(true, row_read).cycles(&tiles, false),
+            );
+            let saved = (row_read - 1).min(loads);
+            assert_eq!(
+                late.tile_loop - early.tile_loop,
+                2 * saved,
+                "{loads} {row_read}"
+            );
+            assert_eq!(late.busy, early.busy);
+            // Double buffered the previous tile's last run hides part of the
+            // loads too: the row saves at most as much.
+            let (late, early) = (
+                schedule(false, row_read).cycles(&tiles, true),
+                schedule(true, row_read).cycles(&tiles, true),
+            );
+            assert!(early.tile_loop < late.tile_loop);
+            assert!(late.tile_loop - early.tile_loop <= 2 * saved);
+        }
     }
 }
