@@ -419,6 +419,62 @@ fn run_in_batches_on_every_backend() {
     );
 }
 
+/// `--batch auto` takes the batch whose runs the cycle model predicts to take
+/// the samples in the fewest cycles (a last run the samples do not fill costs
+/// a whole run): the one found among the powers of two up to the samples, each
+/// run on its own; a model whose batches read tables runs one sample a run,
+/// and a sweep, which compares allocations at one batch, refuses it.
+#[test]
+fn batch_auto_takes_the_batch_that_runs_the_samples_fastest() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let run = |model: &str, batch: &str| -> (serde_json::Value, String) {
+        let o = spikeslice(&[
+            "run",
+            "--model",
+            &repo_model(model),
+            "--data",
+            "mnist-5k",
+            "--limit",
+            "20",
+            "--batch",
+            batch,
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "--batch {batch}: {}", stderr(&o));
+        let v = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (v, stderr(&o))
+    };
+    let batch = |v: &serde_json::Value| v["performance"]["batch"].as_f64().unwrap() as u64;
+    let (auto, said) = run("mnist-mlp.json", "auto");
+    let total = |b: u64| {
+        let (v, _) = run("mnist-mlp.json", &b.to_string());
+        assert_eq!(batch(&v), b);
+        assert_eq!(v["accuracy"], auto["accuracy"]);
+        20u64.div_ceil(b) * b * v["performance"]["cycles"].as_f64().unwrap() as u64
+    };
+    let best = [1, 2, 4, 8, 16]
+        .into_iter()
+        .min_by_key(|&b| (total(b), b))
+        .unwrap();
+    assert_eq!(batch(&auto), best, "{said}");
+    assert!(
+        best > 1 && said.contains(&format!("runs of {best} samples")),
+        "{said}"
+    );
+    let (cnn, said) = run("mnist-cnn.json", "auto");
+    assert_eq!(batch(&cnn), 1);
+    assert!(said.contains("one sample a run"), "{said}");
+    let out = dir.path().join("sweep");
+    let o = spikeslice(&["sweep", "--batch", "auto", "--out", out.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("give --batch N") && !out.exists(),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// `--preset` sets the whole configuration and a flag beside it overrides
 /// one field: the report names the array it ran on.
 #[test]

@@ -1,7 +1,6 @@
 //! `spikeslice infer`: run a model on a dataset or a CSV of inputs.
 
-use anyhow::{Context, Result};
-use spikeslice::compiler;
+use anyhow::Result;
 use spikeslice::input::{self, Split};
 use spikeslice::report::{self, InferReport};
 use std::path::PathBuf;
@@ -65,14 +64,9 @@ pub fn run(args: Args) -> Result<()> {
         (None, None) => unreachable!("clap requires --input or --data"),
     };
     let (mut dev, config) = args.device.open()?;
-    let program =
-        compiler::compile_with(&model, &config, args.mapping.mapping()).with_context(|| {
-            format!(
-                "cannot compile model {} for this accelerator",
-                model.spec.name
-            )
-        })?;
-    args.mapping.note(&program);
+    let program = args
+        .mapping
+        .compile(&model, &config, samples.inputs.len())?;
     let started = std::time::Instant::now();
     let outputs: Vec<_> = dev
         .run(&program, &samples.inputs)?

@@ -7,6 +7,7 @@ pub mod flash;
 pub mod gen_rtl;
 pub mod import;
 pub mod infer;
+pub mod mapping;
 pub mod outputs;
 pub mod progress;
 pub mod relation;
@@ -15,6 +16,7 @@ pub mod sweep;
 pub mod train;
 
 use anyhow::{Context, Result};
+pub use mapping::MappingArgs;
 use spikeslice::device::board::{BoardDevice, Transport};
 use spikeslice::device::{self, Backend, Device};
 use spikeslice::input::{self, Samples, Split};
@@ -170,61 +172,6 @@ impl SampleArgs {
     pub fn load(&self, model: &Model, spec: &str) -> Result<Samples> {
         let data = input::open_dataset_for(model, spec, self.split, self.limit)?;
         input::from_dataset(model, &data)
-    }
-}
-
-/// How the compiler maps a model onto the accelerator.
-#[derive(clap::Args, Debug, Clone)]
-pub struct MappingArgs {
-    /// Samples one run of the accelerator computes together: each tile's
-    /// parameters and weights load once for all of them, and each layer's
-    /// fixed costs are paid once a run (docs/architecture.md, "Batches").
-    /// Cycles, counts and energy are then one sample's share; latency is the
-    /// whole run's.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub batch: u32,
-}
-
-impl MappingArgs {
-    pub fn mapping(&self) -> spikeslice::compiler::Mapping {
-        spikeslice::compiler::Mapping {
-            batch: self.batch as usize,
-            ..Default::default()
-        }
-    }
-
-    /// Say so when a batch is predicted to cost a sample more than a run of
-    /// its own, naming the layers a batch makes read gather tables (a batched
-    /// convolution's rows are not one map's windows, so it reads them from the
-    /// DMA where a run of its own generates them).
-    pub fn note(&self, program: &spikeslice::compiler::Program) {
-        use spikeslice::compiler;
-        use spikeslice_core::accel::cycles::CycleModel;
-        if self.batch == 1 {
-            return;
-        }
-        let Ok(alone) = compiler::compile(&program.model, &program.config) else {
-            return;
-        };
-        let cycles = |p: &compiler::Program| p.predict(&CycleModel::new(p.config)).1.total;
-        let (batched, single) = (cycles(program), cycles(&alone));
-        if batched < single {
-            return;
-        }
-        let tabled = program.tabled_layers();
-        let why = if tabled.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; layer(s) {} read gather tables in a batch",
-                tabled.join(", ")
-            )
-        };
-        status!(
-            "note: in runs of {} samples the cycle model predicts {batched} cycles a sample, \
-             against {single} one at a time{why} (docs/architecture.md, \"Batches\")",
-            self.batch
-        );
     }
 }
 

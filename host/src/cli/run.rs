@@ -1,8 +1,7 @@
 //! `spikeslice run`: a model on a device, with accuracy and, per network and
 //! per layer, cycles, latency, fps, PE utilization, DMA bytes and energy.
 
-use anyhow::{Context, Result};
-use spikeslice::compiler;
+use anyhow::Result;
 use spikeslice::device::Backend;
 use spikeslice::energy::EnergyModel;
 use spikeslice::performance::{self, MeasuredPower};
@@ -82,14 +81,9 @@ pub fn run(args: Args) -> Result<()> {
             dev.name()
         );
     }
-    let program =
-        compiler::compile_with(&model, &config, args.mapping.mapping()).with_context(|| {
-            format!(
-                "cannot compile model {} for the {}x{} accelerator",
-                model.spec.name, config.rows, config.cols
-            )
-        })?;
-    args.mapping.note(&program);
+    let program = args
+        .mapping
+        .compile(&model, &config, samples.inputs.len())?;
     let idle = dev.power_watts()?.map(|first| {
         // A few readings over the idle window: the INA260 updates a few times a second.
         let mut readings = vec![first];

@@ -235,7 +235,7 @@ impl Spec {
             backend,
             verify_sim: args.verify_sim,
             accel: args.accel.config()?,
-            batch: args.mapping.batch as usize,
+            batch: args.mapping.sweep_batch()?,
             clock_mhz: args.clock_mhz,
             energy: match &args.energy_model {
                 Some(p) => EnergyModel::load(p)?,
