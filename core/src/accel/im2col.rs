@@ -133,14 +133,17 @@ pub fn row(d: &LayerDescriptor, g: u64, p: u64) -> Vec<u32> {
         .collect()
 }
 
+/// The table's rows in the order a gather layer stores them: group by group,
+/// each group's `P` positions.
+fn rows(d: &LayerDescriptor) -> impl Iterator<Item = Vec<u32>> + '_ {
+    (0..u64::from(d.groups))
+        .flat_map(move |g| (0..u64::from(d.positions)).map(move |p| row(d, g, p)))
+}
+
 /// The whole table, `G x P x K` as a gather layer stores it.
 pub fn table(d: &LayerDescriptor) -> Vec<u32> {
     let mut t = Vec::with_capacity(d.groups as usize * d.positions as usize * d.fan_in as usize);
-    for g in 0..u64::from(d.groups) {
-        for p in 0..u64::from(d.positions) {
-            t.extend(row(d, g, p));
-        }
-    }
+    t.extend(rows(d).flatten());
     t
 }
 
@@ -193,14 +196,12 @@ pub fn from_table(
 /// compared row by row, to the first row that differs.
 fn generates(d: &LayerDescriptor, gather: &[u32]) -> bool {
     let k = d.fan_in as usize;
-    let rows = u64::from(d.groups) * u64::from(d.positions);
+    let rows_len = u64::from(d.groups) * u64::from(d.positions);
     k > 0
-        && gather.len() as u64 == rows * k as u64
-        && gather.chunks_exact(k).enumerate().all(|(i, want)| {
-            let i = i as u64;
-            let p = u64::from(d.positions);
-            row(d, i / p, i % p) == want
-        })
+        && gather.len() as u64 == rows_len * k as u64
+        && rows(d)
+            .zip(gather.chunks_exact(k))
+            .all(|(got, want)| got == want)
 }
 
 #[cfg(test)]
