@@ -19,8 +19,9 @@
 //!
 //! `leak(v)` is registered: integrate adds the leak of the membrane a cycle
 //! before, so it must come at least a cycle after the last write of `v` (init,
-//! integrate, reset). The sequencer's states guarantee it (Init, Clear, ..;
-//! Reset, Emit, AfterT, Integ; Integ, AfterT, Integ), and the shift, the
+//! integrate, reset). The sequencer's states guarantee it (Compute's first beat, ..;
+//! Emit with the reset, AfterT, Integ, or Emit, Drain, .., Integ; Integ, AfterT,
+//! Integ), and the shift, the
 //! subtraction and the addition are not one path into the membrane register
 //! (docs/performance.md, "Whole shell").
 

@@ -4,17 +4,25 @@
 //! slices, and the neuron steps run T times on the one current they make.
 //!
 //! ```text
-//! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0),
-//!   skipped when `keep_params` is high with `start` (the NDUs hold the last run's)
-//!   -> Init (v = v_init)
-//!   -> [chunk of up to R slices] Clear -> Compute (K beats of wgt+act, both must be
-//!      valid) -> Flush (R-1 steps of zero slice bits) -> Drain (one row per cycle to
-//!      the PPUs; after the last slice of a timestep: Integ -> Div x b_s -> Reset ->
-//!      Emit (one spk beat) , or for a readout layer Integ only; AfterT goes back to
-//!      Integ, the PPUs' current held, until `cfg_repeats` timesteps are done) -> ChunkEnd
-//!   -> next chunk, or Out (C beats of final membranes, column 0 first; skipped by a
-//!   spiking run when `spikes_only` is high) -> Done -> Idle
+//! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0)
+//!   -> Init (the first chunk's Clear), or with `keep_params` high (the NDUs hold the
+//!   last run's parameters) Idle does it itself
+//!   -> [chunk of up to R slices] Compute (K beats of wgt+act, both must be valid;
+//!   v = v_init with the run's first beat)
+//!   -> Flush (R-1 steps of zero slice bits) -> Drain (one row per cycle to the PPUs;
+//!   after the last slice of a timestep: Integ -> Div x b_s -> Emit (one spk beat; the
+//!   reset of the membrane in the cycle it is taken), or for a readout layer Integ
+//!   only; a static input goes back through AfterT to Integ, the PPUs' current held,
+//!   until `cfg_repeats` timesteps are done) -> ChunkEnd (the next chunk's Clear)
+//!   -> next chunk, or after the last: Out (C beats of final membranes, column 0 first;
+//!   skipped by a spiking run when `spikes_only` is high) -> Done -> Idle
 //! ```
+//!
+//! No state waits on a register it need not: the clear of a chunk's accumulators is in
+//! the cycle before its first beat, the flush's last step goes straight to Drain, and
+//! the reset shares the Emit's cycle. AfterT stays for a static input's repeats: the
+//! NDU's leak is registered (`Ndu::leaked`), so an Integ reads a membrane reset two
+//! cycles before it, not one.
 //!
 //! Weights are not buffered in this block: each chunk consumes the tile's K weight beats
 //! again (the shell's weight banks, or a test harness, replay them).
@@ -31,13 +39,11 @@ pub enum SeqState {
     Idle,
     Params,
     Init,
-    Clear,
     Compute,
     Flush,
     Drain,
     Integ,
     Div,
-    Reset,
     Emit,
     AfterT,
     ChunkEnd,
@@ -108,6 +114,20 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     oc: DFF<Bits<8>>,
     err: DFF<Bit>,
     left: Signal<Local, Bits<10>>,
+    /// Init's work (the first chunk's Clear): in Init, or in Idle for a run with
+    /// kept parameters.
+    init_now: Signal<Local, Bit>,
+    /// The first chunk's rows: min(S, R).
+    first_rows: Signal<Local, Bits<10>>,
+    /// Slices after the current chunk, and the next chunk's rows.
+    rest: Signal<Local, Bits<10>>,
+    next_rows: Signal<Local, Bits<10>>,
+    /// The current chunk is the run's last.
+    last_chunk: Signal<Local, Bit>,
+    run_end: Signal<Local, SeqState>,
+    /// A static input has timesteps left on the current one's current.
+    more_repeats: Signal<Local, Bit>,
+    after_step: Signal<Local, SeqState>,
     bad_cfg: Signal<Local, Bit>,
     rows_c: Param<Bits<10>>,
     cols_m1: Param<Bits<8>>,
@@ -162,7 +182,37 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         self.spk_valid.next = false;
         self.mem_valid.next = false;
         self.mem_data.next = 0.into();
+        self.init_now.next = false;
         self.left.next = self.cfg_slices.val() - self.sbase.q.val();
+        self.first_rows.next = self.cfg_slices.val();
+        if self.cfg_slices.val() > self.rows_c.val() {
+            self.first_rows.next = self.rows_c.val();
+        }
+        self.rest.next = self.left.val() - self.nrows.q.val();
+        self.next_rows.next = self.rest.val();
+        if self.rest.val() > self.rows_c.val() {
+            self.next_rows.next = self.rows_c.val();
+        }
+        self.last_chunk.next = self.left.val() == self.nrows.q.val();
+        // Where a run goes after its last chunk: Out, or Done for a spiking run
+        // with `spikes_only`.
+        self.run_end.next = SeqState::Out;
+        if self.spikes_only.val() & !self.cfg_readout.val() {
+            self.run_end.next = SeqState::Done;
+        }
+        // After a timestep's neuron steps: AfterT for a static input's next
+        // timestep, else the chunk's next slice, the next chunk, or the run's end.
+        self.more_repeats.next = self.rep.q.val() + 1 < self.cfg_repeats.val();
+        self.after_step.next = SeqState::Drain;
+        if self.dc.q.val() == self.nrows.q.val() {
+            self.after_step.next = SeqState::ChunkEnd;
+            if self.last_chunk.val() {
+                self.after_step.next = self.run_end.val();
+            }
+        }
+        if self.more_repeats.val() {
+            self.after_step.next = SeqState::AfterT;
+        }
         self.bad_cfg.next = (self.cfg_b_w.val() == 0)
             | (self.cfg_b_w.val() > self.wb_max.val())
             | (self.cfg_b_in.val() == 0)
@@ -218,9 +268,12 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                         self.err.d.next = false;
                         self.pk.d.next = 0.into();
                         self.pcol.d.next = 0.into();
+                        self.oc.d.next = 0.into();
                         self.state.d.next = SeqState::Params;
                         if self.keep_params.val() {
-                            self.state.d.next = SeqState::Init;
+                            // Init's work, in this cycle: the NDUs hold the parameters.
+                            self.init_now.next = true;
+                            self.state.d.next = SeqState::Compute;
                         }
                     }
                 }
@@ -243,26 +296,18 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 }
             }
             SeqState::Init => {
-                for c in 0..self._cols {
-                    self.ndus[c].op_init.next = true;
-                }
-                self.j.d.next = 0.into();
-                self.rep.d.next = 0.into();
-                self.sbase.d.next = 0.into();
-                self.state.d.next = SeqState::Clear;
-            }
-            SeqState::Clear => {
-                self.array.clr.next = true;
-                self.kc.d.next = 0.into();
-                self.fc.d.next = 0.into();
-                self.dc.d.next = 0.into();
-                self.nrows.d.next = self.left.val();
-                if self.left.val() > self.rows_c.val() {
-                    self.nrows.d.next = self.rows_c.val();
-                }
+                self.init_now.next = true;
                 self.state.d.next = SeqState::Compute;
             }
             SeqState::Compute => {
+                // v = v_init while the run's first beat is due: decoded from
+                // registers, so that `start` does not reach the C membranes' muxes
+                // (Idle with kept parameters starts the run in its own cycle).
+                if (self.kc.q.val() == 0) & (self.sbase.q.val() == 0) {
+                    for c in 0..self._cols {
+                        self.ndus[c].op_init.next = true;
+                    }
+                }
                 // Both streams must be valid: a beat pairs weight k with slice bits k.
                 self.wgt_ready.next = self.act_valid.val();
                 self.act_ready.next = self.wgt_valid.val();
@@ -274,16 +319,18 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                     self.kc.d.next = self.kc.q.val() + 1;
                     if self.kc.q.val() + 1 == self.cfg_k.val() {
                         self.state.d.next = SeqState::Flush;
+                        if self.flush_len.val() == 0 {
+                            self.state.d.next = SeqState::Drain;
+                        }
                     }
                 }
             }
             SeqState::Flush => {
                 // Zero slice bits (the default) add nothing: finish the wavefront.
-                if self.fc.q.val() == self.flush_len.val() {
+                self.array.en.next = true;
+                self.fc.d.next = self.fc.q.val() + 1;
+                if self.fc.q.val() + 1 == self.flush_len.val() {
                     self.state.d.next = SeqState::Drain;
-                } else {
-                    self.array.en.next = true;
-                    self.fc.d.next = self.fc.q.val() + 1;
                 }
             }
             SeqState::Drain => {
@@ -299,6 +346,9 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                     self.j.d.next = self.j.q.val() + 1;
                     if self.dc.q.val() + 1 == self.nrows.q.val() {
                         self.state.d.next = SeqState::ChunkEnd;
+                        if self.last_chunk.val() {
+                            self.state.d.next = self.run_end.val();
+                        }
                     }
                 }
             }
@@ -308,7 +358,12 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 }
                 self.di.d.next = bit_cast::<3, 4>(self.cfg_b_s.val() - 1);
                 if self.cfg_readout.val() {
-                    self.state.d.next = SeqState::AfterT;
+                    self.state.d.next = self.after_step.val();
+                    if self.more_repeats.val() {
+                        self.rep.d.next = self.rep.q.val() + 1;
+                    } else {
+                        self.rep.d.next = 0.into();
+                    }
                 } else {
                     self.state.d.next = SeqState::Div;
                 }
@@ -319,46 +374,38 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 }
                 self.di.d.next = self.di.q.val() - 1;
                 if self.di.q.val() == 0 {
-                    self.state.d.next = SeqState::Reset;
+                    self.state.d.next = SeqState::Emit;
                 }
-            }
-            SeqState::Reset => {
-                for c in 0..self._cols {
-                    self.ndus[c].op_reset.next = true;
-                }
-                self.state.d.next = SeqState::Emit;
             }
             SeqState::Emit => {
+                // The membrane's reset goes with the beat: once, in the cycle it is taken.
                 self.spk_valid.next = true;
                 if self.spk_ready.val() {
-                    self.state.d.next = SeqState::AfterT;
+                    for c in 0..self._cols {
+                        self.ndus[c].op_reset.next = true;
+                    }
+                    self.state.d.next = self.after_step.val();
+                    if self.more_repeats.val() {
+                        self.rep.d.next = self.rep.q.val() + 1;
+                    } else {
+                        self.rep.d.next = 0.into();
+                    }
                 }
             }
             SeqState::AfterT => {
-                if self.rep.q.val() + 1 < self.cfg_repeats.val() {
-                    // A static input: the next timestep integrates the same current.
-                    self.rep.d.next = self.rep.q.val() + 1;
-                    self.state.d.next = SeqState::Integ;
-                } else {
-                    self.rep.d.next = 0.into();
-                    if self.dc.q.val() == self.nrows.q.val() {
-                        self.state.d.next = SeqState::ChunkEnd;
-                    } else {
-                        self.state.d.next = SeqState::Drain;
-                    }
-                }
+                // A static input: the next timestep integrates the same current, two
+                // cycles after the reset (the NDU's leak is registered).
+                self.state.d.next = SeqState::Integ;
             }
             SeqState::ChunkEnd => {
+                // The next chunk's Clear.
+                self.array.clr.next = true;
+                self.kc.d.next = 0.into();
+                self.fc.d.next = 0.into();
+                self.dc.d.next = 0.into();
                 self.sbase.d.next = self.sbase.q.val() + self.nrows.q.val();
-                if self.left.val() == self.nrows.q.val() {
-                    self.oc.d.next = 0.into();
-                    self.state.d.next = SeqState::Out;
-                    if self.spikes_only.val() & !self.cfg_readout.val() {
-                        self.state.d.next = SeqState::Done;
-                    }
-                } else {
-                    self.state.d.next = SeqState::Clear;
-                }
+                self.nrows.d.next = self.next_rows.val();
+                self.state.d.next = SeqState::Compute;
             }
             SeqState::Out => {
                 self.mem_valid.next = true;
@@ -380,6 +427,18 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             _ => {
                 self.state.d.next = SeqState::Idle;
             }
+        }
+        if self.init_now.val() {
+            // A run's cycle before its first beat (Init, or Idle with kept
+            // parameters): the first chunk's Clear.
+            self.array.clr.next = true;
+            self.kc.d.next = 0.into();
+            self.fc.d.next = 0.into();
+            self.dc.d.next = 0.into();
+            self.j.d.next = 0.into();
+            self.rep.d.next = 0.into();
+            self.sbase.d.next = 0.into();
+            self.nrows.d.next = self.first_rows.val();
         }
         if self.rst.val() {
             self.state.d.next = SeqState::Idle;

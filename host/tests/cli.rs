@@ -401,7 +401,7 @@ fn run_in_batches_on_every_backend() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o)
-            .contains("against 28394 one at a time; layer(s) conv1, conv2, out read gather tables"),
+            .contains("against 26246 one at a time; layer(s) conv1, conv2, out read gather tables"),
         "{}",
         stderr(&o)
     );

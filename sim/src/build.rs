@@ -31,11 +31,11 @@ pub const BUILD_LOCK_FILE: &str = "build.lock";
 /// Verilator's options for every build: its own optimizations, X values resolved
 /// the fast way (the designs reset what they read; the equivalence suites check
 /// every output bit), and the model's evaluation cut into functions of at most
-/// 1,500 statements, which `g++` compiles into faster code than the few functions
+/// 2,000 statements, which `g++` compiles into faster code than the few functions
 /// of thousands of lines Verilator writes otherwise. The size matters and not
-/// smoothly: on the default shell 2,000 or 4,000 cost a third more CPU time a
-/// digit than 1,500 or 3,000 (docs/performance.md, "Simulated images per
-/// second").
+/// smoothly: on the default shell 1,000 costs a fifth more CPU time a digit than
+/// 2,000, and 1,500 or no cut half as much again (docs/performance.md, "Simulated
+/// images per second").
 pub const VERILATOR_FLAGS: &[&str] = &[
     "-O3",
     "--x-assign",
@@ -43,7 +43,7 @@ pub const VERILATOR_FLAGS: &[&str] = &[
     "--x-initial",
     "fast",
     "--output-split-cfuncs",
-    "1500",
+    "2000",
 ];
 
 /// The C++ compiler's flags for the model, the runtime and the shim. In interleaved

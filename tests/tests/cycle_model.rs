@@ -105,9 +105,10 @@ fn table4_cycles(sim: &mut CoreSim, inputs: usize, b_s: u8, t: usize) -> u64 {
     run.cycles
 }
 
-/// The neuron's steps that depend on T alone: Integ, Reset, Emit and AfterT,
-/// once per timestep per tile (the b_s division steps add up to b_s * T).
-const NEURON_FIXED_STEPS: u64 = 4;
+/// The neuron's steps that depend on T alone: Integ and Emit (with the
+/// reset), once per timestep per tile (the b_s division steps add up to
+/// b_s * T).
+const NEURON_FIXED_STEPS: u64 = 2;
 
 #[test]
 fn table4_equal_budgets_take_equal_cycles_and_cycles_grow_linearly() {
@@ -163,11 +164,11 @@ fn table4_equal_budgets_take_equal_cycles_and_cycles_grow_linearly() {
     }
 }
 
-/// The shell's fixed steps per timestep per tile: the neuron's Integ, Reset,
-/// Emit and AfterT (the Emit takes one cycle while the spike queue has room;
+/// The shell's fixed steps per timestep per tile: the neuron's Integ and Emit
+/// (the Emit takes one cycle while the spike queue has room;
 /// the queue writes the beat's `C b_s` bits, two columns a cycle, behind the
 /// core's next work).
-const SHELL_FIXED_STEPS: u64 = 4;
+const SHELL_FIXED_STEPS: u64 = 2;
 
 /// The same pattern for a whole layer on the shell: descriptor fetch, size
 /// arithmetic, input planes, parameters, weights, the core, and the output

@@ -284,7 +284,7 @@ pub fn config_4x4_64() -> AcceleratorConfig {
 }
 
 /// 2x8, 64-bit AXI, spikes up to 8 bits: `C b_s / 2` cycles of spike writes a
-/// beat (two columns a cycle) against `b_s + 4` cycles between a static
+/// beat (two columns a cycle) against `b_s + 3` cycles between a static
 /// input's Emits, so that with `b_s >= 2` and `T > SPIKE_QUEUE_DEPTH` the spike
 /// queue fills and the core waits for it.
 pub fn config_2x8_64() -> AcceleratorConfig {

@@ -343,8 +343,9 @@ impl CycleModel {
         } else {
             rd(k)
         };
-        // The 3C parameter beats a tile's later runs skip (`keep_params`).
-        let params_kept = 3 * c;
+        // The 3C parameter beats and Init a tile's later runs skip
+        // (`keep_params`: Idle does Init's work).
+        let params_kept = 3 * c + 1;
         let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
@@ -519,8 +520,8 @@ mod tests {
         };
         let a = tile_cycles(&split(1, 8), 8, 8);
         let b = tile_cycles(&split(8, 1), 8, 8);
-        // Readout neuron steps: 2 per timestep.
-        assert_eq!(a - b, 2 * (8 - 1));
+        // Readout neuron steps: an Integ per timestep.
+        assert_eq!(a - b, 8 - 1);
     }
 
     fn dense(fan_in: u32, outputs: u32) -> LayerDescriptor {

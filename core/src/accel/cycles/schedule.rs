@@ -29,34 +29,39 @@ impl TileTimeline {
         // goes back to Integ with the same current.
         let repeats = shape.timesteps / shape.input_steps();
         let mut work = Vec::new();
-        // Idle (start seen) + Params (3C beats: v_init, bias, theta) + Init.
+        // Idle (start seen) + Params (3C beats: v_init, bias, theta) + Init
+        // (with the first chunk's Clear).
         let mut run = 1 + 3 * cols + 1;
         let mut done = 0u64; // slices drained so far
         while done < s {
             let nrows = rows.min(s - done);
-            // Clear, Compute (K beats), Flush (R - 1 steps, then the exit
-            // cycle).
-            run += 1 + shape.fan_in + (rows - 1) + 1;
+            if done > 0 {
+                run += 1; // ChunkEnd: the next chunk's Clear
+            }
+            // Compute (K beats), Flush (R - 1 steps).
+            run += shape.fan_in + (rows - 1);
             for slice in done..done + nrows {
                 run += 1; // Drain: one row a cycle
                 if (slice + 1) % b_in != 0 {
                     continue; // not a timestep's last bit
                 }
-                for _ in 0..repeats {
+                for repeat in 0..repeats {
+                    if repeat > 0 {
+                        run += 1; // AfterT
+                    }
                     match shape.spike_bits {
-                        // Integ, Div (b_s steps of the restoring division),
-                        // Reset; Emit; AfterT.
+                        // Integ, Div (b_s steps of the restoring division);
+                        // Emit, with the reset.
                         Some(b_s) => {
-                            run += 1 + b_s + 1;
+                            run += 1 + b_s;
                             work.push(run);
-                            run = 1;
+                            run = 0;
                         }
-                        // A readout integrates only: Integ, AfterT.
-                        None => run += 2,
+                        // A readout integrates only: Integ.
+                        None => run += 1,
                     }
                 }
             }
-            run += 1; // ChunkEnd
             done += nrows;
         }
         // Out (C membranes; none for a spiking run with spikes_only) + Done.
@@ -152,7 +157,8 @@ pub(super) struct TileSchedule {
     /// parameters.
     pub params_taken: u64,
     /// Cycles a later run of the same tile (another position or group) saves:
-    /// the core keeps the parameters it has (`keep_params`), the 3C beats.
+    /// the core keeps the parameters it has (`keep_params`), the 3C beats and
+    /// Init.
     pub params_kept: u64,
     /// Cycles the spike queue takes to write one Emit beat (`ceil(C / 2) b_s`).
     pub beat_writes: u64,

@@ -364,14 +364,19 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.pe_adds.next = self.pe_adds_count.q.val();
         self.spikes.next = self.spikes_count.q.val();
 
-        // Bank halves: the run reads the halves it was started with; GPre primes
-        // the half being loaded.
+        // Bank halves: the run reads the halves it was started with (from the
+        // start's own cycle: the core may take its first beat in the next one);
+        // GPre primes the half being loaded.
         self.weight_offset.next = 0.into();
-        if self.weight_half.q.val() {
+        if (self.start.val() & self.run.weight_half.val())
+            | (!self.start.val() & self.weight_half.q.val())
+        {
             self.weight_offset.next = self.k_half.val();
         }
         self.gather_offset.next = 0.into();
-        if self.gather_half.q.val() {
+        if (self.start.val() & self.run.gather_half.val())
+            | (!self.start.val() & self.gather_half.q.val())
+        {
             self.gather_offset.next = self.k_half.val();
         }
         self.load_gather_offset.next = 0.into();
