@@ -394,17 +394,22 @@ fn run_in_batches_on_every_backend() {
         assert!((perf(v, "latency_s") - run).abs() < 1e-9, "{v}");
     }
     assert_eq!(perf(&sim, "cycles"), perf(&board, "cycles"));
-    // A batch predicted slower than none is named, and why: a batched
-    // convolution reads a gather table.
+    // A batch predicted slower than none is named, with the cycles of one
+    // sample a run, and why: a batched convolution reads a gather table.
     let cnn = repo_model("mnist-cnn.json");
-    let o = spikeslice(&["run", "--model", &cnn, "--limit", "2", "--batch", "2"]);
+    let cnn_json = dir.path().join("cnn.json");
+    let args = ["run", "--model", &cnn, "--limit", "2"];
+    let o = spikeslice(&[&args[..], &["--json", cnn_json.to_str().unwrap()]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stderr(&o)
-            .contains("against 26246 one at a time; layer(s) conv1, conv2, out read gather tables"),
-        "{}",
-        stderr(&o)
+    let cnn_alone: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cnn_json).unwrap()).unwrap();
+    let o = spikeslice(&[&args[..], &["--batch", "2"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let why = format!(
+        "against {} one at a time; layer(s) conv1, conv2, out read gather tables",
+        perf(&cnn_alone, "cycles")
     );
+    assert!(stderr(&o).contains(&why), "{why}: {}", stderr(&o));
     let o = spikeslice(&[
         "run",
         "--model",
