@@ -143,6 +143,19 @@ pub(crate) fn tile_weights(layer: &MatmulLayer, o0: usize, cols: usize, kk: usiz
         .collect()
 }
 
+/// How [`CoreSim::run_with`] starts a run: the core's `keep_params` and
+/// `spikes_only` inputs (docs/compute-core.md, "Streams of the tile sequencer").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunFlags {
+    /// The NDUs keep the parameters the last run loaded (a gather tile's next
+    /// position in the shell): no parameter beats. The layer must be one tile
+    /// (`outputs <= C`) and the last run must have loaded its parameters.
+    pub keep_params: bool,
+    /// A spiking run ends after its last Emit, its final membranes left in the
+    /// NDUs (the shell holds it high); a readout sends them either way.
+    pub spikes_only: bool,
+}
+
 /// Result of a layer run.
 #[derive(Debug, Clone)]
 pub struct SimRun {
@@ -175,6 +188,8 @@ struct Ports {
     cfg_readout: u32,
     cfg_repeats: u32,
     start: u32,
+    keep_params: u32,
+    spikes_only: u32,
     done: u32,
     error: u32,
     par_valid: u32,
@@ -214,6 +229,8 @@ impl Ports {
             cfg_readout: find("cfg_readout")?,
             cfg_repeats: find("cfg_repeats")?,
             start: find("start")?,
+            keep_params: find("keep_params")?,
+            spikes_only: find("spikes_only")?,
             done: find("done")?,
             error: find("error")?,
             par_valid: find("par_valid")?,
@@ -318,6 +335,8 @@ impl CoreSim {
         let p = self.ports.clone();
         for port in [
             p.start,
+            p.keep_params,
+            p.spikes_only,
             p.par_valid,
             p.wgt_valid,
             p.act_valid,
@@ -381,7 +400,7 @@ impl CoreSim {
         inputs: &[Vec<u8>],
         bp: Backpressure,
     ) -> Result<SimRun, SimError> {
-        self.run_streams(layer, inputs, 1, bp)
+        self.run_with(layer, inputs, 1, RunFlags::default(), bp)
     }
 
     /// Runs `layer` on a static input: `input` at each of `timesteps`
@@ -394,25 +413,34 @@ impl CoreSim {
         timesteps: usize,
         bp: Backpressure,
     ) -> Result<SimRun, SimError> {
-        if timesteps == 0 || timesteps > 127 {
-            return Err(SimError::Layer(format!(
-                "{timesteps} timesteps: the core repeats 1..=127"
-            )));
-        }
-        self.run_streams(layer, &[input.to_vec()], timesteps, bp)
+        self.run_with(layer, &[input.to_vec()], timesteps, RunFlags::default(), bp)
     }
 
-    /// `inputs`: the timesteps of input streamed, each integrated `repeats`
-    /// times.
-    fn run_streams(
+    /// Runs `layer` on `inputs`, the timesteps of input streamed, each
+    /// integrated `repeats` times (1, or T for a static input), started with
+    /// `flags`. Returns what [`Self::run_layer`] does; a spiking run with
+    /// `spikes_only` sends no membranes, and its `membrane` stays zero.
+    pub fn run_with(
         &mut self,
         layer: &MatmulLayer,
         inputs: &[Vec<u8>],
         repeats: usize,
+        flags: RunFlags,
         bp: Backpressure,
     ) -> Result<SimRun, SimError> {
         let t_steps = inputs.len() * repeats;
         self.check_layer(layer, t_steps)?;
+        if repeats == 0 || repeats > 127 {
+            return Err(SimError::Layer(format!(
+                "{repeats} timesteps on one input: the core repeats 1..=127"
+            )));
+        }
+        if flags.keep_params && layer.outputs > self.cfg.cols {
+            return Err(SimError::Layer(format!(
+                "keep_params runs one tile of {} outputs, the layer has {}",
+                self.cfg.cols, layer.outputs
+            )));
+        }
         if inputs.iter().any(|x| x.len() != layer.inputs) {
             return Err(SimError::Layer(
                 "an input vector has the wrong length".into(),
@@ -444,6 +472,15 @@ impl CoreSim {
         self.set(p.cfg_hard, u64::from(layer.neurons.reset == Reset::Hard));
         self.set(p.cfg_readout, u64::from(readout));
         self.set(p.cfg_repeats, repeats as u64);
+        // `keep_params` is read with `start`, `spikes_only` at the run's end:
+        // both held for the whole run.
+        self.set(p.keep_params, u64::from(flags.keep_params));
+        self.set(p.spikes_only, u64::from(flags.spikes_only));
+        let membranes_out = if flags.spikes_only && !readout {
+            0
+        } else {
+            cols
+        };
 
         let mut spikes = if readout {
             vec![]
@@ -456,7 +493,11 @@ impl CoreSim {
         let chunks = slices.div_ceil(rows);
         for o0 in (0..layer.outputs).step_by(cols) {
             let width = cols.min(layer.outputs - o0);
-            let par: VecDeque<u64> = tile_params(layer, o0, cols, mmask).into();
+            let par: VecDeque<u64> = if flags.keep_params {
+                VecDeque::new()
+            } else {
+                tile_params(layer, o0, cols, mmask).into()
+            };
             let mut wgt = VecDeque::new();
             let mut act = VecDeque::new();
             for ch in 0..chunks {
@@ -549,6 +590,9 @@ impl CoreSim {
                     t_out += 1;
                 }
                 if mr && self.get(p.mem_valid) == 1 {
+                    if c_out >= membranes_out {
+                        return Err(SimError::Hang("unexpected membrane beat".into()));
+                    }
                     if c_out < width {
                         membrane[o0 + c_out] = sext(self.get(p.mem_data), mbits);
                     }
@@ -569,7 +613,7 @@ impl CoreSim {
             self.set(p.act_valid, 0);
             if !par.q.is_empty()
                 || !wgt.q.is_empty()
-                || c_out != cols
+                || c_out != membranes_out
                 || (!readout && t_out != t_steps)
             {
                 return Err(SimError::Hang(format!(

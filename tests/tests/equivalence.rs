@@ -12,10 +12,11 @@
 //! * `waveform_on_demand`: a traced build writes an FST file of a run.
 
 use rand::Rng;
+use spikeslice_core::accel::cycles::{kept_params_cycles, TileShape, TileTimeline};
 use spikeslice_core::golden::{LayerOutput, MatmulLayer};
 use spikeslice_core::random;
 use spikeslice_hdl::ArrayConfig;
-use spikeslice_sim::{compare_with_golden, Backpressure, CoreSim, SimOptions};
+use spikeslice_sim::{compare_with_golden, Backpressure, CoreSim, RunFlags, SimOptions};
 use std::collections::HashMap;
 
 /// One random case, fully determined by its seed (and the array shape).
@@ -168,6 +169,91 @@ fn ci_subset_pes_in_dsp_slices() {
             ..ArrayConfig::default()
         };
         run_cases_on(sims, &[(3, 5)], 12, 9_000_000_000 + u64::from(acc_bits));
+    }
+}
+
+/// A tile's later runs as the shell starts them (a gather layer's next
+/// positions): the parameters kept from the tile's first run (`keep_params`),
+/// and spiking runs ending without their membranes (`spikes_only`, at random).
+/// Each run's spikes (and membranes, where sent) equal the golden model's on
+/// its own input, under random backpressure; without backpressure its cycles
+/// are the cycle model's, less [`kept_params_cycles`] for kept parameters.
+#[test]
+fn kept_parameters_and_spikes_only() {
+    let mut sims = Sims::new();
+    for &(rows, cols) in &[(4, 4), (3, 5), (8, 8)] {
+        for seed in 0..8u64 {
+            let mut rng = random::rng(0x6E7 + 100 * seed + (rows * cols) as u64);
+            let (weight_bits, input_bits) = (rng.gen_range(1..=8u8), rng.gen_range(1..=8u8));
+            let output = if rng.gen_bool(0.25) {
+                LayerOutput::Membrane
+            } else {
+                LayerOutput::Spikes {
+                    bits: rng.gen_range(1..=8),
+                }
+            };
+            let (outputs, inputs) = (rng.gen_range(1..=cols), rng.gen_range(1..=60usize));
+            let layer =
+                random::matmul_layer(&mut rng, outputs, inputs, weight_bits, input_bits, output);
+            let t = rng.gen_range(1..=6usize);
+            let static_input = rng.gen_bool(0.3);
+            let streamed = if static_input { 1 } else { t };
+            let sim = sims.get(rows, cols);
+            for position in 0..rng.gen_range(2..=4) {
+                let xs: Vec<Vec<u8>> = (0..streamed)
+                    .map(|_| random::spikes(&mut rng, inputs, input_bits, 0.5))
+                    .collect();
+                let timesteps = if static_input {
+                    vec![xs[0].clone(); t]
+                } else {
+                    xs.clone()
+                };
+                let want = layer.run(&timesteps);
+                let flags = RunFlags {
+                    keep_params: position > 0,
+                    spikes_only: rng.gen_bool(0.5),
+                };
+                // Every other run timed, the first of a tile in half the cases.
+                let timed = (position + seed) % 2 == 1;
+                let bp = if timed {
+                    Backpressure::none()
+                } else {
+                    Backpressure::random(seed * 16 + position)
+                };
+                let what = format!(
+                    "{rows}x{cols} seed {seed} position {position}: O={outputs} K={inputs} \
+                     b_in={input_bits} T={t} static {static_input} {output:?} {flags:?}"
+                );
+                let repeats = if static_input { t } else { 1 };
+                let got = sim
+                    .run_with(&layer, &xs, repeats, flags, bp)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(got.trace.spikes, want.spikes, "{what}: spikes");
+                if !flags.spikes_only || output == LayerOutput::Membrane {
+                    assert_eq!(got.trace.membrane, want.membrane, "{what}: membranes");
+                }
+                if timed {
+                    let shape = TileShape {
+                        fan_in: inputs as u64,
+                        input_bits: u64::from(input_bits),
+                        timesteps: t as u64,
+                        static_input,
+                        spike_bits: match output {
+                            LayerOutput::Spikes { bits } => Some(u64::from(bits)),
+                            LayerOutput::Membrane => None,
+                        },
+                    };
+                    let (r, c) = (rows as u64, cols as u64);
+                    let kept = if flags.keep_params {
+                        kept_params_cycles(c)
+                    } else {
+                        0
+                    };
+                    let model = TileTimeline::of(&shape, r, c, flags.spikes_only).cycles(1) - kept;
+                    assert_eq!(got.cycles, model, "{what}: cycles");
+                }
+            }
+        }
     }
 }
 

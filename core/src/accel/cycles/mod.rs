@@ -117,6 +117,13 @@ pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
     TileTimeline::of(shape, rows, cols, false).cycles(1)
 }
 
+/// Cycles a run with kept parameters (the core's `keep_params`, a gather tile's
+/// runs after its first) takes fewer than [`TileTimeline`] counts: the 3C
+/// parameter beats and Init, whose work Idle does.
+pub fn kept_params_cycles(cols: u64) -> u64 {
+    3 * cols + 1
+}
+
 /// Cycles an `rows x cols` array adding on every PE in every cycle needs for
 /// `macs` synapses (`K O P`) over `slices` binary slices: `LayerCycles::ideal`.
 pub fn ideal_cycles(macs: u64, slices: u64, rows: u64, cols: u64) -> u64 {
@@ -343,9 +350,7 @@ impl CycleModel {
         } else {
             rd(k)
         };
-        // The 3C parameter beats and Init a tile's later runs skip
-        // (`keep_params`: Idle does Init's work).
-        let params_kept = 3 * c + 1;
+        let params_kept = kept_params_cycles(c);
         let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
