@@ -182,7 +182,11 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
         image[at..at + 64].copy_from_slice(&d0.encode());
         dev.upload(0, &image).unwrap();
         let e = dev
-            .start(program.desc_offset, program.descriptors.len() as u32)
+            .start(
+                program.desc_offset,
+                program.descriptors.len() as u32,
+                Duration::ZERO,
+            )
             .unwrap_err()
             .to_string();
         assert!(

@@ -7,6 +7,7 @@
 use super::{Device, Inference, RunCounts};
 use crate::compiler::Program;
 use anyhow::{anyhow, bail, Context, Result};
+use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::functional::Activity;
 use spikeslice_core::accel::regmap;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -38,10 +39,30 @@ pub struct BoardDevice {
     pub info: BoardInfo,
     /// Identity of the program image on the board, to upload it once.
     loaded: Option<(usize, u32)>,
-    /// How long a run may take before the daemon gives up.
-    pub run_timeout: Duration,
+    /// The least time a run is given before the daemon gives up; a chain the
+    /// cycle model puts longer gets [`run_timeout`]'s.
+    pub min_run_timeout: Duration,
     /// Requests time out after this long.
     pub reply_timeout: Duration,
+}
+
+/// The least time the daemon gives a run: covers the driver's and the
+/// operating system's latencies around short chains.
+pub const MIN_RUN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The clock [`run_timeout`] assumes: 20 times slower than the 200 MHz the
+/// fps figures use, so a run times out only when the accelerator hangs (or
+/// the cycle model is off by that much), not when a large network's batch
+/// takes long.
+const TIMEOUT_CLOCK_HZ: u64 = 10_000_000;
+
+/// How long the daemon gives one run of a chain that the cycle model puts at
+/// `cycles`: those cycles at [`TIMEOUT_CLOCK_HZ`], at least
+/// [`MIN_RUN_TIMEOUT`].
+pub fn run_timeout(cycles: u64) -> Duration {
+    let at_slow_clock =
+        Duration::from_nanos(cycles.saturating_mul(1_000_000_000 / TIMEOUT_CLOCK_HZ));
+    at_slow_clock.max(MIN_RUN_TIMEOUT)
 }
 
 /// A reply from the daemon, or an error that says what to check: a reply
@@ -127,15 +148,20 @@ impl BoardDevice {
             link,
             info,
             loaded: None,
-            run_timeout: Duration::from_secs(10),
+            min_run_timeout: MIN_RUN_TIMEOUT,
             reply_timeout,
         })
     }
 
     /// One request, one answer; board errors become errors.
     pub fn request(&mut self, req: &Request) -> Result<Response> {
+        self.request_within(req, self.reply_timeout)
+    }
+
+    /// [`Self::request`], waiting up to `wait` for the answer.
+    fn request_within(&mut self, req: &Request, wait: Duration) -> Result<Response> {
         self.link.send(&message::encode(req))?;
-        let resp = decode_reply(&self.link.recv(self.reply_timeout)?)?;
+        let resp = decode_reply(&self.link.recv(wait)?)?;
         match resp {
             Response::Error { kind, message } => {
                 Err(anyhow!("the board answered {kind:?}: {message}"))
@@ -175,13 +201,25 @@ impl BoardDevice {
         Ok(out)
     }
 
-    /// Run the chain at `desc_offset`.
-    pub fn start(&mut self, desc_offset: u32, desc_count: u32) -> Result<Counters> {
-        match self.request(&Request::Run {
+    /// Run the chain at `desc_offset`, giving the daemon `timeout` for it (at
+    /// least `min_run_timeout`); the answer is awaited that long and the
+    /// usual reply time more, so that the daemon's timeout, which names the
+    /// run, comes first.
+    pub fn start(
+        &mut self,
+        desc_offset: u32,
+        desc_count: u32,
+        timeout: Duration,
+    ) -> Result<Counters> {
+        let timeout = timeout.max(self.min_run_timeout);
+        let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+        let req = Request::Run {
             desc_offset,
             desc_count,
-            timeout_ms: self.run_timeout.as_millis() as u32,
-        })? {
+            timeout_ms,
+        };
+        let wait = Duration::from_millis(u64::from(timeout_ms)) + self.reply_timeout;
+        match self.request_within(&req, wait)? {
             Response::RunDone { counters, .. } => Ok(counters),
             other => bail!("unexpected answer to run: {other:?}"),
         }
@@ -238,11 +276,18 @@ impl Device for BoardDevice {
             .iter()
             .map(|d| (d.neurons() * d.timesteps as usize) as u64)
             .sum();
+        let (_, chain) = CycleModel::new(program.config)
+            .chain(&program.descriptors, u64::from(program.desc_offset));
+        let timeout = run_timeout(chain.total);
         let mut results = Vec::with_capacity(inputs.len());
         for samples in inputs.chunks(program.batch) {
             let planes = program.input_planes(samples);
             self.upload(u64::from(program.input.offset), &planes)?;
-            let counters = self.start(program.desc_offset, program.descriptors.len() as u32)?;
+            let counters = self.start(
+                program.desc_offset,
+                program.descriptors.len() as u32,
+                timeout,
+            )?;
             // Read every layer's output into a window-shaped buffer, so the
             // results are read exactly as the golden backend reads them.
             let mut window = vec![0u8; program.window_bytes()];
@@ -272,6 +317,20 @@ impl Device for BoardDevice {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_gets_its_predicted_length_at_a_twentieth_of_the_clock() {
+        // A small chain gets the floor; a long one (a CIFAR-sized net in a
+        // batch of 64: 64 x 64 M cycles, 20 s at 200 MHz) its cycles at 10 MHz.
+        assert_eq!(run_timeout(10_000), MIN_RUN_TIMEOUT);
+        assert_eq!(
+            run_timeout(64 * 64_000_000),
+            Duration::from_micros(409_600_000)
+        );
+        assert_eq!(run_timeout(u64::MAX), Duration::from_nanos(u64::MAX));
+    }
+
     #[test]
     fn a_reply_that_does_not_decode_says_what_to_check() {
         // A varint that never terminates: what a foreign peer's bytes give.
