@@ -5,6 +5,9 @@
 //! * `ci_subset`: a representative subset (few array shapes, so few Verilator builds;
 //!   builds are cached by manifest hash in `$SPIKESLICE_CACHE` or
 //!   target/spikeslice-sim-cache).
+//! * `kept_parameters_and_spikes_only`: a tile's runs as the shell starts them, the
+//!   parameters kept after the first (`keep_params`), membranes left out at random
+//!   (`spikes_only`); cycles checked against the cycle model where unstalled.
 //! * `soak` (`--ignored`): thousands of cases over all shapes.
 //! * `replay`: re-runs one case: `SPIKESLICE_SEED=<seed> SPIKESLICE_SHAPE=RxC cargo test
 //!   -p spikeslice-tests --test equivalence replay -- --ignored --nocapture`; add
