@@ -8,7 +8,7 @@
 use serialport::{SerialPort, TTYPort};
 use spikeslice::bitstream::{Bitstream, KV260_PART};
 use spikeslice::compiler::{compile, Program};
-use spikeslice::device::board::{BoardDevice, Transport};
+use spikeslice::device::board::{BoardDevice, Transport, MIN_RUN_TIMEOUT};
 use spikeslice::device::Device;
 use spikeslice::flash;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -185,7 +185,7 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
             .start(
                 program.desc_offset,
                 program.descriptors.len() as u32,
-                Duration::ZERO,
+                MIN_RUN_TIMEOUT,
             )
             .unwrap_err()
             .to_string();

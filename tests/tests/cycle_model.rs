@@ -29,16 +29,7 @@ fn sim(rows: usize, cols: usize) -> CoreSim {
 }
 
 fn predicted(layer: &MatmulLayer, t: usize, static_input: bool, rows: usize, cols: usize) -> u64 {
-    let shape = TileShape {
-        fan_in: layer.inputs as u64,
-        input_bits: u64::from(layer.input_bits),
-        timesteps: t as u64,
-        static_input,
-        spike_bits: match layer.neurons.output {
-            LayerOutput::Spikes { bits } => Some(u64::from(bits)),
-            LayerOutput::Membrane => None,
-        },
-    };
+    let shape = TileShape::of_layer(layer, t, static_input);
     layer.outputs.div_ceil(cols) as u64 * tile_cycles(&shape, rows as u64, cols as u64)
 }
 

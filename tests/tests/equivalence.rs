@@ -236,16 +236,7 @@ fn kept_parameters_and_spikes_only() {
                     assert_eq!(got.trace.membrane, want.membrane, "{what}: membranes");
                 }
                 if timed {
-                    let shape = TileShape {
-                        fan_in: inputs as u64,
-                        input_bits: u64::from(input_bits),
-                        timesteps: t as u64,
-                        static_input,
-                        spike_bits: match output {
-                            LayerOutput::Spikes { bits } => Some(u64::from(bits)),
-                            LayerOutput::Membrane => None,
-                        },
-                    };
+                    let shape = TileShape::of_layer(&layer, t, static_input);
                     let (r, c) = (rows as u64, cols as u64);
                     let kept = if flags.keep_params {
                         kept_params_cycles(c)

@@ -39,9 +39,6 @@ pub struct BoardDevice {
     pub info: BoardInfo,
     /// Identity of the program image on the board, to upload it once.
     loaded: Option<(usize, u32)>,
-    /// The least time a run is given before the daemon gives up; a chain the
-    /// cycle model puts longer gets [`run_timeout`]'s.
-    pub min_run_timeout: Duration,
     /// Requests time out after this long.
     pub reply_timeout: Duration,
 }
@@ -148,7 +145,6 @@ impl BoardDevice {
             link,
             info,
             loaded: None,
-            min_run_timeout: MIN_RUN_TIMEOUT,
             reply_timeout,
         })
     }
@@ -201,17 +197,16 @@ impl BoardDevice {
         Ok(out)
     }
 
-    /// Run the chain at `desc_offset`, giving the daemon `timeout` for it (at
-    /// least `min_run_timeout`); the answer is awaited that long and the
-    /// usual reply time more, so that the daemon's timeout, which names the
-    /// run, comes first.
+    /// Run the chain at `desc_offset`, giving the daemon `timeout` for it
+    /// ([`run_timeout`]); the answer is awaited that long and the usual reply
+    /// time more, so that the daemon's timeout, which names the run, comes
+    /// first.
     pub fn start(
         &mut self,
         desc_offset: u32,
         desc_count: u32,
         timeout: Duration,
     ) -> Result<Counters> {
-        let timeout = timeout.max(self.min_run_timeout);
         let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
         let req = Request::Run {
             desc_offset,

@@ -25,6 +25,7 @@ use super::buffers::{output_words, BufferPlan};
 use super::descriptor::{LayerDescriptor, LayerKind};
 use super::layout;
 use super::AcceleratorConfig;
+use crate::golden::{LayerOutput, MatmulLayer};
 use crate::numeric::WeightBits;
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +96,22 @@ impl TileShape {
             1
         } else {
             self.timesteps
+        }
+    }
+
+    /// The tile of a golden-model layer as the bare core's harness streams it
+    /// (`spikeslice_sim::CoreSim`): `timesteps` of input, or one integrated
+    /// `timesteps` times when `static_input`.
+    pub fn of_layer(layer: &MatmulLayer, timesteps: usize, static_input: bool) -> Self {
+        Self {
+            fan_in: layer.inputs as u64,
+            input_bits: u64::from(layer.input_bits),
+            timesteps: timesteps as u64,
+            static_input,
+            spike_bits: match layer.neurons.output {
+                LayerOutput::Spikes { bits } => Some(u64::from(bits)),
+                LayerOutput::Membrane => None,
+            },
         }
     }
 
