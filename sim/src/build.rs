@@ -32,10 +32,10 @@ pub const BUILD_LOCK_FILE: &str = "build.lock";
 /// the fast way (the designs reset what they read; the equivalence suites check
 /// every output bit), and the model's evaluation cut into functions of at most
 /// 2,000 statements, which `g++` compiles into faster code than the few functions
-/// of thousands of lines Verilator writes otherwise. The size matters and not
-/// smoothly: on the default shell 1,000 costs a fifth more CPU time a digit than
-/// 2,000, and 1,500 or no cut half as much again (docs/performance.md, "Simulated
-/// images per second").
+/// of thousands of lines Verilator writes otherwise. The size matters, not
+/// smoothly, and the best size moves with the design: on the default shell 2,000
+/// has taken from two thirds of the unsplit model's CPU time a digit to about
+/// the same (docs/performance.md, "Simulated images per second").
 pub const VERILATOR_FLAGS: &[&str] = &[
     "-O3",
     "--x-assign",
