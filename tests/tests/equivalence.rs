@@ -200,7 +200,8 @@ fn kept_parameters_and_spikes_only() {
                 random::matmul_layer(&mut rng, outputs, inputs, weight_bits, input_bits, output);
             let t = rng.gen_range(1..=6usize);
             let static_input = rng.gen_bool(0.3);
-            let streamed = if static_input { 1 } else { t };
+            // A static input is streamed once and integrated T times.
+            let (streamed, repeats) = if static_input { (1, t) } else { (t, 1) };
             let sim = sims.get(rows, cols);
             for position in 0..rng.gen_range(2..=4) {
                 let xs: Vec<Vec<u8>> = (0..streamed)
@@ -227,7 +228,6 @@ fn kept_parameters_and_spikes_only() {
                     "{rows}x{cols} seed {seed} position {position}: O={outputs} K={inputs} \
                      b_in={input_bits} T={t} static {static_input} {output:?} {flags:?}"
                 );
-                let repeats = if static_input { t } else { 1 };
                 let got = sim
                     .run_with(&layer, &xs, repeats, flags, bp)
                     .unwrap_or_else(|e| panic!("{what}: {e}"));
