@@ -2,14 +2,16 @@
 //!
 //! * Column c: a [`WeightDecoder`] turns the b_w-bit code into an 8-bit weight, which
 //!   flows down the column one PE per step.
-//! * Row r: the slice bit of chunk-local slice i = R-1-r is delayed by r steps (a
-//!   [`SkewLine`]), then reaches every PE of the row at once. (Slice 0 sits in the
-//!   bottom row, so the drain, which shifts accumulators down, delivers slices in
-//!   increasing order.)
+//! * Row r: the slice bit of chunk-local slice r is delayed by r steps (a
+//!   [`SkewLine`]), then reaches every PE of the row at once.
+//! * Column c: a [`RowSelect`] reads the accumulator of the row `row` names.
 //!
 //! So W[c][k] and x_k meet in PE(r, c) at step k + r, in every column at once: the
-//! wavefront is skewed along the columns only. After the last k, R - 1 further enabled
-//! steps (with zero slice bits, which add nothing) finish every PE. Passing the bit
+//! wavefront is skewed along the columns only, and row r completes K + r steps after
+//! a chunk's first. The drain reads row d in its cycle d (from 0), after K + d steps,
+//! and the array takes one more step in that cycle (zero slice bits, which add
+//! nothing, complete row d + 1): row 0 right after the last input, each further row
+//! as it completes, so no chunk waits out the wavefront. Passing the bit
 //! from PE to PE instead (the fully systolic form) would skew the columns too: C - 1
 //! more steps of fill and flush per chunk, and C (C - 1) / 2 weight registers to delay
 //! column c by c steps; at the kv260 preset's 64 columns that is 63 cycles of every
@@ -66,9 +68,49 @@ impl Logic for WeightDecoder {
     }
 }
 
+/// A column's row multiplexer: the accumulator of row `row` (the drain reads a
+/// chunk's rows where they stand, one a cycle, in the order they complete). A row
+/// number past the last reads the last row.
+#[derive(LogicBlock, Default)]
+pub struct RowSelect<const ACC: usize> {
+    pub row: Signal<In, Bits<10>>,
+    pub acc: Vec<Signal<In, Bits<ACC>>>,
+    pub p: Signal<Out, Bits<ACC>>,
+    _rows: usize,
+    _last: usize,
+}
+
+impl<const ACC: usize> RowSelect<ACC> {
+    pub fn new(rows: usize) -> Self {
+        Self {
+            acc: (0..rows).map(|_| Default::default()).collect(),
+            _rows: rows,
+            _last: rows - 1,
+            ..Default::default()
+        }
+    }
+}
+
+impl<const ACC: usize> Logic for RowSelect<ACC> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // The last row is the default (rust-hdl cannot index with `rows - 1` in an
+        // HDL kernel: a one-element range selects it).
+        for r in self._last..self._rows {
+            self.p.next = self.acc[r].val();
+        }
+        for r in 0..self._last {
+            if self.row.val().index() == r {
+                self.p.next = self.acc[r].val();
+            }
+        }
+    }
+}
+
 /// A chain of `len` registers advancing only when `en` is high (the skew of one row or
 /// column), emptied by `clr` (the chunk's accumulator clear: a no-op after a full
-/// chunk, whose flush leaves zeros, but it drops what a soft reset left in flight).
+/// chunk, whose drain steps shift zeros in, but it drops what a soft reset left in
+/// flight).
 /// `len` = 0 is a wire.
 #[derive(LogicBlock, Default)]
 pub struct SkewLine<T: Synth> {
@@ -132,15 +174,17 @@ pub struct Array<const ACC: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
     pub clr: Signal<In, Bit>,
-    pub shift: Signal<In, Bit>,
+    /// The row the drain reads (chunk-local slice).
+    pub row: Signal<In, Bits<10>>,
     pub b_w: Signal<In, Bits<4>>,
     /// Weight codes, one lane per column.
     pub w_in: Vec<Signal<In, Bits<W_BITS>>>,
     /// Slice bits, lane i = chunk-local slice i.
     pub x_in: Vec<Signal<In, Bit>>,
-    /// Bottom-row accumulators (valid during the drain).
+    /// Row `row`'s accumulators, one lane per column.
     pub acc_out: Vec<Signal<Out, Bits<ACC>>>,
     dec: Vec<WeightDecoder>,
+    sel: Vec<RowSelect<ACC>>,
     xskew: Vec<SkewLine<Bit>>,
     /// Fabric PEs, row-major; empty when the PEs are in DSP slices.
     pes: Vec<Pe<ACC>>,
@@ -175,6 +219,7 @@ impl<const ACC: usize> Array<ACC> {
             x_in: (0..rows).map(|_| Default::default()).collect(),
             acc_out: (0..cols).map(|_| Default::default()).collect(),
             dec: (0..cols).map(|_| Default::default()).collect(),
+            sel: (0..cols).map(|_| RowSelect::new(rows)).collect(),
             xskew: (0..rows).map(SkewLine::new).collect(),
             pes,
             dsps,
@@ -223,25 +268,34 @@ impl<const ACC: usize> Array<ACC> {
                 format!("x_in{lane}")
             }
         };
+        let acc_port = |lane: usize| {
+            if lanes == 1 {
+                "acc_out".to_string()
+            } else {
+                format!("acc_out{lane}")
+            }
+        };
         for col in 0..cols {
             c(format!("dec${col}$raw"), &format!("w_in${col}"));
             c(format!("dec${col}$b_w"), "b_w");
-            let bottom = format!("{block}${}$acc_out", (groups - 1) * cols + col);
-            c(format!("acc_out${col}"), &bottom);
+            c(format!("sel${col}$row"), "row");
+            for row in 0..rows {
+                let q = (row / per) * cols + col;
+                let src = format!("{block}${q}${}", acc_port(row % per));
+                c(format!("sel${col}$acc${row}"), &src);
+            }
+            c(format!("acc_out${col}"), &format!("sel${col}$p"));
         }
         for row in 0..rows {
             c(format!("xskew${row}$clock"), "clock");
             c(format!("xskew${row}$en"), "en");
             c(format!("xskew${row}$clr"), "clr");
-            c(
-                format!("xskew${row}$d_in"),
-                &format!("x_in${}", rows - 1 - row),
-            );
+            c(format!("xskew${row}$d_in"), &format!("x_in${row}"));
         }
         for g in 0..groups {
             for col in 0..cols {
                 let q = g * cols + col;
-                for port in ["clock", "en", "clr", "shift"] {
+                for port in ["clock", "en", "clr"] {
                     c(format!("{block}${q}${port}"), port);
                 }
                 let w_src = if g == 0 {
@@ -260,13 +314,6 @@ impl<const ACC: usize> Array<ACC> {
                     };
                     c(format!("{block}${q}${}", x_port(lane)), &x_src);
                 }
-                // The top row drains zeros in (empty source = literal 0).
-                let acc_src = if g == 0 {
-                    String::new()
-                } else {
-                    format!("{block}${}$acc_out", q - cols)
-                };
-                c(format!("{block}${q}$acc_in"), &acc_src);
             }
         }
         v
@@ -276,24 +323,28 @@ impl<const ACC: usize> Array<ACC> {
 impl<const ACC: usize> Logic for Array<ACC> {
     fn update(&mut self) {
         let (rows, cols) = (self._rows, self._cols);
+        let per = self._per_dsp;
         for col in 0..cols {
             self.dec[col].raw.next = self.w_in[col].val();
             self.dec[col].b_w.next = self.b_w.val();
-            self.acc_out[col].next = if self._per_dsp > 0 {
-                self.dsps[(self.dsp_groups() - 1) * cols + col]
-                    .acc_out
-                    .val()
-            } else {
-                self.pes[(rows - 1) * cols + col].acc_out.val()
-            };
+            self.sel[col].row.next = self.row.val();
+            for row in 0..rows {
+                self.sel[col].acc[row].next = if per == 0 {
+                    self.pes[row * cols + col].acc_out.val()
+                } else if row % per == 0 {
+                    self.dsps[(row / per) * cols + col].acc_out0.val()
+                } else {
+                    self.dsps[(row / per) * cols + col].acc_out1.val()
+                };
+            }
+            self.acc_out[col].next = self.sel[col].p.val();
         }
         for row in 0..rows {
             self.xskew[row].clock.next = self.clock.val();
             self.xskew[row].en.next = self.en.val();
             self.xskew[row].clr.next = self.clr.val();
-            self.xskew[row].d_in.next = self.x_in[rows - 1 - row].val();
+            self.xskew[row].d_in.next = self.x_in[row].val();
         }
-        let per = self._per_dsp;
         for g in 0..self.dsp_groups() {
             for col in 0..cols {
                 let q = g * cols + col;
@@ -301,7 +352,6 @@ impl<const ACC: usize> Logic for Array<ACC> {
                 self.dsps[q].clock.next = self.clock.val();
                 self.dsps[q].en.next = self.en.val();
                 self.dsps[q].clr.next = self.clr.val();
-                self.dsps[q].shift.next = self.shift.val();
                 self.dsps[q].w_in.next = if g == 0 {
                     self.dec[col].w.val()
                 } else {
@@ -310,11 +360,6 @@ impl<const ACC: usize> Logic for Array<ACC> {
                 self.dsps[q].x_in0.next = self.xskew[row].d_out.val();
                 self.dsps[q].x_in1.next =
                     per == 2 && row + 1 < rows && self.xskew[row + 1].d_out.val();
-                self.dsps[q].acc_in.next = if g == 0 {
-                    Bits::default()
-                } else {
-                    self.dsps[q - cols].acc_out.val()
-                };
             }
         }
         for row in 0..self.fabric_rows() {
@@ -323,18 +368,12 @@ impl<const ACC: usize> Logic for Array<ACC> {
                 self.pes[p].clock.next = self.clock.val();
                 self.pes[p].en.next = self.en.val();
                 self.pes[p].clr.next = self.clr.val();
-                self.pes[p].shift.next = self.shift.val();
                 self.pes[p].w_in.next = if row == 0 {
                     self.dec[col].w.val()
                 } else {
                     self.pes[p - cols].w_out.val()
                 };
                 self.pes[p].x_in.next = self.xskew[row].d_out.val();
-                self.pes[p].acc_in.next = if row == 0 {
-                    Bits::default()
-                } else {
-                    self.pes[p - cols].acc_out.val()
-                };
             }
         }
     }
@@ -344,6 +383,10 @@ impl<const ACC: usize> Logic for Array<ACC> {
         for col in 0..self._cols {
             self.dec[col].raw.connect();
             self.dec[col].b_w.connect();
+            self.sel[col].row.connect();
+            for a in self.sel[col].acc.iter_mut() {
+                a.connect();
+            }
             self.acc_out[col].connect();
         }
         for row in 0..self._rows {
@@ -356,20 +399,16 @@ impl<const ACC: usize> Logic for Array<ACC> {
             d.clock.connect();
             d.en.connect();
             d.clr.connect();
-            d.shift.connect();
             d.w_in.connect();
             d.x_in0.connect();
             d.x_in1.connect();
-            d.acc_in.connect();
         }
         for pe in self.pes.iter_mut() {
             pe.clock.connect();
             pe.en.connect();
             pe.clr.connect();
-            pe.shift.connect();
             pe.w_in.connect();
             pe.x_in.connect();
-            pe.acc_in.connect();
         }
     }
 
@@ -441,8 +480,7 @@ mod tests {
     fn matrix_product_with_stalls(dsp_pes: bool) {
         let (rows, cols, k) = (3usize, 2usize, 5usize);
         let w: Vec<Vec<i8>> = vec![vec![3, -4, 7, -8, 1], vec![-1, 2, -3, 5, 6]];
-        // Slice 0 (the bottom row, the last the wavefront reaches) has its last bit
-        // set: a flush one step short leaves it out.
+        // Every slice's last bit is set: a row read one step early leaves it out.
         let x: Vec<Vec<bool>> = vec![
             vec![true, false, true, true, true],
             vec![false, true, true, false, true],
@@ -456,13 +494,15 @@ mod tests {
             u.clr.next = true;
             wait_clock_cycle!(sim, clock, u);
             u.clr.next = false;
-            let steps = k + rows - 1;
-            for step in 0..steps {
+            // K steps of inputs, then one step per row read (zero slice bits, and
+            // garbage weights, which they mask); every step is followed by a stall
+            // with garbage on the inputs, in which the row select settles.
+            for step in 0..k + rows {
                 for col in 0..cols {
                     let code = if step < k {
                         (w2[col][step] as u8 & 0xF) as u64
                     } else {
-                        0
+                        0xB
                     };
                     u.w_in[col].next = code.into();
                 }
@@ -471,25 +511,24 @@ mod tests {
                 }
                 u.en.next = true;
                 wait_clock_cycle!(sim, clock, u);
-                // Stall every other step with garbage on the inputs.
                 u.en.next = false;
                 for s in 0..rows {
                     u.x_in[s].next = true;
                 }
+                let d = step + 1 - k.min(step + 1);
+                u.row.next = (d as u64).into();
                 wait_clock_cycle!(sim, clock, u);
-            }
-            // Drain: slice 0 comes out first.
-            for s in 0..rows {
+                if step + 1 < k || d == rows {
+                    continue;
+                }
+                // K + d steps taken: row d (slice d) is complete.
                 for col in 0..cols {
                     let want: i64 = (0..k)
-                        .map(|i| if x2[s][i] { w2[col][i] as i64 } else { 0 })
+                        .map(|i| if x2[d][i] { w2[col][i] as i64 } else { 0 })
                         .sum();
                     let got = ((u.acc_out[col].val().to_u64() as i64) << 40) >> 40;
                     sim_assert_eq!(sim, got, want, u);
                 }
-                u.shift.next = true;
-                wait_clock_cycle!(sim, clock, u);
-                u.shift.next = false;
             }
             sim.done(u)
         });

@@ -10,8 +10,8 @@
 //! Output-stationary: the PE keeps its accumulator and passes the weight down (one
 //! register), gated by the array-wide `en` (a stall freezes the whole wavefront, so
 //! results never depend on stalls). The slice bit is not passed on: a row's bit
-//! reaches all of the row's PEs at once ([`crate::array`]). `shift` drains the
-//! column: each accumulator takes the one above it (top row takes zero).
+//! reaches all of the row's PEs at once ([`crate::array`]). The accumulator is read
+//! where it stands, by its column's row multiplexer: a PE has no drain path.
 
 use rust_hdl::prelude::*;
 
@@ -25,11 +25,8 @@ pub struct Pe<const ACC: usize> {
     pub en: Signal<In, Bit>,
     /// Clear the accumulator (start of a chunk).
     pub clr: Signal<In, Bit>,
-    /// Drain: load the accumulator of the PE above.
-    pub shift: Signal<In, Bit>,
     pub w_in: Signal<In, Bits<W_BITS>>,
     pub x_in: Signal<In, Bit>,
-    pub acc_in: Signal<In, Bits<ACC>>,
     pub w_out: Signal<Out, Bits<W_BITS>>,
     pub acc_out: Signal<Out, Bits<ACC>>,
     w: DFF<Bits<W_BITS>>,
@@ -46,10 +43,8 @@ impl<const ACC: usize> Default for Pe<ACC> {
             clock: Default::default(),
             en: Default::default(),
             clr: Default::default(),
-            shift: Default::default(),
             w_in: Default::default(),
             x_in: Default::default(),
-            acc_in: Default::default(),
             w_out: Default::default(),
             acc_out: Default::default(),
             w: Default::default(),
@@ -77,9 +72,6 @@ impl<const ACC: usize> Logic for Pe<ACC> {
                 }
             }
         }
-        if self.shift.val() {
-            self.acc.d.next = self.acc_in.val();
-        }
         if self.clr.val() {
             self.acc.d.next = 0.into();
         }
@@ -98,7 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn pe_mux_accumulates_shifts_and_clears() {
+    fn pe_mux_accumulates_and_clears() {
         let (mut sim, uut) = clocked_simulation!(Uut::default(), Uut);
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut x = sim.init()?;
@@ -120,11 +112,6 @@ mod tests {
                 sim_assert_eq!(sim, x.w_out.val(), w as u8 as u64, x);
             }
             sim_assert_eq!(sim, to_acc(x.acc_out.val().to_u64() as i64), -124, x);
-            x.shift.next = true;
-            x.acc_in.next = 77.into();
-            wait_clock_cycle!(sim, clock, x);
-            x.shift.next = false;
-            sim_assert_eq!(sim, x.acc_out.val(), 77, x);
             x.clr.next = true;
             wait_clock_cycle!(sim, clock, x);
             sim_assert_eq!(sim, x.acc_out.val(), 0, x);

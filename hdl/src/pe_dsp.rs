@@ -3,17 +3,17 @@
 //! [`DspPes`] block is one DSP48E2 and the PEs of one column it holds, one on
 //! top of the other. Each behaves exactly as a [`crate::pe::Pe`]: the slice bit
 //! selects whether the weight is added, the weight moves on one register a
-//! step, `shift` drains the column downwards, `clr` empties it.
+//! step, `clr` empties it, and each lane's accumulator is an output of its own,
+//! which its column's row multiplexer reads where it stands.
 //!
 //! The DSP adds in SIMD mode (AMD UG579, "SIMD Mode"): with accumulators of at
 //! most 24 bits two PEs share a DSP (`USE_SIMD = "TWO24"`, the lanes P[23:0]
 //! and P[47:24], no carry between them), wider ones take a DSP each
 //! (`"ONE48"`). The mux stays in the fabric: the X multiplexer takes `A:B`,
 //! whose lanes are each PE's weight, sign-extended, or 0 (`OPMODE` Z = P,
-//! X = A:B: `P <= P + A:B`); a drain loads `C`, whose lanes are the PE above's
-//! accumulators (Z = C, X = 0); `clr` is `RSTP`; a stall (`en`, `shift` and
-//! `clr` low) holds P (`CEP` low). Only the P register is used (`PREG = 1`,
-//! every input register 0), so a PE's timing is the fabric PE's.
+//! X = A:B: `P <= P + A:B`, a constant `OPMODE`); `clr` is `RSTP`; a stall
+//! (`en` and `clr` low) holds P (`CEP` low). Only the P register is used
+//! (`PREG = 1`, every input register 0), so a PE's timing is the fabric PE's.
 //!
 //! rust-hdl simulates the block by its `update` (the PEs' behaviour); the
 //! Verilog instantiates the DSP48E2 primitive, which yosys and Vivado map to
@@ -37,22 +37,21 @@ pub fn pes_per_dsp(acc_bits: usize) -> usize {
 }
 
 /// Up to two PEs of one column in one DSP48E2: lane 0 on top (its weight from
-/// `w_in`, its drain input `acc_in`), lane 1 below it. A block of one lane
-/// (`lanes = 1`: the last rows of an odd array, or wide accumulators) leaves
-/// `x_in1` unused.
+/// `w_in`), lane 1 below it. A block of one lane (`lanes = 1`: the last rows of
+/// an odd array, or wide accumulators) leaves `x_in1` unused and `acc_out1` 0.
 #[derive(LogicBlock, Default)]
 pub struct DspPes<const ACC: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
     pub clr: Signal<In, Bit>,
-    pub shift: Signal<In, Bit>,
     pub w_in: Signal<In, Bits<W_BITS>>,
     pub x_in0: Signal<In, Bit>,
     pub x_in1: Signal<In, Bit>,
-    pub acc_in: Signal<In, Bits<ACC>>,
-    /// The bottom lane's weight and accumulator.
+    /// The bottom lane's weight.
     pub w_out: Signal<Out, Bits<W_BITS>>,
-    pub acc_out: Signal<Out, Bits<ACC>>,
+    /// Each lane's accumulator.
+    pub acc_out0: Signal<Out, Bits<ACC>>,
+    pub acc_out1: Signal<Out, Bits<ACC>>,
     w0: DFF<Bits<W_BITS>>,
     w1: DFF<Bits<W_BITS>>,
     /// The DSP's P lanes.
@@ -89,7 +88,6 @@ impl<const ACC: usize> DspPes<ACC> {
     fn verilog(&self) -> String {
         let two = pes_per_dsp(ACC) == 2;
         let (simd, lane) = if two { ("TWO24", 24) } else { ("ONE48", 48) };
-        let pad = lane - ACC;
         let operand = |x: &str, w: &str| {
             format!(
                 "({x} ? {{{{{}{{{w}[{}]}}}}, {w}}} : {lane}'d0)",
@@ -97,42 +95,30 @@ impl<const ACC: usize> DspPes<ACC> {
                 W_BITS - 1
             )
         };
-        let zext = |v: &str| {
-            if pad == 0 {
-                v.to_string()
-            } else {
-                format!("{{{pad}'d0, {v}}}")
-            }
-        };
-        let (ab, c, bottom) = if two {
-            (
-                format!(
-                    "{{{}, {}}}",
-                    operand("x_in1", "w_r0"),
-                    operand("x_in0", "w_in")
-                ),
-                format!(
-                    "{{{}, {}}}",
-                    zext(&format!("p[{}:0]", ACC - 1)),
-                    zext("acc_in")
-                ),
-                if self._lanes == 2 { 1 } else { 0 },
+        let ab = if two {
+            format!(
+                "{{{}, {}}}",
+                operand("x_in1", "w_r0"),
+                operand("x_in0", "w_in")
             )
         } else {
-            (operand("x_in0", "w_in"), zext("acc_in"), 0)
+            operand("x_in0", "w_in")
         };
-        let acc_out = format!("p[{}:{}]", bottom * lane + ACC - 1, bottom * lane);
+        let acc_out0 = format!("p[{}:0]", ACC - 1);
+        let acc_out1 = if two {
+            format!("p[{}:{lane}]", lane + ACC - 1)
+        } else {
+            format!("{ACC}'d0")
+        };
         let w_out = if self._lanes == 2 { "w_r1" } else { "w_r0" };
         format!(
             r#"
 // PEs of one column in a DSP48E2 (hdl/src/pe_dsp.rs): P <= P + A:B (OPMODE Z = P,
-// X = A:B), or P <= C on a drain (Z = C), per SIMD lane.
+// X = A:B) per SIMD lane.
 reg [{wm}:0] w_r0;
 reg [{wm}:0] w_r1;
 wire [47:0] ab;
-wire [47:0] c;
 wire [47:0] p;
-wire [8:0] opmode;
 always @(posedge clock) begin
     if (en) begin
         w_r0 <= w_in;
@@ -140,10 +126,9 @@ always @(posedge clock) begin
     end
 end
 assign ab = {ab};
-assign c = {c};
-assign opmode = shift ? 9'b000110000 : 9'b000100011;
 assign w_out = {w_out};
-assign acc_out = {acc_out};
+assign acc_out0 = {acc_out0};
+assign acc_out1 = {acc_out1};
 DSP48E2 #(
     .USE_SIMD("{simd}"), .USE_MULT("NONE"), .A_INPUT("DIRECT"), .B_INPUT("DIRECT"),
     .AMULTSEL("A"), .BMULTSEL("B"), .PREADDINSEL("A"), .USE_PATTERN_DETECT("NO_PATDET"),
@@ -151,11 +136,11 @@ DSP48E2 #(
     .MREG(0), .PREG(1), .OPMODEREG(0), .ALUMODEREG(0), .INMODEREG(0), .CARRYINREG(0),
     .CARRYINSELREG(0)
 ) dsp (
-    .CLK(clock), .A(ab[47:18]), .B(ab[17:0]), .C(c), .D(27'd0),
-    .OPMODE(opmode), .ALUMODE(4'b0000), .INMODE(5'b00000), .CARRYIN(1'b0),
+    .CLK(clock), .A(ab[47:18]), .B(ab[17:0]), .C(48'd0), .D(27'd0),
+    .OPMODE(9'b000100011), .ALUMODE(4'b0000), .INMODE(5'b00000), .CARRYIN(1'b0),
     .CARRYINSEL(3'b000), .ACIN(30'd0), .BCIN(18'd0), .PCIN(48'd0),
     .CARRYCASCIN(1'b0), .MULTSIGNIN(1'b0),
-    .CEP(en | shift | clr), .RSTP(clr),
+    .CEP(en | clr), .RSTP(clr),
     .CEA1(1'b0), .CEA2(1'b0), .CEAD(1'b0), .CEALUMODE(1'b0), .CEB1(1'b0), .CEB2(1'b0),
     .CEC(1'b0), .CECARRYIN(1'b0), .CECTRL(1'b0), .CED(1'b0), .CEINMODE(1'b0), .CEM(1'b0),
     .RSTA(1'b0), .RSTALLCARRYIN(1'b0), .RSTALUMODE(1'b0), .RSTB(1'b0), .RSTC(1'b0),
@@ -184,10 +169,11 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
         } else {
             self.w0.q.val()
         };
-        self.acc_out.next = if two {
+        self.acc_out0.next = self.p0.q.val();
+        self.acc_out1.next = if two {
             self.p1.q.val()
         } else {
-            self.p0.q.val()
+            Bits::default()
         };
         if self.en.val() {
             // Lane 1's weight is lane 0's register, as in a column of PEs.
@@ -195,10 +181,6 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
             self.w1.d.next = self.w0.q.val();
             self.p0.d.next = self.p0.q.val() + self.operand(self.x_in0.val(), self.w_in.val());
             self.p1.d.next = self.p1.q.val() + self.operand(self.x_in1.val(), self.w0.q.val());
-        }
-        if self.shift.val() {
-            self.p0.d.next = self.acc_in.val();
-            self.p1.d.next = self.p0.q.val();
         }
         if self.clr.val() {
             self.p0.d.next = Bits::default();
@@ -208,7 +190,8 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
 
     fn connect(&mut self) {
         self.w_out.connect();
-        self.acc_out.connect();
+        self.acc_out0.connect();
+        self.acc_out1.connect();
         for r in [&mut self.w0, &mut self.w1] {
             r.clock.connect();
             r.d.connect();
@@ -229,7 +212,7 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
 
 /// A model of the DSP48E2 features [`DspPes`] uses, for simulators without
 /// AMD's library (Verilator, Icarus): the X multiplexer (0, P, A:B), the Z
-/// multiplexer (0, P, C), ALUMODE 0000 (`Z + X`), SIMD lanes of 48, 24 or 12
+/// multiplexer (0, P), ALUMODE 0000 (`Z + X`), SIMD lanes of 48, 24 or 12
 /// bits without carries between them, the P register with `CEP` and `RSTP`
 /// (reset first). Every input register is bypassed, as `DspPes` sets them.
 /// Synthesis (`SYNTHESIS`, which yosys and Vivado define) skips it and maps
@@ -265,7 +248,7 @@ module DSP48E2 #(
     output reg [47:0] P
 );
     wire [47:0] x = OPMODE[1:0] == 2'b11 ? {A, B} : OPMODE[1:0] == 2'b10 ? P : 48'd0;
-    wire [47:0] z = OPMODE[6:4] == 3'b010 ? P : OPMODE[6:4] == 3'b011 ? C : 48'd0;
+    wire [47:0] z = OPMODE[6:4] == 3'b010 ? P : 48'd0;
     wire [47:0] sum;
     generate
         if (USE_SIMD == "TWO24") begin : two24
@@ -295,18 +278,16 @@ mod tests {
     use spikeslice_core::random::{rng as seeded, Draw};
 
     /// A column of two [`Pe`]s and a two-lane [`DspPes`] fed the same random
-    /// steps (adds, stalls, drains, clears): the same weights and accumulators
-    /// out, cycle by cycle.
+    /// steps (adds, stalls, clears): the same weights and accumulators out,
+    /// cycle by cycle.
     #[derive(LogicBlock, Default)]
     struct Pair {
         clock: Signal<In, Clock>,
         en: Signal<In, Bit>,
         clr: Signal<In, Bit>,
-        shift: Signal<In, Bit>,
         w_in: Signal<In, Bits<W_BITS>>,
         x_in0: Signal<In, Bit>,
         x_in1: Signal<In, Bit>,
-        acc_in: Signal<In, Bits<24>>,
         top: Pe<24>,
         bottom: Pe<24>,
         dsp: DspPes<24>,
@@ -324,9 +305,6 @@ mod tests {
             self.top.clr.next = self.clr.val();
             self.bottom.clr.next = self.clr.val();
             self.dsp.clr.next = self.clr.val();
-            self.top.shift.next = self.shift.val();
-            self.bottom.shift.next = self.shift.val();
-            self.dsp.shift.next = self.shift.val();
             self.top.w_in.next = self.w_in.val();
             self.bottom.w_in.next = self.top.w_out.val();
             self.dsp.w_in.next = self.w_in.val();
@@ -334,9 +312,6 @@ mod tests {
             self.bottom.x_in.next = self.x_in1.val();
             self.dsp.x_in0.next = self.x_in0.val();
             self.dsp.x_in1.next = self.x_in1.val();
-            self.top.acc_in.next = self.acc_in.val();
-            self.bottom.acc_in.next = self.top.acc_out.val();
-            self.dsp.acc_in.next = self.acc_in.val();
         }
     }
 
@@ -351,18 +326,17 @@ mod tests {
             let mut x = sim.init()?;
             let mut rng = seeded(0xD5B);
             for step in 0..4000 {
-                // Clears, drains and adds overlap at random, and stall.
+                // Clears and adds overlap at random, and stall.
                 let r = rng.below(100);
                 x.clr.next = r < 3 || step == 0;
-                x.shift.next = (3..10).contains(&r);
-                x.en.next = (6..85).contains(&r);
+                x.en.next = (2..85).contains(&r);
                 x.w_in.next = rng.below(256).into();
                 x.x_in0.next = rng.chance(60);
                 x.x_in1.next = rng.chance(60);
-                x.acc_in.next = rng.below(1 << 24).into();
                 wait_clock_cycle!(sim, clock, x);
                 sim_assert_eq!(sim, x.dsp.w_out.val(), x.bottom.w_out.val(), x);
-                sim_assert_eq!(sim, x.dsp.acc_out.val(), x.bottom.acc_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.acc_out0.val(), x.top.acc_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.acc_out1.val(), x.bottom.acc_out.val(), x);
             }
             sim.done(x)
         });
@@ -374,6 +348,7 @@ mod tests {
         let mut two = DspPes::<24>::new(1).verilog();
         assert!(two.contains("USE_SIMD(\"TWO24\")") && two.contains("assign w_out = w_r0;"));
         two = DspPes::<32>::new(1).verilog();
-        assert!(two.contains("USE_SIMD(\"ONE48\")") && two.contains("acc_out = p[31:0]"));
+        assert!(two.contains("USE_SIMD(\"ONE48\")") && two.contains("acc_out0 = p[31:0]"));
+        assert!(two.contains("assign acc_out1 = 32'd0;"));
     }
 }

@@ -9,8 +9,8 @@
 //!   last run's parameters) Idle does it itself
 //!   -> [chunk of up to R slices] Compute (K beats of wgt+act, both must be valid;
 //!   v = v_init with the run's first beat)
-//!   -> Flush (R-1 steps of zero slice bits) -> Drain (one row per cycle to the PPUs;
-//!   after the last slice of a timestep: Integ -> Div x b_s -> Emit (one spk beat; the
+//!   -> Drain (one row per cycle to the PPUs: row d after K+d steps, while the array
+//!   takes the step that completes row d+1; after the last slice of a timestep: Integ -> Div x b_s -> Emit (one spk beat; the
 //!   reset of the membrane in the cycle it is taken), or for a readout layer Integ
 //!   only; a static input goes back through AfterT to Integ, the PPUs' current held,
 //!   until `cfg_repeats` timesteps are done) -> ChunkEnd (the next chunk's Clear)
@@ -19,8 +19,9 @@
 //! ```
 //!
 //! No state waits on a register it need not: the clear of a chunk's accumulators is in
-//! the cycle before its first beat, the flush's last step goes straight to Drain, and
-//! the reset shares the Emit's cycle. AfterT stays for a static input's repeats: the
+//! the cycle before its first beat, the last beat goes straight to Drain (the
+//! wavefront finishes during the drain: row r completes K + r steps into the chunk),
+//! and the reset shares the Emit's cycle. AfterT stays for a static input's repeats: the
 //! NDU's leak is registered (`Ndu::leaked`), so an Integ reads a membrane reset two
 //! cycles before it, not one.
 //!
@@ -40,7 +41,6 @@ pub enum SeqState {
     Params,
     Init,
     Compute,
-    Flush,
     Drain,
     Integ,
     Div,
@@ -101,7 +101,6 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     ndus: Vec<Ndu<MEM>>,
     state: DFF<SeqState>,
     kc: DFF<Bits<16>>,
-    fc: DFF<Bits<8>>,
     dc: DFF<Bits<10>>,
     nrows: DFF<Bits<10>>,
     sbase: DFF<Bits<10>>,
@@ -131,7 +130,6 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     bad_cfg: Signal<Local, Bit>,
     rows_c: Param<Bits<10>>,
     cols_m1: Param<Bits<8>>,
-    flush_len: Param<Bits<8>>,
     wb_max: Param<Bits<4>>,
     sb_max: Param<Bits<4>>,
     _rows: usize,
@@ -152,7 +150,6 @@ impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
             ndus: (0..cols).map(|_| Default::default()).collect(),
             rows_c: Param::new((rows as u64).into()),
             cols_m1: Param::new((cols as u64 - 1).into()),
-            flush_len: Param::new((rows as u64 - 1).into()),
             wb_max: Param::new((weight_bits_max as u64).into()),
             sb_max: Param::new((spike_bits_max as u64).into()),
             _rows: rows,
@@ -166,12 +163,12 @@ impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
 impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, kc, fc, dc, nrows, sbase, j, di, rep, pk, pcol, oc, err);
+        dff_setup!(self, clock, state, kc, dc, nrows, sbase, j, di, rep, pk, pcol, oc, err);
         // Defaults: nothing moves.
         self.array.clock.next = self.clock.val();
         self.array.en.next = false;
         self.array.clr.next = false;
-        self.array.shift.next = false;
+        self.array.row.next = self.dc.q.val();
         self.array.b_w.next = self.cfg_b_w.val();
         self.busy.next = self.state.q.val() != SeqState::Idle;
         self.done.next = self.state.q.val() == SeqState::Done;
@@ -318,23 +315,15 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                     self.array.en.next = true;
                     self.kc.d.next = self.kc.q.val() + 1;
                     if self.kc.q.val() + 1 == self.cfg_k.val() {
-                        self.state.d.next = SeqState::Flush;
-                        if self.flush_len.val() == 0 {
-                            self.state.d.next = SeqState::Drain;
-                        }
+                        self.state.d.next = SeqState::Drain;
                     }
                 }
             }
-            SeqState::Flush => {
-                // Zero slice bits (the default) add nothing: finish the wavefront.
-                self.array.en.next = true;
-                self.fc.d.next = self.fc.q.val() + 1;
-                if self.fc.q.val() + 1 == self.flush_len.val() {
-                    self.state.d.next = SeqState::Drain;
-                }
-            }
             SeqState::Drain => {
-                self.array.shift.next = true;
+                // Row dc is complete (K + dc steps taken) and read where it stands; the
+                // array's step, with zero slice bits (the default), which add nothing,
+                // completes the next row.
+                self.array.en.next = true;
                 for c in 0..self._cols {
                     self.ppus[c].en.next = true;
                 }
@@ -401,7 +390,6 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 // The next chunk's Clear.
                 self.array.clr.next = true;
                 self.kc.d.next = 0.into();
-                self.fc.d.next = 0.into();
                 self.dc.d.next = 0.into();
                 self.sbase.d.next = self.sbase.q.val() + self.nrows.q.val();
                 self.nrows.d.next = self.next_rows.val();
@@ -433,7 +421,6 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             // parameters): the first chunk's Clear.
             self.array.clr.next = true;
             self.kc.d.next = 0.into();
-            self.fc.d.next = 0.into();
             self.dc.d.next = 0.into();
             self.j.d.next = 0.into();
             self.rep.d.next = 0.into();

@@ -38,8 +38,8 @@ impl TileTimeline {
             if done > 0 {
                 run += 1; // ChunkEnd: the next chunk's Clear
             }
-            // Compute (K beats), Flush (R - 1 steps).
-            run += shape.fan_in + (rows - 1);
+            // Compute (K beats); the drain follows the last one at once.
+            run += shape.fan_in;
             for slice in done..done + nrows {
                 run += 1; // Drain: one row a cycle
                 if (slice + 1) % b_in != 0 {
