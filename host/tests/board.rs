@@ -200,6 +200,40 @@ fn the_firmware_refuses_memory_outside_its_buffer() {
     });
 }
 
+/// The run's time limit reaches the daemon with the request: a run given
+/// less time than the accelerator needs comes back as the daemon's Timeout,
+/// naming where the chain stood, and the accelerator, soft-reset by the
+/// driver, runs the next chain exactly.
+#[test]
+fn a_run_past_its_time_limit_times_out_and_the_board_recovers() {
+    on_board(|dev, _| {
+        let model = Model::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/mnist-mlp.json"
+        ))
+        .unwrap();
+        let program = compile(&model, &dev.info.config).unwrap();
+        let mut rng = random::rng(11);
+        // One run, uploaded, so that the chain below is this program's.
+        runs_exactly(dev, &model, &program, &mut rng, "before the timeout");
+        // 8,553 cycles of the Verilated shell take milliseconds of wall time:
+        // a 1 ms limit cannot be met.
+        let e = dev
+            .start(
+                program.desc_offset,
+                program.descriptors.len() as u32,
+                Duration::from_millis(1),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Timeout") && e.contains("DESC_INDEX") && e.contains("soft-reset"),
+            "{e}"
+        );
+        runs_exactly(dev, &model, &program, &mut rng, "after the timeout");
+    });
+}
+
 #[test]
 fn an_unknown_protocol_version_is_refused_with_advice() {
     let dir = tempfile::tempdir().unwrap();
