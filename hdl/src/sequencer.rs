@@ -10,7 +10,8 @@
 //!   -> [chunk of up to R slices] Compute (K beats of wgt+act, both must be valid;
 //!   v = v_init with the run's first beat)
 //!   -> Drain (one row per cycle to the PPUs: row d after K+d steps, while the array
-//!   takes the step that completes row d+1; after the last slice of a timestep: Integ -> Div x b_s -> Emit (one spk beat; the
+//!   takes the step that completes row d+1; after the last slice of a timestep:
+//!   Integ -> Div x b_s -> Emit (one spk beat; the
 //!   reset of the membrane in the cycle it is taken), or for a readout layer Integ
 //!   only; a static input goes back through AfterT to Integ, the PPUs' current held,
 //!   until `cfg_repeats` timesteps are done) -> ChunkEnd (the next chunk's Clear)
