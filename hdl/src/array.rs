@@ -254,25 +254,18 @@ impl<const ACC: usize> Array<ACC> {
         let (rows, cols) = (self._rows, self._cols);
         let mut v: Vec<(String, String)> = Vec::new();
         let mut c = |d: String, s: &str| v.push((d, s.to_string()));
-        // The PE blocks: fabric PEs, one row each with port x_in, or DSP slices of
-        // `per` rows with ports x_in0, x_in1.
+        // The PE blocks: fabric PEs, one row each with ports x_in and acc_out, or
+        // DSP slices of `per` rows with a port of each per lane (x_in0, x_in1, ..).
         let (block, per, lanes, groups) = if self._per_dsp > 0 {
             ("dsps", self._per_dsp, 2, self.dsp_groups())
         } else {
             ("pes", 1, 1, rows)
         };
-        let x_port = |lane: usize| {
+        let lane_port = |port: &str, lane: usize| {
             if lanes == 1 {
-                "x_in".to_string()
+                port.to_string()
             } else {
-                format!("x_in{lane}")
-            }
-        };
-        let acc_port = |lane: usize| {
-            if lanes == 1 {
-                "acc_out".to_string()
-            } else {
-                format!("acc_out{lane}")
+                format!("{port}{lane}")
             }
         };
         for col in 0..cols {
@@ -281,7 +274,7 @@ impl<const ACC: usize> Array<ACC> {
             c(format!("sel${col}$row"), "row");
             for row in 0..rows {
                 let q = (row / per) * cols + col;
-                let src = format!("{block}${q}${}", acc_port(row % per));
+                let src = format!("{block}${q}${}", lane_port("acc_out", row % per));
                 c(format!("sel${col}$acc${row}"), &src);
             }
             c(format!("acc_out${col}"), &format!("sel${col}$p"));
@@ -312,7 +305,7 @@ impl<const ACC: usize> Array<ACC> {
                     } else {
                         format!("xskew${row}$d_out")
                     };
-                    c(format!("{block}${q}${}", x_port(lane)), &x_src);
+                    c(format!("{block}${q}${}", lane_port("x_in", lane)), &x_src);
                 }
             }
         }
@@ -515,7 +508,7 @@ mod tests {
                 for s in 0..rows {
                     u.x_in[s].next = true;
                 }
-                let d = step + 1 - k.min(step + 1);
+                let d = (step + 1).saturating_sub(k);
                 u.row.next = (d as u64).into();
                 wait_clock_cycle!(sim, clock, u);
                 if step + 1 < k || d == rows {
