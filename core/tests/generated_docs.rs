@@ -2,6 +2,7 @@
 //! stale. Regenerate with
 //! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-core --test generated_docs`.
 
+use spikeslice_core::accel::cycles::formula;
 use spikeslice_core::accel::{descriptor, preset, regmap};
 use std::path::PathBuf;
 
@@ -59,4 +60,14 @@ fn descriptor_table_is_current() {
 #[test]
 fn preset_table_is_current() {
     region_is_current("shell.md", "presets", &preset::markdown());
+}
+
+#[test]
+fn cycle_formula_is_current() {
+    region_is_current("shell.md", "cycle-formula", &formula::shell_markdown());
+}
+
+#[test]
+fn core_cycle_formula_is_current() {
+    region_is_current("compute-core.md", "core-cycles", &formula::core_markdown());
 }

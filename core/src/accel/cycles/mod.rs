@@ -22,18 +22,21 @@
 //! the Verilated core in `tests/tests/cycle_model.rs`.
 
 use super::buffers::{output_words, BufferPlan};
-use super::descriptor::{LayerDescriptor, LayerKind};
+use super::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
 use super::layout;
 use super::AcceleratorConfig;
 use crate::golden::{LayerOutput, MatmulLayer};
 use crate::numeric::WeightBits;
 use serde::{Deserialize, Serialize};
 
+pub mod formula;
 mod schedule;
 
 pub use schedule::TileTimeline;
 use schedule::{TilePlan, TileSchedule};
 
+/// Gearbox fields of a descriptor's fetch: one per 32-bit word.
+pub const DESCRIPTOR_FETCH_FIELDS: u64 = DESCRIPTOR_WORDS as u64;
 /// Products per descriptor in the controller's multiplier/divider
 /// (docs/shell.md, "The math phase").
 pub const MATH_MULS: u64 = 23;
@@ -131,14 +134,18 @@ impl TileShape {
 /// one cycle), from the cycle `start` is seen to the cycle `done` is high,
 /// both included.
 pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
-    TileTimeline::of(shape, rows, cols, false).cycles(1)
+    formula::core_run_cycles(shape, rows, cols, false)
 }
 
 /// Cycles a run with kept parameters (the core's `keep_params`, a gather tile's
 /// runs after its first) takes fewer than [`TileTimeline`] counts: the 3C
 /// parameter beats and Init, whose work Idle does.
 pub fn kept_params_cycles(cols: u64) -> u64 {
-    3 * cols + 1
+    let cols = formula::RunVars {
+        c: cols,
+        ..Default::default()
+    };
+    (formula::KEPT_PARAMS.cycles)(&cols)
 }
 
 /// Cycles an `rows x cols` array adding on every PE in every cycle needs for
@@ -388,9 +395,9 @@ impl CycleModel {
         let mut x = LayerCycles::default();
         // Fetch, decode, size arithmetic, region and fit checks (a gather
         // layer's entries are checked as each run reads its row).
-        x.dma += rd(16);
+        x.dma += rd(DESCRIPTOR_FETCH_FIELDS);
         x.control += math_phase_cycles();
-        x.dma_read_bytes += self.read_bytes(at, 64);
+        x.dma_read_bytes += self.read_bytes(at, DESCRIPTOR_BYTES as u64);
         // Input planes, then clearing the output buffer.
         x.dma += rd(s * plane_words);
         x.dma_read_bytes += self.read_bytes(u64::from(d.input), s * plane_words * 8);
@@ -496,7 +503,7 @@ impl CycleModel {
         let layers: Vec<LayerCycles> = descriptors
             .iter()
             .enumerate()
-            .map(|(i, d)| self.layer(d, descriptor_offset + 64 * i as u64))
+            .map(|(i, d)| self.layer(d, descriptor_offset + (DESCRIPTOR_BYTES * i) as u64))
             .collect();
         let mut total = LayerCycles::default();
         for l in &layers {
