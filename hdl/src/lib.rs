@@ -85,7 +85,7 @@ pub(crate) fn verilog_of(uut: &mut dyn Block) -> Result<String, DesignCheck> {
     check_all(uut).map_err(|e| DesignCheck(format!("{e:?}")))?;
     let mut defines = ModuleDefines::default();
     uut.accept("top", &mut defines);
-    Ok(defines.defines())
+    Ok(lint::drop_unused_modules(&defines.defines()))
 }
 
 /// The generator's width menu: rust-hdl widths are types, so every

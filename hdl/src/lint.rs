@@ -71,3 +71,82 @@ pub fn finish(header: &str, waivers: &[(&str, &str)], raw: &str, top_name: &str)
     }
     out
 }
+
+/// rust-hdl writes a module for every block it visits, also for the registers of
+/// a block whose Verilog is its own text (the DSP PEs' wrapper, `pe_dsp.rs`,
+/// which keeps its registers as DFFs for rust-hdl's simulator only): nothing
+/// instantiates those, and each would be one more top module (Verilator's
+/// MULTITOP). Keeps the modules `top` reaches, in their order; the text before
+/// the first module and between modules stays with the module before it.
+pub fn drop_unused_modules(raw: &str) -> String {
+    // Each module's text: from its `module` line to the next one.
+    let mut head = String::new();
+    let mut modules: Vec<(&str, String)> = Vec::new();
+    for line in raw.lines() {
+        let name = line
+            .strip_prefix("module ")
+            .and_then(|rest| rest.split('(').next())
+            .map(str::trim);
+        match (name, modules.last_mut()) {
+            (Some(name), _) => modules.push((name, format!("{line}\n"))),
+            (None, Some((_, text))) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, None) => {
+                head.push_str(line);
+                head.push('\n');
+            }
+        }
+    }
+    let index: std::collections::HashMap<&str, usize> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (*n, i))
+        .collect();
+    // An instance is a line whose first word names a module.
+    let mut reached = vec![false; modules.len()];
+    let Some(&top) = index.get("top") else {
+        return raw.to_string();
+    };
+    let mut todo = vec![top];
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut reached[i], true) {
+            continue;
+        }
+        for line in modules[i].1.lines().skip(1) {
+            if let Some(&j) = line.split_whitespace().next().and_then(|w| index.get(w)) {
+                todo.push(j);
+            }
+        }
+    }
+    let kept: String = modules
+        .iter()
+        .zip(&reached)
+        .filter(|(_, &r)| r)
+        .map(|((_, text), _)| text.as_str())
+        .collect();
+    head + &kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_nothing_instantiates_are_dropped() {
+        let raw = "// head\n\
+module top(a);\n  input a;\n  top$used u(.a(a));\nendmodule // top\n\n\
+module top$unused(d,q);\nendmodule // top$unused\n\n\
+module top$used(a);\n  top$leaf l(.a(a));\nendmodule // top$used\n\
+module top$leaf(a);\nendmodule // top$leaf\n";
+        let kept = drop_unused_modules(raw);
+        assert!(!kept.contains("top$unused"), "{kept}");
+        let modules = kept.lines().filter(|l| l.starts_with("module ")).count();
+        assert_eq!(modules, 3, "{kept}");
+        assert!(kept.starts_with("// head\nmodule top(a);"));
+        assert!(kept.contains("module top$leaf"));
+        // A design with no unused module is left as it is.
+        assert_eq!(drop_unused_modules(&kept), kept);
+    }
+}

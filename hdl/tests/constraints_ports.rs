@@ -406,7 +406,6 @@ fn wrapper_lints_clean_with_a_stub_shell() {
     for bits in [64, 128] {
         common::verilator_lint(
             &format!("wrapper{bits}"),
-            vivado::TOP_NAME,
             &[
                 (vivado::VERILOG_FILE, &wrapper_text(bits)),
                 (vivado::SHELL_FILE, &shell_stub(&shell_ports(bits))),

@@ -9,7 +9,7 @@ mod common;
 
 /// Lints `text` as `<top>.v`.
 fn lint(top: &str, text: &str) {
-    common::verilator_lint(top, top, &[(&format!("{top}.v"), text)]);
+    common::verilator_lint(top, &[(&format!("{top}.v"), text)]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use spikeslice_hdl::shell;
 mod common;
 
 fn lint(tag: &str, text: &str) {
-    common::verilator_lint(tag, shell::TOP_NAME, &[(shell::VERILOG_FILE, text)]);
+    common::verilator_lint(tag, &[(shell::VERILOG_FILE, text)]);
 }
 
 /// The ports declared in the generated top module, in order: (name, is_output, width).

@@ -215,6 +215,23 @@ fn a_csv_with_labels_reports_accuracy() {
     assert!(e.contains("99 is not a class"), "{e}");
 }
 
+/// `verilator --lint-only -Wall` on a generated file as the docs give it, with
+/// no `--top-module`. Verilator is a test dependency (scripts/test.sh installs
+/// it): a missing verilator fails the test rather than skipping it.
+fn lint_clean(v: &std::path::Path) {
+    let lint = Command::new("verilator")
+        .args(["--lint-only", "-Wall"])
+        .arg(v)
+        .output()
+        .expect("verilator must be installed to run the tests (scripts/test.sh installs it)");
+    assert!(
+        lint.status.success() && lint.stderr.is_empty(),
+        "verilator --lint-only -Wall {}:\n{}",
+        v.display(),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
 #[test]
 fn gen_rtl_writes_lint_clean_verilog_and_a_manifest() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,19 +253,22 @@ fn gen_rtl_writes_lint_clean_verilog_and_a_manifest() {
     assert_eq!(manifest["config"]["rows"], 3);
     assert_eq!(manifest["config"]["cols"], 5);
     assert_eq!(manifest["config"]["acc_bits"], 20);
-    let v = out.join("spikeslice_core.v");
-    // Verilator is a test dependency (scripts/test.sh installs it): a missing
-    // verilator fails this test rather than skipping it.
-    let lint = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", "spikeslice_core"])
-        .arg(&v)
-        .output()
-        .expect("verilator must be installed to run the tests (scripts/test.sh installs it)");
-    assert!(
-        lint.status.success() && lint.stderr.is_empty(),
-        "verilator --lint-only -Wall:\n{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    lint_clean(&out.join("spikeslice_core.v"));
+    // With its PEs in DSP slices too: one top module, no unused ones.
+    let dsp = dir.path().join("rtl-dsp");
+    let o = spikeslice(&[
+        "gen-rtl",
+        "--rows",
+        "3",
+        "--cols",
+        "2",
+        "--dsp-pes",
+        "true",
+        "--out",
+        &dsp.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    lint_clean(&dsp.join("spikeslice_core.v"));
 
     // A width the generator cannot build is refused with the menu.
     let o = spikeslice(&[
