@@ -34,8 +34,9 @@ pub const BUILD_LOCK_FILE: &str = "build.lock";
 /// 2,000 statements, which `g++` compiles into faster code than the few functions
 /// of thousands of lines Verilator writes otherwise. The size matters, not
 /// smoothly, and the best size moves with the design: on the default shell 2,000
-/// has taken from two thirds of the unsplit model's CPU time a digit to about
-/// the same (docs/performance.md, "Simulated images per second").
+/// takes 0.90x (MLP) and 1.06x (conv net) of the unsplit model's CPU time a
+/// digit, on shells one change away from 0.64x to 1.09x (docs/performance.md,
+/// "Simulated images per second").
 pub const VERILATOR_FLAGS: &[&str] = &[
     "-O3",
     "--x-assign",
