@@ -9,12 +9,28 @@
 //! images, so `thrpt` reads as images per second of host time. Before measuring,
 //! the bench checks the sim's outputs equal the golden backend's. The MLP also
 //! runs in batches of 64 (`mnist-mlp_sim_runs_of_64`), beside its runs of one.
+//! Each sim figure is measured twice: by wall time, and (`*_cpu`) by this
+//! thread's CPU time, which the Verilated shell runs on alone and which other
+//! jobs on a shared machine disturb far less (the golden backend may use more
+//! threads, so it is timed by wall time only).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spikeslice::compiler::{compile, compile_with, Mapping};
 use spikeslice::device::{Device, GoldenDevice, SimDevice};
 use spikeslice_core::accel::AcceleratorConfig;
+use spikeslice_sim::iverilog::thread_cpu_secs;
 use spikeslice_tests::{digits, repository_model};
 use std::time::Duration;
+
+/// `run` `iters` times, timed by this thread's CPU time (Linux /proc, 10 ms
+/// resolution; an iteration is 0.1-1 s).
+fn thread_cpu(iters: u64, mut run: impl FnMut()) -> Duration {
+    let c0 = thread_cpu_secs().expect("/proc/thread-self/stat");
+    for _ in 0..iters {
+        run();
+    }
+    let c1 = thread_cpu_secs().expect("/proc/thread-self/stat");
+    Duration::from_secs_f64(c1 - c0)
+}
 
 /// Images per measured iteration.
 const BATCH: usize = 8;
@@ -45,6 +61,13 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("{name}_sim"), |b| {
             b.iter(|| sim.run(&program, &xs).expect("sim"))
         });
+        g.bench_function(format!("{name}_sim_cpu"), |b| {
+            b.iter_custom(|iters| {
+                thread_cpu(iters, || {
+                    sim.run(&program, &xs).expect("sim");
+                })
+            })
+        });
         g.bench_function(format!("{name}_golden"), |b| {
             b.iter(|| GoldenDevice.run(&program, &xs).expect("golden"))
         });
@@ -67,6 +90,13 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(RUN_OF as u64));
     g.bench_function(format!("mnist-mlp_sim_runs_of_{RUN_OF}"), |b| {
         b.iter(|| sim.run(&program, &xs).expect("sim"))
+    });
+    g.bench_function(format!("mnist-mlp_sim_runs_of_{RUN_OF}_cpu"), |b| {
+        b.iter_custom(|iters| {
+            thread_cpu(iters, || {
+                sim.run(&program, &xs).expect("sim");
+            })
+        })
     });
     g.finish();
 }
