@@ -15,8 +15,9 @@
 //! from PE to PE instead (the fully systolic form) would skew the columns too: C - 1
 //! more steps of fill and flush per chunk, and C (C - 1) / 2 weight registers to delay
 //! column c by c steps; at the kv260 preset's 64 columns that is 63 cycles of every
-//! run and 16,128 flip-flops. The price is the fan-out: a row's bit drives C PEs
-//! (docs/compute-core.md, "Dataflow").
+//! run and 16,128 flip-flops of weight skew (16,380 with the slice-bit registers).
+//! The price is the fan-out: a row's bit drives C PEs (docs/compute-core.md,
+//! "Dataflow").
 //!
 //! The PEs are fabric [`Pe`]s or, with `dsp_pes`, [`DspPes`] blocks of one or two PEs
 //! of a column in a DSP48E2 slice each (rows 2g and 2g + 1 in slice g of a column at
@@ -107,8 +108,8 @@ impl<const ACC: usize> Logic for RowSelect<ACC> {
     }
 }
 
-/// A chain of `len` registers advancing only when `en` is high (the skew of one row or
-/// column), emptied by `clr` (the chunk's accumulator clear: a no-op after a full
+/// A chain of `len` registers advancing only when `en` is high (the skew of one
+/// row), emptied by `clr` (the chunk's accumulator clear: a no-op after a full
 /// chunk, whose drain steps shift zeros in, but it drops what a soft reset left in
 /// flight).
 /// `len` = 0 is a wire.

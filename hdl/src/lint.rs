@@ -1,7 +1,7 @@
 //! Post-processing of rust-hdl's Verilog text so that `verilator --lint-only -Wall`
 //! passes. Each rewrite or waiver works around a rust-hdl 0.46 property (rust-hdl is
 //! frozen upstream, so it is fixed here, in the generator) and is documented in
-//! docs/compute-core.md, "rust-hdl limitations".
+//! docs/compute-core.md, "rust-hdl 0.46 limitations".
 
 use crate::config::ArrayConfig;
 

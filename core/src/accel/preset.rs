@@ -56,7 +56,7 @@ pub fn presets() -> [Preset; 2] {
             // larger than the buffer, each part re-reading the input; at
             // 64 KiB that cost up to 16% of the cycles). The accumulators in
             // 128 DSP slices, which the design leaves idle otherwise, instead
-            // of 10k LUTs (docs/performance.md, "Presets").
+            // of about 4,800 LUTs (docs/performance.md, "Presets").
             config: AcceleratorConfig {
                 rows: 4,
                 cols: 64,

@@ -520,7 +520,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_chunk_costs_its_fan_in_plus_the_wavefront() {
+    fn a_chunk_costs_its_fan_in_plus_its_clear() {
         let base = TileShape {
             fan_in: 100,
             input_bits: 1,
