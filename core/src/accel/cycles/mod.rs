@@ -141,11 +141,11 @@ pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
 /// runs after its first) takes fewer than [`TileTimeline`] counts: the 3C
 /// parameter beats and Init, whose work Idle does.
 pub fn kept_params_cycles(cols: u64) -> u64 {
-    let cols = formula::RunVars {
+    let vars = formula::RunVars {
         c: cols,
         ..Default::default()
     };
-    (formula::KEPT_PARAMS.cycles)(&cols)
+    (formula::KEPT_PARAMS.cycles)(&vars)
 }
 
 /// Cycles an `rows x cols` array adding on every PE in every cycle needs for
