@@ -6,7 +6,7 @@
 //!   [`SkewLine`]), then reaches every PE of the row at once.
 //! * Column c: a [`RowSelect`] reads the accumulator of the row `row` names.
 //!
-//! So W[c][k] and x_k meet in PE(r, c) at step k + r, in every column at once: the
+//! So `W[c][k]` and `x_k` meet in PE(r, c) at step k + r, in every column at once: the
 //! wavefront is skewed along the columns only, and row r completes K + r steps after
 //! a chunk's first. The drain reads row d in its cycle d (from 0), after K + d steps,
 //! and the array takes one more step in that cycle (zero slice bits, which add

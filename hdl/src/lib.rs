@@ -1,7 +1,7 @@
 //! Verilog generator (rust-hdl 0.46) for the spikeslice bit-serial systolic compute core.
 //!
 //! See docs/compute-core.md for the dataflow. Blocks, each with its own test bench:
-//! [`pe`], [`array`], [`ppu`], [`ndu`], [`sequencer`]; [`config`] holds the generator
+//! [`pe`], [`array`](mod@array), [`ppu`], [`ndu`], [`sequencer`]; [`config`] holds the generator
 //! parameters and [`manifest`] describes a generated design. The accelerator shell:
 //! [`axi`], [`csr`], [`dma`], [`buffer`], [`controller`] and the top [`shell`]
 //! (`spikeslice_shell`, docs/shell.md).

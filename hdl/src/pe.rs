@@ -1,7 +1,7 @@
 //! Processing element: a multiplexer and an accumulator (BB paper App. B: "the binary
 //! input controls the multiplexer to determine whether the accumulator adds the current
 //! weight"). No multiplier: one binary spike slice bit x^(j)_k selects whether the
-//! decoded weight W[o][k] is added, so P_j[o] = sum_k x^(j)_k ? W[o][k] : 0.
+//! decoded weight `W[o][k]` is added, so `P_j[o] = sum_k x^(j)_k ? W[o][k] : 0`.
 //!
 //! Weights arrive already decoded to 8-bit two's complement (the column decoder in
 //! [`crate::array`] turns b_w-bit codes, including b_w = 1 -> +-1, into values), and are

@@ -7,8 +7,8 @@
 //! which its column's row multiplexer reads where it stands.
 //!
 //! The DSP adds in SIMD mode (AMD UG579, "SIMD Mode"): with accumulators of at
-//! most 24 bits two PEs share a DSP (`USE_SIMD = "TWO24"`, the lanes P[23:0]
-//! and P[47:24], no carry between them), wider ones take a DSP each
+//! most 24 bits two PEs share a DSP (`USE_SIMD = "TWO24"`, the lanes `P[23:0]`
+//! and `P[47:24]`, no carry between them), wider ones take a DSP each
 //! (`"ONE48"`). The mux stays in the fabric: the X multiplexer takes `A:B`,
 //! whose lanes are each PE's weight, sign-extended, or 0 (`OPMODE` Z = P,
 //! X = A:B: `P <= P + A:B`, a constant `OPMODE`); `clr` is `RSTP`; a stall

@@ -310,7 +310,7 @@ pub fn ports(cfg: &AcceleratorConfig) -> Result<Vec<Port>, ShellError> {
     with_shell(cfg, |shell| crate::manifest::ports_of(shell))
 }
 
-/// The manifest of a generated shell (`config` = the core's [`ArrayConfig`]; the hash
+/// The manifest of a generated shell (`config` = the core's [`crate::ArrayConfig`]; the hash
 /// also covers the whole accelerator configuration).
 pub fn manifest_for(cfg: &AcceleratorConfig, verilog_text: &str) -> Result<Manifest, ShellError> {
     Ok(Manifest::of_design(

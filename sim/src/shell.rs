@@ -168,7 +168,7 @@ pub struct ShellSim {
     /// evaluation, see `build::shim_source_for`). Outside a tick, a changed input
     /// alone costs no evaluation until an output is read.
     dirty: bool,
-    /// Clock cycle by cycle in Rust ([`ShellSim::step`]) where the shim's loop
+    /// Clock cycle by cycle in Rust (`ShellSim::step`) where the shim's loop
     /// ([`crate::run_loop`]) would run: the reference the loop is tested against.
     pub rust_cycle_loop: bool,
     /// The cycles of the last start write's handshake and of the interrupt

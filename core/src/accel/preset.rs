@@ -53,10 +53,11 @@ pub fn presets() -> [Preset; 2] {
             // and its shortcut (docs/results.md). 256 KiB of output buffer,
             // in the block RAM the weights left (64 RAMB36): the net's
             // largest outputs are not split (the compiler splits outputs
-            // larger than the buffer, each part re-reading the input; at
-            // 64 KiB that cost up to 16% of the cycles). The accumulators in
-            // 128 DSP slices, which the design leaves idle otherwise, instead
-            // of about 4,800 LUTs (docs/performance.md, "Presets").
+            // larger than the buffer, each part re-reading the input;
+            // docs/results.md gives what the splits would cost at 64 KiB).
+            // The accumulators in 128 DSP slices, which the design leaves idle
+            // otherwise, instead of about 4,800 LUTs (docs/performance.md,
+            // "Presets").
             config: AcceleratorConfig {
                 rows: 4,
                 cols: 64,

@@ -54,7 +54,7 @@ pub const MIN_RUN_TIMEOUT: Duration = Duration::from_secs(10);
 const TIMEOUT_CLOCK_HZ: u64 = 10_000_000;
 
 /// How long the daemon gives one run of a chain that the cycle model puts at
-/// `cycles`: those cycles at [`TIMEOUT_CLOCK_HZ`], at least
+/// `cycles`: those cycles at `TIMEOUT_CLOCK_HZ`, at least
 /// [`MIN_RUN_TIMEOUT`].
 pub fn run_timeout(cycles: u64) -> Duration {
     let at_slow_clock =

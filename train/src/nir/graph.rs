@@ -2,7 +2,7 @@
 //! Input to the one Output in an order that lists each after its inputs, or
 //! an error naming the node or edge that prevents it (a cycle, a dangling
 //! edge, a node off the paths, a sum of more than two tensors). Which sums
-//! and branches a model can express is [`super::lower`]'s to say.
+//! and branches a model can express is `lower`'s to say.
 
 use super::read::RawGraph;
 use super::NirError;

@@ -5,8 +5,8 @@
 //! - [`read`]: the HDF5 file, with the pure-Rust `hdf5-reader` (no C library);
 //! - [`graph`]: versions, and the nodes in an order that lists each after
 //!   its inputs (cycles, dangling edges and stray nodes are refused by name);
-//! - [`params`]: typed access to a node's fields;
-//! - [`lower`] and [`emit`]: nodes onto layers, quantized to an allocation.
+//! - `params`: typed access to a node's fields;
+//! - `lower` and `emit`: nodes onto layers, quantized to an allocation.
 
 mod emit;
 pub mod graph;

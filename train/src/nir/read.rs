@@ -4,7 +4,7 @@
 //! `hdf5-reader`, so importing needs no C library.
 //!
 //! Nothing here interprets a node: [`super::graph`] orders them and
-//! [`super::lower`] maps them onto the integer model.
+//! `lower` maps them onto the integer model.
 
 use super::NirError;
 use hdf5_reader::{group::Group, Dataset, Datatype, Hdf5File};
