@@ -50,17 +50,13 @@ fn bench(c: &mut Criterion) {
                 })
             });
             // The same, timed by this thread's CPU time (Linux /proc, 10 ms
-            // resolution; one run is 0.1-1 s): robust against other jobs on a
-            // shared machine.
+            // resolution; one run is 0.1-1 s).
             g.bench_function(format!("{n}x{n}{tag}_cycles_cpu"), |b| {
                 b.iter_custom(|iters| {
-                    let c0 = iverilog::thread_cpu_secs().expect("/proc/thread-self/stat");
-                    for _ in 0..iters {
+                    iverilog::thread_cpu_time(iters, || {
                         sim.run_layer(&layer, &xs, Backpressure::none())
                             .expect("run");
-                    }
-                    let c1 = iverilog::thread_cpu_secs().expect("/proc/thread-self/stat");
-                    Duration::from_secs_f64(c1 - c0)
+                    })
                 })
             });
         }

@@ -20,7 +20,7 @@ use spikeslice_hdl::ArrayConfig;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Result of one Icarus run.
 #[derive(Debug, Clone)]
@@ -68,6 +68,19 @@ fn proc_cpu_secs(stat: &str, children: bool) -> Option<f64> {
 /// resolution); `None` elsewhere.
 pub fn thread_cpu_secs() -> Option<f64> {
     proc_cpu_secs("/proc/thread-self/stat", false)
+}
+
+/// `run` called `iters` times, timed by the calling thread's CPU time: the
+/// measurement of the benches' `*_cpu` figures (criterion's `iter_custom`),
+/// robust against other jobs on a shared machine. Panics without Linux's
+/// `/proc/thread-self/stat`.
+pub fn thread_cpu_time(iters: u64, mut run: impl FnMut()) -> Duration {
+    let c0 = thread_cpu_secs().expect("/proc/thread-self/stat");
+    for _ in 0..iters {
+        run();
+    }
+    let c1 = thread_cpu_secs().expect("/proc/thread-self/stat");
+    Duration::from_secs_f64(c1 - c0)
 }
 
 /// CPU time of this process's waited-for children, in seconds (Linux `/proc`).

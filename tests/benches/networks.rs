@@ -17,20 +17,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spikeslice::compiler::{compile, compile_with, Mapping};
 use spikeslice::device::{Device, GoldenDevice, SimDevice};
 use spikeslice_core::accel::AcceleratorConfig;
-use spikeslice_sim::iverilog::thread_cpu_secs;
+use spikeslice_sim::iverilog::thread_cpu_time;
 use spikeslice_tests::{digits, repository_model};
 use std::time::Duration;
-
-/// `run` `iters` times, timed by this thread's CPU time (Linux /proc, 10 ms
-/// resolution; an iteration is 0.1-1 s).
-fn thread_cpu(iters: u64, mut run: impl FnMut()) -> Duration {
-    let c0 = thread_cpu_secs().expect("/proc/thread-self/stat");
-    for _ in 0..iters {
-        run();
-    }
-    let c1 = thread_cpu_secs().expect("/proc/thread-self/stat");
-    Duration::from_secs_f64(c1 - c0)
-}
 
 /// Images per measured iteration.
 const BATCH: usize = 8;
@@ -63,7 +52,7 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(format!("{name}_sim_cpu"), |b| {
             b.iter_custom(|iters| {
-                thread_cpu(iters, || {
+                thread_cpu_time(iters, || {
                     sim.run(&program, &xs).expect("sim");
                 })
             })
@@ -93,7 +82,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function(format!("mnist-mlp_sim_runs_of_{RUN_OF}_cpu"), |b| {
         b.iter_custom(|iters| {
-            thread_cpu(iters, || {
+            thread_cpu_time(iters, || {
                 sim.run(&program, &xs).expect("sim");
             })
         })
