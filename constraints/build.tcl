@@ -6,7 +6,7 @@
 # *** and public block-design scripts (sources below); expect to fix details on the
 # *** first real run. Every name and number it shares with the wrapper, the overlay
 # *** and build.sh comes from generated/accel.tcl (written by hdl/src/vivado/kv260.rs);
-# *** hdl/tests/constraints_ports.rs checks in CI that this script restates none.
+# *** hdl/tests/integration/constraints_ports.rs checks in CI that this script restates none.
 #
 # Usage (constraints/build.sh runs it):
 #   vivado -mode batch -source constraints/build.tcl \

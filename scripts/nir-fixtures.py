@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the NIR test fixtures of `spikeslice import --nir` (train/tests/nir.rs).
+"""Write the NIR test fixtures of `spikeslice import --nir` (train/tests/integration/nir.rs).
 
 Each fixture is a small graph written with the reference `nir` package, the
 way the SNN frameworks export theirs (HDF5, gzip-compressed datasets). The

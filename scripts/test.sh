@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Verilator (RTL simulation and lint), iverilog (the baseline's self-check),
-# yosys (the resource estimate, hdl/tests/estimate.rs) and dtc (the board's
+# yosys (the resource estimate, hdl/tests/integration/estimate.rs) and dtc (the board's
 # overlay): Debian packages, installed when absent.
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
@@ -16,7 +16,7 @@ command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
-# dtc compiles the KV260 device-tree overlay (hdl/tests/constraints_ports.rs).
+# dtc compiles the KV260 device-tree overlay (hdl/tests/integration/constraints_ports.rs).
 command -v dtc >/dev/null 2>&1 || need+=(device-tree-compiler)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
@@ -26,7 +26,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# Slurm and munge: host/tests/jobs.rs submits a sweep as a job array to a
+# Slurm and munge: host/tests/integration/jobs.rs submits a sweep as a job array to a
 # one-node cluster it starts on localhost (scripts/slurm-cluster.sh).
 scripts/slurm-cluster.sh install
 

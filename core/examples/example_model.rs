@@ -19,7 +19,7 @@
 //! for `T` steps, computes: its spike count is
 //! `clamp(floor((theta/2 + T*I) / theta), 0, L) = clamp(round_half_up(T*I/theta), 0, L)`
 //! (the identity behind the conversion papers, checked by the property tests in
-//! core/tests/golden.rs). With integer weights `Wq = round(W / s_w)` and the
+//! core/tests/integration/golden.rs). With integer weights `Wq = round(W / s_w)` and the
 //! raw pixel `p = x / s_x` (`s_x = 1/255`), `z = s_w s_x (Wq p + b/(s_w s_x))`,
 //! so `I = Wq p + round(b / (s_w s_x))` and `T*I/theta = z/step` when
 //! `theta = T * step / (s_w s_x)`.

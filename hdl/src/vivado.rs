@@ -8,7 +8,7 @@
 //! written into constraints/generated/ by [`kv260`].
 //!
 //! **UNTESTED IN VIVADO AND ON HARDWARE.** The Verilog is linted with Verilator
-//! (`hdl/tests/constraints_ports.rs`); nobody has yet added it to a Vivado block
+//! (`hdl/tests/integration/constraints_ports.rs`); nobody has yet added it to a Vivado block
 //! design. The attributes follow AMD's documented conventions:
 //!
 //! - UG994 (*Designing IP Subsystems Using IP Integrator*), "Inferring Control

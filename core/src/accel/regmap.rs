@@ -250,7 +250,7 @@ pub fn markdown() -> String {
     let mut s = String::from(
         "# Register map\n\n\
          Generated from `core/src/accel/regmap.rs`; do not edit by hand\n\
-         (`cargo test -p spikeslice-core --test generated_docs` fails when this file is stale;\n\
+         (`cargo test -p spikeslice-core --test integration generated_docs::` fails when this file is stale;\n\
          `SPIKESLICE_BLESS=1` on that command rewrites it).\n\n\
          AXI4-Lite, 32-bit registers, byte offsets from the accelerator's base address.\n\
          64-bit counters are `_LO`/`_HI` pairs: read `_LO` first, which latches `_HI`.\n\

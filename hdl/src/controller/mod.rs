@@ -84,7 +84,7 @@ pub use writeback::WriteBack;
 
 // The cycle formula (`spikeslice_core::accel::cycles`) is core's, the contract the
 // driver's cycle model and this RTL share: the RTL's sequencing keeps it exact
-// (hdl/tests/shell.rs). So is the buffer plan: the compiler and the functional
+// (hdl/tests/integration/shell.rs). So is the buffer plan: the compiler and the functional
 // model refuse what the Fit state refuses.
 pub use spikeslice_core::accel::buffers::BufferPlan;
 

@@ -12,7 +12,7 @@
 //!
 //! Why not `synth_xilinx -abc9`: yosys 0.23's ABC9 flow (marked experimental;
 //! for `xcup` it warns that it uses the 7 series' delays) mapped the 1x1 shell
-//! of hdl/tests/estimate.rs (its neuron unit's division step a comparison
+//! of hdl/tests/integration/estimate.rs (its neuron unit's division step a comparison
 //! beside the subtraction) to 11,044 LUT where `abc` made 15,058, but with a
 //! deepest path of 17 LUT levels (a ripple of LUT5s behind the im2col row
 //! generator's input count, `ctl.row_gen.k`) where `abc` finds 9. The path

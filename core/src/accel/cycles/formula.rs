@@ -2,7 +2,7 @@
 //! core's run is a sum of [`Term`]s, each the text the docs show beside the
 //! count it stands for, checked equal to [`TileTimeline`](super::TileTimeline)'s walk of the
 //! sequencer's states; the shell's lines take their constants from the
-//! functions and constants the model computes with. `core/tests/generated_docs.rs`
+//! functions and constants the model computes with. `core/tests/integration/generated_docs.rs`
 //! fails when docs/shell.md ("Cycle formula") or docs/compute-core.md ("Cycles
 //! and utilization") is stale.
 

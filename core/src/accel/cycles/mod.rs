@@ -15,11 +15,11 @@
 //! Emit beats, run by run (`schedule`). For a
 //! memory that answers every read command with its first beat `L` cycles
 //! later and every write burst with its response `L` cycles after the last
-//! beat, with no backpressure, the formula is **exact**: `hdl/tests/shell.rs`
+//! beat, with no backpressure, the formula is **exact**: `hdl/tests/integration/shell.rs`
 //! checks it equal to the RTL's `CNT_CYCLES` in rust-hdl's simulator, and
-//! `sim/tests/shell.rs` and `tests/tests/network_sim.rs` against the Verilated
+//! `sim/tests/shell.rs` and `tests/tests/integration/network_sim.rs` against the Verilated
 //! shell. The bare core's part ([`tile_cycles`]) is checked on its own against
-//! the Verilated core in `tests/tests/cycle_model.rs`.
+//! the Verilated core in `tests/tests/integration/cycle_model.rs`.
 
 use super::buffers::{output_words, BufferPlan};
 use super::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};

@@ -7,7 +7,7 @@
 //! included), STATUS / DESC_INDEX / ERR_OFFSET, and the counters PE_ADDS, SLICES and
 //! SPIKES (= `Activity`), DMA_RD / DMA_WR (= the read formula of docs/shell.md).
 
-mod common;
+use crate::common;
 
 use common::{drive_ddr, observe_ddr};
 use rust_hdl::prelude::*;

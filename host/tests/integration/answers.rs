@@ -3,7 +3,7 @@
 //! or a wrong field named by layer and field, NaN weights refused by name, and
 //! help that says what the command does.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::Path;

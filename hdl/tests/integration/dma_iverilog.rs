@@ -7,12 +7,12 @@
 //! Fails without `iverilog` on PATH (`scripts/test.sh` installs it): a bench that
 //! cannot run must not pass.
 
-mod common;
+use crate::common;
 
 use spikeslice_hdl::dma::{self, DmaParams};
 
 /// The self-checking test bench (Verilog-2012).
-const TB: &str = r##"// Smoke test bench of the *generated* DMA Verilog (128-bit): run by hdl/tests/dma_iverilog.rs
+const TB: &str = r##"// Smoke test bench of the *generated* DMA Verilog (128-bit): run by hdl/tests/integration/dma_iverilog.rs
 // with Icarus Verilog. Checks bursts (4 KiB, window), read data, refusals, SLVERR and
 // recovery, one write with a tail strobe and the byte counter. Prints PASS or FAIL lines.
 `timescale 1ns/1ps

@@ -10,7 +10,7 @@
 //!   (`spikes_only`); cycles checked against the cycle model where unstalled.
 //! * `soak` (`--ignored`): thousands of cases over all shapes.
 //! * `replay`: re-runs one case: `SPIKESLICE_SEED=<seed> SPIKESLICE_SHAPE=RxC cargo test
-//!   -p spikeslice-tests --test equivalence replay -- --ignored --nocapture`; add
+//!   -p spikeslice-tests --test integration equivalence::replay -- --ignored --nocapture`; add
 //!   `SPIKESLICE_TRACE=out.fst` for its waveform.
 //! * `waveform_on_demand`: a traced build writes an FST file of a run.
 
@@ -112,7 +112,7 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
     let want = layer.run(&xs);
     let sim = sims.get(rows, cols);
     let replay = format!(
-        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols} cargo test -p spikeslice-tests --test equivalence replay -- --ignored --nocapture"
+        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols} cargo test -p spikeslice-tests --test integration equivalence::replay -- --ignored --nocapture"
     );
     let bp = Backpressure::random(seed);
     let got = if static_input {

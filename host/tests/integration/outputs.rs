@@ -4,7 +4,7 @@
 //! failing command leaves no partial set; no output overwrites an input; `-`
 //! is standard output; status lines go to standard error.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::process::CommandExt;

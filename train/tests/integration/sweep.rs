@@ -1,6 +1,6 @@
 //! The sweep: complete enumeration, the cache, and bad arguments.
 
-mod common;
+use crate::common;
 
 use common::tiny_training;
 use spikeslice_core::golden::{self, Engine, SampleOutput};

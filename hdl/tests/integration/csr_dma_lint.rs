@@ -5,7 +5,7 @@
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::{csr, dma};
 
-mod common;
+use crate::common;
 
 /// Lints `text` as `<top>.v`.
 fn lint(top: &str, text: &str) {

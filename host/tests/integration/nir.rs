@@ -2,7 +2,7 @@
 //! that `run` takes, evaluated on `--data` in its input shape; refusals name
 //! the flag or the node and exit with 2 (command line) or 1 (the file).
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The `spikeslice` command line, end to end: results equal the golden model's,
 //! and bad input gives an error a user can act on (never a panic).
 
-mod common;
+use crate::common;
 
 use common::*;
 use spikeslice_core::golden::{self, Engine};

@@ -6,7 +6,7 @@
 //! Also the BB paper's Table 4 pattern (tests `table4_*`): at a fixed b_w the
 //! cost depends on b_s * T, not on how it is split: on the Verilated core, and
 //! for the whole shell (DMA, buffers, controller) through its cycle formula,
-//! which hdl/tests/shell.rs and sim/tests/shell.rs hold equal to the RTL's
+//! which hdl/tests/integration/shell.rs and sim/tests/shell.rs hold equal to the RTL's
 //! cycle counter.
 
 use rand::Rng;

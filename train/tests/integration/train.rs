@@ -1,7 +1,7 @@
 //! Training and conversion: determinism, the exact SNN = quantized-ANN
 //! identity on one-hidden-layer networks, and bad input.
 
-mod common;
+use crate::common;
 
 use common::tiny_training;
 use spikeslice_core::dataset::SplitMix64;

@@ -2,7 +2,7 @@
 //! with `add` layers, keep the SNN = quantized-ANN identity at T = 1, and
 //! refuse widths an add cannot carry.
 
-mod common;
+use crate::common;
 
 use common::tiny_training;
 use spikeslice_core::model::LayerSpec;

@@ -1,7 +1,7 @@
 //! `spikeslice train`, `sweep`, `relation` and `import` end to end on tiny
 //! configurations, and their errors on bad arguments (never a panic).
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::process::Output;

@@ -12,7 +12,7 @@
 //! error code and offset, refused commands issue no transaction, and the engines
 //! accept the next command after an error.
 
-mod common;
+use crate::common;
 
 use common::{drive_ddr, from_bits, observe_ddr, to_bits};
 use rust_hdl::prelude::*;

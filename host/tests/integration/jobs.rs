@@ -3,7 +3,7 @@
 //! (scripts/slurm-cluster.sh), each merged into the report a one-process
 //! sweep writes, from separate caches so nothing is shared but the code.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::{Path, PathBuf};

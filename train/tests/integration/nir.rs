@@ -515,7 +515,7 @@ fn bad_options_name_the_flag() {
 }
 
 /// The real exports of ../shared/data/nir-real (outside the repository; see
-/// its README): `cargo test -p spikeslice-train --test nir -- --ignored`.
+/// its README): `cargo test -p spikeslice-train --test integration nir:: -- --ignored`.
 #[test]
 #[ignore = "reads ../shared/data/nir-real, which is outside the repository"]
 fn real_exports_import_or_are_refused_with_the_reason() {

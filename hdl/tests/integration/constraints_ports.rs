@@ -5,7 +5,7 @@
 //! register map and the default accelerator are generated into
 //! constraints/generated/ (`spikeslice_hdl::vivado::kv260`); the first test fails
 //! when a committed file differs from what the code writes, and
-//! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test constraints_ports`
+//! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test integration constraints_ports::`
 //! rewrites them. The other checks cover what is still written by hand: that
 //! build.tcl, spikeslice.dtsi and build.sh include the generated pieces and
 //! restate none of their facts, and the block-design connections on the PS side
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 /// The generated shell's ports (its manifest) for an AXI4 master of
 /// `axi_data_bits` data bits.
@@ -69,7 +69,7 @@ fn generated_files_are_current() {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "{rel} is stale: run SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test constraints_ports"
+            "{rel} is stale: run SPIKESLICE_BLESS=1 cargo test -p spikeslice-hdl --test integration constraints_ports::"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Docs generated from the contract's tables: each test fails when its file is
 //! stale. Regenerate with
-//! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-core --test generated_docs`.
+//! `SPIKESLICE_BLESS=1 cargo test -p spikeslice-core --test integration generated_docs::`.
 
 use spikeslice_core::accel::cycles::formula;
 use spikeslice_core::accel::{descriptor, preset, regmap};
@@ -14,7 +14,8 @@ fn bless() -> bool {
     std::env::var_os("SPIKESLICE_BLESS").is_some()
 }
 
-const HOW: &str = "run SPIKESLICE_BLESS=1 cargo test -p spikeslice-core --test generated_docs";
+const HOW: &str =
+    "run SPIKESLICE_BLESS=1 cargo test -p spikeslice-core --test integration generated_docs::";
 
 /// The text between `<!-- BEGIN GENERATED: tag -->` and `<!-- END GENERATED:
 /// tag -->` in `file` must be `want`.

@@ -6,7 +6,7 @@
 //!
 //! Skips without `iverilog` on PATH, except when `CI` is set (then it fails).
 
-mod common;
+use crate::common;
 
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::csr::{self, regmap::*, CsrLayout};

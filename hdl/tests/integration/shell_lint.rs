@@ -5,7 +5,7 @@
 use spikeslice_core::accel::AcceleratorConfig;
 use spikeslice_hdl::shell;
 
-mod common;
+use crate::common;
 
 fn lint(tag: &str, text: &str) {
     common::verilator_lint(tag, &[(shell::VERILOG_FILE, text)]);

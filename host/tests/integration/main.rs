@@ -1,0 +1,14 @@
+//! spikeslice (the CLI)'s integration tests in one binary: one link instead of one per
+//! file, and libtest spreads every file's tests over all cores at once (a
+//! long single-threaded test no longer leaves a core idle). One module per
+//! topic; run one with `cargo test -p PACKAGE --test integration MODULE::`.
+
+mod answers;
+mod board;
+mod cli;
+mod common;
+mod compiler;
+mod jobs;
+mod nir;
+mod outputs;
+mod sweep;
