@@ -25,8 +25,17 @@ use std::process::Command;
 /// Verilog, not the shim).
 pub const SHIM_FILE: &str = "shim.cpp";
 
-/// The lock file in the cache directory that one build at a time holds.
-pub const BUILD_LOCK_FILE: &str = "build.lock";
+/// The directory of the cache holding one lock file per design (and trace
+/// option): the build of a design holds its lock.
+pub const LOCK_DIR: &str = "locks";
+
+/// The lock file of `design` (with or without tracing) in `cache`.
+fn lock_path(cache: &Path, design: &Design, trace: bool) -> PathBuf {
+    let trace = if trace { "-trace" } else { "" };
+    cache
+        .join(LOCK_DIR)
+        .join(format!("{}{trace}.lock", design.index_key()))
+}
 
 /// Verilator's options for every build: its own optimizations, X values resolved
 /// the fast way (the designs reset what they read; the equivalence suites check
@@ -316,13 +325,17 @@ pub fn build_design(
     trace: bool,
     cache: &Path,
 ) -> Result<(PathBuf, Manifest, bool), SimError> {
-    // One build at a time per cache, across threads and processes (a test runner
+    // One build at a time per design, across threads and processes (a test runner
     // that runs each test in a process of its own): a caller asking for a design
     // being built waits for that build and then finds it in the cache, instead of
-    // building it again beside it (Verilator already uses both cores). The private
-    // directory and rename below keep a reader from ever seeing half a library.
-    std::fs::create_dir_all(cache).map_err(|e| SimError::Io(cache.to_path_buf(), e))?;
-    let lock_path = cache.join(BUILD_LOCK_FILE);
+    // building it again beside it. Different designs build at once: a build keeps
+    // about one and a half cores busy (`make -j 2`, one large file compiling
+    // last) and generating a shell's Verilog one. The private directory and
+    // rename below keep a reader from ever seeing half a library.
+    let lock_path = lock_path(cache, design, trace);
+    if let Some(dir) = lock_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.to_path_buf(), e))?;
+    }
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -358,9 +371,11 @@ pub fn build_design(
     }
     // Build in a private directory, then rename: concurrent test processes never see a
     // half-written library.
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = cache.join(format!(
-        "tmp-{}-{}{}",
+        "tmp-{}-{}-{}{}",
         std::process::id(),
+        BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         manifest.hash,
         if trace { "-trace" } else { "" }
     ));
@@ -456,8 +471,8 @@ mod tests {
         let manifest = design.generate().unwrap().manifest;
         let mut want = vec![
             manifest.hash.clone(),
-            BUILD_LOCK_FILE.to_string(),
             INDEX_DIR.to_string(),
+            LOCK_DIR.to_string(),
         ];
         // Sorted as `names` is: the hash may sort before or after the others.
         want.sort();
@@ -481,5 +496,33 @@ mod tests {
         // Another configuration has another key.
         let wider = Design::Core(AcceleratorConfig { cols: 2, ..cfg }.array());
         assert_ne!(wider.index_key(), design.index_key());
+    }
+
+    /// A design's build does not wait for another design's: with one design's
+    /// lock held, another design builds.
+    #[test]
+    fn a_design_builds_while_another_is_locked() {
+        let cache = tempfile::tempdir().unwrap();
+        let cfg = AcceleratorConfig {
+            rows: 1,
+            cols: 1,
+            ..AcceleratorConfig::default()
+        };
+        let held = Design::Core(cfg.array());
+        let other = Design::Core(AcceleratorConfig { cols: 2, ..cfg }.array());
+        let path = lock_path(cache.path(), &held, false);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let lock = std::fs::File::create(&path).unwrap();
+        lock.lock().unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| done.send(build_design(&other, false, cache.path()).map(|b| b.2)));
+            // Minutes: a 1x2 core builds in seconds even on a loaded machine.
+            let built = finished.recv_timeout(std::time::Duration::from_secs(300));
+            // The held design's lock is released here, so the builder can end
+            // (and the scope join) whatever happened.
+            drop(lock);
+            assert!(matches!(built, Ok(Ok(true))), "{built:?}");
+        });
     }
 }
