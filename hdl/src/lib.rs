@@ -98,7 +98,7 @@ pub(crate) fn verilog_of(uut: &mut dyn Block) -> Result<String, DesignCheck> {
 ///
 /// This crate's own unit-test build instantiates the default pair only: the
 /// unit tests build nothing else, and the whole menu (twenty cores, forty
-/// shells) would double the test suite's compile time. The library that the
+/// shells) would double that build's compile time. The library that the
 /// integration tests, the CLI and the simulator link has the whole menu.
 macro_rules! width_menu {
     ($acc:expr, $mem:expr, $build:ident) => {{

@@ -399,7 +399,7 @@ fn shell_stub(ports: &[Port]) -> String {
 }
 
 /// `verilator --lint-only -Wall` on the wrapper with a stub of the shell (the
-/// real shell lints on its own in tests/shell_lint.rs; the stub keeps this fast).
+/// real shell lints on its own in shell_lint.rs; the stub keeps this fast).
 /// scripts/test.sh installs Verilator.
 #[test]
 fn wrapper_lints_clean_with_a_stub_shell() {

@@ -2,7 +2,7 @@
 //! small self-checking test bench ([`TB`]): a smoke check that the
 //! Verilog translation behaves like the simulated block (bursts, data, refusals,
 //! SLVERR and recovery, a tail-strobed write). The full random bench runs on the
-//! rust-hdl model (tests/dma.rs).
+//! rust-hdl model (dma.rs).
 //!
 //! Fails without `iverilog` on PATH (`scripts/test.sh` installs it): a bench that
 //! cannot run must not pass.
