@@ -90,38 +90,45 @@ pub(crate) fn verilog_of(uut: &mut dyn Block) -> Result<String, DesignCheck> {
 
 /// The generator's width menu: rust-hdl widths are types, so every
 /// (`acc_bits`, `membrane_bits`) pair is a monomorphized instance, and the menu
-/// must be literals. They are core's `ACC_BITS_SUPPORTED` x
-/// `MEMBRANE_BITS_SUPPORTED` (the configuration's `validate` refuses the rest;
-/// a test checks the two lists agree). `width_menu!(acc, mem, build)` expands
-/// to a match that calls the macro `build!(ACC, MEM)` for the pair, or is
-/// `Err(ConfigError::menu(..).into())` for a width outside the menu.
+/// must be literals. It is every pair the configuration's `validate` accepts:
+/// core's `ACC_BITS_SUPPORTED` x `MEMBRANE_BITS_SUPPORTED` with the membrane at
+/// least as wide as the accumulator (a test checks they agree), eighteen pairs,
+/// so no instance is compiled that no configuration can reach.
+/// `width_menu!(acc, mem, build)` expands to a match that calls the macro
+/// `build!(ACC, MEM)` for the pair, or is `Err(ConfigError::menu(..).into())`
+/// for a pair outside the menu; `width_menu!(@pairs @vec)` is the menu as a
+/// `Vec<(u32, u32)>`.
 ///
 /// This crate's own unit-test build instantiates the default pair only: the
-/// unit tests build nothing else, and the whole menu (twenty cores, forty
+/// unit tests build nothing else, and the whole menu (eighteen cores, thirty-six
 /// shells) would double that build's compile time. The library that the
 /// integration tests, the CLI and the simulator link has the whole menu.
 macro_rules! width_menu {
     ($acc:expr, $mem:expr, $build:ident) => {{
         #[cfg(not(test))]
-        let built = $crate::width_menu!(@acc $acc, $mem, $build; [16, 20, 24, 28, 32]; [24, 32, 40, 48]);
+        let built = $crate::width_menu!(@pairs @match $acc, $mem, $build;);
         #[cfg(test)]
-        let built = $crate::width_menu!(@acc $acc, $mem, $build; [24]; [32]);
+        let built = $crate::width_menu!(@match $acc, $mem, $build; [(24, 32)]);
         built
     }};
-    (@list $list:ident) => {
-        $list!([16, 20, 24, 28, 32]; [24, 32, 40, 48])
+    // The menu, handed to the arm `$tag` begins.
+    (@pairs $($tag:tt)*) => {
+        $crate::width_menu!($($tag)* [
+            (16, 24), (16, 32), (16, 40), (16, 48),
+            (20, 24), (20, 32), (20, 40), (20, 48),
+            (24, 24), (24, 32), (24, 40), (24, 48),
+            (28, 32), (28, 40), (28, 48),
+            (32, 32), (32, 40), (32, 48)
+        ])
     };
-    (@acc $acc:expr, $mem:expr, $build:ident; [$($a:literal),*]; $mems:tt) => {
-        match $acc {
-            $( $a => $crate::width_menu!(@mem $mem, $build, $a, $mems), )*
-            other => Err($crate::ConfigError::menu("acc_bits", other).into()),
+    (@match $acc:expr, $mem:expr, $build:ident; [$(($a:literal, $m:literal)),*]) => {
+        match ($acc, $mem) {
+            $( ($a, $m) => $build!($a, $m), )*
+            (acc, mem) => Err($crate::config::not_in_menu(acc, mem).into()),
         }
     };
-    (@mem $mem:expr, $build:ident, $a:literal, [$($m:literal),*]) => {
-        match $mem {
-            $( $m => $build!($a, $m), )*
-            other => Err($crate::ConfigError::menu("membrane_bits", other).into()),
-        }
+    (@vec [$(($a:literal, $m:literal)),*]) => {
+        vec![$(($a, $m)),*]
     };
 }
 pub(crate) use width_menu;
@@ -198,19 +205,27 @@ pub mod postpass;
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{ACC_BITS_SUPPORTED, MEMBRANE_BITS_SUPPORTED};
+    use crate::config::{ArrayConfig, ACC_BITS_SUPPORTED, MEMBRANE_BITS_SUPPORTED};
 
-    /// The literals of `width_menu!` are the configuration's menu: a width added
-    /// to one and not the other would be accepted and fail to build, or never built.
+    /// The pairs of `width_menu!` are the pairs the configuration accepts: a
+    /// pair in one and not the other would be accepted and fail to build, or
+    /// be compiled and never built.
     #[test]
     fn width_menu_is_the_configuration_menu() {
-        macro_rules! as_lists {
-            ([$($a:literal),*]; [$($m:literal),*]) => {
-                (vec![$($a),*], vec![$($m),*])
-            };
+        let menu: Vec<(u32, u32)> = width_menu!(@pairs @vec);
+        let mut valid = vec![];
+        for &acc_bits in ACC_BITS_SUPPORTED {
+            for &membrane_bits in MEMBRANE_BITS_SUPPORTED {
+                let cfg = ArrayConfig {
+                    acc_bits,
+                    membrane_bits,
+                    ..ArrayConfig::default()
+                };
+                if cfg.validate().is_ok() {
+                    valid.push((acc_bits, membrane_bits));
+                }
+            }
         }
-        let (acc, mem): (Vec<u32>, Vec<u32>) = width_menu!(@list as_lists);
-        assert_eq!(acc, ACC_BITS_SUPPORTED);
-        assert_eq!(mem, MEMBRANE_BITS_SUPPORTED);
+        assert_eq!(menu, valid);
     }
 }

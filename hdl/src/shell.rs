@@ -244,7 +244,7 @@ fn with_shell<R>(
 ) -> Result<R, ShellError> {
     validate(cfg)?;
     // One function per instance: each shell lives in a stack frame of its own
-    // (in one frame, the menu's forty shells would overflow the stack).
+    // (in one frame, the menu's thirty-six shells would overflow the stack).
     fn on<
         const ACC: usize,
         const MEM: usize,
