@@ -56,11 +56,17 @@ pub const VERILATOR_FLAGS: &[&str] = &[
     "2000",
 ];
 
-/// The C++ compiler's flags for the model, the runtime and the shim. In interleaved
-/// runs of the shell (`spikeslice run --backend sim`, 100-150 MLP digits) `-O3` was
-/// as fast as `-O2` to 10% faster, within the development machine's noise;
-/// `-march=native` gained nothing and would tie a cache to one CPU.
-pub const CXX_FLAGS: &str = "-fPIC -O3";
+/// The C++ compiler's flags beyond Verilator's own: position-independent code for
+/// the shared library. The optimization levels are Verilator's (`verilated.mk`):
+/// `-Os` for the model's evaluation code and the shim (`OPT_FAST`) and for its
+/// runtime (`OPT_GLOBAL`), none for the code that runs once, at construction and
+/// reset (`OPT_SLOW`). An `-O` flag here reaches only that once-run code (the
+/// makefile puts `OPT_FAST` after these flags): `-O3` here cost a quarter of a
+/// shell's build CPU for no speed, and `OPT_FAST=-O3` ran the shell no faster
+/// than `-Os` (interleaved runs of 150 MLP digits, docs/performance.md,
+/// "Simulated images per second"); `-march=native` gained nothing and would tie
+/// a cache to one CPU.
+pub const CXX_FLAGS: &str = "-fPIC";
 
 /// The library file name of a top module.
 pub fn lib_name(top: &str) -> String {
