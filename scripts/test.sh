@@ -16,6 +16,10 @@ command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+# ccache: Verilator's makefile compiles its runtime into every design's library;
+# through ccache (sim/src/build.rs sets OBJCACHE when it is on PATH) that
+# happens once.
+command -v ccache >/dev/null 2>&1 || need+=(ccache)
 # dtc compiles the KV260 device-tree overlay (hdl/tests/integration/constraints_ports.rs).
 command -v dtc >/dev/null 2>&1 || need+=(device-tree-compiler)
 if [ ${#need[@]} -gt 0 ]; then
