@@ -227,5 +227,15 @@ mod tests {
             }
         }
         assert_eq!(menu, valid);
+        // This unit-test build's menu (one pair) holds the default widths, which
+        // every unit test builds.
+        macro_rules! pair {
+            ($a:literal, $m:literal) => {
+                Ok::<_, crate::ConfigError>(($a, $m))
+            };
+        }
+        let d = ArrayConfig::default();
+        let built: Result<(u32, u32), _> = width_menu!(d.acc_bits, d.membrane_bits, pair);
+        assert_eq!(built.ok(), Some((d.acc_bits, d.membrane_bits)));
     }
 }
