@@ -7,8 +7,12 @@
 //! them: an event-driven simulator runs an `always @(*)` block only after one of
 //! the signals it reads changes, so a split-off group of constants, or one whose
 //! inputs settle at time 0, would never run and stay X (Verilog-2001 has no
-//! `always_comb`; the register file's Icarus test bench shows it). Verilator
-//! evaluates every block when it settles the model, so the split is exact there.
+//! `always_comb`; the register file's Icarus test bench shows it). The pass writes
+//! its groups as SystemVerilog's `always_comb`, which Verilator reads in every file
+//! and which also runs once at time 0. Verilator 5.006 evaluates an `always @(*)`
+//! group of constants all the same, but 5.048 refuses one (ALWNEVER: "will never
+//! execute"), and the shell has three (`core$spikes_only = 1'b1`, the DMA's burst
+//! types).
 //!
 //! - [`direct_clocks`]: rust-hdl routes every sub-module's clock through the parent's
 //!   combinational block (`sub$clock = clock;` inside `always @(*)`), so in
@@ -124,6 +128,9 @@ fn direct_clocks_in(lines: &[&str], out: &mut String) {
 /// Indentation of rust-hdl's `always @(*) begin` blocks and of their statements.
 const BLOCK: &str = "    always @(*) begin";
 const BLOCK_END: &str = "    end";
+/// How the pass writes a group of statements: one block, or one statement.
+const GROUP: &str = "    always_comb begin";
+const GROUP_LINE: &str = "    always_comb ";
 const STATEMENT_INDENT: usize = 8;
 
 /// Splits every multi-statement `always @(*) begin ... end` block into independent
@@ -157,9 +164,9 @@ fn push_lines<'a>(out: &mut String, lines: impl IntoIterator<Item = &'a str>) {
     }
 }
 
-/// An `always @(*) begin ... end` block of `lines`.
+/// An `always_comb begin ... end` block of `lines`.
 fn push_block<'a>(out: &mut String, lines: impl IntoIterator<Item = &'a str>) {
-    push_lines(out, std::iter::once(BLOCK).chain(lines).chain([BLOCK_END]));
+    push_lines(out, std::iter::once(GROUP).chain(lines).chain([BLOCK_END]));
 }
 
 /// The top-level statements of a block body: a statement starts at a line indented
@@ -198,7 +205,7 @@ fn emit_groups(body: &[&str], out: &mut String) {
     for group in groups(&stmts) {
         match group.as_slice() {
             [s] if s.len() == 1 => {
-                out.push_str("    always @(*) ");
+                out.push_str(GROUP_LINE);
                 push_lines(out, [s[0].trim()]);
             }
             _ => push_block(out, group.iter().flat_map(|s| s.iter().copied())),
@@ -286,8 +293,16 @@ mod tests {
         let got = split_comb_blocks(text);
         assert_eq!(
             got,
-            "    always @(*) a = x;\n    always @(*) begin\n        b = y;\n        if (c) begin\n            b = z;\n        end\n    end\n\
-             \x20   always @(*) begin\n        d = e;\n        e = f;\n    end\n"
+            "    always_comb a = x;\n    always_comb begin\n        b = y;\n        if (c) begin\n            b = z;\n        end\n    end\n\
+             \x20   always_comb begin\n        d = e;\n        e = f;\n    end\n"
+        );
+        // A group that reads nothing is written so that it runs (at time 0).
+        let constant = split_comb_blocks(
+            "    always @(*) begin\n        a = 1'b1;\n        b = a;\n    end\n",
+        );
+        assert_eq!(
+            constant,
+            "    always_comb a = 1'b1;\n    always_comb b = a;\n"
         );
     }
 
