@@ -5,6 +5,7 @@
 
 mod budget;
 mod dataset;
+mod doc_references;
 mod generated_docs;
 mod golden;
 mod model_format;

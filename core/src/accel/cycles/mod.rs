@@ -38,7 +38,7 @@ use schedule::{TilePlan, TileSchedule};
 /// Gearbox fields of a descriptor's fetch: one per 32-bit word.
 pub const DESCRIPTOR_FETCH_FIELDS: u64 = DESCRIPTOR_WORDS as u64;
 /// Products per descriptor in the controller's multiplier/divider
-/// (docs/shell.md, "The math phase").
+/// (docs/shell.md, "Controller": the math phase).
 pub const MATH_MULS: u64 = 23;
 /// Quotients per descriptor in the same unit.
 pub const MATH_DIVS: u64 = 4;
