@@ -14,7 +14,7 @@
 //! 2^(MEM+6) for i <= 7: it never wraps) gives the step's test, its sign, and
 //! the new rem, its low `MEM` bits: no shifter for rem >>> i and no comparator
 //! beside the subtractor (182 of the unit's 635 LUTs in yosys's mapping,
-//! docs/performance.md, "Compute core alone").
+//! docs/resources.md, "Compute core alone").
 //! If v >= (2^b_s - 1)*theta every step subtracts, giving the clamp
 //! s = 2^b_s - 1; if v < theta nothing subtracts, s = 0; otherwise s = floor(v/theta).
 //! In every case rem = v - s*theta, the soft-reset membrane, for free.
@@ -28,7 +28,7 @@
 //! Emit with the reset, AfterT, Integ, or Emit, Drain, .., Integ; Integ, AfterT,
 //! Integ), and the shift, the
 //! subtraction and the addition are not one path into the membrane register
-//! (docs/performance.md, "Whole shell").
+//! (docs/resources.md, "Whole shell").
 
 use rust_hdl::prelude::*;
 

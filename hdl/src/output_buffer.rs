@@ -16,7 +16,7 @@
 //! default's 8,192 words, 64 RAMB36E2 at the kv260 preset's 32,768). Each
 //! port's loop is behind a test of any enable (`if (|wmask)`), which changes
 //! no write and lets a compiled simulator skip the loop in the many cycles
-//! that write nothing (docs/performance.md, "Simulated images per second").
+//! that write nothing (docs/simulation-speed.md, "Simulated images per second").
 //! The two ports may write one word in a cycle, never one bit (the feeder
 //! writes two neurons), so which port wins a bit is not defined.
 

@@ -44,7 +44,7 @@ fn lock_path(cache: &Path, design: &Design, trace: bool) -> PathBuf {
 /// of thousands of lines Verilator writes otherwise. The size matters, not
 /// smoothly, and the best size moves with the design: on the default shell 2,000
 /// takes 0.90x (MLP) and 1.06x (conv net) of the unsplit model's CPU time a
-/// digit, on shells one change away from 0.64x to 1.09x (docs/performance.md,
+/// digit, on shells one change away from 0.64x to 1.09x (docs/simulation-speed.md,
 /// "Simulated images per second").
 pub const VERILATOR_FLAGS: &[&str] = &[
     "-O3",
@@ -63,7 +63,7 @@ pub const VERILATOR_FLAGS: &[&str] = &[
 /// reset (`OPT_SLOW`). An `-O` flag here reaches only that once-run code (the
 /// makefile puts `OPT_FAST` after these flags): `-O3` here cost a quarter of a
 /// shell's build CPU for no speed, and `OPT_FAST=-O3` ran the shell no faster
-/// than `-Os` (interleaved runs of 150 MLP digits, docs/performance.md,
+/// than `-Os` (interleaved runs of 150 MLP digits, docs/simulation-speed.md,
 /// "Simulated images per second"); `-march=native` gained nothing and would tie
 /// a cache to one CPU.
 pub const CXX_FLAGS: &str = "-fPIC";

@@ -56,8 +56,8 @@ pub fn presets() -> [Preset; 2] {
             // larger than the buffer, each part re-reading the input;
             // docs/results.md gives what the splits would cost at 64 KiB).
             // The accumulators in 128 DSP slices, which the design leaves idle
-            // otherwise, instead of about 4,800 LUTs (docs/performance.md,
-            // "Presets").
+            // otherwise, instead of about 4,800 LUTs (docs/resources.md,
+            // "The kv260 preset").
             config: AcceleratorConfig {
                 rows: 4,
                 cols: 64,

@@ -21,7 +21,7 @@
 //! FSM reads them in Fit, a cycle after Regions, when the sizes have been
 //! stable for a cycle (unregistered, the region ends' sums and compares and
 //! the choice of the failing region's offset run on into the error registers
-//! as one of the shell's deepest paths, docs/performance.md "Whole shell"; a
+//! as one of the shell's deepest paths, docs/resources.md "Whole shell"; a
 //! failing descriptor reports a cycle later, a passing one takes the same
 //! cycles).
 

@@ -22,7 +22,7 @@
 //! slot after the head's), and its columns shift down two at each `advance`:
 //! the writer reads a register, not a slot and column mux, so the output
 //! buffer's write data is a few LUTs from a register at no cycle (through the
-//! muxes it is the shell's deepest path, docs/performance.md "Whole shell").
+//! muxes it is the shell's deepest path, docs/resources.md "Whole shell").
 
 use crate::param::Param;
 use rust_hdl::prelude::*;

@@ -91,7 +91,7 @@ pub struct WriteBack<const D: usize> {
     /// `8 out_stride`, and `8 out_step_planes out_stride` as its sum and
     /// registered: the descriptor's fields are stable from its decode on, long
     /// before the write-back's first step, and the sums of shifted strides are
-    /// not on the step's path (docs/performance.md, "Whole shell").
+    /// not on the step's path (docs/resources.md, "Whole shell").
     plane_bytes: Signal<Local, Bits<32>>,
     step_sum: Signal<Local, Bits<32>>,
     step_bytes: DFF<Bits<32>>,

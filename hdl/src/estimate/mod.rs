@@ -1,7 +1,7 @@
 //! Resource and path estimate of a generated design without vendor tools: yosys's
 //! `synth_xilinx -family xcup` (the KV260's UltraScale+ family) maps the design
 //! to Xilinx cells, `stat` counts them, and [`netlist`] finds the longest
-//! register-to-register paths of the netlist yosys writes (docs/performance.md,
+//! register-to-register paths of the netlist yosys writes (docs/resources.md,
 //! "Resources").
 //!
 //! What the figures are: yosys's technology mapping, before any place and route.

@@ -7,7 +7,7 @@
 //! the generated design to the KV260's FPGA family and the command prints the
 //! resources against the xck26 and the deepest and longest register-to-register
 //! paths, and writes
-//! `estimate.json` (`spikeslice_hdl::estimate`; docs/performance.md,
+//! `estimate.json` (`spikeslice_hdl::estimate`; docs/resources.md,
 //! "Resources").
 
 use super::AccelArgs;

@@ -238,7 +238,7 @@ impl Connection {
 pub struct DeviceArgs {
     /// Where to run: golden (the functional model), sim (the generated RTL in
     /// Verilator: a few to a few dozen images a second, see
-    /// docs/performance.md) or board (a board's daemon over --port or --tcp).
+    /// docs/simulation-speed.md) or board (a board's daemon over --port or --tcp).
     #[arg(long, value_enum, default_value = "golden")]
     pub backend: Backend,
     #[command(flatten)]

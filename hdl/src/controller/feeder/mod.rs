@@ -186,7 +186,7 @@ pub struct Feeder<const MEM: usize> {
     entry: DFF<Bits<32>>,
     /// The two inputs after `k` (0 after the last): the bank read addresses
     /// are a mux of registers on the beat, not a chain of increments and
-    /// compares with the fan-in (docs/performance.md, "Whole shell").
+    /// compares with the fan-in (docs/resources.md, "Whole shell").
     k1: DFF<Bits<16>>,
     k2: DFF<Bits<16>>,
     /// `k2`'s successor, for the next beat.
