@@ -1,9 +1,9 @@
 //! Every cross-reference in the repository's prose leads somewhere: a Markdown
-//! link to a file names a file that exists, and a reference to a section
-//! (`[shell.md](shell.md), "Limits"` in the docs, `docs/shell.md, "Limits"` in a
-//! code comment) names a heading or a bold label (`**Limits**` opening a
-//! paragraph, a list item or a table cell) of that document. A renamed section
-//! or a moved file then fails here, naming the place that points at it.
+//! link or a path (`hdl/src/ndu.rs`) names a file that exists, and a reference
+//! to a section (`[shell.md](shell.md), "Limits"` in the docs, `docs/shell.md,
+//! "Limits"` in a code comment) names a heading or a bold label (`**Limits**`
+//! opening a paragraph, a list item or a table cell) of that document. A renamed
+//! section or a moved file then fails here, naming the place that points at it.
 
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -158,8 +158,39 @@ fn every_section_reference_and_link_resolves() {
             }
         }
     }
+    // Paths into the repository (`hdl/src/ndu.rs`, `docs/shell.md`), in prose and
+    // comments: each names a file, from the root, from the crate of the file that
+    // names it, or as the tail of a file's path (`tests/integration/main.rs`).
+    let path = Regex::new(
+        r"\b((?:core|hdl|sim|host|train|firmware|tests|scripts|constraints|fuzz|models|data|docs)/[\w./-]+\.(?:rs|sh|py|md|json|toml|xdc|tcl))\b",
+    )
+    .unwrap();
+    let tails: Vec<String> = all
+        .iter()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
+    for p in &all {
+        let Ok(text) = std::fs::read_to_string(p) else {
+            continue;
+        };
+        let krate = p
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("Cargo.toml").exists())
+            .unwrap_or(p);
+        for c in path.captures_iter(&text) {
+            let named = &c[1];
+            checked += 1;
+            let found = root().join(named).exists()
+                || krate.join(named).exists()
+                || tails.iter().any(|t| t.ends_with(&format!("/{named}")));
+            if !found {
+                broken.push(format!("{}: {named}: no such file", relative(p)));
+            }
+        }
+    }
     assert!(
-        checked > 300,
+        checked > 600,
         "only {checked} references found: is the pattern still right?"
     );
     assert!(
