@@ -118,11 +118,37 @@ fn every_section_reference_and_link_resolves() {
     let link = Regex::new(r"\[[^\]]*\]\(([^)\s]+)\)").unwrap();
     let fence = Regex::new(r"(?s)```.*?```").unwrap();
     let space = Regex::new(r"\s+").unwrap();
+    // Paths into the repository (`hdl/src/ndu.rs`, `docs/shell.md`), in prose and
+    // comments: each names a file, from the root, from the crate of the file that
+    // names it, or as the tail of a file's path (`tests/integration/main.rs`).
+    let path = Regex::new(
+        r"\b((?:core|hdl|sim|host|train|firmware|tests|scripts|constraints|fuzz|models|data|docs)/[\w./-]+\.(?:rs|sh|py|md|json|toml|xdc|tcl))\b",
+    )
+    .unwrap();
+    let tails: Vec<String> = all
+        .iter()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
     let (mut checked, mut broken) = (0, vec![]);
     for p in &all {
         let Ok(text) = std::fs::read_to_string(p) else {
             continue;
         };
+        let krate = p
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("Cargo.toml").exists())
+            .unwrap_or(p);
+        for c in path.captures_iter(&text) {
+            let named = &c[1];
+            checked += 1;
+            let found = root().join(named).exists()
+                || krate.join(named).exists()
+                || tails.iter().any(|t| t.ends_with(&format!("/{named}")));
+            if !found {
+                broken.push(format!("{}: {named}: no such file", relative(p)));
+            }
+        }
         let text = joined(p, &text);
         for c in reference.captures_iter(&text) {
             let doc = Path::new(&c[1]).file_name().unwrap().to_string_lossy();
@@ -155,37 +181,6 @@ fn every_section_reference_and_link_resolves() {
                 if !p.parent().unwrap().join(file).exists() {
                     broken.push(format!("{}: link to {target}: no such file", relative(p)));
                 }
-            }
-        }
-    }
-    // Paths into the repository (`hdl/src/ndu.rs`, `docs/shell.md`), in prose and
-    // comments: each names a file, from the root, from the crate of the file that
-    // names it, or as the tail of a file's path (`tests/integration/main.rs`).
-    let path = Regex::new(
-        r"\b((?:core|hdl|sim|host|train|firmware|tests|scripts|constraints|fuzz|models|data|docs)/[\w./-]+\.(?:rs|sh|py|md|json|toml|xdc|tcl))\b",
-    )
-    .unwrap();
-    let tails: Vec<String> = all
-        .iter()
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .collect();
-    for p in &all {
-        let Ok(text) = std::fs::read_to_string(p) else {
-            continue;
-        };
-        let krate = p
-            .ancestors()
-            .skip(1)
-            .find(|d| d.join("Cargo.toml").exists())
-            .unwrap_or(p);
-        for c in path.captures_iter(&text) {
-            let named = &c[1];
-            checked += 1;
-            let found = root().join(named).exists()
-                || krate.join(named).exists()
-                || tails.iter().any(|t| t.ends_with(&format!("/{named}")));
-            if !found {
-                broken.push(format!("{}: {named}: no such file", relative(p)));
             }
         }
     }
