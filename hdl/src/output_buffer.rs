@@ -6,7 +6,7 @@
 //! spike bit is written without a read-modify-write, and two a cycle, one a
 //! port: bit `j` of two columns, whose neurons are `P` apart (one word or
 //! two), so the spike queue writes a beat of `C` columns of `b_s` bits in
-//! `ceil(C / 2) b_s` cycles (docs/shell.md, "The spike queue").
+//! `ceil(C / 2) b_s` cycles (docs/controller.md, "The spike queue").
 //!
 //! The Verilog is the vendors' true-dual-port template with a write enable per
 //! bit (a loop over the enables in each port's clocked block, UG901 "RAM HDL

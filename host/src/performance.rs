@@ -167,7 +167,7 @@ pub fn analyze(
     let mut m = mean_activity(&total_acts);
     // DMA traffic does not depend on the data: the cycle model's bytes are the
     // DMA's counters exactly (whole beats, parameter and gather re-reads per
-    // tile; docs/shell.md "Counters"), which the functional model's
+    // tile; docs/controller.md, "Counters"), which the functional model's
     // `Activity::bytes_read` (each region once) is not.
     m[3] = total.dma_read_bytes as f64;
     m[4] = total.dma_write_bytes as f64;

@@ -4,7 +4,7 @@
 //! window **byte for byte** as `functional::execute` leaves it (guard bytes and
 //! untouched regions included), STATUS / DESC_INDEX / ERR_OFFSET as the functional
 //! model says, the counters PE_ADDS / SLICES / SPIKES / DMA_WR equal to its
-//! `Activity`, DMA_RD equal to the read formula of docs/shell.md, and, with a
+//! `Activity`, DMA_RD equal to the read formula of docs/controller.md, and, with a
 //! fixed-latency DDR without backpressure, CNT_CYCLES equal to
 //! the cycle model (`CycleModel::chain_cycles`). Faults (SLVERR on a read, DECERR on a write, a run
 //! cut short by its cycle limit) end the run without a hang, and the next run on the
@@ -275,7 +275,7 @@ fn shell_weight_banks_of_eight_columns_2x16() {
 fn shell_double_buffers_layers_whose_tile_fits_half_the_banks() {
     // 64 codes per weight bank and row buffer: a layer with K <= 32 loads each next
     // tile (dense) or gather row (gather) into the other half while the core runs
-    // (docs/shell.md, "Double buffering"); K in 33..=40 runs one phase after the
+    // (docs/controller.md, "Double buffering"); K in 33..=40 runs one phase after the
     // other. Both schedules, dense and gather, must be bit-exact and take exactly the
     // cycles of the formula. The banks are paired (two inputs' rows a field at
     // every width up to 4 bits), so both halves take fields of two rows.

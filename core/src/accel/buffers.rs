@@ -73,7 +73,7 @@ impl BufferPlan {
     /// Depth of one half of the weight banks and of the gather-row buffer: a
     /// layer whose fan-in fits it is double buffered, its next tile's weights
     /// (or next gather row) loading into the other half while the core runs
-    /// (docs/shell.md, "Double buffering"). The controller's `Clr` state and the
+    /// (docs/controller.md, "Double buffering"). The controller's `Clr` state and the
     /// cycle model share this rule.
     pub fn double_buffer_depth(&self) -> usize {
         self.wbank_depth / 2

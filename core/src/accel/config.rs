@@ -223,7 +223,7 @@ impl AcceleratorConfig {
     /// Weight codes the controller loads per cycle, `L`: the largest divisor
     /// of `cols` with `L * weight_bits_max <= 64`, the gearbox's widest field.
     /// A tile's weight load takes `K * cols / L` cycles: `K` when a whole row
-    /// of `cols` codes fits a field (docs/shell.md, "Controller").
+    /// of `cols` codes fits a field (docs/controller.md).
     pub fn weight_lanes(&self) -> usize {
         let widest = (64 / usize::from(self.weight_bits_max.max(1))).max(1);
         (1..=self.cols.min(widest))
@@ -236,7 +236,7 @@ impl AcceleratorConfig {
     /// so that a load writes two inputs' rows in one cycle: built where a whole
     /// row of `cols` codes fits one gearbox field at the widest code (`L =
     /// cols`, [`Self::weight_lanes`]) and each RAM holds two inputs or more
-    /// (docs/shell.md, "Controller").
+    /// (docs/controller.md).
     pub fn paired_weight_rows(&self) -> bool {
         // Each of the two RAMs holds at least two inputs.
         self.cols == self.weight_lanes() && super::buffers::BufferPlan::new(self).wbank_depth >= 4

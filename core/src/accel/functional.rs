@@ -173,7 +173,7 @@ pub fn layer_of(
 }
 
 /// The first bad parameter or gather entry of a layer in the order the
-/// controller meets them (docs/shell.md, "Controller"): per column tile of `C`
+/// controller meets them (docs/controller.md): per column tile of `C`
 /// outputs, its parameters (a spiking layer's thresholds must be positive:
 /// offset 0), then, in a gather layer, the row of every position and of every
 /// group meeting the tile (an entry must be padding or an input index: its

@@ -65,7 +65,7 @@ fn preset_table_is_current() {
 
 #[test]
 fn cycle_formula_is_current() {
-    region_is_current("shell.md", "cycle-formula", &formula::shell_markdown());
+    region_is_current("controller.md", "cycle-formula", &formula::shell_markdown());
 }
 
 #[test]

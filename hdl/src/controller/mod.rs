@@ -1,7 +1,7 @@
-//! The descriptor-driven controller of the accelerator shell (docs/shell.md,
-//! "Controller"). On `start` it runs `DESC_COUNT` layer descriptors from
-//! `DESC_OFFSET` through the DMA, with no host between layers, and leaves the window
-//! exactly as `spikeslice_core::accel::functional::execute` does.
+//! The descriptor-driven controller of the accelerator shell (docs/controller.md).
+//! On `start` it runs `DESC_COUNT` layer descriptors from `DESC_OFFSET` through the
+//! DMA, with no host between layers, and leaves the window exactly as
+//! `spikeslice_core::accel::functional::execute` does.
 //!
 //! Per descriptor one FSM steps through the phases; their datapaths are blocks:
 //! [`Descriptor`] (the field registers and decode checks, from core's descriptor

@@ -1,5 +1,5 @@
 //! The spike queue: Emit beats the core has handed over and the feeder has not
-//! yet written into the output buffer (docs/shell.md, "The spike queue").
+//! yet written into the output buffer (docs/controller.md, "The spike queue").
 //!
 //! The output buffer takes two spike bits a cycle (one through each port,
 //! `SPIKE_WRITE_PORTS`: bit j of two columns), so a beat of C columns of `b_s`

@@ -1,5 +1,5 @@
 //! The controller FSM's states, one per phase of a descriptor (the diagram of
-//! the module's documentation, docs/shell.md "Controller").
+//! the module's documentation, docs/controller.md).
 
 use rust_hdl::prelude::*;
 

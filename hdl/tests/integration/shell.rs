@@ -5,7 +5,8 @@
 //! encoders are compared **bit for bit** with `functional::execute` on the same
 //! window: every byte of the window (guard bytes, padding and untouched regions
 //! included), STATUS / DESC_INDEX / ERR_OFFSET, and the counters PE_ADDS, SLICES and
-//! SPIKES (= `Activity`), DMA_RD / DMA_WR (= the read formula of docs/shell.md).
+//! SPIKES (= `Activity`), DMA_RD / DMA_WR (= the read formula of docs/controller.md,
+//! "Counters").
 
 use crate::common;
 
@@ -138,7 +139,7 @@ enum Fault {
     /// Gather entries past the input (the first gather layer's, if any): where
     /// the first column tile meets two groups, one in group 0's last row and one
     /// in the tile's last group's first row, so that the first bad entry the runs
-    /// meet is not the first in table order (docs/shell.md, "Checks in run
+    /// meet is not the first in table order (docs/controller.md, "Checks in run
     /// order"); else one at random.
     BadGatherEntry,
     /// A non-positive threshold in a random spiking layer.
@@ -427,7 +428,7 @@ fn bench<const A: usize, const M: usize, const D: usize, const S: usize, const W
                         }
                         println!("  {hist:?}");
                     }
-                    // The formula is exact for this slave (docs/shell.md, "Cycle formula").
+                    // The formula is exact for this slave (docs/controller.md, "Cycle formula").
                     sim_assert_eq!(sim, est, cycles, x);
                     // The core's busy cycles too: its Emits' waits for the
                     // spike queue are where they fall.
@@ -501,7 +502,7 @@ fn shell_errors_and_recovery() {
 
 /// Chains of gather layers with bad entries: where a layer's first column tile
 /// meets two groups, the runs meet a bad entry of a later group before the
-/// table's first (docs/shell.md, "Checks in run order"), and the shell must
+/// table's first (docs/controller.md, "Checks in run order"), and the shell must
 /// report the one the functional model names.
 #[test]
 fn shell_reports_bad_gather_entries_in_run_order() {

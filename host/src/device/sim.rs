@@ -183,7 +183,7 @@ impl Device for SimDevice {
             slices: o.counters.slices,
             spikes: o.counters.spikes,
             // The DMA's counters, as the board reports them: whole beats, with the
-            // per-tile parameter and gather re-reads (docs/shell.md "Counters").
+            // per-tile parameter and gather re-reads (docs/controller.md, "Counters").
             bytes_read: o.counters.dma_read_bytes,
             bytes_written: o.counters.dma_write_bytes,
             // Not counted in hardware: neurons times timesteps, static.

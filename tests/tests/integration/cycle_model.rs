@@ -164,7 +164,7 @@ const SHELL_FIXED_STEPS: u64 = 2;
 /// The same pattern for a whole layer on the shell: descriptor fetch, size
 /// arithmetic, input planes, parameters, weights, the core, and the output
 /// write-back, at two DMA latencies. The layer's two tiles double buffer (the
-/// second tile's loads run behind the first tile's run, docs/shell.md), so the
+/// second tile's loads run behind the first tile's run, docs/controller.md), so the
 /// pattern is the paper's where the core bounds a tile: from `b_s * T = 16` on
 /// (at 8 the core's ~920 cycles and the ~950 of the next tile's loads cross at
 /// L = 40, and the layer takes whichever is longer).

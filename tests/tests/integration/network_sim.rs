@@ -3,7 +3,7 @@
 //! compiled programs through its registers and a simulated DDR exactly as a board
 //! would, and must give the golden backend's outputs bit for bit (readouts, classes,
 //! every layer's spike statistics), the same event counts (PE additions, slices,
-//! spikes, bytes written; bytes read = the DMA formula of docs/shell.md), and, with
+//! spikes, bytes written; bytes read = the DMA formula of docs/controller.md), and, with
 //! the default fixed-latency DDR, `CNT_CYCLES` equal to
 //! the cycle model, `CycleModel::chain_cycles` (whole chains, and per layer where
 //! the device runs one descriptor per start).

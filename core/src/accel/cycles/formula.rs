@@ -3,7 +3,7 @@
 //! count it stands for, checked equal to [`TileTimeline`](super::TileTimeline)'s walk of the
 //! sequencer's states; the shell's lines take their constants from the
 //! functions and constants the model computes with. `core/tests/integration/generated_docs.rs`
-//! fails when docs/shell.md ("Cycle formula") or docs/compute-core.md ("Cycles
+//! fails when docs/controller.md ("Cycle formula") or docs/compute-core.md ("Cycles
 //! and utilization") is stale.
 
 use super::{
@@ -145,7 +145,7 @@ utilization = ideal / (ceil(O / C) cycles_tile)\n            \
     )
 }
 
-/// The code block of docs/shell.md, "Cycle formula": `CNT_CYCLES` of a chain.
+/// The code block of docs/controller.md, "Cycle formula": `CNT_CYCLES` of a chain.
 pub fn shell_markdown() -> String {
     let rd = read_phase_cycles(0, 0);
     let row = generate_phase_cycles(0);

@@ -2,7 +2,7 @@
 //! on a given accelerator configuration, computed from its descriptor alone, so
 //! a sweep can report fps without simulating every image.
 //!
-//! It is the shell's cycle formula (docs/shell.md "Cycle formula"): the
+//! It is the shell's cycle formula (docs/controller.md "Cycle formula"): the
 //! controller runs one phase after the other (fetch, size arithmetic, checks,
 //! input planes, then per output tile: parameters, weights, the core, and at
 //! the end the write-back), so the count is a sum of phase lengths, less what
@@ -38,7 +38,7 @@ use schedule::{TilePlan, TileSchedule};
 /// Gearbox fields of a descriptor's fetch: one per 32-bit word.
 pub const DESCRIPTOR_FETCH_FIELDS: u64 = DESCRIPTOR_WORDS as u64;
 /// Products per descriptor in the controller's multiplier/divider
-/// (docs/shell.md, "Controller": the math phase).
+/// (docs/controller.md: the math phase).
 pub const MATH_MULS: u64 = 23;
 /// Quotients per descriptor in the same unit.
 pub const MATH_DIVS: u64 = 4;
@@ -237,7 +237,7 @@ pub struct LayerCycles {
     /// PE-cycles of useful work: `K * O * P * S / (R * C)`, i.e. the cycles an
     /// array that adds on every PE in every cycle would need.
     pub ideal: u64,
-    /// Bytes the DMA reads (`CNT_DMA_RD`: whole beats, docs/shell.md
+    /// Bytes the DMA reads (`CNT_DMA_RD`: whole beats, docs/controller.md
     /// "Counters").
     pub dma_read_bytes: u64,
     /// Bytes the DMA writes (`CNT_DMA_WR`: the output region).
@@ -248,7 +248,7 @@ pub struct LayerCycles {
     /// parameters of the membrane width, which the tile's later runs keep).
     pub buffer_bits: u64,
     /// Cycles of `dma + control` that ran at once with other work: the next
-    /// tile's loads behind the current tile (double buffering, docs/shell.md
+    /// tile's loads behind the current tile (double buffering, docs/controller.md
     /// "Double buffering"), an im2col tile's first gather row during its loads.
     pub overlap: u64,
     /// Total cycles of the layer: `compute + dma + control - overlap`.
@@ -384,7 +384,7 @@ impl CycleModel {
         let rows_per_field = cfg.weight_rows_per_field(d.weight_bits) as u64;
         let weight_fields = k.div_ceil(rows_per_field) * (c / cfg.weight_lanes() as u64);
 
-        // Double buffering (docs/shell.md): a layer whose tile (and gather row)
+        // Double buffering (docs/controller.md): a layer whose tile (and gather row)
         // fits half the weight banks (and the row buffer) loads the next tile, or
         // the next gather row, while the core runs.
         let double = k <= BufferPlan::new(cfg).double_buffer_depth() as u64;

@@ -137,7 +137,7 @@ impl SpikeQueueModel {
 }
 
 /// The controller's tile loop as a schedule of its FSM and its compute engine
-/// (docs/shell.md, "Double buffering"): serially the FSM waits for every run;
+/// (docs/controller.md, "Double buffering"): serially the FSM waits for every run;
 /// double buffered it goes on loading, and only CoreGo (dense) or GPre (gather,
 /// the next row's pipeline priming) waits for the engine to be idle, and the
 /// next tile's TileStart for the running tile to have taken its parameters.
