@@ -24,9 +24,10 @@
 //!
 //! `leak(v)` is registered: integrate adds the leak of the membrane a cycle
 //! before, so it must come at least a cycle after the last write of `v` (init,
-//! integrate, reset). The sequencer's states guarantee it (Compute's first beat, ..;
-//! Emit with the reset, AfterT, Integ, or Emit, Drain, .., Integ; Integ, AfterT,
-//! Integ), and the shift, the
+//! integrate, reset). The sequencer's neuron machine guarantees it (Emit with the
+//! reset, AfterT, Integ; Emit or Integ, Idle, Integ; Done with the init, Idle,
+//! Integ; an init with a run's first beat comes K cycles and more before its
+//! first Integ), and the shift, the
 //! subtraction and the addition are not one path into the membrane register
 //! (docs/resources.md, "Whole shell").
 

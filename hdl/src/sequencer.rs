@@ -1,30 +1,44 @@
-//! Tile sequencer: the top of the generated core. Runs one layer tile (all K inputs, up
+//! Tile sequencer: the top of the generated core. Runs layer tiles (all K inputs, up
 //! to C outputs, S = b_in * T binary slices) from valid/ready streams. A static input
 //! (the same at every timestep, `cfg_repeats = T`) streams one timestep's S = b_in
 //! slices, and the neuron steps run T times on the one current they make.
 //!
+//! Two machines share the work, so that a run's neuron steps go on while the next
+//! timestep is drained, or the next run's beats stream:
+//!
 //! ```text
-//! Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat = column 0)
-//!   -> Init (the first chunk's Clear), or with `keep_params` high (the NDUs hold the
-//!   last run's parameters) Idle does it itself
-//!   -> [chunk of up to R slices] Compute (K beats of wgt+act, both must be valid;
-//!   v = v_init with the run's first beat)
-//!   -> Drain (one row per cycle to the PPUs: row d after K+d steps, while the array
-//!   takes the step that completes row d+1; after the last slice of a timestep:
-//!   Integ -> Div x b_s -> Emit (one spk beat; the
-//!   reset of the membrane in the cycle it is taken), or for a readout layer Integ
-//!   only; a static input goes back through AfterT to Integ, the PPUs' current held,
-//!   until `cfg_repeats` timesteps are done) -> ChunkEnd (the next chunk's Clear)
-//!   -> next chunk, or after the last: Out (C beats of final membranes, column 0 first;
-//!   skipped by a spiking run when `spikes_only` is high) -> Done -> Idle
+//! feed:   Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat =
+//!         column 0) -> Init (the first chunk's Clear), or with `keep_params` high
+//!         (the NDUs hold the last run's parameters) Idle does it itself
+//!         -> [chunk of up to R slices] Compute (K beats of wgt+act, both must be
+//!         valid) -> Drain (one row per cycle to the PPUs: row d after K+d steps,
+//!         while the array takes the step that completes row d+1; a timestep's
+//!         last row hands the PPUs' current to the neuron machine) -> ChunkEnd (the
+//!         next chunk's Clear) -> next chunk, or after the last: Idle
+//! neuron: Idle -current-> Integ -> Div x b_s -> Emit (one spk beat; the reset of the
+//!         membrane in the cycle it is taken), or for a readout layer Integ only; a
+//!         static input goes back through AfterT to Integ, the PPUs' current held,
+//!         until `cfg_repeats` timesteps are done -> Idle, or after the run's last
+//!         current Out (C beats of final membranes, column 0 first; skipped by a
+//!         spiking run when `spikes_only` is high) -> Done
 //! ```
+//!
+//! The PPUs hold one current: a drain step that begins a timestep (slice bit j = 0)
+//! waits until the neuron machine's last Integ on the current before, which reads
+//! it in that step's own cycle. The feed machine takes the next run (`ready`) once
+//! it is idle, while the neuron machine still finishes the last one if the new run
+//! keeps the parameters: at most two runs are in flight, and `done` pulses once
+//! per run, at the neuron machine's Done. `v = v_init` is set with the run's first
+//! beat when no run is left behind it, else in the Done of the run before (the
+//! membrane is free from then; the parameters are the same).
 //!
 //! No state waits on a register it need not: the clear of a chunk's accumulators is in
 //! the cycle before its first beat, the last beat goes straight to Drain (the
 //! wavefront finishes during the drain: row r completes K + r steps into the chunk),
-//! and the reset shares the Emit's cycle. AfterT stays for a static input's repeats: the
-//! NDU's leak is registered (`Ndu::leaked`), so an Integ reads a membrane reset two
-//! cycles before it, not one.
+//! and the reset shares the Emit's cycle. An Integ comes at least two cycles after the
+//! last write of the membrane (the NDU's leak is registered, `Ndu::leaked`): Idle
+//! between a current's last step and the next current's Integ, AfterT between a static
+//! input's repeats.
 //!
 //! Weights are not buffered in this block: each chunk consumes the tile's K weight beats
 //! again (the shell's weight banks, or a test harness, replay them).
@@ -36,6 +50,7 @@ use crate::pe::W_BITS;
 use crate::ppu::Ppu;
 use rust_hdl::prelude::*;
 
+/// The feed machine's states: parameters, beats and the drain.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum SeqState {
     Idle,
@@ -43,11 +58,19 @@ pub enum SeqState {
     Init,
     Compute,
     Drain,
+    ChunkEnd,
+    /// A start refused for its configuration: `done` with `error`.
+    Done,
+}
+
+/// The neuron machine's states: a timestep's steps on a drained current.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum NeuronState {
+    Idle,
     Integ,
     Div,
     Emit,
     AfterT,
-    ChunkEnd,
     Out,
     Done,
 }
@@ -79,6 +102,12 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     /// sends them either way, they are its output.
     pub spikes_only: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
+    /// A start would be taken in this cycle: the feed machine is idle, and no
+    /// run is left behind it (or, with `keep_params`, one run whose neuron
+    /// steps are still going).
+    pub ready: Signal<Out, Bit>,
+    /// A run's neuron steps are over (one cycle per run), or a start was
+    /// refused (with `error`).
     pub done: Signal<Out, Bit>,
     pub error: Signal<Out, Bit>,
     // Streams.
@@ -101,6 +130,16 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     ppus: Vec<Ppu<ACC, MEM>>,
     ndus: Vec<Ndu<MEM>>,
     state: DFF<SeqState>,
+    nstate: DFF<NeuronState>,
+    /// Runs taken and not yet done by the neuron machine (0, 1 or 2).
+    runs: DFF<Bits<2>>,
+    /// The PPUs' current belongs to the neuron machine (handed over, not yet
+    /// integrated for the last time): the next timestep's drain waits.
+    held: DFF<Bit>,
+    /// The held current is its run's last.
+    held_last: DFF<Bit>,
+    /// The current the neuron machine works on is its run's last.
+    n_last: DFF<Bit>,
     kc: DFF<Bits<16>>,
     dc: DFF<Bits<10>>,
     nrows: DFF<Bits<10>>,
@@ -124,10 +163,22 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     next_rows: Signal<Local, Bits<10>>,
     /// The current chunk is the run's last.
     last_chunk: Signal<Local, Bit>,
-    run_end: Signal<Local, SeqState>,
+    /// Where the neuron machine goes after a current's last step.
+    after_current: Signal<Local, NeuronState>,
     /// A static input has timesteps left on the current one's current.
     more_repeats: Signal<Local, Bit>,
-    after_step: Signal<Local, SeqState>,
+    /// This cycle's drain step completes a timestep's current.
+    handover: Signal<Local, Bit>,
+    /// This cycle's Integ is the last on the held current.
+    freeing: Signal<Local, Bit>,
+    /// A drain step may write the PPUs in this cycle.
+    step_ok: Signal<Local, Bit>,
+    /// The neuron machine takes a current: Integ in the next cycle.
+    take: Signal<Local, Bit>,
+    /// Where the neuron machine goes when it has no current to work on.
+    n_next: Signal<Local, NeuronState>,
+    /// The start in this cycle is taken.
+    accept: Signal<Local, Bit>,
     bad_cfg: Signal<Local, Bit>,
     rows_c: Param<Bits<10>>,
     cols_m1: Param<Bits<8>>,
@@ -164,15 +215,21 @@ impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
 impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, kc, dc, nrows, sbase, j, di, rep, pk, pcol, oc, err);
+        dff_setup!(
+            self, clock, state, nstate, runs, held, held_last, n_last, kc, dc, nrows, sbase, j, di,
+            rep, pk, pcol, oc, err
+        );
         // Defaults: nothing moves.
         self.array.clock.next = self.clock.val();
         self.array.en.next = false;
         self.array.clr.next = false;
         self.array.row.next = self.dc.q.val();
         self.array.b_w.next = self.cfg_b_w.val();
-        self.busy.next = self.state.q.val() != SeqState::Idle;
-        self.done.next = self.state.q.val() == SeqState::Done;
+        self.busy.next = (self.state.q.val() != SeqState::Idle)
+            | (self.nstate.q.val() != NeuronState::Idle)
+            | (self.runs.q.val() != 0);
+        self.done.next =
+            (self.state.q.val() == SeqState::Done) | (self.nstate.q.val() == NeuronState::Done);
         self.error.next = self.err.q.val();
         self.par_ready.next = false;
         self.wgt_ready.next = false;
@@ -192,25 +249,6 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             self.next_rows.next = self.rows_c.val();
         }
         self.last_chunk.next = self.left.val() == self.nrows.q.val();
-        // Where a run goes after its last chunk: Out, or Done for a spiking run
-        // with `spikes_only`.
-        self.run_end.next = SeqState::Out;
-        if self.spikes_only.val() & !self.cfg_readout.val() {
-            self.run_end.next = SeqState::Done;
-        }
-        // After a timestep's neuron steps: AfterT for a static input's next
-        // timestep, else the chunk's next slice, the next chunk, or the run's end.
-        self.more_repeats.next = self.rep.q.val() + 1 < self.cfg_repeats.val();
-        self.after_step.next = SeqState::Drain;
-        if self.dc.q.val() == self.nrows.q.val() {
-            self.after_step.next = SeqState::ChunkEnd;
-            if self.last_chunk.val() {
-                self.after_step.next = self.run_end.val();
-            }
-        }
-        if self.more_repeats.val() {
-            self.after_step.next = SeqState::AfterT;
-        }
         self.bad_cfg.next = (self.cfg_b_w.val() == 0)
             | (self.cfg_b_w.val() > self.wb_max.val())
             | (self.cfg_b_in.val() == 0)
@@ -220,6 +258,38 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             | (self.cfg_repeats.val() == 0)
             | (!self.cfg_readout.val()
                 & ((self.cfg_b_s.val() == 0) | (self.cfg_b_s.val() > self.sb_max.val())));
+        // A start is taken by an idle feed machine with no run behind it, or
+        // with one whose neuron steps go on, if the new run keeps the
+        // parameters (the NDUs hold them for both).
+        self.ready.next = (self.state.q.val() == SeqState::Idle)
+            & ((self.runs.q.val() == 0)
+                | (self.keep_params.val() & !self.bad_cfg.val() & (self.runs.q.val() == 1)));
+        self.accept.next = self.ready.val() & self.start.val();
+        // The neuron machine and the drain share the PPUs' current: a drain step
+        // that starts a timestep (j = 0) rewrites it, so it waits until the
+        // neuron machine's last Integ on the held one, which reads it in the
+        // step's own cycle.
+        self.more_repeats.next = self.rep.q.val() + 1 < self.cfg_repeats.val();
+        self.freeing.next = (self.nstate.q.val() == NeuronState::Integ) & !self.more_repeats.val();
+        self.step_ok.next = (self.j.q.val() != 0) | !self.held.q.val() | self.freeing.val();
+        self.handover.next = (self.state.q.val() == SeqState::Drain)
+            & self.step_ok.val()
+            & (bit_cast::<4, 3>(self.j.q.val()) + 1 == self.cfg_b_in.val());
+        self.take.next =
+            (self.nstate.q.val() == NeuronState::Idle) & (self.held.q.val() | self.handover.val());
+        // After a current's last step: the next current, or after the run's
+        // last, Out, or Done for a spiking run with `spikes_only`.
+        self.after_current.next = NeuronState::Idle;
+        if self.n_last.q.val() {
+            self.after_current.next = NeuronState::Out;
+            if self.spikes_only.val() & !self.cfg_readout.val() {
+                self.after_current.next = NeuronState::Done;
+            }
+        }
+        self.n_next.next = self.after_current.val();
+        if self.more_repeats.val() {
+            self.n_next.next = NeuronState::AfterT;
+        }
         for r in 0..self._rows {
             self.array.x_in[r].next = false;
         }
@@ -256,9 +326,11 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         for c in self._cols_m1..self._cols {
             self.ndus[c].chain_in.next = self.par_data.val();
         }
+
+        // ---------------- The feed machine ----------------
         match self.state.q.val() {
             SeqState::Idle => {
-                if self.start.val() {
+                if self.accept.val() {
                     if self.bad_cfg.val() {
                         self.err.d.next = true;
                         self.state.d.next = SeqState::Done;
@@ -266,7 +338,6 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                         self.err.d.next = false;
                         self.pk.d.next = 0.into();
                         self.pcol.d.next = 0.into();
-                        self.oc.d.next = 0.into();
                         self.state.d.next = SeqState::Params;
                         if self.keep_params.val() {
                             // Init's work, in this cycle: the NDUs hold the parameters.
@@ -298,10 +369,11 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 self.state.d.next = SeqState::Compute;
             }
             SeqState::Compute => {
-                // v = v_init while the run's first beat is due: decoded from
-                // registers, so that `start` does not reach the C membranes' muxes
-                // (Idle with kept parameters starts the run in its own cycle).
-                if (self.kc.q.val() == 0) & (self.sbase.q.val() == 0) {
+                // v = v_init while the run's first beat is due, if the neuron
+                // machine is done with the runs before (else its Done does it):
+                // decoded from registers, so that `start` does not reach the C
+                // membranes' muxes.
+                if (self.kc.q.val() == 0) & (self.sbase.q.val() == 0) & (self.runs.q.val() == 1) {
                     for c in 0..self._cols {
                         self.ndus[c].op_init.next = true;
                     }
@@ -323,69 +395,25 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             SeqState::Drain => {
                 // Row dc is complete (K + dc steps taken) and read where it stands; the
                 // array's step, with zero slice bits (the default), which add nothing,
-                // completes the next row.
-                self.array.en.next = true;
-                for c in 0..self._cols {
-                    self.ppus[c].en.next = true;
-                }
-                self.dc.d.next = self.dc.q.val() + 1;
-                if bit_cast::<4, 3>(self.j.q.val()) + 1 == self.cfg_b_in.val() {
-                    self.j.d.next = 0.into();
-                    self.state.d.next = SeqState::Integ;
-                } else {
+                // completes the next row. A timestep's first row waits while the
+                // neuron machine holds the last timestep's current.
+                if self.step_ok.val() {
+                    self.array.en.next = true;
+                    for c in 0..self._cols {
+                        self.ppus[c].en.next = true;
+                    }
+                    self.dc.d.next = self.dc.q.val() + 1;
                     self.j.d.next = self.j.q.val() + 1;
+                    if self.handover.val() {
+                        self.j.d.next = 0.into();
+                    }
                     if self.dc.q.val() + 1 == self.nrows.q.val() {
                         self.state.d.next = SeqState::ChunkEnd;
                         if self.last_chunk.val() {
-                            self.state.d.next = self.run_end.val();
+                            self.state.d.next = SeqState::Idle;
                         }
                     }
                 }
-            }
-            SeqState::Integ => {
-                for c in 0..self._cols {
-                    self.ndus[c].op_integrate.next = true;
-                }
-                self.di.d.next = bit_cast::<3, 4>(self.cfg_b_s.val() - 1);
-                if self.cfg_readout.val() {
-                    self.state.d.next = self.after_step.val();
-                    if self.more_repeats.val() {
-                        self.rep.d.next = self.rep.q.val() + 1;
-                    } else {
-                        self.rep.d.next = 0.into();
-                    }
-                } else {
-                    self.state.d.next = SeqState::Div;
-                }
-            }
-            SeqState::Div => {
-                for c in 0..self._cols {
-                    self.ndus[c].op_div.next = true;
-                }
-                self.di.d.next = self.di.q.val() - 1;
-                if self.di.q.val() == 0 {
-                    self.state.d.next = SeqState::Emit;
-                }
-            }
-            SeqState::Emit => {
-                // The membrane's reset goes with the beat: once, in the cycle it is taken.
-                self.spk_valid.next = true;
-                if self.spk_ready.val() {
-                    for c in 0..self._cols {
-                        self.ndus[c].op_reset.next = true;
-                    }
-                    self.state.d.next = self.after_step.val();
-                    if self.more_repeats.val() {
-                        self.rep.d.next = self.rep.q.val() + 1;
-                    } else {
-                        self.rep.d.next = 0.into();
-                    }
-                }
-            }
-            SeqState::AfterT => {
-                // A static input: the next timestep integrates the same current, two
-                // cycles after the reset (the NDU's leak is registered).
-                self.state.d.next = SeqState::Integ;
             }
             SeqState::ChunkEnd => {
                 // The next chunk's Clear.
@@ -395,20 +423,6 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 self.sbase.d.next = self.sbase.q.val() + self.nrows.q.val();
                 self.nrows.d.next = self.next_rows.val();
                 self.state.d.next = SeqState::Compute;
-            }
-            SeqState::Out => {
-                self.mem_valid.next = true;
-                for c in 0..self._cols {
-                    if self.oc.q.val().index() == c {
-                        self.mem_data.next = self.ndus[c].v.val();
-                    }
-                }
-                if self.mem_ready.val() {
-                    self.oc.d.next = self.oc.q.val() + 1;
-                    if self.oc.q.val() == self.cols_m1.val() {
-                        self.state.d.next = SeqState::Done;
-                    }
-                }
             }
             SeqState::Done => {
                 self.state.d.next = SeqState::Idle;
@@ -424,12 +438,123 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             self.kc.d.next = 0.into();
             self.dc.d.next = 0.into();
             self.j.d.next = 0.into();
-            self.rep.d.next = 0.into();
             self.sbase.d.next = 0.into();
             self.nrows.d.next = self.first_rows.val();
         }
+        // The current handed over: the neuron machine's until its last Integ.
+        if self.freeing.val() {
+            self.held.d.next = false;
+        }
+        if self.handover.val() {
+            self.held.d.next = true;
+            self.held_last.d.next =
+                (self.dc.q.val() + 1 == self.nrows.q.val()) & self.last_chunk.val();
+        }
+
+        // ---------------- The neuron machine ----------------
+        match self.nstate.q.val() {
+            NeuronState::Idle => {
+                // A current's first Integ comes at least two cycles after the last
+                // write of the membrane (the NDU's leak is registered): the cycle
+                // of that write moved here, and this one.
+                if self.take.val() {
+                    self.nstate.d.next = NeuronState::Integ;
+                    self.n_last.d.next = self.held_last.q.val();
+                    if self.handover.val() {
+                        self.n_last.d.next =
+                            (self.dc.q.val() + 1 == self.nrows.q.val()) & self.last_chunk.val();
+                    }
+                }
+            }
+            NeuronState::Integ => {
+                for c in 0..self._cols {
+                    self.ndus[c].op_integrate.next = true;
+                }
+                self.di.d.next = bit_cast::<3, 4>(self.cfg_b_s.val() - 1);
+                if self.cfg_readout.val() {
+                    self.nstate.d.next = self.n_next.val();
+                    if self.more_repeats.val() {
+                        self.rep.d.next = self.rep.q.val() + 1;
+                    } else {
+                        self.rep.d.next = 0.into();
+                    }
+                } else {
+                    self.nstate.d.next = NeuronState::Div;
+                }
+            }
+            NeuronState::Div => {
+                for c in 0..self._cols {
+                    self.ndus[c].op_div.next = true;
+                }
+                self.di.d.next = self.di.q.val() - 1;
+                if self.di.q.val() == 0 {
+                    self.nstate.d.next = NeuronState::Emit;
+                }
+            }
+            NeuronState::Emit => {
+                // The membrane's reset goes with the beat: once, in the cycle it is taken.
+                self.spk_valid.next = true;
+                if self.spk_ready.val() {
+                    for c in 0..self._cols {
+                        self.ndus[c].op_reset.next = true;
+                    }
+                    self.nstate.d.next = self.n_next.val();
+                    if self.more_repeats.val() {
+                        self.rep.d.next = self.rep.q.val() + 1;
+                    } else {
+                        self.rep.d.next = 0.into();
+                    }
+                }
+            }
+            NeuronState::AfterT => {
+                // A static input: the next timestep integrates the same current, two
+                // cycles after the reset (the NDU's leak is registered).
+                self.nstate.d.next = NeuronState::Integ;
+            }
+            NeuronState::Out => {
+                self.mem_valid.next = true;
+                for c in 0..self._cols {
+                    if self.oc.q.val().index() == c {
+                        self.mem_data.next = self.ndus[c].v.val();
+                    }
+                }
+                if self.mem_ready.val() {
+                    self.oc.d.next = self.oc.q.val() + 1;
+                    if self.oc.q.val() == self.cols_m1.val() {
+                        self.oc.d.next = 0.into();
+                        self.nstate.d.next = NeuronState::Done;
+                    }
+                }
+            }
+            NeuronState::Done => {
+                // The run is over. A run taken behind it starts from v_init (its
+                // first beat found this machine busy).
+                if self.runs.q.val() == 2 {
+                    for c in 0..self._cols {
+                        self.ndus[c].op_init.next = true;
+                    }
+                }
+                self.nstate.d.next = NeuronState::Idle;
+            }
+            _ => {
+                self.nstate.d.next = NeuronState::Idle;
+            }
+        }
+        // Runs in flight: one more when a good start is taken, one fewer at the
+        // neuron machine's Done.
+        if (self.accept.val() & !self.bad_cfg.val()) & (self.nstate.q.val() != NeuronState::Done) {
+            self.runs.d.next = self.runs.q.val() + 1;
+        }
+        if !(self.accept.val() & !self.bad_cfg.val()) & (self.nstate.q.val() == NeuronState::Done) {
+            self.runs.d.next = self.runs.q.val() - 1;
+        }
         if self.rst.val() {
             self.state.d.next = SeqState::Idle;
+            self.nstate.d.next = NeuronState::Idle;
+            self.runs.d.next = 0.into();
+            self.held.d.next = false;
+            self.rep.d.next = 0.into();
+            self.oc.d.next = 0.into();
             self.err.d.next = false;
         }
     }

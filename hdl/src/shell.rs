@@ -213,6 +213,7 @@ impl<const ACC: usize, const MEM: usize, const D: usize, const S: usize, const W
         // The controller keeps spikes; a spiking run's final membranes would be dropped.
         self.core.spikes_only.next = true;
         self.ctl.c_busy.next = self.core.busy.val();
+        self.ctl.c_ready.next = self.core.ready.val();
         self.ctl.c_done.next = self.core.done.val();
         self.ctl.c_error.next = self.core.error.val();
         self.core.par_valid.next = self.ctl.c_par_valid.val();

@@ -214,6 +214,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.feeder.params.word.next = self.field32.val();
         self.c_start.next = self.feeder.core_start.val();
         self.c_keep_params.next = self.feeder.core_keep_params.val();
+        self.feeder.core_ready.next = self.c_ready.val();
         self.feeder.core_done.next = self.c_done.val();
         self.feeder.core_error.next = self.c_error.val();
         self.c_par_valid.next = self.feeder.par_valid.val();
@@ -406,19 +407,20 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             }
             CtlState::GPre => {
                 // The feeder primes the row pipeline at the new row's entry 0: only
-                // once the previous run, which reads the other half, is over.
-                if !self.feeder.run.running.val() {
+                // once the core would take the run, its beats from the other half
+                // over.
+                if self.feeder.run.can_start.val() {
                     self.state.d.next = CtlState::CoreGo;
                 }
             }
             CtlState::CoreGo => {
-                // With double buffering the previous tile may still be running: wait
-                // for the core (it is idle again the cycle after its done).
+                // With double buffering the previous run may still be going: wait
+                // until the core would take this one (`TileRun::can_start`).
                 if self.feeder.run.failed.val() {
                     self.fail_code.next = 2.into();
                     self.fail_offset.next = self.desc_at.q.val();
                     self.state.d.next = CtlState::Fail;
-                } else if !self.feeder.run.running.val() {
+                } else if self.feeder.run.can_start.val() {
                     // The feeder starts the run (`run.go`).
                     self.state.d.next = CtlState::CoreRun;
                     if self.walk.double_buffer.val() {

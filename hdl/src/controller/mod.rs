@@ -131,6 +131,7 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     pub c_start: Signal<Out, Bit>,
     pub c_keep_params: Signal<Out, Bit>,
     pub c_busy: Signal<In, Bit>,
+    pub c_ready: Signal<In, Bit>,
     pub c_done: Signal<In, Bit>,
     pub c_error: Signal<In, Bit>,
     pub c_par_valid: Signal<Out, Bit>,

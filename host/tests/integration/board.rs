@@ -216,7 +216,7 @@ fn a_run_past_its_time_limit_times_out_and_the_board_recovers() {
         let mut rng = random::rng(11);
         // One run, uploaded, so that the chain below is this program's.
         runs_exactly(dev, &model, &program, &mut rng, "before the timeout");
-        // 8,553 cycles of the Verilated shell take milliseconds of wall time:
+        // 8,552 cycles of the Verilated shell take milliseconds of wall time:
         // a 1 ms limit cannot be met.
         let e = dev
             .start(

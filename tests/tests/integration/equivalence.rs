@@ -15,7 +15,7 @@
 //! * `waveform_on_demand`: a traced build writes an FST file of a run.
 
 use rand::Rng;
-use spikeslice_core::accel::cycles::{kept_params_cycles, TileShape, TileTimeline};
+use spikeslice_core::accel::cycles::{run_cycles, TileShape};
 use spikeslice_core::golden::{LayerOutput, MatmulLayer};
 use spikeslice_core::random;
 use spikeslice_hdl::ArrayConfig;
@@ -180,7 +180,7 @@ fn ci_subset_pes_in_dsp_slices() {
 /// and spiking runs ending without their membranes (`spikes_only`, at random).
 /// Each run's spikes (and membranes, where sent) equal the golden model's on
 /// its own input, under random backpressure; without backpressure its cycles
-/// are the cycle model's, less [`kept_params_cycles`] for kept parameters.
+/// are the cycle model's ([`run_cycles`], with or without kept parameters).
 #[test]
 fn kept_parameters_and_spikes_only() {
     let mut sims = Sims::new();
@@ -238,12 +238,7 @@ fn kept_parameters_and_spikes_only() {
                 if timed {
                     let shape = TileShape::of_layer(&layer, t, static_input);
                     let (r, c) = (rows as u64, cols as u64);
-                    let kept = if flags.keep_params {
-                        kept_params_cycles(c)
-                    } else {
-                        0
-                    };
-                    let model = TileTimeline::of(&shape, r, c, flags.spikes_only).cycles(1) - kept;
+                    let model = run_cycles(&shape, r, c, flags.spikes_only, flags.keep_params);
                     assert_eq!(got.cycles, model, "{what}: cycles");
                 }
             }

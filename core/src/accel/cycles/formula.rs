@@ -1,8 +1,9 @@
-//! The cycle formula as the docs write it, generated from the model: the
-//! core's run is a sum of [`Term`]s, each the text the docs show beside the
-//! count it stands for, checked equal to [`TileTimeline`](super::TileTimeline)'s walk of the
-//! sequencer's states; the shell's lines take their constants from the
-//! functions and constants the model computes with. `core/tests/integration/generated_docs.rs`
+//! The cycle formula as the docs write it, generated from the model: a run of
+//! the core is the walk of its two machines ([`CoreMachines`](super::CoreMachines)),
+//! with a closed form where a run's chunks hold whole timesteps
+//! ([`closed_form`], checked equal to the walk); the shell's lines take their
+//! constants from the functions and constants the model computes with.
+//! `core/tests/integration/generated_docs.rs`
 //! fails when docs/controller.md ("Cycle formula") or docs/compute-core.md ("Cycles
 //! and utilization") is stale.
 
@@ -12,137 +13,107 @@ use super::{
     SPIKE_WRITE_PORTS,
 };
 
-/// The quantities a run's cycle count depends on, in the formula's names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunVars {
-    /// Columns `C`.
-    pub c: u64,
-    /// Fan-in `K`.
-    pub k: u64,
-    /// Binary slices `S`.
-    pub s: u64,
-    /// Chunks `n_ch = ceil(S / R)`.
-    pub n_ch: u64,
-    /// Timesteps `T`.
-    pub t: u64,
-    /// Cycles of a timestep's neuron steps `x`: `b_s + 2`, or 1 for a readout.
-    pub x: u64,
-    /// The input is the same at every timestep.
-    pub static_input: bool,
-    /// The run sends its `C` final membranes (`Out`).
-    pub out: bool,
-}
-
-impl RunVars {
-    /// The variables of one run of `shape` on a `rows x cols` core;
-    /// `spikes_only` is the core's input of that name.
-    pub fn of(shape: &TileShape, rows: u64, cols: u64, spikes_only: bool) -> Self {
-        let s = shape.slices();
-        Self {
-            c: cols,
-            k: shape.fan_in,
-            s,
-            n_ch: s.div_ceil(rows),
-            t: shape.timesteps,
-            x: shape.spike_bits.map_or(1, |b_s| b_s + 2),
-            static_input: shape.static_input,
-            out: !(spikes_only && shape.spike_bits.is_some()),
+/// The lines that describe a run of the core (hdl/src/sequencer.rs, the walk
+/// of `CoreMachines`), each indented by `indent` spaces after the first.
+fn core_lines(lhs: &str) -> String {
+    let pad = " ".repeat(lhs.len());
+    let lines = [
+        "the walk of the core's two machines (`CoreMachines`), from the cycle `start`".to_string(),
+        "is seen to the cycle `done` is high:".to_string(),
+        "feed:   1 (start) + 3C + 1 (Params, Init; none with `keep_params`: the start's"
+            .to_string(),
+        "        cycle does Init's work), then per chunk of up to R slices K beats, its"
+            .to_string(),
+        "        rows drained one a cycle, ChunkEnd (1) before the next chunk; a drain".to_string(),
+        "        step that begins a timestep (j = 0) waits for the neuron machine's last"
+            .to_string(),
+        "        Integ on the timestep before (the same cycle will do)".to_string(),
+        "neuron: per timestep, from the cycle after its last drain step, or two cycles".to_string(),
+        "        after the machine's last step if later: Integ, Div x b_s, Emit (x = b_s + 2"
+            .to_string(),
+        "        cycles; a readout Integ only, x = 1); a static input's T of them, AfterT"
+            .to_string(),
+        "        between; after the run's last: Out (C, if out) and Done".to_string(),
+        "S = T b_in (b_in for a static input), n_ch = ceil(S / R); out: a readout, or a"
+            .to_string(),
+        "spiking run while the core's `spikes_only` is low (the shell holds it high);".to_string(),
+        "the next run is taken once the feed machine is idle, with `keep_params` while the"
+            .to_string(),
+        "neuron machine finishes the last (at most two runs in flight)".to_string(),
+        "where every chunk holds whole timesteps and the neuron steps keep up (below):".to_string(),
+        format!("  {}", closed_form_text()),
+    ];
+    let lines: Vec<String> = lines
+        .into_iter()
+        .chain(closed_form_legend().iter().map(|l| format!("  {l}")))
+        .collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 {
+            out.push_str(&format!("{lhs}{l}\n"));
+        } else {
+            out.push_str(&format!("{pad}{l}\n"));
         }
     }
+    out
 }
 
-/// One term of a formula: its text and its count.
-#[derive(Clone, Copy)]
-pub struct Term {
-    pub text: &'static str,
-    pub cycles: fn(&RunVars) -> u64,
+/// The text of [`closed_form`].
+fn closed_form_text() -> &'static str {
+    "3C + 2 + sum over chunks c (K + 1 + n_c + w_c) + (t_l - 1) (p - b_in) + x + [out] C"
 }
 
-/// A run of the core from the cycle `start` is seen to the cycle `done` is
-/// high, both included, each Emit one cycle (hdl/src/sequencer.rs).
-pub const CORE_RUN: [Term; 6] = [
-    // Idle (start seen), Params (3C beats), Init; Done.
-    Term {
-        text: "3C + 2",
-        cycles: |v| 3 * v.c + 2,
-    },
-    // Per chunk its Clear (Init or ChunkEnd) and K beats of Compute.
-    Term {
-        text: "n_ch (K + 1)",
-        cycles: |v| v.n_ch * (v.k + 1),
-    },
-    // Drain: one row a cycle.
-    Term {
-        text: "S",
-        cycles: |v| v.s,
-    },
-    // Per timestep: Integ, Div x b_s, Emit; or Integ.
-    Term {
-        text: "T x",
-        cycles: |v| v.t * v.x,
-    },
-    // AfterT between a static input's timesteps.
-    Term {
-        text: "[static] (T - 1)",
-        cycles: |v| if v.static_input { v.t - 1 } else { 0 },
-    },
-    // Out: the final membranes.
-    Term {
-        text: "[out] C",
-        cycles: |v| if v.out { v.c } else { 0 },
-    },
-];
-
-/// What a run with kept parameters (the core's `keep_params`) saves: Params'
-/// 3C beats and Init, whose work Idle does.
-pub const KEPT_PARAMS: Term = Term {
-    text: "3C + 1",
-    cycles: |v| 3 * v.c + 1,
-};
-
-/// The sum of `terms` at `v`.
-pub fn sum(terms: &[Term], v: &RunVars) -> u64 {
-    terms.iter().map(|t| (t.cycles)(v)).sum()
-}
-
-/// The terms' texts joined with ` + `.
-pub fn text(terms: &[Term]) -> String {
-    terms.iter().map(|t| t.text).collect::<Vec<_>>().join(" + ")
-}
-
-/// The legend of the run formula, each line indented by `indent` spaces.
-fn core_legend(indent: usize) -> String {
-    let pad = " ".repeat(indent);
+/// The legend of [`closed_form_text`].
+fn closed_form_legend() -> [&'static str; 4] {
     [
-        "S = T b_in (b_in for a static input), n_ch = ceil(S / R),".to_string(),
-        "x = b_s + 2 (spiking: Integ, b_s Div steps, Emit with the reset) | 1 (readout),"
-            .to_string(),
-        "each Emit one cycle; a static input's T - 1 AfterT between its timesteps;".to_string(),
-        "out: the run sends its C final membranes (a readout always, a spiking run".to_string(),
-        "while the core's `spikes_only` is low; the shell holds it high);".to_string(),
-        format!(
-            "{} less for a run with kept parameters (`keep_params`, which the shell sets",
-            KEPT_PARAMS.text
-        ),
-        "for a gather tile's runs after its first: Idle does Init's work)".to_string(),
+        "n_c rows and t_c timesteps in chunk c, t_l in the last, p = max(b_in, x + 1),",
+        "w_c = max(0, t_c - 2) (p - b_in) before the last chunk, 0 in it; for a static",
+        "input (S <= R): 3C + 2 + (K + 1) + S + T x + (T - 1) + [out] C; 3C + 1 less",
+        "with `keep_params`",
     ]
-    .iter()
-    .map(|l| format!("{pad}{l}\n"))
-    .collect()
 }
 
-/// The code block of docs/compute-core.md, "Cycles and utilization": one run of
-/// the bare core and the utilization it gives.
-pub fn core_markdown() -> String {
-    let lhs = "cycles_tile = ";
-    format!(
-        "```\n{lhs}{}\n{}\
-ideal       = ceil(K O S / (R C))          (every PE adds every cycle)\n\
-utilization = ideal / (ceil(O / C) cycles_tile)\n            \
-~= [S / (R n_ch)] [O / (C ceil(O / C))] K / (K + 1 + overhead)\n```\n",
-        text(&CORE_RUN),
-        core_legend(lhs.len()),
-    )
+/// The count [`closed_form_text`] gives for a lone run on an idle core,
+/// every stream ready, or `None` where it does not hold: a timestep split
+/// between chunks, or a chunk's neuron steps still going when the next
+/// chunk's first timestep is drained (`K + b_in < x` or `K + 2 b_in < p + x`).
+pub fn closed_form(
+    shape: &TileShape,
+    rows: u64,
+    cols: u64,
+    spikes_only: bool,
+    keep_params: bool,
+) -> Option<u64> {
+    let s = shape.slices();
+    let b_in = shape.input_bits;
+    let x = shape.spike_bits.map_or(1, |b_s| b_s + 2);
+    let out = if spikes_only && shape.spike_bits.is_some() {
+        0
+    } else {
+        cols
+    };
+    let k = shape.fan_in;
+    let params = if keep_params { 1 } else { 3 * cols + 2 };
+    if shape.static_input {
+        let t = shape.timesteps;
+        return (s <= rows).then_some(params + (k + 1) + s + t * x + (t - 1) + out);
+    }
+    let p = b_in.max(x + 1);
+    if s > rows && (!rows.is_multiple_of(b_in) || k + b_in < x || k + 2 * b_in < p + x) {
+        return None;
+    }
+    let mut cycles = params;
+    let mut left = s;
+    loop {
+        let n_c = left.min(rows);
+        let t_c = n_c / b_in;
+        left -= n_c;
+        cycles += k + 1 + n_c;
+        if left == 0 {
+            return Some(cycles + (t_c - 1) * (p - b_in) + x + out);
+        }
+        cycles += t_c.saturating_sub(2) * (p - b_in);
+    }
 }
 
 /// The code block of docs/controller.md, "Cycle formula": `CNT_CYCLES` of a chain.
@@ -152,7 +123,7 @@ pub fn shell_markdown() -> String {
     let mul = MUL_ITERS + 2;
     let div = DIV_ITERS + 2;
     let math_rest = math_phase_cycles() - 1 - MATH_MULS * mul - MATH_DIVS * div;
-    let core = format!("core   = {}\n{}", text(&CORE_RUN), core_legend(9));
+    let core = core_lines("core   = ");
     format!(
         "```
 RD(F)  = F + L + {rd}                       read phase of F gearbox fields (1 per cycle)
@@ -160,13 +131,10 @@ ROW(K) = RD(K) for a table row; K + {row} for an im2col layer's generated row, b
          for a tile's first max(1, K + {row} - RD(3 nv) - RD(Fw)): it is made from the
          first cycle of the tile's loads, and Grow waits for what is left
 {core}\
-emits  = a spiking run's T Emits fall where the sequencer reaches them (after the
-         drain of a timestep's last slice: Integ, Div x b_s; a static input's
-         T of them one after the other, AfterT between), `TileTimeline`; an Emit is taken in its
-         first cycle while the spike queue holds fewer than {SPIKE_QUEUE_DEPTH} beats, else in the
-         cycle after the oldest beat's last write, and the run's later states move
-         by the wait; a beat taken at cycle a is written in ceil(C / {SPIKE_WRITE_PORTS}) b_s cycles from
-         max(a + 1, the previous beat's last write + 1)
+emits  = an Emit is taken in its first cycle while the spike queue holds fewer than
+         {SPIKE_QUEUE_DEPTH} beats, else in the cycle after the oldest beat's last write, and the
+         neuron machine waits for it; a beat taken at cycle a is written in
+         ceil(C / {SPIKE_WRITE_PORTS}) b_s cycles from max(a + 1, the previous beat's last write + 1)
 WR(w)  = 1 + (w + 2 beats + 1) + sum over bursts j >= 2 of max(0, L - w_j) + L + 1
          wpb = B / 8 words per beat, beats = ceil(w / wpb), bursts = ceil(beats / max_burst),
          w_j = words in burst j's first beat (wpb; fewer only when it is the last beat)
@@ -181,57 +149,88 @@ tiles, serial (K > Kmax / 2):
          sum over tiles o0 = 0, C, ..  (nv = min(C, O - o0), g0 = floor(o0 / (O/G))):
            load + 1 + dense: 1 + core
                     | gather: 1 + P (1 + n_g (ROW(K) + 2 + core + 1)),
-                              n_g = groups meeting [o0, o0 + nv)
+                              n_g = groups meeting [o0, o0 + nv),
+                              core = a run's cycles, start to done
          load = 2 + (g0 - g0_prev) + RD(3 nv) + RD(Fw)     TileStart, GAdv, params, weights
          Fw = ceil(K / m) C / L (L weight codes per field, AcceleratorConfig::weight_lanes;
               m = 2 inputs' rows per field where they fit, else 1: weight_rows_per_field)
 tiles, double buffered (K <= Kmax / 2), dense, tiles i = 0 .. n-1:
          go_0 = load_0
          go_i = max(go_(i-1) + 3C + 1 + load_i,   next loads after the running tile's parameters
-                    go_(i-1) + core + 1)          the core idle again
-         tiles = go_(n-1) + core + 1
+                    ready_i)                      the core takes the run (every run before done)
+         tiles = the last run's done + 1
 tiles, double buffered, gather: the same schedule with a run per (position, group):
          after CoreGo at go the FSM is at RunEnd (go + 1), then GrpStart (new
-         position) and the next row ROW(K); GPre waits for go + core + 1, CoreGo
-         follows it; TileEnd, TileStart (waiting for go + 3C + 1, or go + 1 after a
-         run that kept its parameters) and the next tile's loads follow the tile's
-         last RunEnd; OutCmd waits for the last run and the spike queue's last write
+         position) and the next row ROW(K); GPre waits until the core would take the
+         run (its feed machine idle, and for the tile's first run every run before
+         done), CoreGo follows it; TileEnd, TileStart (waiting for go + 3C + 1, or
+         go + 1 after a run that kept its parameters) and the next tile's loads follow
+         the tile's last RunEnd; OutCmd waits for the last run's done and the spike
+         queue's last write
 ```
 "
     )
 }
 
-/// The run formula's count, [`CORE_RUN`] summed: equal to [`TileTimeline`](super::TileTimeline)'s
-/// walk with one-cycle Emits (tested below).
-pub fn core_run_cycles(shape: &TileShape, rows: u64, cols: u64, spikes_only: bool) -> u64 {
-    sum(&CORE_RUN, &RunVars::of(shape, rows, cols, spikes_only))
+/// The code block of docs/compute-core.md, "Cycles and utilization": one run of
+/// the bare core and the utilization it gives.
+pub fn core_markdown() -> String {
+    format!(
+        "```\n{}\
+ideal       = ceil(K O S / (R C))          (every PE adds every cycle)\n\
+utilization = ideal / (ceil(O / C) cycles_tile)\n```\n",
+        core_lines("cycles_tile = "),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::TileTimeline;
+    use super::super::run_cycles;
     use super::*;
     use proptest::prelude::*;
 
     proptest! {
-        /// The formula the docs show counts what the sequencer's states count.
+        /// The closed form the docs show counts what the two machines do,
+        /// wherever it claims to hold.
         #[test]
-        fn the_run_formula_is_the_sequencers_walk(
-            fan_in in 1u64..3000,
+        fn the_closed_form_is_the_machines_walk(
+            fan_in in 1u64..400,
             input_bits in 1u64..=8,
             timesteps in 1u64..=16,
             static_input: bool,
             spike_bits in proptest::option::of(1u64..=8),
-            rows in 1u64..=64,
-            cols in 1u64..=64,
+            rows in 1u64..=32,
+            cols in 1u64..=32,
             spikes_only: bool,
+            keep_params: bool,
         ) {
             let shape = TileShape { fan_in, input_bits, timesteps, static_input, spike_bits };
-            prop_assert_eq!(
-                core_run_cycles(&shape, rows, cols, spikes_only),
-                TileTimeline::of(&shape, rows, cols, spikes_only).cycles(1)
-            );
+            if let Some(cycles) = closed_form(&shape, rows, cols, spikes_only, keep_params) {
+                prop_assert_eq!(
+                    cycles,
+                    run_cycles(&shape, rows, cols, spikes_only, keep_params)
+                );
+            }
         }
+    }
+
+    /// The closed form covers the usual shapes: a static input on enough
+    /// rows, and timesteps that fill whole chunks.
+    #[test]
+    fn the_closed_form_holds_for_whole_timestep_chunks() {
+        let shape = |b_in, t, static_input| TileShape {
+            fan_in: 72,
+            input_bits: b_in,
+            timesteps: t,
+            static_input,
+            spike_bits: Some(4),
+        };
+        for (b_in, t, static_input) in [(8, 2, true), (4, 2, false), (2, 4, false), (1, 16, false)]
+        {
+            assert!(closed_form(&shape(b_in, t, static_input), 8, 8, true, true).is_some());
+        }
+        // b_in = 3 on 8 rows splits a timestep between chunks.
+        assert!(closed_form(&shape(3, 4, false), 8, 8, true, true).is_none());
     }
 
     #[test]

@@ -30,9 +30,10 @@ use crate::numeric::WeightBits;
 use serde::{Deserialize, Serialize};
 
 pub mod formula;
+pub mod machines;
 mod schedule;
 
-pub use schedule::TileTimeline;
+pub use machines::{run_cycles, CoreMachines};
 use schedule::{TilePlan, TileSchedule};
 
 /// Gearbox fields of a descriptor's fetch: one per 32-bit word.
@@ -134,18 +135,7 @@ impl TileShape {
 /// one cycle), from the cycle `start` is seen to the cycle `done` is high,
 /// both included.
 pub fn tile_cycles(shape: &TileShape, rows: u64, cols: u64) -> u64 {
-    formula::core_run_cycles(shape, rows, cols, false)
-}
-
-/// Cycles a run with kept parameters (the core's `keep_params`, a gather tile's
-/// runs after its first) takes fewer than [`TileTimeline`] counts: the 3C
-/// parameter beats and Init, whose work Idle does.
-pub fn kept_params_cycles(cols: u64) -> u64 {
-    let vars = formula::RunVars {
-        c: cols,
-        ..Default::default()
-    };
-    (formula::KEPT_PARAMS.cycles)(&vars)
+    run_cycles(shape, rows, cols, false, false)
 }
 
 /// Cycles an `rows x cols` array adding on every PE in every cycle needs for
@@ -374,7 +364,6 @@ impl CycleModel {
         } else {
             rd(k)
         };
-        let params_kept = kept_params_cycles(c);
         let tile_bytes = WeightBits::new(u32::from(d.weight_bits))
             .map_or(0, |wb| layout::weight_tile_bytes(k as usize, cfg.cols, wb))
             as u64;
@@ -468,9 +457,8 @@ impl CycleModel {
             positions: p,
             row_read,
             early_row: d.kind == LayerKind::Im2col,
-            timeline: TileTimeline::of(&shape, r, c, true),
+            core: CoreMachines::new(&shape, r, c, true),
             params_taken: 3 * c + 1,
-            params_kept,
             beat_writes: c.div_ceil(SPIKE_WRITE_PORTS) * shape.spike_bits.unwrap_or(0),
         };
         let run = schedule.cycles(&tile_plan, double);

@@ -1,87 +1,11 @@
-//! The timing of the core's runs inside the shell: where a run's Emit beats
-//! fall ([`TileTimeline`]), when the spike queue takes them and writes them
-//! ([`SpikeQueueModel`]), and the controller's tile loop around the runs
+//! The timing of the core's runs inside the shell: the core's two machines
+//! ([`CoreMachines`]), when the spike queue takes their Emit beats and writes
+//! them ([`SpikeQueueModel`]), and the controller's tile loop around the runs
 //! ([`TileSchedule`]).
 
-use super::{TileShape, SPIKE_QUEUE_DEPTH};
+use super::machines::CoreMachines;
+use super::SPIKE_QUEUE_DEPTH;
 use std::collections::VecDeque;
-
-/// One run of the core as its Emit beats divide it: `work[i]` cycles before
-/// the i-th Emit (from the cycle `start` is seen, or from the cycle after the
-/// previous Emit was taken), then `tail` cycles to the cycle `done` is high,
-/// both included. The Emit cycles are not in it: an Emit lasts until the spike
-/// sink takes the beat, one cycle on the bare core, and in the shell one cycle
-/// when the spike queue has room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TileTimeline {
-    pub work: Vec<u64>,
-    pub tail: u64,
-}
-
-impl TileTimeline {
-    /// The sequencer's states one by one (hdl/src/sequencer.rs; their names
-    /// are in the comments). `spikes_only`: the core's input of that name (high
-    /// in the shell), with which a spiking run skips Out.
-    pub fn of(shape: &TileShape, rows: u64, cols: u64, spikes_only: bool) -> Self {
-        let s = shape.slices();
-        let b_in = shape.input_bits;
-        // A static input's one step of slices completes all T timesteps: AfterT
-        // goes back to Integ with the same current.
-        let repeats = shape.timesteps / shape.input_steps();
-        let mut work = Vec::new();
-        // Idle (start seen) + Params (3C beats: v_init, bias, theta) + Init
-        // (with the first chunk's Clear).
-        let mut run = 1 + 3 * cols + 1;
-        let mut done = 0u64; // slices drained so far
-        while done < s {
-            let nrows = rows.min(s - done);
-            if done > 0 {
-                run += 1; // ChunkEnd: the next chunk's Clear
-            }
-            // Compute (K beats); the drain follows the last one at once.
-            run += shape.fan_in;
-            for slice in done..done + nrows {
-                run += 1; // Drain: one row a cycle
-                if (slice + 1) % b_in != 0 {
-                    continue; // not a timestep's last bit
-                }
-                for repeat in 0..repeats {
-                    if repeat > 0 {
-                        run += 1; // AfterT
-                    }
-                    match shape.spike_bits {
-                        // Integ, Div (b_s steps of the restoring division);
-                        // Emit, with the reset.
-                        Some(b_s) => {
-                            run += 1 + b_s;
-                            work.push(run);
-                            run = 0;
-                        }
-                        // A readout integrates only: Integ.
-                        None => run += 1,
-                    }
-                }
-            }
-            done += nrows;
-        }
-        // Out (C membranes; none for a spiking run with spikes_only) + Done.
-        let out = if spikes_only && shape.spike_bits.is_some() {
-            0
-        } else {
-            cols
-        };
-        Self {
-            work,
-            tail: run + out + 1,
-        }
-    }
-
-    /// Cycles from `start` seen to `done`, both included, when every Emit
-    /// lasts `emit` cycles.
-    pub fn cycles(&self, emit: u64) -> u64 {
-        self.work.iter().sum::<u64>() + self.work.len() as u64 * emit + self.tail
-    }
-}
 
 /// The spike queue as the cycle model sees it (hdl/src/controller/spike_queue.rs):
 /// it takes an Emit beat in a cycle it holds fewer than [`SPIKE_QUEUE_DEPTH`]
@@ -139,10 +63,10 @@ impl SpikeQueueModel {
 /// The controller's tile loop as a schedule of its FSM and its compute engine
 /// (docs/controller.md, "Double buffering"): serially the FSM waits for every run;
 /// double buffered it goes on loading, and only CoreGo (dense) or GPre (gather,
-/// the next row's pipeline priming) waits for the engine to be idle, and the
-/// next tile's TileStart for the running tile to have taken its parameters.
-/// The runs' Emit beats go through the spike queue, which the write-back
-/// (OutCmd) waits to be written.
+/// the next row's pipeline priming) waits for the core to take the next run,
+/// and the next tile's TileStart for the running tile to have taken its
+/// parameters. The runs' Emit beats go through the spike queue, which the
+/// write-back (OutCmd) waits to be written.
 pub(super) struct TileSchedule {
     pub gather: bool,
     pub positions: u64,
@@ -151,15 +75,11 @@ pub(super) struct TileSchedule {
     /// A tile's first row is generated from the first cycle of its loads
     /// (an im2col layer: the generator needs no DMA), not after them.
     pub early_row: bool,
-    /// One run of the core, with its parameters.
-    pub timeline: TileTimeline,
+    /// The core, idle, for the layer's runs.
+    pub core: CoreMachines,
     /// Cycles after CoreGo at which a tile's first run has taken its 3C
     /// parameters.
     pub params_taken: u64,
-    /// Cycles a later run of the same tile (another position or group) saves:
-    /// the core keeps the parameters it has (`keep_params`), the 3C beats and
-    /// Init.
-    pub params_kept: u64,
     /// Cycles the spike queue takes to write one Emit beat (`ceil(C / 2) b_s`).
     pub beat_writes: u64,
 }
@@ -181,61 +101,86 @@ pub(super) struct ScheduleCycles {
     pub queue_wait: u64,
 }
 
-/// The compute engine's state between runs.
+/// The core and its spike queue, stepped as far as the FSM has looked.
 struct Engine {
-    /// The first cycle the engine is idle again.
-    idle: u64,
+    core: CoreMachines,
+    queue: SpikeQueueModel,
     /// The cycle the running tile's parameters count as taken.
     taken: u64,
-    queue: SpikeQueueModel,
-    /// Cycles from each run's CoreGo to its `done`, summed.
-    compute: u64,
+}
+
+impl Engine {
+    fn step(&mut self, start: Option<bool>) -> super::machines::Cycle {
+        let queue = &mut self.queue;
+        self.core.step(start, &mut |e| queue.take(e))
+    }
+
+    fn advance_to(&mut self, t: u64) {
+        while self.core.t < t {
+            self.step(None);
+        }
+    }
+
+    /// The first cycle from `t` on at which the core takes a start.
+    fn ready_at(&mut self, t: u64, keep_params: bool) -> u64 {
+        self.advance_to(t);
+        while !self.core.ready(keep_params) {
+            self.step(None);
+        }
+        self.core.t
+    }
+
+    /// A start at `t`, where the core takes it.
+    fn start(&mut self, t: u64, keep_params: bool) {
+        self.advance_to(t);
+        let cycle = self.step(Some(keep_params));
+        debug_assert!(cycle.accepted, "a start the core does not take at {t}");
+    }
+
+    /// The cycle of the next `done`.
+    fn next_done(&mut self) -> u64 {
+        loop {
+            if self.step(None).done {
+                return self.core.t - 1;
+            }
+        }
+    }
+
+    /// The first cycle no run is in flight.
+    fn all_done(&mut self) -> u64 {
+        while !self.core.idle() {
+            self.step(None);
+        }
+        self.core.t
+    }
 }
 
 impl TileSchedule {
-    /// A run started by CoreGo at `go`: the cycle its `done` is high. The
-    /// core sees `start` at `go`.
-    fn run_done(&self, go: u64, first: bool, queue: &mut SpikeQueueModel) -> u64 {
-        let kept = if first { 0 } else { self.params_kept };
-        let tl = &self.timeline;
-        let Some((&first_work, rest)) = tl.work.split_first() else {
-            return go + tl.tail - kept - 1;
-        };
-        let mut taken = queue.take(go + first_work - kept);
-        for &w in rest {
-            taken = queue.take(taken + 1 + w);
-        }
-        taken + tl.tail
-    }
-
-    /// The FSM's step into CoreGo at `t`: start the run; the cycle the FSM
-    /// moves on from.
+    /// The FSM's step into CoreGo at `t`: start the run (the core takes it at
+    /// `t`: the FSM waited for that); the cycle the FSM moves on from.
     fn go(&self, t: u64, first: bool, engine: &mut Engine, double: bool) -> u64 {
-        let done = self.run_done(t, first, &mut engine.queue);
-        engine.idle = done + 1;
+        engine.start(t, !first);
         // A later run of the tile takes no parameters: they count as taken in
         // the cycle after CoreGo.
         engine.taken = t + if first { self.params_taken } else { 1 };
-        engine.compute += done - t;
         if double {
             t + 1
         } else {
-            done + 1
+            engine.next_done() + 1
         }
     }
 
     /// For the layer's tiles: the cycles from the first TileStart to the
-    /// cycle the write-back starts, the cycles the core is busy in them (from
-    /// each run's CoreGo to its `done`: `CNT_BUSY`), and the cycles OutCmd
-    /// waits for the spike queue after the last run.
+    /// cycle the write-back starts, the cycles the core is busy in them
+    /// (`CNT_BUSY`), and the cycles OutCmd waits for the spike queue after the
+    /// last run.
     pub fn cycles(&self, tiles: &[TilePlan], double: bool) -> ScheduleCycles {
         // `t`: the cycle the FSM enters its next state.
         let mut t = 0u64;
         let mut engine = Engine {
-            idle: 0,
-            taken: 0,
+            core: self.core.clone(),
             queue: SpikeQueueModel::new(self.beat_writes),
-            compute: 0,
+            taken: 0,
         };
         for tile in tiles {
             // TileStart waits for the running tile to take its parameters.
@@ -257,24 +202,25 @@ impl TileSchedule {
                         } else {
                             t + self.row_read
                         };
-                        t = t.max(engine.idle) + 1; // GPre
-                        t = self.go(t, pos == 0 && grp == 0, &mut engine, double);
+                        let first = pos == 0 && grp == 0;
+                        // GPre waits until the core would take the run; CoreGo.
+                        t = engine.ready_at(t, !first) + 1;
+                        t = self.go(t, first, &mut engine, double);
                         t += 1; // RunEnd
                     }
                 }
             } else {
-                t = start + tile.loads;
-                t = t.max(engine.idle); // CoreGo
+                t = engine.ready_at(start + tile.loads, false); // CoreGo
                 t = self.go(t, true, &mut engine, double);
             }
             t += 1; // TileEnd
         }
         // OutCmd waits for the last run and for the spike queue.
-        let run_end = t.max(engine.idle);
+        let run_end = t.max(engine.all_done());
         let end = run_end.max(engine.queue.drained());
         ScheduleCycles {
             tile_loop: end,
-            busy: engine.compute,
+            busy: engine.core.busy,
             queue_wait: end - run_end,
         }
     }
@@ -282,62 +228,8 @@ impl TileSchedule {
 
 #[cfg(test)]
 mod tests {
+    use super::super::TileShape;
     use super::*;
-
-    #[test]
-    fn the_timeline_splits_a_run_at_its_emits() {
-        let shape = TileShape {
-            fan_in: 30,
-            input_bits: 2,
-            timesteps: 3,
-            static_input: false,
-            spike_bits: Some(2),
-        };
-        // 6 slices on 4 rows: two chunks, three timesteps.
-        let tl = TileTimeline::of(&shape, 4, 3, false);
-        assert_eq!(tl.work.len(), 3);
-        // Without Out, a spiking run ends C cycles sooner.
-        let shell = TileTimeline::of(&shape, 4, 3, true);
-        assert_eq!(
-            (shell.work.clone(), shell.tail + 3),
-            (tl.work.clone(), tl.tail)
-        );
-        let static_tl = TileTimeline::of(
-            &TileShape {
-                static_input: true,
-                ..shape
-            },
-            4,
-            3,
-            false,
-        );
-        // A static input streams one timestep's slices and emits T times.
-        assert_eq!(static_tl.work.len(), 3);
-        assert!(static_tl.cycles(1) < tl.cycles(1));
-        let readout = TileTimeline::of(
-            &TileShape {
-                spike_bits: None,
-                ..shape
-            },
-            4,
-            3,
-            true,
-        );
-        assert!(readout.work.is_empty());
-        // A readout's membranes are its output: Out runs either way.
-        assert_eq!(
-            readout,
-            TileTimeline::of(
-                &TileShape {
-                    spike_bits: None,
-                    ..shape
-                },
-                4,
-                3,
-                false
-            )
-        );
-    }
 
     #[test]
     fn the_queue_takes_beats_while_it_has_room() {
@@ -374,9 +266,8 @@ mod tests {
             positions: 3,
             row_read,
             early_row,
-            timeline: TileTimeline::of(&shape, 4, 4, true),
+            core: CoreMachines::new(&shape, 4, 4, true),
             params_taken: 13,
-            params_kept: 12,
             beat_writes: 2,
         };
         for (loads, row_read) in [(30, 22), (30, 31), (30, 32), (5, 90)] {

@@ -2,9 +2,12 @@
 //! beside the controller's FSM, so that with double buffering the FSM loads the
 //! next tile or gather row while the core computes.
 //!
-//! The FSM starts a run from CoreGo ([`TileRun::go`]) and hands the run's tile
-//! and group; the feeder latches them with the bank halves the FSM has just
-//! loaded, and from then until the core's `done`, whatever state the FSM is in:
+//! The FSM starts a run from CoreGo ([`TileRun::go`]) once the core would take it
+//! ([`TileRun::can_start`]) and hands the run's tile and group; the feeder latches
+//! them with the bank halves the FSM has just loaded, and from then until the
+//! core's `done`, whatever state the FSM is in (the core takes a run while the
+//! one before finishes its neuron steps, so two may be in flight: the older one's
+//! output place is kept apart, `e_*`, for its Emit beats and membranes):
 //!
 //! - **parameters**: 3C beats from its parameter registers (C v_init, C bias,
 //!   C thresholds, column 0 first, sign-extended to the membrane width); the
@@ -71,8 +74,14 @@ pub struct TileRun {
     /// the halves loaded when it started.
     pub weight_half: Signal<In, Bit>,
     pub gather_half: Signal<In, Bit>,
-    /// A run is going: from its start to the core's `done`.
+    /// A run is going: from its start to the core's `done` (the last run's,
+    /// where the core takes a run while the one before finishes its neuron
+    /// steps).
     pub running: Signal<Out, Bit>,
+    /// A start would be taken now: the core is ready for it (its feed machine
+    /// idle; a run behind it only if the new run keeps the parameters), and no
+    /// run failed.
+    pub can_start: Signal<Out, Bit>,
     /// Emit beats are queued, not yet all in the output buffer.
     pub draining: Signal<Out, Bit>,
     /// The core reported an error at the end of the last run.
@@ -134,6 +143,7 @@ pub struct Feeder<const MEM: usize> {
     pub core_start: Signal<Out, Bit>,
     /// With `core_start`: the core keeps the last run's parameters.
     pub core_keep_params: Signal<Out, Bit>,
+    pub core_ready: Signal<In, Bit>,
     pub core_done: Signal<In, Bit>,
     pub core_error: Signal<In, Bit>,
     pub par_valid: Signal<Out, Bit>,
@@ -150,9 +160,21 @@ pub struct Feeder<const MEM: usize> {
     pub mem_valid: Signal<In, Bit>,
     pub mem_ready: Signal<Out, Bit>,
     pub mem_data: Signal<In, Bits<MEM>>,
-    // The run.
-    running: DFF<Bit>,
+    // The runs: started and not yet done (0, 1 or 2: the core takes a run
+    // while the one before finishes its neuron steps).
+    in_flight: DFF<Bits<2>>,
+    running: Signal<Local, Bit>,
     failed: DFF<Bit>,
+    /// Where the run of the core's neuron machine (the oldest in flight) writes:
+    /// its first output neuron plus position, first column and group start,
+    /// for its Emit beats and final membranes.
+    e_neuron: DFF<Bits<32>>,
+    e_first_column: DFF<Bits<32>>,
+    e_group_start: DFF<Bits<32>>,
+    /// The run started in this cycle is the neuron machine's next.
+    e_from_start: Signal<Local, Bit>,
+    /// The run started before becomes the neuron machine's at this `done`.
+    e_from_run: Signal<Local, Bit>,
     first_column: DFF<Bits<32>>,
     columns: DFF<Bits<32>>,
     first_neuron: DFF<Bits<32>>,
@@ -299,7 +321,8 @@ impl<const MEM: usize> Feeder<MEM> {
 impl<const MEM: usize> Logic for Feeder<MEM> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, running, failed, weight_half, gather_half);
+        dff_setup!(self, clock, in_flight, failed, weight_half, gather_half);
+        dff_setup!(self, clock, e_neuron, e_first_column, e_group_start);
         dff_setup!(self, clock, first_column, columns, first_neuron);
         dff_setup!(
             self,
@@ -351,11 +374,24 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 }
             }
         }
-        self.run.running.next = self.running.q.val();
+        self.running.next = self.in_flight.q.val() != 0;
+        self.run.running.next = self.running.val();
+        self.run.can_start.next = self.core_ready.val() & !self.failed.q.val();
         self.run.draining.next = self.queue.nonempty.val();
         self.run.failed.next = self.failed.q.val();
-        self.run.params_free.next = !self.running.q.val() | (self.par_field.q.val() == 3);
-        self.start.next = self.run.go.val() & !self.running.q.val() & !self.failed.q.val();
+        self.run.params_free.next = !self.running.val() | (self.par_field.q.val() == 3);
+        self.start.next = self.run.go.val() & self.core_ready.val() & !self.failed.q.val();
+        self.e_from_start.next = self.start.val()
+            & ((self.in_flight.q.val() == 0)
+                | ((self.in_flight.q.val() == 1) & self.core_done.val()));
+        self.e_from_run.next = self.core_done.val() & (self.in_flight.q.val() == 2);
+        // Runs in flight.
+        if self.start.val() & !self.core_done.val() {
+            self.in_flight.d.next = self.in_flight.q.val() + 1;
+        }
+        if !self.start.val() & self.core_done.val() & self.running.val() {
+            self.in_flight.d.next = self.in_flight.q.val() - 1;
+        }
         self.core_start.next = self.start.val();
         self.core_keep_params.next = !self.params_new.q.val();
         if self.params.clear.val() | self.params.write.val() {
@@ -400,11 +436,11 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 < bit_cast::<64, 32>(self.queue.place.group_start.val())
                     + self.sizes.group_outputs.val());
         self.membrane_output.next =
-            self.first_column.q.val() + bit_cast::<32, 8>(self.membrane_column.q.val());
+            self.e_first_column.q.val() + bit_cast::<32, 8>(self.membrane_column.q.val());
         self.membrane_written.next = (self.membrane_output.val() < self.layer.outputs.val())
-            & (self.membrane_output.val() >= self.group_start.q.val())
+            & (self.membrane_output.val() >= self.e_group_start.q.val())
             & (bit_cast::<64, 32>(self.membrane_output.val())
-                < bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val());
+                < bit_cast::<64, 32>(self.e_group_start.q.val()) + self.sizes.group_outputs.val());
         self.group_end.next = self.first_column.q.val() + self.columns.q.val();
         if bit_cast::<64, 32>(self.group_start.q.val()) + self.sizes.group_outputs.val()
             < bit_cast::<64, 32>(self.group_end.val())
@@ -475,7 +511,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         if self.par_word.val().get_bit(31) {
             self.par_data.next = bit_cast::<MEM, 32>(self.par_word.val()) | self.k_sext32.val();
         }
-        self.par_valid.next = self.running.q.val() & (self.par_field.q.val() != 3);
+        self.par_valid.next = self.running.val() & (self.par_field.q.val() != 3);
 
         // ---------------- Output writes ----------------
         // Emit beats into the queue, with where they go.
@@ -486,10 +522,10 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         for c in 0..self._cols {
             self.queue.spikes_in[c].next = self.spk_data[c].val();
         }
-        self.queue.place_in.neuron.next = self.first_neuron.q.val() + self.position.q.val();
+        self.queue.place_in.neuron.next = self.e_neuron.q.val();
         self.queue.place_in.timestep_base.next = self.emit_base.q.val();
-        self.queue.place_in.first_column.next = self.first_column.q.val();
-        self.queue.place_in.group_start.next = self.group_start.q.val();
+        self.queue.place_in.first_column.next = self.e_first_column.q.val();
+        self.queue.place_in.group_start.next = self.e_group_start.q.val();
         // The next timestep's word base: its own statements (and `emit_taken`
         // a signal of its own), so that Verilator need not settle the run's
         // large block, which drives the core's inputs, on the core's `spk_valid`.
@@ -498,8 +534,23 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.emit_base.d.next =
                 self.emit_base.q.val() + bit_cast::<32, 64>(self.sizes.timestep_words.val());
         }
-        if self.start.val() {
+        // A run's first timestep goes to word base 0: from the cycle its
+        // place is the neuron machine's.
+        if self.e_from_start.val() | self.e_from_run.val() {
             self.emit_base.d.next = 0.into();
+            self.membrane_column.d.next = 0.into();
+        }
+        if self.e_from_start.val() {
+            self.e_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
+            self.e_first_column.d.next = self.run.first_column.val();
+            self.e_group_start.d.next = self.run.group_start.val();
+            self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
+        }
+        if self.e_from_run.val() {
+            self.e_neuron.d.next = self.first_neuron.q.val() + self.position.q.val();
+            self.e_first_column.d.next = self.first_column.q.val();
+            self.e_group_start.d.next = self.group_start.q.val();
+            self.membrane_neuron.d.next = self.first_neuron.q.val() + self.position.q.val();
         }
         // Spikes from the queue's head: column `spike_column`, bit `spike_bit`;
         // membranes sign-extended to 64.
@@ -534,7 +585,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         self.pair_spikes.next = 0.into();
 
         // ---------------- The run ----------------
-        if self.running.q.val() {
+        if self.running.val() {
             // Parameters.
             if (self.par_field.q.val() != 3) & self.par_ready.val() {
                 self.par_column.d.next = self.par_column.q.val() + 1;
@@ -574,7 +625,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 self.out_write_word.next = self.layer.readout.val() & self.membrane_written.val();
             }
             if self.core_done.val() {
-                self.running.d.next = false;
                 self.failed.d.next = self.core_error.val();
             }
         }
@@ -628,7 +678,6 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             }
         }
         if self.start.val() {
-            self.running.d.next = true;
             self.weight_half.d.next = self.run.weight_half.val();
             self.gather_half.d.next = self.run.gather_half.val();
             self.first_column.d.next = self.run.first_column.val();
@@ -656,9 +705,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.slice_base.d.next = 0.into();
             self.armed.d.next = true;
             self.streaming.d.next = true;
-            self.membrane_column.d.next = 0.into();
             self.entry.d.next = self.gather_entry.val();
-            self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
         }
         if self.run.clear.val() | self.rst.val() {
             // The queue empties: its writer starts at a beat's first bit. The
@@ -687,13 +734,13 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         );
         // Gather: the entry of the next beat (read one ahead in the row buffer).
         self.entry_next.next = self.entry.q.val();
-        if (self.run.go.val() & !self.running.q.val()) | self.beat.val() {
+        if self.start.val() | self.beat.val() {
             self.entry_next.next = self.gather_entry.val();
         }
         self.gather_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(
             bit_cast::<32, 16>(self.k_ahead.val()) + self.gather_offset.val(),
         );
-        if self.run.prime.val() & !self.running.q.val() {
+        if self.run.prime.val() & self.core_ready.val() {
             // The next run's row, which the start hands to the run.
             self.gather_addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.load_gather_offset.val());
         }
@@ -708,7 +755,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         if self.rst.val() {
             self.armed.d.next = false;
             self.streaming.d.next = false;
-            self.running.d.next = false;
+            self.in_flight.d.next = 0.into();
         }
     }
 }

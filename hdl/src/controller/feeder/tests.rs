@@ -40,6 +40,7 @@ fn feeder_runs_a_tile() {
         x.rst.next = true;
         wait_clock_cycle!(sim, clock, x);
         x.rst.next = false;
+        x.core_ready.next = true;
         x.layer.fan_in.next = (FAN_IN as u64).into();
         x.layer.outputs.next = 2.into();
         x.layer.positions.next = 1.into();

@@ -1,0 +1,376 @@
+//! The compute core's two state machines, cycle by cycle, as
+//! hdl/src/sequencer.rs builds them: the **feed machine** takes a run's
+//! parameters and beats and drains the array's rows into the PPUs; the
+//! **neuron machine** runs each drained current's neuron steps (Integ, Div x
+//! `b_s`, Emit; a static input's `T` of them, AfterT between) and a run's Out.
+//! They share the PPUs' current: a drain step that starts a timestep waits
+//! until the neuron machine's last Integ on the current before it (the same
+//! cycle will do). The feed machine takes the next run while the neuron
+//! machine finishes the last one, if the run keeps its parameters; at most two
+//! runs are in flight.
+//!
+//! The cycle model steps this mirror instead of summing a formula: where the
+//! two machines wait on each other no closed form is shorter than the walk.
+//! The streams are always valid (the shell's feeder offers a beat a cycle, the
+//! model's memory never stalls a run), and an Emit beat is taken when the spike
+//! queue takes it ([`super::schedule`]).
+
+use super::TileShape;
+
+/// The feed machine's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    Idle,
+    /// Parameter beats left.
+    Params(u64),
+    Init,
+    /// Beats taken in the chunk.
+    Compute(u64),
+    Drain,
+    ChunkEnd,
+}
+
+/// The neuron machine's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Neuron {
+    Idle,
+    Integ,
+    /// Division steps left, this one included.
+    Div(u64),
+    /// The cycle the spike sink takes the beat.
+    Emit(u64),
+    AfterT,
+    /// Membranes sent.
+    Out(u64),
+    Done,
+}
+
+/// The core of one configuration running runs of one tile shape.
+#[derive(Debug, Clone)]
+pub struct CoreMachines {
+    rows: u64,
+    cols: u64,
+    k: u64,
+    slices: u64,
+    b_in: u64,
+    repeats: u64,
+    /// Div steps a timestep: `b_s`, or `None` for a readout (Integ only).
+    spike_bits: Option<u64>,
+    /// A run ends with Out (its C final membranes).
+    out: bool,
+    /// The cycle [`Self::step`] simulates next.
+    pub t: u64,
+    feed: Feed,
+    neuron: Neuron,
+    runs: u8,
+    held: bool,
+    held_last: bool,
+    n_last: bool,
+    dc: u64,
+    j: u64,
+    nrows: u64,
+    sbase: u64,
+    rep: u64,
+    /// Cycles the core's `busy` was high.
+    pub busy: u64,
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cycle {
+    /// The start offered in this cycle was taken.
+    pub accepted: bool,
+    /// A run's neuron steps ended (`done`).
+    pub done: bool,
+}
+
+impl CoreMachines {
+    /// An idle core at cycle 0. `spikes_only`: the core's input of that name
+    /// (high in the shell), with which a spiking run ends without Out.
+    pub fn new(shape: &TileShape, rows: u64, cols: u64, spikes_only: bool) -> Self {
+        Self {
+            rows,
+            cols,
+            k: shape.fan_in,
+            slices: shape.slices(),
+            b_in: shape.input_bits,
+            repeats: shape.timesteps / shape.input_steps(),
+            spike_bits: shape.spike_bits,
+            out: !(spikes_only && shape.spike_bits.is_some()),
+            t: 0,
+            feed: Feed::Idle,
+            neuron: Neuron::Idle,
+            runs: 0,
+            held: false,
+            held_last: false,
+            n_last: false,
+            dc: 0,
+            j: 0,
+            nrows: 0,
+            sbase: 0,
+            rep: 0,
+            busy: 0,
+        }
+    }
+
+    /// The core would take a start in this cycle (`ready`), with or without
+    /// `keep_params`.
+    pub fn ready(&self, keep_params: bool) -> bool {
+        self.feed == Feed::Idle && (self.runs == 0 || (keep_params && self.runs == 1))
+    }
+
+    /// No run is in flight: every `done` given.
+    pub fn idle(&self) -> bool {
+        self.runs == 0 && self.feed == Feed::Idle && self.neuron == Neuron::Idle
+    }
+
+    /// Simulate cycle `self.t`, offering a start (`Some(keep_params)`) or not;
+    /// `take(e)`: the cycle the spike sink takes an Emit beat first offered at
+    /// cycle `e` (at least `e`).
+    pub fn step(&mut self, start: Option<bool>, take: &mut dyn FnMut(u64) -> u64) -> Cycle {
+        let t = self.t;
+        if self.feed != Feed::Idle || self.neuron != Neuron::Idle || self.runs != 0 {
+            self.busy += 1;
+        }
+        let accepted = start.is_some_and(|keep| self.ready(keep));
+        let more_repeats = self.rep + 1 < self.repeats;
+        let release = self.neuron == Neuron::Integ && !more_repeats;
+        let step_ok = self.j != 0 || !self.held || release;
+        let handover = self.feed == Feed::Drain && step_ok && self.j + 1 == self.b_in;
+        let last_chunk = self.slices - self.sbase == self.nrows;
+        let last_step = self.dc + 1 == self.nrows && last_chunk;
+        let take_current = self.neuron == Neuron::Idle && (self.held || handover);
+        let after_current = if !self.n_last {
+            Neuron::Idle
+        } else if self.out {
+            Neuron::Out(0)
+        } else {
+            Neuron::Done
+        };
+        let n_next = if more_repeats {
+            Neuron::AfterT
+        } else {
+            after_current
+        };
+        let done = self.neuron == Neuron::Done;
+
+        // The feed machine.
+        let mut init_now = false;
+        match self.feed {
+            Feed::Idle => {
+                if accepted {
+                    if start == Some(true) {
+                        init_now = true;
+                        self.feed = Feed::Compute(0);
+                    } else {
+                        self.feed = Feed::Params(3 * self.cols);
+                    }
+                }
+            }
+            Feed::Params(left) => {
+                self.feed = if left == 1 {
+                    Feed::Init
+                } else {
+                    Feed::Params(left - 1)
+                };
+            }
+            Feed::Init => {
+                init_now = true;
+                self.feed = Feed::Compute(0);
+            }
+            Feed::Compute(kc) => {
+                self.feed = if kc + 1 == self.k {
+                    Feed::Drain
+                } else {
+                    Feed::Compute(kc + 1)
+                };
+            }
+            Feed::Drain => {
+                if step_ok {
+                    self.j = if handover { 0 } else { self.j + 1 };
+                    if self.dc + 1 == self.nrows {
+                        self.feed = if last_chunk {
+                            Feed::Idle
+                        } else {
+                            Feed::ChunkEnd
+                        };
+                    }
+                    self.dc += 1;
+                }
+            }
+            Feed::ChunkEnd => {
+                self.dc = 0;
+                self.sbase += self.nrows;
+                self.nrows = (self.slices - self.sbase).min(self.rows);
+                self.feed = Feed::Compute(0);
+            }
+        }
+        if init_now {
+            self.dc = 0;
+            self.j = 0;
+            self.sbase = 0;
+            self.nrows = self.slices.min(self.rows);
+        }
+        if release {
+            self.held = false;
+        }
+        if handover {
+            self.held = true;
+            self.held_last = last_step;
+        }
+
+        // The neuron machine.
+        self.neuron = match self.neuron {
+            Neuron::Idle => {
+                if take_current {
+                    self.n_last = if handover { last_step } else { self.held_last };
+                    Neuron::Integ
+                } else {
+                    Neuron::Idle
+                }
+            }
+            Neuron::Integ => match self.spike_bits {
+                None => {
+                    self.rep = if more_repeats { self.rep + 1 } else { 0 };
+                    n_next
+                }
+                Some(b_s) => Neuron::Div(b_s),
+            },
+            Neuron::Div(left) => {
+                if left == 1 {
+                    Neuron::Emit(take(t + 1))
+                } else {
+                    Neuron::Div(left - 1)
+                }
+            }
+            Neuron::Emit(at) => {
+                if at == t {
+                    self.rep = if more_repeats { self.rep + 1 } else { 0 };
+                    n_next
+                } else {
+                    Neuron::Emit(at)
+                }
+            }
+            Neuron::AfterT => Neuron::Integ,
+            Neuron::Out(sent) => {
+                if sent + 1 == self.cols {
+                    Neuron::Done
+                } else {
+                    Neuron::Out(sent + 1)
+                }
+            }
+            Neuron::Done => Neuron::Idle,
+        };
+        if accepted && !done {
+            self.runs += 1;
+        }
+        if !accepted && done {
+            self.runs -= 1;
+        }
+        self.t += 1;
+        Cycle { accepted, done }
+    }
+
+    /// Step without a start up to cycle `t` (none if it has passed).
+    pub fn advance_to(&mut self, t: u64, take: &mut dyn FnMut(u64) -> u64) {
+        while self.t < t {
+            self.step(None, take);
+        }
+    }
+}
+
+/// Cycles of one run on an idle `rows x cols` core, every stream always ready
+/// (an Emit takes one cycle): from the cycle `start` is seen to the cycle
+/// `done` is high, both included. `keep_params`: the run keeps the last run's
+/// parameters (no Params, Init's work in the start's cycle).
+pub fn run_cycles(
+    shape: &TileShape,
+    rows: u64,
+    cols: u64,
+    spikes_only: bool,
+    keep_params: bool,
+) -> u64 {
+    let mut core = CoreMachines::new(shape, rows, cols, spikes_only);
+    let mut at_once = |e: u64| e;
+    core.step(Some(keep_params), &mut at_once);
+    loop {
+        if core.step(None, &mut at_once).done {
+            return core.t;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(fan_in: u64, input_bits: u64, static_input: bool) -> TileShape {
+        TileShape {
+            fan_in,
+            input_bits,
+            timesteps: 2,
+            static_input,
+            spike_bits: Some(4),
+        }
+    }
+
+    /// Once the feed machine has drained a run's rows, a run that keeps the
+    /// parameters is taken while the neuron machine finishes the last one; a
+    /// run with new parameters waits for it, and a third run for the first
+    /// run's `done`.
+    #[test]
+    fn a_run_keeping_its_parameters_is_taken_beside_the_last_ones_neuron_steps() {
+        let shape = conv(25, 8, true);
+        let mut core = CoreMachines::new(&shape, 8, 8, true);
+        let mut at_once = |e: u64| e;
+        assert!(core.step(Some(true), &mut at_once).accepted);
+        // 25 beats and 8 rows: the feed machine is idle again 34 cycles on.
+        while !core.ready(true) {
+            core.step(None, &mut at_once);
+        }
+        assert_eq!(core.t, 34);
+        assert!(
+            !core.ready(false),
+            "new parameters wait for the neuron steps"
+        );
+        assert!(core.step(Some(true), &mut at_once).accepted);
+        // The first run's done comes while the second one streams its beats.
+        let mut dones = vec![];
+        while dones.len() < 2 {
+            if core.step(None, &mut at_once).done {
+                dones.push(core.t - 1);
+            }
+        }
+        // Each run alone: 1 + 25 + 8 + 2 (Integ, Div x 4, Emit) + AfterT + Done.
+        let alone = run_cycles(&shape, 8, 8, true, true);
+        assert_eq!(dones[0], alone - 1);
+        assert_eq!(dones[1], 34 + alone - 1);
+        assert!(core.idle());
+        // Busy from the cycle after the first start to the last done: once,
+        // though two runs were in flight.
+        assert_eq!(core.busy, dones[1]);
+    }
+
+    /// The drain of a timestep waits for the neuron machine's last Integ on
+    /// the one before: with 1-bit slices (one row a timestep) and 4-bit
+    /// spikes (7 cycles a timestep) a chunk of 8 timesteps drains in 1 + 7 x 7
+    /// cycles, not 8.
+    #[test]
+    fn the_drain_waits_for_the_held_current() {
+        let shape = TileShape {
+            fan_in: 40,
+            input_bits: 1,
+            timesteps: 8,
+            static_input: false,
+            spike_bits: Some(4),
+        };
+        let x = 4 + 2;
+        let p = x + 1;
+        // Start, Params, Init, K beats, 8 rows, the last timestep's neuron
+        // steps and Done; and before each of the 7 later timesteps' rows a wait
+        // of p - 1 cycles for the current before it.
+        let walk = run_cycles(&shape, 8, 8, true, false);
+        let no_wait = 3 * 8 + 2 + 40 + 8 + x + 1;
+        assert_eq!(walk, no_wait + 7 * (p - 1));
+    }
+}
