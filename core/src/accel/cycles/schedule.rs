@@ -115,9 +115,17 @@ impl Engine {
         self.core.step(start, &mut |e| queue.take(e))
     }
 
+    /// A cycle without a start, or the cycles [`CoreMachines::skip`] takes at
+    /// once (up to `limit`).
+    fn step_or_skip(&mut self, limit: u64) {
+        if self.core.skip(limit) == 0 {
+            self.step(None);
+        }
+    }
+
     fn advance_to(&mut self, t: u64) {
         while self.core.t < t {
-            self.step(None);
+            self.step_or_skip(t);
         }
     }
 
@@ -125,7 +133,7 @@ impl Engine {
     fn ready_at(&mut self, t: u64, keep_params: bool) -> u64 {
         self.advance_to(t);
         while !self.core.ready(keep_params) {
-            self.step(None);
+            self.step_or_skip(u64::MAX);
         }
         self.core.t
     }
@@ -140,7 +148,8 @@ impl Engine {
     /// The cycle of the next `done`.
     fn next_done(&mut self) -> u64 {
         loop {
-            if self.step(None).done {
+            // No run ends in skipped cycles: the neuron machine is idle in them.
+            if self.core.skip(u64::MAX) == 0 && self.step(None).done {
                 return self.core.t - 1;
             }
         }
@@ -149,7 +158,7 @@ impl Engine {
     /// The first cycle no run is in flight.
     fn all_done(&mut self) -> u64 {
         while !self.core.idle() {
-            self.step(None);
+            self.step_or_skip(u64::MAX);
         }
         self.core.t
     }
