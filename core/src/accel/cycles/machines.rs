@@ -271,15 +271,6 @@ impl CoreMachines {
         Cycle { accepted, done }
     }
 
-    /// Step without a start up to cycle `t` (none if it has passed).
-    pub fn advance_to(&mut self, t: u64, take: &mut dyn FnMut(u64) -> u64) {
-        while self.t < t {
-            if self.skip(t) == 0 {
-                self.step(None, take);
-            }
-        }
-    }
-
     /// Take, at once, the cycles before `limit` in which only the feed
     /// machine's beat count moves: Compute before the chunk's last beat, the
     /// neuron machine idle with no current to take. What [`Self::step`] would
