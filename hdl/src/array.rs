@@ -3,15 +3,18 @@
 //! * Column c: a [`WeightDecoder`] turns the b_w-bit code into an 8-bit weight, which
 //!   flows down the column one PE per step.
 //! * Row r: the slice bit of chunk-local slice r is delayed by r steps (a
-//!   [`SkewLine`]), then reaches every PE of the row at once.
+//!   [`SkewLine`]), then reaches every PE of the row at once; so is the chunk's
+//!   first-beat flag, with which each row's sum starts afresh.
 //! * Column c: a [`RowSelect`] reads the accumulator of the row `row` names.
 //!
 //! So `W[c][k]` and `x_k` meet in PE(r, c) at step k + r, in every column at once: the
 //! wavefront is skewed along the columns only, and row r completes K + r steps after
 //! a chunk's first. The drain reads row d in its cycle d (from 0), after K + d steps,
-//! and the array takes one more step in that cycle (zero slice bits, which add
-//! nothing, complete row d + 1): row 0 right after the last input, each further row
-//! as it completes, so no chunk waits out the wavefront. Passing the bit
+//! and the array takes one more step in that cycle, which completes row d + 1: row 0
+//! right after the last input, each further row as it completes, so no chunk waits
+//! out the wavefront. The step is the next chunk's beat, whose first-beat flag
+//! reaches row d in that same step (row d's sum starts afresh as it is read), or
+//! zero slice bits, which add nothing. Passing the bit
 //! from PE to PE instead (the fully systolic form) would skew the columns too: C - 1
 //! more steps of fill and flush per chunk, and C (C - 1) / 2 weight registers to delay
 //! column c by c steps; at the kv260 preset's 64 columns that is 63 cycles of every
@@ -20,15 +23,15 @@
 //! "Dataflow").
 //!
 //! The PEs are fabric [`Pe`]s or, with `dsp_pes`, [`DspPes`] blocks of one or two PEs
-//! of a column in a DSP48E2 slice each (rows 2g and 2g + 1 in slice g of a column at
-//! accumulators of at most 24 bits); the wiring between PEs is the same.
+//! of a row in a DSP48E2 slice each (columns 2h and 2h + 1 in slice h of a row at
+//! accumulators of at most 24 bits: the two share the row's slice bit and first-beat
+//! flag); the wiring between PEs is the same.
 //!
 //! rust-hdl limitation: `#[hdl_gen]` resolves only one `[index]` per signal path and only
 //! with loop variables, so 2-D wiring (`pes[r * C + c]`) cannot be written in the HDL
 //! kernel. The array therefore implements `Logic::hdl` by hand, building the same
 //! rust-hdl AST (plain assignments) from Rust loops; `update` mirrors it for simulation.
 
-use crate::param::Param;
 use crate::pe::{Pe, W_BITS};
 use crate::pe_dsp::{pes_per_dsp, DspPes};
 use rust_hdl::core::ast::{
@@ -109,19 +112,16 @@ impl<const ACC: usize> Logic for RowSelect<ACC> {
 }
 
 /// A chain of `len` registers advancing only when `en` is high (the skew of one
-/// row), emptied by `clr` (the chunk's accumulator clear: a no-op after a full
-/// chunk, whose drain steps shift zeros in, but it drops what a soft reset left in
-/// flight).
+/// row). Nothing empties it: what a soft reset leaves in flight reaches the rows
+/// before the next chunk's first beat, which starts every row's sum afresh.
 /// `len` = 0 is a wire.
 #[derive(LogicBlock, Default)]
 pub struct SkewLine<T: Synth> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
-    pub clr: Signal<In, Bit>,
     pub d_in: Signal<In, T>,
     pub d_out: Signal<Out, T>,
     regs: Vec<DFF<T>>,
-    zero: Param<T>,
     _len: usize,
     _first: usize,
     _last: usize,
@@ -131,7 +131,6 @@ impl<T: Synth> SkewLine<T> {
     pub fn new(len: usize) -> Self {
         Self {
             regs: (0..len).map(|_| Default::default()).collect(),
-            zero: Param::new(T::default()),
             _len: len,
             _first: len.min(1),
             _last: len.saturating_sub(1),
@@ -161,11 +160,6 @@ impl<T: Synth> Logic for SkewLine<T> {
                 self.regs[i].d.next = self.regs[i - 1].q.val();
             }
         }
-        if self.clr.val() {
-            for i in 0..self._len {
-                self.regs[i].d.next = self.zero.val();
-            }
-        }
     }
 }
 
@@ -174,7 +168,9 @@ impl<T: Synth> Logic for SkewLine<T> {
 pub struct Array<const ACC: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
-    pub clr: Signal<In, Bit>,
+    /// This step's beat is its chunk's first (each row's sum starts afresh
+    /// when it reaches the row).
+    pub fst: Signal<In, Bit>,
     /// The row the drain reads (chunk-local slice).
     pub row: Signal<In, Bits<10>>,
     pub b_w: Signal<In, Bits<4>>,
@@ -187,10 +183,12 @@ pub struct Array<const ACC: usize> {
     dec: Vec<WeightDecoder>,
     sel: Vec<RowSelect<ACC>>,
     xskew: Vec<SkewLine<Bit>>,
+    /// The first-beat flag, skewed as the slice bits.
+    fskew: Vec<SkewLine<Bit>>,
     /// Fabric PEs, row-major; empty when the PEs are in DSP slices.
     pes: Vec<Pe<ACC>>,
-    /// DSP slices of `_per_dsp` PEs of one column each, by row group then
-    /// column (`dsp_pes`); empty for fabric PEs.
+    /// DSP slices of `_per_dsp` PEs of one row each, by row then column
+    /// group (`dsp_pes`); empty for fabric PEs.
     dsps: Vec<DspPes<ACC>>,
     _rows: usize,
     _cols: usize,
@@ -199,14 +197,14 @@ pub struct Array<const ACC: usize> {
 
 impl<const ACC: usize> Array<ACC> {
     /// An array of fabric PEs, or with `dsp_pes` of PEs in DSP48E2 slices
-    /// (hdl/src/pe_dsp.rs), [`pes_per_dsp`] of one column in each.
+    /// (hdl/src/pe_dsp.rs), [`pes_per_dsp`] of one row in each.
     pub fn new(rows: usize, cols: usize, dsp_pes: bool) -> Self {
         let per_dsp = if dsp_pes { pes_per_dsp(ACC) } else { 0 };
         let (pes, dsps) = if dsp_pes {
-            let groups = rows.div_ceil(per_dsp);
-            let lanes = |g: usize| per_dsp.min(rows - g * per_dsp);
-            let dsps = (0..groups * cols)
-                .map(|q| DspPes::new(lanes(q / cols)))
+            let groups = cols.div_ceil(per_dsp);
+            let lanes = |h: usize| per_dsp.min(cols - h * per_dsp);
+            let dsps = (0..rows * groups)
+                .map(|q| DspPes::new(lanes(q % groups)))
                 .collect();
             (Vec::new(), dsps)
         } else {
@@ -222,6 +220,7 @@ impl<const ACC: usize> Array<ACC> {
             dec: (0..cols).map(|_| Default::default()).collect(),
             sel: (0..cols).map(|_| RowSelect::new(rows)).collect(),
             xskew: (0..rows).map(SkewLine::new).collect(),
+            fskew: (0..rows).map(SkewLine::new).collect(),
             pes,
             dsps,
             _rows: rows,
@@ -231,21 +230,21 @@ impl<const ACC: usize> Array<ACC> {
         }
     }
 
-    /// Row groups of DSP slices (0 for fabric PEs).
+    /// Column groups of DSP slices in a row (0 for fabric PEs).
     fn dsp_groups(&self) -> usize {
         if self._per_dsp == 0 {
             0
         } else {
-            self._rows.div_ceil(self._per_dsp)
+            self._cols.div_ceil(self._per_dsp)
         }
     }
 
-    /// Rows of fabric PEs (0 for PEs in DSP slices).
-    fn fabric_rows(&self) -> usize {
-        if self._per_dsp == 0 {
-            self._rows
-        } else {
-            0
+    /// The PE block of row `row`, column `col` and the lane it is in: `pes`
+    /// index row-major, `dsps` by row, then column group.
+    fn block_of(&self, row: usize, col: usize) -> (usize, usize) {
+        match self._per_dsp {
+            0 => (row * self._cols + col, 0),
+            per => (row * self.dsp_groups() + col / per, col % per),
         }
     }
 
@@ -255,15 +254,16 @@ impl<const ACC: usize> Array<ACC> {
         let (rows, cols) = (self._rows, self._cols);
         let mut v: Vec<(String, String)> = Vec::new();
         let mut c = |d: String, s: &str| v.push((d, s.to_string()));
-        // The PE blocks: fabric PEs, one row each with ports x_in and acc_out, or
-        // DSP slices of `per` rows with a port of each per lane (x_in0, x_in1, ..).
-        let (block, per, lanes, groups) = if self._per_dsp > 0 {
-            ("dsps", self._per_dsp, 2, self.dsp_groups())
+        // The PE blocks: fabric PEs with ports w_in, w_out and acc_out, or DSP
+        // slices of a row's neighbouring columns with a port of each per lane
+        // (w_in0, w_in1, ..); either takes its row's x_in and fst.
+        let (block, per, lanes) = if self._per_dsp > 0 {
+            ("dsps", self._per_dsp, 2)
         } else {
-            ("pes", 1, 1, rows)
+            ("pes", 1, 1)
         };
         let lane_port = |port: &str, lane: usize| {
-            if lanes == 1 {
+            if self._per_dsp == 0 {
                 port.to_string()
             } else {
                 format!("{port}{lane}")
@@ -274,39 +274,48 @@ impl<const ACC: usize> Array<ACC> {
             c(format!("dec${col}$b_w"), "b_w");
             c(format!("sel${col}$row"), "row");
             for row in 0..rows {
-                let q = (row / per) * cols + col;
-                let src = format!("{block}${q}${}", lane_port("acc_out", row % per));
+                let (q, lane) = self.block_of(row, col);
+                let src = format!("{block}${q}${}", lane_port("acc_out", lane));
                 c(format!("sel${col}$acc${row}"), &src);
             }
             c(format!("acc_out${col}"), &format!("sel${col}$p"));
         }
         for row in 0..rows {
-            c(format!("xskew${row}$clock"), "clock");
-            c(format!("xskew${row}$en"), "en");
-            c(format!("xskew${row}$clr"), "clr");
-            c(format!("xskew${row}$d_in"), &format!("x_in${row}"));
+            for (skew, input) in [("xskew", "x_in"), ("fskew", "fst")] {
+                c(format!("{skew}${row}$clock"), "clock");
+                c(format!("{skew}${row}$en"), "en");
+                let d_in = if skew == "xskew" {
+                    format!("x_in${row}")
+                } else {
+                    input.to_string()
+                };
+                c(format!("{skew}${row}$d_in"), &d_in);
+            }
         }
-        for g in 0..groups {
-            for col in 0..cols {
-                let q = g * cols + col;
-                for port in ["clock", "en", "clr"] {
+        let per_row = if self._per_dsp > 0 {
+            self.dsp_groups()
+        } else {
+            cols
+        };
+        for row in 0..rows {
+            for h in 0..per_row {
+                let q = row * per_row + h;
+                for port in ["clock", "en"] {
                     c(format!("{block}${q}${port}"), port);
                 }
-                let w_src = if g == 0 {
-                    format!("dec${col}$w")
-                } else {
-                    format!("{block}${}$w_out", q - cols)
-                };
-                c(format!("{block}${q}$w_in"), &w_src);
+                c(format!("{block}${q}$x_in"), &format!("xskew${row}$d_out"));
+                c(format!("{block}${q}$fst"), &format!("fskew${row}$d_out"));
                 for lane in 0..lanes {
-                    let row = g * per + lane;
-                    // A lane past the last row reads 0 (empty source).
-                    let x_src = if lane >= per || row >= rows {
+                    let col = h * per + lane;
+                    // A lane past the last column reads 0 (empty source).
+                    let w_src = if lane >= per || col >= cols {
                         String::new()
+                    } else if row == 0 {
+                        format!("dec${col}$w")
                     } else {
-                        format!("xskew${row}$d_out")
+                        format!("{block}${}${}", q - per_row, lane_port("w_out", lane))
                     };
-                    c(format!("{block}${q}${}", lane_port("x_in", lane)), &x_src);
+                    c(format!("{block}${q}${}", lane_port("w_in", lane)), &w_src);
                 }
             }
         }
@@ -323,12 +332,13 @@ impl<const ACC: usize> Logic for Array<ACC> {
             self.dec[col].b_w.next = self.b_w.val();
             self.sel[col].row.next = self.row.val();
             for row in 0..rows {
+                let (q, lane) = self.block_of(row, col);
                 self.sel[col].acc[row].next = if per == 0 {
-                    self.pes[row * cols + col].acc_out.val()
-                } else if row % per == 0 {
-                    self.dsps[(row / per) * cols + col].acc_out0.val()
+                    self.pes[q].acc_out.val()
+                } else if lane == 0 {
+                    self.dsps[q].acc_out0.val()
                 } else {
-                    self.dsps[(row / per) * cols + col].acc_out1.val()
+                    self.dsps[q].acc_out1.val()
                 };
             }
             self.acc_out[col].next = self.sel[col].p.val();
@@ -336,38 +346,49 @@ impl<const ACC: usize> Logic for Array<ACC> {
         for row in 0..rows {
             self.xskew[row].clock.next = self.clock.val();
             self.xskew[row].en.next = self.en.val();
-            self.xskew[row].clr.next = self.clr.val();
             self.xskew[row].d_in.next = self.x_in[row].val();
+            self.fskew[row].clock.next = self.clock.val();
+            self.fskew[row].en.next = self.en.val();
+            self.fskew[row].d_in.next = self.fst.val();
         }
-        for g in 0..self.dsp_groups() {
-            for col in 0..cols {
-                let q = g * cols + col;
-                let row = g * per;
+        let groups = self.dsp_groups();
+        for row in 0..rows {
+            for h in 0..groups {
+                let q = row * groups + h;
+                let weight = |a: &Self, col: usize, lane: usize| -> Bits<W_BITS> {
+                    if col >= cols {
+                        Bits::default()
+                    } else if row == 0 {
+                        a.dec[col].w.val()
+                    } else if lane == 0 {
+                        a.dsps[q - groups].w_out0.val()
+                    } else {
+                        a.dsps[q - groups].w_out1.val()
+                    }
+                };
+                let (w0, w1) = (weight(self, h * per, 0), weight(self, h * per + 1, 1));
                 self.dsps[q].clock.next = self.clock.val();
                 self.dsps[q].en.next = self.en.val();
-                self.dsps[q].clr.next = self.clr.val();
-                self.dsps[q].w_in.next = if g == 0 {
-                    self.dec[col].w.val()
-                } else {
-                    self.dsps[q - cols].w_out.val()
-                };
-                self.dsps[q].x_in0.next = self.xskew[row].d_out.val();
-                self.dsps[q].x_in1.next =
-                    per == 2 && row + 1 < rows && self.xskew[row + 1].d_out.val();
+                self.dsps[q].fst.next = self.fskew[row].d_out.val();
+                self.dsps[q].x_in.next = self.xskew[row].d_out.val();
+                self.dsps[q].w_in0.next = w0;
+                self.dsps[q].w_in1.next = if per == 2 { w1 } else { Bits::default() };
             }
         }
-        for row in 0..self.fabric_rows() {
-            for col in 0..cols {
-                let p = row * cols + col;
-                self.pes[p].clock.next = self.clock.val();
-                self.pes[p].en.next = self.en.val();
-                self.pes[p].clr.next = self.clr.val();
-                self.pes[p].w_in.next = if row == 0 {
-                    self.dec[col].w.val()
-                } else {
-                    self.pes[p - cols].w_out.val()
-                };
-                self.pes[p].x_in.next = self.xskew[row].d_out.val();
+        if per == 0 {
+            for row in 0..rows {
+                for col in 0..cols {
+                    let p = row * cols + col;
+                    self.pes[p].clock.next = self.clock.val();
+                    self.pes[p].en.next = self.en.val();
+                    self.pes[p].fst.next = self.fskew[row].d_out.val();
+                    self.pes[p].w_in.next = if row == 0 {
+                        self.dec[col].w.val()
+                    } else {
+                        self.pes[p - cols].w_out.val()
+                    };
+                    self.pes[p].x_in.next = self.xskew[row].d_out.val();
+                }
             }
         }
     }
@@ -383,24 +404,23 @@ impl<const ACC: usize> Logic for Array<ACC> {
             }
             self.acc_out[col].connect();
         }
-        for row in 0..self._rows {
-            self.xskew[row].clock.connect();
-            self.xskew[row].en.connect();
-            self.xskew[row].clr.connect();
-            self.xskew[row].d_in.connect();
+        for skew in self.xskew.iter_mut().chain(self.fskew.iter_mut()) {
+            skew.clock.connect();
+            skew.en.connect();
+            skew.d_in.connect();
         }
         for d in self.dsps.iter_mut() {
             d.clock.connect();
             d.en.connect();
-            d.clr.connect();
-            d.w_in.connect();
-            d.x_in0.connect();
-            d.x_in1.connect();
+            d.fst.connect();
+            d.x_in.connect();
+            d.w_in0.connect();
+            d.w_in1.connect();
         }
         for pe in self.pes.iter_mut() {
             pe.clock.connect();
             pe.en.connect();
-            pe.clr.connect();
+            pe.fst.connect();
             pe.w_in.connect();
             pe.x_in.connect();
         }
@@ -458,67 +478,97 @@ mod tests {
 
     type Uut = Array<24>;
 
-    /// A 3 x 2 array computes P[slice][col] = sum_k x[slice][k] * W[col][k] with stalls.
+    /// A 3 x 3 array computes P[slice][col] = sum_k x[slice][k] * W[col][k] for two
+    /// chunks back to back, with stalls: the second chunk's beats follow the first's
+    /// at once, and each row of the first is read in the step whose first beat
+    /// starts it afresh.
     #[test]
     fn array_matches_matrix_product_with_stalls() {
         matrix_product_with_stalls(false);
     }
 
     /// The same with its PEs in DSP slices: a two-PE slice and a one-PE slice
-    /// per column (24-bit accumulators, two SIMD lanes).
+    /// per row (24-bit accumulators, two SIMD lanes).
     #[test]
     fn dsp_array_matches_matrix_product_with_stalls() {
         matrix_product_with_stalls(true);
     }
 
     fn matrix_product_with_stalls(dsp_pes: bool) {
-        let (rows, cols, k) = (3usize, 2usize, 5usize);
-        let w: Vec<Vec<i8>> = vec![vec![3, -4, 7, -8, 1], vec![-1, 2, -3, 5, 6]];
-        // Every slice's last bit is set: a row read one step early leaves it out.
-        let x: Vec<Vec<bool>> = vec![
-            vec![true, false, true, true, true],
-            vec![false, true, true, false, true],
-            vec![true, true, true, true, true],
+        let (rows, cols, k) = (3usize, 3usize, 5usize);
+        // Two chunks' weights and slices. Every slice's last bit is set: a row read
+        // one step early leaves it out; every first bit is set too: a row read one
+        // step late has lost its sum.
+        let w: [Vec<Vec<i8>>; 2] = [
+            vec![
+                vec![3, -4, 7, -8, 1],
+                vec![-1, 2, -3, 5, 6],
+                vec![4, 4, -7, 2, -1],
+            ],
+            vec![
+                vec![-2, 6, 1, 3, -5],
+                vec![7, -6, 5, -4, 3],
+                vec![1, -1, 2, -2, 7],
+            ],
+        ];
+        let x: [Vec<Vec<bool>>; 2] = [
+            vec![
+                vec![true, false, true, true, true],
+                vec![true, true, true, false, true],
+                vec![true, true, true, true, true],
+            ],
+            vec![
+                vec![true, true, false, false, true],
+                vec![true, false, false, true, true],
+                vec![true, false, true, false, true],
+            ],
         ];
         let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes), Uut);
-        let (w2, x2) = (w.clone(), x.clone());
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut u = sim.init()?;
             u.b_w.next = 4.into();
-            u.clr.next = true;
-            wait_clock_cycle!(sim, clock, u);
-            u.clr.next = false;
-            // K steps of inputs, then one step per row read (zero slice bits, and
-            // garbage weights, which they mask); every step is followed by a stall
-            // with garbage on the inputs, in which the row select settles.
-            for step in 0..k + rows {
+            // Two chunks of K steps of inputs, then one step per row read (zero
+            // slice bits, and garbage weights, which they mask); every step is
+            // followed by a stall with garbage on the inputs, in which the row
+            // select settles.
+            for step in 0..2 * k + rows {
+                let (chunk, i) = (step / k, step % k);
                 for col in 0..cols {
-                    let code = if step < k {
-                        (w2[col][step] as u8 & 0xF) as u64
+                    let code = if chunk < 2 {
+                        (w[chunk][col][i] as u8 & 0xF) as u64
                     } else {
                         0xB
                     };
                     u.w_in[col].next = code.into();
                 }
                 for s in 0..rows {
-                    u.x_in[s].next = step < k && x2[s][step];
+                    u.x_in[s].next = chunk < 2 && x[chunk][s][i];
                 }
+                u.fst.next = chunk < 2 && i == 0;
                 u.en.next = true;
                 wait_clock_cycle!(sim, clock, u);
                 u.en.next = false;
+                u.fst.next = true;
                 for s in 0..rows {
                     u.x_in[s].next = true;
                 }
-                let d = (step + 1).saturating_sub(k);
+                // K + d steps into a chunk, its row d is complete.
+                let read = (step + 1).checked_sub(k).map(|t| (t / k, t % k));
+                let Some((chunk, d)) = read.filter(|&(_, d)| d < rows) else {
+                    wait_clock_cycle!(sim, clock, u);
+                    continue;
+                };
                 u.row.next = (d as u64).into();
                 wait_clock_cycle!(sim, clock, u);
-                if step + 1 < k || d == rows {
-                    continue;
-                }
-                // K + d steps taken: row d (slice d) is complete.
                 for col in 0..cols {
                     let want: i64 = (0..k)
-                        .map(|i| if x2[d][i] { w2[col][i] as i64 } else { 0 })
+                        .map(|i| {
+                            if x[chunk][d][i] {
+                                w[chunk][col][i] as i64
+                            } else {
+                                0
+                            }
+                        })
                         .sum();
                     let got = ((u.acc_out[col].val().to_u64() as i64) << 40) >> 40;
                     sim_assert_eq!(sim, got, want, u);

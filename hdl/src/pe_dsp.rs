@@ -1,19 +1,23 @@
 //! Processing elements whose accumulators are DSP48E2 slices (the generator's
 //! `dsp_pes` option, docs/compute-core.md, "PEs in DSP48E2 slices"): a
-//! [`DspPes`] block is one DSP48E2 and the PEs of one column it holds, one on
-//! top of the other. Each behaves exactly as a [`crate::pe::Pe`]: the slice bit
-//! selects whether the weight is added, the weight moves on one register a
-//! step, `clr` empties it, and each lane's accumulator is an output of its own,
-//! which its column's row multiplexer reads where it stands.
+//! [`DspPes`] block is one DSP48E2 and the PEs of one row it holds, side by
+//! side (two neighbouring columns). Each behaves exactly as a
+//! [`crate::pe::Pe`]: the slice bit selects whether the weight is added, the
+//! weight moves on down its column one register a step, a chunk's first beat
+//! (`fst`) starts the sum afresh, and each lane's accumulator is an output of
+//! its own, which its column's row multiplexer reads where it stands.
 //!
 //! The DSP adds in SIMD mode (AMD UG579, "SIMD Mode"): with accumulators of at
 //! most 24 bits two PEs share a DSP (`USE_SIMD = "TWO24"`, the lanes `P[23:0]`
 //! and `P[47:24]`, no carry between them), wider ones take a DSP each
 //! (`"ONE48"`). The mux stays in the fabric: the X multiplexer takes `A:B`,
-//! whose lanes are each PE's weight, sign-extended, or 0 (`OPMODE` Z = P,
-//! X = A:B: `P <= P + A:B`, a constant `OPMODE`); `clr` is `RSTP`; a stall
-//! (`en` and `clr` low) holds P (`CEP` low). Only the P register is used
-//! (`PREG = 1`, every input register 0), so a PE's timing is the fabric PE's.
+//! whose lanes are each PE's weight, sign-extended, or 0. The PEs of a row
+//! share its slice bit and its first-beat flag, so one Z multiplexer serves
+//! both lanes: `OPMODE` Z = P, X = A:B (`P <= P + A:B`), and at a first beat
+//! Z = 0 (`P <= A:B`), a dynamic `OPMODE` bit. (Two PEs of a column would need
+//! a lane's clear each, through the C port: 48 fabric gates a slice.) A stall
+//! (`en` low) holds P (`CEP` low). Only the P register is used (`PREG = 1`,
+//! every input register 0), so a PE's timing is the fabric PE's.
 //!
 //! rust-hdl simulates the block by its `update` (the PEs' behaviour); the
 //! Verilog instantiates the DSP48E2 primitive, which yosys and Vivado map to
@@ -36,19 +40,23 @@ pub fn pes_per_dsp(acc_bits: usize) -> usize {
     }
 }
 
-/// Up to two PEs of one column in one DSP48E2: lane 0 on top (its weight from
-/// `w_in`), lane 1 below it. A block of one lane (`lanes = 1`: the last rows of
-/// an odd array, or wide accumulators) leaves `x_in1` unused and `acc_out1` 0.
+/// Up to two PEs of one row in one DSP48E2: lane 0 in the left column (its
+/// weight from `w_in0`), lane 1 in the right one (`w_in1`). A block of one
+/// lane (`lanes = 1`: the last column of an odd array, or wide accumulators)
+/// leaves `w_in1` unused and `acc_out1` 0.
 #[derive(LogicBlock, Default)]
 pub struct DspPes<const ACC: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
-    pub clr: Signal<In, Bit>,
-    pub w_in: Signal<In, Bits<W_BITS>>,
-    pub x_in0: Signal<In, Bit>,
-    pub x_in1: Signal<In, Bit>,
-    /// The bottom lane's weight.
-    pub w_out: Signal<Out, Bits<W_BITS>>,
+    /// This step's beat is its chunk's first: the sums start from 0.
+    pub fst: Signal<In, Bit>,
+    /// The row's slice bit.
+    pub x_in: Signal<In, Bit>,
+    pub w_in0: Signal<In, Bits<W_BITS>>,
+    pub w_in1: Signal<In, Bits<W_BITS>>,
+    /// Each lane's weight, on to the row below.
+    pub w_out0: Signal<Out, Bits<W_BITS>>,
+    pub w_out1: Signal<Out, Bits<W_BITS>>,
     /// Each lane's accumulator.
     pub acc_out0: Signal<Out, Bits<ACC>>,
     pub acc_out1: Signal<Out, Bits<ACC>>,
@@ -88,21 +96,17 @@ impl<const ACC: usize> DspPes<ACC> {
     fn verilog(&self) -> String {
         let two = pes_per_dsp(ACC) == 2;
         let (simd, lane) = if two { ("TWO24", 24) } else { ("ONE48", 48) };
-        let operand = |x: &str, w: &str| {
+        let operand = |w: &str| {
             format!(
-                "({x} ? {{{{{}{{{w}[{}]}}}}, {w}}} : {lane}'d0)",
+                "(x_in ? {{{{{}{{{w}[{}]}}}}, {w}}} : {lane}'d0)",
                 lane - W_BITS,
                 W_BITS - 1
             )
         };
         let ab = if two {
-            format!(
-                "{{{}, {}}}",
-                operand("x_in1", "w_r0"),
-                operand("x_in0", "w_in")
-            )
+            format!("{{{}, {}}}", operand("w_in1"), operand("w_in0"))
         } else {
-            operand("x_in0", "w_in")
+            operand("w_in0")
         };
         let acc_out0 = format!("p[{}:0]", ACC - 1);
         let acc_out1 = if two {
@@ -110,23 +114,23 @@ impl<const ACC: usize> DspPes<ACC> {
         } else {
             format!("{ACC}'d0")
         };
-        let w_out = if self._lanes == 2 { "w_r1" } else { "w_r0" };
         format!(
             r#"
-// PEs of one column in a DSP48E2 (hdl/src/pe_dsp.rs): P <= P + A:B (OPMODE Z = P,
-// X = A:B) per SIMD lane.
+// PEs of one row in a DSP48E2 (hdl/src/pe_dsp.rs): P <= P + A:B (OPMODE Z = P,
+// X = A:B) per SIMD lane; at a chunk's first beat P <= A:B (Z = 0).
 reg [{wm}:0] w_r0;
 reg [{wm}:0] w_r1;
 wire [47:0] ab;
 wire [47:0] p;
 always @(posedge clock) begin
     if (en) begin
-        w_r0 <= w_in;
-        w_r1 <= w_r0;
+        w_r0 <= w_in0;
+        w_r1 <= w_in1;
     end
 end
 assign ab = {ab};
-assign w_out = {w_out};
+assign w_out0 = w_r0;
+assign w_out1 = w_r1;
 assign acc_out0 = {acc_out0};
 assign acc_out1 = {acc_out1};
 DSP48E2 #(
@@ -137,10 +141,10 @@ DSP48E2 #(
     .CARRYINSELREG(0)
 ) dsp (
     .CLK(clock), .A(ab[47:18]), .B(ab[17:0]), .C(48'd0), .D(27'd0),
-    .OPMODE(9'b000100011), .ALUMODE(4'b0000), .INMODE(5'b00000), .CARRYIN(1'b0),
-    .CARRYINSEL(3'b000), .ACIN(30'd0), .BCIN(18'd0), .PCIN(48'd0),
+    .OPMODE({{3'b000, ~fst, 3'b000, 2'b11}}), .ALUMODE(4'b0000), .INMODE(5'b00000),
+    .CARRYIN(1'b0), .CARRYINSEL(3'b000), .ACIN(30'd0), .BCIN(18'd0), .PCIN(48'd0),
     .CARRYCASCIN(1'b0), .MULTSIGNIN(1'b0),
-    .CEP(en | clr), .RSTP(clr),
+    .CEP(en), .RSTP(1'b0),
     .CEA1(1'b0), .CEA2(1'b0), .CEAD(1'b0), .CEALUMODE(1'b0), .CEB1(1'b0), .CEB2(1'b0),
     .CEC(1'b0), .CECARRYIN(1'b0), .CECTRL(1'b0), .CED(1'b0), .CEINMODE(1'b0), .CEM(1'b0),
     .RSTA(1'b0), .RSTALLCARRYIN(1'b0), .RSTALUMODE(1'b0), .RSTB(1'b0), .RSTC(1'b0),
@@ -163,33 +167,32 @@ impl<const ACC: usize> Logic for DspPes<ACC> {
             r.clock.next = self.clock.val();
             r.d.next = r.q.val();
         }
-        let two = self._lanes == 2;
-        self.w_out.next = if two {
-            self.w1.q.val()
-        } else {
-            self.w0.q.val()
-        };
+        self.w_out0.next = self.w0.q.val();
+        self.w_out1.next = self.w1.q.val();
         self.acc_out0.next = self.p0.q.val();
-        self.acc_out1.next = if two {
+        self.acc_out1.next = if pes_per_dsp(ACC) == 2 {
             self.p1.q.val()
         } else {
             Bits::default()
         };
         if self.en.val() {
-            // Lane 1's weight is lane 0's register, as in a column of PEs.
-            self.w0.d.next = self.w_in.val();
-            self.w1.d.next = self.w0.q.val();
-            self.p0.d.next = self.p0.q.val() + self.operand(self.x_in0.val(), self.w_in.val());
-            self.p1.d.next = self.p1.q.val() + self.operand(self.x_in1.val(), self.w0.q.val());
-        }
-        if self.clr.val() {
-            self.p0.d.next = Bits::default();
-            self.p1.d.next = Bits::default();
+            self.w0.d.next = self.w_in0.val();
+            self.w1.d.next = self.w_in1.val();
+            // Z = 0 at a first beat, else P.
+            let (z0, z1) = if self.fst.val() {
+                (Bits::default(), Bits::default())
+            } else {
+                (self.p0.q.val(), self.p1.q.val())
+            };
+            let x = self.x_in.val();
+            self.p0.d.next = z0 + self.operand(x, self.w_in0.val());
+            self.p1.d.next = z1 + self.operand(x, self.w_in1.val());
         }
     }
 
     fn connect(&mut self) {
-        self.w_out.connect();
+        self.w_out0.connect();
+        self.w_out1.connect();
         self.acc_out0.connect();
         self.acc_out1.connect();
         for r in [&mut self.w0, &mut self.w1] {
@@ -277,46 +280,46 @@ mod tests {
     use crate::pe::Pe;
     use spikeslice_core::random::{rng as seeded, Draw};
 
-    /// A column of two [`Pe`]s and a two-lane [`DspPes`] fed the same random
-    /// steps (adds, stalls, clears): the same weights and accumulators out,
-    /// cycle by cycle.
+    /// A row of two [`Pe`]s and a two-lane [`DspPes`] fed the same random
+    /// steps (adds, stalls, first beats): the same weights and accumulators
+    /// out, cycle by cycle.
     #[derive(LogicBlock, Default)]
     struct Pair {
         clock: Signal<In, Clock>,
         en: Signal<In, Bit>,
-        clr: Signal<In, Bit>,
-        w_in: Signal<In, Bits<W_BITS>>,
-        x_in0: Signal<In, Bit>,
-        x_in1: Signal<In, Bit>,
-        top: Pe<24>,
-        bottom: Pe<24>,
+        fst: Signal<In, Bit>,
+        x_in: Signal<In, Bit>,
+        w_in0: Signal<In, Bits<W_BITS>>,
+        w_in1: Signal<In, Bits<W_BITS>>,
+        left: Pe<24>,
+        right: Pe<24>,
         dsp: DspPes<24>,
     }
 
     impl Logic for Pair {
         #[hdl_gen]
         fn update(&mut self) {
-            self.top.clock.next = self.clock.val();
-            self.bottom.clock.next = self.clock.val();
+            self.left.clock.next = self.clock.val();
+            self.right.clock.next = self.clock.val();
             self.dsp.clock.next = self.clock.val();
-            self.top.en.next = self.en.val();
-            self.bottom.en.next = self.en.val();
+            self.left.en.next = self.en.val();
+            self.right.en.next = self.en.val();
             self.dsp.en.next = self.en.val();
-            self.top.clr.next = self.clr.val();
-            self.bottom.clr.next = self.clr.val();
-            self.dsp.clr.next = self.clr.val();
-            self.top.w_in.next = self.w_in.val();
-            self.bottom.w_in.next = self.top.w_out.val();
-            self.dsp.w_in.next = self.w_in.val();
-            self.top.x_in.next = self.x_in0.val();
-            self.bottom.x_in.next = self.x_in1.val();
-            self.dsp.x_in0.next = self.x_in0.val();
-            self.dsp.x_in1.next = self.x_in1.val();
+            self.left.fst.next = self.fst.val();
+            self.right.fst.next = self.fst.val();
+            self.dsp.fst.next = self.fst.val();
+            self.left.w_in.next = self.w_in0.val();
+            self.right.w_in.next = self.w_in1.val();
+            self.dsp.w_in0.next = self.w_in0.val();
+            self.dsp.w_in1.next = self.w_in1.val();
+            self.left.x_in.next = self.x_in.val();
+            self.right.x_in.next = self.x_in.val();
+            self.dsp.x_in.next = self.x_in.val();
         }
     }
 
     #[test]
-    fn dsp_pes_match_a_column_of_pes() {
+    fn dsp_pes_match_a_row_of_pes() {
         let uut = Pair {
             dsp: DspPes::new(2),
             ..Default::default()
@@ -326,17 +329,18 @@ mod tests {
             let mut x = sim.init()?;
             let mut rng = seeded(0xD5B);
             for step in 0..4000 {
-                // Clears and adds overlap at random, and stall.
+                // First beats and adds at random, and stalls (with the flag up).
                 let r = rng.below(100);
-                x.clr.next = r < 3 || step == 0;
-                x.en.next = (2..85).contains(&r);
-                x.w_in.next = rng.below(256).into();
-                x.x_in0.next = rng.chance(60);
-                x.x_in1.next = rng.chance(60);
+                x.fst.next = !(5..90).contains(&r) || step == 0;
+                x.en.next = r < 85 || step == 0;
+                x.w_in0.next = rng.below(256).into();
+                x.w_in1.next = rng.below(256).into();
+                x.x_in.next = rng.chance(60);
                 wait_clock_cycle!(sim, clock, x);
-                sim_assert_eq!(sim, x.dsp.w_out.val(), x.bottom.w_out.val(), x);
-                sim_assert_eq!(sim, x.dsp.acc_out0.val(), x.top.acc_out.val(), x);
-                sim_assert_eq!(sim, x.dsp.acc_out1.val(), x.bottom.acc_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.w_out0.val(), x.left.w_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.w_out1.val(), x.right.w_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.acc_out0.val(), x.left.acc_out.val(), x);
+                sim_assert_eq!(sim, x.dsp.acc_out1.val(), x.right.acc_out.val(), x);
             }
             sim.done(x)
         });
@@ -344,11 +348,11 @@ mod tests {
     }
 
     #[test]
-    fn one_lane_blocks_pass_one_pe() {
-        let mut two = DspPes::<24>::new(1).verilog();
-        assert!(two.contains("USE_SIMD(\"TWO24\")") && two.contains("assign w_out = w_r0;"));
-        two = DspPes::<32>::new(1).verilog();
-        assert!(two.contains("USE_SIMD(\"ONE48\")") && two.contains("acc_out0 = p[31:0]"));
-        assert!(two.contains("assign acc_out1 = 32'd0;"));
+    fn wide_accumulators_take_a_slice_each() {
+        let two = DspPes::<24>::new(1).verilog();
+        assert!(two.contains("USE_SIMD(\"TWO24\")") && two.contains("acc_out1 = p[47:24]"));
+        let one = DspPes::<32>::new(1).verilog();
+        assert!(one.contains("USE_SIMD(\"ONE48\")") && one.contains("acc_out0 = p[31:0]"));
+        assert!(one.contains("assign acc_out1 = 32'd0;"));
     }
 }

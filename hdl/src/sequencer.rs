@@ -3,18 +3,22 @@
 //! (the same at every timestep, `cfg_repeats = T`) streams one timestep's S = b_in
 //! slices, and the neuron steps run T times on the one current they make.
 //!
-//! Two machines share the work, so that a run's neuron steps go on while the next
-//! timestep is drained, or the next run's beats stream:
+//! Three machines share the work, so that a chunk's rows are drained while the
+//! next chunk's (or run's) beats stream, and a run's neuron steps go on while the
+//! next timestep is drained:
 //!
 //! ```text
 //! feed:   Idle -start-> Params (3*C beats: C v_init, C bias, C theta; first beat =
-//!         column 0) -> Init (the first chunk's Clear), or with `keep_params` high
-//!         (the NDUs hold the last run's parameters) Idle does it itself
-//!         -> [chunk of up to R slices] Compute (K beats of wgt+act, both must be
-//!         valid) -> Drain (one row per cycle to the PPUs: row d after K+d steps,
-//!         while the array takes the step that completes row d+1; a timestep's
-//!         last row hands the PPUs' current to the neuron machine) -> ChunkEnd (the
-//!         next chunk's Clear) -> next chunk, or after the last: Idle
+//!         column 0) -> Init (the run's first chunk set up), or with `keep_params`
+//!         high (the NDUs hold the last run's parameters) Idle does it itself
+//!         -> Compute: per chunk of up to R slices K beats of wgt+act (both must be
+//!         valid; the first with the first-beat flag, which starts each row's sum
+//!         afresh as it reaches the row), the chunks back to back -> after the
+//!         run's last beat: Idle
+//! drain:  from the cycle after a chunk's last beat, one row per cycle to the
+//!         PPUs: row d after K+d steps, while the array takes the step that
+//!         completes row d+1 (the next chunk's beat, or zero slice bits); a
+//!         timestep's last row hands the PPUs' current to the neuron machine
 //! neuron: Idle -current-> Integ -> Div x b_s -> Emit (one spk beat; the reset of the
 //!         membrane in the cycle it is taken), or for a readout layer Integ only; a
 //!         static input goes back through AfterT to Integ, the PPUs' current held,
@@ -23,19 +27,22 @@
 //!         spiking run when `spikes_only` is high) -> Done
 //! ```
 //!
-//! The PPUs hold one current: a drain step that begins a timestep (slice bit j = 0)
-//! waits until the neuron machine's last Integ on the current before, which reads
-//! it in that step's own cycle. The feed machine takes the next run (`ready`) once
-//! it is idle, while the neuron machine still finishes the last one if the new run
+//! The array steps for a beat and for a drain step alike, so while a drain waits
+//! the beats wait too; a chunk's last beat waits until the drain before it is in
+//! its last row (a chunk of fewer inputs than the rows before it). The PPUs hold
+//! one current: a drain step that begins a timestep (slice bit j = 0) waits until
+//! the neuron machine's last Integ on the current before, which reads it in that
+//! step's own cycle. The feed machine takes the next run (`ready`) once it is
+//! idle, while the last one is drained and its neuron steps go on if the new run
 //! keeps the parameters: at most two runs are in flight, and `done` pulses once
 //! per run, at the neuron machine's Done. `v = v_init` is set with the run's first
 //! beat when no run is left behind it, else in the Done of the run before (the
 //! membrane is free from then; the parameters are the same).
 //!
-//! No state waits on a register it need not: the clear of a chunk's accumulators is in
-//! the cycle before its first beat, the last beat goes straight to Drain (the
-//! wavefront finishes during the drain: row r completes K + r steps into the chunk),
-//! and the reset shares the Emit's cycle. An Integ comes at least two cycles after the
+//! No state waits on a register it need not: a chunk's sums start with its first
+//! beat, the last beat hands the chunk to the drain (the wavefront finishes during
+//! the drain: row r completes K + r steps into the chunk), and the reset shares the
+//! Emit's cycle. An Integ comes at least two cycles after the
 //! last write of the membrane (the NDU's leak is registered, `Ndu::leaked`): Idle
 //! between a current's last step and the next current's Integ, AfterT between a static
 //! input's repeats.
@@ -50,15 +57,13 @@ use crate::pe::W_BITS;
 use crate::ppu::Ppu;
 use rust_hdl::prelude::*;
 
-/// The feed machine's states: parameters, beats and the drain.
+/// The feed machine's states: parameters and beats.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum SeqState {
     Idle,
     Params,
     Init,
     Compute,
-    Drain,
-    ChunkEnd,
     /// A start refused for its configuration: `done` with `error`.
     Done,
 }
@@ -140,20 +145,37 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     held_last: DFF<Bit>,
     /// The current the neuron machine works on is its run's last.
     n_last: DFF<Bit>,
+    /// The feed machine's beat in its chunk, the chunk's rows and first slice.
     kc: DFF<Bits<16>>,
-    dc: DFF<Bits<10>>,
     nrows: DFF<Bits<10>>,
     sbase: DFF<Bits<10>>,
+    /// The drain: a chunk's rows are being read; the row, the chunk's rows,
+    /// whether it is its run's last, and the row's slice bit j in its timestep.
+    draining: DFF<Bit>,
+    dc: DFF<Bits<10>>,
+    dn: DFF<Bits<10>>,
+    d_last: DFF<Bit>,
     j: DFF<Bits<3>>,
     di: DFF<Bits<3>>,
     /// Timesteps done on the current input timestep's current (static input).
     rep: DFF<Bits<7>>,
+    /// A static input has timesteps left on the current one's current
+    /// (`rep + 1 < cfg_repeats`, registered: `rep` changes two cycles or more
+    /// before an Integ or Emit reads it, and the flag keeps the comparison off
+    /// the path from the neuron machine to the array's first row).
+    more_repeats: DFF<Bit>,
+    /// The feed machine's beat is its chunk's first, and its last
+    /// (`kc + 1 == K`); the drain's row is its chunk's last (`dc + 1 == dn`):
+    /// kept with the counters, for the same path.
+    k_first: DFF<Bit>,
+    k_last: DFF<Bit>,
+    d_row_last: DFF<Bit>,
     pk: DFF<Bits<2>>,
     pcol: DFF<Bits<8>>,
     oc: DFF<Bits<8>>,
     err: DFF<Bit>,
     left: Signal<Local, Bits<10>>,
-    /// Init's work (the first chunk's Clear): in Init, or in Idle for a run with
+    /// Init's work (the first chunk set up): in Init, or in Idle for a run with
     /// kept parameters.
     init_now: Signal<Local, Bit>,
     /// The first chunk's rows: min(S, R).
@@ -165,14 +187,21 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     last_chunk: Signal<Local, Bit>,
     /// Where the neuron machine goes after a current's last step.
     after_current: Signal<Local, NeuronState>,
-    /// A static input has timesteps left on the current one's current.
-    more_repeats: Signal<Local, Bit>,
     /// This cycle's drain step completes a timestep's current.
     handover: Signal<Local, Bit>,
+    /// This cycle's drain step is its run's last.
+    d_final: Signal<Local, Bit>,
     /// This cycle's Integ is the last on the held current.
     freeing: Signal<Local, Bit>,
     /// A drain step may write the PPUs in this cycle.
     step_ok: Signal<Local, Bit>,
+    /// The drain reads a row in this cycle.
+    d_step: Signal<Local, Bit>,
+    /// The array may take a beat in this cycle: no drain, or one stepping (and
+    /// in its last row, for a chunk's last beat).
+    beat_ok: Signal<Local, Bit>,
+    /// The feed machine takes a beat in this cycle.
+    beat: Signal<Local, Bit>,
     /// The neuron machine takes a current: Integ in the next cycle.
     take: Signal<Local, Bit>,
     /// Where the neuron machine goes when it has no current to work on.
@@ -216,13 +245,12 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, nstate, runs, held, held_last, n_last, kc, dc, nrows, sbase, j, di,
-            rep, pk, pcol, oc, err
+            self, clock, state, nstate, runs, held, held_last, n_last, kc, nrows, sbase, draining,
+            dc, dn, d_last, j, di, rep, pk, pcol, oc, err
         );
+        dff_setup!(self, clock, more_repeats, k_first, k_last, d_row_last);
         // Defaults: nothing moves.
         self.array.clock.next = self.clock.val();
-        self.array.en.next = false;
-        self.array.clr.next = false;
         self.array.row.next = self.dc.q.val();
         self.array.b_w.next = self.cfg_b_w.val();
         self.busy.next = (self.state.q.val() != SeqState::Idle)
@@ -269,12 +297,25 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         // that starts a timestep (j = 0) rewrites it, so it waits until the
         // neuron machine's last Integ on the held one, which reads it in the
         // step's own cycle.
-        self.more_repeats.next = self.rep.q.val() + 1 < self.cfg_repeats.val();
-        self.freeing.next = (self.nstate.q.val() == NeuronState::Integ) & !self.more_repeats.val();
+        self.more_repeats.d.next = self.rep.q.val() + 1 < self.cfg_repeats.val();
+        self.freeing.next =
+            (self.nstate.q.val() == NeuronState::Integ) & !self.more_repeats.q.val();
         self.step_ok.next = (self.j.q.val() != 0) | !self.held.q.val() | self.freeing.val();
-        self.handover.next = (self.state.q.val() == SeqState::Drain)
-            & self.step_ok.val()
-            & (bit_cast::<4, 3>(self.j.q.val()) + 1 == self.cfg_b_in.val());
+        self.d_step.next = self.draining.q.val() & self.step_ok.val();
+        self.handover.next =
+            self.d_step.val() & (bit_cast::<4, 3>(self.j.q.val()) + 1 == self.cfg_b_in.val());
+        self.d_final.next = self.d_last.q.val() & self.d_row_last.q.val();
+        // The array steps for a beat and a drain step alike: a beat waits for a
+        // waiting drain, and a chunk's last beat for the drain's last row (the
+        // next drain starts in the cycle after it).
+        self.beat_ok.next = !self.draining.q.val()
+            | (self.d_step.val() & (!self.k_last.q.val() | self.d_row_last.q.val()));
+        self.beat.next = (self.state.q.val() == SeqState::Compute)
+            & self.wgt_valid.val()
+            & self.act_valid.val()
+            & self.beat_ok.val();
+        self.array.en.next = self.beat.val() | self.d_step.val();
+        self.array.fst.next = self.beat.val() & self.k_first.q.val();
         self.take.next =
             (self.nstate.q.val() == NeuronState::Idle) & (self.held.q.val() | self.handover.val());
         // After a current's last step: the next current, or after the run's
@@ -287,16 +328,17 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             }
         }
         self.n_next.next = self.after_current.val();
-        if self.more_repeats.val() {
+        if self.more_repeats.q.val() {
             self.n_next.next = NeuronState::AfterT;
         }
+        // Zero slice bits in a drain step without a beat: they add nothing.
         for r in 0..self._rows {
-            self.array.x_in[r].next = false;
+            self.array.x_in[r].next = self.act_data[r].val() & self.beat.val();
         }
         for c in 0..self._cols {
             self.array.w_in[c].next = self.wgt_data[c].val();
             self.ppus[c].clock.next = self.clock.val();
-            self.ppus[c].en.next = false;
+            self.ppus[c].en.next = self.d_step.val();
             self.ppus[c].j.next = self.j.q.val();
             self.ppus[c].p.next = self.array.acc_out[c].val();
             self.ppus[c].bias.next = self.ndus[c].bias.val();
@@ -379,50 +421,26 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                     }
                 }
                 // Both streams must be valid: a beat pairs weight k with slice bits k.
-                self.wgt_ready.next = self.act_valid.val();
-                self.act_ready.next = self.wgt_valid.val();
-                for r in 0..self._rows {
-                    self.array.x_in[r].next = self.act_data[r].val();
-                }
-                if self.wgt_valid.val() & self.act_valid.val() {
-                    self.array.en.next = true;
+                self.wgt_ready.next = self.act_valid.val() & self.beat_ok.val();
+                self.act_ready.next = self.wgt_valid.val() & self.beat_ok.val();
+                if self.beat.val() {
                     self.kc.d.next = self.kc.q.val() + 1;
-                    if self.kc.q.val() + 1 == self.cfg_k.val() {
-                        self.state.d.next = SeqState::Drain;
-                    }
-                }
-            }
-            SeqState::Drain => {
-                // Row dc is complete (K + dc steps taken) and read where it stands; the
-                // array's step, with zero slice bits (the default), which add nothing,
-                // completes the next row. A timestep's first row waits while the
-                // neuron machine holds the last timestep's current.
-                if self.step_ok.val() {
-                    self.array.en.next = true;
-                    for c in 0..self._cols {
-                        self.ppus[c].en.next = true;
-                    }
-                    self.dc.d.next = self.dc.q.val() + 1;
-                    self.j.d.next = self.j.q.val() + 1;
-                    if self.handover.val() {
-                        self.j.d.next = 0.into();
-                    }
-                    if self.dc.q.val() + 1 == self.nrows.q.val() {
-                        self.state.d.next = SeqState::ChunkEnd;
+                    self.k_first.d.next = false;
+                    self.k_last.d.next = bit_cast::<17, 16>(self.kc.q.val()) + 2
+                        == bit_cast::<17, 16>(self.cfg_k.val());
+                    if self.k_last.q.val() {
+                        // The chunk's last beat: the next chunk's beats follow at
+                        // once, or after the run's last the feed machine is idle.
+                        self.kc.d.next = 0.into();
+                        self.k_first.d.next = true;
+                        self.k_last.d.next = self.cfg_k.val() == 1;
+                        self.sbase.d.next = self.sbase.q.val() + self.nrows.q.val();
+                        self.nrows.d.next = self.next_rows.val();
                         if self.last_chunk.val() {
                             self.state.d.next = SeqState::Idle;
                         }
                     }
                 }
-            }
-            SeqState::ChunkEnd => {
-                // The next chunk's Clear.
-                self.array.clr.next = true;
-                self.kc.d.next = 0.into();
-                self.dc.d.next = 0.into();
-                self.sbase.d.next = self.sbase.q.val() + self.nrows.q.val();
-                self.nrows.d.next = self.next_rows.val();
-                self.state.d.next = SeqState::Compute;
             }
             SeqState::Done => {
                 self.state.d.next = SeqState::Idle;
@@ -433,13 +451,37 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         }
         if self.init_now.val() {
             // A run's cycle before its first beat (Init, or Idle with kept
-            // parameters): the first chunk's Clear.
-            self.array.clr.next = true;
+            // parameters): its first chunk.
             self.kc.d.next = 0.into();
-            self.dc.d.next = 0.into();
-            self.j.d.next = 0.into();
+            self.k_first.d.next = true;
+            self.k_last.d.next = self.cfg_k.val() == 1;
             self.sbase.d.next = 0.into();
             self.nrows.d.next = self.first_rows.val();
+        }
+
+        // ---------------- The drain ----------------
+        // Row dc is complete (K + dc steps taken) and read where it stands; the
+        // array's step in this cycle completes the next row. A timestep's first
+        // row waits while the neuron machine holds the last timestep's current.
+        if self.d_step.val() {
+            self.dc.d.next = self.dc.q.val() + 1;
+            self.d_row_last.d.next = self.dc.q.val() + 2 == self.dn.q.val();
+            self.j.d.next = self.j.q.val() + 1;
+            if self.handover.val() {
+                self.j.d.next = 0.into();
+            }
+            if self.d_row_last.q.val() {
+                self.draining.d.next = false;
+            }
+        }
+        if self.beat.val() & self.k_last.q.val() {
+            // The chunk's last beat: its drain starts in the next cycle (the one
+            // before, if any, is in its last row in this one).
+            self.draining.d.next = true;
+            self.dc.d.next = 0.into();
+            self.d_row_last.d.next = self.nrows.q.val() == 1;
+            self.dn.d.next = self.nrows.q.val();
+            self.d_last.d.next = self.last_chunk.val();
         }
         // The current handed over: the neuron machine's until its last Integ.
         if self.freeing.val() {
@@ -447,8 +489,7 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         }
         if self.handover.val() {
             self.held.d.next = true;
-            self.held_last.d.next =
-                (self.dc.q.val() + 1 == self.nrows.q.val()) & self.last_chunk.val();
+            self.held_last.d.next = self.d_final.val();
         }
 
         // ---------------- The neuron machine ----------------
@@ -461,8 +502,7 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                     self.nstate.d.next = NeuronState::Integ;
                     self.n_last.d.next = self.held_last.q.val();
                     if self.handover.val() {
-                        self.n_last.d.next =
-                            (self.dc.q.val() + 1 == self.nrows.q.val()) & self.last_chunk.val();
+                        self.n_last.d.next = self.d_final.val();
                     }
                 }
             }
@@ -473,7 +513,7 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                 self.di.d.next = bit_cast::<3, 4>(self.cfg_b_s.val() - 1);
                 if self.cfg_readout.val() {
                     self.nstate.d.next = self.n_next.val();
-                    if self.more_repeats.val() {
+                    if self.more_repeats.q.val() {
                         self.rep.d.next = self.rep.q.val() + 1;
                     } else {
                         self.rep.d.next = 0.into();
@@ -499,7 +539,7 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                         self.ndus[c].op_reset.next = true;
                     }
                     self.nstate.d.next = self.n_next.val();
-                    if self.more_repeats.val() {
+                    if self.more_repeats.q.val() {
                         self.rep.d.next = self.rep.q.val() + 1;
                     } else {
                         self.rep.d.next = 0.into();
@@ -553,6 +593,8 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             self.nstate.d.next = NeuronState::Idle;
             self.runs.d.next = 0.into();
             self.held.d.next = false;
+            self.draining.d.next = false;
+            self.j.d.next = 0.into();
             self.rep.d.next = 0.into();
             self.oc.d.next = 0.into();
             self.err.d.next = false;

@@ -199,7 +199,13 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         self.feeder.rst.next = self.rst.val();
         self.feeder.run.clear.next = (self.state.q.val() == CtlState::Idle) & self.start.val();
         self.feeder.run.go.next = self.state.q.val() == CtlState::CoreGo;
-        self.feeder.run.prime.next = self.state.q.val() == CtlState::GPre;
+        // GPre, or Grow's last cycle when the core would take the run at once.
+        self.row_done.next = self.read.done.val() | self.row_gen.done.val() | self.row_made.q.val();
+        self.feeder.run.prime.next = (self.state.q.val() == CtlState::GPre)
+            | ((self.state.q.val() == CtlState::Grow)
+                & self.row_done.val()
+                & !self.checks.entry_bad.val()
+                & self.feeder.run.can_start.val());
         self.feeder.run.first_column.next = self.walk.first_column.val();
         self.feeder.run.columns.next = self.walk.columns.val();
         self.feeder.run.first_neuron.next = self.walk.first_neuron.val();
@@ -395,13 +401,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 // Every entry of a table row goes through the checks; a row with a
                 // bad one is not run (code 2 at the first bad entry). A run behind
                 // it finishes first (Fail waits for the feeder).
-                if self.read.done.val() | self.row_gen.done.val() | self.row_made.q.val() {
+                if self.row_done.val() {
                     if self.checks.entry_bad.val() {
                         self.fail_code.next = 2.into();
                         self.fail_offset.next = self.checks.entry_bad_offset.val();
                         self.state.d.next = CtlState::Fail;
                     } else {
+                        // Primed in this cycle if the core would take the run.
                         self.state.d.next = CtlState::GPre;
+                        if self.feeder.run.can_start.val() {
+                            self.state.d.next = CtlState::CoreGo;
+                        }
                     }
                 }
             }
@@ -426,10 +436,12 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                     if self.walk.double_buffer.val() {
                         // Go on loading while this run goes: the next tile's parameters
                         // and weights (dense), the next gather row (gather, into the
-                        // other half).
+                        // other half; the walk takes RunEnd's step in this cycle).
                         self.state.d.next = CtlState::TileEnd;
-                        if self.desc.fields.gather_layer.val() {
-                            self.state.d.next = CtlState::RunEnd;
+                        if self.desc.fields.gather_layer.val()
+                            & (self.walk.more_groups.val() | !self.walk.last_position.val())
+                        {
+                            self.state.d.next = CtlState::Grow;
                         }
                     }
                 }

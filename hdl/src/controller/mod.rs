@@ -31,8 +31,9 @@
 //!   gather: per position, per group meeting the tile: (GrpStart,) Grow
 //!                           (the gather row, read; a bad entry: code 2 at the
 //!                           entry; an im2col layer's generated, the tile's
-//!                           first from the first cycle of Par), GPre,
-//!                           CoreGo/CoreRun, RunEnd
+//!                           first from the first cycle of Par), GPre (if the
+//!                           core would not take the run in Grow's last cycle),
+//!                           CoreGo/CoreRun, RunEnd (serial)
 //!   TileEnd                 next tile, or the write-back
 //! OutCmd/OutWr/OutWait      the output buffer -> the layer's output region
 //! Next                      next descriptor, or Finish / Fail (once the feeder
@@ -41,9 +42,10 @@
 //!
 //! Double buffered (K <= half the bank depth), CoreGo does not wait for the run:
 //! dense, it goes on to TileEnd and the next tile's TileStart..Wgt (TileStart waits
-//! until the running tile has taken its parameters); gather, to RunEnd and the next
-//! row read (GPre waits until the feeder is idle). CoreGo and OutCmd wait until the
-//! feeder is idle.
+//! until the running tile has taken its parameters); gather, straight to the next
+//! row's Grow, the walk taking RunEnd's step (and a new position's GrpStart) with the
+//! start; Grow's last cycle primes the row, or GPre waits, until the core would take
+//! the run. CoreGo and OutCmd wait until the feeder is idle.
 //!
 //! Every DMA error (refused command, SLVERR, DECERR) ends the run with the DMA's code
 //! and offset; the controller waits for the DMA's completion pulse first, so it never
@@ -175,6 +177,8 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     desc_at: DFF<Bits<32>>,
     /// An im2col layer's next gather row is in the row buffer.
     row_made: DFF<Bit>,
+    /// Grow's row is complete: read, generated, or made before Grow.
+    row_done: Signal<Local, Bit>,
     /// The read phase's field, as a 32-bit word, and a gather row's entry.
     field32: Signal<Local, Bits<32>>,
     row_entry: Signal<Local, Bits<32>>,

@@ -10,7 +10,8 @@
 //! TileStart (free)     valid columns nv = min(C, O - o0)
 //! GAdv                 the tile's first group: advance while it ends at or before o0
 //! PosStart, GrpStart   position 0; the group's row at position p
-//! CoreGo (started)     double buffered gather: the next row loads into the other half
+//! CoreGo (started)     double buffered gather: the next row loads into the other half,
+//!                      and RunEnd's step (with the next position's GrpStart) is taken
 //! RunEnd               next group meeting the tile, else the next position
 //! TileEnd              next tile (double buffered: its weights into the other half)
 //! ```
@@ -92,6 +93,8 @@ pub struct TileWalk {
     window_row: DFF<Bits<32>>,
     /// The next window along the row passes the padded row's end.
     row_ends: Signal<Local, Bit>,
+    /// RunEnd's step is taken in this cycle.
+    run_end: Signal<Local, Bit>,
     left: Signal<Local, Bits<32>>,
     k_columns: Param<Bits<64>>,
     k_tile_param_bytes: Param<Bits<32>>,
@@ -229,34 +232,6 @@ impl Logic for TileWalk {
                     self.gather_load_half.d.next = !self.gather_load_half.q.val();
                 }
             }
-            CtlState::RunEnd => {
-                self.group.d.next =
-                    self.group.q.val() + bit_cast::<32, 64>(self.sizes.group_outputs.val());
-                self.row.d.next =
-                    self.row.q.val() + bit_cast::<32, 64>(self.sizes.group_entries.val() << 2);
-                self.group_base.d.next =
-                    self.group_base.q.val() + bit_cast::<32, 64>(self.sizes.group_stride.val());
-                if !self.more_groups.val() {
-                    self.pos.d.next = self.pos.q.val() + 1;
-                    self.position_row.d.next =
-                        self.position_row.q.val() + (self.layer.fan_in.val() << 2);
-                    // The next window: along the row, or the next window row's first.
-                    if self.row_ends.val() {
-                        self.xs.d.next = 0.into();
-                        self.ys.d.next =
-                            self.ys.q.val() + bit_cast::<32, 4>(self.layer.stride_h.val());
-                        self.window_row.d.next =
-                            self.window_row.q.val() + bit_cast::<32, 64>(self.sizes.row_step.val());
-                        self.corner.d.next =
-                            self.window_row.q.val() + bit_cast::<32, 64>(self.sizes.row_step.val());
-                    } else {
-                        self.xs.d.next =
-                            self.xs.q.val() + bit_cast::<32, 4>(self.layer.stride_w.val());
-                        self.corner.d.next =
-                            self.corner.q.val() + bit_cast::<32, 4>(self.layer.stride_w.val());
-                    }
-                }
-            }
             CtlState::TileEnd => {
                 if self.double.q.val() {
                     self.weight_load_half.d.next = !self.weight_load_half.q.val();
@@ -271,6 +246,49 @@ impl Logic for TileWalk {
                     + bit_cast::<32, 64>(self.sizes.tile_words.val() << 3);
             }
             _ => {}
+        }
+        // RunEnd: the next group meeting the tile, else the next position. A
+        // double-buffered gather layer takes the step in the cycle CoreGo
+        // starts the run, with the next position's GrpStart: its next row is
+        // made from the next cycle.
+        self.run_end.next = (self.state.val() == CtlState::RunEnd)
+            | ((self.state.val() == CtlState::CoreGo)
+                & self.run_started.val()
+                & self.double.q.val()
+                & self.layer.gather_layer.val());
+        if self.run_end.val() {
+            self.group.d.next =
+                self.group.q.val() + bit_cast::<32, 64>(self.sizes.group_outputs.val());
+            self.row.d.next =
+                self.row.q.val() + bit_cast::<32, 64>(self.sizes.group_entries.val() << 2);
+            self.group_base.d.next =
+                self.group_base.q.val() + bit_cast::<32, 64>(self.sizes.group_stride.val());
+            if !self.more_groups.val() {
+                self.pos.d.next = self.pos.q.val() + 1;
+                self.position_row.d.next =
+                    self.position_row.q.val() + (self.layer.fan_in.val() << 2);
+                // The next window: along the row, or the next window row's first.
+                if self.row_ends.val() {
+                    self.xs.d.next = 0.into();
+                    self.ys.d.next = self.ys.q.val() + bit_cast::<32, 4>(self.layer.stride_h.val());
+                    self.window_row.d.next =
+                        self.window_row.q.val() + bit_cast::<32, 64>(self.sizes.row_step.val());
+                    self.corner.d.next =
+                        self.window_row.q.val() + bit_cast::<32, 64>(self.sizes.row_step.val());
+                } else {
+                    self.xs.d.next = self.xs.q.val() + bit_cast::<32, 4>(self.layer.stride_w.val());
+                    self.corner.d.next =
+                        self.corner.q.val() + bit_cast::<32, 4>(self.layer.stride_w.val());
+                }
+                if self.state.val() == CtlState::CoreGo {
+                    // The next position's GrpStart.
+                    self.group.d.next = self.first_group.q.val();
+                    self.group_base.d.next = self.first_group_base.q.val();
+                    self.row.d.next = self.first_group_table.q.val()
+                        + self.position_row.q.val()
+                        + (self.layer.fan_in.val() << 2);
+                }
+            }
         }
     }
 }
@@ -289,7 +307,8 @@ mod tests {
     type Run = (u64, u64, u64, u64, u64, u64, u64, u64, bool, bool);
 
     /// The runs of a gather layer (O outputs in groups of `opg`, P positions,
-    /// fan-in K), double buffered, as the functional model orders them.
+    /// fan-in K), double buffered where K fits half the banks, as the
+    /// functional model orders them.
     fn model(o: u64, opg: u64, p: u64, k: u64) -> Vec<Run> {
         let (params, weights, gather, tile_words) = (0x100, 0x400, 0x2000, 5);
         let mut runs = vec![];
@@ -300,7 +319,8 @@ mod tests {
                 let mut g = o0 / opg;
                 while g * opg < o0 + nv {
                     let row = gather + g * (k * p * 4) + pos * k * 4;
-                    let half = runs.len() % 2 == 1;
+                    let double = k <= HALF;
+                    let half = double && runs.len() % 2 == 1;
                     runs.push((
                         o0,
                         nv,
@@ -310,7 +330,7 @@ mod tests {
                         g * opg,
                         pos,
                         row,
-                        tile % 2 == 1,
+                        double && tile % 2 == 1,
                         half,
                     ));
                     g += 1;
@@ -320,8 +340,10 @@ mod tests {
         runs
     }
 
-    /// The walk of two gather layers, stepped as the FSM steps it (with its
-    /// answers choosing the next state), against the model's runs.
+    /// The walk of gather layers, stepped as the FSM steps it (with its
+    /// answers choosing the next state), against the model's runs: double
+    /// buffered, RunEnd's step taken with each start, and serially (K past
+    /// half the banks), in RunEnd after the run.
     #[test]
     fn walk_visits_every_tile_position_and_group() {
         let (mut sim, uut) =
@@ -339,6 +361,7 @@ mod tests {
                 ),
                 ((7, 7, 2, 16), (2, 1, 1, 3, 2, 1, 0, 0)),
                 ((3, 3, 3, 3), (1, 1, 1, 3, 1, 0, 0, 0)),
+                ((6, 3, 4, 20), (2, 1, 1, 3, 2, 1, 0, 0)),
             ];
             for ((o, opg, p, k), (h, w, kh, kw, sh, sw, ph, pw)) in layers {
                 let d = LayerDescriptor {
@@ -394,7 +417,7 @@ mod tests {
                         CtlState::PosStart => CtlState::GrpStart,
                         CtlState::GrpStart => CtlState::CoreGo,
                         CtlState::CoreGo => {
-                            sim_assert!(sim, x.double_buffer.val(), x);
+                            sim_assert_eq!(sim, x.double_buffer.val(), k <= HALF, x);
                             runs.push((
                                 x.first_column.val().to_u64(),
                                 x.columns.val().to_u64(),
@@ -412,7 +435,14 @@ mod tests {
                                 x.map_ys.val().to_u64(),
                                 x.map_xs.val().to_u64(),
                             ));
-                            CtlState::RunEnd
+                            // RunEnd's step (and GrpStart's) is taken with the start.
+                            if !x.double_buffer.val() {
+                                CtlState::RunEnd
+                            } else if !x.more_groups.val() && x.last_position.val() {
+                                CtlState::TileEnd
+                            } else {
+                                CtlState::CoreGo
+                            }
                         }
                         CtlState::RunEnd if x.more_groups.val() => CtlState::CoreGo,
                         CtlState::RunEnd if x.last_position.val() => CtlState::TileEnd,

@@ -110,13 +110,14 @@ fn shell_verilog_lints_clean_default_8x8() {
 
 /// PEs in DSP48E2 slices: the primitive's instances and its simulation model
 /// (hdl/src/pe_dsp.rs) lint clean, with two SIMD lanes (and a one-PE slice at
-/// an odd row count) and with one 48-bit lane.
+/// an odd column count) and with one 48-bit lane.
 #[test]
 fn shell_verilog_lints_clean_with_pes_in_dsp_slices() {
-    for (rows, acc_bits) in [(3, 16), (2, 32)] {
+    for (cols, acc_bits) in [(3, 16), (2, 32)] {
+        let rows = 2;
         let cfg = AcceleratorConfig {
             rows,
-            cols: 2,
+            cols,
             acc_bits,
             membrane_bits: 32,
             dsp_pes: true,
@@ -126,9 +127,9 @@ fn shell_verilog_lints_clean_with_pes_in_dsp_slices() {
             ..Default::default()
         };
         let v = shell::verilog(&cfg).unwrap();
-        // One slice per `pes_per_dsp` rows of each column, and the model.
-        let slices = 2 * rows.div_ceil(spikeslice_hdl::pe_dsp::pes_per_dsp(acc_bits as usize));
+        // One slice per `pes_per_dsp` columns of each row, and the model.
+        let slices = rows * cols.div_ceil(spikeslice_hdl::pe_dsp::pes_per_dsp(acc_bits as usize));
         assert_eq!(v.matches("DSP48E2 #(").count(), slices + 1);
-        check(cfg, &format!("{rows}x2-dsp-a{acc_bits}"));
+        check(cfg, &format!("2x{cols}-dsp-a{acc_bits}"));
     }
 }

@@ -1,5 +1,5 @@
 //! The cycle formula as the docs write it, generated from the model: a run of
-//! the core is the walk of its two machines ([`CoreMachines`](super::CoreMachines)),
+//! the core is the walk of its machines ([`CoreMachines`](super::CoreMachines)),
 //! with a closed form where a run's chunks hold whole timesteps
 //! ([`closed_form`], checked equal to the walk); the shell's lines take their
 //! constants from the functions and constants the model computes with.
@@ -18,16 +18,22 @@ use super::{
 fn core_lines(lhs: &str) -> String {
     let pad = " ".repeat(lhs.len());
     let lines = [
-        "the walk of the core's two machines (`CoreMachines`), from the cycle `start`".to_string(),
-        "is seen to the cycle `done` is high:".to_string(),
+        "the walk of the core's machines (`CoreMachines`), from the cycle `start` is".to_string(),
+        "seen to the cycle `done` is high:".to_string(),
         "feed:   1 (start) + 3C + 1 (Params, Init; none with `keep_params`: the start's"
             .to_string(),
-        "        cycle does Init's work), then per chunk of up to R slices K beats, its"
+        "        cycle does Init's work), then per chunk of up to R slices K beats, the"
             .to_string(),
-        "        rows drained one a cycle, ChunkEnd (1) before the next chunk; a drain".to_string(),
-        "        step that begins a timestep (j = 0) waits for the neuron machine's last"
+        "        chunks back to back; a chunk's last beat waits for the drain before it"
             .to_string(),
-        "        Integ on the timestep before (the same cycle will do)".to_string(),
+        "        to be in its last row".to_string(),
+        "drain:  from the cycle after a chunk's last beat its rows, one a cycle, beside"
+            .to_string(),
+        "        the next chunk's beats (the array steps for both: a waiting drain holds"
+            .to_string(),
+        "        the beats); a drain step that begins a timestep (j = 0) waits for the".to_string(),
+        "        neuron machine's last Integ on the timestep before (the same cycle will do)"
+            .to_string(),
         "neuron: per timestep, from the cycle after its last drain step, or two cycles".to_string(),
         "        after the machine's last step if later: Integ, Div x b_s, Emit (x = b_s + 2"
             .to_string(),
@@ -39,8 +45,9 @@ fn core_lines(lhs: &str) -> String {
         "spiking run while the core's `spikes_only` is low (the shell holds it high);".to_string(),
         "the next run is taken once the feed machine is idle, with `keep_params` while the"
             .to_string(),
-        "neuron machine finishes the last (at most two runs in flight)".to_string(),
-        "where every chunk holds whole timesteps and the neuron steps keep up (below):".to_string(),
+        "last run is drained and its neuron steps go on (at most two runs in flight)".to_string(),
+        "where every chunk holds whole timesteps, K >= R and the neuron steps keep up (below):"
+            .to_string(),
         format!("  {}", closed_form_text()),
     ];
     let lines: Vec<String> = lines
@@ -60,23 +67,25 @@ fn core_lines(lhs: &str) -> String {
 
 /// The text of [`closed_form`].
 fn closed_form_text() -> &'static str {
-    "3C + 2 + sum over chunks c (K + 1 + n_c + w_c) + (t_l - 1) (p - b_in) + x + [out] C"
+    "3C + 3 + sum over chunks c (K + w_c) + n_l + (t_l - 1) (p - b_in) + x + [out] C"
 }
 
 /// The legend of [`closed_form_text`].
 fn closed_form_legend() -> [&'static str; 4] {
     [
-        "n_c rows and t_c timesteps in chunk c, t_l in the last, p = max(b_in, x + 1),",
-        "w_c = max(0, t_c - 2) (p - b_in) before the last chunk, 0 in it; for a static",
-        "input (S <= R): 3C + 2 + (K + 1) + S + T x + (T - 1) + [out] C; 3C + 1 less",
-        "with `keep_params`",
+        "t_c timesteps in chunk c, n_l rows and t_l timesteps in the last,",
+        "p = max(b_in, x + 1), w_c = max(0, t_c - 2) (p - b_in) before the last chunk, 0 in",
+        "it; for a static input (S <= R): 3C + 2 + (K + 1) + S + T x + (T - 1) + [out] C;",
+        "3C + 1 less with `keep_params`",
     ]
 }
 
 /// The count [`closed_form_text`] gives for a lone run on an idle core,
 /// every stream ready, or `None` where it does not hold: a timestep split
-/// between chunks, or a chunk's neuron steps still going when the next
-/// chunk's first timestep is drained (`K + b_in < x` or `K + 2 b_in < p + x`).
+/// between chunks, a chunk's last beat held by the drain before it (`K < R`),
+/// or a chunk's neuron steps still going when the next chunk's first timestep
+/// is drained (with `g = K + 1 - R` cycles from a chunk's last drain step to the
+/// next chunk's first: `g + b_in < x + 2` or `g + 2 b_in < p + x + 2`).
 pub fn closed_form(
     shape: &TileShape,
     rows: u64,
@@ -99,18 +108,27 @@ pub fn closed_form(
         return (s <= rows).then_some(params + (k + 1) + s + t * x + (t - 1) + out);
     }
     let p = b_in.max(x + 1);
-    if s > rows && (!rows.is_multiple_of(b_in) || k + b_in < x || k + 2 * b_in < p + x) {
+    // The drain of a chunk goes on beside the next chunk's first beats: from a
+    // chunk's last drain step to the next chunk's first, K + 1 - R cycles.
+    let gap = k as i64 + 1 - rows as i64;
+    let (b, x_i, p_i) = (b_in as i64, x as i64, p as i64);
+    if s > rows
+        && (!rows.is_multiple_of(b_in)
+            || k < rows
+            || gap + b < x_i + 2
+            || gap + 2 * b < p_i + x_i + 2)
+    {
         return None;
     }
-    let mut cycles = params;
+    let mut cycles = params + 1;
     let mut left = s;
     loop {
         let n_c = left.min(rows);
         let t_c = n_c / b_in;
         left -= n_c;
-        cycles += k + 1 + n_c;
+        cycles += k;
         if left == 0 {
-            return Some(cycles + (t_c - 1) * (p - b_in) + x + out);
+            return Some(cycles + n_c + (t_c - 1) * (p - b_in) + x + out);
         }
         cycles += t_c.saturating_sub(2) * (p - b_in);
     }
@@ -148,7 +166,7 @@ CNT_CYCLES = sum of layers + 1
 tiles, serial (K > Kmax / 2):
          sum over tiles o0 = 0, C, ..  (nv = min(C, O - o0), g0 = floor(o0 / (O/G))):
            load + 1 + dense: 1 + core
-                    | gather: 1 + P (1 + n_g (ROW(K) + 2 + core + 1)),
+                    | gather: 1 + P (1 + n_g (ROW(K) + 1 + core + 1)),
                               n_g = groups meeting [o0, o0 + nv),
                               core = a run's cycles, start to done
          load = 2 + (g0 - g0_prev) + RD(3 nv) + RD(Fw)     TileStart, GAdv, params, weights
@@ -160,13 +178,14 @@ tiles, double buffered (K <= Kmax / 2), dense, tiles i = 0 .. n-1:
                     ready_i)                      the core takes the run (every run before done)
          tiles = the last run's done + 1
 tiles, double buffered, gather: the same schedule with a run per (position, group):
-         after CoreGo at go the FSM is at RunEnd (go + 1), then GrpStart (new
-         position) and the next row ROW(K); GPre waits until the core would take the
-         run (its feed machine idle, and for the tile's first run every run before
-         done), CoreGo follows it; TileEnd, TileStart (waiting for go + 3C + 1, or
-         go + 1 after a run that kept its parameters) and the next tile's loads follow
-         the tile's last RunEnd; OutCmd waits for the last run's done and the spike
-         queue's last write
+         CoreGo at go takes RunEnd's step (and a new position's GrpStart) with the
+         start, and the FSM makes the next row in Grow from go + 1, ROW(K) cycles;
+         in Grow's last cycle the row is primed and CoreGo follows if the core would
+         take the run (its feed machine idle, and for the tile's first run every run
+         before done), else GPre waits until it would; TileEnd (go + 1 after the
+         tile's last run), TileStart (waiting for go + 3C + 1, or go + 1 after a run
+         that kept its parameters) and the next tile's loads follow; OutCmd waits for
+         the last run's done and the spike queue's last write
 ```
 "
     )
@@ -190,7 +209,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The closed form the docs show counts what the two machines do,
+        /// The closed form the docs show counts what the machines do,
         /// wherever it claims to hold.
         #[test]
         fn the_closed_form_is_the_machines_walk(

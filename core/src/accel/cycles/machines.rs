@@ -1,16 +1,19 @@
-//! The compute core's two state machines, cycle by cycle, as
-//! hdl/src/sequencer.rs builds them: the **feed machine** takes a run's
-//! parameters and beats and drains the array's rows into the PPUs; the
+//! The compute core's machines, cycle by cycle, as hdl/src/sequencer.rs
+//! builds them: the **feed machine** takes a run's parameters and beats, its
+//! chunks back to back; the **drain** reads a chunk's rows into the PPUs
+//! from the cycle after its last beat, beside the next chunk's beats; the
 //! **neuron machine** runs each drained current's neuron steps (Integ, Div x
 //! `b_s`, Emit; a static input's `T` of them, AfterT between) and a run's Out.
-//! They share the PPUs' current: a drain step that starts a timestep waits
-//! until the neuron machine's last Integ on the current before it (the same
-//! cycle will do). The feed machine takes the next run while the neuron
-//! machine finishes the last one, if the run keeps its parameters; at most two
-//! runs are in flight.
+//! The array steps for beats and drain steps alike: a waiting drain holds the
+//! beats, and a chunk's last beat waits for the drain before it to be in its
+//! last row. The drain and the neuron machine share the PPUs' current: a drain
+//! step that starts a timestep waits until the neuron machine's last Integ on
+//! the current before it (the same cycle will do). The feed machine takes the
+//! next run while the last one is drained and its neuron steps go on, if the
+//! run keeps its parameters; at most two runs are in flight.
 //!
 //! The cycle model steps this mirror instead of summing a formula: where the
-//! two machines wait on each other no closed form is shorter than the walk.
+//! machines wait on each other no closed form is shorter than the walk.
 //! The streams are always valid (the shell's feeder offers a beat a cycle, the
 //! model's memory never stalls a run), and an Emit beat is taken when the spike
 //! queue takes it ([`super::schedule`]).
@@ -26,8 +29,6 @@ enum Feed {
     Init,
     /// Beats taken in the chunk.
     Compute(u64),
-    Drain,
-    ChunkEnd,
 }
 
 /// The neuron machine's state.
@@ -66,10 +67,15 @@ pub struct CoreMachines {
     held: bool,
     held_last: bool,
     n_last: bool,
-    dc: u64,
-    j: u64,
     nrows: u64,
     sbase: u64,
+    /// The drain: reading a chunk's rows, the row, the chunk's rows, and
+    /// whether it is its run's last.
+    draining: bool,
+    dc: u64,
+    dn: u64,
+    d_last: bool,
+    j: u64,
     rep: u64,
     /// Cycles the core's `busy` was high.
     pub busy: u64,
@@ -104,10 +110,13 @@ impl CoreMachines {
             held: false,
             held_last: false,
             n_last: false,
-            dc: 0,
-            j: 0,
             nrows: 0,
             sbase: 0,
+            draining: false,
+            dc: 0,
+            dn: 0,
+            d_last: false,
+            j: 0,
             rep: 0,
             busy: 0,
         }
@@ -136,9 +145,11 @@ impl CoreMachines {
         let more_repeats = self.rep + 1 < self.repeats;
         let release = self.neuron == Neuron::Integ && !more_repeats;
         let step_ok = self.j != 0 || !self.held || release;
-        let handover = self.feed == Feed::Drain && step_ok && self.j + 1 == self.b_in;
+        let d_step = self.draining && step_ok;
+        let handover = d_step && self.j + 1 == self.b_in;
         let last_chunk = self.slices - self.sbase == self.nrows;
-        let last_step = self.dc + 1 == self.nrows && last_chunk;
+        let d_row_last = self.dc + 1 == self.dn;
+        let last_step = d_row_last && self.d_last;
         let take_current = self.neuron == Neuron::Idle && (self.held || handover);
         let after_current = if !self.n_last {
             Neuron::Idle
@@ -156,6 +167,7 @@ impl CoreMachines {
 
         // The feed machine.
         let mut init_now = false;
+        let mut chunk_done = false;
         match self.feed {
             Feed::Idle => {
                 if accepted {
@@ -179,37 +191,40 @@ impl CoreMachines {
                 self.feed = Feed::Compute(0);
             }
             Feed::Compute(kc) => {
-                self.feed = if kc + 1 == self.k {
-                    Feed::Drain
-                } else {
-                    Feed::Compute(kc + 1)
-                };
-            }
-            Feed::Drain => {
-                if step_ok {
-                    self.j = if handover { 0 } else { self.j + 1 };
-                    if self.dc + 1 == self.nrows {
+                // Every stream is valid: a beat unless the drain holds it.
+                let last_beat = kc + 1 == self.k;
+                if !self.draining || (d_step && (!last_beat || d_row_last)) {
+                    self.feed = Feed::Compute(kc + 1);
+                    if last_beat {
+                        chunk_done = true;
                         self.feed = if last_chunk {
                             Feed::Idle
                         } else {
-                            Feed::ChunkEnd
+                            Feed::Compute(0)
                         };
                     }
-                    self.dc += 1;
                 }
-            }
-            Feed::ChunkEnd => {
-                self.dc = 0;
-                self.sbase += self.nrows;
-                self.nrows = (self.slices - self.sbase).min(self.rows);
-                self.feed = Feed::Compute(0);
             }
         }
         if init_now {
-            self.dc = 0;
-            self.j = 0;
             self.sbase = 0;
             self.nrows = self.slices.min(self.rows);
+        }
+        // The drain.
+        if d_step {
+            self.j = if handover { 0 } else { self.j + 1 };
+            self.dc += 1;
+            if d_row_last {
+                self.draining = false;
+            }
+        }
+        if chunk_done {
+            self.draining = true;
+            self.dc = 0;
+            self.dn = self.nrows;
+            self.d_last = last_chunk;
+            self.sbase += self.nrows;
+            self.nrows = (self.slices - self.sbase).min(self.rows);
         }
         if release {
             self.held = false;
@@ -272,14 +287,15 @@ impl CoreMachines {
     }
 
     /// Take, at once, the cycles before `limit` in which only the feed
-    /// machine's beat count moves: Compute before the chunk's last beat, the
-    /// neuron machine idle with no current to take. What [`Self::step`] would
-    /// do cycle by cycle, without a start; the cycles taken.
+    /// machine's beat count moves: Compute before the chunk's last beat, no
+    /// drain, the neuron machine idle with no current to take. What
+    /// [`Self::step`] would do cycle by cycle, without a start; the cycles
+    /// taken.
     pub fn skip(&mut self, limit: u64) -> u64 {
         let Feed::Compute(kc) = self.feed else {
             return 0;
         };
-        if self.neuron != Neuron::Idle || self.held {
+        if self.neuron != Neuron::Idle || self.held || self.draining {
             return 0;
         }
         let n = (self.k - 1 - kc).min(limit.saturating_sub(self.t));
@@ -325,7 +341,7 @@ mod tests {
         }
     }
 
-    /// Once the feed machine has drained a run's rows, a run that keeps the
+    /// Once the feed machine has taken a run's beats, a run that keeps the
     /// parameters is taken while the neuron machine finishes the last one; a
     /// run with new parameters waits for it, and a third run for the first
     /// run's `done`.
@@ -335,11 +351,12 @@ mod tests {
         let mut core = CoreMachines::new(&shape, 8, 8, true);
         let mut at_once = |e: u64| e;
         assert!(core.step(Some(true), &mut at_once).accepted);
-        // 25 beats and 8 rows: the feed machine is idle again 34 cycles on.
+        // 25 beats: the feed machine is idle again 26 cycles on, while the
+        // run's rows are drained.
         while !core.ready(true) {
             core.step(None, &mut at_once);
         }
-        assert_eq!(core.t, 34);
+        assert_eq!(core.t, 26);
         assert!(
             !core.ready(false),
             "new parameters wait for the neuron steps"
@@ -355,7 +372,7 @@ mod tests {
         // Each run alone: 1 + 25 + 8 + 2 (Integ, Div x 4, Emit) + AfterT + Done.
         let alone = run_cycles(&shape, 8, 8, true, true);
         assert_eq!(dones[0], alone - 1);
-        assert_eq!(dones[1], 34 + alone - 1);
+        assert_eq!(dones[1], 26 + alone - 1);
         assert!(core.idle());
         // Busy from the cycle after the first start to the last done: once,
         // though two runs were in flight.

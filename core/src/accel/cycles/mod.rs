@@ -416,9 +416,16 @@ impl CycleModel {
                 + self.read_bytes(u64::from(d.weights) + tile * tile_bytes, tile_bytes);
             if gather {
                 // PosStart; per position GrpStart; per (position, group) the
-                // gather row, GPre, CoreGo, the core, RunEnd. Every run after
-                // the tile's first keeps its parameters in the core.
-                x.control += 1 + p * (1 + groups * (2 + 1));
+                // gather row, CoreGo (Grow's last cycle primes the row: GPre only
+                // waits for a busy core), the core, RunEnd. Double buffered,
+                // CoreGo takes the step of RunEnd and of a later position's
+                // GrpStart. Every run after the tile's first keeps its
+                // parameters in the core.
+                x.control += if double {
+                    2 + p * groups
+                } else {
+                    1 + p * (1 + groups * 2)
+                };
                 x.dma += p * groups * row_read;
                 x.tiles += p * groups;
                 if d.kind == LayerKind::Gather {
@@ -508,7 +515,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_chunk_costs_its_fan_in_plus_its_clear() {
+    fn a_chunk_costs_its_fan_in() {
         let base = TileShape {
             fan_in: 100,
             input_bits: 1,

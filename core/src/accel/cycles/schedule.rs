@@ -1,4 +1,4 @@
-//! The timing of the core's runs inside the shell: the core's two machines
+//! The timing of the core's runs inside the shell: the core's machines
 //! ([`CoreMachines`]), when the spike queue takes their Emit beats and writes
 //! them ([`SpikeQueueModel`]), and the controller's tile loop around the runs
 //! ([`TileSchedule`]).
@@ -62,8 +62,9 @@ impl SpikeQueueModel {
 
 /// The controller's tile loop as a schedule of its FSM and its compute engine
 /// (docs/controller.md, "Double buffering"): serially the FSM waits for every run;
-/// double buffered it goes on loading, and only CoreGo (dense) or GPre (gather,
-/// the next row's pipeline priming) waits for the core to take the next run,
+/// double buffered it goes on loading, and only CoreGo (dense) or the priming of
+/// the next gather row (in Grow's last cycle, or in GPre) waits for the core to
+/// take the next run,
 /// and the next tile's TileStart for the running tile to have taken its
 /// parameters. The runs' Emit beats go through the spike queue, which the
 /// write-back (OutCmd) waits to be written.
@@ -200,8 +201,9 @@ impl TileSchedule {
                 let loads = start + 2;
                 t = loads + tile.loads;
                 for pos in 0..self.positions {
-                    if pos > 0 {
-                        t += 1; // GrpStart
+                    if pos > 0 && !double {
+                        // GrpStart (double buffered, CoreGo takes its step).
+                        t += 1;
                     }
                     for grp in 0..tile.groups {
                         t = if self.early_row && pos == 0 && grp == 0 {
@@ -212,10 +214,15 @@ impl TileSchedule {
                             t + self.row_read
                         };
                         let first = pos == 0 && grp == 0;
-                        // GPre waits until the core would take the run; CoreGo.
-                        t = engine.ready_at(t, !first) + 1;
+                        // Grow's last cycle primes the row if the core would
+                        // take the run, else GPre waits until it would; CoreGo.
+                        t = engine.ready_at(t - 1, !first) + 1;
                         t = self.go(t, first, &mut engine, double);
-                        t += 1; // RunEnd
+                        if !double {
+                            // RunEnd (double buffered, CoreGo takes its step and
+                            // the next row is made from the next cycle).
+                            t += 1;
+                        }
                     }
                 }
             } else {

@@ -20,8 +20,8 @@
 //!   k, act lane r bit `k` (dense) or bit `row[k]` (gather; padding reads 0) of
 //!   activation bank r at the slice group's word base, zero for rows past S. The
 //!   gather row is read one ahead from the row buffer, so that the activation
-//!   banks see the entry of the next beat; the FSM's GPre primes it at the new
-//!   row's entry 0 ([`TileRun::prime`]);
+//!   banks see the entry of the next beat; the FSM primes it at the new row's
+//!   entry 0 in Grow's last cycle or in GPre ([`TileRun::prime`]);
 //! - **outputs**: the Emit beats into the [`SpikeQueue`], which takes one a
 //!   cycle while it has room, and from its head single-bit writes into the
 //!   output buffer (spike bit j of column c to the plane of bit j at output
@@ -60,8 +60,9 @@ pub struct TileRun {
     /// The FSM is in CoreGo: a run starts unless one is running or the last
     /// one failed.
     pub go: Signal<In, Bit>,
-    /// The FSM is in GPre: once no run is going, read the first entry of the
-    /// row just loaded.
+    /// The FSM is in GPre, or in Grow's last cycle with the core ready: once
+    /// the core would take the run, read the first entry of the row just
+    /// loaded.
     pub prime: Signal<In, Bit>,
     /// The tile and group of the run, taken at its start: first output column,
     /// valid columns, first output neuron, first output of the group, position.
@@ -402,7 +403,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
 
         // Bank halves: the run reads the halves it was started with (from the
         // start's own cycle: the core may take its first beat in the next one);
-        // GPre primes the half being loaded.
+        // The FSM's priming reads the half being loaded.
         self.weight_offset.next = 0.into();
         if (self.start.val() & self.run.weight_half.val())
             | (!self.start.val() & self.weight_half.q.val())
