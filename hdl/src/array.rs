@@ -355,8 +355,10 @@ impl<const ACC: usize> Logic for Array<ACC> {
         for row in 0..rows {
             for h in 0..groups {
                 let q = row * groups + h;
-                let weight = |a: &Self, col: usize, lane: usize| -> Bits<W_BITS> {
-                    if col >= cols {
+                // As `wiring`: a lane past the block's lanes or the last column reads 0.
+                let weight = |a: &Self, lane: usize| -> Bits<W_BITS> {
+                    let col = h * per + lane;
+                    if lane >= per || col >= cols {
                         Bits::default()
                     } else if row == 0 {
                         a.dec[col].w.val()
@@ -366,13 +368,13 @@ impl<const ACC: usize> Logic for Array<ACC> {
                         a.dsps[q - groups].w_out1.val()
                     }
                 };
-                let (w0, w1) = (weight(self, h * per, 0), weight(self, h * per + 1, 1));
+                let (w0, w1) = (weight(self, 0), weight(self, 1));
                 self.dsps[q].clock.next = self.clock.val();
                 self.dsps[q].en.next = self.en.val();
                 self.dsps[q].fst.next = self.fskew[row].d_out.val();
                 self.dsps[q].x_in.next = self.xskew[row].d_out.val();
                 self.dsps[q].w_in0.next = w0;
-                self.dsps[q].w_in1.next = if per == 2 { w1 } else { Bits::default() };
+                self.dsps[q].w_in1.next = w1;
             }
         }
         if per == 0 {
