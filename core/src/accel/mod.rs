@@ -14,6 +14,7 @@ pub mod functional;
 pub mod im2col;
 pub mod kv260;
 pub mod layout;
+pub mod math;
 pub mod preset;
 pub mod register_model;
 pub mod regmap;

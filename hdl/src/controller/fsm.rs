@@ -247,13 +247,14 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
         }
         self.row_buffer.raddr.next = self.feeder.gather_addr.val();
         self.feeder.gather_entry.next = self.row_buffer.rdata.val();
-        // The output buffer: cleared by Clr, written by the feeder, read by the
-        // write-back (the RAM's registered output).
-        self.out_addr.next = self.loads.count.val();
+        // The output buffer: cleared beside the input planes' read (loads.rs),
+        // written by the feeder, read by the write-back (the RAM's registered
+        // output).
+        self.out_addr.next = self.loads.clear_addr.val();
         if self.feeder.out_claim.val() {
             self.out_addr.next = self.feeder.out_addr.val();
         }
-        self.out_write_all.next = self.feeder.out_write_word.val();
+        self.out_write_all.next = self.feeder.out_write_word.val() | self.loads.clear_write.val();
         self.writer.word.next = self.out_buffer.rdata.val();
 
         // ---------------- FSM ----------------
@@ -342,7 +343,6 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
                 }
             }
             CtlState::Clr => {
-                self.out_write_all.next = true;
                 if self.loads.cleared.val() {
                     self.state.d.next = CtlState::TileStart;
                 }

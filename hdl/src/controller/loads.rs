@@ -22,8 +22,13 @@
 //! Gen   not a state: an im2col layer's row generator (im2col.rs) writes its
 //!       entries into the half being loaded, beside whichever phase the FSM is in
 //!       (a tile's first row during Par and Wgt), no read
-//! Clr   no read: `count` walks the output buffer's words; `cleared` at the last
+//! Clr   no read: waits for the clear (below); `cleared` once the last word is
 //! ```
+//!
+//! The **clear** of the output buffer is not a phase of its own: from Act's first
+//! cycle (Fit restarts it) it writes zero to one word a cycle, `clear_addr`,
+//! beside the input planes' read, which writes other buffers; Clr waits for
+//! what is left of it (docs/controller.md, "Cycle formula").
 
 use super::descriptor::Layer;
 use super::n;
@@ -70,8 +75,12 @@ pub struct Loads {
     /// and its index.
     pub gen_take: Signal<In, Bit>,
     pub gen_index: Signal<In, Bits<32>>,
-    /// Fields taken in the phase (Grow: the entry; Clr: the word cleared).
+    /// Fields taken in the phase (Grow: the entry).
     pub count: Signal<Out, Bits<32>>,
+    /// The clear: write zero to the output buffer's word `clear_addr`; every
+    /// word is cleared (this cycle's write the last, or done).
+    pub clear_write: Signal<Out, Bit>,
+    pub clear_addr: Signal<Out, Bits<32>>,
     pub cleared: Signal<Out, Bit>,
     // The writes: weight banks, activation banks (the word is `data`), row
     // buffer (the entry is `data`), parameter registers (the word is `data`).
@@ -101,6 +110,9 @@ pub struct Loads {
     field: DFF<Bits<2>>,
     column: DFF<Bits<8>>,
     bad_threshold: DFF<Bit>,
+    /// The clear's next word, and every word cleared.
+    clear_word: DFF<Bits<32>>,
+    clear_over: DFF<Bit>,
     entry: Signal<Local, Bits<32>>,
     field_width: Signal<Local, Bits<32>>,
     /// Weight fields carry two rows (paired banks, `2 C b_w <= 64`); the
@@ -177,9 +189,27 @@ impl Logic for Loads {
     fn update(&mut self) {
         dff_setup!(self, clock, taken, bank, word, plane_base);
         dff_setup!(self, clock, field, column, bad_threshold, pair);
+        dff_setup!(self, clock, clear_word, clear_over);
         self.entry.next = bit_cast::<32, 64>(self.data.val());
         self.count.next = self.taken.q.val();
-        self.cleared.next = false;
+        // The clear: restarted in Fit, a word a cycle in Act and Clr.
+        self.clear_addr.next = self.clear_word.q.val();
+        self.clear_write.next = false;
+        self.cleared.next = self.clear_over.q.val();
+        if self.state.val() == CtlState::Fit {
+            self.clear_word.d.next = 0.into();
+            self.clear_over.d.next = false;
+        }
+        if ((self.state.val() == CtlState::Act) | (self.state.val() == CtlState::Clr))
+            & !self.clear_over.q.val()
+        {
+            self.clear_write.next = true;
+            self.clear_word.d.next = self.clear_word.q.val() + 1;
+            if bit_cast::<64, 32>(self.clear_word.q.val() + 1) == self.sizes.output_words.val() {
+                self.clear_over.d.next = true;
+                self.cleared.next = true;
+            }
+        }
         self.params_bad.next = self.bad_threshold.q.val();
         // A weight field of L codes, in bits, and the mask of one code.
         self.field_width.next =
@@ -310,11 +340,6 @@ impl Logic for Loads {
                     self.taken.d.next = 0.into();
                 }
             }
-            CtlState::Clr => {
-                self.taken.d.next = self.taken.q.val() + 1;
-                self.cleared.next =
-                    bit_cast::<64, 32>(self.taken.q.val() + 1) == self.sizes.output_words.val();
-            }
             CtlState::Par => {
                 if self.in_cmd.val() {
                     self.taken.d.next = 0.into();
@@ -433,7 +458,7 @@ mod tests {
     /// into the banks by plane mod R; a weight tile (K = 2 rows of 3 4-bit
     /// codes) into the upper half of every weight bank; two columns'
     /// parameters, one threshold zero (flagged); the read set-ups; the clear
-    /// after the input.
+    /// beside the input's read and after it.
     #[test]
     fn loads_route_every_phase() {
         let (mut sim, uut) =
@@ -450,11 +475,17 @@ mod tests {
             x.params_at.next = 0x600.into();
             x.columns.next = 2.into();
             x.weight_half.next = true;
-            x.sizes.output_words.next = 3.into();
-            // Act: word w of plane s to bank s mod 2 at (s / 2) * 2 + w mod 2.
+            x.sizes.output_words.next = 12.into();
+            // Fit restarts the clear.
+            x.state.next = CtlState::Fit;
+            wait_clock_cycle!(sim, clock, x);
+            // Act: word w of plane s to bank s mod 2 at (s / 2) * 2 + w mod 2;
+            // the clear writes a word a cycle from its first cycle.
             x.state.next = CtlState::Act;
             x = sim.wait(1, x)?;
             sim_assert!(sim, x.active.val(), x);
+            sim_assert!(sim, x.clear_write.val() & !x.cleared.val(), x);
+            sim_assert_eq!(sim, x.clear_addr.val().to_u64(), 0, x);
             sim_assert_eq!(sim, x.offset.val().to_u64(), 0x300, x);
             sim_assert_eq!(sim, x.len.val().to_u64(), 64, x);
             sim_assert_eq!(sim, x.field_bits.val().to_u64(), 64, x);
@@ -463,17 +494,20 @@ mod tests {
                 .map(|i| ((i / 4) * 2 + i % 2, vec![(i / 2) % 2], i == 7))
                 .collect();
             sim_assert_eq!(sim, got, want, x);
-            // The phase ends; Clr: words 0, 1, 2, `cleared` at the last; no read.
+            // The phase ends after 10 cycles (command, 8 fields, done), which
+            // cleared words 0 to 9; Clr: words 10 and 11, `cleared` at the last;
+            // no read; then `cleared` stays and nothing is written.
             let mut x = x;
             x.done.next = true;
             wait_clock_cycle!(sim, clock, x);
             x.done.next = false;
             x.state.next = CtlState::Clr;
-            for w in 0..3u64 {
+            for w in 10..13u64 {
                 x = sim.wait(1, x)?;
                 sim_assert!(sim, !x.active.val(), x);
-                sim_assert_eq!(sim, x.count.val().to_u64(), w, x);
-                sim_assert_eq!(sim, x.cleared.val(), w == 2, x);
+                sim_assert_eq!(sim, x.clear_write.val(), w < 12, x);
+                sim_assert_eq!(sim, x.clear_addr.val().to_u64(), w.min(12), x);
+                sim_assert_eq!(sim, x.cleared.val(), w >= 11, x);
                 wait_clock_cycle!(sim, clock, x);
             }
             // Wgt: a row of three 4-bit codes per field, every bank at k + half.

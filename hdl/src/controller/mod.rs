@@ -18,11 +18,12 @@
 //! ```text
 //! Desc                      the 64-byte descriptor
 //! Decode                    magic/version (code 1), kind (2, at + 8), fields (2)
-//! MathSet/MathRun/MathStore the sizes: MATH_MULS products, MATH_DIVS quotients
-//!                           (spikeslice_core::accel::cycles)
+//! MathSet/MathRun/MathStore the sizes: the products and quotients of
+//!                           spikeslice_core::accel::math's SEQUENCE
 //! Regions, Fit              O mod G (2); regions inside the window (3); buffers (6)
-//! Act, Clr                  the input planes into the activation banks; the
-//!                           output buffer's words of this layer to zero
+//! Act, Clr                  the input planes into the activation banks; beside
+//!                           them the output buffer's words of this layer to
+//!                           zero, Clr waiting for the last
 //! per column tile of C outputs:
 //!   TileStart/GAdv          valid columns; the tile's first group
 //!   gather: PosStart/GrpStart  position 0, the group's window

@@ -1,13 +1,13 @@
-//! The math phase: the layer's sizes, from the descriptor's fields, as a
-//! sequence of [`MATH_MULS`] products and [`MATH_DIVS`] quotients through
-//! one [`MulDiv`] (`MUL_ITERS` and `DIV_ITERS` cycles each,
-//! `spikeslice_core::accel::cycles`).
+//! The math phase: the layer's sizes, from the descriptor's fields, as the
+//! sequence of products and quotients of core's
+//! [`SEQUENCE`](spikeslice_core::accel::math::SEQUENCE) through one
+//! [`MulDiv`], each taking the steps its operands need
+//! (`spikeslice_core::accel::math`, which the cycle model evaluates too).
 //!
-//! The sequence is the table [`SEQUENCE`]: operation i computes size i from
-//! two operands (fields, core constants or earlier sizes). Multiply operands
-//! are saturated to 32 bits (a saturated size is outside every window, and the
-//! region checks refuse it). The table is turned into per-operation operand
-//! codes when the Verilog is generated.
+//! Operation i computes size i from two operands (fields, core constants or
+//! earlier sizes). Multiply operands are saturated to 32 bits (a saturated
+//! size is outside every window, and the region checks refuse it). The table
+//! is turned into per-operation operand codes when the Verilog is generated.
 //!
 //! The FSM steps the block: `restart` (Decode) goes back to operation 0;
 //! `load` (MathSet) hands the operation's operands to the `MulDiv`; `step`
@@ -19,183 +19,12 @@ use super::muldiv::MulDiv;
 use super::n;
 use crate::param::Param;
 use rust_hdl::prelude::*;
-use spikeslice_core::accel::cycles::{MATH_DIVS, MATH_MULS, MATH_OPS};
-
-/// Where an operand of the sequence comes from.
-#[derive(Copy, Clone, Debug)]
-pub enum Operand {
-    /// The descriptor's fields: T, b_in, b_w, b_s, K, O, P, G.
-    Timesteps,
-    InputBits,
-    WeightBits,
-    SpikeBits,
-    FanIn,
-    Outputs,
-    Positions,
-    Groups,
-    /// The core's columns C and rows R.
-    Columns,
-    Rows,
-    /// Bytes of one output's parameters (bias, threshold, v_init).
-    ParamBytes,
-    /// Words of one input plane (`ceil(input_len / 64)`) and of one output
-    /// plane (`ceil(O P / 64)`).
-    PlaneWords,
-    OutPlaneWords,
-    /// O + C - 1 and S + R - 1: dividends of the rounded-up quotients.
-    OutputsUp,
-    SlicesUp,
-    /// Timesteps of input read: 1 for a static input, else T.
-    InputSteps,
-    /// An im2col layer's geometry: map rows and columns, kernel rows and
-    /// columns, window row stride, padding rows.
-    InH,
-    InW,
-    KernelH,
-    KernelW,
-    StrideH,
-    PadH,
-    /// A size computed earlier in the sequence.
-    Earlier(Size),
-}
-
-/// The sizes, in the order the sequence computes them.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub enum Size {
-    /// S = b_in slices per input timestep read (T of them, or 1 for a
-    /// static input).
-    Slices,
-    /// Input region: S planes.
-    InputWords,
-    /// Bits of a weight row (C codes).
-    RowBits,
-    /// Words of a packed weight tile (K rows).
-    TileWords,
-    /// Column tiles ceil(O / C).
-    Tiles,
-    WeightWords,
-    ParamBytes,
-    /// Output neurons O P.
-    Neurons,
-    /// Output planes T b_s.
-    OutPlanes,
-    /// Output region of a spiking layer (T b_s planes).
-    SpikeWords,
-    /// Slice groups ceil(S / R).
-    SliceGroups,
-    /// Words of each activation bank.
-    ActWords,
-    /// Output words per timestep (b_s planes).
-    TimestepWords,
-    /// Outputs per group O / G (its remainder O mod G is kept: the last
-    /// division's).
-    GroupOutputs,
-    /// Gather-table rows G P, entries G P K, entries of one group K P.
-    GroupPositions,
-    GatherEntries,
-    GroupEntries,
-    /// Slices streamed by the layer, S G P (CNT_SLICES).
-    LayerSlices,
-    /// Output neurons of one column tile, C P.
-    TileNeurons,
-    /// Im2col (`spikeslice_core::accel::im2col::MapSizes`): a channel's map
-    /// H W, the kernel's KH KW, channels per group Cg = K / (KH KW), Cg KH KW
-    /// (K in a layer that runs), a group's maps Cg H W, all groups' G Cg H W,
-    /// a window row's step SH W, the padding rows' PH W.
-    MapPlane,
-    KernelArea,
-    GroupChannels,
-    KernelFanIn,
-    GroupStride,
-    MapValues,
-    RowStep,
-    PadRows,
-}
-
-/// How an operation combines its operands into its size.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub enum Op {
-    Mul,
-    /// The product in bits, as 64-bit words (rounded up).
-    MulWords,
-    Div,
-}
+pub use spikeslice_core::accel::math::{Op, Operand, Size, MATH_OPS, SEQUENCE};
 
 use Operand::*;
 
 /// Operations in the sequence.
-const OPS: usize = MATH_OPS as usize;
-
-/// The math phase's sequence: (size, a, how, b).
-pub const SEQUENCE: [(Size, Operand, Op, Operand); OPS] = [
-    (Size::Slices, InputSteps, Op::Mul, InputBits),
-    (Size::InputWords, Earlier(Size::Slices), Op::Mul, PlaneWords),
-    (Size::RowBits, Columns, Op::Mul, WeightBits),
-    (Size::TileWords, FanIn, Op::MulWords, Earlier(Size::RowBits)),
-    (Size::Tiles, OutputsUp, Op::Div, Columns),
-    (
-        Size::WeightWords,
-        Earlier(Size::Tiles),
-        Op::Mul,
-        Earlier(Size::TileWords),
-    ),
-    (Size::ParamBytes, Outputs, Op::Mul, ParamBytes),
-    (Size::Neurons, Outputs, Op::Mul, Positions),
-    (Size::OutPlanes, Timesteps, Op::Mul, SpikeBits),
-    (
-        Size::SpikeWords,
-        Earlier(Size::OutPlanes),
-        Op::Mul,
-        OutPlaneWords,
-    ),
-    (Size::SliceGroups, SlicesUp, Op::Div, Rows),
-    (
-        Size::ActWords,
-        Earlier(Size::SliceGroups),
-        Op::Mul,
-        PlaneWords,
-    ),
-    (Size::TimestepWords, SpikeBits, Op::Mul, OutPlaneWords),
-    (Size::GroupOutputs, Outputs, Op::Div, Groups),
-    (Size::GroupPositions, Groups, Op::Mul, Positions),
-    (
-        Size::GatherEntries,
-        Earlier(Size::GroupPositions),
-        Op::Mul,
-        FanIn,
-    ),
-    (Size::GroupEntries, FanIn, Op::Mul, Positions),
-    (
-        Size::LayerSlices,
-        Earlier(Size::Slices),
-        Op::Mul,
-        Earlier(Size::GroupPositions),
-    ),
-    (Size::TileNeurons, Columns, Op::Mul, Positions),
-    (Size::MapPlane, InH, Op::Mul, InW),
-    (Size::KernelArea, KernelH, Op::Mul, KernelW),
-    (
-        Size::GroupChannels,
-        FanIn,
-        Op::Div,
-        Earlier(Size::KernelArea),
-    ),
-    (
-        Size::KernelFanIn,
-        Earlier(Size::GroupChannels),
-        Op::Mul,
-        Earlier(Size::KernelArea),
-    ),
-    (
-        Size::GroupStride,
-        Earlier(Size::GroupChannels),
-        Op::Mul,
-        Earlier(Size::MapPlane),
-    ),
-    (Size::MapValues, Groups, Op::Mul, Earlier(Size::GroupStride)),
-    (Size::RowStep, StrideH, Op::Mul, InW),
-    (Size::PadRows, PadH, Op::Mul, InW),
-];
+const OPS: usize = MATH_OPS;
 
 /// The operand codes: the 22 plain operands, then the sizes (the order of
 /// `sources` in the block's `update`).
@@ -351,8 +180,6 @@ impl LayerSizes {
         for (i, s) in SEQUENCE.iter().enumerate() {
             assert_eq!(s.0 as usize, i, "SEQUENCE computes the sizes in order");
         }
-        let divs = SEQUENCE.iter().filter(|s| s.2 == Op::Div).count() as u64;
-        assert_eq!((OPS as u64 - divs, divs), (MATH_MULS, MATH_DIVS), "cycles");
         Self {
             sizes: n(OPS),
             sources: n(SOURCES),
@@ -364,7 +191,7 @@ impl LayerSizes {
             k_rows: Param::new((rows as u64).into()),
             k_param_bytes: Param::new(12.into()),
             k_ones32: Param::new(0xFFFF_FFFFu64.into()),
-            k_last_op: Param::new((MATH_OPS - 1).into()),
+            k_last_op: Param::new(((MATH_OPS - 1) as u64).into()),
             k_remainder_op: Param::new((Size::GroupOutputs as u64).into()),
             _ops: OPS,
             _sources: SOURCES,
@@ -504,9 +331,9 @@ impl Logic for LayerSizes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spikeslice_core::accel::cycles::{DIV_ITERS, MUL_ITERS};
     use spikeslice_core::accel::descriptor::LayerDescriptor;
     use spikeslice_core::accel::im2col::MapSizes;
+    use spikeslice_core::accel::math;
     use spikeslice_core::random::{rng, Draw};
 
     const ROWS: u64 = 2;
@@ -644,18 +471,38 @@ mod tests {
                 x.layer.input_len.next = input_len.into();
                 x.layer.readout.next = readout;
                 x.layer.static_input.next = static_input;
+                // Core's evaluation of the sequence: the steps the cycle model
+                // counts, and the sizes (checked against this test's model below).
+                let d = LayerDescriptor {
+                    timesteps: t as u32,
+                    input_bits: b_in as u8,
+                    weight_bits: b_w as u8,
+                    spike_bits: b_s as u8,
+                    fan_in: k as u32,
+                    outputs: o as u32,
+                    positions: p as u32,
+                    groups: g as u32,
+                    input_len: input_len as u32,
+                    readout,
+                    static_input,
+                    in_h: m.0,
+                    in_w: m.1,
+                    kernel_h: m.2,
+                    kernel_w: m.3,
+                    stride_h: m.4,
+                    pad_h: m.5,
+                    ..LayerDescriptor::dense(1, 1)
+                };
+                let run = math::run(&d, ROWS, COLS);
                 x.restart.next = true;
                 wait_clock_cycle!(sim, clock, x);
                 x.restart.next = false;
-                for (op, (_, _, how, _)) in SEQUENCE.iter().enumerate() {
+                for op in 0..OPS {
                     x.load.next = true;
                     wait_clock_cycle!(sim, clock, x);
                     x.load.next = false;
                     x.step.next = true;
-                    let iters = match how {
-                        Op::Div => DIV_ITERS,
-                        Op::Mul | Op::MulWords => MUL_ITERS,
-                    };
+                    let iters = run.steps[op];
                     for i in 0..iters {
                         sim_assert_eq!(sim, x.step_last.val(), i + 1 == iters, x);
                         wait_clock_cycle!(sim, clock, x);
@@ -696,7 +543,19 @@ mod tests {
                         .map(|s| s.val().to_u64()),
                 )
                 .collect();
-                sim_assert_eq!(sim, got, model(f, m), x);
+                let want = model(f, m);
+                sim_assert_eq!(sim, &got, &want, x);
+                // Core's sizes, at the ports' indices (the output words of a
+                // spiking layer; the remainder is not a size).
+                let at = [
+                    0, 1, 3, 5, 6, 9, 11, 12, 13, 15, 16, 17, 18, 19, 22, 23, 24, 25, 26,
+                ];
+                let ported: Vec<usize> = (0..20).filter(|&i| i != 9).collect();
+                for (&size, &port) in at.iter().zip(&ported) {
+                    if !(readout && size == 9) {
+                        sim_assert_eq!(sim, run.sizes[size], want[port], x);
+                    }
+                }
             }
             sim.done(x)
         });

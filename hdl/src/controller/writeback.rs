@@ -5,9 +5,13 @@
 //!
 //! The controller's FSM keeps the three states (OutCmd, OutWr, OutWait) and
 //! tells the block which one it is in: `issue` (OutCmd, nothing running: the
-//! command is offered until `accepted`), `writing` (OutWr: words are read one
-//! ahead from the buffer at `read_addr`, one a cycle while no full beat waits;
-//! `sent` when the last beat has gone or the DMA reported an error). The DMA's
+//! command is offered until `accepted`), `writing` (OutWr: words are read from
+//! the buffer at `read_addr`, one a cycle, into the beat being assembled; a
+//! full beat goes to the DMA's beat register, or waits in the assembly while
+//! that register holds a beat the DMA has not taken, and reading stops only
+//! while a beat waits there: with the DMA taking a beat every cycle, the words
+//! leave at one a cycle; `sent` when the last beat has gone or the DMA
+//! reported an error). The DMA's
 //! completion is latched from the command on (`completed`, `err_code`,
 //! `err_offset`), so OutWait only looks at it.
 //!
@@ -65,16 +69,25 @@ pub struct WriteBack<const D: usize> {
     /// The next word to read, and whether a word was read in the last cycle.
     next_word: DFF<Bits<32>>,
     word_read: DFF<Bit>,
-    /// A full beat waits for the DMA.
-    beat_full: DFF<Bit>,
-    /// Words already in the beat.
-    beat_words: DFF<Bits<2>>,
+    /// The beat offered to the DMA, and whether it holds one.
+    out_beat: DFF<Bits<D>>,
+    out_full: DFF<Bit>,
+    /// The beat being assembled, its words, and whether it is full and waits
+    /// for the DMA's register.
     beat: DFF<Bits<D>>,
+    beat_words: DFF<Bits<2>>,
+    beat_held: DFF<Bit>,
     done_seen: DFF<Bit>,
     code: DFF<Bits<8>>,
     code_offset: DFF<Bits<32>>,
-    /// The beat fills in this cycle.
-    fills: Signal<Local, Bit>,
+    /// This cycle: the DMA takes the offered beat; the register is free for
+    /// another; the assembly with the word read in the last cycle; the
+    /// register and the assembly hold a beat in the next cycle.
+    take: Signal<Local, Bit>,
+    out_free: Signal<Local, Bit>,
+    assembled: Signal<Local, Bits<D>>,
+    out_next: Signal<Local, Bit>,
+    held_next: Signal<Local, Bit>,
     last_word_of_beat: Constant<Bits<2>>,
     /// The plane being written: its first buffer word, its window offset,
     /// the offset of its timestep's plane 0, and `j`.
@@ -116,13 +129,19 @@ impl<const D: usize> Default for WriteBack<D> {
             dma: Default::default(),
             next_word: Default::default(),
             word_read: Default::default(),
-            beat_full: Default::default(),
-            beat_words: Default::default(),
+            out_beat: Default::default(),
+            out_full: Default::default(),
             beat: Default::default(),
+            beat_words: Default::default(),
+            beat_held: Default::default(),
             done_seen: Default::default(),
             code: Default::default(),
             code_offset: Default::default(),
-            fills: Default::default(),
+            take: Default::default(),
+            out_free: Default::default(),
+            assembled: Default::default(),
+            out_next: Default::default(),
+            held_next: Default::default(),
             last_word_of_beat: Constant::new(((D / 64) as u64 - 1).into()),
             strided: Default::default(),
             stride: Default::default(),
@@ -154,9 +173,11 @@ impl<const D: usize> Logic for WriteBack<D> {
             clock,
             next_word,
             word_read,
-            beat_full,
-            beat_words,
+            out_beat,
+            out_full,
             beat,
+            beat_words,
+            beat_held,
             done_seen,
             code,
             code_offset,
@@ -233,48 +254,66 @@ impl<const D: usize> Logic for WriteBack<D> {
         self.dma.data.next = 0.into();
         self.read_addr.next = self.next_word.q.val();
         self.sent.next = false;
-        self.fills.next = false;
+        self.take.next = false;
+        self.out_free.next = false;
+        self.assembled.next = self.beat.q.val();
+        self.out_next.next = false;
+        self.held_next.next = false;
         if self.issue.val() {
             self.done_seen.d.next = false;
             self.next_word.d.next = bit_cast::<32, 64>(self.cmd_first.val());
             self.end_word.d.next = bit_cast::<32, 64>(self.cmd_end.val());
             self.word_read.d.next = false;
-            self.beat_full.d.next = false;
+            self.out_full.d.next = false;
+            self.beat_held.d.next = false;
             self.beat_words.d.next = 0.into();
         }
         if self.writing.val() {
-            self.dma.valid.next = self.beat_full.q.val();
-            self.dma.data.next = self.beat.q.val();
-            if self.beat_full.q.val() & self.dma.ready.val() {
-                self.beat_full.d.next = false;
-                self.beat_words.d.next = 0.into();
+            self.dma.valid.next = self.out_full.q.val();
+            self.dma.data.next = self.out_beat.q.val();
+            self.take.next = self.out_full.q.val() & self.dma.ready.val();
+            self.out_free.next = !self.out_full.q.val() | self.take.val();
+            self.out_next.next = self.out_full.q.val() & !self.take.val();
+            self.held_next.next = self.beat_held.q.val();
+            // A held beat moves on as soon as the register is free.
+            if self.beat_held.q.val() & self.out_free.val() {
+                self.out_beat.d.next = self.beat.q.val();
+                self.out_next.next = true;
+                self.held_next.next = false;
             }
-            // Take the word read in the previous cycle into the beat.
+            // The word read in the previous cycle joins the assembly, which
+            // holds no full beat then (reading stops while it would).
             self.word_read.d.next = false;
             if self.word_read.q.val() {
                 if self.beat_words.q.val() == 0 {
-                    self.beat.d.next = bit_cast::<D, 64>(self.word.val());
+                    self.assembled.next = bit_cast::<D, 64>(self.word.val());
                 } else {
-                    self.beat.d.next =
+                    self.assembled.next =
                         self.beat.q.val() | (bit_cast::<D, 64>(self.word.val()) << 64);
                 }
+                self.beat.d.next = self.assembled.val();
                 self.beat_words.d.next = self.beat_words.q.val() + 1;
                 if (self.beat_words.q.val() == self.last_word_of_beat.val())
                     | (self.next_word.q.val() == self.end_word.q.val())
                 {
-                    self.fills.next = true;
-                    self.beat_full.d.next = true;
+                    self.beat_words.d.next = 0.into();
+                    if self.out_free.val() & !self.beat_held.q.val() {
+                        self.out_beat.d.next = self.assembled.val();
+                        self.out_next.next = true;
+                    } else {
+                        self.held_next.next = true;
+                    }
                 }
             }
-            // Read the next word while no beat waits and this cycle does not fill one.
-            if !self.beat_full.q.val()
-                & !self.fills.val()
-                & (self.next_word.q.val() < self.end_word.q.val())
-            {
+            self.out_full.d.next = self.out_next.val();
+            self.beat_held.d.next = self.held_next.val();
+            // Read the next word unless a beat will wait in the assembly.
+            if !self.held_next.val() & (self.next_word.q.val() < self.end_word.q.val()) {
                 self.word_read.d.next = true;
                 self.next_word.d.next = self.next_word.q.val() + 1;
             }
-            self.sent.next = (!self.beat_full.q.val()
+            self.sent.next = (!self.out_full.q.val()
+                & !self.beat_held.q.val()
                 & !self.word_read.q.val()
                 & (self.next_word.q.val() == self.end_word.q.val()))
                 | (self.done_seen.q.val() & (self.code.q.val() != 0));
@@ -285,6 +324,7 @@ impl<const D: usize> Logic for WriteBack<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spikeslice_core::random::{rng, Draw};
 
     /// A write-back of 5 words at 128 bits: three beats (the last half full)
     /// carry the words in order, with DMA backpressure on every other beat;
@@ -365,6 +405,71 @@ mod tests {
             sim.done(x)
         });
         sim.run(Box::new(uut), 1_000_000).unwrap();
+    }
+
+    /// Random lengths and random DMA backpressure at 64 and 128 bits: the
+    /// beats carry the words in order, none lost while reading stops; with
+    /// the DMA taking every beat at once, `sent` comes `words + 2` cycles
+    /// into OutWr (a word a cycle, the first beat two cycles after its read).
+    fn streams<const D: usize>(seed: u64) {
+        let mut uut = WriteBack::<D>::default();
+        uut.connect_all();
+        let mut sim = Simulation::new();
+        sim.add_clock(5, |x: &mut Box<WriteBack<D>>| x.clock.next = !x.clock.val());
+        sim.add_testbench(move |mut sim: Sim<WriteBack<D>>| {
+            let mut x = sim.init()?;
+            let mut r = rng(seed);
+            let wpb = D / 64;
+            for case in 0..24 {
+                let words = 1 + r.below(40) as usize;
+                let busy = if case % 3 == 0 { 0 } else { 10 + r.below(70) };
+                let buffer: Vec<u64> = (0..words).map(|_| r.next()).collect();
+                x.words.next = (words as u64).into();
+                x.issue.next = true;
+                x.dma.cmd_ready.next = true;
+                wait_clock_cycle!(sim, clock, x);
+                x.issue.next = false;
+                x.writing.next = true;
+                let (mut beats, mut read_addr, mut cycles) = (vec![], 0usize, 0usize);
+                while !x.sent.val() {
+                    sim_assert!(sim, cycles < 1000, x);
+                    x.word.next = buffer.get(read_addr).copied().unwrap_or(0).into();
+                    read_addr = x.read_addr.val().to_u64() as usize;
+                    // Not ready in the first cycle, whose inputs are still settling.
+                    let ready = cycles > 0 && !r.chance(busy);
+                    x.dma.ready.next = ready;
+                    if x.dma.valid.val() && ready {
+                        beats.push(x.dma.data.val());
+                    }
+                    wait_clock_cycle!(sim, clock, x);
+                    cycles += 1;
+                }
+                x.writing.next = false;
+                let want: Vec<Bits<D>> = buffer
+                    .chunks(wpb)
+                    .map(|c| {
+                        c.iter()
+                            .enumerate()
+                            .fold(Bits::<D>::default(), |a, (i, &w)| {
+                                a | (bit_cast::<D, 64>(w.into()) << (64 * i) as u64)
+                            })
+                    })
+                    .collect();
+                sim_assert_eq!(sim, beats, want, x);
+                if busy == 0 {
+                    sim_assert_eq!(sim, cycles, words + 2, x);
+                }
+                wait_clock_cycle!(sim, clock, x);
+            }
+            sim.done(x)
+        });
+        sim.run(Box::new(uut), 10_000_000).unwrap();
+    }
+
+    #[test]
+    fn writeback_streams_a_word_a_cycle_under_backpressure() {
+        streams::<64>(0x3B1);
+        streams::<128>(0x3B2);
     }
 
     /// A strided output of T = 2 steps of b_s = 2 planes, 3 words each, into

@@ -8,9 +8,11 @@
 //! and utilization") is stale.
 
 use super::{
-    generate_phase_cycles, math_phase_cycles, read_phase_cycles, TileShape,
-    DESCRIPTOR_FETCH_FIELDS, DIV_ITERS, MATH_DIVS, MATH_MULS, MUL_ITERS, SPIKE_QUEUE_DEPTH,
-    SPIKE_WRITE_PORTS,
+    generate_phase_cycles, read_phase_cycles, TileShape, DESCRIPTOR_FETCH_FIELDS,
+    SPIKE_QUEUE_DEPTH, SPIKE_WRITE_PORTS,
+};
+use crate::accel::math::{
+    DIVIDEND_BITS_MAX, HALF_BITS, MATH_OPS, MUL_STEPS_MAX, OP_OVERHEAD, PHASE_OVERHEAD,
 };
 
 /// The lines that describe a run of the core (hdl/src/sequencer.rs, the walk
@@ -138,9 +140,6 @@ pub fn closed_form(
 pub fn shell_markdown() -> String {
     let rd = read_phase_cycles(0, 0);
     let row = generate_phase_cycles(0);
-    let mul = MUL_ITERS + 2;
-    let div = DIV_ITERS + 2;
-    let math_rest = math_phase_cycles() - 1 - MATH_MULS * mul - MATH_DIVS * div;
     let core = core_lines("core   = ");
     format!(
         "```
@@ -153,11 +152,21 @@ emits  = an Emit is taken in its first cycle while the spike queue holds fewer t
          {SPIKE_QUEUE_DEPTH} beats, else in the cycle after the oldest beat's last write, and the
          neuron machine waits for it; a beat taken at cycle a is written in
          ceil(C / {SPIKE_WRITE_PORTS}) b_s cycles from max(a + 1, the previous beat's last write + 1)
-WR(w)  = 1 + (w + 2 beats + 1) + sum over bursts j >= 2 of max(0, L - w_j) + L + 1
-         wpb = B / 8 words per beat, beats = ceil(w / wpb), bursts = ceil(beats / max_burst),
-         w_j = words in burst j's first beat (wpb; fewer only when it is the last beat)
-layer  = RD({DESCRIPTOR_FETCH_FIELDS}) + 1 + {MATH_MULS} * {mul} + {MATH_DIVS} * {div} + {math_rest}                 fetch, decode, math, checks
-       + RD(S ceil(I / 64)) + out_words                    input planes, clear
+WR(w)  = h + L + 4: OutCmd, OutWr to the cycle after h, OutWait; h = the cycle of OutWr
+         (from 0) in which the DMA takes the last of ceil(w / wpb) beats (wpb = B / 8
+         words a beat), the walk of core/src/accel/cycles/write_back.rs: word i read
+         in cycle i unless reading has stopped, in the beat assembled a cycle later;
+         a full beat (or the last) to the DMA's register if free (empty, or taken
+         that cycle), else waiting in the assembly, and no read while one will wait
+         there; the DMA takes the register's beat from cycle 2, in bursts of
+         max_burst beats, a burst's first beat from h_j + L + 2 after the last of
+         burst j at h_j. One burst: h = w + 1
+MATH   = {PHASE_OVERHEAD} + sum over the {MATH_OPS} operations of the size arithmetic (`SEQUENCE`,
+         core/src/accel/math.rs) of {OP_OVERHEAD} + steps: a product a b (a, b saturated to
+         32 bits) 1 step if a, b < 2^{HALF_BITS}, 2 if one of them is, {MUL_STEPS_MAX} else; a quotient
+         a / b (a < 2^{DIVIDEND_BITS_MAX}) 1 step to find a's top bit, then one per bit of a (at least 1)
+layer  = RD({DESCRIPTOR_FETCH_FIELDS}) + MATH                                 fetch, decode, math, checks
+       + max(RD(S ceil(I / 64)) + 1, out_words)            input planes, the clear beside them
        + tiles
        + WR(out_words) + 1                                 packed output
        | T b_s WR(ceil(O P / 64)) + 1                      strided: a command per plane
@@ -250,24 +259,5 @@ mod tests {
         }
         // b_in = 3 on 8 rows splits a timestep between chunks.
         assert!(closed_form(&shape(3, 4, false), 8, 8, true, true).is_none());
-    }
-
-    #[test]
-    fn the_shell_formula_shows_the_models_constants() {
-        let md = shell_markdown();
-        let layer = md.lines().find(|l| l.starts_with("layer  = ")).unwrap();
-        let fetch = format!("RD({DESCRIPTOR_FETCH_FIELDS}) + ");
-        // What follows the fetch up to the column of notes: the math phase,
-        // written out term by term.
-        let rest = &layer[layer.find(&fetch).unwrap() + fetch.len()..];
-        let math: u64 = rest[..rest.find("  ").unwrap()]
-            .split(" + ")
-            .map(|t| {
-                t.split(" * ")
-                    .map(|f| f.parse::<u64>().unwrap())
-                    .product::<u64>()
-            })
-            .sum();
-        assert_eq!(math, math_phase_cycles());
     }
 }

@@ -9,8 +9,11 @@
 //! runs at once ([`LayerCycles::overlap`]): the loads that double buffering
 //! hides behind the core (layers whose tile fits half the weight banks: the
 //! next tile's parameters and weights, or the next gather row, load while the
-//! core runs), and an im2col layer's first gather row of a tile, generated
-//! during the tile's loads. The runs
+//! core runs), an im2col layer's first gather row of a tile, generated
+//! during the tile's loads, and the output buffer's clear beside the input
+//! planes' read. The size arithmetic's steps follow its operands
+//! (`super::math`), and the write-back is a walk of its beats and bursts
+//! (`write_back`). The runs
 //! themselves follow the core's states and the spike queue that takes their
 //! Emit beats, run by run (`schedule`). For a
 //! memory that answers every read command with its first beat `L` cycles
@@ -24,6 +27,7 @@
 use super::buffers::{output_words, BufferPlan};
 use super::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
 use super::layout;
+use super::math;
 use super::AcceleratorConfig;
 use crate::golden::{LayerOutput, MatmulLayer};
 use crate::numeric::WeightBits;
@@ -32,22 +36,13 @@ use serde::{Deserialize, Serialize};
 pub mod formula;
 pub mod machines;
 mod schedule;
+pub mod write_back;
 
 pub use machines::{run_cycles, CoreMachines};
 use schedule::{TilePlan, TileSchedule};
 
 /// Gearbox fields of a descriptor's fetch: one per 32-bit word.
 pub const DESCRIPTOR_FETCH_FIELDS: u64 = DESCRIPTOR_WORDS as u64;
-/// Products per descriptor in the controller's multiplier/divider
-/// (docs/controller.md: the math phase).
-pub const MATH_MULS: u64 = 23;
-/// Quotients per descriptor in the same unit.
-pub const MATH_DIVS: u64 = 4;
-/// Size computations per descriptor: the products and the quotients.
-pub const MATH_OPS: u64 = MATH_MULS + MATH_DIVS;
-/// Cycles of one product: operands are at most 32 bits, multiplied as four
-/// 16 x 16-bit partial products through one multiplier (one DSP slice).
-pub const MUL_ITERS: u64 = 4;
 /// Emit beats the shell's spike queue holds (hdl/src/controller/spike_queue.rs):
 /// the core may be this many timesteps ahead of the output buffer's writes.
 /// Eight: a run of up to 8 timesteps (BB 64 at `b_w = 8` and `b_s = 1`)
@@ -60,18 +55,6 @@ pub const SPIKE_QUEUE_DEPTH: u64 = 8;
 /// bits takes `ceil(C / 2) b_s` cycles to write: a beat's cycles follow its
 /// `b_s`, as a run's follow `b_s T`.
 pub const SPIKE_WRITE_PORTS: u64 = 2;
-/// Cycles of one quotient: a restoring division of one step per quotient bit.
-/// The dividends are below 2^33 (`O + C - 1`, `S + R - 1`, `O` and `K`, with
-/// the descriptor's `O` and `K` below 2^32), so their quotients have at most 33
-/// bits.
-pub const DIV_ITERS: u64 = 33;
-
-/// Cycles from Decode to Regions: the decode cycle, each operation's set-up,
-/// steps and store, and the two cycles that hand the sizes on.
-pub const fn math_phase_cycles() -> u64 {
-    1 + MATH_MULS * (MUL_ITERS + 2) + MATH_DIVS * (DIV_ITERS + 2) + 2
-}
-
 /// One output tile's shape, as the core sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileShape {
@@ -119,7 +102,8 @@ impl TileShape {
         }
     }
 
-    fn of(d: &LayerDescriptor) -> Self {
+    /// The shape of a descriptor's tiles.
+    pub fn of(d: &LayerDescriptor) -> Self {
         Self {
             fan_in: u64::from(d.fan_in),
             input_bits: u64::from(d.input_bits),
@@ -164,29 +148,13 @@ pub fn generate_phase_cycles(fan_in: u64) -> u64 {
     fan_in + 2
 }
 
-/// Cycles of the output write-back of `words` 64-bit words: the command, per
-/// beat its words plus two cycles, at each burst boundary after the first a
-/// stall of `L` less the words of the next burst's first beat (the output
-/// writer reads that beat while it waits for the response), and the last
-/// response `L + 1` cycles.
+/// Cycles of the output write-back of `words` 64-bit words (one DMA command,
+/// `beat_bytes` a beat, bursts of at most `max_burst` beats): the walk of
+/// [`write_back`].
 pub fn write_phase_cycles(words: u64, beat_bytes: u64, max_burst: u64, latency: u64) -> u64 {
     let wpb = beat_bytes / 8;
-    let beats = words.div_ceil(wpb);
-    let bursts = beats.div_ceil(max_burst);
-    // The next burst's first beat is full, unless it is the last beat and the
-    // words end inside it.
-    let stalls: u64 = (1..bursts)
-        .map(|j| {
-            let first = j * max_burst;
-            let in_beat = if first + 1 == beats {
-                words - first * wpb
-            } else {
-                wpb
-            };
-            latency.saturating_sub(in_beat)
-        })
-        .sum();
-    1 + (words + 2 * beats + 1) + stalls + latency + 1
+    let bursts = write_back::bursts_of(words.div_ceil(wpb), max_burst);
+    write_back::write_command_cycles(words, wpb, &bursts, latency)
 }
 
 /// Timing of the memory system behind the AXI master.
@@ -314,26 +282,27 @@ impl CycleModel {
     /// `ceil(beats / max_burst)` write bursts per output region, while the DMA
     /// also splits bursts at every 4 KiB boundary (AXI4 forbids crossing one;
     /// docs/shell.md, "Burst splitting"). The write engine has one burst in
-    /// flight, so each extra burst costs `max(0, L - B / 8)` cycles, as a
-    /// `max_burst` split does.
+    /// flight, so each extra burst waits for the previous one's response, as
+    /// a `max_burst` split does ([`write_back`]).
     pub fn write_split_cycles(&self, descriptors: &[LayerDescriptor], base: u64) -> u64 {
         let cfg = &self.config;
         let b = cfg.axi_data_bytes as u64;
         let max_burst = cfg.max_burst_beats as u64;
+        let l = self.dma.latency;
         let mut extra = 0;
         for d in descriptors {
             for (offset, bytes) in d.output_planes() {
                 let words = (bytes as u64).div_ceil(8);
                 let beats = words.div_ceil(b / 8);
-                let (mut a, mut n, mut bursts) = (base + u64::from(offset), beats, 0u64);
+                let (mut a, mut n, mut bursts) = (base + u64::from(offset), beats, vec![]);
                 while n > 0 {
                     let k = n.min(max_burst).min((4096 - a % 4096) / b).max(1);
                     a += k * b;
                     n -= k;
-                    bursts += 1;
+                    bursts.push(k);
                 }
-                extra += bursts.saturating_sub(beats.div_ceil(max_burst))
-                    * self.dma.latency.saturating_sub(b / 8);
+                extra += write_back::write_command_cycles(words, b / 8, &bursts, l)
+                    - write_phase_cycles(words, b, max_burst, l);
             }
         }
         extra
@@ -385,14 +354,17 @@ impl CycleModel {
         // Fetch, decode, size arithmetic, region and fit checks (a gather
         // layer's entries are checked as each run reads its row).
         x.dma += rd(DESCRIPTOR_FETCH_FIELDS);
-        x.control += math_phase_cycles();
+        x.control += math::run(d, r, c).cycles();
         x.dma_read_bytes += self.read_bytes(at, DESCRIPTOR_BYTES as u64);
-        // Input planes, then clearing the output buffer.
-        x.dma += rd(s * plane_words);
+        // Input planes, and beside them the output buffer's clear, a word a
+        // cycle from Act's first cycle: Clr waits for what is left of it, at
+        // least a cycle.
+        let planes = rd(s * plane_words);
+        x.dma += planes;
         x.dma_read_bytes += self.read_bytes(u64::from(d.input), s * plane_words * 8);
         x.control += out_words;
         // Everything before the first TileStart, then the tile loop.
-        let before_tiles = x.dma + x.control;
+        let before_tiles = x.dma + x.control - planes - out_words + (planes + 1).max(out_words);
         let (mut o0, mut g_lo, mut tile) = (0u64, 0u64, 0u64);
         while o0 < o {
             let nv = c.min(o - o0);
@@ -578,10 +550,15 @@ mod tests {
             assert!(four.overlap > 0, "K {k}");
             assert!(four.total >= 4 * (core(k) + 1), "K {k}");
         }
-        // K past half the banks: one tile after the other, nothing hidden.
+        // K past half the banks: one tile after the other, nothing hidden but
+        // the output buffer's clear beside the (longer) input planes' read,
+        // all of it but Clr's one cycle.
         let serial = model.layer(&dense(129, 16), 0);
-        assert_eq!(serial.overlap, 0);
-        assert_eq!(serial.total, serial.compute + serial.dma + serial.control);
+        assert_eq!(serial.overlap, output_words(&dense(129, 16)) - 1);
+        assert_eq!(
+            serial.total + serial.overlap,
+            serial.compute + serial.dma + serial.control
+        );
         // A gather layer reads the next position's row while a run goes: every
         // run but the first hides all but a cycle of the shorter of its row
         // read and the run before it (here a run is 52 cycles, a row read 53).
@@ -600,6 +577,7 @@ mod tests {
             rows.overlap >= (rows.tiles - 1) * (run.min(row_read) - 1),
             "{rows:?}"
         );
-        assert_eq!(model.layer(&gather(129), 0).overlap, 0);
+        let serial = gather(129);
+        assert_eq!(model.layer(&serial, 0).overlap, output_words(&serial) - 1);
     }
 }
