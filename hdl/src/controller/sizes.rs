@@ -345,6 +345,31 @@ mod tests {
     /// An im2col geometry: H, W, KH, KW, SH, PH.
     type Geometry = (u32, u32, u8, u8, u8, u8);
 
+    /// The descriptor of the fields and the geometry.
+    fn descriptor(f: Fields, m: Geometry) -> LayerDescriptor {
+        let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout, static_input) = f;
+        LayerDescriptor {
+            timesteps: t as u32,
+            input_bits: b_in as u8,
+            weight_bits: b_w as u8,
+            spike_bits: b_s as u8,
+            fan_in: k as u32,
+            outputs: o as u32,
+            positions: p as u32,
+            groups: g as u32,
+            input_len: input_len as u32,
+            readout,
+            static_input,
+            in_h: m.0,
+            in_w: m.1,
+            kernel_h: m.2,
+            kernel_w: m.3,
+            stride_h: m.4,
+            pad_h: m.5,
+            ..LayerDescriptor::dense(1, 1)
+        }
+    }
+
     /// The sizes the block outputs, in its port order, computed in Rust.
     fn model(f: Fields, m: Geometry) -> Vec<u64> {
         let (t, b_in, b_w, b_s, k, o, p, g, input_len, readout, static_input) = f;
@@ -363,17 +388,7 @@ mod tests {
         };
         let gp = mul(g, p);
         // The im2col sizes are core's (core/src/accel/im2col.rs).
-        let map = MapSizes::of(&LayerDescriptor {
-            fan_in: k as u32,
-            groups: g as u32,
-            in_h: m.0,
-            in_w: m.1,
-            kernel_h: m.2,
-            kernel_w: m.3,
-            stride_h: m.4,
-            pad_h: m.5,
-            ..LayerDescriptor::dense(1, 1)
-        });
+        let map = MapSizes::of(&descriptor(f, m));
         vec![
             slices,
             mul(slices, pw),
@@ -473,27 +488,7 @@ mod tests {
                 x.layer.static_input.next = static_input;
                 // Core's evaluation of the sequence: the steps the cycle model
                 // counts, and the sizes (checked against this test's model below).
-                let d = LayerDescriptor {
-                    timesteps: t as u32,
-                    input_bits: b_in as u8,
-                    weight_bits: b_w as u8,
-                    spike_bits: b_s as u8,
-                    fan_in: k as u32,
-                    outputs: o as u32,
-                    positions: p as u32,
-                    groups: g as u32,
-                    input_len: input_len as u32,
-                    readout,
-                    static_input,
-                    in_h: m.0,
-                    in_w: m.1,
-                    kernel_h: m.2,
-                    kernel_w: m.3,
-                    stride_h: m.4,
-                    pad_h: m.5,
-                    ..LayerDescriptor::dense(1, 1)
-                };
-                let run = math::run(&d, ROWS, COLS);
+                let run = math::run(&descriptor(f, m), ROWS, COLS);
                 x.restart.next = true;
                 wait_clock_cycle!(sim, clock, x);
                 x.restart.next = false;

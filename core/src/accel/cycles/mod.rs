@@ -358,13 +358,13 @@ impl CycleModel {
         x.dma_read_bytes += self.read_bytes(at, DESCRIPTOR_BYTES as u64);
         // Input planes, and beside them the output buffer's clear, a word a
         // cycle from Act's first cycle: Clr waits for what is left of it, at
-        // least a cycle.
+        // least a cycle. Everything before the first TileStart, then the tile
+        // loop.
         let planes = rd(s * plane_words);
+        let before_tiles = x.dma + x.control + (planes + 1).max(out_words);
         x.dma += planes;
         x.dma_read_bytes += self.read_bytes(u64::from(d.input), s * plane_words * 8);
         x.control += out_words;
-        // Everything before the first TileStart, then the tile loop.
-        let before_tiles = x.dma + x.control - planes - out_words + (planes + 1).max(out_words);
         let (mut o0, mut g_lo, mut tile) = (0u64, 0u64, 0u64);
         while o0 < o {
             let nv = c.min(o - o0);
