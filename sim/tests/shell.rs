@@ -15,7 +15,9 @@
 
 use rand::Rng;
 use spikeslice_core::accel::buffers::output_words;
-use spikeslice_core::accel::cycles::{read_phase_cycles, CycleModel, DmaTiming, TileShape};
+use spikeslice_core::accel::cycles::{
+    pairs_positions, read_phase_cycles, CycleModel, DmaTiming, TileShape,
+};
 use spikeslice_core::accel::descriptor::{LayerDescriptor, LayerKind};
 use spikeslice_core::accel::regmap::{self, status, ErrorCode};
 use spikeslice_core::accel::{functional, AcceleratorConfig};
@@ -202,10 +204,14 @@ fn chains_with_long_trains(
 
 #[test]
 fn shell_spike_queue_fills_on_eight_columns_2x8() {
-    // Every chain with long trains of wide spikes from a static input: the
-    // core emits faster than the output buffer takes the bits, the spike
-    // queue fills, and CNT_BUSY shows where the Emits waited.
-    chains_with_long_trains(config_2x8_64(), 16, 30, 0.4, 3, false, 1.0);
+    // Every chain with trains of wide spikes from a static input: the core
+    // emits faster than the output buffer takes the bits, the spike queue
+    // fills, and CNT_BUSY shows where the Emits waited; the cycles of the
+    // layers whose positions go in pairs follow their halved writes.
+    let cfg = config_2x8_64();
+    let layers = chains_with_long_trains(cfg, 16, 150, 0.6, 3, false, 1.0);
+    let paired = layers.iter().filter(|d| pairs_positions(&cfg, d)).count();
+    assert!(paired >= 8, "{paired} of {} layers paired", layers.len());
 }
 
 #[test]
@@ -215,7 +221,15 @@ fn shell_dense_chains_2x3_64bit_match_functional() {
 
 #[test]
 fn shell_gather_chains_2x3_64bit_match_functional() {
-    chains(config_2x3_64(), 12, 40, 0.7, 1, false);
+    let cfg = config_2x3_64();
+    let layers = chains(cfg, 12, 40, 0.7, 1, false);
+    // Layers whose positions the spike queue writes in pairs, and others.
+    let paired = layers.iter().filter(|d| pairs_positions(&cfg, d)).count();
+    assert!(
+        paired >= 5 && paired + 5 <= layers.len(),
+        "{paired} of {} layers paired",
+        layers.len()
+    );
 }
 
 #[test]
@@ -327,8 +341,17 @@ fn shell_double_buffers_layers_whose_tile_fits_half_the_banks() {
 
 #[test]
 fn shell_chains_2x2_128bit_match_functional() {
-    // 128-bit data ports: Verilator wide words through the word accessors.
-    chains(config_2x2_128(), 15, 30, 0.5, 6, false);
+    // 128-bit data ports: Verilator wide words through the word accessors;
+    // positions one at a time (`spike_pairs` false), also in the layers
+    // whose positions would go in pairs.
+    let cfg = config_2x2_128();
+    let layers = chains(cfg, 15, 30, 0.5, 6, false);
+    let pairable = AcceleratorConfig {
+        spike_pairs: true,
+        ..cfg
+    };
+    assert!(layers.iter().any(|d| pairs_positions(&pairable, d)));
+    assert!(!layers.iter().any(|d| pairs_positions(&cfg, d)));
 }
 
 #[test]

@@ -55,6 +55,13 @@ pub struct AcceleratorConfig {
     /// slices"); fabric adders when false.
     #[serde(default)]
     pub dsp_pes: bool,
+    /// The spike queue writes a layer's positions in pairs where it can
+    /// (`cycles::pairs_positions`: two adjacent neurons' bits in one write),
+    /// for 16 spike bits a column of each queued beat and `PAIRED_TIMESTEPS_MAX`
+    /// held bytes a column; one position at a time when false
+    /// (docs/controller.md, "The spike queue and kept parameters").
+    #[serde(default)]
+    pub spike_pairs: bool,
 }
 
 impl Default for AcceleratorConfig {
@@ -72,6 +79,7 @@ impl Default for AcceleratorConfig {
             abuf_bytes: 128 * 1024,
             obuf_bytes: 64 * 1024,
             dsp_pes: false,
+            spike_pairs: true,
         }
     }
 }
@@ -323,6 +331,7 @@ impl AcceleratorConfig {
         field("abuf_bytes", &self.abuf_bytes, &o.abuf_bytes);
         field("obuf_bytes", &self.obuf_bytes, &o.obuf_bytes);
         field("dsp_pes", &self.dsp_pes, &o.dsp_pes);
+        field("spike_pairs", &self.spike_pairs, &o.spike_pairs);
         out
     }
 
@@ -337,7 +346,8 @@ impl AcceleratorConfig {
                     | (self.membrane_bits << 8)
                     | (u32::from(self.weight_bits_max) << 16)
                     | (u32::from(self.spike_bits_max) << 20)
-                    | (u32::from(self.dsp_pes) << 24),
+                    | (u32::from(self.dsp_pes) << 24)
+                    | (u32::from(self.spike_pairs) << 25),
             ),
             (
                 CFG_AXI,
@@ -375,6 +385,7 @@ impl AcceleratorConfig {
             abuf_bytes: read(CFG_ABUF_BYTES) as usize,
             obuf_bytes: read(CFG_OBUF_BYTES) as usize,
             dsp_pes: (widths >> 24) & 1 == 1,
+            spike_pairs: (widths >> 25) & 1 == 1,
         };
         c.validate()?;
         Ok(c)
@@ -387,12 +398,13 @@ mod tests {
 
     #[test]
     fn config_registers_round_trip() {
-        for dsp_pes in [false, true] {
+        for (dsp_pes, spike_pairs) in [(false, true), (true, false)] {
             let c = AcceleratorConfig {
                 rows: 16,
                 cols: 4,
                 acc_bits: 20,
                 dsp_pes,
+                spike_pairs,
                 ..Default::default()
             };
             let regs = c.config_registers();

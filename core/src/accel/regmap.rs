@@ -68,7 +68,7 @@ registers! {
     VERSION = 0x004, Ro, REGMAP_VERSION;
     /// Generated array shape: rows in 15:0, columns in 31:16.
     CFG_ARRAY = 0x008, Ro, 0;
-    /// Generated widths: accumulator bits 7:0, membrane bits 15:8, max b_w 19:16, max b_s 23:20; bit 24: PEs in DSP48E2 slices.
+    /// Generated widths: accumulator bits 7:0, membrane bits 15:8, max b_w 19:16, max b_s 23:20; bit 24: PEs in DSP48E2 slices; bit 25: the spike queue writes positions in pairs.
     CFG_WIDTHS = 0x00C, Ro, 0;
     /// AXI4 master: data width in bytes 7:0, max burst beats 16:8, max outstanding reads 23:20.
     CFG_AXI = 0x010, Ro, 0;

@@ -3,7 +3,7 @@
 //! share. A chain is laid out in a window of random garbage, so a test can
 //! check that the accelerator touched exactly what the functional model did.
 
-use crate::accel::cycles::SPIKE_QUEUE_DEPTH;
+use crate::accel::cycles::{PAIRED_TIMESTEPS_MAX, SPIKE_QUEUE_DEPTH};
 use crate::accel::descriptor::{LayerDescriptor, LayerKind, DESCRIPTOR_BYTES};
 use crate::accel::{layout, AcceleratorConfig};
 use crate::numeric::WeightBits;
@@ -22,10 +22,13 @@ pub fn chain(
     chain_with_long_trains(rng, cfg, size, gather_pct, big, 0.25)
 }
 
-/// [`chain`], a `long_pct` part of the chains with long trains of wide spikes
-/// from a static input (T from `SPIKE_QUEUE_DEPTH + 1` to `+ 4`, b_s from 4 up
-/// where the configuration allows): with 8 columns the core emits faster than
-/// the output buffer takes the bits, and the spike queue fills.
+/// [`chain`], a `long_pct` part of the chains with trains of wide spikes from
+/// a static input (b_s from 4 up where the configuration allows), half of them
+/// long (T from `SPIKE_QUEUE_DEPTH + 1` to `+ 4`), half short enough for their
+/// positions to go in pairs (T from 2 to `PAIRED_TIMESTEPS_MAX`,
+/// `pairs_positions`): with 8 columns the core emits faster than the output
+/// buffer takes the bits, the spike queue fills, and its writes set a layer's
+/// cycles.
 pub fn chain_with_long_trains(
     rng: &mut impl Rng,
     cfg: &AcceleratorConfig,
@@ -38,8 +41,10 @@ pub fn chain_with_long_trains(
     let n_layers = rng.gen_range(1..=3usize);
     let long = rng.gen_bool(long_pct);
     let depth = SPIKE_QUEUE_DEPTH as u32;
-    let t = if long {
+    let t = if long && rng.gen_bool(0.5) {
         rng.gen_range(depth + 1..=depth + 4)
+    } else if long {
+        rng.gen_range(2..=PAIRED_TIMESTEPS_MAX as u32)
     } else {
         rng.gen_range(1..=3u32)
     };
@@ -261,6 +266,7 @@ pub fn config_2x3_64() -> AcceleratorConfig {
         abuf_bytes: 2048,
         obuf_bytes: 1024,
         dsp_pes: false,
+        spike_pairs: true,
     }
 }
 
@@ -280,6 +286,7 @@ pub fn config_4x4_64() -> AcceleratorConfig {
         abuf_bytes: 4096,
         obuf_bytes: 1024,
         dsp_pes: false,
+        spike_pairs: true,
     }
 }
 
@@ -301,10 +308,12 @@ pub fn config_2x8_64() -> AcceleratorConfig {
         abuf_bytes: 2048,
         obuf_bytes: 2048,
         dsp_pes: false,
+        spike_pairs: true,
     }
 }
 
-/// 2x2, 128-bit AXI, 8-bit widths.
+/// 2x2, 128-bit AXI, 8-bit widths; positions one at a time through the spike
+/// queue (`spike_pairs` false).
 pub fn config_2x2_128() -> AcceleratorConfig {
     AcceleratorConfig {
         rows: 2,
@@ -319,5 +328,6 @@ pub fn config_2x2_128() -> AcceleratorConfig {
         abuf_bytes: 2048,
         obuf_bytes: 1024,
         dsp_pes: false,
+        spike_pairs: false,
     }
 }

@@ -545,28 +545,17 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Logic
             self.err_code.d.next = self.fail_code.val();
             self.err_at.d.next = self.fail_offset.val();
         }
-        // A word-wide write enables every bit, a spike bit its own (its value
-        // over the word's).
-        self.out_bit_mask.next = bits::<64>(1) << self.feeder.out_bit_index.val();
+        // A word-wide write enables every bit, spike bits their own.
         self.out_buffer.clock.next = self.clock.val();
         self.out_buffer.addr.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.out_addr.val());
         self.out_buffer.addr_b.next = bit_cast::<BRAM_ADDR_BITS, 32>(self.feeder.out_addr_b.val());
         self.out_buffer.wmask_b.next = self.feeder.out_mask_b.val();
         self.out_buffer.wdata_b.next = self.feeder.out_word_b.val();
-        self.out_buffer.wmask.next = 0.into();
-        if self.feeder.out_write_bit.val() {
-            self.out_buffer.wmask.next = self.out_bit_mask.val();
-        }
+        self.out_buffer.wmask.next = self.feeder.out_mask.val();
         if self.out_write_all.val() {
             self.out_buffer.wmask.next = !bits::<64>(0);
         }
         self.out_buffer.wdata.next = self.feeder.out_word.val();
-        if self.feeder.out_write_bit.val() {
-            self.out_buffer.wdata.next = self.feeder.out_word.val() & !self.out_bit_mask.val();
-            if self.feeder.out_bit.val() {
-                self.out_buffer.wdata.next = self.feeder.out_word.val() | self.out_bit_mask.val();
-            }
-        }
         // Counters.
         if self.state.q.val() != CtlState::Idle {
             self.cycle_count.d.next = self.cycle_count.q.val() + 1;

@@ -188,8 +188,6 @@ pub struct Controller<const D: usize, const S: usize, const W2: usize, const MEM
     // The output buffer's address and word-wide writes.
     out_write_all: Signal<Local, Bit>,
     out_addr: Signal<Local, Bits<32>>,
-    /// The spike bit's place in its word.
-    out_bit_mask: Signal<Local, Bits<64>>,
     // The result (done, error code and offset), and a failure in this cycle.
     done_flag: DFF<Bit>,
     err_code: DFF<Bits<8>>,
@@ -225,7 +223,7 @@ impl<const D: usize, const S: usize, const W2: usize, const MEM: usize> Controll
             out_buffer: OutputBuffer::new(plan.obuf_words),
             row_buffer: Bram::new(plan.wbank_depth),
             walk: TileWalk::new(cols, plan.double_buffer_depth()),
-            feeder: Feeder::new(rows, cols, plan.double_buffer_depth()),
+            feeder: Feeder::new(rows, cols, plan.double_buffer_depth(), cfg.spike_pairs),
             sizes: LayerSizes::new(rows, cols),
             row_gen: Im2colRow::new(),
             loads: Loads::for_config(cfg),

@@ -97,6 +97,8 @@ fn shell_verilog_lints_clean_128_default_buffers() {
         AcceleratorConfig {
             rows: 4,
             cols: 4,
+            // Positions one at a time through the spike queue (no held slots).
+            spike_pairs: false,
             ..Default::default()
         },
         "4x4-128",

@@ -103,6 +103,12 @@ pub struct AccelArgs {
     /// of at most 24 bits (`--dsp-pes` alone: true) [default: the preset's].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub dsp_pes: Option<bool>,
+    /// The spike queue writes a layer's positions in pairs where it can (even
+    /// positions, one group, T <= 4: two neurons' bits a write), for 16 spike
+    /// bits a column of each queued beat (`--spike-pairs` alone: true)
+    /// [default: the preset's].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub spike_pairs: Option<bool>,
 }
 
 /// `--preset`'s values, each with its summary (`preset::presets`).
@@ -138,6 +144,7 @@ impl AccelArgs {
         c.abuf_bytes = self.abuf_bytes.unwrap_or(c.abuf_bytes);
         c.obuf_bytes = self.obuf_bytes.unwrap_or(c.obuf_bytes);
         c.dsp_pes = self.dsp_pes.unwrap_or(c.dsp_pes);
+        c.spike_pairs = self.spike_pairs.unwrap_or(c.spike_pairs);
         c.validate()
             .map_err(|e| usage!("{}: {}", e.flag(), e.message))?;
         Ok(c)

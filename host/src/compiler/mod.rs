@@ -392,8 +392,8 @@ pub fn compile_with(
         .map(|i| placement.reads[i].is_none() && model.wiring[i].input == Source::Input)
         .collect();
     let mut lowered: Vec<(Cow<NeuronLayer>, usize)> = Vec::with_capacity(model.layers.len());
-    for (i, l) in model.layers.iter().enumerate() {
-        let (l, merged) = lower(model, l, config, t, static_inputs[i], mapping);
+    for (i, &static_input) in static_inputs.iter().enumerate() {
+        let (l, merged) = lower(model, i, &placement, config, t, static_input, mapping);
         let l = match concat::rewire(&l, i, model, &placement)? {
             Some(r) => {
                 // The shortcut's term is in the taps now, so in the
@@ -628,37 +628,38 @@ pub fn compile_with(
 /// outputs per group leaves most columns idle on every run, one run per group
 /// a tile meets; merging `m` groups costs `m` times the fan-in per run, in
 /// zero weights, and saves runs (docs/architecture.md, "Merged groups"). Each
-/// choice is priced as it would run: an im2col layer where its table allows.
+/// choice is priced as it would run: rewired onto the concatenation it reads
+/// (a table gather, whose rows every column tile reads again), else an im2col
+/// layer where its table allows; a choice the rewiring refuses is not taken.
 fn lower<'a>(
-    model: &Model,
-    l: &'a NeuronLayer,
+    model: &'a Model,
+    i: usize,
+    placement: &concat::Placement,
     config: &AcceleratorConfig,
     t: usize,
     static_input: bool,
     mapping: Mapping,
 ) -> (Cow<'a, NeuronLayer>, usize) {
+    let l = &model.layers[i];
     let groups = l.synapses.groups;
     if !mapping.merge_groups || groups == 1 || l.synapses.gather.is_none() {
         return (Cow::Borrowed(l), 1);
     }
     let cycle_model = CycleModel::new(*config);
     let plan = BufferPlan::new(config);
-    let original = shape_of(l, t, static_input);
     let cost = |m: usize| -> Option<u64> {
-        let mut d = original;
         let merged;
         let mut layer = l;
         if m > 1 {
-            d.fan_in = original.fan_in.checked_mul(m as u32)?;
-            d.groups = (groups / m) as u32;
-            d.weight_bits = d.weight_bits.max(2);
-            if d.weight_bits > config.weight_bits_max {
-                return None;
-            }
             merged = l.merge_groups(m)?;
             layer = &merged;
         }
-        if mapping.im2col {
+        let rewired = concat::rewire(layer, i, model, placement).ok()?;
+        let mut d = shape_of(rewired.as_ref().unwrap_or(layer), t, static_input);
+        if d.weight_bits > config.weight_bits_max {
+            return None;
+        }
+        if mapping.im2col && rewired.is_none() {
             d = im2col_of(model, layer, &d).unwrap_or(d);
         }
         // A merged layer whose output does not fit is split like any other

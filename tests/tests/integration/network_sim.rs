@@ -447,6 +447,27 @@ fn the_mnist_mlp_in_runs_of_16_keeps_90_percent_of_the_pes_busy() {
     );
 }
 
+/// The utilization target of docs/performance.md ("Whole networks on the
+/// accelerator shell"): the MNIST conv net, one image a run, keeps at least 75%
+/// of the 8x8 array's PE-cycles adding (conv1's positions go in pairs through
+/// the spike queue, whose writes bound it otherwise), counted by the shell.
+#[test]
+fn the_mnist_conv_net_keeps_75_percent_of_the_pes_busy() {
+    let config = AcceleratorConfig::default();
+    let mut dev = SimDevice::open(&config).unwrap();
+    let model = repository_model("mnist-cnn.json");
+    let program = compile(&model, &config).unwrap();
+    let got = dev.run(&program, &digits(&model, 2)).unwrap();
+    let cycles: u64 = got.iter().map(|g| g.cycles.unwrap()).sum();
+    let ideal = program.predict(&CycleModel::new(config)).1.ideal * 2;
+    let utilization = ideal as f64 / cycles as f64;
+    assert!(
+        utilization >= 0.75,
+        "{:.1}% of the PE-cycles",
+        100.0 * utilization
+    );
+}
+
 #[test]
 fn per_layer_runs_add_up_to_the_whole_chain() {
     let config = wide_4x4();

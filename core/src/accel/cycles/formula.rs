@@ -9,7 +9,7 @@
 
 use super::{
     generate_phase_cycles, read_phase_cycles, TileShape, DESCRIPTOR_FETCH_FIELDS,
-    SPIKE_QUEUE_DEPTH, SPIKE_WRITE_PORTS,
+    PAIRED_TIMESTEPS_MAX, SPIKE_QUEUE_DEPTH, SPIKE_WRITE_PORTS,
 };
 use crate::accel::math::{
     DIVIDEND_BITS_MAX, HALF_BITS, MATH_OPS, MUL_STEPS_MAX, OP_OVERHEAD, PHASE_OVERHEAD,
@@ -151,7 +151,10 @@ ROW(K) = RD(K) for a table row; K + {row} for an im2col layer's generated row, b
 emits  = an Emit is taken in its first cycle while the spike queue holds fewer than
          {SPIKE_QUEUE_DEPTH} beats, else in the cycle after the oldest beat's last write, and the
          neuron machine waits for it; a beat taken at cycle a is written in
-         ceil(C / {SPIKE_WRITE_PORTS}) b_s cycles from max(a + 1, the previous beat's last write + 1)
+         ceil(C / {SPIKE_WRITE_PORTS}) b_s cycles from max(a + 1, the previous beat's last write + 1);
+         positions in pairs (spike_pairs; P even, G = 1, T <= {PAIRED_TIMESTEPS_MAX}, a spiking layer): an even
+         position's Emits are taken at once and held, its partner's queued and
+         written with them
 WR(w)  = h + L + 4: OutCmd, OutWr to the cycle after h, OutWait; h = the cycle of OutWr
          (from 0) in which the DMA takes the last of ceil(w / wpb) beats (wpb = B / 8
          words a beat), the walk of core/src/accel/cycles/write_back.rs: word i read

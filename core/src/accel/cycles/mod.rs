@@ -55,6 +55,29 @@ pub const SPIKE_QUEUE_DEPTH: u64 = 8;
 /// bits takes `ceil(C / 2) b_s` cycles to write: a beat's cycles follow its
 /// `b_s`, as a run's follow `b_s T`.
 pub const SPIKE_WRITE_PORTS: u64 = 2;
+/// Timesteps of a layer whose positions the spike queue writes in pairs
+/// ([`pairs_positions`]): the queue holds an even position's beats, one slot a
+/// timestep, until the next position's come.
+pub const PAIRED_TIMESTEPS_MAX: u64 = 4;
+
+/// The spike queue writes the layer's positions in pairs: on an accelerator
+/// built with `spike_pairs`, a spiking layer with an even number of positions
+/// P, one group, and at most [`PAIRED_TIMESTEPS_MAX`] timesteps. Its runs go
+/// position by position through each tile (one group: every run of the tile
+/// has its columns), and
+/// output neurons `(o0 + c) P + p` and `+ 1` (p even) are adjacent bits of one
+/// output-buffer word, so the queue writes bit j of both in one write and a
+/// pair of beats takes the cycles of one: the writes of such a layer follow
+/// `b_s T / 2` per position (hdl/src/controller/spike_queue.rs).
+pub fn pairs_positions(config: &AcceleratorConfig, d: &LayerDescriptor) -> bool {
+    config.spike_pairs
+        && !d.readout
+        && d.positions.is_multiple_of(2)
+        && d.positions > 0
+        && d.groups == 1
+        && u64::from(d.timesteps) <= PAIRED_TIMESTEPS_MAX
+}
+
 /// One output tile's shape, as the core sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileShape {
@@ -439,6 +462,7 @@ impl CycleModel {
             core: CoreMachines::new(&shape, r, c, true),
             params_taken: 3 * c + 1,
             beat_writes: c.div_ceil(SPIKE_WRITE_PORTS) * shape.spike_bits.unwrap_or(0),
+            paired_timesteps: pairs_positions(cfg, d).then_some(shape.timesteps),
         };
         let run = schedule.cycles(&tile_plan, double);
         x.compute = run.busy;

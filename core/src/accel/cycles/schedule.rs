@@ -13,10 +13,17 @@ use std::collections::VecDeque;
 /// ([`super::SPIKE_WRITE_PORTS`]), from the
 /// cycle after the beat was taken or the one after the previous beat's last
 /// write; a beat leaves the queue (`pop`) in the cycle of its last write.
+/// A layer whose positions go in pairs ([`super::pairs_positions`]): an even
+/// position's beats are held, taken at once, and its partner's are queued and
+/// written with them.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SpikeQueueModel {
     /// Cycles a beat takes to write (`ceil(C / 2) b_s`).
     beat_writes: u64,
+    /// `T` of a layer whose positions go in pairs.
+    paired_timesteps: Option<u64>,
+    /// Beats offered so far (T a run, runs in position order).
+    offered: u64,
     /// The cycles the queued beats leave, oldest first.
     pops: VecDeque<u64>,
     /// The cycle the last beat taken leaves.
@@ -24,9 +31,10 @@ pub(super) struct SpikeQueueModel {
 }
 
 impl SpikeQueueModel {
-    pub(super) fn new(beat_writes: u64) -> Self {
+    pub(super) fn new(beat_writes: u64, paired_timesteps: Option<u64>) -> Self {
         Self {
             beat_writes,
+            paired_timesteps,
             ..Self::default()
         }
     }
@@ -35,6 +43,15 @@ impl SpikeQueueModel {
     /// takes it (its count, registered, counts the beats taken and not left
     /// before the cycle).
     pub(super) fn take(&mut self, offered: u64) -> u64 {
+        let beat = self.offered;
+        self.offered += 1;
+        if self
+            .paired_timesteps
+            .is_some_and(|t| (beat / t).is_multiple_of(2))
+        {
+            // An even position's beat: held.
+            return offered;
+        }
         while self.pops.front().is_some_and(|&p| p < offered) {
             self.pops.pop_front();
         }
@@ -83,6 +100,8 @@ pub(super) struct TileSchedule {
     pub params_taken: u64,
     /// Cycles the spike queue takes to write one Emit beat (`ceil(C / 2) b_s`).
     pub beat_writes: u64,
+    /// `T` of a layer whose positions the queue writes in pairs.
+    pub paired_timesteps: Option<u64>,
 }
 
 /// A column tile of the tile loop.
@@ -189,7 +208,7 @@ impl TileSchedule {
         let mut t = 0u64;
         let mut engine = Engine {
             core: self.core.clone(),
-            queue: SpikeQueueModel::new(self.beat_writes),
+            queue: SpikeQueueModel::new(self.beat_writes, self.paired_timesteps),
             taken: 0,
         };
         for tile in tiles {
@@ -250,7 +269,7 @@ mod tests {
     #[test]
     fn the_queue_takes_beats_while_it_has_room() {
         let depth = SPIKE_QUEUE_DEPTH;
-        let mut q = SpikeQueueModel::new(10);
+        let mut q = SpikeQueueModel::new(10, None);
         // Beats offered back to back: the first `depth` are taken at once.
         let taken: Vec<u64> = (0..depth + 2).map(|i| q.take(100 + i)).collect();
         for (i, &t) in taken.iter().enumerate().take(depth as usize) {
@@ -263,9 +282,26 @@ mod tests {
         // depth + 2 beats of 10 cycles each, from cycle 101.
         assert_eq!(q.drained(), 101 + 10 * (depth + 2));
         // An idle queue takes a beat at once and writes it from the next cycle.
-        let mut idle = SpikeQueueModel::new(3);
+        let mut idle = SpikeQueueModel::new(3, None);
         assert_eq!(idle.take(7), 7);
         assert_eq!(idle.drained(), 11);
+        // Positions in pairs, T = 2: the even position's beats are held (taken
+        // at once, even while the queue is full), and its partner's go as the
+        // only beats of an unpaired queue would.
+        let mut paired = SpikeQueueModel::new(10, Some(2));
+        let mut alone = SpikeQueueModel::new(10, None);
+        let mut waited = 0;
+        for i in 0..4 * (depth + 2) {
+            let taken = paired.take(100 + i);
+            if (i / 2) % 2 == 0 {
+                assert_eq!(taken, 100 + i, "held beat {i}");
+            } else {
+                assert_eq!(taken, alone.take(100 + i), "queued beat {i}");
+                waited += taken - (100 + i);
+            }
+        }
+        assert!(waited > 0, "the queue never filled");
+        assert_eq!(paired.drained(), alone.drained());
     }
 
     #[test]
@@ -285,6 +321,7 @@ mod tests {
             core: CoreMachines::new(&shape, 4, 4, true),
             params_taken: 13,
             beat_writes: 2,
+            paired_timesteps: None,
         };
         for (loads, row_read) in [(30, 22), (30, 31), (30, 32), (5, 90)] {
             let tiles = [

@@ -27,7 +27,10 @@
 //!   output buffer (spike bit j of column c to the plane of bit j at output
 //!   neuron `first neuron + c P + position`; bit j of columns c and c + 1 in
 //!   one cycle, through the buffer's two ports, `ceil(C / 2) b_s` cycles a
-//!   beat), while
+//!   beat; a layer whose positions go in pairs, `pairs_positions`, holds an
+//!   even position's beats in the queue and writes each with the next
+//!   position's beat of its timestep, bit j of both neurons in one write),
+//!   while
 //!   the core and the FSM go on; the final membranes of a readout layer as whole
 //!   words, sign-extended to 64 bits; only the columns that are outputs of the
 //!   beat's (run's) group are written. [`TileRun::draining`] stays high until
@@ -51,59 +54,10 @@ use super::spike_queue::SpikeQueue;
 use crate::buffer::BRAM_ADDR_BITS;
 use crate::param::Param;
 use rust_hdl::prelude::*;
+use spikeslice_core::accel::cycles::PAIRED_TIMESTEPS_MAX;
 
-/// The FSM's side of a run, as the feeder sees it.
-#[derive(LogicInterface, Default)]
-pub struct TileRun {
-    /// A new start of the controller: the failure flag and the counts clear.
-    pub clear: Signal<In, Bit>,
-    /// The FSM is in CoreGo: a run starts unless one is running or the last
-    /// one failed.
-    pub go: Signal<In, Bit>,
-    /// The FSM is in GPre, or in Grow's last cycle with the core ready: once
-    /// the core would take the run, read the first entry of the row just
-    /// loaded.
-    pub prime: Signal<In, Bit>,
-    /// The tile and group of the run, taken at its start: first output column,
-    /// valid columns, first output neuron, first output of the group, position.
-    pub first_column: Signal<In, Bits<32>>,
-    pub columns: Signal<In, Bits<32>>,
-    pub first_neuron: Signal<In, Bits<32>>,
-    pub group_start: Signal<In, Bits<32>>,
-    pub position: Signal<In, Bits<32>>,
-    /// The weight-bank and gather-row halves the FSM loads into; a run reads
-    /// the halves loaded when it started.
-    pub weight_half: Signal<In, Bit>,
-    pub gather_half: Signal<In, Bit>,
-    /// A run is going: from its start to the core's `done` (the last run's,
-    /// where the core takes a run while the one before finishes its neuron
-    /// steps).
-    pub running: Signal<Out, Bit>,
-    /// A start would be taken now: the core is ready for it (its feed machine
-    /// idle; a run behind it only if the new run keeps the parameters), and no
-    /// run failed.
-    pub can_start: Signal<Out, Bit>,
-    /// Emit beats are queued, not yet all in the output buffer.
-    pub draining: Signal<Out, Bit>,
-    /// The core reported an error at the end of the last run.
-    pub failed: Signal<Out, Bit>,
-    /// The parameter registers may be written: no run, or the running tile has
-    /// taken its parameter beats.
-    pub params_free: Signal<Out, Bit>,
-}
-
-/// A write of the parameter registers (the FSM's TileStart and Par).
-#[derive(LogicInterface, Default)]
-pub struct ParamLoad {
-    /// Zero every column's parameters.
-    pub clear: Signal<In, Bit>,
-    /// Write `word` as parameter `field` (0 bias, 1 threshold, 2 v_init) of
-    /// `column`.
-    pub write: Signal<In, Bit>,
-    pub column: Signal<In, Bits<8>>,
-    pub field: Signal<In, Bits<2>>,
-    pub word: Signal<In, Bits<32>>,
-}
+mod ports;
+pub use ports::{ParamLoad, TileRun};
 
 /// `MEM`: membrane width of the core.
 #[derive(LogicBlock, Default)]
@@ -124,16 +78,16 @@ pub struct Feeder<const MEM: usize> {
     // Output buffer: the feeder addresses it (`out_claim`) while it writes.
     pub out_claim: Signal<Out, Bit>,
     pub out_addr: Signal<Out, Bits<32>>,
-    /// Write `out_word` (a membrane; zero unless one is offered) at `out_addr`.
+    /// Write `out_word` (a membrane; zero unless one is offered or spikes
+    /// are written) at `out_addr`.
     pub out_write_word: Signal<Out, Bit>,
     pub out_word: Signal<Out, Bits<64>>,
-    /// Write `out_bit` into bit `out_bit_index` of the word at `out_addr`.
-    pub out_write_bit: Signal<Out, Bit>,
-    pub out_bit_index: Signal<Out, Bits<6>>,
-    pub out_bit: Signal<Out, Bit>,
-    /// The pair's second column's spike bit, through the buffer's second
-    /// port: the bits of `out_word_b` (all ones or all zeros) where
-    /// `out_mask_b` (one bit, or none) into the word at `out_addr_b`.
+    /// Spike bits into the word at `out_addr`: the bits of `out_word` where
+    /// `out_mask` (none, one bit, or two adjacent for a pair of positions).
+    pub out_mask: Signal<Out, Bits<64>>,
+    /// The second column's spike bits, through the buffer's second port:
+    /// the bits of `out_word_b` where `out_mask_b` into the word at
+    /// `out_addr_b`.
     pub out_addr_b: Signal<Out, Bits<32>>,
     pub out_mask_b: Signal<Out, Bits<64>>,
     pub out_word_b: Signal<Out, Bits<64>>,
@@ -172,6 +126,13 @@ pub struct Feeder<const MEM: usize> {
     e_neuron: DFF<Bits<32>>,
     e_first_column: DFF<Bits<32>>,
     e_group_start: DFF<Bits<32>>,
+    /// The neuron machine's run is an even position's whose beats the queue
+    /// holds, or the odd one's whose beats go with them; its Emit's timestep.
+    e_held: DFF<Bit>,
+    e_partner: DFF<Bit>,
+    e_timestep: DFF<Bits<3>>,
+    /// The layer's positions go in pairs (`pairs_positions`).
+    pairs: DFF<Bit>,
     /// The run started in this cycle is the neuron machine's next.
     e_from_start: Signal<Local, Bit>,
     /// The run started before becomes the neuron machine's at this `done`.
@@ -255,9 +216,12 @@ pub struct Feeder<const MEM: usize> {
     membrane_neuron: DFF<Bits<32>>,
     pe_adds_count: DFF<Bits<64>>,
     spikes_count: DFF<Bits<64>>,
-    spike_byte: Signal<Local, Bits<8>>,
-    spike_shifted: Signal<Local, Bits<8>>,
-    spike_shifted_b: Signal<Local, Bits<8>>,
+    /// The head's two columns' spikes from bit `spike_bit` on (each byte:
+    /// the low one's bit 0, the high one's bit 8), and the write masks'
+    /// step: one bit, or two for a pair of positions.
+    spike_shifted: Signal<Local, Bits<16>>,
+    spike_shifted_b: Signal<Local, Bits<16>>,
+    mask_step: Signal<Local, Bits<64>>,
     /// The spikes of the pair's columns written (at their bit 0), and that
     /// sum a cycle later, added to the count: the group checks stay off the
     /// count's 64-bit sum.
@@ -282,14 +246,23 @@ pub struct Feeder<const MEM: usize> {
     k_sext32: Param<Bits<MEM>>,
     k_memhalf: Param<Bits<MEM>>,
     k_sext64: Param<Bits<64>>,
+    /// The even and the odd bits of a word: where a pair's first and second
+    /// position's spike go.
+    k_even: Param<Bits<64>>,
+    k_odd: Param<Bits<64>>,
+    k_paired_timesteps: Param<Bits<8>>,
     lane_id: Vec<Param<Bits<10>>>,
     _rows: usize,
     _cols: usize,
+    /// 1 where positions may go in pairs, else 0 (`pairs` stays low).
+    _pairs: usize,
 }
 
 impl<const MEM: usize> Feeder<MEM> {
-    /// For a core of `rows` x `cols`, with bank halves of `half_depth` entries.
-    pub fn new(rows: usize, cols: usize, half_depth: usize) -> Self {
+    /// For a core of `rows` x `cols`, with bank halves of `half_depth` entries;
+    /// `pairs`: the spike queue writes positions in pairs where it can
+    /// (`AcceleratorConfig::spike_pairs`).
+    pub fn new(rows: usize, cols: usize, half_depth: usize, pairs: bool) -> Self {
         let sext32 = if MEM > 32 {
             ((1u128 << MEM) - 1) ^ ((1u128 << 32) - 1)
         } else {
@@ -300,7 +273,7 @@ impl<const MEM: usize> Feeder<MEM> {
             act_data: n(rows),
             counted: n(rows),
             spk_data: n(cols),
-            queue: SpikeQueue::new(cols),
+            queue: SpikeQueue::new(cols, pairs),
             bias: n(cols),
             threshold: n(cols),
             v_init: n(cols),
@@ -311,9 +284,13 @@ impl<const MEM: usize> Feeder<MEM> {
             k_sext32: Param::new(Bits::<MEM>::from(sext32 as u64)),
             k_memhalf: Param::new((1u64 << (MEM - 1)).into()),
             k_sext64: Param::new((!((1u64 << MEM) - 1)).into()),
+            k_even: Param::new(0x5555_5555_5555_5555u64.into()),
+            k_odd: Param::new(0xAAAA_AAAA_AAAA_AAAAu64.into()),
+            k_paired_timesteps: Param::new(PAIRED_TIMESTEPS_MAX.into()),
             lane_id: (0..rows).map(|r| Param::new((r as u64).into())).collect(),
             _rows: rows,
             _cols: cols,
+            _pairs: usize::from(pairs),
             ..Default::default()
         }
     }
@@ -324,6 +301,7 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
     fn update(&mut self) {
         dff_setup!(self, clock, in_flight, failed, weight_half, gather_half);
         dff_setup!(self, clock, e_neuron, e_first_column, e_group_start);
+        dff_setup!(self, clock, e_held, e_partner, e_timestep, pairs);
         dff_setup!(self, clock, first_column, columns, first_neuron);
         dff_setup!(
             self,
@@ -524,6 +502,13 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
             self.queue.spikes_in[c].next = self.spk_data[c].val();
         }
         self.queue.place_in.neuron.next = self.e_neuron.q.val();
+        self.queue.hold.next = self.e_held.q.val();
+        self.queue.partner.next = self.e_partner.q.val();
+        self.queue.timestep.next = self.e_timestep.q.val();
+        if self.e_partner.q.val() {
+            // The pair's first (even) neuron: the place of both.
+            self.queue.place_in.neuron.next = (self.e_neuron.q.val() >> 1) << 1;
+        }
         self.queue.place_in.timestep_base.next = self.emit_base.q.val();
         self.queue.place_in.first_column.next = self.e_first_column.q.val();
         self.queue.place_in.group_start.next = self.e_group_start.q.val();
@@ -534,20 +519,34 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         if self.emit_taken.val() {
             self.emit_base.d.next =
                 self.emit_base.q.val() + bit_cast::<32, 64>(self.sizes.timestep_words.val());
+            self.e_timestep.d.next = self.e_timestep.q.val() + 1;
+        }
+        self.pairs.d.next = false;
+        for _p in 0..self._pairs {
+            self.pairs.d.next = !self.layer.readout.val()
+                & !self.layer.positions.val().get_bit(0)
+                & (self.layer.positions.val() != 0)
+                & (self.layer.groups.val() == 1)
+                & (self.layer.timesteps.val() <= self.k_paired_timesteps.val());
         }
         // A run's first timestep goes to word base 0: from the cycle its
         // place is the neuron machine's.
         if self.e_from_start.val() | self.e_from_run.val() {
             self.emit_base.d.next = 0.into();
+            self.e_timestep.d.next = 0.into();
             self.membrane_column.d.next = 0.into();
         }
         if self.e_from_start.val() {
+            self.e_held.d.next = self.pairs.q.val() & !self.run.position.val().get_bit(0);
+            self.e_partner.d.next = self.pairs.q.val() & self.run.position.val().get_bit(0);
             self.e_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
             self.e_first_column.d.next = self.run.first_column.val();
             self.e_group_start.d.next = self.run.group_start.val();
             self.membrane_neuron.d.next = self.run.first_neuron.val() + self.run.position.val();
         }
         if self.e_from_run.val() {
+            self.e_held.d.next = self.pairs.q.val() & !self.position.q.val().get_bit(0);
+            self.e_partner.d.next = self.pairs.q.val() & self.position.q.val().get_bit(0);
             self.e_neuron.d.next = self.first_neuron.q.val() + self.position.q.val();
             self.e_first_column.d.next = self.first_column.q.val();
             self.e_group_start.d.next = self.group_start.q.val();
@@ -557,16 +556,13 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         // membranes sign-extended to 64.
         self.queue.advance.next = false;
         self.queue.pop.next = false;
-        self.spike_byte.next = self.queue.spike.val();
         self.spike_neuron.next = self.queue.place.neuron.val() + self.column_offset.q.val();
         self.spike_neuron_b.next = self.queue.place.neuron.val() + self.column_offset_b.q.val();
-        self.spike_shifted.next = self.spike_byte.val() >> self.spike_bit.q.val();
+        self.spike_shifted.next = self.queue.spike.val() >> self.spike_bit.q.val();
         self.spike_shifted_b.next = self.queue.spike_b.val() >> self.spike_bit.q.val();
-        self.out_bit.next = self.spike_shifted.val().get_bit(0);
-        self.out_bit_index.next = self.spike_neuron.val().get_bits::<6>(0);
-        self.out_word_b.next = 0.into();
-        if self.spike_shifted_b.val().get_bit(0) {
-            self.out_word_b.next = !bits::<64>(0);
+        self.mask_step.next = 1.into();
+        if self.pairs.q.val() {
+            self.mask_step.next = 3.into();
         }
         self.membrane.next = bit_cast::<64, MEM>(self.mem_data.val());
         if self.mem_data.val() >= self.k_memhalf.val() {
@@ -576,11 +572,12 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
         if self.mem_valid.val() {
             self.out_word.next = self.membrane.val();
         }
+        self.out_word_b.next = 0.into();
         self.mem_ready.next = false;
         self.out_claim.next = false;
         self.out_addr.next = 0.into();
         self.out_write_word.next = false;
-        self.out_write_bit.next = false;
+        self.out_mask.next = 0.into();
         self.out_mask_b.next = 0.into();
         self.out_addr_b.next = 0.into();
         self.pair_spikes.next = 0.into();
@@ -629,31 +626,57 @@ impl<const MEM: usize> Logic for Feeder<MEM> {
                 self.failed.d.next = self.core_error.val();
             }
         }
-        // The queue's head beat: ceil(C / 2) x b_s cycles of two single-bit
-        // writes (bit j of columns c and c + 1: their neurons are P apart, in
-        // one word or two), then the next beat, whether or not a run is going.
-        // An empty queue's writer waits at a beat's first pair, its second
-        // column P neurons up.
+        // The queue's head beat: ceil(C / 2) x b_s cycles of two writes (bit j
+        // of columns c and c + 1: their neurons are P apart, in one word or
+        // two; of a pair of positions, two adjacent bits each), then the next
+        // beat, whether or not a run is going. An empty queue's writer waits
+        // at a beat's first pair of columns, its second column P neurons up.
+        // A write's data is the bit everywhere (a pair's: the first
+        // position's in the even bits, the second's in the odd), the mask
+        // picks where.
         self.column_offset_b.d.next = self.layer.positions.val();
         self.pair_count.d.next = 0.into();
         self.spikes_count.d.next =
             self.spikes_count.q.val() + bit_cast::<64, 16>(self.pair_count.q.val());
         if self.queue.nonempty.val() {
             self.out_claim.next = true;
-            self.out_write_bit.next = self.spike_written.val();
+            self.out_word.next = 0.into();
+            if self.spike_shifted.val().get_bit(0) {
+                self.out_word.next = self.k_even.val();
+            }
+            if self.spike_shifted.val().get_bit(8)
+                | (!self.pairs.q.val() & self.spike_shifted.val().get_bit(0))
+            {
+                self.out_word.next = self.out_word.val() | self.k_odd.val();
+            }
+            if self.spike_shifted_b.val().get_bit(0) {
+                self.out_word_b.next = self.k_even.val();
+            }
+            if self.spike_shifted_b.val().get_bit(8)
+                | (!self.pairs.q.val() & self.spike_shifted_b.val().get_bit(0))
+            {
+                self.out_word_b.next = self.out_word_b.val() | self.k_odd.val();
+            }
             self.out_addr.next = self.queue.place.timestep_base.val()
                 + self.plane_offset.q.val()
                 + (self.spike_neuron.val() >> 6);
             self.out_addr_b.next = self.queue.place.timestep_base.val()
                 + self.plane_offset.q.val()
                 + (self.spike_neuron_b.val() >> 6);
+            // The spikes counted: both positions' (a beat alone has zero in
+            // its high byte).
             if self.spike_written.val() {
-                self.pair_spikes.next = bit_cast::<16, 8>(self.spike_byte.val());
+                self.out_mask.next =
+                    self.mask_step.val() << self.spike_neuron.val().get_bits::<6>(0);
+                self.pair_spikes.next = bit_cast::<16, 8>(self.queue.spike.val().get_bits::<8>(0))
+                    + bit_cast::<16, 8>(self.queue.spike.val().get_bits::<8>(8));
             }
             if self.spike_written_b.val() {
-                self.out_mask_b.next = bits::<64>(1) << self.spike_neuron_b.val().get_bits::<6>(0);
-                self.pair_spikes.next =
-                    self.pair_spikes.val() + bit_cast::<16, 8>(self.queue.spike_b.val());
+                self.out_mask_b.next =
+                    self.mask_step.val() << self.spike_neuron_b.val().get_bits::<6>(0);
+                self.pair_spikes.next = self.pair_spikes.val()
+                    + bit_cast::<16, 8>(self.queue.spike_b.val().get_bits::<8>(0))
+                    + bit_cast::<16, 8>(self.queue.spike_b.val().get_bits::<8>(8));
             }
             if self.spike_bit.q.val() == 0 {
                 self.pair_count.d.next = self.pair_spikes.val();

@@ -27,7 +27,7 @@ fn param(c: usize, field: usize) -> i32 {
 /// its parameters.
 #[test]
 fn feeder_runs_a_tile() {
-    let (mut sim, uut) = clocked_simulation!(Uut::new(ROWS, COLS, 128), Uut);
+    let (mut sim, uut) = clocked_simulation!(Uut::new(ROWS, COLS, 128, true), Uut);
     sim.add_testbench(move |mut sim: Sim<Uut>| {
         let mut x = sim.init()?;
         let banks: Vec<Vec<u64>> = (0..ROWS)
@@ -137,23 +137,19 @@ fn feeder_runs_a_tile() {
                 x.run.draining.val() && x.out_claim.val() && !x.out_write_word.val(),
                 x
             );
-            if x.out_write_bit.val() {
-                writes.push((
-                    x.out_addr.val().to_u64(),
-                    x.out_bit_index.val().to_u64(),
-                    x.out_bit.val(),
-                ));
-            }
-            let mask_b = x.out_mask_b.val().to_u64();
-            if mask_b != 0 {
-                sim_assert!(sim, mask_b.is_power_of_two(), x);
-                let word_b = x.out_word_b.val().to_u64();
-                sim_assert!(sim, word_b == 0 || word_b == u64::MAX, x);
-                writes.push((
-                    x.out_addr_b.val().to_u64(),
-                    u64::from(mask_b.trailing_zeros()),
-                    word_b != 0,
-                ));
+            // One bit a port (no pair of positions: P = 1), the word its
+            // value everywhere.
+            let ports = [
+                (x.out_addr.val(), x.out_mask.val(), x.out_word.val()),
+                (x.out_addr_b.val(), x.out_mask_b.val(), x.out_word_b.val()),
+            ];
+            for (addr, mask, word) in ports {
+                let (mask, word) = (mask.to_u64(), word.to_u64());
+                if mask != 0 {
+                    sim_assert!(sim, mask.is_power_of_two(), x);
+                    sim_assert!(sim, word == 0 || word == u64::MAX, x);
+                    writes.push((addr.to_u64(), u64::from(mask.trailing_zeros()), word != 0));
+                }
             }
             wait_clock_cycle!(sim, clock, x);
         }
