@@ -11,7 +11,7 @@
 //! The digit models are the repository's (models/README.md); the random ones
 //! come from seeded generators over allocations, dynamics and geometry.
 
-use spikeslice::compiler::{compile, Program};
+use spikeslice::compiler::{compile, compile_with, Mapping, Program};
 use spikeslice::device::{Device, GoldenDevice, Inference, SimDevice};
 use spikeslice_core::accel::cycles::CycleModel;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -373,7 +373,6 @@ fn batches_run_bit_exact_on_the_verilated_shell() {
         config: &AcceleratorConfig,
         batch: usize,
     ) -> Program {
-        use spikeslice::compiler::{compile_with, Mapping};
         let mapping = Mapping {
             batch,
             ..Mapping::default()
@@ -422,24 +421,30 @@ fn batches_run_bit_exact_on_the_verilated_shell() {
     }
 }
 
-/// The utilization target of docs/performance.md ("Batches"): the MNIST MLP
-/// in runs of 16 digits keeps at least 90% of the 8x8 array's PE-cycles
-/// adding, counted by the shell (`CNT_CYCLES`) against the synapses' work.
-#[test]
-fn the_mnist_mlp_in_runs_of_16_keeps_90_percent_of_the_pes_busy() {
-    use spikeslice::compiler::{compile_with, Mapping};
+/// The share of the 8x8 array's PE-cycles that add on `n` digits of the
+/// repository's `name` network compiled with `mapping`, counted by the shell
+/// (`CNT_CYCLES`) against the synapses' work.
+fn shell_utilization(name: &str, mapping: Mapping, n: usize) -> f64 {
     let config = AcceleratorConfig::default();
     let mut dev = SimDevice::open(&config).unwrap();
-    let model = repository_model("mnist-mlp.json");
+    let model = repository_model(name);
+    let program = compile_with(&model, &config, mapping).unwrap();
+    let got = dev.run(&program, &digits(&model, n)).unwrap();
+    let cycles: u64 = got.iter().map(|g| g.cycles.unwrap()).sum();
+    let ideal = program.predict(&CycleModel::new(config)).1.ideal * n as u64;
+    ideal as f64 / cycles as f64
+}
+
+/// The utilization target of docs/performance.md ("Batches"): the MNIST MLP
+/// in runs of 16 digits keeps at least 90% of the 8x8 array's PE-cycles
+/// adding.
+#[test]
+fn the_mnist_mlp_in_runs_of_16_keeps_90_percent_of_the_pes_busy() {
     let mapping = Mapping {
         batch: 16,
         ..Mapping::default()
     };
-    let program = compile_with(&model, &config, mapping).unwrap();
-    let got = dev.run(&program, &digits(&model, 16)).unwrap();
-    let cycles: u64 = got.iter().map(|g| g.cycles.unwrap()).sum();
-    let ideal = program.predict(&CycleModel::new(config)).1.ideal * 16;
-    let utilization = ideal as f64 / cycles as f64;
+    let utilization = shell_utilization("mnist-mlp.json", mapping, 16);
     assert!(
         utilization >= 0.90,
         "{:.1}% of the PE-cycles",
@@ -450,17 +455,10 @@ fn the_mnist_mlp_in_runs_of_16_keeps_90_percent_of_the_pes_busy() {
 /// The utilization target of docs/performance.md ("Whole networks on the
 /// accelerator shell"): the MNIST conv net, one image a run, keeps at least 75%
 /// of the 8x8 array's PE-cycles adding (conv1's positions go in pairs through
-/// the spike queue, whose writes bound it otherwise), counted by the shell.
+/// the spike queue, whose writes bound it otherwise).
 #[test]
 fn the_mnist_conv_net_keeps_75_percent_of_the_pes_busy() {
-    let config = AcceleratorConfig::default();
-    let mut dev = SimDevice::open(&config).unwrap();
-    let model = repository_model("mnist-cnn.json");
-    let program = compile(&model, &config).unwrap();
-    let got = dev.run(&program, &digits(&model, 2)).unwrap();
-    let cycles: u64 = got.iter().map(|g| g.cycles.unwrap()).sum();
-    let ideal = program.predict(&CycleModel::new(config)).1.ideal * 2;
-    let utilization = ideal as f64 / cycles as f64;
+    let utilization = shell_utilization("mnist-cnn.json", Mapping::default(), 2);
     assert!(
         utilization >= 0.75,
         "{:.1}% of the PE-cycles",
