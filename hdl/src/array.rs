@@ -22,6 +22,14 @@
 //! The price is the fan-out: a row's bit drives C PEs (docs/compute-core.md,
 //! "Dataflow").
 //!
+//! With the fan-in in halves (`ArrayConfig::fanin_halves`) the array is two
+//! `R/2 x C` halves on the same columns: the upper takes the first `ceil(K/2)`
+//! inputs from `w_in`, the lower the rest from `w_in_b`, decoded at its first
+//! row, and row `R/2 + d` is skewed by `d` as row `d` is; so the rows `d` and
+//! `R/2 + d` complete in the same step, and the drain reads their sum. A
+//! chunk then holds `R/2` slices over `ceil(K/2)` beats: the sequencer sees an
+//! `R/2`-row array whose beats carry two inputs.
+//!
 //! The PEs are fabric [`Pe`]s or, with `dsp_pes`, [`DspPes`] blocks of one or two PEs
 //! of a row in a DSP48E2 slice each (columns 2h and 2h + 1 in slice h of a row at
 //! accumulators of at most 24 bits: the two share the row's slice bit and first-beat
@@ -35,7 +43,7 @@
 use crate::pe::{Pe, W_BITS};
 use crate::pe_dsp::{pes_per_dsp, DspPes};
 use rust_hdl::core::ast::{
-    Verilog, VerilogBlock, VerilogExpression as E, VerilogLiteral, VerilogStatement as S,
+    Verilog, VerilogBlock, VerilogExpression as E, VerilogLiteral, VerilogOp, VerilogStatement as S,
 };
 use rust_hdl::prelude::*;
 
@@ -176,12 +184,23 @@ pub struct Array<const ACC: usize> {
     pub b_w: Signal<In, Bits<4>>,
     /// Weight codes, one lane per column.
     pub w_in: Vec<Signal<In, Bits<W_BITS>>>,
-    /// Slice bits, lane i = chunk-local slice i.
+    /// With the fan-in in halves, the lower half's weight codes (input
+    /// `ceil(K/2) + k`), one lane per column; no lanes otherwise.
+    pub w_in_b: Vec<Signal<In, Bits<W_BITS>>>,
+    /// Slice bits, lane i = chunk-local slice i (in halves: lane `R/2 + i`
+    /// is slice i of the lower half's input).
     pub x_in: Vec<Signal<In, Bit>>,
-    /// Row `row`'s accumulators, one lane per column.
+    /// Row `row`'s accumulators, one lane per column (in halves: the sum of
+    /// rows `row` and `R/2 + row`).
     pub acc_out: Vec<Signal<Out, Bits<ACC>>>,
     dec: Vec<WeightDecoder>,
+    /// The lower half's decoders (in halves; else none).
+    dec_b: Vec<WeightDecoder>,
+    /// Each column's row multiplexer: over every row, or in halves over the
+    /// upper half's.
     sel: Vec<RowSelect<ACC>>,
+    /// In halves, each column's multiplexer over the lower half's rows.
+    sel_b: Vec<RowSelect<ACC>>,
     xskew: Vec<SkewLine<Bit>>,
     /// The first-beat flag, skewed as the slice bits.
     fskew: Vec<SkewLine<Bit>>,
@@ -193,12 +212,17 @@ pub struct Array<const ACC: usize> {
     _rows: usize,
     _cols: usize,
     _per_dsp: usize,
+    /// The first row of the lower half, in halves; 0 otherwise.
+    _half: usize,
 }
 
 impl<const ACC: usize> Array<ACC> {
     /// An array of fabric PEs, or with `dsp_pes` of PEs in DSP48E2 slices
-    /// (hdl/src/pe_dsp.rs), [`pes_per_dsp`] of one row in each.
-    pub fn new(rows: usize, cols: usize, dsp_pes: bool) -> Self {
+    /// (hdl/src/pe_dsp.rs), [`pes_per_dsp`] of one row in each; with
+    /// `fanin_halves` (an even number of rows) in two halves of the fan-in.
+    pub fn new(rows: usize, cols: usize, dsp_pes: bool, fanin_halves: bool) -> Self {
+        let half = if fanin_halves { rows / 2 } else { 0 };
+        let lower = |n: usize| if fanin_halves { n } else { 0 };
         let per_dsp = if dsp_pes { pes_per_dsp(ACC) } else { 0 };
         let (pes, dsps) = if dsp_pes {
             let groups = cols.div_ceil(per_dsp);
@@ -213,21 +237,43 @@ impl<const ACC: usize> Array<ACC> {
                 Vec::new(),
             )
         };
+        // A row's skew: its place in its half.
+        let skew = |r: usize| if half > 0 { r % half } else { r };
+        let upper = if half > 0 { half } else { rows };
         Self {
             w_in: (0..cols).map(|_| Default::default()).collect(),
+            w_in_b: (0..lower(cols)).map(|_| Default::default()).collect(),
             x_in: (0..rows).map(|_| Default::default()).collect(),
             acc_out: (0..cols).map(|_| Default::default()).collect(),
             dec: (0..cols).map(|_| Default::default()).collect(),
-            sel: (0..cols).map(|_| RowSelect::new(rows)).collect(),
-            xskew: (0..rows).map(SkewLine::new).collect(),
-            fskew: (0..rows).map(SkewLine::new).collect(),
+            dec_b: (0..lower(cols)).map(|_| Default::default()).collect(),
+            sel: (0..cols).map(|_| RowSelect::new(upper)).collect(),
+            sel_b: (0..lower(cols)).map(|_| RowSelect::new(half)).collect(),
+            xskew: (0..rows).map(|r| SkewLine::new(skew(r))).collect(),
+            fskew: (0..rows).map(|r| SkewLine::new(skew(r))).collect(),
             pes,
             dsps,
             _rows: rows,
             _cols: cols,
             _per_dsp: per_dsp,
+            _half: half,
             ..Default::default()
         }
+    }
+
+    /// Where row `row`'s accumulators are read: (multiplexer, its input).
+    fn select_of(&self, row: usize) -> (&'static str, usize) {
+        if self._half > 0 && row >= self._half {
+            ("sel_b", row - self._half)
+        } else {
+            ("sel", row)
+        }
+    }
+
+    /// Row `row` is the first of the lower half (its weights are decoded
+    /// from `w_in_b`, not passed down from the row above).
+    fn lower_first(&self, row: usize) -> bool {
+        self._half > 0 && row == self._half
     }
 
     /// Column groups of DSP slices in a row (0 for fabric PEs).
@@ -248,12 +294,15 @@ impl<const ACC: usize> Array<ACC> {
         }
     }
 
-    /// The wiring, as (destination, source) signal names in rust-hdl's flattened
-    /// naming (`pes$5$x_in`). Shared by `hdl` so that the Verilog and the list agree.
-    fn wiring(&self) -> Vec<(String, String)> {
+    /// The wiring, as (destination, sources) signal names in rust-hdl's flattened
+    /// naming (`pes$5$x_in`): the destination is the sum of its sources, 0 for
+    /// none (in halves a column's output adds its two multiplexers'; every other
+    /// destination has one source or none). Shared by `hdl` so that the Verilog
+    /// and the list agree.
+    fn wiring(&self) -> Vec<(String, Vec<String>)> {
         let (rows, cols) = (self._rows, self._cols);
-        let mut v: Vec<(String, String)> = Vec::new();
-        let mut c = |d: String, s: &str| v.push((d, s.to_string()));
+        let mut v: Vec<(String, Vec<String>)> = Vec::new();
+        let mut c = |d: String, s: &[&str]| v.push((d, s.iter().map(|s| s.to_string()).collect()));
         // The PE blocks: fabric PEs with ports w_in, w_out and acc_out, or DSP
         // slices of a row's neighbouring columns with a port of each per lane
         // (w_in0, w_in1, ..); either takes its row's x_in and fst.
@@ -270,26 +319,37 @@ impl<const ACC: usize> Array<ACC> {
             }
         };
         for col in 0..cols {
-            c(format!("dec${col}$raw"), &format!("w_in${col}"));
-            c(format!("dec${col}$b_w"), "b_w");
-            c(format!("sel${col}$row"), "row");
+            c(format!("dec${col}$raw"), &[&format!("w_in${col}")]);
+            c(format!("dec${col}$b_w"), &["b_w"]);
+            c(format!("sel${col}$row"), &["row"]);
+            if self._half > 0 {
+                c(format!("dec_b${col}$raw"), &[&format!("w_in_b${col}")]);
+                c(format!("dec_b${col}$b_w"), &["b_w"]);
+                c(format!("sel_b${col}$row"), &["row"]);
+            }
             for row in 0..rows {
                 let (q, lane) = self.block_of(row, col);
                 let src = format!("{block}${q}${}", lane_port("acc_out", lane));
-                c(format!("sel${col}$acc${row}"), &src);
+                let (sel, input) = self.select_of(row);
+                c(format!("{sel}${col}$acc${input}"), &[&src]);
             }
-            c(format!("acc_out${col}"), &format!("sel${col}$p"));
+            let (upper, lower) = (format!("sel${col}$p"), format!("sel_b${col}$p"));
+            if self._half > 0 {
+                c(format!("acc_out${col}"), &[&upper, &lower]);
+            } else {
+                c(format!("acc_out${col}"), &[&upper]);
+            }
         }
         for row in 0..rows {
             for (skew, input) in [("xskew", "x_in"), ("fskew", "fst")] {
-                c(format!("{skew}${row}$clock"), "clock");
-                c(format!("{skew}${row}$en"), "en");
+                c(format!("{skew}${row}$clock"), &["clock"]);
+                c(format!("{skew}${row}$en"), &["en"]);
                 let d_in = if skew == "xskew" {
                     format!("x_in${row}")
                 } else {
                     input.to_string()
                 };
-                c(format!("{skew}${row}$d_in"), &d_in);
+                c(format!("{skew}${row}$d_in"), &[&d_in]);
             }
         }
         let per_row = if self._per_dsp > 0 {
@@ -301,21 +361,34 @@ impl<const ACC: usize> Array<ACC> {
             for h in 0..per_row {
                 let q = row * per_row + h;
                 for port in ["clock", "en"] {
-                    c(format!("{block}${q}${port}"), port);
+                    c(format!("{block}${q}${port}"), &[port]);
                 }
-                c(format!("{block}${q}$x_in"), &format!("xskew${row}$d_out"));
-                c(format!("{block}${q}$fst"), &format!("fskew${row}$d_out"));
+                c(
+                    format!("{block}${q}$x_in"),
+                    &[&format!("xskew${row}$d_out")],
+                );
+                c(format!("{block}${q}$fst"), &[&format!("fskew${row}$d_out")]);
                 for lane in 0..lanes {
                     let col = h * per + lane;
-                    // A lane past the last column reads 0 (empty source).
+                    // A lane past the last column reads 0 (no source).
                     let w_src = if lane >= per || col >= cols {
-                        String::new()
+                        None
                     } else if row == 0 {
-                        format!("dec${col}$w")
+                        Some(format!("dec${col}$w"))
+                    } else if self.lower_first(row) {
+                        Some(format!("dec_b${col}$w"))
                     } else {
-                        format!("{block}${}${}", q - per_row, lane_port("w_out", lane))
+                        Some(format!(
+                            "{block}${}${}",
+                            q - per_row,
+                            lane_port("w_out", lane)
+                        ))
                     };
-                    c(format!("{block}${q}${}", lane_port("w_in", lane)), &w_src);
+                    let port = format!("{block}${q}${}", lane_port("w_in", lane));
+                    match &w_src {
+                        Some(src) => c(port, &[src]),
+                        None => c(port, &[]),
+                    }
                 }
             }
         }
@@ -327,21 +400,35 @@ impl<const ACC: usize> Logic for Array<ACC> {
     fn update(&mut self) {
         let (rows, cols) = (self._rows, self._cols);
         let per = self._per_dsp;
+        let half = self._half;
         for col in 0..cols {
             self.dec[col].raw.next = self.w_in[col].val();
             self.dec[col].b_w.next = self.b_w.val();
             self.sel[col].row.next = self.row.val();
+            if half > 0 {
+                self.dec_b[col].raw.next = self.w_in_b[col].val();
+                self.dec_b[col].b_w.next = self.b_w.val();
+                self.sel_b[col].row.next = self.row.val();
+            }
             for row in 0..rows {
                 let (q, lane) = self.block_of(row, col);
-                self.sel[col].acc[row].next = if per == 0 {
+                let acc = if per == 0 {
                     self.pes[q].acc_out.val()
                 } else if lane == 0 {
                     self.dsps[q].acc_out0.val()
                 } else {
                     self.dsps[q].acc_out1.val()
                 };
+                match self.select_of(row) {
+                    ("sel", input) => self.sel[col].acc[input].next = acc,
+                    (_, input) => self.sel_b[col].acc[input].next = acc,
+                }
             }
-            self.acc_out[col].next = self.sel[col].p.val();
+            self.acc_out[col].next = if half > 0 {
+                self.sel[col].p.val() + self.sel_b[col].p.val()
+            } else {
+                self.sel[col].p.val()
+            };
         }
         for row in 0..rows {
             self.xskew[row].clock.next = self.clock.val();
@@ -362,6 +449,8 @@ impl<const ACC: usize> Logic for Array<ACC> {
                         Bits::default()
                     } else if row == 0 {
                         a.dec[col].w.val()
+                    } else if a.lower_first(row) {
+                        a.dec_b[col].w.val()
                     } else if lane == 0 {
                         a.dsps[q - groups].w_out0.val()
                     } else {
@@ -386,6 +475,8 @@ impl<const ACC: usize> Logic for Array<ACC> {
                     self.pes[p].fst.next = self.fskew[row].d_out.val();
                     self.pes[p].w_in.next = if row == 0 {
                         self.dec[col].w.val()
+                    } else if self.lower_first(row) {
+                        self.dec_b[col].w.val()
                     } else {
                         self.pes[p - cols].w_out.val()
                     };
@@ -405,6 +496,14 @@ impl<const ACC: usize> Logic for Array<ACC> {
                 a.connect();
             }
             self.acc_out[col].connect();
+        }
+        for (dec, sel) in self.dec_b.iter_mut().zip(self.sel_b.iter_mut()) {
+            dec.raw.connect();
+            dec.b_w.connect();
+            sel.row.connect();
+            for a in sel.acc.iter_mut() {
+                a.connect();
+            }
         }
         for skew in self.xskew.iter_mut().chain(self.fskew.iter_mut()) {
             skew.clock.connect();
@@ -432,12 +531,13 @@ impl<const ACC: usize> Logic for Array<ACC> {
         let stmts: VerilogBlock = self
             .wiring()
             .into_iter()
-            .map(|(d, s)| {
-                let rhs = if s.is_empty() {
-                    E::Literal(VerilogLiteral::from(0_u32))
-                } else {
-                    E::Signal(s)
-                };
+            .map(|(d, sources)| {
+                // No source: 0; several: their sum.
+                let rhs = sources
+                    .into_iter()
+                    .map(E::Signal)
+                    .reduce(|a, b| E::Binary(Box::new(a), VerilogOp::Add, Box::new(b)))
+                    .unwrap_or(E::Literal(VerilogLiteral::from(0_u32)));
                 S::Assignment(E::Signal(d), rhs)
             })
             .collect();
@@ -496,6 +596,81 @@ mod tests {
         matrix_product_with_stalls(true);
     }
 
+    /// The fan-in in halves: a 4 x 3 array of two 2-row halves takes K = 5
+    /// inputs in 3 beats (the upper half inputs 0..3 from `w_in`, the lower
+    /// 3..5 from `w_in_b`, then zero slice bits), two chunks back to back with
+    /// a stall after every step, and row d reads the sum over all five inputs;
+    /// with fabric and with DSP PEs.
+    #[test]
+    fn halves_array_matches_matrix_product_with_stalls() {
+        for dsp_pes in [false, true] {
+            halves_matrix_product_with_stalls(dsp_pes);
+        }
+    }
+
+    fn halves_matrix_product_with_stalls(dsp_pes: bool) {
+        let (rows, cols, k) = (4usize, 3usize, 5usize);
+        let (half, beats) = (rows / 2, k.div_ceil(2));
+        // Weights of chunk ch, column c, input i; slice bits of chunk ch, slice
+        // s, input i: fixed patterns with both signs and every input's bit set
+        // somewhere in the first and last beats.
+        let w = |ch: usize, c: usize, i: usize| -> i8 { ((ch * 7 + c * 5 + i * 3) % 15) as i8 - 7 };
+        let x = move |ch: usize, s: usize, i: usize| -> bool {
+            i == 0 || i == k - 1 || !(ch + s + i).is_multiple_of(3)
+        };
+        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes, true), Uut);
+        sim.add_testbench(move |mut sim: Sim<Uut>| {
+            let mut u = sim.init()?;
+            u.b_w.next = 4.into();
+            for step in 0..2 * beats + half {
+                let (chunk, b) = (step / beats, step % beats);
+                for col in 0..cols {
+                    let code = |i: usize| -> u64 {
+                        if chunk < 2 && i < k {
+                            (w(chunk, col, i) as u8 & 0xF) as u64
+                        } else {
+                            0xB
+                        }
+                    };
+                    u.w_in[col].next = code(b).into();
+                    u.w_in_b[col].next = code(beats + b).into();
+                }
+                for s in 0..half {
+                    u.x_in[s].next = chunk < 2 && x(chunk, s, b);
+                    u.x_in[half + s].next = chunk < 2 && beats + b < k && x(chunk, s, beats + b);
+                }
+                u.fst.next = chunk < 2 && b == 0;
+                u.en.next = true;
+                wait_clock_cycle!(sim, clock, u);
+                u.en.next = false;
+                u.fst.next = true;
+                for s in 0..rows {
+                    u.x_in[s].next = true;
+                }
+                // `beats + d` steps into a chunk, its row pair d is complete.
+                let read = (step + 1)
+                    .checked_sub(beats)
+                    .map(|t| (t / beats, t % beats));
+                let Some((chunk, d)) = read.filter(|&(_, d)| d < half) else {
+                    wait_clock_cycle!(sim, clock, u);
+                    continue;
+                };
+                u.row.next = (d as u64).into();
+                wait_clock_cycle!(sim, clock, u);
+                for col in 0..cols {
+                    let want: i64 = (0..k)
+                        .filter(|&i| x(chunk, d, i))
+                        .map(|i| w(chunk, col, i) as i64)
+                        .sum();
+                    let got = ((u.acc_out[col].val().to_u64() as i64) << 40) >> 40;
+                    sim_assert_eq!(sim, got, want, u);
+                }
+            }
+            sim.done(u)
+        });
+        sim.run(Box::new(uut), 10_000).unwrap();
+    }
+
     fn matrix_product_with_stalls(dsp_pes: bool) {
         let (rows, cols, k) = (3usize, 3usize, 5usize);
         // Two chunks' weights and slices. Every slice's last bit is set: a row read
@@ -525,7 +700,7 @@ mod tests {
                 vec![true, false, true, false, true],
             ],
         ];
-        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes), Uut);
+        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes, false), Uut);
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut u = sim.init()?;
             u.b_w.next = 4.into();

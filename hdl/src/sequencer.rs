@@ -49,6 +49,16 @@
 //!
 //! Weights are not buffered in this block: each chunk consumes the tile's K weight beats
 //! again (the shell's weight banks, or a test harness, replay them).
+//!
+//! Two generator options (`ArrayConfig`; docs/compute-core.md, "The fan-in in
+//! halves and the parameter prefetch"): `fanin_halves`, for which the machines
+//! see an array of `R/2` rows (`rows_c`) over `cfg_k = ceil(K/2)` beats and the
+//! beat's second weight row goes to the array's lower half (`wgt_data_b`); and
+//! `param_prefetch`, with which a run with new parameters is taken with one run
+//! in flight, its bias beats go to the NDUs while the PPUs add the drained
+//! chunk's own (`bias_hold`), and its theta beats wait for that run's last
+//! division. Without them their statements are not generated (loops over
+//! `_cols_b`, `_prefetch`, `_cols_p`), so the Verilog is as before.
 
 use crate::array::Array;
 use crate::ndu::Ndu;
@@ -86,6 +96,8 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     /// Synchronous reset of the control state.
     pub rst: Signal<In, Bit>,
     // Layer configuration, held stable while busy.
+    /// Beats of a chunk: the fan-in K, or with the fan-in in halves
+    /// `ceil(K / 2)` (`ArrayConfig::chunk_beats`).
     pub cfg_k: Signal<In, Bits<16>>,
     pub cfg_slices: Signal<In, Bits<10>>,
     pub cfg_b_in: Signal<In, Bits<4>>,
@@ -122,6 +134,10 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     pub wgt_valid: Signal<In, Bit>,
     pub wgt_ready: Signal<Out, Bit>,
     pub wgt_data: Vec<Signal<In, Bits<W_BITS>>>,
+    /// With the fan-in in halves, the lower half's weight codes of the beat
+    /// (input `cfg_k + k`; any code past the fan-in, whose slice bits are
+    /// zero), valid with `wgt_data`; no lanes otherwise.
+    pub wgt_data_b: Vec<Signal<In, Bits<W_BITS>>>,
     pub act_valid: Signal<In, Bit>,
     pub act_ready: Signal<Out, Bit>,
     pub act_data: Vec<Signal<In, Bit>>,
@@ -138,6 +154,9 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     nstate: DFF<NeuronState>,
     /// Runs taken and not yet done by the neuron machine (0, 1 or 2).
     runs: DFF<Bits<2>>,
+    /// With the parameter prefetch, each column's bias of the run being
+    /// drained (none otherwise).
+    bias_hold: Vec<DFF<Bits<MEM>>>,
     /// The PPUs' current belongs to the neuron machine (handed over, not yet
     /// integrated for the last time): the next timestep's drain waits.
     held: DFF<Bit>,
@@ -216,26 +235,42 @@ pub struct Core<const ACC: usize, const MEM: usize> {
     _rows: usize,
     _cols: usize,
     _cols_m1: usize,
+    /// The lower half's weight lanes: `cols` with the fan-in in halves, else 0.
+    _cols_b: usize,
+    /// 1 with the parameter prefetch (`ArrayConfig::param_prefetch`), else 0:
+    /// the statements of its loops are generated only then.
+    _prefetch: usize,
+    /// The columns' `bias_hold` registers: `cols` with the prefetch, else 0.
+    _cols_p: usize,
 }
 
 impl<const ACC: usize, const MEM: usize> Core<ACC, MEM> {
     pub fn new(cfg: &crate::ArrayConfig) -> Self {
         let (rows, cols) = (cfg.rows, cfg.cols);
         let (weight_bits_max, spike_bits_max) = (cfg.weight_bits_max, cfg.spike_bits_max);
+        let cols_b = if cfg.fanin_halves { cols } else { 0 };
         Self {
             wgt_data: (0..cols).map(|_| Default::default()).collect(),
+            wgt_data_b: (0..cols_b).map(|_| Default::default()).collect(),
             act_data: (0..rows).map(|_| Default::default()).collect(),
             spk_data: (0..cols).map(|_| Default::default()).collect(),
-            array: Array::new(rows, cols, cfg.dsp_pes),
+            array: Array::new(rows, cols, cfg.dsp_pes, cfg.fanin_halves),
             ppus: (0..cols).map(|_| Default::default()).collect(),
             ndus: (0..cols).map(|_| Default::default()).collect(),
-            rows_c: Param::new((rows as u64).into()),
+            // The slices a chunk holds (the feed and the drain count them).
+            rows_c: Param::new((cfg.chunk_rows() as u64).into()),
             cols_m1: Param::new((cols as u64 - 1).into()),
             wb_max: Param::new((weight_bits_max as u64).into()),
             sb_max: Param::new((spike_bits_max as u64).into()),
             _rows: rows,
             _cols: cols,
             _cols_m1: cols - 1,
+            _cols_b: cols_b,
+            _prefetch: usize::from(cfg.param_prefetch),
+            _cols_p: if cfg.param_prefetch { cols } else { 0 },
+            bias_hold: (0..if cfg.param_prefetch { cols } else { 0 })
+                .map(|_| Default::default())
+                .collect(),
             ..Default::default()
         }
     }
@@ -292,6 +327,13 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         self.ready.next = (self.state.q.val() == SeqState::Idle)
             & ((self.runs.q.val() == 0)
                 | (self.keep_params.val() & !self.bad_cfg.val() & (self.runs.q.val() == 1)));
+        // With the parameter prefetch, a run with new parameters too (another
+        // tile of the layer): they are shifted in while the last run finishes,
+        // each kind once the last run no longer reads it (Params below).
+        for _i in 0..self._prefetch {
+            self.ready.next = (self.state.q.val() == SeqState::Idle)
+                & ((self.runs.q.val() == 0) | (!self.bad_cfg.val() & (self.runs.q.val() == 1)));
+        }
         self.accept.next = self.ready.val() & self.start.val();
         // The neuron machine and the drain share the PPUs' current: a drain step
         // that starts a timestep (j = 0) rewrites it, so it waits until the
@@ -335,6 +377,19 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
         for r in 0..self._rows {
             self.array.x_in[r].next = self.act_data[r].val() & self.beat.val();
         }
+        for c in 0..self._cols_b {
+            self.array.w_in_b[c].next = self.wgt_data_b[c].val();
+        }
+        // With the parameter prefetch the PPUs add the bias of the run being
+        // drained, taken at its chunk's last beat: the next run's bias may be
+        // shifted into the NDUs meanwhile.
+        for c in 0..self._cols_p {
+            self.bias_hold[c].clock.next = self.clock.val();
+            self.bias_hold[c].d.next = self.bias_hold[c].q.val();
+            if self.beat.val() & self.k_last.q.val() {
+                self.bias_hold[c].d.next = self.ndus[c].bias.val();
+            }
+        }
         for c in 0..self._cols {
             self.array.w_in[c].next = self.wgt_data[c].val();
             self.ppus[c].clock.next = self.clock.val();
@@ -342,6 +397,9 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
             self.ppus[c].j.next = self.j.q.val();
             self.ppus[c].p.next = self.array.acc_out[c].val();
             self.ppus[c].bias.next = self.ndus[c].bias.val();
+            for _i in 0..self._prefetch {
+                self.ppus[c].bias.next = self.bias_hold[c].q.val();
+            }
             self.ndus[c].clock.next = self.clock.val();
             self.ndus[c].par_shift.next = 0.into();
             self.ndus[c].lif.next = self.cfg_lif.val();
@@ -403,6 +461,30 @@ impl<const ACC: usize, const MEM: usize> Logic for Core<ACC, MEM> {
                         }
                     } else {
                         self.pcol.d.next = self.pcol.q.val() + 1;
+                    }
+                }
+                // The parameter prefetch: with a run in flight before this one,
+                // v_init is free (its Done, or this run's first beat, sets the
+                // membrane from it) and so is the bias (its drains read the
+                // copy `bias_hold` took at their chunk's last beat); theta once
+                // its neuron machine is past its last division: till then a
+                // theta beat waits.
+                for _i in 0..self._prefetch {
+                    if (self.pk.q.val() == 2)
+                        & (self.runs.q.val() == 2)
+                        & !((self.nstate.q.val() == NeuronState::Out)
+                            | (self.nstate.q.val() == NeuronState::Done)
+                            | ((self.nstate.q.val() == NeuronState::Emit)
+                                & self.n_last.q.val()
+                                & !self.more_repeats.q.val()))
+                    {
+                        self.par_ready.next = false;
+                        for c in 0..self._cols {
+                            self.ndus[c].par_shift.next = 0.into();
+                        }
+                        self.pcol.d.next = self.pcol.q.val();
+                        self.pk.d.next = self.pk.q.val();
+                        self.state.d.next = SeqState::Params;
                     }
                 }
             }

@@ -3,8 +3,11 @@
 //! the spikes and final membranes against the golden model.
 //! ideal cycles = K * O * S / (R * C); utilization = ideal / measured cycles.
 //!
-//! `cargo run --release -p spikeslice-sim --example utilization -- R C [b_in T [b_s]]`
-//! (b_s: bits of the output spikes, default 1; it sets the neuron steps per timestep.)
+//! `cargo run --release -p spikeslice-sim --example utilization -- R C [b_in T [b_s]] [--fanin-halves] [--param-prefetch]`
+//! (b_s: bits of the output spikes, default 1; it sets the neuron steps per timestep;
+//! `--fanin-halves`: the array in two halves of the fan-in, `ArrayConfig::fanin_halves`;
+//! `--param-prefetch`: each tile's parameters shifted in while the last tile finishes,
+//! `ArrayConfig::param_prefetch`.)
 use spikeslice_core::golden::LayerOutput;
 use spikeslice_core::random;
 use spikeslice_hdl::ArrayConfig;
@@ -24,9 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = args.get(3).copied().unwrap_or(8);
     let b_s = args.get(4).copied().unwrap_or(1) as u8;
     let s_slices = usize::from(b_in) * t;
+    let flag = |name: &str| std::env::args().any(|a| a == name);
+    let (fanin_halves, param_prefetch) = (flag("--fanin-halves"), flag("--param-prefetch"));
     let cfg = ArrayConfig {
         rows,
         cols,
+        fanin_halves,
+        param_prefetch,
         ..Default::default()
     };
     let mut sim = CoreSim::build(&cfg, &SimOptions::default())?;
@@ -46,7 +53,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let ideal = (k * o * s_slices) as f64 / (rows * cols) as f64;
     println!(
-        "{rows}x{cols} K={k} O={o} S={s_slices} (b_in={b_in} T={t}) b_s={b_s}: {} cycles, ideal {ideal:.0}, utilization {:.1}%, compute beats {} ({:.1}% of cycles), {:.2} Mcycles/s simulated",
+        "{rows}x{cols}{} K={k} O={o} S={s_slices} (b_in={b_in} T={t}) b_s={b_s}: {} cycles, ideal {ideal:.0}, utilization {:.1}%, compute beats {} ({:.1}% of cycles), {:.2} Mcycles/s simulated",
+        match (fanin_halves, param_prefetch) {
+            (false, false) => "",
+            (true, false) => " (fan-in in halves)",
+            (false, true) => " (parameter prefetch)",
+            (true, true) => " (fan-in in halves, parameter prefetch)",
+        },
         run.cycles,
         100.0 * ideal / run.cycles as f64,
         run.compute_beats,

@@ -140,6 +140,11 @@ pub fn write_testbench(
     expected: &LayerTrace,
     dir: &Path,
 ) -> Result<(Manifest, PathBuf), SimError> {
+    if cfg.fanin_halves {
+        return Err(SimError::Config(
+            "the Icarus test bench streams one input a beat: fanin_halves must be false".into(),
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| SimError::Io(dir.into(), e))?;
     let m = spikeslice_hdl::generate(cfg, dir)
         .map_err(|e| SimError::Config(format!("generate: {e}")))?;

@@ -6,9 +6,12 @@
 //! [`CoreSim::build`] generates the Verilog for an [`ArrayConfig`], builds it with
 //! Verilator into a shared library (cached by the manifest hash, see [`build`]) and
 //! loads it. [`CoreSim::run_layer`] runs a whole [`MatmulLayer`] through the tile
-//! sequencer: the harness loops over output tiles of C columns, replays the tile's
-//! weights for every chunk of R slices, and puts seeded random valid/ready
-//! backpressure on every stream (results must not depend on it).
+//! sequencer: the harness streams output tiles of C columns, one after the other
+//! (each tile's start offered until the core takes it: after the last tile's
+//! `done`, or with the parameter prefetch once its feed machine is idle), replays
+//! the tile's weights for every chunk of R slices (R/2 over input pairs with the
+//! fan-in in halves), and puts seeded random valid/ready backpressure on every
+//! stream (results must not depend on it).
 //!
 //! In hardware: the whole K reduction (the PE accumulators hold any K up to 2^16 - 1),
 //! slice recombination, bias, neuron dynamics, spikes and the membrane across all T
@@ -188,6 +191,7 @@ struct Ports {
     cfg_readout: u32,
     cfg_repeats: u32,
     start: u32,
+    ready: u32,
     keep_params: u32,
     spikes_only: u32,
     done: u32,
@@ -198,6 +202,8 @@ struct Ports {
     wgt_valid: u32,
     wgt_ready: u32,
     wgt_data: Vec<u32>,
+    /// The lower half's weight lanes (the fan-in in halves; else none).
+    wgt_data_b: Vec<u32>,
     act_valid: u32,
     act_ready: u32,
     act_data: Vec<u32>,
@@ -229,6 +235,7 @@ impl Ports {
             cfg_readout: find("cfg_readout")?,
             cfg_repeats: find("cfg_repeats")?,
             start: find("start")?,
+            ready: find("ready")?,
             keep_params: find("keep_params")?,
             spikes_only: find("spikes_only")?,
             done: find("done")?,
@@ -239,6 +246,7 @@ impl Ports {
             wgt_valid: find("wgt_valid")?,
             wgt_ready: find("wgt_ready")?,
             wgt_data: lanes("wgt_data", c)?,
+            wgt_data_b: lanes("wgt_data_b", if m.config.fanin_halves { c } else { 0 })?,
             act_valid: find("act_valid")?,
             act_ready: find("act_ready")?,
             act_data: lanes("act_data", r)?,
@@ -446,7 +454,12 @@ impl CoreSim {
                 "an input vector has the wrong length".into(),
             ));
         }
-        let (rows, cols) = (self.cfg.rows, self.cfg.cols);
+        let cols = self.cfg.cols;
+        // A chunk's slices and beats: with the fan-in in halves, beat `kk`
+        // carries inputs `kk` (upper rows, `wgt_data`) and `beats + kk` (lower
+        // rows, `wgt_data_b`; none past the fan-in: zero slice bits).
+        let (rows, beats) = (self.cfg.chunk_rows(), self.cfg.chunk_beats(layer.inputs));
+        let halves = if self.cfg.fanin_halves { 2 } else { 1 };
         let mbits = self.cfg.membrane_bits;
         let mmask = (1u64 << mbits) - 1;
         let p = self.ports.clone();
@@ -458,7 +471,7 @@ impl CoreSim {
             LayerOutput::Spikes { bits } => (bits, false),
             LayerOutput::Membrane => (1, true),
         };
-        self.set(p.cfg_k, k as u64);
+        self.set(p.cfg_k, beats as u64);
         self.set(p.cfg_slices, slices as u64);
         self.set(p.cfg_b_in, b_in as u64);
         self.set(p.cfg_b_w, u64::from(layer.weight_bits));
@@ -491,137 +504,159 @@ impl CoreSim {
         let start_cycle = self.verilated.cycles();
         let mut compute_beats = 0u64;
         let chunks = slices.div_ceil(rows);
+        let tiles = layer.outputs.div_ceil(cols);
+        // Every tile's streams, the tiles one after the other: the core takes
+        // a tile's start when it is ready (after the last tile's `done`, or
+        // with the parameter prefetch once the feed machine is idle), so the
+        // queues simply run on.
+        let mut par = VecDeque::new();
+        let mut wgt = VecDeque::new();
+        let mut act = VecDeque::new();
         for o0 in (0..layer.outputs).step_by(cols) {
-            let width = cols.min(layer.outputs - o0);
-            let par: VecDeque<u64> = if flags.keep_params {
-                VecDeque::new()
-            } else {
-                tile_params(layer, o0, cols, mmask).into()
-            };
-            let mut wgt = VecDeque::new();
-            let mut act = VecDeque::new();
+            if !flags.keep_params {
+                par.extend(tile_params(layer, o0, cols, mmask));
+            }
             for ch in 0..chunks {
-                // `kk` indexes the weight rows and every timestep's input at
-                // once: an iterator over one of them would hide the other.
-                #[allow(clippy::needless_range_loop)]
-                for kk in 0..k {
-                    wgt.push_back(tile_weights(layer, o0, cols, kk));
-                    let bitsv: Vec<u64> = (0..rows)
-                        .map(|i| {
-                            let s = ch * rows + i;
-                            if s < slices {
-                                u64::from((inputs[s / b_in][kk] >> (s % b_in)) & 1)
+                for kk in 0..beats {
+                    // Each half's input of the beat: the weight codes of every
+                    // half side by side, then its slice bits.
+                    let elems: Vec<usize> = (0..halves).map(|h| h * beats + kk).collect();
+                    let codes: Vec<u64> = elems
+                        .iter()
+                        .flat_map(|&e| {
+                            if e < k {
+                                tile_weights(layer, o0, cols, e)
                             } else {
-                                0
+                                vec![0; cols]
                             }
+                        })
+                        .collect();
+                    wgt.push_back(codes);
+                    let bitsv: Vec<u64> = elems
+                        .iter()
+                        .flat_map(|&e| {
+                            (0..rows).map(move |i| {
+                                let s = ch * rows + i;
+                                if s < slices && e < k {
+                                    u64::from((inputs[s / b_in][e] >> (s % b_in)) & 1)
+                                } else {
+                                    0
+                                }
+                            })
                         })
                         .collect();
                     act.push_back(bitsv);
                 }
             }
-            let mut par = Source::new(par);
-            let mut wgt = Source::new(wgt);
-            let mut act = Source::new(act);
-            let mut t_out = 0usize;
-            let mut c_out = 0usize;
-            self.set(p.start, 1);
+        }
+        let mut par = Source::new(par);
+        let mut wgt = Source::new(wgt);
+        let mut act = Source::new(act);
+        // Beats out so far, over all tiles (a tile's come in order, the
+        // tiles' one after the other: one neuron machine).
+        let (mut t_out, mut c_out) = (0usize, 0usize);
+        let (mut started, mut finished) = (0usize, 0usize);
+        // Generous bound: every beat could wait ~1/p cycles, plus the NDU steps.
+        let per_tile = 3 * cols + chunks * (beats + rows + cols) + (slices + t_steps) * 12 + cols;
+        let limit =
+            start_cycle + 64 * tiles as u64 + ((tiles * per_tile) as f64 * 20.0 / bp.p) as u64;
+        loop {
+            if self.verilated.cycles() > limit {
+                return Err(SimError::Hang(format!(
+                    "{finished} of {tiles} tiles did not finish within {} cycles",
+                    limit - start_cycle
+                )));
+            }
+            let offer_start = started < tiles;
+            self.set(p.start, u64::from(offer_start));
+            let pv = par.offer(&mut rng, bp.p);
+            self.set(p.par_valid, u64::from(pv));
+            if pv {
+                self.set(p.par_data, par.q[0]);
+            }
+            let wv = wgt.offer(&mut rng, bp.p);
+            self.set(p.wgt_valid, u64::from(wv));
+            if wv {
+                for (c, &port) in p.wgt_data.iter().chain(&p.wgt_data_b).enumerate() {
+                    self.set(port, wgt.q[0][c]);
+                }
+            }
+            let av = act.offer(&mut rng, bp.p);
+            self.set(p.act_valid, u64::from(av));
+            if av {
+                for (r, &port) in p.act_data.iter().enumerate() {
+                    self.set(port, act.q[0][r]);
+                }
+            }
+            let sr = bp.p >= 1.0 || rng.gen_bool(bp.p);
+            let mr = bp.p >= 1.0 || rng.gen_bool(bp.p);
+            self.set(p.spk_ready, u64::from(sr));
+            self.set(p.mem_ready, u64::from(mr));
+            self.eval();
+            let taken = offer_start && self.get(p.ready) == 1;
+            if pv && self.get(p.par_ready) == 1 {
+                par.q.pop_front();
+                par.offering = false;
+            }
+            let wfire = wv && self.get(p.wgt_ready) == 1;
+            let afire = av && self.get(p.act_ready) == 1;
+            if wfire != afire {
+                return Err(SimError::Hang("weight and slice beats fired apart".into()));
+            }
+            if wfire {
+                wgt.q.pop_front();
+                wgt.offering = false;
+                act.q.pop_front();
+                act.offering = false;
+                compute_beats += 1;
+            }
+            if sr && self.get(p.spk_valid) == 1 {
+                if readout || t_out >= tiles * t_steps {
+                    return Err(SimError::Hang("unexpected spike beat".into()));
+                }
+                let (o0, t) = ((t_out / t_steps) * cols, t_out % t_steps);
+                for c in 0..cols.min(layer.outputs - o0) {
+                    spikes[t][o0 + c] = self.get(p.spk_data[c]) as u8;
+                }
+                t_out += 1;
+            }
+            if mr && self.get(p.mem_valid) == 1 {
+                if c_out >= tiles * membranes_out {
+                    return Err(SimError::Hang("unexpected membrane beat".into()));
+                }
+                let (o0, c) = ((c_out / membranes_out) * cols, c_out % membranes_out);
+                if o0 + c < layer.outputs {
+                    membrane[o0 + c] = sext(self.get(p.mem_data), mbits);
+                }
+                c_out += 1;
+            }
+            let done = self.get(p.done) == 1;
+            let err = self.get(p.error) == 1;
             self.tick();
-            self.set(p.start, 0);
-            // Generous bound: every beat could wait ~1/p cycles, plus the NDU steps.
-            let limit = self.verilated.cycles()
-                + 64
-                + ((3 * cols + chunks * (k + rows + cols) + (slices + t_steps) * 12 + cols) as f64
-                    * 20.0
-                    / bp.p) as u64;
-            loop {
-                if self.verilated.cycles() > limit {
-                    return Err(SimError::Hang(format!(
-                        "tile at output {o0} did not finish within {} cycles",
-                        limit - start_cycle
-                    )));
+            started += usize::from(taken);
+            if done {
+                if err {
+                    return Err(SimError::Layer("the core flagged the configuration".into()));
                 }
-                let pv = par.offer(&mut rng, bp.p);
-                self.set(p.par_valid, u64::from(pv));
-                if pv {
-                    self.set(p.par_data, par.q[0]);
-                }
-                let wv = wgt.offer(&mut rng, bp.p);
-                self.set(p.wgt_valid, u64::from(wv));
-                if wv {
-                    for (c, &port) in p.wgt_data.iter().enumerate() {
-                        self.set(port, wgt.q[0][c]);
-                    }
-                }
-                let av = act.offer(&mut rng, bp.p);
-                self.set(p.act_valid, u64::from(av));
-                if av {
-                    for (r, &port) in p.act_data.iter().enumerate() {
-                        self.set(port, act.q[0][r]);
-                    }
-                }
-                let sr = bp.p >= 1.0 || rng.gen_bool(bp.p);
-                let mr = bp.p >= 1.0 || rng.gen_bool(bp.p);
-                self.set(p.spk_ready, u64::from(sr));
-                self.set(p.mem_ready, u64::from(mr));
-                self.eval();
-                if pv && self.get(p.par_ready) == 1 {
-                    par.q.pop_front();
-                    par.offering = false;
-                }
-                let wfire = wv && self.get(p.wgt_ready) == 1;
-                let afire = av && self.get(p.act_ready) == 1;
-                if wfire != afire {
-                    return Err(SimError::Hang("weight and slice beats fired apart".into()));
-                }
-                if wfire {
-                    wgt.q.pop_front();
-                    wgt.offering = false;
-                    act.q.pop_front();
-                    act.offering = false;
-                    compute_beats += 1;
-                }
-                if sr && self.get(p.spk_valid) == 1 {
-                    if readout || t_out >= t_steps {
-                        return Err(SimError::Hang("unexpected spike beat".into()));
-                    }
-                    for c in 0..width {
-                        spikes[t_out][o0 + c] = self.get(p.spk_data[c]) as u8;
-                    }
-                    t_out += 1;
-                }
-                if mr && self.get(p.mem_valid) == 1 {
-                    if c_out >= membranes_out {
-                        return Err(SimError::Hang("unexpected membrane beat".into()));
-                    }
-                    if c_out < width {
-                        membrane[o0 + c_out] = sext(self.get(p.mem_data), mbits);
-                    }
-                    c_out += 1;
-                }
-                let done = self.get(p.done) == 1;
-                let err = self.get(p.error) == 1;
-                self.tick();
-                if done {
-                    if err {
-                        return Err(SimError::Layer("the core flagged the configuration".into()));
-                    }
+                finished += 1;
+                if finished == tiles {
                     break;
                 }
             }
-            self.set(p.par_valid, 0);
-            self.set(p.wgt_valid, 0);
-            self.set(p.act_valid, 0);
-            if !par.q.is_empty()
-                || !wgt.q.is_empty()
-                || c_out != membranes_out
-                || (!readout && t_out != t_steps)
-            {
-                return Err(SimError::Hang(format!(
-                    "tile at output {o0} ended early: {} par, {} wgt beats left, {c_out} membranes, {t_out} spike beats",
-                    par.q.len(),
-                    wgt.q.len()
-                )));
-            }
+        }
+        for port in [p.start, p.par_valid, p.wgt_valid, p.act_valid] {
+            self.set(port, 0);
+        }
+        if !par.q.is_empty()
+            || !wgt.q.is_empty()
+            || c_out != tiles * membranes_out
+            || (!readout && t_out != tiles * t_steps)
+        {
+            return Err(SimError::Hang(format!(
+                "the layer ended early: {} par, {} wgt beats left, {c_out} membranes, {t_out} spike beats",
+                par.q.len(),
+                wgt.q.len()
+            )));
         }
         Ok(SimRun {
             trace: LayerTrace {

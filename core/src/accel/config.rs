@@ -145,6 +145,22 @@ pub struct ArrayConfig {
     /// The PEs' accumulators in DSP48E2 slices (`AcceleratorConfig::dsp_pes`).
     #[serde(default)]
     pub dsp_pes: bool,
+    /// The fan-in in two halves: the lower `rows / 2` rows take the slices of
+    /// the upper rows over the second half of the inputs, from a second weight
+    /// stream, and the drain adds each pair of rows, so a chunk holds
+    /// `rows / 2` slices over `ceil(K / 2)` beats (docs/compute-core.md, "The
+    /// fan-in in halves"). The core alone: the shell's weight banks read one
+    /// weight row a cycle, and build their core without it.
+    #[serde(default)]
+    pub fanin_halves: bool,
+    /// The parameter prefetch: the core takes a run with new parameters
+    /// (another tile of the layer) while the last run's drain and neuron
+    /// steps go on, and shifts each kind of parameter in once the last run
+    /// is done reading it (docs/compute-core.md, "The parameter prefetch").
+    /// The core alone: the shell's cycle model and controller start a new
+    /// tile once the last is done, and build their core without it.
+    #[serde(default)]
+    pub param_prefetch: bool,
 }
 
 impl Default for ArrayConfig {
@@ -187,21 +203,54 @@ impl ArrayConfig {
                 ),
             ));
         }
+        if self.fanin_halves && !self.rows.is_multiple_of(2) {
+            return Err(ConfigError::new(
+                "rows",
+                format!(
+                    "the fan-in in halves needs an even number of rows (two halves of rows / 2), got {}",
+                    self.rows
+                ),
+            ));
+        }
         Ok(())
     }
 
+    /// Binary slices a chunk holds: the rows, or with the fan-in in halves
+    /// the rows of one half.
+    pub fn chunk_rows(&self) -> usize {
+        if self.fanin_halves {
+            self.rows / 2
+        } else {
+            self.rows
+        }
+    }
+
+    /// Beats of a chunk over `fan_in` inputs (the core's `cfg_k`): one an
+    /// input, or with the fan-in in halves one a pair of inputs `k` and
+    /// `ceil(K / 2) + k`.
+    pub fn chunk_beats(&self, fan_in: usize) -> usize {
+        if self.fanin_halves {
+            fan_in.div_ceil(2)
+        } else {
+            fan_in
+        }
+    }
+
     /// A short name used for module and file names, e.g. `r8c8_w8s8_a24m32`
-    /// (`_dsp` at the end for PEs in DSP slices).
+    /// (`_dsp` at the end for PEs in DSP slices, then `_halves` for the
+    /// fan-in in halves, `_prefetch` for the parameter prefetch).
     pub fn tag(&self) -> String {
         format!(
-            "r{}c{}_w{}s{}_a{}m{}{}",
+            "r{}c{}_w{}s{}_a{}m{}{}{}{}",
             self.rows,
             self.cols,
             self.weight_bits_max,
             self.spike_bits_max,
             self.acc_bits,
             self.membrane_bits,
-            if self.dsp_pes { "_dsp" } else { "" }
+            if self.dsp_pes { "_dsp" } else { "" },
+            if self.fanin_halves { "_halves" } else { "" },
+            if self.param_prefetch { "_prefetch" } else { "" }
         )
     }
 }
@@ -217,6 +266,8 @@ impl AcceleratorConfig {
             acc_bits: self.acc_bits,
             membrane_bits: self.membrane_bits,
             dsp_pes: self.dsp_pes,
+            fanin_halves: false,
+            param_prefetch: false,
         }
     }
 

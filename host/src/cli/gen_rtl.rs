@@ -27,6 +27,19 @@ pub struct Args {
     /// compute core.
     #[arg(long)]
     shell: bool,
+    /// The core alone: its fan-in in two halves of the rows (an even number),
+    /// the lower half fed from a second weight stream, so that a chunk holds
+    /// rows / 2 slices over half the beats (docs/compute-core.md, "The fan-in
+    /// in halves"). Not with --shell: the shell's weight banks read one weight
+    /// row a cycle.
+    #[arg(long)]
+    fanin_halves: bool,
+    /// The core alone: a tile's parameters shifted in while the last tile's
+    /// drain and neuron steps go on (docs/compute-core.md, "The parameter
+    /// prefetch"). Not with --shell: the shell's controller and cycle model
+    /// start a tile once the last is done.
+    #[arg(long)]
+    param_prefetch: bool,
     /// Clock the wrapper declares to the block design, in MHz (with --shell;
     /// build.tcl sets the rate the PS really generates).
     #[arg(long, default_value_t = 200.0)]
@@ -49,6 +62,22 @@ pub const ESTIMATE_FILE: &str = "estimate.json";
 
 pub fn run(args: Args) -> Result<()> {
     let cfg = args.accel.config()?;
+    for (set, flag) in [
+        (args.fanin_halves, "--fanin-halves"),
+        (args.param_prefetch, "--param-prefetch"),
+    ] {
+        if set && args.shell {
+            return Err(usage!(
+                "{flag} builds the compute core alone; leave it out with --shell (docs/compute-core.md)"
+            ));
+        }
+    }
+    let mut array = cfg.array();
+    array.fanin_halves = args.fanin_halves;
+    array.param_prefetch = args.param_prefetch;
+    array
+        .validate()
+        .map_err(|e| usage!("{}: {}", e.flag(), e.message))?;
     if args.estimate {
         // Before generating: a missing yosys ends the command at once.
         estimate::yosys_version()?;
@@ -81,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
             .context("cannot generate the KV260 wrapper")?;
         (m, vec![top])
     } else {
-        let m = spikeslice_hdl::generate(&cfg.array(), dir)
+        let m = spikeslice_hdl::generate(&array, dir)
             .with_context(|| format!("cannot generate the {what} core"))?;
         (m, Vec::new())
     };

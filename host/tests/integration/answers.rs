@@ -101,6 +101,26 @@ fn limit_zero_and_flags_that_would_do_nothing_are_usage_errors() {
             refused(&args, 2, &[flag, value]);
         }
     }
+    // The core-only options: not with --shell, and the halves need even rows.
+    for flag in ["--fanin-halves", "--param-prefetch"] {
+        refused(
+            &["gen-rtl", "--shell", flag, "--out", "never-written"],
+            2,
+            &[flag, "--shell"],
+        );
+    }
+    refused(
+        &[
+            "gen-rtl",
+            "--rows",
+            "3",
+            "--fanin-halves",
+            "--out",
+            "never-written",
+        ],
+        2,
+        &["--rows", "even"],
+    );
     assert!(!Path::new("never-written").exists());
     refused(
         &["run", "--model", &m, "--idle-seconds", "1"],

@@ -269,6 +269,27 @@ fn gen_rtl_writes_lint_clean_verilog_and_a_manifest() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     lint_clean(&dsp.join("spikeslice_core.v"));
+    // The fan-in in halves and the parameter prefetch, with DSP PEs: in the
+    // manifest, and lint clean too.
+    let halves = dir.path().join("rtl-halves");
+    let o = spikeslice(&[
+        "gen-rtl",
+        "--rows",
+        "4",
+        "--cols",
+        "3",
+        "--dsp-pes",
+        "--fanin-halves",
+        "--param-prefetch",
+        "--out",
+        &halves.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(halves.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["config"]["fanin_halves"], true);
+    assert_eq!(manifest["config"]["param_prefetch"], true);
+    lint_clean(&halves.join("spikeslice_core.v"));
 
     // A width the generator cannot build is refused with the menu.
     let o = spikeslice(&[

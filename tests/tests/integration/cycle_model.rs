@@ -10,7 +10,7 @@
 //! cycle counter.
 
 use rand::Rng;
-use spikeslice_core::accel::cycles::{tile_cycles, CycleModel, DmaTiming, TileShape};
+use spikeslice_core::accel::cycles::{bare_core_cycles, CycleModel, DmaTiming, TileShape};
 use spikeslice_core::accel::descriptor::LayerDescriptor;
 use spikeslice_core::accel::math;
 use spikeslice_core::accel::AcceleratorConfig;
@@ -20,24 +20,45 @@ use spikeslice_hdl::ArrayConfig;
 use spikeslice_sim::{Backpressure, CoreSim, SimOptions};
 
 fn sim(rows: usize, cols: usize) -> CoreSim {
-    let cfg = ArrayConfig {
+    sim_of(&ArrayConfig {
         rows,
         cols,
         ..Default::default()
-    };
-    CoreSim::build(&cfg, &SimOptions::default())
-        .unwrap_or_else(|e| panic!("building the {rows}x{cols} simulator: {e}"))
+    })
 }
 
-fn predicted(layer: &MatmulLayer, t: usize, static_input: bool, rows: usize, cols: usize) -> u64 {
+fn sim_of(cfg: &ArrayConfig) -> CoreSim {
+    CoreSim::build(cfg, &SimOptions::default())
+        .unwrap_or_else(|e| panic!("building the {cfg:?} simulator: {e}"))
+}
+
+fn predicted(layer: &MatmulLayer, t: usize, static_input: bool, cfg: &ArrayConfig) -> u64 {
     let shape = TileShape::of_layer(layer, t, static_input);
-    layer.outputs.div_ceil(cols) as u64 * tile_cycles(&shape, rows as u64, cols as u64)
+    bare_core_cycles(cfg, &shape, layer.outputs.div_ceil(cfg.cols) as u64)
 }
 
+/// Each shape as built by default, and with the fan-in in halves and the
+/// parameter prefetch, alone and together (the configurations the
+/// equivalence suite builds, so the cache serves both).
 #[test]
 fn prediction_matches_the_verilated_core_on_random_layers() {
-    for (rows, cols) in [(4, 4), (3, 5), (8, 8)] {
-        let mut sim = sim(rows, cols);
+    let configs = [
+        (4, 4, false, false),
+        (3, 5, false, false),
+        (8, 8, false, false),
+    ]
+    .into_iter()
+    .chain([(4, 4, true, true), (3, 5, false, true), (4, 3, true, false)]);
+    for (rows, cols, fanin_halves, param_prefetch) in configs {
+        let cfg = ArrayConfig {
+            rows,
+            cols,
+            fanin_halves,
+            param_prefetch,
+            dsp_pes: (rows, cols) == (4, 3),
+            ..Default::default()
+        };
+        let mut sim = sim_of(&cfg);
         for seed in 0..12u64 {
             let mut rng = random::rng(0xC1C1E + seed);
             let t = rng.gen_range(1..=8usize);
@@ -69,10 +90,10 @@ fn prediction_matches_the_verilated_core_on_random_layers() {
                 sim.run_layer(&layer, &xs, Backpressure::none())
             }
             .unwrap_or_else(|e| panic!("{rows}x{cols} seed {seed}: {e}"));
-            let p = predicted(&layer, t, static_input, rows, cols);
+            let p = predicted(&layer, t, static_input, &cfg);
             assert_eq!(
                 run.cycles, p,
-                "{rows}x{cols} seed {seed}: K={inputs} O={outputs} b_in={input_bits} T={t} \
+                "{rows}x{cols} halves {fanin_halves} prefetch {param_prefetch} seed {seed}: K={inputs} O={outputs} b_in={input_bits} T={t} \
                  static {static_input} {output:?}: simulated {} cycles, predicted {p}",
                 run.cycles
             );
@@ -98,7 +119,7 @@ fn table4_cycles(sim: &mut CoreSim, inputs: usize, b_s: u8, t: usize) -> u64 {
         .map(|_| random::spikes(&mut rng, inputs, b_s, 0.5))
         .collect();
     let run = sim.run_layer(&layer, &xs, Backpressure::none()).unwrap();
-    assert_eq!(run.cycles, predicted(&layer, t, false, 8, 8));
+    assert_eq!(run.cycles, predicted(&layer, t, false, sim.config()));
     run.cycles
 }
 

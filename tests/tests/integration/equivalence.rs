@@ -11,7 +11,8 @@
 //! * `soak` (`--ignored`): thousands of cases over all shapes.
 //! * `replay`: re-runs one case: `SPIKESLICE_SEED=<seed> SPIKESLICE_SHAPE=RxC cargo test
 //!   -p spikeslice-tests --test integration equivalence::replay -- --ignored --nocapture`; add
-//!   `SPIKESLICE_TRACE=out.fst` for its waveform.
+//!   `SPIKESLICE_TRACE=out.fst` for its waveform, and `SPIKESLICE_CORE=halves,prefetch,dsp`
+//!   (any of them) for a core with those generator options.
 //! * `waveform_on_demand`: a traced build writes an FST file of a run.
 
 use rand::Rng;
@@ -113,9 +114,15 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
         xs = vec![xs[0].clone(); xs.len()];
     }
     let want = layer.run(&xs);
+    let options = core_options(&sims.2);
     let sim = sims.get(rows, cols);
     let replay = format!(
-        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols} cargo test -p spikeslice-tests --test integration equivalence::replay -- --ignored --nocapture"
+        "SPIKESLICE_SEED={seed} SPIKESLICE_SHAPE={rows}x{cols}{} cargo test -p spikeslice-tests --test integration equivalence::replay -- --ignored --nocapture",
+        if options.is_empty() {
+            String::new()
+        } else {
+            format!(" SPIKESLICE_CORE={options}")
+        }
     );
     let bp = Backpressure::random(seed);
     let got = if static_input {
@@ -125,7 +132,7 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
     }
     .unwrap_or_else(|e| panic!("seed {seed} on {rows}x{cols}: {e}\nreplay: {replay}"));
     let what = format!(
-        "seed {seed} on {rows}x{cols}: O={} K={} b_w={} b_in={} T={} static {static_input} {:?} {:?} {:?}",
+        "seed {seed} on {rows}x{cols} {options}: O={} K={} b_w={} b_in={} T={} static {static_input} {:?} {:?} {:?}",
         layer.outputs,
         layer.inputs,
         layer.weight_bits,
@@ -138,6 +145,20 @@ fn check(sims: &mut Sims, seed: u64, rows: usize, cols: usize) {
     if let Err(e) = compare_with_golden(&got.trace, &want) {
         panic!("{e}: {what}\nreplay: {replay}");
     }
+}
+
+/// The generator options of `cfg` a replay names (`SPIKESLICE_CORE`).
+fn core_options(cfg: &ArrayConfig) -> String {
+    [
+        (cfg.fanin_halves, "halves"),
+        (cfg.param_prefetch, "prefetch"),
+        (cfg.dsp_pes, "dsp"),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, name)| *name)
+    .collect::<Vec<_>>()
+    .join(",")
 }
 
 fn run_cases(shapes: &[(usize, usize)], per_shape: u64, base: u64) {
@@ -249,9 +270,95 @@ fn kept_parameters_and_spikes_only() {
     }
 }
 
+/// The fan-in in halves (the lower rows on the second half of the inputs,
+/// from a second weight stream; the drain adds each pair of rows) and the
+/// parameter prefetch (a tile's parameters shifted in while the last tile
+/// finishes), alone and together, with fabric and DSP PEs.
+#[test]
+fn ci_subset_fanin_halves_and_parameter_prefetch() {
+    for (i, &(rows, cols, fanin_halves, param_prefetch, dsp_pes)) in [
+        (4, 4, true, true, false),
+        (3, 5, false, true, false),
+        (4, 3, true, false, true),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut sims = Sims::new();
+        sims.2 = ArrayConfig {
+            fanin_halves,
+            param_prefetch,
+            dsp_pes,
+            ..ArrayConfig::default()
+        };
+        run_cases_on(
+            sims,
+            &[(rows, cols)],
+            16,
+            9_100_000_000 + 100_000_000 * i as u64,
+        );
+    }
+}
+
+/// With the parameter prefetch the next tile's parameters are shifted in
+/// while the last tile's drain and neuron steps go on: layers where that
+/// overlap is longest (1-bit input slices, so every row of a chunk starts a
+/// timestep and waits for the neuron steps of the one before; 8-bit output
+/// spikes, the slowest neuron steps; several tiles), with and without
+/// backpressure, on every prefetching configuration above.
+#[test]
+fn prefetched_parameters_leave_the_last_tile_its_own() {
+    for (rows, cols, fanin_halves) in [(4, 4, true), (3, 5, false), (16, 16, true)] {
+        let cfg = ArrayConfig {
+            rows,
+            cols,
+            fanin_halves,
+            param_prefetch: true,
+            ..ArrayConfig::default()
+        };
+        let mut sims = Sims::new();
+        sims.2 = cfg.clone();
+        let sim = sims.get(rows, cols);
+        for seed in 0..6u64 {
+            let mut rng = random::rng(0x9AE + 10 * seed + rows as u64);
+            let (outputs, inputs) = (cols * 2 + 1, rng.gen_range(1..=40usize));
+            let t = cfg.chunk_rows() * rng.gen_range(1..=2) + rng.gen_range(0..2);
+            let output = LayerOutput::Spikes { bits: 8 };
+            let wb = rng.gen_range(1..=8u8);
+            let layer = random::matmul_layer(&mut rng, outputs, inputs, wb, 1, output);
+            let xs: Vec<Vec<u8>> = (0..t)
+                .map(|_| random::spikes(&mut rng, inputs, 1, 0.5))
+                .collect();
+            let bp = if seed % 2 == 0 {
+                Backpressure::none()
+            } else {
+                Backpressure::random(seed)
+            };
+            let what = format!(
+                "{rows}x{cols} {} seed {seed}: O={outputs} K={inputs} b_w={wb} T={t}",
+                core_options(&cfg)
+            );
+            let got = sim
+                .run_layer(&layer, &xs, bp)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            if let Err(e) = compare_with_golden(&got.trace, &layer.run(&xs)) {
+                panic!("{e}: {what}");
+            }
+        }
+    }
+}
+
+/// The 16x16 array as the dense-tile utilization target runs it: the fan-in
+/// in halves and the parameter prefetch (docs/performance.md, "Utilization").
 #[test]
 fn ci_subset_16x16() {
-    run_cases(&[(16, 16)], 6, 0);
+    let mut sims = Sims::new();
+    sims.2 = ArrayConfig {
+        fanin_halves: true,
+        param_prefetch: true,
+        ..ArrayConfig::default()
+    };
+    run_cases_on(sims, &[(16, 16)], 6, 0);
 }
 
 #[test]
@@ -282,6 +389,15 @@ fn replay() {
         .expect("SPIKESLICE_SHAPE must look like 4x4");
     let mut sims = Sims::new();
     sims.1 = std::env::var_os("SPIKESLICE_TRACE").map(Into::into);
+    let options = std::env::var("SPIKESLICE_CORE").unwrap_or_default();
+    for option in options.split(',').filter(|o| !o.is_empty()) {
+        match option {
+            "halves" => sims.2.fanin_halves = true,
+            "prefetch" => sims.2.param_prefetch = true,
+            "dsp" => sims.2.dsp_pes = true,
+            other => panic!("SPIKESLICE_CORE: {other:?} is none of halves, prefetch, dsp"),
+        }
+    }
     check(&mut sims, seed, r, c);
     eprintln!("seed {seed} on {r}x{c}: equal");
 }

@@ -10,7 +10,9 @@
 //! step that starts a timestep waits until the neuron machine's last Integ on
 //! the current before it (the same cycle will do). The feed machine takes the
 //! next run while the last one is drained and its neuron steps go on, if the
-//! run keeps its parameters; at most two runs are in flight.
+//! run keeps its parameters, or on a core with the parameter prefetch any run,
+//! whose theta beats then wait for the last run's last division; at most two
+//! runs are in flight.
 //!
 //! The cycle model steps this mirror instead of summing a formula: where the
 //! machines wait on each other no closed form is shorter than the walk.
@@ -19,6 +21,7 @@
 //! queue takes it ([`super::schedule`]).
 
 use super::TileShape;
+use crate::accel::config::ArrayConfig;
 
 /// The feed machine's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct CoreMachines {
     spike_bits: Option<u64>,
     /// A run ends with Out (its C final membranes).
     out: bool,
+    /// The parameter prefetch (`ArrayConfig::param_prefetch`).
+    prefetch: bool,
     /// The cycle [`Self::step`] simulates next.
     pub t: u64,
     feed: Feed,
@@ -103,6 +108,7 @@ impl CoreMachines {
             repeats: shape.timesteps / shape.input_steps(),
             spike_bits: shape.spike_bits,
             out: !(spikes_only && shape.spike_bits.is_some()),
+            prefetch: false,
             t: 0,
             feed: Feed::Idle,
             neuron: Neuron::Idle,
@@ -122,10 +128,17 @@ impl CoreMachines {
         }
     }
 
+    /// The core with the parameter prefetch (`ArrayConfig::param_prefetch`).
+    pub fn with_prefetch(mut self, prefetch: bool) -> Self {
+        self.prefetch = prefetch;
+        self
+    }
+
     /// The core would take a start in this cycle (`ready`), with or without
     /// `keep_params`.
     pub fn ready(&self, keep_params: bool) -> bool {
-        self.feed == Feed::Idle && (self.runs == 0 || (keep_params && self.runs == 1))
+        self.feed == Feed::Idle
+            && (self.runs == 0 || ((keep_params || self.prefetch) && self.runs == 1))
     }
 
     /// No run is in flight: every `done` given.
@@ -180,7 +193,16 @@ impl CoreMachines {
                 }
             }
             Feed::Params(left) => {
-                self.feed = if left == 1 {
+                // With a run in flight before this one (the prefetch), a theta
+                // beat waits for its last division.
+                let theta = (3 * self.cols - left) / self.cols == 2;
+                let dividing = self.runs == 2
+                    && !matches!(self.neuron, Neuron::Out(_) | Neuron::Done)
+                    && !(matches!(self.neuron, Neuron::Emit(_)) && self.n_last && !more_repeats);
+                let waits = theta && dividing;
+                self.feed = if waits {
+                    Feed::Params(left)
+                } else if left == 1 {
                     Feed::Init
                 } else {
                     Feed::Params(left - 1)
@@ -327,6 +349,37 @@ pub fn run_cycles(
     }
 }
 
+/// Cycles of `tiles` output tiles of one layer on the bare core `cfg`,
+/// started as its harness (`spikeslice_sim::CoreSim`) starts them: each
+/// tile's start offered until taken (after the last tile's `done`, or with the
+/// parameter prefetch once the feed machine is idle), every stream always
+/// ready, `spikes_only` low; from the first start to the last `done`, both
+/// included. With the fan-in in halves a chunk holds `rows / 2` slices over
+/// `ceil(K / 2)` beats (`ArrayConfig::chunk_rows`, `chunk_beats`).
+pub fn bare_core_cycles(cfg: &ArrayConfig, shape: &TileShape, tiles: u64) -> u64 {
+    let fan_in = usize::try_from(shape.fan_in).unwrap_or(usize::MAX);
+    let chunked = TileShape {
+        fan_in: cfg.chunk_beats(fan_in) as u64,
+        ..*shape
+    };
+    let (rows, cols) = (cfg.chunk_rows() as u64, cfg.cols as u64);
+    if tiles == 0 {
+        return 0;
+    }
+    let mut core = CoreMachines::new(&chunked, rows, cols, false).with_prefetch(cfg.param_prefetch);
+    let mut at_once = |e: u64| e;
+    let (mut started, mut done) = (0, 0);
+    loop {
+        let start = (started < tiles).then_some(false);
+        let cycle = core.step(start, &mut at_once);
+        started += u64::from(cycle.accepted);
+        done += u64::from(cycle.done);
+        if done == tiles {
+            return core.t;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +430,83 @@ mod tests {
         // Busy from the cycle after the first start to the last done: once,
         // though two runs were in flight.
         assert_eq!(core.busy, dones[1]);
+    }
+
+    /// Without the core's options a layer's tiles run one after the other
+    /// (`tile_cycles` each); the fan-in in halves is an array of half the rows
+    /// over half the beats.
+    #[test]
+    fn a_bare_core_layer_is_its_tiles_one_after_the_other() {
+        let plain = ArrayConfig {
+            rows: 4,
+            cols: 8,
+            ..ArrayConfig::default()
+        };
+        let halves = ArrayConfig {
+            fanin_halves: true,
+            ..plain.clone()
+        };
+        for shape in [conv(25, 8, true), conv(72, 1, false), conv(3, 2, false)] {
+            let one = run_cycles(&shape, 4, 8, false, false);
+            assert_eq!(bare_core_cycles(&plain, &shape, 3), 3 * one);
+            let half = TileShape {
+                fan_in: shape.fan_in.div_ceil(2),
+                ..shape
+            };
+            let one = run_cycles(&half, 2, 8, false, false);
+            assert_eq!(bare_core_cycles(&halves, &shape, 3), 3 * one);
+        }
+    }
+
+    /// With the parameter prefetch the next tile is taken as soon as the feed
+    /// machine is idle: its v_init and bias beats go at once, its theta beats
+    /// wait for the last tile's last division; the layer is shorter than its
+    /// tiles one after the other, by less than a tile's parameter beats and
+    /// neuron steps.
+    #[test]
+    fn prefetched_tiles_overlap_the_last_ones_neuron_steps() {
+        let shape = TileShape {
+            fan_in: 40,
+            input_bits: 1,
+            timesteps: 8,
+            static_input: false,
+            spike_bits: Some(8),
+        };
+        let mut core = CoreMachines::new(&shape, 8, 4, false).with_prefetch(true);
+        let mut at_once = |e: u64| e;
+        assert!(core.step(Some(false), &mut at_once).accepted);
+        while !core.ready(false) {
+            core.step(None, &mut at_once);
+        }
+        // Start, 12 parameter beats, Init, 40 beats: the next tile is taken
+        // while the first one's rows are still drained.
+        assert_eq!(core.t, 1 + 12 + 1 + 40);
+        assert!(core.draining);
+        assert!(core.step(Some(false), &mut at_once).accepted);
+        // v_init and bias: 8 beats in 8 cycles; then theta waits.
+        for _ in 0..9 {
+            core.step(None, &mut at_once);
+        }
+        assert_eq!(core.feed, Feed::Params(4));
+        let mut waited = 0;
+        while core.feed == Feed::Params(4) {
+            assert!(core.neuron != Neuron::Out(0) && core.runs == 2);
+            core.step(None, &mut at_once);
+            waited += 1;
+        }
+        assert!(waited > 8, "theta waited {waited} cycles");
+        let prefetch = ArrayConfig {
+            rows: 8,
+            cols: 4,
+            param_prefetch: true,
+            ..ArrayConfig::default()
+        };
+        let one = run_cycles(&shape, 8, 4, false, false);
+        let layer = bare_core_cycles(&prefetch, &shape, 3);
+        assert!(
+            layer < 3 * one && layer > 3 * 41,
+            "{layer} against 3 x {one}"
+        );
     }
 
     /// Skipping the plain Compute cycles gives the cycle-by-cycle walk's

@@ -38,7 +38,7 @@ pub mod machines;
 mod schedule;
 pub mod write_back;
 
-pub use machines::{run_cycles, CoreMachines};
+pub use machines::{bare_core_cycles, run_cycles, CoreMachines};
 use schedule::{TilePlan, TileSchedule};
 
 /// Gearbox fields of a descriptor's fetch: one per 32-bit word.
