@@ -23,6 +23,8 @@ use thiserror::Error;
 mod concat;
 mod fit;
 mod split;
+#[cfg(test)]
+mod tests;
 
 use fit::{check_buffers, check_fit, largest_batch, shape_of};
 
@@ -624,13 +626,11 @@ pub fn compile_with(
 /// The layer as the array runs it, and how many groups it merges: of the
 /// divisors `m` of a grouped layer's group count whose merged layer fits the
 /// buffers and the weight width, the one the cycle model finds fastest (the
-/// smallest among equals). A grouped layer on `C` columns with fewer than `C`
-/// outputs per group leaves most columns idle on every run, one run per group
-/// a tile meets; merging `m` groups costs `m` times the fan-in per run, in
-/// zero weights, and saves runs (docs/architecture.md, "Merged groups"). Each
-/// choice is priced as it would run: rewired onto the concatenation it reads
-/// (a table gather, whose rows every column tile reads again), else an im2col
-/// layer where its table allows; a choice the rewiring refuses is not taken.
+/// smallest among equals; [`merge_prices`]). A grouped layer on `C` columns with
+/// fewer than `C` outputs per group leaves most columns idle on every run, one
+/// run per group a tile meets; merging `m` groups costs `m` times the fan-in
+/// per run, in zero weights, and saves runs (docs/architecture.md, "Merged
+/// groups").
 fn lower<'a>(
     model: &'a Model,
     i: usize,
@@ -641,9 +641,37 @@ fn lower<'a>(
     mapping: Mapping,
 ) -> (Cow<'a, NeuronLayer>, usize) {
     let l = &model.layers[i];
+    let best = merge_prices(model, i, placement, config, t, static_input, mapping)
+        .into_iter()
+        .map(|(m, cycles)| (cycles, m))
+        .min()
+        .map_or(1, |(_, m)| m);
+    match l.merge_groups(best) {
+        Some(merged) if best > 1 => (Cow::Owned(merged), best),
+        _ => (Cow::Borrowed(l), 1),
+    }
+}
+
+/// Each way layer `i` may merge its groups, `(m, cycles)`: the divisors `m` of
+/// its group count whose merged layer fits the buffers and the weight width,
+/// each priced by the cycle model as it would run: rewired onto the
+/// concatenation it reads (a table gather, whose rows every column tile reads
+/// again), else an im2col layer where its table allows; a choice the rewiring
+/// refuses is left out. Empty for a layer that does not merge (one group, no
+/// gather table, or merging off).
+fn merge_prices(
+    model: &Model,
+    i: usize,
+    placement: &concat::Placement,
+    config: &AcceleratorConfig,
+    t: usize,
+    static_input: bool,
+    mapping: Mapping,
+) -> Vec<(usize, u64)> {
+    let l = &model.layers[i];
     let groups = l.synapses.groups;
     if !mapping.merge_groups || groups == 1 || l.synapses.gather.is_none() {
-        return (Cow::Borrowed(l), 1);
+        return Vec::new();
     }
     let cycle_model = CycleModel::new(*config);
     let plan = BufferPlan::new(config);
@@ -670,15 +698,10 @@ fn lower<'a>(
         }
         Some(cycle_model.layer(&d, 0).total)
     };
-    let best = (1..=groups)
+    (1..=groups)
         .filter(|m| groups.is_multiple_of(*m))
-        .filter_map(|m| Some((cost(m)?, m)))
-        .min()
-        .map_or(1, |(_, m)| m);
-    match l.merge_groups(best) {
-        Some(merged) if best > 1 => (Cow::Owned(merged), best),
-        _ => (Cow::Borrowed(l), 1),
-    }
+        .filter_map(|m| Some((m, cost(m)?)))
+        .collect()
 }
 
 fn put(image: &mut [u8], offset: u32, bytes: &[u8]) {
