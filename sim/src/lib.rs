@@ -519,33 +519,27 @@ impl CoreSim {
             for ch in 0..chunks {
                 for kk in 0..beats {
                     // Each half's input of the beat: the weight codes of every
-                    // half side by side, then its slice bits.
-                    let elems: Vec<usize> = (0..halves).map(|h| h * beats + kk).collect();
-                    let codes: Vec<u64> = elems
-                        .iter()
-                        .flat_map(|&e| {
-                            if e < k {
-                                tile_weights(layer, o0, cols, e)
+                    // half side by side, then its slice bits (none past the
+                    // fan-in: code 0, zero bits).
+                    let mut codes = Vec::with_capacity(halves * cols);
+                    let mut bits = Vec::with_capacity(halves * rows);
+                    for e in (0..halves).map(|h| h * beats + kk) {
+                        if e < k {
+                            codes.extend(tile_weights(layer, o0, cols, e));
+                        } else {
+                            codes.resize(codes.len() + cols, 0);
+                        }
+                        for i in 0..rows {
+                            let s = ch * rows + i;
+                            bits.push(if s < slices && e < k {
+                                u64::from((inputs[s / b_in][e] >> (s % b_in)) & 1)
                             } else {
-                                vec![0; cols]
-                            }
-                        })
-                        .collect();
+                                0
+                            });
+                        }
+                    }
                     wgt.push_back(codes);
-                    let bitsv: Vec<u64> = elems
-                        .iter()
-                        .flat_map(|&e| {
-                            (0..rows).map(move |i| {
-                                let s = ch * rows + i;
-                                if s < slices && e < k {
-                                    u64::from((inputs[s / b_in][e] >> (s % b_in)) & 1)
-                                } else {
-                                    0
-                                }
-                            })
-                        })
-                        .collect();
-                    act.push_back(bitsv);
+                    act.push_back(bits);
                 }
             }
         }
@@ -556,6 +550,7 @@ impl CoreSim {
         // tiles' one after the other: one neuron machine).
         let (mut t_out, mut c_out) = (0usize, 0usize);
         let (mut started, mut finished) = (0usize, 0usize);
+        let mut start_high = false;
         // Generous bound: every beat could wait ~1/p cycles, plus the NDU steps.
         let per_tile = 3 * cols + chunks * (beats + rows + cols) + (slices + t_steps) * 12 + cols;
         let limit =
@@ -567,8 +562,13 @@ impl CoreSim {
                     limit - start_cycle
                 )));
             }
-            let offer_start = started < tiles;
-            self.set(p.start, u64::from(offer_start));
+            // Without the prefetch the core takes no tile with new parameters
+            // before the last one's `done`: the start is offered from then on.
+            let offer_start = started < tiles && (self.cfg.param_prefetch || started == finished);
+            if offer_start != start_high {
+                self.set(p.start, u64::from(offer_start));
+                start_high = offer_start;
+            }
             let pv = par.offer(&mut rng, bp.p);
             self.set(p.par_valid, u64::from(pv));
             if pv {
