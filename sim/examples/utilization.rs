@@ -1,13 +1,15 @@
 //! Measures PE utilization on a large dense tile: K = 1024 inputs, 256 outputs,
 //! S = b_in * T binary slices (default b_in = 1, T = 8), no backpressure, and checks
 //! the spikes and final membranes against the golden model.
-//! ideal cycles = K * O * S / (R * C); utilization = ideal / measured cycles.
+//! ideal cycles = K * O * S / (R * C); utilization = ideal / measured cycles, which
+//! must equal the cycle model's (`cycles::bare_core_cycles`).
 //!
 //! `cargo run --release -p spikeslice-sim --example utilization -- R C [b_in T [b_s]] [--fanin-halves] [--param-prefetch]`
 //! (b_s: bits of the output spikes, default 1; it sets the neuron steps per timestep;
 //! `--fanin-halves`: the array in two halves of the fan-in, `ArrayConfig::fanin_halves`;
 //! `--param-prefetch`: each tile's parameters shifted in while the last tile finishes,
 //! `ArrayConfig::param_prefetch`.)
+use spikeslice_core::accel::cycles::{bare_core_cycles, TileShape};
 use spikeslice_core::golden::LayerOutput;
 use spikeslice_core::random;
 use spikeslice_hdl::ArrayConfig;
@@ -51,6 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run.trace.membrane, golden.membrane,
         "RTL differs from golden"
     );
+    // The cycle model's count of the same tiles (docs/compute-core.md).
+    let shape = TileShape::of_layer(&layer, t, false);
+    let model = bare_core_cycles(&cfg, &shape, o.div_ceil(cols) as u64);
+    assert_eq!(run.cycles, model, "the cycle model differs from the RTL");
     let ideal = (k * o * s_slices) as f64 / (rows * cols) as f64;
     println!(
         "{rows}x{cols}{} K={k} O={o} S={s_slices} (b_in={b_in} T={t}) b_s={b_s}: {} cycles, ideal {ideal:.0}, utilization {:.1}%, compute beats {} ({:.1}% of cycles), {:.2} Mcycles/s simulated",

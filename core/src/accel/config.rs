@@ -149,16 +149,18 @@ pub struct ArrayConfig {
     /// the upper rows over the second half of the inputs, from a second weight
     /// stream, and the drain adds each pair of rows, so a chunk holds
     /// `rows / 2` slices over `ceil(K / 2)` beats (docs/compute-core.md, "The
-    /// fan-in in halves"). The core alone: the shell's weight banks read one
-    /// weight row a cycle, and build their core without it.
+    /// fan-in in halves and the parameter prefetch"). The core alone: the
+    /// shell, whose weight banks read one weight row a cycle, builds its core
+    /// without it.
     #[serde(default)]
     pub fanin_halves: bool,
     /// The parameter prefetch: the core takes a run with new parameters
     /// (another tile of the layer) while the last run's drain and neuron
     /// steps go on, and shifts each kind of parameter in once the last run
-    /// is done reading it (docs/compute-core.md, "The parameter prefetch").
-    /// The core alone: the shell's cycle model and controller start a new
-    /// tile once the last is done, and build their core without it.
+    /// is done reading it (docs/compute-core.md, "The fan-in in halves and
+    /// the parameter prefetch"). The core alone: the shell, whose controller
+    /// and cycle model start a new tile once the last is done, builds its
+    /// core without it.
     #[serde(default)]
     pub param_prefetch: bool,
 }

@@ -30,13 +30,13 @@ pub struct Args {
     /// The core alone: its fan-in in two halves of the rows (an even number),
     /// the lower half fed from a second weight stream, so that a chunk holds
     /// rows / 2 slices over half the beats (docs/compute-core.md, "The fan-in
-    /// in halves"). Not with --shell: the shell's weight banks read one weight
+    /// in halves and the parameter prefetch"). Not with --shell: the shell's weight banks read one weight
     /// row a cycle.
     #[arg(long)]
     fanin_halves: bool,
     /// The core alone: a tile's parameters shifted in while the last tile's
-    /// drain and neuron steps go on (docs/compute-core.md, "The parameter
-    /// prefetch"). Not with --shell: the shell's controller and cycle model
+    /// drain and neuron steps go on (docs/compute-core.md, "The fan-in in
+    /// halves and the parameter prefetch"). Not with --shell: the shell's controller and cycle model
     /// start a tile once the last is done.
     #[arg(long)]
     param_prefetch: bool,
