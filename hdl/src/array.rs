@@ -586,14 +586,14 @@ mod tests {
     /// starts it afresh.
     #[test]
     fn array_matches_matrix_product_with_stalls() {
-        matrix_product_with_stalls(false);
+        plain_matrix_product_with_stalls(false);
     }
 
     /// The same with its PEs in DSP slices: a two-PE slice and a one-PE slice
     /// per row (24-bit accumulators, two SIMD lanes).
     #[test]
     fn dsp_array_matches_matrix_product_with_stalls() {
-        matrix_product_with_stalls(true);
+        plain_matrix_product_with_stalls(true);
     }
 
     /// The fan-in in halves: a 4 x 3 array of two 2-row halves takes K = 5
@@ -603,14 +603,7 @@ mod tests {
     /// with fabric and with DSP PEs.
     #[test]
     fn halves_array_matches_matrix_product_with_stalls() {
-        for dsp_pes in [false, true] {
-            halves_matrix_product_with_stalls(dsp_pes);
-        }
-    }
-
-    fn halves_matrix_product_with_stalls(dsp_pes: bool) {
-        let (rows, cols, k) = (4usize, 3usize, 5usize);
-        let (half, beats) = (rows / 2, k.div_ceil(2));
+        let k = 5;
         // Weights of chunk ch, column c, input i; slice bits of chunk ch, slice
         // s, input i: fixed patterns with both signs and every input's bit set
         // somewhere in the first and last beats.
@@ -618,61 +611,12 @@ mod tests {
         let x = move |ch: usize, s: usize, i: usize| -> bool {
             i == 0 || i == k - 1 || !(ch + s + i).is_multiple_of(3)
         };
-        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes, true), Uut);
-        sim.add_testbench(move |mut sim: Sim<Uut>| {
-            let mut u = sim.init()?;
-            u.b_w.next = 4.into();
-            for step in 0..2 * beats + half {
-                let (chunk, b) = (step / beats, step % beats);
-                for col in 0..cols {
-                    let code = |i: usize| -> u64 {
-                        if chunk < 2 && i < k {
-                            (w(chunk, col, i) as u8 & 0xF) as u64
-                        } else {
-                            0xB
-                        }
-                    };
-                    u.w_in[col].next = code(b).into();
-                    u.w_in_b[col].next = code(beats + b).into();
-                }
-                for s in 0..half {
-                    u.x_in[s].next = chunk < 2 && x(chunk, s, b);
-                    u.x_in[half + s].next = chunk < 2 && beats + b < k && x(chunk, s, beats + b);
-                }
-                u.fst.next = chunk < 2 && b == 0;
-                u.en.next = true;
-                wait_clock_cycle!(sim, clock, u);
-                u.en.next = false;
-                u.fst.next = true;
-                for s in 0..rows {
-                    u.x_in[s].next = true;
-                }
-                // `beats + d` steps into a chunk, its row pair d is complete.
-                let read = (step + 1)
-                    .checked_sub(beats)
-                    .map(|t| (t / beats, t % beats));
-                let Some((chunk, d)) = read.filter(|&(_, d)| d < half) else {
-                    wait_clock_cycle!(sim, clock, u);
-                    continue;
-                };
-                u.row.next = (d as u64).into();
-                wait_clock_cycle!(sim, clock, u);
-                for col in 0..cols {
-                    let want: i64 = (0..k)
-                        .filter(|&i| x(chunk, d, i))
-                        .map(|i| w(chunk, col, i) as i64)
-                        .sum();
-                    let got = ((u.acc_out[col].val().to_u64() as i64) << 40) >> 40;
-                    sim_assert_eq!(sim, got, want, u);
-                }
-            }
-            sim.done(u)
-        });
-        sim.run(Box::new(uut), 10_000).unwrap();
+        for dsp_pes in [false, true] {
+            matrix_product_with_stalls(4, dsp_pes, true, k, w, x);
+        }
     }
 
-    fn matrix_product_with_stalls(dsp_pes: bool) {
-        let (rows, cols, k) = (3usize, 3usize, 5usize);
+    fn plain_matrix_product_with_stalls(dsp_pes: bool) {
         // Two chunks' weights and slices. Every slice's last bit is set: a row read
         // one step early leaves it out; every first bit is set too: a row read one
         // step late has lost its sum.
@@ -700,28 +644,62 @@ mod tests {
                 vec![true, false, true, false, true],
             ],
         ];
-        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes, false), Uut);
+        matrix_product_with_stalls(
+            3,
+            dsp_pes,
+            false,
+            5,
+            move |ch, c, i| w[ch][c][i],
+            move |ch, s, i| x[ch][s][i],
+        );
+    }
+
+    /// Two chunks of `k` inputs through a `rows x 3` array, weights `w(chunk,
+    /// column, input)` and slice bits `x(chunk, slice, input)`: a chunk's beats
+    /// (in halves, input `b` to the upper rows and `ceil(k / 2) + b` to the
+    /// lower), then one step per drained row (zero slice bits, and garbage
+    /// weights, which they mask); every step is followed by a stall with
+    /// garbage on the inputs, in which the row select settles. Each drained row
+    /// must read its slice's sum over all `k` inputs.
+    fn matrix_product_with_stalls(
+        rows: usize,
+        dsp_pes: bool,
+        fanin_halves: bool,
+        k: usize,
+        w: impl Fn(usize, usize, usize) -> i8 + Send + std::panic::RefUnwindSafe + 'static,
+        x: impl Fn(usize, usize, usize) -> bool + Send + std::panic::RefUnwindSafe + 'static,
+    ) {
+        let cols = 3;
+        let (slices, beats, halves) = if fanin_halves {
+            (rows / 2, k.div_ceil(2), 2)
+        } else {
+            (rows, k, 1)
+        };
+        let (mut sim, uut) = clocked_simulation!(Uut::new(rows, cols, dsp_pes, fanin_halves), Uut);
         sim.add_testbench(move |mut sim: Sim<Uut>| {
             let mut u = sim.init()?;
             u.b_w.next = 4.into();
-            // Two chunks of K steps of inputs, then one step per row read (zero
-            // slice bits, and garbage weights, which they mask); every step is
-            // followed by a stall with garbage on the inputs, in which the row
-            // select settles.
-            for step in 0..2 * k + rows {
-                let (chunk, i) = (step / k, step % k);
-                for col in 0..cols {
-                    let code = if chunk < 2 {
-                        (w[chunk][col][i] as u8 & 0xF) as u64
-                    } else {
-                        0xB
-                    };
-                    u.w_in[col].next = code.into();
+            for step in 0..2 * beats + slices {
+                let (chunk, b) = (step / beats, step % beats);
+                for h in 0..halves {
+                    let i = h * beats + b;
+                    for col in 0..cols {
+                        let code = if chunk < 2 && i < k {
+                            (w(chunk, col, i) as u8 & 0xF) as u64
+                        } else {
+                            0xB
+                        };
+                        if h == 0 {
+                            u.w_in[col].next = code.into();
+                        } else {
+                            u.w_in_b[col].next = code.into();
+                        }
+                    }
+                    for s in 0..slices {
+                        u.x_in[h * slices + s].next = chunk < 2 && i < k && x(chunk, s, i);
+                    }
                 }
-                for s in 0..rows {
-                    u.x_in[s].next = chunk < 2 && x[chunk][s][i];
-                }
-                u.fst.next = chunk < 2 && i == 0;
+                u.fst.next = chunk < 2 && b == 0;
                 u.en.next = true;
                 wait_clock_cycle!(sim, clock, u);
                 u.en.next = false;
@@ -729,9 +707,11 @@ mod tests {
                 for s in 0..rows {
                     u.x_in[s].next = true;
                 }
-                // K + d steps into a chunk, its row d is complete.
-                let read = (step + 1).checked_sub(k).map(|t| (t / k, t % k));
-                let Some((chunk, d)) = read.filter(|&(_, d)| d < rows) else {
+                // `beats + d` steps into a chunk, its row (pair) d is complete.
+                let read = (step + 1)
+                    .checked_sub(beats)
+                    .map(|t| (t / beats, t % beats));
+                let Some((chunk, d)) = read.filter(|&(_, d)| d < slices) else {
                     wait_clock_cycle!(sim, clock, u);
                     continue;
                 };
@@ -739,13 +719,8 @@ mod tests {
                 wait_clock_cycle!(sim, clock, u);
                 for col in 0..cols {
                     let want: i64 = (0..k)
-                        .map(|i| {
-                            if x[chunk][d][i] {
-                                w[chunk][col][i] as i64
-                            } else {
-                                0
-                            }
-                        })
+                        .filter(|&i| x(chunk, d, i))
+                        .map(|i| w(chunk, col, i) as i64)
                         .sum();
                     let got = ((u.acc_out[col].val().to_u64() as i64) << 40) >> 40;
                     sim_assert_eq!(sim, got, want, u);

@@ -236,60 +236,46 @@ fn lint_clean(v: &std::path::Path) {
 fn gen_rtl_writes_lint_clean_verilog_and_a_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rtl");
-    let o = spikeslice(&[
-        "gen-rtl",
-        "--rows",
-        "3",
-        "--cols",
-        "5",
-        "--acc-bits",
-        "20",
-        "--out",
-        &out.display().to_string(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["config"]["rows"], 3);
-    assert_eq!(manifest["config"]["cols"], 5);
-    assert_eq!(manifest["config"]["acc_bits"], 20);
-    lint_clean(&out.join("spikeslice_core.v"));
+    // `gen-rtl` of the core with `flags` into `dir/name`: it succeeds, its
+    // Verilog is lint clean, and its manifest's configuration is returned.
+    let core = |name: &str, flags: &[&str]| -> serde_json::Value {
+        let out = dir.path().join(name);
+        let out_arg = out.display().to_string();
+        let mut args = vec!["gen-rtl"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--out", &out_arg]);
+        let o = spikeslice(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        lint_clean(&out.join("spikeslice_core.v"));
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        manifest["config"].clone()
+    };
+    let config = core("rtl", &["--rows", "3", "--cols", "5", "--acc-bits", "20"]);
+    assert_eq!(config["rows"], 3);
+    assert_eq!(config["cols"], 5);
+    assert_eq!(config["acc_bits"], 20);
     // With its PEs in DSP slices too: one top module, no unused ones.
-    let dsp = dir.path().join("rtl-dsp");
-    let o = spikeslice(&[
-        "gen-rtl",
-        "--rows",
-        "3",
-        "--cols",
-        "2",
-        "--dsp-pes",
-        "true",
-        "--out",
-        &dsp.display().to_string(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    lint_clean(&dsp.join("spikeslice_core.v"));
+    core(
+        "rtl-dsp",
+        &["--rows", "3", "--cols", "2", "--dsp-pes", "true"],
+    );
     // The fan-in in halves and the parameter prefetch, with DSP PEs: in the
     // manifest, and lint clean too.
-    let halves = dir.path().join("rtl-halves");
-    let o = spikeslice(&[
-        "gen-rtl",
-        "--rows",
-        "4",
-        "--cols",
-        "3",
-        "--dsp-pes",
-        "--fanin-halves",
-        "--param-prefetch",
-        "--out",
-        &halves.display().to_string(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(halves.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["config"]["fanin_halves"], true);
-    assert_eq!(manifest["config"]["param_prefetch"], true);
-    lint_clean(&halves.join("spikeslice_core.v"));
+    let config = core(
+        "rtl-halves",
+        &[
+            "--rows",
+            "4",
+            "--cols",
+            "3",
+            "--dsp-pes",
+            "--fanin-halves",
+            "--param-prefetch",
+        ],
+    );
+    assert_eq!(config["fanin_halves"], true);
+    assert_eq!(config["param_prefetch"], true);
 
     // A width the generator cannot build is refused with the menu.
     let o = spikeslice(&[

@@ -67,7 +67,13 @@ struct Sims(
 
 impl Sims {
     fn new() -> Self {
-        Sims(HashMap::new(), None, ArrayConfig::default())
+        Self::of(ArrayConfig::default())
+    }
+
+    /// Simulators of `base`'s generator options (its rows and columns are
+    /// each shape's).
+    fn of(base: ArrayConfig) -> Self {
+        Sims(HashMap::new(), None, base)
     }
 
     fn get(&mut self, rows: usize, cols: usize) -> &mut CoreSim {
@@ -189,12 +195,11 @@ fn ci_subset() {
 #[test]
 fn ci_subset_pes_in_dsp_slices() {
     for acc_bits in [24, 32] {
-        let mut sims = Sims::new();
-        sims.2 = ArrayConfig {
+        let sims = Sims::of(ArrayConfig {
             acc_bits,
             dsp_pes: true,
             ..ArrayConfig::default()
-        };
+        });
         run_cases_on(sims, &[(3, 5)], 12, 9_000_000_000 + u64::from(acc_bits));
     }
 }
@@ -284,13 +289,12 @@ fn ci_subset_fanin_halves_and_parameter_prefetch() {
     .iter()
     .enumerate()
     {
-        let mut sims = Sims::new();
-        sims.2 = ArrayConfig {
+        let sims = Sims::of(ArrayConfig {
             fanin_halves,
             param_prefetch,
             dsp_pes,
             ..ArrayConfig::default()
-        };
+        });
         run_cases_on(
             sims,
             &[(rows, cols)],
@@ -316,8 +320,7 @@ fn prefetched_parameters_leave_the_last_tile_its_own() {
             param_prefetch: true,
             ..ArrayConfig::default()
         };
-        let mut sims = Sims::new();
-        sims.2 = cfg.clone();
+        let mut sims = Sims::of(cfg.clone());
         let sim = sims.get(rows, cols);
         for seed in 0..6u64 {
             let mut rng = random::rng(0x9AE + 10 * seed + rows as u64);
@@ -352,12 +355,11 @@ fn prefetched_parameters_leave_the_last_tile_its_own() {
 /// in halves and the parameter prefetch (docs/performance.md, "Utilization").
 #[test]
 fn ci_subset_16x16() {
-    let mut sims = Sims::new();
-    sims.2 = ArrayConfig {
+    let sims = Sims::of(ArrayConfig {
         fanin_halves: true,
         param_prefetch: true,
         ..ArrayConfig::default()
-    };
+    });
     run_cases_on(sims, &[(16, 16)], 6, 0);
 }
 
